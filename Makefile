@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: GPL-2.0
+# tlsfw: `make` builds build/tlsfw (BPF objects embedded through skeletons).
+# `make test` installs dependencies, mounts the BPF filesystem and runs every test.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+BUILD := build
+FUZZ_SECONDS ?= 300
+
+PKGS := libbpf yaml-0.1 libnftnl libmnl json-c libssl libcrypto libmicrohttpd
+# Recursive (=) so that a sub-make run after install-deps sees the new packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+COMMON_CFLAGS = -std=gnu11 -g $(WARN) -D_GNU_SOURCE -I$(BUILD) -Iuserspace -Ibpf $(PKG_CFLAGS)
+CFLAGS ?= -O2
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.h)
+
+US_SRCS := $(wildcard userspace/*.c)
+US_HDRS := $(wildcard userspace/*.h) $(BPF_HDRS)
+LIB_SRCS := $(filter-out userspace/main.c,$(US_SRCS))
+
+OBJ := $(BUILD)/obj
+ASAN := $(BUILD)/asan
+FUZZ := $(BUILD)/fuzz
+
+LIB_OBJS := $(patsubst userspace/%.c,$(OBJ)/%.o,$(LIB_SRCS))
+ASAN_LIB_OBJS := $(patsubst userspace/%.c,$(ASAN)/obj/%.o,$(LIB_SRCS))
+FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(FUZZ)/obj/%.o,$(LIB_SRCS))
+
+# Tests: selftests/<dir>/test_*.c, each linked with selftests/<dir>/lib_*.c and selftests/lib/*.c
+TEST_LIB_SRCS := $(wildcard selftests/lib/*.c)
+UNIT_TESTS := $(patsubst selftests/unit/%.c,$(ASAN)/tests/unit/%,$(wildcard selftests/unit/test_*.c))
+BPF_TESTS := $(patsubst selftests/bpf/%.c,$(ASAN)/tests/bpf/%,$(wildcard selftests/bpf/test_*.c))
+BENCH_PROGS := $(patsubst selftests/bench/%.c,$(BUILD)/bench/%,$(wildcard selftests/bench/bench_*.c))
+FUZZ_TARGETS := $(patsubst selftests/fuzz/%.c,$(FUZZ)/%,$(wildcard selftests/fuzz/fuzz_*.c))
+
+MAN_SRCS := $(wildcard Documentation/*.scd)
+MANS := $(patsubst Documentation/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+
+.PHONY: all deps bpffs test test-run bench bench-run demo demo-run fuzz fuzz-run install clean man tests
+
+all: $(BUILD)/tlsfw man
+
+# ---- BPF -------------------------------------------------------------------------------------
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
+		-c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+# ---- userspace -------------------------------------------------------------------------------
+$(OBJ)/%.o: userspace/%.c $(US_HDRS) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(COMMON_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtlsfw.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tlsfw: $(OBJ)/main.o $(BUILD)/libtlsfw.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Sanitized build: every userspace test runs under ASan and UBSan.
+$(ASAN)/obj/%.o: userspace/%.c $(US_HDRS) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -c $< -o $@
+
+$(ASAN)/libtlsfw.a: $(ASAN_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN)/tlsfw: userspace/main.c $(ASAN)/libtlsfw.a
+	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(ASAN)/tests/unit/%: selftests/unit/%.c $(wildcard selftests/unit/lib_*.c) $(TEST_LIB_SRCS) $(ASAN)/libtlsfw.a $(wildcard selftests/*/*.h)
+	@mkdir -p $(@D)
+	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/unit/lib_*.c) $(TEST_LIB_SRCS) $(ASAN)/libtlsfw.a $(PKG_LIBS) -lm
+
+$(ASAN)/tests/bpf/%: selftests/bpf/%.c $(wildcard selftests/bpf/lib_*.c) $(TEST_LIB_SRCS) $(ASAN)/libtlsfw.a $(wildcard selftests/*/*.h) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/bpf/lib_*.c) $(TEST_LIB_SRCS) $(ASAN)/libtlsfw.a $(PKG_LIBS) -lm
+
+$(BUILD)/bench/%: selftests/bench/%.c $(wildcard selftests/bench/lib_*.c) $(TEST_LIB_SRCS) $(BUILD)/libtlsfw.a $(wildcard selftests/*/*.h) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/bench/lib_*.c) $(TEST_LIB_SRCS) $(BUILD)/libtlsfw.a $(PKG_LIBS) -lm
+
+# libFuzzer build (clang): the library again, with coverage instrumentation.
+$(FUZZ)/obj/%.o: userspace/%.c $(US_HDRS) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) -O1 -fsanitize=fuzzer-no-link,address,undefined $(COMMON_CFLAGS) -c $< -o $@
+
+$(FUZZ)/%: selftests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) -O1 -fsanitize=fuzzer,address,undefined $(COMMON_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: $(ASAN)/tlsfw $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_TARGETS)
+
+# ---- documentation ---------------------------------------------------------------------------
+$(BUILD)/man/%: Documentation/%.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+
+man: $(MANS)
+
+# ---- entry points ----------------------------------------------------------------------------
+deps:
+	@scripts/install-deps.sh
+
+bpffs:
+	@scripts/mount-bpffs.sh
+
+# The public targets install dependencies first, then re-enter make so that pkg-config sees
+# freshly installed libraries.
+test: deps bpffs
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all tests
+	selftests/run.sh
+
+bench: deps bpffs
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: all $(BENCH_PROGS)
+	selftests/bench/run.sh
+
+demo: deps bpffs
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
+	scripts/demo.sh
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) selftests/fuzz/run.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/tlsfw $(DESTDIR)$(PREFIX)/sbin/tlsfw
+	install -D -m 0644 $(BUILD)/man/tlsfw.8 $(DESTDIR)$(PREFIX)/share/man/man8/tlsfw.8
+	install -D -m 0644 $(BUILD)/man/tlsfw.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/tlsfw.conf.5
+	install -d $(DESTDIR)$(PREFIX)/share/tlsfw/policies
+	install -m 0644 policies/*.conf $(DESTDIR)$(PREFIX)/share/tlsfw/policies/
+	if [ -f scripts/tlsfw.service ]; then install -D -m 0644 scripts/tlsfw.service $(DESTDIR)$(PREFIX)/lib/systemd/system/tlsfw.service; fi
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one header the data plane (bpf/) and the controller (userspace/) agree on: map keys
+ * and values, verdicts, counter slots and limits. Fixed-width types, explicit padding.
+ *
+ * Classification is Recursive Flow Classification in three phases (see
+ * Documentation/architecture.md):
+ *
+ *   phase 0  field -> equivalence class     proto, sport, dport (arrays), src, dst (LPM tries),
+ *                                           (ifindex, direction) (hash)
+ *   phase 1  (proto, sport, dport) -> A     tlsfw_comb1
+ *            (src, dst)            -> B     tlsfw_comb2
+ *   phase 2  (ctx, A, B)           -> rule  tlsfw_comb3: first-match rule, already resolved
+ *
+ * A missing entry in any combination table means "no rule matches": the default verdict.
+ * Every key carries the generation (0 or 1). A new policy is written into the inactive
+ * generation, then tlsfw_state.gen flips with one aligned 32-bit store, so a packet sees
+ * exactly one policy.
+ */
+#ifndef TLSFW_ABI_H
+#define TLSFW_ABI_H
+
+#ifndef __bpf__
+#include <linux/types.h> /* BPF programs get the __u* types from vmlinux.h */
+#endif
+
+#define TLSFW_ABI_VERSION 1
+
+/* Limits. */
+#define TLSFW_MAX_RULES 8192       /* rule slots (4,096 rules plus room for renames across gens) */
+#define TLSFW_MAX_IFACES 16        /* interfaces one policy may list */
+#define TLSFW_MAX_CTX (TLSFW_MAX_IFACES * 2) /* (interface, direction) counter blocks */
+#define TLSFW_MAX_PREFIXES 262144  /* LPM entries per tree, both generations */
+#define TLSFW_MAX_COMB 1048576     /* entries per combination table, both generations */
+#define TLSFW_MAX_VLAN_DEPTH 2     /* 802.1Q / 802.1ad tags walked */
+#define TLSFW_MAX_EXTHDRS 8        /* IPv6 extension headers walked */
+#define TLSFW_FRAG_ENTRIES 65536   /* fragment-tracking LRU */
+
+#define TLSFW_PORT_NONE 65536      /* port index for packets without ports (not TCP/UDP) */
+#define TLSFW_PORT_SLOTS 65537
+#define TLSFW_PROTO_SLOTS 512      /* family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
+
+/* Verdicts, also rule actions. */
+enum tlsfw_action {
+	TLSFW_ACT_ALLOW = 0,
+	TLSFW_ACT_DROP = 1,
+	TLSFW_ACT_REJECT = 2,
+};
+
+enum tlsfw_dir {
+	TLSFW_DIR_INGRESS = 0,
+	TLSFW_DIR_EGRESS = 1,
+};
+
+enum tlsfw_frag_mode {
+	TLSFW_FRAG_FOLLOW = 0,
+	TLSFW_FRAG_DROP = 1,
+	TLSFW_FRAG_ALLOW = 2,
+};
+
+/* Fields that some rule of the generation constrains: the others are not looked up. */
+#define TLSFW_F_SPORT (1u << 0)
+#define TLSFW_F_DPORT (1u << 1)
+#define TLSFW_F_SRC (1u << 2)
+#define TLSFW_F_DST (1u << 3)
+
+/*
+ * Counters: one per-CPU array of struct tlsfw_counter, in blocks of TLSFW_SLOTS_PER_CTX, one
+ * block per (interface, direction) slot. The first TLSFW_STAT_MAX entries of a block are the
+ * statistics below, then one entry per rule slot:
+ *   index = ctx_slot * TLSFW_SLOTS_PER_CTX + TLSFW_STAT_RULE0 + rule_slot
+ */
+enum tlsfw_stat {
+	TLSFW_STAT_DEFAULT = 0,      /* no rule matched: the default verdict decided */
+	TLSFW_STAT_PASS,             /* totals by final verdict */
+	TLSFW_STAT_DROP,
+	TLSFW_STAT_REJECT,
+	TLSFW_STAT_MONITOR,          /* a monitor-mode rule matched (packet passed) */
+	TLSFW_STAT_MALFORMED_TRUNCATED, /* frame ends before a header it announces */
+	TLSFW_STAT_MALFORMED_IHL,       /* IPv4 IHL below 5 */
+	TLSFW_STAT_MALFORMED_LENGTH,    /* IP length fields beyond the frame or inconsistent */
+	TLSFW_STAT_MALFORMED_EXTHDR,    /* IPv6 extension chain longer than TLSFW_MAX_EXTHDRS */
+	TLSFW_STAT_MALFORMED_VLAN,      /* more VLAN tags than TLSFW_MAX_VLAN_DEPTH */
+	TLSFW_STAT_FRAG_TINY,        /* first fragment too short for the transport header */
+	TLSFW_STAT_FRAG_NO_FIRST,    /* non-first fragment whose first was never seen */
+	TLSFW_STAT_FRAG_FOLLOWED,    /* non-first fragment given its first fragment's verdict */
+	TLSFW_STAT_FRAG_DROPPED,     /* fragments: drop */
+	TLSFW_STAT_FRAG_ALLOWED,     /* fragments: allow, non-first fragment passed */
+	TLSFW_STAT_REJECT_SENT,      /* reject answers transmitted */
+	TLSFW_STAT_REJECT_FAILED,    /* reject could not be answered (packet dropped) */
+	TLSFW_STAT_MAX,
+};
+
+#define TLSFW_STAT_RULE0 32
+#define TLSFW_SLOTS_PER_CTX (TLSFW_STAT_RULE0 + TLSFW_MAX_RULES)
+#define TLSFW_COUNTERS (TLSFW_MAX_CTX * TLSFW_SLOTS_PER_CTX)
+
+struct tlsfw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* tlsfw_state (ARRAY, 1 entry): which generation packets use. */
+struct tlsfw_state {
+	__u32 gen;
+	__u32 pad;
+};
+
+/* tlsfw_cfg (ARRAY, 2 entries, index = generation). */
+struct tlsfw_cfg {
+	__u32 fields;        /* TLSFW_F_* */
+	__u8 default_action; /* enum tlsfw_action */
+	__u8 malformed_action;
+	__u8 frag_mode;      /* enum tlsfw_frag_mode */
+	__u8 pad;
+};
+
+/* tlsfw_ctx (HASH): (generation, ifindex, direction) -> context class and counter block. */
+struct tlsfw_ctx_key {
+	__u32 ifindex;
+	__u8 gen;
+	__u8 dir;
+	__u16 pad;
+};
+
+struct tlsfw_ctx_val {
+	__u32 cls;      /* phase-0 class of (interface, direction) */
+	__u32 ctx_slot; /* counter block */
+};
+
+/*
+ * tlsfw_proto (ARRAY, 2 * TLSFW_PROTO_SLOTS): index gen * 512 + family * 256 + protocol.
+ * tlsfw_sport, tlsfw_dport (ARRAY, 2 * TLSFW_PORT_SLOTS): index gen * 65537 + port, with
+ * TLSFW_PORT_NONE for packets that carry no ports. Values are __u32 classes.
+ */
+
+/* tlsfw_src, tlsfw_dst (LPM_TRIE): prefixlen counts the generation byte (8 + bits). IPv4
+ * addresses are stored v4-mapped (::ffff:a.b.c.d), so one trie serves both families. */
+struct tlsfw_lpm_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 addr[16];
+} __attribute__((packed));
+
+/* tlsfw_comb1 (HASH): (proto class, sport class, dport class) -> A
+ * tlsfw_comb2 (HASH): (src class, dst class, 0)              -> B */
+struct tlsfw_comb_key {
+	__u32 a;
+	__u32 b;
+	__u32 c;
+	__u32 gen;
+};
+
+/* tlsfw_comb3 (HASH): (ctx class, A, B) -> the first rule that matches. */
+struct tlsfw_rule_val {
+	__u32 rule_slot; /* counter slot of the rule (stable across replacements by name) */
+	__u8 action;     /* enum tlsfw_action */
+	__u8 monitor;    /* 1: count, let pass */
+	__u16 pad;
+};
+
+/* tlsfw_frags (LRU_HASH): first fragment's verdict for later fragments (fragments: follow). */
+struct tlsfw_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;  /* IPv4: 16-bit identification; IPv6: fragment header identification */
+	__u8 proto;
+	__u8 gen;
+	__u16 pad;
+};
+
+struct tlsfw_frag_val {
+	struct tlsfw_rule_val rule; /* rule_slot = ~0u when the default decided */
+	__u32 ctx_slot;
+	__u32 pad;
+};
+
+/*
+ * Userspace-only metadata, kept in maps so that a separate `tlsfw stats` or `status` can name
+ * every counter from kernel state alone (no file system state: see architecture.md).
+ */
+#define TLSFW_NAME_MAX 64
+#define TLSFW_PATH_MAX 256
+
+/* tlsfw_rules (ARRAY, TLSFW_MAX_RULES): rule slot -> name, for counters. */
+struct tlsfw_rule_info {
+	char name[TLSFW_NAME_MAX];
+	__u32 order;   /* position in the policy, for display */
+	__u32 line;    /* source line */
+	__u8 action;
+	__u8 monitor;
+	__u8 in_use;   /* bit g set: the rule exists in generation g */
+	__u8 pad;
+	__u32 pad2;
+};
+
+/* tlsfw_ifaces (ARRAY, TLSFW_MAX_CTX): counter block -> interface and direction. */
+struct tlsfw_ctx_info {
+	char ifname[16];
+	__u32 ifindex;
+	__u8 dir;
+	__u8 in_use;   /* bit g set: used by generation g */
+	__u8 hook;     /* enum tlsfw_hook */
+	__u8 pad;
+};
+
+enum tlsfw_hook {
+	TLSFW_HOOK_NONE = 0,
+	TLSFW_HOOK_XDP_NATIVE,
+	TLSFW_HOOK_XDP_GENERIC,
+	TLSFW_HOOK_TC,
+};
+
+/* tlsfw_meta (ARRAY, 1 entry): what is enforced. */
+struct tlsfw_meta {
+	__u32 abi_version;
+	__u32 n_rules;
+	__u64 applied_at;          /* CLOCK_REALTIME seconds */
+	char policy_file[TLSFW_PATH_MAX];
+	char policy_hash[72];      /* "sha256:" + 64 hex */
+	__u8 default_action;
+	__u8 backend;
+	__u8 pad[6];
+};
+
+#endif /* TLSFW_ABI_H */

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0
+/* PLACEHOLDER: replaced by the issue that builds `tlsfw probe`. Exits 2 so nothing relies on it. */
+#include <stdio.h>
+
+#include "tlsfw.h"
+
+int cmd_probe(int argc, char **argv)
+{
+	fprintf(stderr, "tlsfw: 'probe' is not built yet\n");
+	return EXIT_SYSTEM;
+}

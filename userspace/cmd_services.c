@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tlsfw services [--json]: the built-in service catalog. */
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "tlsfw.h"
+
+static const char *const tls_mode_names[] = { "none", "implicit", "starttls", "quic" };
+
+static void port_str(const struct svc_port *p, char *buf, size_t len)
+{
+	const char *proto = p->proto == IPPROTO_TCP ? "tcp" : "udp";
+
+	if (p->lo == p->hi)
+		snprintf(buf, len, "%s/%u", proto, p->lo);
+	else
+		snprintf(buf, len, "%s/%u-%u", proto, p->lo, p->hi);
+}
+
+static int print_json(void)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < catalog_len; i++) {
+		const struct service *s = &catalog[i];
+		json_object *o = json_object_new_object(), *ports = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(s->name));
+		json_object_object_add(o, "alias", s->alias ? json_object_new_string(s->alias) : NULL);
+		for (size_t j = 0; j < s->n_ports; j++) {
+			json_object *p = json_object_new_object();
+
+			json_object_object_add(p, "proto", json_object_new_string(
+				s->ports[j].proto == IPPROTO_TCP ? "tcp" : "udp"));
+			json_object_object_add(p, "from", json_object_new_int(s->ports[j].lo));
+			json_object_object_add(p, "to", json_object_new_int(s->ports[j].hi));
+			json_object_array_add(ports, p);
+		}
+		json_object_object_add(o, "ports", ports);
+		json_object_object_add(o, "tls", json_object_new_string(tls_mode_names[s->tls]));
+		json_object_object_add(o, "starttls",
+				       s->starttls ? json_object_new_string(s->starttls) : NULL);
+		json_object_object_add(o, "description", json_object_new_string(s->note));
+		json_object_array_add(arr, o);
+	}
+	json_object *doc = json_object_new_object();
+
+	json_object_object_add(doc, "services", arr);
+	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+						 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+	return EXIT_OK;
+}
+
+int cmd_services(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--json"))
+		return print_json();
+	if (argc != 1) {
+		fprintf(stderr, "usage: tlsfw services [--json]\n");
+		return EXIT_BAD_INPUT;
+	}
+	printf("%-20s %-18s %s\n", "NAME", "TRANSPORT/PORT", "TLS MODE");
+	for (size_t i = 0; i < catalog_len; i++) {
+		const struct service *s = &catalog[i];
+		char ports[64] = "", one[24], name[40];
+
+		for (size_t j = 0; j < s->n_ports; j++) {
+			port_str(&s->ports[j], one, sizeof(one));
+			if (j)
+				strcat(ports, ",");
+			strcat(ports, one);
+		}
+		if (s->alias)
+			snprintf(name, sizeof(name), "%s (%s)", s->name, s->alias);
+		else
+			snprintf(name, sizeof(name), "%s", s->name);
+		printf("%-20s %-18s %s\n", name, ports, s->note);
+	}
+	return EXIT_OK;
+}

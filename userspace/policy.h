@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The policy model: what stage 1 (policy_read.c) builds from YAML, stage 2 (policy_check.c)
+ * validates and completes, and stage 3 (policy_lower.c) turns into a plan. Every value keeps
+ * the location libyaml recorded for it. The model never holds YAML objects.
+ */
+#ifndef TLSFW_POLICY_H
+#define TLSFW_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "diag.h"
+
+enum pol_action { POL_ALLOW = 0, POL_DROP = 1, POL_REJECT = 2 };  /* == enum tlsfw_action */
+enum pol_mode { POL_ENFORCE = 0, POL_MONITOR = 1 };
+enum pol_frag { POL_FRAG_FOLLOW = 0, POL_FRAG_DROP = 1, POL_FRAG_ALLOW = 2 }; /* == tlsfw */
+enum pol_backend { POL_BACKEND_BPF = 0, POL_BACKEND_NFT = 1 };
+enum pol_xdp_mode { POL_XDP_AUTO = 0, POL_XDP_NATIVE, POL_XDP_GENERIC };
+
+#define POL_HOOK_INGRESS 1u
+#define POL_HOOK_EGRESS 2u
+#define POL_DIR_INGRESS 1u /* rule direction mask; 0 = both */
+#define POL_DIR_EGRESS 2u
+#define POL_FAM_V4 1u      /* family mask; 0 = both */
+#define POL_FAM_V6 2u
+
+struct pol_iface {
+	char name[IFNAMSIZ];
+	struct loc loc;         /* of the name value */
+	unsigned int hooks;     /* POL_HOOK_*; default ingress */
+	struct loc hooks_loc;
+	enum pol_xdp_mode xdp_mode;
+	struct loc xdp_mode_loc;
+};
+
+struct pol_ports {              /* a list of inclusive ranges; a single port is lo == hi */
+	struct pol_port_range {
+		uint16_t lo, hi;
+		struct loc loc;
+	} *r;
+	size_t n;
+	struct loc loc;         /* of the whole value */
+};
+
+struct pol_prefix {
+	uint8_t addr[16];       /* IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d) */
+	uint8_t plen;           /* in IPv6 bits: an IPv4 /24 is stored as 96 + 24 = 120 */
+	uint8_t family;         /* POL_FAM_V4 or POL_FAM_V6 */
+	struct loc loc;
+};
+
+struct pol_prefixes {
+	struct pol_prefix *p;
+	size_t n;
+	struct loc loc;
+};
+
+struct pol_names {              /* a list of words as written (services, interfaces) */
+	char **v;
+	struct loc *locs;
+	size_t n;
+	struct loc loc;
+};
+
+struct pol_rule {
+	char *name;
+	struct loc loc;         /* of the rule's mapping (the "- name:" item) */
+	struct loc name_loc;
+
+	/* proto: bitmap over IP protocol numbers. has_proto false: the rule said nothing. */
+	bool has_proto;
+	uint8_t protos[32];
+	struct loc proto_loc;
+
+	bool has_sport, has_dport;
+	struct pol_ports sport, dport;
+	struct pol_names services;   /* as written; resolved by check into terms */
+	bool has_src, has_dst;
+	struct pol_prefixes src, dst;
+	unsigned int family;         /* POL_FAM_* mask, 0 = any */
+	struct loc family_loc;
+	unsigned int direction;      /* POL_DIR_* mask, 0 = any */
+	struct loc direction_loc;
+	struct pol_names ifaces;     /* interface names; n == 0: every listed interface */
+
+	enum pol_action action;
+	struct loc action_loc;
+	enum pol_mode mode;
+	struct loc mode_loc;
+
+	const char *probe;           /* set for rules added by a failing probe (on_fail: block) */
+};
+
+struct pol_probe {
+	char *name;
+	struct loc loc, name_loc;
+	char *target;                /* "host:port", "[v6]:port", "host:service" as written */
+	struct loc target_loc;
+	char *starttls;              /* smtp|imap|...|none; NULL: from the port's catalog entry */
+	struct loc starttls_loc;
+	char *min_tls;               /* "1.0" .. "1.3"; NULL: 1.2 */
+	struct loc min_tls_loc;
+	bool verify;                 /* default true */
+	bool on_fail_block;          /* on_fail: block (default warn) */
+	struct loc on_fail_loc;
+};
+
+/*
+ * One conjunction of matches, produced by check from a rule: a rule is the OR of its terms.
+ * A rule without services has one term; `service: [dot, doq]` gives one term per
+ * (protocol, ports) pair of the services (tcp/853 and udp/853), since a cross product of
+ * protocols and ports would match what no service names. Terms of one rule are consecutive.
+ */
+struct pol_term {
+	uint32_t rule;          /* index into policy.rules */
+	uint8_t protos[32];     /* protocols this term matches (all 256 when unconstrained) */
+	const struct pol_ports *sport; /* NULL: any (packets without ports included) */
+	const struct pol_ports *dport; /* NULL: any; else only TCP/UDP packets in the ranges */
+	struct pol_ports own_dport;    /* storage when dport comes from a service */
+};
+
+struct policy {
+	const char *file;            /* interned in the diag context */
+	unsigned int version;
+	struct loc version_loc;
+	enum pol_backend backend;
+	struct loc backend_loc;
+	struct pol_iface *ifaces;
+	size_t n_ifaces;
+	struct loc ifaces_loc;
+	enum pol_action default_action;   /* allow | drop */
+	struct loc default_loc;
+	enum pol_frag fragments;
+	struct loc fragments_loc;
+	enum pol_action malformed;        /* allow | drop */
+	struct loc malformed_loc;
+	struct pol_rule *rules;
+	size_t n_rules;
+	struct loc rules_loc;
+	struct pol_probe *probes;
+	size_t n_probes;
+
+	/* filled by check */
+	struct pol_term *terms;
+	size_t n_terms;
+	uint8_t sha256[32];               /* of the file's bytes, for status and stats */
+};
+
+/* Stage 1: read a policy file (path "-" = stdin) into *out. Problems go to d. Returns 0, or
+ * a negative errno when the file could not be read or parsed at all (the model is then empty
+ * but safe to free). Unknown keys and bad values are diagnosed, not fatal. */
+int policy_read_file(struct policy *out, const char *path, struct diag *d);
+/* Same, from memory (tests, fuzzing). name is used in locations. */
+int policy_read_mem(struct policy *out, const char *name, const char *buf, size_t len,
+		    struct diag *d);
+void policy_free(struct policy *p);
+
+/* Stage 2: validate and complete (terms, defaults). Returns 0 if no error was recorded. */
+int policy_check(struct policy *p, struct diag *d);
+
+/* Printing the checked rule table for `tlsfw check`. */
+void policy_print_table(const struct policy *p, FILE *out);
+
+/* Names of actions, modes, ... for printing (index by enum). */
+extern const char *const pol_action_names[3];
+extern const char *const pol_mode_names[2];
+extern const char *const pol_frag_names[3];
+/* Format one prefix as written by users ("10.0.0.0/8", "fd00::/8"). buf >= 64 bytes. */
+const char *pol_prefix_str(const struct pol_prefix *p, char *buf, size_t len);
+
+#endif
