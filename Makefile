@@ -47,6 +47,9 @@ FUZZ_TARGETS := $(patsubst selftests/fuzz/%.c,$(FUZZ)/%,$(wildcard selftests/fuz
 MAN_SRCS := $(wildcard Documentation/*.scd)
 MANS := $(patsubst Documentation/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 
+# Skeletons and BPF objects are intermediate files of the pattern rules: keep them.
+.SECONDARY:
+
 .PHONY: all deps bpffs test test-run bench bench-run demo demo-run fuzz fuzz-run install clean man tests
 
 all: $(BUILD)/tlsfw man

@@ -88,6 +88,7 @@ enum tlsfw_stat {
 	TLSFW_STAT_FRAG_ALLOWED,     /* fragments: allow, non-first fragment passed */
 	TLSFW_STAT_REJECT_SENT,      /* reject answers transmitted */
 	TLSFW_STAT_REJECT_FAILED,    /* reject could not be answered (packet dropped) */
+	TLSFW_STAT_MALFORMED_VERSION, /* IP version field does not match the EtherType */
 	TLSFW_STAT_MAX,
 };
 

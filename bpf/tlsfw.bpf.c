@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlsfw data plane: thin entry points around the shared parser (parse.h), decision (decide.h)
+ * and reply builder (reject.h). XDP decides ingress; tc decides egress, and ingress where XDP
+ * cannot attach. Maps and their layout: tlsfw_abi.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "tlsfw_abi.h"
+#include "parse.h"
+#include "decide.h"
+#include "reject.h"
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#define BPF_F_INGRESS_FLAG 1 /* BPF_F_INGRESS */
+
+/* How much of a frame tc makes linear when the headers were not in the linear part. */
+#define TLSFW_PULL_LEN 512
+
+/*
+ * The reply builders are global functions: the verifier checks each once, on its own, rather
+ * than once per path through the parser that reaches it.
+ */
+__noinline int tlsfw_reject_xdp(struct xdp_md *ctx, const struct parsed *p)
+{
+	if (!p)
+		return -1;
+	return tlsfw_reject(ctx, 1, p);
+}
+
+__noinline int tlsfw_reject_tc(struct __sk_buff *skb, const struct parsed *p)
+{
+	if (!p)
+		return -1;
+	return tlsfw_reject(skb, 0, p);
+}
+
+SEC("xdp")
+int tlsfw_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct decision d = { .bytes = end - data };
+	struct parsed p;
+	int rc;
+
+	rc = tlsfw_parse(ctx, 1, data, end, end - data, &p);
+	if (rc == PARSE_NOT_IP)
+		return XDP_PASS;
+	switch (tlsfw_decide(&d, &p, rc, ctx->ingress_ifindex, TLSFW_DIR_INGRESS)) {
+	case VERDICT_PASS:
+		return XDP_PASS;
+	case VERDICT_REJECT:
+		if (tlsfw_reject_xdp(ctx, &p) == 0) {
+			count_stat(&d, TLSFW_STAT_REJECT_SENT);
+			return XDP_TX;
+		}
+		count_stat(&d, TLSFW_STAT_REJECT_FAILED);
+		return XDP_DROP;
+	default:
+		return XDP_DROP;
+	}
+}
+
+static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct decision d = { .bytes = skb->len };
+	__u32 ifindex = skb->ifindex;
+	struct parsed p;
+	int rc;
+
+	rc = tlsfw_parse(skb, 0, data, end, skb->len, &p);
+	/* Headers beyond the linear part: pull them in and look again (rare: pulling can copy). */
+	if (rc == PARSE_MALFORMED && p.reason == TLSFW_STAT_MALFORMED_TRUNCATED &&
+	    skb->len > (__u32)(end - data)) {
+		bpf_skb_pull_data(skb, skb->len < TLSFW_PULL_LEN ? skb->len : TLSFW_PULL_LEN);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		rc = tlsfw_parse(skb, 0, data, end, skb->len, &p);
+	}
+	if (rc == PARSE_NOT_IP)
+		return TC_ACT_OK;
+	switch (tlsfw_decide(&d, &p, rc, ifindex, dir)) {
+	case VERDICT_PASS:
+		return TC_ACT_OK;
+	case VERDICT_REJECT:
+		if (tlsfw_reject_tc(skb, &p) == 0) {
+			count_stat(&d, TLSFW_STAT_REJECT_SENT);
+			/* Egress: the reply enters the stack as if received, and is routed to the
+			 * sender. Ingress: it leaves through the device the packet came in by. */
+			return bpf_redirect(ifindex, dir == TLSFW_DIR_EGRESS ? BPF_F_INGRESS_FLAG : 0);
+		}
+		count_stat(&d, TLSFW_STAT_REJECT_FAILED);
+		return TC_ACT_SHOT;
+	default:
+		return TC_ACT_SHOT;
+	}
+}
+
+SEC("tc")
+int tlsfw_tc_ingress(struct __sk_buff *skb)
+{
+	return tc_run(skb, TLSFW_DIR_INGRESS);
+}
+
+SEC("tc")
+int tlsfw_tc_egress(struct __sk_buff *skb)
+{
+	return tc_run(skb, TLSFW_DIR_EGRESS);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Data-plane benchmark: ns per packet from BPF_PROG_TEST_RUN (repeat BENCH_REPEAT, median of
+ * BENCH_RUNS) for tlsfw_xdp and tlsfw_tc_egress on four packets, at 1, 100, 1,000 and 4,096
+ * rules and with 100,000 prefixes, next to the bare xdp_pass / tc_pass programs on the same
+ * packets in the same run. Policies are generated as YAML and go through the real read,
+ * check, lower and fill. Also: program size, verifier work, fill time, and the cost of an
+ * in-program reject against a drop. Prints markdown on stdout.
+ *
+ * BENCH_REPEAT / BENCH_RUNS in the environment shorten a run (for a quick look).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_fill.h"
+#include "pkt.h"
+#include "plan.h"
+#include "policy.h"
+#include "tlsfw.skel.h"
+#include "xdp_pass.skel.h"
+
+#define N_PKTS 4
+#define LOG_SIZE (1 << 20)
+
+static const char *const pkt_names[N_PKTS] = {
+	"UDP 443 (drop)", "TCP 443 (pass)", "IPv6 UDP 443 (drop)", "QinQ UDP 443 (drop)",
+};
+
+struct bench {
+	struct tlsfw *skel;
+	struct xdp_pass *base;
+	struct bpf_maps m;
+	struct pkt pkts[N_PKTS];
+	unsigned int repeat, runs;
+	unsigned int verif[3];      /* processed insns: xdp, tc ingress, tc egress */
+	char *logs[3];
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median over runs of the mean ns per packet of repeat runs. */
+static uint32_t ns_per_pkt(struct bench *b, int prog_fd, const struct pkt *p)
+{
+	uint32_t v[16];
+	unsigned int n = b->runs < 16 ? b->runs : 16;
+
+	for (unsigned int i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len,
+			    .repeat = b->repeat);
+
+		if (bpf_prog_test_run_opts(prog_fd, &o)) {
+			fprintf(stderr, "test run: %s\n", strerror(errno));
+			exit(1);
+		}
+		v[i] = o.duration;
+	}
+	qsort(v, n, sizeof(v[0]), cmp_u32);
+	return v[n / 2];
+}
+
+/* Median of single runs: for reject, whose reply would be fed to the next repeat. */
+static uint32_t ns_single(int prog_fd, const struct pkt *p, unsigned int n)
+{
+	uint32_t *v = calloc(n, sizeof(*v)), r;
+	uint8_t out[PKT_MAX + 256];
+
+	for (unsigned int i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len,
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+
+		if (bpf_prog_test_run_opts(prog_fd, &o)) {
+			fprintf(stderr, "test run: %s\n", strerror(errno));
+			exit(1);
+		}
+		v[i] = o.duration;
+	}
+	qsort(v, n, sizeof(v[0]), cmp_u32);
+	r = v[n / 2];
+	free(v);
+	return r;
+}
+
+/* YAML for n rules (the last two are the QUIC ones) and optionally n_pfx prefixes. */
+static char *gen_policy(unsigned int n, unsigned int n_pfx, const char *quic_action)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *s = malloc(cap);
+
+#define OUT(...)                                                                        \
+	do {                                                                             \
+		int k_;                                                                  \
+		while ((k_ = snprintf(s + len, cap - len, __VA_ARGS__)) >= (int)(cap - len)) { \
+			cap *= 2;                                                        \
+			s = realloc(s, cap);                                             \
+		}                                                                        \
+		len += k_;                                                               \
+	} while (0)
+
+	OUT("version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress, egress]\n"
+	    "default: allow\nrules:\n");
+	/* prefixes: rules of 1,000 destinations each */
+	for (unsigned int r = 0; r * 1000 < n_pfx; r++) {
+		OUT("  - name: nets-%u\n    proto: tcp\n    dport: 22\n    action: drop\n    dst: [", r);
+		for (unsigned int i = 0; i < 1000 && r * 1000 + i < n_pfx; i++) {
+			unsigned int k = r * 1000 + i;
+
+			OUT("%s%u.%u.%u.0/24", i ? ", " : "", 11 + k / 65536, (k / 256) % 256, k % 256);
+		}
+		OUT("]\n");
+	}
+	for (unsigned int i = 0; i + 2 < n; i++)
+		OUT("  - name: r%u\n    proto: %s\n    dport: %u\n    action: drop\n", i,
+		    i % 2 ? "tcp" : "udp", 1024 + i);
+	OUT("  - name: block-quic\n    proto: udp\n    dport: 443\n    action: %s\n", quic_action);
+	if (n > 1)
+		OUT("  - name: allow-https\n    proto: tcp\n    dport: 443\n    action: allow\n");
+#undef OUT
+	return s;
+}
+
+struct scenario {
+	const char *name;
+	unsigned int rules, prefixes;
+};
+
+/* Read, check, lower and fill; fill time in ms. */
+static int apply(struct bench *b, const char *yaml, double *fill_ms, struct plan *pl,
+		 struct policy *pol)
+{
+	uint32_t ifindex[TLSFW_MAX_CTX], ctx_slot[TLSFW_MAX_CTX], *slots;
+	struct fill_ids ids;
+	struct diag d;
+	double t0;
+	int err;
+
+	diag_init(&d);
+	err = policy_read_mem(pol, "bench.conf", yaml, strlen(yaml), &d);
+	if (!err && !d.errors)
+		err = policy_check(pol, &d);
+	if (!err && !d.errors)
+		err = policy_lower(pol, pl, &d);
+	if (err || d.errors) {
+		diag_print(&d, stderr);
+		diag_free(&d);
+		return err ? err : -EINVAL;
+	}
+	if (pl->n_ctx > TLSFW_MAX_CTX)
+		return -E2BIG;
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		ifindex[i] = 1; /* where BPF_PROG_TEST_RUN puts packets */
+		ctx_slot[i] = pl->ctx[i].dir;
+	}
+	slots = calloc(pl->n_rules + 1, sizeof(*slots));
+	for (size_t i = 0; i < pl->n_rules; i++)
+		slots[i] = i;
+	ids = (struct fill_ids){ .rule_slot = slots, .ifindex = ifindex, .ctx_slot = ctx_slot };
+	err = bpf_clear_gen(&b->m, 0);
+	t0 = now_ms();
+	if (!err)
+		err = bpf_fill_gen(&b->m, pl, 0, &ids, &d);
+	*fill_ms = now_ms() - t0;
+	if (!err)
+		err = bpf_set_gen(&b->m, 0);
+	if (err)
+		diag_print(&d, stderr);
+	diag_free(&d);
+	free(slots);
+	return err;
+}
+
+static int load(struct bench *b)
+{
+	struct bpf_program *progs[3];
+	int err;
+
+	b->skel = tlsfw__open();
+	if (!b->skel)
+		return -errno;
+	progs[0] = b->skel->progs.tlsfw_xdp;
+	progs[1] = b->skel->progs.tlsfw_tc_ingress;
+	progs[2] = b->skel->progs.tlsfw_tc_egress;
+	for (int i = 0; i < 3; i++) {
+		b->logs[i] = calloc(1, LOG_SIZE);
+		bpf_program__set_log_buf(progs[i], b->logs[i], LOG_SIZE);
+		bpf_program__set_log_level(progs[i], 4); /* statistics only */
+	}
+	err = tlsfw__load(b->skel);
+	if (err)
+		return err;
+	for (int i = 0; i < 3; i++) {
+		const char *s = strstr(b->logs[i], "processed ");
+
+		b->verif[i] = s ? strtoul(s + 10, NULL, 10) : 0;
+	}
+	b->base = xdp_pass__open_and_load();
+	if (!b->base)
+		return -errno;
+	return bpf_maps_from_skel(&b->m, b->skel);
+}
+
+static void prog_size(int fd, unsigned int *xlated, unsigned int *jited)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*xlated = *jited = 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		*xlated = info.xlated_prog_len / 8;
+		*jited = info.jited_prog_len;
+	}
+}
+
+int main(void)
+{
+	static const struct scenario sc[] = {
+		{ "1 rule", 1, 0 },
+		{ "100 rules", 100, 0 },
+		{ "1,000 rules", 1000, 0 },
+		{ "4,096 rules", 4096, 0 },
+		{ "100,000 prefixes (+2 rules)", 2, 100000 },
+	};
+	struct bench b = { .repeat = 1000000, .runs = 5 };
+	int fd_xdp, fd_tc, fd_bx, fd_bt;
+	uint32_t first[N_PKTS][2] = { { 0 } };
+	int err;
+
+	if (getenv("BENCH_REPEAT"))
+		b.repeat = strtoul(getenv("BENCH_REPEAT"), NULL, 10);
+	if (getenv("BENCH_RUNS"))
+		b.runs = strtoul(getenv("BENCH_RUNS"), NULL, 10);
+	if (!b.runs || b.runs > 16)
+		b.runs = 5;
+	err = load(&b);
+	if (err) {
+		fprintf(stderr, "cannot load the programs: %s\n", strerror(-err));
+		return 1;
+	}
+	fd_xdp = bpf_program__fd(b.skel->progs.tlsfw_xdp);
+	fd_tc = bpf_program__fd(b.skel->progs.tlsfw_tc_egress);
+	fd_bx = bpf_program__fd(b.base->progs.xdp_pass);
+	fd_bt = bpf_program__fd(b.base->progs.tc_pass);
+
+	pkt_build(&b.pkts[0], &(struct pkt_opts){ .payload = 64 });
+	pkt_build(&b.pkts[1], &(struct pkt_opts){ .proto = 6, .payload = 64 });
+	pkt_build(&b.pkts[2], &(struct pkt_opts){ .family = 6, .payload = 64 });
+	pkt_build(&b.pkts[3], &(struct pkt_opts){ .n_vlan = 2, .vlan_tpid = { 0x88a8, 0x8100 },
+						   .vlan_id = { 100, 10 }, .payload = 64 });
+
+	printf("Each cell: ns per packet (median of %u runs of %u BPF_PROG_TEST_RUN repeats), then the ratio to the bare program (xdp_pass / tc_pass) on the same packet in the same run.\n\n",
+	       b.runs, b.repeat);
+	printf("| policy | fill ms | comb1/2/3 entries | packet | XDP ns | bare XDP ns | XDP ratio | tc ns | bare tc ns | tc ratio |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	for (size_t s = 0; s < sizeof(sc) / sizeof(sc[0]); s++) {
+		char *yaml = gen_policy(sc[s].rules, sc[s].prefixes, "drop");
+		struct policy pol = { 0 };
+		struct plan pl = { 0 };
+		double fill_ms = 0;
+
+		err = apply(&b, yaml, &fill_ms, &pl, &pol);
+		free(yaml);
+		if (err) {
+			fprintf(stderr, "%s: cannot apply: %s\n", sc[s].name, strerror(-err));
+			return 1;
+		}
+		for (int k = 0; k < N_PKTS; k++) {
+			uint32_t x = ns_per_pkt(&b, fd_xdp, &b.pkts[k]);
+			uint32_t bx = ns_per_pkt(&b, fd_bx, &b.pkts[k]);
+			uint32_t t = ns_per_pkt(&b, fd_tc, &b.pkts[k]);
+			uint32_t bt = ns_per_pkt(&b, fd_bt, &b.pkts[k]);
+
+			if (s == 0) {
+				first[k][0] = x;
+				first[k][1] = t;
+			}
+			printf("| %s | %.1f | %zu/%zu/%zu | %s | %u | %u | %.2f | %u | %u | %.2f |\n",
+			       k ? "" : sc[s].name, fill_ms, pl.n_comb1, pl.n_comb2, pl.n_comb3,
+			       pkt_names[k], x, bx, bx ? (double)x / bx : 0, t, bt,
+			       bt ? (double)t / bt : 0);
+			fflush(stdout);
+		}
+		if (sc[s].rules == 4096 && !sc[s].prefixes) {
+			double wx = 0, wt = 0;
+
+			for (int k = 0; k < N_PKTS; k++) {
+				wx += (double)ns_per_pkt(&b, fd_xdp, &b.pkts[k]) / first[k][0];
+				wt += (double)ns_per_pkt(&b, fd_tc, &b.pkts[k]) / first[k][1];
+			}
+			printf("| 4,096 vs 1 rule | | | mean over the packets | %.2fx | | | %.2fx | | |\n",
+			       wx / N_PKTS, wt / N_PKTS);
+		}
+		plan_free(&pl);
+		policy_free(&pol);
+	}
+
+	/* reject against drop, single runs (a repeat would feed the reply back in) */
+	{
+		char *yaml = gen_policy(2, 0, "reject");
+		struct policy pol = { 0 };
+		struct plan pl = { 0 };
+		double fill_ms;
+		struct pkt syn;
+		uint32_t rej_x, rej_t, rst_x, rst_t, drop_x, drop_t, pass_x;
+		const unsigned int n = 20000;
+
+		err = apply(&b, yaml, &fill_ms, &pl, &pol);
+		free(yaml);
+		if (err)
+			return 1;
+		rej_x = ns_single(fd_xdp, &b.pkts[0], n);
+		rej_t = ns_single(fd_tc, &b.pkts[0], n);
+		plan_free(&pl);
+		policy_free(&pol);
+		yaml = gen_policy(2, 0, "drop");
+		memset(&pol, 0, sizeof(pol));
+		memset(&pl, 0, sizeof(pl));
+		if (apply(&b, yaml, &fill_ms, &pl, &pol))
+			return 1;
+		free(yaml);
+		drop_x = ns_single(fd_xdp, &b.pkts[0], n);
+		drop_t = ns_single(fd_tc, &b.pkts[0], n);
+		pass_x = ns_single(fd_bx, &b.pkts[0], n);
+		plan_free(&pl);
+		policy_free(&pol);
+		/* TCP: RST for a SYN to a rejected port */
+		yaml = gen_policy(2, 0, "drop");
+		{
+			char *at = strstr(yaml, "allow-https");
+			char *act = at ? strstr(at, "action: allow") : NULL;
+			char *y2 = NULL;
+
+			if (!act || asprintf(&y2, "%.*saction: reject\n", (int)(act - yaml), yaml) < 0)
+				return 1;
+			free(yaml);
+			yaml = y2;
+		}
+		memset(&pol, 0, sizeof(pol));
+		memset(&pl, 0, sizeof(pl));
+		if (apply(&b, yaml, &fill_ms, &pl, &pol))
+			return 1;
+		free(yaml);
+		pkt_build(&syn, &(struct pkt_opts){ .proto = 6 });
+		rst_x = ns_single(fd_xdp, &syn, n);
+		rst_t = ns_single(fd_tc, &syn, n);
+		plan_free(&pl);
+		policy_free(&pol);
+		printf("\nReject against drop (median of %u single runs each: the time includes the test-run timer, so only differences mean something):\n\n", n);
+		printf("| verdict | XDP ns | tc egress ns |\n|---|---|---|\n");
+		printf("| bare xdp_pass | %u | |\n", pass_x);
+		printf("| drop UDP 443 | %u | %u |\n", drop_x, drop_t);
+		printf("| reject UDP 443 (ICMP) | %u | %u |\n", rej_x, rej_t);
+		printf("| reject TCP 443 SYN (RST) | %u | %u |\n", rst_x, rst_t);
+	}
+
+	{
+		unsigned int xl, jl;
+		const char *names[3] = { "tlsfw_xdp", "tlsfw_tc_ingress", "tlsfw_tc_egress" };
+		int fds[3] = { fd_xdp, bpf_program__fd(b.skel->progs.tlsfw_tc_ingress), fd_tc };
+
+		printf("\n| program | xlated insns | jited bytes | verifier processed insns |\n|---|---|---|---|\n");
+		for (int i = 0; i < 3; i++) {
+			prog_size(fds[i], &xl, &jl);
+			printf("| %s | %u | %u | %u |\n", names[i], xl, jl, b.verif[i]);
+		}
+		prog_size(fd_bx, &xl, &jl);
+		printf("| xdp_pass | %u | %u | |\n", xl, jl);
+	}
+	tlsfw__destroy(b.skel);
+	xdp_pass__destroy(b.base);
+	for (int i = 0; i < 3; i++)
+		free(b.logs[i]);
+	return 0;
+}

@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writing a plan into one generation of the data plane's maps, clearing a generation, and the
+ * generation switch. Tables are written with batch updates (one system call per table) where
+ * the map type has them; LPM tries fall back to one update per prefix.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_fill.h"
+#include "tlsfw.skel.h"
+
+static const struct {
+	const char *name;
+	size_t off;
+} map_names[] = {
+	{ "tlsfw_state", offsetof(struct bpf_maps, state) },
+	{ "tlsfw_cfg", offsetof(struct bpf_maps, cfg) },
+	{ "tlsfw_ctx", offsetof(struct bpf_maps, ctx) },
+	{ "tlsfw_proto", offsetof(struct bpf_maps, proto) },
+	{ "tlsfw_sport", offsetof(struct bpf_maps, sport) },
+	{ "tlsfw_dport", offsetof(struct bpf_maps, dport) },
+	{ "tlsfw_src", offsetof(struct bpf_maps, src) },
+	{ "tlsfw_dst", offsetof(struct bpf_maps, dst) },
+	{ "tlsfw_comb1", offsetof(struct bpf_maps, comb1) },
+	{ "tlsfw_comb2", offsetof(struct bpf_maps, comb2) },
+	{ "tlsfw_comb3", offsetof(struct bpf_maps, comb3) },
+	{ "tlsfw_frags", offsetof(struct bpf_maps, frags) },
+	{ "tlsfw_counters", offsetof(struct bpf_maps, counters) },
+	{ "tlsfw_rules", offsetof(struct bpf_maps, rules) },
+	{ "tlsfw_ifaces", offsetof(struct bpf_maps, ifaces) },
+	{ "tlsfw_meta", offsetof(struct bpf_maps, meta) },
+};
+
+#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
+
+static int *map_slot(struct bpf_maps *m, size_t i)
+{
+	return (int *)((char *)m + map_names[i].off);
+}
+
+static void maps_reset(struct bpf_maps *m)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		*map_slot(m, i) = -1;
+}
+
+int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
+{
+	struct bpf_maps r;
+	struct bpf_map *maps[N_MAPS] = {
+		skel->maps.tlsfw_state, skel->maps.tlsfw_cfg, skel->maps.tlsfw_ctx,
+		skel->maps.tlsfw_proto, skel->maps.tlsfw_sport, skel->maps.tlsfw_dport,
+		skel->maps.tlsfw_src, skel->maps.tlsfw_dst, skel->maps.tlsfw_comb1,
+		skel->maps.tlsfw_comb2, skel->maps.tlsfw_comb3, skel->maps.tlsfw_frags,
+		skel->maps.tlsfw_counters, skel->maps.tlsfw_rules, skel->maps.tlsfw_ifaces,
+		skel->maps.tlsfw_meta,
+	};
+
+	for (size_t i = 0; i < N_MAPS; i++) {
+		int fd = bpf_map__fd(maps[i]);
+
+		if (fd < 0)
+			return -EBADF; /* the skeleton is not loaded */
+		*map_slot(&r, i) = fd;
+	}
+	*m = r;
+	return 0;
+}
+
+int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), n, *ids = NULL;
+	struct bpf_maps r;
+	int err = 0;
+
+	maps_reset(&r);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	n = info.nr_map_ids;
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	if (info.nr_map_ids < n)
+		n = info.nr_map_ids;
+	for (__u32 i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		size_t j;
+
+		if (fd < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
+			err = -errno;
+			close(fd);
+			goto out;
+		}
+		for (j = 0; j < N_MAPS; j++)
+			if (!strcmp(mi.name, map_names[j].name) && *map_slot(&r, j) < 0)
+				break;
+		if (j == N_MAPS) {
+			close(fd); /* .rodata and the like */
+			continue;
+		}
+		*map_slot(&r, j) = fd;
+	}
+	for (size_t j = 0; j < N_MAPS; j++)
+		if (*map_slot(&r, j) < 0)
+			err = -ENOENT;
+out:
+	free(ids);
+	if (err) {
+		bpf_maps_close(&r);
+		return err;
+	}
+	*m = r;
+	return 0;
+}
+
+void bpf_maps_close(struct bpf_maps *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < N_MAPS; i++) {
+		int *fd = map_slot(m, i);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Map errors point at the policy file when one was read (the plan keeps rule lines). */
+static void fill_error(struct diag *d, uint32_t line, const char *fmt, const char *map,
+		       const char *what, int err)
+{
+	struct loc loc = { .line = line, .col = 1, .len = 1 };
+
+	if (!d)
+		return;
+	if (line && d->n_files)
+		loc.file = d->files[d->n_files - 1];
+	else
+		loc.line = 0;
+	diag_error(d, &loc, fmt, map, what, strerror(-err));
+}
+
+/*
+ * One batch update; falls back to single updates where the kernel has no batch operation
+ * for the map type. On failure *failed is the index of the entry that failed (or count).
+ */
+static int update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+		       size_t count, size_t *failed)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 n = count;
+	int err;
+
+	*failed = count;
+	if (!count)
+		return 0;
+	err = bpf_map_update_batch(fd, keys, vals, &n, &opts);
+	if (!err)
+		return 0;
+	err = -errno;
+	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP) {
+		*failed = n;
+		return err;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz,
+					(const char *)vals + i * vsz, BPF_ANY)) {
+			*failed = i;
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int fill_array(int fd, uint32_t first, const uint32_t *vals, size_t count)
+{
+	uint32_t *keys = calloc(count, sizeof(*keys));
+	uint32_t *zeros = NULL;
+	size_t failed;
+	int err;
+
+	if (!keys)
+		return -ENOMEM;
+	if (!vals) {
+		vals = zeros = calloc(count, sizeof(*zeros));
+		if (!zeros) {
+			free(keys);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < count; i++)
+		keys[i] = first + i;
+	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), count, &failed);
+	free(keys);
+	free(zeros);
+	return err;
+}
+
+static int fill_trie(int fd, const struct plan_prefix *pp, size_t n, unsigned int gen)
+{
+	struct tlsfw_lpm_key *keys = calloc(n ? n : 1, sizeof(*keys));
+	uint32_t *vals = calloc(n ? n : 1, sizeof(*vals));
+	size_t failed;
+	int err = -ENOMEM;
+
+	if (!keys || !vals)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		keys[i].prefixlen = 8 + pp[i].plen;
+		keys[i].gen = gen;
+		memcpy(keys[i].addr, pp[i].addr, 16);
+		vals[i] = pp[i].cls;
+	}
+	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int fill_comb(int fd, const struct plan_comb *c, size_t n, unsigned int gen)
+{
+	struct tlsfw_comb_key *keys = calloc(n ? n : 1, sizeof(*keys));
+	uint32_t *vals = calloc(n ? n : 1, sizeof(*vals));
+	size_t failed;
+	int err = -ENOMEM;
+
+	if (!keys || !vals)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = (struct tlsfw_comb_key){ c[i].a, c[i].b, c[i].c, gen };
+		vals[i] = c[i].out;
+	}
+	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* comb3 entries name rules: a failure can be traced to the rule (its line). */
+static int fill_comb3(int fd, const struct plan *pl, unsigned int gen,
+		      const struct fill_ids *ids, struct diag *d)
+{
+	size_t n = pl->n_comb3, failed = n;
+	struct tlsfw_comb_key *keys = calloc(n ? n : 1, sizeof(*keys));
+	struct tlsfw_rule_val *vals = calloc(n ? n : 1, sizeof(*vals));
+	int err = -ENOMEM;
+
+	if (!keys || !vals)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_comb *c = &pl->comb3[i];
+		uint32_t r = c->out;
+
+		if (r >= pl->n_rules || ids->rule_slot[r] >= TLSFW_MAX_RULES) {
+			err = -EINVAL;
+			fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb3",
+				   "entry names a rule or rule slot out of range", err);
+			goto out;
+		}
+		keys[i] = (struct tlsfw_comb_key){ c->a, c->b, c->c, gen };
+		vals[i] = (struct tlsfw_rule_val){
+			.rule_slot = ids->rule_slot[r],
+			.action = pl->rules[r].action,
+			.monitor = pl->rules[r].monitor,
+		};
+	}
+	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
+	if (err && failed < n) {
+		const struct plan_rule *r = &pl->rules[pl->comb3[failed].out];
+		char what[128];
+
+		snprintf(what, sizeof(what), "cannot store rule '%s'", r->name ? r->name : "?");
+		fill_error(d, r->line, "map %s: %s: %s", "tlsfw_comb3", what, err);
+	} else if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb3", "update failed", err);
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int fill_ctx(int fd, const struct plan *pl, unsigned int gen, const struct fill_ids *ids,
+		    struct diag *d)
+{
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		struct tlsfw_ctx_key k = {
+			.ifindex = ids->ifindex[i], .gen = gen, .dir = pl->ctx[i].dir,
+		};
+		struct tlsfw_ctx_val v = { .cls = pl->ctx[i].cls, .ctx_slot = ids->ctx_slot[i] };
+		char what[64];
+
+		if (v.ctx_slot >= TLSFW_MAX_CTX) {
+			snprintf(what, sizeof(what), "interface %s: counter block out of range",
+				 pl->ctx[i].ifname);
+			fill_error(d, 0, "map %s: %s: %s", "tlsfw_ctx", what, -EINVAL);
+			return -EINVAL;
+		}
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
+			int err = -errno;
+
+			snprintf(what, sizeof(what), "interface %s", pl->ctx[i].ifname);
+			fill_error(d, 0, "map %s: %s: %s", "tlsfw_ctx", what, err);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		 const struct fill_ids *ids, struct diag *d)
+{
+	struct tlsfw_cfg cfg = {
+		.fields = pl->fields,
+		.default_action = pl->default_action,
+		.malformed_action = pl->malformed_action,
+		.frag_mode = pl->frag_mode,
+	};
+	uint32_t key = gen;
+	int err;
+
+	if (gen > 1 || !ids || (pl->n_rules && !ids->rule_slot) ||
+	    (pl->n_ctx && (!ids->ifindex || !ids->ctx_slot)))
+		return -EINVAL;
+
+	err = fill_ctx(m->ctx, pl, gen, ids, d);
+	if (err)
+		return err;
+	err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, pl->proto_cls, TLSFW_PROTO_SLOTS);
+	if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_proto", "update failed", err);
+		return err;
+	}
+	err = fill_array(m->sport, gen * TLSFW_PORT_SLOTS, pl->sport_cls, TLSFW_PORT_SLOTS);
+	if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_sport", "update failed", err);
+		return err;
+	}
+	err = fill_array(m->dport, gen * TLSFW_PORT_SLOTS, pl->dport_cls, TLSFW_PORT_SLOTS);
+	if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dport", "update failed", err);
+		return err;
+	}
+	err = fill_trie(m->src, pl->src, pl->n_src, gen);
+	if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_src", "cannot store the source prefixes", err);
+		return err;
+	}
+	err = fill_trie(m->dst, pl->dst, pl->n_dst, gen);
+	if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dst", "cannot store the destination prefixes", err);
+		return err;
+	}
+	err = fill_comb(m->comb1, pl->comb1, pl->n_comb1, gen);
+	if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb1", "cannot store the protocol and port combinations", err);
+		return err;
+	}
+	err = fill_comb(m->comb2, pl->comb2, pl->n_comb2, gen);
+	if (err) {
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb2", "cannot store the address combinations", err);
+		return err;
+	}
+	err = fill_comb3(m->comb3, pl, gen, ids, d);
+	if (err)
+		return err;
+	/* Last: until the configuration is there the generation has no meaning. */
+	if (bpf_map_update_elem(m->cfg, &key, &cfg, BPF_ANY)) {
+		err = -errno;
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_cfg", "update failed", err);
+		return err;
+	}
+	return 0;
+}
+
+/* The low byte of tlsfw_comb_key.gen (a 32-bit word holding 0 or 1). */
+static size_t gen_byte_off(void)
+{
+	const uint32_t one = 1;
+
+	return offsetof(struct tlsfw_comb_key, gen) +
+	       (*(const unsigned char *)&one ? 0 : sizeof(uint32_t) - 1);
+}
+
+/* Delete every key of a hash or trie whose generation byte (at gen_off) is gen. */
+static int clear_hash(int fd, size_t ksz, size_t gen_off, unsigned int gen)
+{
+	unsigned char *keys = NULL, cur[64], next[64];
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	if (ksz > sizeof(cur))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (next[gen_off] == gen) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 1024;
+				unsigned char *k = realloc(keys, ncap * ksz);
+
+				if (!k) {
+					err = -ENOMEM;
+					goto out;
+				}
+				keys = k;
+				cap = ncap;
+			}
+			memcpy(keys + n * ksz, next, ksz);
+			n++;
+		}
+		memcpy(cur, next, ksz);
+		prev = cur;
+	}
+	if (errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	if (n) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 cnt = n;
+
+		if (bpf_map_delete_batch(fd, keys, &cnt, &opts)) {
+			/* tries have no batch delete */
+			for (size_t i = 0; i < n; i++) {
+				if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT) {
+					err = -errno;
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	free(keys);
+	return err;
+}
+
+int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen)
+{
+	struct tlsfw_cfg cfg = {};
+	uint32_t key = gen;
+	int err;
+
+	if (gen > 1)
+		return -EINVAL;
+	/* The configuration first: a generation being cleared decides nothing. */
+	if (bpf_map_update_elem(m->cfg, &key, &cfg, BPF_ANY))
+		return -errno;
+	err = clear_hash(m->ctx, sizeof(struct tlsfw_ctx_key),
+			 offsetof(struct tlsfw_ctx_key, gen), gen);
+	if (!err)
+		err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, NULL, TLSFW_PROTO_SLOTS);
+	if (!err)
+		err = fill_array(m->sport, gen * TLSFW_PORT_SLOTS, NULL, TLSFW_PORT_SLOTS);
+	if (!err)
+		err = fill_array(m->dport, gen * TLSFW_PORT_SLOTS, NULL, TLSFW_PORT_SLOTS);
+	if (!err)
+		err = clear_hash(m->src, sizeof(struct tlsfw_lpm_key),
+				 offsetof(struct tlsfw_lpm_key, gen), gen);
+	if (!err)
+		err = clear_hash(m->dst, sizeof(struct tlsfw_lpm_key),
+				 offsetof(struct tlsfw_lpm_key, gen), gen);
+	if (!err)
+		err = clear_hash(m->comb1, sizeof(struct tlsfw_comb_key), gen_byte_off(), gen);
+	if (!err)
+		err = clear_hash(m->comb2, sizeof(struct tlsfw_comb_key), gen_byte_off(), gen);
+	if (!err)
+		err = clear_hash(m->comb3, sizeof(struct tlsfw_comb_key), gen_byte_off(), gen);
+	if (!err)
+		err = clear_hash(m->frags, sizeof(struct tlsfw_frag_key),
+				 offsetof(struct tlsfw_frag_key, gen), gen);
+	return err;
+}
+
+int bpf_get_gen(const struct bpf_maps *m, unsigned int *gen)
+{
+	struct tlsfw_state st;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(m->state, &zero, &st))
+		return -errno;
+	*gen = st.gen & 1;
+	return 0;
+}
+
+int bpf_set_gen(const struct bpf_maps *m, unsigned int gen)
+{
+	struct tlsfw_state st = { .gen = gen };
+	uint32_t zero = 0;
+
+	if (gen > 1)
+		return -EINVAL;
+	if (bpf_map_update_elem(m->state, &zero, &st, BPF_ANY))
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Filling a plan into one generation of the data plane's maps (bpf/tlsfw_abi.h), and the
+ * generation switch. Used by apply (stage 4a), the BPF tests and the benchmark.
+ *
+ * A generation is written while packets use the other one; bpf_set_gen() then switches every
+ * program at once. Nothing here attaches or loads programs.
+ */
+#ifndef TLSFW_BPF_FILL_H
+#define TLSFW_BPF_FILL_H
+
+#include <stdint.h>
+
+#include "plan.h"
+#include "diag.h"
+
+struct tlsfw; /* the skeleton, build/tlsfw.skel.h */
+
+/* File descriptors of every tlsfw map, -1 when unknown. */
+struct bpf_maps {
+	int state, cfg, ctx, proto, sport, dport, src, dst, comb1, comb2, comb3,
+		frags, counters, rules, ifaces, meta;
+};
+
+/* The skeleton keeps ownership of the descriptors: do not bpf_maps_close() them. */
+int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel);
+/* For a separate process: the maps of an already loaded tlsfw program, by name. Returns
+ * -ENOENT when the program lacks one of them (not a tlsfw program, or another ABI). */
+int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd);
+/* Only for maps opened by bpf_maps_from_prog_fd; sets every descriptor to -1. */
+void bpf_maps_close(struct bpf_maps *m);
+
+struct fill_ids {                /* what only apply knows */
+	const uint32_t *rule_slot; /* per plan rule: counter slot (< TLSFW_MAX_RULES) */
+	const uint32_t *ifindex;   /* per plan ctx entry */
+	const uint32_t *ctx_slot;  /* per plan ctx entry: counter block (< TLSFW_MAX_CTX) */
+};
+
+/*
+ * Write the plan into generation gen (0/1): cfg, ctx, proto, ports, tries, combs. Does not
+ * flip. The generation should be empty (bpf_clear_gen) first: stale hash entries of an older
+ * policy would otherwise stay reachable. Errors go to d (naming the map, the errno and, when
+ * an entry comes from one rule, that rule) and return -errno.
+ */
+int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		 const struct fill_ids *ids, struct diag *d);
+/* Remove every entry of generation gen (hash/trie entries deleted, arrays zeroed, fragment
+ * state of that generation forgotten). Counters are left alone. */
+int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen);
+int bpf_get_gen(const struct bpf_maps *m, unsigned int *gen);
+/* The atomic switch: one aligned 32-bit store that every program reads per packet. */
+int bpf_set_gen(const struct bpf_maps *m, unsigned int gen);
+
+#endif
