@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Plan look-ups in C; see plan_sim.h. */
+#include <errno.h>
+#include <string.h>
+
+#include "plan_sim.h"
+
+static bool covers(const struct plan_prefix *q, const uint8_t *addr)
+{
+	for (unsigned int bit = 0; bit < q->plen; bit++) {
+		uint8_t m = 0x80 >> (bit % 8);
+
+		if ((q->addr[bit / 8] ^ addr[bit / 8]) & m)
+			return false;
+	}
+	return true;
+}
+
+long plan_sim_lpm(const struct plan_prefix *v, size_t n, const uint8_t *addr)
+{
+	long best = -1;
+	int best_len = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].plen > best_len && covers(&v[i], addr)) {
+			best = v[i].cls;
+			best_len = v[i].plen;
+		}
+	}
+	return best;
+}
+
+long plan_sim_comb(const struct plan_comb *v, size_t n, uint32_t a, uint32_t b, uint32_t c)
+{
+	/* Linear on purpose: the plan promises sorted tables, but this must not rely on it. */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].a == a && v[i].b == b && v[i].c == c)
+			return v[i].out;
+	return -1;
+}
+
+int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref_verdict *v)
+{
+	unsigned int fam = pkt->family == 6;
+	uint32_t p, s = 0, d = 0, sa = 0, da = 0, x = 0;
+	long a, b, r, k;
+	bool found = false;
+
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		if (!strcmp(pl->ctx[i].ifname, pkt->ifname) && pl->ctx[i].dir == pkt->dir) {
+			x = pl->ctx[i].cls;
+			found = true;
+		}
+	}
+	if (!found)
+		return -ENOENT;
+	p = pl->proto_cls[fam * 256 + pkt->proto];
+	if (pl->fields & TLSFW_F_SPORT)
+		s = pl->sport_cls[pkt->has_ports ? pkt->sport : TLSFW_PORT_NONE];
+	if (pl->fields & TLSFW_F_DPORT)
+		d = pl->dport_cls[pkt->has_ports ? pkt->dport : TLSFW_PORT_NONE];
+	if (pl->fields & TLSFW_F_SRC) {
+		k = plan_sim_lpm(pl->src, pl->n_src, pkt->src);
+		if (k < 0)
+			return -ENOENT;
+		sa = k;
+	}
+	if (pl->fields & TLSFW_F_DST) {
+		k = plan_sim_lpm(pl->dst, pl->n_dst, pkt->dst);
+		if (k < 0)
+			return -ENOENT;
+		da = k;
+	}
+	*v = (struct ref_verdict){ -1, pl->default_action, 0 };
+	a = plan_sim_comb(pl->comb1, pl->n_comb1, p, s, d);
+	b = plan_sim_comb(pl->comb2, pl->n_comb2, sa, da, 0);
+	if (a < 0 || b < 0)
+		return 0;
+	r = plan_sim_comb(pl->comb3, pl->n_comb3, x, a, b);
+	if (r < 0)
+		return 0;
+	if ((size_t)r >= pl->n_rules)
+		return -ERANGE;
+	*v = (struct ref_verdict){ (int)r, pl->rules[r].action, pl->rules[r].monitor };
+	return 0;
+}

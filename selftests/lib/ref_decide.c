@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reference decision: read the rules as a user does, one after the other, and stop at the
+ * first that matches. Deliberately naive: no terms, no classes, no shared helpers with
+ * policy_lower.c, so that a bug there cannot hide by being repeated here.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../bpf/tlsfw_abi.h"
+#include "catalog.h"
+#include "ref_decide.h"
+
+static bool in_ranges(const struct pol_ports *pp, uint16_t port)
+{
+	for (size_t i = 0; i < pp->n; i++)
+		if (pp->r[i].lo <= port && port <= pp->r[i].hi)
+			return true;
+	return false;
+}
+
+/* The first plen bits of addr equal those of the prefix, and the families agree. */
+static bool in_prefix(const struct pol_prefix *q, uint8_t family, const uint8_t *addr)
+{
+	unsigned int want = family == 4 ? POL_FAM_V4 : POL_FAM_V6;
+
+	if (q->family != want)
+		return false;
+	for (unsigned int bit = 0; bit < q->plen; bit++) {
+		unsigned int a = addr[bit / 8] >> (7 - bit % 8) & 1;
+		unsigned int b = q->addr[bit / 8] >> (7 - bit % 8) & 1;
+
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+static bool in_prefixes(const struct pol_prefixes *ps, uint8_t family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (in_prefix(&ps->p[i], family, addr))
+			return true;
+	return false;
+}
+
+static bool service_matches(const struct pol_names *svcs, const struct ref_pkt *pkt)
+{
+	for (size_t i = 0; i < svcs->n; i++) {
+		const struct service *s = catalog_find(svcs->v[i]);
+
+		for (size_t k = 0; s && k < s->n_ports; k++)
+			if (s->ports[k].proto == pkt->proto && s->ports[k].lo <= pkt->dport &&
+			    pkt->dport <= s->ports[k].hi)
+				return true;
+	}
+	return false;
+}
+
+bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt)
+{
+	bool wants_ports = r->has_sport || r->has_dport || r->services.n;
+
+	if (r->family) {
+		unsigned int fam = pkt->family == 4 ? POL_FAM_V4 : POL_FAM_V6;
+
+		if (!(r->family & fam))
+			return false;
+	}
+	if (r->ifaces.n) {
+		bool found = false;
+
+		for (size_t i = 0; i < r->ifaces.n; i++)
+			if (!strcmp(r->ifaces.v[i], pkt->ifname))
+				found = true;
+		if (!found)
+			return false;
+	}
+	if (r->direction) {
+		unsigned int dir = pkt->dir == TLSFW_DIR_INGRESS ? POL_DIR_INGRESS : POL_DIR_EGRESS;
+
+		if (!(r->direction & dir))
+			return false;
+	}
+	if (r->has_proto && !(r->protos[pkt->proto / 8] & (1u << (pkt->proto % 8))))
+		return false;
+	/* POLICY.md: a rule with a port matches only TCP and UDP. */
+	if (wants_ports) {
+		if (!pkt->has_ports || (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP))
+			return false;
+		if (r->has_sport && !in_ranges(&r->sport, pkt->sport))
+			return false;
+		if (r->has_dport && !in_ranges(&r->dport, pkt->dport))
+			return false;
+		if (r->services.n && !service_matches(&r->services, pkt))
+			return false;
+	}
+	if (r->has_src && !in_prefixes(&r->src, pkt->family, pkt->src))
+		return false;
+	if (r->has_dst && !in_prefixes(&r->dst, pkt->family, pkt->dst))
+		return false;
+	return true;
+}
+
+struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct pol_rule *r = &p->rules[i];
+
+		if (ref_rule_matches(r, pkt))
+			return (struct ref_verdict){ (int)i, r->action, r->mode == POL_MONITOR };
+	}
+	return (struct ref_verdict){ -1, p->default_action, 0 };
+}
+
+uint8_t ref_effective(const struct ref_verdict *v)
+{
+	return v->monitor ? TLSFW_ACT_ALLOW : v->action;
+}
+
+void ref_pkt_print(const struct ref_pkt *pkt, FILE *out)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+	if (pkt->family == 4) {
+		inet_ntop(AF_INET, pkt->src + 12, s, sizeof(s));
+		inet_ntop(AF_INET, pkt->dst + 12, d, sizeof(d));
+	} else {
+		inet_ntop(AF_INET6, pkt->src, s, sizeof(s));
+		inet_ntop(AF_INET6, pkt->dst, d, sizeof(d));
+	}
+	fprintf(out, "ipv%u proto %u", pkt->family, pkt->proto);
+	if (pkt->has_ports)
+		fprintf(out, " sport %u dport %u", pkt->sport, pkt->dport);
+	else
+		fprintf(out, " (no ports)");
+	fprintf(out, " src %s dst %s on %s %s\n", s, d, pkt->ifname ? pkt->ifname : "?",
+		pkt->dir == TLSFW_DIR_EGRESS ? "egress" : "ingress");
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The reference decision: a linear first-match scan over a checked policy's rules, sharing
+ * nothing with the lowering (it reads rules, not terms, and expands services from the
+ * catalog itself). Obviously correct rather than fast; tests compare the plan and the data
+ * plane against it.
+ */
+#ifndef TLSFW_REF_DECIDE_H
+#define TLSFW_REF_DECIDE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy.h"
+
+struct ref_pkt {
+	uint8_t family;     /* 4 or 6 */
+	uint8_t proto;
+	bool has_ports;     /* TCP or UDP with a readable transport header */
+	uint16_t sport, dport;
+	uint8_t src[16], dst[16]; /* v4-mapped for IPv4 */
+	const char *ifname;
+	uint8_t dir;        /* enum tlsfw_dir */
+};
+
+struct ref_verdict {
+	int rule;           /* -1: default */
+	uint8_t action;     /* enum tlsfw_action */
+	uint8_t monitor;
+};
+
+struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt);
+/* What happens to the packet: a monitor-mode rule lets it pass. */
+uint8_t ref_effective(const struct ref_verdict *v);
+/* Does rule r match pkt? (exported for tests that want to explain a verdict) */
+bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt);
+/* One line describing pkt, for failure messages. */
+void ref_pkt_print(const struct ref_pkt *pkt, FILE *out);
+
+#endif
