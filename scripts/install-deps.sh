@@ -6,7 +6,8 @@ set -eu
 
 PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libnftnl-dev libmnl-dev libjson-c-dev libssl-dev libmicrohttpd-dev
-iproute2 nftables openssl socat scdoc ethtool tcpdump curl python3"
+iproute2 nftables openssl socat scdoc ethtool tcpdump curl python3
+postfix dovecot-imapd dovecot-pop3d slapd ldap-utils"
 
 missing=""
 for p in $PKGS; do
@@ -21,6 +22,20 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Daemons (postfix, dovecot, slapd) must not start in the host: tests start their own in
+# network namespaces. A policy-rc.d that answers 101 stops invoke-rc.d; ours is removed again.
+rcd=/usr/sbin/policy-rc.d
+own_rcd=""
+if [ ! -e "$rcd" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$rcd"
+	chmod 0755 "$rcd"
+	own_rcd=1
+	trap 'rm -f "$rcd"' EXIT
+fi
+# postfix asks for a mailer type: keep it unconfigured (tests bring their own main.cf).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ -n "$own_rcd" ] && rm -f "$rcd"
+trap - EXIT

@@ -1,0 +1,924 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The checks for one target, and the workers that run targets concurrently.
+ *
+ * A target is probed over several connections: the main one (greeting, capabilities,
+ * STARTTLS, handshake, certificate), then, only when that one reached TLS, one handshake
+ * offering only weak suites, one capped below --min-tls, one with a command pipelined after
+ * STARTTLS, and (SMTP) one that begins a transaction in plaintext. When STARTTLS is refused
+ * or was stripped, nothing more is sent: the probe fails closed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "catalog.h"
+#include "probe_proto.h"
+
+const char *const probe_proto_names[PROTO__N] = {
+	"none", "smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres", "sieve", "nntp",
+};
+
+const char *const probe_check_names[PC__N] = {
+	[PC_GREETING] = "greeting",
+	[PC_STARTTLS] = "starttls",
+	[PC_HANDSHAKE] = "handshake",
+	[PC_TLS_REQUIRED] = "tls-required",
+	[PC_PLAIN_AUTH] = "plaintext-auth",
+	[PC_INJECTION] = "starttls-injection",
+	[PC_MIN_TLS] = "min-tls",
+	[PC_WEAK_CIPHERS] = "weak-ciphers",
+	[PC_CHAIN] = "chain",
+	[PC_NAME] = "name",
+	[PC_EXPIRY] = "expiry",
+};
+
+const char *const starttls_outcome_names[ST_STRIPPED + 1] = {
+	[ST_NA] = "n/a",
+	[ST_OK] = "ok",
+	[ST_NOT_ADVERTISED] = "not-advertised",
+	[ST_REFUSED] = "refused",
+	[ST_HANDSHAKE_FAILED] = "handshake-failed",
+	[ST_STRIPPED] = "stripped",
+};
+
+int probe_proto_by_name(const char *name)
+{
+	for (int i = 0; i < PROTO__N; i++)
+		if (!strcmp(name, probe_proto_names[i]))
+			return i;
+	return -1;
+}
+
+static int tgt_err(char *err, size_t len, const char *fmt, const char *a)
+{
+	snprintf(err, len, fmt, a);
+	return -EINVAL;
+}
+
+int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name,
+		       char *err, size_t errlen)
+{
+	const char *colon, *port_s;
+	const struct service *svc = NULL;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t hl;
+
+	memset(t, 0, sizeof(*t));
+	t->min_tls = TLS1_2_VERSION;
+	t->verify = true;
+	if (strlen(spec) >= sizeof(t->spec))
+		return tgt_err(err, errlen, "target '%.40s...' is too long", spec);
+	snprintf(t->spec, sizeof(t->spec), "%s", spec);
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (!rb || rb[1] != ':')
+			return tgt_err(err, errlen,
+				       "target '%s': write an IPv6 address as [addr]:port", spec);
+		hl = rb - spec - 1;
+		memcpy(t->host, spec + 1, hl);
+		t->host[hl] = '\0';
+		if (inet_pton(AF_INET6, t->host, &a6) != 1)
+			return tgt_err(err, errlen, "target '%s': not an IPv6 address", spec);
+		port_s = rb + 2;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon || colon == spec)
+			return tgt_err(err, errlen,
+				       "target '%s': expected host:port, [v6addr]:port or host:service",
+				       spec);
+		if (memchr(spec, ':', colon - spec))
+			return tgt_err(err, errlen,
+				       "target '%s': write an IPv6 address as [addr]:port", spec);
+		hl = colon - spec;
+		memcpy(t->host, spec, hl);
+		t->host[hl] = '\0';
+		port_s = colon + 1;
+	}
+	if (!*t->host)
+		return tgt_err(err, errlen, "target '%s': empty host", spec);
+	if (*port_s >= '0' && *port_s <= '9') {
+		char *end;
+		unsigned long p = strtoul(port_s, &end, 10);
+
+		if (*end || p == 0 || p > 65535)
+			return tgt_err(err, errlen, "target '%s': port must be 1-65535", spec);
+		t->port = p;
+		svc = catalog_by_tcp_port(t->port);
+	} else {
+		svc = catalog_find(port_s);
+		if (!svc || !svc->n_ports || svc->ports[0].proto != IPPROTO_TCP)
+			return tgt_err(err, errlen,
+				       "target '%s': unknown TCP service (see `tlsfw services`)",
+				       spec);
+		t->port = svc->ports[0].lo;
+	}
+	t->host_is_addr = inet_pton(AF_INET, t->host, &a4) == 1 ||
+			  inet_pton(AF_INET6, t->host, &a6) == 1;
+	if (!t->host_is_addr)
+		snprintf(t->name, sizeof(t->name), "%s", t->host);
+	if (proto_name) {
+		int p = probe_proto_by_name(proto_name);
+
+		if (p < 0)
+			return tgt_err(err, errlen,
+				       "unknown STARTTLS protocol '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
+				       proto_name);
+		t->proto = p;
+	} else if (svc && svc->tls == TLS_STARTTLS && svc->starttls) {
+		int p = probe_proto_by_name(svc->starttls);
+
+		t->proto = p < 0 ? PROTO_IMPLICIT : p;
+	} else if (svc && svc->tls == TLS_IMPLICIT) {
+		t->proto = PROTO_IMPLICIT;
+	} else {
+		return tgt_err(err, errlen,
+			       "target '%s': the catalog has no TLS mode for this port; say --starttls PROTO or --starttls none",
+			       spec);
+	}
+	/* Submission exists for authenticated clients: plaintext there is never fine. */
+	t->require_tls = t->proto == PROTO_SMTP && t->port == 587;
+	return 0;
+}
+
+/* ---- TLS contexts ----------------------------------------------------------------------- */
+
+enum ctx_kind { CTX_MAIN, CTX_WEAK, CTX_OLD };
+
+static SSL_CTX *make_ctx(const struct probe_opts *o, const struct probe_target *t,
+			 enum ctx_kind kind, char *why, size_t whylen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	static const unsigned char alpn_http[] = "\x02h2\x08http/1.1";
+
+	if (!ctx) {
+		snprintf(why, whylen, "SSL_CTX_new failed");
+		return NULL;
+	}
+	/* Verification is reported, not enforced: the handshake must complete to be examined. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* Expiry is its own check; the chain check should not fail for it too. */
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+	if (o->ca_file) {
+		if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
+			snprintf(why, whylen, "cannot load CA file %s", o->ca_file);
+			goto err;
+		}
+	} else {
+		SSL_CTX_set_default_verify_paths(ctx);
+	}
+	if (t->port == 443 || t->port == 8443)
+		SSL_CTX_set_alpn_protos(ctx, alpn_http, sizeof(alpn_http) - 1);
+	switch (kind) {
+	case CTX_MAIN:
+		break;
+	case CTX_WEAK:
+		/* Only suites a compliant server must refuse; weak suites need TLS <= 1.2 and
+		 * security level 0 to be offered at all. */
+		SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+		if (SSL_CTX_set_cipher_list(ctx, "aNULL:eNULL:EXPORT:RC4:3DES:@SECLEVEL=0") != 1) {
+			snprintf(why, whylen, "this OpenSSL has none of the weak suites to offer");
+			goto err;
+		}
+		break;
+	case CTX_OLD:
+		SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, t->min_tls - 1);
+		SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+		break;
+	}
+	return ctx;
+err:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* ---- one target ------------------------------------------------------------------------- */
+
+struct probe_ctx {
+	const struct probe_opts *o;
+	const struct probe_target *t;
+	struct probe_result *r;
+	struct sockaddr_storage sa[PROBE_MAX_ADDRS]; /* resolved; sa[0] once one answered */
+	socklen_t salen[PROBE_MAX_ADDRS];
+	size_t n_sa;
+	uint64_t deadline;
+};
+
+static void set(struct probe_result *r, enum probe_check_id id, enum probe_status st,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void set(struct probe_result *r, enum probe_check_id id, enum probe_status st,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	r->checks[id].st = st;
+	va_start(ap, fmt);
+	vsnprintf(r->checks[id].evidence, sizeof(r->checks[id].evidence), fmt, ap);
+	va_end(ap);
+}
+
+static const char *version_name(int v)
+{
+	switch (v) {
+	case TLS1_VERSION:
+		return "TLSv1";
+	case TLS1_1_VERSION:
+		return "TLSv1.1";
+	case TLS1_2_VERSION:
+		return "TLSv1.2";
+	case TLS1_3_VERSION:
+		return "TLSv1.3";
+	default:
+		return "?";
+	}
+}
+
+static void set_address(struct probe_ctx *p)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&p->sa[0];
+	char a[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
+		snprintf(p->r->address, sizeof(p->r->address), "[%s]:%u", a, p->t->port);
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a));
+		snprintf(p->r->address, sizeof(p->r->address), "%s:%u", a, p->t->port);
+	}
+}
+
+static int resolve(struct probe_ctx *p)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	char port[8];
+	int ret;
+
+	snprintf(port, sizeof(port), "%u", p->t->port);
+	ret = getaddrinfo(p->t->host, port, &hints, &ai);
+	if (ret) {
+		snprintf(p->r->error, sizeof(p->r->error), "cannot resolve %.200s: %s", p->t->host,
+			 gai_strerror(ret));
+		return -ENOENT;
+	}
+	for (struct addrinfo *a = ai; a && p->n_sa < PROBE_MAX_ADDRS; a = a->ai_next) {
+		if (a->ai_addrlen > sizeof(p->sa[0]))
+			continue;
+		memcpy(&p->sa[p->n_sa], a->ai_addr, a->ai_addrlen);
+		p->salen[p->n_sa++] = a->ai_addrlen;
+	}
+	freeaddrinfo(ai);
+	if (!p->n_sa) {
+		snprintf(p->r->error, sizeof(p->r->error), "no address for %.200s", p->t->host);
+		return -ENOENT;
+	}
+	set_address(p);
+	return 0;
+}
+
+/*
+ * Connect to the first address that answers (in getaddrinfo's order, RFC 6724), and keep it
+ * first so that every later connection of this target goes to the same server.
+ */
+static int connect_any(struct probe_ctx *p, struct pio *c)
+{
+	int ret = -ENOENT;
+
+	for (size_t i = 0; i < p->n_sa; i++) {
+		if (i) { /* a fresh socket for the next address */
+			pio_close(c);
+			ret = pio_init(c, p->deadline, p->o->timeout_ms);
+			if (ret)
+				return ret;
+		}
+		ret = pio_connect(c, (struct sockaddr *)&p->sa[i], p->salen[i]);
+		if (!ret) {
+			if (i) {
+				p->sa[0] = p->sa[i];
+				p->salen[0] = p->salen[i];
+				set_address(p);
+			}
+			p->n_sa = 1;
+			return 0;
+		}
+		if (ret == -ETIMEDOUT && pio_now_ms() >= p->deadline)
+			break;
+	}
+	return ret;
+}
+
+/* Connect and run the plaintext greeting; one retry after a "try later". */
+static int open_plain(struct probe_ctx *p, struct pio *c, struct pdlg *d)
+{
+	for (int attempt = 0;; attempt++) {
+		int ret;
+
+		memset(d, 0, sizeof(*d));
+		d->c = c;
+		d->t = p->t;
+		ret = pio_init(c, p->deadline, p->o->timeout_ms);
+		if (ret)
+			return ret;
+		ret = connect_any(p, c);
+		if (ret || p->t->proto == PROTO_IMPLICIT)
+			return ret;
+		ret = dlg_greet(d);
+		if (ret != -EAGAIN || attempt)
+			return ret;
+		pio_close(c);
+		/* "try later": once, after a pause that fits the timeout */
+		usleep(1000 * (p->o->timeout_ms < 2000 ? p->o->timeout_ms / 2 : 1000));
+	}
+}
+
+/* A complete upgrade on a new connection with ctx: 0 TLS up, 1 STARTTLS refused, 2 handshake
+ * failed, <0 another error. Messages in c->err. */
+static int open_tls(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX *ctx,
+		    bool inject)
+{
+	struct pp_reply r;
+	int ret = open_plain(p, c, d);
+
+	if (ret)
+		return ret;
+	if (p->t->proto != PROTO_IMPLICIT) {
+		ret = dlg_starttls(d, inject, &r);
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			dlg_first_line(&r, c->err, sizeof(c->err));
+			return 1;
+		}
+	}
+	ret = pio_handshake(c, ctx, p->t->name);
+	/* a server may refuse by closing instead of sending an alert (Dovecot does) */
+	return ret == -EPROTO || ret == -ECONNRESET ? 2 : ret;
+}
+
+static void tls_info(struct probe_result *r, SSL *ssl)
+{
+	const unsigned char *alpn = NULL;
+	unsigned int alpn_len = 0;
+	int nid = SSL_get_negotiated_group(ssl);
+	const char *g = nid ? SSL_group_to_name(ssl, nid) : NULL;
+
+	snprintf(r->tls_version, sizeof(r->tls_version), "%s", SSL_get_version(ssl));
+	snprintf(r->cipher, sizeof(r->cipher), "%s", SSL_get_cipher_name(ssl));
+	snprintf(r->group, sizeof(r->group), "%s", g ? g : "none");
+	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+	if (alpn_len)
+		snprintf(r->alpn, sizeof(r->alpn), "%.*s", (int)alpn_len, alpn);
+	else
+		snprintf(r->alpn, sizeof(r->alpn), "none");
+}
+
+/* Subject alternative names for evidence: "DNS:a, IP:b". */
+static void san_list(X509 *cert, char *out, size_t len)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && off + 1 < len; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const unsigned char *d;
+		char ip[INET6_ADDRSTRLEN];
+		int n;
+
+		if (g->type == GEN_DNS) {
+			d = ASN1_STRING_get0_data(g->d.dNSName);
+			n = snprintf(out + off, len - off, "%sDNS:%.*s", off ? ", " : "",
+				     ASN1_STRING_length(g->d.dNSName) > 64 ?
+					     64 : ASN1_STRING_length(g->d.dNSName), d);
+		} else if (g->type == GEN_IPADD) {
+			int l = ASN1_STRING_length(g->d.iPAddress);
+
+			d = ASN1_STRING_get0_data(g->d.iPAddress);
+			if (!inet_ntop(l == 16 ? AF_INET6 : AF_INET, d, ip, sizeof(ip)) ||
+			    (l != 4 && l != 16))
+				continue;
+			n = snprintf(out + off, len - off, "%sIP:%s", off ? ", " : "", ip);
+		} else {
+			continue;
+		}
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += n;
+	}
+	GENERAL_NAMES_free(gens);
+	if (!off) {
+		X509_NAME *s = X509_get_subject_name(cert);
+
+		snprintf(out, len, "no SAN; CN=");
+		X509_NAME_get_text_by_NID(s, NID_commonName, out + strlen(out),
+					  len - strlen(out));
+	}
+}
+
+static void cert_checks(struct probe_ctx *p, SSL *ssl)
+{
+	struct probe_result *r = p->r;
+	const struct probe_target *t = p->t;
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	enum probe_status bad = t->verify ? PS_FAIL : PS_NA;
+	long vr = SSL_get_verify_result(ssl);
+	int days = 0, secs = 0;
+	char sans[200];
+
+	if (!cert) {
+		set(r, PC_CHAIN, bad, "no certificate (anonymous suite)");
+		set(r, PC_NAME, bad, "no certificate");
+		set(r, PC_EXPIRY, bad, "no certificate");
+		return;
+	}
+	r->have_cert = true;
+	X509_NAME_oneline(X509_get_subject_name(cert), r->subject, sizeof(r->subject));
+	X509_NAME_oneline(X509_get_issuer_name(cert), r->issuer, sizeof(r->issuer));
+	if (vr == X509_V_OK)
+		set(r, PC_CHAIN, PS_PASS, "verified against %s (issuer %s)",
+		    p->o->ca_file ? p->o->ca_file : "the system store", r->issuer);
+	else if (vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+		 vr == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)
+		set(r, PC_CHAIN, bad, "self-signed: %s", X509_verify_cert_error_string(vr));
+	else
+		set(r, PC_CHAIN, bad, "does not verify against %s: %s",
+		    p->o->ca_file ? p->o->ca_file : "the system store",
+		    X509_verify_cert_error_string(vr));
+
+	san_list(cert, sans, sizeof(sans));
+	if (t->name[0]) {
+		if (X509_check_host(cert, t->name, 0, 0, NULL) == 1)
+			set(r, PC_NAME, PS_PASS, "matches %s (%s)", t->name, sans);
+		else
+			set(r, PC_NAME, bad, "certificate is for %s, not %s", sans, t->name);
+	} else {
+		if (X509_check_ip_asc(cert, t->host, 0) == 1)
+			set(r, PC_NAME, PS_PASS, "IP SAN matches %s", t->host);
+		else
+			set(r, PC_NAME, bad,
+			    "no IP SAN for %s (%s); give --name NAME when probing an address",
+			    t->host, sans);
+	}
+
+	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notBefore(cert)) &&
+	    (days > 0 || secs > 0)) {
+		set(r, PC_EXPIRY, PS_FAIL, "not valid for another %d days", days);
+	} else if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
+		set(r, PC_EXPIRY, PS_FAIL, "unreadable notAfter");
+	} else if (days < 0 || secs < 0) {
+		r->days_left = days;
+		set(r, PC_EXPIRY, PS_FAIL, "expired %d days ago", -days);
+	} else {
+		r->days_left = days;
+		set(r, PC_EXPIRY, PS_PASS, "%d days until expiry", days);
+	}
+	X509_free(cert);
+}
+
+/* What the plaintext greeting told: greeting, plaintext logins, XMPP's <required/>. */
+static void greeting_checks(struct probe_ctx *p, const struct pdlg *d)
+{
+	struct probe_result *r = p->r;
+	const struct probe_target *t = p->t;
+	char l[128];
+
+	dlg_first_line(&d->greet, l, sizeof(l));
+	if (t->proto == PROTO_LDAP || t->proto == PROTO_POSTGRES)
+		set(r, PC_GREETING, PS_NA, "%s; the upgrade is not advertised", l);
+	else
+		set(r, PC_GREETING, PS_PASS, "'%s'; STARTTLS %s", l,
+		    d->advertised ? "offered" : "not offered");
+	set(r, PC_PLAIN_AUTH, d->plain_auth, "%s", d->plain_auth_ev);
+	if (t->proto == PROTO_XMPP && d->advertised)
+		set(r, PC_TLS_REQUIRED,
+		    d->tls_required_adv ? PS_PASS : (t->require_tls ? PS_FAIL : PS_NA), "%s",
+		    d->tls_required_adv ? "<starttls> carries <required/>" :
+					  "<starttls> without <required/>");
+}
+
+/*
+ * STARTTLS on the main connection, sent even when not offered: that is how a stripped offer
+ * shows. Returns true when TLS is up on an offer that was not tampered with. Whatever else
+ * happens, the caller closes the connection: nothing more is said in plaintext.
+ */
+static bool upgrade(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX *ctx)
+{
+	struct probe_result *r = p->r;
+	const struct probe_target *t = p->t;
+	bool hidden = d->adv_known && !d->advertised;
+	struct pp_reply *rep = malloc(sizeof(*rep));
+	char l[128];
+	int ret;
+
+	if (!rep) {
+		set(r, PC_STARTTLS, PS_FAIL, "out of memory");
+		return false;
+	}
+	ret = dlg_starttls(d, false, rep);
+	if (ret < 0) {
+		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_REFUSED;
+		set(r, PC_STARTTLS, PS_FAIL, "%s STARTTLS: %s", hidden ? "sent" : "offered", c->err);
+	} else if (ret == 0) {
+		dlg_first_line(rep, l, sizeof(l));
+		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_REFUSED;
+		if (hidden)
+			set(r, PC_STARTTLS, PS_FAIL,
+			    "STARTTLS not offered (and refused when sent anyway: '%s')", l);
+		else if (t->proto == PROTO_LDAP)
+			set(r, PC_STARTTLS, PS_FAIL, "StartTLS refused: resultCode %d %s", rep->code, l);
+		else
+			set(r, PC_STARTTLS, PS_FAIL, "STARTTLS offered but refused: '%s'", l);
+	} else if (pio_handshake(c, ctx, t->name)) {
+		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_HANDSHAKE_FAILED;
+		set(r, PC_STARTTLS, PS_FAIL, "%s", hidden ?
+		    "STARTTLS not offered (sent anyway, accepted, then the handshake failed)" :
+		    "STARTTLS accepted but the handshake failed");
+		set(r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
+	} else if (hidden) {
+		/* It works, so someone removed the offer: the path is hostile. */
+		r->starttls = ST_STRIPPED;
+		set(r, PC_STARTTLS, PS_FAIL,
+		    "STARTTLS not offered, yet accepted when sent anyway: the offer was stripped on the way (fail closed)");
+		tls_info(r, c->ssl);
+		set(r, PC_HANDSHAKE, PS_PASS, "%s, %s (after a stripped offer)", r->tls_version,
+		    r->cipher);
+	} else {
+		r->starttls = ST_OK;
+		dlg_first_line(rep, l, sizeof(l));
+		if (t->proto == PROTO_LDAP)
+			set(r, PC_STARTTLS, PS_PASS,
+			    "StartTLS extended operation accepted (resultCode 0)");
+		else if (t->proto == PROTO_POSTGRES)
+			set(r, PC_STARTTLS, PS_PASS, "SSLRequest accepted ('S')");
+		else
+			set(r, PC_STARTTLS, PS_PASS, "offered and accepted: '%s'", l);
+	}
+	free(rep);
+	return r->starttls == ST_OK;
+}
+
+/* Implicit TLS: a server that answers in plaintext is named, not a generic failure. */
+static bool implicit_handshake(struct probe_ctx *p, struct pio *c, SSL_CTX *ctx)
+{
+	const char *kind;
+	size_t n = 0;
+
+	if (!pio_handshake(c, ctx, p->t->name))
+		return true;
+	kind = pp_plaintext_kind(c->raw1, c->raw1_len);
+	if (!kind) {
+		set(p->r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
+		return false;
+	}
+	while (n < c->raw1_len && n < 60 && c->raw1[n] >= 0x20 && c->raw1[n] < 0x7f)
+		n++;
+	set(p->r, PC_HANDSHAKE, PS_FAIL,
+	    "port %u promises implicit TLS but the server speaks plaintext (%s: '%.*s')",
+	    p->t->port, kind, (int)n, (const char *)c->raw1);
+	return false;
+}
+
+/* The main connection. Returns true when TLS came up and the other checks may run. */
+static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
+{
+	struct probe_result *r = p->r;
+	const struct probe_target *t = p->t;
+	struct pdlg *d = calloc(1, sizeof(*d));
+	char l[128];
+	bool up = false;
+	struct pio c;
+	int ret;
+
+	if (!d) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		return false;
+	}
+	ret = open_plain(p, &c, d);
+	if (ret && d->busy) {
+		dlg_first_line(&d->greet, l, sizeof(l));
+		snprintf(r->error, sizeof(r->error), "server busy, try later: %d %s",
+			 d->greet.code, l);
+	} else if (ret && !c.connected) {
+		snprintf(r->error, sizeof(r->error), "%s", ret == -ENOMEM ? "out of memory" : c.err);
+	} else if (ret) {
+		r->reachable = true;
+		set(r, PC_GREETING, PS_FAIL, "%s", c.err);
+	} else {
+		r->reachable = true;
+		if (t->proto == PROTO_IMPLICIT) {
+			up = implicit_handshake(p, &c, ctx);
+		} else {
+			greeting_checks(p, d);
+			up = upgrade(p, &c, d, ctx);
+		}
+	}
+	if (up) {
+		tls_info(r, c.ssl);
+		set(r, PC_HANDSHAKE, PS_PASS, "%s, %s, group %s, ALPN %s", r->tls_version,
+		    r->cipher, r->group, r->alpn);
+		cert_checks(p, c.ssl);
+		if (SSL_version(c.ssl) < t->min_tls)
+			set(r, PC_MIN_TLS, PS_FAIL, "negotiated %s, below the minimum %s",
+			    r->tls_version, version_name(t->min_tls));
+	}
+	pio_close(&c);
+	free(d);
+	return up;
+}
+
+/* Which weak classes this OpenSSL could offer, for honest evidence ("aNULL, eNULL, 3DES"). */
+static void weak_classes(SSL_CTX *ctx, char *out, size_t len)
+{
+	static const struct { const char *tag, *name; } cls[] = {
+		{ "ADH", "anonymous" }, { "AECDH", "anonymous" }, { "NULL", "NULL" },
+		{ "EXP", "export" },	{ "RC4", "RC4" },	  { "DES-CBC3", "3DES" },
+	};
+	STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+	bool seen[sizeof(cls) / sizeof(cls[0])] = { 0 };
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++) {
+		const char *n = SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i));
+
+		for (size_t k = 0; k < sizeof(cls) / sizeof(cls[0]); k++)
+			if (strstr(n, cls[k].tag))
+				seen[k] = true;
+	}
+	for (size_t k = 0; k < sizeof(cls) / sizeof(cls[0]); k++) {
+		if (!seen[k] || (k == 1 && seen[0]) || strstr(out, cls[k].name))
+			continue;
+		off += snprintf(out + off, len - off, "%s%s", off ? ", " : "", cls[k].name);
+		if (off >= len)
+			break;
+	}
+}
+
+/* A check run on a connection of its own. */
+static void extra_weak(struct probe_ctx *p)
+{
+	struct probe_result *r = p->r;
+	char why[128], offered[96];
+	SSL_CTX *ctx = make_ctx(p->o, p->t, CTX_WEAK, why, sizeof(why));
+	struct pdlg *d = calloc(1, sizeof(*d));
+	struct pio c;
+	int ret;
+
+	if (!ctx || !d) {
+		set(r, PC_WEAK_CIPHERS, PS_NA, "%s", ctx ? "out of memory" : why);
+		goto out_free;
+	}
+	weak_classes(ctx, offered, sizeof(offered));
+	ret = open_tls(p, &c, d, ctx, false);
+	if (ret == 0)
+		set(r, PC_WEAK_CIPHERS, PS_FAIL, "accepted %s (%s) when offered only weak suites (%s)",
+		    SSL_get_cipher_name(c.ssl), SSL_get_version(c.ssl), offered);
+	else if (ret == 2)
+		set(r, PC_WEAK_CIPHERS, PS_PASS, "refused weak suites (%s): %s", offered, c.err);
+	else
+		set(r, PC_WEAK_CIPHERS, PS_NA, "could not test: %s", c.err);
+	pio_close(&c);
+out_free:
+	free(d);
+	SSL_CTX_free(ctx);
+}
+
+static void extra_old(struct probe_ctx *p)
+{
+	struct probe_result *r = p->r;
+	char why[128];
+	SSL_CTX *ctx;
+	struct pdlg *d;
+	struct pio c;
+	int ret;
+
+	if (r->checks[PC_MIN_TLS].st == PS_FAIL)
+		return; /* the main handshake already went below the minimum */
+	if (p->t->min_tls <= TLS1_VERSION) {
+		set(r, PC_MIN_TLS, PS_NA, "minimum is TLSv1: nothing older to try");
+		return;
+	}
+	ctx = make_ctx(p->o, p->t, CTX_OLD, why, sizeof(why));
+	d = calloc(1, sizeof(*d));
+	if (!ctx || !d) {
+		set(r, PC_MIN_TLS, PS_NA, "%s", ctx ? "out of memory" : why);
+		goto out_free;
+	}
+	ret = open_tls(p, &c, d, ctx, false);
+	if (ret == 0)
+		set(r, PC_MIN_TLS, PS_FAIL, "accepted %s (%s); the minimum is %s",
+		    SSL_get_version(c.ssl), SSL_get_cipher_name(c.ssl), version_name(p->t->min_tls));
+	else if (ret == 2)
+		set(r, PC_MIN_TLS, PS_PASS, "refused versions below %s; negotiated %s",
+		    version_name(p->t->min_tls), r->tls_version);
+	else
+		set(r, PC_MIN_TLS, PS_NA, "could not test: %s", c.err);
+	pio_close(&c);
+out_free:
+	free(d);
+	SSL_CTX_free(ctx);
+}
+
+static void extra_inject(struct probe_ctx *p, SSL_CTX *ctx)
+{
+	struct probe_result *r = p->r;
+	struct pdlg *d = calloc(1, sizeof(*d));
+	char ev[200];
+	struct pio c;
+	int ret;
+
+	if (!d) {
+		set(r, PC_INJECTION, PS_NA, "out of memory");
+		return;
+	}
+	if (!dlg_can_inject(p->t->proto)) {
+		set(r, PC_INJECTION, PS_NA, "no injection test for %s", probe_proto_names[p->t->proto]);
+		free(d);
+		return;
+	}
+	ret = open_tls(p, &c, d, ctx, true);
+	if (ret == 0) {
+		ret = dlg_injection_answered(d, ev, sizeof(ev));
+		if (ret == 1)
+			set(r, PC_INJECTION, PS_FAIL, "%s (CVE-2011-0411)", ev);
+		else if (ret == 0)
+			set(r, PC_INJECTION, PS_PASS, "%s", ev);
+		else
+			set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
+	} else if (ret == 1 || ret == 2) {
+		/* refusing STARTTLS followed by pipelined data is a safe reaction */
+		set(r, PC_INJECTION, PS_PASS, "STARTTLS with a pipelined command was not carried into TLS (%s)",
+		    c.err);
+	} else {
+		set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
+	}
+	pio_close(&c);
+	free(d);
+}
+
+static void extra_required(struct probe_ctx *p)
+{
+	struct probe_result *r = p->r;
+	struct pdlg *d = calloc(1, sizeof(*d));
+	struct pp_reply *rep = malloc(sizeof(*rep));
+	enum probe_status notreq = p->t->require_tls ? PS_FAIL : PS_NA;
+	char l[128];
+	struct pio c;
+	int ret;
+
+	if (!d || !rep) {
+		set(r, PC_TLS_REQUIRED, PS_NA, "out of memory");
+		goto out_free;
+	}
+	ret = open_plain(p, &c, d);
+	if (!ret)
+		ret = dlg_plain_transaction(d, rep);
+	if (ret < 0) {
+		set(r, PC_TLS_REQUIRED, PS_NA, "could not test: %s", c.err);
+	} else {
+		dlg_first_line(rep, l, sizeof(l));
+		if (ret == 1)
+			set(r, PC_TLS_REQUIRED, PS_PASS, "plaintext MAIL FROM refused: %d %s",
+			    rep->code, l);
+		else
+			set(r, PC_TLS_REQUIRED, notreq,
+			    "plaintext MAIL FROM answered %d %s: TLS is not enforced%s", rep->code, l,
+			    p->t->require_tls ? "" : " (not required for this target)");
+	}
+	pio_close(&c);
+out_free:
+	free(d);
+	free(rep);
+}
+
+void probe_one(const struct probe_opts *o, const struct probe_target *t, struct probe_result *r)
+{
+	struct probe_ctx p = { .o = o, .t = t, .r = r };
+	uint64_t start = pio_now_ms();
+	char why[128];
+	SSL_CTX *ctx;
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < PC__N; i++)
+		snprintf(r->checks[i].evidence, sizeof(r->checks[i].evidence), "not run");
+	p.deadline = start + (uint64_t)o->timeout_ms * PROBE_STEPS_PER_TARGET;
+	if (resolve(&p))
+		goto out;
+	ctx = make_ctx(o, t, CTX_MAIN, why, sizeof(why));
+	if (!ctx) {
+		snprintf(r->error, sizeof(r->error), "%s", why);
+		goto out;
+	}
+	if (main_session(&p, ctx)) {
+		extra_weak(&p);
+		extra_old(&p);
+		if (t->proto != PROTO_IMPLICIT)
+			extra_inject(&p, ctx);
+		if (t->proto == PROTO_SMTP)
+			extra_required(&p);
+	}
+	if (t->proto != PROTO_SMTP && t->proto != PROTO_XMPP && t->proto != PROTO_IMPLICIT &&
+	    r->starttls == ST_OK)
+		set(r, PC_TLS_REQUIRED, PS_NA, "no plaintext transaction to try in %s%s",
+		    probe_proto_names[t->proto],
+		    r->checks[PC_PLAIN_AUTH].st != PS_NA ? " (plaintext-auth covers logins)" : "");
+	if (t->proto == PROTO_IMPLICIT) {
+		set(r, PC_GREETING, PS_NA, "implicit TLS: no plaintext greeting");
+		set(r, PC_STARTTLS, PS_NA, "implicit TLS");
+		set(r, PC_PLAIN_AUTH, PS_NA, "implicit TLS: nothing is said in plaintext");
+		set(r, PC_INJECTION, PS_NA, "implicit TLS");
+		set(r, PC_TLS_REQUIRED, PS_NA, "implicit TLS: every transaction is encrypted");
+	}
+	if (r->starttls == ST_STRIPPED || r->starttls == ST_REFUSED ||
+	    r->starttls == ST_NOT_ADVERTISED)
+		for (int i = 0; i < PC__N; i++)
+			if (r->checks[i].st == PS_NA && !strcmp(r->checks[i].evidence, "not run"))
+				snprintf(r->checks[i].evidence, sizeof(r->checks[i].evidence),
+					 "not run: STARTTLS %s (fail closed)",
+					 starttls_outcome_names[r->starttls]);
+	SSL_CTX_free(ctx);
+out:
+	r->elapsed_ms = pio_now_ms() - start;
+}
+
+bool probe_compliant(const struct probe_result *r)
+{
+	if (!r->reachable)
+		return false;
+	for (int i = 0; i < PC__N; i++)
+		if (r->checks[i].st == PS_FAIL)
+			return false;
+	return true;
+}
+
+/* ---- concurrency ------------------------------------------------------------------------ */
+
+struct run_ctx {
+	const struct probe_opts *o;
+	const struct probe_target *t;
+	struct probe_result *r;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void *worker(void *arg)
+{
+	struct run_ctx *rc = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&rc->lock);
+		i = rc->next++;
+		pthread_mutex_unlock(&rc->lock);
+		if (i >= rc->n)
+			return NULL;
+		probe_one(rc->o, &rc->t[i], &rc->r[i]);
+	}
+}
+
+int probe_run(const struct probe_opts *o, const struct probe_target *t, size_t n,
+	      struct probe_result *r)
+{
+	struct run_ctx rc = { .o = o, .t = t, .r = r, .n = n };
+	size_t nw = n < (size_t)o->concurrency ? n : (size_t)o->concurrency;
+	pthread_t *th;
+	size_t started = 0;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	th = calloc(nw, sizeof(*th));
+	if (!th)
+		return -ENOMEM;
+	pthread_mutex_init(&rc.lock, NULL);
+	for (; started < nw; started++) {
+		ret = -pthread_create(&th[started], NULL, worker, &rc);
+		if (ret)
+			break;
+	}
+	if (!started) { /* no thread at all: probe here */
+		worker(&rc);
+		ret = 0;
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&rc.lock);
+	free(th);
+	return started || !ret ? 0 : ret;
+}

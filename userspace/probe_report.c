@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Probe reports: a verdict line per target and its checks, or one JSON document. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "probe.h"
+
+static const char *const status_names[] = { "n/a", "pass", "fail" };
+
+static const char *mode_name(const struct probe_target *t)
+{
+	return t->proto == PROTO_IMPLICIT ? "implicit TLS" : "STARTTLS";
+}
+
+static unsigned int n_failed(const struct probe_result *r)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < PC__N; i++)
+		n += r->checks[i].st == PS_FAIL;
+	return n;
+}
+
+static void verdict(const struct probe_result *r, char *out, size_t len)
+{
+	unsigned int f = n_failed(r);
+
+	if (!r->reachable)
+		snprintf(out, len, "UNREACHABLE: %s", r->error);
+	else if (f)
+		snprintf(out, len, "NOT COMPLIANT (%u check%s failed)", f, f == 1 ? "" : "s");
+	else
+		snprintf(out, len, "COMPLIANT");
+}
+
+void probe_report_text(FILE *out, const struct probe_target *t, const struct probe_result *r,
+		       size_t n)
+{
+	char v[320];
+
+	for (size_t i = 0; i < n; i++) {
+		verdict(&r[i], v, sizeof(v));
+		/* the address only when the target did not say it */
+		bool addr = r[i].address[0] && strcmp(r[i].address, t[i].spec);
+
+		fprintf(out, "%s%s%s (%s%s%s%s%s): %s\n", t[i].label, t[i].label[0] ? ": " : "",
+			t[i].spec, addr ? r[i].address : "", addr ? ", " : "", mode_name(&t[i]),
+			t[i].proto ? " " : "", t[i].proto ? probe_proto_names[t[i].proto] : "", v);
+		if (!r[i].reachable)
+			continue;
+		for (int c = 0; c < PC__N; c++)
+			fprintf(out, "  %-4s %-19s %s\n", status_names[r[i].checks[c].st],
+				probe_check_names[c], r[i].checks[c].evidence);
+	}
+}
+
+static int add_str(struct json_object *o, const char *k, const char *v)
+{
+	struct json_object *s = json_object_new_string(v ? v : "");
+
+	if (!s || json_object_object_add(o, k, s)) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_obj(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (!v || json_object_object_add(o, k, v)) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct json_object *target_json(const struct probe_target *t, const struct probe_result *r)
+{
+	struct json_object *o = json_object_new_object(), *checks, *tls, *cert;
+	char v[320];
+	int ret = 0;
+
+	if (!o)
+		return NULL;
+	verdict(r, v, sizeof(v));
+	ret |= add_str(o, "target", t->spec);
+	if (t->label[0])
+		ret |= add_str(o, "probe", t->label);
+	ret |= add_str(o, "address", r->address);
+	ret |= add_obj(o, "port", json_object_new_int(t->port));
+	ret |= add_str(o, "mode", t->proto == PROTO_IMPLICIT ? "implicit" : "starttls");
+	ret |= add_str(o, "protocol", probe_proto_names[t->proto]);
+	ret |= add_obj(o, "reachable", json_object_new_boolean(r->reachable));
+	ret |= add_obj(o, "compliant", json_object_new_boolean(probe_compliant(r)));
+	ret |= add_str(o, "verdict", v);
+	if (!r->reachable)
+		ret |= add_str(o, "error", r->error);
+	ret |= add_str(o, "starttls", starttls_outcome_names[r->starttls]);
+	ret |= add_obj(o, "elapsed_ms", json_object_new_int(r->elapsed_ms));
+	if (r->tls_version[0]) {
+		tls = json_object_new_object();
+		if (tls) {
+			ret |= add_str(tls, "version", r->tls_version);
+			ret |= add_str(tls, "cipher", r->cipher);
+			ret |= add_str(tls, "group", r->group);
+			ret |= add_str(tls, "alpn", r->alpn);
+		}
+		ret |= add_obj(o, "tls", tls);
+	}
+	if (r->have_cert) {
+		cert = json_object_new_object();
+		if (cert) {
+			ret |= add_str(cert, "subject", r->subject);
+			ret |= add_str(cert, "issuer", r->issuer);
+			ret |= add_obj(cert, "days_left", json_object_new_int64(r->days_left));
+		}
+		ret |= add_obj(o, "certificate", cert);
+	}
+	checks = json_object_new_array();
+	for (int c = 0; checks && c < PC__N; c++) {
+		struct json_object *e = json_object_new_object();
+
+		if (!e) {
+			ret = -ENOMEM;
+			break;
+		}
+		ret |= add_str(e, "name", probe_check_names[c]);
+		ret |= add_str(e, "status", status_names[r->checks[c].st]);
+		ret |= add_str(e, "evidence", r->checks[c].evidence);
+		if (json_object_array_add(checks, e)) {
+			json_object_put(e);
+			ret = -ENOMEM;
+		}
+	}
+	ret |= add_obj(o, "checks", checks);
+	if (ret) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int probe_report_json(FILE *out, const struct probe_target *t, const struct probe_result *r,
+		      size_t n)
+{
+	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	struct json_object *sum = json_object_new_object();
+	unsigned int ok = 0, bad = 0, down = 0;
+	int ret = 0;
+
+	if (!root || !arr || !sum) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = target_json(&t[i], &r[i]);
+
+		if (!o || json_object_array_add(arr, o)) {
+			json_object_put(o);
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (!r[i].reachable)
+			down++;
+		else if (probe_compliant(&r[i]))
+			ok++;
+		else
+			bad++;
+	}
+	json_object_object_add(root, "targets", arr);
+	arr = NULL;
+	json_object_object_add(sum, "targets", json_object_new_int(n));
+	json_object_object_add(sum, "compliant", json_object_new_int(ok));
+	json_object_object_add(sum, "noncompliant", json_object_new_int(bad));
+	json_object_object_add(sum, "unreachable", json_object_new_int(down));
+	json_object_object_add(root, "summary", sum);
+	sum = NULL;
+	fprintf(out, "%s\n",
+		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+	json_object_put(root);
+	json_object_put(arr);
+	json_object_put(sum);
+	return ret;
+}
