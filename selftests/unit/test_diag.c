@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/* diag.c: edit distance, did-you-mean, the caret printer, ordering, the error cap. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			failures++;                                                        \
+			fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);    \
+			fprintf(stderr, __VA_ARGS__);                                      \
+			fputc('\n', stderr);                                               \
+		}                                                                          \
+	} while (0)
+
+#define CHECK_STR(got, want)                                                               \
+	CHECK(!strcmp((got), (want)), "\n--- got ---\n%s--- want ---\n%s", (got), (want))
+
+/* Everything diag_print writes, as one string (caller frees). */
+static char *printed(const struct diag *d, int summary)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	diag_print(d, f);
+	if (summary)
+		diag_print_summary(d, f, "nothing applied");
+	fclose(f);
+	return buf;
+}
+
+static void test_edit_distance(void)
+{
+	CHECK(edit_distance("", "") == 0, "empty");
+	CHECK(edit_distance("abc", "") == 3, "to empty");
+	CHECK(edit_distance("dorp", "drop") == 2, "transposition costs 2 in Levenshtein");
+	CHECK(edit_distance("kitten", "sitting") == 3, "classic");
+	CHECK(edit_distance("DROP", "drop") == 0, "case is not a difference");
+	CHECK(edit_distance("egres", "egress") == 1, "one missing");
+
+	char *big = malloc(1001);
+
+	memset(big, 'a', 1000);
+	big[1000] = '\0';
+	CHECK(edit_distance(big, "a") == 1000, "long words are bounded, not crashed");
+	free(big);
+}
+
+static void test_did_you_mean(void)
+{
+	static const char *const actions[] = { "allow", "drop", "reject" };
+	static const char *const hooks[] = { "ingress", "egress" };
+	static const char *const protos[] = { "tcp", "udp", "icmp", "icmpv6" };
+	const char *s;
+
+	s = did_you_mean("dorp", actions, 3);
+	CHECK(s && !strcmp(s, "drop"), "dorp -> %s", s ? s : "NULL");
+	s = did_you_mean("rejct", actions, 3);
+	CHECK(s && !strcmp(s, "reject"), "rejct -> %s", s ? s : "NULL");
+	s = did_you_mean("egres", hooks, 2);
+	CHECK(s && !strcmp(s, "egress"), "egres -> %s", s ? s : "NULL");
+	s = did_you_mean("Allow", actions, 3);
+	CHECK(s && !strcmp(s, "allow"), "Allow -> %s", s ? s : "NULL");
+	CHECK(!did_you_mean("permit", actions, 3), "too far: no hint");
+	CHECK(!did_you_mean("", actions, 3), "empty word");
+	CHECK(!did_you_mean("x", protos, 4), "one letter is not a word");
+	s = did_you_mean("icmpv7", protos, 4);
+	CHECK(s && !strcmp(s, "icmpv6"), "icmpv7 -> %s", s ? s : "NULL");
+	s = did_you_mean("ucp", protos, 4);
+	CHECK(s && !strcmp(s, "tcp"), "ties go to the first closest (tcp and udp are both 1 away): %s",
+	      s ? s : "NULL");
+}
+
+static void test_caret(void)
+{
+	struct diag d;
+	const char *text = "version: 1\nrules:\n  - name: a\n    action: dorp\n";
+	const char *f;
+	char *out;
+
+	diag_init(&d);
+	f = diag_intern_file(&d, "p.conf", text, strlen(text));
+	CHECK(f && !strcmp(f, "p.conf"), "interned");
+	CHECK(diag_intern_file(&d, "p.conf", NULL, 0) == f, "interned once");
+	diag_error(&d, &(struct loc){ f, 4, 13, 4 }, "unknown action '%s' (did you mean '%s'?)", "dorp",
+		   "drop");
+	out = printed(&d, 1);
+	CHECK_STR(out, "p.conf:4:13: error: unknown action 'dorp' (did you mean 'drop'?)\n"
+		       "    4 |     action: dorp\n"
+		       "      |             ^~~~\n"
+		       "tlsfw: 1 error, 0 warnings; nothing applied\n");
+	free(out);
+	diag_free(&d);
+
+	/* A tab before the column is copied, so the caret lines up whatever the tab width. */
+	diag_init(&d);
+	text = "x:\n\tkey: value\n";
+	f = diag_intern_file(&d, "t.conf", text, strlen(text));
+	diag_warning(&d, &(struct loc){ f, 2, 7, 5 }, "look");
+	out = printed(&d, 1);
+	CHECK_STR(out, "t.conf:2:7: warning: look\n"
+		       "    2 | \tkey: value\n"
+		       "      | \t     ^~~~~\n"
+		       "tlsfw: 0 errors, 1 warning\n");
+	free(out);
+	diag_free(&d);
+
+	/* Columns count characters: a two-byte character is one column. */
+	diag_init(&d);
+	text = "a: [\"\xc3\xa9\", 70000]\n";
+	f = diag_intern_file(&d, "u.conf", text, strlen(text));
+	diag_error(&d, &(struct loc){ f, 1, 10, 5 }, "big");
+	out = printed(&d, 0);
+	CHECK_STR(out, "u.conf:1:10: error: big\n"
+		       "    1 | a: [\"\xc3\xa9\", 70000]\n"
+		       "      |          ^~~~~\n");
+	free(out);
+	diag_free(&d);
+
+	/* A caret longer than the line stops at its end; line 0 is the whole file. */
+	diag_init(&d);
+	text = "ab\n";
+	f = diag_intern_file(&d, "s.conf", text, strlen(text));
+	diag_error(&d, &(struct loc){ f, 1, 2, 40 }, "long");
+	diag_error(&d, &(struct loc){ f, 0, 0, 0 }, "whole");
+	diag_error(&d, NULL, "nowhere");
+	out = printed(&d, 0);
+	CHECK_STR(out, "tlsfw: error: nowhere\n"
+		       "s.conf: error: whole\n"
+		       "s.conf:1:2: error: long\n"
+		       "    1 | ab\n"
+		       "      |  ^\n");
+	free(out);
+	diag_free(&d);
+}
+
+static void test_order(void)
+{
+	struct diag d;
+	const char *f, *g;
+	char *out;
+
+	diag_init(&d);
+	f = diag_intern_file(&d, "a.conf", NULL, 0);
+	g = diag_intern_file(&d, "b.conf", NULL, 0);
+	diag_error(&d, &(struct loc){ g, 1, 1, 1 }, "second file");
+	diag_error(&d, &(struct loc){ f, 9, 3, 1 }, "line 9");
+	diag_note(&d, &(struct loc){ f, 1, 1, 1 }, "note of line 9, stays with it");
+	diag_warning(&d, &(struct loc){ f, 2, 5, 1 }, "line 2 col 5");
+	diag_error(&d, &(struct loc){ f, 2, 1, 1 }, "line 2 col 1");
+	diag_error(&d, &(struct loc){ f, 2, 5, 1 }, "line 2 col 5 again, after the first");
+	out = printed(&d, 1);
+	CHECK_STR(out, "a.conf:2:1: error: line 2 col 1\n"
+		       "a.conf:2:5: warning: line 2 col 5\n"
+		       "a.conf:2:5: error: line 2 col 5 again, after the first\n"
+		       "a.conf:9:3: error: line 9\n"
+		       "a.conf:1:1: note: note of line 9, stays with it\n"
+		       "b.conf:1:1: error: second file\n"
+		       "tlsfw: 4 errors, 1 warning; nothing applied\n");
+	free(out);
+	diag_free(&d);
+}
+
+static void test_cap(void)
+{
+	struct diag d;
+	const char *f;
+	char *out, *summary;
+
+	diag_init(&d);
+	f = diag_intern_file(&d, "c.conf", NULL, 0);
+	for (int i = 0; i < DIAG_MAX_ERRORS + 10; i++)
+		diag_error(&d, &(struct loc){ f, i + 1, 1, 1 }, "error %d", i);
+	diag_warning(&d, &(struct loc){ f, 1, 1, 1 }, "dropped too");
+	CHECK(d.n == DIAG_MAX_ERRORS, "kept %zu records", d.n);
+	CHECK(d.truncated == 10, "counted %d dropped errors", d.truncated);
+	out = printed(&d, 1);
+	summary = strstr(out, "tlsfw: too many errors");
+	CHECK(summary && !strcmp(summary, "tlsfw: too many errors: stopped after 50; 10 more not shown\n"
+					  "tlsfw: 60 errors, 0 warnings; nothing applied\n"),
+	      "tail: %s", summary ? summary : out);
+	CHECK(!strstr(out, "dropped too"), "nothing after the cap");
+	free(out);
+	diag_free(&d);
+	diag_free(&d); /* twice is harmless */
+}
+
+int main(void)
+{
+	test_edit_distance();
+	test_did_you_mean();
+	test_caret();
+	test_order();
+	test_cap();
+	if (failures) {
+		fprintf(stderr, "test_diag: %d failures\n", failures);
+		return 1;
+	}
+	printf("test_diag: ok\n");
+	return 0;
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tlsfw check [--print-plan] [--probe] POLICY: stages 1 to 3, nothing touches the kernel;
+ * --probe runs the policy's probes (the network, never by default) for on_fail: block. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plan.h"
+#include "policy.h"
+#include "probe_policy.h"
+#include "tlsfw.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: tlsfw check [--print-plan] [--probe] POLICY\n");
+	return EXIT_BAD_INPUT;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct policy pol;
+	struct plan plan;
+	struct diag d;
+	const char *path = NULL;
+	int print_plan = 0, probe = 0, ret = EXIT_OK, err;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--print-plan"))
+			print_plan = 1;
+		else if (!strcmp(argv[i], "--probe"))
+			probe = 1;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return fprintf(stdout, "usage: tlsfw check [--print-plan] [--probe] POLICY\n"), EXIT_OK;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return fprintf(stderr, "tlsfw: check: unknown option '%s'\n", argv[i]),
+			       usage();
+		else if (path)
+			return usage();
+		else
+			path = argv[i];
+	}
+	if (!path)
+		return usage();
+
+	diag_init(&d);
+	memset(&plan, 0, sizeof(plan));
+	err = policy_read_file(&pol, path, &d);
+	if (!err)
+		policy_check(&pol, &d);
+	if (!err && probe && !d.errors && !d.truncated) {
+		err = probe_policy_apply_blocks(&pol, &d, NULL);
+		if (err && err != -EINVAL) {
+			fprintf(stderr, "tlsfw: cannot run the policy's probes: %s\n", strerror(-err));
+			ret = EXIT_SYSTEM;
+			goto out;
+		}
+	}
+	if (err || d.errors || d.truncated) {
+		ret = EXIT_BAD_INPUT;
+		goto out;
+	}
+	err = policy_lower(&pol, &plan, &d);
+	if (err) {
+		/* A table over its map's size or an unusable prefix is the policy's fault (the
+		 * diagnostic names the rule); anything else is the system's. */
+		ret = d.errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+		if (!d.errors)
+			fprintf(stderr, "tlsfw: cannot compile the policy: %s\n", strerror(-err));
+	} else if (print_plan) {
+		plan_print(&plan, stdout);
+	} else {
+		policy_print_table(&pol, stdout);
+	}
+out:
+	fflush(stdout);
+	diag_print(&d, stderr);
+	if (d.n || d.truncated)
+		diag_print_summary(&d, stderr, "nothing applied");
+	plan_free(&plan);
+	policy_free(&pol);
+	diag_free(&d);
+	return ret;
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The checked rule table that `tlsfw check` prints, and names for the policy enums. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+
+const char *const pol_action_names[3] = { "allow", "drop", "reject" };
+const char *const pol_mode_names[2] = { "enforce", "monitor" };
+const char *const pol_frag_names[3] = { "follow", "drop", "allow" };
+static const char *const xdp_mode_names[] = { "auto", "native", "generic" };
+static const char *const backend_names[] = { "bpf", "nft" };
+
+const char *pol_prefix_str(const struct pol_prefix *p, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (p->family == POL_FAM_V4) {
+		inet_ntop(AF_INET, p->addr + 12, addr, sizeof(addr));
+		snprintf(buf, len, "%s/%u", addr, p->plen >= 96 ? p->plen - 96 : 0);
+	} else {
+		inet_ntop(AF_INET6, p->addr, addr, sizeof(addr));
+		snprintf(buf, len, "%s/%u", addr, p->plen);
+	}
+	return buf;
+}
+
+/* A growing string that never overflows: the table's match column. */
+struct sbuf {
+	char buf[512];
+	size_t n;
+};
+
+static void sb_add(struct sbuf *s, const char *fmt, const char *word)
+{
+	int r;
+
+	if (s->n >= sizeof(s->buf) - 1)
+		return;
+	r = snprintf(s->buf + s->n, sizeof(s->buf) - s->n, fmt, word);
+	if (r > 0)
+		s->n += (size_t)r < sizeof(s->buf) - s->n ? (size_t)r : sizeof(s->buf) - s->n - 1;
+}
+
+static const char *proto_name(unsigned int proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static void sb_ports(struct sbuf *s, const char *what, const struct pol_ports *pp)
+{
+	char one[24];
+
+	sb_add(s, " %s ", what);
+	for (size_t i = 0; i < pp->n; i++) {
+		if (pp->r[i].lo == pp->r[i].hi)
+			snprintf(one, sizeof(one), "%u", pp->r[i].lo);
+		else
+			snprintf(one, sizeof(one), "%u-%u", pp->r[i].lo, pp->r[i].hi);
+		sb_add(s, i ? ",%s" : "%s", one);
+	}
+}
+
+static void sb_prefixes(struct sbuf *s, const char *what, const struct pol_prefixes *pp)
+{
+	char one[64];
+
+	sb_add(s, " %s ", what);
+	for (size_t i = 0; i < pp->n; i++) {
+		if (i == 4 && pp->n > 5) {
+			snprintf(one, sizeof(one), ",... (%zu prefixes)", pp->n);
+			sb_add(s, "%s", one);
+			return;
+		}
+		sb_add(s, i ? ",%s" : "%s", pol_prefix_str(&pp->p[i], one, sizeof(one)));
+	}
+}
+
+static void sb_names(struct sbuf *s, const char *what, const struct pol_names *nn)
+{
+	sb_add(s, " %s ", what);
+	for (size_t i = 0; i < nn->n; i++)
+		sb_add(s, i ? ",%s" : "%s", nn->v[i]);
+}
+
+static void rule_matches(const struct pol_rule *r, struct sbuf *s)
+{
+	char num[8];
+	int first = 1;
+
+	if (r->has_proto) {
+		sb_add(s, "%s", " proto ");
+		for (unsigned int p = 0; p < 256; p++) {
+			if (!(r->protos[p / 8] & (1u << (p % 8))))
+				continue;
+			sb_add(s, first ? "%s" : ",%s", proto_name(p, num, sizeof(num)));
+			first = 0;
+		}
+	}
+	if (r->services.n)
+		sb_names(s, "service", &r->services);
+	if (r->has_sport)
+		sb_ports(s, "sport", &r->sport);
+	if (r->has_dport)
+		sb_ports(s, "dport", &r->dport);
+	if (r->has_src)
+		sb_prefixes(s, "src", &r->src);
+	if (r->has_dst)
+		sb_prefixes(s, "dst", &r->dst);
+	if (r->family)
+		sb_add(s, " family %s", r->family == POL_FAM_V4 ? "ipv4" : "ipv6");
+	if (r->direction)
+		sb_add(s, " direction %s", r->direction == POL_DIR_INGRESS ? "ingress" : "egress");
+	if (r->ifaces.n)
+		sb_names(s, "interface", &r->ifaces);
+	if (!s->n)
+		sb_add(s, "%s", " any");
+}
+
+void policy_print_table(const struct policy *p, FILE *out)
+{
+	size_t width = 4;
+
+	fprintf(out, "policy %s", p->file ? p->file : "-");
+	fprintf(out, " sha256 ");
+	for (int i = 0; i < 32; i++)
+		fprintf(out, "%02x", p->sha256[i]);
+	fprintf(out, "\nbackend %s, default %s, fragments %s, malformed %s\n",
+		backend_names[p->backend], pol_action_names[p->default_action],
+		pol_frag_names[p->fragments], pol_action_names[p->malformed]);
+	for (size_t i = 0; i < p->n_ifaces; i++) {
+		const struct pol_iface *f = &p->ifaces[i];
+
+		fprintf(out, "interface %s hooks %s%s%s xdp_mode %s\n", f->name,
+			f->hooks & POL_HOOK_INGRESS ? "ingress" : "",
+			f->hooks == (POL_HOOK_INGRESS | POL_HOOK_EGRESS) ? "," : "",
+			f->hooks & POL_HOOK_EGRESS ? "egress" : "", xdp_mode_names[f->xdp_mode]);
+	}
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].name && strlen(p->rules[i].name) > width)
+			width = strlen(p->rules[i].name);
+	fprintf(out, "\n%4s  %-*s  %-6s  %-7s  %5s  %s\n", "#", (int)width, "NAME", "ACTION",
+		"MODE", "LINE", "MATCH");
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct pol_rule *r = &p->rules[i];
+		struct sbuf s = { .n = 0 };
+
+		s.buf[0] = '\0';
+		rule_matches(r, &s);
+		fprintf(out, "%4zu  %-*s  %-6s  %-7s  %5u  %s\n", i + 1, (int)width,
+			r->name ? r->name : "?", pol_action_names[r->action],
+			pol_mode_names[r->mode], r->name_loc.line ? r->name_loc.line : r->loc.line,
+			s.buf + 1);
+	}
+	if (!p->n_rules)
+		fprintf(out, "(no rules: every packet gets the default verdict)\n");
+	for (size_t i = 0; i < p->n_probes; i++) {
+		const struct pol_probe *pr = &p->probes[i];
+
+		fprintf(out, "probe %s target %s starttls %s min_tls %s verify %s on_fail %s\n",
+			pr->name ? pr->name : "?", pr->target ? pr->target : "?",
+			pr->starttls ? pr->starttls : "auto", pr->min_tls ? pr->min_tls : "1.2",
+			pr->verify ? "true" : "false", pr->on_fail_block ? "block" : "warn");
+	}
+}
