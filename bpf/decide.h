@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Classification and counting, shared by every hook. The policy lives in the maps below
- * (layout: tlsfw_abi.h); this code only looks up and counts. Cost per packet: up to three
- * inlined array lookups (proto, sport, dport), two trie lookups only when some rule has
- * addresses, four hash lookups (ctx, comb1, comb2, comb3) and two or three counter updates,
- * whatever the number of rules.
+ * (layout: tlsfw_abi.h); this code only looks up and counts. Cost per packet, whatever the
+ * number of rules: inlined array lookups (generation, its configuration, its direct-indexed
+ * tables, proto, sport, dport), then indexed loads for the interface context and the
+ * combination tables in their direct form; a hash lookup only where a table fell back to its
+ * hash form (class product too large, ifindex from TLSFW_IFX_DIRECT up); the two tries and
+ * comb2 only when some rule has addresses; two or three per-CPU counter updates.
  */
 #ifndef TLSFW_DECIDE_H
 #define TLSFW_DECIDE_H
@@ -46,6 +48,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } tlsfw_sport SEC(".maps"), tlsfw_dport SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct tlsfw_words);
+} tlsfw_direct SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -175,9 +184,17 @@ static __always_inline int action_verdict(__u8 action)
 	return VERDICT_PASS;
 }
 
-/* A rule (or the default, rule == NULL) decided: count it and apply its mode. */
-static __always_inline int apply_rule(struct decision *d, const struct tlsfw_cfg *cfg,
-				      const struct tlsfw_rule_val *rule)
+/* The rule word (tlsfw_abi.h, TLSFW_DW_*) of a hash-form rule; 0 for none. */
+static __always_inline __u32 rule_word(const struct tlsfw_rule_val *r)
+{
+	if (!r)
+		return 0;
+	return TLSFW_DW_VALID | (r->monitor ? TLSFW_DW_MONITOR : 0) |
+	       (__u32)(r->action & 3) << TLSFW_DW_ACTION_SHIFT | (r->rule_slot & TLSFW_DW_LOW);
+}
+
+/* A rule (or the default, rule == 0) decided: count it and apply its mode. */
+static __always_inline int apply_rule(struct decision *d, const struct tlsfw_cfg *cfg, __u32 rule)
 {
 	__u32 slot;
 
@@ -185,78 +202,121 @@ static __always_inline int apply_rule(struct decision *d, const struct tlsfw_cfg
 		count_stat(d, TLSFW_STAT_DEFAULT);
 		return finish(d, action_verdict(cfg->default_action));
 	}
-	slot = rule->rule_slot;
+	slot = rule & TLSFW_DW_LOW;
 	if (slot < TLSFW_MAX_RULES)
 		count_stat(d, TLSFW_STAT_RULE0 + slot);
-	if (rule->monitor) {
+	if (rule & TLSFW_DW_MONITOR) {
 		count_stat(d, TLSFW_STAT_MONITOR);
 		return finish(d, VERDICT_PASS);
 	}
-	return finish(d, action_verdict(rule->action));
+	return finish(d, action_verdict((rule >> TLSFW_DW_ACTION_SHIFT) & 3));
 }
 
-/* Phases 0 to 2 (tlsfw_abi.h): NULL when a combination is missing, that is, no rule matches. */
-static __always_inline const struct tlsfw_rule_val *
-classify(const struct parsed *p, const struct tlsfw_cfg *cfg, __u32 gen, __u32 ctx_cls)
+static __always_inline __u32 direct_word(const struct tlsfw_words *dw, __u32 idx)
+{
+	__u64 i = idx;
+
+	/* A mask the compiler cannot drop as redundant: the verifier needs it on the very
+	 * register used for the access (callers have checked the index already). */
+	asm volatile("%0 &= %1" : "+r"(i) : "i"(TLSFW_DIRECT_WORDS - 1));
+	return dw->w[i];
+}
+
+/* Phase 1, (src, dst) -> B: ~0u when no rule can match. */
+static __always_inline __u32 classify_addrs(const struct parsed *p, __u32 gen, __u32 fields)
 {
 	struct tlsfw_comb_key k = { .gen = gen };
 	struct tlsfw_lpm_key lk;
-	__u32 idx, *v, a, b, fields = cfg->fields;
+	__u32 *v;
 
+	lk.prefixlen = 8 + 128;
+	lk.gen = gen;
+	if (fields & TLSFW_F_SRC) {
+		__builtin_memcpy(lk.addr, p->src, 16);
+		v = bpf_map_lookup_elem(&tlsfw_src, &lk);
+		if (!v)
+			return ~0u;
+		k.a = *v;
+	}
+	if (fields & TLSFW_F_DST) {
+		__builtin_memcpy(lk.addr, p->dst, 16);
+		v = bpf_map_lookup_elem(&tlsfw_dst, &lk);
+		if (!v)
+			return ~0u;
+		k.b = *v;
+	}
+	v = bpf_map_lookup_elem(&tlsfw_comb2, &k);
+	return v ? *v : ~0u;
+}
+
+/*
+ * Phases 0 to 2 (tlsfw_abi.h): the rule word, 0 when a combination is missing, that is, no
+ * rule matches. Each table in the form tlsfw_cfg names: a missing direct word is 0 too.
+ */
+static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw_cfg *cfg,
+				      __u32 gen, __u32 ctx_cls, const struct tlsfw_words *dw)
+{
+	struct tlsfw_comb_key k = { .gen = gen };
+	__u32 idx, *v, pc, sc = 0, dc = 0, a, b, flags = cfg->flags, fields = cfg->fields;
+
+	if ((flags & (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH)) ==
+	    (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH))
+		return 0;
 	idx = gen * TLSFW_PROTO_SLOTS + p->family * 256 + p->proto;
 	v = bpf_map_lookup_elem(&tlsfw_proto, &idx);
 	if (!v)
-		return NULL;
-	k.a = *v;
+		return 0;
+	pc = *v;
 	if (fields & TLSFW_F_SPORT) {
 		idx = gen * TLSFW_PORT_SLOTS + (p->has_ports ? p->sport : TLSFW_PORT_NONE);
 		v = bpf_map_lookup_elem(&tlsfw_sport, &idx);
 		if (!v)
-			return NULL;
-		k.b = *v;
+			return 0;
+		sc = *v;
 	}
 	if (fields & TLSFW_F_DPORT) {
 		idx = gen * TLSFW_PORT_SLOTS + (p->has_ports ? p->dport : TLSFW_PORT_NONE);
 		v = bpf_map_lookup_elem(&tlsfw_dport, &idx);
 		if (!v)
-			return NULL;
-		k.c = *v;
+			return 0;
+		dc = *v;
 	}
-	v = bpf_map_lookup_elem(&tlsfw_comb1, &k);
-	if (!v)
-		return NULL;
-	a = *v;
-
-	k.a = 0;
-	k.b = 0;
-	k.c = 0;
-	if (fields & (TLSFW_F_SRC | TLSFW_F_DST)) {
-		lk.prefixlen = 8 + 128;
-		lk.gen = gen;
-		if (fields & TLSFW_F_SRC) {
-			__builtin_memcpy(lk.addr, p->src, 16);
-			v = bpf_map_lookup_elem(&tlsfw_src, &lk);
-			if (!v)
-				return NULL;
-			k.a = *v;
-		}
-		if (fields & TLSFW_F_DST) {
-			__builtin_memcpy(lk.addr, p->dst, 16);
-			v = bpf_map_lookup_elem(&tlsfw_dst, &lk);
-			if (!v)
-				return NULL;
-			k.b = *v;
-		}
+	if (flags & TLSFW_CFG_COMB1_DIRECT) {
+		idx = (pc * cfg->n_sport + sc) * cfg->n_dport + dc;
+		if (idx >= cfg->comb1_len)
+			return 0;
+		a = direct_word(dw, cfg->comb1_base + idx);
+		if (!a)
+			return 0;
+		a--;
+	} else {
+		k.a = pc;
+		k.b = sc;
+		k.c = dc;
+		v = bpf_map_lookup_elem(&tlsfw_comb1, &k);
+		if (!v)
+			return 0;
+		a = *v;
 	}
-	v = bpf_map_lookup_elem(&tlsfw_comb2, &k);
-	if (!v)
-		return NULL;
-	b = *v;
 
+	if (flags & TLSFW_CFG_B_CONST) {
+		b = cfg->b_const;
+	} else {
+		b = classify_addrs(p, gen, fields);
+		if (b == ~0u)
+			return 0;
+	}
+
+	if (flags & TLSFW_CFG_COMB3_DIRECT) {
+		idx = (ctx_cls * cfg->n_a + a) * cfg->n_b + b;
+		if (idx >= cfg->comb3_len)
+			return 0;
+		return direct_word(dw, cfg->comb3_base + idx);
+	}
 	k.a = ctx_cls;
 	k.b = a;
 	k.c = b;
-	return bpf_map_lookup_elem(&tlsfw_comb3, &k);
+	return rule_word(bpf_map_lookup_elem(&tlsfw_comb3, &k));
 }
 
 static __always_inline void frag_key(struct tlsfw_frag_key *fk, const struct parsed *p, __u32 gen)
@@ -283,21 +343,43 @@ static __always_inline int follow_fragment(struct decision *d, const struct pars
 		return finish(d, VERDICT_DROP);
 	}
 	count_stat(d, TLSFW_STAT_FRAG_FOLLOWED);
-	return apply_rule(d, cfg, fv->rule.rule_slot == ~0u ? NULL : &fv->rule);
+	return apply_rule(d, cfg, fv->rule.rule_slot == ~0u ? 0 : rule_word(&fv->rule));
 }
 
 static __always_inline void remember_first(const struct parsed *p, __u32 gen, __u32 ctx_slot,
-					   const struct tlsfw_rule_val *rule)
+					   __u32 rule)
 {
 	struct tlsfw_frag_key fk;
 	struct tlsfw_frag_val fv = { .ctx_slot = ctx_slot };
 
 	frag_key(&fk, p, gen);
-	if (rule)
-		fv.rule = *rule;
-	else
+	if (rule) {
+		fv.rule.rule_slot = rule & TLSFW_DW_LOW;
+		fv.rule.action = (rule >> TLSFW_DW_ACTION_SHIFT) & 3;
+		fv.rule.monitor = !!(rule & TLSFW_DW_MONITOR);
+	} else {
 		fv.rule.rule_slot = ~0u;
+	}
 	bpf_map_update_elem(&tlsfw_frags, &fk, &fv, BPF_ANY);
+}
+
+/* The (interface, direction) context: 0 when the policy does not name it, else a context
+ * word (TLSFW_DW_VALID | counter block << TLSFW_DW_SLOT_SHIFT | class). */
+static __always_inline __u32 context(__u32 gen, __u32 ifindex, __u8 dir,
+				     const struct tlsfw_words *dw)
+{
+	struct tlsfw_ctx_key ck = {};
+	struct tlsfw_ctx_val *cv;
+
+	if (ifindex < TLSFW_IFX_DIRECT)
+		return direct_word(dw, dir * TLSFW_IFX_DIRECT + ifindex);
+	ck.ifindex = ifindex;
+	ck.gen = gen;
+	ck.dir = dir;
+	cv = bpf_map_lookup_elem(&tlsfw_ctx, &ck);
+	if (!cv || cv->ctx_slot >= TLSFW_MAX_CTX || cv->cls > TLSFW_DW_LOW)
+		return 0;
+	return TLSFW_DW_VALID | cv->ctx_slot << TLSFW_DW_SLOT_SHIFT | cv->cls;
 }
 
 /*
@@ -308,12 +390,10 @@ static __always_inline void remember_first(const struct parsed *p, __u32 gen, __
 static __always_inline int tlsfw_decide(struct decision *d, const struct parsed *p, int rc,
 					__u32 ifindex, __u8 dir)
 {
-	const struct tlsfw_rule_val *rule;
-	struct tlsfw_ctx_key ck = {};
-	struct tlsfw_ctx_val *cv;
 	struct tlsfw_state *st;
 	struct tlsfw_cfg *cfg;
-	__u32 zero = 0, gen;
+	struct tlsfw_words *dw;
+	__u32 zero = 0, gen, cw, slot, rule;
 
 	d->verdict = VERDICT_PASS;
 	touch_metadata();
@@ -324,13 +404,14 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	cfg = bpf_map_lookup_elem(&tlsfw_cfg, &gen);
 	if (!cfg)
 		return VERDICT_PASS;
-	ck.ifindex = ifindex;
-	ck.gen = gen;
-	ck.dir = dir;
-	cv = bpf_map_lookup_elem(&tlsfw_ctx, &ck);
-	if (!cv || cv->ctx_slot >= TLSFW_MAX_CTX)
+	dw = bpf_map_lookup_elem(&tlsfw_direct, &gen);
+	if (!dw)
 		return VERDICT_PASS;
-	d->base = cv->ctx_slot * TLSFW_SLOTS_PER_CTX;
+	cw = context(gen, ifindex, dir, dw);
+	slot = (cw >> TLSFW_DW_SLOT_SHIFT) & 0x7fff;
+	if (!cw || slot >= TLSFW_MAX_CTX)
+		return VERDICT_PASS;
+	d->base = slot * TLSFW_SLOTS_PER_CTX;
 
 	if (rc == PARSE_MALFORMED) {
 		count_stat(d, p->reason);
@@ -355,9 +436,9 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 			return finish(d, VERDICT_DROP);
 		}
 	}
-	rule = classify(p, cfg, gen, cv->cls);
+	rule = classify(p, cfg, gen, cw & TLSFW_DW_LOW, dw);
 	if (p->frag == FRAG_FIRST && cfg->frag_mode == TLSFW_FRAG_FOLLOW)
-		remember_first(p, gen, cv->ctx_slot, rule);
+		remember_first(p, gen, slot, rule);
 	return apply_rule(d, cfg, rule);
 }
 

@@ -16,6 +16,13 @@
  * Every key carries the generation (0 or 1). A new policy is written into the inactive
  * generation, then tlsfw_state.gen flips with one aligned 32-bit store, so a packet sees
  * exactly one policy.
+ *
+ * Fast path (tlsfw_cfg.flags, set by bpf_fill): each combination table is either a hash
+ * (the general form above) or, when the product of its class counts fits, a direct-indexed
+ * slice of tlsfw_direct; the interface context of an ifindex below TLSFW_IFX_DIRECT is read
+ * from tlsfw_direct too; and when no rule has addresses, B is a constant of the generation
+ * (no trie, no comb2 lookup). The hash forms stay the fallback, filled only when used
+ * (tlsfw_ctx: always, for every interface).
  */
 #ifndef TLSFW_ABI_H
 #define TLSFW_ABI_H
@@ -35,6 +42,8 @@
 #define TLSFW_MAX_VLAN_DEPTH 2     /* 802.1Q / 802.1ad tags walked */
 #define TLSFW_MAX_EXTHDRS 8        /* IPv6 extension headers walked */
 #define TLSFW_FRAG_ENTRIES 65536   /* fragment-tracking LRU */
+#define TLSFW_DIRECT_WORDS (1u << 20) /* tlsfw_direct words per generation (4 MiB) */
+#define TLSFW_IFX_DIRECT 4096      /* ifindexes below this: context in tlsfw_direct */
 
 #define TLSFW_PORT_NONE 65536      /* port index for packets without ports (not TCP/UDP) */
 #define TLSFW_PORT_SLOTS 65537
@@ -107,6 +116,12 @@ struct tlsfw_state {
 	__u32 pad;
 };
 
+/* tlsfw_cfg.flags: the forms bpf_fill chose for this generation. */
+#define TLSFW_CFG_B_CONST (1u << 0)      /* no rule has addresses: B is b_const */
+#define TLSFW_CFG_NO_MATCH (1u << 1)     /* with B_CONST: no rule can match (no comb2 entry) */
+#define TLSFW_CFG_COMB1_DIRECT (1u << 2) /* comb1 is a slice of tlsfw_direct */
+#define TLSFW_CFG_COMB3_DIRECT (1u << 3) /* comb3 is a slice of tlsfw_direct */
+
 /* tlsfw_cfg (ARRAY, 2 entries, index = generation). */
 struct tlsfw_cfg {
 	__u32 fields;        /* TLSFW_F_* */
@@ -114,7 +129,36 @@ struct tlsfw_cfg {
 	__u8 malformed_action;
 	__u8 frag_mode;      /* enum tlsfw_frag_mode */
 	__u8 pad;
+	__u32 flags;         /* TLSFW_CFG_* */
+	__u32 b_const;       /* TLSFW_CFG_B_CONST: the B class of every packet */
+	/* TLSFW_CFG_COMB1_DIRECT: A + 1 (0: none) in word comb1_base + i with
+	 * i = (proto class * n_sport + sport class) * n_dport + dport class, i < comb1_len */
+	__u32 comb1_base, comb1_len, n_sport, n_dport;
+	/* TLSFW_CFG_COMB3_DIRECT: a rule word (0: none) in word comb3_base + i with
+	 * i = (ctx class * n_a + A) * n_b + B, i < comb3_len */
+	__u32 comb3_base, comb3_len, n_a, n_b;
 };
+
+/*
+ * tlsfw_direct (ARRAY, 2 entries, index = generation; value: __u32[TLSFW_DIRECT_WORDS]): the
+ * direct-indexed tables of a generation, in words of its value. A packet looks the value up
+ * once and then indexes it, with no further map lookup. Words:
+ *   dir * TLSFW_IFX_DIRECT + ifindex   context of (ifindex, direction) for ifindex below
+ *                                      TLSFW_IFX_DIRECT: TLSFW_DW_VALID | ctx_slot << 16 | cls
+ *   [comb1_base, + comb1_len)          comb1, when tlsfw_cfg says so
+ *   [comb3_base, + comb3_len)          comb3, when tlsfw_cfg says so
+ * 0 means "no entry" in every table. The value is written whole (one update) by bpf_fill.
+ * Memory: 2 x 4 MiB, preallocated.
+ */
+struct tlsfw_words {
+	__u32 w[TLSFW_DIRECT_WORDS];
+};
+
+#define TLSFW_DW_VALID (1u << 31)
+#define TLSFW_DW_MONITOR (1u << 30)     /* rule words: monitor mode */
+#define TLSFW_DW_ACTION_SHIFT 24        /* rule words: enum tlsfw_action, 2 bits */
+#define TLSFW_DW_SLOT_SHIFT 16          /* context words: counter block */
+#define TLSFW_DW_LOW 0xffffu            /* rule words: rule slot; context words: class */
 
 /* tlsfw_ctx (HASH): (generation, ifindex, direction) -> context class and counter block. */
 struct tlsfw_ctx_key {

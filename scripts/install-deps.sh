@@ -6,8 +6,8 @@ set -eu
 
 PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libnftnl-dev libmnl-dev libjson-c-dev libssl-dev libmicrohttpd-dev
-iproute2 nftables openssl socat scdoc ethtool tcpdump curl python3
-postfix dovecot-imapd dovecot-pop3d slapd ldap-utils"
+iproute2 nftables openssl socat scdoc ethtool tcpdump curl python3 prometheus
+postfix dovecot-imapd dovecot-pop3d slapd ldap-utils testssl.sh"
 
 missing=""
 for p in $PKGS; do

@@ -3,6 +3,12 @@
  * Writing a plan into one generation of the data plane's maps, clearing a generation, and the
  * generation switch. Tables are written with batch updates (one system call per table) where
  * the map type has them; LPM tries fall back to one update per prefix.
+ *
+ * The fast path is decided here, per generation: which combination tables are direct-indexed
+ * slices of the generation's tlsfw_direct value (an indexed load instead of a hash lookup per
+ * packet) and whether B is a constant (no rule has addresses). tlsfw_cfg records the choice
+ * for the data plane. The tlsfw_direct value is composed in memory and written with one
+ * update.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +43,7 @@ static const struct {
 	{ "tlsfw_rules", offsetof(struct bpf_maps, rules) },
 	{ "tlsfw_ifaces", offsetof(struct bpf_maps, ifaces) },
 	{ "tlsfw_meta", offsetof(struct bpf_maps, meta) },
+	{ "tlsfw_direct", offsetof(struct bpf_maps, direct) },
 };
 
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
@@ -61,7 +68,7 @@ int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
 		skel->maps.tlsfw_src, skel->maps.tlsfw_dst, skel->maps.tlsfw_comb1,
 		skel->maps.tlsfw_comb2, skel->maps.tlsfw_comb3, skel->maps.tlsfw_frags,
 		skel->maps.tlsfw_counters, skel->maps.tlsfw_rules, skel->maps.tlsfw_ifaces,
-		skel->maps.tlsfw_meta,
+		skel->maps.tlsfw_meta, skel->maps.tlsfw_direct,
 	};
 
 	for (size_t i = 0; i < N_MAPS; i++) {
@@ -134,6 +141,14 @@ out:
 	}
 	*m = r;
 	return 0;
+}
+
+int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		if (!strcmp(map_names[i].name, name))
+			return *(const int *)((const char *)m + map_names[i].off);
+	return -1;
 }
 
 void bpf_maps_close(struct bpf_maps *m)
@@ -262,16 +277,70 @@ out:
 	return err;
 }
 
+/* Where a direct-indexed table goes and how it is indexed; len 0: the hash form. */
+struct direct_tab {
+	uint32_t base, len;  /* absolute word index in tlsfw_direct, words */
+	uint32_t n1, n2, n3; /* class counts: index = (x * n2 + y) * n3 + z */
+};
+
+/* The slice for a table of entries v (classes below n1, n2, n3), taken from words [*next,
+ * end); len 0 when the product is too large or an entry is out of its class range (the hash
+ * form serves then). */
+static struct direct_tab place(const struct plan_comb *v, size_t n, uint32_t n1, uint32_t n2,
+			       uint32_t n3, uint32_t limit, uint32_t *next, uint32_t end)
+{
+	struct direct_tab t = { .n1 = n1, .n2 = n2, .n3 = n3 };
+	uint64_t prod = (uint64_t)n1 * n2 * n3;
+
+	if (!prod || prod > limit || prod > end - *next)
+		return t;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].a >= n1 || v[i].b >= n2 || v[i].c >= n3)
+			return t;
+	t.base = *next;
+	t.len = prod;
+	*next += prod;
+	return t;
+}
+
+/* A direct table into the generation's words: vals[i] for entry i, the rest stays 0 (none). */
+static void fill_direct(uint32_t *words, const struct direct_tab *t, const struct plan_comb *v,
+			size_t n, const uint32_t *vals)
+{
+	for (size_t i = 0; i < n; i++)
+		words[t->base + ((uint64_t)v[i].a * t->n2 + v[i].b) * t->n3 + v[i].c] = vals[i];
+}
+
+/* comb1 in its chosen form. */
+static int fill_comb1(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		      const struct direct_tab *t, uint32_t *words)
+{
+	uint32_t *vals;
+
+	if (!t->len)
+		return fill_comb(m->comb1, pl->comb1, pl->n_comb1, gen);
+	vals = calloc(pl->n_comb1 ? pl->n_comb1 : 1, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < pl->n_comb1; i++)
+		vals[i] = pl->comb1[i].out + 1; /* 0 is "no entry" */
+	fill_direct(words, t, pl->comb1, pl->n_comb1, vals);
+	free(vals);
+	return 0;
+}
+
 /* comb3 entries name rules: a failure can be traced to the rule (its line). */
-static int fill_comb3(int fd, const struct plan *pl, unsigned int gen,
-		      const struct fill_ids *ids, struct diag *d)
+static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		      const struct fill_ids *ids, const struct direct_tab *t, uint32_t *dwords,
+		      struct diag *d)
 {
 	size_t n = pl->n_comb3, failed = n;
 	struct tlsfw_comb_key *keys = calloc(n ? n : 1, sizeof(*keys));
 	struct tlsfw_rule_val *vals = calloc(n ? n : 1, sizeof(*vals));
+	uint32_t *words = calloc(n ? n : 1, sizeof(*words));
 	int err = -ENOMEM;
 
-	if (!keys || !vals)
+	if (!keys || !vals || !words)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct plan_comb *c = &pl->comb3[i];
@@ -289,8 +358,16 @@ static int fill_comb3(int fd, const struct plan *pl, unsigned int gen,
 			.action = pl->rules[r].action,
 			.monitor = pl->rules[r].monitor,
 		};
+		words[i] = TLSFW_DW_VALID | (pl->rules[r].monitor ? TLSFW_DW_MONITOR : 0) |
+			   (uint32_t)(pl->rules[r].action & 3) << TLSFW_DW_ACTION_SHIFT |
+			   ids->rule_slot[r];
 	}
-	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
+	if (t->len) {
+		fill_direct(dwords, t, pl->comb3, n, words);
+		err = 0;
+		goto out;
+	}
+	err = update_many(m->comb3, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
 	if (err && failed < n) {
 		const struct plan_rule *r = &pl->rules[pl->comb3[failed].out];
 		char what[128];
@@ -303,11 +380,16 @@ static int fill_comb3(int fd, const struct plan *pl, unsigned int gen,
 out:
 	free(keys);
 	free(vals);
+	free(words);
 	return err;
 }
 
-static int fill_ctx(int fd, const struct plan *pl, unsigned int gen, const struct fill_ids *ids,
-		    struct diag *d)
+/*
+ * Interface contexts: every one into the tlsfw_ctx hash (the fallback, and what detach
+ * edits), and those with a small ifindex into the generation's context words.
+ */
+static int fill_ctx(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		    const struct fill_ids *ids, uint32_t *words, struct diag *d)
 {
 	for (size_t i = 0; i < pl->n_ctx; i++) {
 		struct tlsfw_ctx_key k = {
@@ -316,42 +398,93 @@ static int fill_ctx(int fd, const struct plan *pl, unsigned int gen, const struc
 		struct tlsfw_ctx_val v = { .cls = pl->ctx[i].cls, .ctx_slot = ids->ctx_slot[i] };
 		char what[64];
 
-		if (v.ctx_slot >= TLSFW_MAX_CTX) {
+		if (v.ctx_slot >= TLSFW_MAX_CTX || v.cls > TLSFW_DW_LOW || k.dir > 1) {
 			snprintf(what, sizeof(what), "interface %s: counter block out of range",
 				 pl->ctx[i].ifname);
 			fill_error(d, 0, "map %s: %s: %s", "tlsfw_ctx", what, -EINVAL);
 			return -EINVAL;
 		}
-		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
+		if (bpf_map_update_elem(m->ctx, &k, &v, BPF_ANY)) {
 			int err = -errno;
 
 			snprintf(what, sizeof(what), "interface %s", pl->ctx[i].ifname);
 			fill_error(d, 0, "map %s: %s: %s", "tlsfw_ctx", what, err);
 			return err;
 		}
+		if (k.ifindex < TLSFW_IFX_DIRECT)
+			words[k.dir * TLSFW_IFX_DIRECT + k.ifindex] =
+				TLSFW_DW_VALID | v.ctx_slot << TLSFW_DW_SLOT_SHIFT | v.cls;
 	}
 	return 0;
 }
 
-int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
-		 const struct fill_ids *ids, struct diag *d)
+/* One generation being written: the plan, where it goes, and the forms chosen. */
+struct fill_job {
+	const struct bpf_maps *m;
+	const struct plan *pl;
+	unsigned int gen;
+	const struct fill_ids *ids;
+	struct diag *d;
+	struct tlsfw_cfg cfg;
+	struct direct_tab t1, t3;
+	uint32_t *words;          /* the generation's tlsfw_direct value, TLSFW_DIRECT_WORDS */
+};
+
+/* B of every packet when no rule has addresses: the entry (0, 0, 0) of comb2, if any. */
+static void choose_b(struct fill_job *j)
 {
-	struct tlsfw_cfg cfg = {
-		.fields = pl->fields,
-		.default_action = pl->default_action,
-		.malformed_action = pl->malformed_action,
-		.frag_mode = pl->frag_mode,
-	};
-	uint32_t key = gen;
+	const struct plan *pl = j->pl;
+
+	if (pl->fields & (TLSFW_F_SRC | TLSFW_F_DST))
+		return;
+	j->cfg.flags |= TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH;
+	for (size_t i = 0; i < pl->n_comb2; i++) {
+		if (!pl->comb2[i].a && !pl->comb2[i].b && !pl->comb2[i].c) {
+			j->cfg.b_const = pl->comb2[i].out;
+			j->cfg.flags &= ~TLSFW_CFG_NO_MATCH;
+		}
+	}
+}
+
+/* Direct forms where they fit, after the context words; comb1 first (both are read by every
+ * classified packet, and comb1 is usually the larger). */
+static void choose_direct(struct fill_job *j)
+{
+	const struct plan *pl = j->pl;
+	uint32_t next = 2 * TLSFW_IFX_DIRECT, limit = j->ids->direct_max;
+	struct tlsfw_cfg *cfg = &j->cfg;
+
+	if (!limit)
+		limit = TLSFW_DIRECT_WORDS;
+	j->t1 = place(pl->comb1, pl->n_comb1, pl->n_proto_cls, pl->n_sport_cls, pl->n_dport_cls,
+		      limit, &next, TLSFW_DIRECT_WORDS);
+	j->t3 = place(pl->comb3, pl->n_comb3, pl->n_ctx_cls, pl->n_a_cls, pl->n_b_cls, limit,
+		      &next, TLSFW_DIRECT_WORDS);
+	if (j->t1.len) {
+		cfg->flags |= TLSFW_CFG_COMB1_DIRECT;
+		cfg->comb1_base = j->t1.base;
+		cfg->comb1_len = j->t1.len;
+		cfg->n_sport = j->t1.n2;
+		cfg->n_dport = j->t1.n3;
+	}
+	if (j->t3.len) {
+		cfg->flags |= TLSFW_CFG_COMB3_DIRECT;
+		cfg->comb3_base = j->t3.base;
+		cfg->comb3_len = j->t3.len;
+		cfg->n_a = j->t3.n2;
+		cfg->n_b = j->t3.n3;
+	}
+}
+
+/* Phase-0 tables: arrays and tries. */
+static int fill_phase0(const struct fill_job *j)
+{
+	const struct bpf_maps *m = j->m;
+	const struct plan *pl = j->pl;
+	unsigned int gen = j->gen;
+	struct diag *d = j->d;
 	int err;
 
-	if (gen > 1 || !ids || (pl->n_rules && !ids->rule_slot) ||
-	    (pl->n_ctx && (!ids->ifindex || !ids->ctx_slot)))
-		return -EINVAL;
-
-	err = fill_ctx(m->ctx, pl, gen, ids, d);
-	if (err)
-		return err;
 	err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, pl->proto_cls, TLSFW_PROTO_SLOTS);
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_proto", "update failed", err);
@@ -373,29 +506,91 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 		return err;
 	}
 	err = fill_trie(m->dst, pl->dst, pl->n_dst, gen);
-	if (err) {
+	if (err)
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dst", "cannot store the destination prefixes", err);
-		return err;
-	}
-	err = fill_comb(m->comb1, pl->comb1, pl->n_comb1, gen);
+	return err;
+}
+
+/* Combination tables in their chosen forms, then the tlsfw_direct value. */
+static int fill_combs(struct fill_job *j)
+{
+	const struct bpf_maps *m = j->m;
+	const struct plan *pl = j->pl;
+	struct diag *d = j->d;
+	uint32_t key = j->gen;
+	int err;
+
+	err = fill_comb1(m, pl, j->gen, &j->t1, j->words);
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb1", "cannot store the protocol and port combinations", err);
 		return err;
 	}
-	err = fill_comb(m->comb2, pl->comb2, pl->n_comb2, gen);
-	if (err) {
-		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb2", "cannot store the address combinations", err);
-		return err;
+	/* With B constant, comb2 is never read. */
+	if (!(j->cfg.flags & TLSFW_CFG_B_CONST)) {
+		err = fill_comb(m->comb2, pl->comb2, pl->n_comb2, j->gen);
+		if (err) {
+			fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb2", "cannot store the address combinations", err);
+			return err;
+		}
 	}
-	err = fill_comb3(m->comb3, pl, gen, ids, d);
+	err = fill_comb3(m, pl, j->gen, j->ids, &j->t3, j->words, d);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(m->direct, &key, j->words, BPF_ANY)) {
+		err = -errno;
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_direct", "cannot store the direct-indexed tables", err);
+	}
+	return err;
+}
+
+int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		 const struct fill_ids *ids, struct diag *d)
+{
+	struct fill_job j = {
+		.m = m, .pl = pl, .gen = gen, .ids = ids, .d = d,
+		.cfg = {
+			.fields = pl->fields,
+			.default_action = pl->default_action,
+			.malformed_action = pl->malformed_action,
+			.frag_mode = pl->frag_mode,
+		},
+	};
+	uint32_t key = gen;
+	int err;
+
+	if (gen > 1 || !ids || (pl->n_rules && !ids->rule_slot) ||
+	    (pl->n_ctx && (!ids->ifindex || !ids->ctx_slot)))
+		return -EINVAL;
+	j.words = calloc(TLSFW_DIRECT_WORDS, sizeof(*j.words));
+	if (!j.words)
+		return -ENOMEM;
+	choose_b(&j);
+	choose_direct(&j);
+	err = fill_ctx(m, pl, gen, ids, j.words, d);
+	if (!err)
+		err = fill_phase0(&j);
+	if (!err)
+		err = fill_combs(&j);
+	free(j.words);
 	if (err)
 		return err;
 	/* Last: until the configuration is there the generation has no meaning. */
-	if (bpf_map_update_elem(m->cfg, &key, &cfg, BPF_ANY)) {
+	if (bpf_map_update_elem(m->cfg, &key, &j.cfg, BPF_ANY)) {
 		err = -errno;
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_cfg", "update failed", err);
 		return err;
 	}
+	return 0;
+}
+
+int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cfg)
+{
+	uint32_t key = gen;
+
+	if (gen > 1)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(m->cfg, &key, cfg))
+		return -errno;
 	return 0;
 }
 
@@ -463,16 +658,22 @@ out:
 int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen)
 {
 	struct tlsfw_cfg cfg = {};
-	uint32_t key = gen;
-	int err;
+	uint32_t key = gen, *zeros;
+	int err = 0;
 
 	if (gen > 1)
 		return -EINVAL;
+	zeros = calloc(TLSFW_DIRECT_WORDS, sizeof(*zeros));
+	if (!zeros)
+		return -ENOMEM;
 	/* The configuration first: a generation being cleared decides nothing. */
-	if (bpf_map_update_elem(m->cfg, &key, &cfg, BPF_ANY))
-		return -errno;
-	err = clear_hash(m->ctx, sizeof(struct tlsfw_ctx_key),
-			 offsetof(struct tlsfw_ctx_key, gen), gen);
+	if (bpf_map_update_elem(m->cfg, &key, &cfg, BPF_ANY) ||
+	    bpf_map_update_elem(m->direct, &key, zeros, BPF_ANY))
+		err = -errno;
+	free(zeros);
+	if (!err)
+		err = clear_hash(m->ctx, sizeof(struct tlsfw_ctx_key),
+				 offsetof(struct tlsfw_ctx_key, gen), gen);
 	if (!err)
 		err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, NULL, TLSFW_PROTO_SLOTS);
 	if (!err)

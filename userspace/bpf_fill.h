@@ -19,7 +19,7 @@ struct tlsfw; /* the skeleton, build/tlsfw.skel.h */
 /* File descriptors of every tlsfw map, -1 when unknown. */
 struct bpf_maps {
 	int state, cfg, ctx, proto, sport, dport, src, dst, comb1, comb2, comb3,
-		frags, counters, rules, ifaces, meta;
+		frags, counters, rules, ifaces, meta, direct;
 };
 
 /* The skeleton keeps ownership of the descriptors: do not bpf_maps_close() them. */
@@ -29,21 +29,31 @@ int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel);
 int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd);
 /* Only for maps opened by bpf_maps_from_prog_fd; sets every descriptor to -1. */
 void bpf_maps_close(struct bpf_maps *m);
+/* The descriptor of the map called name ("tlsfw_cfg", ...) in m: -1 when m has no such map.
+ * For code that walks a skeleton's maps by name (reusing the maps of an enforced policy). */
+int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name);
 
 struct fill_ids {                /* what only apply knows */
 	const uint32_t *rule_slot; /* per plan rule: counter slot (< TLSFW_MAX_RULES) */
 	const uint32_t *ifindex;   /* per plan ctx entry */
 	const uint32_t *ctx_slot;  /* per plan ctx entry: counter block (< TLSFW_MAX_CTX) */
+	/* Tests and benchmarks: the most words one direct-indexed combination table may use
+	 * (0: no limit but the room in tlsfw_direct); 1 forces every hash form. */
+	uint32_t direct_max;
 };
 
 /*
- * Write the plan into generation gen (0/1): cfg, ctx, proto, ports, tries, combs. Does not
+ * Write the plan into generation gen (0/1): cfg, ctx, proto, ports, tries, combs. Each
+ * combination table goes into its direct-indexed form when the product of its class counts
+ * fits (tlsfw_abi.h, tlsfw_direct), else into its hash; cfg says which. Does not
  * flip. The generation should be empty (bpf_clear_gen) first: stale hash entries of an older
  * policy would otherwise stay reachable. Errors go to d (naming the map, the errno and, when
  * an entry comes from one rule, that rule) and return -errno.
  */
 int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
 		 const struct fill_ids *ids, struct diag *d);
+/* The configuration of generation gen as the data plane reads it (which forms it uses). */
+int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cfg);
 /* Remove every entry of generation gen (hash/trie entries deleted, arrays zeroed, fragment
  * state of that generation forgotten). Counters are left alone. */
 int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen);

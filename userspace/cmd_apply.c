@@ -1,11 +1,144 @@
 // SPDX-License-Identifier: GPL-2.0
-/* PLACEHOLDER: replaced by the issue that builds `tlsfw apply`. Exits 2 so nothing relies on it. */
+/* tlsfw apply POLICY [--dry-run]: read, check, lower, enforce. Four calls and one exit label. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "apply_bpf.h"
+#include "plan.h"
+#include "policy.h"
 #include "tlsfw.h"
+
+static int usage(FILE *out, int ret)
+{
+	fprintf(out, "usage: tlsfw apply POLICY [--dry-run]\n");
+	return ret;
+}
+
+/* Signals that would kill us half-way are held until apply has either switched or rolled
+ * back; apply_bpf() checks for them between steps. */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static void print_diag(const struct diag *d, const char *what)
+{
+	fflush(stdout);
+	diag_print(d, stderr);
+	if (d->n || d->truncated)
+		diag_print_summary(d, stderr, what);
+}
+
+static int enforce(const struct policy *pol, const struct plan *plan, const char *path,
+		   bool dry_run, struct diag *d)
+{
+	char abs[PATH_MAX], msg[256];
+	struct apply_opts o = {
+		.sha256 = pol->sha256, .backend = pol->backend, .dry_run = dry_run,
+		.out = stdout,
+	};
+	struct apply_err e;
+	int lock, err;
+
+	if (!strcmp(path, "-"))
+		snprintf(abs, sizeof(abs), "<stdin>");
+	else if (!realpath(path, abs))
+		snprintf(abs, sizeof(abs), "%s", path);
+	o.policy_file = abs;
+
+	block_signals();
+	lock = apply_lock(msg, sizeof(msg));
+	if (lock < 0) {
+		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+		return EXIT_SYSTEM;
+	}
+	err = apply_bpf(plan, &o, d, &e);
+	close(lock);
+	print_diag(d, err ? "nothing applied" : "applied");
+	if (err) {
+		fprintf(stderr, "tlsfw: error: %s: %s\n", e.step, e.msg);
+		if (e.rollback_failed)
+			fprintf(stderr, "tlsfw: the previous state could not be fully restored; check `tlsfw status` and run `tlsfw detach` to start clean\n");
+		else if (e.had_policy)
+			fprintf(stderr, "tlsfw: nothing applied; the previous policy is still enforced\n");
+		else
+			fprintf(stderr, "tlsfw: nothing applied; nothing is attached\n");
+		return EXIT_SYSTEM;
+	}
+	if (dry_run)
+		printf("tlsfw: dry run: %s loads and fills (%zu rules); nothing changed\n", abs,
+		       plan->n_rules);
+	else
+		printf("tlsfw: enforcing %s (%zu rules, default %s)\n", abs, plan->n_rules,
+		       pol_action_names[plan->default_action]);
+	return EXIT_OK;
+}
 
 int cmd_apply(int argc, char **argv)
 {
-	fprintf(stderr, "tlsfw: 'apply' is not built yet\n");
-	return EXIT_SYSTEM;
+	const char *path = NULL;
+	bool dry_run = false;
+	struct policy pol;
+	struct plan plan;
+	struct diag d;
+	int ret = EXIT_OK, err;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dry-run"))
+			dry_run = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return usage(stdout, EXIT_OK);
+		else if (argv[i][0] == '-' && argv[i][1])
+			return fprintf(stderr, "tlsfw: apply: unknown option '%s'\n", argv[i]),
+			       usage(stderr, EXIT_BAD_INPUT);
+		else if (path)
+			return usage(stderr, EXIT_BAD_INPUT);
+		else
+			path = argv[i];
+	}
+	if (!path)
+		return usage(stderr, EXIT_BAD_INPUT);
+
+	diag_init(&d);
+	memset(&plan, 0, sizeof(plan));
+	err = policy_read_file(&pol, path, &d);
+	if (!err)
+		policy_check(&pol, &d);
+	if (err || d.errors || d.truncated) {
+		print_diag(&d, "nothing applied");
+		ret = EXIT_BAD_INPUT;
+		goto out;
+	}
+	err = policy_lower(&pol, &plan, &d);
+	if (err) {
+		print_diag(&d, "nothing applied");
+		if (!d.errors)
+			fprintf(stderr, "tlsfw: error: cannot compile the policy: %s; nothing applied\n",
+				strerror(-err));
+		ret = d.errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+		goto out;
+	}
+	if (pol.backend != POL_BACKEND_BPF) {
+		fprintf(stderr, "tlsfw: error: backend: nft is not available yet; use backend: bpf; nothing applied\n");
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+	ret = enforce(&pol, &plan, path, dry_run, &d);
+out:
+	plan_free(&plan);
+	policy_free(&pol);
+	diag_free(&d);
+	return ret;
 }

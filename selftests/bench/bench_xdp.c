@@ -4,8 +4,9 @@
  * BENCH_RUNS) for tlsfw_xdp and tlsfw_tc_egress on four packets, at 1, 100, 1,000 and 4,096
  * rules and with 100,000 prefixes, next to the bare xdp_pass / tc_pass programs on the same
  * packets in the same run. Policies are generated as YAML and go through the real read,
- * check, lower and fill. Also: program size, verifier work, fill time, and the cost of an
- * in-program reject against a drop. Prints markdown on stdout.
+ * check, lower and fill. Also: the table forms bpf_fill chose (direct-indexed or hash, B
+ * constant), program size, verifier work, fill time, and the cost of an in-program reject
+ * against a drop. Prints markdown on stdout.
  *
  * BENCH_REPEAT / BENCH_RUNS in the environment shorten a run (for a quick look).
  */
@@ -138,6 +139,20 @@ static char *gen_policy(unsigned int n, unsigned int n_pfx, const char *quic_act
 	return s;
 }
 
+/* "comb1/B/comb3" forms of generation 0: direct or hash; B constant or looked up. */
+static void forms(struct bench *b, char *buf, size_t len)
+{
+	struct tlsfw_cfg c;
+
+	if (bpf_get_cfg(&b->m, 0, &c)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%s/%s/%s", c.flags & TLSFW_CFG_COMB1_DIRECT ? "direct" : "hash",
+		 c.flags & TLSFW_CFG_B_CONST ? "const" : "tries+hash",
+		 c.flags & TLSFW_CFG_COMB3_DIRECT ? "direct" : "hash");
+}
+
 struct scenario {
 	const char *name;
 	unsigned int rules, prefixes;
@@ -268,13 +283,14 @@ int main(void)
 
 	printf("Each cell: ns per packet (median of %u runs of %u BPF_PROG_TEST_RUN repeats), then the ratio to the bare program (xdp_pass / tc_pass) on the same packet in the same run.\n\n",
 	       b.runs, b.repeat);
-	printf("| policy | fill ms | comb1/2/3 entries | packet | XDP ns | bare XDP ns | XDP ratio | tc ns | bare tc ns | tc ratio |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	printf("| policy | fill ms | comb1/2/3 entries | comb1/B/comb3 | packet | XDP ns | bare XDP ns | XDP ratio | tc ns | bare tc ns | tc ratio |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t s = 0; s < sizeof(sc) / sizeof(sc[0]); s++) {
 		char *yaml = gen_policy(sc[s].rules, sc[s].prefixes, "drop");
 		struct policy pol = { 0 };
 		struct plan pl = { 0 };
 		double fill_ms = 0;
+		char fm[48];
 
 		err = apply(&b, yaml, &fill_ms, &pl, &pol);
 		free(yaml);
@@ -282,6 +298,7 @@ int main(void)
 			fprintf(stderr, "%s: cannot apply: %s\n", sc[s].name, strerror(-err));
 			return 1;
 		}
+		forms(&b, fm, sizeof(fm));
 		for (int k = 0; k < N_PKTS; k++) {
 			uint32_t x = ns_per_pkt(&b, fd_xdp, &b.pkts[k]);
 			uint32_t bx = ns_per_pkt(&b, fd_bx, &b.pkts[k]);
@@ -292,8 +309,8 @@ int main(void)
 				first[k][0] = x;
 				first[k][1] = t;
 			}
-			printf("| %s | %.1f | %zu/%zu/%zu | %s | %u | %u | %.2f | %u | %u | %.2f |\n",
-			       k ? "" : sc[s].name, fill_ms, pl.n_comb1, pl.n_comb2, pl.n_comb3,
+			printf("| %s | %.1f | %zu/%zu/%zu | %s | %s | %u | %u | %.2f | %u | %u | %.2f |\n",
+			       k ? "" : sc[s].name, fill_ms, pl.n_comb1, pl.n_comb2, pl.n_comb3, fm,
 			       pkt_names[k], x, bx, bx ? (double)x / bx : 0, t, bt,
 			       bt ? (double)t / bt : 0);
 			fflush(stdout);
@@ -305,7 +322,7 @@ int main(void)
 				wx += (double)ns_per_pkt(&b, fd_xdp, &b.pkts[k]) / first[k][0];
 				wt += (double)ns_per_pkt(&b, fd_tc, &b.pkts[k]) / first[k][1];
 			}
-			printf("| 4,096 vs 1 rule | | | mean over the packets | %.2fx | | | %.2fx | | |\n",
+			printf("| 4,096 vs 1 rule | | | | mean over the packets | %.2fx | | | %.2fx | | |\n",
 			       wx / N_PKTS, wt / N_PKTS);
 		}
 		plan_free(&pl);

@@ -4,10 +4,17 @@
  * stages, filled by bpf_fill), built packets run through tlsfw_xdp, tlsfw_tc_ingress and
  * tlsfw_tc_egress with BPF_PROG_TEST_RUN. Each case checks the program's return code, that
  * exactly the expected counters moved (by one packet and its length in bytes), and for reject
- * the reply frame field by field, checksums included. Needs root.
+ * the reply frame field by field, checksums included.
+ *
+ * The same cases run with every combination table in its direct-indexed form and in its hash
+ * form (tlsfw_abi.h, "fast path"), on a policy too large for the direct forms, and with the
+ * interface context read from the direct words (ifindex below TLSFW_IFX_DIRECT) and from the
+ * hash (above), on veth devices made in a private network namespace. Needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +56,9 @@ struct env {
 	int ncpu;
 	const struct loaded *cur; /* policy of the active generation, for rule names */
 	unsigned int failures, checks;
+	uint32_t direct_max;    /* fill: fill_ids.direct_max (1: every table in its hash form) */
+	uint32_t fill_ifindex;  /* fill: the contexts' ifindex (0: 1, where test runs put packets) */
+	uint32_t run_ifindex;   /* run: the packet's ifindex (0: the test run's default, 1) */
 };
 
 static void fail(struct env *e, const char *fmt, ...)
@@ -94,27 +104,15 @@ static char *slurp(const char *name, size_t *len)
 	return NULL;
 }
 
-/* A shipped policy, with extra top-level keys appended (fragments: drop, ...). */
-static int load_policy(struct loaded *l, const char *file, const char *extra, uint32_t slot0)
+/* A policy from its text, read, checked and lowered by the real stages. */
+static int load_text(struct loaded *l, const char *file, const char *text, uint32_t slot0)
 {
-	size_t len = 0;
-	char *text = slurp(file, &len), *all;
 	int err;
 
 	memset(l, 0, sizeof(*l));
 	diag_init(&l->d);
 	l->slot0 = slot0;
-	if (!text) {
-		fprintf(stderr, "cannot read %s (run from the source tree or set TLSFW_ROOT)\n", file);
-		return -ENOENT;
-	}
-	if (asprintf(&all, "%s\n%s", text, extra ? extra : "") < 0) {
-		free(text);
-		return -ENOMEM;
-	}
-	free(text);
-	err = policy_read_mem(&l->pol, file, all, strlen(all), &l->d);
-	free(all);
+	err = policy_read_mem(&l->pol, file, text, strlen(text), &l->d);
 	if (!err && l->d.errors)
 		err = -EINVAL;
 	if (!err)
@@ -127,6 +125,29 @@ static int load_policy(struct loaded *l, const char *file, const char *extra, ui
 		return err ? err : -EINVAL;
 	}
 	return 0;
+}
+
+/* A shipped policy, with extra top-level keys appended (fragments: drop, ...). */
+static int load_policy(struct loaded *l, const char *file, const char *extra, uint32_t slot0)
+{
+	size_t len = 0;
+	char *text = slurp(file, &len), *all;
+	int err;
+
+	if (!text) {
+		memset(l, 0, sizeof(*l));
+		diag_init(&l->d);
+		fprintf(stderr, "cannot read %s (run from the source tree or set TLSFW_ROOT)\n", file);
+		return -ENOENT;
+	}
+	if (asprintf(&all, "%s\n%s", text, extra ? extra : "") < 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	free(text);
+	err = load_text(l, file, all, slot0);
+	free(all);
+	return err;
 }
 
 static void free_policy(struct loaded *l)
@@ -155,7 +176,7 @@ static int fill(struct env *e, const struct loaded *l, unsigned int gen)
 			continue;
 		have[pl->ctx[i].dir & 1] = true;
 		ctx[n] = pl->ctx[i];
-		ifindex[n] = 1;
+		ifindex[n] = e->fill_ifindex ? e->fill_ifindex : 1;
 		ctx_slot[n] = pl->ctx[i].dir & 1;
 		n++;
 	}
@@ -164,7 +185,7 @@ static int fill(struct env *e, const struct loaded *l, unsigned int gen)
 			continue;
 		ctx[n] = ctx[0];
 		ctx[n].dir = dir;
-		ifindex[n] = 1;
+		ifindex[n] = e->fill_ifindex ? e->fill_ifindex : 1;
 		ctx_slot[n] = dir;
 		n++;
 	}
@@ -175,7 +196,8 @@ static int fill(struct env *e, const struct loaded *l, unsigned int gen)
 		return -ENOMEM;
 	for (size_t i = 0; i < pl->n_rules; i++)
 		slots[i] = l->slot0 + i;
-	ids = (struct fill_ids){ .rule_slot = slots, .ifindex = ifindex, .ctx_slot = ctx_slot };
+	ids = (struct fill_ids){ .rule_slot = slots, .ifindex = ifindex, .ctx_slot = ctx_slot,
+				 .direct_max = e->direct_max };
 	diag_init(&d);
 	err = bpf_clear_gen(&e->m, gen);
 	if (!err)
@@ -261,10 +283,19 @@ static void run(struct env *e, int hook, const char *what, const struct pkt *p, 
 	uint8_t buf[PKT_MAX + 256];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len,
 		    .data_out = buf, .data_size_out = sizeof(buf), .repeat = 1);
+	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = e->run_ifindex };
+	struct __sk_buff sctx = { .ifindex = e->run_ifindex };
 	struct snap a, b;
 	int err;
 
 	e->checks++;
+	if (e->run_ifindex && hook == H_XDP) {
+		o.ctx_in = &xctx;
+		o.ctx_size_in = sizeof(xctx);
+	} else if (e->run_ifindex) {
+		o.ctx_in = &sctx;
+		o.ctx_size_in = sizeof(sctx);
+	}
 	if (snapshot(e, &a)) {
 		fail(e, "%s %s: cannot read counters", hook_names[hook], what);
 		return;
@@ -693,6 +724,172 @@ static void block_dot(struct env *e)
 	}
 }
 
+/* ---- fast path: direct-indexed and hash forms, context fallback --------------------------- */
+
+#define FORMS (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH | TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_COMB3_DIRECT)
+
+/* The forms bpf_fill chose for generation gen must be want (TLSFW_CFG_* bits of FORMS). */
+static void want_forms(struct env *e, unsigned int gen, uint32_t want, const char *what)
+{
+	struct tlsfw_cfg c;
+
+	e->checks++;
+	if (bpf_get_cfg(&e->m, gen, &c)) {
+		fail(e, "%s: cannot read the configuration of generation %u", what, gen);
+		return;
+	}
+	if ((c.flags & FORMS) != want)
+		fail(e, "%s: configuration flags %#x, want %#x", what, c.flags & FORMS, want);
+}
+
+/*
+ * n pairs of rules, too many classes for the direct forms: u<k> drops UDP from port 20000 + k
+ * to port 30000 + k (sport x dport classes: comb1 beyond TLSFW_DIRECT_WORDS); t<k> drops TCP
+ * from port 50000 + k to port 40000 + k; with addrs both only to 10.(k / 256).(k % 256).0/24
+ * (then A x B classes put comb3 beyond it too, and B is no longer constant). Every rule has
+ * all the fields so that the tables stay small in entries (the lowering's limit) while their
+ * class products are large.
+ */
+static char *big_policy(unsigned int n, bool addrs)
+{
+	size_t cap = 256 + n * 320, len; /* a pair takes under 220 bytes */
+	char *s = malloc(cap);
+
+	if (!s)
+		return NULL;
+	len = snprintf(s, cap, "version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress, egress]\ndefault: allow\nrules:\n");
+	for (unsigned int k = 0; k < n; k++) {
+		len += snprintf(s + len, cap - len, "  - name: u%u\n    proto: udp\n    sport: %u\n    dport: %u\n    action: drop\n",
+				k, 20000 + k, 30000 + k);
+		if (addrs)
+			len += snprintf(s + len, cap - len, "    dst: [10.%u.%u.0/24]\n", k / 256, k % 256);
+		len += snprintf(s + len, cap - len, "  - name: t%u\n    proto: tcp\n    sport: %u\n    dport: %u\n    action: drop\n",
+				k, 50000 + k, 40000 + k);
+		if (addrs)
+			len += snprintf(s + len, cap - len, "    dst: [10.%u.%u.0/24]\n", k / 256, k % 256);
+	}
+	return s;
+}
+
+static void big_cases(struct env *e, bool addrs)
+{
+	static const unsigned int ks[] = { 0, 7, 100 };
+	char w[128], dst[32];
+
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+		unsigned int k = ks[i];
+		char u[16], t[16];
+
+		snprintf(u, sizeof(u), "u%u", k);
+		snprintf(t, sizeof(t), "t%u", k);
+		snprintf(dst, sizeof(dst), "10.%u.%u.9", k / 256, k % 256);
+		snprintf(w, sizeof(w), "big policy: UDP %u -> %u", 20000 + k, 30000 + k);
+		all_hooks(e, w, &(struct pkt_opts){ .dst = dst, .sport = 20000 + k, .dport = 30000 + k },
+			  V_DROP, STATS(rule_stat(e, u), TLSFW_STAT_DROP));
+		snprintf(w, sizeof(w), "big policy: UDP %u -> %u (default)", 20000 + k, 30001 + k);
+		all_hooks(e, w, &(struct pkt_opts){ .dst = dst, .sport = 20000 + k, .dport = 30001 + k },
+			  V_PASS, STATS(TLSFW_STAT_DEFAULT, TLSFW_STAT_PASS));
+		snprintf(w, sizeof(w), "big policy: TCP to %s port %u", dst, 40000 + k);
+		all_hooks(e, w, &(struct pkt_opts){ .proto = 6, .dst = dst, .sport = 50000 + k,
+						    .dport = 40000 + k },
+			  V_DROP, STATS(rule_stat(e, t), TLSFW_STAT_DROP));
+		snprintf(w, sizeof(w), "big policy: TCP to 10.200.0.1 port %u (%s)", 40000 + k,
+			 addrs ? "default" : "rule");
+		if (addrs)
+			all_hooks(e, w, &(struct pkt_opts){ .proto = 6, .dst = "10.200.0.1",
+							    .sport = 50000 + k, .dport = 40000 + k },
+				  V_PASS, STATS(TLSFW_STAT_DEFAULT, TLSFW_STAT_PASS));
+		else
+			all_hooks(e, w, &(struct pkt_opts){ .proto = 6, .dst = "10.200.0.1",
+							    .sport = 50000 + k, .dport = 40000 + k },
+				  V_DROP, STATS(rule_stat(e, t), TLSFW_STAT_DROP));
+	}
+	all_hooks(e, "big policy: IPv6 UDP 443 (default)", &(struct pkt_opts){ .family = 6 },
+		  V_PASS, STATS(TLSFW_STAT_DEFAULT, TLSFW_STAT_PASS));
+}
+
+/* Policies whose class products exceed the direct forms must decide the same through the
+ * hash forms. */
+static int too_big(struct env *e)
+{
+	struct loaded big;
+	char *yaml;
+	int err;
+
+	for (int addrs = 0; addrs < 2; addrs++) {
+		yaml = big_policy(1100, addrs);
+		if (!yaml)
+			return -ENOMEM;
+		err = load_text(&big, addrs ? "big-addrs.conf" : "big.conf", yaml, 0);
+		free(yaml);
+		if (!err)
+			err = use(e, &big, addrs);
+		if (err) {
+			free_policy(&big);
+			return err;
+		}
+		/* without addresses comb3 still fits: one table in each form */
+		want_forms(e, addrs, addrs ? 0 : TLSFW_CFG_B_CONST | TLSFW_CFG_COMB3_DIRECT,
+			   addrs ? "big policy with addresses" : "big policy");
+		big_cases(e, addrs);
+		e->cur = NULL;
+		free_policy(&big);
+	}
+	return 0;
+}
+
+/*
+ * The interface context from the direct words (ifindex below TLSFW_IFX_DIRECT) and from the
+ * tlsfw_ctx hash (at or above it), in a private network namespace holding a veth pair with
+ * ifindexes 7 and 5000: each is decided only where the generation names it.
+ */
+static void ctx_fallback(struct env *e, const struct loaded *quic)
+{
+	static const struct { uint32_t fill; const char *where; } c[] = {
+		{ 5000, "the tlsfw_ctx hash" }, { 7, "the direct words" },
+	};
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	char w[128];
+
+	e->checks++;
+	if (self < 0 || unshare(CLONE_NEWNET)) {
+		fail(e, "context fallback: cannot make a network namespace: %s", strerror(errno));
+		goto out;
+	}
+	if (system("ip link add name tlsfw-c2-big index 5000 type veth peer name tlsfw-c2-small index 7")) {
+		fail(e, "context fallback: cannot make a veth pair with ifindexes 5000 and 7");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint32_t other = c[i].fill == 7 ? 5000 : 7;
+
+		e->fill_ifindex = c[i].fill;
+		e->run_ifindex = 0;
+		if (use(e, quic, i & 1)) {
+			fail(e, "context fallback: cannot fill");
+			goto out;
+		}
+		e->run_ifindex = c[i].fill;
+		snprintf(w, sizeof(w), "UDP 443 on ifindex %u (context from %s)", c[i].fill, c[i].where);
+		all_hooks(e, w, &(struct pkt_opts){ 0 }, V_REPLY,
+			  STATS(rule_stat(e, "block-quic"), TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_SENT));
+		e->run_ifindex = other;
+		snprintf(w, sizeof(w), "UDP 443 on ifindex %u (not in the policy)", other);
+		all_hooks(e, w, &(struct pkt_opts){ 0 }, V_PASS, NULL);
+		e->run_ifindex = 0;
+		snprintf(w, sizeof(w), "UDP 443 on ifindex 1 (not in the policy)");
+		all_hooks(e, w, &(struct pkt_opts){ 0 }, V_PASS, NULL);
+	}
+out:
+	e->fill_ifindex = 0;
+	e->run_ifindex = 0;
+	if (self >= 0) {
+		if (setns(self, CLONE_NEWNET))
+			fail(e, "cannot return to the original network namespace: %s", strerror(errno));
+		close(self);
+	}
+}
+
 int main(void)
 {
 	struct loaded quic, quic_drop, quic_allow, quic_rej, dot;
@@ -786,6 +983,24 @@ int main(void)
 	if (use(&e, &quic_rej, 1))
 		return 1;
 	reject_tcp(&e, &quic_rej);
+
+	/* the shipped policy goes into the direct forms, B constant; the hash forms (every
+	 * table's fallback) give the same verdicts and counts */
+	if (use(&e, &quic, 0))
+		return 1;
+	want_forms(&e, 0, TLSFW_CFG_B_CONST | TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_COMB3_DIRECT,
+		   "block-quic");
+	e.direct_max = 1;
+	if (use(&e, &quic, 1))
+		return 1;
+	want_forms(&e, 1, TLSFW_CFG_B_CONST, "block-quic, hash forms");
+	block_quic(&e);
+	rejects(&e);
+	fragments(&e, 40000);
+	e.direct_max = 0;
+	if (too_big(&e))
+		return 1;
+	ctx_fallback(&e, &quic);
 
 	/* clearing a generation leaves no entry of it behind: packets get no context */
 	if (use(&e, &quic, 0) || bpf_clear_gen(&e.m, 1))

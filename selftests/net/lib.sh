@@ -1,0 +1,202 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Shared by selftests/net/test_*.sh. Source it, then call topo_up. Everything a test creates
+# (namespaces, background processes, temporary files) is removed by the EXIT trap, also when
+# the test fails half-way.
+#
+#   $TLSFW          the binary under test (default build/asan/tlsfw)
+#   topo_up [TAG]   a client -- gateway -- server topology (scripts/topology.sh); sets
+#                   CLI, GW, SRV (namespace names), C4/C6 (client), S4/S6 (server addresses)
+#   gw CMD...       run CMD in the gateway namespace (also: cli, srv)
+#   tlsfw ARGS...   run $TLSFW in the gateway namespace
+#   fail MSG        print "FAIL: MSG" and exit 1; ok MSG prints "ok: MSG"
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TLSFW=${TLSFW:-$ROOT/build/asan/tlsfw}
+NETTOOL=$ROOT/selftests/net/nettool.py
+PY=/usr/bin/python3
+TEST_NAME=$(basename "$0" .sh)
+# Short and unique: the test's name without "test_", the PID.
+NS_PREFIX="tlsfw-${TEST_NAME#test_}-$$-"
+TMP=$(mktemp -d "/tmp/tlsfw-${TEST_NAME}.XXXXXX")
+_prefixes=()
+_pids=()
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+# _kill_tree PID: PID and its descendants (a background shell function runs its command as a
+# child, so killing the job's PID alone would leave the command running).
+_kill_tree() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		_kill_tree "$c"
+	done
+	kill "$1" 2>/dev/null
+}
+
+_cleanup() {
+	local rc=$? p
+	for p in "${_pids[@]}"; do
+		_kill_tree "$p"
+		wait "$p" 2>/dev/null
+	done
+	for p in "${_prefixes[@]}"; do
+		"$ROOT/scripts/topology.sh" down "$p"
+	done
+	rm -rf "$TMP"
+	if [ $rc -eq 0 ]; then
+		echo "PASS: $TEST_NAME"
+	else
+		echo "FAIL: $TEST_NAME (exit $rc)"
+	fi
+	exit $rc
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+[ "$(id -u)" = 0 ] || fail "network tests need root"
+[ -x "$TLSFW" ] || fail "no tlsfw binary at $TLSFW (make BUILD=... tests)"
+
+# topo_up [TAG]: TAG distinguishes several topologies in one test.
+topo_up() {
+	local p="${NS_PREFIX}${1:-}"
+	_prefixes+=("$p")
+	"$ROOT/scripts/topology.sh" up "$p" || fail "topology $p"
+	CLI=${p}c
+	GW=${p}gw
+	SRV=${p}s
+	C4=10.10.1.2 C6=fd00:1::2 S4=10.10.2.2 S6=fd00:2::2
+	# Resolve every neighbour now, so that no datagram a test counts waits in (or falls out
+	# of) a neighbour queue.
+	local a
+	for a in $S4 $S6; do
+		cli $PY "$NETTOOL" udp-probe --to $a --port 9 --timeout 0.3 >/dev/null
+	done
+	for a in $C4 $C6; do
+		srv $PY "$NETTOOL" udp-probe --to $a --port 9 --timeout 0.3 >/dev/null
+	done
+}
+
+cli() { ip netns exec "$CLI" "$@"; }
+gw() { ip netns exec "$GW" "$@"; }
+srv() { ip netns exec "$SRV" "$@"; }
+tlsfw() { ip netns exec "$GW" "$TLSFW" "$@"; }
+
+# bg CMD...: start CMD in the background, remembered for cleanup; its PID is in $BG_PID.
+bg() {
+	"$@" &
+	BG_PID=$!
+	_pids+=("$BG_PID")
+}
+
+# wait_file FILE: wait up to 5 s for FILE to exist (a helper saying it is ready).
+wait_file() {
+	local i
+	for i in $(seq 50); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for $1"
+}
+
+# jget FILE EXPR: evaluate a Python expression on the JSON document in FILE (as "d").
+jget() {
+	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# udp_probe NS ADDR PORT: prints reply | timeout | an errno name (EHOSTUNREACH, ...).
+udp_probe() {
+	ip netns exec "$1" $PY "$NETTOOL" udp-probe --to "$2" --port "$3" --timeout "${4:-1}" |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["result"])'
+}
+
+# tcp_probe NS ADDR PORT: prints connected | timeout | ECONNREFUSED | ...
+tcp_probe() {
+	ip netns exec "$1" $PY "$NETTOOL" tcp-probe --to "$2" --port "$3" --timeout "${4:-1}" |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["result"])'
+}
+
+# sink_start NAME PORTS [NS]: UDP sinks for IPv4 and IPv6 on PORTS (comma-separated) in NS
+# (default the server), answering "probe" datagrams and counting the rest. sink_stop NAME ends
+# them; sink_count NAME 4|6 PORT and sink_distinct NAME 4|6 PORT then read the results.
+declare -A _sink_pids
+sink_start() {
+	local name=$1 ports=$2 ns=${3:-$SRV} fam bind
+	rm -f "$TMP/$name".*
+	for fam in 4 6; do
+		bind=0.0.0.0
+		[ $fam = 6 ] && bind=::
+		bg ip netns exec "$ns" $PY "$NETTOOL" udp-sink --bind $bind --ports "$ports" \
+			--seconds 600 --ready "$TMP/$name.ready$fam" --stop "$TMP/$name.stop" \
+			>"$TMP/$name.$fam"
+		_sink_pids[$name]="${_sink_pids[$name]:-} $BG_PID"
+	done
+	wait_file "$TMP/$name.ready4"
+	wait_file "$TMP/$name.ready6"
+}
+
+sink_stop() {
+	local p
+	touch "$TMP/$1.stop"
+	for p in ${_sink_pids[$1]}; do
+		wait "$p" || fail "sink $1 failed"
+	done
+}
+
+sink_count() { jget "$TMP/$1.$2" "d['received']['$3']"; }
+sink_distinct() { jget "$TMP/$1.$2" "d['distinct']['$3']"; }
+
+# send_udp NS ADDR PORTS COUNT: COUNT sequence-numbered datagrams to each port.
+send_udp() {
+	ip netns exec "$1" $PY "$NETTOOL" udp-stream --to "$2" --ports "$3" --count "$4" \
+		--rate 500 >/dev/null || fail "udp-stream to $2 $3"
+}
+
+# tls_server PORT: openssl s_server in the server namespace with a throwaway certificate.
+tls_server() {
+	if [ ! -f "$TMP/key.pem" ]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+			-subj /CN=server.test -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
+			2>/dev/null || fail "openssl req"
+	fi
+	bg ip netns exec "$SRV" openssl s_server -quiet -accept "$1" -naccept 1000 \
+		-cert "$TMP/cert.pem" -key "$TMP/key.pem" </dev/null >/dev/null 2>&1
+	local i
+	for i in $(seq 50); do
+		srv ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "s_server did not listen on $1"
+}
+
+# tls_handshake ADDR PORT: 0 if a TLS handshake with the server completes (from the client).
+tls_handshake() {
+	local host=$1
+	[[ $host == *:* ]] && host="[$host]"
+	echo Q | timeout 5 ip netns exec "$CLI" openssl s_client -connect "$host:$2" \
+		-servername server.test -verify_quiet 2>/dev/null | grep -q '^-----BEGIN CERTIFICATE'
+}
+
+# stat_rule JSON RULE IFACE DIR FIELD: a rule's counter from `tlsfw stats --json --exact`.
+stat_rule() {
+	jget "$1" "sum(r['$5'] for r in d['rules'] if r['name']=='$2' and r['interface']=='$3' and r['direction']=='$4')"
+}
+
+stats_json() { # OUT
+	tlsfw stats --json --exact >"$1" || fail "tlsfw stats --json failed"
+}
+
+# policy NAME <<EOF: write a policy file into $TMP, path printed.
+policy() {
+	cat >"$TMP/$1.conf"
+	echo "$TMP/$1.conf"
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Traffic helpers for the network tests: counted UDP streams, single probes, TCP connects.
+
+Every subcommand prints one JSON line on stdout so that the shell tests can assert on it.
+  udp-sink   --bind A --ports P[,P..] --seconds S [--stop F]
+                                       count datagrams per port, answer probes; ends after S
+                                       seconds, or 1 s after file F appears
+  udp-stream --to A --ports P[,P..] --count N --rate R [--stop F]
+                                       sequence-numbered datagrams per port, N rounds or until
+                                       file F appears
+  udp-probe  --to A --port P [--timeout S]            one datagram: reply, timeout or the error
+  tcp-probe  --to A --port P [--timeout S]            connected, refused (RST), or timeout
+"""
+import argparse
+import errno
+import json
+import os
+import select
+import socket
+import sys
+import time
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def udp_sink(a):
+    socks = {}
+    for p in a.ports:
+        s = socket.socket(family(a.bind), socket.SOCK_DGRAM)
+        if family(a.bind) == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        # FORCE (root) goes past net.core.rmem_max: a sink starved of CPU for a moment must
+        # not lose datagrams the test counts.
+        s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 16 << 20)
+        s.bind((a.bind, p))
+        socks[s] = p
+    seen = {p: set() for p in a.ports}
+    count = {p: 0 for p in a.ports}
+    # Tell the caller we are listening: tests wait for this file before sending.
+    if a.ready:
+        open(a.ready, "w").close()
+    end = time.monotonic() + a.seconds
+    stopping = False
+    while True:
+        if a.stop and not stopping and os.path.exists(a.stop):
+            stopping = True
+            end = min(end, time.monotonic() + 1.0)
+        left = min(end - time.monotonic(), 0.2)
+        if left <= 0:
+            break
+        r, _, _ = select.select(list(socks), [], [], left)
+        for s in r:
+            data, peer = s.recvfrom(2048)
+            p = socks[s]
+            count[p] += 1
+            if data.startswith(b"seq "):
+                seen[p].add(int(data[4:].split()[0]))
+            if data == b"probe":
+                s.sendto(data, peer)
+    print(json.dumps({"received": {str(p): count[p] for p in a.ports},
+                      "distinct": {str(p): len(seen[p]) for p in a.ports}}))
+
+
+def udp_stream(a):
+    socks = []
+    for p in a.ports:
+        s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+        socks.append((s, p))
+    gap = 1.0 / a.rate
+    start = time.monotonic()
+    errors = 0
+    sent = 0
+    for i in range(a.count):
+        if a.stop and i % 50 == 0 and os.path.exists(a.stop):
+            break
+        sent += 1
+        for s, p in socks:
+            try:
+                s.sendto(b"seq %d" % i, (a.to, p))
+            except OSError:
+                errors += 1
+        delay = start + (i + 1) * gap - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    print(json.dumps({"sent": sent, "send_errors": errors}))
+
+
+def udp_probe(a):
+    s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+    s.settimeout(a.timeout)
+    s.connect((a.to, a.port))
+    res = "timeout"
+    try:
+        s.send(b"probe")
+        s.recv(2048)
+        res = "reply"
+    except socket.timeout:
+        res = "timeout"
+    except OSError as e:
+        res = errno.errorcode.get(e.errno, str(e.errno))
+    print(json.dumps({"result": res}))
+
+
+def tcp_probe(a):
+    s = socket.socket(family(a.to), socket.SOCK_STREAM)
+    s.settimeout(a.timeout)
+    try:
+        s.connect((a.to, a.port))
+        res = "connected"
+    except socket.timeout:
+        res = "timeout"
+    except OSError as e:
+        res = errno.errorcode.get(e.errno, str(e.errno))
+    print(json.dumps({"result": res}))
+
+
+def ports(v):
+    return [int(x) for x in v.split(",")]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("udp-sink")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--ports", type=ports, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--ready")
+    p.add_argument("--stop")
+    p = sub.add_parser("udp-stream")
+    p.add_argument("--to", required=True)
+    p.add_argument("--ports", type=ports, required=True)
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--rate", type=float, default=1000)
+    p.add_argument("--stop")
+    for name in ("udp-probe", "tcp-probe"):
+        p = sub.add_parser(name)
+        p.add_argument("--to", required=True)
+        p.add_argument("--port", type=int, required=True)
+        p.add_argument("--timeout", type=float, default=1.0)
+    a = ap.parse_args()
+    {"udp-sink": udp_sink, "udp-stream": udp_stream, "udp-probe": udp_probe,
+     "tcp-probe": tcp_probe}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stage 4a: enforce a plan with the BPF data plane.
+ *
+ * Every change to the kernel is recorded in an undo log as it is made; a failure (or a
+ * signal) unwinds the log in reverse order, so that the previous policy is in force again and
+ * a first policy leaves nothing behind. Packets never see a mix of two policies: both
+ * generations live in the same maps, new programs read the same maps and the same active
+ * generation as the ones they replace, and a single store to tlsfw_state switches every
+ * interface at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "apply_bpf.h"
+#include "bpf_fill.h"
+#include "policy.h"
+#include "state.h"
+#include "tlsfw.skel.h"
+
+const char *const apply_steps[] = {
+	"find", "load", "fill", "replace", "attach-new", "names", "flip",
+	"post-flip-attach", "detach-old", "meta", NULL,
+};
+
+enum undo_kind {
+	U_FILLED,       /* generation gen was filled: clear it */
+	U_XDP_NEW,      /* attached new_fd: detach it */
+	U_XDP_REPLACED, /* old_fd replaced by new_fd: put old_fd back */
+	U_XDP_REMOVED,  /* old_fd detached: attach it again */
+	U_TC_NEW,       /* filter attached (hook_created: clsact too): remove */
+	U_TC_REPLACED,  /* filter's old_fd replaced by new_fd: put old_fd back */
+	U_TC_REMOVED,   /* filter with old_fd removed: attach it again */
+	U_NAMES,        /* rule and interface records written: restore the snapshot */
+	U_FLIP,         /* generation switched: switch back */
+	U_META,         /* tlsfw_meta written: restore the snapshot */
+};
+
+struct undo {
+	enum undo_kind kind;
+	const char *ifname;
+	unsigned int ifindex;
+	uint32_t xdp_flags;  /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+	bool egress;         /* tc: which side */
+	bool hook_created;
+	int old_fd, new_fd;
+};
+
+/* What one interface of the plan needs, and what it has. */
+struct apply_iface {
+	const struct plan_iface *pi;
+	unsigned int ifindex;
+	struct state_iface *old;  /* what tlsfw had installed there, or NULL */
+	uint8_t hook;             /* enum tlsfw_hook chosen for ingress (NONE: no ingress) */
+	bool mode_change;         /* ingress hook kind changes: done after the flip */
+};
+
+struct apply_ctx {
+	const struct plan *pl;
+	const struct apply_opts *o;
+	struct diag *d;
+	struct apply_err *e;
+	const char *step;
+
+	struct state st;          /* what was enforced before */
+	struct state_meta old;    /* its metadata (zeroed arrays when nothing was) */
+	struct tlsfw *skel;
+	struct bpf_maps maps;     /* the skeleton's (shared with st when reused) */
+	unsigned int old_gen, new_gen;
+	int ncpus;
+
+	struct apply_iface *ifs;  /* per plan interface */
+	uint32_t *rule_slot;      /* per plan rule */
+	uint32_t *ctx_ifindex, *ctx_slot; /* per plan ctx */
+	bool *rule_new;           /* per plan rule: slot newly taken (counters zeroed) */
+	bool *ctx_new;
+
+	struct tlsfw_rule_info *rules; /* records for the new generation (TLSFW_MAX_RULES) */
+	struct tlsfw_ctx_info *ctxs;   /* TLSFW_MAX_CTX */
+
+	struct undo *undo;
+	size_t n_undo, cap_undo;
+};
+
+static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(c->e->step, sizeof(c->e->step), "%s", c->step);
+	va_start(ap, fmt);
+	vsnprintf(c->e->msg, sizeof(c->e->msg), fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -EIO;
+}
+
+/* Each step starts here: a pending signal or an injected fault stops the apply. */
+static int step(struct apply_ctx *c, const char *name)
+{
+	const char *fault = getenv("TLSFW_FAULT");
+	sigset_t pending;
+
+	c->step = name;
+	if (!sigpending(&pending) &&
+	    (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+	     sigismember(&pending, SIGHUP) || sigismember(&pending, SIGQUIT)))
+		return fail(c, -EINTR, "interrupted by a signal");
+	if (fault && !strcmp(fault, name))
+		return fail(c, -EIO, "fault injected (TLSFW_FAULT=%s)", name);
+	return 0;
+}
+
+static int undo_push(struct apply_ctx *c, struct undo u)
+{
+	if (c->n_undo == c->cap_undo) {
+		size_t cap = c->cap_undo ? c->cap_undo * 2 : 32;
+		struct undo *grown = realloc(c->undo, cap * sizeof(*grown));
+
+		if (!grown)
+			return fail(c, -ENOMEM, "out of memory");
+		c->undo = grown;
+		c->cap_undo = cap;
+	}
+	c->undo[c->n_undo++] = u;
+	return 0;
+}
+
+/* ---- hooks ---------------------------------------------------------------------------- */
+
+static uint32_t xdp_mode_flags(unsigned int attached)
+{
+	return attached == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+static int xdp_swap(unsigned int ifindex, uint32_t mode, int expect_fd, int new_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = expect_fd);
+
+	/* REPLACE: the kernel swaps only if expect_fd is still the attached program, so a
+	 * program someone else attached in the meantime is never touched. */
+	return bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE | mode, &opts);
+}
+
+static int xdp_add(unsigned int ifindex, uint32_t mode, int fd)
+{
+	/* UPDATE_IF_NOEXIST: never replace a program tlsfw did not install. */
+	return bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
+}
+
+int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd)
+{
+	return xdp_swap(ifindex, xdp_mode_flags(attached), fd, -1);
+}
+
+static int tc_put(unsigned int ifindex, bool egress, int fd, bool replace)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .handle = TLSFW_TC_HANDLE,
+		    .priority = TLSFW_TC_PRIO, .flags = replace ? BPF_TC_F_REPLACE : 0);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int hook_tc_detach(unsigned int ifindex, bool egress)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+/* Create clsact if needed; *created says whether this call did (only then may undo remove
+ * it: a qdisc that existed may hold other people's filters). */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+static int tc_hook(unsigned int ifindex, bool *created)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	/* An existing clsact is the normal case, not worth libbpf's kernel message. */
+	libbpf_print_fn_t prev = libbpf_set_print(quiet);
+	int err = bpf_tc_hook_create(&hook);
+
+	libbpf_set_print(prev);
+
+	*created = !err;
+	return err == -EEXIST ? 0 : err;
+}
+
+static void tc_hook_destroy(unsigned int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	bpf_tc_hook_destroy(&hook);
+}
+
+static int prog_fd(const struct apply_ctx *c, uint8_t hook, bool egress)
+{
+	if (egress)
+		return bpf_program__fd(c->skel->progs.tlsfw_tc_egress);
+	if (hook == TLSFW_HOOK_TC)
+		return bpf_program__fd(c->skel->progs.tlsfw_tc_ingress);
+	return bpf_program__fd(c->skel->progs.tlsfw_xdp);
+}
+
+static uint8_t hook_of_attached(unsigned int attached)
+{
+	return attached == XDP_ATTACHED_SKB ? TLSFW_HOOK_XDP_GENERIC : TLSFW_HOOK_XDP_NATIVE;
+}
+
+static uint32_t hook_xdp_flags(uint8_t hook)
+{
+	return hook == TLSFW_HOOK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
+{
+	bool created;
+	int fd = prog_fd(c, TLSFW_HOOK_TC, egress), err;
+
+	err = tc_hook(ai->ifindex, &created);
+	if (err)
+		return fail(c, err, "%s: cannot create the clsact qdisc: %s", ai->pi->name,
+			    strerror(-err));
+	err = tc_put(ai->ifindex, egress, fd, false);
+	if (err) {
+		if (created)
+			tc_hook_destroy(ai->ifindex);
+		if (err == -EEXIST)
+			return fail(c, err, "%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
+				    ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
+		return fail(c, err, "%s: cannot attach the tc %s program: %s", ai->pi->name,
+			    egress ? "egress" : "ingress", strerror(-err));
+	}
+	return undo_push(c, (struct undo){ .kind = U_TC_NEW, .ifname = ai->pi->name,
+					  .ifindex = ai->ifindex, .egress = egress,
+					  .hook_created = created, .new_fd = fd });
+}
+
+/* Ingress on an interface without tlsfw: XDP in the mode asked for; auto tries native, then
+ * generic, then tc ingress. */
+static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
+{
+	static const uint8_t order[] = { TLSFW_HOOK_XDP_NATIVE, TLSFW_HOOK_XDP_GENERIC };
+	int fd = prog_fd(c, TLSFW_HOOK_XDP_NATIVE, false), err = -EOPNOTSUPP;
+
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t hook = order[i];
+
+		if (ai->pi->xdp_mode == POL_XDP_NATIVE && hook != TLSFW_HOOK_XDP_NATIVE)
+			continue;
+		if (ai->pi->xdp_mode == POL_XDP_GENERIC && hook != TLSFW_HOOK_XDP_GENERIC)
+			continue;
+		err = xdp_add(ai->ifindex, hook_xdp_flags(hook), fd);
+		if (!err) {
+			ai->hook = hook;
+			return undo_push(c, (struct undo){ .kind = U_XDP_NEW, .ifname = ai->pi->name,
+							  .ifindex = ai->ifindex,
+							  .xdp_flags = hook_xdp_flags(hook),
+							  .new_fd = fd });
+		}
+		if (err == -EPERM || err == -EBUSY || err == -EEXIST)
+			break;
+	}
+	if (ai->pi->xdp_mode != POL_XDP_AUTO || err == -EPERM || err == -EBUSY || err == -EEXIST)
+		return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
+			    ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
+			    ai->pi->xdp_mode == POL_XDP_NATIVE ? "native" : "any",
+			    strerror(-err));
+	ai->hook = TLSFW_HOOK_TC;
+	return attach_tc(c, ai, false);
+}
+
+/* ---- preparation ------------------------------------------------------------------------ */
+
+static bool wants(const struct apply_iface *ai, unsigned int hook)
+{
+	return ai->pi->hooks & hook;
+}
+
+/* Map interfaces to indexes and decide, before touching anything, what each one needs. */
+static int resolve_ifaces(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+
+	c->ifs = calloc(pl->n_ifaces ? pl->n_ifaces : 1, sizeof(*c->ifs));
+	if (!c->ifs)
+		return fail(c, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < pl->n_ifaces; i++) {
+		struct apply_iface *ai = &c->ifs[i];
+		struct state_iface *old;
+
+		ai->pi = &pl->ifaces[i];
+		ai->ifindex = if_nametoindex(ai->pi->name);
+		if (!ai->ifindex)
+			return fail(c, -ENODEV, "%s: no such interface in this network namespace",
+				    ai->pi->name);
+		old = ai->old = state_iface_find(&c->st, ai->pi->name);
+		if (!wants(ai, POL_HOOK_INGRESS))
+			continue;
+		if (old && old->xdp_fd >= 0) {
+			uint8_t have = hook_of_attached(old->xdp_attached);
+
+			ai->hook = have;
+			if ((ai->pi->xdp_mode == POL_XDP_NATIVE && have != TLSFW_HOOK_XDP_NATIVE) ||
+			    (ai->pi->xdp_mode == POL_XDP_GENERIC && have != TLSFW_HOOK_XDP_GENERIC)) {
+				ai->hook = ai->pi->xdp_mode == POL_XDP_NATIVE ?
+					TLSFW_HOOK_XDP_NATIVE : TLSFW_HOOK_XDP_GENERIC;
+				ai->mode_change = true;
+			}
+		} else if (old && old->tc_in_fd >= 0) {
+			ai->hook = TLSFW_HOOK_TC;
+			if (ai->pi->xdp_mode != POL_XDP_AUTO) {
+				ai->hook = ai->pi->xdp_mode == POL_XDP_NATIVE ?
+					TLSFW_HOOK_XDP_NATIVE : TLSFW_HOOK_XDP_GENERIC;
+				ai->mode_change = true;
+			}
+		} else {
+			LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+			/* Someone else's XDP program: tlsfw never replaces it. */
+			if (!bpf_xdp_query(ai->ifindex, 0, &q) && q.prog_id)
+				return fail(c, -EBUSY, "%s: another XDP program (id %u) is attached; tlsfw does not replace programs it did not install: remove it first, or use hooks: [egress] on %s",
+					    ai->pi->name, q.prog_id, ai->pi->name);
+		}
+	}
+	return 0;
+}
+
+/* The new programs must use the enforced maps: same layout, or the data plane would read
+ * them wrongly. */
+static int reuse_maps(struct apply_ctx *c)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, c->skel->obj) {
+		const char *name = bpf_map__name(map);
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+		int fd, err;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		fd = bpf_maps_fd_by_name(&c->st.maps, name);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			return fail(c, -ENOENT, "the enforced policy has no map %s (installed by another tlsfw version?); run `tlsfw detach` first",
+				    name);
+		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.max_entries != bpf_map__max_entries(map))
+			return fail(c, -EUCLEAN, "map %s of the enforced policy has another layout (installed by another tlsfw version); run `tlsfw detach` first",
+				    name);
+		err = bpf_map__reuse_fd(map, fd);
+		if (err)
+			return fail(c, err, "cannot reuse map %s: %s", name, strerror(-err));
+	}
+	return 0;
+}
+
+static int load(struct apply_ctx *c)
+{
+	int err;
+
+	c->skel = tlsfw__open();
+	if (!c->skel)
+		return fail(c, -errno, "cannot open the BPF programs: %s", strerror(errno));
+	if (c->st.have_maps) {
+		err = reuse_maps(c);
+		if (err)
+			return err;
+	}
+	err = tlsfw__load(c->skel);
+	if (err)
+		return fail(c, err, "the kernel refused the BPF programs: %s (the verifier's log is above)",
+			    strerror(-err));
+	err = bpf_maps_from_skel(&c->maps, c->skel);
+	if (err)
+		return fail(c, err, "cannot find the maps of the BPF programs: %s", strerror(-err));
+	return 0;
+}
+
+static int cmp_rule_name(const void *a, const void *b, void *arg)
+{
+	const struct plan *pl = arg;
+
+	return strcmp(pl->rules[*(const uint32_t *)a].name, pl->rules[*(const uint32_t *)b].name);
+}
+
+struct name_key {
+	const struct plan *pl;
+	const char *name;
+};
+
+static int find_rule_name(const void *key, const void *elem)
+{
+	const struct name_key *k = key;
+
+	return strcmp(k->name, k->pl->rules[*(const uint32_t *)elem].name);
+}
+
+/* A rule keeps its slot while its name stays, so its counters survive a replacement; a new
+ * name takes a slot the active generation does not use. Plan rules are sorted by name once,
+ * so matching the old slots costs O((slots + rules) log rules), also at 4,096 rules. */
+static int assign_rule_slots(struct apply_ctx *c, bool *taken)
+{
+	const struct plan *pl = c->pl;
+	uint8_t old_bit = 1u << c->old_gen;
+	uint32_t *by_name = calloc(pl->n_rules + 1, sizeof(uint32_t)), next = 0;
+
+	if (!by_name)
+		return fail(c, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < pl->n_rules; i++) {
+		by_name[i] = i;
+		c->rule_new[i] = true;
+	}
+	qsort_r(by_name, pl->n_rules, sizeof(uint32_t), cmp_rule_name, (void *)pl);
+	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+		const struct tlsfw_rule_info *ri = &c->old.rules[s];
+		char name[TLSFW_NAME_MAX + 1];
+		struct name_key k = { .pl = pl, .name = name };
+		uint32_t *hit;
+
+		if (!(ri->in_use & old_bit))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", TLSFW_NAME_MAX, ri->name);
+		hit = bsearch(&k, by_name, pl->n_rules, sizeof(uint32_t), find_rule_name);
+		if (hit && c->rule_new[*hit]) {
+			c->rule_slot[*hit] = s;
+			c->rule_new[*hit] = false;
+			taken[s] = true;
+		}
+	}
+	free(by_name);
+	for (size_t i = 0; i < pl->n_rules; i++) {
+		if (!c->rule_new[i])
+			continue;
+		while (next < TLSFW_MAX_RULES &&
+		       (taken[next] || (c->old.rules[next].in_use & old_bit)))
+			next++;
+		if (next == TLSFW_MAX_RULES)
+			return fail(c, -E2BIG, "no free counter slot for rule '%s' (%d slots)",
+				    pl->rules[i].name, TLSFW_MAX_RULES);
+		c->rule_slot[i] = next;
+		taken[next] = true;
+	}
+	return 0;
+}
+
+/* Counter blocks per (interface, direction), kept like rule slots. */
+static int assign_ctx_slots(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+	uint8_t old_bit = 1u << c->old_gen;
+	bool taken[TLSFW_MAX_CTX] = {};
+
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		const struct plan_ctx *pc = &pl->ctx[i];
+		unsigned int ifindex = if_nametoindex(pc->ifname);
+
+		if (!ifindex)
+			return fail(c, -ENODEV, "%s: no such interface in this network namespace",
+				    pc->ifname);
+		c->ctx_ifindex[i] = ifindex;
+		c->ctx_new[i] = true;
+		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
+			const struct tlsfw_ctx_info *ci = &c->old.ctxs[s];
+
+			if ((ci->in_use & old_bit) && !taken[s] && ci->dir == pc->dir &&
+			    ci->ifindex == ifindex &&
+			    !strncmp(ci->ifname, pc->ifname, sizeof(ci->ifname))) {
+				c->ctx_slot[i] = s;
+				c->ctx_new[i] = false;
+				taken[s] = true;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		uint32_t s = 0;
+
+		if (!c->ctx_new[i])
+			continue;
+		while (s < TLSFW_MAX_CTX && (taken[s] || (c->old.ctxs[s].in_use & old_bit)))
+			s++;
+		if (s == TLSFW_MAX_CTX)
+			return fail(c, -E2BIG, "%s: no free counter block (%d)", pl->ctx[i].ifname,
+				    TLSFW_MAX_CTX);
+		c->ctx_slot[i] = s;
+		taken[s] = true;
+	}
+	return 0;
+}
+
+static int assign_slots(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+	bool *taken = calloc(TLSFW_MAX_RULES, sizeof(bool));
+	int err;
+
+	c->rule_slot = calloc(pl->n_rules + 1, sizeof(uint32_t));
+	c->rule_new = calloc(pl->n_rules + 1, sizeof(bool));
+	c->ctx_slot = calloc(pl->n_ctx + 1, sizeof(uint32_t));
+	c->ctx_ifindex = calloc(pl->n_ctx + 1, sizeof(uint32_t));
+	c->ctx_new = calloc(pl->n_ctx + 1, sizeof(bool));
+	if (!taken || !c->rule_slot || !c->rule_new || !c->ctx_slot || !c->ctx_ifindex ||
+	    !c->ctx_new)
+		err = fail(c, -ENOMEM, "out of memory");
+	else
+		err = assign_rule_slots(c, taken);
+	free(taken);
+	return err ? err : assign_ctx_slots(c);
+}
+
+static int zero_counter(struct apply_ctx *c, uint32_t idx, void *zeros)
+{
+	return bpf_map_update_elem(c->maps.counters, &idx, zeros, BPF_ANY) ? -errno : 0;
+}
+
+/* New slots may hold the counts of a rule or interface that used them long ago. */
+static int zero_new_counters(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+	void *zeros;
+	int err = 0;
+
+	if (!c->st.have_maps)
+		return 0; /* fresh maps are zero */
+	zeros = calloc(c->ncpus, sizeof(struct tlsfw_counter));
+	if (!zeros)
+		return fail(c, -ENOMEM, "out of memory");
+	for (size_t i = 0; !err && i < pl->n_ctx; i++) {
+		uint32_t base = c->ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
+
+		if (c->ctx_new[i]) {
+			for (uint32_t k = 0; !err && k < TLSFW_SLOTS_PER_CTX; k++)
+				err = zero_counter(c, base + k, zeros);
+			continue;
+		}
+		/* A kept block's statistics (totals, reasons) run on across policies. */
+		for (size_t r = 0; !err && r < pl->n_rules; r++)
+			if (c->rule_new[r])
+				err = zero_counter(c, base + TLSFW_STAT_RULE0 + c->rule_slot[r], zeros);
+	}
+	free(zeros);
+	if (err)
+		return fail(c, err, "cannot reset counters: %s", strerror(-err));
+	return 0;
+}
+
+static int fill(struct apply_ctx *c)
+{
+	struct fill_ids ids = {
+		.rule_slot = c->rule_slot, .ifindex = c->ctx_ifindex, .ctx_slot = c->ctx_slot,
+	};
+	int err;
+
+	/* An apply killed with SIGKILL may have left entries in the inactive generation. */
+	err = bpf_clear_gen(&c->maps, c->new_gen);
+	if (err)
+		return fail(c, err, "cannot clear generation %u: %s", c->new_gen, strerror(-err));
+	err = undo_push(c, (struct undo){ .kind = U_FILLED });
+	if (err)
+		return err;
+	err = bpf_fill_gen(&c->maps, c->pl, c->new_gen, &ids, c->d);
+	if (err)
+		return fail(c, err, "cannot fill the maps: %s", strerror(-err));
+	return zero_new_counters(c);
+}
+
+/* ---- the switch ------------------------------------------------------------------------- */
+
+static int replace(struct apply_ctx *c)
+{
+	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
+		struct apply_iface *ai = &c->ifs[i];
+		struct state_iface *old = ai->old;
+		int err, fd;
+
+		if (!old)
+			continue;
+		if (wants(ai, POL_HOOK_INGRESS) && !ai->mode_change && old->xdp_fd >= 0) {
+			uint32_t mode = xdp_mode_flags(old->xdp_attached);
+
+			fd = prog_fd(c, ai->hook, false);
+			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
+			if (err)
+				return fail(c, err, "%s: cannot replace the XDP program: %s",
+					    ai->pi->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_XDP_REPLACED, .ifname = ai->pi->name,
+							 .ifindex = ai->ifindex, .xdp_flags = mode,
+							 .old_fd = old->xdp_fd, .new_fd = fd });
+			if (err)
+				return err;
+		}
+		if (wants(ai, POL_HOOK_INGRESS) && !ai->mode_change && old->xdp_fd < 0 &&
+		    old->tc_in_fd >= 0) {
+			fd = prog_fd(c, TLSFW_HOOK_TC, false);
+			err = tc_put(ai->ifindex, false, fd, true);
+			if (err)
+				return fail(c, err, "%s: cannot replace the tc ingress program: %s",
+					    ai->pi->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED, .ifname = ai->pi->name,
+							 .ifindex = ai->ifindex, .old_fd = old->tc_in_fd,
+							 .new_fd = fd });
+			if (err)
+				return err;
+		}
+		if (wants(ai, POL_HOOK_EGRESS) && old->tc_eg_fd >= 0) {
+			fd = prog_fd(c, TLSFW_HOOK_TC, true);
+			err = tc_put(ai->ifindex, true, fd, true);
+			if (err)
+				return fail(c, err, "%s: cannot replace the tc egress program: %s",
+					    ai->pi->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED, .ifname = ai->pi->name,
+							 .ifindex = ai->ifindex, .egress = true,
+							 .old_fd = old->tc_eg_fd, .new_fd = fd });
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Interfaces (and hooks) new to tlsfw are attached before the flip: the active generation
+ * has no entry for them, so the new programs let their packets pass untouched until the flip
+ * enforces every interface at the same instant. */
+static int attach_new(struct apply_ctx *c)
+{
+	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
+		struct apply_iface *ai = &c->ifs[i];
+		struct state_iface *old = ai->old;
+		int err;
+
+		if (wants(ai, POL_HOOK_INGRESS) && (!old || (old->xdp_fd < 0 && old->tc_in_fd < 0))) {
+			err = attach_ingress(c, ai);
+			if (err)
+				return err;
+		}
+		if (wants(ai, POL_HOOK_EGRESS) && (!old || old->tc_eg_fd < 0)) {
+			err = attach_tc(c, ai, true);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int write_names(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+	uint8_t old_bit = 1u << c->old_gen, new_bit = 1u << c->new_gen;
+	int err;
+
+	err = undo_push(c, (struct undo){ .kind = U_NAMES });
+	if (err)
+		return err;
+	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+		c->rules[s] = c->old.rules[s];
+		c->rules[s].in_use &= old_bit;
+	}
+	for (size_t i = 0; i < pl->n_rules; i++) {
+		struct tlsfw_rule_info *ri = &c->rules[c->rule_slot[i]];
+
+		snprintf(ri->name, sizeof(ri->name), "%s", pl->rules[i].name);
+		ri->order = i;
+		ri->line = pl->rules[i].line;
+		ri->action = pl->rules[i].action;
+		ri->monitor = pl->rules[i].monitor;
+		ri->in_use |= new_bit;
+	}
+	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
+		c->ctxs[s] = c->old.ctxs[s];
+		c->ctxs[s].in_use &= old_bit;
+	}
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		struct tlsfw_ctx_info *ci = &c->ctxs[c->ctx_slot[i]];
+		uint8_t hook = TLSFW_HOOK_TC;
+
+		for (size_t k = 0; k < pl->n_ifaces; k++)
+			if (pl->ctx[i].dir == TLSFW_DIR_INGRESS &&
+			    !strcmp(c->ifs[k].pi->name, pl->ctx[i].ifname))
+				hook = c->ifs[k].hook;
+		memset(ci->ifname, 0, sizeof(ci->ifname));
+		snprintf(ci->ifname, sizeof(ci->ifname), "%s", pl->ctx[i].ifname);
+		ci->ifindex = c->ctx_ifindex[i];
+		ci->dir = pl->ctx[i].dir;
+		ci->hook = hook;
+		ci->in_use |= new_bit;
+	}
+	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++)
+		if (memcmp(&c->rules[s], &c->old.rules[s], sizeof(c->rules[s])) &&
+		    bpf_map_update_elem(c->maps.rules, &s, &c->rules[s], BPF_ANY))
+			return fail(c, -errno, "cannot write rule names: %s", strerror(errno));
+	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++)
+		if (memcmp(&c->ctxs[s], &c->old.ctxs[s], sizeof(c->ctxs[s])) &&
+		    bpf_map_update_elem(c->maps.ifaces, &s, &c->ctxs[s], BPF_ANY))
+			return fail(c, -errno, "cannot write interface names: %s", strerror(errno));
+	return 0;
+}
+
+static int flip(struct apply_ctx *c)
+{
+	int err = bpf_set_gen(&c->maps, c->new_gen);
+
+	if (err)
+		return fail(c, err, "cannot switch to generation %u: %s", c->new_gen,
+			    strerror(-err));
+	return undo_push(c, (struct undo){ .kind = U_FLIP });
+}
+
+/* Ingress changes kind (xdp_mode changed): the old hook goes, the new comes. Native and
+ * generic XDP cannot coexist on a device, so this is the one place with a short moment in
+ * which that interface's ingress is unfiltered. */
+static int post_flip_attach(struct apply_ctx *c)
+{
+	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
+		struct apply_iface *ai = &c->ifs[i];
+		struct state_iface *old = ai->old;
+		int err, fd = prog_fd(c, ai->hook, false);
+
+		if (!ai->mode_change)
+			continue;
+		if (old->xdp_fd >= 0) {
+			uint32_t mode = xdp_mode_flags(old->xdp_attached);
+
+			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, -1);
+			if (err)
+				return fail(c, err, "%s: cannot remove the XDP program: %s",
+					    ai->pi->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED, .ifname = ai->pi->name,
+							 .ifindex = ai->ifindex, .xdp_flags = mode,
+							 .old_fd = old->xdp_fd });
+			if (err)
+				return err;
+		}
+		err = xdp_add(ai->ifindex, hook_xdp_flags(ai->hook), fd);
+		if (err)
+			return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
+				    ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
+				    strerror(-err));
+		err = undo_push(c, (struct undo){ .kind = U_XDP_NEW, .ifname = ai->pi->name,
+						 .ifindex = ai->ifindex,
+						 .xdp_flags = hook_xdp_flags(ai->hook), .new_fd = fd });
+		if (err)
+			return err;
+		if (old->tc_in_fd >= 0) {
+			err = hook_tc_detach(ai->ifindex, false);
+			if (err)
+				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
+					    ai->pi->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED, .ifname = ai->pi->name,
+							 .ifindex = ai->ifindex, .old_fd = old->tc_in_fd });
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static const struct apply_iface *plan_iface(const struct apply_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->pl->n_ifaces; i++)
+		if (!strcmp(c->ifs[i].pi->name, name))
+			return &c->ifs[i];
+	return NULL;
+}
+
+/* Hooks the new policy does not use. After the flip their programs already let everything
+ * pass (no entry in the new generation), so removing them changes no verdict. */
+static int detach_old(struct apply_ctx *c)
+{
+	for (size_t i = 0; i < c->st.n_ifaces; i++) {
+		struct state_iface *old = &c->st.ifaces[i];
+		const struct apply_iface *ai = plan_iface(c, old->name);
+		bool in = ai && wants(ai, POL_HOOK_INGRESS), eg = ai && wants(ai, POL_HOOK_EGRESS);
+		int err;
+
+		if (old->xdp_fd >= 0 && !in) {
+			uint32_t mode = xdp_mode_flags(old->xdp_attached);
+
+			err = xdp_swap(old->ifindex, mode, old->xdp_fd, -1);
+			if (err)
+				return fail(c, err, "%s: cannot remove the XDP program: %s", old->name,
+					    strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED, .ifname = old->name,
+							 .ifindex = old->ifindex, .xdp_flags = mode,
+							 .old_fd = old->xdp_fd });
+			if (err)
+				return err;
+		}
+		if (old->tc_in_fd >= 0 && !in) {
+			err = hook_tc_detach(old->ifindex, false);
+			if (err)
+				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
+					    old->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED, .ifname = old->name,
+							 .ifindex = old->ifindex, .old_fd = old->tc_in_fd });
+			if (err)
+				return err;
+		}
+		if (old->tc_eg_fd >= 0 && !eg) {
+			err = hook_tc_detach(old->ifindex, true);
+			if (err)
+				return fail(c, err, "%s: cannot remove the tc egress filter: %s",
+					    old->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED, .ifname = old->name,
+							 .ifindex = old->ifindex, .egress = true,
+							 .old_fd = old->tc_eg_fd });
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int write_meta(struct apply_ctx *c)
+{
+	struct tlsfw_meta m = {};
+	uint32_t zero = 0;
+	int n;
+
+	m.abi_version = TLSFW_ABI_VERSION;
+	m.n_rules = c->pl->n_rules;
+	m.applied_at = time(NULL);
+	snprintf(m.policy_file, sizeof(m.policy_file), "%s", c->o->policy_file);
+	n = snprintf(m.policy_hash, sizeof(m.policy_hash), "sha256:");
+	for (size_t i = 0; i < 32; i++)
+		n += snprintf(m.policy_hash + n, sizeof(m.policy_hash) - n, "%02x", c->o->sha256[i]);
+	m.default_action = c->pl->default_action;
+	m.backend = c->o->backend;
+	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
+		return fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
+	return undo_push(c, (struct undo){ .kind = U_META });
+}
+
+/* ---- rollback and commit ---------------------------------------------------------------- */
+
+static int undo_one(struct apply_ctx *c, const struct undo *u)
+{
+	uint32_t zero = 0;
+	int err = 0;
+
+	switch (u->kind) {
+	case U_FILLED:
+		return bpf_clear_gen(&c->maps, c->new_gen);
+	case U_XDP_NEW:
+		return xdp_swap(u->ifindex, u->xdp_flags, u->new_fd, -1);
+	case U_XDP_REPLACED:
+		return xdp_swap(u->ifindex, u->xdp_flags, u->new_fd, u->old_fd);
+	case U_XDP_REMOVED:
+		return xdp_add(u->ifindex, u->xdp_flags, u->old_fd);
+	case U_TC_NEW:
+		err = hook_tc_detach(u->ifindex, u->egress);
+		if (u->hook_created)
+			tc_hook_destroy(u->ifindex);
+		return err;
+	case U_TC_REPLACED:
+		return tc_put(u->ifindex, u->egress, u->old_fd, true);
+	case U_TC_REMOVED:
+		return tc_put(u->ifindex, u->egress, u->old_fd, false);
+	case U_NAMES:
+		for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++)
+			if (memcmp(&c->rules[s], &c->old.rules[s], sizeof(c->rules[s])) &&
+			    bpf_map_update_elem(c->maps.rules, &s, &c->old.rules[s], BPF_ANY))
+				err = -errno;
+		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++)
+			if (memcmp(&c->ctxs[s], &c->old.ctxs[s], sizeof(c->ctxs[s])) &&
+			    bpf_map_update_elem(c->maps.ifaces, &s, &c->old.ctxs[s], BPF_ANY))
+				err = -errno;
+		return err;
+	case U_FLIP:
+		return bpf_set_gen(&c->maps, c->old_gen);
+	case U_META:
+		return bpf_map_update_elem(c->maps.meta, &zero, &c->old.meta, BPF_ANY) ? -errno : 0;
+	}
+	return 0;
+}
+
+static const char *const undo_names[] = {
+	[U_FILLED] = "clear the new generation", [U_XDP_NEW] = "remove the new XDP program",
+	[U_XDP_REPLACED] = "restore the XDP program", [U_XDP_REMOVED] = "re-attach the XDP program",
+	[U_TC_NEW] = "remove the new tc filter", [U_TC_REPLACED] = "restore the tc filter",
+	[U_TC_REMOVED] = "re-attach the tc filter", [U_NAMES] = "restore rule names",
+	[U_FLIP] = "switch back to the previous generation", [U_META] = "restore tlsfw_meta",
+};
+
+static void rollback(struct apply_ctx *c)
+{
+	while (c->n_undo) {
+		const struct undo *u = &c->undo[--c->n_undo];
+		int err = undo_one(c, u);
+
+		if (err) {
+			size_t len = strlen(c->e->msg);
+
+			c->e->rollback_failed = true;
+			snprintf(c->e->msg + len, sizeof(c->e->msg) - len,
+				 "; rollback could not %s%s%s: %s", undo_names[u->kind],
+				 u->ifname ? " on " : "", u->ifname ? u->ifname : "", strerror(-err));
+		}
+	}
+}
+
+/* After success: forget the previous generation. Failures here cannot hurt packets (the
+ * old generation is unused; the next apply clears it again), so they are only reported. */
+static void commit(struct apply_ctx *c)
+{
+	uint8_t new_bit = 1u << c->new_gen;
+	int err = bpf_clear_gen(&c->maps, c->old_gen);
+
+	if (err)
+		fprintf(stderr, "tlsfw: warning: cannot clear the previous generation: %s\n",
+			strerror(-err));
+	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+		struct tlsfw_rule_info ri = c->rules[s];
+
+		if (ri.in_use == (ri.in_use & new_bit))
+			continue;
+		ri.in_use &= new_bit;
+		if (!ri.in_use)
+			memset(&ri, 0, sizeof(ri));
+		if (bpf_map_update_elem(c->maps.rules, &s, &ri, BPF_ANY))
+			err = -errno;
+	}
+	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
+		struct tlsfw_ctx_info ci = c->ctxs[s];
+
+		if (ci.in_use == (ci.in_use & new_bit))
+			continue;
+		ci.in_use &= new_bit;
+		if (!ci.in_use)
+			memset(&ci, 0, sizeof(ci));
+		if (bpf_map_update_elem(c->maps.ifaces, &s, &ci, BPF_ANY))
+			err = -errno;
+	}
+	if (err)
+		fprintf(stderr, "tlsfw: warning: cannot release unused counter slots: %s\n",
+			strerror(-err));
+}
+
+static void report(const struct apply_ctx *c)
+{
+	FILE *out = c->o->out;
+
+	if (!out)
+		return;
+	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
+		const struct apply_iface *ai = &c->ifs[i];
+
+		fprintf(out, "%s:", ai->pi->name);
+		if (wants(ai, POL_HOOK_INGRESS))
+			fprintf(out, " ingress %s", state_hook_name(ai->hook));
+		if (wants(ai, POL_HOOK_EGRESS))
+			fprintf(out, "%s egress tc", wants(ai, POL_HOOK_INGRESS) ? "," : "");
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < c->st.n_ifaces; i++)
+		if (!plan_iface(c, c->st.ifaces[i].name))
+			fprintf(out, "%s: detached (no longer in the policy)\n", c->st.ifaces[i].name);
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	if (level == LIBBPF_INFO && !getenv("TLSFW_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int run(struct apply_ctx *c)
+{
+	char msg[512];
+	int err;
+
+	c->step = "find";
+	err = state_find(&c->st, msg, sizeof(msg));
+	if (err)
+		return fail(c, err, "%s", msg);
+	c->e->had_policy = c->st.have_maps;
+	if ((err = step(c, "find")))
+		return err;
+	if (c->st.have_maps) {
+		err = state_meta_read(&c->st.maps, &c->old);
+		if (err)
+			return fail(c, err, "cannot read the enforced policy's metadata: %s",
+				    strerror(-err));
+		/* 0: an apply killed before its meta step; the map layouts are checked at load. */
+		if (c->old.meta.abi_version && c->old.meta.abi_version != TLSFW_ABI_VERSION)
+			return fail(c, -EUCLEAN, "the enforced policy was installed by a tlsfw with map layout %u (this one: %u); run `tlsfw detach` first",
+				    c->old.meta.abi_version, TLSFW_ABI_VERSION);
+		c->old_gen = c->old.gen;
+	} else {
+		c->old.rules = calloc(TLSFW_MAX_RULES, sizeof(*c->old.rules));
+		c->old.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c->old.ctxs));
+		if (!c->old.rules || !c->old.ctxs)
+			return fail(c, -ENOMEM, "out of memory");
+		c->old_gen = 0; /* fresh maps start at generation 0, empty */
+	}
+	c->new_gen = !c->old_gen;
+	err = resolve_ifaces(c);
+	if (err)
+		return err;
+
+	if ((err = step(c, "load")) || (err = load(c)))
+		return err;
+	if ((err = assign_slots(c)))
+		return err;
+	if ((err = step(c, "fill")) || (err = fill(c)))
+		return err;
+	if (c->o->dry_run)
+		return 0;
+	if ((err = step(c, "replace")) || (err = replace(c)))
+		return err;
+	if ((err = step(c, "attach-new")) || (err = attach_new(c)))
+		return err;
+	if ((err = step(c, "names")) || (err = write_names(c)))
+		return err;
+	if ((err = step(c, "flip")) || (err = flip(c)))
+		return err;
+	if ((err = step(c, "post-flip-attach")) || (err = post_flip_attach(c)))
+		return err;
+	if ((err = step(c, "detach-old")) || (err = detach_old(c)))
+		return err;
+	if ((err = step(c, "meta")) || (err = write_meta(c)))
+		return err;
+	return 0;
+}
+
+/* A misspelt TLSFW_FAULT would make a rollback test pass without injecting anything. */
+static int check_fault_env(struct apply_ctx *c)
+{
+	const char *fault = getenv("TLSFW_FAULT");
+
+	if (!fault || !*fault)
+		return 0;
+	for (size_t i = 0; apply_steps[i]; i++)
+		if (!strcmp(apply_steps[i], fault))
+			return 0;
+	return fail(c, -EINVAL, "TLSFW_FAULT=%s names no step of apply (see tlsfw(8))", fault);
+}
+
+int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
+	      struct apply_err *e)
+{
+	struct apply_ctx c = { .pl = pl, .o = o, .d = d, .e = e, .step = "start" };
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	memset(&c.maps, 0xff, sizeof(c.maps));
+	libbpf_set_print(print_libbpf);
+	c.ncpus = libbpf_num_possible_cpus();
+	c.rules = calloc(TLSFW_MAX_RULES, sizeof(*c.rules));
+	c.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c.ctxs));
+	if (c.ncpus <= 0 || !c.rules || !c.ctxs)
+		err = fail(&c, -ENOMEM, "out of memory");
+	else if (!(err = check_fault_env(&c)))
+		err = run(&c);
+	if (err || o->dry_run)
+		rollback(&c);
+	else {
+		commit(&c);
+		report(&c);
+	}
+
+	free(c.undo);
+	free(c.ifs);
+	free(c.rule_slot);
+	free(c.rule_new);
+	free(c.ctx_slot);
+	free(c.ctx_ifindex);
+	free(c.ctx_new);
+	free(c.rules);
+	free(c.ctxs);
+	state_meta_free(&c.old);
+	/* Programs stay attached after the skeleton is gone: netlink attachments hold them. */
+	tlsfw__destroy(c.skel);
+	state_free(&c.st);
+	return err;
+}
+
+int apply_lock(char *msg, size_t len)
+{
+	struct stat ns;
+	char path[64];
+	int fd;
+
+	if (stat("/proc/self/ns/net", &ns)) {
+		snprintf(msg, len, "cannot identify the network namespace: %s", strerror(errno));
+		return -errno;
+	}
+	if (mkdir("/run/tlsfw", 0755) && errno != EEXIST) {
+		snprintf(msg, len, "cannot create /run/tlsfw: %s%s", strerror(errno),
+			 errno == EACCES || errno == EPERM ? " (tlsfw must run as root)" : "");
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "/run/tlsfw/netns-%lu.lock", (unsigned long)ns.st_ino);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(msg, len, "cannot open %s: %s%s", path, strerror(errno),
+			 errno == EACCES || errno == EPERM ? " (tlsfw must run as root)" : "");
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK) {
+			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
+			close(fd);
+			return -errno;
+		}
+		fprintf(stderr, "tlsfw: waiting for another tlsfw command in this network namespace\n");
+		if (flock(fd, LOCK_EX)) {
+			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
+			close(fd);
+			return -errno;
+		}
+	}
+	return fd;
+}

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Finding what tlsfw enforces in this network namespace. Interfaces are per namespace, so
+ * walking them (if_nameindex) finds exactly this namespace's policy, also under
+ * `ip netns exec`, which gives every command a fresh /sys without the BPF file system.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "state.h"
+
+/* The name of program id, opened; returns the fd or -errno. */
+static int prog_open(uint32_t id, char *name, size_t len)
+{
+	struct bpf_prog_info info = {};
+	uint32_t info_len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	snprintf(name, len, "%s", info.name);
+	return fd;
+}
+
+/* Open program id if its name starts with prefix: fd, -ENOENT if it is not ours. */
+static int prog_open_ours(uint32_t id, const char *prefix)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	int fd;
+
+	if (!id)
+		return -ENOENT;
+	fd = prog_open(id, name, sizeof(name));
+	if (fd < 0)
+		return fd;
+	if (strncmp(name, prefix, strlen(prefix))) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+static void tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd,
+		    uint32_t *id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = si->ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
+
+	*fd = -1;
+	*id = 0;
+	/* Fails (ENOENT, EINVAL) when there is no clsact qdisc or no filter at our place. */
+	if (bpf_tc_query(&hook, &opts))
+		return;
+	*fd = prog_open_ours(opts.prog_id, TLSFW_PROG_TC_PREFIX);
+	if (*fd >= 0)
+		*id = opts.prog_id;
+	else
+		*fd = -1;
+}
+
+static int iface_probe(struct state_iface *si)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	uint32_t xdp_id = 0;
+	int err;
+
+	si->xdp_fd = si->tc_in_fd = si->tc_eg_fd = -1;
+	err = bpf_xdp_query(si->ifindex, 0, &q);
+	if (err == -EPERM)
+		return err;
+	if (!err) {
+		/* Only one of native and generic can be active; hardware offload is never ours. */
+		if (q.drv_prog_id) {
+			xdp_id = q.drv_prog_id;
+			si->xdp_attached = XDP_ATTACHED_DRV;
+		} else if (q.skb_prog_id) {
+			xdp_id = q.skb_prog_id;
+			si->xdp_attached = XDP_ATTACHED_SKB;
+		}
+	}
+	si->xdp_fd = prog_open_ours(xdp_id, TLSFW_PROG_XDP);
+	if (si->xdp_fd == -EPERM)
+		return -EPERM;
+	if (si->xdp_fd >= 0)
+		si->xdp_id = xdp_id;
+	else
+		si->xdp_fd = -1;
+	tc_find(si, BPF_TC_INGRESS, &si->tc_in_fd, &si->tc_in_id);
+	tc_find(si, BPF_TC_EGRESS, &si->tc_eg_fd, &si->tc_eg_id);
+	return 0;
+}
+
+static int iface_prog_fd(const struct state_iface *si)
+{
+	if (si->xdp_fd >= 0)
+		return si->xdp_fd;
+	return si->tc_in_fd >= 0 ? si->tc_in_fd : si->tc_eg_fd;
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+static void iface_close(struct state_iface *si)
+{
+	if (si->xdp_fd >= 0)
+		close(si->xdp_fd);
+	if (si->tc_in_fd >= 0)
+		close(si->tc_in_fd);
+	if (si->tc_eg_fd >= 0)
+		close(si->tc_eg_fd);
+	si->xdp_fd = si->tc_in_fd = si->tc_eg_fd = -1;
+}
+
+/* Open the maps through the first interface's program; every other interface must be served
+ * by the same maps, or two tlsfw instances overlap and nothing can be changed safely. */
+static int open_maps(struct state *st, char *msg, size_t len)
+{
+	const struct state_iface *first = &st->ifaces[0];
+	int err;
+
+	err = bpf_maps_from_prog_fd(&st->maps, iface_prog_fd(first));
+	if (err) {
+		snprintf(msg, len, "%s: the tlsfw program attached there lacks tlsfw's maps (another tlsfw version?): %s; run `tlsfw detach %s` first",
+			 first->name, strerror(-err), first->name);
+		return err == -EPERM ? err : -EUCLEAN;
+	}
+	st->have_maps = true;
+	st->state_map_id = map_id(st->maps.state);
+	for (size_t i = 1; i < st->n_ifaces; i++) {
+		struct bpf_maps other;
+		uint32_t id;
+
+		if (bpf_maps_from_prog_fd(&other, iface_prog_fd(&st->ifaces[i])))
+			id = 0;
+		else
+			id = map_id(other.state);
+		bpf_maps_close(&other);
+		if (id != st->state_map_id) {
+			snprintf(msg, len, "%s and %s run tlsfw programs that do not share their maps (left over by an interrupted or older tlsfw); run `tlsfw detach` first",
+				 first->name, st->ifaces[i].name);
+			return -EUCLEAN;
+		}
+	}
+	return 0;
+}
+
+/* bpf_tc_query on an interface without clsact makes libbpf print the kernel's complaint:
+ * absence is the normal answer here, not worth a line. */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+int state_find_programs(struct state *st, char *msg, size_t len)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(quiet);
+	struct if_nameindex *ifs, *it;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	memset(&st->maps, 0xff, sizeof(st->maps));
+	msg[0] = 0;
+	ifs = if_nameindex();
+	if (!ifs) {
+		err = -errno;
+		snprintf(msg, len, "cannot list network interfaces: %s", strerror(-err));
+		libbpf_set_print(prev);
+		return err;
+	}
+	for (it = ifs; it->if_index; it++) {
+		struct state_iface si = {};
+		void *grown;
+
+		si.ifindex = it->if_index;
+		snprintf(si.name, sizeof(si.name), "%s", it->if_name);
+		err = iface_probe(&si);
+		if (err) {
+			iface_close(&si);
+			snprintf(msg, len, "cannot query %s: %s (tlsfw needs CAP_NET_ADMIN and CAP_BPF, usually root)",
+				 si.name, strerror(-err));
+			goto out;
+		}
+		if (si.xdp_fd < 0 && si.tc_in_fd < 0 && si.tc_eg_fd < 0)
+			continue;
+		grown = realloc(st->ifaces, (st->n_ifaces + 1) * sizeof(*st->ifaces));
+		if (!grown) {
+			iface_close(&si);
+			err = -ENOMEM;
+			snprintf(msg, len, "out of memory");
+			goto out;
+		}
+		st->ifaces = grown;
+		st->ifaces[st->n_ifaces++] = si;
+	}
+out:
+	if_freenameindex(ifs);
+	libbpf_set_print(prev);
+	if (err)
+		state_free(st);
+	return err;
+}
+
+int state_find(struct state *st, char *msg, size_t len)
+{
+	int err = state_find_programs(st, msg, len);
+
+	if (!err && st->n_ifaces)
+		err = open_maps(st, msg, len);
+	if (err)
+		state_free(st);
+	return err;
+}
+
+void state_free(struct state *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n_ifaces; i++)
+		iface_close(&st->ifaces[i]);
+	free(st->ifaces);
+	if (st->have_maps)
+		bpf_maps_close(&st->maps);
+	memset(st, 0, sizeof(*st));
+	memset(&st->maps, 0xff, sizeof(st->maps));
+}
+
+struct state_iface *state_iface_find(const struct state *st, const char *name)
+{
+	for (size_t i = 0; i < st->n_ifaces; i++)
+		if (!strcmp(st->ifaces[i].name, name))
+			return &st->ifaces[i];
+	return NULL;
+}
+
+int state_meta_read(const struct bpf_maps *m, struct state_meta *sm)
+{
+	uint32_t zero = 0;
+	int err;
+
+	memset(sm, 0, sizeof(*sm));
+	sm->rules = calloc(TLSFW_MAX_RULES, sizeof(*sm->rules));
+	sm->ctxs = calloc(TLSFW_MAX_CTX, sizeof(*sm->ctxs));
+	if (!sm->rules || !sm->ctxs) {
+		state_meta_free(sm);
+		return -ENOMEM;
+	}
+	err = bpf_get_gen(m, &sm->gen);
+	if (!err && bpf_map_lookup_elem(m->meta, &zero, &sm->meta))
+		err = -errno;
+	for (uint32_t i = 0; !err && i < TLSFW_MAX_RULES; i++)
+		if (bpf_map_lookup_elem(m->rules, &i, &sm->rules[i]))
+			err = -errno;
+	for (uint32_t i = 0; !err && i < TLSFW_MAX_CTX; i++)
+		if (bpf_map_lookup_elem(m->ifaces, &i, &sm->ctxs[i]))
+			err = -errno;
+	if (err)
+		state_meta_free(sm);
+	return err;
+}
+
+void state_meta_free(struct state_meta *sm)
+{
+	if (!sm)
+		return;
+	free(sm->rules);
+	free(sm->ctxs);
+	sm->rules = NULL;
+	sm->ctxs = NULL;
+}
+
+const char *state_hook_name(unsigned int hook)
+{
+	switch (hook) {
+	case TLSFW_HOOK_XDP_NATIVE:
+		return "XDP native";
+	case TLSFW_HOOK_XDP_GENERIC:
+		return "XDP generic";
+	case TLSFW_HOOK_TC:
+		return "tc";
+	default:
+		return "-";
+	}
+}

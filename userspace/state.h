@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Finding what tlsfw enforces in the current network namespace, from the kernel alone: walk
+ * the interfaces, ask each for its XDP program and for the tc filter at tlsfw's handle and
+ * priority, keep those whose program is a tlsfw program, and open their maps. No file system
+ * state (see Documentation/architecture.md, "Apply and state").
+ */
+#ifndef TLSFW_STATE_H
+#define TLSFW_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "../bpf/tlsfw_abi.h"
+#include "bpf_fill.h"
+
+/* tlsfw's tc filter: a fixed handle and priority, so that it finds and replaces exactly its own
+ * filter and never another one. Priority 0x7f5 runs before filters added with tc's default
+ * priority (49152). */
+#define TLSFW_TC_HANDLE 0x7f5
+#define TLSFW_TC_PRIO 0x7f5
+
+/* Kernel program names (15 characters at most: "tlsfw_tc_ingress" is cut to "tlsfw_tc_ingres"). */
+#define TLSFW_PROG_XDP "tlsfw_xdp"
+#define TLSFW_PROG_TC_PREFIX "tlsfw_tc_"
+
+/* What tlsfw installed on one interface. fds are open program descriptors (-1: none); they
+ * let apply restore exactly these programs on rollback and detach remove only them. */
+struct state_iface {
+	char name[IF_NAMESIZE];
+	unsigned int ifindex;
+	int xdp_fd;          /* our XDP program, or -1 */
+	uint32_t xdp_id;
+	uint8_t xdp_attached; /* XDP_ATTACHED_DRV or XDP_ATTACHED_SKB */
+	int tc_in_fd, tc_eg_fd; /* our tc filters' programs, or -1 */
+	uint32_t tc_in_id, tc_eg_id;
+};
+
+struct state {
+	struct state_iface *ifaces; /* interfaces with at least one tlsfw program */
+	size_t n_ifaces;
+	bool have_maps;             /* maps found (false: nothing enforced) */
+	struct bpf_maps maps;       /* opened from one of the programs */
+	uint32_t state_map_id;      /* identity of this tlsfw instance's maps */
+};
+
+/* Fill st (zeroed first). Returns 0 (also when nothing is enforced), -EPERM without
+ * privilege, -EUCLEAN when tlsfw programs on two interfaces use different maps (msg says
+ * which), or another -errno. msg (>= 256 bytes) receives a readable reason on failure. */
+int state_find(struct state *st, char *msg, size_t len);
+/* Only the programs, without opening maps (detach of programs that do not share maps). */
+int state_find_programs(struct state *st, char *msg, size_t len);
+void state_free(struct state *st);
+struct state_iface *state_iface_find(const struct state *st, const char *name);
+
+/* The metadata maps, read whole. Arrays allocated by the callee; free with state_meta_free. */
+struct state_meta {
+	unsigned int gen;                /* active generation */
+	struct tlsfw_meta meta;
+	struct tlsfw_rule_info *rules;   /* TLSFW_MAX_RULES */
+	struct tlsfw_ctx_info *ctxs;     /* TLSFW_MAX_CTX */
+};
+
+int state_meta_read(const struct bpf_maps *m, struct state_meta *sm);
+void state_meta_free(struct state_meta *sm);
+
+/* Kernel version of XDP_ATTACHED_* / hook as text: "XDP native", "XDP generic", "tc". */
+const char *state_hook_name(unsigned int hook);
+
+#endif
