@@ -326,9 +326,12 @@ int pp_ldap_message(const char *buf, size_t len, struct pp_reply *r)
 	if (ber_tl(p, end, &off, &tag, &clen) != 1 || tag != 0x02 || clen < 1 || clen > 4 ||
 	    off + clen > end)
 		return -EBADMSG;
-	r->ldap_msgid = 0;
+	/* Accumulate unsigned: a hostile 4-byte ID would overflow int. */
+	uint32_t msgid = 0;
+
 	for (size_t i = 0; i < clen; i++)
-		r->ldap_msgid = (r->ldap_msgid << 8) | p[off + i];
+		msgid = (msgid << 8) | p[off + i];
+	r->ldap_msgid = (int)(msgid & 0x7fffffff);
 	off += clen;
 	/* protocolOp: an APPLICATION tag; results are constructed ([APPLICATION n] SEQUENCE) */
 	if (ber_tl(p, end, &off, &tag, &clen) != 1 || (tag & 0xc0) != 0x40 || off + clen > end)
