@@ -279,6 +279,17 @@ int pp_sieve_reply(const char *buf, size_t len, struct pp_reply *r)
 }
 
 /* BER tag and length at *off, bounded by end; the content's length goes to *clen. */
+/* A BER INTEGER/ENUMERATED of 1 to 4 octets, accumulated unsigned (a hostile 0xffffffff must
+ * not overflow an int) and kept non-negative. */
+static int ber_int(const unsigned char *p, size_t len)
+{
+	uint32_t v = 0;
+
+	for (size_t i = 0; i < len; i++)
+		v = (v << 8) | p[i];
+	return (int)(v & 0x7fffffff);
+}
+
 static int ber_tl(const unsigned char *p, size_t end, size_t *off, int *tag, size_t *clen)
 {
 	size_t o = *off, l;
@@ -326,12 +337,7 @@ int pp_ldap_message(const char *buf, size_t len, struct pp_reply *r)
 	if (ber_tl(p, end, &off, &tag, &clen) != 1 || tag != 0x02 || clen < 1 || clen > 4 ||
 	    off + clen > end)
 		return -EBADMSG;
-	/* Accumulate unsigned: a hostile 4-byte ID would overflow int. */
-	uint32_t msgid = 0;
-
-	for (size_t i = 0; i < clen; i++)
-		msgid = (msgid << 8) | p[off + i];
-	r->ldap_msgid = (int)(msgid & 0x7fffffff);
+	r->ldap_msgid = ber_int(p + off, clen);
 	off += clen;
 	/* protocolOp: an APPLICATION tag; results are constructed ([APPLICATION n] SEQUENCE) */
 	if (ber_tl(p, end, &off, &tag, &clen) != 1 || (tag & 0xc0) != 0x40 || off + clen > end)
@@ -348,9 +354,7 @@ int pp_ldap_message(const char *buf, size_t len, struct pp_reply *r)
 		return total;
 	if (clen < 1 || clen > 4)
 		return -EBADMSG;
-	r->code = 0;
-	for (size_t i = 0; i < clen; i++)
-		r->code = (r->code << 8) | p[off + i];
+	r->code = ber_int(p + off, clen);
 	off += clen;
 	for (int field = 0; field < 2; field++) {
 		if (ber_tl(p, end, &off, &tag, &clen) != 1 || tag != 0x04 || off + clen > end)

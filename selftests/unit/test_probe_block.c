@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * on_fail: block. The drop rules of failing probes go first in rule order, carry the probe's
+ * name and location, get terms like any rule, lower into a plan that drops exactly the probed
+ * destination and port, and bring only new messages. Then the whole path against local
+ * servers: a plaintext server on an implicit-TLS port fails, a closed port is unreachable.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "plan.h"
+#include "plan_sim.h"
+#include "policy.h"
+#include "probe_policy.h"
+#include "ref_decide.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			failures++;                                                        \
+			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);             \
+			printf(__VA_ARGS__);                                               \
+			printf("\n");                                                      \
+		}                                                                          \
+	} while (0)
+
+static int load(struct policy *p, struct diag *d, const char *text)
+{
+	diag_init(d);
+	if (policy_read_mem(p, "block.conf", text, strlen(text), d))
+		return -EINVAL;
+	return policy_check(p, d);
+}
+
+static void v4(struct pol_prefix *x, const char *a)
+{
+	memset(x, 0, sizeof(*x));
+	x->addr[10] = x->addr[11] = 0xff;
+	inet_pton(AF_INET, a, x->addr + 12);
+	x->plen = 128;
+	x->family = POL_FAM_V4;
+}
+
+static void v6(struct pol_prefix *x, const char *a)
+{
+	memset(x, 0, sizeof(*x));
+	inet_pton(AF_INET6, a, x->addr);
+	x->plen = 128;
+	x->family = POL_FAM_V6;
+}
+
+static struct ref_pkt tcp_to(const struct pol_prefix *dst, uint16_t dport, uint8_t proto)
+{
+	struct ref_pkt k = { .family = dst->family == POL_FAM_V4 ? 4 : 6, .proto = proto,
+			     .has_ports = true, .sport = 40000, .dport = dport,
+			     .ifname = "lan0", .dir = TLSFW_DIR_INGRESS };
+
+	memcpy(k.dst, dst->addr, 16);
+	if (k.family == 4) {
+		k.src[10] = k.src[11] = 0xff;
+		k.src[12] = 10;
+		k.src[15] = 1;
+	} else {
+		k.src[0] = 0xfd;
+		k.src[15] = 1;
+	}
+	return k;
+}
+
+/* The plan's verdict and the reference scan's agree, and name rule `want` (-1: default). */
+static void expect_rule(const struct policy *p, const struct plan *pl, const struct ref_pkt *k,
+			int want, const char *what)
+{
+	struct ref_verdict got = { 0 }, ref = ref_decide(p, k);
+	int err = plan_sim_decide(pl, k, &got);
+
+	CHECK(!err, "%s: plan_sim_decide %d", what, err);
+	CHECK(got.rule == want, "%s: plan gives rule %d, want %d", what, got.rule, want);
+	CHECK(ref.rule == want, "%s: reference gives rule %d, want %d", what, ref.rule, want);
+}
+
+static size_t count_msgs(const struct diag *d, enum diag_level lvl, const char *needle)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		n += d->recs[i].level == lvl && strstr(d->recs[i].msg, needle);
+	return n;
+}
+
+static const char policy_text[] =
+	"version: 1\n"
+	"interfaces:\n"
+	"  - name: lan0\n"
+	"default: allow\n"
+	"rules:\n"
+	"  - name: allow-mx\n"                  /* line 6: all of it is the probe's target */
+	"    proto: tcp\n"
+	"    dport: 25\n"
+	"    dst: 192.0.2.25/32\n"
+	"    action: allow\n"
+	"  - name: smtp-net\n"                  /* line 11 */
+	"    proto: tcp\n"
+	"    dport: 25\n"
+	"    dst: 192.0.2.0/24\n"
+	"    action: reject\n"
+	"  - name: web\n"                       /* line 16: services make several terms */
+	"    service: [https, quic]\n"
+	"    action: allow\n"
+	"  - name: web-again\n"                 /* line 19: shadowed already by 'web' */
+	"    service: https\n"
+	"    action: drop\n"
+	"probes:\n"
+	"  - name: mx\n"                        /* line 23 */
+	"    target: 192.0.2.25:25\n"
+	"    on_fail: block\n"
+	"  - name: site\n"                      /* line 26 */
+	"    target: \"[2001:db8::1]:443\"\n"
+	"    on_fail: warn\n"
+	"  - name: dual\n"                      /* line 29 */
+	"    target: dual.example:smtps\n"
+	"    on_fail: block\n";
+
+static void test_add_blocks(void)
+{
+	struct policy p;
+	struct plan pl = { 0 };
+	struct diag d;
+	struct probe_block b[2];
+	struct pol_prefix mx, other, d4, d6, site;
+	size_t warnings, shadow_msgs, n_terms_before;
+	int err;
+
+	err = load(&p, &d, policy_text);
+	CHECK(!err && !d.errors, "policy loads: %d, %u errors", err, d.errors);
+	if (err || d.errors) {
+		diag_print(&d, stdout);
+		goto out;
+	}
+	warnings = d.warnings;
+	shadow_msgs = count_msgs(&d, DIAG_WARNING, "can never match");
+	CHECK(shadow_msgs == 1, "the first check finds web-again shadowed (%zu)", shadow_msgs);
+	n_terms_before = p.n_terms;
+
+	memset(b, 0, sizeof(b));
+	b[0].probe = 0;
+	b[0].port = 25;
+	v4(&b[0].dst[0], "192.0.2.25");
+	b[0].n_dst = 1;
+	b[1].probe = 2;
+	b[1].port = 465;
+	v4(&b[1].dst[0], "198.51.100.7");
+	v6(&b[1].dst[1], "2001:db8::7");
+	b[1].n_dst = 2;
+	err = probe_policy_add_blocks(&p, &d, b, 2);
+	CHECK(!err, "add_blocks: %d", err);
+	if (err) {
+		diag_print(&d, stdout);
+		goto out;
+	}
+
+	CHECK(p.n_rules == 6, "4 rules + 2 drop rules, got %zu", p.n_rules);
+	CHECK(!strcmp(p.rules[0].name, "mx") && !strcmp(p.rules[1].name, "dual"),
+	      "drop rules first, in probe order: %s %s", p.rules[0].name, p.rules[1].name);
+	CHECK(!strcmp(p.rules[2].name, "allow-mx") && !strcmp(p.rules[5].name, "web-again"),
+	      "the file's rules follow in their order");
+	CHECK(p.rules[0].probe == p.probes[0].name, "rule.probe points at the probe's name");
+	CHECK(!p.rules[2].probe, "user rules have no probe");
+	CHECK(p.rules[0].action == POL_DROP && p.rules[0].mode == POL_ENFORCE, "drop, enforced");
+	CHECK(p.rules[0].loc.line == 23 && p.rules[0].name_loc.line == 23,
+	      "located at the probe (line %u)", p.rules[0].loc.line);
+	CHECK(p.rules[0].action_loc.line == 25, "action at on_fail (line %u)",
+	      p.rules[0].action_loc.line);
+	CHECK(p.rules[1].dst.n == 2 && p.rules[1].dst.p[1].family == POL_FAM_V6,
+	      "every address of the host");
+
+	/* terms: two new ones, first, then the old ones with their rule indexes moved by 2 */
+	CHECK(p.n_terms == n_terms_before + 2, "terms %zu, before %zu", p.n_terms, n_terms_before);
+	CHECK(p.terms[0].rule == 0 && p.terms[1].rule == 1, "terms of the drop rules first");
+	CHECK(p.terms[0].dport && p.terms[0].dport->n == 1 && p.terms[0].dport->r[0].lo == 25,
+	      "term dport 25");
+	CHECK(p.terms[0].protos[IPPROTO_TCP / 8] & 1u << (IPPROTO_TCP % 8) &&
+		      !(p.terms[0].protos[IPPROTO_UDP / 8] & 1u << (IPPROTO_UDP % 8)),
+	      "term tcp only");
+	for (size_t i = 1; i < p.n_terms; i++)
+		CHECK(p.terms[i].rule >= p.terms[i - 1].rule, "terms in rule order");
+	CHECK(p.terms[p.n_terms - 1].rule == 5, "last term belongs to web-again");
+
+	/* messages: the first check's warnings once; the shadowing that is new */
+	CHECK(count_msgs(&d, DIAG_WARNING, "rule 'web-again' can never match") == 1,
+	      "the old warning is not repeated");
+	CHECK(count_msgs(&d, DIAG_WARNING, "rule 'allow-mx' can never match") == 1,
+	      "allow-mx is now shadowed by the drop rule of probe mx");
+	CHECK(d.warnings == warnings + 1, "exactly one new warning (%u, was %zu)", d.warnings,
+	      warnings);
+	CHECK(!d.errors, "no errors");
+
+	err = policy_lower(&p, &pl, &d);
+	CHECK(!err, "lower: %d", err);
+	if (err)
+		goto out;
+	CHECK(pl.n_rules == 6 && !strcmp(pl.rules[0].name, "mx") && pl.rules[0].line == 23,
+	      "plan rule 0 is mx at line 23");
+	v4(&mx, "192.0.2.25");
+	v4(&other, "192.0.2.26");
+	v4(&d4, "198.51.100.7");
+	v6(&d6, "2001:db8::7");
+	v6(&site, "2001:db8::1");
+	{
+		struct ref_pkt k;
+
+		k = tcp_to(&mx, 25, IPPROTO_TCP);
+		expect_rule(&p, &pl, &k, 0, "tcp to the probed address and port");
+		k = tcp_to(&mx, 26, IPPROTO_TCP);
+		expect_rule(&p, &pl, &k, -1, "another port of the probed address");
+		k = tcp_to(&mx, 25, IPPROTO_UDP);
+		expect_rule(&p, &pl, &k, -1, "udp to the probed port");
+		k = tcp_to(&other, 25, IPPROTO_TCP);
+		expect_rule(&p, &pl, &k, 3, "a neighbour of the probed address: smtp-net");
+		k = tcp_to(&d4, 465, IPPROTO_TCP);
+		expect_rule(&p, &pl, &k, 1, "IPv4 address of dual");
+		k = tcp_to(&d6, 465, IPPROTO_TCP);
+		expect_rule(&p, &pl, &k, 1, "IPv6 address of dual");
+		k = tcp_to(&d6, 443, IPPROTO_TCP);
+		expect_rule(&p, &pl, &k, 4, "dual's host on 443: web");
+		k = tcp_to(&site, 443, IPPROTO_TCP);
+		expect_rule(&p, &pl, &k, 4, "the warn probe's target is not blocked");
+	}
+out:
+	plan_free(&pl);
+	policy_free(&p);
+	diag_free(&d);
+}
+
+static void test_bad_blocks(void)
+{
+	struct policy p;
+	struct diag d;
+	struct probe_block b = { .probe = 0, .port = 25 };
+	int err;
+
+	/* a probe with on_fail: block named like a rule */
+	err = load(&p, &d,
+		   "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: mx\n    dport: 25\n    action: allow\n"
+		   "probes:\n  - name: mx\n    target: 192.0.2.25:25\n    on_fail: block\n");
+	CHECK(!err, "loads: %d", err);
+	err = probe_policy_check_blocks(&p, &d);
+	CHECK(err == -EINVAL && d.errors == 1, "name clash: %d, %u errors", err, d.errors);
+	CHECK(d.n && d.recs[d.n - 1].loc.line == 9 &&
+		      strstr(d.recs[d.n - 1].msg, "would take the name of rule 'mx' (line 5)"),
+	      "error at the probe's name: %s", d.n ? d.recs[d.n - 1].msg : "-");
+	/* the same through apply_blocks: no probe runs, the error stops it */
+	err = probe_policy_apply_blocks(&p, &d, NULL);
+	CHECK(err == -EINVAL, "apply_blocks stops at the clash: %d", err);
+	CHECK(p.n_rules == 1, "nothing added");
+	/* a block without an address is refused, the policy untouched */
+	err = probe_policy_add_blocks(&p, &d, &b, 1);
+	CHECK(err == -EINVAL && p.n_rules == 1, "block without address: %d", err);
+	policy_free(&p);
+	diag_free(&d);
+
+	/* warn probes never clash: nothing would be named after them */
+	err = load(&p, &d,
+		   "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: mx\n    dport: 25\n    action: allow\n"
+		   "probes:\n  - name: mx\n    target: 192.0.2.25:25\n");
+	CHECK(!err && !probe_policy_check_blocks(&p, &d), "warn probe named like a rule is fine");
+	policy_free(&p);
+	diag_free(&d);
+}
+
+/* ---- the whole path against local servers ------------------------------------------------ */
+
+struct server {
+	int fd;
+	uint16_t port;
+	atomic_bool stop;
+	pthread_t th;
+};
+
+/* Answers every connection in plaintext, as a web server would on a TLS port. */
+static void *serve(void *arg)
+{
+	static const char reply[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+	struct server *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		int c;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		c = accept(s->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		if (write(c, reply, sizeof(reply) - 1) < 0)
+			perror("write");
+		usleep(50000);
+		close(c);
+	}
+	return NULL;
+}
+
+static int listen_local(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len)) {
+		perror("listen_local");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A port where nothing listens: bound, then closed. */
+static uint16_t closed_port(void)
+{
+	uint16_t port = 0;
+	int fd = listen_local(&port);
+
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static void test_apply_blocks(void)
+{
+	struct server s = { 0 };
+	struct probe_opts o = { .timeout_ms = 2000, .concurrency = 4 };
+	struct policy p;
+	struct diag d;
+	char text[1024];
+	uint16_t dead_block, dead_warn;
+	int err;
+
+	s.fd = listen_local(&s.port);
+	CHECK(s.fd >= 0, "local server");
+	if (s.fd < 0)
+		return;
+	dead_block = closed_port();
+	dead_warn = closed_port();
+	if (pthread_create(&s.th, NULL, serve, &s)) {
+		CHECK(0, "pthread_create");
+		close(s.fd);
+		return;
+	}
+	snprintf(text, sizeof(text),
+		 "version: 1\ninterfaces:\n  - name: lan0\ndefault: allow\n"
+		 "rules:\n  - name: allow-all-tcp\n    proto: tcp\n    action: allow\n"
+		 "probes:\n"
+		 "  - name: plain\n    target: 127.0.0.1:%u\n    starttls: none\n    on_fail: block\n"
+		 "  - name: dead\n    target: 127.0.0.1:%u\n    starttls: none\n    on_fail: block\n"
+		 "  - name: dead-warn\n    target: 127.0.0.1:%u\n    starttls: none\n",
+		 s.port, dead_block, dead_warn);
+	err = load(&p, &d, text);
+	CHECK(!err, "loads: %d", err);
+	if (!err) {
+		err = probe_policy_apply_blocks(&p, &d, &o);
+		CHECK(!err, "apply_blocks: %d", err);
+		diag_print(&d, stdout);
+	}
+	if (!err) {
+		CHECK(p.n_rules == 3, "two drop rules + allow-all-tcp, got %zu", p.n_rules);
+		CHECK(p.n_rules == 3 && !strcmp(p.rules[0].name, "plain") &&
+			      !strcmp(p.rules[1].name, "dead") &&
+			      !strcmp(p.rules[2].name, "allow-all-tcp"),
+		      "order: plain, dead (fail closed), allow-all-tcp");
+		CHECK(p.rules[0].has_dport && p.rules[0].dport.r[0].lo == s.port &&
+			      p.rules[0].dst.n == 1 &&
+			      p.rules[0].dst.p[0].addr[12] == 127 && p.rules[0].dst.p[0].plen == 128,
+		      "plain: tcp/%u to 127.0.0.1/32", s.port);
+		CHECK(count_msgs(&d, DIAG_WARNING, "probe 'plain' failed") == 1 &&
+			      count_msgs(&d, DIAG_WARNING, "is not compliant") == 1,
+		      "plain reported not compliant");
+		CHECK(count_msgs(&d, DIAG_NOTE, "handshake:") == 1, "a note with the failed check");
+		CHECK(count_msgs(&d, DIAG_WARNING, "probe 'dead' failed") == 1 &&
+			      count_msgs(&d, DIAG_WARNING, "is unreachable") == 2,
+		      "dead and dead-warn reported unreachable");
+		CHECK(count_msgs(&d, DIAG_WARNING, "on_fail: warn, so nothing is blocked") == 1,
+		      "dead-warn only warns");
+		CHECK(count_msgs(&d, DIAG_WARNING, "on_fail: block drops tcp/") == 2,
+		      "two blocks announced");
+		CHECK(!d.errors, "no errors");
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(s.th, NULL);
+	close(s.fd);
+	policy_free(&p);
+	diag_free(&d);
+
+	/* every probe passing or none declared: the policy is left as it was */
+	err = load(&p, &d, "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: a\n    dport: 1\n    action: drop\n");
+	CHECK(!err && !probe_policy_apply_blocks(&p, &d, &o) && p.n_rules == 1 && !d.warnings,
+	      "no probes: nothing changes");
+	policy_free(&p);
+	diag_free(&d);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0); /* every FAIL line out, even before a crash */
+	test_add_blocks();
+	test_bad_blocks();
+	test_apply_blocks();
+	if (failures) {
+		printf("%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("all on_fail: block checks passed\n");
+	return 0;
+}
