@@ -10,12 +10,12 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *usage;
 } commands[] = {
-	{ "check", cmd_check, "check [--print-plan] POLICY" },
+	{ "check", cmd_check, "check [--print-plan] [--probe] POLICY" },
 	{ "apply", cmd_apply, "apply POLICY [--dry-run]" },
 	{ "status", cmd_status, "status [--json]" },
-	{ "stats", cmd_stats, "stats [--json | --prometheus] [--watch SECONDS] [--reset]" },
+	{ "stats", cmd_stats, "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT" },
 	{ "detach", cmd_detach, "detach [IFACE ...]" },
-	{ "probe", cmd_probe, "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS]" },
+	{ "probe", cmd_probe, "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N]\n  tlsfw probe --policy POLICY" },
 	{ "services", cmd_services, "services [--json]" },
 };
 
