@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "apply_bpf.h"
+#include "nft_cmd.h"
 #include "plan.h"
 #include "policy.h"
+#include "probe_policy.h"
 #include "tlsfw.h"
 
 static int usage(FILE *out, int ret)
@@ -119,6 +121,22 @@ int cmd_apply(int argc, char **argv)
 	if (err || d.errors || d.truncated) {
 		print_diag(&d, "nothing applied");
 		ret = EXIT_BAD_INPUT;
+		goto out;
+	}
+	/* The policy's probes run before lowering: a failing on_fail: block probe adds a drop
+	 * rule (first in order). -EINVAL: an error in d; else the probes could not run. */
+	err = probe_policy_apply_blocks(&pol, &d, NULL);
+	if (err) {
+		print_diag(&d, "nothing applied");
+		if (err != -EINVAL)
+			fprintf(stderr, "tlsfw: error: cannot run the policy's probes: %s; nothing applied\n",
+				strerror(-err));
+		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+		goto out;
+	}
+	if (pol.backend == POL_BACKEND_NFT) {
+		/* backend: nft compiles the checked policy itself (nft_build.c), one batch */
+		ret = nft_cmd_apply(&pol, path, dry_run, &d);
 		goto out;
 	}
 	err = policy_lower(&pol, &plan, &d);

@@ -15,6 +15,7 @@
 #include <linux/if_link.h>
 
 #include "apply_bpf.h"
+#include "nft_cmd.h"
 #include "state.h"
 #include "tlsfw.h"
 
@@ -161,7 +162,11 @@ int cmd_detach(int argc, char **argv)
 			return EXIT_SYSTEM;
 		}
 	}
-	ret = detach(&st, argc, argv);
+	ret = -ENOENT;
+	if (!st.n_ifaces) /* backend: nft keeps everything in table inet tlsfw (nft_cmd.c) */
+		ret = nft_cmd_detach(argv + 1, argc - 1);
+	if (ret == -ENOENT)
+		ret = detach(&st, argc, argv);
 	state_free(&st);
 	close(lock);
 	return ret;

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <linux/if_link.h>
 
+#include "nft_cmd.h"
 #include "policy.h"
 #include "state.h"
 #include "tlsfw.h"
@@ -177,6 +178,14 @@ int cmd_status(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "tlsfw: error: %s\n", msg);
 		return EXIT_SYSTEM;
+	}
+	if (!s.st.n_ifaces) {
+		/* backend: nft keeps its policy in table inet tlsfw (nft_cmd.c) */
+		ret = nft_cmd_status(json);
+		if (ret != -ENOENT) {
+			state_free(&s.st);
+			return ret;
+		}
 	}
 	if (s.st.have_maps) {
 		err = state_meta_read(&s.st.maps, &s.sm);

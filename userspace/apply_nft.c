@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stage 4b, second half: send the batch nft_build.c made (libmnl), map kernel refusals back
+ * to policy lines, and read the table back for status, stats and detach. Never runs `nft`.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/object.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "apply_nft.h"
+#include "nft_priv.h"
+
+#define RECV_BUF (256 * 1024)
+
+/* ---- socket ------------------------------------------------------------------------------- */
+
+static int nl_open(struct mnl_socket **out, size_t sndbuf)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	int one = 1, fd;
+	int rcv = RECV_BUF;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+
+		mnl_socket_close(nl);
+		return err;
+	}
+	fd = mnl_socket_get_fd(nl);
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (sndbuf) {
+		int v = (int)(sndbuf + 4096);
+
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)))
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	}
+	*out = nl;
+	return 0;
+}
+
+/* The kernel's extended ack text, if any. */
+static const char *extack_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t off = sizeof(*e);
+	struct nlattr *attr;
+	void *payload;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	payload = (char *)e + off;
+	mnl_attr_for_each_payload(payload, nlh->nlmsg_len - NLMSG_HDRLEN - off) {
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG)
+			return mnl_attr_get_str(attr);
+	}
+	return NULL;
+}
+
+struct refusal {
+	uint32_t seq;
+	int err;
+	char text[128];
+};
+
+/* Send a batch and collect every error the kernel answers with. The kernel processes a
+ * netfilter batch inside sendmsg(), so every answer is queued when it returns. */
+static int batch_talk(const struct nft_batch *b, struct refusal *r, size_t max, size_t *n)
+{
+	struct mnl_socket *nl;
+	char *buf = malloc(RECV_BUF);
+	int err, fd;
+
+	*n = 0;
+	if (!buf)
+		return -ENOMEM;
+	err = nl_open(&nl, b->len);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	fd = mnl_socket_get_fd(nl);
+	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t len = recv(fd, buf, RECV_BUF, MSG_DONTWAIT);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (len < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err = -errno;
+			break;
+		}
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *e;
+			const char *t;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (!e->error || *n >= max)
+				continue;
+			r[*n].seq = nlh->nlmsg_seq;
+			r[*n].err = e->error;
+			t = extack_msg(nlh);
+			snprintf(r[*n].text, sizeof(r[*n].text), "%s", t ? t : "");
+			(*n)++;
+		}
+	}
+out:
+	mnl_socket_close(nl);
+	free(buf);
+	return err;
+}
+
+/* ---- apply -------------------------------------------------------------------------------- */
+
+/* nf_tables errnos in the words of what was refused: strerror(ENFILE) says "Too many open
+ * files in system" where nf_tables means a full set. */
+static const char *refusal_why(int err, const struct nft_owner *ow)
+{
+	bool set = ow && (strstr(ow->what, "set ") != NULL);
+
+	if (err == -ENFILE && set)
+		return "the set is full (more elements than its declared size)";
+	if (err == -ENOENT && ow && strstr(ow->what, "ingress hook"))
+		return "no such device";
+	if (err == -EOPNOTSUPP && ow && strstr(ow->what, "ingress hook"))
+		return "this kernel has no inet ingress hook (Linux 5.10 or later needed)";
+	if (err == -EPERM)
+		return "Operation not permitted (run as root or with CAP_NET_ADMIN)";
+	return strerror(-err);
+}
+
+static void refusal_diag(const struct policy *pol, const struct nft_batch *b,
+			 const struct refusal *r, struct diag *d)
+{
+	size_t i = r->seq - b->seq0;
+	const struct nft_owner *ow = i < b->n_msgs ? &b->owner[i] : NULL;
+	struct loc whole = { .file = pol->file, .line = 0, .col = 0, .len = 1 };
+	const char *why = refusal_why(r->err, ow);
+	const char *sep = r->text[0] ? " (" : "", *end = r->text[0] ? ")" : "";
+
+	if (ow && ow->kind == NFT_OWN_RULE && ow->idx >= 0 && (size_t)ow->idx < pol->n_rules) {
+		const struct pol_rule *rule = &pol->rules[ow->idx];
+
+		diag_error(d, &rule->loc, "nftables refused rule '%s': %s: %s%s%s%s", rule->name,
+			   ow->what, why, sep, r->text, end);
+	} else if (ow && ow->kind == NFT_OWN_IFACE && ow->idx >= 0 &&
+		   (size_t)ow->idx < pol->n_ifaces) {
+		const struct pol_iface *ifc = &pol->ifaces[ow->idx];
+
+		diag_error(d, &ifc->loc, "nftables refused interface '%s': %s: %s%s%s%s", ifc->name,
+			   ow->what, why, sep, r->text, end);
+	} else {
+		diag_error(d, &whole, "nftables refused %s: %s%s%s%s", ow ? ow->what : "the batch",
+			   why, sep, r->text, end);
+	}
+}
+
+int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d,
+	      char *msg, size_t len)
+{
+	struct refusal ref[16];
+	struct nft_batch b;
+	size_t n_ref = 0;
+	int err;
+
+	/* An ingress chain names its device (the kernel checks it); an egress chain matches
+	 * oifname, which would silently wait for the interface: check both here. */
+	for (size_t i = 0; i < pol->n_ifaces; i++) {
+		if (if_nametoindex(pol->ifaces[i].name))
+			continue;
+		diag_error(d, &pol->ifaces[i].loc, "interface '%s' does not exist in this network namespace",
+			   pol->ifaces[i].name);
+		snprintf(msg, len, "interface %s is missing", pol->ifaces[i].name);
+		return -ENODEV;
+	}
+	err = nft_batch_build(pol, o, &b, d);
+	if (err) {
+		snprintf(msg, len, "cannot build the nftables batch: %s", strerror(-err));
+		return err;
+	}
+	err = batch_talk(&b, ref, sizeof(ref) / sizeof(ref[0]), &n_ref);
+	if (err) {
+		snprintf(msg, len, "cannot talk to nf_tables: %s", strerror(-err));
+	} else if (n_ref) {
+		/* The kernel goes on checking after a refusal, and what follows usually fails
+		 * because of it (a rule in a chain that was refused): name the first only. */
+		refusal_diag(pol, &b, &ref[0], d);
+		err = ref[0].err;
+		if (n_ref > 1)
+			snprintf(msg, len, "nftables refused the batch (and %zu later message%s, following from the first)",
+				 n_ref - 1, n_ref == 2 ? "" : "s");
+		else
+			snprintf(msg, len, "nftables refused the batch");
+	}
+	if (!err && o->out && !o->dry_run)
+		for (size_t i = 0; i < pol->n_ifaces; i++)
+			fprintf(o->out, "%s:%s%s nftables (table inet %s)\n", pol->ifaces[i].name,
+				pol->ifaces[i].hooks & POL_HOOK_INGRESS ? " ingress" : "",
+				pol->ifaces[i].hooks & POL_HOOK_EGRESS ? " egress" : "",
+				NFT_TLSFW_TABLE);
+	if (!err && o->out)
+		fprintf(o->out, "nftables: %u rules, %u sets (%u elements), %u chains, %u counters in one batch\n",
+			b.n_rules, b.n_sets, b.n_elems, b.n_chains, b.n_counters);
+	nft_batch_free(&b);
+	return err;
+}
+
+/* ---- requests (get and dump) -------------------------------------------------------------- */
+
+typedef int (*msg_cb)(const struct nlmsghdr *nlh, void *data);
+
+/* One request, answered by messages for cb. Returns 0 or -errno (-ENOENT: no such table). */
+static int request(uint16_t type, uint16_t flags, void (*build)(struct nlmsghdr *, void *),
+		   void *barg, msg_cb cb, void *data)
+{
+	struct mnl_socket *nl;
+	char *buf = malloc(RECV_BUF);
+	struct nlmsghdr *nlh;
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	int err, ret;
+
+	if (!buf)
+		return -ENOMEM;
+	err = nl_open(&nl, 0);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq);
+	build(nlh, barg);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		ret = mnl_socket_recvfrom(nl, buf, RECV_BUF);
+		if (ret <= 0) {
+			err = ret < 0 ? -errno : 0;
+			break;
+		}
+		ret = mnl_cb_run(buf, ret, seq, portid, (mnl_cb_t)cb, data);
+		if (ret <= 0) {
+			err = ret < 0 ? -errno : 0;
+			break;
+		}
+	}
+out:
+	mnl_socket_close(nl);
+	free(buf);
+	return err;
+}
+
+/* ---- status ------------------------------------------------------------------------------- */
+
+static void build_table_get(struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_table *t = arg;
+
+	nftnl_table_nlmsg_build_payload(nlh, t);
+}
+
+static int udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct nft_status *st = data;
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	switch (nftnl_udata_type(attr)) {
+	case NFT_META_FILE:
+		snprintf(st->policy_file, sizeof(st->policy_file), "%.*s", (int)len, v);
+		break;
+	case NFT_META_SHA256:
+		if (len == 32)
+			memcpy(st->sha256, v, 32);
+		break;
+	case NFT_META_APPLIED:
+		if (len == sizeof(uint64_t))
+			memcpy(&st->applied_at, v, sizeof(uint64_t));
+		break;
+	case NFT_META_NRULES:
+		if (len == sizeof(uint32_t))
+			memcpy(&st->n_rules, v, sizeof(uint32_t));
+		break;
+	case NFT_META_DEFAULT:
+		snprintf(st->default_action, sizeof(st->default_action), "%.*s", (int)len, v);
+		break;
+	}
+	return 0;
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nft_status *st = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+	const void *ud;
+	uint32_t len = 0;
+
+	if (!t)
+		return MNL_CB_ERROR;
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		st->present = true;
+		ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+		if (ud && len)
+			nftnl_udata_parse(ud, len, udata_cb, st);
+	}
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+struct chain_list {
+	struct nft_status *st;
+	int err;
+};
+
+static struct nft_status_hook *hook_of(struct nft_status *st, const char *ifname)
+{
+	struct nft_status_hook *h;
+
+	for (size_t i = 0; i < st->n_hooks; i++)
+		if (!strcmp(st->hooks[i].ifname, ifname))
+			return &st->hooks[i];
+	h = realloc(st->hooks, (st->n_hooks + 1) * sizeof(*h));
+	if (!h)
+		return NULL;
+	st->hooks = h;
+	h = &st->hooks[st->n_hooks++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
+	return h;
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct chain_list *cl = data;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	const char *name, *table;
+	char ifname[IFNAMSIZ];
+	size_t n;
+	bool egress;
+
+	if (!c)
+		return MNL_CB_ERROR;
+	if (nftnl_chain_nlmsg_parse(nlh, c) < 0)
+		goto out;
+	table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
+	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+	if (!table || !name || strcmp(table, NFT_TLSFW_TABLE))
+		goto out;
+	n = strlen(name);
+	if (n > 3 && !strcmp(name + n - 3, "_in") && nftnl_chain_is_set(c, NFTNL_CHAIN_DEV))
+		egress = false;
+	else if (n > 4 && !strcmp(name + n - 4, "_out") && !nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
+		egress = true;
+	else
+		goto out;
+	n -= egress ? 4 : 3;
+	if (n >= IFNAMSIZ)
+		goto out;
+	memcpy(ifname, name, n);
+	ifname[n] = 0;
+	{
+		struct nft_status_hook *h = hook_of(cl->st, ifname);
+
+		if (!h)
+			cl->err = -ENOMEM;
+		else if (egress)
+			h->egress = true;
+		else
+			h->ingress = true;
+	}
+out:
+	nftnl_chain_free(c);
+	return MNL_CB_OK;
+}
+
+static void build_chain_dump(struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_chain *c = arg;
+
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+}
+
+int nft_status_read(struct nft_status *st, char *msg, size_t len)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct chain_list cl = { .st = st };
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	if (!t || !c) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
+	err = request(NFT_MSG_GETTABLE, 0, build_table_get, t, table_cb, st);
+	if (err == -ENOENT) {
+		err = 0;
+		goto out;
+	}
+	if (err) {
+		snprintf(msg, len, "cannot read table inet %s: %s", NFT_TLSFW_TABLE, strerror(-err));
+		goto out;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TLSFW_TABLE);
+	err = request(NFT_MSG_GETCHAIN, NLM_F_DUMP, build_chain_dump, c, chain_cb, &cl);
+	if (!err)
+		err = cl.err;
+	if (err)
+		snprintf(msg, len, "cannot list the chains of table inet %s: %s", NFT_TLSFW_TABLE,
+			 strerror(-err));
+out:
+	nftnl_table_free(t);
+	nftnl_chain_free(c);
+	return err;
+}
+
+void nft_status_free(struct nft_status *st)
+{
+	if (!st)
+		return;
+	free(st->hooks);
+	st->hooks = NULL;
+	st->n_hooks = 0;
+}
+
+/* ---- counters ----------------------------------------------------------------------------- */
+
+struct counter_list {
+	struct nft_counter *v;
+	size_t n, cap;
+	int err;
+};
+
+/* The comment nft_build.c gives every counter: "rule=R action=A mode=M iface=I dir=D line=N" */
+static int nft_counter_parse(const char *comment, struct nft_counter *k)
+{
+	char rule[64], action[8], mode[8], ifname[IFNAMSIZ], dir[8];
+	unsigned int line;
+
+	if (sscanf(comment, "rule=%63s action=%7s mode=%7s iface=%15s dir=%7s line=%u", rule,
+		   action, mode, ifname, dir, &line) != 6)
+		return -EINVAL;
+	snprintf(k->rule, sizeof(k->rule), "%s", rule);
+	snprintf(k->action, sizeof(k->action), "%s", action);
+	snprintf(k->mode, sizeof(k->mode), "%s", mode);
+	snprintf(k->ifname, sizeof(k->ifname), "%s", ifname);
+	snprintf(k->direction, sizeof(k->direction), "%s", dir);
+	k->line = line;
+	return 0;
+}
+
+static int obj_comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **out = data;
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_OBJ_COMMENT && nftnl_udata_len(attr) > 0) {
+		const char *v = nftnl_udata_get(attr);
+
+		if (v[nftnl_udata_len(attr) - 1] == 0)
+			*out = v;
+	}
+	return 0;
+}
+
+static int obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct counter_list *cl = data;
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	const char *table, *name, *comment = NULL;
+	const void *ud;
+	uint32_t len = 0;
+	struct nft_counter *k;
+
+	if (!ob)
+		return MNL_CB_ERROR;
+	if (nftnl_obj_nlmsg_parse(nlh, ob) < 0)
+		goto out;
+	table = nftnl_obj_get_str(ob, NFTNL_OBJ_TABLE);
+	name = nftnl_obj_get_str(ob, NFTNL_OBJ_NAME);
+	if (!table || !name || strcmp(table, NFT_TLSFW_TABLE) ||
+	    nftnl_obj_get_u32(ob, NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER)
+		goto out;
+	ud = nftnl_obj_get_data(ob, NFTNL_OBJ_USERDATA, &len);
+	if (ud && len)
+		nftnl_udata_parse(ud, len, obj_comment_cb, &comment);
+	if (cl->n == cl->cap) {
+		size_t cap = cl->cap ? 2 * cl->cap : 32;
+		struct nft_counter *v = realloc(cl->v, cap * sizeof(*v));
+
+		if (!v) {
+			cl->err = -ENOMEM;
+			goto out;
+		}
+		cl->v = v;
+		cl->cap = cap;
+	}
+	k = &cl->v[cl->n];
+	memset(k, 0, sizeof(*k));
+	if (!comment || nft_counter_parse(comment, k))
+		goto out; /* not one of ours: someone added it by hand */
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	k->packets = nftnl_obj_get_u64(ob, NFTNL_OBJ_CTR_PKTS);
+	k->bytes = nftnl_obj_get_u64(ob, NFTNL_OBJ_CTR_BYTES);
+	cl->n++;
+out:
+	nftnl_obj_free(ob);
+	return MNL_CB_OK;
+}
+
+static void build_obj_dump(struct nlmsghdr *nlh, void *arg)
+{
+	nftnl_obj_nlmsg_build_payload(nlh, arg);
+}
+
+int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg, size_t len)
+{
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	struct counter_list cl = { 0 };
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (!ob)
+		return -ENOMEM;
+	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
+	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	err = request(reset ? NFT_MSG_GETOBJ_RESET : NFT_MSG_GETOBJ, NLM_F_DUMP, build_obj_dump,
+		      ob, obj_cb, &cl);
+	nftnl_obj_free(ob);
+	if (err == -ENOENT)
+		err = 0;
+	if (!err)
+		err = cl.err;
+	if (err) {
+		snprintf(msg, len, "cannot read the counters of table inet %s: %s", NFT_TLSFW_TABLE,
+			 strerror(-err));
+		free(cl.v);
+		return err;
+	}
+	*out = cl.v;
+	*n = cl.n;
+	return 0;
+}
+
+/* ---- detach ------------------------------------------------------------------------------- */
+
+struct dbatch {
+	char *buf;
+	size_t len, cap;
+	uint32_t seq;
+	int err;
+};
+
+static struct nlmsghdr *dmsg(struct dbatch *db, uint16_t type)
+{
+	struct nlmsghdr *nlh;
+
+	if (db->err)
+		return NULL;
+	if (db->cap - db->len < 8192) {
+		size_t cap = db->cap ? 2 * db->cap : 65536;
+		char *b = realloc(db->buf, cap);
+
+		if (!b) {
+			db->err = -ENOMEM;
+			return NULL;
+		}
+		memset(b + db->cap, 0, cap - db->cap);
+		db->buf = b;
+		db->cap = cap;
+	}
+	if (type == NFNL_MSG_BATCH_BEGIN)
+		nlh = nftnl_batch_begin(db->buf + db->len, db->seq++);
+	else if (type == NFNL_MSG_BATCH_END)
+		nlh = nftnl_batch_end(db->buf + db->len, db->seq++);
+	else
+		nlh = nftnl_nlmsg_build_hdr(db->buf + db->len, type, NFPROTO_INET, 0, db->seq++);
+	return nlh;
+}
+
+static void dmsg_end(struct dbatch *db, struct nlmsghdr *nlh)
+{
+	if (nlh)
+		db->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void d_table(struct dbatch *db)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELTABLE);
+
+	if (!t || !nlh) {
+		db->err = db->err ? db->err : -ENOMEM;
+		nftnl_table_free(t);
+		return;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	dmsg_end(db, nlh);
+	nftnl_table_free(t);
+}
+
+static void d_chain(struct dbatch *db, const char *ifname, bool egress)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELCHAIN);
+	char name[IFNAMSIZ + 8];
+
+	if (!c || !nlh) {
+		db->err = db->err ? db->err : -ENOMEM;
+		nftnl_chain_free(c);
+		return;
+	}
+	nft_chain_name(name, sizeof(name), ifname, egress);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TLSFW_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	dmsg_end(db, nlh);
+	nftnl_chain_free(c);
+}
+
+static void d_dispatch(struct dbatch *db, const char *ifname)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELSETELEM);
+	char key[IFNAMSIZ] = { 0 };
+
+	if (!s || !e || !nlh) {
+		db->err = db->err ? db->err : -ENOMEM;
+		nftnl_set_free(s);
+		nftnl_set_elem_free(e);
+		return;
+	}
+	memcpy(key, ifname, strnlen(ifname, IFNAMSIZ - 1));
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TLSFW_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "egress");
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ);
+	nftnl_set_elem_add(s, e);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	dmsg_end(db, nlh);
+	nftnl_set_free(s);
+}
+
+static void d_counter(struct dbatch *db, const char *name)
+{
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELOBJ);
+
+	if (!ob || !nlh) {
+		db->err = db->err ? db->err : -ENOMEM;
+		nftnl_obj_free(ob);
+		return;
+	}
+	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
+	nftnl_obj_set_str(ob, NFTNL_OBJ_NAME, name);
+	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_obj_nlmsg_build_payload(nlh, ob);
+	dmsg_end(db, nlh);
+	nftnl_obj_free(ob);
+}
+
+int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg,
+	       size_t len)
+{
+	struct nft_status st;
+	struct nft_counter *ks = NULL;
+	size_t nk = 0, remaining;
+	struct dbatch db = { .seq = (uint32_t)time(NULL) };
+	struct nft_batch b = { 0 };
+	struct refusal ref[4];
+	size_t n_ref = 0;
+	int err;
+
+	*removed = 0;
+	err = nft_status_read(&st, msg, len);
+	if (err)
+		return err;
+	if (!st.present) {
+		snprintf(msg, len, "no table inet %s: nothing enforced by nftables", NFT_TLSFW_TABLE);
+		return -ENOENT;
+	}
+	remaining = st.n_hooks;
+	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_BEGIN));
+	if (n) {
+		err = nft_counters_read(&ks, &nk, false, msg, len);
+		if (err)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			struct nft_status_hook *h = NULL;
+
+			for (size_t k = 0; k < st.n_hooks; k++)
+				if (!strcmp(st.hooks[k].ifname, ifnames[i]))
+					h = &st.hooks[k];
+			if (!h) {
+				snprintf(msg, len, "%s: nothing enforced there by nftables", ifnames[i]);
+				err = -ENOENT;
+				goto out;
+			}
+			if (h->ingress)
+				d_chain(&db, h->ifname, false);
+			if (h->egress) {
+				d_dispatch(&db, h->ifname);
+				d_chain(&db, h->ifname, true);
+			}
+			for (size_t k = 0; k < nk; k++)
+				if (!strcmp(ks[k].ifname, h->ifname))
+					d_counter(&db, ks[k].name);
+			remaining--;
+			(*removed)++;
+		}
+	}
+	if (!n || !remaining) {
+		/* nothing of the policy is left: the whole table goes (one batch, so the chains
+		 * removed above and the table go together) */
+		db.len = 0;
+		dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_BEGIN));
+		d_table(&db);
+		if (!n)
+			*removed = 1;
+	}
+	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_END));
+	if (db.err) {
+		err = db.err;
+		goto out;
+	}
+	b.buf = db.buf;
+	b.len = db.len;
+	err = batch_talk(&b, ref, 4, &n_ref);
+	if (!err && n_ref) {
+		err = ref[0].err;
+		snprintf(msg, len, "nftables refused to remove table inet %s's objects: %s%s%s",
+			 NFT_TLSFW_TABLE, strerror(-err), ref[0].text[0] ? ": " : "", ref[0].text);
+	} else if (err) {
+		snprintf(msg, len, "cannot talk to nf_tables: %s", strerror(-err));
+	}
+out:
+	free(ks);
+	free(db.buf);
+	nft_status_free(&st);
+	return err;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stage 4b: enforce a checked policy with nftables alone (`backend: nft`). The whole policy
+ * becomes one table, inet tlsfw, that tlsfw alone owns; one libnftnl batch sent with libmnl
+ * replaces it atomically (the batch deletes the previous table and creates the new one, so
+ * the kernel commits both or neither). See "nftables backend" in Documentation/architecture.md
+ * for the ruleset's shape.
+ *
+ * Every function works in the caller's network namespace and never runs `nft`.
+ */
+#ifndef TLSFW_APPLY_NFT_H
+#define TLSFW_APPLY_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <net/if.h>
+
+#include "policy.h"
+#include "diag.h"
+
+#define NFT_TLSFW_TABLE "tlsfw"     /* family inet */
+
+struct nft_apply_opts {
+	const char *policy_file;  /* absolute path, recorded in the table for status */
+	const uint8_t *sha256;    /* 32 bytes: the policy file's hash */
+	bool dry_run;             /* send the batch without its end: the kernel checks every
+				   * message, then aborts the transaction; nothing changes */
+	FILE *out;                /* progress ("lan0: ingress nft hook ingress"), or NULL */
+};
+
+/*
+ * The batch for a policy, built without touching the kernel (unit tests read it).
+ * owner[i] says which policy element produced message i of the batch (0 is the batch begin).
+ */
+enum nft_owner_kind { NFT_OWN_TABLE, NFT_OWN_IFACE, NFT_OWN_RULE, NFT_OWN_POLICY };
+
+struct nft_owner {
+	enum nft_owner_kind kind;
+	int idx;                  /* rule or interface index; -1 for table/policy */
+	char what[80];            /* "set block-quic_pd", "chain lan0_in", ... */
+};
+
+struct nft_batch {
+	char *buf;
+	size_t len, cap;
+	uint32_t seq0;            /* sequence number of message 0 */
+	struct nft_owner *owner;
+	size_t n_msgs, cap_msgs;
+	unsigned int n_rules, n_sets, n_chains, n_counters, n_elems;
+};
+
+/* Build the batch replacing table inet tlsfw with pol (must have passed policy_check).
+ * Returns 0 or -errno (d holds policy errors such as an unusable interface name). */
+int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o,
+		    struct nft_batch *b, struct diag *d);
+void nft_batch_free(struct nft_batch *b);
+
+/*
+ * Build, send and check the batch. On a kernel refusal d receives an error at the policy
+ * line whose rule (or interface) produced the refused message, and msg a one-line summary.
+ * Returns 0, -EPERM without privilege, or the kernel's -errno; nothing changed on failure.
+ */
+int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d,
+	      char *msg, size_t len);
+
+/* What table inet tlsfw says about itself. */
+struct nft_status {
+	bool present;
+	char policy_file[256];    /* as recorded (a long path keeps its tail, "...") */
+	uint8_t sha256[32];
+	uint64_t applied_at;      /* seconds since the epoch */
+	uint32_t n_rules;
+	char default_action[8];   /* "allow" | "drop" */
+	struct nft_status_hook {
+		char ifname[IFNAMSIZ];
+		bool ingress, egress;
+	} *hooks;
+	size_t n_hooks;
+};
+
+/* Returns 0 (present false when no table), or -errno with msg set. */
+int nft_status_read(struct nft_status *st, char *msg, size_t len);
+void nft_status_free(struct nft_status *st);
+
+/* One named counter of the table. rule is "(default)" for the default verdict and
+ * "(fragments)" for the fragment rule. */
+struct nft_counter {
+	char name[128];           /* the counter object's name, "r_block-quic/lan0/in" */
+	char rule[64];
+	char action[8];           /* allow | drop | reject */
+	char mode[8];             /* enforce | monitor */
+	char ifname[IFNAMSIZ];
+	char direction[8];        /* ingress | egress */
+	unsigned int line;        /* policy line of the rule, 0 for default/fragments */
+	uint64_t packets, bytes;
+};
+
+/* Every counter of table inet tlsfw, in policy order per chain. reset: read and zero
+ * atomically. *out is NULL and *n 0 when there is no table. Returns 0 or -errno. */
+int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg, size_t len);
+
+/*
+ * Remove what tlsfw installed: with n == 0 the whole table inet tlsfw; otherwise those
+ * interfaces' chains, dispatch entries and counters (and the table when none is left).
+ * *removed counts the interfaces (or 1 for the table). -ENOENT: nothing of ours there.
+ */
+int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg,
+	       size_t len);
+
+#endif

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The `status` and `stats` views of what the nftables backend enforces, read from table
+ * inet tlsfw alone. cmd_status.c and cmd_stats.c call these when the table exists; the
+ * layouts follow the BPF backend's (same JSON keys), so scripts need not care which backend
+ * is in force.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "apply_bpf.h"
+#include "apply_nft.h"
+#include "nft_cmd.h"
+#include "state.h"
+#include "tlsfw.h"
+
+static void hex(const uint8_t *h, char *out)
+{
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+}
+
+static void utc(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "unknown");
+}
+
+static json_object *policy_json(const struct nft_status *st)
+{
+	json_object *p = json_object_new_object();
+	char h[65], when[32];
+
+	hex(st->sha256, h);
+	utc(st->applied_at, when, sizeof(when));
+	json_object_object_add(p, "file", json_object_new_string(st->policy_file));
+	json_object_object_add(p, "hash", json_object_new_string(h));
+	json_object_object_add(p, "applied_at", json_object_new_string(when));
+	json_object_object_add(p, "applied_at_unix", json_object_new_int64(st->applied_at));
+	json_object_object_add(p, "rules", json_object_new_int(st->n_rules));
+	json_object_object_add(p, "default", json_object_new_string(st->default_action));
+	json_object_object_add(p, "backend", json_object_new_string("nft"));
+	json_object_object_add(p, "table", json_object_new_string("inet " NFT_TLSFW_TABLE));
+	return p;
+}
+
+static void put_json(json_object *doc)
+{
+	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+						 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+}
+
+int nft_cmd_status(bool json)
+{
+	struct nft_status st;
+	char msg[256], h[65], when[32];
+	int err;
+
+	err = nft_status_read(&st, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "tlsfw: error: %s\n", msg);
+		return EXIT_SYSTEM;
+	}
+	if (!st.present)
+		return -ENOENT;
+	hex(st.sha256, h);
+	utc(st.applied_at, when, sizeof(when));
+	if (json) {
+		json_object *doc = json_object_new_object(), *ifs = json_object_new_array();
+
+		json_object_object_add(doc, "enforced", json_object_new_boolean(st.n_hooks > 0));
+		json_object_object_add(doc, "backend", json_object_new_string("nft"));
+		json_object_object_add(doc, "policy", policy_json(&st));
+		for (size_t i = 0; i < st.n_hooks; i++) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(st.hooks[i].ifname));
+			json_object_object_add(o, "ingress", st.hooks[i].ingress ? json_object_new_string("nft") : NULL);
+			json_object_object_add(o, "egress", st.hooks[i].egress ? json_object_new_string("nft") : NULL);
+			json_object_object_add(o, "in_policy", json_object_new_boolean(true));
+			json_object_object_add(o, "policy", json_object_new_string(st.policy_file));
+			json_object_object_add(o, "hash", json_object_new_string(h));
+			json_object_object_add(o, "applied_at", json_object_new_string(when));
+			json_object_object_add(o, "rules", json_object_new_int(st.n_rules));
+			json_object_array_add(ifs, o);
+		}
+		json_object_object_add(doc, "interfaces", ifs);
+		put_json(doc);
+	} else {
+		printf("policy   %s\n", st.policy_file);
+		printf("hash     %s\n", h);
+		printf("applied  %s\n", when);
+		printf("rules    %u, default %s\n", st.n_rules, st.default_action);
+		printf("backend  nftables (table inet %s)\n\n", NFT_TLSFW_TABLE);
+		printf("%-16s %-12s %-8s %s\n", "INTERFACE", "INGRESS", "EGRESS", "RULES");
+		for (size_t i = 0; i < st.n_hooks; i++)
+			printf("%-16s %-12s %-8s %u\n", st.hooks[i].ifname,
+			       st.hooks[i].ingress ? "nft" : "-", st.hooks[i].egress ? "nft" : "-",
+			       st.n_rules);
+	}
+	nft_status_free(&st);
+	return EXIT_OK;
+}
+
+static void human(uint64_t v, bool bytes, bool exact, char *buf, size_t len)
+{
+	static const char *const si[] = { "", "k", "M", "G", "T", "P" };
+	static const char *const iec[] = { " B", " KiB", " MiB", " GiB", " TiB", " PiB" };
+	double x = v;
+	int u = 0;
+
+	if (exact || v < 1000) {
+		snprintf(buf, len, "%llu%s", (unsigned long long)v, bytes ? " B" : "");
+		return;
+	}
+	while (x >= (bytes ? 1024 : 1000) && u < 5) {
+		x /= bytes ? 1024 : 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%s", x, bytes ? iec[u] : si[u]);
+}
+
+static json_object *pair(uint64_t packets, uint64_t bytes)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "packets", json_object_new_int64(packets));
+	json_object_object_add(o, "bytes", json_object_new_int64(bytes));
+	return o;
+}
+
+static bool same_block(const struct nft_counter *a, const struct nft_counter *b)
+{
+	return !strcmp(a->ifname, b->ifname) && !strcmp(a->direction, b->direction);
+}
+
+static void stats_json(const struct nft_status *st, const struct nft_counter *k, size_t n)
+{
+	json_object *doc = json_object_new_object(), *rules = json_object_new_array();
+	json_object *ifs = json_object_new_array();
+
+	json_object_object_add(doc, "backend", json_object_new_string("nft"));
+	json_object_object_add(doc, "policy", policy_json(st));
+	for (size_t i = 0; i < n; i++) {
+		json_object *o;
+
+		if (k[i].rule[0] == '(') /* (default) and (fragments): per-interface totals */
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(k[i].rule));
+		json_object_object_add(o, "action", json_object_new_string(k[i].action));
+		json_object_object_add(o, "mode", json_object_new_string(k[i].mode));
+		json_object_object_add(o, "interface", json_object_new_string(k[i].ifname));
+		json_object_object_add(o, "direction", json_object_new_string(k[i].direction));
+		json_object_object_add(o, "packets", json_object_new_int64(k[i].packets));
+		json_object_object_add(o, "bytes", json_object_new_int64(k[i].bytes));
+		json_object_object_add(o, "line", json_object_new_int(k[i].line));
+		json_object_object_add(o, "counter", json_object_new_string(k[i].name));
+		json_object_array_add(rules, o);
+	}
+	for (size_t i = 0; i < n;) {
+		json_object *io = json_object_new_object();
+		size_t j = i;
+
+		json_object_object_add(io, "interface", json_object_new_string(k[i].ifname));
+		json_object_object_add(io, "direction", json_object_new_string(k[i].direction));
+		json_object_object_add(io, "hook", json_object_new_string(
+			strcmp(k[i].direction, "egress") ? "nft ingress" : "nft forward/output"));
+		for (; j < n && same_block(&k[i], &k[j]); j++) {
+			if (!strcmp(k[j].rule, "(default)"))
+				json_object_object_add(io, "default", pair(k[j].packets, k[j].bytes));
+			else if (!strcmp(k[j].rule, "(fragments)"))
+				json_object_object_add(io, "fragments", pair(k[j].packets, k[j].bytes));
+		}
+		json_object_array_add(ifs, io);
+		i = j;
+	}
+	json_object_object_add(doc, "rules", rules);
+	json_object_object_add(doc, "interfaces", ifs);
+	json_object_object_add(doc, "reasons", json_object_new_array());
+	put_json(doc);
+}
+
+static void stats_text(const struct nft_status *st, const struct nft_counter *k, size_t n,
+		       bool exact)
+{
+	char when[32], h[65];
+
+	hex(st->sha256, h);
+	utc(st->applied_at, when, sizeof(when));
+	printf("policy %s (%s), applied %s, nftables\n", st->policy_file, h, when);
+	for (size_t i = 0; i < n; i++) {
+		char p[32], b[32];
+
+		if (!i || !same_block(&k[i - 1], &k[i])) {
+			printf("\n%s %s (nft)\n", k[i].ifname, k[i].direction);
+			printf("  %-24s %-7s %-8s %12s %12s\n", "RULE", "ACTION", "MODE", "PACKETS",
+			       "BYTES");
+		}
+		human(k[i].packets, false, exact, p, sizeof(p));
+		human(k[i].bytes, true, exact, b, sizeof(b));
+		printf("  %-24.64s %-7s %-8s %12s %12s\n", k[i].rule, k[i].action, k[i].mode, p, b);
+	}
+}
+
+int nft_cmd_stats(bool json, bool exact, bool reset)
+{
+	struct nft_counter *k = NULL;
+	struct nft_status st;
+	char msg[256];
+	size_t n = 0;
+	int err;
+
+	err = nft_status_read(&st, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "tlsfw: error: %s\n", msg);
+		return EXIT_SYSTEM;
+	}
+	if (!st.present)
+		return -ENOENT;
+	err = nft_counters_read(&k, &n, reset, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "tlsfw: error: %s\n", msg);
+		nft_status_free(&st);
+		return EXIT_SYSTEM;
+	}
+	if (json)
+		stats_json(&st, k, n);
+	else
+		stats_text(&st, k, n, exact);
+	free(k);
+	nft_status_free(&st);
+	return EXIT_OK;
+}
+
+/* Both backends at once would decide every packet twice, with two sets of counters and a
+ * status that shows one of them: refuse while BPF programs of tlsfw are attached. */
+static int bpf_in_force(char *msg, size_t len)
+{
+	struct state st;
+	int err = state_find_programs(&st, msg, len);
+
+	if (err)
+		return err;
+	if (st.n_ifaces) {
+		snprintf(msg, len, "tlsfw's BPF programs are attached to %s%s (backend: bpf); run `tlsfw detach` first to switch to backend: nft",
+			 st.ifaces[0].name, st.n_ifaces > 1 ? " and more" : "");
+		err = -EBUSY;
+	}
+	state_free(&st);
+	return err;
+}
+
+int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, struct diag *d)
+{
+	char abs[PATH_MAX], msg[256];
+	struct nft_apply_opts o = { .sha256 = pol->sha256, .dry_run = dry_run, .out = stdout };
+	int lock, err;
+
+	if (!strcmp(path, "-"))
+		snprintf(abs, sizeof(abs), "<stdin>");
+	else if (!realpath(path, abs))
+		snprintf(abs, sizeof(abs), "%s", path);
+	o.policy_file = abs;
+	/* the same per-namespace lock as the BPF backend: one changer at a time */
+	lock = apply_lock(msg, sizeof(msg));
+	if (lock < 0) {
+		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+		return EXIT_SYSTEM;
+	}
+	err = bpf_in_force(msg, sizeof(msg));
+	if (err) {
+		close(lock);
+		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+		return EXIT_SYSTEM;
+	}
+	err = apply_nft(pol, &o, d, msg, sizeof(msg));
+	close(lock);
+	fflush(stdout);
+	diag_print(d, stderr);
+	if (d->n || d->truncated)
+		diag_print_summary(d, stderr, err ? "nothing applied" : "applied");
+	if (err) {
+		fprintf(stderr, "tlsfw: error: %s; nothing applied; the previous policy (if any) is still enforced\n",
+			msg);
+		return EXIT_SYSTEM;
+	}
+	if (dry_run)
+		printf("tlsfw: dry run: nftables accepted the batch for %s (%zu rules); nothing changed\n",
+		       abs, pol->n_rules);
+	else
+		printf("tlsfw: enforcing %s with nftables (%zu rules, default %s)\n", abs,
+		       pol->n_rules, pol_action_names[pol->default_action]);
+	return EXIT_OK;
+}
+
+int nft_cmd_detach(char **ifnames, int n)
+{
+	char **pick = calloc(n > 0 ? n : 1, sizeof(*pick));
+	unsigned int removed = 0;
+	struct nft_status st;
+	char msg[256];
+	int err, k = 0, ret = EXIT_OK;
+
+	if (!pick)
+		return EXIT_SYSTEM;
+	err = nft_status_read(&st, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "tlsfw: error: %s; nothing detached\n", msg);
+		free(pick);
+		return EXIT_SYSTEM;
+	}
+	if (!st.present) {
+		free(pick);
+		return -ENOENT;
+	}
+	/* named interfaces that the table does not hold: said, as the BPF backend says it */
+	for (int i = 0; i < n; i++) {
+		bool ours = false;
+
+		for (size_t h = 0; h < st.n_hooks; h++)
+			ours |= !strcmp(st.hooks[h].ifname, ifnames[i]);
+		if (ours)
+			pick[k++] = ifnames[i];
+		else
+			printf("%s: nothing of tlsfw attached\n", ifnames[i]);
+	}
+	if (n && !k)
+		goto out;
+	err = nft_detach((const char *const *)pick, k, &removed, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "tlsfw: error: %s; nothing detached\n", msg);
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+	if (!n)
+		printf("table inet %s: removed (nftables)\n", NFT_TLSFW_TABLE);
+	for (int i = 0; i < k; i++)
+		printf("%s: detached (nftables)\n", pick[i]);
+out:
+	nft_status_free(&st);
+	free(pick);
+	return ret;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Counters of the enforced policy, collected from kernel state alone (state.h finds the maps;
+ * the metadata maps name every counter slot), into one plain snapshot that every renderer
+ * reads: the table, JSON, Prometheus text and the HTTP endpoint. A snapshot is taken fresh
+ * per refresh or scrape, so a policy replaced in between is simply seen.
+ */
+#ifndef TLSFW_STATS_H
+#define TLSFW_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "../bpf/tlsfw_abi.h"
+
+struct stats_rule {
+	char name[TLSFW_NAME_MAX + 1];
+	uint32_t slot;  /* counter slot (stable across replacements while the name stays) */
+	uint32_t order; /* position in the policy */
+	uint32_t line;
+	uint8_t action; /* enum tlsfw_action */
+	uint8_t monitor;
+};
+
+/* One counter block: an interface and a direction. */
+struct stats_block {
+	char ifname[17];
+	uint32_t ifindex;
+	uint32_t slot;
+	uint8_t dir;   /* enum tlsfw_dir */
+	uint8_t hook;  /* enum tlsfw_hook */
+	struct tlsfw_counter stat[TLSFW_STAT_MAX]; /* default, verdict totals, reasons */
+	struct tlsfw_counter *rule;                /* per snapshot rule, same index */
+};
+
+struct stats_snap {
+	bool enforced;          /* false: nothing enforced in this network namespace */
+	bool nft;               /* enforced by the nftables backend (blocks have no BPF hook) */
+	char policy_file[TLSFW_PATH_MAX + 1];
+	char policy_hash[73];
+	uint64_t applied_at;    /* Unix seconds */
+	uint8_t default_action;
+	struct stats_rule *rules;   /* in policy order */
+	size_t n_rules;
+	struct stats_block *blocks; /* by interface name, then direction */
+	size_t n_blocks;
+	struct timespec taken;  /* CLOCK_MONOTONIC, for rates */
+};
+
+/* Fill snap (zeroed first) from this network namespace. 0 also when nothing is enforced
+ * (snap->enforced false). -EPERM without privilege, other -errno; msg (>= 256 bytes) says why. */
+int stats_collect(struct stats_snap *snap, char *msg, size_t len);
+void stats_snap_free(struct stats_snap *snap);
+
+/* Zero every per-CPU counter in use (statistics of every block in use, rule slots of either
+ * generation). *n_blocks receives the number of blocks zeroed (0: nothing enforced). */
+int stats_reset(size_t *n_blocks, char *msg, size_t len);
+
+/* The nftables backend's counters as a snapshot (stats_nft.c): -ENOENT when table inet tlsfw
+ * does not exist. reset: read and zero in one step. */
+int stats_collect_nft(struct stats_snap *snap, bool reset, char *msg, size_t len);
+
+/* Names shared by every renderer. */
+const char *stats_block_hook(const struct stats_snap *s, const struct stats_block *b);
+const char *stats_action_name(unsigned int action);  /* allow, drop, reject */
+const char *stats_dir_name(unsigned int dir);        /* ingress, egress */
+const char *stats_hook_id(unsigned int hook);        /* xdp-native, xdp-generic, tc, none */
+/* Reason counters (malformed, fragments, reject answers): name or NULL for the others. */
+const char *stats_reason_name(unsigned int stat);
+const char *stats_verdict_name(unsigned int stat);   /* pass, drop, reject, monitor; or NULL */
+
+/* Human units: packets 1.2M (SI), bytes 3.4 GiB (IEC); exact: the raw number. */
+void stats_human(uint64_t v, bool bytes, bool exact, char *buf, size_t len);
+/* ISO 8601 UTC, "unknown" for 0. */
+void stats_time_str(uint64_t t, char *buf, size_t len);
+
+/*
+ * Rates between two snapshots (prev older). For cur's block b and rule r (r == -1: the
+ * default verdict's counter), packets and bytes per second since prev. Counters are matched by
+ * interface, direction and rule name, so a replaced policy keeps rates for rules that stay.
+ * Returns false when there is no rate (no prev, a new rule, zero interval).
+ */
+struct stats_rate {
+	double packets, bytes;
+};
+bool stats_rate(const struct stats_snap *cur, const struct stats_snap *prev, size_t b, long r,
+		struct stats_rate *out);
+
+/* Renderers. */
+struct stats_view {
+	bool exact;
+	bool rates;                    /* show rates (--watch); unknown ones as "-" / null */
+	const struct stats_snap *prev; /* the snapshot rates are relative to, or NULL */
+};
+int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FILE *out);
+/* One JSON document; pretty unless compact (one line, as --watch --json prints). */
+int stats_print_json(const struct stats_snap *s, const struct stats_view *v, bool compact,
+		     FILE *out);
+/* Prometheus text exposition format 0.0.4 (stats_prom.c). */
+int stats_prom_write(const struct stats_snap *s, FILE *out);
+
+/* --listen ADDR:PORT (stats_http.c). ":PORT" binds the loopback address. */
+struct stats_listen {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} addr;
+	socklen_t addrlen;
+	char text[80]; /* "127.0.0.1:9567", "[::1]:9567": for messages */
+};
+int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size_t len);
+/* Serve GET /metrics until SIGINT or SIGTERM (which the caller must have blocked). */
+int stats_http_serve(const struct stats_listen *l, char *msg, size_t len);
+
+#endif

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `tlsfw stats --listen ADDR:PORT`: the Prometheus text served at /metrics over HTTP with
+ * libmicrohttpd. Each scrape collects fresh counters from the kernel, so the endpoint needs no
+ * state of its own and follows policy replacements. One internal thread serves every
+ * connection in turn: scrapes are rare and short, and collection (libbpf's print hook, the
+ * maps) then never runs twice at once.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "stats.h"
+
+#define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+static int resolve(const char *host, struct stats_listen *l, char *msg, size_t len)
+{
+	/* No AI_ADDRCONFIG: "localhost" must resolve also in a namespace with only lo. */
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	int err;
+
+	if (inet_pton(AF_INET, host, &l->addr.in4.sin_addr) == 1) {
+		l->addr.in4.sin_family = AF_INET;
+		l->addrlen = sizeof(l->addr.in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &l->addr.in6.sin6_addr) == 1) {
+		l->addr.in6.sin6_family = AF_INET6;
+		l->addrlen = sizeof(l->addr.in6);
+		return 0;
+	}
+	err = getaddrinfo(host, NULL, &hints, &res);
+	if (err || !res || res->ai_addrlen > sizeof(l->addr)) {
+		snprintf(msg, len, "--listen: cannot resolve '%s': %s", host,
+			 err ? gai_strerror(err) : "no address");
+		if (res)
+			freeaddrinfo(res);
+		return -EINVAL;
+	}
+	memcpy(&l->addr, res->ai_addr, res->ai_addrlen);
+	l->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size_t len)
+{
+	char host[64];
+	const char *colon, *port_s;
+	unsigned long port;
+	char *end;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host)) {
+			snprintf(msg, len, "--listen: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)", spec);
+			return -EINVAL;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
+		port_s = close + 2;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon || (size_t)(colon - spec) >= sizeof(host) ||
+		    memchr(spec, ':', colon - spec)) {
+			snprintf(msg, len, "--listen: '%s' is not ADDR:PORT (':PORT' for the loopback address, [ADDR]:PORT for IPv6)",
+				 spec);
+			return -EINVAL;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+		port_s = colon + 1;
+	}
+	errno = 0;
+	port = strtoul(port_s, &end, 10);
+	if (!*port_s || *end || errno || port < 1 || port > 65535 || *port_s == '-' ||
+	    *port_s == '+') {
+		snprintf(msg, len, "--listen: port '%s' is not a number from 1 to 65535", port_s);
+		return -EINVAL;
+	}
+	/* Counters tell who talks to whom: exposed beyond this host only when asked for. */
+	err = resolve(host[0] ? host : "127.0.0.1", l, msg, len);
+	if (err)
+		return err;
+	if (l->addr.sa.sa_family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+
+		l->addr.in6.sin6_port = htons(port);
+		inet_ntop(AF_INET6, &l->addr.in6.sin6_addr, a, sizeof(a));
+		snprintf(l->text, sizeof(l->text), "[%s]:%lu", a, port);
+	} else {
+		char a[INET_ADDRSTRLEN];
+
+		l->addr.in4.sin_port = htons(port);
+		inet_ntop(AF_INET, &l->addr.in4.sin_addr, a, sizeof(a));
+		snprintf(l->text, sizeof(l->text), "%s:%lu", a, port);
+	}
+	return 0;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status, char *body,
+			       size_t n, const char *type)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
+				    const char *text)
+{
+	char *body = strdup(text);
+
+	return body ? respond(conn, status, body, strlen(body), "text/plain; charset=utf-8") :
+		      MHD_NO;
+}
+
+static enum MHD_Result metrics(struct MHD_Connection *conn)
+{
+	struct stats_snap snap;
+	char msg[512], *body = NULL;
+	size_t n = 0;
+	FILE *f;
+	int err;
+
+	err = stats_collect(&snap, msg, sizeof(msg));
+	if (err) {
+		char text[600];
+
+		fprintf(stderr, "tlsfw: scrape failed: %s\n", msg);
+		snprintf(text, sizeof(text), "tlsfw: %s\n", msg);
+		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+	}
+	f = open_memstream(&body, &n);
+	if (!f) {
+		stats_snap_free(&snap);
+		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "tlsfw: out of memory\n");
+	}
+	err = stats_prom_write(&snap, f);
+	stats_snap_free(&snap);
+	if (fclose(f) || err) {
+		free(body);
+		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "tlsfw: out of memory\n");
+	}
+	return respond(conn, MHD_HTTP_OK, body, n, PROM_CONTENT_TYPE);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				    "tlsfw: only GET and HEAD are served\n");
+	if (!strcmp(url, "/metrics"))
+		return metrics(conn);
+	if (!strcmp(url, "/"))
+		return respond_text(conn, MHD_HTTP_OK,
+				    "tlsfw: Prometheus metrics are at /metrics\n");
+	return respond_text(conn, MHD_HTTP_NOT_FOUND, "tlsfw: not found; metrics are at /metrics\n");
+}
+
+static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
+{
+	int one = 1, fd, err;
+
+	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(msg, len, "cannot create a socket for %s: %s", l->text, strerror(-err));
+		return err;
+	}
+	/* A restarted exporter must not wait for the old connections' TIME_WAIT. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, &l->addr.sa, l->addrlen) || listen(fd, 16)) {
+		err = -errno;
+		snprintf(msg, len, "cannot listen on %s: %s", l->text, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
+{
+	struct MHD_Daemon *d;
+	sigset_t set;
+	int fd, sig;
+
+	fd = listen_socket(l, msg, len);
+	if (fd < 0)
+		return fd;
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+			     MHD_OPTION_END);
+	if (!d) {
+		close(fd);
+		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
+		return -EIO;
+	}
+	fprintf(stderr, "tlsfw: serving metrics at http://%s/metrics until SIGINT or SIGTERM\n",
+		l->text);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	while (sigwait(&set, &sig))
+		;
+	/* MHD_stop_daemon closes the listening socket it was given. */
+	MHD_stop_daemon(d);
+	return 0;
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The table and the JSON document of `tlsfw stats`, from a snapshot (stats.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "state.h"
+#include "stats.h"
+
+/* Rates as the table shows them: human units per second, or raw with one decimal. */
+static void rate_str(double v, bool bytes, bool exact, char *buf, size_t len)
+{
+	if (exact) {
+		snprintf(buf, len, "%.1f%s", v, bytes ? " B/s" : "/s");
+		return;
+	}
+	stats_human((uint64_t)(v + 0.5), bytes, false, buf, len);
+	strncat(buf, "/s", len - strlen(buf) - 1);
+}
+
+static void row(FILE *out, const struct stats_view *v, const char *name, const char *action,
+		const char *mode, const struct tlsfw_counter *c, const struct stats_rate *rate,
+		bool have_rate)
+{
+	char p[32], b[32], pr[40], br[40];
+
+	stats_human(c->packets, false, v->exact, p, sizeof(p));
+	stats_human(c->bytes, true, v->exact, b, sizeof(b));
+	fprintf(out, "  %-24s %-7s %-8s %12s %13s", name, action, mode, p, b);
+	if (v->rates) {
+		if (have_rate) {
+			rate_str(rate->packets, false, v->exact, pr, sizeof(pr));
+			rate_str(rate->bytes, true, v->exact, br, sizeof(br));
+		} else {
+			snprintf(pr, sizeof(pr), "-");
+			snprintf(br, sizeof(br), "-");
+		}
+		fprintf(out, " %12s %15s", pr, br);
+	}
+	fputc('\n', out);
+}
+
+static void print_block(const struct stats_snap *s, const struct stats_view *v, size_t k,
+			FILE *out)
+{
+	const struct stats_block *bl = &s->blocks[k];
+	struct tlsfw_counter total = {};
+	struct stats_rate rate;
+	char p[32], b[32];
+	bool any = false;
+
+	fprintf(out, "\n%s %s (%s)\n", bl->ifname, stats_dir_name(bl->dir),
+		s->nft ? "nftables" : state_hook_name(bl->hook));
+	fprintf(out, "  %-24s %-7s %-8s %12s %13s", "RULE", "ACTION", "MODE", "PACKETS", "BYTES");
+	if (v->rates)
+		fprintf(out, " %12s %15s", "PACKETS/S", "BYTES/S");
+	fputc('\n', out);
+	for (size_t r = 0; r < s->n_rules; r++) {
+		const struct stats_rule *ru = &s->rules[r];
+
+		row(out, v, ru->name, stats_action_name(ru->action),
+		    ru->monitor ? "monitor" : "enforce", &bl->rule[r], &rate,
+		    stats_rate(s, v->prev, k, r, &rate));
+	}
+	row(out, v, "(default)", stats_action_name(s->default_action), "", &bl->stat[TLSFW_STAT_DEFAULT],
+	    &rate, stats_rate(s, v->prev, k, -1, &rate));
+	/* Every packet the hook decided ends as pass, drop or reject; monitor is a part of pass. */
+	fprintf(out, "  verdicts:");
+	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
+		if (!stats_verdict_name(i))
+			continue;
+		if (i != TLSFW_STAT_MONITOR) {
+			total.packets += bl->stat[i].packets;
+			total.bytes += bl->stat[i].bytes;
+		}
+		stats_human(bl->stat[i].packets, false, v->exact, p, sizeof(p));
+		fprintf(out, " %s %s", stats_verdict_name(i), p);
+	}
+	stats_human(total.packets, false, v->exact, p, sizeof(p));
+	stats_human(total.bytes, true, v->exact, b, sizeof(b));
+	fprintf(out, "; total %s packets, %s\n", p, b);
+	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
+		if (!stats_reason_name(i) || !bl->stat[i].packets)
+			continue;
+		stats_human(bl->stat[i].packets, false, v->exact, p, sizeof(p));
+		fprintf(out, "%s %s %s", any ? "," : "  reasons:", stats_reason_name(i), p);
+		any = true;
+	}
+	if (any)
+		fputc('\n', out);
+}
+
+int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FILE *out)
+{
+	char when[32];
+
+	if (!s->enforced) {
+		fprintf(out, "tlsfw: nothing enforced in this network namespace\n");
+		return 0;
+	}
+	stats_time_str(s->applied_at, when, sizeof(when));
+	fprintf(out, "policy %s (%s), applied %s, default %s%s\n", s->policy_file, s->policy_hash,
+		when, stats_action_name(s->default_action), s->nft ? ", nftables" : "");
+	for (size_t k = 0; k < s->n_blocks; k++)
+		print_block(s, v, k, out);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- JSON ------------------------------------------------------------------------------ */
+
+static json_object *jstr(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+static json_object *pair(const struct tlsfw_counter *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "packets", json_object_new_int64(c->packets));
+	json_object_object_add(o, "bytes", json_object_new_int64(c->bytes));
+	return o;
+}
+
+static void add_rate(json_object *o, const struct stats_snap *s, const struct stats_view *v,
+		     size_t k, long r)
+{
+	struct stats_rate rate;
+
+	if (!v->rates)
+		return;
+	if (!stats_rate(s, v->prev, k, r, &rate)) {
+		json_object_object_add(o, "packets_per_second", NULL);
+		json_object_object_add(o, "bytes_per_second", NULL);
+		return;
+	}
+	json_object_object_add(o, "packets_per_second", json_object_new_double(rate.packets));
+	json_object_object_add(o, "bytes_per_second", json_object_new_double(rate.bytes));
+}
+
+static void json_block(json_object *rules, json_object *ifs, json_object *reasons,
+		       const struct stats_snap *s, const struct stats_view *v, size_t k)
+{
+	const struct stats_block *bl = &s->blocks[k];
+	const char *dir = stats_dir_name(bl->dir);
+	json_object *io = json_object_new_object(), *def;
+
+	for (size_t r = 0; r < s->n_rules; r++) {
+		const struct stats_rule *ru = &s->rules[r];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", jstr(ru->name));
+		json_object_object_add(o, "action", jstr(stats_action_name(ru->action)));
+		json_object_object_add(o, "mode", jstr(ru->monitor ? "monitor" : "enforce"));
+		json_object_object_add(o, "interface", jstr(bl->ifname));
+		json_object_object_add(o, "direction", jstr(dir));
+		json_object_object_add(o, "packets", json_object_new_int64(bl->rule[r].packets));
+		json_object_object_add(o, "bytes", json_object_new_int64(bl->rule[r].bytes));
+		add_rate(o, s, v, k, r);
+		json_object_array_add(rules, o);
+	}
+	json_object_object_add(io, "interface", jstr(bl->ifname));
+	json_object_object_add(io, "direction", jstr(dir));
+	json_object_object_add(io, "hook", jstr(s->nft ? "nftables" : state_hook_name(bl->hook)));
+	def = pair(&bl->stat[TLSFW_STAT_DEFAULT]);
+	json_object_object_add(def, "action", jstr(stats_action_name(s->default_action)));
+	add_rate(def, s, v, k, -1);
+	json_object_object_add(io, "default", def);
+	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++)
+		if (stats_verdict_name(i))
+			json_object_object_add(io, stats_verdict_name(i), pair(&bl->stat[i]));
+	json_object_array_add(ifs, io);
+	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
+		json_object *o;
+
+		if (!stats_reason_name(i) || !bl->stat[i].packets)
+			continue;
+		o = pair(&bl->stat[i]);
+		json_object_object_add(o, "interface", jstr(bl->ifname));
+		json_object_object_add(o, "direction", jstr(dir));
+		json_object_object_add(o, "reason", jstr(stats_reason_name(i)));
+		json_object_array_add(reasons, o);
+	}
+}
+
+int stats_print_json(const struct stats_snap *s, const struct stats_view *v, bool compact,
+		     FILE *out)
+{
+	json_object *doc = json_object_new_object(), *rules = json_object_new_array();
+	json_object *ifs = json_object_new_array(), *reasons = json_object_new_array();
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+	char when[32];
+
+	if (!doc || !rules || !ifs || !reasons) {
+		json_object_put(doc);
+		json_object_put(rules);
+		json_object_put(ifs);
+		json_object_put(reasons);
+		return -ENOMEM;
+	}
+	if (s->enforced) {
+		json_object *p = json_object_new_object();
+
+		stats_time_str(s->applied_at, when, sizeof(when));
+		json_object_object_add(p, "file", jstr(s->policy_file));
+		json_object_object_add(p, "hash", jstr(s->policy_hash));
+		json_object_object_add(p, "applied_at", jstr(when));
+		json_object_object_add(p, "applied_at_unix", json_object_new_int64(s->applied_at));
+		json_object_object_add(p, "default", jstr(stats_action_name(s->default_action)));
+		json_object_object_add(p, "backend", jstr(s->nft ? "nft" : "bpf"));
+		json_object_object_add(doc, "policy", p);
+	} else {
+		json_object_object_add(doc, "policy", NULL);
+	}
+	for (size_t k = 0; k < s->n_blocks; k++)
+		json_block(rules, ifs, reasons, s, v, k);
+	json_object_object_add(doc, "rules", rules);
+	json_object_object_add(doc, "interfaces", ifs);
+	json_object_object_add(doc, "reasons", reasons);
+	if (v->rates && v->prev) {
+		double dt = (s->taken.tv_sec - v->prev->taken.tv_sec) +
+			    (s->taken.tv_nsec - v->prev->taken.tv_nsec) / 1e9;
+
+		json_object_object_add(doc, "interval_seconds", json_object_new_double(dt));
+	}
+	flags |= compact ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY;
+	fprintf(out, "%s\n", json_object_to_json_string_ext(doc, flags));
+	json_object_put(doc);
+	return ferror(out) ? -EIO : 0;
+}
