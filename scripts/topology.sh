@@ -11,11 +11,12 @@
 # carries PREFIX, so tests and the demo can run side by side.
 #
 #   topology.sh up PREFIX      create (fails if PREFIXgw already exists)
-#   topology.sh down PREFIX    delete whatever exists of it (never fails)
+#   topology.sh down PREFIX    delete whatever exists of it, ending what still runs inside
+#   topology.sh reap NAMESPACE end the processes left in one namespace of ours (by PID)
 set -eu
 
 usage() {
-	echo "usage: $0 up|down PREFIX" >&2
+	echo "usage: $0 up|down PREFIX | reap NAMESPACE" >&2
 	exit 1
 }
 
@@ -25,9 +26,27 @@ C=${P}c
 G=${P}gw
 S=${P}s
 
+# reap NS: end the processes still running in a namespace of ours (daemons that outlived a
+# failed stop would keep the namespace alive after `ip netns del`), by PID: TERM, then KILL.
+reap() {
+	local ns=$1 pids i
+	pids=$(ip netns pids "$ns" 2>/dev/null) || return 0
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill $pids 2>/dev/null || true
+	for i in $(seq 20); do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -z "$pids" ] && return 0
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -9 $pids 2>/dev/null || true
+}
+
 down() {
 	local ns
 	for ns in "$C" "$G" "$S"; do
+		reap "$ns"
 		ip netns del "$ns" 2>/dev/null || true
 	done
 }
@@ -94,5 +113,6 @@ up() {
 case $1 in
 up) up ;;
 down) down ;;
+reap) reap "$P" ;; # P is a whole namespace name here
 *) usage ;;
 esac

@@ -41,6 +41,9 @@ _cleanup() {
 	for p in "${_pids[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	# Whatever still runs in our namespaces (a daemon whose stop failed) goes with them.
+	"$ROOT/scripts/topology.sh" reap "$CNS"
+	"$ROOT/scripts/topology.sh" reap "$SNS"
 	ip netns del "$CNS" 2>/dev/null
 	ip netns del "$SNS" 2>/dev/null
 	[ -n "${_hosts:-}" ] && rm -rf "/etc/netns/$CNS"
