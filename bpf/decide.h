@@ -285,6 +285,9 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 		idx = (pc * cfg->n_sport + sc) * cfg->n_dport + dc;
 		if (idx >= cfg->comb1_len)
 			return 0;
+		/* B constant: the rule itself, one dependent load less */
+		if (flags & TLSFW_CFG_FUSED)
+			return direct_word(dw, cfg->comb1_base + ctx_cls * cfg->comb1_len + idx);
 		a = direct_word(dw, cfg->comb1_base + idx);
 		if (!a)
 			return 0;

@@ -21,8 +21,14 @@
  * (the general form above) or, when the product of its class counts fits, a direct-indexed
  * slice of tlsfw_direct; the interface context of an ifindex below TLSFW_IFX_DIRECT is read
  * from tlsfw_direct too; and when no rule has addresses, B is a constant of the generation
- * (no trie, no comb2 lookup). The hash forms stay the fallback, filled only when used
- * (tlsfw_ctx: always, for every interface).
+ * (no trie, no comb2 lookup) and comb1 and comb3 can be fused into one slice. The hash forms
+ * stay the fallback, filled only when used (tlsfw_ctx: always, for every interface).
+ *
+ * Counters are unchanged by the fast path: still the rule (or reason) counter plus the
+ * verdict total per packet, as described at enum tlsfw_stat.
+ *
+ * Map reuse: tlsfw_direct is a map like the others. Code that matches the maps of an
+ * enforced policy by name must know it: bpf_maps_fd_by_name() (bpf_fill.h) covers every map.
  */
 #ifndef TLSFW_ABI_H
 #define TLSFW_ABI_H
@@ -31,7 +37,7 @@
 #include <linux/types.h> /* BPF programs get the __u* types from vmlinux.h */
 #endif
 
-#define TLSFW_ABI_VERSION 1
+#define TLSFW_ABI_VERSION 2 /* 2: tlsfw_direct, tlsfw_cfg fast-path fields */
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192       /* rule slots (4,096 rules plus room for renames across gens) */
@@ -121,6 +127,9 @@ struct tlsfw_state {
 #define TLSFW_CFG_NO_MATCH (1u << 1)     /* with B_CONST: no rule can match (no comb2 entry) */
 #define TLSFW_CFG_COMB1_DIRECT (1u << 2) /* comb1 is a slice of tlsfw_direct */
 #define TLSFW_CFG_COMB3_DIRECT (1u << 3) /* comb3 is a slice of tlsfw_direct */
+/* With B_CONST and COMB1_DIRECT: comb1 and comb3 fused into one slice, the rule word of
+ * (ctx class, comb1 index i) in word comb1_base + ctx class * comb1_len + i (no comb3) */
+#define TLSFW_CFG_FUSED (1u << 4)
 
 /* tlsfw_cfg (ARRAY, 2 entries, index = generation). */
 struct tlsfw_cfg {

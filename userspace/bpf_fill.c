@@ -279,7 +279,7 @@ out:
 
 /* Where a direct-indexed table goes and how it is indexed; len 0: the hash form. */
 struct direct_tab {
-	uint32_t base, len;  /* absolute word index in tlsfw_direct, words */
+	uint32_t base, len;  /* first word in the generation's value, words */
 	uint32_t n1, n2, n3; /* class counts: index = (x * n2 + y) * n3 + z */
 };
 
@@ -329,6 +329,17 @@ static int fill_comb1(const struct bpf_maps *m, const struct plan *pl, unsigned 
 	return 0;
 }
 
+/* The packed rule word (tlsfw_abi.h, TLSFW_DW_*) of plan rule r. */
+static int rule_word_of(const struct plan *pl, const struct fill_ids *ids, uint32_t r,
+			uint32_t *w)
+{
+	if (r >= pl->n_rules || ids->rule_slot[r] >= TLSFW_MAX_RULES)
+		return -EINVAL;
+	*w = TLSFW_DW_VALID | (pl->rules[r].monitor ? TLSFW_DW_MONITOR : 0) |
+	     (uint32_t)(pl->rules[r].action & 3) << TLSFW_DW_ACTION_SHIFT | ids->rule_slot[r];
+	return 0;
+}
+
 /* comb3 entries name rules: a failure can be traced to the rule (its line). */
 static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
 		      const struct fill_ids *ids, const struct direct_tab *t, uint32_t *dwords,
@@ -346,7 +357,7 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 		const struct plan_comb *c = &pl->comb3[i];
 		uint32_t r = c->out;
 
-		if (r >= pl->n_rules || ids->rule_slot[r] >= TLSFW_MAX_RULES) {
+		if (rule_word_of(pl, ids, r, &words[i])) {
 			err = -EINVAL;
 			fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb3",
 				   "entry names a rule or rule slot out of range", err);
@@ -358,9 +369,6 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 			.action = pl->rules[r].action,
 			.monitor = pl->rules[r].monitor,
 		};
-		words[i] = TLSFW_DW_VALID | (pl->rules[r].monitor ? TLSFW_DW_MONITOR : 0) |
-			   (uint32_t)(pl->rules[r].action & 3) << TLSFW_DW_ACTION_SHIFT |
-			   ids->rule_slot[r];
 	}
 	if (t->len) {
 		fill_direct(dwords, t, pl->comb3, n, words);
@@ -446,8 +454,44 @@ static void choose_b(struct fill_job *j)
 	}
 }
 
-/* Direct forms where they fit, after the context words; comb1 first (both are read by every
- * classified packet, and comb1 is usually the larger). */
+/*
+ * B constant: comb1 and comb3 as one table of n_ctx x (comb1 size) rule words, when it fits,
+ * every context class is in range and every comb3 entry is (ctx, A, B) within its ranges.
+ */
+static bool choose_fused(struct fill_job *j, uint32_t limit)
+{
+	const struct plan *pl = j->pl;
+	uint32_t next = 2 * TLSFW_IFX_DIRECT;
+	uint64_t size;
+	struct direct_tab t;
+
+	if ((j->cfg.flags & (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH)) != TLSFW_CFG_B_CONST)
+		return false;
+	for (size_t i = 0; i < pl->n_ctx; i++)
+		if (pl->ctx[i].cls >= pl->n_ctx_cls)
+			return false;
+	for (size_t i = 0; i < pl->n_comb3; i++)
+		if (pl->comb3[i].a >= pl->n_ctx_cls || pl->comb3[i].b >= pl->n_a_cls)
+			return false;
+	for (size_t i = 0; i < pl->n_comb1; i++)
+		if (pl->comb1[i].out >= pl->n_a_cls)
+			return false;
+	t = place(pl->comb1, pl->n_comb1, pl->n_proto_cls, pl->n_sport_cls, pl->n_dport_cls,
+		  limit, &next, TLSFW_DIRECT_WORDS);
+	size = (uint64_t)pl->n_ctx_cls * t.len;
+	if (!size || size > limit || size > TLSFW_DIRECT_WORDS - t.base)
+		return false;
+	j->t1 = t;
+	j->cfg.flags |= TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_FUSED;
+	j->cfg.comb1_base = t.base;
+	j->cfg.comb1_len = t.len;
+	j->cfg.n_sport = t.n2;
+	j->cfg.n_dport = t.n3;
+	return true;
+}
+
+/* Direct forms where they fit, after the context words: fused when B is constant, else comb1
+ * first (both are read by every classified packet, and comb1 is usually the larger). */
 static void choose_direct(struct fill_job *j)
 {
 	const struct plan *pl = j->pl;
@@ -456,6 +500,8 @@ static void choose_direct(struct fill_job *j)
 
 	if (!limit)
 		limit = TLSFW_DIRECT_WORDS;
+	if (choose_fused(j, limit))
+		return;
 	j->t1 = place(pl->comb1, pl->n_comb1, pl->n_proto_cls, pl->n_sport_cls, pl->n_dport_cls,
 		      limit, &next, TLSFW_DIRECT_WORDS);
 	j->t3 = place(pl->comb3, pl->n_comb3, pl->n_ctx_cls, pl->n_a_cls, pl->n_b_cls, limit,
@@ -511,6 +557,39 @@ static int fill_phase0(const struct fill_job *j)
 	return err;
 }
 
+/* The fused table: for each comb1 entry and context class, the rule of (ctx, A, b_const). */
+static int fill_fused(struct fill_job *j)
+{
+	const struct plan *pl = j->pl;
+	const struct direct_tab *t = &j->t1;
+	uint32_t n_a = pl->n_a_cls, *rule = calloc((size_t)pl->n_ctx_cls * n_a, sizeof(*rule));
+
+	if (!rule)
+		return -ENOMEM;
+	for (size_t i = 0; i < pl->n_comb3; i++) {
+		const struct plan_comb *c = &pl->comb3[i];
+
+		if (c->c != j->cfg.b_const)
+			continue;
+		if (rule_word_of(pl, j->ids, c->out, &rule[(size_t)c->a * n_a + c->b])) {
+			free(rule);
+			fill_error(j->d, 0, "map %s: %s: %s", "tlsfw_direct",
+				   "entry names a rule or rule slot out of range", -EINVAL);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < pl->n_comb1; i++) {
+		const struct plan_comb *c = &pl->comb1[i];
+		uint64_t idx = ((uint64_t)c->a * t->n2 + c->b) * t->n3 + c->c;
+
+		for (uint32_t x = 0; x < pl->n_ctx_cls; x++)
+			j->words[t->base + (uint64_t)x * t->len + idx] =
+				rule[(size_t)x * n_a + c->out];
+	}
+	free(rule);
+	return 0;
+}
+
 /* Combination tables in their chosen forms, then the tlsfw_direct value. */
 static int fill_combs(struct fill_job *j)
 {
@@ -520,6 +599,10 @@ static int fill_combs(struct fill_job *j)
 	uint32_t key = j->gen;
 	int err;
 
+	if (j->cfg.flags & TLSFW_CFG_FUSED) {
+		err = fill_fused(j);
+		goto store;
+	}
 	err = fill_comb1(m, pl, j->gen, &j->t1, j->words);
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb1", "cannot store the protocol and port combinations", err);
@@ -534,6 +617,7 @@ static int fill_combs(struct fill_job *j)
 		}
 	}
 	err = fill_comb3(m, pl, j->gen, j->ids, &j->t3, j->words, d);
+store:
 	if (err)
 		return err;
 	if (bpf_map_update_elem(m->direct, &key, j->words, BPF_ANY)) {

@@ -30,7 +30,8 @@ int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd);
 /* Only for maps opened by bpf_maps_from_prog_fd; sets every descriptor to -1. */
 void bpf_maps_close(struct bpf_maps *m);
 /* The descriptor of the map called name ("tlsfw_cfg", ...) in m: -1 when m has no such map.
- * For code that walks a skeleton's maps by name (reusing the maps of an enforced policy). */
+ * For code that walks a skeleton's maps by name (reusing the maps of an enforced policy): it
+ * knows every map, tlsfw_direct included, so such code needs no table of its own. */
 int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name);
 
 struct fill_ids {                /* what only apply knows */
@@ -45,17 +46,19 @@ struct fill_ids {                /* what only apply knows */
 /*
  * Write the plan into generation gen (0/1): cfg, ctx, proto, ports, tries, combs. Each
  * combination table goes into its direct-indexed form when the product of its class counts
- * fits (tlsfw_abi.h, tlsfw_direct), else into its hash; cfg says which. Does not
- * flip. The generation should be empty (bpf_clear_gen) first: stale hash entries of an older
- * policy would otherwise stay reachable. Errors go to d (naming the map, the errno and, when
- * an entry comes from one rule, that rule) and return -errno.
+ * fits (tlsfw_abi.h, tlsfw_direct; comb1 and comb3 fused when no rule has addresses), else
+ * into its hash; cfg says which. Does not flip. The generation should be empty
+ * (bpf_clear_gen) first: stale hash entries of an older policy would otherwise stay
+ * reachable. Errors go to d (naming the map, the errno and, when an entry comes from one
+ * rule, that rule) and return -errno.
  */
 int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
 		 const struct fill_ids *ids, struct diag *d);
 /* The configuration of generation gen as the data plane reads it (which forms it uses). */
 int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cfg);
-/* Remove every entry of generation gen (hash/trie entries deleted, arrays zeroed, fragment
- * state of that generation forgotten). Counters are left alone. */
+/* Remove every entry of generation gen (hash/trie entries deleted, arrays and its
+ * tlsfw_direct value zeroed, fragment state of that generation forgotten). Counters are left
+ * alone. */
 int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen);
 int bpf_get_gen(const struct bpf_maps *m, unsigned int *gen);
 /* The atomic switch: one aligned 32-bit store that every program reads per packet. */

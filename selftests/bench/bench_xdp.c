@@ -139,13 +139,18 @@ static char *gen_policy(unsigned int n, unsigned int n_pfx, const char *quic_act
 	return s;
 }
 
-/* "comb1/B/comb3" forms of generation 0: direct or hash; B constant or looked up. */
+/* "comb1/B/comb3" forms of generation 0: direct, hash, or fused into one direct table; B
+ * constant or looked up. */
 static void forms(struct bench *b, char *buf, size_t len)
 {
 	struct tlsfw_cfg c;
 
 	if (bpf_get_cfg(&b->m, 0, &c)) {
 		snprintf(buf, len, "?");
+		return;
+	}
+	if (c.flags & TLSFW_CFG_FUSED) {
+		snprintf(buf, len, "fused/const/fused");
 		return;
 	}
 	snprintf(buf, len, "%s/%s/%s", c.flags & TLSFW_CFG_COMB1_DIRECT ? "direct" : "hash",

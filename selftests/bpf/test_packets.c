@@ -726,7 +726,8 @@ static void block_dot(struct env *e)
 
 /* ---- fast path: direct-indexed and hash forms, context fallback --------------------------- */
 
-#define FORMS (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH | TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_COMB3_DIRECT)
+#define FORMS (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH | TLSFW_CFG_COMB1_DIRECT | \
+	       TLSFW_CFG_COMB3_DIRECT | TLSFW_CFG_FUSED)
 
 /* The forms bpf_fill chose for generation gen must be want (TLSFW_CFG_* bits of FORMS). */
 static void want_forms(struct env *e, unsigned int gen, uint32_t want, const char *what)
@@ -808,30 +809,41 @@ static void big_cases(struct env *e, bool addrs)
 		  V_PASS, STATS(TLSFW_STAT_DEFAULT, TLSFW_STAT_PASS));
 }
 
-/* Policies whose class products exceed the direct forms must decide the same through the
- * hash forms. */
+/*
+ * Policies whose class products exceed the direct forms must decide the same through the
+ * hash forms; and with addresses but fewer rules, comb1 and comb3 are direct but not fused.
+ */
 static int too_big(struct env *e)
 {
+	static const struct {
+		unsigned int n;
+		bool addrs;
+		uint32_t forms;
+		const char *name;
+	} c[] = {
+		/* without addresses comb3 still fits: one table in each form */
+		{ 1100, false, TLSFW_CFG_B_CONST | TLSFW_CFG_COMB3_DIRECT, "big.conf" },
+		{ 1100, true, 0, "big-addrs.conf" },
+		{ 128, true, TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_COMB3_DIRECT, "addrs.conf" },
+	};
 	struct loaded big;
 	char *yaml;
 	int err;
 
-	for (int addrs = 0; addrs < 2; addrs++) {
-		yaml = big_policy(1100, addrs);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		yaml = big_policy(c[i].n, c[i].addrs);
 		if (!yaml)
 			return -ENOMEM;
-		err = load_text(&big, addrs ? "big-addrs.conf" : "big.conf", yaml, 0);
+		err = load_text(&big, c[i].name, yaml, 0);
 		free(yaml);
 		if (!err)
-			err = use(e, &big, addrs);
+			err = use(e, &big, i & 1);
 		if (err) {
 			free_policy(&big);
 			return err;
 		}
-		/* without addresses comb3 still fits: one table in each form */
-		want_forms(e, addrs, addrs ? 0 : TLSFW_CFG_B_CONST | TLSFW_CFG_COMB3_DIRECT,
-			   addrs ? "big policy with addresses" : "big policy");
-		big_cases(e, addrs);
+		want_forms(e, i & 1, c[i].forms, c[i].name);
+		big_cases(e, c[i].addrs);
 		e->cur = NULL;
 		free_policy(&big);
 	}
@@ -984,11 +996,11 @@ int main(void)
 		return 1;
 	reject_tcp(&e, &quic_rej);
 
-	/* the shipped policy goes into the direct forms, B constant; the hash forms (every
-	 * table's fallback) give the same verdicts and counts */
+	/* the shipped policy goes into the fused direct form (B constant); the hash forms
+	 * (every table's fallback) give the same verdicts and counts */
 	if (use(&e, &quic, 0))
 		return 1;
-	want_forms(&e, 0, TLSFW_CFG_B_CONST | TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_COMB3_DIRECT,
+	want_forms(&e, 0, TLSFW_CFG_B_CONST | TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_FUSED,
 		   "block-quic");
 	e.direct_max = 1;
 	if (use(&e, &quic, 1))
