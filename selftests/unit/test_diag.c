@@ -6,20 +6,7 @@
 
 #include "diag.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			failures++;                                                        \
-			fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);    \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-		}                                                                          \
-	} while (0)
-
-#define CHECK_STR(got, want)                                                               \
-	CHECK(!strcmp((got), (want)), "\n--- got ---\n%s--- want ---\n%s", (got), (want))
+#include "check.h"
 
 /* Everything diag_print writes, as one string (caller frees). */
 static char *printed(const struct diag *d, int summary)

@@ -8,17 +8,7 @@
 
 #include "policy.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			failures++;                                                        \
-			fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);    \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-		}                                                                          \
-	} while (0)
+#include "check.h"
 
 #define CHECK_LOC(l, ln, cl, width)                                                        \
 	CHECK((l).line == (ln) && (l).col == (cl) && (l).len == (width),                   \

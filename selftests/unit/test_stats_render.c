@@ -13,20 +13,7 @@
 
 #include "stats.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			failures++;                                                        \
-			fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);    \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-		}                                                                          \
-	} while (0)
-
-#define CHECK_STR(got, want)                                                               \
-	CHECK(!strcmp((got), (want)), "\n--- got ---\n%s\n--- want ---\n%s", (got), (want))
+#include "check.h"
 
 /* A snapshot of two rules on lan0 ingress and egress; counters scaled by k. */
 static void make_snap(struct stats_snap *s, const char *const *names, size_t n, uint64_t k,
