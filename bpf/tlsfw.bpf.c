@@ -13,7 +13,9 @@
 #include "decide.h"
 #include "reject.h"
 
-#define TC_ACT_OK 0
+/* Passing continues with the next filter on the hook (another tool's clsact filter at a
+ * later priority still sees the packet), then lets it through: tlsfw only takes packets away. */
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_SHOT 2
 #define BPF_F_INGRESS_FLAG 1 /* BPF_F_INGRESS */
 
@@ -84,10 +86,10 @@ static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
 		rc = tlsfw_parse(skb, 0, data, end, skb->len, &p);
 	}
 	if (rc == PARSE_NOT_IP)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	switch (tlsfw_decide(&d, &p, rc, ifindex, dir)) {
 	case VERDICT_PASS:
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	case VERDICT_REJECT:
 		if (tlsfw_reject_tc(skb, &p) == 0) {
 			count_stat(&d, TLSFW_STAT_REJECT_SENT);

@@ -30,7 +30,7 @@
 
 #define N_POLICIES 250
 #define PACKETS_PER_POLICY 480 /* spread over the policy's interfaces */
-#define TC_ACT_OK 0
+#define TC_ACT_UNSPEC (-1) /* tlsfw passes to the next filter */
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
 #define N_STATS (TLSFW_STAT_RULE0 + 64) /* watched counters per block: stats, 64 rule slots */
@@ -82,7 +82,7 @@ struct model {
 static int rc_for(enum hook h, int verdict, bool reply_sent)
 {
 	if (verdict == TLSFW_ACT_ALLOW)
-		return h == H_XDP ? XDP_PASS : TC_ACT_OK;
+		return h == H_XDP ? XDP_PASS : TC_ACT_UNSPEC;
 	if (verdict == TLSFW_ACT_REJECT && reply_sent)
 		return h == H_XDP ? XDP_TX : TC_ACT_REDIRECT;
 	return h == H_XDP ? XDP_DROP : TC_ACT_SHOT;

@@ -30,7 +30,7 @@
 #include "policy.h"
 #include "tlsfw.skel.h"
 
-#define TC_ACT_OK 0
+#define TC_ACT_UNSPEC (-1) /* tlsfw passes to the next filter */
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
 
@@ -269,7 +269,7 @@ static int verdict_code(int hook, int v)
 {
 	if (hook == H_XDP)
 		return v == V_PASS ? XDP_PASS : v == V_DROP ? XDP_DROP : XDP_TX;
-	return v == V_PASS ? TC_ACT_OK : v == V_DROP ? TC_ACT_SHOT : TC_ACT_REDIRECT;
+	return v == V_PASS ? TC_ACT_UNSPEC : v == V_DROP ? TC_ACT_SHOT : TC_ACT_REDIRECT;
 }
 
 /*
