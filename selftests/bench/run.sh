@@ -31,3 +31,11 @@ echo "== data plane"
 } >"$OUT/dataplane.md"
 cat "$OUT/dataplane.md"
 write_section dataplane "$OUT/dataplane.md"
+
+# ---- steps that write their own section: apply (issue 4), nftables (issue 5), probe (issue 7)
+for step in apply nft probe; do
+	script=selftests/bench/bench_$step.sh
+	[ -x "$script" ] || continue
+	echo "== $step"
+	BUILD=$BUILD DOC=$DOC "$script"
+done
