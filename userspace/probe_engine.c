@@ -262,19 +262,86 @@ static void set_address(struct probe_ctx *p)
 	}
 }
 
-static int resolve(struct probe_ctx *p)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
+/* One asynchronous look-up; heap-held because a request the resolver will not cancel keeps
+ * using it after we gave up. */
+struct lookup {
+	struct gaicb cb;
+	struct addrinfo hints;
 	char port[8];
+	char host[];
+};
+
+/*
+ * getaddrinfo under the probe's deadline: the system resolver's own retries can take far
+ * longer than --timeout, and "every step under the timeout" includes this one.
+ */
+static int lookup_bounded(struct probe_ctx *p, struct addrinfo **out, int *gai)
+{
+	size_t hl = strlen(p->t->host) + 1;
+	struct lookup *l = calloc(1, sizeof(*l) + hl);
+	struct gaicb *list[1];
+	const struct gaicb *wait[1];
+	uint64_t now, left;
 	int ret;
 
-	snprintf(port, sizeof(port), "%u", p->t->port);
-	ret = getaddrinfo(p->t->host, port, &hints, &ai);
+	if (!l)
+		return -ENOMEM;
+	memcpy(l->host, p->t->host, hl);
+	snprintf(l->port, sizeof(l->port), "%u", p->t->port);
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->hints.ai_flags = AI_NUMERICSERV;
+	l->cb.ar_name = l->host;
+	l->cb.ar_service = l->port;
+	l->cb.ar_request = &l->hints;
+	list[0] = &l->cb;
+	wait[0] = &l->cb;
+	ret = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (ret) {
+		free(l);
+		*gai = ret;
+		return -ENOENT;
+	}
+	for (;;) {
+		now = pio_now_ms();
+		left = now < p->deadline ? p->deadline - now : 0;
+		if (left > (uint64_t)p->o->timeout_ms)
+			left = (uint64_t)p->o->timeout_ms;
+		struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
+
+		ret = gai_suspend(wait, 1, &ts);
+		if (ret != EAI_INTR)
+			break;
+	}
+	ret = gai_error(&l->cb);
+	if (ret == EAI_INPROGRESS) {
+		/* Not cancelled: the resolver thread still owns l, so it is left to it. */
+		if (gai_cancel(&l->cb) != EAI_CANCELED)
+			return -ETIMEDOUT;
+		free(l);
+		return -ETIMEDOUT;
+	}
+	*out = l->cb.ar_result;
+	free(l);
+	*gai = ret;
+	return ret ? -ENOENT : 0;
+}
+
+static int resolve(struct probe_ctx *p)
+{
+	struct addrinfo *ai = NULL;
+	int ret, gai = 0;
+
+	ret = lookup_bounded(p, &ai, &gai);
+	if (ret == -ETIMEDOUT) {
+		snprintf(p->r->error, sizeof(p->r->error),
+			 "cannot resolve %.200s: no answer within %d ms", p->t->host,
+			 p->o->timeout_ms);
+		return ret;
+	}
 	if (ret) {
 		snprintf(p->r->error, sizeof(p->r->error), "cannot resolve %.200s: %s", p->t->host,
-			 gai_strerror(ret));
-		return -ENOENT;
+			 ret == -ENOMEM ? strerror(ENOMEM) : gai_strerror(gai));
+		return ret == -ENOMEM ? ret : -ENOENT;
 	}
 	for (struct addrinfo *a = ai; a && p->n_sa < PROBE_MAX_ADDRS; a = a->ai_next) {
 		if (a->ai_addrlen > sizeof(p->sa[0]))
