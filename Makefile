@@ -158,7 +158,9 @@ install: all
 	install -D -m 0644 $(BUILD)/man/tlsfw.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/tlsfw.conf.5
 	install -d $(DESTDIR)$(PREFIX)/share/tlsfw/policies
 	install -m 0644 policies/*.conf $(DESTDIR)$(PREFIX)/share/tlsfw/policies/
-	if [ -f scripts/tlsfw.service ]; then install -D -m 0644 scripts/tlsfw.service $(DESTDIR)$(PREFIX)/lib/systemd/system/tlsfw.service; fi
+	# the unit names the binary where PREFIX puts it
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's#/usr/local/sbin/tlsfw#$(PREFIX)/sbin/tlsfw#g' scripts/tlsfw.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/tlsfw.service
 
 clean:
 	rm -rf $(BUILD)
