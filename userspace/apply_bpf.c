@@ -21,9 +21,11 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/membarrier.h>
 
 #include "apply_bpf.h"
 #include "bpf_fill.h"
@@ -855,6 +857,25 @@ static int write_meta(struct apply_ctx *c)
 
 /* ---- rollback and commit ---------------------------------------------------------------- */
 
+/*
+ * Wait until no program still works with the generation it read before a flip. A program
+ * reads the generation once per packet and then looks up entries of that generation; one
+ * that read it just before the flip may still be running when the flip returns, and if the
+ * generation it uses were cleared under it, that packet would see neither policy (a program
+ * takes ~100 ns, but an interrupt, or on a VM a descheduled vCPU, can hold it far longer than
+ * the few system calls between flip and clear). Every XDP and tc program runs inside an RCU
+ * read-side section (NAPI and the qdisc path run with bottom halves off), and
+ * MEMBARRIER_CMD_GLOBAL is synchronize_rcu() in the kernel: when it returns, every such
+ * program has finished.
+ */
+static void grace_period(void)
+{
+	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		return;
+	/* nohz_full kernels refuse the command: wait far longer than any program runs. */
+	usleep(50 * 1000);
+}
+
 static int undo_one(struct apply_ctx *c, const struct undo *u)
 {
 	uint32_t zero = 0;
@@ -906,9 +927,25 @@ static const char *const undo_names[] = {
 
 static void rollback(struct apply_ctx *c)
 {
+	bool flipped_back = false, flip_stuck = false;
+
 	while (c->n_undo) {
 		const struct undo *u = &c->undo[--c->n_undo];
-		int err = undo_one(c, u);
+		int err;
+
+		/* Packets may still be deciding with the new generation: let them finish
+		 * before it is cleared (see grace_period). */
+		if (u->kind == U_FILLED && flipped_back)
+			grace_period();
+		/* The new generation is still the active one: clearing it would leave packets
+		 * with neither policy. */
+		if (u->kind == U_FILLED && flip_stuck)
+			continue;
+		err = undo_one(c, u);
+		if (u->kind == U_FLIP) {
+			flipped_back = !err;
+			flip_stuck = err;
+		}
 
 		if (err) {
 			size_t len = strlen(c->e->msg);
@@ -926,7 +963,11 @@ static void rollback(struct apply_ctx *c)
 static void commit(struct apply_ctx *c)
 {
 	uint8_t new_bit = 1u << c->new_gen;
-	int err = bpf_clear_gen(&c->maps, c->old_gen);
+	int err;
+
+	/* Packets that read the old generation before the flip may still be using it. */
+	grace_period();
+	err = bpf_clear_gen(&c->maps, c->old_gen);
 
 	if (err)
 		fprintf(stderr, "tlsfw: warning: cannot clear the previous generation: %s\n",
@@ -1099,6 +1140,30 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	return err;
 }
 
+/*
+ * Wait for the namespace lock. apply blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT before it
+ * takes the lock, so that it can roll back instead of dying half-way; while it only waits,
+ * nothing has changed yet, and a user's Ctrl-C (or a service manager's SIGTERM) must end the
+ * wait instead of being held until another apply finishes. So they are let through here.
+ */
+static int lock_wait(int fd)
+{
+	sigset_t stop, old;
+	int err, saved;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigprocmask(SIG_UNBLOCK, &stop, &old);
+	err = flock(fd, LOCK_EX);
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return err;
+}
+
 int apply_lock(char *msg, size_t len)
 {
 	struct stat ns;
@@ -1128,7 +1193,7 @@ int apply_lock(char *msg, size_t len)
 			return -errno;
 		}
 		fprintf(stderr, "tlsfw: waiting for another tlsfw command in this network namespace\n");
-		if (flock(fd, LOCK_EX)) {
+		if (lock_wait(fd)) {
 			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
 			close(fd);
 			return -errno;

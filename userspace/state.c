@@ -252,6 +252,37 @@ struct state_iface *state_iface_find(const struct state *st, const char *name)
 	return NULL;
 }
 
+/* All n values of an array map, in order: a few batch system calls instead of one lookup per
+ * element (8,192 rule records: a measurable part of every apply, status and stats). Kernels
+ * or maps without batch lookups fall back to single lookups. */
+static int array_read(int fd, uint32_t n, void *values, size_t value_size)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t *keys = calloc(n, sizeof(*keys)), got = 0, out = 0;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (got < n) {
+		uint32_t count = n - got;
+
+		err = bpf_map_lookup_batch(fd, got ? &out : NULL, &out, keys + got,
+					   (char *)values + (size_t)got * value_size, &count, &opts);
+		got += count;
+		if (err == -ENOENT) /* the end of the map: every element read */
+			err = 0;
+		if (err || !count)
+			break;
+	}
+	free(keys);
+	if (!err && got == n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(fd, &i, (char *)values + (size_t)i * value_size))
+			return -errno;
+	return 0;
+}
+
 int state_meta_read(const struct bpf_maps *m, struct state_meta *sm)
 {
 	uint32_t zero = 0;
@@ -267,12 +298,10 @@ int state_meta_read(const struct bpf_maps *m, struct state_meta *sm)
 	err = bpf_get_gen(m, &sm->gen);
 	if (!err && bpf_map_lookup_elem(m->meta, &zero, &sm->meta))
 		err = -errno;
-	for (uint32_t i = 0; !err && i < TLSFW_MAX_RULES; i++)
-		if (bpf_map_lookup_elem(m->rules, &i, &sm->rules[i]))
-			err = -errno;
-	for (uint32_t i = 0; !err && i < TLSFW_MAX_CTX; i++)
-		if (bpf_map_lookup_elem(m->ifaces, &i, &sm->ctxs[i]))
-			err = -errno;
+	if (!err)
+		err = array_read(m->rules, TLSFW_MAX_RULES, sm->rules, sizeof(*sm->rules));
+	if (!err)
+		err = array_read(m->ifaces, TLSFW_MAX_CTX, sm->ctxs, sizeof(*sm->ctxs));
 	if (err)
 		state_meta_free(sm);
 	return err;
