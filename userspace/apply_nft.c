@@ -185,12 +185,19 @@ static void refusal_diag(const struct policy *pol, const struct nft_batch *b,
 	}
 }
 
+static int keep_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nft_counter *)a)->name, ((const struct nft_counter *)b)->name);
+}
+
 int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d,
 	      char *msg, size_t len)
 {
+	struct nft_counter *keep = NULL;
+	struct nft_apply_opts oo;
 	struct refusal ref[16];
 	struct nft_batch b;
-	size_t n_ref = 0;
+	size_t n_ref = 0, n_keep = 0;
 	int err;
 
 	/* An ingress chain names its device (the kernel checks it); an egress chain matches
@@ -203,7 +210,19 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 		snprintf(msg, len, "interface %s is missing", pol->ifaces[i].name);
 		return -ENODEV;
 	}
-	err = nft_batch_build(pol, o, &b, d);
+	/* Counts are kept per rule name across apply, as in the BPF backend: the new table's
+	 * counters start from the old ones' values. Packets counted between this read and the
+	 * commit are not carried over (the BPF backend keeps even those). */
+	err = nft_counters_read(&keep, &n_keep, false, msg, len);
+	if (err)
+		return err;
+	if (n_keep)
+		qsort(keep, n_keep, sizeof(*keep), keep_cmp);
+	oo = *o;
+	oo.keep = keep;
+	oo.n_keep = n_keep;
+	err = nft_batch_build(pol, &oo, &b, d);
+	free(keep);
 	if (err) {
 		snprintf(msg, len, "cannot build the nftables batch: %s", strerror(-err));
 		return err;

@@ -22,12 +22,19 @@
 
 #define NFT_TLSFW_TABLE "tlsfw"     /* family inet */
 
+struct nft_counter;
+
 struct nft_apply_opts {
 	const char *policy_file;  /* absolute path, recorded in the table for status */
 	const uint8_t *sha256;    /* 32 bytes: the policy file's hash */
 	bool dry_run;             /* send the batch without its end: the kernel checks every
 				   * message, then aborts the transaction; nothing changes */
 	FILE *out;                /* progress ("lan0: ingress nft hook ingress"), or NULL */
+	/* Counters of the table being replaced, sorted by name (apply_nft fills these): a
+	 * counter of the new table with the same name (same rule, interface and direction)
+	 * starts from these values, so counts are kept across apply as in the BPF backend. */
+	const struct nft_counter *keep;
+	size_t n_keep;
 };
 
 /*

@@ -66,6 +66,13 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
 		return EXIT_SYSTEM;
 	}
+	/* one backend per namespace: the nft apply refuses over BPF programs, and this the reverse */
+	err = nft_in_force(msg, sizeof(msg));
+	if (err) {
+		close(lock);
+		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+		return EXIT_SYSTEM;
+	}
 	err = apply_bpf(plan, &o, d, &e);
 	close(lock);
 	print_diag(d, err ? "nothing applied" : "applied");

@@ -325,9 +325,15 @@ static void rule_send(struct bctx *c, struct nftnl_rule *r, enum nft_owner_kind 
 	nftnl_rule_free(r);
 }
 
+static int counter_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nft_counter *)elem)->name);
+}
+
 static void counter_add(struct bctx *c, const char *name, const char *comment,
 			enum nft_owner_kind kind, int idx)
 {
+	const struct nft_counter *kept = NULL;
 	struct nftnl_obj *ob;
 	struct nlmsghdr *nlh;
 
@@ -342,6 +348,13 @@ static void counter_add(struct bctx *c, const char *name, const char *comment,
 	nftnl_obj_set_str(ob, NFTNL_OBJ_NAME, name);
 	nftnl_obj_set_u32(ob, NFTNL_OBJ_FAMILY, NFPROTO_INET);
 	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	if (c->o->n_keep)
+		kept = bsearch(name, c->o->keep, c->o->n_keep, sizeof(*kept), counter_cmp);
+	if (kept) {
+		/* the same rule on the same hook: continue its count (opts.keep) */
+		nftnl_obj_set_u64(ob, NFTNL_OBJ_CTR_PKTS, kept->packets);
+		nftnl_obj_set_u64(ob, NFTNL_OBJ_CTR_BYTES, kept->bytes);
+	}
 	put_udata_comment(c, NFTNL_UDATA_OBJ_COMMENT, comment, obj_udata_set, ob);
 	nlh = msg_begin(c, NFT_MSG_NEWOBJ, NLM_F_CREATE, kind, idx, "counter %s", name);
 	if (nlh) {

@@ -261,6 +261,22 @@ static int bpf_in_force(char *msg, size_t len)
 	return err;
 }
 
+int nft_in_force(char *msg, size_t len)
+{
+	struct nft_status st;
+	int err = nft_status_read(&st, msg, len);
+	bool present = !err && st.present;
+
+	nft_status_free(&st);
+	/* A kernel without nf_tables (or one that cannot be read) holds no table of ours:
+	 * that must never stop a BPF apply. */
+	if (!present)
+		return 0;
+	snprintf(msg, len, "table inet %s of tlsfw's nftables backend exists (backend: nft); run `tlsfw detach` first to switch to backend: bpf",
+		 NFT_TLSFW_TABLE);
+	return -EBUSY;
+}
+
 int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, struct diag *d)
 {
 	char abs[PATH_MAX], msg[256];

@@ -8,6 +8,7 @@
 #define TLSFW_NFT_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "diag.h"
 #include "policy.h"
@@ -22,5 +23,9 @@ int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, stru
 /* `tlsfw detach [IFACE...]`: -ENOENT (nothing printed) when no table inet tlsfw exists; else
  * an exit status. The caller holds the namespace lock (apply_lock). */
 int nft_cmd_detach(char **ifnames, int n);
+/* For a BPF apply (cmd_apply.c, under the namespace lock): -EBUSY with msg set while table
+ * inet tlsfw exists (one backend per namespace), else 0 (also when nf_tables cannot be
+ * read: no table of ours can be in the way then). */
+int nft_in_force(char *msg, size_t len);
 
 #endif

@@ -101,3 +101,17 @@ gw nft list table inet tlsfw >/dev/null 2>&1 && fail "table inet tlsfw was creat
 tlsfw detach >/dev/null || fail "detach (bpf)"
 nftfw apply "$good" >/dev/null 2>&1 || fail "nft apply after detach"
 ok "an nft apply over BPF programs was refused (exit 2); after detach it applies"
+
+# and the reverse: with table inet tlsfw in place, a BPF apply (also a dry run) is refused
+for dry in "" --dry-run; do
+	tlsfw apply "$ROOT/policies/block-quic.conf" $dry >"$TMP/rev.out" 2>&1
+	rc=$?
+	[ $rc = 2 ] || { cat "$TMP/rev.out"; fail "BPF apply $dry over table inet tlsfw exited $rc, expected 2"; }
+	grep -q 'tlsfw detach' "$TMP/rev.out" || fail "the refusal does not say to run tlsfw detach"
+done
+gw ip -d link show lan0 | grep -q 'prog/xdp' && fail "XDP was attached next to table inet tlsfw"
+gw nft list table inet tlsfw >/dev/null 2>&1 || fail "the refused BPF apply removed table inet tlsfw"
+nftfw detach >/dev/null || fail "detach (nft)"
+tlsfw apply "$ROOT/policies/block-quic.conf" >/dev/null 2>&1 || fail "BPF apply after detach"
+tlsfw detach >/dev/null || fail "detach (bpf)"
+ok "a BPF apply over table inet tlsfw was refused (exit 2); after detach it applies"

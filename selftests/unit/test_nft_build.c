@@ -16,6 +16,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
+#include <libnftnl/object.h>
 
 #include "apply_nft.h"
 #include "policy.h"
@@ -30,11 +31,14 @@ struct fx {
 	int err;
 };
 
+static const struct nft_counter *fx_keep; /* opts.keep of the next fx_build */
+static size_t fx_n_keep;
+
 static int fx_build(struct fx *f, const char *text, bool dry_run)
 {
 	static const uint8_t hash[32];
 	struct nft_apply_opts o = { .policy_file = "/etc/tlsfw/test.conf", .sha256 = hash,
-				    .dry_run = dry_run };
+				    .dry_run = dry_run, .keep = fx_keep, .n_keep = fx_n_keep };
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -190,6 +194,68 @@ static void test_fault(void)
 	fx_free(&f);
 }
 
+/* Counters kept across apply: a counter whose name is in opts.keep is created with the old
+ * values, the others at zero. */
+static void test_keep(void)
+{
+	static const struct nft_counter keep[] = { /* sorted by name */
+		{ .name = "allow-https/lan0/in", .packets = 7, .bytes = 700 },
+		{ .name = "block-quic/lan0/in", .packets = 5, .bytes = 500 },
+		{ .name = "gone/lan0/in", .packets = 9, .bytes = 900 },
+	};
+	char *text = slurp("policies/block-quic.conf");
+	size_t off = 0, n_obj = 0, n_kept = 0;
+	struct fx f;
+
+	CHECK(text, "cannot read policies/block-quic.conf");
+	if (!text)
+		return;
+	fx_keep = keep;
+	fx_n_keep = sizeof(keep) / sizeof(keep[0]);
+	CHECK(fx_build(&f, text, false) == 0, "build with kept counters failed: %d", f.err);
+	fx_keep = NULL;
+	fx_n_keep = 0;
+	for (size_t i = 0; i < f.b.n_msgs && off < f.b.len; i++) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)(f.b.buf + off);
+		struct nftnl_obj *o;
+
+		off += NLMSG_ALIGN(nlh->nlmsg_len);
+		if (msg_type(&f.b, i) != NFT_MSG_NEWOBJ)
+			continue;
+		o = nftnl_obj_alloc();
+		if (!o || nftnl_obj_nlmsg_parse(nlh, o) < 0) {
+			CHECK(0, "cannot parse counter message %zu", i);
+			nftnl_obj_free(o);
+			continue;
+		}
+		n_obj++;
+		{
+			const char *name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
+			uint64_t pk = nftnl_obj_is_set(o, NFTNL_OBJ_CTR_PKTS) ?
+				      nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS) : 0;
+			uint64_t by = nftnl_obj_is_set(o, NFTNL_OBJ_CTR_BYTES) ?
+				      nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES) : 0;
+
+			if (!strcmp(name, "block-quic/lan0/in")) {
+				CHECK(pk == 5 && by == 500, "block-quic starts at %llu/%llu, kept 5/500",
+				      (unsigned long long)pk, (unsigned long long)by);
+				n_kept++;
+			} else if (!strcmp(name, "allow-https/lan0/in")) {
+				CHECK(pk == 7 && by == 700, "allow-https starts at %llu/%llu, kept 7/700",
+				      (unsigned long long)pk, (unsigned long long)by);
+				n_kept++;
+			} else {
+				CHECK(pk == 0 && by == 0, "counter %s starts at %llu, not kept",
+				      name, (unsigned long long)pk);
+			}
+		}
+		nftnl_obj_free(o);
+	}
+	CHECK(n_obj == 4 && n_kept == 2, "%zu counters, %zu kept (expected 4, 2)", n_obj, n_kept);
+	fx_free(&f);
+	free(text);
+}
+
 /* ---- the test-only driver ------------------------------------------------------------------ */
 
 static int drv_apply(const char *path, bool dry_run)
@@ -288,6 +354,7 @@ int main(int argc, char **argv)
 	test_block_quic();
 	test_merge();
 	test_fault();
+	test_keep();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	else

@@ -1,0 +1,185 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The nftables backend against the BPF backend (issue 5), side by side in one run through a
+# namespace gateway (scripts/topology.sh):
+#   1. a UDP 443 flood from the client (selftests/bench/bench_flood.c: sendmmsg, 64-byte
+#      frames, bounded in time) under: no filter, tlsfw backend: bpf (XDP on lan0), tlsfw
+#      backend: nft (inet ingress hook on lan0), and a hand-written `nft` rule
+#      `udp dport 443 drop` in a base chain on the same inet ingress hook of lan0;
+#      packets per second dropped (the dropping rule's counter / seconds; for no filter: the
+#      datagrams the gateway forwarded to the server per second);
+#   2. apply time of 1, 1,000 and 4,096 rules (one UDP dport rule each on lan0) for both
+#      backends, cold (nothing enforced), median of RUNS.
+# Prints a markdown table and writes it into Documentation/performance.md between
+# <!-- bench:nft:begin --> and <!-- bench:nft:end --> (markers appended when absent).
+#   BUILD=build-x selftests/bench/bench_nft.sh   (uses $BUILD/tlsfw and $BUILD/bench/bench_flood)
+#   SECONDS_FLOOD=3, RUNS=3 (median of), DOC=... (the file to update)
+# Takes about 4 x RUNS x SECONDS_FLOOD seconds plus 6 x RUNS applies.
+set -u -o pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+TLSFW=${TLSFW:-$BUILD/tlsfw}
+FLOOD=$BUILD/bench/bench_flood
+T=${SECONDS_FLOOD:-3}
+RUNS=${RUNS:-3}
+DOC=${DOC:-$ROOT/Documentation/performance.md}
+P="tlsfw-bnft-$$-"
+GW=${P}gw CLI=${P}c SRV=${P}s
+TMP=$(mktemp -d /tmp/tlsfw-bench-nft.XXXXXX)
+
+cleanup() {
+	"$ROOT/scripts/topology.sh" down "$P"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	echo "bench_nft: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "needs root"
+[ -x "$TLSFW" ] || die "no $TLSFW (make BUILD=... all)"
+[ -x "$FLOOD" ] || die "no $FLOOD (make BUILD=... $FLOOD)"
+command -v nft >/dev/null || die "nft is not installed"
+
+gw() { ip netns exec "$GW" "$@"; }
+
+"$ROOT/scripts/topology.sh" up "$P" >/dev/null || die "topology"
+# resolve the neighbours before the flood
+ip netns exec "$CLI" python3 "$ROOT/selftests/net/nettool.py" udp-probe --to 10.10.2.2 --port 9 --timeout 0.3 >/dev/null
+ip netns exec "$SRV" python3 "$ROOT/selftests/net/nettool.py" udp-probe --to 10.10.1.2 --port 9 --timeout 0.3 >/dev/null
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# policy BACKEND N: N rules, rule 0 drops UDP 443, the others UDP 10000+i; path printed
+policy() {
+	local f="$TMP/p-$1-$2.conf" i
+	{
+		printf 'version: 1\nbackend: %s\ninterfaces:\n  - name: lan0\ndefault: allow\nrules:\n' "$1"
+		printf '  - name: drop-quic\n    proto: udp\n    dport: 443\n    action: drop\n'
+		for ((i = 1; i < $2; i++)); do
+			printf '  - name: r%d\n    proto: udp\n    dport: %d\n    action: drop\n' $i $((10000 + i))
+		done
+	} >"$f"
+	echo "$f"
+}
+
+# flood: T seconds of UDP 443 from the client; prints "sent forwarded"
+flood() {
+	local f0 f1 sent
+	f0=$(gw cat /sys/class/net/wan0/statistics/tx_packets)
+	sent=$(ip netns exec "$CLI" "$FLOOD" 10.10.2.2 443 "$T") || die "flood failed"
+	sleep 0.2
+	f1=$(gw cat /sys/class/net/wan0/statistics/tx_packets)
+	echo "$sent $((f1 - f0))"
+}
+
+stat_packets() { # JSON from tlsfw stats: packets of drop-quic
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(r["packets"] for r in d["rules"] if r["name"]=="drop-quic"))'
+}
+
+rate() { echo $(($1 / T)); }
+rows=()
+
+# ---- 1. flood ------------------------------------------------------------------------------
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+hand_packets() {
+	gw nft list chain inet benchhand in | awk '/udp dport 443 counter/ { print $6 }'
+}
+
+tlsfw_packets() {
+	gw "$TLSFW" stats --json --exact | stat_packets
+}
+
+# measure LABEL COUNTER: RUNS floods; COUNTER prints the dropping rule's packets ("" for no
+# filter: the forwarded datagrams count). One table row, medians of the runs.
+measure() {
+	local label=$1 counter=$2 r sent fwd c0 c1 d
+	: >"$TMP/sent"
+	: >"$TMP/drop"
+	: >"$TMP/fwd"
+	for ((r = 0; r < RUNS; r++)); do
+		c0=0
+		[ -n "$counter" ] && { c0=$($counter) || die "counter ($label)"; }
+		read -r sent fwd < <(flood)
+		if [ -n "$counter" ]; then
+			c1=$($counter) || die "counter ($label)"
+			d=$((c1 - c0))
+		else
+			d=$fwd
+		fi
+		rate "$sent" >>"$TMP/sent"
+		rate "$d" >>"$TMP/drop"
+		echo "$fwd" >>"$TMP/fwd"
+	done
+	d=$(median <"$TMP/drop")
+	[ -z "$counter" ] && d="$d forwarded"
+	rows+=("| $label | $(median <"$TMP/sent") | $d | $(median <"$TMP/fwd") |")
+}
+
+measure "no filter" ""
+for b in bpf nft; do
+	gw "$TLSFW" apply "$(policy $b 1)" >/dev/null || die "apply ($b)"
+	measure "tlsfw backend: $b" tlsfw_packets
+	gw "$TLSFW" detach >/dev/null || die "detach ($b)"
+done
+
+gw nft -f - <<'EOF' || die "hand-written nft rule"
+table inet benchhand {
+	chain in {
+		type filter hook ingress device "lan0" priority filter; policy accept;
+		udp dport 443 counter drop
+	}
+}
+EOF
+measure "hand-written nft \`udp dport 443 drop\`" hand_packets
+gw nft delete table inet benchhand
+
+# ---- 2. apply time -------------------------------------------------------------------------
+now_ms() { date +%s%3N; }
+arows=()
+for n in 1 1000 4096; do
+	line="| $n |"
+	for b in bpf nft; do
+		pol=$(policy $b $n)
+		for ((r = 0; r < RUNS; r++)); do
+			t0=$(now_ms)
+			gw "$TLSFW" apply "$pol" >/dev/null || die "apply $n rules ($b)"
+			t1=$(now_ms)
+			echo $((t1 - t0))
+			gw "$TLSFW" detach >/dev/null || die "detach ($b)"
+		done >"$TMP/times"
+		line="$line $(median <"$TMP/times") |"
+	done
+	arows+=("$line")
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+{
+	echo "Measured $(date -u +%Y-%m-%d) on $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); client, gateway and server are network namespaces joined by veth pairs on one host, so the sender and the gateway share the $(nproc) cores; load average $LOAD_BEFORE before, $LOAD_AFTER after. The optimized build ($(basename "$BUILD")/tlsfw)."
+	echo
+	echo "UDP 443 flood: one sender (sendmmsg, 64 per call, 18-byte payloads: 64-byte frames) in the client for $T s into the gateway's lan0, $RUNS runs per row, medians. \"Dropped/s\" is the dropping rule's counter over the $T s (tlsfw stats; for the hand-written rule its nft counter); for no filter the column is the rate the gateway forwarded to the server instead. \"Reached the server\" is the gateway's wan0 transmit count during one flood. The tlsfw policy is one rule (drop UDP 443, lan0 ingress); the hand-written rule sits on the same inet ingress hook of lan0 as the nft backend's chain. On veth the sender's own cost bounds every row: a veth without NAPI (no XDP program on lan0: the no-filter and nft rows) runs the gateway's receive path inside the sender's transmit call, so sent/s also reflects the per-packet cost of the gateway; where dropped/s equals sent/s the filter dropped every datagram the sender produced. Compare rows, not absolute numbers."
+	echo
+	echo "| filter | sent/s | dropped/s | reached the server |"
+	echo "|---|---|---|---|"
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "Apply time: wall clock of \`tlsfw apply\` inside the gateway namespace, cold (\`tlsfw detach\` before each run), median of $RUNS, in ms; rule 0 drops UDP 443, every other rule one more UDP port."
+	echo
+	echo "| rules | backend: bpf ms | backend: nft ms |"
+	echo "|---|---|---|"
+	printf '%s\n' "${arows[@]}"
+} >"$TMP/nft.md"
+cat "$TMP/nft.md"
+
+begin="<!-- bench:nft:begin -->" end="<!-- bench:nft:end -->"
+if ! grep -qF "$begin" "$DOC" || ! grep -qF "$end" "$DOC"; then
+	printf '\n%s\n%s\n' "$begin" "$end" >>"$DOC"
+fi
+awk -v b="$begin" -v e="$end" -v f="$TMP/nft.md" '
+	$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+	$0 == e { skip = 0 }
+	!skip { print }' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
