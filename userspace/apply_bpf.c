@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1200,4 +1201,30 @@ int apply_lock(char *msg, size_t len)
 		}
 	}
 	return fd;
+}
+
+int apply_lock_exclusive(int (*other_in_force)(char *msg, size_t len), char *msg, size_t len)
+{
+	int lock = apply_lock(msg, len), err;
+
+	if (lock < 0)
+		return lock;
+	err = other_in_force(msg, len);
+	if (err) {
+		close(lock);
+		return err;
+	}
+	return lock;
+}
+
+void policy_abs_path(const char *path, char *abs, size_t len)
+{
+	char real[PATH_MAX];
+
+	if (!strcmp(path, "-"))
+		snprintf(abs, len, "<stdin>");
+	else if (realpath(path, real))
+		snprintf(abs, len, "%s", real);
+	else
+		snprintf(abs, len, "%s", path);
 }

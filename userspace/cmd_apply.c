@@ -54,22 +54,12 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 	struct apply_err e;
 	int lock, err;
 
-	if (!strcmp(path, "-"))
-		snprintf(abs, sizeof(abs), "<stdin>");
-	else if (!realpath(path, abs))
-		snprintf(abs, sizeof(abs), "%s", path);
+	policy_abs_path(path, abs, sizeof(abs));
 	o.policy_file = abs;
 
 	block_signals();
-	lock = apply_lock(msg, sizeof(msg));
+	lock = apply_lock_exclusive(nft_in_force, msg, sizeof(msg));
 	if (lock < 0) {
-		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
-		return EXIT_SYSTEM;
-	}
-	/* one backend per namespace: the nft apply refuses over BPF programs, and this the reverse */
-	err = nft_in_force(msg, sizeof(msg));
-	if (err) {
-		close(lock);
 		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
 		return EXIT_SYSTEM;
 	}

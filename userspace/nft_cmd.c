@@ -283,20 +283,11 @@ int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, stru
 	struct nft_apply_opts o = { .sha256 = pol->sha256, .dry_run = dry_run, .out = stdout };
 	int lock, err;
 
-	if (!strcmp(path, "-"))
-		snprintf(abs, sizeof(abs), "<stdin>");
-	else if (!realpath(path, abs))
-		snprintf(abs, sizeof(abs), "%s", path);
+	policy_abs_path(path, abs, sizeof(abs));
 	o.policy_file = abs;
 	/* the same per-namespace lock as the BPF backend: one changer at a time */
-	lock = apply_lock(msg, sizeof(msg));
+	lock = apply_lock_exclusive(bpf_in_force, msg, sizeof(msg));
 	if (lock < 0) {
-		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
-		return EXIT_SYSTEM;
-	}
-	err = bpf_in_force(msg, sizeof(msg));
-	if (err) {
-		close(lock);
 		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
 		return EXIT_SYSTEM;
 	}
