@@ -947,61 +947,55 @@ static int bss_cut(struct bsset *s, const uint64_t *stop, uint32_t *map)
 	return 0;
 }
 
-static void remap(uint32_t *v, size_t n, const uint32_t *map)
-{
-	for (size_t i = 0; i < n; i++)
-		v[i] = map[v[i]];
-}
+/* Where a field's class ids are stored: n uint32_t, stride bytes apart (a plain array, or the
+ * class member of an array of entries). */
+struct cls_ref {
+	uint32_t *first;
+	size_t n, stride;
+};
 
-/* Phase-0 cut: each field against the terms that every other field admits everywhere. */
-static int cut_phase0(struct lower *l)
+#define CLS_ARRAY(a, cnt) ((struct cls_ref){ (a), (cnt), sizeof(uint32_t) })
+#define CLS_FIELD(arr, cnt, member)                                                         \
+	((struct cls_ref){ (arr) ? &(arr)[0].member : NULL, (cnt), sizeof((arr)[0]) })
+
+struct cut_field {
+	struct bsset *set;
+	struct cls_ref ref;
+};
+
+/*
+ * Cut each field's classes after the first term that every other field admits everywhere
+ * (later terms can never decide), then renumber the class ids stored in the plan. The same
+ * step serves phase 0 (six fields) and phase 1 (A, B and ctx).
+ */
+static int cut_fields(struct lower *l, struct cut_field *f, int nf)
 {
-	struct bsset *f[6] = { &l->proto, &l->sport, &l->dport, &l->src, &l->dst, &l->ctx };
-	struct plan *pl = l->pl;
 	size_t w = l->w, nmax = 0;
-	uint64_t *all = calloc(6 * w, sizeof(*all)), *stop = calloc(w, sizeof(*stop));
+	uint64_t *all = calloc(nf * w, sizeof(*all)), *stop = calloc(w, sizeof(*stop));
 	uint32_t *map = NULL;
 	int err = -ENOMEM;
 
-	for (int k = 0; k < 6; k++)
-		nmax = f[k]->n > nmax ? f[k]->n : nmax;
+	for (int k = 0; k < nf; k++)
+		nmax = f[k].set->n > nmax ? f[k].set->n : nmax;
 	map = calloc(nmax ? nmax : 1, sizeof(*map));
 	if (!all || !stop || !map)
 		goto out;
-	for (int k = 0; k < 6; k++)
-		bss_all(f[k], all + k * w);
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < nf; k++)
+		bss_all(f[k].set, all + k * w);
+	for (int k = 0; k < nf; k++) {
 		for (size_t i = 0; i < w; i++) {
 			stop[i] = ~0ull;
-			for (int j = 0; j < 6; j++)
+			for (int j = 0; j < nf; j++)
 				if (j != k)
 					stop[i] &= all[j * w + i];
 		}
-		err = bss_cut(f[k], stop, map);
+		err = bss_cut(f[k].set, stop, map);
 		if (err)
 			goto out;
-		switch (k) {
-		case 0:
-			remap(pl->proto_cls, TLSFW_PROTO_SLOTS, map);
-			break;
-		case 1:
-			remap(pl->sport_cls, TLSFW_PORT_SLOTS, map);
-			break;
-		case 2:
-			remap(pl->dport_cls, TLSFW_PORT_SLOTS, map);
-			break;
-		case 3:
-			for (size_t i = 0; i < pl->n_src; i++)
-				pl->src[i].cls = map[pl->src[i].cls];
-			break;
-		case 4:
-			for (size_t i = 0; i < pl->n_dst; i++)
-				pl->dst[i].cls = map[pl->dst[i].cls];
-			break;
-		case 5:
-			for (size_t i = 0; i < pl->n_ctx; i++)
-				pl->ctx[i].cls = map[pl->ctx[i].cls];
-			break;
+		for (size_t i = 0; i < f[k].ref.n; i++) {
+			uint32_t *v = (uint32_t *)((char *)f[k].ref.first + i * f[k].ref.stride);
+
+			*v = map[*v];
 		}
 	}
 	err = 0;
@@ -1010,6 +1004,22 @@ out:
 	free(stop);
 	free(map);
 	return err;
+}
+
+/* Phase-0 cut: each field against the terms that every other field admits everywhere. */
+static int cut_phase0(struct lower *l)
+{
+	struct plan *pl = l->pl;
+	struct cut_field f[] = {
+		{ &l->proto, CLS_ARRAY(pl->proto_cls, TLSFW_PROTO_SLOTS) },
+		{ &l->sport, CLS_ARRAY(pl->sport_cls, TLSFW_PORT_SLOTS) },
+		{ &l->dport, CLS_ARRAY(pl->dport_cls, TLSFW_PORT_SLOTS) },
+		{ &l->src, CLS_FIELD(pl->src, pl->n_src, cls) },
+		{ &l->dst, CLS_FIELD(pl->dst, pl->n_dst, cls) },
+		{ &l->ctx, CLS_FIELD(pl->ctx, pl->n_ctx, cls) },
+	};
+
+	return cut_fields(l, f, sizeof(f) / sizeof(f[0]));
 }
 
 static uint8_t entry_fam(const struct plan_prefix *x)
@@ -1035,43 +1045,14 @@ static int prefix_families(struct lower *l)
 /* Phase-1 cut: A, B and ctx against each other, before phase 2 multiplies them. */
 static int cut_phase1(struct lower *l, struct combv *c1, struct combv *c2)
 {
-	struct bsset *f[3] = { &l->a, &l->b, &l->ctx };
 	struct plan *pl = l->pl;
-	size_t w = l->w, nmax = 0;
-	uint64_t *all = calloc(3 * w, sizeof(*all)), *stop = calloc(w, sizeof(*stop));
-	uint32_t *map = NULL;
-	int err = -ENOMEM;
+	struct cut_field f[] = {
+		{ &l->a, CLS_FIELD(c1->v, c1->n, out) },
+		{ &l->b, CLS_FIELD(c2->v, c2->n, out) },
+		{ &l->ctx, CLS_FIELD(pl->ctx, pl->n_ctx, cls) },
+	};
 
-	for (int k = 0; k < 3; k++)
-		nmax = f[k]->n > nmax ? f[k]->n : nmax;
-	map = calloc(nmax ? nmax : 1, sizeof(*map));
-	if (!all || !stop || !map)
-		goto out;
-	for (int k = 0; k < 3; k++)
-		bss_all(f[k], all + k * w);
-	for (int k = 0; k < 3; k++) {
-		for (size_t i = 0; i < w; i++)
-			stop[i] = all[((k + 1) % 3) * w + i] & all[((k + 2) % 3) * w + i];
-		err = bss_cut(f[k], stop, map);
-		if (err)
-			goto out;
-		if (k == 0) {
-			for (size_t i = 0; i < c1->n; i++)
-				c1->v[i].out = map[c1->v[i].out];
-		} else if (k == 1) {
-			for (size_t i = 0; i < c2->n; i++)
-				c2->v[i].out = map[c2->v[i].out];
-		} else {
-			for (size_t i = 0; i < pl->n_ctx; i++)
-				pl->ctx[i].cls = map[pl->ctx[i].cls];
-		}
-	}
-	err = 0;
-out:
-	free(all);
-	free(stop);
-	free(map);
-	return err;
+	return cut_fields(l, f, sizeof(f) / sizeof(f[0]));
 }
 
 static int lower_rules_meta(struct lower *l)
