@@ -27,6 +27,7 @@
 #include "randpol.h"
 #include "ref_decide.h"
 #include "tlsfw.skel.h"
+#include "percpu.h"
 
 #define N_POLICIES 250
 #define PACKETS_PER_POLICY 480 /* spread over the policy's interfaces */
@@ -320,26 +321,16 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 
 static int snapshot(struct env *e, struct counters *c)
 {
-	struct tlsfw_counter *v = calloc(e->ncpu, sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
 	memset(c, 0, sizeof(*c));
 	for (int blk = 0; blk < 2; blk++) {
 		for (uint32_t i = 0; i < N_STATS; i++) {
-			uint32_t key = blk * TLSFW_SLOTS_PER_CTX + i;
+			int err = percpu_counter_sum(e->m.counters, blk * TLSFW_SLOTS_PER_CTX + i,
+						     e->ncpu, &c->pk[blk][i], &c->by[blk][i]);
 
-			if (bpf_map_lookup_elem(e->m.counters, &key, v)) {
-				free(v);
-				return -errno;
-			}
-			for (int k = 0; k < e->ncpu; k++) {
-				c->pk[blk][i] += v[k].packets;
-				c->by[blk][i] += v[k].bytes;
-			}
+			if (err)
+				return err;
 		}
 	}
-	free(v);
 	return 0;
 }
 

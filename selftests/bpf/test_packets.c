@@ -29,6 +29,7 @@
 #include "plan.h"
 #include "policy.h"
 #include "tlsfw.skel.h"
+#include "percpu.h"
 
 #define TC_ACT_UNSPEC (-1) /* tlsfw passes to the next filter */
 #define TC_ACT_SHOT 2
@@ -233,26 +234,16 @@ struct snap {
 
 static int snapshot(struct env *e, struct snap *s)
 {
-	struct tlsfw_counter *v = calloc(e->ncpu, sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
 	memset(s, 0, sizeof(*s));
 	for (int b = 0; b < 2; b++) {
 		for (uint32_t i = 0; i < N_WATCH; i++) {
-			uint32_t key = b * TLSFW_SLOTS_PER_CTX + i;
+			int err = percpu_counter_sum(e->m.counters, b * TLSFW_SLOTS_PER_CTX + i,
+						     e->ncpu, &s->pk[b][i], &s->by[b][i]);
 
-			if (bpf_map_lookup_elem(e->m.counters, &key, v)) {
-				free(v);
-				return -errno;
-			}
-			for (int c = 0; c < e->ncpu; c++) {
-				s->pk[b][i] += v[c].packets;
-				s->by[b][i] += v[c].bytes;
-			}
+			if (err)
+				return err;
 		}
 	}
-	free(v);
 	return 0;
 }
 

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading a tlsfw counter the way a test wants it: every CPU's slot summed. */
+#ifndef TLSFW_SELFTEST_PERCPU_H
+#define TLSFW_SELFTEST_PERCPU_H
+
+#include <stdint.h>
+
+/* Sum counter `key` of the per-CPU map fd over ncpu CPUs into *packets and *bytes.
+ * Returns 0 or -errno. */
+int percpu_counter_sum(int fd, uint32_t key, int ncpu, uint64_t *packets, uint64_t *bytes);
+
+#endif
