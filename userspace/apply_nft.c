@@ -19,6 +19,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/object.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
@@ -185,19 +186,43 @@ static void refusal_diag(const struct policy *pol, const struct nft_batch *b,
 	}
 }
 
-static int keep_cmp(const void *a, const void *b)
+/* Send bytes [from, to) of b, one transaction; a refusal becomes a diagnostic at the policy
+ * line that produced the refused message. */
+static int send_part(const struct policy *pol, const struct nft_batch *b, size_t from, size_t to,
+		     struct diag *d, char *msg, size_t len)
 {
-	return strcmp(((const struct nft_counter *)a)->name, ((const struct nft_counter *)b)->name);
+	struct nft_batch part = *b;
+	struct refusal ref[16];
+	size_t n_ref = 0;
+	int err;
+
+	part.buf = b->buf + from;
+	part.len = to - from;
+	err = batch_talk(&part, ref, sizeof(ref) / sizeof(ref[0]), &n_ref);
+	if (err) {
+		snprintf(msg, len, "cannot talk to nf_tables: %s", strerror(-err));
+	} else if (n_ref) {
+		/* The kernel goes on checking after a refusal, and what follows usually fails
+		 * because of it (a rule in a chain that was refused): name the first only. */
+		refusal_diag(pol, b, &ref[0], d);
+		err = ref[0].err;
+		if (n_ref > 1)
+			snprintf(msg, len, "nftables refused the batch (and %zu later message%s, following from the first)",
+				 n_ref - 1, n_ref == 2 ? "" : "s");
+		else
+			snprintf(msg, len, "nftables refused the batch");
+	}
+	return err;
 }
+
+static int staged_del(const struct nft_batch *b);
 
 int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d,
 	      char *msg, size_t len)
 {
-	struct nft_counter *keep = NULL;
+	struct nft_existing old;
 	struct nft_apply_opts oo;
-	struct refusal ref[16];
 	struct nft_batch b;
-	size_t n_ref = 0, n_keep = 0;
 	int err;
 
 	/* An ingress chain names its device (the kernel checks it); an egress chain matches
@@ -210,36 +235,29 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 		snprintf(msg, len, "interface %s is missing", pol->ifaces[i].name);
 		return -ENODEV;
 	}
-	/* Counts are kept per rule name across apply, as in the BPF backend: the new table's
-	 * counters start from the old ones' values. Packets counted between this read and the
-	 * commit are not carried over (the BPF backend keeps even those). */
-	err = nft_counters_read(&keep, &n_keep, false, msg, len);
+	/* The batch replaces what the table holds now, by name. The exclusive apply lock keeps
+	 * other tlsfw runs from changing it between this read and the commit; anyone else
+	 * who edits table inet tlsfw meanwhile makes the batch fail, changing nothing. */
+	err = nft_existing_read(&old, msg, len);
 	if (err)
 		return err;
-	if (n_keep)
-		qsort(keep, n_keep, sizeof(*keep), keep_cmp);
 	oo = *o;
-	oo.keep = keep;
-	oo.n_keep = n_keep;
+	oo.old = &old;
 	err = nft_batch_build(pol, &oo, &b, d);
-	free(keep);
+	nft_existing_free(&old);
 	if (err) {
 		snprintf(msg, len, "cannot build the nftables batch: %s", strerror(-err));
 		return err;
 	}
-	err = batch_talk(&b, ref, sizeof(ref) / sizeof(ref[0]), &n_ref);
-	if (err) {
-		snprintf(msg, len, "cannot talk to nf_tables: %s", strerror(-err));
-	} else if (n_ref) {
-		/* The kernel goes on checking after a refusal, and what follows usually fails
-		 * because of it (a rule in a chain that was refused): name the first only. */
-		refusal_diag(pol, &b, &ref[0], d);
-		err = ref[0].err;
-		if (n_ref > 1)
-			snprintf(msg, len, "nftables refused the batch (and %zu later message%s, following from the first)",
-				 n_ref - 1, n_ref == 2 ? "" : "s");
-		else
-			snprintf(msg, len, "nftables refused the batch");
+	/* the new sets (nothing uses them yet), then the switch (see struct nft_batch) */
+	err = send_part(pol, &b, 0, b.split ? b.split : b.len, d, msg, len);
+	if (!err && b.split) {
+		err = send_part(pol, &b, b.split, b.len, d, msg, len);
+		/* The policy in force is untouched; so should the table be. If this fails too,
+		 * the next apply deletes the leftovers (they are of the generation it makes). */
+		if (err && staged_del(&b))
+			fprintf(stderr, "tlsfw: warning: cannot delete the %zu sets staged for the refused policy; the next apply will\n",
+				b.n_staged);
 	}
 	if (!err && o->out && !o->dry_run)
 		for (size_t i = 0; i < pol->n_ifaces; i++)
@@ -248,7 +266,7 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 				pol->ifaces[i].hooks & POL_HOOK_EGRESS ? " egress" : "",
 				NFT_TLSFW_TABLE);
 	if (!err && o->out)
-		fprintf(o->out, "nftables: %u rules, %u sets (%u elements), %u chains, %u counters in one batch\n",
+		fprintf(o->out, "nftables: %u rules, %u sets (%u elements), %u chains, %u counters; sets staged, then one switch\n",
 			b.n_rules, b.n_sets, b.n_elems, b.n_chains, b.n_counters);
 	nft_batch_free(&b);
 	return err;
@@ -342,17 +360,11 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nft_status *st = data;
 	struct nftnl_table *t = nftnl_table_alloc();
-	const void *ud;
-	uint32_t len = 0;
 
 	if (!t)
 		return MNL_CB_ERROR;
-	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0)
 		st->present = true;
-		ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
-		if (ud && len)
-			nftnl_udata_parse(ud, len, udata_cb, st);
-	}
 	nftnl_table_free(t);
 	return MNL_CB_OK;
 }
@@ -396,6 +408,14 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
 	if (!table || !name || strcmp(table, NFT_TLSFW_TABLE))
 		goto out;
+	if (!strcmp(name, NFT_POLICY_CHAIN)) {
+		uint32_t ulen = 0;
+		const void *ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &ulen);
+
+		if (ud && ulen)
+			nftnl_udata_parse(ud, ulen, udata_cb, cl->st);
+		goto out;
+	}
 	n = strlen(name);
 	if (n > 3 && !strcmp(name + n - 3, "_in") && nftnl_chain_is_set(c, NFTNL_CHAIN_DEV))
 		egress = false;
@@ -474,7 +494,236 @@ void nft_status_free(struct nft_status *st)
 	st->n_hooks = 0;
 }
 
+/* ---- what the table holds ---------------------------------------------------------------- */
+
+struct name_list {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+static void name_push(struct name_list *l, const char *name)
+{
+	if (l->err)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			l->err = -ENOMEM;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n] = strdup(name);
+	if (!l->v[l->n])
+		l->err = -ENOMEM;
+	else
+		l->n++;
+}
+
+static void names_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+struct chain_names {
+	struct name_list l;
+	char tag;                 /* NFT_META_TAG of the policy chain */
+};
+
+static int tag_cb(const struct nftnl_udata *attr, void *data)
+{
+	if (nftnl_udata_type(attr) == NFT_META_TAG && nftnl_udata_len(attr) == 1)
+		*(char *)data = *(const char *)nftnl_udata_get(attr);
+	return 0;
+}
+
+static int chain_name_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct chain_names *cn = data;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	const char *table, *name;
+
+	if (!c)
+		return MNL_CB_ERROR;
+	if (nftnl_chain_nlmsg_parse(nlh, c) == 0) {
+		table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
+		name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+		if (table && name && !strcmp(table, NFT_TLSFW_TABLE)) {
+			name_push(&cn->l, name);
+			if (!strcmp(name, NFT_POLICY_CHAIN)) {
+				uint32_t ulen = 0;
+				const void *ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &ulen);
+
+				if (ud && ulen)
+					nftnl_udata_parse(ud, ulen, tag_cb, &cn->tag);
+			}
+		}
+	}
+	nftnl_chain_free(c);
+	return MNL_CB_OK;
+}
+
+static int set_name_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *st = nftnl_set_alloc();
+	const char *table, *name;
+
+	if (!st)
+		return MNL_CB_ERROR;
+	if (nftnl_set_nlmsg_parse(nlh, st) == 0) {
+		table = nftnl_set_get_str(st, NFTNL_SET_TABLE);
+		name = nftnl_set_get_str(st, NFTNL_SET_NAME);
+		/* anonymous sets belong to a rule and go with it */
+		if (table && name && !strcmp(table, NFT_TLSFW_TABLE) &&
+		    !(nftnl_set_get_u32(st, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS))
+			name_push(data, name);
+	}
+	nftnl_set_free(st);
+	return MNL_CB_OK;
+}
+
+static int counter_name_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	const char *table, *name;
+
+	if (!ob)
+		return MNL_CB_ERROR;
+	if (nftnl_obj_nlmsg_parse(nlh, ob) == 0) {
+		table = nftnl_obj_get_str(ob, NFTNL_OBJ_TABLE);
+		name = nftnl_obj_get_str(ob, NFTNL_OBJ_NAME);
+		if (table && name && !strcmp(table, NFT_TLSFW_TABLE) &&
+		    nftnl_obj_get_u32(ob, NFTNL_OBJ_TYPE) == NFT_OBJECT_COUNTER)
+			name_push(data, name);
+	}
+	nftnl_obj_free(ob);
+	return MNL_CB_OK;
+}
+
+static void build_set_dump(struct nlmsghdr *nlh, void *arg)
+{
+	nftnl_set_nlmsg_build_payload(nlh, arg);
+}
+
+static void build_obj_dump(struct nlmsghdr *nlh, void *arg)
+{
+	nftnl_obj_nlmsg_build_payload(nlh, arg);
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int nft_existing_read(struct nft_existing *old, char *msg, size_t len)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_set *st = nftnl_set_alloc();
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	struct name_list sets = { 0 }, counters = { 0 };
+	struct chain_names cn = { 0 };
+	struct nft_status present = { 0 };
+	const char *what = "table";
+	int err;
+
+	memset(old, 0, sizeof(*old));
+	if (!t || !c || !st || !ob) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
+	err = request(NFT_MSG_GETTABLE, 0, build_table_get, t, table_cb, &present);
+	if (err == -ENOENT || (!err && !present.present)) {
+		err = 0;
+		goto out;
+	}
+	if (err)
+		goto out;
+	old->table = true;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TLSFW_TABLE);
+	what = "chains";
+	err = request(NFT_MSG_GETCHAIN, NLM_F_DUMP, build_chain_dump, c, chain_name_cb, &cn);
+	if (!err && !(err = cn.l.err)) {
+		nftnl_set_set_str(st, NFTNL_SET_TABLE, NFT_TLSFW_TABLE);
+		what = "sets";
+		err = request(NFT_MSG_GETSET, NLM_F_DUMP, build_set_dump, st, set_name_cb, &sets);
+	}
+	if (!err && !(err = sets.err)) {
+		nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
+		nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+		what = "counters";
+		err = request(NFT_MSG_GETOBJ, NLM_F_DUMP, build_obj_dump, ob, counter_name_cb,
+			      &counters);
+	}
+	if (!err)
+		err = counters.err;
+out:
+	if (err) {
+		snprintf(msg, len, "cannot read the %s of table inet %s: %s", what, NFT_TLSFW_TABLE,
+			 strerror(-err));
+		names_free(cn.l.v, cn.l.n);
+		names_free(sets.v, sets.n);
+		names_free(counters.v, counters.n);
+		memset(old, 0, sizeof(*old));
+	} else {
+		old->chains = cn.l.v;
+		old->n_chains = cn.l.n;
+		old->tag = cn.tag;
+		old->sets = sets.v;
+		old->n_sets = sets.n;
+		if (counters.n)
+			qsort(counters.v, counters.n, sizeof(char *), strp_cmp);
+		old->counters = counters.v;
+		old->n_counters = counters.n;
+	}
+	nftnl_table_free(t);
+	nftnl_chain_free(c);
+	nftnl_set_free(st);
+	nftnl_obj_free(ob);
+	return err;
+}
+
+void nft_existing_free(struct nft_existing *old)
+{
+	if (!old)
+		return;
+	names_free(old->chains, old->n_chains);
+	names_free(old->sets, old->n_sets);
+	names_free(old->counters, old->n_counters);
+	memset(old, 0, sizeof(*old));
+}
+
 /* ---- counters ----------------------------------------------------------------------------- */
+
+/*
+ * A counter outlives the policy that made it (it is kept while its name stays), so what it
+ * says of itself is only what its name says: "rule=R iface=I dir=D" (nft_build.c). The
+ * rule's action, mode and line come from the rules that count into it, which every apply
+ * makes new: "action=A mode=M line=N" (NFT_META_RULE).
+ */
+static int nft_counter_parse(const char *comment, struct nft_counter *k)
+{
+	char rule[64], ifname[IFNAMSIZ], dir[8];
+
+	if (sscanf(comment, "rule=%63s iface=%15s dir=%7s", rule, ifname, dir) != 3)
+		return -EINVAL;
+	snprintf(k->rule, sizeof(k->rule), "%s", rule);
+	snprintf(k->ifname, sizeof(k->ifname), "%s", ifname);
+	snprintf(k->direction, sizeof(k->direction), "%s", dir);
+	/* the interface's own counters: their verdict is in their name */
+	snprintf(k->action, sizeof(k->action), "%s",
+		 !strcmp(rule, "(drop)") || !strcmp(rule, "(fragment-dropped)") ? "drop" :
+		 !strcmp(rule, "(reject)") ? "reject" : "allow");
+	snprintf(k->mode, sizeof(k->mode), "%s", !strcmp(rule, "(monitor)") ? "monitor" : "enforce");
+	return 0;
+}
 
 struct counter_list {
 	struct nft_counter *v;
@@ -482,22 +731,21 @@ struct counter_list {
 	int err;
 };
 
-/* The comment nft_build.c gives every counter: "rule=R action=A mode=M iface=I dir=D line=N" */
-static int nft_counter_parse(const char *comment, struct nft_counter *k)
+static struct nft_counter *counter_push(struct counter_list *cl)
 {
-	char rule[64], action[8], mode[8], ifname[IFNAMSIZ], dir[8];
-	unsigned int line;
+	if (cl->n == cl->cap) {
+		size_t cap = cl->cap ? 2 * cl->cap : 32;
+		struct nft_counter *v = realloc(cl->v, cap * sizeof(*v));
 
-	if (sscanf(comment, "rule=%63s action=%7s mode=%7s iface=%15s dir=%7s line=%u", rule,
-		   action, mode, ifname, dir, &line) != 6)
-		return -EINVAL;
-	snprintf(k->rule, sizeof(k->rule), "%s", rule);
-	snprintf(k->action, sizeof(k->action), "%s", action);
-	snprintf(k->mode, sizeof(k->mode), "%s", mode);
-	snprintf(k->ifname, sizeof(k->ifname), "%s", ifname);
-	snprintf(k->direction, sizeof(k->direction), "%s", dir);
-	k->line = line;
-	return 0;
+		if (!v) {
+			cl->err = -ENOMEM;
+			return NULL;
+		}
+		cl->v = v;
+		cl->cap = cap;
+	}
+	memset(&cl->v[cl->n], 0, sizeof(cl->v[0]));
+	return &cl->v[cl->n];
 }
 
 static int obj_comment_cb(const struct nftnl_udata *attr, void *data)
@@ -534,20 +782,8 @@ static int obj_cb(const struct nlmsghdr *nlh, void *data)
 	ud = nftnl_obj_get_data(ob, NFTNL_OBJ_USERDATA, &len);
 	if (ud && len)
 		nftnl_udata_parse(ud, len, obj_comment_cb, &comment);
-	if (cl->n == cl->cap) {
-		size_t cap = cl->cap ? 2 * cl->cap : 32;
-		struct nft_counter *v = realloc(cl->v, cap * sizeof(*v));
-
-		if (!v) {
-			cl->err = -ENOMEM;
-			goto out;
-		}
-		cl->v = v;
-		cl->cap = cap;
-	}
-	k = &cl->v[cl->n];
-	memset(k, 0, sizeof(*k));
-	if (!comment || nft_counter_parse(comment, k))
+	k = counter_push(cl);
+	if (!k || !comment || nft_counter_parse(comment, k))
 		goto out; /* not one of ours: someone added it by hand */
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	k->packets = nftnl_obj_get_u64(ob, NFTNL_OBJ_CTR_PKTS);
@@ -558,39 +794,183 @@ out:
 	return MNL_CB_OK;
 }
 
-static void build_obj_dump(struct nlmsghdr *nlh, void *arg)
+/* The rules' records, in chain and rule order: which rule counter each rule counts into,
+ * and the rule's action, mode and line. */
+struct rule_meta {
+	char counter[128];
+	char action[8], mode[8];
+	unsigned int line;
+};
+
+struct rule_meta_list {
+	struct rule_meta *v;
+	size_t n, cap;
+	int err;
+};
+
+struct rule_udata {
+	const char *counter, *info;
+};
+
+static int rule_udata_cb(const struct nftnl_udata *attr, void *data)
 {
-	nftnl_obj_nlmsg_build_payload(nlh, arg);
+	struct rule_udata *ru = data;
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (!len || v[len - 1])
+		return 0;
+	if (nftnl_udata_type(attr) == NFT_META_COUNTER)
+		ru->counter = v;
+	else if (nftnl_udata_type(attr) == NFT_META_RULE)
+		ru->info = v;
+	return 0;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rule_meta_list *l = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct rule_udata ru = { 0 };
+	struct rule_meta *m;
+	const char *table;
+	const void *ud;
+	uint32_t len = 0;
+
+	if (!r)
+		return MNL_CB_ERROR;
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0)
+		goto out;
+	table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
+	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	if (!table || strcmp(table, NFT_TLSFW_TABLE) || !ud || !len)
+		goto out;
+	nftnl_udata_parse(ud, len, rule_udata_cb, &ru);
+	if (!ru.counter || !ru.info)
+		goto out;
+	/* the two rules of a policy rule with addresses of both families count into one */
+	if (l->n && !strcmp(l->v[l->n - 1].counter, ru.counter))
+		goto out;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		struct rule_meta *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			l->err = -ENOMEM;
+			goto out;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	m = &l->v[l->n];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->counter, sizeof(m->counter), "%s", ru.counter);
+	if (sscanf(ru.info, "action=%7s mode=%7s line=%u", m->action, m->mode, &m->line) == 3)
+		l->n++;
+out:
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+static void build_rule_dump(struct nlmsghdr *nlh, void *arg)
+{
+	nftnl_rule_nlmsg_build_payload(nlh, arg);
+}
+
+static int counter_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nft_counter *)a)->name, ((const struct nft_counter *)b)->name);
 }
 
 int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg, size_t len)
 {
 	struct nftnl_obj *ob = nftnl_obj_alloc();
-	struct counter_list cl = { 0 };
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct counter_list cl = { 0 }, res = { 0 };
+	struct rule_meta_list rl = { 0 };
+	const char *what = "counters";
+	bool *listed = NULL;
 	int err;
 
 	*out = NULL;
 	*n = 0;
-	if (!ob)
-		return -ENOMEM;
+	if (!ob || !r) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_TLSFW_TABLE);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	err = request(NFT_MSG_GETRULE, NLM_F_DUMP, build_rule_dump, r, rule_cb, &rl);
+	if (!err)
+		err = rl.err;
+	if (err) {
+		what = "rules";
+		goto out;
+	}
 	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
 	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	err = request(reset ? NFT_MSG_GETOBJ_RESET : NFT_MSG_GETOBJ, NLM_F_DUMP, build_obj_dump,
 		      ob, obj_cb, &cl);
-	nftnl_obj_free(ob);
-	if (err == -ENOENT)
-		err = 0;
 	if (!err)
 		err = cl.err;
-	if (err) {
-		snprintf(msg, len, "cannot read the counters of table inet %s: %s", NFT_TLSFW_TABLE,
-			 strerror(-err));
-		free(cl.v);
-		return err;
+	if (err)
+		goto out;
+	listed = calloc(cl.n + 1, sizeof(*listed));
+	if (!listed) {
+		err = -ENOMEM;
+		goto out;
 	}
-	*out = cl.v;
-	*n = cl.n;
-	return 0;
+	if (cl.n)
+		qsort(cl.v, cl.n, sizeof(*cl.v), counter_name_cmp);
+	/* rule counters in the order of the rules, then the interfaces' own counters */
+	for (size_t i = 0; i < rl.n; i++) {
+		struct nft_counter key, *k, *o;
+
+		snprintf(key.name, sizeof(key.name), "%s", rl.v[i].counter);
+		k = cl.n ? bsearch(&key, cl.v, cl.n, sizeof(*cl.v), counter_name_cmp) : NULL;
+		if (!k || k->rule[0] == '(' || listed[k - cl.v])
+			continue;
+		listed[k - cl.v] = true;
+		snprintf(k->action, sizeof(k->action), "%s", rl.v[i].action);
+		snprintf(k->mode, sizeof(k->mode), "%s", rl.v[i].mode);
+		k->line = rl.v[i].line;
+		o = counter_push(&res);
+		if (!o) {
+			err = res.err;
+			goto out;
+		}
+		*o = *k;
+		res.n++;
+	}
+	for (size_t i = 0; i < cl.n; i++) {
+		struct nft_counter *o;
+
+		if (cl.v[i].rule[0] != '(')
+			continue; /* a rule counter no rule counts into: a detach left it behind */
+		o = counter_push(&res);
+		if (!o) {
+			err = res.err;
+			goto out;
+		}
+		*o = cl.v[i];
+		res.n++;
+	}
+	*out = res.v;
+	*n = res.n;
+	res.v = NULL;
+out:
+	if (err == -ENOENT)
+		err = 0;
+	if (err)
+		snprintf(msg, len, "cannot read the %s of table inet %s: %s", what, NFT_TLSFW_TABLE,
+			 strerror(-err));
+	free(listed);
+	free(cl.v);
+	free(res.v);
+	free(rl.v);
+	nftnl_obj_free(ob);
+	nftnl_rule_free(r);
+	return err;
 }
 
 /* ---- detach ------------------------------------------------------------------------------- */
@@ -709,6 +1089,50 @@ static void d_counter(struct dbatch *db, const char *name)
 	nftnl_obj_nlmsg_build_payload(nlh, ob);
 	dmsg_end(db, nlh);
 	nftnl_obj_free(ob);
+}
+
+static void d_set(struct dbatch *db, const char *name)
+{
+	struct nftnl_set *st = nftnl_set_alloc();
+	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELSET);
+
+	if (!st || !nlh) {
+		db->err = db->err ? db->err : -ENOMEM;
+		nftnl_set_free(st);
+		return;
+	}
+	nftnl_set_set_str(st, NFTNL_SET_TABLE, NFT_TLSFW_TABLE);
+	nftnl_set_set_str(st, NFTNL_SET_NAME, name);
+	nftnl_set_nlmsg_build_payload(nlh, st);
+	dmsg_end(db, nlh);
+	nftnl_set_free(st);
+}
+
+/* After a refused switch: remove the sets the first transaction added. */
+static int staged_del(const struct nft_batch *b)
+{
+	struct dbatch db = { .seq = (uint32_t)time(NULL) };
+	struct nft_batch del = { 0 };
+	struct refusal ref[4];
+	size_t n_ref = 0;
+	int err;
+
+	if (!b->n_staged)
+		return 0;
+	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_BEGIN));
+	for (size_t i = 0; i < b->n_staged; i++)
+		d_set(&db, b->staged[i]);
+	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_END));
+	err = db.err;
+	if (!err) {
+		del.buf = db.buf;
+		del.len = db.len;
+		err = batch_talk(&del, ref, 4, &n_ref);
+		if (!err && n_ref)
+			err = ref[0].err;
+	}
+	free(db.buf);
+	return err;
 }
 
 int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg,

@@ -2,9 +2,11 @@
 /*
  * Stage 4b: enforce a checked policy with nftables alone (`backend: nft`). The whole policy
  * becomes one table, inet tlsfw, that tlsfw alone owns; one libnftnl batch sent with libmnl
- * replaces it atomically (the batch deletes the previous table and creates the new one, so
- * the kernel commits both or neither). See "nftables backend" in Documentation/architecture.md
- * for the ruleset's shape.
+ * replaces its contents atomically (the kernel commits all of the batch or none of it). The
+ * table itself stays: the batch flushes its rules,
+ * deletes its sets and chains and the counters the new policy no longer names, and creates
+ * the new ones, so counters that keep their name go on counting through the commit. See
+ * "nftables backend" in Documentation/architecture.md for the ruleset's shape.
  *
  * Every function works in the caller's network namespace and never runs `nft`.
  */
@@ -24,17 +26,24 @@
 
 struct nft_counter;
 
+/* The names of what table inet tlsfw holds now, which the next batch replaces. */
+struct nft_existing {
+	bool table;
+	char tag;                            /* generation of the sets in force ('a', 'b', 0) */
+	char **chains, **sets, **counters;   /* counters: sorted by strcmp */
+	size_t n_chains, n_sets, n_counters;
+};
+
 struct nft_apply_opts {
 	const char *policy_file;  /* absolute path, recorded in the table for status */
 	const uint8_t *sha256;    /* 32 bytes: the policy file's hash */
 	bool dry_run;             /* send the batch without its end: the kernel checks every
 				   * message, then aborts the transaction; nothing changes */
 	FILE *out;                /* progress ("lan0: ingress nft hook ingress"), or NULL */
-	/* Counters of the table being replaced, sorted by name (apply_nft fills these): a
-	 * counter of the new table with the same name (same rule, interface and direction)
-	 * starts from these values, so counts are kept across apply as in the BPF backend. */
-	const struct nft_counter *keep;
-	size_t n_keep;
+	/* What the table holds now (apply_nft reads it; NULL: no table). Counters named again
+	 * by the new policy (same rule, interface and direction) are left in place, so counts
+	 * continue across apply exactly, as in the BPF backend; the others are deleted. */
+	const struct nft_existing *old;
 };
 
 /*
@@ -49,12 +58,28 @@ struct nft_owner {
 	char what[80];            /* "set block-quic_pd", "chain lan0_in", ... */
 };
 
+/*
+ * Two transactions unless dry_run. The first (buf[0, split)) only adds the new policy's sets
+ * with their elements, under names of a new generation (".a"/".b"), which nothing uses yet;
+ * the second (buf[split, len)) switches: flushes the rules, makes the new chains, rules and
+ * counters, and deletes the previous sets, chains and counters. The kernel's interval sets
+ * (rbtree, pipapo) publish elements added in a transaction only after that transaction's
+ * generation flip, so rules created with their sets in one transaction miss for a moment:
+ * measured, about one packet per apply passed a drop rule under traffic. Made in a
+ * transaction of their own, the sets are complete before any rule looks into them. The first
+ * transaction changes no verdict; if the second fails, apply_nft deletes the staged sets
+ * (staged[]), and the next apply deletes any it could not.
+ * A dry run sends both parts as one transaction without its end.
+ */
 struct nft_batch {
 	char *buf;
 	size_t len, cap;
+	size_t split;             /* byte offset of the second transaction, or 0 */
 	uint32_t seq0;            /* sequence number of message 0 */
 	struct nft_owner *owner;
 	size_t n_msgs, cap_msgs;
+	char **staged;            /* names of the sets the first transaction adds */
+	size_t n_staged;
 	unsigned int n_rules, n_sets, n_chains, n_counters, n_elems;
 };
 
@@ -89,10 +114,15 @@ struct nft_status {
 
 /* Returns 0 (present false when no table), or -errno with msg set. */
 int nft_status_read(struct nft_status *st, char *msg, size_t len);
+/* Returns 0 (old->table false when no table), or -errno with msg set. */
+int nft_existing_read(struct nft_existing *old, char *msg, size_t len);
+void nft_existing_free(struct nft_existing *old);
 void nft_status_free(struct nft_status *st);
 
-/* One named counter of the table. rule is "(default)" for the default verdict and
- * "(fragments)" for the fragment rule. */
+/* One named counter of the table. rule is a policy rule's name, or for the interface's own
+ * counters "(stat)" with stat a name of stats.c: "(default)" (the default verdict decided),
+ * "(pass)", "(drop)", "(reject)", "(monitor)" (totals by verdict, as the BPF backend keeps
+ * them), "(fragment-dropped)", "(fragment-allowed)". */
 struct nft_counter {
 	char name[128];           /* the counter object's name, "r_block-quic/lan0/in" */
 	char rule[64];
@@ -104,8 +134,10 @@ struct nft_counter {
 	uint64_t packets, bytes;
 };
 
-/* Every counter of table inet tlsfw, in policy order per chain. reset: read and zero
- * atomically. *out is NULL and *n 0 when there is no table. Returns 0 or -errno. */
+/* Every counter of table inet tlsfw: rule counters in policy order per chain (their action,
+ * mode and line from the rules that count into them), then the interfaces' own counters.
+ * reset: read and zero atomically. *out is NULL and *n 0 when there is no table. Returns 0
+ * or -errno. */
 int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg, size_t len);
 
 /*

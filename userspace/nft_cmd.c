@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -112,137 +113,6 @@ int nft_cmd_status(bool json)
 	return EXIT_OK;
 }
 
-static void human(uint64_t v, bool bytes, bool exact, char *buf, size_t len)
-{
-	static const char *const si[] = { "", "k", "M", "G", "T", "P" };
-	static const char *const iec[] = { " B", " KiB", " MiB", " GiB", " TiB", " PiB" };
-	double x = v;
-	int u = 0;
-
-	if (exact || v < 1000) {
-		snprintf(buf, len, "%llu%s", (unsigned long long)v, bytes ? " B" : "");
-		return;
-	}
-	while (x >= (bytes ? 1024 : 1000) && u < 5) {
-		x /= bytes ? 1024 : 1000;
-		u++;
-	}
-	snprintf(buf, len, "%.1f%s", x, bytes ? iec[u] : si[u]);
-}
-
-static json_object *pair(uint64_t packets, uint64_t bytes)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "packets", json_object_new_int64(packets));
-	json_object_object_add(o, "bytes", json_object_new_int64(bytes));
-	return o;
-}
-
-static bool same_block(const struct nft_counter *a, const struct nft_counter *b)
-{
-	return !strcmp(a->ifname, b->ifname) && !strcmp(a->direction, b->direction);
-}
-
-static void stats_json(const struct nft_status *st, const struct nft_counter *k, size_t n)
-{
-	json_object *doc = json_object_new_object(), *rules = json_object_new_array();
-	json_object *ifs = json_object_new_array();
-
-	json_object_object_add(doc, "backend", json_object_new_string("nft"));
-	json_object_object_add(doc, "policy", policy_json(st));
-	for (size_t i = 0; i < n; i++) {
-		json_object *o;
-
-		if (k[i].rule[0] == '(') /* (default) and (fragments): per-interface totals */
-			continue;
-		o = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(k[i].rule));
-		json_object_object_add(o, "action", json_object_new_string(k[i].action));
-		json_object_object_add(o, "mode", json_object_new_string(k[i].mode));
-		json_object_object_add(o, "interface", json_object_new_string(k[i].ifname));
-		json_object_object_add(o, "direction", json_object_new_string(k[i].direction));
-		json_object_object_add(o, "packets", json_object_new_int64(k[i].packets));
-		json_object_object_add(o, "bytes", json_object_new_int64(k[i].bytes));
-		json_object_object_add(o, "line", json_object_new_int(k[i].line));
-		json_object_object_add(o, "counter", json_object_new_string(k[i].name));
-		json_object_array_add(rules, o);
-	}
-	for (size_t i = 0; i < n;) {
-		json_object *io = json_object_new_object();
-		size_t j = i;
-
-		json_object_object_add(io, "interface", json_object_new_string(k[i].ifname));
-		json_object_object_add(io, "direction", json_object_new_string(k[i].direction));
-		json_object_object_add(io, "hook", json_object_new_string(
-			strcmp(k[i].direction, "egress") ? "nft ingress" : "nft forward/output"));
-		for (; j < n && same_block(&k[i], &k[j]); j++) {
-			if (!strcmp(k[j].rule, "(default)"))
-				json_object_object_add(io, "default", pair(k[j].packets, k[j].bytes));
-			else if (!strcmp(k[j].rule, "(fragments)"))
-				json_object_object_add(io, "fragments", pair(k[j].packets, k[j].bytes));
-		}
-		json_object_array_add(ifs, io);
-		i = j;
-	}
-	json_object_object_add(doc, "rules", rules);
-	json_object_object_add(doc, "interfaces", ifs);
-	json_object_object_add(doc, "reasons", json_object_new_array());
-	put_json(doc);
-}
-
-static void stats_text(const struct nft_status *st, const struct nft_counter *k, size_t n,
-		       bool exact)
-{
-	char when[32], h[65];
-
-	hex(st->sha256, h);
-	utc(st->applied_at, when, sizeof(when));
-	printf("policy %s (%s), applied %s, nftables\n", st->policy_file, h, when);
-	for (size_t i = 0; i < n; i++) {
-		char p[32], b[32];
-
-		if (!i || !same_block(&k[i - 1], &k[i])) {
-			printf("\n%s %s (nft)\n", k[i].ifname, k[i].direction);
-			printf("  %-24s %-7s %-8s %12s %12s\n", "RULE", "ACTION", "MODE", "PACKETS",
-			       "BYTES");
-		}
-		human(k[i].packets, false, exact, p, sizeof(p));
-		human(k[i].bytes, true, exact, b, sizeof(b));
-		printf("  %-24.64s %-7s %-8s %12s %12s\n", k[i].rule, k[i].action, k[i].mode, p, b);
-	}
-}
-
-int nft_cmd_stats(bool json, bool exact, bool reset)
-{
-	struct nft_counter *k = NULL;
-	struct nft_status st;
-	char msg[256];
-	size_t n = 0;
-	int err;
-
-	err = nft_status_read(&st, msg, sizeof(msg));
-	if (err) {
-		fprintf(stderr, "tlsfw: error: %s\n", msg);
-		return EXIT_SYSTEM;
-	}
-	if (!st.present)
-		return -ENOENT;
-	err = nft_counters_read(&k, &n, reset, msg, sizeof(msg));
-	if (err) {
-		fprintf(stderr, "tlsfw: error: %s\n", msg);
-		nft_status_free(&st);
-		return EXIT_SYSTEM;
-	}
-	if (json)
-		stats_json(&st, k, n);
-	else
-		stats_text(&st, k, n, exact);
-	free(k);
-	nft_status_free(&st);
-	return EXIT_OK;
-}
-
 /* Both backends at once would decide every packet twice, with two sets of counters and a
  * status that shows one of them: refuse while BPF programs of tlsfw are attached. */
 static int bpf_in_force(char *msg, size_t len)
@@ -330,6 +200,16 @@ int nft_cmd_detach(char **ifnames, int n)
 	if (!st.present) {
 		free(pick);
 		return -ENOENT;
+	}
+	/* a name that is no interface here is a mistake: refused before anything changes, as
+	 * the BPF backend refuses it */
+	for (int i = 0; i < n; i++) {
+		if (if_nametoindex(ifnames[i]))
+			continue;
+		fprintf(stderr, "tlsfw: error: no interface '%s' in this network namespace; nothing detached\n",
+			ifnames[i]);
+		ret = EXIT_SYSTEM;
+		goto out;
 	}
 	/* named interfaces that the table does not hold: said, as the BPF backend says it */
 	for (int i = 0; i < n; i++) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * `tlsfw status` and `tlsfw stats` for the nftables backend (nft_cmd.c). Each returns -ENOENT,
- * printing nothing, when table inet tlsfw does not exist (the caller goes on with the BPF
- * backend's view), else an exit status (EXIT_OK, or EXIT_SYSTEM after printing why).
+ * apply, status and detach for the nftables backend (nft_cmd.c); stats reads the table through
+ * stats_collect_nft() (stats_nft.c). nft_cmd_status returns -ENOENT, printing nothing, when
+ * table inet tlsfw does not exist (the caller goes on with the BPF backend's view), else an
+ * exit status (EXIT_OK, or EXIT_SYSTEM after printing why).
  */
 #ifndef TLSFW_NFT_CMD_H
 #define TLSFW_NFT_CMD_H
@@ -14,8 +15,6 @@
 #include "policy.h"
 
 int nft_cmd_status(bool json);
-/* reset: read and zero the counters in one step (NFT_MSG_GETOBJ_RESET). */
-int nft_cmd_stats(bool json, bool exact, bool reset);
 
 /* `tlsfw apply` of a checked policy with backend: nft: takes the namespace lock, sends the
  * batch, prints diagnostics and the outcome. Returns an exit status. */

@@ -7,9 +7,15 @@
 #include <stddef.h>
 
 /*
- * Table userdata records (nftnl_udata TLVs) after the comment that `nft list` prints. nft
- * ignores types it does not know. The kernel keeps at most 256 bytes of userdata, so a long
- * policy path keeps only its tail.
+ * Userdata records (nftnl_udata TLVs) after the comment that `nft list` prints; nft ignores
+ * types it does not know. The kernel keeps at most 256 bytes of userdata, so a long policy
+ * path keeps only its tail.
+ *
+ * The policy's records live on the empty chain NFT_POLICY_CHAIN, which every apply recreates
+ * (the table itself is kept across apply, and the kernel does not update a table's
+ * userdata). Each rule that owns a rule counter carries NFT_META_COUNTER and NFT_META_RULE:
+ * counters are kept across apply when their name stays, so what may change with the policy
+ * (action, mode, line) is read from the rules, which are always new.
  */
 enum {
 	NFT_META_FILE = 0xf0,     /* policy file, NUL-terminated */
@@ -17,13 +23,26 @@ enum {
 	NFT_META_APPLIED,         /* uint64_t seconds since the epoch, host order */
 	NFT_META_NRULES,          /* uint32_t */
 	NFT_META_DEFAULT,         /* "allow" | "drop" */
+	NFT_META_COUNTER,         /* rule: name of its rule counter, NUL-terminated */
+	NFT_META_RULE,            /* rule: "rule=R action=A mode=M line=N", NUL-terminated */
+	NFT_META_TAG,             /* policy chain: the generation of its sets, 'a' or 'b' */
 };
 #define NFT_META_PATH_MAX 140
+#define NFT_POLICY_CHAIN "tlsfw_policy"
+/* Where reject rules go (not "reject": a keyword, which `nft -f` would not read back from
+ * `nft list`). */
+#define NFT_REJECT_CHAIN "tlsfw_reject"
 
 /* "<if>_in" (base chain on the device's ingress hook), "<if>_out" (reached from forward and
  * output through the egress verdict map). */
 void nft_chain_name(char *buf, size_t len, const char *ifname, bool egress);
 /* "<rule>/<if>/<in|out>": '/' is in neither a rule nor an interface name, so it is unique. */
 void nft_counter_name(char *buf, size_t len, const char *rule, const char *ifname, bool egress);
+/* The interface's own counters, "<if>/<in|out>/<stat>" with stat a name of stats.c
+ * ("default", "pass", "drop", "fragment-dropped", ...): never a rule's, whose third part is
+ * in or out, and a name nft's parser reads back from `nft list`. Their comment says
+ * "rule=(<stat>)". */
+void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname,
+			  bool egress);
 
 #endif

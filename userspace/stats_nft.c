@@ -45,16 +45,23 @@ static void add(struct tlsfw_counter *c, const struct nft_counter *k)
 	c->bytes += k->bytes;
 }
 
-/* nftables keeps no verdict totals: derive them as the data plane counts them. */
-static void count_verdict(struct stats_block *b, uint8_t action, bool monitor,
-			  const struct nft_counter *k)
+/* The interface's own counters, "(name)" with a name of stats.c: their slot in stat[]. */
+static int own_stat(const char *rule)
 {
-	if (monitor) {
-		add(&b->stat[TLSFW_STAT_MONITOR], k);
-		action = TLSFW_ACT_ALLOW;
-	}
-	add(&b->stat[action == TLSFW_ACT_DROP ? TLSFW_STAT_DROP :
-		     action == TLSFW_ACT_REJECT ? TLSFW_STAT_REJECT : TLSFW_STAT_PASS], k);
+	char name[64];
+	size_t n = strlen(rule);
+
+	if (n < 3 || rule[0] != '(' || rule[n - 1] != ')' || n - 2 >= sizeof(name))
+		return -1;
+	memcpy(name, rule + 1, n - 2);
+	name[n - 2] = 0;
+	if (!strcmp(name, "default"))
+		return TLSFW_STAT_DEFAULT;
+	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++)
+		if ((stats_verdict_name(i) && !strcmp(stats_verdict_name(i), name)) ||
+		    (stats_reason_name(i) && !strcmp(stats_reason_name(i), name)))
+			return i;
+	return -1;
 }
 
 static int fill(struct stats_snap *s, const struct nft_counter *k, size_t n)
@@ -88,23 +95,18 @@ static int fill(struct stats_snap *s, const struct nft_counter *k, size_t n)
 		if (!s->blocks[b].rule)
 			return -ENOMEM;
 	}
+	/* The verdict totals are nftables counters of their own, kept across apply like the
+	 * BPF backend's, not sums of the rule counters (which start again when a rule is
+	 * renamed). */
 	for (size_t i = 0; i < n; i++) {
 		struct stats_block *b = block_of(s, &k[i]);
 		long r = rule_index(s, k[i].rule);
+		int st = own_stat(k[i].rule);
 
-		if (!strcmp(k[i].rule, "(default)")) {
-			add(&b->stat[TLSFW_STAT_DEFAULT], &k[i]);
-			count_verdict(b, s->default_action, false, &k[i]);
-		} else if (r >= 0) {
+		if (r >= 0)
 			add(&b->rule[r], &k[i]);
-			count_verdict(b, s->rules[r].action, s->rules[r].monitor, &k[i]);
-		} else if (!strcmp(k[i].rule, "(fragments)")) {
-			/* the fragment rule of fragments: drop or allow */
-			bool drop = !strcmp(k[i].action, "drop");
-
-			add(&b->stat[drop ? TLSFW_STAT_FRAG_DROPPED : TLSFW_STAT_FRAG_ALLOWED], &k[i]);
-			count_verdict(b, drop ? TLSFW_ACT_DROP : TLSFW_ACT_ALLOW, false, &k[i]);
-		}
+		else if (st >= 0)
+			add(&b->stat[st], &k[i]);
 	}
 	return 0;
 }

@@ -3,12 +3,10 @@
 # Shared by selftests/net/test_nft_*.sh, sourced after lib.sh: the nftables backend.
 #
 #   nft_policy SRC NAME   copy of policy SRC with `backend: nft`, path printed
-#   nftfw ARGS...         apply/status/stats/detach through the nftables backend, in the
-#                         gateway: `tlsfw` once its apply knows `backend: nft`, else the
-#                         test-only driver (build/asan/tests/unit/test_nft_build)
+#   nftfw ARGS...         tlsfw in the gateway (the backend comes from the policy)
 #   nft_counter NAME      packets of named counter NAME in table inet tlsfw (read by `nft`,
 #                         an independent witness)
-NFTDRV=${NFTDRV:-$(dirname "$TLSFW")/tests/unit/test_nft_build}
+#   nft_reads_back        the listing of table inet tlsfw is valid `nft -f` input
 
 command -v nft >/dev/null || fail "nft (the witness) is not installed"
 
@@ -18,32 +16,17 @@ nft_policy() {
 	echo "$TMP/$2.conf"
 }
 
-# The product's own command when it has the nft branch (it says so by not refusing the
-# backend in a dry run); otherwise the driver.
-_nft_use_tlsfw=""
-_nft_probe_done=""
-_nft_probe() {
-	[ -n "$_nft_probe_done" ] && return
-	_nft_probe_done=1
-	local p
-	p=$(nft_policy "$ROOT/policies/block-quic.conf" nftprobe)
-	if ip netns exec "$GW" "$TLSFW" apply "$p" --dry-run >"$TMP/nftprobe.out" 2>&1; then
-		_nft_use_tlsfw=1
-	elif grep -q 'not available' "$TMP/nftprobe.out"; then
-		[ -x "$NFTDRV" ] || fail "no nft test driver at $NFTDRV"
-	else
-		cat "$TMP/nftprobe.out"
-		fail "tlsfw apply --dry-run of an nft policy failed"
-	fi
+nftfw() {
+	ip netns exec "$GW" "$TLSFW" "$@"
 }
 
-nftfw() {
-	_nft_probe
-	if [ -n "$_nft_use_tlsfw" ]; then
-		ip netns exec "$GW" "$TLSFW" "$@"
-	else
-		ip netns exec "$GW" "$NFTDRV" "$@"
-	fi
+# nft_reads_back: `nft list table inet tlsfw` is valid input for `nft -f` (checked with -c,
+# after a delete of the table, so that nothing changes): a saved ruleset can be restored.
+nft_reads_back() {
+	{ echo "delete table inet tlsfw"; gw nft list table inet tlsfw; } >"$TMP/readback.nft" ||
+		fail "cannot list table inet tlsfw"
+	gw nft -c -f "$TMP/readback.nft" >"$TMP/readback.err" 2>&1 ||
+		{ head -20 "$TMP/readback.err"; fail "nft cannot read back its listing of table inet tlsfw"; }
 }
 
 nft_counter() {

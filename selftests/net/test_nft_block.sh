@@ -20,9 +20,11 @@ gw nft list table inet tlsfw >"$TMP/quic.nft" || fail "no table inet tlsfw after
 cat "$TMP/quic.nft"
 grep -q 'hook ingress device "lan0"' "$TMP/quic.nft" || fail "no ingress chain on lan0"
 grep -q 'udp . 443' "$TMP/quic.nft" || fail "udp . 443 is not in a set"
-grep -q 'goto reject comment "block-quic (line' "$TMP/quic.nft" || fail "block-quic is not a commented reject rule"
+grep -q 'goto tlsfw_reject comment "block-quic (line' "$TMP/quic.nft" || fail "block-quic is not a commented reject rule"
 gw nft list ruleset | grep -q 'prog/xdp' && fail "an XDP program appeared"
 gw ip -d link show lan0 | grep -q 'prog/xdp' && fail "the nft backend attached XDP"
+nft_reads_back
+ok "the listing of table inet tlsfw reads back with nft -f"
 
 N=7
 send_udp "$CLI" "$S4" 443,80 $N
@@ -92,7 +94,7 @@ got=$(nft_counter block-dot/lan0/in)
 # 2N datagrams plus the SYN (and its retransmissions) of one TCP attempt
 [ "$got" -gt $((2 * N)) ] && [ "$got" -le $((2 * N + 4)) ] ||
 	fail "block-dot counted $got packets, expected $((2 * N)) datagrams and 1-4 SYNs"
-got=$(nft_counter default/lan0/in)
+got=$(nft_counter "lan0/in/default")
 [ "$got" -ge $((2 * N)) ] || fail "the default rule counted $got packets, expected >= $((2 * N)) (udp/443)"
 ok "block-dot, allow-dns and default counters moved as expected"
 

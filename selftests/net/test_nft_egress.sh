@@ -51,6 +51,7 @@ grep -q '"wan0" : jump wan0_out' "$TMP/t" || fail "no egress dispatch for wan0"
 grep -q 'chain wan0_in' "$TMP/t" && fail "wan0 has an ingress chain without hooks: [ingress]"
 grep -q 'out-quic/lan0' "$TMP/t" && fail "out-quic (wan0 egress only) has a counter on lan0"
 grep -q 'in-only/wan0' "$TMP/t" && fail "in-only (ingress only) has a counter on wan0's egress"
+nft_reads_back
 
 N=6
 send_udp "$CLI" "$S4" 443,5353,6000 $N

@@ -29,8 +29,9 @@ run() { # MODE
 	grep -q "^fragments: $mode" "$p" || fail "cannot set fragments: $mode"
 	nftfw apply "$p" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply ($mode)"; }
 	# counters are kept across apply (same rule, interface, direction): count from here
-	local f0
-	f0=$(nft_counter fragments/lan0/in)
+	local f0 fc="lan0/in/fragment-allowed"
+	[ "$mode" = drop ] && fc="lan0/in/fragment-dropped"
+	f0=$(nft_counter "$fc")
 	sink_start "s$mode" 443,8080
 	for a in "$S4" "$S6"; do
 		big_udp "$CLI" "$a" 443 $N
@@ -50,12 +51,12 @@ run() { # MODE
 	done
 	if [ "$mode" = follow ]; then
 		# each datagram: a first fragment (rules) and two non-first fragments (passed)
-		got=$(($(nft_counter fragments/lan0/in) - f0))
+		got=$(($(nft_counter "$fc") - f0))
 		[ "$got" = $((2 * 2 * 2 * N)) ] || fail "fragments: follow counted $got non-first fragments, expected $((8 * N))"
 		got=$(nft_counter block-quic/lan0/in)
 		[ "$got" = $((2 * N)) ] || fail "block-quic counted $got first fragments, expected $((2 * N))"
 	else
-		got=$(($(nft_counter fragments/lan0/in) - f0))
+		got=$(($(nft_counter "$fc") - f0))
 		[ "$got" = $((2 * 2 * 3 * N)) ] || fail "fragments: drop counted $got fragments, expected $((12 * N))"
 	fi
 	ok "fragments: $mode behaves as documented (IPv4, IPv6)"

@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# nftables backend, all or nothing: a policy whose batch the kernel refuses (a set over its
-# declared size, injected with TLSFW_NFT_FAULT=set-size:RULE) fails with exit 2 naming the
-# rule's policy line, and the previous ruleset stays rule for rule (counter values aside) and keeps blocking. A dry
+# nftables backend, all or nothing: a policy whose batch the kernel refuses fails with exit 2
+# naming the rule's policy line, and the previous ruleset stays rule for rule (counter values
+# aside) and keeps blocking. Refused in either transaction of an apply: the first, which
+# stages the sets (a set over its declared size, TLSFW_NFT_FAULT=set-size:RULE), or the
+# second, which switches (TLSFW_NFT_FAULT=switch: the staged sets are removed again). A dry
 # run changes nothing either way; a missing interface is refused before the kernel is asked.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
@@ -50,10 +52,22 @@ cat "$TMP/bad.out"
 [ $rc = 2 ] || fail "a batch the kernel refused exited $rc, expected 2"
 grep -q "bad.conf:10:[0-9]*: error: .*rule 'web'" "$TMP/bad.out" ||
 	fail "the error does not name rule 'web' at bad.conf:10"
-grep -q "set web_pd: the set is full" "$TMP/bad.out" ||
+grep -q "set web_pd\.[ab]: the set is full" "$TMP/bad.out" ||
 	fail "the error does not say why the kernel refused"
 same_table "the refused apply"
 ok "the refused batch exited 2 naming bad.conf:10 and changed nothing"
+
+# the second transaction refused, after the first staged the new sets (TLSFW_NFT_FAULT=switch
+# appends a rule the kernel refuses): exit 2, and the staged sets are removed again
+TLSFW_NFT_FAULT=switch nftfw apply "$bad" >"$TMP/sw.out" 2>&1
+rc=$?
+cat "$TMP/sw.out"
+[ $rc = 2 ] || fail "a refused switch exited $rc, expected 2"
+grep -q "nftables refused .*tlsfw_no_such_chain" "$TMP/sw.out" || fail "the refused switch does not say what was refused"
+grep -q "previous policy (if any) is still enforced" "$TMP/sw.out" || fail "the refused switch does not say the previous policy is enforced"
+same_table "the refused switch"
+gw nft list sets table inet tlsfw | grep -q 'web_' && fail "the sets staged for the refused policy were left behind"
+ok "a switch refused after the sets were staged exited 2; the staged sets are gone, the table as it was"
 
 # dry runs: the kernel checks the whole batch and commits nothing
 nftfw apply "$bad" --dry-run >"$TMP/dry.out" 2>&1 || { cat "$TMP/dry.out"; fail "dry run of a good batch failed"; }

@@ -52,7 +52,7 @@ got=$(nft_counter block-quic/lan0/in)
 ok "UDP 443 behind one 802.1Q tag was matched by lan0's chain"
 # QinQ: after the outer 802.1ad tag is stripped the frame is still 802.1Q, not IP: the inet
 # ingress hook lets it by uninspected
-sum() { echo $(( $(nft_counter block-quic/lan0/in) + $(nft_counter default/lan0/in) + $(nft_counter fragments/lan0/in) )); }
+sum() { echo $(( $(nft_counter block-quic/lan0/in) + $(nft_counter "lan0/in/default") + $(nft_counter "lan0/in/fragment-allowed") )); }
 before=$(sum)
 frames "88a8 8100" $N
 sleep 0.3

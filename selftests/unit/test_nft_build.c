@@ -2,25 +2,22 @@
 /*
  * The nftables backend's batch, built without the kernel: what a policy turns into (sets,
  * chains, rules, counters), merged set elements, the map from batch messages back to policy
- * rules, and the dry-run batch without its end message.
- *
- * Run with arguments it is also the test-only driver of the network tests
- * (selftests/net/test_nft_*.sh) while `tlsfw apply` has no nft branch:
- *   test_nft_build apply POLICY [--dry-run] | status | stats [--reset] | detach [IFACE...]
+ * rules, the dry-run batch without its end message, and the replacement of a table that
+ * holds a previous policy (kept counters, deleted leftovers).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
+#include <libnftnl/chain.h>
 #include <libnftnl/object.h>
+#include <libnftnl/set.h>
 
 #include "apply_nft.h"
 #include "policy.h"
-#include "tlsfw.h"
 
 #include "check.h"
 
@@ -31,14 +28,13 @@ struct fx {
 	int err;
 };
 
-static const struct nft_counter *fx_keep; /* opts.keep of the next fx_build */
-static size_t fx_n_keep;
+static const struct nft_existing *fx_old; /* opts.old of the next fx_build */
 
 static int fx_build(struct fx *f, const char *text, bool dry_run)
 {
 	static const uint8_t hash[32];
 	struct nft_apply_opts o = { .policy_file = "/etc/tlsfw/test.conf", .sha256 = hash,
-				    .dry_run = dry_run, .keep = fx_keep, .n_keep = fx_n_keep };
+				    .dry_run = dry_run, .old = fx_old };
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -108,19 +104,26 @@ static void test_block_quic(void)
 	if (!text)
 		return;
 	CHECK(fx_build(&f, text, false) == 0, "build failed: %d", f.err);
-	/* sets: block-quic_pd, allow-https_pd; chains: reject, lan0_in */
+	/* sets: block-quic_pd, allow-https_pd; chains: tlsfw_policy, tlsfw_reject, lan0_in */
 	CHECK(f.b.n_sets == 2, "%u sets", f.b.n_sets);
-	CHECK(f.b.n_chains == 2, "%u chains", f.b.n_chains);
+	CHECK(f.b.n_chains == 3, "%u chains", f.b.n_chains);
 	/* reject chain 2 + fragments (IPv4, IPv6) 2 + two rules + default */
 	CHECK(f.b.n_rules == 7, "%u rules", f.b.n_rules);
-	CHECK(f.b.n_counters == 4, "%u counters", f.b.n_counters);
+	/* two rules, and the interface's seven: default, pass, drop, reject, monitor, and the
+	 * two fragment outcomes */
+	CHECK(f.b.n_counters == 9, "%u counters", f.b.n_counters);
 	/* quic: udp/443 and udp/80; https: tcp/443 */
 	CHECK(f.b.n_elems == 3, "%u elements", f.b.n_elems);
 	CHECK(msg_type(&f.b, 0) == NFNL_MSG_BATCH_BEGIN, "first message %d", msg_type(&f.b, 0));
-	CHECK(msg_type(&f.b, 1) == NFT_MSG_NEWTABLE && msg_type(&f.b, 2) == NFT_MSG_DELTABLE &&
-	      msg_type(&f.b, 3) == NFT_MSG_NEWTABLE,
-	      "the batch does not replace the table in place: %d %d %d", msg_type(&f.b, 1),
-	      msg_type(&f.b, 2), msg_type(&f.b, 3));
+	/* no table yet: create it, delete nothing */
+	CHECK(msg_type(&f.b, 1) == NFT_MSG_NEWTABLE, "message 1 is %d", msg_type(&f.b, 1));
+	for (size_t i = 2; i < f.b.n_msgs; i++) {
+		int t = msg_type(&f.b, i);
+
+		CHECK(t != NFT_MSG_DELTABLE && t != NFT_MSG_DELRULE && t != NFT_MSG_DELSET &&
+		      t != NFT_MSG_DELCHAIN && t != NFT_MSG_DELOBJ,
+		      "message %zu (%d) deletes something from a table that does not exist", i, t);
+	}
 	CHECK(msg_type(&f.b, f.b.n_msgs - 1) == NFNL_MSG_BATCH_END, "last message %d",
 	      msg_type(&f.b, f.b.n_msgs - 1));
 	/* every message of rule block-quic points at it */
@@ -157,9 +160,9 @@ static void test_merge(void)
 	CHECK(f.b.n_sets == 3, "%u sets (dst4, dst6, egress map)", f.b.n_sets);
 	/* 3 (IPv4) + 2 (IPv6) + 1 egress map element */
 	CHECK(f.b.n_elems == 6, "%u elements", f.b.n_elems);
-	/* chains: reject, lan0_out, lan0_in, wan0_in, forward, output; rules: reject 2 +
-	 * three chains x (2 fragments + 2 family rules + default) + 2 dispatch */
-	CHECK(f.b.n_chains == 6, "%u chains", f.b.n_chains);
+	/* chains: tlsfw_policy, tlsfw_reject, lan0_out, lan0_in, wan0_in, forward, output; rules:
+	 * reject 2 + three chains x (2 fragments + 2 family rules + default) + 2 dispatch */
+	CHECK(f.b.n_chains == 7, "%u chains", f.b.n_chains);
 	CHECK(f.b.n_rules == 2 + 3 * 5 + 2, "%u rules", f.b.n_rules);
 	fx_free(&f);
 
@@ -172,8 +175,8 @@ static void test_merge(void)
 	/* a rule only for wan0 ingress, and a monitor rule without ports */
 	snprintf(text, sizeof(text), "%srules:\n  - name: w\n    interface: wan0\n    direction: ingress\n    proto: [icmp, icmpv6]\n    action: drop\n    mode: monitor\n", head);
 	CHECK(fx_build(&f, text, false) == 0, "build failed");
-	/* the w counter exists once (wan0 in); every chain has fragments and default */
-	CHECK(f.b.n_counters == 3 * 2 + 1, "%u counters", f.b.n_counters);
+	/* the w counter exists once (wan0 in); every chain has its own seven */
+	CHECK(f.b.n_counters == 3 * 7 + 1, "%u counters", f.b.n_counters);
 	CHECK(f.b.n_sets == 2, "%u sets (w_proto, egress)", f.b.n_sets);
 	fx_free(&f);
 }
@@ -194,167 +197,116 @@ static void test_fault(void)
 	fx_free(&f);
 }
 
-/* Counters kept across apply: a counter whose name is in opts.keep is created with the old
- * values, the others at zero. */
-static void test_keep(void)
+/* The name a message carries (set, chain or counter), or "" */
+static void msg_name(const struct nlmsghdr *nlh, int t, char *out, size_t len)
 {
-	static const struct nft_counter keep[] = { /* sorted by name */
-		{ .name = "allow-https/lan0/in", .packets = 7, .bytes = 700 },
-		{ .name = "block-quic/lan0/in", .packets = 5, .bytes = 500 },
-		{ .name = "gone/lan0/in", .packets = 9, .bytes = 900 },
+	out[0] = 0;
+	if (t == NFT_MSG_NEWSET || t == NFT_MSG_DELSET) {
+		struct nftnl_set *x = nftnl_set_alloc();
+
+		if (x && nftnl_set_nlmsg_parse(nlh, x) == 0 && nftnl_set_is_set(x, NFTNL_SET_NAME))
+			snprintf(out, len, "%s", nftnl_set_get_str(x, NFTNL_SET_NAME));
+		nftnl_set_free(x);
+	} else if (t == NFT_MSG_NEWCHAIN || t == NFT_MSG_DELCHAIN) {
+		struct nftnl_chain *x = nftnl_chain_alloc();
+
+		if (x && nftnl_chain_nlmsg_parse(nlh, x) == 0 && nftnl_chain_is_set(x, NFTNL_CHAIN_NAME))
+			snprintf(out, len, "%s", nftnl_chain_get_str(x, NFTNL_CHAIN_NAME));
+		nftnl_chain_free(x);
+	} else if (t == NFT_MSG_NEWOBJ || t == NFT_MSG_DELOBJ) {
+		struct nftnl_obj *x = nftnl_obj_alloc();
+
+		if (x && nftnl_obj_nlmsg_parse(nlh, x) == 0 && nftnl_obj_is_set(x, NFTNL_OBJ_NAME))
+			snprintf(out, len, "%s", nftnl_obj_get_str(x, NFTNL_OBJ_NAME));
+		nftnl_obj_free(x);
+	}
+}
+
+/*
+ * Replacing a table that holds a previous policy (generation a, and a set of generation b
+ * left by an apply that failed half way). First transaction: only the new generation's sets
+ * (after deleting that leftover). Second: flush the rules, delete the previous sets, the
+ * chains the new policy does not make and the counters it does not name; chains and
+ * counters it makes again are left in place (no message: a base chain stays on its hook, a
+ * counter goes on counting).
+ */
+static void test_replace(void)
+{
+	static char *chains[] = { "tlsfw_policy", "tlsfw_reject", "lan0_in", "wan0_out" };
+	static char *sets[] = { "block-quic_pd.a", "gone_pd.a", "egress", "stale_pd.b" };
+	static char *counters[] = { /* sorted */
+		"allow-https/lan0/in", "block-quic/lan0/in", "gone/lan0/in", "lan0/in/default",
+		"wan0/out/drop",
 	};
+	static const struct nft_existing old = {
+		.table = true, .tag = 'a', .chains = chains, .n_chains = 4, .sets = sets,
+		.n_sets = 4, .counters = counters, .n_counters = 5,
+	};
+	char got_stage[512] = "", got_switch[1024] = "";
 	char *text = slurp("policies/block-quic.conf");
-	size_t off = 0, n_obj = 0, n_kept = 0;
+	size_t off = 0;
+	bool second = false;
 	struct fx f;
 
 	CHECK(text, "cannot read policies/block-quic.conf");
 	if (!text)
 		return;
-	fx_keep = keep;
-	fx_n_keep = sizeof(keep) / sizeof(keep[0]);
-	CHECK(fx_build(&f, text, false) == 0, "build with kept counters failed: %d", f.err);
-	fx_keep = NULL;
-	fx_n_keep = 0;
+	fx_old = &old;
+	CHECK(fx_build(&f, text, false) == 0, "build over a previous policy failed: %d", f.err);
+	fx_old = NULL;
+	CHECK(f.b.split > 0 && f.b.split < f.b.len, "no second transaction (split %zu of %zu)",
+	      f.b.split, f.b.len);
 	for (size_t i = 0; i < f.b.n_msgs && off < f.b.len; i++) {
 		struct nlmsghdr *nlh = (struct nlmsghdr *)(f.b.buf + off);
-		struct nftnl_obj *o;
+		int t = msg_type(&f.b, i);
+		char name[128], item[160];
+		static const char *const verb[] = {
+			[NFT_MSG_NEWTABLE] = "+table", [NFT_MSG_NEWSET] = "+set", [NFT_MSG_DELSET] = "-set",
+			[NFT_MSG_NEWCHAIN] = "+chain", [NFT_MSG_DELCHAIN] = "-chain",
+			[NFT_MSG_NEWOBJ] = "+counter", [NFT_MSG_DELOBJ] = "-counter",
+			[NFT_MSG_DELRULE] = "flush",
+		};
 
+		if (off == f.b.split)
+			second = true;
 		off += NLMSG_ALIGN(nlh->nlmsg_len);
-		if (msg_type(&f.b, i) != NFT_MSG_NEWOBJ)
-			continue;
-		o = nftnl_obj_alloc();
-		if (!o || nftnl_obj_nlmsg_parse(nlh, o) < 0) {
-			CHECK(0, "cannot parse counter message %zu", i);
-			nftnl_obj_free(o);
-			continue;
-		}
-		n_obj++;
-		{
-			const char *name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
-			uint64_t pk = nftnl_obj_is_set(o, NFTNL_OBJ_CTR_PKTS) ?
-				      nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS) : 0;
-			uint64_t by = nftnl_obj_is_set(o, NFTNL_OBJ_CTR_BYTES) ?
-				      nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES) : 0;
-
-			if (!strcmp(name, "block-quic/lan0/in")) {
-				CHECK(pk == 5 && by == 500, "block-quic starts at %llu/%llu, kept 5/500",
-				      (unsigned long long)pk, (unsigned long long)by);
-				n_kept++;
-			} else if (!strcmp(name, "allow-https/lan0/in")) {
-				CHECK(pk == 7 && by == 700, "allow-https starts at %llu/%llu, kept 7/700",
-				      (unsigned long long)pk, (unsigned long long)by);
-				n_kept++;
-			} else {
-				CHECK(pk == 0 && by == 0, "counter %s starts at %llu, not kept",
-				      name, (unsigned long long)pk);
-			}
-		}
-		nftnl_obj_free(o);
+		if (t < 0 || t >= (int)(sizeof(verb) / sizeof(verb[0])) || !verb[t])
+			continue; /* batch markers, rules, elements */
+		msg_name(nlh, t, name, sizeof(name));
+		snprintf(item, sizeof(item), "%s%s%s ", verb[t], name[0] ? " " : "", name);
+		strncat(second ? got_switch : got_stage, item,
+			(second ? sizeof(got_switch) - strlen(got_switch) : sizeof(got_stage) - strlen(got_stage)) - 1);
 	}
-	CHECK(n_obj == 4 && n_kept == 2, "%zu counters, %zu kept (expected 4, 2)", n_obj, n_kept);
+	CHECK(!strcmp(got_stage, "+table -set stale_pd.b +set block-quic_pd.b +set allow-https_pd.b "),
+	      "first transaction: %s", got_stage);
+	CHECK(!strcmp(got_switch,
+		      "flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
+		      "+chain tlsfw_policy "
+		      "+counter lan0/in/pass +counter lan0/in/drop +counter lan0/in/reject "
+		      "+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
+		      "+counter lan0/in/fragment-allowed "
+		      "-counter gone/lan0/in -counter wan0/out/drop "),
+	      "second transaction: %s", got_switch);
+	CHECK(f.b.n_counters == 9 && f.b.n_chains == 3 && f.b.n_staged == 2,
+	      "%u counters, %u chains, %zu staged sets in the new policy", f.b.n_counters,
+	      f.b.n_chains, f.b.n_staged);
+	fx_free(&f);
+
+	/* a dry run is one transaction, without its end */
+	fx_old = &old;
+	CHECK(fx_build(&f, text, true) == 0, "dry-run build failed");
+	fx_old = NULL;
+	CHECK(f.b.split == 0, "a dry run is split at %zu", f.b.split);
 	fx_free(&f);
 	free(text);
 }
 
-/* ---- the test-only driver ------------------------------------------------------------------ */
-
-static int drv_apply(const char *path, bool dry_run)
+int main(void)
 {
-	struct nft_apply_opts o = { .dry_run = dry_run, .out = stdout };
-	char abs[PATH_MAX], msg[256];
-	struct policy pol;
-	struct diag d;
-	int err, ret = EXIT_OK;
-
-	diag_init(&d);
-	err = policy_read_file(&pol, path, &d);
-	if (!err)
-		policy_check(&pol, &d);
-	if (err || d.errors) {
-		diag_print(&d, stderr);
-		diag_print_summary(&d, stderr, "nothing applied");
-		ret = EXIT_BAD_INPUT;
-		goto out;
-	}
-	if (!realpath(path, abs))
-		snprintf(abs, sizeof(abs), "%s", path);
-	o.policy_file = abs;
-	o.sha256 = pol.sha256;
-	err = apply_nft(&pol, &o, &d, msg, sizeof(msg));
-	diag_print(&d, stderr);
-	if (err) {
-		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
-		ret = EXIT_SYSTEM;
-	} else {
-		printf("tlsfw: %s %s (nftables)\n", dry_run ? "dry run ok:" : "enforcing", abs);
-	}
-out:
-	policy_free(&pol);
-	diag_free(&d);
-	return ret;
-}
-
-static int drv(int argc, char **argv)
-{
-	char msg[256];
-	int err;
-
-	if (!strcmp(argv[1], "apply") && argc >= 3)
-		return drv_apply(argv[2], argc > 3 && !strcmp(argv[3], "--dry-run"));
-	if (!strcmp(argv[1], "status")) {
-		struct nft_status st;
-
-		err = nft_status_read(&st, msg, sizeof(msg));
-		if (err)
-			return fprintf(stderr, "error: %s\n", msg), EXIT_SYSTEM;
-		if (!st.present)
-			printf("nothing enforced\n");
-		else
-			printf("policy %s rules %u default %s applied %llu\n", st.policy_file,
-			       st.n_rules, st.default_action, (unsigned long long)st.applied_at);
-		for (size_t i = 0; i < st.n_hooks; i++)
-			printf("%s:%s%s\n", st.hooks[i].ifname, st.hooks[i].ingress ? " ingress" : "",
-			       st.hooks[i].egress ? " egress" : "");
-		nft_status_free(&st);
-		return 0;
-	}
-	if (!strcmp(argv[1], "stats")) {
-		struct nft_counter *k;
-		size_t n;
-
-		err = nft_counters_read(&k, &n, argc > 2 && !strcmp(argv[2], "--reset"), msg,
-					sizeof(msg));
-		if (err)
-			return fprintf(stderr, "error: %s\n", msg), EXIT_SYSTEM;
-		for (size_t i = 0; i < n; i++)
-			printf("%s %s %s %s %s %llu %llu\n", k[i].rule, k[i].action, k[i].mode,
-			       k[i].ifname, k[i].direction, (unsigned long long)k[i].packets,
-			       (unsigned long long)k[i].bytes);
-		free(k);
-		return 0;
-	}
-	if (!strcmp(argv[1], "detach")) {
-		unsigned int removed;
-
-		err = nft_detach((const char *const *)argv + 2, argc - 2, &removed, msg, sizeof(msg));
-		if (err)
-			return fprintf(stderr, "error: %s\n", msg), EXIT_SYSTEM;
-		printf("detached (%u)\n", removed);
-		return 0;
-	}
-	fprintf(stderr, "usage: %s [apply POLICY [--dry-run] | status | stats [--reset] | detach [IFACE...]]\n",
-		argv[0]);
-	return EXIT_BAD_INPUT;
-}
-
-int main(int argc, char **argv)
-{
-	if (argc > 1)
-		return drv(argc, argv);
 	test_block_quic();
 	test_merge();
 	test_fault();
-	test_keep();
+	test_replace();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	else
