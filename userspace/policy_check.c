@@ -728,6 +728,7 @@ struct view {
 	struct pset pfx[2];           /* src, dst */
 	uint32_t ctx;
 	uint32_t rule;
+	unsigned int fam;             /* POL_FAM_V4 or POL_FAM_V6: a view is of one family */
 };
 
 enum { F_PROTO, F_SPORT, F_DPORT, F_SRC, F_DST, F_CTX, F_MAX };
@@ -821,6 +822,7 @@ static int view_make(struct checker *c, const struct pol_term *t, unsigned int f
 		return -ENOENT;
 	v->ctx = c->ctx[t->rule];
 	v->rule = t->rule;
+	v->fam = fam;
 	if (view_ports(v, 0, t->sport) || view_ports(v, 1, t->dport) ||
 	    view_prefixes(v, 0, &r->src, r->has_src, fams) ||
 	    view_prefixes(v, 1, &r->dst, r->has_dst, fams))
@@ -834,7 +836,9 @@ static int disjoint(const struct view *t, const struct view *u)
 {
 	int common = 0;
 
-	if (!(t->ctx & u->ctx))
+	/* an IPv4 packet is never an IPv6 one (without this, every pair of views of different
+	 * families went through the prefix walk: seconds for thousands of rules) */
+	if (t->fam != u->fam || !(t->ctx & u->ctx))
 		return 1;
 	for (int i = 0; i < 2; i++)
 		if (!t->n_port[i] || !u->n_port[i] ||
@@ -852,11 +856,25 @@ static int view_empty(const struct view *v)
 	       !v->n_port[0] || !v->n_port[1];
 }
 
+/* Does s hold its family's whole space (a rule without prefixes of that family)? */
+static int pset_whole(const struct pset *s, unsigned int fam)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (s->v[k] == (fam == POL_FAM_V4 ? &root_v4 : &root_v6))
+			return 1;
+	return 0;
+}
+
 static int pfx_subset(struct checker *c, const struct view *t, const struct view *u, int i)
 {
-	for (size_t k = 0; k < t->pfx[i].n; k++)
+	for (size_t k = 0; k < t->pfx[i].n; k++) {
+		/* the common case, rules without prefixes, without walking prefix lengths:
+		 * thousands of such rules made check take seconds */
+		if (pset_whole(&u->pfx[i], t->pfx[i].v[k]->family))
+			continue;
 		if (!prefix_covered(c, t->pfx[i].v[k], &u->pfx[i]))
 			return 0;
+	}
 	return 1;
 }
 
