@@ -112,16 +112,22 @@ static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
 	return err < 0 ? err : -EIO;
 }
 
+bool apply_signal_pending(void)
+{
+	sigset_t pending;
+
+	return !sigpending(&pending) &&
+	       (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+		sigismember(&pending, SIGHUP) || sigismember(&pending, SIGQUIT));
+}
+
 /* Each step starts here: a pending signal or an injected fault stops the apply. */
 static int step(struct apply_ctx *c, const char *name)
 {
 	const char *fault = getenv("TLSFW_FAULT");
-	sigset_t pending;
 
 	c->step = name;
-	if (!sigpending(&pending) &&
-	    (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
-	     sigismember(&pending, SIGHUP) || sigismember(&pending, SIGQUIT)))
+	if (apply_signal_pending())
 		return fail(c, -EINTR, "interrupted by a signal");
 	if (fault && !strcmp(fault, name))
 		return fail(c, -EIO, "fault injected (TLSFW_FAULT=%s)", name);

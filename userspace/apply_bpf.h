@@ -53,6 +53,10 @@ int apply_lock(char *msg, size_t len);
  * why): one changer and one backend per network namespace. Returns the lock's fd, or -errno
  * with msg set. */
 int apply_lock_exclusive(int (*other_in_force)(char *msg, size_t len), char *msg, size_t len);
+/* A stopping signal (INT, TERM, HUP, QUIT) is pending: the caller blocked them for the apply
+ * (cmd_apply.c), and both backends check between steps, rolling back instead of dying
+ * half way. */
+bool apply_signal_pending(void);
 /* The policy file as the records name it: its absolute path, "<stdin>" for "-". */
 void policy_abs_path(const char *path, char *abs, size_t len);
 

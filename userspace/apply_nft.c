@@ -24,6 +24,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "apply_bpf.h"
 #include "apply_nft.h"
 #include "nft_priv.h"
 
@@ -249,10 +250,21 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 		snprintf(msg, len, "cannot build the nftables batch: %s", strerror(-err));
 		return err;
 	}
-	/* the new sets (nothing uses them yet), then the switch (see struct nft_batch) */
-	err = send_part(pol, &b, 0, b.split ? b.split : b.len, d, msg, len);
+	/* the new sets (nothing uses them yet), then the switch (see struct nft_batch); a
+	 * stopping signal before either ends the apply with nothing changed */
+	if (apply_signal_pending()) {
+		snprintf(msg, len, "interrupted by a signal");
+		err = -EINTR;
+	} else {
+		err = send_part(pol, &b, 0, b.split ? b.split : b.len, d, msg, len);
+	}
 	if (!err && b.split) {
-		err = send_part(pol, &b, b.split, b.len, d, msg, len);
+		if (apply_signal_pending()) {
+			snprintf(msg, len, "interrupted by a signal");
+			err = -EINTR;
+		} else {
+			err = send_part(pol, &b, b.split, b.len, d, msg, len);
+		}
 		/* The policy in force is untouched; so should the table be. If this fails too,
 		 * the next apply deletes the leftovers (they are of the generation it makes). */
 		if (err && staged_del(&b))

@@ -88,6 +88,9 @@ struct nft_batch {
 int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o,
 		    struct nft_batch *b, struct diag *d);
 void nft_batch_free(struct nft_batch *b);
+/* Print the batch message by message under the policy element each comes from, in
+ * libnftnl's notation (nft_print.c; `tlsfw check --print-plan`). Returns 0 or -ENOMEM. */
+int nft_batch_print(const struct nft_batch *b, const struct policy *pol, FILE *out);
 
 /*
  * Build, send and check the batch. On a kernel refusal d receives an error at the policy

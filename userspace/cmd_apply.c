@@ -132,7 +132,9 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	if (pol.backend == POL_BACKEND_NFT) {
-		/* backend: nft compiles the checked policy itself (nft_build.c), one batch */
+		/* backend: nft compiles the checked policy itself (nft_build.c): the sets, then
+		 * one switch; apply_nft() checks for signals before each */
+		block_signals();
 		ret = nft_cmd_apply(&pol, path, dry_run, &d);
 		goto out;
 	}

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw check [--print-plan] [--probe] POLICY: stages 1 to 3, nothing touches the kernel;
+/* tlsfw check [--print-plan] [--probe] POLICY: stages 1 to 3 (for backend: nft, the
+ * nftables messages instead of stage 3), nothing touches the kernel;
  * --probe runs the policy's probes (the network, never by default) for on_fail: block. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "apply_nft.h"
 #include "plan.h"
 #include "policy.h"
 #include "probe_policy.h"
@@ -14,6 +16,28 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: tlsfw check [--print-plan] [--probe] POLICY\n");
 	return EXIT_BAD_INPUT;
+}
+
+/* backend: nft: the BPF plan of stage 3 is not used (apply compiles the checked policy into
+ * nftables messages), so check builds those instead, and --print-plan shows them. */
+static int check_nft(const struct policy *pol, bool print_plan, struct diag *d)
+{
+	struct nft_apply_opts o = { .policy_file = pol->file, .sha256 = pol->sha256 };
+	struct nft_batch b;
+	int err = nft_batch_build(pol, &o, &b, d);
+
+	if (err) {
+		if (!d->errors)
+			fprintf(stderr, "tlsfw: cannot compile the policy for nftables: %s\n",
+				strerror(-err));
+		return d->errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+	}
+	if (print_plan)
+		err = nft_batch_print(&b, pol, stdout);
+	else
+		policy_print_table(pol, stdout);
+	nft_batch_free(&b);
+	return err ? EXIT_SYSTEM : EXIT_OK;
 }
 
 int cmd_check(int argc, char **argv)
@@ -57,6 +81,10 @@ int cmd_check(int argc, char **argv)
 	}
 	if (err || d.errors || d.truncated) {
 		ret = EXIT_BAD_INPUT;
+		goto out;
+	}
+	if (pol.backend == POL_BACKEND_NFT) {
+		ret = check_nft(&pol, print_plan, &d);
 		goto out;
 	}
 	err = policy_lower(&pol, &plan, &d);

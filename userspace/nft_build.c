@@ -843,6 +843,10 @@ static void prefix_elems(struct bctx *c, const struct pol_prefixes *pp, unsigned
 
 struct rule_shape {
 	bool pd, ps;            /* sets <rule>_pd (proto . dport), <rule>_ps (proto . sport) */
+	bool one[2];            /* [0] dport, [1] sport: a single protocol . port interval,
+				 * compared inline (one[]) instead of looked up in a set */
+	struct elem port1[2];
+	const struct pol_prefix *addr1[2][3]; /* [src, dst][family]: a single prefix, inline */
 	int one_proto;          /* a single protocol without ports, or -1 */
 	bool proto_set;         /* set <rule>_proto */
 	bool src[3], dst[3];    /* [POL_FAM_V4], [POL_FAM_V6]: address sets */
@@ -931,6 +935,14 @@ static void rule_sets(struct bctx *c, size_t ri, struct rule_shape *sh)
 				continue;
 			l.n = 0;
 			port_elems(c, ri, s, &l);
+			/* One protocol and one port or range: two comparisons, no set. Besides the
+			 * lookup, a set per rule costs at apply: the kernel finds sets by name in a
+			 * list, so thousands of one-port rules made applies quadratic. */
+			if (l.n == 1) {
+				sh->one[s] = true;
+				sh->port1[s] = l.e[0];
+				continue;
+			}
 			set_name(c, name, sizeof(name), r->name, s ? "ps" : "pd");
 			ss.e = l.e;
 			ss.n = l.n;
@@ -984,6 +996,22 @@ static void rule_sets(struct bctx *c, size_t ri, struct rule_shape *sh)
 
 			if (!(sh->fams & fam) || !(d ? r->has_dst : r->has_src))
 				continue;
+			{
+				const struct pol_prefix *only = NULL;
+				size_t n = 0;
+
+				for (size_t i = 0; i < pp->n; i++)
+					if (pp->p[i].family == fam)
+						only = &pp->p[i], n++;
+				if (n == 1) { /* one prefix: a masked comparison, no set */
+					sh->addr1[d][fam] = only;
+					if (d)
+						sh->dst[fam] = true;
+					else
+						sh->src[fam] = true;
+					continue;
+				}
+			}
 			prefix_elems(c, pp, fam, &l);
 			addr_set_name(c, name, sizeof(name), r->name, d, fam);
 			ss.e = l.e;
@@ -1042,14 +1070,46 @@ static void port_match(struct bctx *c, struct nftnl_rule *nr, const char *rule, 
 	e_lookup(c, nr, NFT_REG32_00, name, false);
 }
 
+/* protocol == p and port (or port range) of a single-element port set, compared inline */
+static void port_inline(struct bctx *c, struct nftnl_rule *nr, const struct elem *e, bool src)
+{
+	uint8_t proto = e->key[0];
+
+	e_meta(c, nr, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp(c, nr, NFT_CMP_EQ, &proto, 1);
+	e_payload(c, nr, NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2, 2, NFT_REG_1);
+	if (!memcmp(e->key + 4, e->key_end + 4, 2)) {
+		e_cmp(c, nr, NFT_CMP_EQ, e->key + 4, 2);
+	} else { /* big-endian bytes compare as numbers */
+		e_cmp(c, nr, NFT_CMP_GTE, e->key + 4, 2);
+		e_cmp(c, nr, NFT_CMP_LTE, e->key_end + 4, 2);
+	}
+}
+
 static void addr_match(struct bctx *c, struct nftnl_rule *nr, const char *rule, bool dst,
-		       unsigned int fam)
+		       unsigned int fam, const struct pol_prefix *only)
 {
 	char name[96];
 	uint32_t off = fam == POL_FAM_V4 ? (dst ? 16 : 12) : (dst ? 24 : 8);
+	uint32_t alen = fam == POL_FAM_V4 ? 4 : 16;
 
+	e_payload(c, nr, NFT_PAYLOAD_NETWORK_HEADER, off, alen, NFT_REG_1);
+	if (only) { /* addr & mask == network */
+		const uint8_t *a = fam == POL_FAM_V4 ? only->addr + 12 : only->addr;
+		unsigned int plen = fam == POL_FAM_V4 ? only->plen - 96 : only->plen;
+		uint8_t mask[16] = { 0 }, net[16] = { 0 };
+
+		for (uint32_t b = 0; b < alen; b++) {
+			unsigned int bits = plen > 8 * b ? plen - 8 * b : 0;
+
+			mask[b] = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+			net[b] = a[b] & mask[b];
+		}
+		e_bitwise(c, nr, mask, alen);
+		e_cmp(c, nr, NFT_CMP_EQ, net, alen);
+		return;
+	}
 	addr_set_name(c, name, sizeof(name), rule, dst, fam);
-	e_payload(c, nr, NFT_PAYLOAD_NETWORK_HEADER, off, fam == POL_FAM_V4 ? 4 : 16, NFT_REG_1);
 	e_lookup(c, nr, NFT_REG_1, name, false);
 }
 
@@ -1090,10 +1150,14 @@ static void rule_emit(struct bctx *c, size_t ri, const struct rule_shape *sh, co
 			return;
 		if (sh->split)
 			e_nfproto(c, nr, fam);
-		if (sh->pd)
-			port_match(c, nr, r->name, false);
-		if (sh->ps)
-			port_match(c, nr, r->name, true);
+		for (int s = 0; s < 2; s++) {
+			if (!(s ? sh->ps : sh->pd))
+				continue;
+			if (sh->one[s])
+				port_inline(c, nr, &sh->port1[s], s);
+			else
+				port_match(c, nr, r->name, s);
+		}
 		if (sh->one_proto >= 0) {
 			uint8_t v = sh->one_proto;
 
@@ -1108,9 +1172,9 @@ static void rule_emit(struct bctx *c, size_t ri, const struct rule_shape *sh, co
 			e_lookup(c, nr, NFT_REG_1, name, false);
 		}
 		if (sh->src[fam] && sh->split)
-			addr_match(c, nr, r->name, false, fam);
+			addr_match(c, nr, r->name, false, fam, sh->addr1[0][fam]);
 		if (sh->dst[fam] && sh->split)
-			addr_match(c, nr, r->name, true, fam);
+			addr_match(c, nr, r->name, true, fam, sh->addr1[1][fam]);
 		e_counter(c, nr, counter);
 		e_totals(c, nr, ifname, egress, r->action, r->mode == POL_MONITOR);
 		e_action(c, nr, r->action, r->mode == POL_MONITOR);

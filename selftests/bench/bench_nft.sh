@@ -9,12 +9,12 @@
 #      packets per second dropped (the dropping rule's counter / seconds; for no filter: the
 #      datagrams the gateway forwarded to the server per second);
 #   2. apply time of 1, 1,000 and 4,096 rules (one UDP dport rule each on lan0) for both
-#      backends, cold (nothing enforced), median of RUNS.
+#      backends, cold (nothing enforced) and as a replacement, median of RUNS.
 # Prints a markdown table and writes it into Documentation/performance.md between
 # <!-- bench:nft:begin --> and <!-- bench:nft:end --> (markers appended when absent).
 #   BUILD=build-x selftests/bench/bench_nft.sh   (uses $BUILD/tlsfw and $BUILD/bench/bench_flood)
 #   SECONDS_FLOOD=3, RUNS=3 (median of), DOC=... (the file to update)
-# Takes about 4 x RUNS x SECONDS_FLOOD seconds plus 6 x RUNS applies.
+# Takes about 4 x RUNS x SECONDS_FLOOD seconds plus 20 x RUNS applies.
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -54,13 +54,19 @@ ip netns exec "$SRV" python3 "$ROOT/selftests/net/nettool.py" udp-probe --to 10.
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # policy BACKEND N: N rules, rule 0 drops UDP 443, the others UDP 10000+i; path printed
+# policy BACKEND N [PORTS]: N rules, rule 0 drops UDP 443, rule i UDP 10000+i (with PORTS=2
+# also 30000+i: two ports, so that the nft backend needs a set for the rule)
 policy() {
-	local f="$TMP/p-$1-$2.conf" i
+	local f="$TMP/p-$1-$2-${3:-1}.conf" i
 	{
 		printf 'version: 1\nbackend: %s\ninterfaces:\n  - name: lan0\ndefault: allow\nrules:\n' "$1"
 		printf '  - name: drop-quic\n    proto: udp\n    dport: 443\n    action: drop\n'
 		for ((i = 1; i < $2; i++)); do
-			printf '  - name: r%d\n    proto: udp\n    dport: %d\n    action: drop\n' $i $((10000 + i))
+			if [ "${3:-1}" = 2 ]; then
+				printf '  - name: r%d\n    proto: udp\n    dport: [%d, %d]\n    action: drop\n' $i $((10000 + i)) $((30000 + i))
+			else
+				printf '  - name: r%d\n    proto: udp\n    dport: %d\n    action: drop\n' $i $((10000 + i))
+			fi
 		done
 	} >"$f"
 	echo "$f"
@@ -141,18 +147,25 @@ gw nft delete table inet benchhand
 # ---- 2. apply time -------------------------------------------------------------------------
 now_ms() { date +%s%3N; }
 arows=()
-for n in 1 1000 4096; do
+for spec in "1 1" "1000 1" "4096 1" "1000 2" "4096 2"; do
+	read -r n ports <<<"$spec"
 	line="| $n |"
+	[ "$ports" = 2 ] && line="| $n, two ports each |"
 	for b in bpf nft; do
-		pol=$(policy $b $n)
+		pol=$(policy $b $n "$ports")
+		: >"$TMP/times"
+		: >"$TMP/rtimes"
 		for ((r = 0; r < RUNS; r++)); do
 			t0=$(now_ms)
 			gw "$TLSFW" apply "$pol" >/dev/null || die "apply $n rules ($b)"
 			t1=$(now_ms)
-			echo $((t1 - t0))
+			gw "$TLSFW" apply "$pol" >/dev/null || die "replace $n rules ($b)"
+			t2=$(now_ms)
+			echo $((t1 - t0)) >>"$TMP/times"
+			echo $((t2 - t1)) >>"$TMP/rtimes"
 			gw "$TLSFW" detach >/dev/null || die "detach ($b)"
-		done >"$TMP/times"
-		line="$line $(median <"$TMP/times") |"
+		done
+		line="$line $(median <"$TMP/times") | $(median <"$TMP/rtimes") |"
 	done
 	arows+=("$line")
 done
@@ -167,10 +180,10 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
-	echo "Apply time: wall clock of \`tlsfw apply\` inside the gateway namespace, cold (\`tlsfw detach\` before each run), median of $RUNS, in ms; rule 0 drops UDP 443, every other rule one more UDP port."
+	echo "Apply time: wall clock of \`tlsfw apply\` inside the gateway namespace, median of $RUNS, in ms: cold (\`tlsfw detach\` before each run) and as a replacement of the same policy right after (bpf: a generation switch; nft: the sets in one transaction, then the switch that flushes and refills the kept chains and deletes the previous sets); rule 0 drops UDP 443, every other rule one more UDP port (two more in the \"two ports each\" rows: the nft backend compares a single port inline and needs a set per rule for two)."
 	echo
-	echo "| rules | backend: bpf ms | backend: nft ms |"
-	echo "|---|---|---|"
+	echo "| rules | bpf cold ms | bpf replace ms | nft cold ms | nft replace ms |"
+	echo "|---|---|---|---|---|"
 	printf '%s\n' "${arows[@]}"
 } >"$TMP/nft.md"
 cat "$TMP/nft.md"

@@ -191,6 +191,22 @@ stat_rule() {
 	jget "$1" "sum(r['$5'] for r in d['rules'] if r['name']=='$2' and r['interface']=='$3' and r['direction']=='$4')"
 }
 
+# apply_signalled POLICY OUT: `tlsfw apply POLICY` in the gateway, started with SIGTERM
+# already pending (blocked, so it survives execve): a signal arriving during apply, made
+# deterministic. The output goes to OUT; returns apply's exit status, which must be 2 with
+# "interrupted by a signal" (checked here).
+apply_signalled() {
+	local rc
+	ip netns exec "$GW" $PY -c '
+import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+os.kill(os.getpid(), signal.SIGTERM)
+os.execv(sys.argv[1], sys.argv[1:])' "$TLSFW" apply "$1" >"$2" 2>&1
+	rc=$?
+	[ $rc = 2 ] || { cat "$2"; fail "apply with a pending signal: exit $rc, expected 2"; }
+	grep -q "interrupted by a signal" "$2" || { cat "$2"; fail "apply with a pending signal: no 'interrupted by a signal'"; }
+}
+
 stats_json() { # OUT
 	tlsfw stats --json --exact >"$1" || fail "tlsfw stats --json failed"
 }

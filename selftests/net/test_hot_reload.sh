@@ -4,7 +4,9 @@
 # both policies allow (6000) and to a port both block (6001), apply alternates between the
 # two policies 50 times. The policies differ in rule names, other rules and interfaces (B also
 # filters wan0 egress), so every apply loads, fills, swaps, attaches or detaches for real
-# (under nft: flushes and rebuilds the chains, sets and the egress map in one transaction).
+# (under nft: the sets in one transaction, then the switch; both policies drop 6001 through a
+# set of two ports, because a single port is compared inline and a set is where nftables
+# lost packets during a replacement).
 # Not one blocked datagram may be delivered; tlsfw's drop counter must equal the blocked
 # datagrams sent exactly (so it dropped no allowed one), and every allowed datagram must
 # arrive unless veth itself counted it dropped behind tlsfw (see below). Under each backend
@@ -35,7 +37,7 @@ for B in $BACKENDS; do
 	rules:
 	  - name: block-6001
 	    proto: udp
-	    dport: 6001
+	    dport: [6001, 6003]
 	    action: drop
 	  - name: block-7000
 	    proto: udp

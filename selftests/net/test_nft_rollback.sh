@@ -69,6 +69,11 @@ same_table "the refused switch"
 gw nft list sets table inet tlsfw | grep -q 'web_' && fail "the sets staged for the refused policy were left behind"
 ok "a switch refused after the sets were staged exited 2; the staged sets are gone, the table as it was"
 
+# a stopping signal during apply: exit 2, nothing changed
+apply_signalled "$bad" "$TMP/sig.out"
+same_table "an apply interrupted by a signal"
+ok "a signal during apply: exit 2, the table as it was"
+
 # dry runs: the kernel checks the whole batch and commits nothing
 nftfw apply "$bad" --dry-run >"$TMP/dry.out" 2>&1 || { cat "$TMP/dry.out"; fail "dry run of a good batch failed"; }
 same_table "a dry run"

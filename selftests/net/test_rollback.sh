@@ -91,14 +91,7 @@ done
 
 # A signal that arrives during apply makes it roll back. Deterministic: a signal that is
 # blocked and pending survives execve, so tlsfw starts with SIGTERM already pending.
-ip netns exec "$GW" $PY -c '
-import os, signal, sys
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-os.kill(os.getpid(), signal.SIGTERM)
-os.execv(sys.argv[1], sys.argv[1:])' "$TLSFW" apply "$B" >"$TMP/out" 2>&1
-rc=$?
-[ $rc = 2 ] || { cat "$TMP/out"; fail "signal: exit $rc, expected 2"; }
-grep -q "interrupted by a signal" "$TMP/out" || { cat "$TMP/out"; fail "signal: message"; }
+apply_signalled "$B" "$TMP/out"
 check_a "after a signal"
 ok "a signal during apply rolls back (exit 2)"
 
