@@ -76,13 +76,18 @@ topo_up() {
 	SRV=${p}s
 	C4=10.10.1.2 C6=fd00:1::2 S4=10.10.2.2 S6=fd00:2::2
 	# Resolve every neighbour now, so that no datagram a test counts waits in (or falls out
-	# of) a neighbour queue.
-	local a
-	for a in $S4 $S6; do
-		cli $PY "$NETTOOL" udp-probe --to $a --port 9 --timeout 0.3 >/dev/null
-	done
-	for a in $C4 $C6; do
-		srv $PY "$NETTOOL" udp-probe --to $a --port 9 --timeout 0.3 >/dev/null
+	# of) a neighbour queue, and wait until both families cross the gateway both ways: a
+	# probe to port 9 (no listener) is answered by port unreachable once the path works.
+	# Right after the links come up a probe can go unanswered (seen once in CI: a test that
+	# applied its policy within 10 ms lost one family's datagrams), so each is retried.
+	local a ns r i
+	for a in "$CLI $S4" "$CLI $S6" "$SRV $C4" "$SRV $C6"; do
+		read -r ns a <<<"$a"
+		for ((i = 0; i < 30; i++)); do
+			r=$(ip netns exec "$ns" $PY "$NETTOOL" udp-probe --to "$a" --port 9 --timeout 0.3)
+			case $r in *timeout*) ;; *) break ;; esac
+		done
+		[ $i -lt 30 ] || fail "topology $p: no answer from $a after 30 probes ($r)"
 	done
 }
 
