@@ -162,8 +162,11 @@ sink_distinct() { jget "$TMP/$1.$2" "d['distinct']['$3']"; }
 
 # send_udp NS ADDR PORTS COUNT: COUNT sequence-numbered datagrams to each port.
 send_udp() {
-	ip netns exec "$1" $PY "$NETTOOL" udp-stream --to "$2" --ports "$3" --count "$4" \
-		--rate 500 >/dev/null || fail "udp-stream to $2 $3"
+	local out
+	out=$(ip netns exec "$1" $PY "$NETTOOL" udp-stream --to "$2" --ports "$3" --count "$4" \
+		--rate 500) || fail "udp-stream to $2 $3"
+	# a datagram the sender could not send would make every count that follows wrong
+	case $out in *'"send_errors": 0'*) ;; *) fail "udp-stream to $2 $3: $out" ;; esac
 }
 
 # tls_server PORT: openssl s_server in the server namespace with a throwaway certificate.

@@ -12,11 +12,13 @@ pol=$(nft_policy "$ROOT/policies/block-quic.conf" quic)
 nftfw apply "$pol" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply (nft)"; }
 N=9
 send_udp "$CLI" "$S4" 443 $N
+sleep 0.2
+v4=$(nft_counter block-quic/lan0/in)
 send_udp "$CLI" "$S6" 443 $N
 sleep 0.2
 witness=$(nft_counter block-quic/lan0/in)
 wbytes=$(nft_counter_bytes block-quic/lan0/in)
-[ "$witness" = $((2 * N)) ] || fail "nft counts $witness, sent $((2 * N))"
+[ "$witness" = $((2 * N)) ] || fail "nft counts $witness ($v4 IPv4, $((witness - v4)) IPv6), sent $N of each"
 
 stats_json "$TMP/s.json"
 [ "$(stat_rule "$TMP/s.json" block-quic lan0 ingress packets)" = "$witness" ] ||
