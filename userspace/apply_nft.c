@@ -987,163 +987,38 @@ out:
 
 /* ---- detach ------------------------------------------------------------------------------- */
 
-struct dbatch {
-	char *buf;
-	size_t len, cap;
-	uint32_t seq;
-	int err;
-};
-
-static struct nlmsghdr *dmsg(struct dbatch *db, uint16_t type)
+/* Send a batch of deletions; the kernel's first refusal into *ref. */
+static int send_deletes(const struct nft_del *dels, size_t n, struct refusal *ref)
 {
-	struct nlmsghdr *nlh;
+	struct nft_batch b;
+	struct refusal r[4];
+	size_t n_ref = 0;
+	int err = nft_batch_deletes(&b, dels, n);
 
-	if (db->err)
-		return NULL;
-	if (db->cap - db->len < 8192) {
-		size_t cap = db->cap ? 2 * db->cap : 65536;
-		char *b = realloc(db->buf, cap);
-
-		if (!b) {
-			db->err = -ENOMEM;
-			return NULL;
-		}
-		memset(b + db->cap, 0, cap - db->cap);
-		db->buf = b;
-		db->cap = cap;
+	if (err)
+		return err;
+	err = batch_talk(&b, r, sizeof(r) / sizeof(r[0]), &n_ref);
+	if (!err && n_ref) {
+		*ref = r[0];
+		err = r[0].err;
 	}
-	if (type == NFNL_MSG_BATCH_BEGIN)
-		nlh = nftnl_batch_begin(db->buf + db->len, db->seq++);
-	else if (type == NFNL_MSG_BATCH_END)
-		nlh = nftnl_batch_end(db->buf + db->len, db->seq++);
-	else
-		nlh = nftnl_nlmsg_build_hdr(db->buf + db->len, type, NFPROTO_INET, 0, db->seq++);
-	return nlh;
-}
-
-static void dmsg_end(struct dbatch *db, struct nlmsghdr *nlh)
-{
-	if (nlh)
-		db->len += NLMSG_ALIGN(nlh->nlmsg_len);
-}
-
-static void d_table(struct dbatch *db)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELTABLE);
-
-	if (!t || !nlh) {
-		db->err = db->err ? db->err : -ENOMEM;
-		nftnl_table_free(t);
-		return;
-	}
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	dmsg_end(db, nlh);
-	nftnl_table_free(t);
-}
-
-static void d_chain(struct dbatch *db, const char *ifname, bool egress)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELCHAIN);
-	char name[IFNAMSIZ + 8];
-
-	if (!c || !nlh) {
-		db->err = db->err ? db->err : -ENOMEM;
-		nftnl_chain_free(c);
-		return;
-	}
-	nft_chain_name(name, sizeof(name), ifname, egress);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TLSFW_TABLE);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	dmsg_end(db, nlh);
-	nftnl_chain_free(c);
-}
-
-static void d_dispatch(struct dbatch *db, const char *ifname)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELSETELEM);
-	char key[IFNAMSIZ] = { 0 };
-
-	if (!s || !e || !nlh) {
-		db->err = db->err ? db->err : -ENOMEM;
-		nftnl_set_free(s);
-		nftnl_set_elem_free(e);
-		return;
-	}
-	memcpy(key, ifname, strnlen(ifname, IFNAMSIZ - 1));
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TLSFW_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, "egress");
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ);
-	nftnl_set_elem_add(s, e);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	dmsg_end(db, nlh);
-	nftnl_set_free(s);
-}
-
-static void d_counter(struct dbatch *db, const char *name)
-{
-	struct nftnl_obj *ob = nftnl_obj_alloc();
-	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELOBJ);
-
-	if (!ob || !nlh) {
-		db->err = db->err ? db->err : -ENOMEM;
-		nftnl_obj_free(ob);
-		return;
-	}
-	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
-	nftnl_obj_set_str(ob, NFTNL_OBJ_NAME, name);
-	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	nftnl_obj_nlmsg_build_payload(nlh, ob);
-	dmsg_end(db, nlh);
-	nftnl_obj_free(ob);
-}
-
-static void d_set(struct dbatch *db, const char *name)
-{
-	struct nftnl_set *st = nftnl_set_alloc();
-	struct nlmsghdr *nlh = dmsg(db, NFT_MSG_DELSET);
-
-	if (!st || !nlh) {
-		db->err = db->err ? db->err : -ENOMEM;
-		nftnl_set_free(st);
-		return;
-	}
-	nftnl_set_set_str(st, NFTNL_SET_TABLE, NFT_TLSFW_TABLE);
-	nftnl_set_set_str(st, NFTNL_SET_NAME, name);
-	nftnl_set_nlmsg_build_payload(nlh, st);
-	dmsg_end(db, nlh);
-	nftnl_set_free(st);
+	nft_batch_free(&b);
+	return err;
 }
 
 /* After a refused switch: remove the sets the first transaction added. */
 static int staged_del(const struct nft_batch *b)
 {
-	struct dbatch db = { .seq = (uint32_t)time(NULL) };
-	struct nft_batch del = { 0 };
-	struct refusal ref[4];
-	size_t n_ref = 0;
+	struct nft_del *dels = calloc(b->n_staged + 1, sizeof(*dels));
+	struct refusal ref;
 	int err;
 
-	if (!b->n_staged)
-		return 0;
-	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_BEGIN));
+	if (!dels)
+		return -ENOMEM;
 	for (size_t i = 0; i < b->n_staged; i++)
-		d_set(&db, b->staged[i]);
-	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_END));
-	err = db.err;
-	if (!err) {
-		del.buf = db.buf;
-		del.len = db.len;
-		err = batch_talk(&del, ref, 4, &n_ref);
-		if (!err && n_ref)
-			err = ref[0].err;
-	}
-	free(db.buf);
+		dels[i] = (struct nft_del){ NFT_MSG_DELSET, b->staged[i] };
+	err = b->n_staged ? send_deletes(dels, b->n_staged, &ref) : 0;
+	free(dels);
 	return err;
 }
 
@@ -1152,11 +1027,10 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 {
 	struct nft_status st;
 	struct nft_counter *ks = NULL;
-	size_t nk = 0, remaining;
-	struct dbatch db = { .seq = (uint32_t)time(NULL) };
-	struct nft_batch b = { 0 };
-	struct refusal ref[4];
-	size_t n_ref = 0;
+	size_t nk = 0, remaining, nd = 0;
+	struct nft_del *dels = NULL;
+	char (*chains)[IFNAMSIZ + 8] = NULL;
+	struct refusal ref = { 0 };
 	int err;
 
 	*removed = 0;
@@ -1168,11 +1042,18 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 		return -ENOENT;
 	}
 	remaining = st.n_hooks;
-	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_BEGIN));
 	if (n) {
 		err = nft_counters_read(&ks, &nk, false, msg, len);
 		if (err)
 			goto out;
+		/* per interface: two chains and a map element, and its counters */
+		dels = calloc(3 * n + nk + 1, sizeof(*dels));
+		chains = calloc(2 * n + 1, sizeof(*chains));
+		if (!dels || !chains) {
+			err = -ENOMEM;
+			snprintf(msg, len, "out of memory");
+			goto out;
+		}
 		for (size_t i = 0; i < n; i++) {
 			struct nft_status_hook *h = NULL;
 
@@ -1184,46 +1065,41 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 				err = -ENOENT;
 				goto out;
 			}
-			if (h->ingress)
-				d_chain(&db, h->ifname, false);
+			if (h->ingress) {
+				nft_chain_name(chains[2 * i], sizeof(chains[0]), h->ifname, false);
+				dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i] };
+			}
 			if (h->egress) {
-				d_dispatch(&db, h->ifname);
-				d_chain(&db, h->ifname, true);
+				nft_chain_name(chains[2 * i + 1], sizeof(chains[0]), h->ifname, true);
+				dels[nd++] = (struct nft_del){ NFT_MSG_DELSETELEM, h->ifname };
+				dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i + 1] };
 			}
 			for (size_t k = 0; k < nk; k++)
 				if (!strcmp(ks[k].ifname, h->ifname))
-					d_counter(&db, ks[k].name);
+					dels[nd++] = (struct nft_del){ NFT_MSG_DELOBJ, ks[k].name };
 			remaining--;
 			(*removed)++;
 		}
 	}
 	if (!n || !remaining) {
-		/* nothing of the policy is left: the whole table goes (one batch, so the chains
-		 * removed above and the table go together) */
-		db.len = 0;
-		dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_BEGIN));
-		d_table(&db);
+		/* nothing of the policy is left: the whole table goes instead, in one batch */
+		static const struct nft_del table = { NFT_MSG_DELTABLE, NULL };
+
+		err = send_deletes(&table, 1, &ref);
 		if (!n)
 			*removed = 1;
+	} else {
+		err = send_deletes(dels, nd, &ref);
 	}
-	dmsg_end(&db, dmsg(&db, NFNL_MSG_BATCH_END));
-	if (db.err) {
-		err = db.err;
-		goto out;
-	}
-	b.buf = db.buf;
-	b.len = db.len;
-	err = batch_talk(&b, ref, 4, &n_ref);
-	if (!err && n_ref) {
-		err = ref[0].err;
+	if (err && ref.err)
 		snprintf(msg, len, "nftables refused to remove table inet %s's objects: %s%s%s",
-			 NFT_TLSFW_TABLE, strerror(-err), ref[0].text[0] ? ": " : "", ref[0].text);
-	} else if (err) {
+			 NFT_TLSFW_TABLE, strerror(-err), ref.text[0] ? ": " : "", ref.text);
+	else if (err)
 		snprintf(msg, len, "cannot talk to nf_tables: %s", strerror(-err));
-	}
 out:
 	free(ks);
-	free(db.buf);
+	free(dels);
+	free(chains);
 	nft_status_free(&st);
 	return err;
 }

@@ -88,6 +88,18 @@ struct nft_batch {
 int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o,
 		    struct nft_batch *b, struct diag *d);
 void nft_batch_free(struct nft_batch *b);
+
+/* One deletion: NFT_MSG_DELTABLE (table inet tlsfw; name unused), NFT_MSG_DELCHAIN,
+ * NFT_MSG_DELSET, NFT_MSG_DELOBJ (a counter) by name, or NFT_MSG_DELSETELEM (the egress map's
+ * element of interface name). */
+struct nft_del {
+	uint16_t type;
+	const char *name;
+};
+
+/* A batch of these deletions, in order, as one transaction (detach; the sets staged for a
+ * refused switch). Returns 0 or -ENOMEM. */
+int nft_batch_deletes(struct nft_batch *b, const struct nft_del *dels, size_t n);
 /* Print the batch message by message under the policy element each comes from, in
  * libnftnl's notation (nft_print.c; `tlsfw check --print-plan`). Returns 0 or -ENOMEM. */
 int nft_batch_print(const struct nft_batch *b, const struct policy *pol, FILE *out);

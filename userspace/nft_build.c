@@ -1317,17 +1317,44 @@ out:
 	nftnl_table_free(t);
 }
 
-/* A message deleting the previous policy's set, chain or counter NAME. */
+/* A message deleting table inet tlsfw (DELTABLE; name unused), a set, chain or counter NAME
+ * of it, or the egress map's element for interface NAME (DELSETELEM). */
 static void del_named(struct bctx *c, uint16_t type, const char *name)
 {
 	const char *what = type == NFT_MSG_DELSET ? "set" : type == NFT_MSG_DELCHAIN ? "chain" :
-										     "counter";
+			   type == NFT_MSG_DELOBJ ? "counter" :
+			   type == NFT_MSG_DELSETELEM ? "egress map element" : "table";
 	struct nlmsghdr *nlh = msg_begin(c, type, 0, NFT_OWN_TABLE, -1, "the previous %s %s",
-					 what, name);
+					 what, name ? name : NFT_TLSFW_TABLE);
 
 	if (!nlh)
 		return;
-	if (type == NFT_MSG_DELSET) {
+	if (type == NFT_MSG_DELTABLE) {
+		struct nftnl_table *x = nftnl_table_alloc();
+
+		if (!x)
+			goto oom;
+		nftnl_table_set_str(x, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
+		nftnl_table_nlmsg_build_payload(nlh, x);
+		nftnl_table_free(x);
+	} else if (type == NFT_MSG_DELSETELEM) {
+		struct nftnl_set *x = nftnl_set_alloc();
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		char key[IFNAMSIZ] = { 0 };
+
+		if (!x || !e) {
+			nftnl_set_free(x);
+			nftnl_set_elem_free(e);
+			goto oom;
+		}
+		memcpy(key, name, strnlen(name, IFNAMSIZ - 1));
+		nftnl_set_set_str(x, NFTNL_SET_TABLE, NFT_TLSFW_TABLE);
+		nftnl_set_set_str(x, NFTNL_SET_NAME, "egress");
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ);
+		nftnl_set_elem_add(x, e);
+		nftnl_set_elems_nlmsg_build_payload(nlh, x);
+		nftnl_set_free(x);
+	} else if (type == NFT_MSG_DELSET) {
 		struct nftnl_set *x = nftnl_set_alloc();
 
 		if (!x)
@@ -1550,6 +1577,26 @@ static void fault_msg(struct bctx *c)
 
 	e_verdict(c, nr, NF_ACCEPT, NULL);
 	rule_send(c, nr, NFT_OWN_POLICY, -1);
+}
+
+int nft_batch_deletes(struct nft_batch *b, const struct nft_del *dels, size_t n)
+{
+	struct bctx c = { .b = b };
+	struct nlmsghdr *nlh;
+
+	memset(b, 0, sizeof(*b));
+	b->seq0 = (uint32_t)time(NULL);
+	nlh = msg_begin(&c, NFNL_MSG_BATCH_BEGIN, 0, NFT_OWN_TABLE, -1, "batch");
+	if (nlh)
+		msg_end(&c, nlh);
+	for (size_t i = 0; i < n; i++)
+		del_named(&c, dels[i].type, dels[i].name);
+	nlh = msg_begin(&c, NFNL_MSG_BATCH_END, 0, NFT_OWN_TABLE, -1, "batch");
+	if (nlh)
+		msg_end(&c, nlh);
+	if (c.err)
+		nft_batch_free(b);
+	return c.err;
 }
 
 int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o,
