@@ -10,19 +10,10 @@
 #   gw CMD...       run CMD in the gateway namespace (also: cli, srv)
 #   tlsfw ARGS...   run $TLSFW in the gateway namespace
 #   fail MSG        print "FAIL: MSG" and exit 1; ok MSG prints "ok: MSG"
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TLSFW=${TLSFW:-$ROOT/build/asan/tlsfw}
 NETTOOL=$ROOT/selftests/net/nettool.py
-PY=/usr/bin/python3
-TEST_NAME=$(basename "$0" .sh)
-# Short and unique: the test's name without "test_", the PID.
-NS_PREFIX="tlsfw-${TEST_NAME#test_}-$$-"
-TMP=$(mktemp -d "/tmp/tlsfw-${TEST_NAME}.XXXXXX")
 _prefixes=()
-_pids=()
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 # _kill_tree PID: PID and its descendants (a background shell function runs its command as a
 # child, so killing the job's PID alone would leave the command running).
@@ -44,12 +35,7 @@ _cleanup() {
 		"$ROOT/scripts/topology.sh" down "$p"
 	done
 	rm -rf "$TMP"
-	if [ $rc -eq 0 ]; then
-		echo "PASS: $TEST_NAME"
-	else
-		echo "FAIL: $TEST_NAME (exit $rc)"
-	fi
-	exit $rc
+	test_verdict $rc
 }
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
@@ -57,10 +43,6 @@ trap 'exit 130' INT TERM
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1
-}
-
-ok() {
-	echo "ok: $*"
 }
 
 [ "$(id -u)" = 0 ] || fail "network tests need root"

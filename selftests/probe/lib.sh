@@ -12,23 +12,15 @@
 #   bg LOG CMD...       start CMD in the background, its output to LOG; killed at exit
 #   probe ARGS...       run tlsfw probe in the client namespace; output in $OUT, exit in $RC
 #   expect_check NAME STATUS   the last probe's JSON reports check NAME with STATUS
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TLSFW=${TLSFW:-$ROOT/build/asan/tlsfw}
-PY=/usr/bin/python3
-TEST_NAME=$(basename "$0" .sh)
-NS_PREFIX="tlsfw-${TEST_NAME#test_}-$$-"
 CNS=${NS_PREFIX}c
 SNS=${NS_PREFIX}s
 S4=10.203.0.1
 C4=10.203.0.2
 S6=fd00:203::1
-TMP=$(mktemp -d "/tmp/tlsfw-${TEST_NAME}.XXXXXX")
 chmod 755 "$TMP"
-_pids=()
 _stops=()
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 _cleanup() {
 	local rc=$? p
@@ -52,12 +44,7 @@ _cleanup() {
 	else
 		rm -rf "$TMP"
 	fi
-	if [ $rc -eq 0 ]; then
-		echo "PASS: $TEST_NAME"
-	else
-		echo "FAIL: $TEST_NAME (exit $rc)"
-	fi
-	exit $rc
+	test_verdict $rc
 }
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
@@ -66,10 +53,6 @@ fail() {
 	echo "FAIL: $*" >&2
 	[ -n "${OUT:-}" ] && printf '%s\n' "--- last probe output:" "$OUT" >&2
 	exit 1
-}
-
-ok() {
-	echo "ok: $*"
 }
 
 [ "$(id -u)" = 0 ] || fail "probe tests need root (network namespaces, daemons)"
