@@ -119,26 +119,59 @@ static void cap_line(const struct pp_reply *r, const char *word, char *out, size
 	snprintf(out, len, "%s", word);
 }
 
-static int smtp_greet(struct pdlg *d)
-{
-	char ev[128], m[192];
-	int ret;
+/*
+ * How a line protocol opens: a greeting (busy: the server is refusing for now; ok, ok2: the
+ * codes of a greeting to go on with), then a request for its capabilities (caps_ok: the code
+ * of a reply that lists them). A server that answers the request otherwise is unexpected when
+ * caps_what names the reply; else the request is optional in the protocol and the list is
+ * empty. Codes are never 0, so 0 means none.
+ */
+struct opening {
+	pio_parser greet;
+	int busy, ok, ok2;
+	const char *cmd;
+	pio_parser caps;
+	const char *tag;
+	int caps_ok;
+	const char *caps_what;
+};
 
-	ret = pio_read(d->c, p_smtp, NULL, &d->greet);
+static int open_caps(struct pdlg *d, const struct opening *o)
+{
+	int ret = pio_read(d->c, o->greet, NULL, &d->greet);
+
 	if (ret)
 		return ret;
-	if (d->greet.code == 421) {
+	if (o->busy && d->greet.code == o->busy) {
 		d->busy = 1;
 		return -EAGAIN;
 	}
-	if (d->greet.code != 220)
+	if (d->greet.code != o->ok && (!o->ok2 || d->greet.code != o->ok2))
 		return unexpected(d, "greeting", &d->greet);
-	ret = cmd(d, "EHLO tlsfw-probe.invalid\r\n", p_smtp, NULL, &d->caps);
+	ret = cmd(d, o->cmd, o->caps, o->tag, &d->caps);
 	if (ret)
 		return ret;
-	if (d->caps.code != 250)
-		return unexpected(d, "EHLO reply", &d->caps);
+	if (d->caps.code != o->caps_ok) {
+		if (o->caps_what)
+			return unexpected(d, o->caps_what, &d->caps);
+		d->caps.text[0] = '\0';
+		d->caps.text_len = 0;
+	}
 	d->adv_known = true;
+	return 0;
+}
+
+static int smtp_greet(struct pdlg *d)
+{
+	static const struct opening o = {
+		.greet = p_smtp, .busy = 421, .ok = 220, .cmd = "EHLO tlsfw-probe.invalid\r\n",
+		.caps = p_smtp, .caps_ok = 250, .caps_what = "EHLO reply",
+	};
+	char ev[128], m[192];
+	int ret = open_caps(d, &o);
+
+	if (ret)
+		return ret;
 	d->advertised = pp_has_word(d->caps.text, "STARTTLS", true);
 	if (pp_has_word(d->caps.text, "AUTH", true)) {
 		cap_line(&d->caps, "AUTH", ev, sizeof(ev));
@@ -152,23 +185,14 @@ static int smtp_greet(struct pdlg *d)
 
 static int imap_greet(struct pdlg *d)
 {
-	int ret;
+	static const struct opening o = {
+		.greet = p_imap, .busy = PP_BYE, .ok = PP_OK, .cmd = "tlsfw1 CAPABILITY\r\n",
+		.caps = p_imap, .tag = "tlsfw1", .caps_ok = PP_OK, .caps_what = "CAPABILITY reply",
+	};
+	int ret = open_caps(d, &o);
 
-	ret = pio_read(d->c, p_imap, NULL, &d->greet);
 	if (ret)
 		return ret;
-	if (d->greet.code == PP_BYE) {
-		d->busy = 1;
-		return -EAGAIN;
-	}
-	if (d->greet.code != PP_OK)
-		return unexpected(d, "greeting", &d->greet);
-	ret = cmd(d, "tlsfw1 CAPABILITY\r\n", p_imap, "tlsfw1", &d->caps);
-	if (ret)
-		return ret;
-	if (d->caps.code != PP_OK)
-		return unexpected(d, "CAPABILITY reply", &d->caps);
-	d->adv_known = true;
 	d->advertised = pp_has_word(d->caps.text, "STARTTLS", false);
 	if (!pp_has_word(d->caps.text, "LOGINDISABLED", false))
 		plain_auth(d, true, "LOGIN allowed before STARTTLS (no LOGINDISABLED)");
@@ -182,22 +206,16 @@ static int imap_greet(struct pdlg *d)
 
 static int pop3_greet(struct pdlg *d)
 {
+	/* no CAPA: nothing advertised (RFC 2595 needs CAPA) */
+	static const struct opening o = {
+		.greet = p_pop3, .ok = PP_OK, .cmd = "CAPA\r\n", .caps = p_pop3_multi,
+		.caps_ok = PP_OK,
+	};
 	char ev[128], m[192];
-	int ret;
+	int ret = open_caps(d, &o);
 
-	ret = pio_read(d->c, p_pop3, NULL, &d->greet);
 	if (ret)
 		return ret;
-	if (d->greet.code != PP_OK)
-		return unexpected(d, "greeting", &d->greet);
-	ret = cmd(d, "CAPA\r\n", p_pop3_multi, NULL, &d->caps);
-	if (ret)
-		return ret;
-	d->adv_known = true;
-	if (d->caps.code != PP_OK) { /* no CAPA: nothing advertised (RFC 2595 needs CAPA) */
-		d->caps.text[0] = '\0';
-		d->caps.text_len = 0;
-	}
 	d->advertised = pp_has_word(d->caps.text, "STLS", true);
 	if (pp_has_word(d->caps.text, "USER", true)) {
 		plain_auth(d, true, "USER offered before STLS");
@@ -215,25 +233,14 @@ static int pop3_greet(struct pdlg *d)
 
 static int ftp_greet(struct pdlg *d)
 {
-	int ret;
+	static const struct opening o = {
+		.greet = p_ftp, .busy = 421, .ok = 220, .cmd = "FEAT\r\n", .caps = p_ftp,
+		.caps_ok = 211,
+	};
+	int ret = open_caps(d, &o);
 
-	ret = pio_read(d->c, p_ftp, NULL, &d->greet);
 	if (ret)
 		return ret;
-	if (d->greet.code == 421) {
-		d->busy = 1;
-		return -EAGAIN;
-	}
-	if (d->greet.code != 220)
-		return unexpected(d, "greeting", &d->greet);
-	ret = cmd(d, "FEAT\r\n", p_ftp, NULL, &d->caps);
-	if (ret)
-		return ret;
-	d->adv_known = true;
-	if (d->caps.code != 211) {
-		d->caps.text[0] = '\0';
-		d->caps.text_len = 0;
-	}
 	d->advertised = pp_has_word(d->caps.text, "AUTH", true) &&
 			(pp_has_word(d->caps.text, "TLS", false) ||
 			 pp_has_word(d->caps.text, "TLS;TLS-C", false));
@@ -244,25 +251,14 @@ static int ftp_greet(struct pdlg *d)
 
 static int nntp_greet(struct pdlg *d)
 {
-	int ret;
+	static const struct opening o = {
+		.greet = p_nntp, .busy = 400, .ok = 200, .ok2 = 201, .cmd = "CAPABILITIES\r\n",
+		.caps = p_nntp_multi, .caps_ok = 101,
+	};
+	int ret = open_caps(d, &o);
 
-	ret = pio_read(d->c, p_nntp, NULL, &d->greet);
 	if (ret)
 		return ret;
-	if (d->greet.code == 400) {
-		d->busy = 1;
-		return -EAGAIN;
-	}
-	if (d->greet.code != 200 && d->greet.code != 201)
-		return unexpected(d, "greeting", &d->greet);
-	ret = cmd(d, "CAPABILITIES\r\n", p_nntp_multi, NULL, &d->caps);
-	if (ret)
-		return ret;
-	d->adv_known = true;
-	if (d->caps.code != 101) {
-		d->caps.text[0] = '\0';
-		d->caps.text_len = 0;
-	}
 	d->advertised = pp_has_word(d->caps.text, "STARTTLS", true);
 	if (pp_has_word(d->caps.text, "AUTHINFO", true) &&
 	    pp_has_word(d->caps.text, "USER", false))
