@@ -323,13 +323,11 @@ static int snapshot(struct env *e, struct counters *c)
 {
 	memset(c, 0, sizeof(*c));
 	for (int blk = 0; blk < 2; blk++) {
-		for (uint32_t i = 0; i < N_STATS; i++) {
-			int err = percpu_counter_sum(e->m.counters, blk * TLSFW_SLOTS_PER_CTX + i,
-						     e->ncpu, &c->pk[blk][i], &c->by[blk][i]);
+		int err = percpu_counters_sum(e->m.counters, blk * TLSFW_SLOTS_PER_CTX, N_STATS,
+					      e->ncpu, c->pk[blk], c->by[blk]);
 
-			if (err)
-				return err;
-		}
+		if (err)
+			return err;
 	}
 	return 0;
 }

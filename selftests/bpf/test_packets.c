@@ -30,6 +30,7 @@
 #include "policy.h"
 #include "tlsfw.skel.h"
 #include "percpu.h"
+#include "treefile.h"
 
 #define TC_ACT_UNSPEC (-1) /* tlsfw passes to the next filter */
 #define TC_ACT_SHOT 2
@@ -74,37 +75,6 @@ static void fail(struct env *e, const char *fmt, ...)
 	e->failures++;
 }
 
-static char *slurp(const char *name, size_t *len)
-{
-	const char *roots[] = { ".", getenv("TLSFW_ROOT"), "../..", "../../.." };
-	char path[512];
-
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		FILE *f;
-		char *buf;
-		long n;
-
-		if (!roots[i])
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", roots[i], name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		rewind(f);
-		buf = calloc(1, n + 1);
-		if (buf && fread(buf, 1, n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		fclose(f);
-		*len = n;
-		return buf;
-	}
-	return NULL;
-}
-
 /* A policy from its text, read, checked and lowered by the real stages. */
 static int load_text(struct loaded *l, const char *file, const char *text, uint32_t slot0)
 {
@@ -132,7 +102,7 @@ static int load_text(struct loaded *l, const char *file, const char *text, uint3
 static int load_policy(struct loaded *l, const char *file, const char *extra, uint32_t slot0)
 {
 	size_t len = 0;
-	char *text = slurp(file, &len), *all;
+	char *text = tree_file(file, &len), *all;
 	int err;
 
 	if (!text) {
@@ -236,13 +206,11 @@ static int snapshot(struct env *e, struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (int b = 0; b < 2; b++) {
-		for (uint32_t i = 0; i < N_WATCH; i++) {
-			int err = percpu_counter_sum(e->m.counters, b * TLSFW_SLOTS_PER_CTX + i,
-						     e->ncpu, &s->pk[b][i], &s->by[b][i]);
+		int err = percpu_counters_sum(e->m.counters, b * TLSFW_SLOTS_PER_CTX, N_WATCH,
+					      e->ncpu, s->pk[b], s->by[b]);
 
-			if (err)
-				return err;
-		}
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -911,7 +879,7 @@ int main(void)
 	/* block-quic with "action: allow" of allow-https turned into reject, for the RST */
 	{
 		size_t len;
-		char *t = slurp("policies/block-quic.conf", &len), *at, *rt;
+		char *t = tree_file("policies/block-quic.conf", &len), *at, *rt;
 
 		if (!t || !(at = strstr(t, "service: https"))) {
 			fprintf(stderr, "block-quic.conf: no https rule to turn into reject\n");

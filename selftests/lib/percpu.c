@@ -25,3 +25,15 @@ int percpu_counter_sum(int fd, uint32_t key, int ncpu, uint64_t *packets, uint64
 	free(v);
 	return err;
 }
+
+int percpu_counters_sum(int fd, uint32_t first, uint32_t n, int ncpu, uint64_t *packets,
+			uint64_t *bytes)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int err = percpu_counter_sum(fd, first + i, ncpu, &packets[i], &bytes[i]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -20,6 +20,7 @@
 #include "policy.h"
 
 #include "check.h"
+#include "treefile.h"
 
 struct fx {
 	struct policy pol;
@@ -75,29 +76,9 @@ static int msg_type(const struct nft_batch *b, size_t i)
 	}
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, n + 1);
-	if (buf && fread(buf, 1, n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 static void test_block_quic(void)
 {
-	char *text = slurp("policies/block-quic.conf");
+	char *text = tree_file("policies/block-quic.conf", NULL);
 	struct fx f;
 
 	CHECK(text, "cannot read policies/block-quic.conf (run from the tree's top)");
@@ -245,7 +226,7 @@ static void test_replace(void)
 		.n_sets = 4, .counters = counters, .n_counters = 5,
 	};
 	char got_stage[512] = "", got_switch[1024] = "";
-	char *text = slurp("policies/block-quic.conf");
+	char *text = tree_file("policies/block-quic.conf", NULL);
 	size_t off = 0;
 	bool second = false;
 	struct fx f;
