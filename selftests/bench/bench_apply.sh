@@ -215,12 +215,5 @@ OUT=$TMP/apply.md
 } >"$OUT"
 cat "$OUT"
 
-begin="<!-- bench:apply:begin -->"
-end="<!-- bench:apply:end -->"
-if ! grep -qF "$begin" "$DOC" || ! grep -qF "$end" "$DOC"; then
-	printf '\n%s\n%s\n' "$begin" "$end" >>"$DOC"
-fi
-awk -v b="$begin" -v e="$end" -v f="$OUT" '
-	$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-	$0 == e { skip = 0 }
-	!skip { print }' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+. "$(dirname "$0")/doc.sh"
+write_section "$DOC" apply "$OUT"

@@ -188,11 +188,5 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 } >"$TMP/nft.md"
 cat "$TMP/nft.md"
 
-begin="<!-- bench:nft:begin -->" end="<!-- bench:nft:end -->"
-if ! grep -qF "$begin" "$DOC" || ! grep -qF "$end" "$DOC"; then
-	printf '\n%s\n%s\n' "$begin" "$end" >>"$DOC"
-fi
-awk -v b="$begin" -v e="$end" -v f="$TMP/nft.md" '
-	$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-	$0 == e { skip = 0 }
-	!skip { print }' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+. "$(dirname "$0")/doc.sh"
+write_section "$DOC" nft "$TMP/nft.md"

@@ -139,14 +139,6 @@ fi
 } >"$TMP/probe.md"
 cat "$TMP/probe.md"
 
-# write the section (the markers appended when absent); other sections are left alone
-begin="<!-- bench:probe:begin -->"
-end="<!-- bench:probe:end -->"
-if ! grep -qF "$begin" "$DOC" || ! grep -qF "$end" "$DOC"; then
-	printf '\n%s\n%s\n' "$begin" "$end" >>"$DOC"
-fi
-awk -v b="$begin" -v e="$end" -v f="$TMP/probe.md" '
-	$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-	$0 == e { skip = 0 }
-	!skip { print }' "$DOC" >"$DOC.tmp.$$" && mv "$DOC.tmp.$$" "$DOC"
+. "$(dirname "$0")/doc.sh"
+write_section "$DOC" probe "$TMP/probe.md"
 exit 0

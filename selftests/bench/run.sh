@@ -10,17 +10,7 @@ DOC=Documentation/performance.md
 OUT=$BUILD/bench-results
 mkdir -p "$OUT"
 
-# Replace the text between the markers of section $1 in $DOC by the file $2.
-write_section() {
-	local name=$1 file=$2 begin="<!-- bench:$1:begin -->" end="<!-- bench:$1:end -->"
-	if ! grep -qF "$begin" "$DOC" || ! grep -qF "$end" "$DOC"; then
-		printf '\n%s\n%s\n' "$begin" "$end" >>"$DOC"
-	fi
-	awk -v b="$begin" -v e="$end" -v f="$file" '
-		$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-		$0 == e { skip = 0 }
-		!skip { print }' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
-}
+. "$(dirname "$0")/doc.sh"
 
 # ---- step: data plane (BPF_PROG_TEST_RUN, selftests/bench/bench_xdp.c) ----------------------
 echo "== data plane"
@@ -30,7 +20,7 @@ echo "== data plane"
 	"$BUILD/bench/bench_xdp"
 } >"$OUT/dataplane.md"
 cat "$OUT/dataplane.md"
-write_section dataplane "$OUT/dataplane.md"
+write_section "$DOC" dataplane "$OUT/dataplane.md"
 
 # ---- steps that write their own section: apply (issue 4), nftables (issue 5), probe (issue 7)
 for step in apply nft probe; do
