@@ -63,9 +63,11 @@ static void rule_family(FILE *out, const struct stats_snap *s, bool bytes)
 {
 	const char *name = bytes ? "tlsfw_rule_bytes_total" : "tlsfw_rule_packets_total";
 
-	family(out, name, "counter", bytes ?
-	       "Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included." :
-	       "Packets a rule matched (monitor mode: would have matched).");
+	/* nftables counts from the IP header, the BPF programs from the Ethernet header */
+	family(out, name, "counter", !bytes ?
+	       "Packets a rule matched (monitor mode: would have matched)." : s->nft ?
+	       "Bytes of the IP packets a rule matched (monitor mode: would have matched); backend nft counts no link-layer header." :
+	       "Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		const struct stats_block *b = &s->blocks[k];
 

@@ -170,6 +170,21 @@ static void test_prom_golden(void)
 	stats_snap_free(&s);
 }
 
+/* backend: nft counts IP packets: the HELP of the byte counters says so */
+static void test_prom_nft_bytes(void)
+{
+	struct stats_snap s;
+	char *out;
+
+	make_snap(&s, two, 2, 1, 1.0);
+	s.nft = true;
+	out = render(0, &s, NULL);
+	CHECK(strstr(out, "# HELP tlsfw_rule_bytes_total Bytes of the IP packets a rule matched") &&
+	      !strstr(out, "Ethernet header included"), "nft byte counters described as frames:\n%s", out);
+	free(out);
+	stats_snap_free(&s);
+}
+
 static void test_prom_escaping(void)
 {
 	struct stats_snap s;
@@ -323,6 +338,7 @@ int main(void)
 {
 	test_prom_golden();
 	test_prom_escaping();
+	test_prom_nft_bytes();
 	test_json();
 	test_human();
 	test_rates();
