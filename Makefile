@@ -50,7 +50,8 @@ MANS := $(patsubst Documentation/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 # Skeletons and BPF objects are intermediate files of the pattern rules: keep them.
 .SECONDARY:
 
-.PHONY: all deps bpffs test test-run bench bench-run demo demo-run fuzz fuzz-run install clean man tests
+.PHONY: all deps bpffs test test-run bench bench-run demo demo-run fuzz fuzz-run install clean man tests \
+	format format-check
 
 all: $(BUILD)/tlsfw man
 
@@ -131,7 +132,7 @@ bpffs:
 test: deps bpffs
 	@$(MAKE) --no-print-directory test-run
 
-test-run: all tests
+test-run: format-check all tests
 	selftests/run.sh
 
 bench: deps bpffs
@@ -161,6 +162,16 @@ install: all
 	# the unit names the binary where PREFIX puts it
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's#/usr/local/sbin/tlsfw#$(PREFIX)/sbin/tlsfw#g' scripts/tlsfw.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/tlsfw.service
+
+# Every C file and header follows the repository's .clang-format (kernel style).
+FORMAT_SRCS = $(wildcard userspace/*.[ch] bpf/*.[ch] selftests/*/*.[ch])
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@bad=$$(for f in $(FORMAT_SRCS); do clang-format --style=file "$$f" | cmp -s - "$$f" || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "format-check: not formatted (run make format):" $$bad >&2; exit 1; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -142,9 +142,9 @@ enum verdict {
 
 /* What the hook needs after the decision: the verdict and where to count the reply. */
 struct decision {
-	__u32 base;     /* first counter of the (interface, direction) block */
+	__u32 base; /* first counter of the (interface, direction) block */
 	__u32 bytes;
-	int verdict;    /* enum verdict */
+	int verdict; /* enum verdict */
 };
 
 static __always_inline void count(__u32 idx, __u32 bytes)
@@ -419,7 +419,7 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	if (rc == PARSE_MALFORMED) {
 		count_stat(d, p->reason);
 		return finish(d, cfg->malformed_action == TLSFW_ACT_ALLOW ? VERDICT_PASS :
-									  VERDICT_DROP);
+									    VERDICT_DROP);
 	}
 	if (p->frag != FRAG_NONE) {
 		if (cfg->frag_mode == TLSFW_FRAG_DROP) {

@@ -30,7 +30,7 @@
 #define TLSFW_IPPROTO_DSTOPTS 60
 
 #define TLSFW_ETH_HLEN 14
-#define TLSFW_TCP_HLEN 20  /* a first fragment must hold this much TCP header (RFC 1858) */
+#define TLSFW_TCP_HLEN 20 /* a first fragment must hold this much TCP header (RFC 1858) */
 #define TLSFW_UDP_HLEN 8
 /*
  * Offsets beyond this are malformed for us: it bounds every offset the verifier has to
@@ -42,37 +42,37 @@
 enum parse_rc {
 	PARSE_NOT_IP = 0, /* leave the frame alone, do not count */
 	PARSE_OK,
-	PARSE_MALFORMED,  /* parsed.reason says which counter */
+	PARSE_MALFORMED, /* parsed.reason says which counter */
 };
 
 enum parse_frag {
 	FRAG_NONE = 0,
-	FRAG_FIRST,       /* offset 0, more fragments follow */
-	FRAG_LATER,       /* offset > 0: no transport header here */
+	FRAG_FIRST, /* offset 0, more fragments follow */
+	FRAG_LATER, /* offset > 0: no transport header here */
 };
 
 struct parsed {
 	__u8 src[16];
 	__u8 dst[16];
 	__u32 frag_id;
-	__u16 sport, dport;   /* host order, valid when has_ports */
-	__u16 l3_off;         /* IP header (= length of the L2 header with its tags) */
-	__u16 l3_hlen;        /* IPv4 header with options; 40 for IPv6 */
-	__u16 l4_off;         /* transport header (after options / extension headers) */
-	__u16 payload_off;    /* transport payload: room for a future phase-0 payload class */
-	__u16 ip_end;         /* end of the IP packet per its length field (frame may be padded) */
-	__u8 family;          /* 0 IPv4, 1 IPv6 (the tlsfw_proto index) */
-	__u8 proto;           /* upper-layer protocol */
-	__u8 frag;            /* enum parse_frag */
-	__u8 frag_proto;      /* protocol in the fragment key: the same in every fragment */
+	__u16 sport, dport; /* host order, valid when has_ports */
+	__u16 l3_off;	    /* IP header (= length of the L2 header with its tags) */
+	__u16 l3_hlen;	    /* IPv4 header with options; 40 for IPv6 */
+	__u16 l4_off;	    /* transport header (after options / extension headers) */
+	__u16 payload_off;  /* transport payload: room for a future phase-0 payload class */
+	__u16 ip_end;	    /* end of the IP packet per its length field (frame may be padded) */
+	__u8 family;	    /* 0 IPv4, 1 IPv6 (the tlsfw_proto index) */
+	__u8 proto;	    /* upper-layer protocol */
+	__u8 frag;	    /* enum parse_frag */
+	__u8 frag_proto;    /* protocol in the fragment key: the same in every fragment */
 	__u8 has_ports;
-	__u8 l4_short;        /* first fragment too short for the transport header */
-	__u8 reason;          /* enum tlsfw_stat, with PARSE_MALFORMED */
+	__u8 l4_short; /* first fragment too short for the transport header */
+	__u8 reason;   /* enum tlsfw_stat, with PARSE_MALFORMED */
 	__u8 vlans;
-	__u8 exthdrs;         /* IPv6 extension headers were walked */
+	__u8 exthdrs; /* IPv6 extension headers were walked */
 	__u8 tcp_flags;
-	__u8 tcp_doff;        /* TCP header length in bytes */
-	__be32 tcp_seq;       /* as on the wire, for the reset (reject.h) */
+	__u8 tcp_doff;	/* TCP header length in bytes */
+	__be32 tcp_seq; /* as on the wire, for the reset (reject.h) */
 	__be32 tcp_ack;
 };
 
@@ -224,7 +224,8 @@ static __always_inline int parse_ipv6(void *ctx, int xdp, void *data, void *end,
 			__u16 fo = ((__u16)h[2] << 8) | h[3];
 
 			p->frag_proto = h[0];
-			p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) | ((__u32)h[6] << 8) | h[7];
+			p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) |
+				     ((__u32)h[6] << 8) | h[7];
 			/* Offset 0 without M is an atomic fragment (RFC 6946): a whole packet. */
 			if (fo & 0xfff8)
 				p->frag = FRAG_LATER;

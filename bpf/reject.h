@@ -29,13 +29,13 @@
  * the loads of several paths into one through a moved context pointer, which the verifier
  * rejects.
  */
-#define CTX_LOAD32(ctx, type, field)                                                   \
-	({                                                                             \
-		__u64 __v;                                                             \
-		asm volatile("%0 = *(u32 *)(%1 + %2)"                                  \
-			     : "=r"(__v)                                               \
-			     : "r"(ctx), "i"(__builtin_offsetof(type, field)));        \
-		__v;                                                                   \
+#define CTX_LOAD32(ctx, type, field)                                            \
+	({                                                                      \
+		__u64 __v;                                                      \
+		asm volatile("%0 = *(u32 *)(%1 + %2)"                           \
+			     : "=r"(__v)                                        \
+			     : "r"(ctx), "i"(__builtin_offsetof(type, field))); \
+		__v;                                                            \
 	})
 
 static __always_inline void frame_ptrs(void *ctx, int xdp, void **data, void **end)
@@ -279,8 +279,8 @@ static __always_inline int reject_icmp(void *ctx, int xdp, const struct parsed *
 		return -1;
 	write_ip(data + l3, p, v6, v6 ? TLSFW_IPPROTO_ICMPV6 : TLSFW_IPPROTO_ICMP, 8 + q);
 	icmp = data + l3 + nhl;
-	icmp[0] = v6 ? 1 : 3;   /* destination unreachable */
-	icmp[1] = v6 ? 1 : 13;  /* administratively prohibited */
+	icmp[0] = v6 ? 1 : 3;  /* destination unreachable */
+	icmp[1] = v6 ? 1 : 13; /* administratively prohibited */
 	*(__u16 *)(icmp + 2) = 0;
 	*(__u32 *)(icmp + 4) = 0;
 	sum = v6 ? pseudo_sum(p, 1, TLSFW_IPPROTO_ICMPV6, 8 + q) : 0;

@@ -95,7 +95,8 @@ static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
 			count_stat(&d, TLSFW_STAT_REJECT_SENT);
 			/* Egress: the reply enters the stack as if received, and is routed to the
 			 * sender. Ingress: it leaves through the device the packet came in by. */
-			return bpf_redirect(ifindex, dir == TLSFW_DIR_EGRESS ? BPF_F_INGRESS_FLAG : 0);
+			return bpf_redirect(ifindex,
+					    dir == TLSFW_DIR_EGRESS ? BPF_F_INGRESS_FLAG : 0);
 		}
 		count_stat(&d, TLSFW_STAT_REJECT_FAILED);
 		return TC_ACT_SHOT;

@@ -40,20 +40,20 @@
 #define TLSFW_ABI_VERSION 2 /* 2: tlsfw_direct, tlsfw_cfg fast-path fields */
 
 /* Limits. */
-#define TLSFW_MAX_RULES 8192       /* rule slots (4,096 rules plus room for renames across gens) */
-#define TLSFW_MAX_IFACES 16        /* interfaces one policy may list */
+#define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
+#define TLSFW_MAX_IFACES 16  /* interfaces one policy may list */
 #define TLSFW_MAX_CTX (TLSFW_MAX_IFACES * 2) /* (interface, direction) counter blocks */
-#define TLSFW_MAX_PREFIXES 262144  /* LPM entries per tree, both generations */
-#define TLSFW_MAX_COMB 1048576     /* entries per combination table, both generations */
-#define TLSFW_MAX_VLAN_DEPTH 2     /* 802.1Q / 802.1ad tags walked */
-#define TLSFW_MAX_EXTHDRS 8        /* IPv6 extension headers walked */
-#define TLSFW_FRAG_ENTRIES 65536   /* fragment-tracking LRU */
-#define TLSFW_DIRECT_WORDS (1u << 20) /* tlsfw_direct words per generation (4 MiB) */
-#define TLSFW_IFX_DIRECT 4096      /* ifindexes below this: context in tlsfw_direct */
+#define TLSFW_MAX_PREFIXES 262144	     /* LPM entries per tree, both generations */
+#define TLSFW_MAX_COMB 1048576		     /* entries per combination table, both generations */
+#define TLSFW_MAX_VLAN_DEPTH 2		     /* 802.1Q / 802.1ad tags walked */
+#define TLSFW_MAX_EXTHDRS 8		     /* IPv6 extension headers walked */
+#define TLSFW_FRAG_ENTRIES 65536	     /* fragment-tracking LRU */
+#define TLSFW_DIRECT_WORDS (1u << 20)	     /* tlsfw_direct words per generation (4 MiB) */
+#define TLSFW_IFX_DIRECT 4096		     /* ifindexes below this: context in tlsfw_direct */
 
-#define TLSFW_PORT_NONE 65536      /* port index for packets without ports (not TCP/UDP) */
+#define TLSFW_PORT_NONE 65536 /* port index for packets without ports (not TCP/UDP) */
 #define TLSFW_PORT_SLOTS 65537
-#define TLSFW_PROTO_SLOTS 512      /* family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
+#define TLSFW_PROTO_SLOTS 512 /* family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
 
 /* Verdicts, also rule actions. */
 enum tlsfw_action {
@@ -86,24 +86,24 @@ enum tlsfw_frag_mode {
  *   index = ctx_slot * TLSFW_SLOTS_PER_CTX + TLSFW_STAT_RULE0 + rule_slot
  */
 enum tlsfw_stat {
-	TLSFW_STAT_DEFAULT = 0,      /* no rule matched: the default verdict decided */
-	TLSFW_STAT_PASS,             /* totals by final verdict */
+	TLSFW_STAT_DEFAULT = 0, /* no rule matched: the default verdict decided */
+	TLSFW_STAT_PASS,	/* totals by final verdict */
 	TLSFW_STAT_DROP,
 	TLSFW_STAT_REJECT,
-	TLSFW_STAT_MONITOR,          /* a monitor-mode rule matched (packet passed) */
+	TLSFW_STAT_MONITOR,		/* a monitor-mode rule matched (packet passed) */
 	TLSFW_STAT_MALFORMED_TRUNCATED, /* frame ends before a header it announces */
-	TLSFW_STAT_MALFORMED_IHL,       /* IPv4 IHL below 5 */
-	TLSFW_STAT_MALFORMED_LENGTH,    /* IP length fields beyond the frame or inconsistent */
-	TLSFW_STAT_MALFORMED_EXTHDR,    /* IPv6 extension chain longer than TLSFW_MAX_EXTHDRS */
-	TLSFW_STAT_MALFORMED_VLAN,      /* more VLAN tags than TLSFW_MAX_VLAN_DEPTH */
-	TLSFW_STAT_FRAG_TINY,        /* first fragment too short for the transport header */
-	TLSFW_STAT_FRAG_NO_FIRST,    /* non-first fragment whose first was never seen */
-	TLSFW_STAT_FRAG_FOLLOWED,    /* non-first fragment given its first fragment's verdict */
-	TLSFW_STAT_FRAG_DROPPED,     /* fragments: drop */
-	TLSFW_STAT_FRAG_ALLOWED,     /* fragments: allow, non-first fragment passed */
-	TLSFW_STAT_REJECT_SENT,      /* reject answers transmitted */
-	TLSFW_STAT_REJECT_FAILED,    /* reject could not be answered (packet dropped) */
-	TLSFW_STAT_MALFORMED_VERSION, /* IP version field does not match the EtherType */
+	TLSFW_STAT_MALFORMED_IHL,	/* IPv4 IHL below 5 */
+	TLSFW_STAT_MALFORMED_LENGTH,	/* IP length fields beyond the frame or inconsistent */
+	TLSFW_STAT_MALFORMED_EXTHDR,	/* IPv6 extension chain longer than TLSFW_MAX_EXTHDRS */
+	TLSFW_STAT_MALFORMED_VLAN,	/* more VLAN tags than TLSFW_MAX_VLAN_DEPTH */
+	TLSFW_STAT_FRAG_TINY,		/* first fragment too short for the transport header */
+	TLSFW_STAT_FRAG_NO_FIRST,	/* non-first fragment whose first was never seen */
+	TLSFW_STAT_FRAG_FOLLOWED,	/* non-first fragment given its first fragment's verdict */
+	TLSFW_STAT_FRAG_DROPPED,	/* fragments: drop */
+	TLSFW_STAT_FRAG_ALLOWED,	/* fragments: allow, non-first fragment passed */
+	TLSFW_STAT_REJECT_SENT,		/* reject answers transmitted */
+	TLSFW_STAT_REJECT_FAILED,	/* reject could not be answered (packet dropped) */
+	TLSFW_STAT_MALFORMED_VERSION,	/* IP version field does not match the EtherType */
 	TLSFW_STAT_MAX,
 };
 
@@ -123,8 +123,8 @@ struct tlsfw_state {
 };
 
 /* tlsfw_cfg.flags: the forms bpf_fill chose for this generation. */
-#define TLSFW_CFG_B_CONST (1u << 0)      /* no rule has addresses: B is b_const */
-#define TLSFW_CFG_NO_MATCH (1u << 1)     /* with B_CONST: no rule can match (no comb2 entry) */
+#define TLSFW_CFG_B_CONST (1u << 0)	 /* no rule has addresses: B is b_const */
+#define TLSFW_CFG_NO_MATCH (1u << 1)	 /* with B_CONST: no rule can match (no comb2 entry) */
 #define TLSFW_CFG_COMB1_DIRECT (1u << 2) /* comb1 is a slice of tlsfw_direct */
 #define TLSFW_CFG_COMB3_DIRECT (1u << 3) /* comb3 is a slice of tlsfw_direct */
 /* With B_CONST and COMB1_DIRECT: comb1 and comb3 fused into one slice, the rule word of
@@ -133,13 +133,13 @@ struct tlsfw_state {
 
 /* tlsfw_cfg (ARRAY, 2 entries, index = generation). */
 struct tlsfw_cfg {
-	__u32 fields;        /* TLSFW_F_* */
+	__u32 fields;	     /* TLSFW_F_* */
 	__u8 default_action; /* enum tlsfw_action */
 	__u8 malformed_action;
-	__u8 frag_mode;      /* enum tlsfw_frag_mode */
+	__u8 frag_mode; /* enum tlsfw_frag_mode */
 	__u8 pad;
-	__u32 flags;         /* TLSFW_CFG_* */
-	__u32 b_const;       /* TLSFW_CFG_B_CONST: the B class of every packet */
+	__u32 flags;   /* TLSFW_CFG_* */
+	__u32 b_const; /* TLSFW_CFG_B_CONST: the B class of every packet */
 	/* TLSFW_CFG_COMB1_DIRECT: A + 1 (0: none) in word comb1_base + i with
 	 * i = (proto class * n_sport + sport class) * n_dport + dport class, i < comb1_len */
 	__u32 comb1_base, comb1_len, n_sport, n_dport;
@@ -164,10 +164,10 @@ struct tlsfw_words {
 };
 
 #define TLSFW_DW_VALID (1u << 31)
-#define TLSFW_DW_MONITOR (1u << 30)     /* rule words: monitor mode */
-#define TLSFW_DW_ACTION_SHIFT 24        /* rule words: enum tlsfw_action, 2 bits */
-#define TLSFW_DW_SLOT_SHIFT 16          /* context words: counter block */
-#define TLSFW_DW_LOW 0xffffu            /* rule words: rule slot; context words: class */
+#define TLSFW_DW_MONITOR (1u << 30) /* rule words: monitor mode */
+#define TLSFW_DW_ACTION_SHIFT 24    /* rule words: enum tlsfw_action, 2 bits */
+#define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block */
+#define TLSFW_DW_LOW 0xffffu	    /* rule words: rule slot; context words: class */
 
 /* tlsfw_ctx (HASH): (generation, ifindex, direction) -> context class and counter block. */
 struct tlsfw_ctx_key {
@@ -178,7 +178,7 @@ struct tlsfw_ctx_key {
 };
 
 struct tlsfw_ctx_val {
-	__u32 cls;      /* phase-0 class of (interface, direction) */
+	__u32 cls;	/* phase-0 class of (interface, direction) */
 	__u32 ctx_slot; /* counter block */
 };
 
@@ -208,8 +208,8 @@ struct tlsfw_comb_key {
 /* tlsfw_comb3 (HASH): (ctx class, A, B) -> the first rule that matches. */
 struct tlsfw_rule_val {
 	__u32 rule_slot; /* counter slot of the rule (stable across replacements by name) */
-	__u8 action;     /* enum tlsfw_action */
-	__u8 monitor;    /* 1: count, let pass */
+	__u8 action;	 /* enum tlsfw_action */
+	__u8 monitor;	 /* 1: count, let pass */
 	__u16 pad;
 };
 
@@ -217,7 +217,7 @@ struct tlsfw_rule_val {
 struct tlsfw_frag_key {
 	__u8 src[16];
 	__u8 dst[16];
-	__u32 id;  /* IPv4: 16-bit identification; IPv6: fragment header identification */
+	__u32 id; /* IPv4: 16-bit identification; IPv6: fragment header identification */
 	__u8 proto;
 	__u8 gen;
 	__u16 pad;
@@ -239,11 +239,11 @@ struct tlsfw_frag_val {
 /* tlsfw_rules (ARRAY, TLSFW_MAX_RULES): rule slot -> name, for counters. */
 struct tlsfw_rule_info {
 	char name[TLSFW_NAME_MAX];
-	__u32 order;   /* position in the policy, for display */
-	__u32 line;    /* source line */
+	__u32 order; /* position in the policy, for display */
+	__u32 line;  /* source line */
 	__u8 action;
 	__u8 monitor;
-	__u8 in_use;   /* bit g set: the rule exists in generation g */
+	__u8 in_use; /* bit g set: the rule exists in generation g */
 	__u8 pad;
 	__u32 pad2;
 };
@@ -253,8 +253,8 @@ struct tlsfw_ctx_info {
 	char ifname[16];
 	__u32 ifindex;
 	__u8 dir;
-	__u8 in_use;   /* bit g set: used by generation g */
-	__u8 hook;     /* enum tlsfw_hook */
+	__u8 in_use; /* bit g set: used by generation g */
+	__u8 hook;   /* enum tlsfw_hook */
 	__u8 pad;
 };
 
@@ -269,9 +269,9 @@ enum tlsfw_hook {
 struct tlsfw_meta {
 	__u32 abi_version;
 	__u32 n_rules;
-	__u64 applied_at;          /* CLOCK_REALTIME seconds */
+	__u64 applied_at; /* CLOCK_REALTIME seconds */
 	char policy_file[TLSFW_PATH_MAX];
-	char policy_hash[72];      /* "sha256:" + 64 hex */
+	char policy_hash[72]; /* "sha256:" + 64 hex */
 	__u8 default_action;
 	__u8 backend;
 	__u8 pad[6];

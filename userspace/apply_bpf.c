@@ -35,29 +35,29 @@
 #include "tlsfw.skel.h"
 
 const char *const apply_steps[] = {
-	"find", "load", "fill", "replace", "attach-new", "names", "flip",
-	"post-flip-attach", "detach-old", "meta", NULL,
+	"find",	      "load", "fill", "replace", "attach-new", "names", "flip", "post-flip-attach",
+	"detach-old", "meta", NULL,
 };
 
 enum undo_kind {
-	U_FILLED,       /* generation gen was filled: clear it */
-	U_XDP_NEW,      /* attached new_fd: detach it */
+	U_FILLED,	/* generation gen was filled: clear it */
+	U_XDP_NEW,	/* attached new_fd: detach it */
 	U_XDP_REPLACED, /* old_fd replaced by new_fd: put old_fd back */
-	U_XDP_REMOVED,  /* old_fd detached: attach it again */
-	U_TC_NEW,       /* filter attached (hook_created: clsact too): remove */
-	U_TC_REPLACED,  /* filter's old_fd replaced by new_fd: put old_fd back */
-	U_TC_REMOVED,   /* filter with old_fd removed: attach it again */
-	U_NAMES,        /* rule and interface records written: restore the snapshot */
-	U_FLIP,         /* generation switched: switch back */
-	U_META,         /* tlsfw_meta written: restore the snapshot */
+	U_XDP_REMOVED,	/* old_fd detached: attach it again */
+	U_TC_NEW,	/* filter attached (hook_created: clsact too): remove */
+	U_TC_REPLACED,	/* filter's old_fd replaced by new_fd: put old_fd back */
+	U_TC_REMOVED,	/* filter with old_fd removed: attach it again */
+	U_NAMES,	/* rule and interface records written: restore the snapshot */
+	U_FLIP,		/* generation switched: switch back */
+	U_META,		/* tlsfw_meta written: restore the snapshot */
 };
 
 struct undo {
 	enum undo_kind kind;
 	const char *ifname;
 	unsigned int ifindex;
-	uint32_t xdp_flags;  /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
-	bool egress;         /* tc: which side */
+	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+	bool egress;	    /* tc: which side */
 	bool hook_created;
 	int old_fd, new_fd;
 };
@@ -66,9 +66,9 @@ struct undo {
 struct apply_iface {
 	const struct plan_iface *pi;
 	unsigned int ifindex;
-	struct state_iface *old;  /* what tlsfw had installed there, or NULL */
-	uint8_t hook;             /* enum tlsfw_hook chosen for ingress (NONE: no ingress) */
-	bool mode_change;         /* ingress hook kind changes: done after the flip */
+	struct state_iface *old; /* what tlsfw had installed there, or NULL */
+	uint8_t hook;		 /* enum tlsfw_hook chosen for ingress (NONE: no ingress) */
+	bool mode_change;	 /* ingress hook kind changes: done after the flip */
 };
 
 struct apply_ctx {
@@ -78,17 +78,17 @@ struct apply_ctx {
 	struct apply_err *e;
 	const char *step;
 
-	struct state st;          /* what was enforced before */
-	struct state_meta old;    /* its metadata (zeroed arrays when nothing was) */
+	struct state st;       /* what was enforced before */
+	struct state_meta old; /* its metadata (zeroed arrays when nothing was) */
 	struct tlsfw *skel;
-	struct bpf_maps maps;     /* the skeleton's (shared with st when reused) */
+	struct bpf_maps maps; /* the skeleton's (shared with st when reused) */
 	unsigned int old_gen, new_gen;
 	int ncpus;
 
-	struct apply_iface *ifs;  /* per plan interface */
-	uint32_t *rule_slot;      /* per plan rule */
+	struct apply_iface *ifs;	  /* per plan interface */
+	uint32_t *rule_slot;		  /* per plan rule */
 	uint32_t *ctx_ifindex, *ctx_slot; /* per plan ctx */
-	bool *rule_new;           /* per plan rule: slot newly taken (counters zeroed) */
+	bool *rule_new;			  /* per plan rule: slot newly taken (counters zeroed) */
 	bool *ctx_new;
 
 	struct tlsfw_rule_info *rules; /* records for the new generation (TLSFW_MAX_RULES) */
@@ -256,14 +256,19 @@ static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
 		if (created)
 			tc_hook_destroy(ai->ifindex);
 		if (err == -EEXIST)
-			return fail(c, err, "%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
-				    ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
+			return fail(
+				c, err,
+				"%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
+				ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
 		return fail(c, err, "%s: cannot attach the tc %s program: %s", ai->pi->name,
 			    egress ? "egress" : "ingress", strerror(-err));
 	}
-	return undo_push(c, (struct undo){ .kind = U_TC_NEW, .ifname = ai->pi->name,
-					  .ifindex = ai->ifindex, .egress = egress,
-					  .hook_created = created, .new_fd = fd });
+	return undo_push(c, (struct undo){ .kind = U_TC_NEW,
+					   .ifname = ai->pi->name,
+					   .ifindex = ai->ifindex,
+					   .egress = egress,
+					   .hook_created = created,
+					   .new_fd = fd });
 }
 
 /* Ingress on an interface without tlsfw: XDP in the mode asked for; auto tries native, then
@@ -283,10 +288,11 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 		err = xdp_add(ai->ifindex, hook_xdp_flags(hook), fd);
 		if (!err) {
 			ai->hook = hook;
-			return undo_push(c, (struct undo){ .kind = U_XDP_NEW, .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .xdp_flags = hook_xdp_flags(hook),
-							  .new_fd = fd });
+			return undo_push(c, (struct undo){ .kind = U_XDP_NEW,
+							   .ifname = ai->pi->name,
+							   .ifindex = ai->ifindex,
+							   .xdp_flags = hook_xdp_flags(hook),
+							   .new_fd = fd });
 		}
 		if (err == -EPERM || err == -EBUSY || err == -EEXIST)
 			break;
@@ -294,7 +300,8 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 	if (ai->pi->xdp_mode != POL_XDP_AUTO || err == -EPERM || err == -EBUSY || err == -EEXIST)
 		return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
 			    ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
-			    ai->pi->xdp_mode == POL_XDP_NATIVE ? "native" : "any",
+			    ai->pi->xdp_mode == POL_XDP_NATIVE	? "native" :
+								  "any",
 			    strerror(-err));
 	ai->hook = TLSFW_HOOK_TC;
 	return attach_tc(c, ai, false);
@@ -332,16 +339,19 @@ static int resolve_ifaces(struct apply_ctx *c)
 
 			ai->hook = have;
 			if ((ai->pi->xdp_mode == POL_XDP_NATIVE && have != TLSFW_HOOK_XDP_NATIVE) ||
-			    (ai->pi->xdp_mode == POL_XDP_GENERIC && have != TLSFW_HOOK_XDP_GENERIC)) {
+			    (ai->pi->xdp_mode == POL_XDP_GENERIC &&
+			     have != TLSFW_HOOK_XDP_GENERIC)) {
 				ai->hook = ai->pi->xdp_mode == POL_XDP_NATIVE ?
-					TLSFW_HOOK_XDP_NATIVE : TLSFW_HOOK_XDP_GENERIC;
+						   TLSFW_HOOK_XDP_NATIVE :
+						   TLSFW_HOOK_XDP_GENERIC;
 				ai->mode_change = true;
 			}
 		} else if (old && old->tc_in_fd >= 0) {
 			ai->hook = TLSFW_HOOK_TC;
 			if (ai->pi->xdp_mode != POL_XDP_AUTO) {
 				ai->hook = ai->pi->xdp_mode == POL_XDP_NATIVE ?
-					TLSFW_HOOK_XDP_NATIVE : TLSFW_HOOK_XDP_GENERIC;
+						   TLSFW_HOOK_XDP_NATIVE :
+						   TLSFW_HOOK_XDP_GENERIC;
 				ai->mode_change = true;
 			}
 		} else {
@@ -349,8 +359,10 @@ static int resolve_ifaces(struct apply_ctx *c)
 
 			/* Someone else's XDP program: tlsfw never replaces it. */
 			if (!bpf_xdp_query(ai->ifindex, 0, &q) && q.prog_id)
-				return fail(c, -EBUSY, "%s: another XDP program (id %u) is attached; tlsfw does not replace programs it did not install: remove it first, or use hooks: [egress] on %s",
-					    ai->pi->name, q.prog_id, ai->pi->name);
+				return fail(
+					c, -EBUSY,
+					"%s: another XDP program (id %u) is attached; tlsfw does not replace programs it did not install: remove it first, or use hooks: [egress] on %s",
+					ai->pi->name, q.prog_id, ai->pi->name);
 		}
 	}
 	return 0;
@@ -362,7 +374,7 @@ static int reuse_maps(struct apply_ctx *c)
 {
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, c->skel->obj) {
+	bpf_object__for_each_map (map, c->skel->obj) {
 		const char *name = bpf_map__name(map);
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
@@ -372,13 +384,17 @@ static int reuse_maps(struct apply_ctx *c)
 			continue;
 		fd = bpf_maps_fd_by_name(&c->st.maps, name);
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			return fail(c, -ENOENT, "the enforced policy has no map %s (installed by another tlsfw version?); run `tlsfw detach` first",
-				    name);
+			return fail(
+				c, -ENOENT,
+				"the enforced policy has no map %s (installed by another tlsfw version?); run `tlsfw detach` first",
+				name);
 		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
 		    info.value_size != bpf_map__value_size(map) ||
 		    info.max_entries != bpf_map__max_entries(map))
-			return fail(c, -EUCLEAN, "map %s of the enforced policy has another layout (installed by another tlsfw version); run `tlsfw detach` first",
-				    name);
+			return fail(
+				c, -EUCLEAN,
+				"map %s of the enforced policy has another layout (installed by another tlsfw version); run `tlsfw detach` first",
+				name);
 		err = bpf_map__reuse_fd(map, fd);
 		if (err)
 			return fail(c, err, "cannot reuse map %s: %s", name, strerror(-err));
@@ -400,7 +416,8 @@ static int load(struct apply_ctx *c)
 	}
 	err = tlsfw__load(c->skel);
 	if (err)
-		return fail(c, err, "the kernel refused the BPF programs: %s (the verifier's log is above)",
+		return fail(c, err,
+			    "the kernel refused the BPF programs: %s (the verifier's log is above)",
 			    strerror(-err));
 	err = bpf_maps_from_skel(&c->maps, c->skel);
 	if (err)
@@ -568,7 +585,8 @@ static int zero_new_counters(struct apply_ctx *c)
 		/* A kept block's statistics (totals, reasons) run on across policies. */
 		for (size_t r = 0; !err && r < pl->n_rules; r++)
 			if (c->rule_new[r])
-				err = zero_counter(c, base + TLSFW_STAT_RULE0 + c->rule_slot[r], zeros);
+				err = zero_counter(c, base + TLSFW_STAT_RULE0 + c->rule_slot[r],
+						   zeros);
 	}
 	free(zeros);
 	if (err)
@@ -579,7 +597,9 @@ static int zero_new_counters(struct apply_ctx *c)
 static int fill(struct apply_ctx *c)
 {
 	struct fill_ids ids = {
-		.rule_slot = c->rule_slot, .ifindex = c->ctx_ifindex, .ctx_slot = c->ctx_slot,
+		.rule_slot = c->rule_slot,
+		.ifindex = c->ctx_ifindex,
+		.ctx_slot = c->ctx_slot,
 	};
 	int err;
 
@@ -615,9 +635,12 @@ static int replace(struct apply_ctx *c)
 			if (err)
 				return fail(c, err, "%s: cannot replace the XDP program: %s",
 					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_XDP_REPLACED, .ifname = ai->pi->name,
-							 .ifindex = ai->ifindex, .xdp_flags = mode,
-							 .old_fd = old->xdp_fd, .new_fd = fd });
+			err = undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
+							  .ifname = ai->pi->name,
+							  .ifindex = ai->ifindex,
+							  .xdp_flags = mode,
+							  .old_fd = old->xdp_fd,
+							  .new_fd = fd });
 			if (err)
 				return err;
 		}
@@ -628,9 +651,11 @@ static int replace(struct apply_ctx *c)
 			if (err)
 				return fail(c, err, "%s: cannot replace the tc ingress program: %s",
 					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED, .ifname = ai->pi->name,
-							 .ifindex = ai->ifindex, .old_fd = old->tc_in_fd,
-							 .new_fd = fd });
+			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
+							  .ifname = ai->pi->name,
+							  .ifindex = ai->ifindex,
+							  .old_fd = old->tc_in_fd,
+							  .new_fd = fd });
 			if (err)
 				return err;
 		}
@@ -640,9 +665,12 @@ static int replace(struct apply_ctx *c)
 			if (err)
 				return fail(c, err, "%s: cannot replace the tc egress program: %s",
 					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED, .ifname = ai->pi->name,
-							 .ifindex = ai->ifindex, .egress = true,
-							 .old_fd = old->tc_eg_fd, .new_fd = fd });
+			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
+							  .ifname = ai->pi->name,
+							  .ifindex = ai->ifindex,
+							  .egress = true,
+							  .old_fd = old->tc_eg_fd,
+							  .new_fd = fd });
 			if (err)
 				return err;
 		}
@@ -660,7 +688,8 @@ static int attach_new(struct apply_ctx *c)
 		struct state_iface *old = ai->old;
 		int err;
 
-		if (wants(ai, POL_HOOK_INGRESS) && (!old || (old->xdp_fd < 0 && old->tc_in_fd < 0))) {
+		if (wants(ai, POL_HOOK_INGRESS) &&
+		    (!old || (old->xdp_fd < 0 && old->tc_in_fd < 0))) {
 			err = attach_ingress(c, ai);
 			if (err)
 				return err;
@@ -756,9 +785,11 @@ static int post_flip_attach(struct apply_ctx *c)
 			if (err)
 				return fail(c, err, "%s: cannot remove the XDP program: %s",
 					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED, .ifname = ai->pi->name,
-							 .ifindex = ai->ifindex, .xdp_flags = mode,
-							 .old_fd = old->xdp_fd });
+			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED,
+							  .ifname = ai->pi->name,
+							  .ifindex = ai->ifindex,
+							  .xdp_flags = mode,
+							  .old_fd = old->xdp_fd });
 			if (err)
 				return err;
 		}
@@ -767,9 +798,11 @@ static int post_flip_attach(struct apply_ctx *c)
 			return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
 				    ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
 				    strerror(-err));
-		err = undo_push(c, (struct undo){ .kind = U_XDP_NEW, .ifname = ai->pi->name,
-						 .ifindex = ai->ifindex,
-						 .xdp_flags = hook_xdp_flags(ai->hook), .new_fd = fd });
+		err = undo_push(c, (struct undo){ .kind = U_XDP_NEW,
+						  .ifname = ai->pi->name,
+						  .ifindex = ai->ifindex,
+						  .xdp_flags = hook_xdp_flags(ai->hook),
+						  .new_fd = fd });
 		if (err)
 			return err;
 		if (old->tc_in_fd >= 0) {
@@ -777,8 +810,10 @@ static int post_flip_attach(struct apply_ctx *c)
 			if (err)
 				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
 					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED, .ifname = ai->pi->name,
-							 .ifindex = ai->ifindex, .old_fd = old->tc_in_fd });
+			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
+							  .ifname = ai->pi->name,
+							  .ifindex = ai->ifindex,
+							  .old_fd = old->tc_in_fd });
 			if (err)
 				return err;
 		}
@@ -809,11 +844,13 @@ static int detach_old(struct apply_ctx *c)
 
 			err = xdp_swap(old->ifindex, mode, old->xdp_fd, -1);
 			if (err)
-				return fail(c, err, "%s: cannot remove the XDP program: %s", old->name,
-					    strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED, .ifname = old->name,
-							 .ifindex = old->ifindex, .xdp_flags = mode,
-							 .old_fd = old->xdp_fd });
+				return fail(c, err, "%s: cannot remove the XDP program: %s",
+					    old->name, strerror(-err));
+			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED,
+							  .ifname = old->name,
+							  .ifindex = old->ifindex,
+							  .xdp_flags = mode,
+							  .old_fd = old->xdp_fd });
 			if (err)
 				return err;
 		}
@@ -822,8 +859,10 @@ static int detach_old(struct apply_ctx *c)
 			if (err)
 				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
 					    old->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED, .ifname = old->name,
-							 .ifindex = old->ifindex, .old_fd = old->tc_in_fd });
+			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
+							  .ifname = old->name,
+							  .ifindex = old->ifindex,
+							  .old_fd = old->tc_in_fd });
 			if (err)
 				return err;
 		}
@@ -832,9 +871,11 @@ static int detach_old(struct apply_ctx *c)
 			if (err)
 				return fail(c, err, "%s: cannot remove the tc egress filter: %s",
 					    old->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED, .ifname = old->name,
-							 .ifindex = old->ifindex, .egress = true,
-							 .old_fd = old->tc_eg_fd });
+			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
+							  .ifname = old->name,
+							  .ifindex = old->ifindex,
+							  .egress = true,
+							  .old_fd = old->tc_eg_fd });
 			if (err)
 				return err;
 		}
@@ -854,7 +895,8 @@ static int write_meta(struct apply_ctx *c)
 	snprintf(m.policy_file, sizeof(m.policy_file), "%s", c->o->policy_file);
 	n = snprintf(m.policy_hash, sizeof(m.policy_hash), "sha256:");
 	for (size_t i = 0; i < 32; i++)
-		n += snprintf(m.policy_hash + n, sizeof(m.policy_hash) - n, "%02x", c->o->sha256[i]);
+		n += snprintf(m.policy_hash + n, sizeof(m.policy_hash) - n, "%02x",
+			      c->o->sha256[i]);
 	m.default_action = c->pl->default_action;
 	m.backend = c->o->backend;
 	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
@@ -925,11 +967,16 @@ static int undo_one(struct apply_ctx *c, const struct undo *u)
 }
 
 static const char *const undo_names[] = {
-	[U_FILLED] = "clear the new generation", [U_XDP_NEW] = "remove the new XDP program",
-	[U_XDP_REPLACED] = "restore the XDP program", [U_XDP_REMOVED] = "re-attach the XDP program",
-	[U_TC_NEW] = "remove the new tc filter", [U_TC_REPLACED] = "restore the tc filter",
-	[U_TC_REMOVED] = "re-attach the tc filter", [U_NAMES] = "restore rule names",
-	[U_FLIP] = "switch back to the previous generation", [U_META] = "restore tlsfw_meta",
+	[U_FILLED] = "clear the new generation",
+	[U_XDP_NEW] = "remove the new XDP program",
+	[U_XDP_REPLACED] = "restore the XDP program",
+	[U_XDP_REMOVED] = "re-attach the XDP program",
+	[U_TC_NEW] = "remove the new tc filter",
+	[U_TC_REPLACED] = "restore the tc filter",
+	[U_TC_REMOVED] = "re-attach the tc filter",
+	[U_NAMES] = "restore rule names",
+	[U_FLIP] = "switch back to the previous generation",
+	[U_META] = "restore tlsfw_meta",
 };
 
 static void rollback(struct apply_ctx *c)
@@ -960,7 +1007,8 @@ static void rollback(struct apply_ctx *c)
 			c->e->rollback_failed = true;
 			snprintf(c->e->msg + len, sizeof(c->e->msg) - len,
 				 "; rollback could not %s%s%s: %s", undo_names[u->kind],
-				 u->ifname ? " on " : "", u->ifname ? u->ifname : "", strerror(-err));
+				 u->ifname ? " on " : "", u->ifname ? u->ifname : "",
+				 strerror(-err));
 		}
 	}
 }
@@ -1024,7 +1072,8 @@ static void report(const struct apply_ctx *c)
 	}
 	for (size_t i = 0; i < c->st.n_ifaces; i++)
 		if (!plan_iface(c, c->st.ifaces[i].name))
-			fprintf(out, "%s: detached (no longer in the policy)\n", c->st.ifaces[i].name);
+			fprintf(out, "%s: detached (no longer in the policy)\n",
+				c->st.ifaces[i].name);
 }
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -1055,8 +1104,10 @@ static int run(struct apply_ctx *c)
 				    strerror(-err));
 		/* 0: an apply killed before its meta step; the map layouts are checked at load. */
 		if (c->old.meta.abi_version && c->old.meta.abi_version != TLSFW_ABI_VERSION)
-			return fail(c, -EUCLEAN, "the enforced policy was installed by a tlsfw with map layout %u (this one: %u); run `tlsfw detach` first",
-				    c->old.meta.abi_version, TLSFW_ABI_VERSION);
+			return fail(
+				c, -EUCLEAN,
+				"the enforced policy was installed by a tlsfw with map layout %u (this one: %u); run `tlsfw detach` first",
+				c->old.meta.abi_version, TLSFW_ABI_VERSION);
 		c->old_gen = c->old.gen;
 	} else {
 		c->old.rules = calloc(TLSFW_MAX_RULES, sizeof(*c->old.rules));
@@ -1199,7 +1250,8 @@ int apply_lock(char *msg, size_t len)
 			close(fd);
 			return -errno;
 		}
-		fprintf(stderr, "tlsfw: waiting for another tlsfw command in this network namespace\n");
+		fprintf(stderr,
+			"tlsfw: waiting for another tlsfw command in this network namespace\n");
 		if (lock_wait(fd)) {
 			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
 			close(fd);

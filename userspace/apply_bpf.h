@@ -17,11 +17,11 @@
 #include "diag.h"
 
 struct apply_opts {
-	const char *policy_file;  /* absolute path, recorded for status and stats */
-	const uint8_t *sha256;    /* 32 bytes: the policy file's hash */
-	uint8_t backend;          /* enum pol_backend, recorded */
-	bool dry_run;             /* load and fill, then roll back: nothing changes */
-	FILE *out;                /* progress for the user ("lan0: ingress XDP native") */
+	const char *policy_file; /* absolute path, recorded for status and stats */
+	const uint8_t *sha256;	 /* 32 bytes: the policy file's hash */
+	uint8_t backend;	 /* enum pol_backend, recorded */
+	bool dry_run;		 /* load and fill, then roll back: nothing changes */
+	FILE *out;		 /* progress for the user ("lan0: ingress XDP native") */
 };
 
 /*
@@ -32,8 +32,8 @@ extern const char *const apply_steps[];
 
 /* Result of a failed apply. */
 struct apply_err {
-	char step[32];        /* the step that failed */
-	char msg[512];        /* "lan0: cannot attach XDP: Operation not supported" */
+	char step[32];	      /* the step that failed */
+	char msg[512];	      /* "lan0: cannot attach XDP: Operation not supported" */
 	bool had_policy;      /* a previous policy exists (and is still enforced) */
 	bool rollback_failed; /* undoing failed too: msg says what is left */
 };

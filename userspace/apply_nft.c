@@ -74,7 +74,8 @@ static const char *extack_msg(const struct nlmsghdr *nlh)
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += e->msg.nlmsg_len - sizeof(e->msg);
 	payload = (char *)e + off;
-	mnl_attr_for_each_payload(payload, nlh->nlmsg_len - NLMSG_HDRLEN - off) {
+	mnl_attr_for_each_payload(payload, nlh->nlmsg_len - NLMSG_HDRLEN - off)
+	{
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG)
 			return mnl_attr_get_str(attr);
 	}
@@ -208,8 +209,10 @@ static int send_part(const struct policy *pol, const struct nft_batch *b, size_t
 		refusal_diag(pol, b, &ref[0], d);
 		err = ref[0].err;
 		if (n_ref > 1)
-			snprintf(msg, len, "nftables refused the batch (and %zu later message%s, following from the first)",
-				 n_ref - 1, n_ref == 2 ? "" : "s");
+			snprintf(
+				msg, len,
+				"nftables refused the batch (and %zu later message%s, following from the first)",
+				n_ref - 1, n_ref == 2 ? "" : "s");
 		else
 			snprintf(msg, len, "nftables refused the batch");
 	}
@@ -218,8 +221,8 @@ static int send_part(const struct policy *pol, const struct nft_batch *b, size_t
 
 static int staged_del(const struct nft_batch *b);
 
-int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d,
-	      char *msg, size_t len)
+int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d, char *msg,
+	      size_t len)
 {
 	struct nft_existing old;
 	struct nft_apply_opts oo;
@@ -231,7 +234,8 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 	for (size_t i = 0; i < pol->n_ifaces; i++) {
 		if (if_nametoindex(pol->ifaces[i].name))
 			continue;
-		diag_error(d, &pol->ifaces[i].loc, "interface '%s' does not exist in this network namespace",
+		diag_error(d, &pol->ifaces[i].loc,
+			   "interface '%s' does not exist in this network namespace",
 			   pol->ifaces[i].name);
 		snprintf(msg, len, "interface %s is missing", pol->ifaces[i].name);
 		return -ENODEV;
@@ -268,7 +272,8 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 		/* The policy in force is untouched; so should the table be. If this fails too,
 		 * the next apply deletes the leftovers (they are of the generation it makes). */
 		if (err && staged_del(&b))
-			fprintf(stderr, "tlsfw: warning: cannot delete the %zu sets staged for the refused policy; the next apply will\n",
+			fprintf(stderr,
+				"tlsfw: warning: cannot delete the %zu sets staged for the refused policy; the next apply will\n",
 				b.n_staged);
 	}
 	if (!err && o->out && !o->dry_run)
@@ -278,7 +283,8 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 				pol->ifaces[i].hooks & POL_HOOK_EGRESS ? " egress" : "",
 				NFT_TLSFW_TABLE);
 	if (!err && o->out)
-		fprintf(o->out, "nftables: %u rules, %u sets (%u elements), %u chains, %u counters; sets staged, then one switch\n",
+		fprintf(o->out,
+			"nftables: %u rules, %u sets (%u elements), %u chains, %u counters; sets staged, then one switch\n",
 			b.n_rules, b.n_sets, b.n_elems, b.n_chains, b.n_counters);
 	nft_batch_free(&b);
 	return err;
@@ -431,7 +437,8 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	n = strlen(name);
 	if (n > 3 && !strcmp(name + n - 3, "_in") && nftnl_chain_is_set(c, NFTNL_CHAIN_DEV))
 		egress = false;
-	else if (n > 4 && !strcmp(name + n - 4, "_out") && !nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
+	else if (n > 4 && !strcmp(name + n - 4, "_out") &&
+		 !nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
 		egress = true;
 	else
 		goto out;
@@ -481,7 +488,8 @@ int nft_status_read(struct nft_status *st, char *msg, size_t len)
 		goto out;
 	}
 	if (err) {
-		snprintf(msg, len, "cannot read table inet %s: %s", NFT_TLSFW_TABLE, strerror(-err));
+		snprintf(msg, len, "cannot read table inet %s: %s", NFT_TLSFW_TABLE,
+			 strerror(-err));
 		goto out;
 	}
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TLSFW_TABLE);
@@ -545,7 +553,7 @@ static void names_free(char **v, size_t n)
 
 struct chain_names {
 	struct name_list l;
-	char tag;                 /* NFT_META_TAG of the policy chain */
+	char tag; /* NFT_META_TAG of the policy chain */
 };
 
 static int tag_cb(const struct nftnl_udata *attr, void *data)
@@ -570,7 +578,8 @@ static int chain_name_cb(const struct nlmsghdr *nlh, void *data)
 			name_push(&cn->l, name);
 			if (!strcmp(name, NFT_POLICY_CHAIN)) {
 				uint32_t ulen = 0;
-				const void *ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &ulen);
+				const void *ud =
+					nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &ulen);
 
 				if (ud && ulen)
 					nftnl_udata_parse(ud, ulen, tag_cb, &cn->tag);
@@ -732,8 +741,10 @@ static int nft_counter_parse(const char *comment, struct nft_counter *k)
 	/* the interface's own counters: their verdict is in their name */
 	snprintf(k->action, sizeof(k->action), "%s",
 		 !strcmp(rule, "(drop)") || !strcmp(rule, "(fragment-dropped)") ? "drop" :
-		 !strcmp(rule, "(reject)") ? "reject" : "allow");
-	snprintf(k->mode, sizeof(k->mode), "%s", !strcmp(rule, "(monitor)") ? "monitor" : "enforce");
+		 !strcmp(rule, "(reject)")					? "reject" :
+										  "allow");
+	snprintf(k->mode, sizeof(k->mode), "%s",
+		 !strcmp(rule, "(monitor)") ? "monitor" : "enforce");
 	return 0;
 }
 
@@ -921,8 +932,8 @@ int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg
 	}
 	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
 	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	err = request(reset ? NFT_MSG_GETOBJ_RESET : NFT_MSG_GETOBJ, NLM_F_DUMP, build_obj_dump,
-		      ob, obj_cb, &cl);
+	err = request(reset ? NFT_MSG_GETOBJ_RESET : NFT_MSG_GETOBJ, NLM_F_DUMP, build_obj_dump, ob,
+		      obj_cb, &cl);
 	if (!err)
 		err = cl.err;
 	if (err)
@@ -1022,14 +1033,13 @@ static int staged_del(const struct nft_batch *b)
 	return err;
 }
 
-int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg,
-	       size_t len)
+int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg, size_t len)
 {
 	struct nft_status st;
 	struct nft_counter *ks = NULL;
 	size_t nk = 0, remaining, nd = 0;
 	struct nft_del *dels = NULL;
-	char (*chains)[IFNAMSIZ + 8] = NULL;
+	char(*chains)[IFNAMSIZ + 8] = NULL;
 	struct refusal ref = { 0 };
 	int err;
 
@@ -1038,7 +1048,8 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 	if (err)
 		return err;
 	if (!st.present) {
-		snprintf(msg, len, "no table inet %s: nothing enforced by nftables", NFT_TLSFW_TABLE);
+		snprintf(msg, len, "no table inet %s: nothing enforced by nftables",
+			 NFT_TLSFW_TABLE);
 		return -ENOENT;
 	}
 	remaining = st.n_hooks;
@@ -1061,7 +1072,8 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 				if (!strcmp(st.hooks[k].ifname, ifnames[i]))
 					h = &st.hooks[k];
 			if (!h) {
-				snprintf(msg, len, "%s: nothing enforced there by nftables", ifnames[i]);
+				snprintf(msg, len, "%s: nothing enforced there by nftables",
+					 ifnames[i]);
 				err = -ENOENT;
 				goto out;
 			}
@@ -1070,9 +1082,11 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 				dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i] };
 			}
 			if (h->egress) {
-				nft_chain_name(chains[2 * i + 1], sizeof(chains[0]), h->ifname, true);
+				nft_chain_name(chains[2 * i + 1], sizeof(chains[0]), h->ifname,
+					       true);
 				dels[nd++] = (struct nft_del){ NFT_MSG_DELSETELEM, h->ifname };
-				dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i + 1] };
+				dels[nd++] =
+					(struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i + 1] };
 			}
 			for (size_t k = 0; k < nk; k++)
 				if (!strcmp(ks[k].ifname, h->ifname))

@@ -22,24 +22,24 @@
 #include "policy.h"
 #include "diag.h"
 
-#define NFT_TLSFW_TABLE "tlsfw"     /* family inet */
+#define NFT_TLSFW_TABLE "tlsfw" /* family inet */
 
 struct nft_counter;
 
 /* The names of what table inet tlsfw holds now, which the next batch replaces. */
 struct nft_existing {
 	bool table;
-	char tag;                            /* generation of the sets in force ('a', 'b', 0) */
-	char **chains, **sets, **counters;   /* counters: sorted by strcmp */
+	char tag;			   /* generation of the sets in force ('a', 'b', 0) */
+	char **chains, **sets, **counters; /* counters: sorted by strcmp */
 	size_t n_chains, n_sets, n_counters;
 };
 
 struct nft_apply_opts {
-	const char *policy_file;  /* absolute path, recorded in the table for status */
-	const uint8_t *sha256;    /* 32 bytes: the policy file's hash */
-	bool dry_run;             /* send the batch without its end: the kernel checks every
+	const char *policy_file; /* absolute path, recorded in the table for status */
+	const uint8_t *sha256;	 /* 32 bytes: the policy file's hash */
+	bool dry_run;		 /* send the batch without its end: the kernel checks every
 				   * message, then aborts the transaction; nothing changes */
-	FILE *out;                /* progress ("lan0: ingress nft hook ingress"), or NULL */
+	FILE *out;		 /* progress ("lan0: ingress nft hook ingress"), or NULL */
 	/* What the table holds now (apply_nft reads it; NULL: no table). Counters named again
 	 * by the new policy (same rule, interface and direction) are left in place, so counts
 	 * continue across apply exactly, as in the BPF backend; the others are deleted. */
@@ -54,8 +54,8 @@ enum nft_owner_kind { NFT_OWN_TABLE, NFT_OWN_IFACE, NFT_OWN_RULE, NFT_OWN_POLICY
 
 struct nft_owner {
 	enum nft_owner_kind kind;
-	int idx;                  /* rule or interface index; -1 for table/policy */
-	char what[80];            /* "set block-quic_pd", "chain lan0_in", ... */
+	int idx;       /* rule or interface index; -1 for table/policy */
+	char what[80]; /* "set block-quic_pd", "chain lan0_in", ... */
 };
 
 /*
@@ -74,19 +74,19 @@ struct nft_owner {
 struct nft_batch {
 	char *buf;
 	size_t len, cap;
-	size_t split;             /* byte offset of the second transaction, or 0 */
-	uint32_t seq0;            /* sequence number of message 0 */
+	size_t split;  /* byte offset of the second transaction, or 0 */
+	uint32_t seq0; /* sequence number of message 0 */
 	struct nft_owner *owner;
 	size_t n_msgs, cap_msgs;
-	char **staged;            /* names of the sets the first transaction adds */
+	char **staged; /* names of the sets the first transaction adds */
 	size_t n_staged;
 	unsigned int n_rules, n_sets, n_chains, n_counters, n_elems;
 };
 
 /* Build the batch replacing table inet tlsfw with pol (must have passed policy_check).
  * Returns 0 or -errno (d holds policy errors such as an unusable interface name). */
-int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o,
-		    struct nft_batch *b, struct diag *d);
+int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o, struct nft_batch *b,
+		    struct diag *d);
 void nft_batch_free(struct nft_batch *b);
 
 /* One deletion: NFT_MSG_DELTABLE (table inet tlsfw; name unused), NFT_MSG_DELCHAIN,
@@ -109,21 +109,21 @@ int nft_batch_print(const struct nft_batch *b, const struct policy *pol, FILE *o
  * line whose rule (or interface) produced the refused message, and msg a one-line summary.
  * Returns 0, -EPERM without privilege, or the kernel's -errno; nothing changed on failure.
  */
-int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d,
-	      char *msg, size_t len);
+int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d, char *msg,
+	      size_t len);
 
 /* What table inet tlsfw says about itself. */
 struct nft_status {
 	bool present;
-	char policy_file[256];    /* as recorded (a long path keeps its tail, "...") */
+	char policy_file[256]; /* as recorded (a long path keeps its tail, "...") */
 	uint8_t sha256[32];
-	uint64_t applied_at;      /* seconds since the epoch */
+	uint64_t applied_at; /* seconds since the epoch */
 	uint32_t n_rules;
-	char default_action[8];   /* "allow" | "drop" */
+	char default_action[8]; /* "allow" | "drop" */
 	struct nft_status_hook {
 		char ifname[IFNAMSIZ];
 		bool ingress, egress;
-	} *hooks;
+	} * hooks;
 	size_t n_hooks;
 };
 
@@ -139,13 +139,13 @@ void nft_status_free(struct nft_status *st);
  * "(pass)", "(drop)", "(reject)", "(monitor)" (totals by verdict, as the BPF backend keeps
  * them), "(fragment-dropped)", "(fragment-allowed)". */
 struct nft_counter {
-	char name[128];           /* the counter object's name, "r_block-quic/lan0/in" */
+	char name[128]; /* the counter object's name, "r_block-quic/lan0/in" */
 	char rule[64];
-	char action[8];           /* allow | drop | reject */
-	char mode[8];             /* enforce | monitor */
+	char action[8]; /* allow | drop | reject */
+	char mode[8];	/* enforce | monitor */
 	char ifname[IFNAMSIZ];
-	char direction[8];        /* ingress | egress */
-	unsigned int line;        /* policy line of the rule, 0 for default/fragments */
+	char direction[8]; /* ingress | egress */
+	unsigned int line; /* policy line of the rule, 0 for default/fragments */
 	uint64_t packets, bytes;
 };
 
@@ -160,7 +160,6 @@ int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg
  * interfaces' chains, dispatch entries and counters (and the table when none is left).
  * *removed counts the interfaces (or 1 for the table). -ENOENT: nothing of ours there.
  */
-int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg,
-	       size_t len);
+int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg, size_t len);
 
 #endif

@@ -63,12 +63,12 @@ int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
 {
 	struct bpf_maps r;
 	struct bpf_map *maps[N_MAPS] = {
-		skel->maps.tlsfw_state, skel->maps.tlsfw_cfg, skel->maps.tlsfw_ctx,
-		skel->maps.tlsfw_proto, skel->maps.tlsfw_sport, skel->maps.tlsfw_dport,
-		skel->maps.tlsfw_src, skel->maps.tlsfw_dst, skel->maps.tlsfw_comb1,
-		skel->maps.tlsfw_comb2, skel->maps.tlsfw_comb3, skel->maps.tlsfw_frags,
-		skel->maps.tlsfw_counters, skel->maps.tlsfw_rules, skel->maps.tlsfw_ifaces,
-		skel->maps.tlsfw_meta, skel->maps.tlsfw_direct,
+		skel->maps.tlsfw_state,	   skel->maps.tlsfw_cfg,    skel->maps.tlsfw_ctx,
+		skel->maps.tlsfw_proto,	   skel->maps.tlsfw_sport,  skel->maps.tlsfw_dport,
+		skel->maps.tlsfw_src,	   skel->maps.tlsfw_dst,    skel->maps.tlsfw_comb1,
+		skel->maps.tlsfw_comb2,	   skel->maps.tlsfw_comb3,  skel->maps.tlsfw_frags,
+		skel->maps.tlsfw_counters, skel->maps.tlsfw_rules,  skel->maps.tlsfw_ifaces,
+		skel->maps.tlsfw_meta,	   skel->maps.tlsfw_direct,
 	};
 
 	for (size_t i = 0; i < N_MAPS; i++) {
@@ -330,8 +330,7 @@ static int fill_comb1(const struct bpf_maps *m, const struct plan *pl, unsigned 
 }
 
 /* The packed rule word (tlsfw_abi.h, TLSFW_DW_*) of plan rule r. */
-static int rule_word_of(const struct plan *pl, const struct fill_ids *ids, uint32_t r,
-			uint32_t *w)
+static int rule_word_of(const struct plan *pl, const struct fill_ids *ids, uint32_t r, uint32_t *w)
 {
 	if (r >= pl->n_rules || ids->rule_slot[r] >= TLSFW_MAX_RULES)
 		return -EINVAL;
@@ -401,7 +400,9 @@ static int fill_ctx(const struct bpf_maps *m, const struct plan *pl, unsigned in
 {
 	for (size_t i = 0; i < pl->n_ctx; i++) {
 		struct tlsfw_ctx_key k = {
-			.ifindex = ids->ifindex[i], .gen = gen, .dir = pl->ctx[i].dir,
+			.ifindex = ids->ifindex[i],
+			.gen = gen,
+			.dir = pl->ctx[i].dir,
 		};
 		struct tlsfw_ctx_val v = { .cls = pl->ctx[i].cls, .ctx_slot = ids->ctx_slot[i] };
 		char what[64];
@@ -435,7 +436,7 @@ struct fill_job {
 	struct diag *d;
 	struct tlsfw_cfg cfg;
 	struct direct_tab t1, t3;
-	uint32_t *words;          /* the generation's tlsfw_direct value, TLSFW_DIRECT_WORDS */
+	uint32_t *words; /* the generation's tlsfw_direct value, TLSFW_DIRECT_WORDS */
 };
 
 /* B of every packet when no rule has addresses: the entry (0, 0, 0) of comb2, if any. */
@@ -476,8 +477,8 @@ static bool choose_fused(struct fill_job *j, uint32_t limit)
 	for (size_t i = 0; i < pl->n_comb1; i++)
 		if (pl->comb1[i].out >= pl->n_a_cls)
 			return false;
-	t = place(pl->comb1, pl->n_comb1, pl->n_proto_cls, pl->n_sport_cls, pl->n_dport_cls,
-		  limit, &next, TLSFW_DIRECT_WORDS);
+	t = place(pl->comb1, pl->n_comb1, pl->n_proto_cls, pl->n_sport_cls, pl->n_dport_cls, limit,
+		  &next, TLSFW_DIRECT_WORDS);
 	size = (uint64_t)pl->n_ctx_cls * t.len;
 	if (!size || size > limit || size > TLSFW_DIRECT_WORDS - t.base)
 		return false;
@@ -504,8 +505,8 @@ static void choose_direct(struct fill_job *j)
 		return;
 	j->t1 = place(pl->comb1, pl->n_comb1, pl->n_proto_cls, pl->n_sport_cls, pl->n_dport_cls,
 		      limit, &next, TLSFW_DIRECT_WORDS);
-	j->t3 = place(pl->comb3, pl->n_comb3, pl->n_ctx_cls, pl->n_a_cls, pl->n_b_cls, limit,
-		      &next, TLSFW_DIRECT_WORDS);
+	j->t3 = place(pl->comb3, pl->n_comb3, pl->n_ctx_cls, pl->n_a_cls, pl->n_b_cls, limit, &next,
+		      TLSFW_DIRECT_WORDS);
 	if (j->t1.len) {
 		cfg->flags |= TLSFW_CFG_COMB1_DIRECT;
 		cfg->comb1_base = j->t1.base;
@@ -548,12 +549,14 @@ static int fill_phase0(const struct fill_job *j)
 	}
 	err = fill_trie(m->src, pl->src, pl->n_src, gen);
 	if (err) {
-		fill_error(d, 0, "map %s: %s: %s", "tlsfw_src", "cannot store the source prefixes", err);
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_src", "cannot store the source prefixes",
+			   err);
 		return err;
 	}
 	err = fill_trie(m->dst, pl->dst, pl->n_dst, gen);
 	if (err)
-		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dst", "cannot store the destination prefixes", err);
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dst",
+			   "cannot store the destination prefixes", err);
 	return err;
 }
 
@@ -605,14 +608,16 @@ static int fill_combs(struct fill_job *j)
 	}
 	err = fill_comb1(m, pl, j->gen, &j->t1, j->words);
 	if (err) {
-		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb1", "cannot store the protocol and port combinations", err);
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb1",
+			   "cannot store the protocol and port combinations", err);
 		return err;
 	}
 	/* With B constant, comb2 is never read. */
 	if (!(j->cfg.flags & TLSFW_CFG_B_CONST)) {
 		err = fill_comb(m->comb2, pl->comb2, pl->n_comb2, j->gen);
 		if (err) {
-			fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb2", "cannot store the address combinations", err);
+			fill_error(d, 0, "map %s: %s: %s", "tlsfw_comb2",
+				   "cannot store the address combinations", err);
 			return err;
 		}
 	}
@@ -622,7 +627,8 @@ store:
 		return err;
 	if (bpf_map_update_elem(m->direct, &key, j->words, BPF_ANY)) {
 		err = -errno;
-		fill_error(d, 0, "map %s: %s: %s", "tlsfw_direct", "cannot store the direct-indexed tables", err);
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_direct",
+			   "cannot store the direct-indexed tables", err);
 	}
 	return err;
 }

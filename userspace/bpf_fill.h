@@ -18,8 +18,8 @@ struct tlsfw; /* the skeleton, build/tlsfw.skel.h */
 
 /* File descriptors of every tlsfw map, -1 when unknown. */
 struct bpf_maps {
-	int state, cfg, ctx, proto, sport, dport, src, dst, comb1, comb2, comb3,
-		frags, counters, rules, ifaces, meta, direct;
+	int state, cfg, ctx, proto, sport, dport, src, dst, comb1, comb2, comb3, frags, counters,
+		rules, ifaces, meta, direct;
 };
 
 /* The skeleton keeps ownership of the descriptors: do not bpf_maps_close() them. */
@@ -34,7 +34,7 @@ void bpf_maps_close(struct bpf_maps *m);
  * knows every map, tlsfw_direct included, so such code needs no table of its own. */
 int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name);
 
-struct fill_ids {                /* what only apply knows */
+struct fill_ids {		   /* what only apply knows */
 	const uint32_t *rule_slot; /* per plan rule: counter slot (< TLSFW_MAX_RULES) */
 	const uint32_t *ifindex;   /* per plan ctx entry */
 	const uint32_t *ctx_slot;  /* per plan ctx entry: counter block (< TLSFW_MAX_CTX) */

@@ -5,13 +5,24 @@
 
 #include "catalog.h"
 
-#define TCP(lo, hi) { IPPROTO_TCP, lo, hi }
-#define UDP(lo, hi) { IPPROTO_UDP, lo, hi }
+#define TCP(lo, hi)                 \
+	{                           \
+		IPPROTO_TCP, lo, hi \
+	}
+#define UDP(lo, hi)                 \
+	{                           \
+		IPPROTO_UDP, lo, hi \
+	}
 
 const struct service catalog[] = {
 	{ "http", NULL, { TCP(80, 80) }, 1, TLS_NONE, NULL, "none" },
 	{ "https", NULL, { TCP(443, 443) }, 1, TLS_IMPLICIT, NULL, "implicit" },
-	{ "quic", NULL, { UDP(443, 443), UDP(80, 80) }, 2, TLS_QUIC, NULL,
+	{ "quic",
+	  NULL,
+	  { UDP(443, 443), UDP(80, 80) },
+	  2,
+	  TLS_QUIC,
+	  NULL,
 	  "built-in (QUIC); both ports, as firewall vendors block" },
 	{ "http3", NULL, { UDP(443, 443) }, 1, TLS_QUIC, NULL, "built-in (QUIC)" },
 	{ "smtp", NULL, { TCP(25, 25) }, 1, TLS_STARTTLS, "smtp", "STARTTLS" },
@@ -31,7 +42,12 @@ const struct service catalog[] = {
 	{ "nntp", NULL, { TCP(119, 119) }, 1, TLS_STARTTLS, "nntp", "STARTTLS" },
 	{ "nntps", NULL, { TCP(563, 563) }, 1, TLS_IMPLICIT, NULL, "implicit" },
 	{ "xmpp", NULL, { TCP(5222, 5222) }, 1, TLS_STARTTLS, "xmpp", "STARTTLS" },
-	{ "postgres", NULL, { TCP(5432, 5432) }, 1, TLS_STARTTLS, "postgres",
+	{ "postgres",
+	  NULL,
+	  { TCP(5432, 5432) },
+	  1,
+	  TLS_STARTTLS,
+	  "postgres",
 	  "STARTTLS (SSLRequest)" },
 	{ "sieve", NULL, { TCP(4190, 4190) }, 1, TLS_STARTTLS, "sieve", "STARTTLS" },
 	{ "https-alt", NULL, { TCP(8443, 8443) }, 1, TLS_IMPLICIT, NULL, "implicit" },

@@ -15,7 +15,7 @@ struct svc_port {
 
 struct service {
 	const char *name;
-	const char *alias;   /* or NULL */
+	const char *alias; /* or NULL */
 	struct svc_port ports[2];
 	size_t n_ports;
 	enum tls_mode tls;

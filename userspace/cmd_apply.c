@@ -48,7 +48,9 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 {
 	char abs[PATH_MAX], msg[256];
 	struct apply_opts o = {
-		.sha256 = pol->sha256, .backend = pol->backend, .dry_run = dry_run,
+		.sha256 = pol->sha256,
+		.backend = pol->backend,
+		.dry_run = dry_run,
 		.out = stdout,
 	};
 	struct apply_err e;
@@ -69,9 +71,11 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 	if (err) {
 		fprintf(stderr, "tlsfw: error: %s: %s\n", e.step, e.msg);
 		if (e.rollback_failed)
-			fprintf(stderr, "tlsfw: the previous state could not be fully restored; check `tlsfw status` and run `tlsfw detach` to start clean\n");
+			fprintf(stderr,
+				"tlsfw: the previous state could not be fully restored; check `tlsfw status` and run `tlsfw detach` to start clean\n");
 		else if (e.had_policy)
-			fprintf(stderr, "tlsfw: nothing applied; the previous policy is still enforced\n");
+			fprintf(stderr,
+				"tlsfw: nothing applied; the previous policy is still enforced\n");
 		else
 			fprintf(stderr, "tlsfw: nothing applied; nothing is attached\n");
 		return EXIT_SYSTEM;
@@ -126,7 +130,8 @@ int cmd_apply(int argc, char **argv)
 	if (err) {
 		print_diag(&d, "nothing applied");
 		if (err != -EINVAL)
-			fprintf(stderr, "tlsfw: error: cannot run the policy's probes: %s; nothing applied\n",
+			fprintf(stderr,
+				"tlsfw: error: cannot run the policy's probes: %s; nothing applied\n",
 				strerror(-err));
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 		goto out;
@@ -142,13 +147,15 @@ int cmd_apply(int argc, char **argv)
 	if (err) {
 		print_diag(&d, "nothing applied");
 		if (!d.errors)
-			fprintf(stderr, "tlsfw: error: cannot compile the policy: %s; nothing applied\n",
+			fprintf(stderr,
+				"tlsfw: error: cannot compile the policy: %s; nothing applied\n",
 				strerror(-err));
 		ret = d.errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 		goto out;
 	}
 	if (pol.backend != POL_BACKEND_BPF) {
-		fprintf(stderr, "tlsfw: error: backend: nft is not available yet; use backend: bpf; nothing applied\n");
+		fprintf(stderr,
+			"tlsfw: error: backend: nft is not available yet; use backend: bpf; nothing applied\n");
 		ret = EXIT_SYSTEM;
 		goto out;
 	}

@@ -54,7 +54,9 @@ int cmd_check(int argc, char **argv)
 		else if (!strcmp(argv[i], "--probe"))
 			probe = 1;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return fprintf(stdout, "usage: tlsfw check [--print-plan] [--probe] POLICY\n"), EXIT_OK;
+			return fprintf(stdout,
+				       "usage: tlsfw check [--print-plan] [--probe] POLICY\n"),
+			       EXIT_OK;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return fprintf(stderr, "tlsfw: check: unknown option '%s'\n", argv[i]),
 			       usage();
@@ -74,7 +76,8 @@ int cmd_check(int argc, char **argv)
 	if (!err && probe && !d.errors && !d.truncated) {
 		err = probe_policy_apply_blocks(&pol, &d, NULL);
 		if (err && err != -EINVAL) {
-			fprintf(stderr, "tlsfw: cannot run the policy's probes: %s\n", strerror(-err));
+			fprintf(stderr, "tlsfw: cannot run the policy's probes: %s\n",
+				strerror(-err));
 			ret = EXIT_SYSTEM;
 			goto out;
 		}

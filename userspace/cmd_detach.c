@@ -59,7 +59,8 @@ static int detach_iface(const struct state_iface *si)
 	if (si->tc_in_fd >= 0) {
 		err = hook_tc_detach(si->ifindex, false);
 		if (err) {
-			fprintf(stderr, "tlsfw: error: %s: cannot remove the tc ingress filter: %s\n",
+			fprintf(stderr,
+				"tlsfw: error: %s: cannot remove the tc ingress filter: %s\n",
 				si->name, strerror(-err));
 			return err;
 		}
@@ -69,7 +70,8 @@ static int detach_iface(const struct state_iface *si)
 	if (si->tc_eg_fd >= 0) {
 		err = hook_tc_detach(si->ifindex, true);
 		if (err) {
-			fprintf(stderr, "tlsfw: error: %s: cannot remove the tc egress filter: %s\n",
+			fprintf(stderr,
+				"tlsfw: error: %s: cannot remove the tc egress filter: %s\n",
 				si->name, strerror(-err));
 			return err;
 		}
@@ -92,7 +94,8 @@ static int detach(struct state *st, int argc, char **argv)
 		struct state_iface *si = state_iface_find(st, argv[i]);
 
 		if (!if_nametoindex(argv[i])) {
-			fprintf(stderr, "tlsfw: error: no interface '%s' in this network namespace; nothing detached\n",
+			fprintf(stderr,
+				"tlsfw: error: no interface '%s' in this network namespace; nothing detached\n",
 				argv[i]);
 			free(pick);
 			return EXIT_SYSTEM;
@@ -135,7 +138,8 @@ int cmd_detach(int argc, char **argv)
 			return EXIT_OK;
 		}
 		if (argv[i][0] == '-') {
-			fprintf(stderr, "tlsfw: detach: unknown option '%s'\nusage: tlsfw detach [IFACE ...]\n",
+			fprintf(stderr,
+				"tlsfw: detach: unknown option '%s'\nusage: tlsfw detach [IFACE ...]\n",
 				argv[i]);
 			return EXIT_BAD_INPUT;
 		}

@@ -53,8 +53,11 @@ static int parse_int(const char *s, long lo, long hi, int *out)
 
 int probe_min_tls_parse(const char *s)
 {
-	static const struct { const char *n; int v; } m[] = {
-		{ "1.0", TLS1_VERSION }, { "1", TLS1_VERSION }, { "1.1", TLS1_1_VERSION },
+	static const struct {
+		const char *n;
+		int v;
+	} m[] = {
+		{ "1.0", TLS1_VERSION },   { "1", TLS1_VERSION },     { "1.1", TLS1_1_VERSION },
 		{ "1.2", TLS1_2_VERSION }, { "1.3", TLS1_3_VERSION },
 	};
 
@@ -91,8 +94,9 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 		switch (c) {
 		case 's':
 			if (probe_proto_by_name(optarg) < 0)
-				return bad("unknown --starttls '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
-					   optarg);
+				return bad(
+					"unknown --starttls '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
+					optarg);
 			cli->starttls = optarg;
 			break;
 		case 'j':
@@ -100,7 +104,8 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 			break;
 		case 't':
 			if (parse_int(optarg, 1, 600000, &cli->o.timeout_ms))
-				return bad("--timeout takes milliseconds, 1-600000, not '%s'", optarg);
+				return bad("--timeout takes milliseconds, 1-600000, not '%s'",
+					   optarg);
 			break;
 		case 'c':
 			if (parse_int(optarg, 1, 1024, &cli->o.concurrency))
@@ -119,7 +124,8 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 		case 'm':
 			cli->min_tls = probe_min_tls_parse(optarg);
 			if (cli->min_tls < 0)
-				return bad("--min-tls takes 1.0, 1.1, 1.2 or 1.3, not '%s'", optarg);
+				return bad("--min-tls takes 1.0, 1.1, 1.2 or 1.3, not '%s'",
+					   optarg);
 			break;
 		case 'r':
 			cli->require_tls = true;

@@ -29,12 +29,15 @@ static int print_json(void)
 		json_object *o = json_object_new_object(), *ports = json_object_new_array();
 
 		json_object_object_add(o, "name", json_object_new_string(s->name));
-		json_object_object_add(o, "alias", s->alias ? json_object_new_string(s->alias) : NULL);
+		json_object_object_add(o, "alias",
+				       s->alias ? json_object_new_string(s->alias) : NULL);
 		for (size_t j = 0; j < s->n_ports; j++) {
 			json_object *p = json_object_new_object();
 
-			json_object_object_add(p, "proto", json_object_new_string(
-				s->ports[j].proto == IPPROTO_TCP ? "tcp" : "udp"));
+			json_object_object_add(
+				p, "proto",
+				json_object_new_string(s->ports[j].proto == IPPROTO_TCP ? "tcp" :
+											  "udp"));
 			json_object_object_add(p, "from", json_object_new_int(s->ports[j].lo));
 			json_object_object_add(p, "to", json_object_new_int(s->ports[j].hi));
 			json_object_array_add(ports, p);
@@ -50,7 +53,7 @@ static int print_json(void)
 
 	json_object_object_add(doc, "services", arr);
 	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-						 JSON_C_TO_STRING_NOSLASHESCAPE));
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
 	return EXIT_OK;
 }

@@ -20,14 +20,15 @@
 
 struct stats_opts {
 	bool json, prometheus, exact, reset;
-	double watch;          /* seconds between refreshes, 0: once */
-	const char *listen;    /* ADDR:PORT */
+	double watch;	    /* seconds between refreshes, 0: once */
+	const char *listen; /* ADDR:PORT */
 };
 
 static int usage(FILE *out, int ret)
 {
-	fprintf(out, "usage: tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n"
-		     "       tlsfw stats --listen [ADDR]:PORT\n");
+	fprintf(out,
+		"usage: tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n"
+		"       tlsfw stats --listen [ADDR]:PORT\n");
 	return ret;
 }
 
@@ -45,7 +46,8 @@ static int parse_watch(const char *s, double *out)
 	errno = 0;
 	v = strtod(s, &end);
 	if (!*s || *end || errno || !isfinite(v) || v < 0.1 || v > 86400) {
-		fprintf(stderr, "tlsfw: stats: --watch '%s' is not a number of seconds from 0.1 to 86400\n",
+		fprintf(stderr,
+			"tlsfw: stats: --watch '%s' is not a number of seconds from 0.1 to 86400\n",
 			s);
 		return -EINVAL;
 	}
@@ -78,7 +80,8 @@ static int parse_args(int argc, char **argv, struct stats_opts *o)
 		} else if (!strcmp(a, "--listen") || !strncmp(a, "--listen=", 9)) {
 			val = a[8] ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
 			if (!val)
-				return bad("--listen needs ADDR:PORT (':PORT' for the loopback address)");
+				return bad(
+					"--listen needs ADDR:PORT (':PORT' for the loopback address)");
 			o->listen = val;
 		} else {
 			fprintf(stderr, "tlsfw: stats: unknown argument '%s'\n", a);
@@ -88,11 +91,14 @@ static int parse_args(int argc, char **argv, struct stats_opts *o)
 	if (o->json && o->prometheus)
 		return bad("--json and --prometheus exclude each other");
 	if (o->listen && (o->json || o->watch || o->reset))
-		return bad("--listen serves Prometheus text; it does not combine with --json, --watch or --reset");
+		return bad(
+			"--listen serves Prometheus text; it does not combine with --json, --watch or --reset");
 	if (o->watch && o->prometheus)
-		return bad("--watch does not combine with --prometheus: let Prometheus scrape `tlsfw stats --listen` instead");
+		return bad(
+			"--watch does not combine with --prometheus: let Prometheus scrape `tlsfw stats --listen` instead");
 	if (o->watch && o->reset)
-		return bad("--watch does not combine with --reset: run `tlsfw stats --reset` first");
+		return bad(
+			"--watch does not combine with --reset: run `tlsfw stats --reset` first");
 	return -1;
 }
 
@@ -141,7 +147,8 @@ static int once(const struct stats_opts *o)
 	if (n)
 		fprintf(out, "tlsfw: counters reset (%zu interface directions)\n", n);
 	else
-		fprintf(out, "tlsfw: nothing enforced in this network namespace; no counters to reset\n");
+		fprintf(out,
+			"tlsfw: nothing enforced in this network namespace; no counters to reset\n");
 	return EXIT_OK;
 }
 

@@ -75,8 +75,10 @@ static int print_json(const struct status *s)
 		json_object_object_add(p, "applied_at", json_object_new_string(when));
 		json_object_object_add(p, "applied_at_unix", json_object_new_int64(m->applied_at));
 		json_object_object_add(p, "rules", json_object_new_int(m->n_rules));
-		json_object_object_add(p, "default", json_object_new_string(
-			pol_action_names[m->default_action > 2 ? 0 : m->default_action]));
+		json_object_object_add(
+			p, "default",
+			json_object_new_string(
+				pol_action_names[m->default_action > 2 ? 0 : m->default_action]));
 		json_object_object_add(p, "generation", json_object_new_int(s->sm.gen));
 		json_object_object_add(doc, "policy", p);
 	}
@@ -88,8 +90,10 @@ static int print_json(const struct status *s)
 		json_object_object_add(o, "name", json_object_new_string(si->name));
 		json_object_object_add(o, "ifindex", json_object_new_int(si->ifindex));
 		json_object_object_add(o, "ingress", in ? json_object_new_string(in) : NULL);
-		json_object_object_add(o, "egress", si->tc_eg_fd >= 0 ? json_object_new_string("tc") : NULL);
-		json_object_object_add(o, "in_policy", json_object_new_boolean(in_policy(s, si->name)));
+		json_object_object_add(o, "egress",
+				       si->tc_eg_fd >= 0 ? json_object_new_string("tc") : NULL);
+		json_object_object_add(o, "in_policy",
+				       json_object_new_boolean(in_policy(s, si->name)));
 		if (s->have_meta) {
 			json_object_object_add(o, "policy", json_object_new_string(m->policy_file));
 			json_object_object_add(o, "hash", json_object_new_string(m->policy_hash));
@@ -100,7 +104,7 @@ static int print_json(const struct status *s)
 	}
 	json_object_object_add(doc, "interfaces", ifs);
 	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-						 JSON_C_TO_STRING_NOSLASHESCAPE));
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
 	return EXIT_OK;
 }
@@ -169,7 +173,8 @@ int cmd_status(int argc, char **argv)
 			printf("usage: tlsfw status [--json]\n");
 			return EXIT_OK;
 		} else {
-			fprintf(stderr, "tlsfw: status: unknown argument '%s'\nusage: tlsfw status [--json]\n",
+			fprintf(stderr,
+				"tlsfw: status: unknown argument '%s'\nusage: tlsfw status [--json]\n",
 				argv[i]);
 			return EXIT_BAD_INPUT;
 		}
@@ -190,7 +195,8 @@ int cmd_status(int argc, char **argv)
 	if (s.st.have_maps) {
 		err = state_meta_read(&s.st.maps, &s.sm);
 		if (err) {
-			fprintf(stderr, "tlsfw: error: cannot read the enforced policy's metadata: %s\n",
+			fprintf(stderr,
+				"tlsfw: error: cannot read the enforced policy's metadata: %s\n",
 				strerror(-err));
 			state_free(&s.st);
 			return EXIT_SYSTEM;

@@ -73,8 +73,8 @@ const char *diag_intern_file(struct diag *d, const char *file, const char *text,
 	return name;
 }
 
-static void diag_add(struct diag *d, enum diag_level level, const struct loc *loc,
-		     const char *fmt, va_list ap)
+static void diag_add(struct diag *d, enum diag_level level, const struct loc *loc, const char *fmt,
+		     va_list ap)
 {
 	struct diag_record *recs;
 	char *msg;
@@ -288,8 +288,8 @@ void diag_print_summary(const struct diag *d, FILE *out, const char *what)
 {
 	unsigned int errors = d->errors + (d->truncated > 0 ? d->truncated : 0);
 
-	fprintf(out, "tlsfw: %u error%s, %u warning%s", errors, errors == 1 ? "" : "s",
-		d->warnings, d->warnings == 1 ? "" : "s");
+	fprintf(out, "tlsfw: %u error%s, %u warning%s", errors, errors == 1 ? "" : "s", d->warnings,
+		d->warnings == 1 ? "" : "s");
 	if (errors && what)
 		fprintf(out, "; %s", what);
 	fputc('\n', out);

@@ -28,8 +28,8 @@ struct diag {
 	struct diag_record *recs;
 	size_t n, cap;
 	unsigned int errors, warnings;
-	int truncated;     /* the error cap was reached */
-	char **files;      /* interned file names */
+	int truncated; /* the error cap was reached */
+	char **files;  /* interned file names */
 	size_t n_files;
 	/* source text of each file, for the excerpt under a message (may be NULL) */
 	char **texts;

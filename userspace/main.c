@@ -13,9 +13,11 @@ static const struct command {
 	{ "check", cmd_check, "check [--print-plan] [--probe] POLICY" },
 	{ "apply", cmd_apply, "apply POLICY [--dry-run]" },
 	{ "status", cmd_status, "status [--json]" },
-	{ "stats", cmd_stats, "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT" },
+	{ "stats", cmd_stats,
+	  "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT" },
 	{ "detach", cmd_detach, "detach [IFACE ...]" },
-	{ "probe", cmd_probe, "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N]\n  tlsfw probe --policy POLICY" },
+	{ "probe", cmd_probe,
+	  "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N]\n  tlsfw probe --policy POLICY" },
 	{ "services", cmd_services, "services [--json]" },
 };
 

@@ -42,7 +42,7 @@
 #include "apply_nft.h"
 #include "nft_priv.h"
 
-#define MSG_ROOM (64 * 1024)   /* free space guaranteed before each message is built */
+#define MSG_ROOM (64 * 1024) /* free space guaranteed before each message is built */
 #define ELEMS_PER_MSG 256
 
 struct bctx {
@@ -51,10 +51,10 @@ struct bctx {
 	const struct nft_apply_opts *o;
 	struct diag *d;
 	uint32_t set_id;
-	const char *fault_rule;     /* TLSFW_NFT_FAULT=set-size:<rule> */
-	char **names;               /* counters of the new policy, to keep the old ones named */
+	const char *fault_rule; /* TLSFW_NFT_FAULT=set-size:<rule> */
+	char **names;		/* counters of the new policy, to keep the old ones named */
 	size_t n_names, cap_names;
-	char tag;                   /* the generation of the new policy's sets: 'a' or 'b' */
+	char tag; /* the generation of the new policy's sets: 'a' or 'b' */
 	int err;
 };
 
@@ -141,8 +141,7 @@ void nft_counter_name(char *buf, size_t len, const char *rule, const char *ifnam
 	snprintf(buf, len, "%s/%s/%s", rule, ifname, egress ? "out" : "in");
 }
 
-void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname,
-			  bool egress)
+void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname, bool egress)
 {
 	snprintf(buf, len, "%s/%s/%s", ifname, egress ? "out" : "in", stat);
 }
@@ -174,8 +173,7 @@ static void e_meta(struct bctx *c, struct nftnl_rule *r, uint32_t key, uint32_t 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
 }
 
-static void e_cmp(struct bctx *c, struct nftnl_rule *r, uint32_t op, const void *data,
-		  uint32_t len)
+static void e_cmp(struct bctx *c, struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = expr(c, r, "cmp");
 
@@ -424,10 +422,10 @@ static void counter_add(struct bctx *c, const char *name, const char *comment,
 
 struct chain_spec {
 	const char *name;
-	const char *dev;        /* ingress hook device, or NULL */
-	int hook;               /* -1: regular chain */
+	const char *dev; /* ingress hook device, or NULL */
+	int hook;	 /* -1: regular chain */
 	int prio;
-	const struct nftnl_udata_buf *udata;  /* or NULL */
+	const struct nftnl_udata_buf *udata; /* or NULL */
 };
 
 /* Does the new policy make a chain of this name? A name says what the chain is ("lan0_in" is
@@ -520,22 +518,22 @@ static void chain_add(struct bctx *c, const struct chain_spec *cs, enum nft_owne
 #define NFT_TYPE_IFNAME 41
 #define NFT_TYPE_BITS 6
 
-struct elem {                  /* one set element: a key or an interval of keys */
+struct elem { /* one set element: a key or an interval of keys */
 	uint8_t key[16], key_end[16];
-	bool has_end;              /* concatenated intervals: inclusive end */
-	bool interval_end;         /* rbtree intervals: this key ends the previous interval */
-	const char *chain;         /* verdict maps: jump target */
+	bool has_end;	   /* concatenated intervals: inclusive end */
+	bool interval_end; /* rbtree intervals: this key ends the previous interval */
+	const char *chain; /* verdict maps: jump target */
 };
 
 struct set_spec {
 	const char *name;
 	uint32_t key_type, key_len;
-	uint32_t flags;            /* NFT_SET_* */
-	uint8_t fields[2];         /* concatenation field lengths, or 0 */
+	uint32_t flags;	   /* NFT_SET_* */
+	uint8_t fields[2]; /* concatenation field lengths, or 0 */
 	const struct elem *e;
 	size_t n;
-	size_t size;               /* declared size, 0: none */
-	uint32_t key_byteorder;    /* for nft's printing: 1 host (strings), 0 unsaid */
+	size_t size;		/* declared size, 0: none */
+	uint32_t key_byteorder; /* for nft's printing: 1 host (strings), 0 unsaid */
 };
 
 static struct nftnl_set *set_obj(struct bctx *c, const char *name, uint32_t id)
@@ -607,8 +605,7 @@ static void staged_add(struct bctx *c, const char *name)
 		c->b->n_staged++;
 }
 
-static void set_add(struct bctx *c, const struct set_spec *ss, enum nft_owner_kind kind,
-		    int idx)
+static void set_add(struct bctx *c, const struct set_spec *ss, enum nft_owner_kind kind, int idx)
 {
 	uint32_t id = ++c->set_id;
 	struct nftnl_set *s = set_obj(c, ss->name, id);
@@ -739,7 +736,8 @@ static void port_elems(struct bctx *c, size_t ri, bool src, struct elems *out)
 		struct prange cur = v[i++];
 		struct elem *e;
 
-		while (i < n && v[i].proto == cur.proto && (uint32_t)v[i].lo <= (uint32_t)cur.hi + 1) {
+		while (i < n && v[i].proto == cur.proto &&
+		       (uint32_t)v[i].lo <= (uint32_t)cur.hi + 1) {
 			if (v[i].hi > cur.hi)
 				cur.hi = v[i].hi;
 			i++;
@@ -842,17 +840,17 @@ static void prefix_elems(struct bctx *c, const struct pol_prefixes *pp, unsigned
 /* ---- one policy rule ---------------------------------------------------------------------- */
 
 struct rule_shape {
-	bool pd, ps;            /* sets <rule>_pd (proto . dport), <rule>_ps (proto . sport) */
-	bool one[2];            /* [0] dport, [1] sport: a single protocol . port interval,
+	bool pd, ps; /* sets <rule>_pd (proto . dport), <rule>_ps (proto . sport) */
+	bool one[2]; /* [0] dport, [1] sport: a single protocol . port interval,
 				 * compared inline (one[]) instead of looked up in a set */
 	struct elem port1[2];
 	const struct pol_prefix *addr1[2][3]; /* [src, dst][family]: a single prefix, inline */
-	int one_proto;          /* a single protocol without ports, or -1 */
-	bool proto_set;         /* set <rule>_proto */
-	bool src[3], dst[3];    /* [POL_FAM_V4], [POL_FAM_V6]: address sets */
-	unsigned int fams;      /* families the rule can match */
-	bool split;             /* one nft rule per family */
-	bool never;             /* no term: the rule matches nothing (check diagnoses it) */
+	int one_proto;			      /* a single protocol without ports, or -1 */
+	bool proto_set;			      /* set <rule>_proto */
+	bool src[3], dst[3];		      /* [POL_FAM_V4], [POL_FAM_V6]: address sets */
+	unsigned int fams;		      /* families the rule can match */
+	bool split;			      /* one nft rule per family */
+	bool never; /* no term: the rule matches nothing (check diagnoses it) */
 };
 
 static unsigned int prefix_fams(const struct pol_prefixes *pp)
@@ -872,8 +870,8 @@ static void set_name(const struct bctx *c, char *buf, size_t len, const char *ru
 	snprintf(buf, len, "%s_%s.%c", rule, suffix, c->tag);
 }
 
-static void addr_set_name(const struct bctx *c, char *buf, size_t len, const char *rule,
-			  bool dst, unsigned int fam)
+static void addr_set_name(const struct bctx *c, char *buf, size_t len, const char *rule, bool dst,
+			  unsigned int fam)
 {
 	char what[8];
 
@@ -926,8 +924,10 @@ static void rule_sets(struct bctx *c, size_t ri, struct rule_shape *sh)
 		struct elems l = { 0 };
 		struct set_spec ss = {
 			.key_type = NFT_TYPE_INET_PROTOCOL << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE,
-			.key_len = 8, .flags = NFT_SET_INTERVAL | NFT_SET_CONCAT,
-			.fields = { 1, 2 }, .name = name,
+			.key_len = 8,
+			.flags = NFT_SET_INTERVAL | NFT_SET_CONCAT,
+			.fields = { 1, 2 },
+			.name = name,
 		};
 
 		for (int s = 0; s < 2; s++) {
@@ -957,7 +957,9 @@ static void rule_sets(struct bctx *c, size_t ri, struct rule_shape *sh)
 	} else if (nproto > 1 && nproto < 256) {
 		struct elems l = { 0 };
 		struct set_spec ss = {
-			.key_type = NFT_TYPE_INET_PROTOCOL, .key_len = 1, .name = name,
+			.key_type = NFT_TYPE_INET_PROTOCOL,
+			.key_len = 1,
+			.name = name,
 		};
 
 		for (unsigned int i = 0; i < 256; i++) {
@@ -990,7 +992,8 @@ static void rule_sets(struct bctx *c, size_t ri, struct rule_shape *sh)
 			struct elems l = { 0 };
 			struct set_spec ss = {
 				.key_type = fam == POL_FAM_V4 ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR,
-				.key_len = fam == POL_FAM_V4 ? 4 : 16, .flags = NFT_SET_INTERVAL,
+				.key_len = fam == POL_FAM_V4 ? 4 : 16,
+				.flags = NFT_SET_INTERVAL,
 				.name = name,
 			};
 
@@ -1045,8 +1048,10 @@ static void e_totals(struct bctx *c, struct nftnl_rule *nr, const char *ifname, 
 		a = POL_ALLOW;
 	}
 	nft_own_counter_name(name, sizeof(name),
-			     a == POL_DROP ? "drop" : a == POL_REJECT ? "reject" : "pass", ifname,
-			     egress);
+			     a == POL_DROP   ? "drop" :
+			     a == POL_REJECT ? "reject" :
+					       "pass",
+			     ifname, egress);
 	e_counter(c, nr, name);
 }
 
@@ -1121,7 +1126,9 @@ static void rule_emit(struct bctx *c, size_t ri, const struct rule_shape *sh, co
 
 	nft_counter_name(counter, sizeof(counter), r->name, ifname, egress);
 	snprintf(comment, sizeof(comment), "%s (line %u)%s", r->name, r->loc.line,
-		 r->mode == POL_MONITOR ? " monitor" : sh->never ? " matches nothing" : "");
+		 r->mode == POL_MONITOR ? " monitor" :
+		 sh->never		? " matches nothing" :
+					  "");
 	snprintf(info, sizeof(info), "action=%s mode=%s line=%u", action_word[r->action],
 		 pol_mode_names[r->mode], r->loc.line);
 	if (sh->never) {
@@ -1205,8 +1212,8 @@ static void frag_emit(struct bctx *c, const char *chain, const char *ifname, boo
 	bool drop = c->p->fragments == POL_FRAG_DROP;
 	char counter[160], comment[64];
 
-	nft_own_counter_name(counter, sizeof(counter), drop ? "fragment-dropped" : "fragment-allowed",
-			     ifname, egress);
+	nft_own_counter_name(counter, sizeof(counter),
+			     drop ? "fragment-dropped" : "fragment-allowed", ifname, egress);
 	snprintf(comment, sizeof(comment), "fragments: %s", pol_frag_names[c->p->fragments]);
 	for (unsigned int fam = POL_FAM_V4; fam <= POL_FAM_V6; fam++) {
 		struct nftnl_rule *nr = rule_new(c, chain, comment);
@@ -1267,7 +1274,8 @@ static void counter_for(struct bctx *c, const char *rule, const char *stat,
 
 	if (stat) {
 		nft_own_counter_name(name, sizeof(name), stat, ifc->name, egress);
-		snprintf(comment, sizeof(comment), "rule=(%s) iface=%s dir=%s", stat, ifc->name, dir);
+		snprintf(comment, sizeof(comment), "rule=(%s) iface=%s dir=%s", stat, ifc->name,
+			 dir);
 	} else {
 		nft_counter_name(name, sizeof(name), rule, ifc->name, egress);
 		snprintf(comment, sizeof(comment), "rule=%s iface=%s dir=%s", rule, ifc->name, dir);
@@ -1278,7 +1286,7 @@ static void counter_for(struct bctx *c, const char *rule, const char *stat,
 static void counters_for_chain(struct bctx *c, const struct pol_iface *ifc, bool egress)
 {
 	static const char *const own[] = {
-		"default", "pass", "drop", "reject", "monitor", "fragment-dropped",
+		"default",	    "pass", "drop", "reject", "monitor", "fragment-dropped",
 		"fragment-allowed",
 	};
 
@@ -1304,7 +1312,8 @@ static void table_create(struct bctx *c)
 	}
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, "tlsfw: see `tlsfw status`, chain " NFT_POLICY_CHAIN);
+	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT,
+			     "tlsfw: see `tlsfw status`, chain " NFT_POLICY_CHAIN);
 	nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u),
 			     nftnl_udata_buf_len(u));
 	nlh = msg_begin(c, NFT_MSG_NEWTABLE, NLM_F_CREATE, NFT_OWN_TABLE, -1, "table inet tlsfw");
@@ -1321,11 +1330,13 @@ out:
  * of it, or the egress map's element for interface NAME (DELSETELEM). */
 static void del_named(struct bctx *c, uint16_t type, const char *name)
 {
-	const char *what = type == NFT_MSG_DELSET ? "set" : type == NFT_MSG_DELCHAIN ? "chain" :
-			   type == NFT_MSG_DELOBJ ? "counter" :
-			   type == NFT_MSG_DELSETELEM ? "egress map element" : "table";
-	struct nlmsghdr *nlh = msg_begin(c, type, 0, NFT_OWN_TABLE, -1, "the previous %s %s",
-					 what, name ? name : NFT_TLSFW_TABLE);
+	const char *what = type == NFT_MSG_DELSET     ? "set" :
+			   type == NFT_MSG_DELCHAIN   ? "chain" :
+			   type == NFT_MSG_DELOBJ     ? "counter" :
+			   type == NFT_MSG_DELSETELEM ? "egress map element" :
+							"table";
+	struct nlmsghdr *nlh = msg_begin(c, type, 0, NFT_OWN_TABLE, -1, "the previous %s %s", what,
+					 name ? name : NFT_TLSFW_TABLE);
 
 	if (!nlh)
 		return;
@@ -1536,8 +1547,11 @@ static void egress_dispatch(struct bctx *c, char (*names)[IFNAMSIZ + 8], size_t 
 	};
 	struct elems l = { 0 };
 	struct set_spec ss = {
-		.name = "egress", .key_type = NFT_TYPE_IFNAME, .key_len = IFNAMSIZ,
-		.flags = NFT_SET_MAP, .key_byteorder = 1,
+		.name = "egress",
+		.key_type = NFT_TYPE_IFNAME,
+		.key_len = IFNAMSIZ,
+		.flags = NFT_SET_MAP,
+		.key_byteorder = 1,
 	};
 	size_t k = 0;
 
@@ -1599,12 +1613,12 @@ int nft_batch_deletes(struct nft_batch *b, const struct nft_del *dels, size_t n)
 	return c.err;
 }
 
-int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o,
-		    struct nft_batch *b, struct diag *d)
+int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o, struct nft_batch *b,
+		    struct diag *d)
 {
 	struct bctx c = { .b = b, .p = pol, .o = o, .d = d };
 	struct rule_shape *shapes = calloc(pol->n_rules ? pol->n_rules : 1, sizeof(*shapes));
-	char (*outs)[IFNAMSIZ + 8] = calloc(pol->n_ifaces ? pol->n_ifaces : 1, sizeof(*outs));
+	char(*outs)[IFNAMSIZ + 8] = calloc(pol->n_ifaces ? pol->n_ifaces : 1, sizeof(*outs));
 	const char *fault = getenv("TLSFW_NFT_FAULT");
 	struct nlmsghdr *nlh;
 	size_t n_out = 0;

@@ -57,7 +57,7 @@ static json_object *policy_json(const struct nft_status *st)
 static void put_json(json_object *doc)
 {
 	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-						 JSON_C_TO_STRING_NOSLASHESCAPE));
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
 }
 
@@ -85,9 +85,14 @@ int nft_cmd_status(bool json)
 		for (size_t i = 0; i < st.n_hooks; i++) {
 			json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "name", json_object_new_string(st.hooks[i].ifname));
-			json_object_object_add(o, "ingress", st.hooks[i].ingress ? json_object_new_string("nft") : NULL);
-			json_object_object_add(o, "egress", st.hooks[i].egress ? json_object_new_string("nft") : NULL);
+			json_object_object_add(o, "name",
+					       json_object_new_string(st.hooks[i].ifname));
+			json_object_object_add(o, "ingress",
+					       st.hooks[i].ingress ? json_object_new_string("nft") :
+								     NULL);
+			json_object_object_add(o, "egress",
+					       st.hooks[i].egress ? json_object_new_string("nft") :
+								    NULL);
 			json_object_object_add(o, "in_policy", json_object_new_boolean(true));
 			json_object_object_add(o, "policy", json_object_new_string(st.policy_file));
 			json_object_object_add(o, "hash", json_object_new_string(h));
@@ -123,8 +128,10 @@ static int bpf_in_force(char *msg, size_t len)
 	if (err)
 		return err;
 	if (st.n_ifaces) {
-		snprintf(msg, len, "tlsfw's BPF programs are attached to %s%s (backend: bpf); run `tlsfw detach` first to switch to backend: nft",
-			 st.ifaces[0].name, st.n_ifaces > 1 ? " and more" : "");
+		snprintf(
+			msg, len,
+			"tlsfw's BPF programs are attached to %s%s (backend: bpf); run `tlsfw detach` first to switch to backend: nft",
+			st.ifaces[0].name, st.n_ifaces > 1 ? " and more" : "");
 		err = -EBUSY;
 	}
 	state_free(&st);
@@ -142,8 +149,10 @@ int nft_in_force(char *msg, size_t len)
 	 * that must never stop a BPF apply. */
 	if (!present)
 		return 0;
-	snprintf(msg, len, "table inet %s of tlsfw's nftables backend exists (backend: nft); run `tlsfw detach` first to switch to backend: bpf",
-		 NFT_TLSFW_TABLE);
+	snprintf(
+		msg, len,
+		"table inet %s of tlsfw's nftables backend exists (backend: nft); run `tlsfw detach` first to switch to backend: bpf",
+		NFT_TLSFW_TABLE);
 	return -EBUSY;
 }
 
@@ -168,7 +177,8 @@ int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, stru
 	if (d->n || d->truncated)
 		diag_print_summary(d, stderr, err ? "nothing applied" : "applied");
 	if (err) {
-		fprintf(stderr, "tlsfw: error: %s; nothing applied; the previous policy (if any) is still enforced\n",
+		fprintf(stderr,
+			"tlsfw: error: %s; nothing applied; the previous policy (if any) is still enforced\n",
 			msg);
 		return EXIT_SYSTEM;
 	}
@@ -206,7 +216,8 @@ int nft_cmd_detach(char **ifnames, int n)
 	for (int i = 0; i < n; i++) {
 		if (if_nametoindex(ifnames[i]))
 			continue;
-		fprintf(stderr, "tlsfw: error: no interface '%s' in this network namespace; nothing detached\n",
+		fprintf(stderr,
+			"tlsfw: error: no interface '%s' in this network namespace; nothing detached\n",
 			ifnames[i]);
 		ret = EXIT_SYSTEM;
 		goto out;

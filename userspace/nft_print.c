@@ -68,9 +68,7 @@ static const struct nlattr *child(const struct nlattr *nest, uint16_t type)
 
 	if (!nest)
 		return NULL;
-	mnl_attr_for_each_nested(a, nest)
-		if (mnl_attr_get_type(a) == type)
-			return a;
+	mnl_attr_for_each_nested(a, nest) if (mnl_attr_get_type(a) == type) return a;
 	return NULL;
 }
 
@@ -78,9 +76,8 @@ static const struct nlattr *top(const struct nlmsghdr *nlh, uint16_t type)
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-		if (mnl_attr_get_type(a) == type)
-			return a;
+	mnl_attr_for_each(a, nlh,
+			  sizeof(struct nfgenmsg)) if (mnl_attr_get_type(a) == type) return a;
 	return NULL;
 }
 
@@ -91,19 +88,20 @@ static void attr_str(const struct nlattr *a, char *buf, size_t len)
 		snprintf(buf, len, "?");
 		return;
 	}
-	snprintf(buf, len, "%.*s", (int)strnlen(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a)),
+	snprintf(buf, len, "%.*s",
+		 (int)strnlen(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a)),
 		 (const char *)mnl_attr_get_payload(a));
 }
 
 /* ---- rules -------------------------------------------------------------------------------- */
 
 struct rule_ctx {
-	char reg[NREGS][64];      /* what each register holds, in nft's words */
+	char reg[NREGS][64]; /* what each register holds, in nft's words */
 	struct line *l;
-	char objref[8][160];      /* the rule's counter names, in order (read raw) */
+	char objref[8][160]; /* the rule's counter names, in order (read raw) */
 	size_t n_objref, next_objref;
-	int plen[NREGS];          /* an address masked to a prefix of this length, or -1 */
-	int gte_reg;              /* a ">=" waiting for its "<=" (a range), or -1 */
+	int plen[NREGS]; /* an address masked to a prefix of this length, or -1 */
+	int gte_reg;	 /* a ">=" waiting for its "<=" (a range), or -1 */
 	char gte[64];
 };
 
@@ -113,7 +111,8 @@ static void objrefs_read(const struct nlmsghdr *nlh, struct rule_ctx *r)
 
 	if (!list)
 		return;
-	mnl_attr_for_each_nested(el, list) {
+	mnl_attr_for_each_nested(el, list)
+	{
 		const struct nlattr *name = child(el, NFTA_EXPR_NAME);
 		char n[16];
 
@@ -161,12 +160,18 @@ static const char *payload_name(uint32_t base, uint32_t off, uint32_t len)
 static const char *proto_name(unsigned int p)
 {
 	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "ipv6-icmp";
-	case IPPROTO_SCTP: return "sctp";
-	default: return NULL;
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "ipv6-icmp";
+	case IPPROTO_SCTP:
+		return "sctp";
+	default:
+		return NULL;
 	}
 }
 
@@ -203,15 +208,17 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 		reg_set(r, nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG),
 			key == NFT_META_L4PROTO ? "meta l4proto" :
 			key == NFT_META_NFPROTO ? "meta nfproto" :
-			key == NFT_META_OIFNAME ? "oifname" : "meta ?");
+			key == NFT_META_OIFNAME ? "oifname" :
+						  "meta ?");
 	} else if (!strcmp(name, "payload")) {
 		reg_set(r, nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG),
 			payload_name(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE),
 				     nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET),
 				     nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN)));
 	} else if (!strcmp(name, "exthdr")) {
-		bool exists = nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_FLAGS) &&
-			      (nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_FLAGS) & NFT_EXTHDR_F_PRESENT);
+		bool exists =
+			nftnl_expr_is_set(e, NFTNL_EXPR_EXTHDR_FLAGS) &&
+			(nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_FLAGS) & NFT_EXTHDR_F_PRESENT);
 
 		reg_set(r, nftnl_expr_get_u32(e, NFTNL_EXPR_EXTHDR_DREG),
 			exists ? "exthdr frag exists" : "frag frag-off");
@@ -236,7 +243,8 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 				}
 			}
 		}
-		if (prefix && (!strncmp(src, "ip ", 3) || !strncmp(src, "ip6 ", 4)) && dreg < NREGS) {
+		if (prefix && (!strncmp(src, "ip ", 3) || !strncmp(src, "ip6 ", 4)) &&
+		    dreg < NREGS) {
 			reg_set(r, dreg, src);
 			r->plen[dreg] = bits;
 			return 0;
@@ -267,9 +275,13 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 			put(l, "%s %s-", what, r->gte);
 			r->gte_reg = -1;
 		} else {
-			put(l, "%s %s", what, op == NFT_CMP_EQ ? "" : op == NFT_CMP_NEQ ? "!= " :
-					      op == NFT_CMP_LT ? "< " : op == NFT_CMP_LTE ? "<= " :
-					      op == NFT_CMP_GT ? "> " : ">= ");
+			put(l, "%s %s", what,
+			    op == NFT_CMP_EQ  ? "" :
+			    op == NFT_CMP_NEQ ? "!= " :
+			    op == NFT_CMP_LT  ? "< " :
+			    op == NFT_CMP_LTE ? "<= " :
+			    op == NFT_CMP_GT  ? "> " :
+						">= ");
 		}
 		cmp_value(l, what, v, len);
 		if (sreg < NREGS && r->plen[sreg] >= 0)
@@ -287,8 +299,11 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 			put(l, "%s ", reg_get(r, sreg));
 		put(l, "%s@%s ",
 		    nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG) &&
-			    nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG) == NFT_REG_VERDICT ?
-			    "vmap " : "", set);
+				    nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG) ==
+					    NFT_REG_VERDICT ?
+			    "vmap " :
+			    "",
+		    set);
 	} else if (!strcmp(name, "objref")) {
 		put(l, "counter name \"%s\" ",
 		    r->next_objref < r->n_objref ? r->objref[r->next_objref++] : "?");
@@ -305,9 +320,10 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 	} else if (!strcmp(name, "reject")) {
 		uint32_t t = nftnl_expr_get_u32(e, NFTNL_EXPR_REJECT_TYPE);
 
-		put(l, "%s ", t == NFT_REJECT_TCP_RST ? "reject with tcp reset" :
-			      t == NFT_REJECT_ICMPX_UNREACH ? "reject with icmpx admin-prohibited" :
-							      "reject");
+		put(l, "%s ",
+		    t == NFT_REJECT_TCP_RST	  ? "reject with tcp reset" :
+		    t == NFT_REJECT_ICMPX_UNREACH ? "reject with icmpx admin-prohibited" :
+						    "reject");
 	} else {
 		put(l, "<%s> ", name);
 	}
@@ -361,21 +377,27 @@ enum { T_IPV4 = 7, T_IPV6 = 8, T_PROTO = 12, T_SERVICE = 13, T_IFNAME = 41 };
 static const char *type_name(uint32_t t)
 {
 	switch (t) {
-	case T_IPV4: return "ipv4_addr";
-	case T_IPV6: return "ipv6_addr";
-	case T_PROTO: return "inet_proto";
-	case T_SERVICE: return "inet_service";
-	case T_IFNAME: return "ifname";
-	default: return "?";
+	case T_IPV4:
+		return "ipv4_addr";
+	case T_IPV6:
+		return "ipv6_addr";
+	case T_PROTO:
+		return "inet_proto";
+	case T_SERVICE:
+		return "inet_service";
+	case T_IFNAME:
+		return "ifname";
+	default:
+		return "?";
 	}
 }
 
 struct set_state {
 	char name[128];
-	uint32_t key_type;        /* the first field's type (or the only one) */
+	uint32_t key_type; /* the first field's type (or the only one) */
 	uint32_t key_len;
 	bool concat;
-	uint8_t pending[16];      /* an interval start waiting for its end element */
+	uint8_t pending[16]; /* an interval start waiting for its end element */
 	bool has_pending;
 	size_t n;
 	struct line *l;
@@ -394,8 +416,8 @@ static void flush_pending(struct set_state *ss)
 		return;
 	/* a start without an end: the interval reaches the top of the address space */
 	addr_str(ss->pending, ss->key_len, a, sizeof(a));
-	put(ss->l, "%s%s-%s", ss->n++ ? ", " : "", a, ss->key_len == 4 ? "255.255.255.255" :
-									   "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	put(ss->l, "%s%s-%s", ss->n++ ? ", " : "", a,
+	    ss->key_len == 4 ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
 	ss->has_pending = false;
 }
 
@@ -405,8 +427,8 @@ static void elem_print(const struct nlattr *el, struct set_state *ss)
 	const struct nlattr *kv = child(child(el, NFTA_SET_ELEM_KEY), NFTA_DATA_VALUE);
 	const struct nlattr *kev = child(child(el, NFTA_SET_ELEM_KEY_END), NFTA_DATA_VALUE);
 	const struct nlattr *fl = child(el, NFTA_SET_ELEM_FLAGS);
-	const struct nlattr *ch = child(child(child(el, NFTA_SET_ELEM_DATA), NFTA_DATA_VERDICT),
-					NFTA_VERDICT_CHAIN);
+	const struct nlattr *ch =
+		child(child(child(el, NFTA_SET_ELEM_DATA), NFTA_DATA_VERDICT), NFTA_VERDICT_CHAIN);
 	uint32_t klen = kv ? mnl_attr_get_payload_len(kv) : 0;
 	uint32_t elen = kev ? mnl_attr_get_payload_len(kev) : 0;
 	const uint8_t *k = kv ? mnl_attr_get_payload(kv) : NULL;
@@ -516,8 +538,7 @@ static void print_elems(const struct nlmsghdr *nlh, struct set_state *ss, bool m
 	ss->l = &l;
 	ss->n = 0;
 	if (list)
-		mnl_attr_for_each_nested(el, list)
-			elem_print(el, ss);
+		mnl_attr_for_each_nested(el, list) elem_print(el, ss);
 	if (!more)
 		flush_pending(ss);
 	fprintf(out, "add element %s { %s }\n", name, l.s);
@@ -540,8 +561,11 @@ static void print_chain(const struct nlmsghdr *nlh, FILE *out)
 		uint32_t h = nftnl_chain_get_u32(x, NFTNL_CHAIN_HOOKNUM);
 
 		fprintf(out, " { type filter hook %s",
-			h == NF_INET_INGRESS ? "ingress" : h == NF_INET_FORWARD ? "forward" :
-			h == NF_INET_LOCAL_OUT ? "output" : h == NF_INET_LOCAL_IN ? "input" : "?");
+			h == NF_INET_INGRESS   ? "ingress" :
+			h == NF_INET_FORWARD   ? "forward" :
+			h == NF_INET_LOCAL_OUT ? "output" :
+			h == NF_INET_LOCAL_IN  ? "input" :
+						 "?");
 		if (nftnl_chain_is_set(x, NFTNL_CHAIN_DEV))
 			fprintf(out, " device \"%s\"", nftnl_chain_get_str(x, NFTNL_CHAIN_DEV));
 		fprintf(out, " priority %d; policy %s; }", nftnl_chain_get_s32(x, NFTNL_CHAIN_PRIO),
@@ -592,8 +616,8 @@ int nft_batch_print(const struct nft_batch *b, const struct policy *pol, FILE *o
 
 		off += NLMSG_ALIGN(nlh->nlmsg_len);
 		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
-			fprintf(out, "\n# ---- transaction %s\n", i ? "2: the switch" :
-								   "1: the sets (nothing uses them yet)");
+			fprintf(out, "\n# ---- transaction %s\n",
+				i ? "2: the switch" : "1: the sets (nothing uses them yet)");
 			prev = NULL;
 			continue;
 		}
@@ -617,7 +641,8 @@ int nft_batch_print(const struct nft_batch *b, const struct policy *pol, FILE *o
 			break;
 		case NFT_MSG_NEWSETELEM: {
 			const struct nlmsghdr *next = (const struct nlmsghdr *)(b->buf + off);
-			bool more = off < b->len && (next->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM &&
+			bool more = off < b->len &&
+				    (next->nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM &&
 				    next->nlmsg_type != NFNL_MSG_BATCH_END;
 
 			print_elems(nlh, ss, more, out);

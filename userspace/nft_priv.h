@@ -18,14 +18,14 @@
  * (action, mode, line) is read from the rules, which are always new.
  */
 enum {
-	NFT_META_FILE = 0xf0,     /* policy file, NUL-terminated */
-	NFT_META_SHA256,          /* 32 bytes */
-	NFT_META_APPLIED,         /* uint64_t seconds since the epoch, host order */
-	NFT_META_NRULES,          /* uint32_t */
-	NFT_META_DEFAULT,         /* "allow" | "drop" */
-	NFT_META_COUNTER,         /* rule: name of its rule counter, NUL-terminated */
-	NFT_META_RULE,            /* rule: "rule=R action=A mode=M line=N", NUL-terminated */
-	NFT_META_TAG,             /* policy chain: the generation of its sets, 'a' or 'b' */
+	NFT_META_FILE = 0xf0, /* policy file, NUL-terminated */
+	NFT_META_SHA256,      /* 32 bytes */
+	NFT_META_APPLIED,     /* uint64_t seconds since the epoch, host order */
+	NFT_META_NRULES,      /* uint32_t */
+	NFT_META_DEFAULT,     /* "allow" | "drop" */
+	NFT_META_COUNTER,     /* rule: name of its rule counter, NUL-terminated */
+	NFT_META_RULE,	      /* rule: "rule=R action=A mode=M line=N", NUL-terminated */
+	NFT_META_TAG,	      /* policy chain: the generation of its sets, 'a' or 'b' */
 };
 #define NFT_META_PATH_MAX 140
 #define NFT_POLICY_CHAIN "tlsfw_policy"
@@ -42,7 +42,6 @@ void nft_counter_name(char *buf, size_t len, const char *rule, const char *ifnam
  * ("default", "pass", "drop", "fragment-dropped", ...): never a rule's, whose third part is
  * in or out, and a name nft's parser reads back from `nft list`. Their comment says
  * "rule=(<stat>)". */
-void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname,
-			  bool egress);
+void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname, bool egress);
 
 #endif

@@ -15,48 +15,48 @@
 #include "../bpf/tlsfw_abi.h"
 #include "policy.h"
 
-struct plan_rule {               /* one per policy rule, in policy order */
-	const char *name;        /* points into the policy */
-	uint8_t action;          /* enum tlsfw_action */
+struct plan_rule {	  /* one per policy rule, in policy order */
+	const char *name; /* points into the policy */
+	uint8_t action;	  /* enum tlsfw_action */
 	uint8_t monitor;
 	uint32_t line;
 };
 
 struct plan_prefix {
-	uint8_t addr[16];        /* v4-mapped for IPv4 */
-	uint8_t plen;            /* 0..128, IPv6 bits */
+	uint8_t addr[16]; /* v4-mapped for IPv4 */
+	uint8_t plen;	  /* 0..128, IPv6 bits */
 	uint32_t cls;
 };
 
-struct plan_ctx {                /* (interface, direction) -> phase-0 class */
+struct plan_ctx { /* (interface, direction) -> phase-0 class */
 	char ifname[IFNAMSIZ];
-	uint8_t dir;             /* enum tlsfw_dir */
+	uint8_t dir; /* enum tlsfw_dir */
 	uint32_t cls;
 };
 
-struct plan_comb {               /* one entry of a combination table */
+struct plan_comb { /* one entry of a combination table */
 	uint32_t a, b, c;
-	uint32_t out;            /* comb1/comb2: next class; comb3: rule index into plan.rules */
+	uint32_t out; /* comb1/comb2: next class; comb3: rule index into plan.rules */
 };
 
 struct plan_iface {
 	char name[IFNAMSIZ];
-	unsigned int hooks;      /* POL_HOOK_* */
+	unsigned int hooks; /* POL_HOOK_* */
 	enum pol_xdp_mode xdp_mode;
 };
 
 enum plan_nft_op_kind { PLAN_NFT_NONE = 0 }; /* filled in by the nftables issue */
 
 struct plan {
-	uint32_t fields;                   /* TLSFW_F_* */
-	uint8_t default_action;            /* enum tlsfw_action */
+	uint32_t fields;	/* TLSFW_F_* */
+	uint8_t default_action; /* enum tlsfw_action */
 	uint8_t malformed_action;
 	uint8_t frag_mode;
 
-	uint32_t proto_cls[TLSFW_PROTO_SLOTS];   /* [family * 256 + proto] */
-	uint32_t *sport_cls;                     /* TLSFW_PORT_SLOTS entries */
-	uint32_t *dport_cls;                     /* TLSFW_PORT_SLOTS entries */
-	struct plan_prefix *src, *dst;           /* always hold ::/0 so every lookup hits */
+	uint32_t proto_cls[TLSFW_PROTO_SLOTS]; /* [family * 256 + proto] */
+	uint32_t *sport_cls;		       /* TLSFW_PORT_SLOTS entries */
+	uint32_t *dport_cls;		       /* TLSFW_PORT_SLOTS entries */
+	struct plan_prefix *src, *dst;	       /* always hold ::/0 so every lookup hits */
 	size_t n_src, n_dst;
 	struct plan_ctx *ctx;
 	size_t n_ctx;

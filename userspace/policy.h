@@ -14,7 +14,7 @@
 
 #include "diag.h"
 
-enum pol_action { POL_ALLOW = 0, POL_DROP = 1, POL_REJECT = 2 };  /* == enum tlsfw_action */
+enum pol_action { POL_ALLOW = 0, POL_DROP = 1, POL_REJECT = 2 }; /* == enum tlsfw_action */
 enum pol_mode { POL_ENFORCE = 0, POL_MONITOR = 1 };
 enum pol_frag { POL_FRAG_FOLLOW = 0, POL_FRAG_DROP = 1, POL_FRAG_ALLOW = 2 }; /* == tlsfw */
 enum pol_backend { POL_BACKEND_BPF = 0, POL_BACKEND_NFT = 1 };
@@ -24,31 +24,31 @@ enum pol_xdp_mode { POL_XDP_AUTO = 0, POL_XDP_NATIVE, POL_XDP_GENERIC };
 #define POL_HOOK_EGRESS 2u
 #define POL_DIR_INGRESS 1u /* rule direction mask; 0 = both */
 #define POL_DIR_EGRESS 2u
-#define POL_FAM_V4 1u      /* family mask; 0 = both */
+#define POL_FAM_V4 1u /* family mask; 0 = both */
 #define POL_FAM_V6 2u
 
 struct pol_iface {
 	char name[IFNAMSIZ];
-	struct loc loc;         /* of the name value */
-	unsigned int hooks;     /* POL_HOOK_*; default ingress */
+	struct loc loc;	    /* of the name value */
+	unsigned int hooks; /* POL_HOOK_*; default ingress */
 	struct loc hooks_loc;
 	enum pol_xdp_mode xdp_mode;
 	struct loc xdp_mode_loc;
 };
 
-struct pol_ports {              /* a list of inclusive ranges; a single port is lo == hi */
+struct pol_ports { /* a list of inclusive ranges; a single port is lo == hi */
 	struct pol_port_range {
 		uint16_t lo, hi;
 		struct loc loc;
-	} *r;
+	} * r;
 	size_t n;
-	struct loc loc;         /* of the whole value */
+	struct loc loc; /* of the whole value */
 };
 
 struct pol_prefix {
-	uint8_t addr[16];       /* IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d) */
-	uint8_t plen;           /* in IPv6 bits: an IPv4 /24 is stored as 96 + 24 = 120 */
-	uint8_t family;         /* POL_FAM_V4 or POL_FAM_V6 */
+	uint8_t addr[16]; /* IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d) */
+	uint8_t plen;	  /* in IPv6 bits: an IPv4 /24 is stored as 96 + 24 = 120 */
+	uint8_t family;	  /* POL_FAM_V4 or POL_FAM_V6 */
 	struct loc loc;
 };
 
@@ -58,7 +58,7 @@ struct pol_prefixes {
 	struct loc loc;
 };
 
-struct pol_names {              /* a list of words as written (services, interfaces) */
+struct pol_names { /* a list of words as written (services, interfaces) */
 	char **v;
 	struct loc *locs;
 	size_t n;
@@ -67,7 +67,7 @@ struct pol_names {              /* a list of words as written (services, interfa
 
 struct pol_rule {
 	char *name;
-	struct loc loc;         /* of the rule's mapping (the "- name:" item) */
+	struct loc loc; /* of the rule's mapping (the "- name:" item) */
 	struct loc name_loc;
 
 	/* proto: bitmap over IP protocol numbers. has_proto false: the rule said nothing. */
@@ -77,34 +77,34 @@ struct pol_rule {
 
 	bool has_sport, has_dport;
 	struct pol_ports sport, dport;
-	struct pol_names services;   /* as written; resolved by check into terms */
+	struct pol_names services; /* as written; resolved by check into terms */
 	bool has_src, has_dst;
 	struct pol_prefixes src, dst;
-	unsigned int family;         /* POL_FAM_* mask, 0 = any */
+	unsigned int family; /* POL_FAM_* mask, 0 = any */
 	struct loc family_loc;
-	unsigned int direction;      /* POL_DIR_* mask, 0 = any */
+	unsigned int direction; /* POL_DIR_* mask, 0 = any */
 	struct loc direction_loc;
-	struct pol_names ifaces;     /* interface names; n == 0: every listed interface */
+	struct pol_names ifaces; /* interface names; n == 0: every listed interface */
 
 	enum pol_action action;
 	struct loc action_loc;
 	enum pol_mode mode;
 	struct loc mode_loc;
 
-	const char *probe;           /* set for rules added by a failing probe (on_fail: block) */
+	const char *probe; /* set for rules added by a failing probe (on_fail: block) */
 };
 
 struct pol_probe {
 	char *name;
 	struct loc loc, name_loc;
-	char *target;                /* "host:port", "[v6]:port", "host:service" as written */
+	char *target; /* "host:port", "[v6]:port", "host:service" as written */
 	struct loc target_loc;
-	char *starttls;              /* smtp|imap|...|none; NULL: from the port's catalog entry */
+	char *starttls; /* smtp|imap|...|none; NULL: from the port's catalog entry */
 	struct loc starttls_loc;
-	char *min_tls;               /* "1.0" .. "1.3"; NULL: 1.2 */
+	char *min_tls; /* "1.0" .. "1.3"; NULL: 1.2 */
 	struct loc min_tls_loc;
-	bool verify;                 /* default true */
-	bool on_fail_block;          /* on_fail: block (default warn) */
+	bool verify;	    /* default true */
+	bool on_fail_block; /* on_fail: block (default warn) */
 	struct loc on_fail_loc;
 };
 
@@ -115,15 +115,15 @@ struct pol_probe {
  * protocols and ports would match what no service names. Terms of one rule are consecutive.
  */
 struct pol_term {
-	uint32_t rule;          /* index into policy.rules */
-	uint8_t protos[32];     /* protocols this term matches (all 256 when unconstrained) */
+	uint32_t rule;	    /* index into policy.rules */
+	uint8_t protos[32]; /* protocols this term matches (all 256 when unconstrained) */
 	const struct pol_ports *sport; /* NULL: any (packets without ports included) */
 	const struct pol_ports *dport; /* NULL: any; else only TCP/UDP packets in the ranges */
 	struct pol_ports own_dport;    /* storage when dport comes from a service */
 };
 
 struct policy {
-	const char *file;            /* interned in the diag context */
+	const char *file; /* interned in the diag context */
 	unsigned int version;
 	struct loc version_loc;
 	enum pol_backend backend;
@@ -131,11 +131,11 @@ struct policy {
 	struct pol_iface *ifaces;
 	size_t n_ifaces;
 	struct loc ifaces_loc;
-	enum pol_action default_action;   /* allow | drop */
+	enum pol_action default_action; /* allow | drop */
 	struct loc default_loc;
 	enum pol_frag fragments;
 	struct loc fragments_loc;
-	enum pol_action malformed;        /* allow | drop */
+	enum pol_action malformed; /* allow | drop */
 	struct loc malformed_loc;
 	struct pol_rule *rules;
 	size_t n_rules;
@@ -146,7 +146,7 @@ struct policy {
 	/* filled by check */
 	struct pol_term *terms;
 	size_t n_terms;
-	uint8_t sha256[32];               /* of the file's bytes, for status and stats */
+	uint8_t sha256[32]; /* of the file's bytes, for status and stats */
 };
 
 /* Stage 1: read a policy file (path "-" = stdin) into *out. Problems go to d. Returns 0, or

@@ -18,17 +18,17 @@
 #include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define POL_MAX_RULES 4096      /* TLSFW_MAX_RULES holds two generations' worth of renames */
+#define POL_MAX_RULES 4096 /* TLSFW_MAX_RULES holds two generations' worth of renames */
 #define POL_NAME_MAX 63
-#define PORT_NONE 65536u        /* "the packet has no ports", as in the data plane */
+#define PORT_NONE 65536u	 /* "the packet has no ports", as in the data plane */
 #define SHADOW_BUDGET 50000000ul /* work units before the shadowing analysis gives up */
 
 struct checker {
 	struct policy *p;
 	struct diag *d;
-	uint32_t *ctx;          /* per rule: (interface, direction) pairs it can see */
-	uint8_t *bad;           /* per rule: an error was reported inside it */
-	unsigned long budget;   /* the shadowing analysis stops quietly when it runs out */
+	uint32_t *ctx;	      /* per rule: (interface, direction) pairs it can see */
+	uint8_t *bad;	      /* per rule: an error was reported inside it */
+	unsigned long budget; /* the shadowing analysis stops quietly when it runs out */
 };
 
 /* ---- small sets ------------------------------------------------------------------------------ */
@@ -140,7 +140,7 @@ static int prefix_covers(const struct pol_prefix *a, const struct pol_prefix *b)
 struct pset {
 	const struct pol_prefix **v;
 	size_t n;
-	uint8_t lens[17];       /* bitmap over lengths 0..128 */
+	uint8_t lens[17]; /* bitmap over lengths 0..128 */
 };
 
 static int pfx_cmp(const struct pol_prefix *a, const struct pol_prefix *b)
@@ -223,9 +223,9 @@ static int prefix_covered(struct checker *c, const struct pol_prefix *p, const s
 	return prefix_covered(c, &half, s);
 }
 
-static const struct pol_prefix root_v4 = {
-	.addr = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff }, .plen = 96, .family = POL_FAM_V4
-};
+static const struct pol_prefix root_v4 = { .addr = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
+					   .plen = 96,
+					   .family = POL_FAM_V4 };
 static const struct pol_prefix root_v6 = { .plen = 0, .family = POL_FAM_V6 };
 
 /* ---- names --------------------------------------------------------------------------------- */
@@ -243,15 +243,15 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static void check_name(struct checker *c, const char *what, const char *name,
-		       const struct loc *loc)
+static void check_name(struct checker *c, const char *what, const char *name, const struct loc *loc)
 {
 	if (strlen(name) > POL_NAME_MAX)
 		diag_error(c->d, loc, "%s name '%s' is too long (%zu characters, at most %d)", what,
 			   name, strlen(name), POL_NAME_MAX);
 	else if (!valid_name(name))
-		diag_error(c->d, loc, "invalid %s name '%s': use lowercase letters, digits, '-' and '_'",
-			   what, name);
+		diag_error(c->d, loc,
+			   "invalid %s name '%s': use lowercase letters, digits, '-' and '_'", what,
+			   name);
 }
 
 static int valid_ifname(const char *s)
@@ -259,7 +259,8 @@ static int valid_ifname(const char *s)
 	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
 		return 0;
 	for (; *s; s++)
-		if (*s == '/' || *s == ':' || isspace((unsigned char)*s) || !isprint((unsigned char)*s))
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s) ||
+		    !isprint((unsigned char)*s))
 			return 0;
 	return 1;
 }
@@ -272,8 +273,8 @@ static void check_version(struct checker *c)
 	if (!p->version_loc.line)
 		diag_error(c->d, &whole, "missing 'version: 1' (the policy language version)");
 	else if (p->version != 1)
-		diag_error(c->d, &p->version_loc, "unsupported version %u: this tlsfw reads version 1",
-			   p->version);
+		diag_error(c->d, &p->version_loc,
+			   "unsupported version %u: this tlsfw reads version 1", p->version);
 }
 
 static void check_ifaces(struct checker *c)
@@ -295,13 +296,14 @@ static void check_ifaces(struct checker *c)
 		if (!f->name[0])
 			continue; /* missing or empty: said by the reader */
 		if (!valid_ifname(f->name)) {
-			diag_error(c->d, &f->loc, "invalid interface name '%s': no '/', ':' or spaces",
-				   f->name);
+			diag_error(c->d, &f->loc,
+				   "invalid interface name '%s': no '/', ':' or spaces", f->name);
 			continue;
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(p->ifaces[j].name, f->name)) {
-				diag_error(c->d, &f->loc, "interface '%s' is listed twice (first at line %u)",
+				diag_error(c->d, &f->loc,
+					   "interface '%s' is listed twice (first at line %u)",
 					   f->name, p->ifaces[j].loc.line);
 				break;
 			}
@@ -334,11 +336,15 @@ static void check_rule_ifaces(struct checker *c, size_t ri)
 			continue;
 		hint = did_you_mean(r->ifaces.v[j], names, n);
 		if (hint)
-			diag_error(c->d, &r->ifaces.locs[j], "rule '%s' names interface '%s', which the policy does not list (did you mean '%s'?)",
-				   r->name ? r->name : "?", r->ifaces.v[j], hint);
+			diag_error(
+				c->d, &r->ifaces.locs[j],
+				"rule '%s' names interface '%s', which the policy does not list (did you mean '%s'?)",
+				r->name ? r->name : "?", r->ifaces.v[j], hint);
 		else
-			diag_error(c->d, &r->ifaces.locs[j], "rule '%s' names interface '%s', which the policy does not list under 'interfaces'",
-				   r->name ? r->name : "?", r->ifaces.v[j]);
+			diag_error(
+				c->d, &r->ifaces.locs[j],
+				"rule '%s' names interface '%s', which the policy does not list under 'interfaces'",
+				r->name ? r->name : "?", r->ifaces.v[j]);
 	}
 	if (!p->n_ifaces) {
 		/* Nothing to attach to: only the direction restricts. */
@@ -353,7 +359,8 @@ static void check_rule_ifaces(struct checker *c, size_t ri)
 			listed = !strcmp(r->ifaces.v[j], f->name);
 		if (!listed)
 			continue;
-		if ((!r->direction || r->direction & POL_DIR_INGRESS) && f->hooks & POL_HOOK_INGRESS)
+		if ((!r->direction || r->direction & POL_DIR_INGRESS) &&
+		    f->hooks & POL_HOOK_INGRESS)
 			mask |= 1u << (2 * i);
 		if ((!r->direction || r->direction & POL_DIR_EGRESS) && f->hooks & POL_HOOK_EGRESS)
 			mask |= 1u << (2 * i + 1);
@@ -371,8 +378,10 @@ static void check_rule_ifaces(struct checker *c, size_t ri)
 			listed = !strcmp(r->ifaces.v[j], f->name);
 		if (!listed)
 			continue;
-		diag_error(c->d, &r->direction_loc, "rule '%s' can never match: it applies to %s but interface '%s' does not hook %s (add %s to its hooks: [ingress, egress])",
-			   r->name ? r->name : "?", dir, f->name, dir, dir);
+		diag_error(
+			c->d, &r->direction_loc,
+			"rule '%s' can never match: it applies to %s but interface '%s' does not hook %s (add %s to its hooks: [ingress, egress])",
+			r->name ? r->name : "?", dir, f->name, dir, dir);
 		break;
 	}
 }
@@ -397,7 +406,8 @@ static void check_prefixes(struct checker *c, const struct pol_rule *r,
 				   pol_prefix_str(x, buf, sizeof(buf)),
 				   pol_prefix_str(&masked, net, sizeof(net)));
 		if (r->family && r->family != x->family)
-			diag_error(c->d, &x->loc, "%s is an %s address but the rule says family: %s",
+			diag_error(c->d, &x->loc,
+				   "%s is an %s address but the rule says family: %s",
 				   pol_prefix_str(x, buf, sizeof(buf)),
 				   x->family == POL_FAM_V4 ? "IPv4" : "IPv6",
 				   r->family == POL_FAM_V4 ? "ipv4" : "ipv6");
@@ -416,13 +426,16 @@ static void check_rule(struct checker *c, size_t ri)
 	check_prefixes(c, r, &r->dst, &dst_fams);
 	if (!r->family && r->has_src && r->has_dst && src_fams && dst_fams &&
 	    !(src_fams & dst_fams))
-		diag_error(c->d, &r->dst.loc, "rule '%s' can never match: src holds only %s addresses and dst only %s ones",
-			   r->name ? r->name : "?", src_fams == POL_FAM_V4 ? "IPv4" : "IPv6",
-			   dst_fams == POL_FAM_V4 ? "IPv4" : "IPv6");
+		diag_error(
+			c->d, &r->dst.loc,
+			"rule '%s' can never match: src holds only %s addresses and dst only %s ones",
+			r->name ? r->name : "?", src_fams == POL_FAM_V4 ? "IPv4" : "IPv6",
+			dst_fams == POL_FAM_V4 ? "IPv4" : "IPv6");
 	if (r->has_proto && (r->has_sport || r->has_dport) && !has_port_protos(r->protos))
-		diag_error(c->d, r->has_dport ? &r->dport.loc : &r->sport.loc,
-			   "rule '%s' has ports, but its proto carries none: ports match only tcp and udp",
-			   r->name ? r->name : "?");
+		diag_error(
+			c->d, r->has_dport ? &r->dport.loc : &r->sport.loc,
+			"rule '%s' has ports, but its proto carries none: ports match only tcp and udp",
+			r->name ? r->name : "?");
 	for (size_t j = 0; j < r->services.n; j++) {
 		const char *names[64], *hint;
 		size_t n = 0;
@@ -436,11 +449,12 @@ static void check_rule(struct checker *c, size_t ri)
 		}
 		hint = did_you_mean(r->services.v[j], names, n);
 		if (hint)
-			diag_error(c->d, &r->services.locs[j], "unknown service '%s' (did you mean '%s'?)",
-				   r->services.v[j], hint);
+			diag_error(c->d, &r->services.locs[j],
+				   "unknown service '%s' (did you mean '%s'?)", r->services.v[j],
+				   hint);
 		else
-			diag_error(c->d, &r->services.locs[j], "unknown service '%s' (see `tlsfw services`)",
-				   r->services.v[j]);
+			diag_error(c->d, &r->services.locs[j],
+				   "unknown service '%s' (see `tlsfw services`)", r->services.v[j]);
 	}
 	check_rule_ifaces(c, ri);
 }
@@ -473,15 +487,15 @@ static void check_duplicate_names(struct checker *c)
 			first = i;
 			continue;
 		}
-		diag_error(c->d, &r->name_loc, "duplicate rule name '%s' (first at line %u)", r->name,
-			   p->rules[idx[first]].name_loc.line);
+		diag_error(c->d, &r->name_loc, "duplicate rule name '%s' (first at line %u)",
+			   r->name, p->rules[idx[first]].name_loc.line);
 	}
 	free(idx);
 }
 
 /* ---- terms ---------------------------------------------------------------------------------- */
 
-struct alt {                    /* one (protocols, ports) alternative of a rule's services */
+struct alt { /* one (protocols, ports) alternative of a rule's services */
 	uint8_t protos[32];
 	struct rng *r;
 	size_t n;
@@ -563,12 +577,14 @@ static void service_excluded(struct checker *c, size_t ri, size_t j, const struc
 	for (size_t k = 0; k < s->n_ports; k++) {
 		char one[24];
 
-		snprintf(one, sizeof(one), s->ports[k].lo == s->ports[k].hi ? "%s%s/%u" : "%s%s/%u-%u",
-			 k ? ", " : "", proto_word(s->ports[k].proto), s->ports[k].lo, s->ports[k].hi);
+		snprintf(one, sizeof(one),
+			 s->ports[k].lo == s->ports[k].hi ? "%s%s/%u" : "%s%s/%u-%u", k ? ", " : "",
+			 proto_word(s->ports[k].proto), s->ports[k].lo, s->ports[k].hi);
 		strncat(ports, one, sizeof(ports) - strlen(ports) - 1);
 		proto_ok |= bit_test(protos, s->ports[k].proto);
 	}
-	diag_error(c->d, &r->services.locs[j], "service '%s' (%s) can never match in rule '%s': the rule's %s excludes it",
+	diag_error(c->d, &r->services.locs[j],
+		   "service '%s' (%s) can never match in rule '%s': the rule's %s excludes it",
 		   r->services.v[j], ports, r->name ? r->name : "?", proto_ok ? "dport" : "proto");
 }
 
@@ -626,8 +642,7 @@ static int alt_to_term(const struct pol_rule *r, size_t ri, const struct alt *a,
 
 /* The terms of a rule with services: one per (protocols, ports) alternative that survives the
  * rule's own proto and dport. */
-static int service_terms(struct checker *c, size_t ri, const uint8_t *protos,
-			 struct term_buf *tb)
+static int service_terms(struct checker *c, size_t ri, const uint8_t *protos, struct term_buf *tb)
 {
 	const struct pol_rule *r = &c->p->rules[ri];
 	struct alt *alts = calloc(2 * r->services.n + 1, sizeof(*alts));
@@ -723,12 +738,12 @@ static int make_terms(struct checker *c)
 /* A term as sets, one per field, ready for subset tests. */
 struct view {
 	uint8_t protos[32];
-	struct rng *port[2];          /* sport, dport; normalized, PORT_NONE = no ports */
+	struct rng *port[2]; /* sport, dport; normalized, PORT_NONE = no ports */
 	size_t n_port[2];
-	struct pset pfx[2];           /* src, dst */
+	struct pset pfx[2]; /* src, dst */
 	uint32_t ctx;
 	uint32_t rule;
-	unsigned int fam;             /* POL_FAM_V4 or POL_FAM_V6: a view is of one family */
+	unsigned int fam; /* POL_FAM_V4 or POL_FAM_V6: a view is of one family */
 };
 
 enum { F_PROTO, F_SPORT, F_DPORT, F_SRC, F_DST, F_CTX, F_MAX };
@@ -852,8 +867,8 @@ static int disjoint(const struct view *t, const struct view *u)
 
 static int view_empty(const struct view *v)
 {
-	return bits_empty(v->protos) || !v->ctx || !v->pfx[0].n || !v->pfx[1].n ||
-	       !v->n_port[0] || !v->n_port[1];
+	return bits_empty(v->protos) || !v->ctx || !v->pfx[0].n || !v->pfx[1].n || !v->n_port[0] ||
+	       !v->n_port[1];
 }
 
 /* Does s hold its family's whole space (a rule without prefixes of that family)? */
@@ -945,7 +960,8 @@ static int union_covers(struct checker *c, const struct view *t, struct view **g
 			return 0;
 		all.n = 0;
 		for (size_t g = 0; g < n; g++) {
-			memcpy(all.v + all.n, group[g]->pfx[i].v, group[g]->pfx[i].n * sizeof(*all.v));
+			memcpy(all.v + all.n, group[g]->pfx[i].v,
+			       group[g]->pfx[i].n * sizeof(*all.v));
 			all.n += group[g]->pfx[i].n;
 		}
 		pset_sort(&all);
@@ -976,7 +992,10 @@ static void shadow_warning(struct checker *c, size_t ri, const uint8_t *by)
 			break;
 		}
 		w = snprintf(list + used, sizeof(list) - used, "%s'%s' (line %u)",
-			     !shown ? "" : shown + 1 == n ? " and " : ", ", u->name ? u->name : "?",
+			     !shown	    ? "" :
+			     shown + 1 == n ? " and " :
+					      ", ",
+			     u->name ? u->name : "?",
 			     u->name_loc.line ? u->name_loc.line : u->loc.line);
 		if (w > 0)
 			used += w;
@@ -1095,8 +1114,8 @@ static void mark_bad_rules(struct checker *c)
 		const struct diag_record *rec = &c->d->recs[i];
 		size_t lo = 0, hi = p->n_rules;
 
-		if (rec->level != DIAG_ERROR || !rec->loc.line || !rec->loc.file ||
-		    !p->file || strcmp(rec->loc.file, p->file))
+		if (rec->level != DIAG_ERROR || !rec->loc.line || !rec->loc.file || !p->file ||
+		    strcmp(rec->loc.file, p->file))
 			continue;
 		/* the last rule starting at or before the line */
 		while (lo < hi) {
@@ -1129,16 +1148,18 @@ static void check_lockout(struct checker *c)
 			const struct pol_rule *r = &p->rules[t->rule];
 
 			if (r->action != POL_ALLOW || r->mode != POL_ENFORCE ||
-			    !(c->ctx[t->rule] & (1u << (2 * i))) || !bit_test(t->protos, IPPROTO_TCP))
+			    !(c->ctx[t->rule] & (1u << (2 * i))) ||
+			    !bit_test(t->protos, IPPROTO_TCP))
 				continue;
 			ok = !t->dport;
 			for (size_t j = 0; t->dport && j < t->dport->n && !ok; j++)
 				ok = t->dport->r[j].lo <= 22 && 22 <= t->dport->r[j].hi;
 		}
 		if (!ok)
-			diag_warning(c->d, p->default_loc.line ? &p->default_loc : &p->ifaces[i].loc,
-				     "default: drop and no rule allows tcp/22 (ssh) arriving on '%s': you may lock yourself out",
-				     p->ifaces[i].name);
+			diag_warning(
+				c->d, p->default_loc.line ? &p->default_loc : &p->ifaces[i].loc,
+				"default: drop and no rule allows tcp/22 (ssh) arriving on '%s': you may lock yourself out",
+				p->ifaces[i].name);
 	}
 }
 
@@ -1168,7 +1189,8 @@ static const char *target_host(struct checker *c, const char *t, const struct lo
 		size_t n;
 
 		if (!close || close[1] != ':') {
-			diag_error(c->d, loc, "malformed probe target '%s' (expected %s)", t, target_usage);
+			diag_error(c->d, loc, "malformed probe target '%s' (expected %s)", t,
+				   target_usage);
 			return NULL;
 		}
 		n = close - t - 1;
@@ -1184,12 +1206,15 @@ static const char *target_host(struct checker *c, const char *t, const struct lo
 	}
 	colon = strrchr(t, ':');
 	if (!colon) {
-		diag_error(c->d, loc, "probe target '%s' has no port (expected %s)", t, target_usage);
+		diag_error(c->d, loc, "probe target '%s' has no port (expected %s)", t,
+			   target_usage);
 		return NULL;
 	}
 	if (memchr(t, ':', colon - t)) {
-		diag_error(c->d, loc, "probe target '%s': put an IPv6 address in brackets, as in [2001:db8::1]:443",
-			   t);
+		diag_error(
+			c->d, loc,
+			"probe target '%s': put an IPv6 address in brackets, as in [2001:db8::1]:443",
+			t);
 		return NULL;
 	}
 	if (!valid_host(t, colon - t)) {
@@ -1215,8 +1240,9 @@ static void check_target(struct checker *c, const struct pol_probe *pr)
 		long v = strlen(port) > 6 ? 99999999 : strtol(port, NULL, 10);
 
 		if (v < 1 || v > 65535)
-			diag_error(c->d, loc, "port %s of probe target '%s' is out of range (1-65535)",
-				   port, t);
+			diag_error(c->d, loc,
+				   "port %s of probe target '%s' is out of range (1-65535)", port,
+				   t);
 		return;
 	}
 	s = catalog_find(port);
@@ -1225,8 +1251,8 @@ static void check_target(struct checker *c, const struct pol_probe *pr)
 	if (s && tcp)
 		return;
 	if (s) {
-		diag_error(c->d, loc, "service '%s' of probe target '%s' has no TCP port to probe", port,
-			   t);
+		diag_error(c->d, loc, "service '%s' of probe target '%s' has no TCP port to probe",
+			   port, t);
 		return;
 	}
 	for (size_t i = 0; i < catalog_len && n + 2 <= ARRAY_SIZE(names); i++) {
@@ -1236,17 +1262,19 @@ static void check_target(struct checker *c, const struct pol_probe *pr)
 	}
 	hint = *port ? did_you_mean(port, names, n) : NULL;
 	if (hint)
-		diag_error(c->d, loc, "unknown port or service '%s' in probe target '%s' (did you mean '%s'?)",
+		diag_error(c->d, loc,
+			   "unknown port or service '%s' in probe target '%s' (did you mean '%s'?)",
 			   port, t, hint);
 	else
-		diag_error(c->d, loc, "unknown port or service '%s' in probe target '%s' (expected %s)",
-			   port, t, target_usage);
+		diag_error(c->d, loc,
+			   "unknown port or service '%s' in probe target '%s' (expected %s)", port,
+			   t, target_usage);
 }
 
 static void check_probes(struct checker *c)
 {
-	static const char *const starttls[] = { "smtp", "imap", "pop3", "ftp", "ldap", "xmpp",
-						"postgres", "sieve", "nntp", "none" };
+	static const char *const starttls[] = { "smtp", "imap",	    "pop3",  "ftp",  "ldap",
+						"xmpp", "postgres", "sieve", "nntp", "none" };
 	static const char *const versions[] = { "1.0", "1.1", "1.2", "1.3" };
 	struct policy *p = c->p;
 
@@ -1257,7 +1285,8 @@ static void check_probes(struct checker *c)
 			check_name(c, "probe", pr->name, &pr->name_loc);
 			for (size_t j = 0; j < i; j++) {
 				if (p->probes[j].name && !strcmp(p->probes[j].name, pr->name)) {
-					diag_error(c->d, &pr->name_loc, "duplicate probe name '%s' (first at line %u)",
+					diag_error(c->d, &pr->name_loc,
+						   "duplicate probe name '%s' (first at line %u)",
 						   pr->name, p->probes[j].name_loc.line);
 					break;
 				}
@@ -1272,14 +1301,19 @@ static void check_probes(struct checker *c)
 				if (!strcmp(pr->starttls, starttls[k]))
 					break;
 			if (k == ARRAY_SIZE(starttls)) {
-				const char *hint = did_you_mean(pr->starttls, starttls, ARRAY_SIZE(starttls));
+				const char *hint =
+					did_you_mean(pr->starttls, starttls, ARRAY_SIZE(starttls));
 
 				if (hint)
-					diag_error(c->d, &pr->starttls_loc, "unknown starttls protocol '%s' (did you mean '%s'?)",
-						   pr->starttls, hint);
+					diag_error(
+						c->d, &pr->starttls_loc,
+						"unknown starttls protocol '%s' (did you mean '%s'?)",
+						pr->starttls, hint);
 				else
-					diag_error(c->d, &pr->starttls_loc, "unknown starttls protocol '%s' (expected smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
-						   pr->starttls);
+					diag_error(
+						c->d, &pr->starttls_loc,
+						"unknown starttls protocol '%s' (expected smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
+						pr->starttls);
 			}
 		}
 		if (pr->min_tls) {
@@ -1289,8 +1323,10 @@ static void check_probes(struct checker *c)
 				if (!strcmp(pr->min_tls, versions[k]))
 					break;
 			if (k == ARRAY_SIZE(versions))
-				diag_error(c->d, &pr->min_tls_loc, "unsupported TLS version '%s' (expected \"1.0\", \"1.1\", \"1.2\" or \"1.3\")",
-					   pr->min_tls);
+				diag_error(
+					c->d, &pr->min_tls_loc,
+					"unsupported TLS version '%s' (expected \"1.0\", \"1.1\", \"1.2\" or \"1.3\")",
+					pr->min_tls);
 		}
 	}
 }
@@ -1314,8 +1350,8 @@ int policy_check(struct policy *p, struct diag *d)
 	check_version(&c);
 	check_ifaces(&c);
 	if (p->n_rules > POL_MAX_RULES)
-		diag_error(d, &p->rules[POL_MAX_RULES].loc, "too many rules: a policy holds at most %d",
-			   POL_MAX_RULES);
+		diag_error(d, &p->rules[POL_MAX_RULES].loc,
+			   "too many rules: a policy holds at most %d", POL_MAX_RULES);
 	for (size_t i = 0; i < p->n_rules; i++)
 		check_rule(&c, i);
 	check_duplicate_names(&c);

@@ -20,11 +20,11 @@
 
 /* Interned sets of terms: bitset -> dense class id, in order of first appearance. */
 struct bsset {
-	size_t w;          /* 64-bit words per bitset */
-	uint64_t *bits;    /* n * w words */
+	size_t w;	/* 64-bit words per bitset */
+	uint64_t *bits; /* n * w words */
 	size_t n, cap;
-	uint32_t *slots;   /* open addressing, id + 1, 0 = empty */
-	size_t hcap;       /* power of two */
+	uint32_t *slots; /* open addressing, id + 1, 0 = empty */
+	size_t hcap;	 /* power of two */
 	/* for enumerate(): terms present in every class, and term -> classes for the rest */
 	uint64_t *all;
 	uint32_t *inv_start, *inv;
@@ -307,7 +307,7 @@ static void enum_buf_free(struct enum_buf *e)
 struct pfx {
 	uint8_t addr[16];
 	uint8_t plen;
-	uint8_t family;  /* POL_FAM_V4 or POL_FAM_V6 */
+	uint8_t family; /* POL_FAM_V4 or POL_FAM_V6 */
 	uint32_t *rules;
 	size_t n_rules, cap_rules;
 };
@@ -324,14 +324,14 @@ struct lower {
 	const struct policy *p;
 	struct diag *d;
 	struct plan *pl;
-	size_t n_rules;      /* rules taken into account: a prefix of the policy */
+	size_t n_rules; /* rules taken into account: a prefix of the policy */
 	size_t n_terms;
 	size_t w;
 	uint32_t *rule_first, *rule_nterms; /* terms of each rule */
 	struct bsset proto, sport, dport, src, dst, ctx, a, b;
 	uint64_t *tmp, *tmp2, *tmp3;
 	uint8_t *src_fam, *dst_fam; /* per src/dst class: families of its entries (bit 0 v4) */
-	const char *overflow;  /* which table went over its map, for the message */
+	const char *overflow;	    /* which table went over its map, for the message */
 };
 
 static const uint8_t v4_catchall[16] = { [10] = 0xff, [11] = 0xff };
@@ -502,8 +502,9 @@ static int collect_prefixes(struct lower *l, bool dst, struct pfxset *s)
 			/* The data plane keys IPv4 as v4-mapped IPv6: an IPv6 prefix inside that
 			 * space would match IPv4 packets, which an IPv6 rule must not. */
 			if (q->family == POL_FAM_V6 && q->plen >= 96 && in_v4_mapped(q->addr)) {
-				diag_error(l->d, &q->loc,
-					   "IPv6 prefix inside the IPv4-mapped range ::ffff:0:0/96; write the IPv4 address instead");
+				diag_error(
+					l->d, &q->loc,
+					"IPv6 prefix inside the IPv4-mapped range ::ffff:0:0/96; write the IPv4 address instead");
 				return -EINVAL;
 			}
 			err = pfx_add(s, q->addr, q->plen, q->family, r);
@@ -751,10 +752,10 @@ static int lower_ctx(struct lower *l)
 		const struct pol_iface *ifc = &p->ifaces[i];
 
 		for (unsigned int dir = TLSFW_DIR_INGRESS; dir <= TLSFW_DIR_EGRESS; dir++) {
-			unsigned int hook = dir == TLSFW_DIR_INGRESS ? POL_HOOK_INGRESS :
-								       POL_HOOK_EGRESS;
-			unsigned int dbit = dir == TLSFW_DIR_INGRESS ? POL_DIR_INGRESS :
-								       POL_DIR_EGRESS;
+			unsigned int hook =
+				dir == TLSFW_DIR_INGRESS ? POL_HOOK_INGRESS : POL_HOOK_EGRESS;
+			unsigned int dbit =
+				dir == TLSFW_DIR_INGRESS ? POL_DIR_INGRESS : POL_DIR_EGRESS;
 			struct plan_ctx *c;
 
 			if (!(ifc->hooks & hook))
@@ -818,10 +819,10 @@ static int cmp_comb(const void *a, const void *b)
 /* One combination table: f1 x f2 (x f3) -> out, or -> first rule when out is NULL. */
 struct comb_step {
 	const struct bsset *f1;
-	struct bsset *f2, *f3;   /* f3 NULL: the third key word is 0 */
+	struct bsset *f2, *f3; /* f3 NULL: the third key word is 0 */
 	struct bsset *out;
 	struct combv *cv;
-	const char *table;       /* for the overflow message */
+	const char *table; /* for the overflow message */
 };
 
 /* Entries for class x of f1 and class y of f2 (intersection xy, non-empty). */
@@ -955,7 +956,7 @@ struct cls_ref {
 };
 
 #define CLS_ARRAY(a, cnt) ((struct cls_ref){ (a), (cnt), sizeof(uint32_t) })
-#define CLS_FIELD(arr, cnt, member)                                                         \
+#define CLS_FIELD(arr, cnt, member) \
 	((struct cls_ref){ (arr) ? &(arr)[0].member : NULL, (cnt), sizeof((arr)[0]) })
 
 struct cut_field {
@@ -1184,7 +1185,8 @@ static int lower_n(struct lower *l, const struct policy *p, size_t n_rules, stru
 		err = combine(l, &(struct comb_step){ &l->proto, &l->sport, &l->dport, &l->a, &c1,
 						      "comb1" });
 	if (!err)
-		err = combine(l, &(struct comb_step){ &l->src, &l->dst, NULL, &l->b, &c2, "comb2" });
+		err = combine(l,
+			      &(struct comb_step){ &l->src, &l->dst, NULL, &l->b, &c2, "comb2" });
 	if (!err)
 		err = cut_phase1(l, &c1, &c2);
 	if (!err)
@@ -1256,10 +1258,11 @@ int policy_lower(const struct policy *p, struct plan *out, struct diag *d)
 		const struct pol_rule *r = &p->rules[lo - 1];
 		bool pfx = overflow && strstr(overflow, "prefixes");
 
-		diag_error(d, &r->loc,
-			   "rule '%s' makes the %s table exceed its map (%u entries); merge or simplify rules",
-			   r->name ? r->name : "?", overflow ? overflow : "classification",
-			   pfx ? TLSFW_MAX_PREFIXES / 2 : TLSFW_MAX_COMB / 2);
+		diag_error(
+			d, &r->loc,
+			"rule '%s' makes the %s table exceed its map (%u entries); merge or simplify rules",
+			r->name ? r->name : "?", overflow ? overflow : "classification",
+			pfx ? TLSFW_MAX_PREFIXES / 2 : TLSFW_MAX_COMB / 2);
 	}
 	memset(out, 0, sizeof(*out));
 	return -E2BIG;

@@ -47,10 +47,14 @@ static void sb_add(struct sbuf *s, const char *fmt, const char *word)
 static const char *proto_name(unsigned int proto, char *buf, size_t len)
 {
 	switch (proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
 	}
 	snprintf(buf, len, "%u", proto);
 	return buf;

@@ -21,19 +21,19 @@
 #include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MAX_DEPTH 32                    /* policies nest 4 deep; deeper is a mistake or an attack */
-#define MAX_FILE_SIZE (256u << 20)     /* 100,000 prefixes take about 3 MiB */
+#define MAX_DEPTH 32		   /* policies nest 4 deep; deeper is a mistake or an attack */
+#define MAX_FILE_SIZE (256u << 20) /* 100,000 prefixes take about 3 MiB */
 
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
 struct ynode {
 	enum ytype type;
-	char *val;             /* scalar text, NUL-terminated */
+	char *val; /* scalar text, NUL-terminated */
 	size_t len;
-	int plain;             /* a plain (unquoted) scalar: may be null */
-	int diagnosed;         /* an alias: already reported, skip quietly */
+	int plain;     /* a plain (unquoted) scalar: may be null */
+	int diagnosed; /* an alias: already reported, skip quietly */
 	struct loc loc;
-	struct ynode **kids;   /* mapping: key, value, key, value, ... */
+	struct ynode **kids; /* mapping: key, value, key, value, ... */
 	size_t n, cap;
 };
 
@@ -42,7 +42,7 @@ struct reader {
 	struct policy *p;
 	const char *file;
 	yaml_parser_t parser;
-	int failed;            /* a syntax error: stop composing */
+	int failed; /* a syntax error: stop composing */
 };
 
 /* ---- composing the tree ------------------------------------------------------------------ */
@@ -60,8 +60,9 @@ static void ynode_free(struct ynode *n)
 
 static struct loc mark_loc(const struct reader *rd, yaml_mark_t start, yaml_mark_t end)
 {
-	struct loc l = { .file = rd->file, .line = start.line + 1, .col = start.column + 1,
-			 .len = 1 };
+	struct loc l = {
+		.file = rd->file, .line = start.line + 1, .col = start.column + 1, .len = 1
+	};
 
 	if (end.line == start.line && end.column > start.column)
 		l.len = end.column - start.column;
@@ -80,8 +81,9 @@ static void syntax_error(struct reader *rd)
 	if (ps->error == YAML_MEMORY_ERROR)
 		diag_error(rd->d, &l, "out of memory while reading YAML");
 	else if (ps->context && (ps->error == YAML_SCANNER_ERROR || ps->error == YAML_PARSER_ERROR))
-		diag_error(rd->d, &l, "invalid YAML: %s %s (line %zu)", ps->problem ? ps->problem : "error",
-			   ps->context, ps->context_mark.line + 1);
+		diag_error(rd->d, &l, "invalid YAML: %s %s (line %zu)",
+			   ps->problem ? ps->problem : "error", ps->context,
+			   ps->context_mark.line + 1);
 	else
 		diag_error(rd->d, &l, "invalid YAML: %s", ps->problem ? ps->problem : "error");
 	rd->failed = 1;
@@ -138,7 +140,8 @@ static int compose(struct reader *rd, yaml_event_t *ev, struct ynode **out, int 
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 		break;
 	case YAML_ALIAS_EVENT:
-		diag_error(rd->d, &n->loc, "YAML aliases are not supported in policies: write the value out");
+		diag_error(rd->d, &n->loc,
+			   "YAML aliases are not supported in policies: write the value out");
 		n->type = Y_SCALAR;
 		n->val = strdup("");
 		n->diagnosed = 1;
@@ -152,8 +155,8 @@ static int compose(struct reader *rd, yaml_event_t *ev, struct ynode **out, int 
 							      YAML_MAPPING_END_EVENT;
 		n->loc.len = 1;
 		if (depth >= MAX_DEPTH) {
-			diag_error(rd->d, &n->loc, "the policy nests too deeply (more than %d levels)",
-				   MAX_DEPTH);
+			diag_error(rd->d, &n->loc,
+				   "the policy nests too deeply (more than %d levels)", MAX_DEPTH);
 			rd->failed = 1;
 			err = -EINVAL;
 			break;
@@ -215,7 +218,8 @@ static int load(struct reader *rd, struct ynode **root)
 			if (++docs == 2) {
 				struct loc l = mark_loc(rd, ev.start_mark, ev.end_mark);
 
-				diag_error(rd->d, &l, "a policy is one YAML document; remove the second one");
+				diag_error(rd->d, &l,
+					   "a policy is one YAML document; remove the second one");
 			}
 			yaml_event_delete(&ev);
 			break;
@@ -271,7 +275,10 @@ static void join_names(char *buf, size_t len, const char *const *names, size_t n
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && used < len; i++) {
-		int r = snprintf(buf + used, len - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		int r = snprintf(buf + used, len - used, "%s%s",
+				 i == 0	    ? "" :
+				 i + 1 == n ? " or " :
+					      ", ",
 				 names[i]);
 		if (r < 0)
 			break;
@@ -297,7 +304,8 @@ static int read_enum(struct reader *rd, const char *what, const struct ynode *v,
 			return i;
 	hint = did_you_mean(v->val, names, n);
 	if (hint) {
-		diag_error(rd->d, &v->loc, "unknown %s '%s' (did you mean '%s'?)", what, v->val, hint);
+		diag_error(rd->d, &v->loc, "unknown %s '%s' (did you mean '%s'?)", what, v->val,
+			   hint);
 	} else {
 		join_names(list, sizeof(list), names, n);
 		diag_error(rd->d, &v->loc, "unknown %s '%s' (expected %s)", what, v->val, list);
@@ -347,8 +355,9 @@ static void read_map(struct reader *rd, const struct ynode *map, const char *wha
 			const struct ynode *prev = map->kids[j];
 
 			if (prev->type == Y_SCALAR && !strcmp(prev->val, k->val)) {
-				diag_error(rd->d, &k->loc, "duplicate key '%s' in %s (first at line %u)",
-					   k->val, what, prev->loc.line);
+				diag_error(rd->d, &k->loc,
+					   "duplicate key '%s' in %s (first at line %u)", k->val,
+					   what, prev->loc.line);
 				dup = 1;
 			}
 		}
@@ -362,12 +371,13 @@ static void read_map(struct reader *rd, const struct ynode *map, const char *wha
 			char list[256];
 
 			if (hint) {
-				diag_error(rd->d, &k->loc, "unknown key '%s' in %s (did you mean '%s'?)",
-					   k->val, what, hint);
+				diag_error(rd->d, &k->loc,
+					   "unknown key '%s' in %s (did you mean '%s'?)", k->val,
+					   what, hint);
 			} else {
 				join_names(list, sizeof(list), names, nkeys);
-				diag_error(rd->d, &k->loc, "unknown key '%s' in %s (expected %s)", k->val,
-					   what, list);
+				diag_error(rd->d, &k->loc, "unknown key '%s' in %s (expected %s)",
+					   k->val, what, list);
 			}
 			continue;
 		}
@@ -383,7 +393,8 @@ static void read_map(struct reader *rd, const struct ynode *map, const char *wha
 
 /* Call fn for a single value or for each item of a list of single values. */
 static int for_each_item(struct reader *rd, const char *key, const struct ynode *v,
-			 int (*fn)(struct reader *rd, void *obj, const struct ynode *item), void *obj)
+			 int (*fn)(struct reader *rd, void *obj, const struct ynode *item),
+			 void *obj)
 {
 	int ok = 1;
 
@@ -403,8 +414,9 @@ static int for_each_item(struct reader *rd, const char *key, const struct ynode 
 			continue;
 		}
 		if (v->kids[i]->type != Y_SCALAR) {
-			diag_error(rd->d, &v->kids[i]->loc, "items of '%s' must be single values, not %s",
-				   key, type_name(v->kids[i]));
+			diag_error(rd->d, &v->kids[i]->loc,
+				   "items of '%s' must be single values, not %s", key,
+				   type_name(v->kids[i]));
 			ok = 0;
 			continue;
 		}
@@ -474,7 +486,8 @@ static int add_proto(struct reader *rd, void *obj, const struct ynode *item)
 	int i;
 
 	if (num > 255) {
-		diag_error(rd->d, &item->loc, "protocol number %s is out of range (0-255)", item->val);
+		diag_error(rd->d, &item->loc, "protocol number %s is out of range (0-255)",
+			   item->val);
 		return 0;
 	}
 	if (num < 0) {
@@ -537,8 +550,8 @@ static int add_port_range(struct reader *rd, struct pol_ports *pp, const struct 
 	if (lo < 0 || hi < 0) {
 		if (strspn(s, "0123456789- ") != item->len)
 			return -1;
-		diag_error(rd->d, &item->loc, "malformed port range '%s' (write it as LOW-HIGH, e.g. 1000-2000)",
-			   s);
+		diag_error(rd->d, &item->loc,
+			   "malformed port range '%s' (write it as LOW-HIGH, e.g. 1000-2000)", s);
 		return 0;
 	}
 	snprintf(lotext, sizeof(lotext), "%.*s", (int)(alen < 15 ? alen : 15), a);
@@ -546,8 +559,8 @@ static int add_port_range(struct reader *rd, struct pol_ports *pp, const struct 
 	if (!check_port(rd, lo, lotext, &item->loc) || !check_port(rd, hi, hitext, &item->loc))
 		return 0;
 	if (lo > hi) {
-		diag_error(rd->d, &item->loc, "reversed port range '%s' (did you mean '%ld-%ld'?)", s, hi,
-			   lo);
+		diag_error(rd->d, &item->loc, "reversed port range '%s' (did you mean '%ld-%ld'?)",
+			   s, hi, lo);
 		return 0;
 	}
 	return add_range(rd, pp, lo, hi, &item->loc);
@@ -568,7 +581,8 @@ static int add_port_service(struct reader *rd, struct pol_ports *pp, const struc
 			for (size_t j = 0; j < i; j++)
 				seen |= svc->ports[j].lo == svc->ports[i].lo &&
 					svc->ports[j].hi == svc->ports[i].hi;
-			if (!seen && !add_range(rd, pp, svc->ports[i].lo, svc->ports[i].hi, &item->loc))
+			if (!seen &&
+			    !add_range(rd, pp, svc->ports[i].lo, svc->ports[i].hi, &item->loc))
 				return 0;
 		}
 		return 1;
@@ -583,8 +597,10 @@ static int add_port_service(struct reader *rd, struct pol_ports *pp, const struc
 		diag_error(rd->d, &item->loc, "unknown port or service '%s' (did you mean '%s'?)",
 			   item->val, hint);
 	else
-		diag_error(rd->d, &item->loc, "unknown port or service '%s' (expected a port, a range LOW-HIGH or a service from `tlsfw services`)",
-			   item->val);
+		diag_error(
+			rd->d, &item->loc,
+			"unknown port or service '%s' (expected a port, a range LOW-HIGH or a service from `tlsfw services`)",
+			item->val);
 	return 0;
 }
 
@@ -637,7 +653,8 @@ static int parse_prefix(struct reader *rd, const struct ynode *item, struct pol_
 	}
 	if (inet_pton(AF_INET, addr, &a4) == 1) {
 		if (plen > 32) {
-			diag_error(rd->d, &item->loc, "prefix length /%ld is too long for IPv4 (at most 32) in '%s'",
+			diag_error(rd->d, &item->loc,
+				   "prefix length /%ld is too long for IPv4 (at most 32) in '%s'",
 				   plen, item->val);
 			return 0;
 		}
@@ -649,12 +666,14 @@ static int parse_prefix(struct reader *rd, const struct ynode *item, struct pol_
 	}
 	if (inet_pton(AF_INET6, addr, &a6) == 1) {
 		if (plen > 128) {
-			diag_error(rd->d, &item->loc, "prefix length /%ld is too long for IPv6 (at most 128) in '%s'",
+			diag_error(rd->d, &item->loc,
+				   "prefix length /%ld is too long for IPv6 (at most 128) in '%s'",
 				   plen, item->val);
 			return 0;
 		}
 		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-			diag_error(rd->d, &item->loc, "IPv4-mapped address '%s': write IPv4 addresses as a.b.c.d",
+			diag_error(rd->d, &item->loc,
+				   "IPv4-mapped address '%s': write IPv4 addresses as a.b.c.d",
 				   item->val);
 			return 0;
 		}
@@ -664,8 +683,10 @@ static int parse_prefix(struct reader *rd, const struct ynode *item, struct pol_
 		return 1;
 	}
 bad:
-	diag_error(rd->d, &item->loc, "malformed address '%s' (expected an IPv4 or IPv6 address or prefix, e.g. 10.0.0.0/8 or fd00::/8)",
-		   item->val);
+	diag_error(
+		rd->d, &item->loc,
+		"malformed address '%s' (expected an IPv4 or IPv6 address or prefix, e.g. 10.0.0.0/8 or fd00::/8)",
+		item->val);
 	return 0;
 }
 
@@ -728,8 +749,7 @@ static void rule_dport(struct reader *rd, void *obj, const struct ynode *k, cons
 	read_ports(rd, "dport", v, &r->dport, &r->has_dport);
 }
 
-static void rule_service(struct reader *rd, void *obj, const struct ynode *k,
-			 const struct ynode *v)
+static void rule_service(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct pol_rule *r = obj;
 
@@ -750,8 +770,7 @@ static void rule_dst(struct reader *rd, void *obj, const struct ynode *k, const 
 	read_prefixes(rd, "dst", v, &r->dst, &r->has_dst);
 }
 
-static void rule_family(struct reader *rd, void *obj, const struct ynode *k,
-			const struct ynode *v)
+static void rule_family(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	static const char *const names[] = { "ipv4", "ipv6" };
 	struct pol_rule *r = obj;
@@ -782,8 +801,7 @@ static void rule_interface(struct reader *rd, void *obj, const struct ynode *k,
 	read_names(rd, "interface", v, &r->ifaces);
 }
 
-static void rule_action(struct reader *rd, void *obj, const struct ynode *k,
-			const struct ynode *v)
+static void rule_action(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct pol_rule *r = obj;
 	int i = read_enum(rd, "action", v, pol_action_names, 3);
@@ -805,12 +823,18 @@ static void rule_mode(struct reader *rd, void *obj, const struct ynode *k, const
 }
 
 static const struct keydef rule_keys[] = {
-	{ "name", rule_name },		{ "proto", rule_proto },
-	{ "sport", rule_sport },	{ "dport", rule_dport },
-	{ "service", rule_service },	{ "src", rule_src },
-	{ "dst", rule_dst },		{ "family", rule_family },
-	{ "direction", rule_direction }, { "interface", rule_interface },
-	{ "action", rule_action },	{ "mode", rule_mode },
+	{ "name", rule_name },
+	{ "proto", rule_proto },
+	{ "sport", rule_sport },
+	{ "dport", rule_dport },
+	{ "service", rule_service },
+	{ "src", rule_src },
+	{ "dst", rule_dst },
+	{ "family", rule_family },
+	{ "direction", rule_direction },
+	{ "interface", rule_interface },
+	{ "action", rule_action },
+	{ "mode", rule_mode },
 };
 
 /* ---- interfaces ----------------------------------------------------------------------------- */
@@ -827,8 +851,9 @@ static void iface_name(struct reader *rd, void *obj, const struct ynode *k, cons
 		return;
 	}
 	if (v->len >= IFNAMSIZ) {
-		diag_error(rd->d, &v->loc, "interface name '%s' is too long (at most %d characters)",
-			   v->val, IFNAMSIZ - 1);
+		diag_error(rd->d, &v->loc,
+			   "interface name '%s' is too long (at most %d characters)", v->val,
+			   IFNAMSIZ - 1);
 		return;
 	}
 	memcpy(f->name, v->val, v->len + 1);
@@ -848,8 +873,7 @@ static int add_hook(struct reader *rd, void *obj, const struct ynode *item)
 	return 1;
 }
 
-static void iface_hooks(struct reader *rd, void *obj, const struct ynode *k,
-			const struct ynode *v)
+static void iface_hooks(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct pol_iface *f = obj;
 
@@ -896,8 +920,7 @@ static void probe_name(struct reader *rd, void *obj, const struct ynode *k, cons
 	probe_str(rd, "name", v, &pr->name, &pr->name_loc);
 }
 
-static void probe_target(struct reader *rd, void *obj, const struct ynode *k,
-			 const struct ynode *v)
+static void probe_target(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct pol_probe *pr = obj;
 
@@ -920,8 +943,7 @@ static void probe_min_tls(struct reader *rd, void *obj, const struct ynode *k,
 	probe_str(rd, "min_tls", v, &pr->min_tls, &pr->min_tls_loc);
 }
 
-static void probe_verify(struct reader *rd, void *obj, const struct ynode *k,
-			 const struct ynode *v)
+static void probe_verify(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	static const char *const names[] = { "false", "true" };
 	struct pol_probe *pr = obj;
@@ -944,9 +966,8 @@ static void probe_on_fail(struct reader *rd, void *obj, const struct ynode *k,
 }
 
 static const struct keydef probe_keys[] = {
-	{ "name", probe_name },		{ "target", probe_target },
-	{ "starttls", probe_starttls }, { "min_tls", probe_min_tls },
-	{ "verify", probe_verify },	{ "on_fail", probe_on_fail },
+	{ "name", probe_name },	      { "target", probe_target }, { "starttls", probe_starttls },
+	{ "min_tls", probe_min_tls }, { "verify", probe_verify }, { "on_fail", probe_on_fail },
 };
 
 /* ---- top level ------------------------------------------------------------------------------ */
@@ -956,12 +977,12 @@ static const struct keydef probe_keys[] = {
  * keys it cannot do without are asked for.
  */
 struct list_def {
-	const char *key;                  /* "rules" */
-	const char *what;                 /* "rule" */
-	size_t size;                      /* of one element */
+	const char *key;  /* "rules" */
+	const char *what; /* "rule" */
+	size_t size;	  /* of one element */
 	const struct keydef *keys;
 	size_t nkeys;
-	const char *const *required;      /* NULL-terminated */
+	const char *const *required; /* NULL-terminated */
 	void (*init)(void *elem, const struct loc *loc);
 };
 
@@ -998,7 +1019,8 @@ static void *read_list(struct reader *rd, const struct list_def *ld, const struc
 
 	*n = 0;
 	if (v->type != Y_SEQ) {
-		diag_error(rd->d, &v->loc, "'%s' must be a list of %ss (each item starting with '- name:'), not %s",
+		diag_error(rd->d, &v->loc,
+			   "'%s' must be a list of %ss (each item starting with '- name:'), not %s",
 			   key, what, type_name(v));
 		return NULL;
 	}
@@ -1013,12 +1035,14 @@ static void *read_list(struct reader *rd, const struct list_def *ld, const struc
 		char where[32];
 
 		if (item->type != Y_MAP) {
-			diag_error(rd->d, &item->loc, "each item of '%s' must be a mapping (name: ...), not %s",
-				   key, type_name(item));
+			diag_error(rd->d, &item->loc,
+				   "each item of '%s' must be a mapping (name: ...), not %s", key,
+				   type_name(item));
 			continue;
 		}
 		ld->init(elem, &item->loc);
-		snprintf(where, sizeof(where), "%s %s", strchr("aeiou", what[0]) ? "an" : "a", what);
+		snprintf(where, sizeof(where), "%s %s", strchr("aeiou", what[0]) ? "an" : "a",
+			 what);
 		read_map(rd, item, where, ld->keys, ld->nkeys, elem);
 		require_keys(rd, ld, item);
 		(*n)++;
@@ -1052,8 +1076,7 @@ static void init_probe(void *elem, const struct loc *loc)
 	pr->verify = true;
 }
 
-static void top_version(struct reader *rd, void *obj, const struct ynode *k,
-			const struct ynode *v)
+static void top_version(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct policy *p = obj;
 	long num;
@@ -1065,15 +1088,15 @@ static void top_version(struct reader *rd, void *obj, const struct ynode *k,
 	}
 	num = parse_num(v->val, v->len);
 	if (num < 0) {
-		diag_error(rd->d, &v->loc, "version must be a number: this tlsfw reads 'version: 1'");
+		diag_error(rd->d, &v->loc,
+			   "version must be a number: this tlsfw reads 'version: 1'");
 		p->version = 1; /* diagnosed: keep check quiet */
 		return;
 	}
 	p->version = num > UINT_MAX ? UINT_MAX : num;
 }
 
-static void top_backend(struct reader *rd, void *obj, const struct ynode *k,
-			const struct ynode *v)
+static void top_backend(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	static const char *const names[] = { "bpf", "nft" };
 	struct policy *p = obj;
@@ -1091,15 +1114,18 @@ static void top_interfaces(struct reader *rd, void *obj, const struct ynode *k,
 
 	p->ifaces_loc = v->loc;
 	static const char *const required[] = { "name", NULL };
-	static const struct list_def ld = { "interfaces", "interface", sizeof(struct pol_iface),
-					    iface_keys, ARRAY_SIZE(iface_keys), required,
+	static const struct list_def ld = { "interfaces",
+					    "interface",
+					    sizeof(struct pol_iface),
+					    iface_keys,
+					    ARRAY_SIZE(iface_keys),
+					    required,
 					    init_iface };
 
 	p->ifaces = read_list(rd, &ld, v, &p->n_ifaces);
 }
 
-static void top_default(struct reader *rd, void *obj, const struct ynode *k,
-			const struct ynode *v)
+static void top_default(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	static const char *const names[] = { "allow", "drop" };
 	struct policy *p = obj;
@@ -1139,21 +1165,23 @@ static void top_rules(struct reader *rd, void *obj, const struct ynode *k, const
 
 	p->rules_loc = v->loc;
 	static const char *const required[] = { "name", "action", NULL };
-	static const struct list_def ld = { "rules", "rule", sizeof(struct pol_rule), rule_keys,
-					    ARRAY_SIZE(rule_keys), required, init_rule };
+	static const struct list_def ld = {
+		"rules",  "rule",   sizeof(struct pol_rule), rule_keys, ARRAY_SIZE(rule_keys),
+		required, init_rule
+	};
 
 	p->rules = read_list(rd, &ld, v, &p->n_rules);
 }
 
-static void top_probes(struct reader *rd, void *obj, const struct ynode *k,
-		       const struct ynode *v)
+static void top_probes(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct policy *p = obj;
 
 	static const char *const required[] = { "name", "target", NULL };
-	static const struct list_def ld = { "probes", "probe", sizeof(struct pol_probe),
-					    probe_keys, ARRAY_SIZE(probe_keys), required,
-					    init_probe };
+	static const struct list_def ld = {
+		"probes", "probe",   sizeof(struct pol_probe), probe_keys, ARRAY_SIZE(probe_keys),
+		required, init_probe
+	};
 
 	p->probes = read_list(rd, &ld, v, &p->n_probes);
 }
@@ -1206,8 +1234,10 @@ int policy_read_mem(struct policy *out, const char *name, const char *buf, size_
 		return -ENODATA;
 	}
 	if (root->type != Y_MAP) {
-		diag_error(d, &root->loc, "a policy is a mapping of keys (version:, interfaces:, rules:, ...), not %s",
-			   type_name(root));
+		diag_error(
+			d, &root->loc,
+			"a policy is a mapping of keys (version:, interfaces:, rules:, ...), not %s",
+			type_name(root));
 		ynode_free(root);
 		return -ENODATA;
 	}

@@ -19,14 +19,14 @@
 
 /* ---- response parsers ------------------------------------------------------------------- */
 
-#define PP_LINE_MAX 65536   /* a reply line longer than this is hostile */
-#define PP_LINES_MAX 512    /* lines in one multiline reply */
-#define PP_TEXT_MAX 4096    /* reply text kept (capabilities, evidence); the rest is dropped */
+#define PP_LINE_MAX 65536 /* a reply line longer than this is hostile */
+#define PP_LINES_MAX 512  /* lines in one multiline reply */
+#define PP_TEXT_MAX 4096  /* reply text kept (capabilities, evidence); the rest is dropped */
 
 enum pp_kind { PP_OK = 1, PP_NO, PP_BAD, PP_BYE, PP_ERR, PP_CONT };
 
 struct pp_reply {
-	int code;               /* SMTP/FTP/NNTP code; enum pp_kind for IMAP/POP3/sieve/XMPP;
+	int code; /* SMTP/FTP/NNTP code; enum pp_kind for IMAP/POP3/sieve/XMPP;
 				   LDAP resultCode; postgres: 'S' or 'N' */
 	unsigned int lines;
 	char text[PP_TEXT_MAX]; /* lines' text (after the code), '\n'-separated, NUL-ended */
@@ -90,29 +90,29 @@ int probe_proto_by_name(const char *name);
 enum probe_status { PS_NA = 0, PS_PASS, PS_FAIL };
 
 enum probe_check_id {
-	PC_GREETING,     /* plaintext greeting and capabilities */
-	PC_STARTTLS,     /* advertised, accepted, not stripped */
-	PC_HANDSHAKE,    /* TLS completes; implicit ports speaking plaintext are named */
+	PC_GREETING,	 /* plaintext greeting and capabilities */
+	PC_STARTTLS,	 /* advertised, accepted, not stripped */
+	PC_HANDSHAKE,	 /* TLS completes; implicit ports speaking plaintext are named */
 	PC_TLS_REQUIRED, /* a plaintext transaction is refused */
-	PC_PLAIN_AUTH,   /* no plaintext authentication offered before TLS */
-	PC_INJECTION,    /* commands pipelined after STARTTLS are not answered inside TLS */
-	PC_MIN_TLS,      /* nothing below --min-tls accepted */
+	PC_PLAIN_AUTH,	 /* no plaintext authentication offered before TLS */
+	PC_INJECTION,	 /* commands pipelined after STARTTLS are not answered inside TLS */
+	PC_MIN_TLS,	 /* nothing below --min-tls accepted */
 	PC_WEAK_CIPHERS, /* no anonymous, NULL, export, RC4 or 3DES suite accepted */
-	PC_CHAIN,        /* chain verifies */
-	PC_NAME,         /* certificate matches the name */
-	PC_EXPIRY,       /* not expired; days left */
+	PC_CHAIN,	 /* chain verifies */
+	PC_NAME,	 /* certificate matches the name */
+	PC_EXPIRY,	 /* not expired; days left */
 	PC__N
 };
 extern const char *const probe_check_names[PC__N];
 
 /* The four STARTTLS failures are distinct outcomes, never merged. */
 enum starttls_outcome {
-	ST_NA = 0,          /* implicit TLS, or the dialogue never got that far */
+	ST_NA = 0, /* implicit TLS, or the dialogue never got that far */
 	ST_OK,
-	ST_NOT_ADVERTISED,  /* not offered, and refused when sent anyway */
-	ST_REFUSED,         /* offered, but the command was refused */
-	ST_HANDSHAKE_FAILED,/* accepted, but TLS did not complete */
-	ST_STRIPPED,        /* not offered, yet sent anyway it worked: removed on the way */
+	ST_NOT_ADVERTISED,   /* not offered, and refused when sent anyway */
+	ST_REFUSED,	     /* offered, but the command was refused */
+	ST_HANDSHAKE_FAILED, /* accepted, but TLS did not complete */
+	ST_STRIPPED,	     /* not offered, yet sent anyway it worked: removed on the way */
 };
 extern const char *const starttls_outcome_names[ST_STRIPPED + 1];
 
@@ -124,22 +124,22 @@ struct probe_check {
 #define PROBE_NAME_MAX 256
 
 struct probe_target {
-	char spec[PROBE_NAME_MAX + 16];  /* as given */
-	char host[PROBE_NAME_MAX];       /* host name or address, without brackets */
+	char spec[PROBE_NAME_MAX + 16]; /* as given */
+	char host[PROBE_NAME_MAX];	/* host name or address, without brackets */
 	uint16_t port;
-	enum probe_proto proto;          /* PROTO_IMPLICIT or a STARTTLS dialogue */
+	enum probe_proto proto; /* PROTO_IMPLICIT or a STARTTLS dialogue */
 	bool host_is_addr;
-	char name[PROBE_NAME_MAX];       /* name to verify and send as SNI ("" : none) */
-	int min_tls;                     /* TLS1_VERSION .. TLS1_3_VERSION */
-	bool verify;                     /* chain and name failures count */
-	bool require_tls;                /* a plaintext transaction accepted is a failure */
-	char label[PROBE_NAME_MAX];      /* policy probe name, or "" */
+	char name[PROBE_NAME_MAX];  /* name to verify and send as SNI ("" : none) */
+	int min_tls;		    /* TLS1_VERSION .. TLS1_3_VERSION */
+	bool verify;		    /* chain and name failures count */
+	bool require_tls;	    /* a plaintext transaction accepted is a failure */
+	char label[PROBE_NAME_MAX]; /* policy probe name, or "" */
 };
 
 struct probe_opts {
-	int timeout_ms;        /* every step; a target gets PROBE_STEPS_PER_TARGET of them */
+	int timeout_ms; /* every step; a target gets PROBE_STEPS_PER_TARGET of them */
 	int concurrency;
-	const char *ca_file;   /* NULL: the system store */
+	const char *ca_file; /* NULL: the system store */
 };
 
 #define PROBE_DEFAULT_TIMEOUT_MS 5000
@@ -148,9 +148,9 @@ struct probe_opts {
 #define PROBE_MAX_ADDRS 4 /* addresses of a name tried in turn */
 
 struct probe_result {
-	bool reachable;          /* false: could not connect/resolve, or a system error */
-	char error[256];         /* why, when not reachable */
-	char address[64];        /* the address connected to, "[v6]:port" or "v4:port" */
+	bool reachable;	  /* false: could not connect/resolve, or a system error */
+	char error[256];  /* why, when not reachable */
+	char address[64]; /* the address connected to, "[v6]:port" or "v4:port" */
 	enum starttls_outcome starttls;
 	struct probe_check checks[PC__N];
 	char tls_version[16], cipher[64], group[32], alpn[32];
@@ -163,8 +163,8 @@ struct probe_result {
 /* Parse "host:port", "[v6]:port" or "host:service"; proto_name NULL: from the port's catalog
  * entry. Fills t (name defaults to the host when it is not an address). On error returns
  * -EINVAL with a message in err. */
-int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name,
-		       char *err, size_t errlen);
+int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name, char *err,
+		       size_t errlen);
 
 /* Run every target, at most o->concurrency at a time. r has n entries. Returns 0 or -errno
  * (a system error before any probe ran). */

@@ -66,8 +66,8 @@ static int tgt_err(char *err, size_t len, const char *fmt, const char *a)
 	return -EINVAL;
 }
 
-int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name,
-		       char *err, size_t errlen)
+int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name, char *err,
+		       size_t errlen)
 {
 	const char *colon, *port_s;
 	const struct service *svc = NULL;
@@ -96,9 +96,10 @@ int probe_target_parse(struct probe_target *t, const char *spec, const char *pro
 	} else {
 		colon = strrchr(spec, ':');
 		if (!colon || colon == spec)
-			return tgt_err(err, errlen,
-				       "target '%s': expected host:port, [v6addr]:port or host:service",
-				       spec);
+			return tgt_err(
+				err, errlen,
+				"target '%s': expected host:port, [v6addr]:port or host:service",
+				spec);
 		if (memchr(spec, ':', colon - spec))
 			return tgt_err(err, errlen,
 				       "target '%s': write an IPv6 address as [addr]:port", spec);
@@ -125,17 +126,18 @@ int probe_target_parse(struct probe_target *t, const char *spec, const char *pro
 				       spec);
 		t->port = svc->ports[0].lo;
 	}
-	t->host_is_addr = inet_pton(AF_INET, t->host, &a4) == 1 ||
-			  inet_pton(AF_INET6, t->host, &a6) == 1;
+	t->host_is_addr =
+		inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1;
 	if (!t->host_is_addr)
 		snprintf(t->name, sizeof(t->name), "%s", t->host);
 	if (proto_name) {
 		int p = probe_proto_by_name(proto_name);
 
 		if (p < 0)
-			return tgt_err(err, errlen,
-				       "unknown STARTTLS protocol '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
-				       proto_name);
+			return tgt_err(
+				err, errlen,
+				"unknown STARTTLS protocol '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
+				proto_name);
 		t->proto = p;
 	} else if (svc && svc->tls == TLS_STARTTLS && svc->starttls) {
 		int p = probe_proto_by_name(svc->starttls);
@@ -144,9 +146,10 @@ int probe_target_parse(struct probe_target *t, const char *spec, const char *pro
 	} else if (svc && svc->tls == TLS_IMPLICIT) {
 		t->proto = PROTO_IMPLICIT;
 	} else {
-		return tgt_err(err, errlen,
-			       "target '%s': the catalog has no TLS mode for this port; say --starttls PROTO or --starttls none",
-			       spec);
+		return tgt_err(
+			err, errlen,
+			"target '%s': the catalog has no TLS mode for this port; say --starttls PROTO or --starttls none",
+			spec);
 	}
 	/* Submission exists for authenticated clients: plaintext there is never fine. */
 	t->require_tls = t->proto == PROTO_SMTP && t->port == 587;
@@ -415,8 +418,7 @@ static int open_plain(struct probe_ctx *p, struct pio *c, struct pdlg *d)
 
 /* A complete upgrade on a new connection with ctx: 0 TLS up, 1 STARTTLS refused, 2 handshake
  * failed, <0 another error. Messages in c->err. */
-static int open_tls(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX *ctx,
-		    bool inject)
+static int open_tls(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX *ctx, bool inject)
 {
 	struct pp_reply r;
 	int ret = open_plain(p, c, d);
@@ -471,7 +473,9 @@ static void san_list(X509 *cert, char *out, size_t len)
 			d = ASN1_STRING_get0_data(g->d.dNSName);
 			n = snprintf(out + off, len - off, "%sDNS:%.*s", off ? ", " : "",
 				     ASN1_STRING_length(g->d.dNSName) > 64 ?
-					     64 : ASN1_STRING_length(g->d.dNSName), d);
+					     64 :
+					     ASN1_STRING_length(g->d.dNSName),
+				     d);
 		} else if (g->type == GEN_IPADD) {
 			int l = ASN1_STRING_length(g->d.iPAddress);
 
@@ -492,8 +496,7 @@ static void san_list(X509 *cert, char *out, size_t len)
 		X509_NAME *s = X509_get_subject_name(cert);
 
 		snprintf(out, len, "no SAN; CN=");
-		X509_NAME_get_text_by_NID(s, NID_commonName, out + strlen(out),
-					  len - strlen(out));
+		X509_NAME_get_text_by_NID(s, NID_commonName, out + strlen(out), len - strlen(out));
 	}
 }
 
@@ -599,7 +602,8 @@ static bool upgrade(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX 
 	ret = dlg_starttls(d, false, rep);
 	if (ret < 0) {
 		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_REFUSED;
-		set(r, PC_STARTTLS, PS_FAIL, "%s STARTTLS: %s", hidden ? "sent" : "offered", c->err);
+		set(r, PC_STARTTLS, PS_FAIL, "%s STARTTLS: %s", hidden ? "sent" : "offered",
+		    c->err);
 	} else if (ret == 0) {
 		dlg_first_line(rep, l, sizeof(l));
 		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_REFUSED;
@@ -607,14 +611,16 @@ static bool upgrade(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX 
 			set(r, PC_STARTTLS, PS_FAIL,
 			    "STARTTLS not offered (and refused when sent anyway: '%s')", l);
 		else if (t->proto == PROTO_LDAP)
-			set(r, PC_STARTTLS, PS_FAIL, "StartTLS refused: resultCode %d %s", rep->code, l);
+			set(r, PC_STARTTLS, PS_FAIL, "StartTLS refused: resultCode %d %s",
+			    rep->code, l);
 		else
 			set(r, PC_STARTTLS, PS_FAIL, "STARTTLS offered but refused: '%s'", l);
 	} else if (pio_handshake(c, ctx, t->name)) {
 		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_HANDSHAKE_FAILED;
-		set(r, PC_STARTTLS, PS_FAIL, "%s", hidden ?
-		    "STARTTLS not offered (sent anyway, accepted, then the handshake failed)" :
-		    "STARTTLS accepted but the handshake failed");
+		set(r, PC_STARTTLS, PS_FAIL, "%s",
+		    hidden ?
+			    "STARTTLS not offered (sent anyway, accepted, then the handshake failed)" :
+			    "STARTTLS accepted but the handshake failed");
 		set(r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
 	} else if (hidden) {
 		/* It works, so someone removed the offer: the path is hostile. */
@@ -678,10 +684,11 @@ static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
 	ret = open_plain(p, &c, d);
 	if (ret && d->busy) {
 		dlg_first_line(&d->greet, l, sizeof(l));
-		snprintf(r->error, sizeof(r->error), "server busy, try later: %d %s",
-			 d->greet.code, l);
+		snprintf(r->error, sizeof(r->error), "server busy, try later: %d %s", d->greet.code,
+			 l);
 	} else if (ret && !c.connected) {
-		snprintf(r->error, sizeof(r->error), "%s", ret == -ENOMEM ? "out of memory" : c.err);
+		snprintf(r->error, sizeof(r->error), "%s",
+			 ret == -ENOMEM ? "out of memory" : c.err);
 	} else if (ret) {
 		r->reachable = true;
 		set(r, PC_GREETING, PS_FAIL, "%s", c.err);
@@ -711,7 +718,9 @@ static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
 /* Which weak classes this OpenSSL could offer, for honest evidence ("aNULL, eNULL, 3DES"). */
 static void weak_classes(SSL_CTX *ctx, char *out, size_t len)
 {
-	static const struct { const char *tag, *name; } cls[] = {
+	static const struct {
+		const char *tag, *name;
+	} cls[] = {
 		{ "ADH", "anonymous" }, { "AECDH", "anonymous" }, { "NULL", "NULL" },
 		{ "EXP", "export" },	{ "RC4", "RC4" },	  { "DES-CBC3", "3DES" },
 	};
@@ -753,7 +762,8 @@ static void extra_weak(struct probe_ctx *p)
 	weak_classes(ctx, offered, sizeof(offered));
 	ret = open_tls(p, &c, d, ctx, false);
 	if (ret == 0)
-		set(r, PC_WEAK_CIPHERS, PS_FAIL, "accepted %s (%s) when offered only weak suites (%s)",
+		set(r, PC_WEAK_CIPHERS, PS_FAIL,
+		    "accepted %s (%s) when offered only weak suites (%s)",
 		    SSL_get_cipher_name(c.ssl), SSL_get_version(c.ssl), offered);
 	else if (ret == 2)
 		set(r, PC_WEAK_CIPHERS, PS_PASS, "refused weak suites (%s): %s", offered, c.err);
@@ -789,7 +799,8 @@ static void extra_old(struct probe_ctx *p)
 	ret = open_tls(p, &c, d, ctx, false);
 	if (ret == 0)
 		set(r, PC_MIN_TLS, PS_FAIL, "accepted %s (%s); the minimum is %s",
-		    SSL_get_version(c.ssl), SSL_get_cipher_name(c.ssl), version_name(p->t->min_tls));
+		    SSL_get_version(c.ssl), SSL_get_cipher_name(c.ssl),
+		    version_name(p->t->min_tls));
 	else if (ret == 2)
 		set(r, PC_MIN_TLS, PS_PASS, "refused versions below %s; negotiated %s",
 		    version_name(p->t->min_tls), r->tls_version);
@@ -814,7 +825,8 @@ static void extra_inject(struct probe_ctx *p, SSL_CTX *ctx)
 		return;
 	}
 	if (!dlg_can_inject(p->t->proto)) {
-		set(r, PC_INJECTION, PS_NA, "no injection test for %s", probe_proto_names[p->t->proto]);
+		set(r, PC_INJECTION, PS_NA, "no injection test for %s",
+		    probe_proto_names[p->t->proto]);
 		free(d);
 		return;
 	}
@@ -829,8 +841,8 @@ static void extra_inject(struct probe_ctx *p, SSL_CTX *ctx)
 			set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
 	} else if (ret == 1 || ret == 2) {
 		/* refusing STARTTLS followed by pipelined data is a safe reaction */
-		set(r, PC_INJECTION, PS_PASS, "STARTTLS with a pipelined command was not carried into TLS (%s)",
-		    c.err);
+		set(r, PC_INJECTION, PS_PASS,
+		    "STARTTLS with a pipelined command was not carried into TLS (%s)", c.err);
 	} else {
 		set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
 	}
@@ -864,8 +876,8 @@ static void extra_required(struct probe_ctx *p)
 			    rep->code, l);
 		else
 			set(r, PC_TLS_REQUIRED, notreq,
-			    "plaintext MAIL FROM answered %d %s: TLS is not enforced%s", rep->code, l,
-			    p->t->require_tls ? "" : " (not required for this target)");
+			    "plaintext MAIL FROM answered %d %s: TLS is not enforced%s", rep->code,
+			    l, p->t->require_tls ? "" : " (not required for this target)");
 	}
 	pio_close(&c);
 out_free:

@@ -29,8 +29,7 @@ uint64_t pio_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int fail(struct pio *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int fail(struct pio *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(struct pio *c, int err, const char *fmt, ...)
 {
@@ -278,7 +277,8 @@ int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni)
 	pio_step(c);
 	if (c->in_len)
 		return fail(c, -EPROTO,
-			    "server sent %zu bytes of plaintext after accepting STARTTLS", c->in_len);
+			    "server sent %zu bytes of plaintext after accepting STARTTLS",
+			    c->in_len);
 	c->ssl = SSL_new(ctx);
 	c->rbio = BIO_new(BIO_s_mem());
 	c->wbio = BIO_new(BIO_s_mem());

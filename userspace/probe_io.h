@@ -14,16 +14,16 @@
 struct pio {
 	int fd;
 	bool connected;
-	SSL *ssl;             /* NULL while plaintext */
-	BIO *rbio, *wbio;     /* owned by ssl */
-	uint64_t deadline;    /* the target's overall deadline (ms, CLOCK_MONOTONIC) */
+	SSL *ssl;	   /* NULL while plaintext */
+	BIO *rbio, *wbio;  /* owned by ssl */
+	uint64_t deadline; /* the target's overall deadline (ms, CLOCK_MONOTONIC) */
 	int step_ms;
-	uint64_t step_end;    /* set by pio_step() */
-	char *in;             /* PIO_BUF bytes: plaintext, or decrypted application data */
+	uint64_t step_end; /* set by pio_step() */
+	char *in;	   /* PIO_BUF bytes: plaintext, or decrypted application data */
 	size_t in_len;
 	unsigned char raw1[64]; /* first raw bytes received in a handshake (plaintext detection) */
 	size_t raw1_len;
-	char err[256];        /* what went wrong, for evidence */
+	char err[256]; /* what went wrong, for evidence */
 };
 
 typedef int (*pio_parser)(const char *buf, size_t len, struct pp_reply *r, const void *arg);

@@ -67,8 +67,8 @@ static int line_at(const char *buf, size_t len, size_t off, size_t *n, size_t *n
 
 static bool is_digit3(const char *s, size_t n)
 {
-	return n >= 3 && s[0] >= '1' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' &&
-	       s[2] >= '0' && s[2] <= '9';
+	return n >= 3 && s[0] >= '1' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
+	       s[2] <= '9';
 }
 
 static int code3(const char *s)
@@ -267,7 +267,8 @@ int pp_sieve_reply(const char *buf, size_t len, struct pp_reply *r)
 			return -E2BIG;
 		const char *l = buf + off;
 
-		if (starts_word(l, n, "OK") || starts_word(l, n, "NO") || starts_word(l, n, "BYE")) {
+		if (starts_word(l, n, "OK") || starts_word(l, n, "NO") ||
+		    starts_word(l, n, "BYE")) {
 			r->code = imap_status(l, n);
 			if (!r->text_len)
 				text_add(r, l, n);
@@ -465,8 +466,8 @@ int pp_postgres_reply(const char *buf, size_t len, struct pp_reply *r)
 
 static bool is_sep(char c)
 {
-	return c == ' ' || c == '\t' || c == '"' || c == '[' || c == ']' || c == '(' ||
-	       c == ')' || c == '\n' || c == '<' || c == '>' || c == '/';
+	return c == ' ' || c == '\t' || c == '"' || c == '[' || c == ']' || c == '(' || c == ')' ||
+	       c == '\n' || c == '<' || c == '>' || c == '/';
 }
 
 bool pp_has_word(const char *text, const char *word, bool line_start)

@@ -23,7 +23,8 @@ static int one(struct probe_target *t, const struct pol_probe *pp, struct diag *
 	int v;
 
 	if (probe_target_parse(t, pp->target, pp->starttls, err, sizeof(err))) {
-		diag_error(d, pp->starttls && strstr(err, "STARTTLS protocol") ? &pp->starttls_loc :
+		diag_error(d,
+			   pp->starttls && strstr(err, "STARTTLS protocol") ? &pp->starttls_loc :
 									      &pp->target_loc,
 			   "probe '%s': %s", pp->name, err);
 		return -EINVAL;
@@ -31,9 +32,10 @@ static int one(struct probe_target *t, const struct pol_probe *pp, struct diag *
 	if (pp->min_tls) {
 		v = probe_min_tls_parse(pp->min_tls);
 		if (v < 0) {
-			diag_error(d, &pp->min_tls_loc,
-				   "probe '%s': min_tls must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\", not '%s'",
-				   pp->name, pp->min_tls);
+			diag_error(
+				d, &pp->min_tls_loc,
+				"probe '%s': min_tls must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\", not '%s'",
+				pp->name, pp->min_tls);
 			return -EINVAL;
 		}
 		t->min_tls = v;
@@ -95,8 +97,10 @@ int probe_policy_check_blocks(const struct policy *p, struct diag *d)
 
 			if (r->probe || !r->name || strcmp(r->name, pp->name))
 				continue;
-			diag_error(d, &pp->name_loc, "probe '%s' has on_fail: block, and its drop rule would take the name of rule '%s' (line %u): rename the probe or the rule",
-				   pp->name, r->name, r->name_loc.line);
+			diag_error(
+				d, &pp->name_loc,
+				"probe '%s' has on_fail: block, and its drop rule would take the name of rule '%s' (line %u): rename the probe or the rule",
+				pp->name, r->name, r->name_loc.line);
 			break;
 		}
 	}
@@ -194,8 +198,7 @@ static int block_rule(struct pol_rule *r, const struct pol_probe *pp, const stru
 	return 0;
 }
 
-int probe_policy_add_blocks(struct policy *p, struct diag *d, const struct probe_block *b,
-			    size_t n)
+int probe_policy_add_blocks(struct policy *p, struct diag *d, const struct probe_block *b, size_t n)
 {
 	struct pol_rule *rules;
 	struct diag scratch;
@@ -350,24 +353,28 @@ static void why_failed(const struct probe_result *r, char *out, size_t len)
 }
 
 /* A failing probe: one warning at the probe, one note per failed check with its evidence. */
-static void report_failure(struct diag *d, const struct pol_probe *pp,
-			   const struct probe_target *t, const struct probe_result *r,
-			   const struct probe_block *b)
+static void report_failure(struct diag *d, const struct pol_probe *pp, const struct probe_target *t,
+			   const struct probe_result *r, const struct probe_block *b)
 {
 	const struct loc *at = pp->on_fail_loc.line ? &pp->on_fail_loc : &pp->name_loc;
 	char why[320], addrs[PROBE_BLOCK_MAX_ADDRS * (INET6_ADDRSTRLEN + 2)];
 
 	why_failed(r, why, sizeof(why));
 	if (!pp->on_fail_block) {
-		diag_warning(d, at, "probe '%s' failed: %s is %s; on_fail: warn, so nothing is blocked",
+		diag_warning(d, at,
+			     "probe '%s' failed: %s is %s; on_fail: warn, so nothing is blocked",
 			     pp->name, t->spec, why);
 	} else if (!b || !b->n_dst) {
-		diag_warning(d, at, "probe '%s' failed: %s is %s; on_fail: block, but '%s' has no address to block",
-			     pp->name, t->spec, why, t->host);
+		diag_warning(
+			d, at,
+			"probe '%s' failed: %s is %s; on_fail: block, but '%s' has no address to block",
+			pp->name, t->spec, why, t->host);
 	} else {
 		addrs_str(b, addrs, sizeof(addrs));
-		diag_warning(d, at, "probe '%s' failed: %s is %s; on_fail: block drops tcp/%u to %s (rule '%s', first in order)",
-			     pp->name, t->spec, why, t->port, addrs, pp->name);
+		diag_warning(
+			d, at,
+			"probe '%s' failed: %s is %s; on_fail: block drops tcp/%u to %s (rule '%s', first in order)",
+			pp->name, t->spec, why, t->port, addrs, pp->name);
 	}
 	for (int c = 0; r->reachable && c < PC__N; c++)
 		if (r->checks[c].st == PS_FAIL)

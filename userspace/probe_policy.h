@@ -19,10 +19,10 @@ int probe_policy_targets(const char *path, struct probe_target **t, size_t *n);
 
 /* The drop rule of one failing `on_fail: block` probe. */
 struct probe_block {
-	size_t probe;                 /* index into policy.probes */
-	uint16_t port;                /* the probed port (tcp) */
+	size_t probe;				      /* index into policy.probes */
+	uint16_t port;				      /* the probed port (tcp) */
 	struct pol_prefix dst[PROBE_BLOCK_MAX_ADDRS]; /* /32 or /128, v4-mapped for IPv4 */
-	size_t n_dst;                 /* at least 1 */
+	size_t n_dst;				      /* at least 1 */
 };
 
 /*

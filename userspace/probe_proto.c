@@ -88,8 +88,7 @@ static int unexpected(struct pdlg *d, const char *what, const struct pp_reply *r
 }
 
 /* Send a command, read its reply. */
-static int cmd(struct pdlg *d, const char *line, pio_parser p, const void *arg,
-	       struct pp_reply *r)
+static int cmd(struct pdlg *d, const char *line, pio_parser p, const void *arg, struct pp_reply *r)
 {
 	int ret = pio_sendstr(d->c, line);
 
@@ -164,8 +163,13 @@ static int open_caps(struct pdlg *d, const struct opening *o)
 static int smtp_greet(struct pdlg *d)
 {
 	static const struct opening o = {
-		.greet = p_smtp, .busy = 421, .ok = 220, .cmd = "EHLO tlsfw-probe.invalid\r\n",
-		.caps = p_smtp, .caps_ok = 250, .caps_what = "EHLO reply",
+		.greet = p_smtp,
+		.busy = 421,
+		.ok = 220,
+		.cmd = "EHLO tlsfw-probe.invalid\r\n",
+		.caps = p_smtp,
+		.caps_ok = 250,
+		.caps_what = "EHLO reply",
 	};
 	char ev[128], m[192];
 	int ret = open_caps(d, &o);
@@ -186,8 +190,14 @@ static int smtp_greet(struct pdlg *d)
 static int imap_greet(struct pdlg *d)
 {
 	static const struct opening o = {
-		.greet = p_imap, .busy = PP_BYE, .ok = PP_OK, .cmd = "tlsfw1 CAPABILITY\r\n",
-		.caps = p_imap, .tag = "tlsfw1", .caps_ok = PP_OK, .caps_what = "CAPABILITY reply",
+		.greet = p_imap,
+		.busy = PP_BYE,
+		.ok = PP_OK,
+		.cmd = "tlsfw1 CAPABILITY\r\n",
+		.caps = p_imap,
+		.tag = "tlsfw1",
+		.caps_ok = PP_OK,
+		.caps_what = "CAPABILITY reply",
 	};
 	int ret = open_caps(d, &o);
 
@@ -208,7 +218,10 @@ static int pop3_greet(struct pdlg *d)
 {
 	/* no CAPA: nothing advertised (RFC 2595 needs CAPA) */
 	static const struct opening o = {
-		.greet = p_pop3, .ok = PP_OK, .cmd = "CAPA\r\n", .caps = p_pop3_multi,
+		.greet = p_pop3,
+		.ok = PP_OK,
+		.cmd = "CAPA\r\n",
+		.caps = p_pop3_multi,
 		.caps_ok = PP_OK,
 	};
 	char ev[128], m[192];
@@ -234,7 +247,11 @@ static int pop3_greet(struct pdlg *d)
 static int ftp_greet(struct pdlg *d)
 {
 	static const struct opening o = {
-		.greet = p_ftp, .busy = 421, .ok = 220, .cmd = "FEAT\r\n", .caps = p_ftp,
+		.greet = p_ftp,
+		.busy = 421,
+		.ok = 220,
+		.cmd = "FEAT\r\n",
+		.caps = p_ftp,
 		.caps_ok = 211,
 	};
 	int ret = open_caps(d, &o);
@@ -252,16 +269,20 @@ static int ftp_greet(struct pdlg *d)
 static int nntp_greet(struct pdlg *d)
 {
 	static const struct opening o = {
-		.greet = p_nntp, .busy = 400, .ok = 200, .ok2 = 201, .cmd = "CAPABILITIES\r\n",
-		.caps = p_nntp_multi, .caps_ok = 101,
+		.greet = p_nntp,
+		.busy = 400,
+		.ok = 200,
+		.ok2 = 201,
+		.cmd = "CAPABILITIES\r\n",
+		.caps = p_nntp_multi,
+		.caps_ok = 101,
 	};
 	int ret = open_caps(d, &o);
 
 	if (ret)
 		return ret;
 	d->advertised = pp_has_word(d->caps.text, "STARTTLS", true);
-	if (pp_has_word(d->caps.text, "AUTHINFO", true) &&
-	    pp_has_word(d->caps.text, "USER", false))
+	if (pp_has_word(d->caps.text, "AUTHINFO", true) && pp_has_word(d->caps.text, "USER", false))
 		plain_auth(d, true, "AUTHINFO USER offered before STARTTLS");
 	else
 		plain_auth(d, false, "no AUTHINFO USER before STARTTLS");
@@ -287,7 +308,8 @@ static int sieve_greet(struct pdlg *d)
 	d->adv_known = true;
 	d->advertised = pp_has_word(d->caps.text, "STARTTLS", true);
 	if (pp_has_word(d->caps.text, "SASL", true) &&
-	    (pp_has_word(d->caps.text, "PLAIN", false) || pp_has_word(d->caps.text, "LOGIN", false))) {
+	    (pp_has_word(d->caps.text, "PLAIN", false) ||
+	     pp_has_word(d->caps.text, "LOGIN", false))) {
 		cap_line(&d->caps, "\"SASL\"", ev, sizeof(ev));
 		snprintf(m, sizeof(m), "offers %s before STARTTLS", ev);
 		plain_auth(d, true, m);
@@ -345,7 +367,7 @@ int dlg_greet(struct pdlg *d)
 	case PROTO_XMPP:
 		return xmpp_greet(d);
 	case PROTO_LDAP: /* no greeting; StartTLS is not advertised in the protocol */
-			snprintf(d->greet.text, sizeof(d->greet.text), "LDAP has no greeting");
+		snprintf(d->greet.text, sizeof(d->greet.text), "LDAP has no greeting");
 		return 0;
 	case PROTO_POSTGRES:
 		snprintf(d->greet.text, sizeof(d->greet.text), "PostgreSQL has no greeting");
@@ -359,15 +381,17 @@ int dlg_greet(struct pdlg *d)
 static const char ldap_starttls[] = "\x30\x1d\x02\x01\x01\x77\x18\x80\x16"
 				    "1.3.6.1.4.1.1466.20037";
 /* WhoAmI (RFC 4532) with messageID 2 (the injected one) or 3 (sent inside TLS) */
-#define LDAP_WHOAMI(id) "\x30\x1e\x02\x01" id "\x77\x19\x80\x17" "1.3.6.1.4.1.4203.1.11.3"
+#define LDAP_WHOAMI(id)                          \
+	"\x30\x1e\x02\x01" id "\x77\x19\x80\x17" \
+	"1.3.6.1.4.1.4203.1.11.3"
 static const char ldap_whoami2[] = LDAP_WHOAMI("\x02");
 static const char ldap_whoami3[] = LDAP_WHOAMI("\x03");
 static const char pg_sslrequest[] = "\x00\x00\x00\x08\x04\xd2\x16\x2f";
 
 struct starttls_cmd {
-	const char *cmd;   /* the STARTTLS command */
+	const char *cmd; /* the STARTTLS command */
 	size_t cmd_len;
-	const char *inject;/* a command whose answer we recognise */
+	const char *inject; /* a command whose answer we recognise */
 	size_t inject_len;
 	pio_parser parse;
 	const void *arg;
@@ -526,7 +550,8 @@ int dlg_injection_answered(struct pdlg *d, char *ev, size_t evlen)
 		if (ret)
 			return ret;
 		if (r.ldap_msgid == 2) {
-			snprintf(ev, evlen, "answered the pipelined WhoAmI (messageID 2) inside TLS");
+			snprintf(ev, evlen,
+				 "answered the pipelined WhoAmI (messageID 2) inside TLS");
 			return 1;
 		}
 		snprintf(ev, evlen, "pipelined request not answered inside TLS");
@@ -536,7 +561,8 @@ int dlg_injection_answered(struct pdlg *d, char *ev, size_t evlen)
 		if (ret)
 			return ret;
 		if (r.code == PP_ERR) {
-			snprintf(ev, evlen, "answered the pipelined XTLSFWINJECT inside TLS (-ERR)");
+			snprintf(ev, evlen,
+				 "answered the pipelined XTLSFWINJECT inside TLS (-ERR)");
 			return 1;
 		}
 		break;
@@ -547,8 +573,9 @@ int dlg_injection_answered(struct pdlg *d, char *ev, size_t evlen)
 			return ret;
 		if (r.code >= 500) {
 			dlg_first_line(&r, l, sizeof(l));
-			snprintf(ev, evlen, "answered the pipelined XTLSFWINJECT inside TLS (%d %s)",
-				 r.code, l);
+			snprintf(ev, evlen,
+				 "answered the pipelined XTLSFWINJECT inside TLS (%d %s)", r.code,
+				 l);
 			return 1;
 		}
 		break;

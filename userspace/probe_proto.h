@@ -9,14 +9,14 @@
 struct pdlg {
 	struct pio *c;
 	const struct probe_target *t;
-	struct pp_reply greet;        /* greeting (first line kept in greet.text) */
-	struct pp_reply caps;         /* capabilities as advertised before TLS */
-	bool adv_known;               /* the protocol advertises STARTTLS at all */
+	struct pp_reply greet; /* greeting (first line kept in greet.text) */
+	struct pp_reply caps;  /* capabilities as advertised before TLS */
+	bool adv_known;	       /* the protocol advertises STARTTLS at all */
 	bool advertised;
-	bool tls_required_adv;        /* the server says so (XMPP <required/>) */
+	bool tls_required_adv;	      /* the server says so (XMPP <required/>) */
 	enum probe_status plain_auth; /* PS_NA when the protocol cannot tell */
 	char plain_auth_ev[192];
-	int busy;                     /* the server said "try later" (421 or equivalent) */
+	int busy; /* the server said "try later" (421 or equivalent) */
 };
 
 /* Greeting and capabilities. -EAGAIN: the server is busy (retry later); other errors leave

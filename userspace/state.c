@@ -53,8 +53,7 @@ static int prog_open_ours(uint32_t id, const char *prefix)
 	return fd;
 }
 
-static void tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd,
-		    uint32_t *id)
+static void tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd, uint32_t *id)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = si->ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
@@ -140,8 +139,10 @@ static int open_maps(struct state *st, char *msg, size_t len)
 
 	err = bpf_maps_from_prog_fd(&st->maps, iface_prog_fd(first));
 	if (err) {
-		snprintf(msg, len, "%s: the tlsfw program attached there lacks tlsfw's maps (another tlsfw version?): %s; run `tlsfw detach %s` first",
-			 first->name, strerror(-err), first->name);
+		snprintf(
+			msg, len,
+			"%s: the tlsfw program attached there lacks tlsfw's maps (another tlsfw version?): %s; run `tlsfw detach %s` first",
+			first->name, strerror(-err), first->name);
 		return err == -EPERM ? err : -EUCLEAN;
 	}
 	st->have_maps = true;
@@ -156,8 +157,10 @@ static int open_maps(struct state *st, char *msg, size_t len)
 			id = map_id(other.state);
 		bpf_maps_close(&other);
 		if (id != st->state_map_id) {
-			snprintf(msg, len, "%s and %s run tlsfw programs that do not share their maps (left over by an interrupted or older tlsfw); run `tlsfw detach` first",
-				 first->name, st->ifaces[i].name);
+			snprintf(
+				msg, len,
+				"%s and %s run tlsfw programs that do not share their maps (left over by an interrupted or older tlsfw); run `tlsfw detach` first",
+				first->name, st->ifaces[i].name);
 			return -EUCLEAN;
 		}
 	}
@@ -196,8 +199,10 @@ int state_find_programs(struct state *st, char *msg, size_t len)
 		err = iface_probe(&si);
 		if (err) {
 			iface_close(&si);
-			snprintf(msg, len, "cannot query %s: %s (tlsfw needs CAP_NET_ADMIN and CAP_BPF, usually root)",
-				 si.name, strerror(-err));
+			snprintf(
+				msg, len,
+				"cannot query %s: %s (tlsfw needs CAP_NET_ADMIN and CAP_BPF, usually root)",
+				si.name, strerror(-err));
 			goto out;
 		}
 		if (si.xdp_fd < 0 && si.tc_in_fd < 0 && si.tc_eg_fd < 0)
@@ -267,7 +272,8 @@ static int array_read(int fd, uint32_t n, void *values, size_t value_size)
 		uint32_t count = n - got;
 
 		err = bpf_map_lookup_batch(fd, got ? &out : NULL, &out, keys + got,
-					   (char *)values + (size_t)got * value_size, &count, &opts);
+					   (char *)values + (size_t)got * value_size, &count,
+					   &opts);
 		got += count;
 		if (err == -ENOENT) /* the end of the map: every element read */
 			err = 0;

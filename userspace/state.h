@@ -31,9 +31,9 @@
 struct state_iface {
 	char name[IF_NAMESIZE];
 	unsigned int ifindex;
-	int xdp_fd;          /* our XDP program, or -1 */
+	int xdp_fd; /* our XDP program, or -1 */
 	uint32_t xdp_id;
-	uint8_t xdp_attached; /* XDP_ATTACHED_DRV or XDP_ATTACHED_SKB */
+	uint8_t xdp_attached;	/* XDP_ATTACHED_DRV or XDP_ATTACHED_SKB */
 	int tc_in_fd, tc_eg_fd; /* our tc filters' programs, or -1 */
 	uint32_t tc_in_id, tc_eg_id;
 };
@@ -41,9 +41,9 @@ struct state_iface {
 struct state {
 	struct state_iface *ifaces; /* interfaces with at least one tlsfw program */
 	size_t n_ifaces;
-	bool have_maps;             /* maps found (false: nothing enforced) */
-	struct bpf_maps maps;       /* opened from one of the programs */
-	uint32_t state_map_id;      /* identity of this tlsfw instance's maps */
+	bool have_maps;	       /* maps found (false: nothing enforced) */
+	struct bpf_maps maps;  /* opened from one of the programs */
+	uint32_t state_map_id; /* identity of this tlsfw instance's maps */
 };
 
 /* Fill st (zeroed first). Returns 0 (also when nothing is enforced), -EPERM without
@@ -57,10 +57,10 @@ struct state_iface *state_iface_find(const struct state *st, const char *name);
 
 /* The metadata maps, read whole. Arrays allocated by the callee; free with state_meta_free. */
 struct state_meta {
-	unsigned int gen;                /* active generation */
+	unsigned int gen; /* active generation */
 	struct tlsfw_meta meta;
-	struct tlsfw_rule_info *rules;   /* TLSFW_MAX_RULES */
-	struct tlsfw_ctx_info *ctxs;     /* TLSFW_MAX_CTX */
+	struct tlsfw_rule_info *rules; /* TLSFW_MAX_RULES */
+	struct tlsfw_ctx_info *ctxs;   /* TLSFW_MAX_CTX */
 };
 
 int state_meta_read(const struct bpf_maps *m, struct state_meta *sm);

@@ -113,13 +113,12 @@ void stats_time_str(uint64_t t, char *buf, size_t len)
 /* ---- collection ------------------------------------------------------------------------ */
 
 struct reader {
-	int fd;          /* the counters map */
+	int fd; /* the counters map */
 	int ncpus;
 	struct tlsfw_counter *percpu;
 };
 
-static int read_counter(struct reader *rd, uint32_t block, uint32_t idx,
-			struct tlsfw_counter *out)
+static int read_counter(struct reader *rd, uint32_t block, uint32_t idx, struct tlsfw_counter *out)
 {
 	uint32_t key = block * TLSFW_SLOTS_PER_CTX + idx;
 
@@ -260,8 +259,8 @@ int stats_collect(struct stats_snap *s, char *msg, size_t len)
 	s->enforced = true;
 	snprintf(s->policy_file, sizeof(s->policy_file), "%.*s", TLSFW_PATH_MAX,
 		 sm.meta.policy_file);
-	snprintf(s->policy_hash, sizeof(s->policy_hash), "%.*s",
-		 (int)sizeof(sm.meta.policy_hash), sm.meta.policy_hash);
+	snprintf(s->policy_hash, sizeof(s->policy_hash), "%.*s", (int)sizeof(sm.meta.policy_hash),
+		 sm.meta.policy_hash);
 	s->applied_at = sm.meta.applied_at;
 	s->default_action = sm.meta.default_action;
 	err = snap_layout(s, &sm);

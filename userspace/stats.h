@@ -20,7 +20,7 @@
 
 struct stats_rule {
 	char name[TLSFW_NAME_MAX + 1];
-	uint32_t slot;  /* counter slot (stable across replacements while the name stays) */
+	uint32_t slot;	/* counter slot (stable across replacements while the name stays) */
 	uint32_t order; /* position in the policy */
 	uint32_t line;
 	uint8_t action; /* enum tlsfw_action */
@@ -32,24 +32,24 @@ struct stats_block {
 	char ifname[17];
 	uint32_t ifindex;
 	uint32_t slot;
-	uint8_t dir;   /* enum tlsfw_dir */
-	uint8_t hook;  /* enum tlsfw_hook */
+	uint8_t dir;				   /* enum tlsfw_dir */
+	uint8_t hook;				   /* enum tlsfw_hook */
 	struct tlsfw_counter stat[TLSFW_STAT_MAX]; /* default, verdict totals, reasons */
-	struct tlsfw_counter *rule;                /* per snapshot rule, same index */
+	struct tlsfw_counter *rule;		   /* per snapshot rule, same index */
 };
 
 struct stats_snap {
-	bool enforced;          /* false: nothing enforced in this network namespace */
-	bool nft;               /* enforced by the nftables backend (blocks have no BPF hook) */
+	bool enforced; /* false: nothing enforced in this network namespace */
+	bool nft;      /* enforced by the nftables backend (blocks have no BPF hook) */
 	char policy_file[TLSFW_PATH_MAX + 1];
 	char policy_hash[73];
-	uint64_t applied_at;    /* Unix seconds */
+	uint64_t applied_at; /* Unix seconds */
 	uint8_t default_action;
-	struct stats_rule *rules;   /* in policy order */
+	struct stats_rule *rules; /* in policy order */
 	size_t n_rules;
 	struct stats_block *blocks; /* by interface name, then direction */
 	size_t n_blocks;
-	struct timespec taken;  /* CLOCK_MONOTONIC, for rates */
+	struct timespec taken; /* CLOCK_MONOTONIC, for rates */
 };
 
 /* Fill snap (zeroed first) from this network namespace. 0 also when nothing is enforced
@@ -67,12 +67,12 @@ int stats_collect_nft(struct stats_snap *snap, bool reset, char *msg, size_t len
 
 /* Names shared by every renderer. */
 const char *stats_block_hook(const struct stats_snap *s, const struct stats_block *b);
-const char *stats_action_name(unsigned int action);  /* allow, drop, reject */
-const char *stats_dir_name(unsigned int dir);        /* ingress, egress */
-const char *stats_hook_id(unsigned int hook);        /* xdp-native, xdp-generic, tc, none */
+const char *stats_action_name(unsigned int action); /* allow, drop, reject */
+const char *stats_dir_name(unsigned int dir);	    /* ingress, egress */
+const char *stats_hook_id(unsigned int hook);	    /* xdp-native, xdp-generic, tc, none */
 /* Reason counters (malformed, fragments, reject answers): name or NULL for the others. */
 const char *stats_reason_name(unsigned int stat);
-const char *stats_verdict_name(unsigned int stat);   /* pass, drop, reject, monitor; or NULL */
+const char *stats_verdict_name(unsigned int stat); /* pass, drop, reject, monitor; or NULL */
 
 /* Human units: packets 1.2M (SI), bytes 3.4 GiB (IEC); exact: the raw number. */
 void stats_human(uint64_t v, bool bytes, bool exact, char *buf, size_t len);
@@ -94,7 +94,7 @@ bool stats_rate(const struct stats_snap *cur, const struct stats_snap *prev, siz
 /* Renderers. */
 struct stats_view {
 	bool exact;
-	bool rates;                    /* show rates (--watch); unknown ones as "-" / null */
+	bool rates;		       /* show rates (--watch); unknown ones as "-" / null */
 	const struct stats_snap *prev; /* the snapshot rates are relative to, or NULL */
 };
 int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FILE *out);

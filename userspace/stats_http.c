@@ -64,7 +64,8 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 		const char *close = strchr(spec, ']');
 
 		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host)) {
-			snprintf(msg, len, "--listen: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)", spec);
+			snprintf(msg, len, "--listen: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)",
+				 spec);
 			return -EINVAL;
 		}
 		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
@@ -73,8 +74,10 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 		colon = strrchr(spec, ':');
 		if (!colon || (size_t)(colon - spec) >= sizeof(host) ||
 		    memchr(spec, ':', colon - spec)) {
-			snprintf(msg, len, "--listen: '%s' is not ADDR:PORT (':PORT' for the loopback address, [ADDR]:PORT for IPv6)",
-				 spec);
+			snprintf(
+				msg, len,
+				"--listen: '%s' is not ADDR:PORT (':PORT' for the loopback address, [ADDR]:PORT for IPv6)",
+				spec);
 			return -EINVAL;
 		}
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
@@ -177,7 +180,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!strcmp(url, "/"))
 		return respond_text(conn, MHD_HTTP_OK,
 				    "tlsfw: Prometheus metrics are at /metrics\n");
-	return respond_text(conn, MHD_HTTP_NOT_FOUND, "tlsfw: not found; metrics are at /metrics\n");
+	return respond_text(conn, MHD_HTTP_NOT_FOUND,
+			    "tlsfw: not found; metrics are at /metrics\n");
 }
 
 static int listen_socket(const struct stats_listen *l, char *msg, size_t len)

@@ -41,8 +41,7 @@ static void row(FILE *out, const struct stats_view *v, const char *name, const c
 	fputc('\n', out);
 }
 
-static void print_block(const struct stats_snap *s, const struct stats_view *v, size_t k,
-			FILE *out)
+static void print_block(const struct stats_snap *s, const struct stats_view *v, size_t k, FILE *out)
 {
 	const struct stats_block *bl = &s->blocks[k];
 	struct tlsfw_counter total = {};
@@ -63,8 +62,8 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 		    ru->monitor ? "monitor" : "enforce", &bl->rule[r], &rate,
 		    stats_rate(s, v->prev, k, r, &rate));
 	}
-	row(out, v, "(default)", stats_action_name(s->default_action), "", &bl->stat[TLSFW_STAT_DEFAULT],
-	    &rate, stats_rate(s, v->prev, k, -1, &rate));
+	row(out, v, "(default)", stats_action_name(s->default_action), "",
+	    &bl->stat[TLSFW_STAT_DEFAULT], &rate, stats_rate(s, v->prev, k, -1, &rate));
 	/* Every packet the hook decided ends as pass, drop or reject; monitor is a part of pass. */
 	fprintf(out, "  verdicts:");
 	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {

@@ -47,7 +47,8 @@ static void rule_info(FILE *out, const struct stats_snap *s)
 {
 	const char *name = "tlsfw_rule_info";
 
-	family(out, name, "gauge", "The rules of the enforced policy in policy order, with action and mode; always 1.");
+	family(out, name, "gauge",
+	       "The rules of the enforced policy in policy order, with action and mode; always 1.");
 	for (size_t r = 0; r < s->n_rules; r++) {
 		const struct stats_rule *ru = &s->rules[r];
 
@@ -64,10 +65,12 @@ static void rule_family(FILE *out, const struct stats_snap *s, bool bytes)
 	const char *name = bytes ? "tlsfw_rule_bytes_total" : "tlsfw_rule_packets_total";
 
 	/* nftables counts from the IP header, the BPF programs from the Ethernet header */
-	family(out, name, "counter", !bytes ?
-	       "Packets a rule matched (monitor mode: would have matched)." : s->nft ?
-	       "Bytes of the IP packets a rule matched (monitor mode: would have matched); backend nft counts no link-layer header." :
-	       "Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included.");
+	family(out, name, "counter",
+	       !bytes ?
+		       "Packets a rule matched (monitor mode: would have matched)." :
+	       s->nft ?
+		       "Bytes of the IP packets a rule matched (monitor mode: would have matched); backend nft counts no link-layer header." :
+		       "Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		const struct stats_block *b = &s->blocks[k];
 
@@ -79,8 +82,9 @@ static void rule_family(FILE *out, const struct stats_snap *s, bool bytes)
 			label(out, "action", stats_action_name(ru->action), false);
 			label(out, "interface", b->ifname, false);
 			label(out, "direction", stats_dir_name(b->dir), false);
-			fprintf(out, "} %llu\n", (unsigned long long)(bytes ? b->rule[r].bytes :
-								      b->rule[r].packets));
+			fprintf(out, "} %llu\n",
+				(unsigned long long)(bytes ? b->rule[r].bytes :
+							     b->rule[r].packets));
 		}
 	}
 }
@@ -89,9 +93,9 @@ static void default_family(FILE *out, const struct stats_snap *s, bool bytes)
 {
 	const char *name = bytes ? "tlsfw_default_bytes_total" : "tlsfw_default_packets_total";
 
-	family(out, name, "counter", bytes ?
-	       "Bytes of the frames no rule matched, decided by the default verdict." :
-	       "Packets no rule matched, decided by the default verdict.");
+	family(out, name, "counter",
+	       bytes ? "Bytes of the frames no rule matched, decided by the default verdict." :
+		       "Packets no rule matched, decided by the default verdict.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		const struct tlsfw_counter *c = &s->blocks[k].stat[TLSFW_STAT_DEFAULT];
 
@@ -104,9 +108,9 @@ static void verdict_family(FILE *out, const struct stats_snap *s, bool bytes)
 {
 	const char *name = bytes ? "tlsfw_verdict_bytes_total" : "tlsfw_verdict_packets_total";
 
-	family(out, name, "counter", bytes ?
-	       "Bytes of the frames tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass)." :
-	       "Packets tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass).");
+	family(out, name, "counter",
+	       bytes ? "Bytes of the frames tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass)." :
+		       "Packets tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass).");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
 			const struct tlsfw_counter *c = &s->blocks[k].stat[i];
@@ -115,7 +119,8 @@ static void verdict_family(FILE *out, const struct stats_snap *s, bool bytes)
 				continue;
 			block_labels(out, name, &s->blocks[k]);
 			label(out, "verdict", stats_verdict_name(i), false);
-			fprintf(out, "} %llu\n", (unsigned long long)(bytes ? c->bytes : c->packets));
+			fprintf(out, "} %llu\n",
+				(unsigned long long)(bytes ? c->bytes : c->packets));
 		}
 	}
 }

@@ -5,8 +5,8 @@
 
 /* Exit status, as POLICY.md fixes it. */
 #define EXIT_OK 0
-#define EXIT_BAD_INPUT 1  /* bad policy or usage: nothing changed */
-#define EXIT_SYSTEM 2     /* the system refused: nothing changed */
+#define EXIT_BAD_INPUT 1    /* bad policy or usage: nothing changed */
+#define EXIT_SYSTEM 2	    /* the system refused: nothing changed */
 #define EXIT_NONCOMPLIANT 3 /* probe: reachable but not compliant */
 
 #define TLSFW_VERSION "0.1.0"

@@ -31,7 +31,10 @@
 #define LOG_SIZE (1 << 20)
 
 static const char *const pkt_names[N_PKTS] = {
-	"UDP 443 (drop)", "TCP 443 (pass)", "IPv6 UDP 443 (drop)", "QinQ UDP 443 (drop)",
+	"UDP 443 (drop)",
+	"TCP 443 (pass)",
+	"IPv6 UDP 443 (drop)",
+	"QinQ UDP 443 (drop)",
 };
 
 struct bench {
@@ -40,7 +43,7 @@ struct bench {
 	struct bpf_maps m;
 	struct pkt pkts[N_PKTS];
 	unsigned int repeat, runs;
-	unsigned int verif[3];      /* processed insns: xdp, tc ingress, tc egress */
+	unsigned int verif[3]; /* processed insns: xdp, tc ingress, tc egress */
 	char *logs[3];
 };
 
@@ -107,25 +110,27 @@ static char *gen_policy(unsigned int n, unsigned int n_pfx, const char *quic_act
 	size_t cap = 1 << 20, len = 0;
 	char *s = malloc(cap);
 
-#define OUT(...)                                                                        \
-	do {                                                                             \
-		int k_;                                                                  \
+#define OUT(...)                                                                               \
+	do {                                                                                   \
+		int k_;                                                                        \
 		while ((k_ = snprintf(s + len, cap - len, __VA_ARGS__)) >= (int)(cap - len)) { \
-			cap *= 2;                                                        \
-			s = realloc(s, cap);                                             \
-		}                                                                        \
-		len += k_;                                                               \
+			cap *= 2;                                                              \
+			s = realloc(s, cap);                                                   \
+		}                                                                              \
+		len += k_;                                                                     \
 	} while (0)
 
 	OUT("version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress, egress]\n"
 	    "default: allow\nrules:\n");
 	/* prefixes: rules of 1,000 destinations each */
 	for (unsigned int r = 0; r * 1000 < n_pfx; r++) {
-		OUT("  - name: nets-%u\n    proto: tcp\n    dport: 22\n    action: drop\n    dst: [", r);
+		OUT("  - name: nets-%u\n    proto: tcp\n    dport: 22\n    action: drop\n    dst: [",
+		    r);
 		for (unsigned int i = 0; i < 1000 && r * 1000 + i < n_pfx; i++) {
 			unsigned int k = r * 1000 + i;
 
-			OUT("%s%u.%u.%u.0/24", i ? ", " : "", 11 + k / 65536, (k / 256) % 256, k % 256);
+			OUT("%s%u.%u.%u.0/24", i ? ", " : "", 11 + k / 65536, (k / 256) % 256,
+			    k % 256);
 		}
 		OUT("]\n");
 	}
@@ -283,8 +288,10 @@ int main(void)
 	pkt_build(&b.pkts[0], &(struct pkt_opts){ .payload = 64 });
 	pkt_build(&b.pkts[1], &(struct pkt_opts){ .proto = 6, .payload = 64 });
 	pkt_build(&b.pkts[2], &(struct pkt_opts){ .family = 6, .payload = 64 });
-	pkt_build(&b.pkts[3], &(struct pkt_opts){ .n_vlan = 2, .vlan_tpid = { 0x88a8, 0x8100 },
-						   .vlan_id = { 100, 10 }, .payload = 64 });
+	pkt_build(&b.pkts[3], &(struct pkt_opts){ .n_vlan = 2,
+						  .vlan_tpid = { 0x88a8, 0x8100 },
+						  .vlan_id = { 100, 10 },
+						  .payload = 64 });
 
 	printf("Each cell: ns per packet (median of %u runs of %u BPF_PROG_TEST_RUN repeats), then the ratio to the bare program (xdp_pass / tc_pass) on the same packet in the same run.\n\n",
 	       b.runs, b.repeat);
@@ -370,7 +377,8 @@ int main(void)
 			char *act = at ? strstr(at, "action: allow") : NULL;
 			char *y2 = NULL;
 
-			if (!act || asprintf(&y2, "%.*saction: reject\n", (int)(act - yaml), yaml) < 0)
+			if (!act ||
+			    asprintf(&y2, "%.*saction: reject\n", (int)(act - yaml), yaml) < 0)
 				return 1;
 			free(yaml);
 			yaml = y2;
@@ -385,7 +393,8 @@ int main(void)
 		rst_t = ns_single(fd_tc, &syn, n);
 		plan_free(&pl);
 		policy_free(&pol);
-		printf("\nReject against drop (median of %u single runs each: the time includes the test-run timer, so only differences mean something):\n\n", n);
+		printf("\nReject against drop (median of %u single runs each: the time includes the test-run timer, so only differences mean something):\n\n",
+		       n);
 		printf("| verdict | XDP ns | tc egress ns |\n|---|---|---|\n");
 		printf("| bare xdp_pass | %u | |\n", pass_x);
 		printf("| drop UDP 443 | %u | %u |\n", drop_x, drop_t);

@@ -31,7 +31,7 @@
 
 #define N_POLICIES 250
 #define PACKETS_PER_POLICY 480 /* spread over the policy's interfaces */
-#define TC_ACT_UNSPEC (-1) /* tlsfw passes to the next filter */
+#define TC_ACT_UNSPEC (-1)     /* tlsfw passes to the next filter */
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
 #define N_STATS (TLSFW_STAT_RULE0 + 64) /* watched counters per block: stats, 64 rule slots */
@@ -45,8 +45,8 @@ struct env {
 	struct bpf_maps m;
 	int prog[N_HOOKS];
 	int ncpu;
-	unsigned int gen;      /* generation of the next fill */
-	uint32_t frag_id;      /* fragment ids never repeat within a run */
+	unsigned int gen; /* generation of the next fill */
+	uint32_t frag_id; /* fragment ids never repeat within a run */
 	unsigned long packets, runs, failures;
 	unsigned long frags, rejects_sent, defaults, monitors;
 };
@@ -58,8 +58,8 @@ struct shot {
 	enum hook hook;
 	int want_rc;
 	int n_stats;
-	uint8_t stats[6];      /* counters in the hook's block that move by one packet */
-	const char *kind;      /* "whole", "first", "later", "tiny", "orphan" */
+	uint8_t stats[6]; /* counters in the hook's block that move by one packet */
+	const char *kind; /* "whole", "first", "later", "tiny", "orphan" */
 	int vlans, opts, exts;
 };
 
@@ -112,7 +112,8 @@ static void expect_verdict(struct env *e, struct shot *s, const struct ref_verdi
 		e->monitors++;
 	}
 	add_stat(s, act == TLSFW_ACT_ALLOW ? TLSFW_STAT_PASS :
-		    act == TLSFW_ACT_DROP ? TLSFW_STAT_DROP : TLSFW_STAT_REJECT);
+		    act == TLSFW_ACT_DROP  ? TLSFW_STAT_DROP :
+					     TLSFW_STAT_REJECT);
 	if (act == TLSFW_ACT_REJECT) {
 		add_stat(s, can_reply ? TLSFW_STAT_REJECT_SENT : TLSFW_STAT_REJECT_FAILED);
 		e->rejects_sent += can_reply;
@@ -246,8 +247,8 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 	rand_encap(r, &o);
 	v = ref_decide(pol, &ref);
 
-	hooks_mask = ref.dir == TLSFW_DIR_INGRESS ? (1u << H_XDP) | (1u << H_TC_IN) :
-						    1u << H_TC_OUT;
+	hooks_mask =
+		ref.dir == TLSFW_DIR_INGRESS ? (1u << H_XDP) | (1u << H_TC_IN) : 1u << H_TC_OUT;
 	for (int h = 0; h < N_HOOKS && !err; h++) {
 		struct shot s = { .ref = ref, .hook = h };
 		struct shot later = { .ref = ref, .hook = h };
@@ -347,7 +348,8 @@ static int run_shot(struct env *e, const struct shot *s, int *rc)
 
 static void print_shot(const struct shot *s)
 {
-	fprintf(stderr, "  %s on %s (%d VLAN tags, %d IPv4 option bytes, %d IPv6 ext headers, %zu bytes): ",
+	fprintf(stderr,
+		"  %s on %s (%d VLAN tags, %d IPv4 option bytes, %d IPv6 ext headers, %zu bytes): ",
 		s->kind, hook_names[s->hook], s->vlans, s->opts, s->exts, s->p.len);
 	ref_pkt_print(&s->ref, stderr);
 }
@@ -384,12 +386,14 @@ static int diff_counters(const struct counters *a, const struct counters *b,
 
 	for (int blk = 0; blk < 2; blk++) {
 		for (int i = 0; i < N_STATS; i++) {
-			uint64_t dp = b->pk[blk][i] - a->pk[blk][i], db = b->by[blk][i] - a->by[blk][i];
+			uint64_t dp = b->pk[blk][i] - a->pk[blk][i],
+				 db = b->by[blk][i] - a->by[blk][i];
 
 			if (dp == want->pk[blk][i] && db == want->by[blk][i])
 				continue;
 			if (print && n < 8)
-				fprintf(stderr, "  counter %d of block %d moved by %llu packets / %llu bytes, want %llu / %llu\n",
+				fprintf(stderr,
+					"  counter %d of block %d moved by %llu packets / %llu bytes, want %llu / %llu\n",
 					i, blk, (unsigned long long)dp, (unsigned long long)db,
 					(unsigned long long)want->pk[blk][i],
 					(unsigned long long)want->by[blk][i]);
@@ -489,8 +493,9 @@ static int run_batch(struct env *e, const struct policy *pol, const struct plan 
 
 static int one_policy(struct env *e, uint64_t seed, bool valid)
 {
-	struct randpol_opts o = { .max_rules = 12, .services = true, .monitor = true,
-				  .valid = valid };
+	struct randpol_opts o = {
+		.max_rules = 12, .services = true, .monitor = true, .valid = valid
+	};
 	struct policy mem, read, *pol = &mem;
 	struct plan pl = { 0 };
 	struct diag d;
@@ -506,7 +511,8 @@ static int one_policy(struct env *e, uint64_t seed, bool valid)
 	/* Valid policies go through the real reader and checker. */
 	if (valid) {
 		yaml = randpol_yaml(&mem);
-		err = yaml ? policy_read_mem(&read, "random.conf", yaml, strlen(yaml), &d) : -ENOMEM;
+		err = yaml ? policy_read_mem(&read, "random.conf", yaml, strlen(yaml), &d) :
+			     -ENOMEM;
 		if (!err)
 			policy_check(&read, &d);
 		if (err || d.errors) {

@@ -72,15 +72,15 @@
 struct sent {
 	struct pkt p;
 	struct ref_pkt ref;
-	uint32_t tag;          /* IPv4 id / IPv6 flow label */
+	uint32_t tag; /* IPv4 id / IPv6 flow label */
 };
 
 struct ctr {
-	char key[160];         /* "rule interface direction" */
+	char key[160]; /* "rule interface direction" */
 	unsigned long long packets;
 };
 
-struct run {                   /* what one backend did with one policy's packets */
+struct run { /* what one backend did with one policy's packets */
 	bool delivered[N_PACKETS];
 	struct ctr *c;
 	size_t n_c;
@@ -90,7 +90,7 @@ struct run {                   /* what one backend did with one policy's packets
 struct env {
 	char prefix[64], gw[80], cli[80], srv[80];
 	const char *tlsfw;
-	int tx, rx;            /* AF_PACKET on the client's and the server's veth0 */
+	int tx, rx; /* AF_PACKET on the client's and the server's veth0 */
 	int tx_ifindex;
 	uint8_t gw_mac[6], cli_mac[6];
 	char dir[64];
@@ -229,7 +229,9 @@ static int topo_up(struct env *e)
 			return -1;
 	for (int i = 0; i < 3; i++)
 		if (sh("ip netns exec %s sh -c 'for f in /proc/sys/net/ipv6/conf/*/router_solicitations; do echo 0 >$f; done'",
-		       i == 0 ? e->gw : i == 1 ? e->cli : e->srv))
+		       i == 0 ? e->gw :
+		       i == 1 ? e->cli :
+				e->srv))
 			return -1;
 	sleep(3);
 	e->tx = packet_socket(e->cli, &e->tx_ifindex, e->cli_mac);
@@ -426,8 +428,8 @@ static void write_policy(struct env *e, const char *yaml, const char *backend, c
 	fclose(f);
 }
 
-static void run_backend(struct env *e, const char *yaml, const char *backend,
-			const struct sent *s, size_t n, struct run *r)
+static void run_backend(struct env *e, const char *yaml, const char *backend, const struct sent *s,
+			size_t n, struct run *r)
 {
 	char path[128];
 	struct timespec ts = { 0, 400 * 1000 * 1000 };
@@ -443,11 +445,13 @@ static void run_backend(struct env *e, const char *yaml, const char *backend,
 	while (recv(e->rx, (char[64]){ 0 }, 64, MSG_DONTWAIT) > 0)
 		; /* whatever the apply's neighbour traffic left */
 	for (size_t i = 0; i < n; i++) {
-		struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = e->tx_ifindex,
+		struct sockaddr_ll to = { .sll_family = AF_PACKET,
+					  .sll_ifindex = e->tx_ifindex,
 					  .sll_halen = 6 };
 
 		memcpy(to.sll_addr, e->gw_mac, 6);
-		if (sendto(e->tx, s[i].p.buf, s[i].p.len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		if (sendto(e->tx, s[i].p.buf, s[i].p.len, 0, (struct sockaddr *)&to, sizeof(to)) <
+		    0)
 			perror("sendto");
 		if (i % 16 == 15)
 			usleep(2000); /* the veth backlog (1000 frames) never overflows */
@@ -466,8 +470,8 @@ static void failed(struct env *e, uint64_t seed, const char *yaml)
 }
 
 /* Which packets the reference decision puts on counter key (for a failure message). */
-static void explain(const struct policy *pol, const struct sent *s, size_t n,
-		    const struct run *a, const char *key)
+static void explain(const struct policy *pol, const struct sent *s, size_t n, const struct run *a,
+		    const char *key)
 {
 	static const char *const ifs[2] = { "lan0", "wan0" };
 
@@ -507,7 +511,8 @@ static void compare(struct env *e, uint64_t seed, const char *yaml, const struct
 			continue;
 		if (e->failures < MAX_FAILURES) {
 			fprintf(stderr, "FAIL: seed %llu packet %zu: bpf %s, nft %s: ",
-				(unsigned long long)seed, i, a->delivered[i] ? "delivered" : "not delivered",
+				(unsigned long long)seed, i,
+				a->delivered[i] ? "delivered" : "not delivered",
 				b->delivered[i] ? "delivered" : "not delivered");
 			ref_pkt_print(&s[i].ref, stderr);
 			fprintf(stderr, "\n");
@@ -518,12 +523,14 @@ static void compare(struct env *e, uint64_t seed, const char *yaml, const struct
 	 * must be 0 (a rule scoped away from a hook) */
 	for (size_t i = 0, j = 0; i < a->n_c || j < b->n_c;) {
 		int c = i == a->n_c ? 1 : j == b->n_c ? -1 : strcmp(a->c[i].key, b->c[j].key);
-		unsigned long long pa = c <= 0 ? a->c[i].packets : 0, pb = c >= 0 ? b->c[j].packets : 0;
+		unsigned long long pa = c <= 0 ? a->c[i].packets : 0,
+				   pb = c >= 0 ? b->c[j].packets : 0;
 		const char *key = c <= 0 ? a->c[i].key : b->c[j].key;
 
 		if (pa != pb) {
 			if (e->failures < MAX_FAILURES)
-				fprintf(stderr, "FAIL: seed %llu counter %s: bpf %llu, nft %llu packets\n",
+				fprintf(stderr,
+					"FAIL: seed %llu counter %s: bpf %llu, nft %llu packets\n",
 					(unsigned long long)seed, key, pa, pb);
 			if (e->failures < MAX_FAILURES && getenv("NVB_DEBUG"))
 				explain(pol, s, n, a, key);
@@ -541,7 +548,9 @@ int main(void)
 	const char *seed_env = getenv("TLSFW_SEED"), *np = getenv("TLSFW_NFT_POLICIES");
 	uint64_t seed0 = seed_env ? strtoull(seed_env, NULL, 0) : 1;
 	unsigned int n_pol = np ? atoi(np) : 24;
-	struct randpol_opts ro = { .max_rules = 8, .services = true, .monitor = true, .valid = true };
+	struct randpol_opts ro = {
+		.max_rules = 8, .services = true, .monitor = true, .valid = true
+	};
 	struct env e = { .tx = -1, .rx = -1 };
 	static struct sent s[N_PACKETS];
 	static struct run rb, rn;
@@ -554,7 +563,8 @@ int main(void)
 		return 1;
 	}
 	if (!e.tlsfw || access(e.tlsfw, X_OK) || access("scripts/topology.sh", X_OK)) {
-		fprintf(stderr, "FAIL: run from the source tree with TLSFW=<tlsfw binary> (selftests/run.sh does)\n");
+		fprintf(stderr,
+			"FAIL: run from the source tree with TLSFW=<tlsfw binary> (selftests/run.sh does)\n");
 		return 1;
 	}
 	snprintf(e.dir, sizeof(e.dir), "/tmp/tlsfw-nvb.XXXXXX");
@@ -588,7 +598,8 @@ int main(void)
 			if (pol.rules[i].action == POL_REJECT)
 				pol.rules[i].action = POL_DROP;
 		yaml = randpol_yaml(&pol);
-		for (unsigned int tries = 0; yaml && n < N_PACKETS && tries < 20 * N_PACKETS; tries++) {
+		for (unsigned int tries = 0; yaml && n < N_PACKETS && tries < 20 * N_PACKETS;
+		     tries++) {
 			memset(&s[n], 0, sizeof(s[n]));
 			randpol_packet(&pol, &r, &s[n].ref);
 			if (build(&e, &s[n], n + 1))

@@ -44,11 +44,11 @@ static const char *const hook_names[N_HOOKS] = { "xdp", "tc-ingress", "tc-egress
 #define BLOCK(h) ((h) == H_TC_OUT ? 1 : 0)
 #define N_WATCH (TLSFW_STAT_RULE0 + 256)
 
-struct loaded {                 /* a policy and its plan: the plan points into the policy */
+struct loaded { /* a policy and its plan: the plan points into the policy */
 	struct policy pol;
 	struct plan plan;
 	struct diag d;
-	uint32_t slot0;         /* rule slots used: slot0 + rule index */
+	uint32_t slot0; /* rule slots used: slot0 + rule index */
 };
 
 struct env {
@@ -58,9 +58,9 @@ struct env {
 	int ncpu;
 	const struct loaded *cur; /* policy of the active generation, for rule names */
 	unsigned int failures, checks;
-	uint32_t direct_max;    /* fill: fill_ids.direct_max (1: every table in its hash form) */
-	uint32_t fill_ifindex;  /* fill: the contexts' ifindex (0: 1, where test runs put packets) */
-	uint32_t run_ifindex;   /* run: the packet's ifindex (0: the test run's default, 1) */
+	uint32_t direct_max;   /* fill: fill_ids.direct_max (1: every table in its hash form) */
+	uint32_t fill_ifindex; /* fill: the contexts' ifindex (0: 1, where test runs put packets) */
+	uint32_t run_ifindex;  /* run: the packet's ifindex (0: the test run's default, 1) */
 };
 
 static void fail(struct env *e, const char *fmt, ...)
@@ -108,7 +108,8 @@ static int load_policy(struct loaded *l, const char *file, const char *extra, ui
 	if (!text) {
 		memset(l, 0, sizeof(*l));
 		diag_init(&l->d);
-		fprintf(stderr, "cannot read %s (run from the source tree or set TLSFW_ROOT)\n", file);
+		fprintf(stderr, "cannot read %s (run from the source tree or set TLSFW_ROOT)\n",
+			file);
 		return -ENOENT;
 	}
 	if (asprintf(&all, "%s\n%s", text, extra ? extra : "") < 0) {
@@ -167,7 +168,9 @@ static int fill(struct env *e, const struct loaded *l, unsigned int gen)
 		return -ENOMEM;
 	for (size_t i = 0; i < pl->n_rules; i++)
 		slots[i] = l->slot0 + i;
-	ids = (struct fill_ids){ .rule_slot = slots, .ifindex = ifindex, .ctx_slot = ctx_slot,
+	ids = (struct fill_ids){ .rule_slot = slots,
+				 .ifindex = ifindex,
+				 .ctx_slot = ctx_slot,
 				 .direct_max = e->direct_max };
 	diag_init(&d);
 	err = bpf_clear_gen(&e->m, gen);
@@ -280,9 +283,11 @@ static void run(struct env *e, int hook, const char *what, const struct pkt *p, 
 				if ((uint32_t)*s == i)
 					wp++;
 			if (dp != wp || db != wp * p->len)
-				fail(e, "%s %s: counter %u of block %d moved by %lu packets / %lu bytes, want %lu / %lu",
-				     hook_names[hook], what, i, blk, (unsigned long)dp, (unsigned long)db,
-				     (unsigned long)wp, (unsigned long)(wp * p->len));
+				fail(e,
+				     "%s %s: counter %u of block %d moved by %lu packets / %lu bytes, want %lu / %lu",
+				     hook_names[hook], what, i, blk, (unsigned long)dp,
+				     (unsigned long)db, (unsigned long)wp,
+				     (unsigned long)(wp * p->len));
 		}
 	}
 	if (out) {
@@ -349,8 +354,8 @@ static size_t check_ip(struct env *e, const char *what, const struct pkt *in, co
 		return in->l3_off + 20;
 	}
 	if (oh[0] >> 4 != 6 || oh[6] != proto || get16(oh + 4) != len - in->l3_off - 40)
-		fail(e, "%s: bad IPv6 header (next %u payload %u of %u)", what, oh[6], get16(oh + 4),
-		     len - (uint32_t)in->l3_off - 40);
+		fail(e, "%s: bad IPv6 header (next %u payload %u of %u)", what, oh[6],
+		     get16(oh + 4), len - (uint32_t)in->l3_off - 40);
 	if (memcmp(oh + 8, ih + 24, 16) || memcmp(oh + 24, ih + 8, 16))
 		fail(e, "%s: IPv6 addresses not turned around", what);
 	return in->l3_off + 40;
@@ -423,8 +428,8 @@ static void check_rst(struct env *e, const char *what, const struct pkt *in, con
 
 /* ---- cases ------------------------------------------------------------------------------ */
 
-static void reject_case(struct env *e, const char *what, const struct pkt_opts *o,
-			const char *rule, size_t payload)
+static void reject_case(struct env *e, const char *what, const struct pkt_opts *o, const char *rule,
+			size_t payload)
 {
 	long st[] = { rule_stat(e, rule), TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_SENT, -1 };
 	uint8_t out[PKT_MAX + 256];
@@ -469,25 +474,33 @@ static void block_quic(struct env *e)
 		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .n_vlan = 1, .vlan_id = { 10 } },
 			  V_REPLY, rej);
 		snprintf(w, sizeof(w), "IPv%d UDP 443 in QinQ", fam);
-		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .n_vlan = 2,
-				  .vlan_tpid = { 0x88a8, 0x8100 }, .vlan_id = { 100, 10 } },
+		all_hooks(e, w,
+			  &(struct pkt_opts){ .family = fam,
+					      .n_vlan = 2,
+					      .vlan_tpid = { 0x88a8, 0x8100 },
+					      .vlan_id = { 100, 10 } },
 			  V_REPLY, rej);
 		snprintf(w, sizeof(w), "IPv%d UDP 443 priority-tagged", fam);
 		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .n_vlan = 1 }, V_REPLY, rej);
 		snprintf(w, sizeof(w), "IPv%d TCP 443 in QinQ", fam);
-		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .proto = 6, .n_vlan = 2,
-				  .vlan_tpid = { 0x88a8, 0x8100 } },
+		all_hooks(e, w,
+			  &(struct pkt_opts){ .family = fam,
+					      .proto = 6,
+					      .n_vlan = 2,
+					      .vlan_tpid = { 0x88a8, 0x8100 } },
 			  V_PASS, STATS(https, TLSFW_STAT_PASS));
 	}
-	all_hooks(e, "IPv4 UDP 443 with 40 bytes of options",
-		  &(struct pkt_opts){ .ip4_opts = 40 }, V_REPLY, rej);
+	all_hooks(e, "IPv4 UDP 443 with 40 bytes of options", &(struct pkt_opts){ .ip4_opts = 40 },
+		  V_REPLY, rej);
 	all_hooks(e, "IPv4 TCP 443 with options", &(struct pkt_opts){ .ip4_opts = 12, .proto = 6 },
 		  V_PASS, STATS(https, TLSFW_STAT_PASS));
 	all_hooks(e, "IPv6 UDP 443 behind hop-by-hop, routing, dst options, AH",
 		  &(struct pkt_opts){ .family = 6, .n_ext = 4, .ext = { 0, 43, 60, 51 } }, V_REPLY,
 		  rej);
 	all_hooks(e, "IPv6 TCP 443 behind 8 extension headers",
-		  &(struct pkt_opts){ .family = 6, .proto = 6, .n_ext = 8,
+		  &(struct pkt_opts){ .family = 6,
+				      .proto = 6,
+				      .n_ext = 8,
 				      .ext = { 0, 60, 43, 51, 60, 43, 51, 60 } },
 		  V_PASS, STATS(https, TLSFW_STAT_PASS));
 	all_hooks(e, "IPv6 UDP 443 in QinQ behind extension headers",
@@ -505,21 +518,52 @@ static void malformed(struct env *e)
 	long total = drop == V_PASS ? TLSFW_STAT_PASS : TLSFW_STAT_DROP;
 	/* poke: 1 IHL 4, 2 wrong version, 3 total length 16; xdp_only: BPF_PROG_TEST_RUN of tc
 	 * programs refuses frames without a whole IP header (it reads it for socket lookup) */
-	struct { const char *what; struct pkt_opts o; long stat; int poke, xdp_only; } c[] = {
-		{ "IPv4 cut in the IP header", { .truncate = 14 + 10 }, TLSFW_STAT_MALFORMED_TRUNCATED, 0, 1 },
-		{ "IPv4 cut in the options", { .ip4_opts = 20, .truncate = 14 + 30 }, TLSFW_STAT_MALFORMED_LENGTH },
-		{ "IPv4 cut in the UDP header", { .payload = 60, .truncate = 14 + 20 + 4 }, TLSFW_STAT_MALFORMED_LENGTH },
-		{ "IPv4 cut in the TCP header", { .proto = 6, .payload = 40, .truncate = 14 + 20 + 12 }, TLSFW_STAT_MALFORMED_LENGTH },
-		{ "IPv4 UDP header cut short by its IP length", { .l4_cut = 4 }, TLSFW_STAT_MALFORMED_TRUNCATED },
-		{ "IPv4 TCP header cut short by its IP length", { .proto = 6, .l4_cut = 12 }, TLSFW_STAT_MALFORMED_TRUNCATED },
+	struct {
+		const char *what;
+		struct pkt_opts o;
+		long stat;
+		int poke, xdp_only;
+	} c[] = {
+		{ "IPv4 cut in the IP header",
+		  { .truncate = 14 + 10 },
+		  TLSFW_STAT_MALFORMED_TRUNCATED,
+		  0,
+		  1 },
+		{ "IPv4 cut in the options",
+		  { .ip4_opts = 20, .truncate = 14 + 30 },
+		  TLSFW_STAT_MALFORMED_LENGTH },
+		{ "IPv4 cut in the UDP header",
+		  { .payload = 60, .truncate = 14 + 20 + 4 },
+		  TLSFW_STAT_MALFORMED_LENGTH },
+		{ "IPv4 cut in the TCP header",
+		  { .proto = 6, .payload = 40, .truncate = 14 + 20 + 12 },
+		  TLSFW_STAT_MALFORMED_LENGTH },
+		{ "IPv4 UDP header cut short by its IP length",
+		  { .l4_cut = 4 },
+		  TLSFW_STAT_MALFORMED_TRUNCATED },
+		{ "IPv4 TCP header cut short by its IP length",
+		  { .proto = 6, .l4_cut = 12 },
+		  TLSFW_STAT_MALFORMED_TRUNCATED },
 		{ "IPv4 IHL 4", { 0 }, TLSFW_STAT_MALFORMED_IHL, 1 },
 		{ "IPv4 version 5", { 0 }, TLSFW_STAT_MALFORMED_VERSION, 2 },
 		{ "IPv4 total length below the header", { 0 }, TLSFW_STAT_MALFORMED_LENGTH, 3 },
-		{ "IPv6 cut in the IP header", { .family = 6, .truncate = 14 + 20 }, TLSFW_STAT_MALFORMED_TRUNCATED, 0, 1 },
-		{ "IPv6 cut in an extension header", { .family = 6, .n_ext = 2, .ext = { 0, 60 }, .truncate = 14 + 40 + 12 }, TLSFW_STAT_MALFORMED_LENGTH },
-		{ "IPv6 cut in the UDP header", { .family = 6, .truncate = 14 + 40 + 4 }, TLSFW_STAT_MALFORMED_LENGTH },
-		{ "IPv6 UDP header cut short by its IP length", { .family = 6, .n_ext = 1, .ext = { 60 }, .l4_cut = 6 }, TLSFW_STAT_MALFORMED_TRUNCATED },
-		{ "IPv6 9 extension headers", { .family = 6, .n_ext = 9, .ext = { 0, 60, 60, 60, 60, 60, 60, 60, 60 } }, TLSFW_STAT_MALFORMED_EXTHDR },
+		{ "IPv6 cut in the IP header",
+		  { .family = 6, .truncate = 14 + 20 },
+		  TLSFW_STAT_MALFORMED_TRUNCATED,
+		  0,
+		  1 },
+		{ "IPv6 cut in an extension header",
+		  { .family = 6, .n_ext = 2, .ext = { 0, 60 }, .truncate = 14 + 40 + 12 },
+		  TLSFW_STAT_MALFORMED_LENGTH },
+		{ "IPv6 cut in the UDP header",
+		  { .family = 6, .truncate = 14 + 40 + 4 },
+		  TLSFW_STAT_MALFORMED_LENGTH },
+		{ "IPv6 UDP header cut short by its IP length",
+		  { .family = 6, .n_ext = 1, .ext = { 60 }, .l4_cut = 6 },
+		  TLSFW_STAT_MALFORMED_TRUNCATED },
+		{ "IPv6 9 extension headers",
+		  { .family = 6, .n_ext = 9, .ext = { 0, 60, 60, 60, 60, 60, 60, 60, 60 } },
+		  TLSFW_STAT_MALFORMED_EXTHDR },
 		{ "IPv6 version 4", { .family = 6 }, TLSFW_STAT_MALFORMED_VERSION, 2 },
 		{ "3 VLAN tags", { .n_vlan = 3 }, TLSFW_STAT_MALFORMED_VLAN },
 	};
@@ -546,22 +590,27 @@ static void malformed(struct env *e)
 
 static void rejects(struct env *e)
 {
-	reject_case(e, "reject IPv4 UDP 443", &(struct pkt_opts){ .payload = 200 }, "block-quic", 0);
+	reject_case(e, "reject IPv4 UDP 443", &(struct pkt_opts){ .payload = 200 }, "block-quic",
+		    0);
 	reject_case(e, "reject IPv4 UDP 443 odd length", &(struct pkt_opts){ .payload = 3 },
 		    "block-quic", 0);
 	reject_case(e, "reject IPv4 UDP 443 with options",
 		    &(struct pkt_opts){ .ip4_opts = 40, .payload = 50 }, "block-quic", 0);
 	reject_case(e, "reject IPv4 UDP 443 in QinQ",
-		    &(struct pkt_opts){ .n_vlan = 2, .vlan_tpid = { 0x88a8, 0x8100 },
-					.vlan_id = { 5, 6 } },
+		    &(struct pkt_opts){
+			    .n_vlan = 2, .vlan_tpid = { 0x88a8, 0x8100 }, .vlan_id = { 5, 6 } },
 		    "block-quic", 0);
 	reject_case(e, "reject IPv6 UDP 443", &(struct pkt_opts){ .family = 6, .payload = 333 },
 		    "block-quic", 0);
 	reject_case(e, "reject IPv6 UDP 443 big (quote cut at 1280)",
 		    &(struct pkt_opts){ .family = 6, .payload = 1400 }, "block-quic", 0);
 	reject_case(e, "reject IPv6 UDP 443 in 802.1Q behind extension headers",
-		    &(struct pkt_opts){ .family = 6, .n_vlan = 1, .vlan_id = { 7 }, .n_ext = 3,
-					.ext = { 0, 43, 51 }, .payload = 21 },
+		    &(struct pkt_opts){ .family = 6,
+					.n_vlan = 1,
+					.vlan_id = { 7 },
+					.n_ext = 3,
+					.ext = { 0, 43, 51 },
+					.payload = 21 },
 		    "block-quic", 0);
 }
 
@@ -571,19 +620,27 @@ static void reject_tcp(struct env *e, struct loaded *rej)
 	reject_case(e, "reject IPv4 TCP SYN", &(struct pkt_opts){ .proto = 6, .seq = 1000 },
 		    "allow-https", 0);
 	reject_case(e, "reject IPv4 TCP ACK with data",
-		    &(struct pkt_opts){ .proto = 6, .tcp_flags = 0x18, .seq = 5, .ack = 77777,
-					.payload = 100 },
+		    &(struct pkt_opts){
+			    .proto = 6, .tcp_flags = 0x18, .seq = 5, .ack = 77777, .payload = 100 },
 		    "allow-https", 100);
 	reject_case(e, "reject IPv4 TCP FIN without ACK",
-		    &(struct pkt_opts){ .proto = 6, .tcp_flags = 0x01, .seq = 0xfffffff0,
-					.payload = 20, .ip4_opts = 8 },
+		    &(struct pkt_opts){ .proto = 6,
+					.tcp_flags = 0x01,
+					.seq = 0xfffffff0,
+					.payload = 20,
+					.ip4_opts = 8 },
 		    "allow-https", 20);
 	reject_case(e, "reject IPv6 TCP SYN in QinQ",
 		    &(struct pkt_opts){ .family = 6, .proto = 6, .n_vlan = 2, .seq = 42 },
 		    "allow-https", 0);
 	reject_case(e, "reject IPv6 TCP ACK behind extension headers",
-		    &(struct pkt_opts){ .family = 6, .proto = 6, .tcp_flags = 0x10, .ack = 99,
-					.n_ext = 2, .ext = { 0, 60 }, .payload = 10 },
+		    &(struct pkt_opts){ .family = 6,
+					.proto = 6,
+					.tcp_flags = 0x10,
+					.ack = 99,
+					.n_ext = 2,
+					.ext = { 0, 60 },
+					.payload = 10 },
 		    "allow-https", 10);
 	/* a reset is never answered */
 	all_hooks(e, "reject IPv4 TCP RST: no answer",
@@ -603,51 +660,104 @@ static void fragments(struct env *e, uint32_t id_base)
 			struct pkt p;
 			char w[96];
 
-#define FRAG(what_, opts_, want_, ...)                                                      \
-	do {                                                                                 \
-		snprintf(w, sizeof(w), "IPv%d %s (fragments %s)", fam, what_,                \
-			 pol_frag_names[mode]);                                              \
-		struct pkt_opts o_ = opts_;                                                  \
-		build(e, &p, &o_, w);                                                        \
-		run(e, h, w, &p, want_, STATS(__VA_ARGS__), NULL, NULL);                     \
+#define FRAG(what_, opts_, want_, ...)                                        \
+	do {                                                                  \
+		snprintf(w, sizeof(w), "IPv%d %s (fragments %s)", fam, what_, \
+			 pol_frag_names[mode]);                               \
+		struct pkt_opts o_ = opts_;                                   \
+		build(e, &p, &o_, w);                                         \
+		run(e, h, w, &p, want_, STATS(__VA_ARGS__), NULL, NULL);      \
 	} while (0)
 
 			if (mode == TLSFW_FRAG_DROP) {
-				FRAG("UDP 443 first fragment", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_FIRST, .frag_id = id }),
+				FRAG("UDP 443 first fragment",
+				     ((struct pkt_opts){ .family = fam,
+							 .frag = PKT_FRAG_FIRST,
+							 .frag_id = id }),
 				     V_DROP, TLSFW_STAT_FRAG_DROPPED, TLSFW_STAT_DROP);
-				FRAG("later fragment", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id }),
+				FRAG("later fragment",
+				     ((struct pkt_opts){ .family = fam,
+							 .frag = PKT_FRAG_LATER,
+							 .frag_id = id }),
 				     V_DROP, TLSFW_STAT_FRAG_DROPPED, TLSFW_STAT_DROP);
-				FRAG("TCP 443 first fragment", ((struct pkt_opts){ .family = fam, .proto = 6, .frag = PKT_FRAG_FIRST, .frag_id = id + 1 }),
+				FRAG("TCP 443 first fragment",
+				     ((struct pkt_opts){ .family = fam,
+							 .proto = 6,
+							 .frag = PKT_FRAG_FIRST,
+							 .frag_id = id + 1 }),
 				     V_DROP, TLSFW_STAT_FRAG_DROPPED, TLSFW_STAT_DROP);
 				continue;
 			}
 			/* the first fragment is decided by the rules; a reject cannot be answered */
-			FRAG("UDP 443 first fragment", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_FIRST, .frag_id = id, .payload = 32 }),
+			FRAG("UDP 443 first fragment",
+			     ((struct pkt_opts){ .family = fam,
+						 .frag = PKT_FRAG_FIRST,
+						 .frag_id = id,
+						 .payload = 32 }),
 			     V_DROP, quic, TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_FAILED);
-			FRAG("TCP 443 first fragment", ((struct pkt_opts){ .family = fam, .proto = 6, .frag = PKT_FRAG_FIRST, .frag_id = id + 1 }),
+			FRAG("TCP 443 first fragment",
+			     ((struct pkt_opts){ .family = fam,
+						 .proto = 6,
+						 .frag = PKT_FRAG_FIRST,
+						 .frag_id = id + 1 }),
 			     V_PASS, https, TLSFW_STAT_PASS);
-			FRAG("tiny first fragment (4 bytes of UDP)", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_FIRST, .frag_id = id + 2, .l4_cut = 4 }),
+			FRAG("tiny first fragment (4 bytes of UDP)",
+			     ((struct pkt_opts){ .family = fam,
+						 .frag = PKT_FRAG_FIRST,
+						 .frag_id = id + 2,
+						 .l4_cut = 4 }),
 			     V_DROP, TLSFW_STAT_FRAG_TINY, TLSFW_STAT_DROP);
-			FRAG("tiny first fragment (12 bytes of TCP)", ((struct pkt_opts){ .family = fam, .proto = 6, .frag = PKT_FRAG_FIRST, .frag_id = id + 3, .l4_cut = 12 }),
+			FRAG("tiny first fragment (12 bytes of TCP)",
+			     ((struct pkt_opts){ .family = fam,
+						 .proto = 6,
+						 .frag = PKT_FRAG_FIRST,
+						 .frag_id = id + 3,
+						 .l4_cut = 12 }),
 			     V_DROP, TLSFW_STAT_FRAG_TINY, TLSFW_STAT_DROP);
 			if (mode == TLSFW_FRAG_ALLOW) {
-				FRAG("later fragment of UDP 443", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id }),
+				FRAG("later fragment of UDP 443",
+				     ((struct pkt_opts){ .family = fam,
+							 .frag = PKT_FRAG_LATER,
+							 .frag_id = id }),
 				     V_PASS, TLSFW_STAT_FRAG_ALLOWED, TLSFW_STAT_PASS);
-				FRAG("later fragment without first", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id + 4 }),
+				FRAG("later fragment without first",
+				     ((struct pkt_opts){ .family = fam,
+							 .frag = PKT_FRAG_LATER,
+							 .frag_id = id + 4 }),
 				     V_PASS, TLSFW_STAT_FRAG_ALLOWED, TLSFW_STAT_PASS);
 				continue;
 			}
-			FRAG("later fragment of UDP 443", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id }),
-			     V_DROP, TLSFW_STAT_FRAG_FOLLOWED, quic, TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_FAILED);
-			FRAG("last fragment of UDP 443", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id, .frag_off = 2960 }),
-			     V_DROP, TLSFW_STAT_FRAG_FOLLOWED, quic, TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_FAILED);
-			FRAG("later fragment of TCP 443", ((struct pkt_opts){ .family = fam, .proto = 6, .frag = PKT_FRAG_LATER, .frag_id = id + 1 }),
+			FRAG("later fragment of UDP 443",
+			     ((struct pkt_opts){
+				     .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id }),
+			     V_DROP, TLSFW_STAT_FRAG_FOLLOWED, quic, TLSFW_STAT_REJECT,
+			     TLSFW_STAT_REJECT_FAILED);
+			FRAG("last fragment of UDP 443",
+			     ((struct pkt_opts){ .family = fam,
+						 .frag = PKT_FRAG_LATER,
+						 .frag_id = id,
+						 .frag_off = 2960 }),
+			     V_DROP, TLSFW_STAT_FRAG_FOLLOWED, quic, TLSFW_STAT_REJECT,
+			     TLSFW_STAT_REJECT_FAILED);
+			FRAG("later fragment of TCP 443",
+			     ((struct pkt_opts){ .family = fam,
+						 .proto = 6,
+						 .frag = PKT_FRAG_LATER,
+						 .frag_id = id + 1 }),
 			     V_PASS, TLSFW_STAT_FRAG_FOLLOWED, https, TLSFW_STAT_PASS);
-			FRAG("later fragment of the tiny first", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id + 2 }),
+			FRAG("later fragment of the tiny first",
+			     ((struct pkt_opts){
+				     .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id + 2 }),
 			     V_DROP, TLSFW_STAT_FRAG_NO_FIRST, TLSFW_STAT_DROP);
-			FRAG("later fragment without first", ((struct pkt_opts){ .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id + 4 }),
+			FRAG("later fragment without first",
+			     ((struct pkt_opts){
+				     .family = fam, .frag = PKT_FRAG_LATER, .frag_id = id + 4 }),
 			     V_DROP, TLSFW_STAT_FRAG_NO_FIRST, TLSFW_STAT_DROP);
-			FRAG("later fragment, other protocol", ((struct pkt_opts){ .family = fam, .proto = 6, .frag = PKT_FRAG_LATER, .frag_id = id }),
+			FRAG("later fragment, other protocol",
+			     ((struct pkt_opts){ .family = fam,
+						 .proto = 6,
+						 .frag = PKT_FRAG_LATER,
+						 .frag_id = id }),
 			     V_DROP, TLSFW_STAT_FRAG_NO_FIRST, TLSFW_STAT_DROP);
 #undef FRAG
 		}
@@ -662,8 +772,8 @@ static void block_dot(struct env *e)
 		char w[64];
 
 		snprintf(w, sizeof(w), "IPv%d TCP 853", fam);
-		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .proto = 6, .dport = 853 }, V_DROP,
-			  STATS(dot, TLSFW_STAT_DROP));
+		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .proto = 6, .dport = 853 },
+			  V_DROP, STATS(dot, TLSFW_STAT_DROP));
 		snprintf(w, sizeof(w), "IPv%d UDP 853", fam);
 		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .dport = 853 }, V_DROP,
 			  STATS(dot, TLSFW_STAT_DROP));
@@ -671,22 +781,27 @@ static void block_dot(struct env *e)
 		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .dport = 53 }, V_PASS,
 			  STATS(dns, TLSFW_STAT_PASS));
 		snprintf(w, sizeof(w), "IPv%d TCP 53", fam);
-		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .proto = 6, .dport = 53 }, V_PASS,
-			  STATS(dns, TLSFW_STAT_PASS));
+		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .proto = 6, .dport = 53 },
+			  V_PASS, STATS(dns, TLSFW_STAT_PASS));
 		snprintf(w, sizeof(w), "IPv%d UDP 443 (default under block-dot)", fam);
 		all_hooks(e, w, &(struct pkt_opts){ .family = fam }, V_PASS,
 			  STATS(TLSFW_STAT_DEFAULT, TLSFW_STAT_PASS));
 		snprintf(w, sizeof(w), "IPv%d TCP 853 from port 853 in 802.1Q", fam);
-		all_hooks(e, w, &(struct pkt_opts){ .family = fam, .proto = 6, .sport = 853,
-				  .dport = 853, .n_vlan = 1 },
+		all_hooks(e, w,
+			  &(struct pkt_opts){ .family = fam,
+					      .proto = 6,
+					      .sport = 853,
+					      .dport = 853,
+					      .n_vlan = 1 },
 			  V_DROP, STATS(dot, TLSFW_STAT_DROP));
 	}
 }
 
 /* ---- fast path: direct-indexed and hash forms, context fallback --------------------------- */
 
-#define FORMS (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH | TLSFW_CFG_COMB1_DIRECT | \
-	       TLSFW_CFG_COMB3_DIRECT | TLSFW_CFG_FUSED)
+#define FORMS                                                              \
+	(TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH | TLSFW_CFG_COMB1_DIRECT | \
+	 TLSFW_CFG_COMB3_DIRECT | TLSFW_CFG_FUSED)
 
 /* The forms bpf_fill chose for generation gen must be want (TLSFW_CFG_* bits of FORMS). */
 static void want_forms(struct env *e, unsigned int gen, uint32_t want, const char *what)
@@ -717,16 +832,24 @@ static char *big_policy(unsigned int n, bool addrs)
 
 	if (!s)
 		return NULL;
-	len = snprintf(s, cap, "version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress, egress]\ndefault: allow\nrules:\n");
+	len = snprintf(
+		s, cap,
+		"version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress, egress]\ndefault: allow\nrules:\n");
 	for (unsigned int k = 0; k < n; k++) {
-		len += snprintf(s + len, cap - len, "  - name: u%u\n    proto: udp\n    sport: %u\n    dport: %u\n    action: drop\n",
-				k, 20000 + k, 30000 + k);
+		len += snprintf(
+			s + len, cap - len,
+			"  - name: u%u\n    proto: udp\n    sport: %u\n    dport: %u\n    action: drop\n",
+			k, 20000 + k, 30000 + k);
 		if (addrs)
-			len += snprintf(s + len, cap - len, "    dst: [10.%u.%u.0/24]\n", k / 256, k % 256);
-		len += snprintf(s + len, cap - len, "  - name: t%u\n    proto: tcp\n    sport: %u\n    dport: %u\n    action: drop\n",
-				k, 50000 + k, 40000 + k);
+			len += snprintf(s + len, cap - len, "    dst: [10.%u.%u.0/24]\n", k / 256,
+					k % 256);
+		len += snprintf(
+			s + len, cap - len,
+			"  - name: t%u\n    proto: tcp\n    sport: %u\n    dport: %u\n    action: drop\n",
+			k, 50000 + k, 40000 + k);
 		if (addrs)
-			len += snprintf(s + len, cap - len, "    dst: [10.%u.%u.0/24]\n", k / 256, k % 256);
+			len += snprintf(s + len, cap - len, "    dst: [10.%u.%u.0/24]\n", k / 256,
+					k % 256);
 	}
 	return s;
 }
@@ -744,24 +867,33 @@ static void big_cases(struct env *e, bool addrs)
 		snprintf(t, sizeof(t), "t%u", k);
 		snprintf(dst, sizeof(dst), "10.%u.%u.9", k / 256, k % 256);
 		snprintf(w, sizeof(w), "big policy: UDP %u -> %u", 20000 + k, 30000 + k);
-		all_hooks(e, w, &(struct pkt_opts){ .dst = dst, .sport = 20000 + k, .dport = 30000 + k },
+		all_hooks(e, w,
+			  &(struct pkt_opts){ .dst = dst, .sport = 20000 + k, .dport = 30000 + k },
 			  V_DROP, STATS(rule_stat(e, u), TLSFW_STAT_DROP));
 		snprintf(w, sizeof(w), "big policy: UDP %u -> %u (default)", 20000 + k, 30001 + k);
-		all_hooks(e, w, &(struct pkt_opts){ .dst = dst, .sport = 20000 + k, .dport = 30001 + k },
+		all_hooks(e, w,
+			  &(struct pkt_opts){ .dst = dst, .sport = 20000 + k, .dport = 30001 + k },
 			  V_PASS, STATS(TLSFW_STAT_DEFAULT, TLSFW_STAT_PASS));
 		snprintf(w, sizeof(w), "big policy: TCP to %s port %u", dst, 40000 + k);
-		all_hooks(e, w, &(struct pkt_opts){ .proto = 6, .dst = dst, .sport = 50000 + k,
-						    .dport = 40000 + k },
+		all_hooks(e, w,
+			  &(struct pkt_opts){
+				  .proto = 6, .dst = dst, .sport = 50000 + k, .dport = 40000 + k },
 			  V_DROP, STATS(rule_stat(e, t), TLSFW_STAT_DROP));
 		snprintf(w, sizeof(w), "big policy: TCP to 10.200.0.1 port %u (%s)", 40000 + k,
 			 addrs ? "default" : "rule");
 		if (addrs)
-			all_hooks(e, w, &(struct pkt_opts){ .proto = 6, .dst = "10.200.0.1",
-							    .sport = 50000 + k, .dport = 40000 + k },
+			all_hooks(e, w,
+				  &(struct pkt_opts){ .proto = 6,
+						      .dst = "10.200.0.1",
+						      .sport = 50000 + k,
+						      .dport = 40000 + k },
 				  V_PASS, STATS(TLSFW_STAT_DEFAULT, TLSFW_STAT_PASS));
 		else
-			all_hooks(e, w, &(struct pkt_opts){ .proto = 6, .dst = "10.200.0.1",
-							    .sport = 50000 + k, .dport = 40000 + k },
+			all_hooks(e, w,
+				  &(struct pkt_opts){ .proto = 6,
+						      .dst = "10.200.0.1",
+						      .sport = 50000 + k,
+						      .dport = 40000 + k },
 				  V_DROP, STATS(rule_stat(e, t), TLSFW_STAT_DROP));
 	}
 	all_hooks(e, "big policy: IPv6 UDP 443 (default)", &(struct pkt_opts){ .family = 6 },
@@ -816,8 +948,12 @@ static int too_big(struct env *e)
  */
 static void ctx_fallback(struct env *e, const struct loaded *quic)
 {
-	static const struct { uint32_t fill; const char *where; } c[] = {
-		{ 5000, "the tlsfw_ctx hash" }, { 7, "the direct words" },
+	static const struct {
+		uint32_t fill;
+		const char *where;
+	} c[] = {
+		{ 5000, "the tlsfw_ctx hash" },
+		{ 7, "the direct words" },
 	};
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	char w[128];
@@ -841,9 +977,11 @@ static void ctx_fallback(struct env *e, const struct loaded *quic)
 			goto out;
 		}
 		e->run_ifindex = c[i].fill;
-		snprintf(w, sizeof(w), "UDP 443 on ifindex %u (context from %s)", c[i].fill, c[i].where);
+		snprintf(w, sizeof(w), "UDP 443 on ifindex %u (context from %s)", c[i].fill,
+			 c[i].where);
 		all_hooks(e, w, &(struct pkt_opts){ 0 }, V_REPLY,
-			  STATS(rule_stat(e, "block-quic"), TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_SENT));
+			  STATS(rule_stat(e, "block-quic"), TLSFW_STAT_REJECT,
+				TLSFW_STAT_REJECT_SENT));
 		e->run_ifindex = other;
 		snprintf(w, sizeof(w), "UDP 443 on ifindex %u (not in the policy)", other);
 		all_hooks(e, w, &(struct pkt_opts){ 0 }, V_PASS, NULL);
@@ -856,7 +994,8 @@ out:
 	e->run_ifindex = 0;
 	if (self >= 0) {
 		if (setns(self, CLONE_NEWNET))
-			fail(e, "cannot return to the original network namespace: %s", strerror(errno));
+			fail(e, "cannot return to the original network namespace: %s",
+			     strerror(errno));
 		close(self);
 	}
 }
@@ -943,7 +1082,8 @@ int main(void)
 	if (bpf_set_gen(&e.m, 0))
 		return 1;
 	all_hooks(&e, "IPv4 UDP 443 after switching back", &(struct pkt_opts){ .payload = 1 },
-		  V_REPLY, STATS(rule_stat(&e, "block-quic"), TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_SENT));
+		  V_REPLY,
+		  STATS(rule_stat(&e, "block-quic"), TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_SENT));
 
 	if (use(&e, &quic_drop, 1))
 		return 1;
@@ -978,7 +1118,8 @@ int main(void)
 		return 1;
 	if (bpf_set_gen(&e.m, 1))
 		return 1;
-	all_hooks(&e, "IPv4 UDP 443 on a cleared generation", &(struct pkt_opts){ 0 }, V_PASS, NULL);
+	all_hooks(&e, "IPv4 UDP 443 on a cleared generation", &(struct pkt_opts){ 0 }, V_PASS,
+		  NULL);
 	bpf_set_gen(&e.m, 0);
 
 	tlsfw__destroy(e.skel);

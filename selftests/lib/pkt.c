@@ -155,8 +155,14 @@ int pkt_build(struct pkt *p, const struct pkt_opts *o)
 		d.tcp_flags = 0x02;
 	if (!d.frag_off)
 		d.frag_off = 1480;
-	if (pkt_addr(o->src ? o->src : family == 4 ? "10.0.0.1" : "fd00::1", src) < 0 ||
-	    pkt_addr(o->dst ? o->dst : family == 4 ? "10.0.0.2" : "fd00::2", dst) < 0)
+	if (pkt_addr(o->src	 ? o->src :
+		     family == 4 ? "10.0.0.1" :
+				   "fd00::1",
+		     src) < 0 ||
+	    pkt_addr(o->dst	 ? o->dst :
+		     family == 4 ? "10.0.0.2" :
+				   "fd00::2",
+		     dst) < 0)
 		return -EINVAL;
 	if (o->payload > 1400 || o->ip4_opts > 40 || (o->ip4_opts & 3) || o->n_vlan > 3 ||
 	    o->n_ext > 12)
@@ -225,7 +231,8 @@ int pkt_build(struct pkt *p, const struct pkt_opts *o)
 		for (int i = 0; i < o->n_ext; i++) {
 			*next = o->ext[i];
 			next = b + off;
-			if (o->ext[i] == 51) { /* AH: 12 bytes of header + 4 of ICV, (4-octet units) - 2 */
+			if (o->ext[i] ==
+			    51) { /* AH: 12 bytes of header + 4 of ICV, (4-octet units) - 2 */
 				memset(b + off, 0, 16);
 				b[off + 1] = 16 / 4 - 2;
 				off += 16;

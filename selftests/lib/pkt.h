@@ -15,31 +15,31 @@
 enum pkt_frag { PKT_NOFRAG = 0, PKT_FRAG_FIRST, PKT_FRAG_LATER };
 
 struct pkt_opts {
-	int family;               /* 4 (default) or 6 */
-	const char *src, *dst;    /* addresses; default 10.0.0.1 / 10.0.0.2 or fd00::1 / fd00::2 */
-	uint16_t ethertype;       /* 0: from family; else this EtherType and no IP header (ARP) */
-	int n_vlan;               /* tags, outermost first */
-	uint16_t vlan_tpid[3];    /* 0x8100 (default) or 0x88a8 */
+	int family;	       /* 4 (default) or 6 */
+	const char *src, *dst; /* addresses; default 10.0.0.1 / 10.0.0.2 or fd00::1 / fd00::2 */
+	uint16_t ethertype;    /* 0: from family; else this EtherType and no IP header (ARP) */
+	int n_vlan;	       /* tags, outermost first */
+	uint16_t vlan_tpid[3]; /* 0x8100 (default) or 0x88a8 */
 	uint16_t vlan_id[3];
-	uint8_t proto;            /* 6, 17 (default), 1, 58, ... */
-	uint16_t sport, dport;    /* default 40000 -> 443 */
-	uint8_t tcp_flags;        /* default SYN */
+	uint8_t proto;	       /* 6, 17 (default), 1, 58, ... */
+	uint16_t sport, dport; /* default 40000 -> 443 */
+	uint8_t tcp_flags;     /* default SYN */
 	uint32_t seq, ack;
-	size_t payload;           /* transport payload bytes (pattern filled) */
-	size_t ip4_opts;          /* IPv4 option bytes (multiple of 4, <= 40) */
-	int n_ext;                /* IPv6 extension headers before the transport (or fragment) */
-	uint8_t ext[12];          /* 0 hop-by-hop, 43 routing, 60 dst options, 51 AH */
-	enum pkt_frag frag;       /* fragment kind; IPv6 adds a fragment header after ext[] */
+	size_t payload;	    /* transport payload bytes (pattern filled) */
+	size_t ip4_opts;    /* IPv4 option bytes (multiple of 4, <= 40) */
+	int n_ext;	    /* IPv6 extension headers before the transport (or fragment) */
+	uint8_t ext[12];    /* 0 hop-by-hop, 43 routing, 60 dst options, 51 AH */
+	enum pkt_frag frag; /* fragment kind; IPv6 adds a fragment header after ext[] */
 	uint32_t frag_id;
-	uint16_t frag_off;        /* bytes, multiple of 8, for PKT_FRAG_LATER (default 1480) */
-	int l4_cut;               /* > 0: only this many bytes of the transport header (tiny) */
-	size_t truncate;          /* > 0: cut the frame to this length after building */
+	uint16_t frag_off; /* bytes, multiple of 8, for PKT_FRAG_LATER (default 1480) */
+	int l4_cut;	   /* > 0: only this many bytes of the transport header (tiny) */
+	size_t truncate;   /* > 0: cut the frame to this length after building */
 };
 
 struct pkt {
 	uint8_t buf[PKT_MAX];
 	size_t len;
-	size_t l3_off, l4_off;    /* where the builder put the headers */
+	size_t l3_off, l4_off; /* where the builder put the headers */
 };
 
 /* Returns 0 or -EINVAL (bad options, too long). */

@@ -256,12 +256,11 @@ void randpol_free(struct policy *p)
 /* ---- random policies ---------------------------------------------------------------- */
 
 /* Small pools, so that rules overlap and packets hit them. */
-static const uint16_t port_pool[] = { 0, 1, 22, 53, 80, 443, 853, 1000, 1024, 2000, 8080,
-				      65535 };
+static const uint16_t port_pool[] = { 0, 1, 22, 53, 80, 443, 853, 1000, 1024, 2000, 8080, 65535 };
 static const char *const pfx_pool[] = {
-	"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "192.168.0.0/16",
-	"0.0.0.0/0", "10.128.0.0/9", "fd00::/8", "fd00:1::/32", "fd00:1::53/128", "::/0",
-	"2001:db8::/32", "2001:db8:0:1::/64",
+	"10.0.0.0/8", "10.1.0.0/16",   "10.1.2.0/24",	    "10.1.2.3/32", "192.168.0.0/16",
+	"0.0.0.0/0",  "10.128.0.0/9",  "fd00::/8",	    "fd00:1::/32", "fd00:1::53/128",
+	"::/0",	      "2001:db8::/32", "2001:db8:0:1::/64",
 };
 static const uint8_t proto_pool[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6,
 				      IPPROTO_GRE };
@@ -296,7 +295,8 @@ static int rand_prefixes(struct rp_rng *r, struct pol_prefixes *ps, unsigned int
 		char buf[64];
 
 		if (rp_below(r, 2)) {
-			const char *c = pfx_pool[rp_below(r, sizeof(pfx_pool) / sizeof(pfx_pool[0]))];
+			const char *c =
+				pfx_pool[rp_below(r, sizeof(pfx_pool) / sizeof(pfx_pool[0]))];
 
 			if (family == POL_FAM_V4 && strchr(c, ':'))
 				c = "10.1.0.0/16";
@@ -346,9 +346,10 @@ static int make_valid(const struct policy *p, struct rp_rng *r, struct pol_rule 
 
 		for (size_t j = 0; j < rule->ifaces.n; j++)
 			listed |= !strcmp(rule->ifaces.v[j], p->ifaces[i].name);
-		if (listed && (!rule->direction ||
-			       p->ifaces[i].hooks & (rule->direction == POL_DIR_INGRESS ?
-							     POL_HOOK_INGRESS : POL_HOOK_EGRESS)))
+		if (listed &&
+		    (!rule->direction ||
+		     p->ifaces[i].hooks & (rule->direction == POL_DIR_INGRESS ? POL_HOOK_INGRESS :
+										POL_HOOK_EGRESS)))
 			hooked = true;
 	}
 	if (!hooked)
@@ -356,8 +357,8 @@ static int make_valid(const struct policy *p, struct rp_rng *r, struct pol_rule 
 	if (rule->has_src && rule->has_dst && !rule->family &&
 	    !(has_fam(&rule->src, POL_FAM_V4) && has_fam(&rule->dst, POL_FAM_V4)) &&
 	    !(has_fam(&rule->src, POL_FAM_V6) && has_fam(&rule->dst, POL_FAM_V6)))
-		return randpol_add_cidr(&rule->dst, has_fam(&rule->src, POL_FAM_V4) ? "10.1.0.0/16" :
-											 "fd00::/8");
+		return randpol_add_cidr(
+			&rule->dst, has_fam(&rule->src, POL_FAM_V4) ? "10.1.0.0/16" : "fd00::/8");
 	return 0;
 }
 
@@ -387,7 +388,8 @@ static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_op
 			unsigned int n = 1 + rp_below(r, 2);
 
 			for (unsigned int k = 0; k < n; k++)
-				randpol_add_proto(rule, proto_pool[rp_below(r, sizeof(proto_pool))]);
+				randpol_add_proto(rule,
+						  proto_pool[rp_below(r, sizeof(proto_pool))]);
 		}
 		if (!rp_below(r, 3)) {
 			rule->has_dport = true;
@@ -416,9 +418,9 @@ static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_op
 	if (!err && o->valid)
 		err = make_valid(p, r, rule);
 	/* A rule matching everything hides every later rule: keep them rare. */
-	if (!err && !rule->has_proto && !rule->has_sport && !rule->has_dport &&
-	    !rule->services.n && !rule->has_src && !rule->has_dst && !rule->family &&
-	    !rule->direction && !rule->ifaces.n && rp_below(r, 10)) {
+	if (!err && !rule->has_proto && !rule->has_sport && !rule->has_dport && !rule->services.n &&
+	    !rule->has_src && !rule->has_dst && !rule->family && !rule->direction &&
+	    !rule->ifaces.n && rp_below(r, 10)) {
 		rule->has_dst = true;
 		err = rand_prefixes(r, &rule->dst, 0);
 	}
@@ -659,7 +661,7 @@ fix:
 
 void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pkt)
 {
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_TCP, IPPROTO_UDP,
+	static const uint8_t protos[] = { IPPROTO_TCP,	IPPROTO_UDP,	IPPROTO_TCP, IPPROTO_UDP,
 					  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_GRE };
 	const struct pol_iface *ifc;
 

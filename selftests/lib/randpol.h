@@ -24,10 +24,10 @@ uint64_t rp_next(struct rp_rng *r);
 uint32_t rp_below(struct rp_rng *r, uint32_t n); /* 0 .. n-1; n > 0 */
 
 struct randpol_opts {
-	unsigned int max_rules;  /* 1 .. max_rules rules */
-	bool services;           /* may use `service:` */
-	bool monitor;            /* may use `mode: monitor` */
-	bool valid;              /* only what policy_check accepts (else also contradictions
+	unsigned int max_rules; /* 1 .. max_rules rules */
+	bool services;		/* may use `service:` */
+	bool monitor;		/* may use `mode: monitor` */
+	bool valid;		/* only what policy_check accepts (else also contradictions
 				  * that the checker refuses but the lowering must survive) */
 };
 

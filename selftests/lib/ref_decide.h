@@ -15,18 +15,18 @@
 #include "policy.h"
 
 struct ref_pkt {
-	uint8_t family;     /* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
-	bool has_ports;     /* TCP or UDP with a readable transport header */
+	bool has_ports; /* TCP or UDP with a readable transport header */
 	uint16_t sport, dport;
 	uint8_t src[16], dst[16]; /* v4-mapped for IPv4 */
 	const char *ifname;
-	uint8_t dir;        /* enum tlsfw_dir */
+	uint8_t dir; /* enum tlsfw_dir */
 };
 
 struct ref_verdict {
-	int rule;           /* -1: default */
-	uint8_t action;     /* enum tlsfw_action */
+	int rule;	/* -1: default */
+	uint8_t action; /* enum tlsfw_action */
 	uint8_t monitor;
 };
 

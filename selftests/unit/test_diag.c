@@ -60,8 +60,8 @@ static void test_did_you_mean(void)
 	s = did_you_mean("icmpv7", protos, 4);
 	CHECK(s && !strcmp(s, "icmpv6"), "icmpv7 -> %s", s ? s : "NULL");
 	s = did_you_mean("ucp", protos, 4);
-	CHECK(s && !strcmp(s, "tcp"), "ties go to the first closest (tcp and udp are both 1 away): %s",
-	      s ? s : "NULL");
+	CHECK(s && !strcmp(s, "tcp"),
+	      "ties go to the first closest (tcp and udp are both 1 away): %s", s ? s : "NULL");
 }
 
 static void test_caret(void)
@@ -75,8 +75,8 @@ static void test_caret(void)
 	f = diag_intern_file(&d, "p.conf", text, strlen(text));
 	CHECK(f && !strcmp(f, "p.conf"), "interned");
 	CHECK(diag_intern_file(&d, "p.conf", NULL, 0) == f, "interned once");
-	diag_error(&d, &(struct loc){ f, 4, 13, 4 }, "unknown action '%s' (did you mean '%s'?)", "dorp",
-		   "drop");
+	diag_error(&d, &(struct loc){ f, 4, 13, 4 }, "unknown action '%s' (did you mean '%s'?)",
+		   "dorp", "drop");
 	out = printed(&d, 1);
 	CHECK_STR(out, "p.conf:4:13: error: unknown action 'dorp' (did you mean 'drop'?)\n"
 		       "    4 |     action: dorp\n"
@@ -169,8 +169,9 @@ static void test_cap(void)
 	CHECK(d.truncated == 10, "counted %d dropped errors", d.truncated);
 	out = printed(&d, 1);
 	summary = strstr(out, "tlsfw: too many errors");
-	CHECK(summary && !strcmp(summary, "tlsfw: too many errors: stopped after 50; 10 more not shown\n"
-					  "tlsfw: 60 errors, 0 warnings; nothing applied\n"),
+	CHECK(summary && !strcmp(summary,
+				 "tlsfw: too many errors: stopped after 50; 10 more not shown\n"
+				 "tlsfw: 60 errors, 0 warnings; nothing applied\n"),
 	      "tail: %s", summary ? summary : out);
 	CHECK(!strstr(out, "dropped too"), "nothing after the cap");
 	free(out);

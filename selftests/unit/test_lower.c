@@ -107,14 +107,16 @@ static struct ref_pkt pkt(const char *desc)
 	unsigned int sp, dp;
 	struct ref_pkt p = { 0 };
 
-	if (sscanf(desc, "%15s %u %u %63s %63s %15s %7s", proto, &sp, &dp, src, dst, ifname,
-		   dir) != 7) {
+	if (sscanf(desc, "%15s %u %u %63s %63s %15s %7s", proto, &sp, &dp, src, dst, ifname, dir) !=
+	    7) {
 		fprintf(stderr, "bad packet in test: %s\n", desc);
 		abort();
 	}
-	p.proto = !strcmp(proto, "tcp") ? IPPROTO_TCP : !strcmp(proto, "udp") ? IPPROTO_UDP :
-		  !strcmp(proto, "icmp") ? IPPROTO_ICMP : !strcmp(proto, "icmpv6") ? IPPROTO_ICMPV6 :
-		  (uint8_t)atoi(proto);
+	p.proto = !strcmp(proto, "tcp")	   ? IPPROTO_TCP :
+		  !strcmp(proto, "udp")	   ? IPPROTO_UDP :
+		  !strcmp(proto, "icmp")   ? IPPROTO_ICMP :
+		  !strcmp(proto, "icmpv6") ? IPPROTO_ICMPV6 :
+					     (uint8_t)atoi(proto);
 	p.has_ports = p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP;
 	p.sport = sp;
 	p.dport = dp;
@@ -133,7 +135,9 @@ static void expect(const struct fx *f, const char *desc, const char *want)
 	const char *got_name, *ref_name;
 	int err = plan_sim_decide(&f->plan, &p, &got);
 
-	got_name = err ? "(lookup error)" : got.rule < 0 ? "(default)" : f->plan.rules[got.rule].name;
+	got_name = err		? "(lookup error)" :
+		   got.rule < 0 ? "(default)" :
+				  f->plan.rules[got.rule].name;
 	ref_name = ref.rule < 0 ? "(default)" : f->pol.rules[ref.rule].name;
 	CHECK(!strcmp(got_name, want ? want : "(default)"), "%s: plan says %s, want %s", desc,
 	      got_name, want ? want : "(default)");
@@ -222,7 +226,8 @@ static void test_block_quic(void)
 	CHECK(!strcmp(got, want), "plan differs:\n--- got\n%s--- want\n%s", got, want);
 	free(got);
 	CHECK(f.plan.n_rules == 1 && f.plan.rules[0].action == TLSFW_ACT_REJECT &&
-		      !f.plan.rules[0].monitor, "rules table");
+		      !f.plan.rules[0].monitor,
+	      "rules table");
 	expect(&f, "udp 5000 443 10.0.0.1 1.1.1.1 lan0 out", "block-quic");
 	expect(&f, "udp 5000 443 fd00::1 2001:db8::1 wan0 in", "block-quic");
 	expect(&f, "tcp 5000 443 10.0.0.1 1.1.1.1 lan0 out", NULL);
@@ -464,8 +469,8 @@ static void test_ctx(void)
 		else if (!strcmp(c->ifname, "wan0") && c->dir == TLSFW_DIR_INGRESS)
 			wan_in = c->cls;
 	}
-	CHECK(lan_in >= 0 && lan_out >= 0 && wan_in >= 0 && lan_in != lan_out &&
-		      lan_in != wan_in && lan_out != wan_in,
+	CHECK(lan_in >= 0 && lan_out >= 0 && wan_in >= 0 && lan_in != lan_out && lan_in != wan_in &&
+		      lan_out != wan_in,
 	      "ctx classes lan0/in %d lan0/out %d wan0/in %d", lan_in, lan_out, wan_in);
 	CHECK(f.plan.n_ctx_cls == 3, "ctx classes %u", f.plan.n_ctx_cls);
 	CHECK(f.plan.rules[2].monitor == 1 && f.plan.rules[2].line == 16, "monitor rule line %u",
@@ -509,8 +514,9 @@ static void test_catchall_cut(void)
 		      "rules:\n  - name: ssh\n    dport: 22\n    action: drop\n"
 		      "  - name: everything\n    action: allow\n");
 	for (int i = 0; i < 200; i++)
-		n += snprintf(body + n, sizeof(body) - n, "  - name: r%d\n    %s: %s%d%s\n    action: drop\n",
-			      i, i % 2 ? "dport" : "dst", i % 2 ? "" : "10.", i % 2 ? 1000 + i : i,
+		n += snprintf(body + n, sizeof(body) - n,
+			      "  - name: r%d\n    %s: %s%d%s\n    action: drop\n", i,
+			      i % 2 ? "dport" : "dst", i % 2 ? "" : "10.", i % 2 ? 1000 + i : i,
 			      i % 2 ? "" : ".0.0/16");
 	if (fx_yaml(&f, body))
 		goto out;
@@ -621,7 +627,8 @@ static void test_too_many_combinations(void)
 		f.pol.n_rules = blamed;
 		f.pol.n_terms = blamed;
 		err = policy_lower(&f.pol, &pl, &d);
-		CHECK(err == 0 && pl.n_comb3 <= TLSFW_MAX_COMB / 2, "before the blamed rule: %d", err);
+		CHECK(err == 0 && pl.n_comb3 <= TLSFW_MAX_COMB / 2, "before the blamed rule: %d",
+		      err);
 		plan_free(&pl);
 		diag_free(&d);
 		f.pol.n_rules = n_rules;

@@ -34,8 +34,10 @@ static const struct nft_existing *fx_old; /* opts.old of the next fx_build */
 static int fx_build(struct fx *f, const char *text, bool dry_run)
 {
 	static const uint8_t hash[32];
-	struct nft_apply_opts o = { .policy_file = "/etc/tlsfw/test.conf", .sha256 = hash,
-				    .dry_run = dry_run, .old = fx_old };
+	struct nft_apply_opts o = { .policy_file = "/etc/tlsfw/test.conf",
+				    .sha256 = hash,
+				    .dry_run = dry_run,
+				    .old = fx_old };
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -70,7 +72,8 @@ static int msg_type(const struct nft_batch *b, size_t i)
 	{
 		const struct nlmsghdr *nlh = (const void *)(p + off);
 
-		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
+		    nlh->nlmsg_type == NFNL_MSG_BATCH_END)
 			return nlh->nlmsg_type;
 		return nlh->nlmsg_type & 0xff;
 	}
@@ -103,7 +106,7 @@ static void test_block_quic(void)
 		int t = msg_type(&f.b, i);
 
 		CHECK(t != NFT_MSG_DELTABLE && t != NFT_MSG_DELRULE && t != NFT_MSG_DELSET &&
-		      t != NFT_MSG_DELCHAIN && t != NFT_MSG_DELOBJ,
+			      t != NFT_MSG_DELCHAIN && t != NFT_MSG_DELOBJ,
 		      "message %zu (%d) deletes something from a table that does not exist", i, t);
 	}
 	CHECK(msg_type(&f.b, f.b.n_msgs - 1) == NFNL_MSG_BATCH_END, "last message %d",
@@ -138,7 +141,10 @@ static void test_merge(void)
 	/* 10/8, 10.1/16 inside it and 11/8 next to it: one interval [10.0.0.0, 12.0.0.0);
 	 * 255.255.255.255/32 reaches the top: a start element only. IPv6: fd00::/8 alone, a
 	 * masked comparison without a set. */
-	snprintf(text, sizeof(text), "%srules:\n  - name: nets\n    dst: [10.0.0.0/8, 10.1.0.0/16, 11.0.0.0/8, 255.255.255.255/32, \"fd00::/8\"]\n    action: drop\n", head);
+	snprintf(
+		text, sizeof(text),
+		"%srules:\n  - name: nets\n    dst: [10.0.0.0/8, 10.1.0.0/16, 11.0.0.0/8, 255.255.255.255/32, \"fd00::/8\"]\n    action: drop\n",
+		head);
 	CHECK(fx_build(&f, text, false) == 0, "build failed");
 	CHECK(f.b.n_sets == 2, "%u sets (dst4, egress map)", f.b.n_sets);
 	/* 3 (IPv4) + 1 egress map element */
@@ -150,13 +156,18 @@ static void test_merge(void)
 	fx_free(&f);
 
 	/* ports: 80, 81-90 and 443 over tcp: tcp 80-90, tcp 443; the same over udp */
-	snprintf(text, sizeof(text), "%srules:\n  - name: web\n    dport: [80, 81-90, 443]\n    action: reject\n", head);
+	snprintf(text, sizeof(text),
+		 "%srules:\n  - name: web\n    dport: [80, 81-90, 443]\n    action: reject\n",
+		 head);
 	CHECK(fx_build(&f, text, false) == 0, "build failed");
 	CHECK(f.b.n_elems == 4 + 1, "%u elements", f.b.n_elems);
 	fx_free(&f);
 
 	/* a rule only for wan0 ingress, and a monitor rule without ports */
-	snprintf(text, sizeof(text), "%srules:\n  - name: w\n    interface: wan0\n    direction: ingress\n    proto: [icmp, icmpv6]\n    action: drop\n    mode: monitor\n", head);
+	snprintf(
+		text, sizeof(text),
+		"%srules:\n  - name: w\n    interface: wan0\n    direction: ingress\n    proto: [icmp, icmpv6]\n    action: drop\n    mode: monitor\n",
+		head);
 	CHECK(fx_build(&f, text, false) == 0, "build failed");
 	/* the w counter exists once (wan0 in); every chain has its own seven */
 	CHECK(f.b.n_counters == 3 * 7 + 1, "%u counters", f.b.n_counters);
@@ -171,7 +182,10 @@ static void test_fault(void)
 	size_t owned = 0;
 
 	setenv("TLSFW_NFT_FAULT", "set-size:web", 1);
-	snprintf(text, sizeof(text), "%srules:\n  - name: web\n    dport: [80, 443]\n    proto: tcp\n    action: drop\n", head);
+	snprintf(
+		text, sizeof(text),
+		"%srules:\n  - name: web\n    dport: [80, 443]\n    proto: tcp\n    action: drop\n",
+		head);
 	CHECK(fx_build(&f, text, false) == 0, "build failed");
 	unsetenv("TLSFW_NFT_FAULT");
 	for (size_t i = 0; i < f.b.n_msgs; i++)
@@ -193,7 +207,8 @@ static void msg_name(const struct nlmsghdr *nlh, int t, char *out, size_t len)
 	} else if (t == NFT_MSG_NEWCHAIN || t == NFT_MSG_DELCHAIN) {
 		struct nftnl_chain *x = nftnl_chain_alloc();
 
-		if (x && nftnl_chain_nlmsg_parse(nlh, x) == 0 && nftnl_chain_is_set(x, NFTNL_CHAIN_NAME))
+		if (x && nftnl_chain_nlmsg_parse(nlh, x) == 0 &&
+		    nftnl_chain_is_set(x, NFTNL_CHAIN_NAME))
 			snprintf(out, len, "%s", nftnl_chain_get_str(x, NFTNL_CHAIN_NAME));
 		nftnl_chain_free(x);
 	} else if (t == NFT_MSG_NEWOBJ || t == NFT_MSG_DELOBJ) {
@@ -217,13 +232,20 @@ static void test_replace(void)
 {
 	static char *chains[] = { "tlsfw_policy", "tlsfw_reject", "lan0_in", "wan0_out" };
 	static char *sets[] = { "block-quic_pd.a", "gone_pd.a", "egress", "stale_pd.b" };
-	static char *counters[] = { /* sorted */
-		"allow-https/lan0/in", "block-quic/lan0/in", "gone/lan0/in", "lan0/in/default",
-		"wan0/out/drop",
+	static char *counters[] = {
+		/* sorted */
+		"allow-https/lan0/in", "block-quic/lan0/in", "gone/lan0/in",
+		"lan0/in/default",     "wan0/out/drop",
 	};
 	static const struct nft_existing old = {
-		.table = true, .tag = 'a', .chains = chains, .n_chains = 4, .sets = sets,
-		.n_sets = 4, .counters = counters, .n_counters = 5,
+		.table = true,
+		.tag = 'a',
+		.chains = chains,
+		.n_chains = 4,
+		.sets = sets,
+		.n_sets = 4,
+		.counters = counters,
+		.n_counters = 5,
 	};
 	char got_stage[512] = "", got_switch[1024] = "";
 	char *text = tree_file("policies/block-quic.conf", NULL);
@@ -244,10 +266,10 @@ static void test_replace(void)
 		int t = msg_type(&f.b, i);
 		char name[128], item[160];
 		static const char *const verb[] = {
-			[NFT_MSG_NEWTABLE] = "+table", [NFT_MSG_NEWSET] = "+set", [NFT_MSG_DELSET] = "-set",
-			[NFT_MSG_NEWCHAIN] = "+chain", [NFT_MSG_DELCHAIN] = "-chain",
-			[NFT_MSG_NEWOBJ] = "+counter", [NFT_MSG_DELOBJ] = "-counter",
-			[NFT_MSG_DELRULE] = "flush",
+			[NFT_MSG_NEWTABLE] = "+table", [NFT_MSG_NEWSET] = "+set",
+			[NFT_MSG_DELSET] = "-set",     [NFT_MSG_NEWCHAIN] = "+chain",
+			[NFT_MSG_DELCHAIN] = "-chain", [NFT_MSG_NEWOBJ] = "+counter",
+			[NFT_MSG_DELOBJ] = "-counter", [NFT_MSG_DELRULE] = "flush",
 		};
 
 		if (off == f.b.split)
@@ -258,7 +280,9 @@ static void test_replace(void)
 		msg_name(nlh, t, name, sizeof(name));
 		snprintf(item, sizeof(item), "%s%s%s ", verb[t], name[0] ? " " : "", name);
 		strncat(second ? got_switch : got_stage, item,
-			(second ? sizeof(got_switch) - strlen(got_switch) : sizeof(got_stage) - strlen(got_stage)) - 1);
+			(second ? sizeof(got_switch) - strlen(got_switch) :
+				  sizeof(got_stage) - strlen(got_stage)) -
+				1);
 	}
 	CHECK(!strcmp(got_stage, "+table -set stale_pd.b +set block-quic_pd.b "),
 	      "first transaction: %s", got_stage);

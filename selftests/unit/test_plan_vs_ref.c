@@ -72,7 +72,8 @@ static int check_plan_shape(const struct plan *pl)
 	for (size_t i = 1; i < pl->n_comb3; i++) {
 		const struct plan_comb *x = &pl->comb3[i - 1], *y = &pl->comb3[i];
 
-		if (x->a > y->a || (x->a == y->a && (x->b > y->b || (x->b == y->b && x->c >= y->c)))) {
+		if (x->a > y->a ||
+		    (x->a == y->a && (x->b > y->b || (x->b == y->b && x->c >= y->c)))) {
 			fprintf(stderr, "FAIL: comb3 not sorted or has duplicates at %zu\n", i);
 			return -1;
 		}
@@ -190,7 +191,8 @@ int main(void)
 		o.valid = i % 2;
 		rp_seed(&r, seed);
 		if (randpol_new(&p, &r, &o)) {
-			fprintf(stderr, "FAIL: randpol_new (seed %llu)\n", (unsigned long long)seed);
+			fprintf(stderr, "FAIL: randpol_new (seed %llu)\n",
+				(unsigned long long)seed);
 			return 1;
 		}
 		if (run_one(&p, seed, "in-memory", &st))

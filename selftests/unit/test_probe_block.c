@@ -52,9 +52,13 @@ static void v6(struct pol_prefix *x, const char *a)
 
 static struct ref_pkt tcp_to(const struct pol_prefix *dst, uint16_t dport, uint8_t proto)
 {
-	struct ref_pkt k = { .family = dst->family == POL_FAM_V4 ? 4 : 6, .proto = proto,
-			     .has_ports = true, .sport = 40000, .dport = dport,
-			     .ifname = "lan0", .dir = TLSFW_DIR_INGRESS };
+	struct ref_pkt k = { .family = dst->family == POL_FAM_V4 ? 4 : 6,
+			     .proto = proto,
+			     .has_ports = true,
+			     .sport = 40000,
+			     .dport = dport,
+			     .ifname = "lan0",
+			     .dir = TLSFW_DIR_INGRESS };
 
 	memcpy(k.dst, dst->addr, 16);
 	if (k.family == 4) {
@@ -95,30 +99,30 @@ static const char policy_text[] =
 	"  - name: lan0\n"
 	"default: allow\n"
 	"rules:\n"
-	"  - name: allow-mx\n"                  /* line 6: all of it is the probe's target */
+	"  - name: allow-mx\n" /* line 6: all of it is the probe's target */
 	"    proto: tcp\n"
 	"    dport: 25\n"
 	"    dst: 192.0.2.25/32\n"
 	"    action: allow\n"
-	"  - name: smtp-net\n"                  /* line 11 */
+	"  - name: smtp-net\n" /* line 11 */
 	"    proto: tcp\n"
 	"    dport: 25\n"
 	"    dst: 192.0.2.0/24\n"
 	"    action: reject\n"
-	"  - name: web\n"                       /* line 16: services make several terms */
+	"  - name: web\n" /* line 16: services make several terms */
 	"    service: [https, quic]\n"
 	"    action: allow\n"
-	"  - name: web-again\n"                 /* line 19: shadowed already by 'web' */
+	"  - name: web-again\n" /* line 19: shadowed already by 'web' */
 	"    service: https\n"
 	"    action: drop\n"
 	"probes:\n"
-	"  - name: mx\n"                        /* line 23 */
+	"  - name: mx\n" /* line 23 */
 	"    target: 192.0.2.25:25\n"
 	"    on_fail: block\n"
-	"  - name: site\n"                      /* line 26 */
+	"  - name: site\n" /* line 26 */
 	"    target: \"[2001:db8::1]:443\"\n"
 	"    on_fail: warn\n"
-	"  - name: dual\n"                      /* line 29 */
+	"  - name: dual\n" /* line 29 */
 	"    target: dual.example:smtps\n"
 	"    on_fail: block\n";
 
@@ -241,9 +245,10 @@ static void test_bad_blocks(void)
 	int err;
 
 	/* a probe with on_fail: block named like a rule */
-	err = load(&p, &d,
-		   "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: mx\n    dport: 25\n    action: allow\n"
-		   "probes:\n  - name: mx\n    target: 192.0.2.25:25\n    on_fail: block\n");
+	err = load(
+		&p, &d,
+		"version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: mx\n    dport: 25\n    action: allow\n"
+		"probes:\n  - name: mx\n    target: 192.0.2.25:25\n    on_fail: block\n");
 	CHECK(!err, "loads: %d", err);
 	err = probe_policy_check_blocks(&p, &d);
 	CHECK(err == -EINVAL && d.errors == 1, "name clash: %d, %u errors", err, d.errors);
@@ -261,9 +266,10 @@ static void test_bad_blocks(void)
 	diag_free(&d);
 
 	/* warn probes never clash: nothing would be named after them */
-	err = load(&p, &d,
-		   "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: mx\n    dport: 25\n    action: allow\n"
-		   "probes:\n  - name: mx\n    target: 192.0.2.25:25\n");
+	err = load(
+		&p, &d,
+		"version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: mx\n    dport: 25\n    action: allow\n"
+		"probes:\n  - name: mx\n    target: 192.0.2.25:25\n");
 	CHECK(!err && !probe_policy_check_blocks(&p, &d), "warn probe named like a rule is fine");
 	policy_free(&p);
 	diag_free(&d);
@@ -350,14 +356,15 @@ static void test_apply_blocks(void)
 		close(s.fd);
 		return;
 	}
-	snprintf(text, sizeof(text),
-		 "version: 1\ninterfaces:\n  - name: lan0\ndefault: allow\n"
-		 "rules:\n  - name: allow-all-tcp\n    proto: tcp\n    action: allow\n"
-		 "probes:\n"
-		 "  - name: plain\n    target: 127.0.0.1:%u\n    starttls: none\n    on_fail: block\n"
-		 "  - name: dead\n    target: 127.0.0.1:%u\n    starttls: none\n    on_fail: block\n"
-		 "  - name: dead-warn\n    target: 127.0.0.1:%u\n    starttls: none\n",
-		 s.port, dead_block, dead_warn);
+	snprintf(
+		text, sizeof(text),
+		"version: 1\ninterfaces:\n  - name: lan0\ndefault: allow\n"
+		"rules:\n  - name: allow-all-tcp\n    proto: tcp\n    action: allow\n"
+		"probes:\n"
+		"  - name: plain\n    target: 127.0.0.1:%u\n    starttls: none\n    on_fail: block\n"
+		"  - name: dead\n    target: 127.0.0.1:%u\n    starttls: none\n    on_fail: block\n"
+		"  - name: dead-warn\n    target: 127.0.0.1:%u\n    starttls: none\n",
+		s.port, dead_block, dead_warn);
 	err = load(&p, &d, text);
 	CHECK(!err, "loads: %d", err);
 	if (!err) {
@@ -372,8 +379,8 @@ static void test_apply_blocks(void)
 			      !strcmp(p.rules[2].name, "allow-all-tcp"),
 		      "order: plain, dead (fail closed), allow-all-tcp");
 		CHECK(p.rules[0].has_dport && p.rules[0].dport.r[0].lo == s.port &&
-			      p.rules[0].dst.n == 1 &&
-			      p.rules[0].dst.p[0].addr[12] == 127 && p.rules[0].dst.p[0].plen == 128,
+			      p.rules[0].dst.n == 1 && p.rules[0].dst.p[0].addr[12] == 127 &&
+			      p.rules[0].dst.p[0].plen == 128,
 		      "plain: tcp/%u to 127.0.0.1/32", s.port);
 		CHECK(count_msgs(&d, DIAG_WARNING, "probe 'plain' failed") == 1 &&
 			      count_msgs(&d, DIAG_WARNING, "is not compliant") == 1,
@@ -395,7 +402,9 @@ static void test_apply_blocks(void)
 	diag_free(&d);
 
 	/* every probe passing or none declared: the policy is left as it was */
-	err = load(&p, &d, "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: a\n    dport: 1\n    action: drop\n");
+	err = load(
+		&p, &d,
+		"version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: a\n    dport: 1\n    action: drop\n");
 	CHECK(!err && !probe_policy_apply_blocks(&p, &d, &o) && p.n_rules == 1 && !d.warnings,
 	      "no probes: nothing changes");
 	policy_free(&p);

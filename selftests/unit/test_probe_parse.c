@@ -40,7 +40,9 @@ static void test_smtp(void)
 	CHECK(smtp("25x ok\r\n") == -EBADMSG, "bad code");
 	CHECK(smtp("650 ok\r\n") == -EBADMSG, "code out of range");
 	CHECK(pp_smtp_reply("220 a\0b\r\n", 9, &r) == -EBADMSG, "NUL byte");
-	CHECK(smtp("220 a\x01" "b\r\n") == -EBADMSG, "control byte");
+	CHECK(smtp("220 a\x01"
+		   "b\r\n") == -EBADMSG,
+	      "control byte");
 	CHECK(smtp("421 4.3.2 busy\r\n") > 0 && r.code == 421, "421");
 
 	big = malloc(PP_LINE_MAX + 100);
@@ -103,7 +105,8 @@ static void test_imap(void)
 	CHECK(pp_has_word(r.text, "LOGINDISABLED", false), "LOGINDISABLED");
 	CHECK(!pp_has_word(r.text, "AUTH=", false), "no AUTH=");
 	CHECK(imap("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\ntlsfw1 OK\r\n", "tlsfw1") > 0 &&
-		      pp_has_word(r.text, "AUTH=PLAIN", false) && pp_has_word(r.text, "AUTH=", false),
+		      pp_has_word(r.text, "AUTH=PLAIN", false) &&
+		      pp_has_word(r.text, "AUTH=", false),
 	      "AUTH=PLAIN");
 	CHECK(imap("* CAPABILITY X\r\n", "tlsfw1") == 0, "waits for the tagged line");
 	CHECK(imap("tlsfw2 NO no\r\n", "tlsfw2") > 0 && r.code == PP_NO, "NO");
@@ -134,8 +137,10 @@ static void test_pop3(void)
 
 static void test_nntp_sieve(void)
 {
-	const char *caps = "101 Capability list:\r\nVERSION 2\r\nSTARTTLS\r\nAUTHINFO USER\r\n.\r\n";
-	const char *sv = "\"IMPLEMENTATION\" \"x\"\r\n\"SASL\" \"PLAIN\"\r\n\"STARTTLS\"\r\nOK \"hi\"\r\n";
+	const char *caps =
+		"101 Capability list:\r\nVERSION 2\r\nSTARTTLS\r\nAUTHINFO USER\r\n.\r\n";
+	const char *sv =
+		"\"IMPLEMENTATION\" \"x\"\r\n\"SASL\" \"PLAIN\"\r\n\"STARTTLS\"\r\nOK \"hi\"\r\n";
 
 	CHECK(pp_nntp_reply("200 ready\r\n", 11, false, &r) == 11 && r.code == 200, "greeting");
 	CHECK(pp_nntp_reply(caps, strlen(caps), true, &r) == (int)strlen(caps), "CAPABILITIES");
@@ -155,7 +160,8 @@ static void test_ldap(void)
 	static const char ok[] = "\x30\x0c\x02\x01\x01\x78\x07\x0a\x01\x00\x04\x00\x04\x00";
 	/* protocolError with a message */
 	static const char err[] = "\x30\x10\x02\x01\x01\x78\x0b\x0a\x01\x02\x04\x00\x04\x04nope";
-	static const char longform[] = "\x30\x81\x0c\x02\x01\x01\x78\x07\x0a\x01\x00\x04\x00\x04\x00";
+	static const char longform[] =
+		"\x30\x81\x0c\x02\x01\x01\x78\x07\x0a\x01\x00\x04\x00\x04\x00";
 
 	CHECK(pp_ldap_message(ok, sizeof(ok) - 1, &r) == (int)sizeof(ok) - 1, "success");
 	CHECK(r.ldap_msgid == 1 && r.ldap_op == 24 && r.code == 0, "id %d op %d code %d",
@@ -206,11 +212,16 @@ static void test_plaintext_kind(void)
 	const struct {
 		const char *in, *kind;
 	} t[] = {
-		{ "HTTP/1.1 400 Bad Request\r\n", "HTTP" }, { "220 mail ESMTP\r\n", "SMTP" },
-		{ "220-mail\r\n", "SMTP" },		    { "220 ProFTPD FTP\r\n", "FTP" },
-		{ "* OK IMAP ready\r\n", "IMAP" },	    { "+OK POP3\r\n", "POP3" },
-		{ "SSH-2.0-OpenSSH\r\n", "SSH" },	    { "200 news ready\r\n", "NNTP" },
-		{ "hello there\r\n", "text" },		    { "\x16\x03\x03\x00\x10", NULL },
+		{ "HTTP/1.1 400 Bad Request\r\n", "HTTP" },
+		{ "220 mail ESMTP\r\n", "SMTP" },
+		{ "220-mail\r\n", "SMTP" },
+		{ "220 ProFTPD FTP\r\n", "FTP" },
+		{ "* OK IMAP ready\r\n", "IMAP" },
+		{ "+OK POP3\r\n", "POP3" },
+		{ "SSH-2.0-OpenSSH\r\n", "SSH" },
+		{ "200 news ready\r\n", "NNTP" },
+		{ "hello there\r\n", "text" },
+		{ "\x16\x03\x03\x00\x10", NULL },
 		{ "\x15\x03\x01\x00\x02", NULL },
 	};
 
@@ -227,8 +238,8 @@ static void test_targets(void)
 	struct probe_target t;
 	char err[256];
 
-	CHECK(!probe_target_parse(&t, "mail.example.com:submission", NULL, err, sizeof(err)),
-	      "%s", err);
+	CHECK(!probe_target_parse(&t, "mail.example.com:submission", NULL, err, sizeof(err)), "%s",
+	      err);
 	CHECK(t.port == 587 && t.proto == PROTO_SMTP && !t.host_is_addr &&
 		      !strcmp(t.name, "mail.example.com") && t.require_tls,
 	      "submission");

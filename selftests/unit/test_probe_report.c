@@ -26,7 +26,8 @@ int main(void)
 	FILE *f;
 
 	memset(r, 0, sizeof(r));
-	CHECK(!probe_target_parse(&t[0], "mail.test:submission", NULL, err, sizeof(err)), "%s", err);
+	CHECK(!probe_target_parse(&t[0], "mail.test:submission", NULL, err, sizeof(err)), "%s",
+	      err);
 	CHECK(!probe_target_parse(&t[1], "192.0.2.1:993", NULL, err, sizeof(err)), "%s", err);
 	CHECK(!probe_target_parse(&t[2], "[2001:db8::1]:25", NULL, err, sizeof(err)), "%s", err);
 	snprintf(t[0].label, sizeof(t[0].label), "corp-submission");
@@ -72,7 +73,8 @@ int main(void)
 		CHECK(!strcmp(str(x, "name"), "starttls") && !strcmp(str(x, "status"), "fail") &&
 			      !strcmp(str(x, "evidence"), "stripped \"quoted\"\n"),
 		      "check round trip");
-		CHECK(!strcmp(str(b, "mode"), "implicit") && !strcmp(str(b, "verdict"), "COMPLIANT"),
+		CHECK(!strcmp(str(b, "mode"), "implicit") &&
+			      !strcmp(str(b, "verdict"), "COMPLIANT"),
 		      "implicit");
 		CHECK(json_object_object_get_ex(b, "certificate", &x) &&
 			      json_object_object_get_ex(x, "days_left", &x) &&
@@ -95,10 +97,14 @@ int main(void)
 	f = open_memstream(&buf, &len);
 	probe_report_text(f, t, r, 3);
 	fclose(f);
-	CHECK(strstr(buf, "corp-submission: mail.test:submission (192.0.2.25:587, STARTTLS smtp): NOT COMPLIANT (1 check failed)\n") != NULL,
+	CHECK(strstr(buf,
+		     "corp-submission: mail.test:submission (192.0.2.25:587, STARTTLS smtp): NOT COMPLIANT (1 check failed)\n") !=
+		      NULL,
 	      "verdict line:\n%s", buf);
 	CHECK(strstr(buf, "  fail starttls ") != NULL, "check line:\n%s", buf);
-	CHECK(strstr(buf, "[2001:db8::1]:25 (STARTTLS smtp): UNREACHABLE: connect: Connection refused\n") != NULL,
+	CHECK(strstr(buf,
+		     "[2001:db8::1]:25 (STARTTLS smtp): UNREACHABLE: connect: Connection refused\n") !=
+		      NULL,
 	      "unreachable line:\n%s", buf);
 	free(buf);
 

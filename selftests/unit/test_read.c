@@ -10,8 +10,8 @@
 
 #include "check.h"
 
-#define CHECK_LOC(l, ln, cl, width)                                                        \
-	CHECK((l).line == (ln) && (l).col == (cl) && (l).len == (width),                   \
+#define CHECK_LOC(l, ln, cl, width)                                      \
+	CHECK((l).line == (ln) && (l).col == (cl) && (l).len == (width), \
 	      "loc %u:%u+%u, want %u:%u+%u", (l).line, (l).col, (l).len, (ln), (cl), (width))
 
 static int has_proto(const uint8_t *set, unsigned int p)
@@ -19,49 +19,50 @@ static int has_proto(const uint8_t *set, unsigned int p)
 	return set[p / 8] >> (p % 8) & 1;
 }
 
-static const char full[] =
-	"version: 1\n"                                        /* 1 */
-	"backend: nft\n"                                      /* 2 */
-	"interfaces:\n"                                       /* 3 */
-	"  - name: lan0\n"                                    /* 4 */
-	"    hooks: [ingress, egress]\n"                      /* 5 */
-	"    xdp_mode: native\n"                              /* 6 */
-	"  - name: wan0\n"                                    /* 7 */
-	"default: drop\n"                                     /* 8 */
-	"fragments: allow\n"                                  /* 9 */
-	"malformed: allow\n"                                  /* 10 */
-	"rules:\n"                                            /* 11 */
-	"  - name: r1\n"                                      /* 12 */
-	"    proto: [tcp, udp, 47, icmpv6]\n"                 /* 13 */
-	"    sport: \"1000-2000\"\n"                          /* 14 */
-	"    dport: [22, 8000-8080, quic]\n"                  /* 15 */
-	"    src: [10.1.0.0/16, \"fd00::/8\", 192.0.2.1]\n"   /* 16 */
-	"    dst: \"2001:db8::1\"\n"                          /* 17 */
-	"    family: ipv6\n"                                  /* 18 */
-	"    direction: egress\n"                             /* 19 */
-	"    interface: [lan0, wan0]\n"                       /* 20 */
-	"    action: reject\n"                                /* 21 */
-	"    mode: monitor\n"                                 /* 22 */
-	"  - name: r2\n"                                      /* 23 */
-	"    service: [dot, doq]\n"                           /* 24 */
-	"    interface: lan0\n"                               /* 25 */
-	"    action: allow\n"                                 /* 26 */
-	"probes:\n"                                           /* 27 */
-	"  - name: p1\n"                                      /* 28 */
-	"    target: mail.example.com:465\n"                  /* 29 */
-	"    starttls: none\n"                                /* 30 */
-	"    min_tls: \"1.3\"\n"                              /* 31 */
-	"    verify: false\n"                                 /* 32 */
-	"    on_fail: block\n"                                /* 33 */
-	"  - name: p2\n"                                      /* 34 */
-	"    target: \"[2001:db8::1]:imaps\"\n";              /* 35 */
+static const char full[] = "version: 1\n"				       /* 1 */
+			   "backend: nft\n"				       /* 2 */
+			   "interfaces:\n"				       /* 3 */
+			   "  - name: lan0\n"				       /* 4 */
+			   "    hooks: [ingress, egress]\n"		       /* 5 */
+			   "    xdp_mode: native\n"			       /* 6 */
+			   "  - name: wan0\n"				       /* 7 */
+			   "default: drop\n"				       /* 8 */
+			   "fragments: allow\n"				       /* 9 */
+			   "malformed: allow\n"				       /* 10 */
+			   "rules:\n"					       /* 11 */
+			   "  - name: r1\n"				       /* 12 */
+			   "    proto: [tcp, udp, 47, icmpv6]\n"	       /* 13 */
+			   "    sport: \"1000-2000\"\n"			       /* 14 */
+			   "    dport: [22, 8000-8080, quic]\n"		       /* 15 */
+			   "    src: [10.1.0.0/16, \"fd00::/8\", 192.0.2.1]\n" /* 16 */
+			   "    dst: \"2001:db8::1\"\n"			       /* 17 */
+			   "    family: ipv6\n"				       /* 18 */
+			   "    direction: egress\n"			       /* 19 */
+			   "    interface: [lan0, wan0]\n"		       /* 20 */
+			   "    action: reject\n"			       /* 21 */
+			   "    mode: monitor\n"			       /* 22 */
+			   "  - name: r2\n"				       /* 23 */
+			   "    service: [dot, doq]\n"			       /* 24 */
+			   "    interface: lan0\n"			       /* 25 */
+			   "    action: allow\n"			       /* 26 */
+			   "probes:\n"					       /* 27 */
+			   "  - name: p1\n"				       /* 28 */
+			   "    target: mail.example.com:465\n"		       /* 29 */
+			   "    starttls: none\n"			       /* 30 */
+			   "    min_tls: \"1.3\"\n"			       /* 31 */
+			   "    verify: false\n"			       /* 32 */
+			   "    on_fail: block\n"			       /* 33 */
+			   "  - name: p2\n"				       /* 34 */
+			   "    target: \"[2001:db8::1]:imaps\"\n";	       /* 35 */
 
 static void test_every_key(void)
 {
 	struct policy p;
 	struct diag d;
 	const struct pol_rule *r;
-	static const uint8_t v4mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 0, 0 };
+	static const uint8_t v4mapped[16] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 0, 0
+	};
 
 	diag_init(&d);
 	CHECK(policy_read_mem(&p, "full.conf", full, strlen(full), &d) == 0, "read");
@@ -96,9 +97,10 @@ static void test_every_key(void)
 	CHECK_LOC(r->proto_loc, 13, 12, 1);
 	for (unsigned int i = 0; i < 256; i++)
 		CHECK(has_proto(r->protos, i) == (i == IPPROTO_TCP || i == IPPROTO_UDP || i == 47 ||
-						 i == IPPROTO_ICMPV6),
+						  i == IPPROTO_ICMPV6),
 		      "proto %u", i);
-	CHECK(r->has_sport && r->sport.n == 1 && r->sport.r[0].lo == 1000 && r->sport.r[0].hi == 2000,
+	CHECK(r->has_sport && r->sport.n == 1 && r->sport.r[0].lo == 1000 &&
+		      r->sport.r[0].hi == 2000,
 	      "sport");
 	CHECK_LOC(r->sport.r[0].loc, 14, 12, 11);
 	CHECK(r->has_dport && r->dport.n == 4, "dport %zu", r->dport.n);
@@ -110,13 +112,16 @@ static void test_every_key(void)
 	CHECK_LOC(r->dport.r[2].loc, 15, 28, 4);
 	CHECK(r->has_src && r->src.n == 3, "src");
 	CHECK(r->src.p[0].family == POL_FAM_V4 && r->src.p[0].plen == 96 + 16 &&
-	      !memcmp(r->src.p[0].addr, v4mapped, 16), "v4 stored v4-mapped with plen 96+16");
+		      !memcmp(r->src.p[0].addr, v4mapped, 16),
+	      "v4 stored v4-mapped with plen 96+16");
 	CHECK_LOC(r->src.p[0].loc, 16, 11, 11);
-	CHECK(r->src.p[1].family == POL_FAM_V6 && r->src.p[1].plen == 8 && r->src.p[1].addr[0] == 0xfd,
+	CHECK(r->src.p[1].family == POL_FAM_V6 && r->src.p[1].plen == 8 &&
+		      r->src.p[1].addr[0] == 0xfd,
 	      "fd00::/8");
 	CHECK_LOC(r->src.p[1].loc, 16, 24, 10);
 	CHECK(r->src.p[2].plen == 128 && r->src.p[2].addr[15] == 1, "a host is a /32");
-	CHECK(r->has_dst && r->dst.n == 1 && r->dst.p[0].plen == 128 && r->dst.p[0].family == POL_FAM_V6,
+	CHECK(r->has_dst && r->dst.n == 1 && r->dst.p[0].plen == 128 &&
+		      r->dst.p[0].family == POL_FAM_V6,
 	      "dst host /128");
 	CHECK(r->family == POL_FAM_V6, "family");
 	CHECK_LOC(r->family_loc, 18, 13, 4);
@@ -132,20 +137,23 @@ static void test_every_key(void)
 	r = &p.rules[1];
 	CHECK(!r->has_proto && !r->has_sport && !r->has_dport && !r->has_src && !r->has_dst,
 	      "nothing said");
-	CHECK(r->services.n == 2 && !strcmp(r->services.v[0], "dot") && !strcmp(r->services.v[1], "doq"),
+	CHECK(r->services.n == 2 && !strcmp(r->services.v[0], "dot") &&
+		      !strcmp(r->services.v[1], "doq"),
 	      "services as written");
 	CHECK_LOC(r->services.locs[1], 24, 20, 3);
 	CHECK(r->ifaces.n == 1 && !strcmp(r->ifaces.v[0], "lan0"), "interface scalar");
 	CHECK(r->mode == POL_ENFORCE && r->family == 0 && r->direction == 0, "defaults");
 
 	CHECK(p.n_probes == 2, "probes");
-	CHECK(!strcmp(p.probes[0].name, "p1") && !strcmp(p.probes[0].target, "mail.example.com:465"),
+	CHECK(!strcmp(p.probes[0].name, "p1") &&
+		      !strcmp(p.probes[0].target, "mail.example.com:465"),
 	      "probe");
 	CHECK_LOC(p.probes[0].target_loc, 29, 13, 20);
 	CHECK(!strcmp(p.probes[0].starttls, "none") && !strcmp(p.probes[0].min_tls, "1.3"), "tls");
 	CHECK(!p.probes[0].verify && p.probes[0].on_fail_block, "verify, on_fail");
 	CHECK(p.probes[1].verify && !p.probes[1].on_fail_block && !p.probes[1].starttls &&
-	      !p.probes[1].min_tls, "probe defaults");
+		      !p.probes[1].min_tls,
+	      "probe defaults");
 	CHECK(!strcmp(p.probes[1].target, "[2001:db8::1]:imaps"), "quoted target");
 	policy_free(&p);
 	policy_free(&p); /* idempotent */
@@ -162,8 +170,8 @@ static void expect_error(const char *text, unsigned int line, unsigned int col, 
 	policy_read_mem(&p, "e.conf", text, strlen(text), &d);
 	CHECK(d.errors == 1 && d.n >= 1 && d.recs[0].loc.line == line && d.recs[0].loc.col == col &&
 		      strstr(d.recs[0].msg, want),
-	      "for\n%s\nwant 1 error at %u:%u with '%s', got %u errors, first %u:%u '%s'", text, line,
-	      col, want, d.errors, d.n ? d.recs[0].loc.line : 0, d.n ? d.recs[0].loc.col : 0,
+	      "for\n%s\nwant 1 error at %u:%u with '%s', got %u errors, first %u:%u '%s'", text,
+	      line, col, want, d.errors, d.n ? d.recs[0].loc.line : 0, d.n ? d.recs[0].loc.col : 0,
 	      d.n ? d.recs[0].msg : "");
 	policy_free(&p);
 	diag_free(&d);
@@ -173,40 +181,62 @@ static void expect_error(const char *text, unsigned int line, unsigned int col, 
 
 static void test_errors(void)
 {
-	expect_error(HDR "    action: dorp\n", 6, 13, "unknown action 'dorp' (did you mean 'drop'?)");
-	expect_error(HDR "    actoin: drop\n    action: drop\n", 6, 5, "unknown key 'actoin' in a rule (did you mean 'action'?)");
-	expect_error(HDR "    action: drop\n    action: allow\n", 7, 5, "duplicate key 'action' in a rule (first at line 6)");
-	expect_error(HDR "    action: [drop]\n", 6, 13, "'action' takes a single value, not a list");
+	expect_error(HDR "    action: dorp\n", 6, 13,
+		     "unknown action 'dorp' (did you mean 'drop'?)");
+	expect_error(HDR "    actoin: drop\n    action: drop\n", 6, 5,
+		     "unknown key 'actoin' in a rule (did you mean 'action'?)");
+	expect_error(HDR "    action: drop\n    action: allow\n", 7, 5,
+		     "duplicate key 'action' in a rule (first at line 6)");
+	expect_error(HDR "    action: [drop]\n", 6, 13,
+		     "'action' takes a single value, not a list");
 	expect_error(HDR "    action:\n", 6, 5, "'action' has no value");
-	expect_error(HDR "    dport: 65536\n    action: drop\n", 6, 12, "port 65536 is out of range");
+	expect_error(HDR "    dport: 65536\n    action: drop\n", 6, 12,
+		     "port 65536 is out of range");
 	expect_error(HDR "    dport: 0\n    action: drop\n", 6, 12, "port 0 is not a valid port");
-	expect_error(HDR "    dport: 9-1\n    action: drop\n", 6, 12, "reversed port range '9-1' (did you mean '1-9'?)");
-	expect_error(HDR "    dport: [80, htps]\n    action: drop\n", 6, 17, "unknown port or service 'htps' (did you mean 'https'?)");
-	expect_error(HDR "    proto: tcpp\n    action: drop\n", 6, 12, "unknown protocol 'tcpp' (did you mean 'tcp'?)");
-	expect_error(HDR "    proto: 256\n    action: drop\n", 6, 12, "protocol number 256 is out of range");
-	expect_error(HDR "    src: 10.0.0.256\n    action: drop\n", 6, 10, "malformed address '10.0.0.256'");
+	expect_error(HDR "    dport: 9-1\n    action: drop\n", 6, 12,
+		     "reversed port range '9-1' (did you mean '1-9'?)");
+	expect_error(HDR "    dport: [80, htps]\n    action: drop\n", 6, 17,
+		     "unknown port or service 'htps' (did you mean 'https'?)");
+	expect_error(HDR "    proto: tcpp\n    action: drop\n", 6, 12,
+		     "unknown protocol 'tcpp' (did you mean 'tcp'?)");
+	expect_error(HDR "    proto: 256\n    action: drop\n", 6, 12,
+		     "protocol number 256 is out of range");
+	expect_error(HDR "    src: 10.0.0.256\n    action: drop\n", 6, 10,
+		     "malformed address '10.0.0.256'");
 	expect_error(HDR "    src: 10.0.0.0/33\n    action: drop\n", 6, 10, "too long for IPv4");
 	expect_error(HDR "    src: \"::ffff:1.2.3.4\"\n    action: drop\n", 6, 10, "IPv4-mapped");
-	expect_error(HDR "    family: ip4\n    action: drop\n", 6, 13, "unknown family 'ip4' (did you mean 'ipv4'?)");
-	expect_error(HDR "    direction: egres\n    action: drop\n", 6, 16, "did you mean 'egress'?");
-	expect_error(HDR "    mode: enforced\n    action: drop\n", 6, 11, "did you mean 'enforce'?");
+	expect_error(HDR "    family: ip4\n    action: drop\n", 6, 13,
+		     "unknown family 'ip4' (did you mean 'ipv4'?)");
+	expect_error(HDR "    direction: egres\n    action: drop\n", 6, 16,
+		     "did you mean 'egress'?");
+	expect_error(HDR "    mode: enforced\n    action: drop\n", 6, 11,
+		     "did you mean 'enforce'?");
 	expect_error(HDR "    dport: {a: 1}\n    action: drop\n", 6, 12, "not a mapping");
 	expect_error(HDR "    proto: []\n    action: drop\n", 6, 12, "'proto' is an empty list");
 	expect_error(HDR "    action: drop\n    dport: *x\n", 7, 12, "aliases are not supported");
 	expect_error(HDR "    dport: [80, 443\n    action: drop\n", 7, 11, "invalid YAML");
 	expect_error("version: 1\nrules:\n  - name: a\n", 3, 5, "missing key 'action' in rule 'a'");
-	expect_error("version: 1\nrules:\n  - action: drop\n", 3, 5, "missing key 'name' in a rule");
-	expect_error("version: 1\ninterfaces:\n  - name: a-very-long-name-0\n", 3, 11, "is too long (at most 15 characters)");
-	expect_error("version: 1\ninterfaces:\n  - name: lan0\n    hooks: [up]\n", 4, 13, "unknown hook 'up'");
-	expect_error("version: 1\ninterfaces: lan0\n", 2, 13, "'interfaces' must be a list of interfaces");
-	expect_error("version: 1\nrules:\n  - drop\n", 3, 5, "each item of 'rules' must be a mapping");
+	expect_error("version: 1\nrules:\n  - action: drop\n", 3, 5,
+		     "missing key 'name' in a rule");
+	expect_error("version: 1\ninterfaces:\n  - name: a-very-long-name-0\n", 3, 11,
+		     "is too long (at most 15 characters)");
+	expect_error("version: 1\ninterfaces:\n  - name: lan0\n    hooks: [up]\n", 4, 13,
+		     "unknown hook 'up'");
+	expect_error("version: 1\ninterfaces: lan0\n", 2, 13,
+		     "'interfaces' must be a list of interfaces");
+	expect_error("version: 1\nrules:\n  - drop\n", 3, 5,
+		     "each item of 'rules' must be a mapping");
 	expect_error("version: x\n", 1, 10, "version must be a number");
-	expect_error("version: 1\ndefault: reject\n", 2, 10, "unknown default verdict 'reject' (expected allow or drop)");
-	expect_error("version: 1\nbogus: 1\n", 2, 1, "unknown key 'bogus' in the policy (expected version, backend, interfaces, default, fragments, malformed, rules or probes)");
+	expect_error("version: 1\ndefault: reject\n", 2, 10,
+		     "unknown default verdict 'reject' (expected allow or drop)");
+	expect_error(
+		"version: 1\nbogus: 1\n", 2, 1,
+		"unknown key 'bogus' in the policy (expected version, backend, interfaces, default, fragments, malformed, rules or probes)");
 	expect_error("version: 1\n---\nversion: 1\n", 2, 1, "one YAML document");
 	expect_error("- 1\n", 1, 1, "a policy is a mapping");
 	expect_error("", 0, 0, "the policy is empty");
-	expect_error("version: 1\nprobes:\n  - name: p\n    target: a:1\n    verify: yes\n", 5, 13, "unknown verify value 'yes'");
+	expect_error("version: 1\nprobes:\n  - name: p\n    target: a:1\n    verify: yes\n", 5, 13,
+		     "unknown verify value 'yes'");
 }
 
 static void test_entry_points(void)

@@ -82,90 +82,91 @@ static void test_prom_golden(void)
 
 	make_snap(&s, two, 1, 3, 1.0);
 	out = render(0, &s, NULL);
-	CHECK_STR(out,
-		  "# HELP tlsfw_enforced 1 when a tlsfw policy is enforced in this network namespace, else 0.\n"
-		  "# TYPE tlsfw_enforced gauge\n"
-		  "tlsfw_enforced 1\n"
-		  "# HELP tlsfw_policy_info The enforced policy: file, sha256 hash, default verdict and backend; always 1.\n"
-		  "# TYPE tlsfw_policy_info gauge\n"
-		  "tlsfw_policy_info{file=\"/etc/tlsfw/policy.conf\",hash=\"sha256:abc\",default=\"allow\",backend=\"bpf\"} 1\n"
-		  "# HELP tlsfw_policy_applied_timestamp_seconds When the enforced policy was applied, in seconds since the Unix epoch.\n"
-		  "# TYPE tlsfw_policy_applied_timestamp_seconds gauge\n"
-		  "tlsfw_policy_applied_timestamp_seconds 1700000000\n"
-		  "# HELP tlsfw_policy_rules Rules in the enforced policy.\n"
-		  "# TYPE tlsfw_policy_rules gauge\n"
-		  "tlsfw_policy_rules 1\n"
-		  "# HELP tlsfw_interface_info Interfaces and directions the policy filters, with the hook that runs there; always 1.\n"
-		  "# TYPE tlsfw_interface_info gauge\n"
-		  "tlsfw_interface_info{interface=\"lan0\",direction=\"ingress\",hook=\"xdp-native\"} 1\n"
-		  "tlsfw_interface_info{interface=\"lan0\",direction=\"egress\",hook=\"tc\"} 1\n"
-		  "# HELP tlsfw_rule_info The rules of the enforced policy in policy order, with action and mode; always 1.\n"
-		  "# TYPE tlsfw_rule_info gauge\n"
-		  "tlsfw_rule_info{rule=\"block-quic\",action=\"reject\",mode=\"enforce\",order=\"1\"} 1\n"
-		  "# HELP tlsfw_rule_packets_total Packets a rule matched (monitor mode: would have matched).\n"
-		  "# TYPE tlsfw_rule_packets_total counter\n"
-		  "tlsfw_rule_packets_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"ingress\"} 3\n"
-		  "tlsfw_rule_packets_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"egress\"} 6\n"
-		  "# HELP tlsfw_rule_bytes_total Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included.\n"
-		  "# TYPE tlsfw_rule_bytes_total counter\n"
-		  "tlsfw_rule_bytes_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"ingress\"} 300\n"
-		  "tlsfw_rule_bytes_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"egress\"} 600\n"
-		  "# HELP tlsfw_default_packets_total Packets no rule matched, decided by the default verdict.\n"
-		  "# TYPE tlsfw_default_packets_total counter\n"
-		  "tlsfw_default_packets_total{interface=\"lan0\",direction=\"ingress\"} 21\n"
-		  "tlsfw_default_packets_total{interface=\"lan0\",direction=\"egress\"} 21\n"
-		  "# HELP tlsfw_default_bytes_total Bytes of the frames no rule matched, decided by the default verdict.\n"
-		  "# TYPE tlsfw_default_bytes_total counter\n"
-		  "tlsfw_default_bytes_total{interface=\"lan0\",direction=\"ingress\"} 2100\n"
-		  "tlsfw_default_bytes_total{interface=\"lan0\",direction=\"egress\"} 2100\n"
-		  "# HELP tlsfw_verdict_packets_total Packets tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass).\n"
-		  "# TYPE tlsfw_verdict_packets_total counter\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"pass\"} 24\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"drop\"} 0\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"reject\"} 0\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"monitor\"} 0\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"pass\"} 24\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"drop\"} 0\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"reject\"} 0\n"
-		  "tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"monitor\"} 0\n"
-		  "# HELP tlsfw_verdict_bytes_total Bytes of the frames tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass).\n"
-		  "# TYPE tlsfw_verdict_bytes_total counter\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"pass\"} 2400\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"drop\"} 0\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"reject\"} 0\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"monitor\"} 0\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"pass\"} 2400\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"drop\"} 0\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"reject\"} 0\n"
-		  "tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"monitor\"} 0\n"
-		  "# HELP tlsfw_reason_packets_total Packets counted for a reason: malformed headers, fragments handled, reject answers sent or failed.\n"
-		  "# TYPE tlsfw_reason_packets_total counter\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-truncated\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-ihl\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-length\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-exthdr\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-vlan\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-tiny\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-without-first\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-followed\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-dropped\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-allowed\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"reject-sent\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"reject-failed\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-version\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-truncated\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-ihl\"} 1\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-length\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-exthdr\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-vlan\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-tiny\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-without-first\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-followed\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-dropped\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-allowed\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"reject-sent\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"reject-failed\"} 0\n"
-		  "tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-version\"} 0\n");
+	CHECK_STR(
+		out,
+		"# HELP tlsfw_enforced 1 when a tlsfw policy is enforced in this network namespace, else 0.\n"
+		"# TYPE tlsfw_enforced gauge\n"
+		"tlsfw_enforced 1\n"
+		"# HELP tlsfw_policy_info The enforced policy: file, sha256 hash, default verdict and backend; always 1.\n"
+		"# TYPE tlsfw_policy_info gauge\n"
+		"tlsfw_policy_info{file=\"/etc/tlsfw/policy.conf\",hash=\"sha256:abc\",default=\"allow\",backend=\"bpf\"} 1\n"
+		"# HELP tlsfw_policy_applied_timestamp_seconds When the enforced policy was applied, in seconds since the Unix epoch.\n"
+		"# TYPE tlsfw_policy_applied_timestamp_seconds gauge\n"
+		"tlsfw_policy_applied_timestamp_seconds 1700000000\n"
+		"# HELP tlsfw_policy_rules Rules in the enforced policy.\n"
+		"# TYPE tlsfw_policy_rules gauge\n"
+		"tlsfw_policy_rules 1\n"
+		"# HELP tlsfw_interface_info Interfaces and directions the policy filters, with the hook that runs there; always 1.\n"
+		"# TYPE tlsfw_interface_info gauge\n"
+		"tlsfw_interface_info{interface=\"lan0\",direction=\"ingress\",hook=\"xdp-native\"} 1\n"
+		"tlsfw_interface_info{interface=\"lan0\",direction=\"egress\",hook=\"tc\"} 1\n"
+		"# HELP tlsfw_rule_info The rules of the enforced policy in policy order, with action and mode; always 1.\n"
+		"# TYPE tlsfw_rule_info gauge\n"
+		"tlsfw_rule_info{rule=\"block-quic\",action=\"reject\",mode=\"enforce\",order=\"1\"} 1\n"
+		"# HELP tlsfw_rule_packets_total Packets a rule matched (monitor mode: would have matched).\n"
+		"# TYPE tlsfw_rule_packets_total counter\n"
+		"tlsfw_rule_packets_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"ingress\"} 3\n"
+		"tlsfw_rule_packets_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"egress\"} 6\n"
+		"# HELP tlsfw_rule_bytes_total Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included.\n"
+		"# TYPE tlsfw_rule_bytes_total counter\n"
+		"tlsfw_rule_bytes_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"ingress\"} 300\n"
+		"tlsfw_rule_bytes_total{rule=\"block-quic\",action=\"reject\",interface=\"lan0\",direction=\"egress\"} 600\n"
+		"# HELP tlsfw_default_packets_total Packets no rule matched, decided by the default verdict.\n"
+		"# TYPE tlsfw_default_packets_total counter\n"
+		"tlsfw_default_packets_total{interface=\"lan0\",direction=\"ingress\"} 21\n"
+		"tlsfw_default_packets_total{interface=\"lan0\",direction=\"egress\"} 21\n"
+		"# HELP tlsfw_default_bytes_total Bytes of the frames no rule matched, decided by the default verdict.\n"
+		"# TYPE tlsfw_default_bytes_total counter\n"
+		"tlsfw_default_bytes_total{interface=\"lan0\",direction=\"ingress\"} 2100\n"
+		"tlsfw_default_bytes_total{interface=\"lan0\",direction=\"egress\"} 2100\n"
+		"# HELP tlsfw_verdict_packets_total Packets tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass).\n"
+		"# TYPE tlsfw_verdict_packets_total counter\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"pass\"} 24\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"drop\"} 0\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"reject\"} 0\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"ingress\",verdict=\"monitor\"} 0\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"pass\"} 24\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"drop\"} 0\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"reject\"} 0\n"
+		"tlsfw_verdict_packets_total{interface=\"lan0\",direction=\"egress\",verdict=\"monitor\"} 0\n"
+		"# HELP tlsfw_verdict_bytes_total Bytes of the frames tlsfw decided, by final verdict: pass, drop, reject; monitor counts the passed packets a monitor-mode rule matched (also in pass).\n"
+		"# TYPE tlsfw_verdict_bytes_total counter\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"pass\"} 2400\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"drop\"} 0\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"reject\"} 0\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"ingress\",verdict=\"monitor\"} 0\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"pass\"} 2400\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"drop\"} 0\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"reject\"} 0\n"
+		"tlsfw_verdict_bytes_total{interface=\"lan0\",direction=\"egress\",verdict=\"monitor\"} 0\n"
+		"# HELP tlsfw_reason_packets_total Packets counted for a reason: malformed headers, fragments handled, reject answers sent or failed.\n"
+		"# TYPE tlsfw_reason_packets_total counter\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-truncated\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-ihl\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-length\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-exthdr\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-vlan\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-tiny\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-without-first\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-followed\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-dropped\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"fragment-allowed\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"reject-sent\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"reject-failed\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"ingress\",reason=\"malformed-version\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-truncated\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-ihl\"} 1\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-length\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-exthdr\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-vlan\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-tiny\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-without-first\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-followed\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-dropped\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"fragment-allowed\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"reject-sent\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"reject-failed\"} 0\n"
+		"tlsfw_reason_packets_total{interface=\"lan0\",direction=\"egress\",reason=\"malformed-version\"} 0\n");
 	free(out);
 	stats_snap_free(&s);
 }
@@ -180,7 +181,8 @@ static void test_prom_nft_bytes(void)
 	s.nft = true;
 	out = render(0, &s, NULL);
 	CHECK(strstr(out, "# HELP tlsfw_rule_bytes_total Bytes of the IP packets a rule matched") &&
-	      !strstr(out, "Ethernet header included"), "nft byte counters described as frames:\n%s", out);
+		      !strstr(out, "Ethernet header included"),
+	      "nft byte counters described as frames:\n%s", out);
 	free(out);
 	stats_snap_free(&s);
 }
@@ -200,10 +202,11 @@ static void test_prom_escaping(void)
 
 	memset(&s, 0, sizeof(s));
 	out = render(0, &s, NULL);
-	CHECK_STR(out,
-		  "# HELP tlsfw_enforced 1 when a tlsfw policy is enforced in this network namespace, else 0.\n"
-		  "# TYPE tlsfw_enforced gauge\n"
-		  "tlsfw_enforced 0\n");
+	CHECK_STR(
+		out,
+		"# HELP tlsfw_enforced 1 when a tlsfw policy is enforced in this network namespace, else 0.\n"
+		"# TYPE tlsfw_enforced gauge\n"
+		"tlsfw_enforced 0\n");
 	free(out);
 }
 
@@ -220,24 +223,33 @@ static void test_json(void)
 	CHECK(doc != NULL, "not JSON:\n%s", out);
 	if (doc) {
 		CHECK(json_object_object_get_ex(doc, "rules", &rules) &&
-		      json_object_array_length(rules) == 4, "4 rules (2 rules x 2 blocks)");
+			      json_object_array_length(rules) == 4,
+		      "4 rules (2 rules x 2 blocks)");
 		r = json_object_array_get_idx(rules, 3);
 		CHECK(r && json_object_object_get_ex(r, "name", &x) &&
-		      !strcmp(json_object_get_string(x), "would-drop-dns"), "rule order");
+			      !strcmp(json_object_get_string(x), "would-drop-dns"),
+		      "rule order");
 		CHECK(r && json_object_object_get_ex(r, "mode", &x) &&
-		      !strcmp(json_object_get_string(x), "monitor"), "mode");
+			      !strcmp(json_object_get_string(x), "monitor"),
+		      "mode");
 		CHECK(r && json_object_object_get_ex(r, "direction", &x) &&
-		      !strcmp(json_object_get_string(x), "egress"), "direction");
+			      !strcmp(json_object_get_string(x), "egress"),
+		      "direction");
 		CHECK(r && json_object_object_get_ex(r, "packets", &x) &&
-		      json_object_get_int64(x) == 20, "packets");
+			      json_object_get_int64(x) == 20,
+		      "packets");
 		CHECK(r && json_object_object_get_ex(r, "bytes", &x) &&
-		      json_object_get_int64(x) == 2000, "bytes");
-		CHECK(!json_object_object_get_ex(r, "packets_per_second", &x), "no rates without --watch");
+			      json_object_get_int64(x) == 2000,
+		      "bytes");
+		CHECK(!json_object_object_get_ex(r, "packets_per_second", &x),
+		      "no rates without --watch");
 		CHECK(json_object_object_get_ex(doc, "reasons", &x) &&
-		      json_object_array_length(x) == 1, "only non-zero reasons");
+			      json_object_array_length(x) == 1,
+		      "only non-zero reasons");
 		CHECK(json_object_object_get_ex(doc, "policy", &x) &&
-		      json_object_object_get_ex(x, "hash", &x) &&
-		      !strcmp(json_object_get_string(x), "sha256:abc"), "policy hash");
+			      json_object_object_get_ex(x, "hash", &x) &&
+			      !strcmp(json_object_get_string(x), "sha256:abc"),
+		      "policy hash");
 		json_object_put(doc);
 	}
 	free(out);
@@ -276,8 +288,8 @@ static void test_rates(void)
 
 	make_snap(&a, two, 2, 100, 10.0);
 	make_snap(&b, two, 2, 300, 12.0);
-	CHECK(stats_rate(&b, &a, 0, 0, &r) && r.packets == 100 && r.bytes == 10000,
-	      "rate: %f %f", r.packets, r.bytes);
+	CHECK(stats_rate(&b, &a, 0, 0, &r) && r.packets == 100 && r.bytes == 10000, "rate: %f %f",
+	      r.packets, r.bytes);
 	CHECK(stats_rate(&b, &a, 1, 1, &r) && r.packets == 400, "egress rule 2: %f", r.packets);
 	CHECK(stats_rate(&b, &a, 0, -1, &r) && r.packets == 700, "default: %f", r.packets);
 	CHECK(!stats_rate(&b, NULL, 0, 0, &r), "no previous snapshot, no rate");
@@ -311,8 +323,8 @@ static void test_rates(void)
 
 static void test_listen_parse(void)
 {
-	static const char *const bad[] = { "9567", "::1:80", ":0", ":65536", "[::1]80", "a:b:c",
-					   ":", "[::1:80", ":-1", ":+80", ":80x" };
+	static const char *const bad[] = { "9567", "::1:80",  ":0",  ":65536", "[::1]80", "a:b:c",
+					   ":",	   "[::1:80", ":-1", ":+80",   ":80x" };
 	struct stats_listen l;
 	char msg[256];
 
@@ -328,8 +340,8 @@ static void test_listen_parse(void)
 	CHECK_STR(l.text, "[::]:9100");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		msg[0] = 0;
-		CHECK(stats_listen_parse(bad[i], &l, msg, sizeof(msg)) == -EINVAL,
-		      "'%s' accepted", bad[i]);
+		CHECK(stats_listen_parse(bad[i], &l, msg, sizeof(msg)) == -EINVAL, "'%s' accepted",
+		      bad[i]);
 		CHECK(!strncmp(msg, "--listen: ", 10), "message for '%s': %s", bad[i], msg);
 	}
 }
