@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "apply_bpf.h"
+#include "compile.h"
 #include "nft_cmd.h"
 #include "plan.h"
 #include "policy.h"
-#include "probe_policy.h"
 #include "tlsfw.h"
 
 static int usage(FILE *out, int ret)
@@ -91,12 +91,11 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 
 int cmd_apply(int argc, char **argv)
 {
-	const char *path = NULL;
+	struct compile_opts co = { .probes = true };
+	struct compiled c;
 	bool dry_run = false;
-	struct policy pol;
-	struct plan plan;
 	struct diag d;
-	int ret = EXIT_OK, err;
+	int ret, err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dry-run"))
@@ -106,63 +105,37 @@ int cmd_apply(int argc, char **argv)
 		else if (argv[i][0] == '-' && argv[i][1])
 			return fprintf(stderr, "tlsfw: apply: unknown option '%s'\n", argv[i]),
 			       usage(stderr, EXIT_BAD_INPUT);
-		else if (path)
+		else if (co.path)
 			return usage(stderr, EXIT_BAD_INPUT);
 		else
-			path = argv[i];
+			co.path = argv[i];
 	}
-	if (!path)
+	if (!co.path)
 		return usage(stderr, EXIT_BAD_INPUT);
 
 	diag_init(&d);
-	memset(&plan, 0, sizeof(plan));
-	err = policy_read_file(&pol, path, &d);
-	if (!err)
-		policy_check(&pol, &d);
-	if (err || d.errors || d.truncated) {
-		print_diag(&d, "nothing applied");
-		ret = EXIT_BAD_INPUT;
-		goto out;
-	}
 	/* The policy's probes run before lowering: a failing on_fail: block probe adds a drop
-	 * rule (first in order). -EINVAL: an error in d; else the probes could not run. */
-	err = probe_policy_apply_blocks(&pol, &d, NULL);
+	 * rule (first in order). */
+	err = compile(&co, &c, &d);
 	if (err) {
 		print_diag(&d, "nothing applied");
 		if (err != -EINVAL)
 			fprintf(stderr,
-				"tlsfw: error: cannot run the policy's probes: %s; nothing applied\n",
+				"tlsfw: error: cannot compile the policy: %s; nothing applied\n",
 				strerror(-err));
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 		goto out;
 	}
-	if (pol.backend == POL_BACKEND_NFT) {
+	if (c.pol.backend == POL_BACKEND_NFT) {
 		/* backend: nft compiles the checked policy itself (nft_build.c): the sets, then
 		 * one switch; apply_nft() checks for signals before each */
 		block_signals();
-		ret = nft_cmd_apply(&pol, path, dry_run, &d);
+		ret = nft_cmd_apply(&c.pol, co.path, dry_run, &d);
 		goto out;
 	}
-	err = policy_lower(&pol, &plan, &d);
-	if (err) {
-		print_diag(&d, "nothing applied");
-		if (!d.errors)
-			fprintf(stderr,
-				"tlsfw: error: cannot compile the policy: %s; nothing applied\n",
-				strerror(-err));
-		ret = d.errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
-		goto out;
-	}
-	if (pol.backend != POL_BACKEND_BPF) {
-		fprintf(stderr,
-			"tlsfw: error: backend: nft is not available yet; use backend: bpf; nothing applied\n");
-		ret = EXIT_SYSTEM;
-		goto out;
-	}
-	ret = enforce(&pol, &plan, path, dry_run, &d);
+	ret = enforce(&c.pol, &c.plan, co.path, dry_run, &d);
 out:
-	plan_free(&plan);
-	policy_free(&pol);
+	compiled_free(&c);
 	diag_free(&d);
 	return ret;
 }

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "apply_nft.h"
+#include "compile.h"
 #include "plan.h"
 #include "policy.h"
-#include "probe_policy.h"
 #include "tlsfw.h"
 
 static int usage(void)
@@ -42,17 +42,16 @@ static int check_nft(const struct policy *pol, bool print_plan, struct diag *d)
 
 int cmd_check(int argc, char **argv)
 {
-	struct policy pol;
-	struct plan plan;
+	struct compile_opts co = { 0 };
+	struct compiled c;
 	struct diag d;
-	const char *path = NULL;
-	int print_plan = 0, probe = 0, ret = EXIT_OK, err;
+	int print_plan = 0, ret = EXIT_OK, err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--print-plan"))
 			print_plan = 1;
 		else if (!strcmp(argv[i], "--probe"))
-			probe = 1;
+			co.probes = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return fprintf(stdout,
 				       "usage: tlsfw check [--print-plan] [--probe] POLICY\n"),
@@ -60,55 +59,34 @@ int cmd_check(int argc, char **argv)
 		else if (argv[i][0] == '-' && argv[i][1])
 			return fprintf(stderr, "tlsfw: check: unknown option '%s'\n", argv[i]),
 			       usage();
-		else if (path)
+		else if (co.path)
 			return usage();
 		else
-			path = argv[i];
+			co.path = argv[i];
 	}
-	if (!path)
+	if (!co.path)
 		return usage();
 
 	diag_init(&d);
-	memset(&plan, 0, sizeof(plan));
-	err = policy_read_file(&pol, path, &d);
-	if (!err)
-		policy_check(&pol, &d);
-	if (!err && probe && !d.errors && !d.truncated) {
-		err = probe_policy_apply_blocks(&pol, &d, NULL);
-		if (err && err != -EINVAL) {
-			fprintf(stderr, "tlsfw: cannot run the policy's probes: %s\n",
-				strerror(-err));
-			ret = EXIT_SYSTEM;
-			goto out;
-		}
-	}
-	if (err || d.errors || d.truncated) {
-		ret = EXIT_BAD_INPUT;
-		goto out;
-	}
-	if (pol.backend == POL_BACKEND_NFT) {
-		ret = check_nft(&pol, print_plan, &d);
-		goto out;
-	}
-	err = policy_lower(&pol, &plan, &d);
+	err = compile(&co, &c, &d);
 	if (err) {
 		/* A table over its map's size or an unusable prefix is the policy's fault (the
 		 * diagnostic names the rule); anything else is the system's. */
-		ret = d.errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
-		if (!d.errors)
+		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+		if (err != -EINVAL)
 			fprintf(stderr, "tlsfw: cannot compile the policy: %s\n", strerror(-err));
+	} else if (c.pol.backend == POL_BACKEND_NFT) {
+		ret = check_nft(&c.pol, print_plan, &d);
 	} else if (print_plan) {
-		plan_print(&plan, stdout);
+		plan_print(&c.plan, stdout);
 	} else {
-		policy_print_table(&pol, stdout);
+		policy_print_table(&c.pol, stdout);
 	}
-out:
 	fflush(stdout);
 	diag_print(&d, stderr);
 	if (d.n || d.truncated)
 		diag_print_summary(&d, stderr, "nothing applied");
-	plan_free(&plan);
-	policy_free(&pol);
+	compiled_free(&c);
 	diag_free(&d);
 	return ret;
 }
