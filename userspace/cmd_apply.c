@@ -13,6 +13,7 @@
 #include "nft_cmd.h"
 #include "plan.h"
 #include "policy.h"
+#include "textsafe.h"
 #include "tlsfw.h"
 
 static int usage(FILE *out, int ret)
@@ -46,7 +47,7 @@ static void print_diag(const struct diag *d, const char *what)
 static int enforce(const struct policy *pol, const struct plan *plan, const char *path,
 		   bool dry_run, struct diag *d)
 {
-	char abs[PATH_MAX], msg[256];
+	char abs[PATH_MAX], msg[256], safe[TEXTSAFE_LEN(PATH_MAX)];
 	struct apply_opts o = {
 		.sha256 = pol->sha256,
 		.backend = pol->backend,
@@ -80,11 +81,12 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 			fprintf(stderr, "tlsfw: nothing applied; nothing is attached\n");
 		return EXIT_SYSTEM;
 	}
+	textsafe(abs, safe, sizeof(safe));
 	if (dry_run)
-		printf("tlsfw: dry run: %s loads and fills (%zu rules); nothing changed\n", abs,
+		printf("tlsfw: dry run: %s loads and fills (%zu rules); nothing changed\n", safe,
 		       plan->n_rules);
 	else
-		printf("tlsfw: enforcing %s (%zu rules, default %s)\n", abs, plan->n_rules,
+		printf("tlsfw: enforcing %s (%zu rules, default %s)\n", safe, plan->n_rules,
 		       pol_action_names[plan->default_action]);
 	return EXIT_OK;
 }

@@ -133,6 +133,13 @@ void textsafe_fputs(const char *s, FILE *out)
 	}
 }
 
+size_t textsafe_utf8_len(const char *s, size_t len)
+{
+	uint32_t c;
+
+	return utf8_decode((const unsigned char *)s, len, &c);
+}
+
 bool textsafe_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;

@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* A buffer that holds the escaped form of any n bytes: an escape is at most 4 bytes per byte
+ * ("\x1b"), so nothing is cut. */
+#define TEXTSAFE_LEN(n) (4 * (n) + 1)
+
 /* Longest escape of one character ("\u202e"), plus its terminator. */
 #define TEXTSAFE_CHAR_MAX 8
 
@@ -37,6 +41,9 @@ const char *textsafe(const char *s, char *buf, size_t n);
 
 /* Write s escaped to out (no length limit). */
 void textsafe_fputs(const char *s, FILE *out);
+
+/* Bytes of the well-formed UTF-8 sequence at s (at most len, len > 0), 0 when it is not. */
+size_t textsafe_utf8_len(const char *s, size_t len);
 
 /* Whether len bytes of s are well-formed UTF-8 (no overlong forms, no surrogates). */
 bool textsafe_utf8_valid(const char *s, size_t len);

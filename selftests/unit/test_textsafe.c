@@ -80,6 +80,8 @@ static void test_utf8(void)
 				   10),
 	      "an ELF header");
 	CHECK(!textsafe_utf8_valid("\xf4\x90\x80\x80", 4), "beyond U+10FFFF");
+	CHECK(textsafe_utf8_len("\xe2\x80\xae", 3) == 3, "one three-byte sequence");
+	CHECK(textsafe_utf8_len("\xe2\x80", 2) == 0, "a sequence cut short");
 }
 
 int main(void)
