@@ -2,23 +2,57 @@
 /*
  * `tlsfw stats --listen ADDR:PORT`: the Prometheus text served at /metrics over HTTP with
  * libmicrohttpd. Each scrape collects fresh counters from the kernel, so the endpoint needs no
- * state of its own and follows policy replacements. One internal thread serves every
- * connection in turn: scrapes are rare and short, and collection (libbpf's print hook, the
- * maps) then never runs twice at once.
+ * state of its own and follows policy replacements. One thread (the caller's) serves every
+ * connection in turn from one poll loop: scrapes are rare and short, collection (libbpf's print
+ * hook, the maps) then never runs twice at once, and the connection bookkeeping below needs no
+ * lock.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
+#include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
 #include "stats.h"
 
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/*
+ * Limits that keep one client from starving the others (issue 17: 40 connections that each
+ * sent a header line every 5 s made every scrape fail). A request must be read and answered
+ * within HTTP_REQUEST_SECONDS of its connection's start (or of the previous answer on a
+ * kept-alive connection), however slowly its bytes trickle in; an address holds at most
+ * HTTP_CONN_PER_ADDR connections; and at HTTP_CONN_MAX connections a newcomer closes the
+ * one nearest its deadline, so a new scraper always gets a slot.
+ */
+#define HTTP_REQUEST_SECONDS 5
+#define HTTP_CONN_PER_ADDR 4
+#define HTTP_CONN_MAX 32
+#define HTTP_ACCEPT_BATCH 16 /* accepted per wakeup; the rest at the next one */
+
+struct http_conn {
+	struct http_conn *prev, *next; /* live connections, earliest deadline first */
+	int fd;			       /* owned by MHD */
+	uint64_t deadline;	       /* CLOCK_MONOTONIC milliseconds */
+	bool linked;		       /* false once closed by us */
+};
+
+struct http_srv {
+	struct MHD_Daemon *d;
+	int listen_fd, sig_fd;
+	struct http_conn *head, *tail;
+	unsigned int live; /* linked connections */
+};
 
 static int resolve(const char *host, struct stats_listen *l, char *msg, size_t len)
 {
@@ -188,7 +222,7 @@ static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
 {
 	int one = 1, fd, err;
 
-	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		err = -errno;
 		snprintf(msg, len, "cannot create a socket for %s: %s", l->text, strerror(-err));
@@ -196,7 +230,7 @@ static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
 	}
 	/* A restarted exporter must not wait for the old connections' TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, &l->addr.sa, l->addrlen) || listen(fd, 16)) {
+	if (bind(fd, &l->addr.sa, l->addrlen) || listen(fd, 64)) {
 		err = -errno;
 		snprintf(msg, len, "cannot listen on %s: %s", l->text, strerror(-err));
 		close(fd);
@@ -205,32 +239,215 @@ static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
 	return fd;
 }
 
+/* ---- connections: limits and the absolute deadline -------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void conn_link(struct http_srv *srv, struct http_conn *c)
+{
+	c->deadline = now_ms() + HTTP_REQUEST_SECONDS * 1000;
+	c->prev = srv->tail;
+	c->next = NULL;
+	if (srv->tail)
+		srv->tail->next = c;
+	else
+		srv->head = c;
+	srv->tail = c;
+	c->linked = true;
+	srv->live++;
+}
+
+static void conn_unlink(struct http_srv *srv, struct http_conn *c)
+{
+	if (!c->linked)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		srv->tail = c->prev;
+	c->linked = false;
+	srv->live--;
+}
+
+/* MHD owns the socket: shut it down, and MHD sees the end at its next read and closes it. */
+static void conn_close(struct http_srv *srv, struct http_conn *c)
+{
+	shutdown(c->fd, SHUT_RDWR);
+	conn_unlink(srv, c);
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_srv *srv = cls;
+	struct http_conn *c = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c)
+			conn_unlink(srv, c);
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	c = calloc(1, sizeof(*c));
+	if (!c || !ci) {
+		/* Untracked, it would escape the deadline: refuse it instead. */
+		free(c);
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	c->fd = ci->connect_fd;
+	conn_link(srv, c);
+	*socket_context = c;
+}
+
+/* An answered request starts the next one's time: a kept-alive connection gets the same
+ * deadline for its next request as a new one (moved to the tail: deadlines stay sorted). */
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	struct http_srv *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn *c;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	c = ci ? ci->socket_context : NULL;
+	if (c && c->linked) {
+		conn_unlink(srv, c);
+		conn_link(srv, c);
+	}
+}
+
+/* Accepted here rather than by MHD, so that a full server makes room for the newcomer by
+ * closing the connection nearest its deadline (the oldest pending request, or the longest
+ * idle) instead of leaving it in the backlog. MHD applies the per-address limit. */
+static void accept_new(struct http_srv *srv)
+{
+	for (int i = 0; i < HTTP_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage a;
+		socklen_t alen = sizeof(a);
+		int fd = accept4(srv->listen_fd, (struct sockaddr *)&a, &alen,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0)
+			return;
+		if (srv->live >= HTTP_CONN_MAX && srv->head)
+			conn_close(srv, srv->head);
+		/* On failure (per-address limit) MHD closes the socket itself. */
+		MHD_add_connection(srv->d, fd, (struct sockaddr *)&a, alen);
+	}
+}
+
+static void expire(struct http_srv *srv)
+{
+	uint64_t now = now_ms();
+
+	while (srv->head && srv->head->deadline <= now)
+		conn_close(srv, srv->head);
+}
+
+/* Milliseconds poll may sleep: until MHD has work or the earliest deadline. */
+static int next_wakeup(const struct http_srv *srv)
+{
+	MHD_UNSIGNED_LONG_LONG mhd;
+	uint64_t t = 60000, now = now_ms();
+
+	if (MHD_get_timeout(srv->d, &mhd) == MHD_YES && mhd < t)
+		t = mhd;
+	if (srv->head)
+		t = srv->head->deadline <= now ? 0 : MIN(t, srv->head->deadline - now);
+	return (int)t;
+}
+
+/* MHD's own messages (a refused address, a failed handshake) come per connection: a flood
+ * of them must not flood the log too. */
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+	static uint64_t last;
+	uint64_t now = now_ms();
+
+	if (last && now - last < 1000)
+		return;
+	last = now;
+	fputs("tlsfw: http: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+static int serve_loop(struct http_srv *srv)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD);
+	struct pollfd p[3] = {
+		{ .fd = srv->listen_fd, .events = POLLIN },
+		{ .fd = di ? di->epoll_fd : -1, .events = POLLIN },
+		{ .fd = srv->sig_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(p, 3, next_wakeup(srv)) < 0 && errno != EINTR)
+			return -errno;
+		if (p[2].revents)
+			return 0;
+		if (p[0].revents)
+			accept_new(srv);
+		MHD_run(srv->d);
+		expire(srv);
+	}
+}
+
 int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
 {
-	struct MHD_Daemon *d;
+	struct http_srv srv = { .listen_fd = -1, .sig_fd = -1 };
 	sigset_t set;
-	int fd, sig;
+	int err;
 
-	fd = listen_socket(l, msg, len);
-	if (fd < 0)
-		return fd;
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-			     MHD_OPTION_END);
-	if (!d) {
-		close(fd);
-		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
-		return -EIO;
-	}
-	fprintf(stderr, "tlsfw: serving metrics at http://%s/metrics until SIGINT or SIGTERM\n",
-		l->text);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig))
-		;
-	/* MHD_stop_daemon closes the listening socket it was given. */
-	MHD_stop_daemon(d);
-	return 0;
+	srv.sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (srv.sig_fd < 0) {
+		err = -errno;
+		snprintf(msg, len, "cannot wait for signals: %s", strerror(-err));
+		return err;
+	}
+	srv.listen_fd = listen_socket(l, msg, len);
+	if (srv.listen_fd < 0) {
+		close(srv.sig_fd);
+		return srv.listen_fd;
+	}
+	srv.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0,
+				 NULL, NULL, handle, &srv, MHD_OPTION_CONNECTION_LIMIT,
+				 2u * HTTP_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				 (unsigned int)HTTP_CONN_PER_ADDR, MHD_OPTION_CONNECTION_TIMEOUT,
+				 (unsigned int)HTTP_REQUEST_SECONDS, MHD_OPTION_NOTIFY_CONNECTION,
+				 notify_connection, &srv, MHD_OPTION_NOTIFY_COMPLETED,
+				 request_completed, &srv, MHD_OPTION_EXTERNAL_LOGGER, http_log,
+				 NULL, MHD_OPTION_END);
+	if (!srv.d) {
+		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
+		err = -EIO;
+		goto out;
+	}
+	fprintf(stderr, "tlsfw: serving metrics at http://%s/metrics until SIGINT or SIGTERM\n",
+		l->text);
+	err = serve_loop(&srv);
+	if (err)
+		snprintf(msg, len, "serving %s: %s", l->text, strerror(-err));
+	MHD_stop_daemon(srv.d);
+out:
+	close(srv.listen_fd);
+	close(srv.sig_fd);
+	return err;
 }
