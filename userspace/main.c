@@ -14,7 +14,7 @@ static const struct command {
 	{ "apply", cmd_apply, "apply POLICY [--dry-run]" },
 	{ "status", cmd_status, "status [--json]" },
 	{ "stats", cmd_stats,
-	  "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT" },
+	  "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT [--web-config FILE]" },
 	{ "detach", cmd_detach, "detach [IFACE ...]" },
 	{ "probe", cmd_probe,
 	  "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N]\n  tlsfw probe --policy POLICY" },

@@ -21,9 +21,13 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "stats.h"
+#include "webcfg.h"
 
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -51,7 +55,8 @@ struct http_srv {
 	struct MHD_Daemon *d;
 	int listen_fd, sig_fd;
 	struct http_conn *head, *tail;
-	unsigned int live; /* linked connections */
+	unsigned int live;  /* linked connections */
+	struct webcfg *web; /* --web-config, or NULL */
 };
 
 static int resolve(const char *host, struct stats_listen *l, char *msg, size_t len)
@@ -144,8 +149,9 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 	return 0;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status, char *body,
-			       size_t n, const char *type)
+/* Every answer carries the headers of http_server_config. */
+static enum MHD_Result respond(struct http_srv *srv, struct MHD_Connection *conn,
+			       unsigned int status, char *body, size_t n, const char *type)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -156,23 +162,28 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	for (size_t i = 0; srv->web && i < srv->web->n_headers; i++)
+		MHD_add_response_header(r, srv->web->headers[i].name, srv->web->headers[i].value);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(conn, status, r);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		ret = MHD_queue_basic_auth_fail_response(conn, "tlsfw", r);
+	else
+		ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
-				    const char *text)
+static enum MHD_Result respond_text(struct http_srv *srv, struct MHD_Connection *conn,
+				    unsigned int status, const char *text)
 {
 	char *body = strdup(text);
 
-	return body ? respond(conn, status, body, strlen(body), "text/plain; charset=utf-8") :
+	return body ? respond(srv, conn, status, body, strlen(body), "text/plain; charset=utf-8") :
 		      MHD_NO;
 }
 
-static enum MHD_Result metrics(struct MHD_Connection *conn)
+static enum MHD_Result metrics(struct http_srv *srv, struct MHD_Connection *conn)
 {
 	struct stats_snap snap;
 	char msg[512], *body = NULL;
@@ -186,35 +197,85 @@ static enum MHD_Result metrics(struct MHD_Connection *conn)
 
 		fprintf(stderr, "tlsfw: scrape failed: %s\n", msg);
 		snprintf(text, sizeof(text), "tlsfw: %s\n", msg);
-		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+		return respond_text(srv, conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
 	}
 	f = open_memstream(&body, &n);
 	if (!f) {
 		stats_snap_free(&snap);
-		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "tlsfw: out of memory\n");
+		return respond_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				    "tlsfw: out of memory\n");
 	}
 	err = stats_prom_write(&snap, f);
 	stats_snap_free(&snap);
 	if (fclose(f) || err) {
 		free(body);
-		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "tlsfw: out of memory\n");
+		return respond_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				    "tlsfw: out of memory\n");
 	}
-	return respond(conn, MHD_HTTP_OK, body, n, PROM_CONTENT_TYPE);
+	return respond(srv, conn, MHD_HTTP_OK, body, n, PROM_CONTENT_TYPE);
+}
+
+/* client_auth_type: the certificate the client sent (GnuTLS asked for one because MHD was
+ * given the CA), verified against client_ca_file for client authentication. MHD has no hook
+ * to fail the handshake, so a client without a valid certificate gets 403 and nothing else. */
+static bool client_cert_ok(const struct webcfg *web, struct MHD_Connection *conn)
+{
+	gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
+					  .data = (void *)GNUTLS_KP_TLS_WWW_CLIENT };
+	const union MHD_ConnectionInfo *ci;
+	unsigned int n = 0, status = 0;
+
+	if (web->client_auth == WEBCFG_NO_CLIENT_CERT)
+		return true;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	if (!gnutls_certificate_get_peers(ci->tls_session, &n) || !n)
+		return web->client_auth == WEBCFG_VERIFY_IF_GIVEN;
+	return !gnutls_certificate_verify_peers(ci->tls_session, &purpose, 1, &status) && !status;
+}
+
+static bool password_ok(struct webcfg *web, struct MHD_Connection *conn)
+{
+	char *pass = NULL, *user = MHD_basic_auth_get_username_password(conn, &pass);
+	bool ok = user && pass && webcfg_password_ok(web, user, pass);
+
+	if (pass)
+		OPENSSL_cleanse(pass, strlen(pass));
+	MHD_free(pass);
+	MHD_free(user);
+	return ok;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
 {
+	struct http_srv *srv = cls;
+
+	/* Answer once the whole request is in: a response queued at the first call (headers
+	 * only) makes MHD close the connection, and scrapers keep theirs alive. A body (never
+	 * wanted here) is read and dropped, within the request's deadline. */
+	if (!*con_cls || *upload_data_size) {
+		*con_cls = srv;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (srv->web && !client_cert_ok(srv->web, conn))
+		return respond_text(srv, conn, MHD_HTTP_FORBIDDEN,
+				    "tlsfw: a valid client certificate is required\n");
+	if (srv->web && srv->web->n_users && !password_ok(srv->web, conn))
+		return respond_text(srv, conn, MHD_HTTP_UNAUTHORIZED,
+				    "tlsfw: authentication required\n");
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return respond_text(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				    "tlsfw: only GET and HEAD are served\n");
 	if (!strcmp(url, "/metrics"))
-		return metrics(conn);
+		return metrics(srv, conn);
 	if (!strcmp(url, "/"))
-		return respond_text(conn, MHD_HTTP_OK,
+		return respond_text(srv, conn, MHD_HTTP_OK,
 				    "tlsfw: Prometheus metrics are at /metrics\n");
-	return respond_text(conn, MHD_HTTP_NOT_FOUND,
+	return respond_text(srv, conn, MHD_HTTP_NOT_FOUND,
 			    "tlsfw: not found; metrics are at /metrics\n");
 }
 
@@ -407,12 +468,75 @@ static int serve_loop(struct http_srv *srv)
 	}
 }
 
-int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
+static bool loopback(const struct stats_listen *l)
 {
-	struct http_srv srv = { .listen_fd = -1, .sig_fd = -1 };
+	const struct in6_addr *a6 = &l->addr.in6.sin6_addr;
+
+	if (l->addr.sa.sa_family == AF_INET)
+		return ntohl(l->addr.in4.sin_addr.s_addr) >> 24 == 127;
+	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+/* The metrics name the policy file, its hash and every rule: beyond this host they deserve TLS
+ * and authentication (verified client certificates or basic_auth_users). */
+static void exposure_warning(const struct stats_listen *l, const struct webcfg *w)
+{
+	bool tls = w && w->tls;
+	bool auth = w && (w->n_users || w->client_auth == WEBCFG_REQUIRE_AND_VERIFY);
+
+	if (loopback(l) || (tls && auth))
+		return;
+	if (!tls && !auth)
+		fprintf(stderr,
+			"tlsfw: warning: %s is not a loopback address and there is no TLS and no authentication: anyone who reaches it reads the policy file, its hash and the rule names (see --web-config)\n",
+			l->text);
+	else if (!tls)
+		fprintf(stderr,
+			"tlsfw: warning: %s is not a loopback address and there is no TLS: passwords and metrics cross the network in clear text (set tls_server_config)\n",
+			l->text);
+	else
+		fprintf(stderr,
+			"tlsfw: warning: %s is not a loopback address and there is no authentication: anyone who reaches it reads the policy file, its hash and the rule names (set basic_auth_users or client_auth_type: RequireAndVerifyClientCert)\n",
+			l->text);
+}
+
+/* The daemon's options: limits and hooks always, TLS when the web configuration has it. */
+static unsigned int daemon_options(struct http_srv *srv, struct MHD_OptionItem *o)
+{
+	const struct webcfg *w = srv->web;
+	unsigned int n = 0;
+
+#define OPT(opt, val, ptr) (o[n++] = (struct MHD_OptionItem){ (opt), (intptr_t)(val), (ptr) })
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL); /* first, or MHD logs to stderr itself */
+	OPT(MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_CONN_MAX, NULL);
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_CONN_PER_ADDR, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, HTTP_REQUEST_SECONDS, NULL);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv);
+	if (w && w->tls) {
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, w->cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, w->key_pem);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, w->priorities);
+		if (w->client_ca_pem)
+			OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, w->client_ca_pem);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	return n;
+}
+
+int stats_http_serve(const struct stats_listen *l, struct webcfg *web, char *msg, size_t len)
+{
+	struct http_srv srv = { .listen_fd = -1, .sig_fd = -1, .web = web };
+	bool tls = web && web->tls;
+	struct MHD_OptionItem opts[16];
 	sigset_t set;
 	int err;
 
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(msg, len, "this libmicrohttpd is built without TLS");
+		return -ENOTSUP;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -427,21 +551,19 @@ int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
 		close(srv.sig_fd);
 		return srv.listen_fd;
 	}
-	srv.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0,
-				 NULL, NULL, handle, &srv, MHD_OPTION_CONNECTION_LIMIT,
-				 2u * HTTP_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				 (unsigned int)HTTP_CONN_PER_ADDR, MHD_OPTION_CONNECTION_TIMEOUT,
-				 (unsigned int)HTTP_REQUEST_SECONDS, MHD_OPTION_NOTIFY_CONNECTION,
-				 notify_connection, &srv, MHD_OPTION_NOTIFY_COMPLETED,
-				 request_completed, &srv, MHD_OPTION_EXTERNAL_LOGGER, http_log,
-				 NULL, MHD_OPTION_END);
+	daemon_options(&srv, opts);
+	srv.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
+					 (tls ? MHD_USE_TLS : 0),
+				 0, NULL, NULL, handle, &srv, MHD_OPTION_ARRAY, opts,
+				 MHD_OPTION_END);
 	if (!srv.d) {
 		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
 		err = -EIO;
 		goto out;
 	}
-	fprintf(stderr, "tlsfw: serving metrics at http://%s/metrics until SIGINT or SIGTERM\n",
-		l->text);
+	exposure_warning(l, web);
+	fprintf(stderr, "tlsfw: serving metrics at %s://%s/metrics until SIGINT or SIGTERM\n",
+		tls ? "https" : "http", l->text);
 	err = serve_loop(&srv);
 	if (err)
 		snprintf(msg, len, "serving %s: %s", l->text, strerror(-err));
