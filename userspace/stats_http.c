@@ -57,6 +57,7 @@ struct http_srv {
 	struct http_conn *head, *tail;
 	unsigned int live;  /* linked connections */
 	struct webcfg *web; /* --web-config, or NULL */
+	uint64_t last_log;  /* when MHD's last message was let through */
 };
 
 static int resolve(const char *host, struct stats_listen *l, char *msg, size_t len)
@@ -437,12 +438,12 @@ static int next_wakeup(const struct http_srv *srv)
  * of them must not flood the log too. */
 static void http_log(void *cls, const char *fmt, va_list ap)
 {
-	static uint64_t last;
+	struct http_srv *srv = cls;
 	uint64_t now = now_ms();
 
-	if (last && now - last < 1000)
+	if (srv->last_log && now - srv->last_log < 1000)
 		return;
-	last = now;
+	srv->last_log = now;
 	fputs("tlsfw: http: ", stderr);
 	vfprintf(stderr, fmt, ap);
 }
@@ -507,7 +508,7 @@ static unsigned int daemon_options(struct http_srv *srv, struct MHD_OptionItem *
 	unsigned int n = 0;
 
 #define OPT(opt, val, ptr) (o[n++] = (struct MHD_OptionItem){ (opt), (intptr_t)(val), (ptr) })
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL); /* first, or MHD logs to stderr itself */
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, http_log, srv); /* first, or MHD logs to stderr itself */
 	OPT(MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_CONN_MAX, NULL);
 	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_CONN_PER_ADDR, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, HTTP_REQUEST_SECONDS, NULL);
