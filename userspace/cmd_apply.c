@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw apply POLICY [--dry-run]: read, check, lower, enforce. Four calls and one exit label. */
+/* tlsfw apply POLICY [--dry-run] [--wait SECONDS]: read, check, lower, (wait for the
+ * interfaces,) enforce. Four calls and one exit label. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -10,14 +11,16 @@
 
 #include "apply_bpf.h"
 #include "compile.h"
+#include "ifwait.h"
 #include "nft_cmd.h"
 #include "plan.h"
 #include "policy.h"
+#include "textsafe.h"
 #include "tlsfw.h"
 
 static int usage(FILE *out, int ret)
 {
-	fprintf(out, "usage: tlsfw apply POLICY [--dry-run]\n");
+	fprintf(out, "usage: tlsfw apply POLICY [--dry-run] [--wait SECONDS]\n");
 	return ret;
 }
 
@@ -46,7 +49,7 @@ static void print_diag(const struct diag *d, const char *what)
 static int enforce(const struct policy *pol, const struct plan *plan, const char *path,
 		   bool dry_run, struct diag *d)
 {
-	char abs[PATH_MAX], msg[256];
+	char abs[PATH_MAX], msg[256], safe[TEXTSAFE_LEN(PATH_MAX)];
 	struct apply_opts o = {
 		.sha256 = pol->sha256,
 		.backend = pol->backend,
@@ -80,18 +83,54 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 			fprintf(stderr, "tlsfw: nothing applied; nothing is attached\n");
 		return EXIT_SYSTEM;
 	}
+	textsafe(abs, safe, sizeof(safe));
 	if (dry_run)
-		printf("tlsfw: dry run: %s loads and fills (%zu rules); nothing changed\n", abs,
+		printf("tlsfw: dry run: %s loads and fills (%zu rules); nothing changed\n", safe,
 		       plan->n_rules);
 	else
-		printf("tlsfw: enforcing %s (%zu rules, default %s)\n", abs, plan->n_rules,
+		printf("tlsfw: enforcing %s (%zu rules, default %s)\n", safe, plan->n_rules,
 		       pol_action_names[plan->default_action]);
 	return EXIT_OK;
+}
+
+/* --wait SECONDS: up to IFWAIT_MAX_SECONDS, in milliseconds; 0 for a bad value. */
+static unsigned int wait_ms(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = s ? strtod(s, &end) : 0;
+	if (!s || !*s || *end || errno || !(v > 0 && v <= IFWAIT_MAX_SECONDS)) {
+		fprintf(stderr,
+			"tlsfw: apply: --wait needs a number of seconds above 0 and at most %d\n",
+			IFWAIT_MAX_SECONDS);
+		return 0;
+	}
+	return (unsigned int)(v * 1000 + 0.5);
+}
+
+/* At boot the policy's interfaces may appear after apply starts: wait for them (exit 2
+ * naming the missing ones, nothing changed, when they do not appear in time). */
+static int wait_interfaces(const struct policy *pol, unsigned int ms, const struct diag *d)
+{
+	char msg[512];
+	int err;
+
+	if (!ms)
+		return 0;
+	err = ifwait_policy(pol, ms, msg, sizeof(msg));
+	if (err) {
+		print_diag(d, "nothing applied");
+		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+	}
+	return err;
 }
 
 int cmd_apply(int argc, char **argv)
 {
 	struct compile_opts co = { .probes = true };
+	unsigned int wait = 0;
 	struct compiled c;
 	bool dry_run = false;
 	struct diag d;
@@ -100,7 +139,11 @@ int cmd_apply(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dry-run"))
 			dry_run = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		else if (!strcmp(argv[i], "--wait")) {
+			wait = wait_ms(i + 1 < argc ? argv[++i] : NULL);
+			if (!wait)
+				return usage(stderr, EXIT_BAD_INPUT);
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return usage(stdout, EXIT_OK);
 		else if (argv[i][0] == '-' && argv[i][1])
 			return fprintf(stderr, "tlsfw: apply: unknown option '%s'\n", argv[i]),
@@ -124,6 +167,10 @@ int cmd_apply(int argc, char **argv)
 				"tlsfw: error: cannot compile the policy: %s; nothing applied\n",
 				strerror(-err));
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+		goto out;
+	}
+	if (wait_interfaces(&c.pol, wait, &d)) {
+		ret = EXIT_SYSTEM;
 		goto out;
 	}
 	if (c.pol.backend == POL_BACKEND_NFT) {

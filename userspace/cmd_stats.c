@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]
- *             [--listen ADDR:PORT]
+ *             [--listen ADDR:PORT [--web-config FILE]]
  * Per-rule packet and byte counters of the enforced policy, from kernel state alone: the
  * metadata maps name every counter slot (stats.c collects, stats_print.c, stats_prom.c and
  * stats_http.c render).
@@ -17,18 +17,20 @@
 
 #include "stats.h"
 #include "tlsfw.h"
+#include "webcfg.h"
 
 struct stats_opts {
 	bool json, prometheus, exact, reset;
-	double watch;	    /* seconds between refreshes, 0: once */
-	const char *listen; /* ADDR:PORT */
+	double watch;		/* seconds between refreshes, 0: once */
+	const char *listen;	/* ADDR:PORT */
+	const char *web_config; /* exporter-toolkit web configuration file */
 };
 
 static int usage(FILE *out, int ret)
 {
 	fprintf(out,
 		"usage: tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n"
-		"       tlsfw stats --listen [ADDR]:PORT\n");
+		"       tlsfw stats --listen [ADDR]:PORT [--web-config FILE]\n");
 	return ret;
 }
 
@@ -83,11 +85,18 @@ static int parse_args(int argc, char **argv, struct stats_opts *o)
 				return bad(
 					"--listen needs ADDR:PORT (':PORT' for the loopback address)");
 			o->listen = val;
+		} else if (!strcmp(a, "--web-config") || !strncmp(a, "--web-config=", 13)) {
+			val = a[12] ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val)
+				return bad("--web-config needs a file");
+			o->web_config = val;
 		} else {
 			fprintf(stderr, "tlsfw: stats: unknown argument '%s'\n", a);
 			return usage(stderr, EXIT_BAD_INPUT);
 		}
 	}
+	if (o->web_config && !o->listen)
+		return bad("--web-config configures the server of --listen");
 	if (o->json && o->prometheus)
 		return bad("--json and --prometheus exclude each other");
 	if (o->listen && (o->json || o->watch || o->reset))
@@ -243,8 +252,27 @@ static int watch(const struct stats_opts *o, const sigset_t *set)
 	return ret;
 }
 
+/* --web-config FILE: errors as for a policy (file:line:column), exit 1. */
+static int read_web_config(const char *path, struct webcfg *web)
+{
+	struct diag d;
+	int err;
+
+	diag_init(&d);
+	err = webcfg_read(web, path, &d);
+	diag_print(&d, stderr);
+	if (d.n || d.truncated)
+		diag_print_summary(&d, stderr, "nothing served");
+	diag_free(&d);
+	if (err && err != -EINVAL)
+		fprintf(stderr, "tlsfw: error: cannot read the web configuration: %s\n",
+			strerror(-err));
+	return err;
+}
+
 static int listen_http(const struct stats_opts *o, const sigset_t *set)
 {
+	struct webcfg web = {};
 	struct stats_snap s;
 	struct stats_listen l;
 	char msg[512];
@@ -254,15 +282,22 @@ static int listen_http(const struct stats_opts *o, const sigset_t *set)
 		fprintf(stderr, "tlsfw: stats: %s\n", msg);
 		return usage(stderr, EXIT_BAD_INPUT);
 	}
+	if (o->web_config && read_web_config(o->web_config, &web)) {
+		webcfg_free(&web);
+		return EXIT_BAD_INPUT;
+	}
 	/* Without privilege every scrape would fail: say so now rather than serve errors. A
 	 * policy applied later is fine, so "nothing enforced" is no reason to stop. */
 	err = stats_collect(&s, msg, sizeof(msg));
 	stats_snap_free(&s);
-	if (err == -EPERM)
+	if (err == -EPERM) {
+		webcfg_free(&web);
 		return fail_system(msg);
+	}
 	if (err)
 		fprintf(stderr, "tlsfw: warning: %s\n", msg);
-	err = stats_http_serve(&l, msg, sizeof(msg));
+	err = stats_http_serve(&l, o->web_config ? &web : NULL, msg, sizeof(msg));
+	webcfg_free(&web);
 	return err ? fail_system(msg) : EXIT_OK;
 }
 

@@ -10,6 +10,7 @@
 #include "nft_cmd.h"
 #include "policy.h"
 #include "state.h"
+#include "textsafe.h"
 #include "tlsfw.h"
 
 struct status {
@@ -128,7 +129,7 @@ static void ago(uint64_t t, char *buf, size_t len)
 static int print_text(const struct status *s)
 {
 	const struct tlsfw_meta *m = &s->sm.meta;
-	char when[32], since[32];
+	char when[32], since[32], file[TEXTSAFE_LEN(TLSFW_PATH_MAX)], name[TEXTSAFE_LEN(IFNAMSIZ)];
 
 	if (!s->st.n_ifaces) {
 		printf("tlsfw: nothing enforced in this network namespace\n");
@@ -137,8 +138,8 @@ static int print_text(const struct status *s)
 	if (s->have_meta) {
 		time_str(m->applied_at, when, sizeof(when));
 		ago(m->applied_at, since, sizeof(since));
-		printf("policy   %s\n", m->policy_file);
-		printf("hash     %s\n", m->policy_hash);
+		printf("policy   %s\n", textsafe(m->policy_file, file, sizeof(file)));
+		printf("hash     %s\n", textsafe(m->policy_hash, file, sizeof(file)));
 		printf("applied  %s (%s)\n", when, since);
 		printf("rules    %u, default %s\n\n", m->n_rules,
 		       pol_action_names[m->default_action > 2 ? 0 : m->default_action]);
@@ -148,11 +149,12 @@ static int print_text(const struct status *s)
 		const struct state_iface *si = &s->st.ifaces[i];
 		const char *in = ingress_hook(si);
 
+		textsafe(si->name, name, sizeof(name));
 		if (in_policy(s, si->name))
-			printf("%-16s %-12s %-8s %u\n", si->name, in ? in : "-",
+			printf("%-16s %-12s %-8s %u\n", name, in ? in : "-",
 			       si->tc_eg_fd >= 0 ? "tc" : "-", m->n_rules);
 		else
-			printf("%-16s %-12s %-8s %s\n", si->name, in ? in : "-",
+			printf("%-16s %-12s %-8s %s\n", name, in ? in : "-",
 			       si->tc_eg_fd >= 0 ? "tc" : "-",
 			       "none (left by an interrupted apply: run `tlsfw detach` for it)");
 	}

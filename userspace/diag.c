@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "textsafe.h"
 
 static const char *const level_names[] = { "error", "warning", "note" };
 
@@ -201,72 +202,129 @@ static const char *find_line(const char *text, unsigned int line, size_t *len)
 	return p;
 }
 
-/* libyaml counts columns in characters: UTF-8 continuation bytes do not advance them. */
-static int is_cont(unsigned char c)
+/* An excerpt shows at most this many characters of a line; past it, a window around the
+ * column, with "..." where the line was cut. */
+#define EXCERPT_MAX 200
+#define EXCERPT_BEFORE 60 /* characters kept before the column when the window moves */
+
+/* A line and the window of it shown; indexes count characters as libyaml counts columns
+ * (UTF-8 sequences; an invalid byte counts as one). */
+struct excerpt {
+	const char *line;
+	size_t len;
+	size_t first, last; /* character window [first, last) */
+	size_t n_chars;
+};
+
+static size_t count_chars(const char *s, size_t len)
 {
-	return (c & 0xc0) == 0x80;
+	char one[TEXTSAFE_CHAR_MAX];
+	size_t n = 0, w;
+
+	for (size_t i = 0; i < len; n++)
+		i += textsafe_char(s + i, len - i, TEXTSAFE_KEEP_TAB, one, &w);
+	return n;
+}
+
+/*
+ * One pass over the window: the text (caret false), or the caret line under it (caret
+ * true): a tab before the column is copied so the caret lands under it whatever the tab
+ * width, every other character is as many spaces as it takes columns, and loc->len
+ * characters from the column are underlined, at most to the end of the line.
+ */
+static void excerpt_pass(FILE *out, const struct excerpt *e, const struct loc *loc, bool caret)
+{
+	char one[TEXTSAFE_CHAR_MAX];
+	size_t i = 0, ci = 0, w, col = loc->col ? loc->col - 1 : 0;
+
+	if (e->first)
+		fputs(caret ? "   " : "...", out);
+	for (; i < e->len && ci < e->last; ci++) {
+		i += textsafe_char(e->line + i, e->len - i, TEXTSAFE_KEEP_TAB, one, &w);
+		if (ci < e->first)
+			continue;
+		if (!caret)
+			fputs(one, out);
+		else if (ci < col)
+			fprintf(out, "%*s", (int)w, one[0] == '\t' ? "\t" : "");
+		else if (ci < col + (loc->len ? loc->len : 1))
+			for (size_t k = 0; k < w; k++)
+				fputc(ci == col && !k ? '^' : '~', out);
+	}
+	if (caret && col >= e->n_chars)
+		fputc('^', out);
+	else if (!caret && e->last < e->n_chars)
+		fputs("...", out);
+	fputc('\n', out);
 }
 
 static void print_excerpt(FILE *out, const char *text, const struct loc *loc)
 {
-	const char *line;
-	size_t len, i, width, col = 1;
+	struct excerpt e = { 0 };
+	size_t width, col = loc->col ? loc->col - 1 : 0;
 	char num[16];
 
-	line = find_line(text, loc->line, &len);
-	if (!line)
+	e.line = find_line(text, loc->line, &e.len);
+	if (!e.line)
 		return;
+	e.n_chars = count_chars(e.line, e.len);
+	if (e.n_chars > EXCERPT_MAX && col > EXCERPT_MAX - EXCERPT_BEFORE)
+		e.first = col - EXCERPT_BEFORE;
+	e.last = e.first + EXCERPT_MAX;
 	snprintf(num, sizeof(num), "%u", loc->line);
 	width = strlen(num) > 4 ? strlen(num) : 4;
-	fprintf(out, " %*s | %.*s\n", (int)width, num, (int)len, line);
+	fprintf(out, " %*s | ", (int)width, num);
+	excerpt_pass(out, &e, loc, false);
 	fprintf(out, " %*s | ", (int)width, "");
-	/* Copy tabs so the caret lands under the column whatever the tab width. */
-	for (i = 0; i < len && col < loc->col; i++) {
-		if (is_cont(line[i]))
-			continue;
-		fputc(line[i] == '\t' ? '\t' : ' ', out);
-		col++;
-	}
-	fputc('^', out);
-	/* Underline at most to the end of the line. */
-	size_t left = 0;
-
-	for (size_t j = i; j < len; j++)
-		if (!is_cont(line[j]))
-			left++;
-	for (size_t k = 1; k < loc->len && k < left; k++)
-		fputc('~', out);
-	fputc('\n', out);
+	excerpt_pass(out, &e, loc, true);
 }
 
-static void print_record(const struct diag *d, const struct diag_record *r, FILE *out)
+/* A source line is echoed only from a file that reads as text: a binary file named as a
+ * policy gets its messages, not its bytes. */
+static void print_record(const struct diag *d, const struct diag_record *r, bool text_ok, FILE *out)
 {
 	const char *text;
 
-	if (r->loc.file && r->loc.line)
-		fprintf(out, "%s:%u:%u: ", r->loc.file, r->loc.line, r->loc.col ? r->loc.col : 1);
-	else if (r->loc.file)
-		fprintf(out, "%s: ", r->loc.file);
-	else
+	if (r->loc.file) {
+		textsafe_fputs(r->loc.file, out);
+		if (r->loc.line)
+			fprintf(out, ":%u:%u", r->loc.line, r->loc.col ? r->loc.col : 1);
+		fputs(": ", out);
+	} else {
 		fprintf(out, "tlsfw: ");
-	fprintf(out, "%s: %s\n", level_names[r->level], r->msg);
+	}
+	fprintf(out, "%s: ", level_names[r->level]);
+	textsafe_fputs(r->msg, out);
+	fputc('\n', out);
 	text = file_text(d, r->loc.file);
-	if (text && r->loc.line && r->level != DIAG_NOTE)
+	if (text && text_ok && r->loc.line && r->level != DIAG_NOTE)
 		print_excerpt(out, text, &r->loc);
+}
+
+/* Per interned file (index i + 1): whether its text is valid UTF-8, computed once. */
+static bool *texts_ok(const struct diag *d)
+{
+	bool *ok = calloc(d->n_files + 2, sizeof(*ok));
+
+	for (size_t i = 0; ok && i < d->n_files; i++)
+		ok[i + 1] = d->texts[i] && textsafe_utf8_valid(d->texts[i], strlen(d->texts[i]));
+	return ok;
 }
 
 void diag_print(const struct diag *d, FILE *out)
 {
 	struct order *ord;
 	size_t owner = 0;
+	bool *ok;
 
 	if (!d->n && !d->truncated)
 		return;
 	ord = calloc(d->n ? d->n : 1, sizeof(*ord));
-	if (!ord) {
+	ok = texts_ok(d);
+	if (!ord || !ok) {
 		for (size_t i = 0; i < d->n; i++)
-			print_record(d, &d->recs[i], out);
-		return;
+			print_record(d, &d->recs[i], false, out);
+		goto out;
 	}
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->recs[i].level != DIAG_NOTE || i == 0)
@@ -276,12 +334,17 @@ void diag_print(const struct diag *d, FILE *out)
 		ord[i].file = file_index(d, d->recs[owner].loc.file);
 	}
 	qsort_r(ord, d->n, sizeof(*ord), order_cmp, (void *)d);
-	for (size_t i = 0; i < d->n; i++)
-		print_record(d, &d->recs[ord[i].rec], out);
-	free(ord);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag_record *r = &d->recs[ord[i].rec];
+
+		print_record(d, r, ok[file_index(d, r->loc.file)], out);
+	}
 	if (d->truncated)
 		fprintf(out, "tlsfw: too many errors: stopped after %d; %d more not shown\n",
 			DIAG_MAX_ERRORS, d->truncated);
+out:
+	free(ord);
+	free(ok);
 }
 
 void diag_print_summary(const struct diag *d, FILE *out, const char *what)

@@ -11,10 +11,10 @@ static const struct command {
 	const char *usage;
 } commands[] = {
 	{ "check", cmd_check, "check [--print-plan] [--probe] POLICY" },
-	{ "apply", cmd_apply, "apply POLICY [--dry-run]" },
+	{ "apply", cmd_apply, "apply POLICY [--dry-run] [--wait SECONDS]" },
 	{ "status", cmd_status, "status [--json]" },
 	{ "stats", cmd_stats,
-	  "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT" },
+	  "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT [--web-config FILE]" },
 	{ "detach", cmd_detach, "detach [IFACE ...]" },
 	{ "probe", cmd_probe,
 	  "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N]\n  tlsfw probe --policy POLICY" },

@@ -19,6 +19,7 @@
 #include "apply_nft.h"
 #include "nft_cmd.h"
 #include "state.h"
+#include "textsafe.h"
 #include "tlsfw.h"
 
 static void hex(const uint8_t *h, char *out)
@@ -103,14 +104,17 @@ int nft_cmd_status(bool json)
 		json_object_object_add(doc, "interfaces", ifs);
 		put_json(doc);
 	} else {
-		printf("policy   %s\n", st.policy_file);
+		char safe[TEXTSAFE_LEN(sizeof(st.policy_file))];
+
+		printf("policy   %s\n", textsafe(st.policy_file, safe, sizeof(safe)));
 		printf("hash     %s\n", h);
 		printf("applied  %s\n", when);
 		printf("rules    %u, default %s\n", st.n_rules, st.default_action);
 		printf("backend  nftables (table inet %s)\n\n", NFT_TLSFW_TABLE);
 		printf("%-16s %-12s %-8s %s\n", "INTERFACE", "INGRESS", "EGRESS", "RULES");
 		for (size_t i = 0; i < st.n_hooks; i++)
-			printf("%-16s %-12s %-8s %u\n", st.hooks[i].ifname,
+			printf("%-16s %-12s %-8s %u\n",
+			       textsafe(st.hooks[i].ifname, safe, sizeof(safe)),
 			       st.hooks[i].ingress ? "nft" : "-", st.hooks[i].egress ? "nft" : "-",
 			       st.n_rules);
 	}
@@ -158,7 +162,7 @@ int nft_in_force(char *msg, size_t len)
 
 int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, struct diag *d)
 {
-	char abs[PATH_MAX], msg[256];
+	char abs[PATH_MAX], msg[256], safe[TEXTSAFE_LEN(PATH_MAX)];
 	struct nft_apply_opts o = { .sha256 = pol->sha256, .dry_run = dry_run, .out = stdout };
 	int lock, err;
 
@@ -182,11 +186,12 @@ int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, stru
 			msg);
 		return EXIT_SYSTEM;
 	}
+	textsafe(abs, safe, sizeof(safe));
 	if (dry_run)
 		printf("tlsfw: dry run: nftables accepted the batch for %s (%zu rules); nothing changed\n",
-		       abs, pol->n_rules);
+		       safe, pol->n_rules);
 	else
-		printf("tlsfw: enforcing %s with nftables (%zu rules, default %s)\n", abs,
+		printf("tlsfw: enforcing %s with nftables (%zu rules, default %s)\n", safe,
 		       pol->n_rules, pol_action_names[pol->default_action]);
 	return EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "textsafe.h"
 
 const char *const pol_action_names[3] = { "allow", "drop", "reject" };
 const char *const pol_mode_names[2] = { "enforce", "monitor" };
@@ -134,7 +135,9 @@ void policy_print_table(const struct policy *p, FILE *out)
 {
 	size_t width = 4;
 
-	fprintf(out, "policy %s", p->file ? p->file : "-");
+	/* Checked names are plain; the file name and the probes' strings may be anything. */
+	fputs("policy ", out);
+	textsafe_fputs(p->file ? p->file : "-", out);
 	fprintf(out, " sha256 ");
 	for (int i = 0; i < 32; i++)
 		fprintf(out, "%02x", p->sha256[i]);
@@ -170,9 +173,13 @@ void policy_print_table(const struct policy *p, FILE *out)
 	for (size_t i = 0; i < p->n_probes; i++) {
 		const struct pol_probe *pr = &p->probes[i];
 
+		char name[TEXTSAFE_LEN(64)], target[TEXTSAFE_LEN(256)], tls[2][TEXTSAFE_LEN(16)];
+
 		fprintf(out, "probe %s target %s starttls %s min_tls %s verify %s on_fail %s\n",
-			pr->name ? pr->name : "?", pr->target ? pr->target : "?",
-			pr->starttls ? pr->starttls : "auto", pr->min_tls ? pr->min_tls : "1.2",
+			textsafe(pr->name ? pr->name : "?", name, sizeof(name)),
+			textsafe(pr->target ? pr->target : "?", target, sizeof(target)),
+			textsafe(pr->starttls ? pr->starttls : "auto", tls[0], sizeof(tls[0])),
+			textsafe(pr->min_tls ? pr->min_tls : "1.2", tls[1], sizeof(tls[1])),
 			pr->verify ? "true" : "false", pr->on_fail_block ? "block" : "warn");
 	}
 }

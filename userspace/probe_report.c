@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "probe.h"
+#include "textsafe.h"
 
 static const char *const status_names[] = { "n/a", "pass", "fail" };
 
@@ -37,24 +38,31 @@ static void verdict(const struct probe_result *r, char *out, size_t len)
 		snprintf(out, len, "COMPLIANT");
 }
 
+/* What a server says (greetings, errors, names in its certificate) ends up in the evidence:
+ * every string of a report is written escaped. */
 void probe_report_text(FILE *out, const struct probe_target *t, const struct probe_result *r,
 		       size_t n)
 {
-	char v[320];
+	char v[320], safe[4][TEXTSAFE_LEN(320)];
 
 	for (size_t i = 0; i < n; i++) {
 		verdict(&r[i], v, sizeof(v));
 		/* the address only when the target did not say it */
 		bool addr = r[i].address[0] && strcmp(r[i].address, t[i].spec);
 
-		fprintf(out, "%s%s%s (%s%s%s%s%s): %s\n", t[i].label, t[i].label[0] ? ": " : "",
-			t[i].spec, addr ? r[i].address : "", addr ? ", " : "", mode_name(&t[i]),
-			t[i].proto ? " " : "", t[i].proto ? probe_proto_names[t[i].proto] : "", v);
+		fprintf(out, "%s%s%s (%s%s%s%s%s): %s\n",
+			textsafe(t[i].label, safe[0], sizeof(safe[0])), t[i].label[0] ? ": " : "",
+			textsafe(t[i].spec, safe[1], sizeof(safe[1])),
+			addr ? textsafe(r[i].address, safe[2], sizeof(safe[2])) : "",
+			addr ? ", " : "", mode_name(&t[i]), t[i].proto ? " " : "",
+			t[i].proto ? probe_proto_names[t[i].proto] : "",
+			textsafe(v, safe[3], sizeof(safe[3])));
 		if (!r[i].reachable)
 			continue;
 		for (int c = 0; c < PC__N; c++)
 			fprintf(out, "  %-4s %-19s %s\n", status_names[r[i].checks[c].st],
-				probe_check_names[c], r[i].checks[c].evidence);
+				probe_check_names[c],
+				textsafe(r[i].checks[c].evidence, safe[0], sizeof(safe[0])));
 	}
 }
 

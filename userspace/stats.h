@@ -115,7 +115,9 @@ struct stats_listen {
 	char text[80]; /* "127.0.0.1:9567", "[::1]:9567": for messages */
 };
 int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size_t len);
-/* Serve GET /metrics until SIGINT or SIGTERM (which the caller must have blocked). */
-int stats_http_serve(const struct stats_listen *l, char *msg, size_t len);
+/* Serve GET /metrics until SIGINT or SIGTERM (which the caller must have blocked), with TLS
+ * and authentication from web (--web-config; NULL: plain HTTP, nobody asked). */
+struct webcfg;
+int stats_http_serve(const struct stats_listen *l, struct webcfg *web, char *msg, size_t len);
 
 #endif

@@ -2,23 +2,63 @@
 /*
  * `tlsfw stats --listen ADDR:PORT`: the Prometheus text served at /metrics over HTTP with
  * libmicrohttpd. Each scrape collects fresh counters from the kernel, so the endpoint needs no
- * state of its own and follows policy replacements. One internal thread serves every
- * connection in turn: scrapes are rare and short, and collection (libbpf's print hook, the
- * maps) then never runs twice at once.
+ * state of its own and follows policy replacements. One thread (the caller's) serves every
+ * connection in turn from one poll loop: scrapes are rare and short, collection (libbpf's print
+ * hook, the maps) then never runs twice at once, and the connection bookkeeping below needs no
+ * lock.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
+#include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "stats.h"
+#include "webcfg.h"
 
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/*
+ * Limits that keep one client from starving the others (issue 17: 40 connections that each
+ * sent a header line every 5 s made every scrape fail). A request must be read and answered
+ * within HTTP_REQUEST_SECONDS of its connection's start (or of the previous answer on a
+ * kept-alive connection), however slowly its bytes trickle in; an address holds at most
+ * HTTP_CONN_PER_ADDR connections; and at HTTP_CONN_MAX connections a newcomer closes the
+ * one nearest its deadline, so a new scraper always gets a slot.
+ */
+#define HTTP_REQUEST_SECONDS 5
+#define HTTP_CONN_PER_ADDR 4
+#define HTTP_CONN_MAX 32
+#define HTTP_ACCEPT_BATCH 16 /* accepted per wakeup; the rest at the next one */
+
+struct http_conn {
+	struct http_conn *prev, *next; /* live connections, earliest deadline first */
+	int fd;			       /* owned by MHD */
+	uint64_t deadline;	       /* CLOCK_MONOTONIC milliseconds */
+	bool linked;		       /* false once closed by us */
+};
+
+struct http_srv {
+	struct MHD_Daemon *d;
+	int listen_fd, sig_fd;
+	struct http_conn *head, *tail;
+	unsigned int live;  /* linked connections */
+	struct webcfg *web; /* --web-config, or NULL */
+	uint64_t last_log;  /* when MHD's last message was let through */
+};
 
 static int resolve(const char *host, struct stats_listen *l, char *msg, size_t len)
 {
@@ -110,8 +150,9 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 	return 0;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status, char *body,
-			       size_t n, const char *type)
+/* Every answer carries the headers of http_server_config. */
+static enum MHD_Result respond(struct http_srv *srv, struct MHD_Connection *conn,
+			       unsigned int status, char *body, size_t n, const char *type)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -122,23 +163,28 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	for (size_t i = 0; srv->web && i < srv->web->n_headers; i++)
+		MHD_add_response_header(r, srv->web->headers[i].name, srv->web->headers[i].value);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(conn, status, r);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		ret = MHD_queue_basic_auth_fail_response(conn, "tlsfw", r);
+	else
+		ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
-				    const char *text)
+static enum MHD_Result respond_text(struct http_srv *srv, struct MHD_Connection *conn,
+				    unsigned int status, const char *text)
 {
 	char *body = strdup(text);
 
-	return body ? respond(conn, status, body, strlen(body), "text/plain; charset=utf-8") :
+	return body ? respond(srv, conn, status, body, strlen(body), "text/plain; charset=utf-8") :
 		      MHD_NO;
 }
 
-static enum MHD_Result metrics(struct MHD_Connection *conn)
+static enum MHD_Result metrics(struct http_srv *srv, struct MHD_Connection *conn)
 {
 	struct stats_snap snap;
 	char msg[512], *body = NULL;
@@ -152,35 +198,85 @@ static enum MHD_Result metrics(struct MHD_Connection *conn)
 
 		fprintf(stderr, "tlsfw: scrape failed: %s\n", msg);
 		snprintf(text, sizeof(text), "tlsfw: %s\n", msg);
-		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+		return respond_text(srv, conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
 	}
 	f = open_memstream(&body, &n);
 	if (!f) {
 		stats_snap_free(&snap);
-		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "tlsfw: out of memory\n");
+		return respond_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				    "tlsfw: out of memory\n");
 	}
 	err = stats_prom_write(&snap, f);
 	stats_snap_free(&snap);
 	if (fclose(f) || err) {
 		free(body);
-		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "tlsfw: out of memory\n");
+		return respond_text(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				    "tlsfw: out of memory\n");
 	}
-	return respond(conn, MHD_HTTP_OK, body, n, PROM_CONTENT_TYPE);
+	return respond(srv, conn, MHD_HTTP_OK, body, n, PROM_CONTENT_TYPE);
+}
+
+/* client_auth_type: the certificate the client sent (GnuTLS asked for one because MHD was
+ * given the CA), verified against client_ca_file for client authentication. MHD has no hook
+ * to fail the handshake, so a client without a valid certificate gets 403 and nothing else. */
+static bool client_cert_ok(const struct webcfg *web, struct MHD_Connection *conn)
+{
+	gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
+					  .data = (void *)GNUTLS_KP_TLS_WWW_CLIENT };
+	const union MHD_ConnectionInfo *ci;
+	unsigned int n = 0, status = 0;
+
+	if (web->client_auth == WEBCFG_NO_CLIENT_CERT)
+		return true;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	if (!gnutls_certificate_get_peers(ci->tls_session, &n) || !n)
+		return web->client_auth == WEBCFG_VERIFY_IF_GIVEN;
+	return !gnutls_certificate_verify_peers(ci->tls_session, &purpose, 1, &status) && !status;
+}
+
+static bool password_ok(struct webcfg *web, struct MHD_Connection *conn)
+{
+	char *pass = NULL, *user = MHD_basic_auth_get_username_password(conn, &pass);
+	bool ok = user && pass && webcfg_password_ok(web, user, pass);
+
+	if (pass)
+		OPENSSL_cleanse(pass, strlen(pass));
+	MHD_free(pass);
+	MHD_free(user);
+	return ok;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
 {
+	struct http_srv *srv = cls;
+
+	/* Answer once the whole request is in: a response queued at the first call (headers
+	 * only) makes MHD close the connection, and scrapers keep theirs alive. A body (never
+	 * wanted here) is read and dropped, within the request's deadline. */
+	if (!*con_cls || *upload_data_size) {
+		*con_cls = srv;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (srv->web && !client_cert_ok(srv->web, conn))
+		return respond_text(srv, conn, MHD_HTTP_FORBIDDEN,
+				    "tlsfw: a valid client certificate is required\n");
+	if (srv->web && srv->web->n_users && !password_ok(srv->web, conn))
+		return respond_text(srv, conn, MHD_HTTP_UNAUTHORIZED,
+				    "tlsfw: authentication required\n");
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return respond_text(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				    "tlsfw: only GET and HEAD are served\n");
 	if (!strcmp(url, "/metrics"))
-		return metrics(conn);
+		return metrics(srv, conn);
 	if (!strcmp(url, "/"))
-		return respond_text(conn, MHD_HTTP_OK,
+		return respond_text(srv, conn, MHD_HTTP_OK,
 				    "tlsfw: Prometheus metrics are at /metrics\n");
-	return respond_text(conn, MHD_HTTP_NOT_FOUND,
+	return respond_text(srv, conn, MHD_HTTP_NOT_FOUND,
 			    "tlsfw: not found; metrics are at /metrics\n");
 }
 
@@ -188,7 +284,7 @@ static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
 {
 	int one = 1, fd, err;
 
-	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		err = -errno;
 		snprintf(msg, len, "cannot create a socket for %s: %s", l->text, strerror(-err));
@@ -196,7 +292,7 @@ static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
 	}
 	/* A restarted exporter must not wait for the old connections' TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, &l->addr.sa, l->addrlen) || listen(fd, 16)) {
+	if (bind(fd, &l->addr.sa, l->addrlen) || listen(fd, 64)) {
 		err = -errno;
 		snprintf(msg, len, "cannot listen on %s: %s", l->text, strerror(-err));
 		close(fd);
@@ -205,32 +301,276 @@ static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
 	return fd;
 }
 
-int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
-{
-	struct MHD_Daemon *d;
-	sigset_t set;
-	int fd, sig;
+/* ---- connections: limits and the absolute deadline -------------------------------------- */
 
-	fd = listen_socket(l, msg, len);
-	if (fd < 0)
-		return fd;
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-			     MHD_OPTION_END);
-	if (!d) {
-		close(fd);
-		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
-		return -EIO;
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void conn_link(struct http_srv *srv, struct http_conn *c)
+{
+	c->deadline = now_ms() + HTTP_REQUEST_SECONDS * 1000;
+	c->prev = srv->tail;
+	c->next = NULL;
+	if (srv->tail)
+		srv->tail->next = c;
+	else
+		srv->head = c;
+	srv->tail = c;
+	c->linked = true;
+	srv->live++;
+}
+
+static void conn_unlink(struct http_srv *srv, struct http_conn *c)
+{
+	if (!c->linked)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		srv->tail = c->prev;
+	c->linked = false;
+	srv->live--;
+}
+
+/* MHD owns the socket: shut it down, and MHD sees the end at its next read and closes it. */
+static void conn_close(struct http_srv *srv, struct http_conn *c)
+{
+	shutdown(c->fd, SHUT_RDWR);
+	conn_unlink(srv, c);
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_srv *srv = cls;
+	struct http_conn *c = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c)
+			conn_unlink(srv, c);
+		free(c);
+		*socket_context = NULL;
+		return;
 	}
-	fprintf(stderr, "tlsfw: serving metrics at http://%s/metrics until SIGINT or SIGTERM\n",
-		l->text);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	c = calloc(1, sizeof(*c));
+	if (!c || !ci) {
+		/* Untracked, it would escape the deadline: refuse it instead. */
+		free(c);
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	c->fd = ci->connect_fd;
+	conn_link(srv, c);
+	*socket_context = c;
+}
+
+/* An answered request starts the next one's time: a kept-alive connection gets the same
+ * deadline for its next request as a new one (moved to the tail: deadlines stay sorted). */
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	struct http_srv *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn *c;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	c = ci ? ci->socket_context : NULL;
+	if (c && c->linked) {
+		conn_unlink(srv, c);
+		conn_link(srv, c);
+	}
+}
+
+/* Accepted here rather than by MHD, so that a full server makes room for the newcomer by
+ * closing the connection nearest its deadline (the oldest pending request, or the longest
+ * idle) instead of leaving it in the backlog. MHD applies the per-address limit. */
+static void accept_new(struct http_srv *srv)
+{
+	for (int i = 0; i < HTTP_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage a;
+		socklen_t alen = sizeof(a);
+		int fd = accept4(srv->listen_fd, (struct sockaddr *)&a, &alen,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0)
+			return;
+		if (srv->live >= HTTP_CONN_MAX && srv->head)
+			conn_close(srv, srv->head);
+		/* On failure (per-address limit) MHD closes the socket itself. */
+		MHD_add_connection(srv->d, fd, (struct sockaddr *)&a, alen);
+	}
+}
+
+static void expire(struct http_srv *srv)
+{
+	uint64_t now = now_ms();
+
+	while (srv->head && srv->head->deadline <= now)
+		conn_close(srv, srv->head);
+}
+
+/* Milliseconds poll may sleep: until MHD has work or the earliest deadline. */
+static int next_wakeup(const struct http_srv *srv)
+{
+	MHD_UNSIGNED_LONG_LONG mhd;
+	uint64_t t = 60000, now = now_ms();
+
+	if (MHD_get_timeout(srv->d, &mhd) == MHD_YES && mhd < t)
+		t = mhd;
+	if (srv->head)
+		t = srv->head->deadline <= now ? 0 : MIN(t, srv->head->deadline - now);
+	return (int)t;
+}
+
+/* MHD's own messages (a refused address, a failed handshake) come per connection: a flood
+ * of them must not flood the log too. */
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_srv *srv = cls;
+	uint64_t now = now_ms();
+
+	if (srv->last_log && now - srv->last_log < 1000)
+		return;
+	srv->last_log = now;
+	fputs("tlsfw: http: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+static int serve_loop(struct http_srv *srv)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD);
+	struct pollfd p[3] = {
+		{ .fd = srv->listen_fd, .events = POLLIN },
+		{ .fd = di ? di->epoll_fd : -1, .events = POLLIN },
+		{ .fd = srv->sig_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(p, 3, next_wakeup(srv)) < 0 && errno != EINTR)
+			return -errno;
+		if (p[2].revents)
+			return 0;
+		if (p[0].revents)
+			accept_new(srv);
+		MHD_run(srv->d);
+		expire(srv);
+	}
+}
+
+static bool loopback(const struct stats_listen *l)
+{
+	const struct in6_addr *a6 = &l->addr.in6.sin6_addr;
+
+	if (l->addr.sa.sa_family == AF_INET)
+		return ntohl(l->addr.in4.sin_addr.s_addr) >> 24 == 127;
+	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+/* The metrics name the policy file, its hash and every rule: beyond this host they deserve TLS
+ * and authentication (verified client certificates or basic_auth_users). */
+static void exposure_warning(const struct stats_listen *l, const struct webcfg *w)
+{
+	bool tls = w && w->tls;
+	bool auth = w && (w->n_users || w->client_auth == WEBCFG_REQUIRE_AND_VERIFY);
+
+	if (loopback(l) || (tls && auth))
+		return;
+	if (!tls && !auth)
+		fprintf(stderr,
+			"tlsfw: warning: %s is not a loopback address and there is no TLS and no authentication: anyone who reaches it reads the policy file, its hash and the rule names (see --web-config)\n",
+			l->text);
+	else if (!tls)
+		fprintf(stderr,
+			"tlsfw: warning: %s is not a loopback address and there is no TLS: passwords and metrics cross the network in clear text (set tls_server_config)\n",
+			l->text);
+	else
+		fprintf(stderr,
+			"tlsfw: warning: %s is not a loopback address and there is no authentication: anyone who reaches it reads the policy file, its hash and the rule names (set basic_auth_users or client_auth_type: RequireAndVerifyClientCert)\n",
+			l->text);
+}
+
+/* The daemon's options: limits and hooks always, TLS when the web configuration has it. */
+static unsigned int daemon_options(struct http_srv *srv, struct MHD_OptionItem *o)
+{
+	const struct webcfg *w = srv->web;
+	unsigned int n = 0;
+
+#define OPT(opt, val, ptr) (o[n++] = (struct MHD_OptionItem){ (opt), (intptr_t)(val), (ptr) })
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, http_log, srv); /* first, or MHD logs to stderr itself */
+	OPT(MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_CONN_MAX, NULL);
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_CONN_PER_ADDR, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, HTTP_REQUEST_SECONDS, NULL);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv);
+	if (w && w->tls) {
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, w->cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, w->key_pem);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, w->priorities);
+		if (w->client_ca_pem)
+			OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, w->client_ca_pem);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	return n;
+}
+
+int stats_http_serve(const struct stats_listen *l, struct webcfg *web, char *msg, size_t len)
+{
+	struct http_srv srv = { .listen_fd = -1, .sig_fd = -1, .web = web };
+	bool tls = web && web->tls;
+	struct MHD_OptionItem opts[16];
+	sigset_t set;
+	int err;
+
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(msg, len, "this libmicrohttpd is built without TLS");
+		return -ENOTSUP;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig))
-		;
-	/* MHD_stop_daemon closes the listening socket it was given. */
-	MHD_stop_daemon(d);
-	return 0;
+	srv.sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (srv.sig_fd < 0) {
+		err = -errno;
+		snprintf(msg, len, "cannot wait for signals: %s", strerror(-err));
+		return err;
+	}
+	srv.listen_fd = listen_socket(l, msg, len);
+	if (srv.listen_fd < 0) {
+		close(srv.sig_fd);
+		return srv.listen_fd;
+	}
+	daemon_options(&srv, opts);
+	srv.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
+					 (tls ? MHD_USE_TLS : 0),
+				 0, NULL, NULL, handle, &srv, MHD_OPTION_ARRAY, opts,
+				 MHD_OPTION_END);
+	if (!srv.d) {
+		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
+		err = -EIO;
+		goto out;
+	}
+	exposure_warning(l, web);
+	fprintf(stderr, "tlsfw: serving metrics at %s://%s/metrics until SIGINT or SIGTERM\n",
+		tls ? "https" : "http", l->text);
+	err = serve_loop(&srv);
+	if (err)
+		snprintf(msg, len, "serving %s: %s", l->text, strerror(-err));
+	MHD_stop_daemon(srv.d);
+out:
+	close(srv.listen_fd);
+	close(srv.sig_fd);
+	return err;
 }

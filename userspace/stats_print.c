@@ -7,6 +7,7 @@
 
 #include "state.h"
 #include "stats.h"
+#include "textsafe.h"
 
 /* Rates as the table shows them: human units per second, or raw with one decimal. */
 static void rate_str(double v, bool bytes, bool exact, char *buf, size_t len)
@@ -23,11 +24,12 @@ static void row(FILE *out, const struct stats_view *v, const char *name, const c
 		const char *mode, const struct tlsfw_counter *c, const struct stats_rate *rate,
 		bool have_rate)
 {
-	char p[32], b[32], pr[40], br[40];
+	char p[32], b[32], pr[40], br[40], safe[TEXTSAFE_LEN(TLSFW_NAME_MAX)];
 
 	stats_human(c->packets, false, v->exact, p, sizeof(p));
 	stats_human(c->bytes, true, v->exact, b, sizeof(b));
-	fprintf(out, "  %-24s %-7s %-8s %12s %13s", name, action, mode, p, b);
+	fprintf(out, "  %-24s %-7s %-8s %12s %13s", textsafe(name, safe, sizeof(safe)), action,
+		mode, p, b);
 	if (v->rates) {
 		if (have_rate) {
 			rate_str(rate->packets, false, v->exact, pr, sizeof(pr));
@@ -46,11 +48,11 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 	const struct stats_block *bl = &s->blocks[k];
 	struct tlsfw_counter total = {};
 	struct stats_rate rate;
-	char p[32], b[32];
+	char p[32], b[32], name[TEXTSAFE_LEN(sizeof(bl->ifname))];
 	bool any = false;
 
-	fprintf(out, "\n%s %s (%s)\n", bl->ifname, stats_dir_name(bl->dir),
-		s->nft ? "nftables" : state_hook_name(bl->hook));
+	fprintf(out, "\n%s %s (%s)\n", textsafe(bl->ifname, name, sizeof(name)),
+		stats_dir_name(bl->dir), s->nft ? "nftables" : state_hook_name(bl->hook));
 	fprintf(out, "  %-24s %-7s %-8s %12s %13s", "RULE", "ACTION", "MODE", "PACKETS", "BYTES");
 	if (v->rates)
 		fprintf(out, " %12s %15s", "PACKETS/S", "BYTES/S");
@@ -92,15 +94,18 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 
 int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FILE *out)
 {
-	char when[32];
+	char when[32], file[TEXTSAFE_LEN(sizeof(s->policy_file))];
+	char hash[TEXTSAFE_LEN(sizeof(s->policy_hash))];
 
 	if (!s->enforced) {
 		fprintf(out, "tlsfw: nothing enforced in this network namespace\n");
 		return 0;
 	}
 	stats_time_str(s->applied_at, when, sizeof(when));
-	fprintf(out, "policy %s (%s), applied %s, default %s%s\n", s->policy_file, s->policy_hash,
-		when, stats_action_name(s->default_action), s->nft ? ", nftables" : "");
+	fprintf(out, "policy %s (%s), applied %s, default %s%s\n",
+		textsafe(s->policy_file, file, sizeof(file)),
+		textsafe(s->policy_hash, hash, sizeof(hash)), when,
+		stats_action_name(s->default_action), s->nft ? ", nftables" : "");
 	for (size_t k = 0; k < s->n_blocks; k++)
 		print_block(s, v, k, out);
 	return ferror(out) ? -EIO : 0;

@@ -10,20 +10,30 @@
 #include <string.h>
 
 #include "stats.h"
+#include "textsafe.h"
 
-/* Label values escape backslash, double quote and line feed. */
+/* Label values escape backslash, double quote and line feed, as the format says; they must be
+ * UTF-8, else Prometheus rejects the whole scrape, so a byte that is not (a Latin-1 file
+ * name) becomes U+FFFD. */
 static void label(FILE *out, const char *key, const char *val, bool first)
 {
+	size_t len = strlen(val), n;
+
 	fprintf(out, "%s%s=\"", first ? "" : ",", key);
-	for (const char *p = val; *p; p++) {
-		if (*p == '\\')
+	for (const char *p = val; len; p += n, len -= n) {
+		n = textsafe_utf8_len(p, len);
+		if (!n) {
+			fputs("\xef\xbf\xbd", out);
+			n = 1;
+		} else if (*p == '\\') {
 			fputs("\\\\", out);
-		else if (*p == '"')
+		} else if (*p == '"') {
 			fputs("\\\"", out);
-		else if (*p == '\n')
+		} else if (*p == '\n') {
 			fputs("\\n", out);
-		else
-			fputc(*p, out);
+		} else {
+			fwrite(p, 1, n, out);
+		}
 	}
 	fputc('"', out);
 }

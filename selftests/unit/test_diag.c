@@ -127,6 +127,36 @@ static void test_caret(void)
 	diag_free(&d);
 }
 
+/* Control characters in a file name, a message or a source line reach the terminal escaped;
+ * an escape takes as many caret columns as it is wide; a file that is not UTF-8 text gets
+ * its messages but no excerpt. */
+static void test_escaped(void)
+{
+	struct diag d;
+	const char *text = "x: 1\n  y: \x1b[2J1\n";
+	const char *f;
+	char *out;
+
+	diag_init(&d);
+	f = diag_intern_file(&d, "p\x1b]0;t\a\n.conf", text, strlen(text));
+	diag_error(&d, &(struct loc){ f, 2, 6, 3 }, "bad '%s'", "\x1b[2J1");
+	out = printed(&d, 0);
+	CHECK_STR(out, "p\\x1b]0;t\\x07\\n.conf:2:6: error: bad '\\x1b[2J1'\n"
+		       "    2 |   y: \\x1b[2J1\n"
+		       "      |      ^~~~~~\n");
+	free(out);
+	diag_free(&d);
+
+	diag_init(&d);
+	text = "version: ]\n# caf\xe9\n";
+	f = diag_intern_file(&d, "l.conf", text, strlen(text));
+	diag_error(&d, &(struct loc){ f, 1, 10, 1 }, "unexpected ]");
+	out = printed(&d, 0);
+	CHECK_STR(out, "l.conf:1:10: error: unexpected ]\n");
+	free(out);
+	diag_free(&d);
+}
+
 static void test_order(void)
 {
 	struct diag d;
@@ -184,6 +214,7 @@ int main(void)
 	test_edit_distance();
 	test_did_you_mean();
 	test_caret();
+	test_escaped();
 	test_order();
 	test_cap();
 	if (failures) {
