@@ -6,6 +6,8 @@
  * probe_io.c      one non-blocking connection: poll, bounded buffer, TLS over memory BIOs
  * probe_proto.c   the plaintext dialogues: greeting, capabilities, STARTTLS per protocol
  * probe_engine.c  the checks for one target, and the workers that run targets concurrently
+ * probe_target.c  target specs; names of protocols, checks and outcomes
+ * probe_cert.c    chain, name and validity period of the presented certificates
  * probe_report.c  human and JSON reports
  * cmd_probe.c     the command line
  */
