@@ -157,7 +157,8 @@ struct probe_result {
 	struct probe_check checks[PC__N];
 	char tls_version[16], cipher[64], group[32], alpn[32];
 	bool have_cert;
-	long days_left;
+	long days_left;	      /* of the leaf */
+	long chain_days_left; /* of the certificate of the chain that expires first */
 	char subject[160], issuer[160];
 	unsigned int elapsed_ms;
 };

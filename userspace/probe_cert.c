@@ -69,6 +69,80 @@ static void san_list(X509 *cert, char *out, size_t len)
 	}
 }
 
+struct period {
+	bool readable;
+	int before, after; /* whole days from now to notBefore and to notAfter */
+};
+
+static struct period period(X509 *x)
+{
+	struct period v = { 0 };
+	int s1, s2;
+
+	v.readable = ASN1_TIME_diff(&v.before, &s1, NULL, X509_get0_notBefore(x)) &&
+		     ASN1_TIME_diff(&v.after, &s2, NULL, X509_get0_notAfter(x));
+	/* a part of a day counts: valid from in 3 hours is not valid now */
+	if (v.readable && !v.before && s1 > 0)
+		v.before = 1;
+	if (v.readable && !v.after && s2 < 0)
+		v.after = -1;
+	return v;
+}
+
+/*
+ * Every certificate a client relies on must be within its validity period, not the leaf
+ * alone: a server whose intermediate expired fails every client that checks time. The
+ * chain is the one verification built (up to the trust anchor), or the one the server sent
+ * when none was built. The chain check runs with X509_V_FLAG_NO_CHECK_TIME, so time is
+ * reported here, once, naming the certificate at fault.
+ */
+static X509 *chain_cert(STACK_OF(X509) * chain, X509 *leaf, int depth)
+{
+	return depth ? sk_X509_value(chain, depth) : leaf;
+}
+
+static void expiry_check(struct probe_ctx *p, SSL *ssl, X509 *leaf)
+{
+	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+	struct probe_result *r = p->r;
+	struct period v = { 0 };
+	int n, at, first = 0, show;
+	char who[160], where[200] = "";
+
+	if (!chain || !sk_X509_num(chain))
+		chain = SSL_get_peer_cert_chain(ssl);
+	n = chain && sk_X509_num(chain) ? sk_X509_num(chain) : 1;
+	r->days_left = r->chain_days_left = period(leaf).after;
+	for (at = 0; at < n; at++) {
+		v = period(chain_cert(chain, leaf, at));
+		if (v.readable && v.after < r->chain_days_left) {
+			r->chain_days_left = v.after;
+			first = at;
+		}
+		if (!v.readable || v.before > 0 || v.after < 0)
+			break;
+	}
+	show = at < n ? at : first;
+	if (show) {
+		X509_NAME_oneline(X509_get_subject_name(chain_cert(chain, leaf, show)), who,
+				  sizeof(who));
+		snprintf(where, sizeof(where), "certificate at depth %d (%s) ", show, who);
+	}
+	if (at < n && !v.readable)
+		probe_set(r, PC_EXPIRY, PS_FAIL, "%sunreadable validity period", where);
+	else if (at < n && v.before > 0)
+		probe_set(r, PC_EXPIRY, PS_FAIL, "%snot valid for another %d days", where,
+			  v.before);
+	else if (at < n)
+		probe_set(r, PC_EXPIRY, PS_FAIL, "%sexpired %d days ago", where, -v.after);
+	else if (first)
+		probe_set(r, PC_EXPIRY, PS_PASS,
+			  "%ld days until expiry; the chain expires first: %sin %ld days",
+			  r->days_left, where, r->chain_days_left);
+	else
+		probe_set(r, PC_EXPIRY, PS_PASS, "%ld days until expiry", r->days_left);
+}
+
 void probe_cert_checks(struct probe_ctx *p, SSL *ssl)
 {
 	struct probe_result *r = p->r;
@@ -76,7 +150,6 @@ void probe_cert_checks(struct probe_ctx *p, SSL *ssl)
 	X509 *cert = SSL_get1_peer_certificate(ssl);
 	enum probe_status bad = t->verify ? PS_FAIL : PS_NA;
 	long vr = SSL_get_verify_result(ssl);
-	int days = 0, secs = 0;
 	char sans[200];
 
 	if (!cert) {
@@ -114,17 +187,6 @@ void probe_cert_checks(struct probe_ctx *p, SSL *ssl)
 				  t->host, sans);
 	}
 
-	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notBefore(cert)) &&
-	    (days > 0 || secs > 0)) {
-		probe_set(r, PC_EXPIRY, PS_FAIL, "not valid for another %d days", days);
-	} else if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
-		probe_set(r, PC_EXPIRY, PS_FAIL, "unreadable notAfter");
-	} else if (days < 0 || secs < 0) {
-		r->days_left = days;
-		probe_set(r, PC_EXPIRY, PS_FAIL, "expired %d days ago", -days);
-	} else {
-		r->days_left = days;
-		probe_set(r, PC_EXPIRY, PS_PASS, "%d days until expiry", days);
-	}
+	expiry_check(p, ssl, cert);
 	X509_free(cert);
 }

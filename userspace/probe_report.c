@@ -117,6 +117,8 @@ static struct json_object *target_json(const struct probe_target *t, const struc
 			ret |= add_str(cert, "subject", r->subject);
 			ret |= add_str(cert, "issuer", r->issuer);
 			ret |= add_obj(cert, "days_left", json_object_new_int64(r->days_left));
+			ret |= add_obj(cert, "chain_days_left",
+				       json_object_new_int64(r->chain_days_left));
 		}
 		ret |= add_obj(o, "certificate", cert);
 	}
