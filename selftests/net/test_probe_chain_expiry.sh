@@ -7,15 +7,7 @@
 # the client's connections to it. A chain whose certificates are all valid still passes.
 source "$(dirname "$0")/../probe/lib.sh"
 
-# lib.sh removes the client and server namespaces; the gateway is ours.
-GW=${NS_PREFIX}gw
-trap '_rc=$?; ip netns del "$GW" 2>/dev/null; (exit $_rc); _cleanup' EXIT
-NETTOOL=$ROOT/selftests/net/nettool.py
-S4=10.10.2.2
-
-gw() { ip netns exec "$GW" "$@"; }
-
-"$ROOT/scripts/topology.sh" up "$NS_PREFIX" || fail "topology"
+gateway_up
 mkca
 mkint int-expired "-400 days" "-30 days"
 mkint int-valid "-1 days" "+25 days"
@@ -68,8 +60,7 @@ grep -q "probe 'mx' failed: $S4:smtp is not compliant (failed: expiry); on_fail:
 	"$TMP/apply.err" || fail "apply did not block the server: $(cat "$TMP/apply.err")"
 grep -q "note: expiry: certificate at depth 1 (/CN=int-expired) expired 30 days ago" \
 	"$TMP/apply.err" || fail "apply: no evidence note: $(cat "$TMP/apply.err")"
-r=$(ip netns exec "$CNS" $PY "$NETTOOL" tcp-probe --to $S4 --port 25 --timeout 0.5 |
-	$PY -c 'import json,sys; print(json.load(sys.stdin)["result"])')
+r=$(tcp "$CNS" $S4 25)
 [ "$r" = timeout ] || fail "client to the blocked server: $r, expected timeout (dropped)"
 ok "on_fail: block drops tcp/25 to the server with the expired intermediate"
 gw "$TLSFW" detach >/dev/null 2>&1

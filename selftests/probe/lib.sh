@@ -7,6 +7,9 @@
 #   probe_up            namespaces $CNS (client, 10.203.0.2) and $SNS (server, $S4, $S6);
 #                       the client resolves mail.test to $S4, multi.test to 10.203.0.3
 #                       (nothing there unless a test adds it) and $S4
+#   gateway_up          instead of probe_up: $CNS -- $GW -- $SNS (scripts/topology.sh), the
+#                       server at $S4 10.10.2.2 and $S6 fd00:2::2; gw CMD... runs in $GW
+#   tcp NS ADDR PORT    connected | timeout | ECONNREFUSED ...: one SYN, half a second
 #   mkca                $TMP/ca/ca.pem and a key
 #   mkcert NAME SAN DAYS  $TMP/ca/NAME.pem and NAME.key signed by the CA (DAYS -1: expired);
 #                       ISSUER=INT mkcert ...: signed by intermediate INT, NAME.pem the chain
@@ -40,6 +43,7 @@ _cleanup() {
 	"$ROOT/scripts/topology.sh" reap "$SNS"
 	ip netns del "$CNS" 2>/dev/null
 	ip netns del "$SNS" 2>/dev/null
+	[ -n "${GW:-}" ] && ip netns del "$GW" 2>/dev/null
 	[ -n "${_hosts:-}" ] && rm -rf "/etc/netns/$CNS"
 	if [ $rc -ne 0 ] && [ -n "${KEEP_LOGS:-}" ]; then
 		echo "logs kept in $TMP"
@@ -77,6 +81,24 @@ probe_up() {
 	mkdir -p "/etc/netns/$CNS"
 	printf '%s mail.test\n%s mail6.test\n10.203.0.3 multi.test\n%s multi.test\n' \
 		$S4 $S6 $S4 >"/etc/netns/$CNS/hosts"
+}
+
+# gateway_up: client -- gateway -- server, for tests that apply a policy on the gateway.
+gateway_up() {
+	GW=${NS_PREFIX}gw
+	S4=10.10.2.2
+	S6=fd00:2::2
+	"$ROOT/scripts/topology.sh" up "$NS_PREFIX" || fail "topology"
+	[ "$CNS" = "${NS_PREFIX}c" ] && [ "$SNS" = "${NS_PREFIX}s" ] || fail "namespace names"
+}
+
+gw() {
+	ip netns exec "$GW" "$@"
+}
+
+tcp() {
+	ip netns exec "$1" $PY "$ROOT/selftests/net/nettool.py" tcp-probe --to "$2" --port "$3" \
+		--timeout 0.5 | $PY -c 'import json,sys; print(json.load(sys.stdin)["result"])'
 }
 
 srv() {
