@@ -19,8 +19,8 @@
 #include "tlsfw.h"
 
 static const char usage_line[] =
-	"usage: tlsfw probe TARGET... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--name NAME] [--min-tls VER] [--require-tls] [--no-verify]\n"
-	"       tlsfw probe --policy POLICY [--json] [--timeout MS] [--concurrency N] [--ca FILE]\n"
+	"usage: tlsfw probe TARGET... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--name NAME] [--min-tls VER] [--require-tls] [--no-verify] [--warn-days N]\n"
+	"       tlsfw probe --policy POLICY [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--warn-days N]\n"
 	"TARGET is host:port, [v6addr]:port or host:service (mail.example.com:submission)\n";
 
 struct probe_cli {
@@ -80,6 +80,7 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 		{ "require-tls", no_argument, NULL, 'r' },
 		{ "no-verify", no_argument, NULL, 'V' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "warn-days", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -87,6 +88,7 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 
 	cli->o.timeout_ms = PROBE_DEFAULT_TIMEOUT_MS;
 	cli->o.concurrency = PROBE_DEFAULT_CONCURRENCY;
+	cli->o.warn_days = PROBE_DEFAULT_WARN_DAYS;
 	cli->min_tls = TLS1_2_VERSION;
 	optind = 1;
 	opterr = 0;
@@ -135,6 +137,10 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 			break;
 		case 'p':
 			cli->policy = optarg;
+			break;
+		case 'w':
+			if (parse_int(optarg, 0, 3650, &cli->o.warn_days))
+				return bad("--warn-days takes 0-3650, not '%s'", optarg);
 			break;
 		case 'h':
 			fputs(usage_line, stdout);

@@ -89,7 +89,8 @@ extern const char *const probe_proto_names[PROTO__N]; /* "none", "smtp", ... */
 /* By name ("none" for implicit TLS); -1 if unknown. */
 int probe_proto_by_name(const char *name);
 
-enum probe_status { PS_NA = 0, PS_PASS, PS_FAIL };
+/* PS_WARN: passes, but needs attention soon (a certificate about to expire) */
+enum probe_status { PS_NA = 0, PS_PASS, PS_FAIL, PS_WARN };
 
 enum probe_check_id {
 	PC_GREETING,	 /* plaintext greeting and capabilities */
@@ -142,10 +143,12 @@ struct probe_opts {
 	int timeout_ms; /* every step; a target gets PROBE_STEPS_PER_TARGET of them */
 	int concurrency;
 	const char *ca_file; /* NULL: the system store */
+	int warn_days;	     /* a chain that expires within this many days is a warning */
 };
 
 #define PROBE_DEFAULT_TIMEOUT_MS 5000
 #define PROBE_DEFAULT_CONCURRENCY 16
+#define PROBE_DEFAULT_WARN_DAYS 21
 #define PROBE_STEPS_PER_TARGET 12
 #define PROBE_MAX_ADDRS 4 /* addresses of a name tried in turn */
 

@@ -135,6 +135,9 @@ static void expiry_check(struct probe_ctx *p, SSL *ssl, X509 *leaf)
 			  v.before);
 	else if (at < n)
 		probe_set(r, PC_EXPIRY, PS_FAIL, "%sexpired %d days ago", where, -v.after);
+	else if (r->chain_days_left < p->o->warn_days)
+		probe_set(r, PC_EXPIRY, PS_WARN, "%sexpires in %ld days (warning from %d days)",
+			  where, r->chain_days_left, p->o->warn_days);
 	else if (first)
 		probe_set(r, PC_EXPIRY, PS_PASS,
 			  "%ld days until expiry; the chain expires first: %sin %ld days",

@@ -28,7 +28,7 @@
 
 /* ---- TLS contexts ----------------------------------------------------------------------- */
 
-enum ctx_kind { CTX_MAIN, CTX_WEAK, CTX_OLD };
+enum ctx_kind { CTX_MAIN, CTX_WEAK, CTX_OLD, CTX_LEGACY };
 
 static SSL_CTX *make_ctx(const struct probe_opts *o, const struct probe_target *t,
 			 enum ctx_kind kind, char *why, size_t whylen)
@@ -70,6 +70,11 @@ static SSL_CTX *make_ctx(const struct probe_opts *o, const struct probe_target *
 	case CTX_OLD:
 		SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
 		SSL_CTX_set_max_proto_version(ctx, t->min_tls - 1);
+		SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+		break;
+	case CTX_LEGACY:
+		SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
 		SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
 		break;
 	}
@@ -352,6 +357,7 @@ static bool upgrade(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX 
 		else
 			probe_set(r, PC_STARTTLS, PS_FAIL, "STARTTLS offered but refused: '%s'", l);
 	} else if (pio_handshake(c, ctx, t->name)) {
+		p->tls_refused = !hidden;
 		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_HANDSHAKE_FAILED;
 		probe_set(
 			r, PC_STARTTLS, PS_FAIL, "%s",
@@ -393,6 +399,7 @@ static bool implicit_handshake(struct probe_ctx *p, struct pio *c, SSL_CTX *ctx)
 		return true;
 	kind = pp_plaintext_kind(c->raw1, c->raw1_len);
 	if (!kind) {
+		p->tls_refused = true;
 		probe_set(p->r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
 		return false;
 	}
@@ -451,6 +458,55 @@ static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
 	pio_close(&c);
 	free(d);
 	return up;
+}
+
+/*
+ * The main handshake failed. A server that speaks nothing newer than TLS 1.1 fails it too,
+ * since the main handshake offers what this OpenSSL allows by default (TLS 1.2 and up on
+ * most systems): try once more offering only TLS 1.0 and 1.1, so that the report says "only
+ * TLS 1.0" instead of a bare handshake error. The certificate is then examined on that
+ * session; the other checks are not run.
+ */
+static void legacy_session(struct probe_ctx *p)
+{
+	struct probe_result *r = p->r;
+	const struct probe_target *t = p->t;
+	struct pdlg *d = calloc(1, sizeof(*d));
+	char why[128];
+	SSL_CTX *ctx = make_ctx(p->o, t, CTX_LEGACY, why, sizeof(why));
+	char main_err[sizeof(r->checks[0].evidence)], only[40];
+	struct pio c;
+	int v;
+
+	if (!d || !ctx)
+		goto out;
+	if (open_tls(p, &c, d, ctx, false)) {
+		pio_close(&c);
+		goto out;
+	}
+	v = SSL_version(c.ssl);
+	snprintf(main_err, sizeof(main_err), "%s", r->checks[PC_HANDSHAKE].evidence);
+	snprintf(only, sizeof(only), v == TLS1_VERSION ? "only TLS 1.0" : "TLS 1.1 at most");
+	probe_tls_info(r, c.ssl);
+	probe_set(r, PC_HANDSHAKE, v < t->min_tls ? PS_FAIL : PS_PASS,
+		  "the server speaks %s (%s, %s); the default handshake failed: %s", only,
+		  r->tls_version, r->cipher, main_err);
+	probe_set(r, PC_MIN_TLS, v < t->min_tls ? PS_FAIL : PS_PASS,
+		  "%s: negotiated %s; the minimum is %s", only, r->tls_version,
+		  version_name(t->min_tls));
+	if (t->proto != PROTO_IMPLICIT && r->starttls == ST_HANDSHAKE_FAILED) {
+		r->starttls = ST_OK;
+		probe_set(r, PC_STARTTLS, PS_PASS, "offered and accepted (%s)", only);
+	}
+	probe_cert_checks(p, c.ssl);
+	for (int i = 0; i < PC__N; i++)
+		if (r->checks[i].st == PS_NA && !strcmp(r->checks[i].evidence, "not run"))
+			snprintf(r->checks[i].evidence, sizeof(r->checks[i].evidence),
+				 "not run: the server speaks %s", only);
+	pio_close(&c);
+out:
+	free(d);
+	SSL_CTX_free(ctx);
 }
 
 /* Which weak classes this OpenSSL could offer, for honest evidence ("aNULL, eNULL, 3DES"). */
@@ -650,6 +706,8 @@ void probe_one(const struct probe_opts *o, const struct probe_target *t, struct 
 			extra_inject(&p, ctx);
 		if (t->proto == PROTO_SMTP)
 			extra_required(&p);
+	} else if (p.tls_refused) {
+		legacy_session(&p);
 	}
 	if (t->proto != PROTO_SMTP && t->proto != PROTO_XMPP && t->proto != PROTO_IMPLICIT &&
 	    r->starttls == ST_OK)

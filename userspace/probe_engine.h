@@ -17,6 +17,7 @@ struct probe_ctx {
 	socklen_t salen[PROBE_MAX_ADDRS];
 	size_t n_sa;
 	uint64_t deadline;
+	bool tls_refused; /* the main handshake failed on a server that speaks TLS */
 };
 
 /* Record the outcome of check id with its evidence. */

@@ -386,6 +386,7 @@ int probe_policy_apply_blocks(struct policy *p, struct diag *d, const struct pro
 	const struct probe_opts defaults = {
 		.timeout_ms = PROBE_DEFAULT_TIMEOUT_MS,
 		.concurrency = PROBE_DEFAULT_CONCURRENCY,
+		.warn_days = PROBE_DEFAULT_WARN_DAYS,
 	};
 	struct probe_target *t = NULL;
 	struct probe_result *r = NULL;

@@ -9,7 +9,7 @@
 
 #include "probe.h"
 
-static const char *const status_names[] = { "n/a", "pass", "fail" };
+static const char *const status_names[] = { "n/a", "pass", "fail", "warn" };
 
 static const char *mode_name(const struct probe_target *t)
 {
@@ -25,14 +25,25 @@ static unsigned int n_failed(const struct probe_result *r)
 	return n;
 }
 
+static unsigned int n_warned(const struct probe_result *r)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < PC__N; i++)
+		n += r->checks[i].st == PS_WARN;
+	return n;
+}
+
 static void verdict(const struct probe_result *r, char *out, size_t len)
 {
-	unsigned int f = n_failed(r);
+	unsigned int f = n_failed(r), w = n_warned(r);
 
 	if (!r->reachable)
 		snprintf(out, len, "UNREACHABLE: %s", r->error);
 	else if (f)
 		snprintf(out, len, "NOT COMPLIANT (%u check%s failed)", f, f == 1 ? "" : "s");
+	else if (w)
+		snprintf(out, len, "COMPLIANT (%u warning%s)", w, w == 1 ? "" : "s");
 	else
 		snprintf(out, len, "COMPLIANT");
 }

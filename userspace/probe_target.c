@@ -46,6 +46,16 @@ int probe_proto_by_name(const char *name)
 	return -1;
 }
 
+/*
+ * The port a service is probed on. A service of two ports has its control connection on the
+ * higher one, as FTP's 20/21: ftps is 989 (data) and 990 (control), and only the control
+ * port answers a new connection.
+ */
+static uint16_t probe_port(const struct service *svc)
+{
+	return svc->ports[0].hi;
+}
+
 static int tgt_err(char *err, size_t len, const char *fmt, const char *a)
 {
 	snprintf(err, len, fmt, a);
@@ -110,7 +120,7 @@ int probe_target_parse(struct probe_target *t, const char *spec, const char *pro
 			return tgt_err(err, errlen,
 				       "target '%s': unknown TCP service (see `tlsfw services`)",
 				       spec);
-		t->port = svc->ports[0].lo;
+		t->port = probe_port(svc);
 	}
 	t->host_is_addr =
 		inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1;
