@@ -15,17 +15,23 @@
 #include <openssl/ssl.h>
 
 #include "probe.h"
+#include "probe_domain.h"
 #include "probe_policy.h"
 #include "tlsfw.h"
 
 static const char usage_line[] =
 	"usage: tlsfw probe TARGET... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--name NAME] [--min-tls VER] [--require-tls] [--no-verify] [--warn-days N]\n"
-	"       tlsfw probe --policy POLICY [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--warn-days N]\n"
+	"       tlsfw probe --policy POLICY [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--warn-days N] [--trust-anchor FILE]\n"
+	"       tlsfw probe --domain DOMAIN [--trust-anchor FILE] [--ca FILE] [--json] [--timeout MS] [--concurrency N] [--min-tls VER] [--warn-days N]\n"
 	"TARGET is host:port, [v6addr]:port or host:service (mail.example.com:submission)\n";
+
+#define PROBE_ANCHORS_MAX 16 /* --trust-anchor files */
 
 struct probe_cli {
 	struct probe_opts o;
-	const char *starttls, *name, *policy;
+	const char *starttls, *name, *policy, *domain;
+	const char *anchors[PROBE_ANCHORS_MAX];
+	size_t n_anchors;
 	int min_tls;
 	bool json, require_tls, no_verify;
 };
@@ -81,6 +87,8 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 		{ "no-verify", no_argument, NULL, 'V' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "warn-days", required_argument, NULL, 'w' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "trust-anchor", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -142,6 +150,14 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 			if (parse_int(optarg, 0, 3650, &cli->o.warn_days))
 				return bad("--warn-days takes 0-3650, not '%s'", optarg);
 			break;
+		case 'd':
+			cli->domain = optarg;
+			break;
+		case 'T':
+			if (cli->n_anchors == PROBE_ANCHORS_MAX)
+				return bad("more than 16 --trust-anchor files ('%s')", optarg);
+			cli->anchors[cli->n_anchors++] = optarg;
+			break;
 		case 'h':
 			fputs(usage_line, stdout);
 			return 1;
@@ -153,7 +169,13 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli)
 	}
 	if (cli->policy && optind < argc)
 		return bad("give targets or --policy, not both ('%s')", argv[optind]);
-	if (!cli->policy && optind >= argc)
+	if (cli->domain && (optind < argc || cli->policy))
+		return bad("give --domain alone, without targets or --policy ('%s')",
+			   cli->policy ? cli->policy : argv[optind]);
+	if (cli->n_anchors && !cli->domain && !cli->policy)
+		return bad("%s",
+			   "--trust-anchor is for --domain (and the domain probes of --policy)");
+	if (!cli->policy && !cli->domain && optind >= argc)
 		return bad("%s", "no target");
 	return 0;
 }
@@ -175,6 +197,36 @@ static int targets_from_args(const struct probe_cli *cli, int n, char **argv,
 	return 0;
 }
 
+/* probe --domain: one mail domain (probe_domain.c). */
+static int run_domain(const struct probe_cli *cli)
+{
+	struct domain_opts o = {
+		.probe = cli->o,
+		.dns = { cli->anchors, cli->n_anchors, DNS_ROOT_ANCHOR },
+		.min_tls = cli->min_tls,
+	};
+	struct domain_result r;
+	char err[512];
+	int ret = domain_probe(&o, cli->domain, &r, err, sizeof(err)), rc;
+
+	if (ret == -EINVAL) {
+		bad("%s", err);
+		rc = EXIT_BAD_INPUT;
+	} else if (ret) {
+		fprintf(stderr, "tlsfw: %s\n", err);
+		rc = EXIT_SYSTEM;
+	} else if (cli->json && domain_report_json(stdout, &r, 1)) {
+		fprintf(stderr, "tlsfw: out of memory writing JSON\n");
+		rc = EXIT_SYSTEM;
+	} else {
+		if (!cli->json)
+			domain_report_text(stdout, &r, 1);
+		rc = domain_exit_code(&r);
+	}
+	domain_result_free(&r);
+	return rc;
+}
+
 int cmd_probe(int argc, char **argv)
 {
 	struct probe_cli cli = { 0 };
@@ -186,6 +238,8 @@ int cmd_probe(int argc, char **argv)
 	ret = parse_args(argc, argv, &cli);
 	if (ret)
 		return ret > 0 ? EXIT_OK : EXIT_BAD_INPUT;
+	if (cli.domain)
+		return run_domain(&cli);
 	if (cli.policy) {
 		ret = probe_policy_targets(cli.policy, &t, &n);
 		if (ret)

@@ -8,6 +8,7 @@
  * probe_engine.c  the checks for one target, and the workers that run targets concurrently
  * probe_target.c  target specs; names of protocols, checks and outcomes
  * probe_cert.c    chain, name and validity period of the presented certificates
+ * probe_dane.c    DANE: the presented chain against TLSA records, with OpenSSL's DANE
  * probe_report.c  human and JSON reports
  * cmd_probe.c     the command line
  */
@@ -126,17 +127,30 @@ struct probe_check {
 
 #define PROBE_NAME_MAX 256
 
+struct dns_tlsa; /* probe_dns.h */
+
+/* DANE (RFC 7672) for one target: its TLSA records' verdict on the presented chain. */
+enum probe_dane {
+	DANE_NA = 0,	 /* no TLSA records given */
+	DANE_VALID,	 /* a record matched: a DANE client delivers */
+	DANE_INVALID,	 /* none matched, or no TLS: a DANE client refuses to deliver */
+	DANE_NOT_USABLE, /* none of the records is usable: TLS without authentication */
+};
+extern const char *const probe_dane_names[DANE_NOT_USABLE + 1];
+
 struct probe_target {
 	char spec[PROBE_NAME_MAX + 16]; /* as given */
 	char host[PROBE_NAME_MAX];	/* host name or address, without brackets */
 	uint16_t port;
 	enum probe_proto proto; /* PROTO_IMPLICIT or a STARTTLS dialogue */
 	bool host_is_addr;
-	char name[PROBE_NAME_MAX];  /* name to verify and send as SNI ("" : none) */
-	int min_tls;		    /* TLS1_VERSION .. TLS1_3_VERSION */
-	bool verify;		    /* chain and name failures count */
-	bool require_tls;	    /* a plaintext transaction accepted is a failure */
-	char label[PROBE_NAME_MAX]; /* policy probe name, or "" */
+	char name[PROBE_NAME_MAX];   /* name to verify and send as SNI ("" : none) */
+	int min_tls;		     /* TLS1_VERSION .. TLS1_3_VERSION */
+	bool verify;		     /* chain and name failures count */
+	bool require_tls;	     /* a plaintext transaction accepted is a failure */
+	char label[PROBE_NAME_MAX];  /* policy probe name, or "" */
+	const struct dns_tlsa *tlsa; /* DANE: usable TLSA records of name (the base domain), */
+	size_t n_tlsa;		     /* checked on a connection of their own; 0: no DANE */
 };
 
 struct probe_opts {
@@ -164,6 +178,8 @@ struct probe_result {
 	long chain_days_left; /* of the certificate of the chain that expires first */
 	char subject[160], issuer[160];
 	unsigned int elapsed_ms;
+	enum probe_dane dane;
+	char dane_evidence[320];
 };
 
 /* Parse "host:port", "[v6]:port" or "host:service"; proto_name NULL: from the port's catalog
@@ -180,6 +196,17 @@ int probe_run(const struct probe_opts *o, const struct probe_target *t, size_t n
 void probe_one(const struct probe_opts *o, const struct probe_target *t, struct probe_result *r);
 
 bool probe_compliant(const struct probe_result *r);
+/* "COMPLIANT", "COMPLIANT (1 warning)", "NOT COMPLIANT (2 checks failed)", "UNREACHABLE: ..." */
+void probe_verdict_text(const struct probe_result *r, char *out, size_t len);
+/* One line per check, each after indent. */
+void probe_report_checks(FILE *out, const struct probe_result *r, const char *indent);
+struct json_object;
+/* Add a string (NULL: "") or an object (taken; NULL: out of memory) to o (NULL: out of
+ * memory); 0 or -ENOMEM. */
+int probe_json_str(struct json_object *o, const char *k, const char *v);
+int probe_json_obj(struct json_object *o, const char *k, struct json_object *v);
+/* One target as probe --json reports it (NULL: out of memory). */
+struct json_object *probe_target_json(const struct probe_target *t, const struct probe_result *r);
 void probe_report_text(FILE *out, const struct probe_target *t, const struct probe_result *r,
 		       size_t n);
 int probe_report_json(FILE *out, const struct probe_target *t, const struct probe_result *r,

@@ -217,6 +217,24 @@ const uint8_t *dns_rdata(const struct dns_answer *a, size_t i, size_t *len)
 	return (const uint8_t *)a->res->data[i];
 }
 
+const char *dns_type_name(uint16_t type)
+{
+	switch (type) {
+	case DNS_T_A:
+		return "A";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_TXT:
+		return "TXT";
+	case DNS_T_AAAA:
+		return "AAAA";
+	case DNS_T_TLSA:
+		return "TLSA";
+	default:
+		return "such";
+	}
+}
+
 void dns_describe(const struct dns_answer *a, char *out, size_t len)
 {
 	static const char *const rcodes[] = { "NOERROR",  "FORMERR", "SERVFAIL",
@@ -229,7 +247,7 @@ void dns_describe(const struct dns_answer *a, char *out, size_t len)
 	else if (a->rcode == 0 && a->havedata)
 		snprintf(out, len, "%s", dns_sec_names[a->sec]);
 	else if (a->rcode == 0)
-		snprintf(out, len, "no %s record (%s)", a->type == DNS_T_MX ? "MX" : "such",
+		snprintf(out, len, "no %s record (%s)", dns_type_name(a->type),
 			 dns_sec_names[a->sec]);
 	else if (a->rcode == 3)
 		snprintf(out, len, "NXDOMAIN (%s)", dns_sec_names[a->sec]);

@@ -65,6 +65,8 @@ bool dns_has_data(const struct dns_answer *a);
 /* Records of an answer that has data (0 otherwise), and the RDATA of record i. */
 size_t dns_count(const struct dns_answer *a);
 const uint8_t *dns_rdata(const struct dns_answer *a, size_t i, size_t *len);
+/* "A", "MX", ... for the types above */
+const char *dns_type_name(uint16_t type);
 /* "secure", "insecure", "bogus: why", "NXDOMAIN (secure)", "SERVFAIL", "no answer: why" */
 void dns_describe(const struct dns_answer *a, char *out, size_t len);
 

@@ -681,6 +681,46 @@ out_free:
 	free(rep);
 }
 
+static void dane_set(struct probe_result *r, enum probe_dane st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void dane_set(struct probe_result *r, enum probe_dane st, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->dane = st;
+	va_start(ap, fmt);
+	vsnprintf(r->dane_evidence, sizeof(r->dane_evidence), fmt, ap);
+	va_end(ap);
+}
+
+/* DANE: one more handshake, verified against the target's TLSA records (probe_dane.c). */
+static void extra_dane(struct probe_ctx *p)
+{
+	struct probe_result *r = p->r;
+	char why[128];
+	SSL_CTX *ctx = probe_dane_ctx(p->t, why, sizeof(why));
+	struct pdlg *d = calloc(1, sizeof(*d));
+	struct pio c;
+	int ret;
+
+	if (!ctx || !d) {
+		dane_set(r, DANE_INVALID, "could not test: %s", ctx ? "out of memory" : why);
+		goto out_free;
+	}
+	ret = open_tls(p, &c, d, ctx, false);
+	if (!ret)
+		probe_dane_verdict(r, c.ssl);
+	else if (ret == -ENODATA)
+		dane_set(r, DANE_NOT_USABLE, "%s: TLS without authentication", c.err);
+	else
+		dane_set(r, DANE_INVALID, "the DANE handshake failed: %s", c.err);
+	pio_close(&c);
+out_free:
+	free(d);
+	probe_dane_ctx_free(ctx);
+}
+
 void probe_one(const struct probe_opts *o, const struct probe_target *t, struct probe_result *r)
 {
 	struct probe_ctx p = { .o = o, .t = t, .r = r };
@@ -706,9 +746,16 @@ void probe_one(const struct probe_opts *o, const struct probe_target *t, struct 
 			extra_inject(&p, ctx);
 		if (t->proto == PROTO_SMTP)
 			extra_required(&p);
+		if (t->n_tlsa)
+			extra_dane(&p);
 	} else if (p.tls_refused) {
 		legacy_session(&p);
 	}
+	if (t->n_tlsa && r->reachable && r->dane == DANE_NA)
+		dane_set(
+			r, DANE_INVALID, "TLSA records make TLS mandatory, and it failed: %s",
+			r->checks[r->checks[PC_STARTTLS].st == PS_FAIL ? PC_STARTTLS : PC_HANDSHAKE]
+				.evidence);
 	if (t->proto != PROTO_SMTP && t->proto != PROTO_XMPP && t->proto != PROTO_IMPLICIT &&
 	    r->starttls == ST_OK)
 		probe_set(r, PC_TLS_REQUIRED, PS_NA, "no plaintext transaction to try in %s%s",

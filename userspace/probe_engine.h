@@ -24,6 +24,12 @@ struct probe_ctx {
 void probe_set(struct probe_result *r, enum probe_check_id id, enum probe_status st,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* DANE: a context that verifies against t's TLSA records (probe_dane.c); its verdict on a
+ * session's chain, in r->dane and r->dane_evidence. */
+SSL_CTX *probe_dane_ctx(const struct probe_target *t, char *why, size_t whylen);
+void probe_dane_ctx_free(SSL_CTX *ctx);
+void probe_dane_verdict(struct probe_result *r, SSL *ssl);
+
 /* Version, cipher, group and ALPN of an established session. */
 void probe_tls_info(struct probe_result *r, SSL *ssl);
 /* chain, name and expiry from the certificates the server presented on ssl. */

@@ -60,6 +60,26 @@ int sts_policy_parse(const char *buf, size_t len, struct sts_policy *p, char *er
  * one label in place of the star. A final dot on host is ignored. */
 bool sts_mx_match(const char *pattern, const char *host);
 
+/* The policy fetched from https://mta-sts.<domain>/.well-known/mta-sts.txt (probe_mtasts.c). */
+struct sts_fetch {
+	char url[PROBE_NAME_MAX + 48];
+	long http_status;	     /* 0: no HTTP response */
+	char content_type[96];	     /* as the server sent it */
+	char error[MAILREC_ERR_MAX]; /* why no policy was read; "" when one was */
+	char *body;		     /* the policy, NUL-terminated (free with sts_fetch_free) */
+	size_t len;
+	unsigned int elapsed_ms;
+};
+
+/*
+ * Fetch the policy of domain with libcurl: HTTPS only, the certificate verified against
+ * o->ca_file (the system store when NULL) for the host name, no redirects (RFC 8461 3.3),
+ * 200 with media type text/plain, at most STS_POLICY_MAX bytes, within 2 x o->timeout_ms.
+ * Returns 0 with the body, or -EIO with f->error. curl_global_init() must have run.
+ */
+int sts_fetch(const char *domain, const struct probe_opts *o, struct sts_fetch *f);
+void sts_fetch_free(struct sts_fetch *f);
+
 /* ---- _smtp._tls TXT: "v=TLSRPTv1; rua=..." ------------------------------------------------ */
 
 struct tlsrpt {

@@ -34,7 +34,7 @@ static unsigned int n_warned(const struct probe_result *r)
 	return n;
 }
 
-static void verdict(const struct probe_result *r, char *out, size_t len)
+void probe_verdict_text(const struct probe_result *r, char *out, size_t len)
 {
 	unsigned int f = n_failed(r), w = n_warned(r);
 
@@ -54,42 +54,40 @@ void probe_report_text(FILE *out, const struct probe_target *t, const struct pro
 	char v[320];
 
 	for (size_t i = 0; i < n; i++) {
-		verdict(&r[i], v, sizeof(v));
+		probe_verdict_text(&r[i], v, sizeof(v));
 		/* the address only when the target did not say it */
 		bool addr = r[i].address[0] && strcmp(r[i].address, t[i].spec);
 
 		fprintf(out, "%s%s%s (%s%s%s%s%s): %s\n", t[i].label, t[i].label[0] ? ": " : "",
 			t[i].spec, addr ? r[i].address : "", addr ? ", " : "", mode_name(&t[i]),
 			t[i].proto ? " " : "", t[i].proto ? probe_proto_names[t[i].proto] : "", v);
-		if (!r[i].reachable)
-			continue;
-		for (int c = 0; c < PC__N; c++)
-			fprintf(out, "  %-4s %-19s %s\n", status_names[r[i].checks[c].st],
-				probe_check_names[c], r[i].checks[c].evidence);
+		if (r[i].reachable)
+			probe_report_checks(out, &r[i], "  ");
 	}
 }
 
-static int add_str(struct json_object *o, const char *k, const char *v)
+void probe_report_checks(FILE *out, const struct probe_result *r, const char *indent)
 {
-	struct json_object *s = json_object_new_string(v ? v : "");
-
-	if (!s || json_object_object_add(o, k, s)) {
-		json_object_put(s);
-		return -ENOMEM;
-	}
-	return 0;
+	for (int c = 0; c < PC__N; c++)
+		fprintf(out, "%s%-4s %-19s %s\n", indent, status_names[r->checks[c].st],
+			probe_check_names[c], r->checks[c].evidence);
 }
 
-static int add_obj(struct json_object *o, const char *k, struct json_object *v)
+int probe_json_str(struct json_object *o, const char *k, const char *v)
 {
-	if (!v || json_object_object_add(o, k, v)) {
+	return probe_json_obj(o, k, json_object_new_string(v ? v : ""));
+}
+
+int probe_json_obj(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (!o || !v || json_object_object_add(o, k, v)) {
 		json_object_put(v);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static struct json_object *target_json(const struct probe_target *t, const struct probe_result *r)
+struct json_object *probe_target_json(const struct probe_target *t, const struct probe_result *r)
 {
 	struct json_object *o = json_object_new_object(), *checks, *tls, *cert;
 	char v[320];
@@ -97,41 +95,42 @@ static struct json_object *target_json(const struct probe_target *t, const struc
 
 	if (!o)
 		return NULL;
-	verdict(r, v, sizeof(v));
-	ret |= add_str(o, "target", t->spec);
+	probe_verdict_text(r, v, sizeof(v));
+	ret |= probe_json_str(o, "target", t->spec);
 	if (t->label[0])
-		ret |= add_str(o, "probe", t->label);
-	ret |= add_str(o, "address", r->address);
-	ret |= add_obj(o, "port", json_object_new_int(t->port));
-	ret |= add_str(o, "mode", t->proto == PROTO_IMPLICIT ? "implicit" : "starttls");
-	ret |= add_str(o, "protocol", probe_proto_names[t->proto]);
-	ret |= add_obj(o, "reachable", json_object_new_boolean(r->reachable));
-	ret |= add_obj(o, "compliant", json_object_new_boolean(probe_compliant(r)));
-	ret |= add_str(o, "verdict", v);
+		ret |= probe_json_str(o, "probe", t->label);
+	ret |= probe_json_str(o, "address", r->address);
+	ret |= probe_json_obj(o, "port", json_object_new_int(t->port));
+	ret |= probe_json_str(o, "mode", t->proto == PROTO_IMPLICIT ? "implicit" : "starttls");
+	ret |= probe_json_str(o, "protocol", probe_proto_names[t->proto]);
+	ret |= probe_json_obj(o, "reachable", json_object_new_boolean(r->reachable));
+	ret |= probe_json_obj(o, "compliant", json_object_new_boolean(probe_compliant(r)));
+	ret |= probe_json_str(o, "verdict", v);
 	if (!r->reachable)
-		ret |= add_str(o, "error", r->error);
-	ret |= add_str(o, "starttls", starttls_outcome_names[r->starttls]);
-	ret |= add_obj(o, "elapsed_ms", json_object_new_int(r->elapsed_ms));
+		ret |= probe_json_str(o, "error", r->error);
+	ret |= probe_json_str(o, "starttls", starttls_outcome_names[r->starttls]);
+	ret |= probe_json_obj(o, "elapsed_ms", json_object_new_int(r->elapsed_ms));
 	if (r->tls_version[0]) {
 		tls = json_object_new_object();
 		if (tls) {
-			ret |= add_str(tls, "version", r->tls_version);
-			ret |= add_str(tls, "cipher", r->cipher);
-			ret |= add_str(tls, "group", r->group);
-			ret |= add_str(tls, "alpn", r->alpn);
+			ret |= probe_json_str(tls, "version", r->tls_version);
+			ret |= probe_json_str(tls, "cipher", r->cipher);
+			ret |= probe_json_str(tls, "group", r->group);
+			ret |= probe_json_str(tls, "alpn", r->alpn);
 		}
-		ret |= add_obj(o, "tls", tls);
+		ret |= probe_json_obj(o, "tls", tls);
 	}
 	if (r->have_cert) {
 		cert = json_object_new_object();
 		if (cert) {
-			ret |= add_str(cert, "subject", r->subject);
-			ret |= add_str(cert, "issuer", r->issuer);
-			ret |= add_obj(cert, "days_left", json_object_new_int64(r->days_left));
-			ret |= add_obj(cert, "chain_days_left",
-				       json_object_new_int64(r->chain_days_left));
+			ret |= probe_json_str(cert, "subject", r->subject);
+			ret |= probe_json_str(cert, "issuer", r->issuer);
+			ret |= probe_json_obj(cert, "days_left",
+					      json_object_new_int64(r->days_left));
+			ret |= probe_json_obj(cert, "chain_days_left",
+					      json_object_new_int64(r->chain_days_left));
 		}
-		ret |= add_obj(o, "certificate", cert);
+		ret |= probe_json_obj(o, "certificate", cert);
 	}
 	checks = json_object_new_array();
 	for (int c = 0; checks && c < PC__N; c++) {
@@ -141,15 +140,15 @@ static struct json_object *target_json(const struct probe_target *t, const struc
 			ret = -ENOMEM;
 			break;
 		}
-		ret |= add_str(e, "name", probe_check_names[c]);
-		ret |= add_str(e, "status", status_names[r->checks[c].st]);
-		ret |= add_str(e, "evidence", r->checks[c].evidence);
+		ret |= probe_json_str(e, "name", probe_check_names[c]);
+		ret |= probe_json_str(e, "status", status_names[r->checks[c].st]);
+		ret |= probe_json_str(e, "evidence", r->checks[c].evidence);
 		if (json_object_array_add(checks, e)) {
 			json_object_put(e);
 			ret = -ENOMEM;
 		}
 	}
-	ret |= add_obj(o, "checks", checks);
+	ret |= probe_json_obj(o, "checks", checks);
 	if (ret) {
 		json_object_put(o);
 		return NULL;
@@ -170,7 +169,7 @@ int probe_report_json(FILE *out, const struct probe_target *t, const struct prob
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = target_json(&t[i], &r[i]);
+		struct json_object *o = probe_target_json(&t[i], &r[i]);
 
 		if (!o || json_object_array_add(arr, o)) {
 			json_object_put(o);
