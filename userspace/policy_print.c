@@ -170,6 +170,13 @@ void policy_print_table(const struct policy *p, FILE *out)
 	for (size_t i = 0; i < p->n_probes; i++) {
 		const struct pol_probe *pr = &p->probes[i];
 
+		if (pr->domain) {
+			fprintf(out, "probe %s domain %s min_tls %s on_fail %s\n",
+				pr->name ? pr->name : "?", pr->domain,
+				pr->min_tls ? pr->min_tls : "1.2",
+				pr->on_fail_block ? "block" : "warn");
+			continue;
+		}
 		fprintf(out, "probe %s target %s starttls %s min_tls %s verify %s on_fail %s\n",
 			pr->name ? pr->name : "?", pr->target ? pr->target : "?",
 			pr->starttls ? pr->starttls : "auto", pr->min_tls ? pr->min_tls : "1.2",
