@@ -101,6 +101,8 @@ struct pol_probe {
 	struct loc target_loc;
 	char *domain; /* instead of target: a mail domain (MX, DANE, MTA-STS: probe --domain) */
 	struct loc domain_loc;
+	char *trust_anchor; /* domain probes: a DNSSEC trust anchor file for private zones */
+	struct loc trust_anchor_loc;
 	char *starttls; /* smtp|imap|...|none; NULL: from the port's catalog entry */
 	struct loc starttls_loc;
 	char *min_tls; /* "1.0" .. "1.3"; NULL: 1.2 */

@@ -1284,6 +1284,9 @@ static void check_probe_kind(struct checker *c, const struct pol_probe *pr)
 			diag_error(c->d, &pr->loc, "missing key 'target' or 'domain' in a probe");
 		return;
 	}
+	if (pr->trust_anchor && !pr->domain)
+		diag_error(c->d, &pr->trust_anchor_loc,
+			   "trust_anchor applies to domain probes only (DNSSEC of the MX records)");
 	if (!pr->domain)
 		return;
 	if (pr->target)

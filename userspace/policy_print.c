@@ -171,10 +171,12 @@ void policy_print_table(const struct policy *p, FILE *out)
 		const struct pol_probe *pr = &p->probes[i];
 
 		if (pr->domain) {
-			fprintf(out, "probe %s domain %s min_tls %s on_fail %s\n",
+			fprintf(out, "probe %s domain %s min_tls %s on_fail %s%s%s\n",
 				pr->name ? pr->name : "?", pr->domain,
 				pr->min_tls ? pr->min_tls : "1.2",
-				pr->on_fail_block ? "block" : "warn");
+				pr->on_fail_block ? "block" : "warn",
+				pr->trust_anchor ? " trust_anchor " : "",
+				pr->trust_anchor ? pr->trust_anchor : "");
 			continue;
 		}
 		fprintf(out, "probe %s target %s starttls %s min_tls %s verify %s on_fail %s\n",

@@ -934,6 +934,14 @@ static void probe_domain(struct reader *rd, void *obj, const struct ynode *k, co
 	probe_str(rd, "domain", v, &pr->domain, &pr->domain_loc);
 }
 
+static void probe_trust_anchor(struct reader *rd, void *obj, const struct ynode *k,
+			       const struct ynode *v)
+{
+	struct pol_probe *pr = obj;
+
+	probe_str(rd, "trust_anchor", v, &pr->trust_anchor, &pr->trust_anchor_loc);
+}
+
 static void probe_starttls(struct reader *rd, void *obj, const struct ynode *k,
 			   const struct ynode *v)
 {
@@ -974,9 +982,10 @@ static void probe_on_fail(struct reader *rd, void *obj, const struct ynode *k,
 }
 
 static const struct keydef probe_keys[] = {
-	{ "name", probe_name },		{ "target", probe_target },   { "domain", probe_domain },
-	{ "starttls", probe_starttls }, { "min_tls", probe_min_tls }, { "verify", probe_verify },
-	{ "on_fail", probe_on_fail },
+	{ "name", probe_name },	      { "target", probe_target },
+	{ "domain", probe_domain },   { "starttls", probe_starttls },
+	{ "min_tls", probe_min_tls }, { "verify", probe_verify },
+	{ "on_fail", probe_on_fail }, { "trust_anchor", probe_trust_anchor },
 };
 
 /* ---- top level ------------------------------------------------------------------------------ */
@@ -1341,6 +1350,7 @@ void policy_free(struct policy *p)
 		free(p->probes[i].name);
 		free(p->probes[i].target);
 		free(p->probes[i].domain);
+		free(p->probes[i].trust_anchor);
 		free(p->probes[i].starttls);
 		free(p->probes[i].min_tls);
 	}
