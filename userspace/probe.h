@@ -207,6 +207,11 @@ int probe_json_str(struct json_object *o, const char *k, const char *v);
 int probe_json_obj(struct json_object *o, const char *k, struct json_object *v);
 /* One target as probe --json reports it (NULL: out of memory). */
 struct json_object *probe_target_json(const struct probe_target *t, const struct probe_result *r);
+/* "targets" and "summary" of n targets into root; 0 or -ENOMEM. */
+int probe_report_json_add(struct json_object *root, const struct probe_target *t,
+			  const struct probe_result *r, size_t n);
+/* Print root (unless ret or root says out of memory) and free it; 0 or -ENOMEM. */
+int probe_json_print(FILE *out, struct json_object *root, int ret);
 void probe_report_text(FILE *out, const struct probe_target *t, const struct probe_result *r,
 		       size_t n);
 int probe_report_json(FILE *out, const struct probe_target *t, const struct probe_result *r,

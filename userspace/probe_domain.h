@@ -58,6 +58,7 @@ struct domain_finding {
 	char check[24]; /* "dnssec", "smtp", "dane", "mta-sts", "tls-rpt", ... */
 	char subject[PROBE_NAME_MAX + 64];
 	char evidence[400];
+	int mx, target; /* what it concerns (mx_hosts, t); -1: the whole domain, all its MX */
 };
 
 struct domain_result {
@@ -109,5 +110,9 @@ int domain_exit_code(const struct domain_result *r);
 void domain_verdict_text(const struct domain_result *r, char *out, size_t len);
 void domain_report_text(FILE *out, const struct domain_result *r, size_t n);
 int domain_report_json(FILE *out, const struct domain_result *r, size_t n);
+/* "domains" and a summary (under the key summary) of n domains into root; 0 or -ENOMEM. */
+struct json_object;
+int domain_report_json_add(struct json_object *root, const struct domain_result *r, size_t n,
+			   const char *summary);
 
 #endif

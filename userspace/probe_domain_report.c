@@ -311,10 +311,10 @@ static struct json_object *domain_json(const struct domain_result *r)
 	return o;
 }
 
-int domain_report_json(FILE *out, const struct domain_result *r, size_t n)
+int domain_report_json_add(struct json_object *root, const struct domain_result *r, size_t n,
+			   const char *summary)
 {
-	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	struct json_object *sum = json_object_new_object();
+	struct json_object *arr = json_object_new_array(), *sum = json_object_new_object();
 	int ret = 0, ok = 0, bad = 0, down = 0;
 
 	for (size_t i = 0; arr && i < n; i++) {
@@ -327,11 +327,13 @@ int domain_report_json(FILE *out, const struct domain_result *r, size_t n)
 	}
 	ret |= add_int(sum, "domains", n) | add_int(sum, "protected", ok);
 	ret |= add_int(sum, "not_protected", bad) | add_int(sum, "unreachable", down);
-	ret |= probe_json_obj(root, "domains", arr) | probe_json_obj(root, "summary", sum);
-	if (!ret && root)
-		fprintf(out, "%s\n",
-			json_object_to_json_string_ext(
-				root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
-	return ret || !root ? -ENOMEM : 0;
+	ret |= probe_json_obj(root, "domains", arr) | probe_json_obj(root, summary, sum);
+	return ret ? -ENOMEM : 0;
+}
+
+int domain_report_json(FILE *out, const struct domain_result *r, size_t n)
+{
+	struct json_object *root = json_object_new_object();
+
+	return probe_json_print(out, root, domain_report_json_add(root, r, n, "summary"));
 }

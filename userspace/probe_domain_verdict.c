@@ -25,42 +25,47 @@ const char *const domain_protection_names[PROT_NO_MAIL + 1] = {
 	[PROT_NO_MAIL] = "no-mail",
 };
 
-static void add(struct domain_result *r, bool warning, const char *check, const char *subject,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A finding about the whole domain; the caller narrows it down (mx, target) when it can. */
+static struct domain_finding *add(struct domain_result *r, bool warning, const char *check,
+				  const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
-static void add(struct domain_result *r, bool warning, const char *check, const char *subject,
-		const char *fmt, ...)
+static struct domain_finding *add(struct domain_result *r, bool warning, const char *check,
+				  const char *subject, const char *fmt, ...)
 {
+	static __thread struct domain_finding lost; /* written, never read */
 	struct domain_finding *f;
 	va_list ap;
 
 	r->n_fail += !warning;
 	if (r->n_f == DOMAIN_FINDINGS_MAX) {
 		r->n_lost++;
-		return;
+		return &lost;
 	}
 	f = &r->f[r->n_f++];
 	f->warning = warning;
+	f->mx = f->target = -1;
 	snprintf(f->check, sizeof(f->check), "%s", check);
 	snprintf(f->subject, sizeof(f->subject), "%s", subject);
 	va_start(ap, fmt);
 	vsnprintf(f->evidence, sizeof(f->evidence), fmt, ap);
 	va_end(ap);
+	return f;
 }
 
 /* A look-up that did not give a usable answer: bogus is a dnssec failure, the rest dns. */
-static bool lookup_failed(struct domain_result *r, const struct dns_answer *a)
+static bool lookup_failed(struct domain_result *r, const struct dns_answer *a, int mx)
 {
 	char d[300], subject[PROBE_NAME_MAX + 16];
 
 	snprintf(subject, sizeof(subject), "%s %s", dns_type_name(a->type), a->name);
 	dns_describe(a, d, sizeof(d));
 	if (a->sec == DNS_BOGUS) {
-		add(r, false, "dnssec", subject, "%s", d);
+		add(r, false, "dnssec", subject, "%s", d)->mx = mx;
 		return true;
 	}
 	if (a->rcode < 0 || (a->rcode && a->rcode != 3)) {
-		add(r, false, "dns", subject, "%s", d);
+		add(r, false, "dns", subject, "%s", d)->mx = mx;
 		return true;
 	}
 	return false;
@@ -68,22 +73,23 @@ static bool lookup_failed(struct domain_result *r, const struct dns_answer *a)
 
 static void dns_findings(struct domain_result *r)
 {
-	if (!lookup_failed(r, &r->mx) && r->mx.rcode == 3)
+	if (!lookup_failed(r, &r->mx, -1) && r->mx.rcode == 3)
 		add(r, false, "dns", r->domain, "the domain does not exist (NXDOMAIN, %s)",
 		    dns_sec_names[r->mx.sec]);
 	else if (r->mx.havedata && !r->n_mx && !r->null_mx)
 		add(r, false, "dns", r->domain, "no usable MX record in the answer");
-	lookup_failed(r, &r->sts_txt);
-	lookup_failed(r, &r->rpt_txt);
+	lookup_failed(r, &r->sts_txt, -1);
+	lookup_failed(r, &r->rpt_txt, -1);
 	for (size_t i = 0; i < r->n_mx; i++) {
 		struct mx_host *h = &r->mx_hosts[i];
-		bool failed = lookup_failed(r, &h->a);
+		bool failed = lookup_failed(r, &h->a, i);
 
-		failed |= lookup_failed(r, &h->aaaa);
+		failed |= lookup_failed(r, &h->aaaa, i);
 		if (h->tlsa_asked)
-			lookup_failed(r, &h->tlsa);
+			lookup_failed(r, &h->tlsa, i);
 		if (!failed && !h->n)
-			add(r, false, "mx", h->name, "no address (A or AAAA) to deliver to");
+			add(r, false, "mx", h->name, "no address (A or AAAA) to deliver to")->mx =
+				i;
 	}
 }
 
@@ -93,31 +99,28 @@ static void target_subject(const struct probe_target *t, const struct probe_resu
 	snprintf(out, len, "%.255s %.63s", t->name, pr->address[0] ? pr->address : t->spec);
 }
 
-static void smtp_findings(struct domain_result *r)
+static void target_findings(struct domain_result *r, size_t i)
 {
+	const struct probe_target *t = &r->t[i];
+	const struct probe_result *pr = &r->r[i];
 	char s[PROBE_NAME_MAX + 64];
 
-	for (size_t i = 0; i < r->n_t; i++) {
-		const struct probe_target *t = &r->t[i];
-		const struct probe_result *pr = &r->r[i];
-
-		target_subject(t, pr, s, sizeof(s));
-		if (!pr->reachable) {
-			add(r, false, "smtp", s, "unreachable: %s", pr->error);
-			continue;
-		}
-		for (int c = 0; c < PC__N; c++) {
-			const struct probe_check *k = &pr->checks[c];
-			/* expiry without MTA-STS: no sender checks it (DANE-TA has its own) */
-			bool soft = k->st == PS_WARN || (c == PC_EXPIRY && !t->verify);
-
-			if (k->st == PS_FAIL || k->st == PS_WARN)
-				add(r, soft, "smtp", s, "%s: %s", probe_check_names[c],
-				    k->evidence);
-		}
-		if (pr->dane == DANE_INVALID || pr->dane == DANE_NOT_USABLE)
-			add(r, pr->dane == DANE_NOT_USABLE, "dane", s, "%s", pr->dane_evidence);
+	target_subject(t, pr, s, sizeof(s));
+	if (!pr->reachable) {
+		add(r, false, "smtp", s, "unreachable: %s", pr->error)->target = i;
+		return;
 	}
+	for (int c = 0; c < PC__N; c++) {
+		const struct probe_check *k = &pr->checks[c];
+		/* expiry without MTA-STS: no sender checks it (DANE-TA has its own) */
+		bool soft = k->st == PS_WARN || (c == PC_EXPIRY && !t->verify);
+
+		if (k->st == PS_FAIL || k->st == PS_WARN)
+			add(r, soft, "smtp", s, "%s: %s", probe_check_names[c], k->evidence)
+				->target = i;
+	}
+	if (pr->dane == DANE_INVALID || pr->dane == DANE_NOT_USABLE)
+		add(r, pr->dane == DANE_NOT_USABLE, "dane", s, "%s", pr->dane_evidence)->target = i;
 }
 
 /* Why DANE does not apply to h, or NULL when it does (RFC 7672 2.2). */
@@ -205,7 +208,8 @@ static void sts_findings(struct domain_result *r)
 			    "matches no mx pattern of the policy (%s): %s senders %s", pats,
 			    sts_mode_names[r->policy.mode],
 			    r->policy.mode == STS_MODE_ENFORCE ? "refuse to deliver to it" :
-								 "report a failure");
+								 "report a failure")
+				->mx = i;
 	}
 }
 
@@ -254,7 +258,8 @@ void domain_verdict(struct domain_result *r)
 {
 	r->n_f = r->n_fail = r->n_lost = 0;
 	dns_findings(r);
-	smtp_findings(r);
+	for (size_t i = 0; i < r->n_t; i++)
+		target_findings(r, i);
 	for (size_t i = 0; i < r->n_mx; i++)
 		dane_of(r, &r->mx_hosts[i]);
 	sts_findings(r);

@@ -156,47 +156,43 @@ struct json_object *probe_target_json(const struct probe_target *t, const struct
 	return o;
 }
 
+int probe_report_json_add(struct json_object *root, const struct probe_target *t,
+			  const struct probe_result *r, size_t n)
+{
+	struct json_object *arr = json_object_new_array(), *sum = json_object_new_object();
+	int64_t ok = 0, bad = 0, down = 0;
+	int ret = 0;
+
+	for (size_t i = 0; arr && i < n; i++) {
+		struct json_object *o = probe_target_json(&t[i], &r[i]);
+
+		ret |= !o || json_object_array_add(arr, o) ? (json_object_put(o), -ENOMEM) : 0;
+		down += !r[i].reachable;
+		ok += r[i].reachable && probe_compliant(&r[i]);
+		bad += r[i].reachable && !probe_compliant(&r[i]);
+	}
+	ret |= probe_json_obj(sum, "targets", json_object_new_int64(n));
+	ret |= probe_json_obj(sum, "compliant", json_object_new_int64(ok));
+	ret |= probe_json_obj(sum, "noncompliant", json_object_new_int64(bad));
+	ret |= probe_json_obj(sum, "unreachable", json_object_new_int64(down));
+	ret |= probe_json_obj(root, "targets", arr) | probe_json_obj(root, "summary", sum);
+	return ret ? -ENOMEM : 0;
+}
+
+int probe_json_print(FILE *out, struct json_object *root, int ret)
+{
+	if (!ret && root)
+		fprintf(out, "%s\n",
+			json_object_to_json_string_ext(
+				root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return ret || !root ? -ENOMEM : 0;
+}
+
 int probe_report_json(FILE *out, const struct probe_target *t, const struct probe_result *r,
 		      size_t n)
 {
-	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	struct json_object *sum = json_object_new_object();
-	unsigned int ok = 0, bad = 0, down = 0;
-	int ret = 0;
+	struct json_object *root = json_object_new_object();
 
-	if (!root || !arr || !sum) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = probe_target_json(&t[i], &r[i]);
-
-		if (!o || json_object_array_add(arr, o)) {
-			json_object_put(o);
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (!r[i].reachable)
-			down++;
-		else if (probe_compliant(&r[i]))
-			ok++;
-		else
-			bad++;
-	}
-	json_object_object_add(root, "targets", arr);
-	arr = NULL;
-	json_object_object_add(sum, "targets", json_object_new_int(n));
-	json_object_object_add(sum, "compliant", json_object_new_int(ok));
-	json_object_object_add(sum, "noncompliant", json_object_new_int(bad));
-	json_object_object_add(sum, "unreachable", json_object_new_int(down));
-	json_object_object_add(root, "summary", sum);
-	sum = NULL;
-	fprintf(out, "%s\n",
-		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
-out:
-	json_object_put(root);
-	json_object_put(arr);
-	json_object_put(sum);
-	return ret;
+	return probe_json_print(out, root, probe_report_json_add(root, t, r, n));
 }

@@ -14,8 +14,13 @@
 #   spki_hash CERT ALG       the SubjectPublicKeyInfo digest (sha256, sha512) in hex; ALG
 #                            "full" gives the DER itself in hex
 #   cert_hash CERT ALG       the same of the whole certificate
-DNS4=10.203.0.53
-WITNESS4=10.203.0.54
+# After probe_up by default; after gateway_up, set DNS_NET=10.10.2 DNS_DEV=veth0 and
+# DNS_CLIENTS to the namespaces that resolve through it.
+DNS_NET=${DNS_NET:-10.203.0}
+DNS_DEV=${DNS_DEV:-ps}
+DNS_CLIENTS=${DNS_CLIENTS:-$CNS}
+DNS4=$DNS_NET.53
+WITNESS4=$DNS_NET.54
 DNSD=$TMP/dns
 mkdir -p "$DNSD"
 _dns_children=()
@@ -44,7 +49,7 @@ _unbound_conf() { # NAME ADDR MODULES [SERVER-LINE]
 	server:
 	  interface: $2
 	  port: 53
-	  access-control: 10.203.0.0/24 allow
+	  access-control: 0.0.0.0/0 allow
 	  username: ""
 	  chroot: ""
 	  directory: "$DNSD"
@@ -96,11 +101,15 @@ dns_up() {
 		_unbound_conf witness "$WITNESS4" "validator iterator" "trust-anchor-file: \"$TA\""
 		printf 'forward-zone:\n  name: "."\n  forward-addr: %s\n' "$DNS4"
 	} >"$DNSD/witness.conf"
-	srv ip addr add $DNS4/32 dev ps
-	srv ip addr add $WITNESS4/32 dev ps
+	srv ip addr add $DNS4/32 dev "$DNS_DEV"
+	srv ip addr add $WITNESS4/32 dev "$DNS_DEV"
 	bg "$DNSD/auth.out" srv unbound -d -c "$DNSD/auth.conf"
 	bg "$DNSD/witness.out" srv unbound -d -c "$DNSD/witness.conf"
-	printf 'nameserver %s\n' $DNS4 >"/etc/netns/$CNS/resolv.conf"
+	_hosts=1 # lib.sh's cleanup removes /etc/netns/$CNS (and $GW)
+	for c in $DNS_CLIENTS; do
+		mkdir -p "/etc/netns/$c"
+		printf 'nameserver %s\n' $DNS4 >"/etc/netns/$c/resolv.conf"
+	done
 	for a in $DNS4 $WITNESS4; do
 		for c in $(seq 50); do
 			cli dig +short +time=1 +tries=1 "@$a" ns.example A | grep -q '^[0-9]' && break

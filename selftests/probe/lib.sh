@@ -45,6 +45,7 @@ _cleanup() {
 	ip netns del "$SNS" 2>/dev/null
 	[ -n "${GW:-}" ] && ip netns del "$GW" 2>/dev/null
 	[ -n "${_hosts:-}" ] && rm -rf "/etc/netns/$CNS"
+	[ -n "${GW:-}" ] && rm -rf "/etc/netns/$GW"
 	if [ $rc -ne 0 ] && [ -n "${KEEP_LOGS:-}" ]; then
 		echo "logs kept in $TMP"
 	else
