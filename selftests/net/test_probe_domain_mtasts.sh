@@ -9,6 +9,7 @@
 # whose certificate is not for its name; curl is the witness for the policy hosts.
 source "$(dirname "$0")/../probe/lib.sh"
 source "$ROOT/selftests/probe/dns.sh"
+source "$ROOT/selftests/probe/mtasts.sh"
 
 WEB4=10.203.0.8
 DOMAINS="sts wild mismatch testing badcert malformed missing redirect certname badtxt"
@@ -20,41 +21,22 @@ mkcert wrongname "DNS:wrong.example" 60
 srv ip addr add $WEB4/32 dev ps
 PF_CERT=mx postfix_start "smtpd_peername_lookup = no"
 
-# policy DOMAIN TEXT: the mta-sts.txt Caddy serves for DOMAIN
-policy() {
-	mkdir -p "$TMP/www/$1/.well-known"
-	printf '%b' "$2" >"$TMP/www/$1/.well-known/mta-sts.txt"
-}
-policy sts 'version: STSv1\r\nmode: enforce\r\nmx: mx1.sts.example\r\nmax_age: 604800\r\n'
-policy wild 'version: STSv1\nmode: enforce\nmx: *.wild.example\nmax_age: 604800\n'
-policy mismatch 'version: STSv1\nmode: enforce\nmx: mail.mismatch.example\nmax_age: 604800\n'
-policy testing 'version: STSv1\nmode: testing\nmx: mx1.sts.example\nmax_age: 86400\n'
-policy badcert 'version: STSv1\nmode: enforce\nmx: mx1.sts.example\nmax_age: 604800\n'
-policy malformed 'version: STSv1\nmode: enforced\nmx: mx1.sts.example\nmax_age: 604800\n'
-mkdir -p "$TMP/www/missing"
-policy certname 'version: STSv1\nmode: enforce\nmx: mx.certname.example\nmax_age: 604800\n'
-policy badtxt 'version: STSv1\nmode: enforce\nmx: mx1.sts.example\nmax_age: 604800\n'
-
-mkdir -p "$TMP/caddy/home"
-{
-	printf '{\n\tauto_https off\n\tadmin off\n\tskip_install_trust\n\tocsp_stapling off\n'
-	printf '\tstorage file_system %s\n}\n' "$TMP/caddy/storage"
-	for d in $DOMAINS; do
-		cert=web
-		[ $d = badcert ] && cert=wrongname
-		printf 'https://mta-sts.%s.example:443 {\n\tbind %s\n' $d $WEB4
-		printf '\ttls %s %s\n' "$TMP/ca/$cert.pem" "$TMP/ca/$cert.key"
-		if [ $d = redirect ]; then
-			printf '\tredir https://mta-sts.sts.example/.well-known/mta-sts.txt\n}\n'
-		else
-			printf '\troot * %s\n\tfile_server\n}\n' "$TMP/www/$d"
-		fi
-	done
-} >"$TMP/caddy/Caddyfile"
-bg "$TMP/caddy/caddy.log" srv env HOME="$TMP/caddy/home" XDG_DATA_HOME="$TMP/caddy/home" \
-	XDG_CONFIG_HOME="$TMP/caddy/home" caddy run --adapter caddyfile \
-	--config "$TMP/caddy/Caddyfile"
-wait_port 443 $WEB4
+for d in $DOMAINS; do
+	case $d in
+	badcert) sts_site $d wrongname ;;
+	redirect) sts_site $d web https://mta-sts.sts.example/.well-known/mta-sts.txt ;;
+	*) sts_site $d ;;
+	esac
+done
+sts_policy sts 'version: STSv1\r\nmode: enforce\r\nmx: mx1.sts.example\r\nmax_age: 604800\r\n'
+sts_policy wild 'version: STSv1\nmode: enforce\nmx: *.wild.example\nmax_age: 604800\n'
+sts_policy mismatch 'version: STSv1\nmode: enforce\nmx: mail.mismatch.example\nmax_age: 604800\n'
+sts_policy testing 'version: STSv1\nmode: testing\nmx: mx1.sts.example\nmax_age: 86400\n'
+sts_policy badcert 'version: STSv1\nmode: enforce\nmx: mx1.sts.example\nmax_age: 604800\n'
+sts_policy malformed 'version: STSv1\nmode: enforced\nmx: mx1.sts.example\nmax_age: 604800\n'
+sts_policy certname 'version: STSv1\nmode: enforce\nmx: mx.certname.example\nmax_age: 604800\n'
+sts_policy badtxt 'version: STSv1\nmode: enforce\nmx: mx1.sts.example\nmax_age: 604800\n'
+caddy_up $WEB4
 
 {
 	echo "mx1.sts A $S4"
