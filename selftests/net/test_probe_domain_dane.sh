@@ -141,6 +141,13 @@ expect "bogus.example" 3 none
 [ "$(dget 'fails')" = "[('dnssec', 'MX bogus.example')]" ] || fail "failures: $(dget 'd["failures"]')"
 [ "$(dget 'd["mx"]["hosts"]')" = "[]" ] || fail "a bogus MX answer was used"
 ok "bogus MX answer: a dnssec failure, nothing probed, exit 3"
+# behind a validating resolver (which answers SERVFAIL to others) tlsfw still sees bogus
+printf 'nameserver %s\n' $WITNESS4 >"/etc/netns/$CNS/resolv.conf"
+dprobe bogus.example
+printf 'nameserver %s\n' $DNS4 >"/etc/netns/$CNS/resolv.conf"
+expect "bogus.example via a validating resolver" 3 none
+[ "$(dget 'fails')" = "[('dnssec', 'MX bogus.example')]" ] || fail "failures: $(dget 'd["failures"]')"
+ok "through a validating resolver too: bogus, not a failing server"
 
 dprobe bogustlsa.example
 expect "bogustlsa.example" 3 opportunistic
