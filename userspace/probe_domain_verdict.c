@@ -73,10 +73,12 @@ static bool lookup_failed(struct domain_result *r, const struct dns_answer *a, i
 
 static void dns_findings(struct domain_result *r)
 {
-	if (!lookup_failed(r, &r->mx, -1) && r->mx.rcode == 3)
+	bool mx_failed = lookup_failed(r, &r->mx, -1);
+
+	if (!mx_failed && r->mx.rcode == 3)
 		add(r, false, "dns", r->domain, "the domain does not exist (NXDOMAIN, %s)",
 		    dns_sec_names[r->mx.sec]);
-	else if (r->mx.havedata && !r->n_mx && !r->null_mx)
+	else if (!mx_failed && r->mx.havedata && !r->n_mx && !r->null_mx)
 		add(r, false, "dns", r->domain, "no usable MX record in the answer");
 	lookup_failed(r, &r->sts_txt, -1);
 	lookup_failed(r, &r->rpt_txt, -1);
