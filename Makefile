@@ -10,7 +10,8 @@ BPFTOOL ?= bpftool
 BUILD := build
 FUZZ_SECONDS ?= 300
 
-PKGS := libbpf yaml-0.1 libnftnl libmnl json-c libssl libcrypto libmicrohttpd gnutls libxcrypt
+PKGS := libbpf yaml-0.1 libnftnl libmnl json-c libssl libcrypto libmicrohttpd gnutls libxcrypt \
+	libunbound libcurl
 # Recursive (=) so that a sub-make run after install-deps sees the new packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz

@@ -99,11 +99,16 @@ struct pol_probe {
 	struct loc loc, name_loc;
 	char *target; /* "host:port", "[v6]:port", "host:service" as written */
 	struct loc target_loc;
+	char *domain; /* instead of target: a mail domain (MX, DANE, MTA-STS: probe --domain) */
+	struct loc domain_loc;
+	char *trust_anchor; /* domain probes: a DNSSEC trust anchor file for private zones */
+	struct loc trust_anchor_loc;
 	char *starttls; /* smtp|imap|...|none; NULL: from the port's catalog entry */
 	struct loc starttls_loc;
 	char *min_tls; /* "1.0" .. "1.3"; NULL: 1.2 */
 	struct loc min_tls_loc;
-	bool verify;	    /* default true */
+	bool verify; /* default true */
+	struct loc verify_loc;
 	bool on_fail_block; /* on_fail: block (default warn) */
 	struct loc on_fail_loc;
 };

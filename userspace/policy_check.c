@@ -1271,6 +1271,43 @@ static void check_target(struct checker *c, const struct pol_probe *pr)
 			   t, target_usage);
 }
 
+/* A probe checks one server (target) or one mail domain (domain), and says which. */
+static void check_probe_kind(struct checker *c, const struct pol_probe *pr)
+{
+	size_t n = pr->domain ? strlen(pr->domain) : 0;
+
+	if (!pr->target && !pr->domain) {
+		if (pr->name)
+			diag_error(c->d, &pr->loc, "missing key 'target' or 'domain' in probe '%s'",
+				   pr->name);
+		else
+			diag_error(c->d, &pr->loc, "missing key 'target' or 'domain' in a probe");
+		return;
+	}
+	if (pr->trust_anchor && !pr->domain)
+		diag_error(c->d, &pr->trust_anchor_loc,
+			   "trust_anchor applies to domain probes only (DNSSEC of the MX records)");
+	if (!pr->domain)
+		return;
+	if (pr->target)
+		diag_error(
+			c->d, &pr->domain_loc,
+			"probe '%s' has both target and domain: a probe checks one server or one mail domain",
+			pr->name ? pr->name : "?");
+	if (!valid_host(pr->domain, n) || pr->domain[0] == '.' || strstr(pr->domain, ".."))
+		diag_error(c->d, &pr->domain_loc,
+			   "malformed mail domain '%s' (expected a name such as example.org)",
+			   pr->domain);
+	if (pr->starttls)
+		diag_error(
+			c->d, &pr->starttls_loc,
+			"starttls does not apply to a domain probe: its MX hosts are probed with SMTP STARTTLS on port 25");
+	if (pr->verify_loc.line)
+		diag_error(
+			c->d, &pr->verify_loc,
+			"verify does not apply to a domain probe: certificates count where the domain's MTA-STS record asks for it");
+}
+
 static void check_probes(struct checker *c)
 {
 	static const char *const starttls[] = { "smtp", "imap",	    "pop3",  "ftp",  "ldap",
@@ -1292,9 +1329,10 @@ static void check_probes(struct checker *c)
 				}
 			}
 		}
+		check_probe_kind(c, pr);
 		if (pr->target)
 			check_target(c, pr);
-		if (pr->starttls) {
+		if (pr->starttls && !pr->domain) {
 			size_t k;
 
 			for (k = 0; k < ARRAY_SIZE(starttls); k++)

@@ -175,6 +175,18 @@ void policy_print_table(const struct policy *p, FILE *out)
 
 		char name[TEXTSAFE_LEN(64)], target[TEXTSAFE_LEN(256)], tls[2][TEXTSAFE_LEN(16)];
 
+		if (pr->domain) {
+			char ta[TEXTSAFE_LEN(256)];
+
+			fprintf(out, "probe %s domain %s min_tls %s on_fail %s%s%s\n",
+				textsafe(pr->name ? pr->name : "?", name, sizeof(name)),
+				textsafe(pr->domain, target, sizeof(target)),
+				textsafe(pr->min_tls ? pr->min_tls : "1.2", tls[1], sizeof(tls[1])),
+				pr->on_fail_block ? "block" : "warn",
+				pr->trust_anchor ? " trust_anchor " : "",
+				pr->trust_anchor ? textsafe(pr->trust_anchor, ta, sizeof(ta)) : "");
+			continue;
+		}
 		fprintf(out, "probe %s target %s starttls %s min_tls %s verify %s on_fail %s\n",
 			textsafe(pr->name ? pr->name : "?", name, sizeof(name)),
 			textsafe(pr->target ? pr->target : "?", target, sizeof(target)),

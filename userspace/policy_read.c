@@ -927,6 +927,21 @@ static void probe_target(struct reader *rd, void *obj, const struct ynode *k, co
 	probe_str(rd, "target", v, &pr->target, &pr->target_loc);
 }
 
+static void probe_domain(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	struct pol_probe *pr = obj;
+
+	probe_str(rd, "domain", v, &pr->domain, &pr->domain_loc);
+}
+
+static void probe_trust_anchor(struct reader *rd, void *obj, const struct ynode *k,
+			       const struct ynode *v)
+{
+	struct pol_probe *pr = obj;
+
+	probe_str(rd, "trust_anchor", v, &pr->trust_anchor, &pr->trust_anchor_loc);
+}
+
 static void probe_starttls(struct reader *rd, void *obj, const struct ynode *k,
 			   const struct ynode *v)
 {
@@ -949,6 +964,7 @@ static void probe_verify(struct reader *rd, void *obj, const struct ynode *k, co
 	struct pol_probe *pr = obj;
 	int i = read_enum(rd, "verify:verify value", v, names, 2);
 
+	pr->verify_loc = v->loc;
 	if (i >= 0)
 		pr->verify = i;
 }
@@ -966,8 +982,10 @@ static void probe_on_fail(struct reader *rd, void *obj, const struct ynode *k,
 }
 
 static const struct keydef probe_keys[] = {
-	{ "name", probe_name },	      { "target", probe_target }, { "starttls", probe_starttls },
-	{ "min_tls", probe_min_tls }, { "verify", probe_verify }, { "on_fail", probe_on_fail },
+	{ "name", probe_name },	      { "target", probe_target },
+	{ "domain", probe_domain },   { "starttls", probe_starttls },
+	{ "min_tls", probe_min_tls }, { "verify", probe_verify },
+	{ "on_fail", probe_on_fail }, { "trust_anchor", probe_trust_anchor },
 };
 
 /* ---- top level ------------------------------------------------------------------------------ */
@@ -1177,7 +1195,8 @@ static void top_probes(struct reader *rd, void *obj, const struct ynode *k, cons
 {
 	struct policy *p = obj;
 
-	static const char *const required[] = { "name", "target", NULL };
+	/* target or domain: policy_check says which is missing */
+	static const char *const required[] = { "name", NULL };
 	static const struct list_def ld = {
 		"probes", "probe",   sizeof(struct pol_probe), probe_keys, ARRAY_SIZE(probe_keys),
 		required, init_probe
@@ -1330,6 +1349,8 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->n_probes; i++) {
 		free(p->probes[i].name);
 		free(p->probes[i].target);
+		free(p->probes[i].domain);
+		free(p->probes[i].trust_anchor);
 		free(p->probes[i].starttls);
 		free(p->probes[i].min_tls);
 	}

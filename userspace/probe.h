@@ -6,6 +6,9 @@
  * probe_io.c      one non-blocking connection: poll, bounded buffer, TLS over memory BIOs
  * probe_proto.c   the plaintext dialogues: greeting, capabilities, STARTTLS per protocol
  * probe_engine.c  the checks for one target, and the workers that run targets concurrently
+ * probe_target.c  target specs; names of protocols, checks and outcomes
+ * probe_cert.c    chain, name and validity period of the presented certificates
+ * probe_dane.c    DANE: the presented chain against TLSA records, with OpenSSL's DANE
  * probe_report.c  human and JSON reports
  * cmd_probe.c     the command line
  */
@@ -87,7 +90,8 @@ extern const char *const probe_proto_names[PROTO__N]; /* "none", "smtp", ... */
 /* By name ("none" for implicit TLS); -1 if unknown. */
 int probe_proto_by_name(const char *name);
 
-enum probe_status { PS_NA = 0, PS_PASS, PS_FAIL };
+/* PS_WARN: passes, but needs attention soon (a certificate about to expire) */
+enum probe_status { PS_NA = 0, PS_PASS, PS_FAIL, PS_WARN };
 
 enum probe_check_id {
 	PC_GREETING,	 /* plaintext greeting and capabilities */
@@ -123,27 +127,42 @@ struct probe_check {
 
 #define PROBE_NAME_MAX 256
 
+struct dns_tlsa; /* probe_dns.h */
+
+/* DANE (RFC 7672) for one target: its TLSA records' verdict on the presented chain. */
+enum probe_dane {
+	DANE_NA = 0,	 /* no TLSA records given */
+	DANE_VALID,	 /* a record matched: a DANE client delivers */
+	DANE_INVALID,	 /* none matched, or no TLS: a DANE client refuses to deliver */
+	DANE_NOT_USABLE, /* none of the records is usable: TLS without authentication */
+};
+extern const char *const probe_dane_names[DANE_NOT_USABLE + 1];
+
 struct probe_target {
 	char spec[PROBE_NAME_MAX + 16]; /* as given */
 	char host[PROBE_NAME_MAX];	/* host name or address, without brackets */
 	uint16_t port;
 	enum probe_proto proto; /* PROTO_IMPLICIT or a STARTTLS dialogue */
 	bool host_is_addr;
-	char name[PROBE_NAME_MAX];  /* name to verify and send as SNI ("" : none) */
-	int min_tls;		    /* TLS1_VERSION .. TLS1_3_VERSION */
-	bool verify;		    /* chain and name failures count */
-	bool require_tls;	    /* a plaintext transaction accepted is a failure */
-	char label[PROBE_NAME_MAX]; /* policy probe name, or "" */
+	char name[PROBE_NAME_MAX];   /* name to verify and send as SNI ("" : none) */
+	int min_tls;		     /* TLS1_VERSION .. TLS1_3_VERSION */
+	bool verify;		     /* chain and name failures count */
+	bool require_tls;	     /* a plaintext transaction accepted is a failure */
+	char label[PROBE_NAME_MAX];  /* policy probe name, or "" */
+	const struct dns_tlsa *tlsa; /* DANE: usable TLSA records of name (the base domain), */
+	size_t n_tlsa;		     /* checked on a connection of their own; 0: no DANE */
 };
 
 struct probe_opts {
 	int timeout_ms; /* every step; a target gets PROBE_STEPS_PER_TARGET of them */
 	int concurrency;
 	const char *ca_file; /* NULL: the system store */
+	int warn_days;	     /* a chain that expires within this many days is a warning */
 };
 
 #define PROBE_DEFAULT_TIMEOUT_MS 5000
 #define PROBE_DEFAULT_CONCURRENCY 16
+#define PROBE_DEFAULT_WARN_DAYS 21
 #define PROBE_STEPS_PER_TARGET 12
 #define PROBE_MAX_ADDRS 4 /* addresses of a name tried in turn */
 
@@ -155,9 +174,12 @@ struct probe_result {
 	struct probe_check checks[PC__N];
 	char tls_version[16], cipher[64], group[32], alpn[32];
 	bool have_cert;
-	long days_left;
+	long days_left;	      /* of the leaf */
+	long chain_days_left; /* of the certificate of the chain that expires first */
 	char subject[160], issuer[160];
 	unsigned int elapsed_ms;
+	enum probe_dane dane;
+	char dane_evidence[320];
 };
 
 /* Parse "host:port", "[v6]:port" or "host:service"; proto_name NULL: from the port's catalog
@@ -174,6 +196,22 @@ int probe_run(const struct probe_opts *o, const struct probe_target *t, size_t n
 void probe_one(const struct probe_opts *o, const struct probe_target *t, struct probe_result *r);
 
 bool probe_compliant(const struct probe_result *r);
+/* "COMPLIANT", "COMPLIANT (1 warning)", "NOT COMPLIANT (2 checks failed)", "UNREACHABLE: ..." */
+void probe_verdict_text(const struct probe_result *r, char *out, size_t len);
+/* One line per check, each after indent. */
+void probe_report_checks(FILE *out, const struct probe_result *r, const char *indent);
+struct json_object;
+/* Add a string (NULL: "") or an object (taken; NULL: out of memory) to o (NULL: out of
+ * memory); 0 or -ENOMEM. */
+int probe_json_str(struct json_object *o, const char *k, const char *v);
+int probe_json_obj(struct json_object *o, const char *k, struct json_object *v);
+/* One target as probe --json reports it (NULL: out of memory). */
+struct json_object *probe_target_json(const struct probe_target *t, const struct probe_result *r);
+/* "targets" and "summary" of n targets into root; 0 or -ENOMEM. */
+int probe_report_json_add(struct json_object *root, const struct probe_target *t,
+			  const struct probe_result *r, size_t n);
+/* Print root (unless ret or root says out of memory) and free it; 0 or -ENOMEM. */
+int probe_json_print(FILE *out, struct json_object *root, int ret);
 void probe_report_text(FILE *out, const struct probe_target *t, const struct probe_result *r,
 		       size_t n);
 int probe_report_json(FILE *out, const struct probe_target *t, const struct probe_result *r,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The checks for one target, and the workers that run targets concurrently.
+ * The checks for one target, and the workers that run targets concurrently (target parsing
+ * is in probe_target.c, the certificate checks in probe_cert.c).
  *
  * A target is probed over several connections: the main one (greeting, capabilities,
  * STARTTLS, handshake, certificate), then, only when that one reached TLS, one handshake
@@ -22,143 +23,12 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "catalog.h"
+#include "probe_engine.h"
 #include "probe_proto.h"
-
-const char *const probe_proto_names[PROTO__N] = {
-	"none", "smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "postgres", "sieve", "nntp",
-};
-
-const char *const probe_check_names[PC__N] = {
-	[PC_GREETING] = "greeting",
-	[PC_STARTTLS] = "starttls",
-	[PC_HANDSHAKE] = "handshake",
-	[PC_TLS_REQUIRED] = "tls-required",
-	[PC_PLAIN_AUTH] = "plaintext-auth",
-	[PC_INJECTION] = "starttls-injection",
-	[PC_MIN_TLS] = "min-tls",
-	[PC_WEAK_CIPHERS] = "weak-ciphers",
-	[PC_CHAIN] = "chain",
-	[PC_NAME] = "name",
-	[PC_EXPIRY] = "expiry",
-};
-
-const char *const starttls_outcome_names[ST_STRIPPED + 1] = {
-	[ST_NA] = "n/a",
-	[ST_OK] = "ok",
-	[ST_NOT_ADVERTISED] = "not-advertised",
-	[ST_REFUSED] = "refused",
-	[ST_HANDSHAKE_FAILED] = "handshake-failed",
-	[ST_STRIPPED] = "stripped",
-};
-
-int probe_proto_by_name(const char *name)
-{
-	for (int i = 0; i < PROTO__N; i++)
-		if (!strcmp(name, probe_proto_names[i]))
-			return i;
-	return -1;
-}
-
-static int tgt_err(char *err, size_t len, const char *fmt, const char *a)
-{
-	snprintf(err, len, fmt, a);
-	return -EINVAL;
-}
-
-int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name, char *err,
-		       size_t errlen)
-{
-	const char *colon, *port_s;
-	const struct service *svc = NULL;
-	struct in6_addr a6;
-	struct in_addr a4;
-	size_t hl;
-
-	memset(t, 0, sizeof(*t));
-	t->min_tls = TLS1_2_VERSION;
-	t->verify = true;
-	if (strlen(spec) >= sizeof(t->spec))
-		return tgt_err(err, errlen, "target '%.40s...' is too long", spec);
-	snprintf(t->spec, sizeof(t->spec), "%s", spec);
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-
-		if (!rb || rb[1] != ':')
-			return tgt_err(err, errlen,
-				       "target '%s': write an IPv6 address as [addr]:port", spec);
-		hl = rb - spec - 1;
-		memcpy(t->host, spec + 1, hl);
-		t->host[hl] = '\0';
-		if (inet_pton(AF_INET6, t->host, &a6) != 1)
-			return tgt_err(err, errlen, "target '%s': not an IPv6 address", spec);
-		port_s = rb + 2;
-	} else {
-		colon = strrchr(spec, ':');
-		if (!colon || colon == spec)
-			return tgt_err(
-				err, errlen,
-				"target '%s': expected host:port, [v6addr]:port or host:service",
-				spec);
-		if (memchr(spec, ':', colon - spec))
-			return tgt_err(err, errlen,
-				       "target '%s': write an IPv6 address as [addr]:port", spec);
-		hl = colon - spec;
-		memcpy(t->host, spec, hl);
-		t->host[hl] = '\0';
-		port_s = colon + 1;
-	}
-	if (!*t->host)
-		return tgt_err(err, errlen, "target '%s': empty host", spec);
-	if (*port_s >= '0' && *port_s <= '9') {
-		char *end;
-		unsigned long p = strtoul(port_s, &end, 10);
-
-		if (*end || p == 0 || p > 65535)
-			return tgt_err(err, errlen, "target '%s': port must be 1-65535", spec);
-		t->port = p;
-		svc = catalog_by_tcp_port(t->port);
-	} else {
-		svc = catalog_find(port_s);
-		if (!svc || !svc->n_ports || svc->ports[0].proto != IPPROTO_TCP)
-			return tgt_err(err, errlen,
-				       "target '%s': unknown TCP service (see `tlsfw services`)",
-				       spec);
-		t->port = svc->ports[0].lo;
-	}
-	t->host_is_addr =
-		inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1;
-	if (!t->host_is_addr)
-		snprintf(t->name, sizeof(t->name), "%s", t->host);
-	if (proto_name) {
-		int p = probe_proto_by_name(proto_name);
-
-		if (p < 0)
-			return tgt_err(
-				err, errlen,
-				"unknown STARTTLS protocol '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
-				proto_name);
-		t->proto = p;
-	} else if (svc && svc->tls == TLS_STARTTLS && svc->starttls) {
-		int p = probe_proto_by_name(svc->starttls);
-
-		t->proto = p < 0 ? PROTO_IMPLICIT : p;
-	} else if (svc && svc->tls == TLS_IMPLICIT) {
-		t->proto = PROTO_IMPLICIT;
-	} else {
-		return tgt_err(
-			err, errlen,
-			"target '%s': the catalog has no TLS mode for this port; say --starttls PROTO or --starttls none",
-			spec);
-	}
-	/* Submission exists for authenticated clients: plaintext there is never fine. */
-	t->require_tls = t->proto == PROTO_SMTP && t->port == 587;
-	return 0;
-}
 
 /* ---- TLS contexts ----------------------------------------------------------------------- */
 
-enum ctx_kind { CTX_MAIN, CTX_WEAK, CTX_OLD };
+enum ctx_kind { CTX_MAIN, CTX_WEAK, CTX_OLD, CTX_LEGACY };
 
 static SSL_CTX *make_ctx(const struct probe_opts *o, const struct probe_target *t,
 			 enum ctx_kind kind, char *why, size_t whylen)
@@ -202,6 +72,11 @@ static SSL_CTX *make_ctx(const struct probe_opts *o, const struct probe_target *
 		SSL_CTX_set_max_proto_version(ctx, t->min_tls - 1);
 		SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
 		break;
+	case CTX_LEGACY:
+		SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+		SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+		break;
 	}
 	return ctx;
 err:
@@ -211,21 +86,8 @@ err:
 
 /* ---- one target ------------------------------------------------------------------------- */
 
-struct probe_ctx {
-	const struct probe_opts *o;
-	const struct probe_target *t;
-	struct probe_result *r;
-	struct sockaddr_storage sa[PROBE_MAX_ADDRS]; /* resolved; sa[0] once one answered */
-	socklen_t salen[PROBE_MAX_ADDRS];
-	size_t n_sa;
-	uint64_t deadline;
-};
-
-static void set(struct probe_result *r, enum probe_check_id id, enum probe_status st,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void set(struct probe_result *r, enum probe_check_id id, enum probe_status st,
-		const char *fmt, ...)
+void probe_set(struct probe_result *r, enum probe_check_id id, enum probe_status st,
+	       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -439,127 +301,6 @@ static int open_tls(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX 
 	return ret == -EPROTO || ret == -ECONNRESET ? 2 : ret;
 }
 
-static void tls_info(struct probe_result *r, SSL *ssl)
-{
-	const unsigned char *alpn = NULL;
-	unsigned int alpn_len = 0;
-	int nid = SSL_get_negotiated_group(ssl);
-	const char *g = nid ? SSL_group_to_name(ssl, nid) : NULL;
-
-	snprintf(r->tls_version, sizeof(r->tls_version), "%s", SSL_get_version(ssl));
-	snprintf(r->cipher, sizeof(r->cipher), "%s", SSL_get_cipher_name(ssl));
-	snprintf(r->group, sizeof(r->group), "%s", g ? g : "none");
-	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-	if (alpn_len)
-		snprintf(r->alpn, sizeof(r->alpn), "%.*s", (int)alpn_len, alpn);
-	else
-		snprintf(r->alpn, sizeof(r->alpn), "none");
-}
-
-/* Subject alternative names for evidence: "DNS:a, IP:b". */
-static void san_list(X509 *cert, char *out, size_t len)
-{
-	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	size_t off = 0;
-
-	out[0] = '\0';
-	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && off + 1 < len; i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const unsigned char *d;
-		char ip[INET6_ADDRSTRLEN];
-		int n;
-
-		if (g->type == GEN_DNS) {
-			d = ASN1_STRING_get0_data(g->d.dNSName);
-			n = snprintf(out + off, len - off, "%sDNS:%.*s", off ? ", " : "",
-				     ASN1_STRING_length(g->d.dNSName) > 64 ?
-					     64 :
-					     ASN1_STRING_length(g->d.dNSName),
-				     d);
-		} else if (g->type == GEN_IPADD) {
-			int l = ASN1_STRING_length(g->d.iPAddress);
-
-			d = ASN1_STRING_get0_data(g->d.iPAddress);
-			if (!inet_ntop(l == 16 ? AF_INET6 : AF_INET, d, ip, sizeof(ip)) ||
-			    (l != 4 && l != 16))
-				continue;
-			n = snprintf(out + off, len - off, "%sIP:%s", off ? ", " : "", ip);
-		} else {
-			continue;
-		}
-		if (n < 0 || (size_t)n >= len - off)
-			break;
-		off += n;
-	}
-	GENERAL_NAMES_free(gens);
-	if (!off) {
-		X509_NAME *s = X509_get_subject_name(cert);
-
-		snprintf(out, len, "no SAN; CN=");
-		X509_NAME_get_text_by_NID(s, NID_commonName, out + strlen(out), len - strlen(out));
-	}
-}
-
-static void cert_checks(struct probe_ctx *p, SSL *ssl)
-{
-	struct probe_result *r = p->r;
-	const struct probe_target *t = p->t;
-	X509 *cert = SSL_get1_peer_certificate(ssl);
-	enum probe_status bad = t->verify ? PS_FAIL : PS_NA;
-	long vr = SSL_get_verify_result(ssl);
-	int days = 0, secs = 0;
-	char sans[200];
-
-	if (!cert) {
-		set(r, PC_CHAIN, bad, "no certificate (anonymous suite)");
-		set(r, PC_NAME, bad, "no certificate");
-		set(r, PC_EXPIRY, bad, "no certificate");
-		return;
-	}
-	r->have_cert = true;
-	X509_NAME_oneline(X509_get_subject_name(cert), r->subject, sizeof(r->subject));
-	X509_NAME_oneline(X509_get_issuer_name(cert), r->issuer, sizeof(r->issuer));
-	if (vr == X509_V_OK)
-		set(r, PC_CHAIN, PS_PASS, "verified against %s (issuer %s)",
-		    p->o->ca_file ? p->o->ca_file : "the system store", r->issuer);
-	else if (vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-		 vr == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)
-		set(r, PC_CHAIN, bad, "self-signed: %s", X509_verify_cert_error_string(vr));
-	else
-		set(r, PC_CHAIN, bad, "does not verify against %s: %s",
-		    p->o->ca_file ? p->o->ca_file : "the system store",
-		    X509_verify_cert_error_string(vr));
-
-	san_list(cert, sans, sizeof(sans));
-	if (t->name[0]) {
-		if (X509_check_host(cert, t->name, 0, 0, NULL) == 1)
-			set(r, PC_NAME, PS_PASS, "matches %s (%s)", t->name, sans);
-		else
-			set(r, PC_NAME, bad, "certificate is for %s, not %s", sans, t->name);
-	} else {
-		if (X509_check_ip_asc(cert, t->host, 0) == 1)
-			set(r, PC_NAME, PS_PASS, "IP SAN matches %s", t->host);
-		else
-			set(r, PC_NAME, bad,
-			    "no IP SAN for %s (%s); give --name NAME when probing an address",
-			    t->host, sans);
-	}
-
-	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notBefore(cert)) &&
-	    (days > 0 || secs > 0)) {
-		set(r, PC_EXPIRY, PS_FAIL, "not valid for another %d days", days);
-	} else if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
-		set(r, PC_EXPIRY, PS_FAIL, "unreadable notAfter");
-	} else if (days < 0 || secs < 0) {
-		r->days_left = days;
-		set(r, PC_EXPIRY, PS_FAIL, "expired %d days ago", -days);
-	} else {
-		r->days_left = days;
-		set(r, PC_EXPIRY, PS_PASS, "%d days until expiry", days);
-	}
-	X509_free(cert);
-}
-
 /* What the plaintext greeting told: greeting, plaintext logins, XMPP's <required/>. */
 static void greeting_checks(struct probe_ctx *p, const struct pdlg *d)
 {
@@ -569,16 +310,16 @@ static void greeting_checks(struct probe_ctx *p, const struct pdlg *d)
 
 	dlg_first_line(&d->greet, l, sizeof(l));
 	if (t->proto == PROTO_LDAP || t->proto == PROTO_POSTGRES)
-		set(r, PC_GREETING, PS_NA, "%s; the upgrade is not advertised", l);
+		probe_set(r, PC_GREETING, PS_NA, "%s; the upgrade is not advertised", l);
 	else
-		set(r, PC_GREETING, PS_PASS, "'%s'; STARTTLS %s", l,
-		    d->advertised ? "offered" : "not offered");
-	set(r, PC_PLAIN_AUTH, d->plain_auth, "%s", d->plain_auth_ev);
+		probe_set(r, PC_GREETING, PS_PASS, "'%s'; STARTTLS %s", l,
+			  d->advertised ? "offered" : "not offered");
+	probe_set(r, PC_PLAIN_AUTH, d->plain_auth, "%s", d->plain_auth_ev);
 	if (t->proto == PROTO_XMPP && d->advertised)
-		set(r, PC_TLS_REQUIRED,
-		    d->tls_required_adv ? PS_PASS : (t->require_tls ? PS_FAIL : PS_NA), "%s",
-		    d->tls_required_adv ? "<starttls> carries <required/>" :
-					  "<starttls> without <required/>");
+		probe_set(r, PC_TLS_REQUIRED,
+			  d->tls_required_adv ? PS_PASS : (t->require_tls ? PS_FAIL : PS_NA), "%s",
+			  d->tls_required_adv ? "<starttls> carries <required/>" :
+						"<starttls> without <required/>");
 }
 
 /*
@@ -596,50 +337,53 @@ static bool upgrade(struct probe_ctx *p, struct pio *c, struct pdlg *d, SSL_CTX 
 	int ret;
 
 	if (!rep) {
-		set(r, PC_STARTTLS, PS_FAIL, "out of memory");
+		probe_set(r, PC_STARTTLS, PS_FAIL, "out of memory");
 		return false;
 	}
 	ret = dlg_starttls(d, false, rep);
 	if (ret < 0) {
 		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_REFUSED;
-		set(r, PC_STARTTLS, PS_FAIL, "%s STARTTLS: %s", hidden ? "sent" : "offered",
-		    c->err);
+		probe_set(r, PC_STARTTLS, PS_FAIL, "%s STARTTLS: %s", hidden ? "sent" : "offered",
+			  c->err);
 	} else if (ret == 0) {
 		dlg_first_line(rep, l, sizeof(l));
 		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_REFUSED;
 		if (hidden)
-			set(r, PC_STARTTLS, PS_FAIL,
-			    "STARTTLS not offered (and refused when sent anyway: '%s')", l);
+			probe_set(r, PC_STARTTLS, PS_FAIL,
+				  "STARTTLS not offered (and refused when sent anyway: '%s')", l);
 		else if (t->proto == PROTO_LDAP)
-			set(r, PC_STARTTLS, PS_FAIL, "StartTLS refused: resultCode %d %s",
-			    rep->code, l);
+			probe_set(r, PC_STARTTLS, PS_FAIL, "StartTLS refused: resultCode %d %s",
+				  rep->code, l);
 		else
-			set(r, PC_STARTTLS, PS_FAIL, "STARTTLS offered but refused: '%s'", l);
+			probe_set(r, PC_STARTTLS, PS_FAIL, "STARTTLS offered but refused: '%s'", l);
 	} else if (pio_handshake(c, ctx, t->name)) {
+		p->tls_refused = !hidden;
 		r->starttls = hidden ? ST_NOT_ADVERTISED : ST_HANDSHAKE_FAILED;
-		set(r, PC_STARTTLS, PS_FAIL, "%s",
-		    hidden ?
-			    "STARTTLS not offered (sent anyway, accepted, then the handshake failed)" :
-			    "STARTTLS accepted but the handshake failed");
-		set(r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
+		probe_set(
+			r, PC_STARTTLS, PS_FAIL, "%s",
+			hidden ?
+				"STARTTLS not offered (sent anyway, accepted, then the handshake failed)" :
+				"STARTTLS accepted but the handshake failed");
+		probe_set(r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
 	} else if (hidden) {
 		/* It works, so someone removed the offer: the path is hostile. */
 		r->starttls = ST_STRIPPED;
-		set(r, PC_STARTTLS, PS_FAIL,
-		    "STARTTLS not offered, yet accepted when sent anyway: the offer was stripped on the way (fail closed)");
-		tls_info(r, c->ssl);
-		set(r, PC_HANDSHAKE, PS_PASS, "%s, %s (after a stripped offer)", r->tls_version,
-		    r->cipher);
+		probe_set(
+			r, PC_STARTTLS, PS_FAIL,
+			"STARTTLS not offered, yet accepted when sent anyway: the offer was stripped on the way (fail closed)");
+		probe_tls_info(r, c->ssl);
+		probe_set(r, PC_HANDSHAKE, PS_PASS, "%s, %s (after a stripped offer)",
+			  r->tls_version, r->cipher);
 	} else {
 		r->starttls = ST_OK;
 		dlg_first_line(rep, l, sizeof(l));
 		if (t->proto == PROTO_LDAP)
-			set(r, PC_STARTTLS, PS_PASS,
-			    "StartTLS extended operation accepted (resultCode 0)");
+			probe_set(r, PC_STARTTLS, PS_PASS,
+				  "StartTLS extended operation accepted (resultCode 0)");
 		else if (t->proto == PROTO_POSTGRES)
-			set(r, PC_STARTTLS, PS_PASS, "SSLRequest accepted ('S')");
+			probe_set(r, PC_STARTTLS, PS_PASS, "SSLRequest accepted ('S')");
 		else
-			set(r, PC_STARTTLS, PS_PASS, "offered and accepted: '%s'", l);
+			probe_set(r, PC_STARTTLS, PS_PASS, "offered and accepted: '%s'", l);
 	}
 	free(rep);
 	return r->starttls == ST_OK;
@@ -655,14 +399,15 @@ static bool implicit_handshake(struct probe_ctx *p, struct pio *c, SSL_CTX *ctx)
 		return true;
 	kind = pp_plaintext_kind(c->raw1, c->raw1_len);
 	if (!kind) {
-		set(p->r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
+		p->tls_refused = true;
+		probe_set(p->r, PC_HANDSHAKE, PS_FAIL, "%s", c->err);
 		return false;
 	}
 	while (n < c->raw1_len && n < 60 && c->raw1[n] >= 0x20 && c->raw1[n] < 0x7f)
 		n++;
-	set(p->r, PC_HANDSHAKE, PS_FAIL,
-	    "port %u promises implicit TLS but the server speaks plaintext (%s: '%.*s')",
-	    p->t->port, kind, (int)n, (const char *)c->raw1);
+	probe_set(p->r, PC_HANDSHAKE, PS_FAIL,
+		  "port %u promises implicit TLS but the server speaks plaintext (%s: '%.*s')",
+		  p->t->port, kind, (int)n, (const char *)c->raw1);
 	return false;
 }
 
@@ -691,7 +436,7 @@ static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
 			 ret == -ENOMEM ? "out of memory" : c.err);
 	} else if (ret) {
 		r->reachable = true;
-		set(r, PC_GREETING, PS_FAIL, "%s", c.err);
+		probe_set(r, PC_GREETING, PS_FAIL, "%s", c.err);
 	} else {
 		r->reachable = true;
 		if (t->proto == PROTO_IMPLICIT) {
@@ -702,17 +447,66 @@ static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
 		}
 	}
 	if (up) {
-		tls_info(r, c.ssl);
-		set(r, PC_HANDSHAKE, PS_PASS, "%s, %s, group %s, ALPN %s", r->tls_version,
-		    r->cipher, r->group, r->alpn);
-		cert_checks(p, c.ssl);
+		probe_tls_info(r, c.ssl);
+		probe_set(r, PC_HANDSHAKE, PS_PASS, "%s, %s, group %s, ALPN %s", r->tls_version,
+			  r->cipher, r->group, r->alpn);
+		probe_cert_checks(p, c.ssl);
 		if (SSL_version(c.ssl) < t->min_tls)
-			set(r, PC_MIN_TLS, PS_FAIL, "negotiated %s, below the minimum %s",
-			    r->tls_version, version_name(t->min_tls));
+			probe_set(r, PC_MIN_TLS, PS_FAIL, "negotiated %s, below the minimum %s",
+				  r->tls_version, version_name(t->min_tls));
 	}
 	pio_close(&c);
 	free(d);
 	return up;
+}
+
+/*
+ * The main handshake failed. A server that speaks nothing newer than TLS 1.1 fails it too,
+ * since the main handshake offers what this OpenSSL allows by default (TLS 1.2 and up on
+ * most systems): try once more offering only TLS 1.0 and 1.1, so that the report says "only
+ * TLS 1.0" instead of a bare handshake error. The certificate is then examined on that
+ * session; the other checks are not run.
+ */
+static void legacy_session(struct probe_ctx *p)
+{
+	struct probe_result *r = p->r;
+	const struct probe_target *t = p->t;
+	struct pdlg *d = calloc(1, sizeof(*d));
+	char why[128];
+	SSL_CTX *ctx = make_ctx(p->o, t, CTX_LEGACY, why, sizeof(why));
+	char main_err[sizeof(r->checks[0].evidence)], only[40];
+	struct pio c;
+	int v;
+
+	if (!d || !ctx)
+		goto out;
+	if (open_tls(p, &c, d, ctx, false)) {
+		pio_close(&c);
+		goto out;
+	}
+	v = SSL_version(c.ssl);
+	snprintf(main_err, sizeof(main_err), "%s", r->checks[PC_HANDSHAKE].evidence);
+	snprintf(only, sizeof(only), v == TLS1_VERSION ? "only TLS 1.0" : "TLS 1.1 at most");
+	probe_tls_info(r, c.ssl);
+	probe_set(r, PC_HANDSHAKE, v < t->min_tls ? PS_FAIL : PS_PASS,
+		  "the server speaks %s (%s, %s); the default handshake failed: %s", only,
+		  r->tls_version, r->cipher, main_err);
+	probe_set(r, PC_MIN_TLS, v < t->min_tls ? PS_FAIL : PS_PASS,
+		  "%s: negotiated %s; the minimum is %s", only, r->tls_version,
+		  version_name(t->min_tls));
+	if (t->proto != PROTO_IMPLICIT && r->starttls == ST_HANDSHAKE_FAILED) {
+		r->starttls = ST_OK;
+		probe_set(r, PC_STARTTLS, PS_PASS, "offered and accepted (%s)", only);
+	}
+	probe_cert_checks(p, c.ssl);
+	for (int i = 0; i < PC__N; i++)
+		if (r->checks[i].st == PS_NA && !strcmp(r->checks[i].evidence, "not run"))
+			snprintf(r->checks[i].evidence, sizeof(r->checks[i].evidence),
+				 "not run: the server speaks %s", only);
+	pio_close(&c);
+out:
+	free(d);
+	SSL_CTX_free(ctx);
 }
 
 /* Which weak classes this OpenSSL could offer, for honest evidence ("aNULL, eNULL, 3DES"). */
@@ -756,19 +550,20 @@ static void extra_weak(struct probe_ctx *p)
 	int ret;
 
 	if (!ctx || !d) {
-		set(r, PC_WEAK_CIPHERS, PS_NA, "%s", ctx ? "out of memory" : why);
+		probe_set(r, PC_WEAK_CIPHERS, PS_NA, "%s", ctx ? "out of memory" : why);
 		goto out_free;
 	}
 	weak_classes(ctx, offered, sizeof(offered));
 	ret = open_tls(p, &c, d, ctx, false);
 	if (ret == 0)
-		set(r, PC_WEAK_CIPHERS, PS_FAIL,
-		    "accepted %s (%s) when offered only weak suites (%s)",
-		    SSL_get_cipher_name(c.ssl), SSL_get_version(c.ssl), offered);
+		probe_set(r, PC_WEAK_CIPHERS, PS_FAIL,
+			  "accepted %s (%s) when offered only weak suites (%s)",
+			  SSL_get_cipher_name(c.ssl), SSL_get_version(c.ssl), offered);
 	else if (ret == 2)
-		set(r, PC_WEAK_CIPHERS, PS_PASS, "refused weak suites (%s): %s", offered, c.err);
+		probe_set(r, PC_WEAK_CIPHERS, PS_PASS, "refused weak suites (%s): %s", offered,
+			  c.err);
 	else
-		set(r, PC_WEAK_CIPHERS, PS_NA, "could not test: %s", c.err);
+		probe_set(r, PC_WEAK_CIPHERS, PS_NA, "could not test: %s", c.err);
 	pio_close(&c);
 out_free:
 	free(d);
@@ -787,25 +582,25 @@ static void extra_old(struct probe_ctx *p)
 	if (r->checks[PC_MIN_TLS].st == PS_FAIL)
 		return; /* the main handshake already went below the minimum */
 	if (p->t->min_tls <= TLS1_VERSION) {
-		set(r, PC_MIN_TLS, PS_NA, "minimum is TLSv1: nothing older to try");
+		probe_set(r, PC_MIN_TLS, PS_NA, "minimum is TLSv1: nothing older to try");
 		return;
 	}
 	ctx = make_ctx(p->o, p->t, CTX_OLD, why, sizeof(why));
 	d = calloc(1, sizeof(*d));
 	if (!ctx || !d) {
-		set(r, PC_MIN_TLS, PS_NA, "%s", ctx ? "out of memory" : why);
+		probe_set(r, PC_MIN_TLS, PS_NA, "%s", ctx ? "out of memory" : why);
 		goto out_free;
 	}
 	ret = open_tls(p, &c, d, ctx, false);
 	if (ret == 0)
-		set(r, PC_MIN_TLS, PS_FAIL, "accepted %s (%s); the minimum is %s",
-		    SSL_get_version(c.ssl), SSL_get_cipher_name(c.ssl),
-		    version_name(p->t->min_tls));
+		probe_set(r, PC_MIN_TLS, PS_FAIL, "accepted %s (%s); the minimum is %s",
+			  SSL_get_version(c.ssl), SSL_get_cipher_name(c.ssl),
+			  version_name(p->t->min_tls));
 	else if (ret == 2)
-		set(r, PC_MIN_TLS, PS_PASS, "refused versions below %s; negotiated %s",
-		    version_name(p->t->min_tls), r->tls_version);
+		probe_set(r, PC_MIN_TLS, PS_PASS, "refused versions below %s; negotiated %s",
+			  version_name(p->t->min_tls), r->tls_version);
 	else
-		set(r, PC_MIN_TLS, PS_NA, "could not test: %s", c.err);
+		probe_set(r, PC_MIN_TLS, PS_NA, "could not test: %s", c.err);
 	pio_close(&c);
 out_free:
 	free(d);
@@ -821,12 +616,12 @@ static void extra_inject(struct probe_ctx *p, SSL_CTX *ctx)
 	int ret;
 
 	if (!d) {
-		set(r, PC_INJECTION, PS_NA, "out of memory");
+		probe_set(r, PC_INJECTION, PS_NA, "out of memory");
 		return;
 	}
 	if (!dlg_can_inject(p->t->proto)) {
-		set(r, PC_INJECTION, PS_NA, "no injection test for %s",
-		    probe_proto_names[p->t->proto]);
+		probe_set(r, PC_INJECTION, PS_NA, "no injection test for %s",
+			  probe_proto_names[p->t->proto]);
 		free(d);
 		return;
 	}
@@ -834,17 +629,17 @@ static void extra_inject(struct probe_ctx *p, SSL_CTX *ctx)
 	if (ret == 0) {
 		ret = dlg_injection_answered(d, ev, sizeof(ev));
 		if (ret == 1)
-			set(r, PC_INJECTION, PS_FAIL, "%s (CVE-2011-0411)", ev);
+			probe_set(r, PC_INJECTION, PS_FAIL, "%s (CVE-2011-0411)", ev);
 		else if (ret == 0)
-			set(r, PC_INJECTION, PS_PASS, "%s", ev);
+			probe_set(r, PC_INJECTION, PS_PASS, "%s", ev);
 		else
-			set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
+			probe_set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
 	} else if (ret == 1 || ret == 2) {
 		/* refusing STARTTLS followed by pipelined data is a safe reaction */
-		set(r, PC_INJECTION, PS_PASS,
-		    "STARTTLS with a pipelined command was not carried into TLS (%s)", c.err);
+		probe_set(r, PC_INJECTION, PS_PASS,
+			  "STARTTLS with a pipelined command was not carried into TLS (%s)", c.err);
 	} else {
-		set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
+		probe_set(r, PC_INJECTION, PS_NA, "could not test: %s", c.err);
 	}
 	pio_close(&c);
 	free(d);
@@ -861,28 +656,69 @@ static void extra_required(struct probe_ctx *p)
 	int ret;
 
 	if (!d || !rep) {
-		set(r, PC_TLS_REQUIRED, PS_NA, "out of memory");
+		probe_set(r, PC_TLS_REQUIRED, PS_NA, "out of memory");
 		goto out_free;
 	}
 	ret = open_plain(p, &c, d);
 	if (!ret)
 		ret = dlg_plain_transaction(d, rep);
 	if (ret < 0) {
-		set(r, PC_TLS_REQUIRED, PS_NA, "could not test: %s", c.err);
+		probe_set(r, PC_TLS_REQUIRED, PS_NA, "could not test: %s", c.err);
 	} else {
 		dlg_first_line(rep, l, sizeof(l));
 		if (ret == 1)
-			set(r, PC_TLS_REQUIRED, PS_PASS, "plaintext MAIL FROM refused: %d %s",
-			    rep->code, l);
+			probe_set(r, PC_TLS_REQUIRED, PS_PASS, "plaintext MAIL FROM refused: %d %s",
+				  rep->code, l);
 		else
-			set(r, PC_TLS_REQUIRED, notreq,
-			    "plaintext MAIL FROM answered %d %s: TLS is not enforced%s", rep->code,
-			    l, p->t->require_tls ? "" : " (not required for this target)");
+			probe_set(r, PC_TLS_REQUIRED, notreq,
+				  "plaintext MAIL FROM answered %d %s: TLS is not enforced%s",
+				  rep->code, l,
+				  p->t->require_tls ? "" : " (not required for this target)");
 	}
 	pio_close(&c);
 out_free:
 	free(d);
 	free(rep);
+}
+
+static void dane_set(struct probe_result *r, enum probe_dane st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void dane_set(struct probe_result *r, enum probe_dane st, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->dane = st;
+	va_start(ap, fmt);
+	vsnprintf(r->dane_evidence, sizeof(r->dane_evidence), fmt, ap);
+	va_end(ap);
+}
+
+/* DANE: one more handshake, verified against the target's TLSA records (probe_dane.c). */
+static void extra_dane(struct probe_ctx *p)
+{
+	struct probe_result *r = p->r;
+	char why[128];
+	SSL_CTX *ctx = probe_dane_ctx(p->t, why, sizeof(why));
+	struct pdlg *d = calloc(1, sizeof(*d));
+	struct pio c;
+	int ret;
+
+	if (!ctx || !d) {
+		dane_set(r, DANE_INVALID, "could not test: %s", ctx ? "out of memory" : why);
+		goto out_free;
+	}
+	ret = open_tls(p, &c, d, ctx, false);
+	if (!ret)
+		probe_dane_verdict(r, c.ssl);
+	else if (ret == -ENODATA)
+		dane_set(r, DANE_NOT_USABLE, "%s: TLS without authentication", c.err);
+	else
+		dane_set(r, DANE_INVALID, "the DANE handshake failed: %s", c.err);
+	pio_close(&c);
+out_free:
+	free(d);
+	probe_dane_ctx_free(ctx);
 }
 
 void probe_one(const struct probe_opts *o, const struct probe_target *t, struct probe_result *r)
@@ -910,18 +746,29 @@ void probe_one(const struct probe_opts *o, const struct probe_target *t, struct 
 			extra_inject(&p, ctx);
 		if (t->proto == PROTO_SMTP)
 			extra_required(&p);
+		if (t->n_tlsa)
+			extra_dane(&p);
+	} else if (p.tls_refused) {
+		legacy_session(&p);
 	}
+	if (t->n_tlsa && r->reachable && r->dane == DANE_NA)
+		dane_set(
+			r, DANE_INVALID, "TLSA records make TLS mandatory, and it failed: %s",
+			r->checks[r->checks[PC_STARTTLS].st == PS_FAIL ? PC_STARTTLS : PC_HANDSHAKE]
+				.evidence);
 	if (t->proto != PROTO_SMTP && t->proto != PROTO_XMPP && t->proto != PROTO_IMPLICIT &&
 	    r->starttls == ST_OK)
-		set(r, PC_TLS_REQUIRED, PS_NA, "no plaintext transaction to try in %s%s",
-		    probe_proto_names[t->proto],
-		    r->checks[PC_PLAIN_AUTH].st != PS_NA ? " (plaintext-auth covers logins)" : "");
+		probe_set(r, PC_TLS_REQUIRED, PS_NA, "no plaintext transaction to try in %s%s",
+			  probe_proto_names[t->proto],
+			  r->checks[PC_PLAIN_AUTH].st != PS_NA ? " (plaintext-auth covers logins)" :
+								 "");
 	if (t->proto == PROTO_IMPLICIT) {
-		set(r, PC_GREETING, PS_NA, "implicit TLS: no plaintext greeting");
-		set(r, PC_STARTTLS, PS_NA, "implicit TLS");
-		set(r, PC_PLAIN_AUTH, PS_NA, "implicit TLS: nothing is said in plaintext");
-		set(r, PC_INJECTION, PS_NA, "implicit TLS");
-		set(r, PC_TLS_REQUIRED, PS_NA, "implicit TLS: every transaction is encrypted");
+		probe_set(r, PC_GREETING, PS_NA, "implicit TLS: no plaintext greeting");
+		probe_set(r, PC_STARTTLS, PS_NA, "implicit TLS");
+		probe_set(r, PC_PLAIN_AUTH, PS_NA, "implicit TLS: nothing is said in plaintext");
+		probe_set(r, PC_INJECTION, PS_NA, "implicit TLS");
+		probe_set(r, PC_TLS_REQUIRED, PS_NA,
+			  "implicit TLS: every transaction is encrypted");
 	}
 	if (r->starttls == ST_STRIPPED || r->starttls == ST_REFUSED ||
 	    r->starttls == ST_NOT_ADVERTISED)

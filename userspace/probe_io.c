@@ -271,6 +271,7 @@ int pio_read(struct pio *c, pio_parser parse, const void *arg, struct pp_reply *
 
 int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni)
 {
+	const struct pio_tls_setup *setup;
 	char tmp[16384];
 	int n, ret;
 
@@ -292,6 +293,12 @@ int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni)
 	SSL_set_connect_state(c->ssl);
 	if (sni && *sni)
 		SSL_set_tlsext_host_name(c->ssl, sni);
+	setup = SSL_CTX_get_app_data(ctx);
+	if (setup) {
+		ret = setup->fn(c->ssl, setup->arg, c->err, sizeof(c->err));
+		if (ret)
+			return ret;
+	}
 	for (;;) {
 		ERR_clear_error();
 		n = SSL_do_handshake(c->ssl);

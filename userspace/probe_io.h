@@ -38,6 +38,13 @@ int pio_send(struct pio *c, const void *buf, size_t len);
 int pio_sendstr(struct pio *c, const char *s);
 /* Read one reply with parse (its arg passed through). Errors carry a message in c->err. */
 int pio_read(struct pio *c, pio_parser parse, const void *arg, struct pp_reply *r);
+/* What to set on each new SSL of a context before its handshake (DANE: the TLSA records);
+ * a context carries it as its app data (SSL_CTX_set_app_data). fn returns 0 or -errno. */
+struct pio_tls_setup {
+	int (*fn)(SSL *ssl, const void *arg, char *err, size_t errlen);
+	const void *arg;
+};
+
 /* Handshake with a new SSL from ctx; sni may be NULL. Plaintext left unread is an error. */
 int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni);
 

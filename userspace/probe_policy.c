@@ -14,8 +14,24 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/ssl.h>
+
 #include "policy.h"
+#include "probe_domain.h"
 #include "probe_policy.h"
+
+/* min_tls: of the probe, as an OpenSSL version (1.2 when absent); -EINVAL after an error. */
+static int min_tls_of(const struct pol_probe *pp, struct diag *d)
+{
+	int v = pp->min_tls ? probe_min_tls_parse(pp->min_tls) : TLS1_2_VERSION;
+
+	if (v < 0)
+		diag_error(
+			d, &pp->min_tls_loc,
+			"probe '%s': min_tls must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\", not '%s'",
+			pp->name, pp->min_tls);
+	return v;
+}
 
 static int one(struct probe_target *t, const struct pol_probe *pp, struct diag *d)
 {
@@ -29,40 +45,60 @@ static int one(struct probe_target *t, const struct pol_probe *pp, struct diag *
 			   "probe '%s': %s", pp->name, err);
 		return -EINVAL;
 	}
-	if (pp->min_tls) {
-		v = probe_min_tls_parse(pp->min_tls);
-		if (v < 0) {
-			diag_error(
-				d, &pp->min_tls_loc,
-				"probe '%s': min_tls must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\", not '%s'",
-				pp->name, pp->min_tls);
-			return -EINVAL;
-		}
-		t->min_tls = v;
-	}
+	v = min_tls_of(pp, d);
+	if (v < 0)
+		return -EINVAL;
+	t->min_tls = v;
 	t->verify = pp->verify;
 	snprintf(t->label, sizeof(t->label), "%s", pp->name ? pp->name : "");
 	return 0;
 }
 
-int probe_policy_targets(const char *path, struct probe_target **out, size_t *n_out)
+static int one_domain(struct policy_domain *pd, const struct pol_probe *pp, struct diag *d)
 {
-	struct probe_target *t = NULL;
+	pd->min_tls = min_tls_of(pp, d);
+	snprintf(pd->domain, sizeof(pd->domain), "%s", pp->domain);
+	snprintf(pd->label, sizeof(pd->label), "%s", pp->name ? pp->name : "");
+	if (pp->trust_anchor && strlen(pp->trust_anchor) >= sizeof(pd->trust_anchor)) {
+		diag_error(d, &pp->trust_anchor_loc, "probe '%s': trust_anchor path too long",
+			   pp->name);
+		return -EINVAL;
+	}
+	snprintf(pd->trust_anchor, sizeof(pd->trust_anchor), "%s",
+		 pp->trust_anchor ? pp->trust_anchor : "");
+	return pd->min_tls < 0 ? -EINVAL : 0;
+}
+
+static int split_probes(const struct policy *pol, struct policy_probes *out, struct diag *d)
+{
+	out->t = calloc(pol->n_probes, sizeof(*out->t));
+	out->d = calloc(pol->n_probes, sizeof(*out->d));
+	if (!out->t || !out->d)
+		return -ENOMEM;
+	for (size_t i = 0; i < pol->n_probes; i++) {
+		const struct pol_probe *pp = &pol->probes[i];
+
+		if (pp->domain && !one_domain(&out->d[out->n_d], pp, d))
+			out->n_d++;
+		else if (!pp->domain && !one(&out->t[out->n_t], pp, d))
+			out->n_t++;
+	}
+	return 0;
+}
+
+int probe_policy_targets(const char *path, struct policy_probes *out)
+{
 	struct policy pol;
 	struct diag d;
 	int ret;
 
+	memset(out, 0, sizeof(*out));
 	diag_init(&d);
 	ret = policy_read_file(&pol, path, &d);
 	if (!ret)
 		policy_check(&pol, &d);
-	if (!ret && !d.errors && pol.n_probes) {
-		t = calloc(pol.n_probes, sizeof(*t));
-		if (!t)
-			ret = -ENOMEM;
-		for (size_t i = 0; t && i < pol.n_probes; i++)
-			one(&t[i], &pol.probes[i], &d);
-	}
+	if (!ret && !d.errors && pol.n_probes)
+		ret = split_probes(&pol, out, &d);
 	if (ret == -ENOMEM) {
 		fprintf(stderr, "tlsfw: out of memory\n");
 	} else if (ret || d.errors || d.truncated) {
@@ -71,14 +107,19 @@ int probe_policy_targets(const char *path, struct probe_target **out, size_t *n_
 		ret = -EINVAL;
 	} else {
 		diag_print(&d, stderr);
-		*out = t;
-		*n_out = pol.n_probes;
-		t = NULL;
 	}
-	free(t);
+	if (ret)
+		policy_probes_free(out);
 	policy_free(&pol);
 	diag_free(&d);
 	return ret;
+}
+
+void policy_probes_free(struct policy_probes *pp)
+{
+	free(pp->t);
+	free(pp->d);
+	memset(pp, 0, sizeof(*pp));
 }
 
 /* ---- on_fail: block ------------------------------------------------------------------------ */
@@ -352,33 +393,78 @@ static void why_failed(const struct probe_result *r, char *out, size_t len)
 		snprintf(out + used, len - used, ")");
 }
 
-/* A failing probe: one warning at the probe, one note per failed check with its evidence. */
-static void report_failure(struct diag *d, const struct pol_probe *pp, const struct probe_target *t,
-			   const struct probe_result *r, const struct probe_block *b)
+/* A failing probe: one warning at the probe, saying what on_fail did; notes follow. */
+static void warn_failed(struct diag *d, const struct pol_probe *pp, const char *what,
+			const char *why, const struct probe_block *b)
 {
 	const struct loc *at = pp->on_fail_loc.line ? &pp->on_fail_loc : &pp->name_loc;
-	char why[320], addrs[PROBE_BLOCK_MAX_ADDRS * (INET6_ADDRSTRLEN + 2)];
+	char addrs[PROBE_BLOCK_MAX_ADDRS * (INET6_ADDRSTRLEN + 2)];
 
-	why_failed(r, why, sizeof(why));
 	if (!pp->on_fail_block) {
 		diag_warning(d, at,
 			     "probe '%s' failed: %s is %s; on_fail: warn, so nothing is blocked",
-			     pp->name, t->spec, why);
+			     pp->name, what, why);
 	} else if (!b || !b->n_dst) {
 		diag_warning(
 			d, at,
-			"probe '%s' failed: %s is %s; on_fail: block, but '%s' has no address to block",
-			pp->name, t->spec, why, t->host);
+			"probe '%s' failed: %s is %s; on_fail: block, but it has no address to block",
+			pp->name, what, why);
 	} else {
 		addrs_str(b, addrs, sizeof(addrs));
 		diag_warning(
 			d, at,
 			"probe '%s' failed: %s is %s; on_fail: block drops tcp/%u to %s (rule '%s', first in order)",
-			pp->name, t->spec, why, t->port, addrs, pp->name);
+			pp->name, what, why, b->port, addrs, pp->name);
 	}
-	for (int c = 0; r->reachable && c < PC__N; c++)
-		if (r->checks[c].st == PS_FAIL)
-			diag_note(d, at, "%s: %s", probe_check_names[c], r->checks[c].evidence);
+}
+
+/* The probes with a target: run together; each failing one reported, maybe blocked. */
+static int target_blocks(const struct policy *p, struct diag *d, const struct probe_opts *o,
+			 struct probe_block *b, size_t *nb)
+{
+	struct probe_target *t = calloc(p->n_probes, sizeof(*t));
+	struct probe_result *r = calloc(p->n_probes, sizeof(*r));
+	size_t *idx = calloc(p->n_probes, sizeof(*idx)), n = 0;
+	int err = !t || !r || !idx ? -ENOMEM : 0;
+	char why[320];
+
+	for (size_t i = 0; !err && i < p->n_probes; i++) {
+		if (p->probes[i].domain)
+			continue;
+		idx[n] = i;
+		if (one(&t[n++], &p->probes[i], d))
+			err = -EINVAL;
+	}
+	if (!err)
+		err = probe_run(o, t, n, r);
+	for (size_t k = 0; !err && k < n; k++) {
+		const struct pol_probe *pp = &p->probes[idx[k]];
+		struct probe_block *x = NULL;
+
+		if (probe_compliant(&r[k]))
+			continue;
+		/* Unreachable counts as failed: a server the gateway cannot check is not
+		 * trusted (fail closed), and may well be reachable for the clients. */
+		if (pp->on_fail_block) {
+			x = &b[*nb];
+			memset(x, 0, sizeof(*x));
+			x->probe = idx[k];
+			x->port = t[k].port;
+			block_addrs(x, &t[k], &r[k]);
+			*nb += x->n_dst > 0;
+		}
+		why_failed(&r[k], why, sizeof(why));
+		warn_failed(d, pp, t[k].spec, why, x);
+		for (int c = 0; r[k].reachable && c < PC__N; c++)
+			if (r[k].checks[c].st == PS_FAIL)
+				diag_note(d,
+					  pp->on_fail_loc.line ? &pp->on_fail_loc : &pp->name_loc,
+					  "%s: %s", probe_check_names[c], r[k].checks[c].evidence);
+	}
+	free(t);
+	free(r);
+	free(idx);
+	return err;
 }
 
 int probe_policy_apply_blocks(struct policy *p, struct diag *d, const struct probe_opts *o)
@@ -386,10 +472,9 @@ int probe_policy_apply_blocks(struct policy *p, struct diag *d, const struct pro
 	const struct probe_opts defaults = {
 		.timeout_ms = PROBE_DEFAULT_TIMEOUT_MS,
 		.concurrency = PROBE_DEFAULT_CONCURRENCY,
+		.warn_days = PROBE_DEFAULT_WARN_DAYS,
 	};
-	struct probe_target *t = NULL;
-	struct probe_result *r = NULL;
-	struct probe_block *b = NULL;
+	struct probe_block *b;
 	size_t nb = 0;
 	int err;
 
@@ -398,44 +483,94 @@ int probe_policy_apply_blocks(struct policy *p, struct diag *d, const struct pro
 	err = probe_policy_check_blocks(p, d);
 	if (err)
 		return err;
-	t = calloc(p->n_probes, sizeof(*t));
-	r = calloc(p->n_probes, sizeof(*r));
 	b = calloc(p->n_probes, sizeof(*b));
-	if (!t || !r || !b) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < p->n_probes; i++)
-		if (one(&t[i], &p->probes[i], d))
-			err = -EINVAL;
-	if (err)
-		goto out;
-	err = probe_run(o ? o : &defaults, t, p->n_probes, r);
-	if (err)
-		goto out;
-	for (size_t i = 0; i < p->n_probes; i++) {
-		const struct pol_probe *pp = &p->probes[i];
-		struct probe_block *x = NULL;
-
-		if (probe_compliant(&r[i]))
-			continue;
-		/* Unreachable counts as failed: a server the gateway cannot check is not
-		 * trusted (fail closed), and may well be reachable for the clients. */
-		if (pp->on_fail_block) {
-			x = &b[nb];
-			memset(x, 0, sizeof(*x));
-			x->probe = i;
-			x->port = t[i].port;
-			block_addrs(x, &t[i], &r[i]);
-			if (x->n_dst)
-				nb++;
-		}
-		report_failure(d, pp, &t[i], &r[i], x);
-	}
-	err = probe_policy_add_blocks(p, d, b, nb);
-out:
-	free(t);
-	free(r);
+	if (!b)
+		return -ENOMEM;
+	err = target_blocks(p, d, o ? o : &defaults, b, &nb);
+	if (!err)
+		err = probe_policy_domains(p, d, o ? o : &defaults, b, &nb);
+	if (!err)
+		err = probe_policy_add_blocks(p, d, b, nb);
 	free(b);
 	return err;
+}
+
+/* ---- domain probes ---------------------------------------------------------------------- */
+
+/* The MX addresses a failing domain's drop rule covers: those its failures concern (one
+ * address, one MX host), or every one when a failure concerns the whole domain. */
+static void domain_block_addrs(struct probe_block *b, const struct domain_result *dr)
+{
+	for (size_t i = 0; i < dr->n_f; i++) {
+		const struct domain_finding *f = &dr->f[i];
+		size_t lo = 0, hi = dr->n_t;
+
+		if (f->warning)
+			continue;
+		if (f->target >= 0) {
+			lo = f->target;
+			hi = lo + 1;
+		} else if (f->mx >= 0) {
+			lo = dr->mx_hosts[f->mx].first;
+			hi = lo + dr->mx_hosts[f->mx].n;
+		}
+		for (size_t k = lo; k < hi; k++)
+			add_result_addr(b, dr->r[k].address[0] ? dr->r[k].address : dr->t[k].spec);
+	}
+}
+
+/* One domain probe: probe, then report (and block) when it is not protected as claimed. */
+static int one_domain_probe(const struct pol_probe *pp, struct diag *d, const struct domain_opts *o,
+			    struct probe_block *b)
+{
+	const struct loc *at = pp->on_fail_loc.line ? &pp->on_fail_loc : &pp->name_loc;
+	struct domain_result dr;
+	char err[512], what[PROBE_NAME_MAX + 16], why[400];
+	int ret = domain_probe(o, pp->domain, &dr, err, sizeof(err));
+
+	if (ret)
+		diag_warning(d, at, "probe '%s': %s", pp->name, err);
+	if (ret || (dr.reachable && !dr.n_fail)) {
+		domain_result_free(&dr);
+		return ret == -ENOMEM ? ret : 0;
+	}
+	snprintf(what, sizeof(what), "mail domain %s", dr.domain);
+	domain_verdict_text(&dr, why, sizeof(why));
+	if (pp->on_fail_block)
+		domain_block_addrs(b, &dr);
+	warn_failed(d, pp, what, why, pp->on_fail_block ? b : NULL);
+	for (size_t i = 0; i < dr.n_f; i++)
+		if (!dr.f[i].warning)
+			diag_note(d, at, "%s %s: %s", dr.f[i].check, dr.f[i].subject,
+				  dr.f[i].evidence);
+	domain_result_free(&dr);
+	return 0;
+}
+
+int probe_policy_domains(const struct policy *p, struct diag *d, const struct probe_opts *o,
+			 struct probe_block *b, size_t *nb)
+{
+	struct domain_opts dopts = { .probe = *o, .dns = { .root_anchor = DNS_ROOT_ANCHOR } };
+
+	for (size_t i = 0; i < p->n_probes; i++) {
+		const struct pol_probe *pp = &p->probes[i];
+		struct probe_block *x = &b[*nb];
+		int ret;
+
+		if (!pp->domain)
+			continue;
+		dopts.min_tls = min_tls_of(pp, d);
+		if (dopts.min_tls < 0)
+			return -EINVAL;
+		dopts.dns.anchors = (const char *const *)&pp->trust_anchor;
+		dopts.dns.n_anchors = pp->trust_anchor ? 1 : 0;
+		memset(x, 0, sizeof(*x));
+		x->probe = i;
+		x->port = 25;
+		ret = one_domain_probe(pp, d, &dopts, x);
+		if (ret)
+			return ret;
+		*nb += pp->on_fail_block && x->n_dst > 0;
+	}
+	return 0;
 }

@@ -11,9 +11,26 @@
 
 /* "1.0".."1.3" to an OpenSSL version; -EINVAL otherwise. */
 int probe_min_tls_parse(const char *s);
-/* Read and check the policy; on success *t holds *n targets (free with free()). -EINVAL: the
- * policy has errors (printed to stderr); other -errno: a system error. */
-int probe_policy_targets(const char *path, struct probe_target **t, size_t *n);
+/* A domain: probe of a policy. */
+struct policy_domain {
+	char domain[PROBE_NAME_MAX];
+	char label[PROBE_NAME_MAX]; /* the probe's name */
+	int min_tls;
+	char trust_anchor[1024]; /* "": none */
+};
+
+/* The probes of a policy: servers (target:) and mail domains (domain:), in policy order. */
+struct policy_probes {
+	struct probe_target *t;
+	size_t n_t;
+	struct policy_domain *d;
+	size_t n_d;
+};
+
+/* Read and check the policy into *out (free with policy_probes_free). -EINVAL: the policy
+ * has errors (printed to stderr); other -errno: a system error. */
+int probe_policy_targets(const char *path, struct policy_probes *out);
+void policy_probes_free(struct policy_probes *pp);
 
 #define PROBE_BLOCK_MAX_ADDRS 16 /* addresses of one probed host that its drop rule covers */
 
@@ -49,5 +66,14 @@ int probe_policy_add_blocks(struct policy *p, struct diag *d, const struct probe
  * probes could not run at all.
  */
 int probe_policy_apply_blocks(struct policy *p, struct diag *d, const struct probe_opts *o);
+
+/*
+ * The domain probes of p (probe_domain.c), as probe_policy_apply_blocks runs them: each
+ * failing one is a warning in d with a note per failing check, and with on_fail: block gets
+ * a drop rule in b[*nb] (tcp/25 to the MX addresses its failures concern; all of them when
+ * a failure concerns the whole domain). b has room for every probe of p.
+ */
+int probe_policy_domains(const struct policy *p, struct diag *d, const struct probe_opts *o,
+			 struct probe_block *b, size_t *nb);
 
 #endif

@@ -21,38 +21,10 @@ RUNS=${RUNS:-5}
 MANY=${MANY:-100}
 DOC=${DOC:-$ROOT/Documentation/performance.md}
 source "$ROOT/selftests/probe/lib.sh"
+source "$ROOT/selftests/bench/timing.sh"
 
 PORTS=(25 587 465 143 993 110 995)
 declare -A PROTO=([25]=smtp [587]=smtp [465]=none [143]=imap [993]=none [110]=pop3 [995]=none)
-
-now_ms() { date +%s%3N; }
-
-# median: of the numbers on stdin
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-
-# timed CMD...: milliseconds CMD took; fails the bench when CMD fails (a non-compliant or
-# unreachable target would time an error path, not a probe)
-timed() {
-	local t0 t1
-	t0=$(now_ms)
-	"$@" >"$TMP/timed.out" 2>&1 || {
-		cat "$TMP/timed.out" >&2
-		fail "$* exited $?"
-	}
-	t1=$(now_ms)
-	echo $((t1 - t0))
-}
-
-# med N CMD...: median over N runs
-med() {
-	local n=$1 i
-	shift
-	for i in $(seq "$n"); do
-		timed "$@" || exit 1
-	done | median
-}
 
 tp() { cli "$TLSFW" probe --ca "$TMP/ca/ca.pem" --name mail.test "$@"; }
 
@@ -69,8 +41,6 @@ seven_sclient() {
 		sclient "$p" || return 1
 	done
 }
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 [ -x "$TLSFW" ] || fail "no $TLSFW: make BUILD=$BUILD"
 probe_up

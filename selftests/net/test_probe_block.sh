@@ -9,23 +9,7 @@
 # pass.
 source "$(dirname "$0")/../probe/lib.sh"
 
-# lib.sh removes the client and server namespaces; the gateway is ours.
-GW=${NS_PREFIX}gw
-trap '_rc=$?; ip netns del "$GW" 2>/dev/null; (exit $_rc); _cleanup' EXIT
-NETTOOL=$ROOT/selftests/net/nettool.py
-S4=10.10.2.2
-S6=fd00:2::2
-
-gw() { ip netns exec "$GW" "$@"; }
-
-# tcp NS ADDR PORT: connected | timeout | ECONNREFUSED ...; half a second, so exactly one SYN
-tcp() {
-	ip netns exec "$1" $PY "$NETTOOL" tcp-probe --to "$2" --port "$3" --timeout 0.5 |
-		$PY -c 'import json,sys; print(json.load(sys.stdin)["result"])'
-}
-
-"$ROOT/scripts/topology.sh" up "$NS_PREFIX" || fail "topology"
-[ "$CNS" = "${NS_PREFIX}c" ] && [ "$SNS" = "${NS_PREFIX}s" ] || fail "namespace names"
+gateway_up
 mkca
 mkcert mail.test "DNS:mail.test,IP:$S4,IP:$S6" 30
 # no reverse look-up of the gateway: DNS queries from the server would wait on the

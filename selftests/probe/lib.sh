@@ -7,8 +7,13 @@
 #   probe_up            namespaces $CNS (client, 10.203.0.2) and $SNS (server, $S4, $S6);
 #                       the client resolves mail.test to $S4, multi.test to 10.203.0.3
 #                       (nothing there unless a test adds it) and $S4
+#   gateway_up          instead of probe_up: $CNS -- $GW -- $SNS (scripts/topology.sh), the
+#                       server at $S4 10.10.2.2 and $S6 fd00:2::2; gw CMD... runs in $GW
+#   tcp NS ADDR PORT    connected | timeout | ECONNREFUSED ...: one SYN, half a second
 #   mkca                $TMP/ca/ca.pem and a key
-#   mkcert NAME SAN DAYS  $TMP/ca/NAME.pem and NAME.key signed by the CA (DAYS -1: expired)
+#   mkcert NAME SAN DAYS  $TMP/ca/NAME.pem and NAME.key signed by the CA (DAYS -1: expired);
+#                       ISSUER=INT mkcert ...: signed by intermediate INT, NAME.pem the chain
+#   mkint NAME FROM TO  an intermediate CA valid from FROM to TO ("-400 days", "+30 days")
 #   bg LOG CMD...       start CMD in the background, its output to LOG; killed at exit
 #   probe ARGS...       run tlsfw probe in the client namespace; output in $OUT, exit in $RC
 #   expect_check NAME STATUS   the last probe's JSON reports check NAME with STATUS
@@ -38,7 +43,9 @@ _cleanup() {
 	"$ROOT/scripts/topology.sh" reap "$SNS"
 	ip netns del "$CNS" 2>/dev/null
 	ip netns del "$SNS" 2>/dev/null
+	[ -n "${GW:-}" ] && ip netns del "$GW" 2>/dev/null
 	[ -n "${_hosts:-}" ] && rm -rf "/etc/netns/$CNS"
+	[ -n "${GW:-}" ] && rm -rf "/etc/netns/$GW"
 	if [ $rc -ne 0 ] && [ -n "${KEEP_LOGS:-}" ]; then
 		echo "logs kept in $TMP"
 	else
@@ -77,6 +84,24 @@ probe_up() {
 		$S4 $S6 $S4 >"/etc/netns/$CNS/hosts"
 }
 
+# gateway_up: client -- gateway -- server, for tests that apply a policy on the gateway.
+gateway_up() {
+	GW=${NS_PREFIX}gw
+	S4=10.10.2.2
+	S6=fd00:2::2
+	"$ROOT/scripts/topology.sh" up "$NS_PREFIX" || fail "topology"
+	[ "$CNS" = "${NS_PREFIX}c" ] && [ "$SNS" = "${NS_PREFIX}s" ] || fail "namespace names"
+}
+
+gw() {
+	ip netns exec "$GW" "$@"
+}
+
+tcp() {
+	ip netns exec "$1" $PY "$ROOT/selftests/net/nettool.py" tcp-probe --to "$2" --port "$3" \
+		--timeout 0.5 | $PY -c 'import json,sys; print(json.load(sys.stdin)["result"])'
+}
+
 srv() {
 	ip netns exec "$SNS" "$@"
 }
@@ -102,13 +127,48 @@ mkcert() {
 			-keyout "$d/$n.key" -out "$d/$n.pem" -days "$days" -subj "/CN=$n" \
 			-addext "subjectAltName=$san" >/dev/null 2>&1 || fail "cannot make $n"
 	else
+		local iss=${ISSUER:-ca}
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 			-keyout "$d/$n.key" -out "$d/$n.csr" -subj "/CN=$n" >/dev/null 2>&1 &&
-			openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+			openssl x509 -req -in "$d/$n.csr" -CA "$d/$iss.pem" -CAkey "$d/$iss.key" \
 				-CAcreateserial -out "$d/$n.pem" -days "$days" -extfile "$d/$n.ext" \
 				>/dev/null 2>&1 || fail "cannot make certificate $n"
+		# the server sends its chain: leaf, then the intermediate
+		[ "$iss" = ca ] || cat "$d/$iss.pem" >>"$d/$n.pem"
 	fi
 	chmod 644 "$d/$n.key"
+}
+
+# mkint NAME FROM TO: an intermediate CA signed by the test CA, valid from FROM to TO (date(1)
+# offsets); `openssl ca` is what sets a validity period in the past.
+mkint() {
+	local n=$1 d=$TMP/ca
+	mkdir -p "$d/db"
+	touch "$d/db/index"
+	[ -f "$d/db/serial" ] || echo 1000 >"$d/db/serial"
+	cat >"$d/ca.cnf" <<-EOC
+	[ca]
+	default_ca = c
+	[c]
+	database = $d/db/index
+	serial = $d/db/serial
+	new_certs_dir = $d/db
+	default_md = sha256
+	policy = p
+	unique_subject = no
+	[p]
+	commonName = supplied
+	[int]
+	basicConstraints = critical,CA:TRUE
+	keyUsage = critical,keyCertSign,cRLSign
+	EOC
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/$n.key" \
+		-out "$d/$n.csr" -subj "/CN=$n" >/dev/null 2>&1 &&
+		openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.pem" -keyfile "$d/ca.key" \
+			-in "$d/$n.csr" -out "$d/$n.pem" -extensions int -notext \
+			-startdate "$(date -u -d "$2" +%Y%m%d%H%M%SZ)" \
+			-enddate "$(date -u -d "$3" +%Y%m%d%H%M%SZ)" >/dev/null 2>&1 ||
+		fail "cannot make intermediate $n"
 }
 
 # bg LOG CMD...: a daemon in the foreground of a background job, never on our stdout.

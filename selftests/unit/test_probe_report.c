@@ -31,6 +31,10 @@ int main(void)
 	CHECK(!probe_target_parse(&t[1], "192.0.2.1:993", NULL, err, sizeof(err)), "%s", err);
 	CHECK(!probe_target_parse(&t[2], "[2001:db8::1]:25", NULL, err, sizeof(err)), "%s", err);
 	snprintf(t[0].label, sizeof(t[0].label), "corp-submission");
+	/* ftps is 989 (data) and 990 (control): a new connection goes to the control port */
+	CHECK(!probe_target_parse(&t[1], "ftp.test:ftps", NULL, err, sizeof(err)), "%s", err);
+	CHECK(t[1].port == 990 && t[1].proto == PROTO_IMPLICIT, "ftps: port %u", t[1].port);
+	CHECK(!probe_target_parse(&t[1], "192.0.2.1:993", NULL, err, sizeof(err)), "%s", err);
 
 	r[0].reachable = true;
 	r[0].starttls = ST_STRIPPED;
