@@ -202,7 +202,10 @@ static int rua_parse(const struct tv_field *f, void *arg, char *err, size_t errl
 			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
 				return fail(err, errlen, "rua '%.*s' holds a space or control",
 					    (int)(e - p), p);
-		if (out->n_rua < TLSRPT_RUA_MAX && (size_t)(e - p) < sizeof(out->rua[0]))
+		if ((size_t)(e - p) >= sizeof(out->rua[0]))
+			return fail(err, errlen, "rua '%.40s...' is longer than %zu characters", p,
+				    sizeof(out->rua[0]) - 1);
+		if (out->n_rua < TLSRPT_RUA_MAX)
 			memcpy(out->rua[out->n_rua++], p, e - p);
 		p = c + 1;
 	}

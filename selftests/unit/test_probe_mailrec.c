@@ -79,6 +79,13 @@ static void test_tlsrpt(void)
 	CHECK(tlsrpt_parse("v=STSv1; id=1", &r, err, sizeof(err)) == -ENOENT, "not TLSRPT");
 	CHECK(tlsrpt_parse("v=TLSRPTv1; rua=mailto:", &r, err, sizeof(err)) == -EINVAL,
 	      "empty mailto");
+
+	/* A URI too long to keep is refused, not dropped: a parsed record has a rua. */
+	char longrua[400] = "v=TLSRPTv1; rua=mailto:a@";
+	memset(longrua + strlen(longrua), 'x', 300);
+	strcat(longrua, ".org");
+	CHECK(tlsrpt_parse(longrua, &r, err, sizeof(err)) == -EINVAL && strstr(err, "longer than"),
+	      "overlong rua: %s", err);
 }
 
 static void test_policy(void)
