@@ -7,6 +7,7 @@
 #define TLSFW_CONTENT_UTIL_H
 
 #include "parse.h"
+#include "tlsfw_content_abi.h"
 
 /*
  * The loops (bpf_loop) keep their counters in a per-CPU map value, not on the stack: the
@@ -28,6 +29,12 @@ struct content_work {
 	__u32 gen;
 	__u32 bad;
 	__u32 pad;
+	/* Kept here, not on the stack, which the decision's frame and the content functions'
+	 * share (512 bytes in all): the flow key (flow.h), a name key (names.h), the first
+	 * bytes of a UDP datagram (quic.h). */
+	struct tlsfw_flow_key key;
+	struct tlsfw_name_key name_key;
+	__u8 quic[TLSFW_UDP_HLEN + TLSFW_QUIC_READ + 8];
 };
 
 struct {
@@ -59,6 +66,34 @@ static __always_inline int payload_read(void *ctx, int xdp, __u32 off, __u8 *buf
 	if (!len)
 		return -1;
 	return load_bytes(ctx, xdp, off, buf, len);
+}
+
+/*
+ * The `size` bytes (a constant) at packet offset off, read in place when they lie in the
+ * linear part (XDP: the first buffer; tc: skb->data), else NULL and the caller reads them
+ * with the load helper: a helper call per field was most of a ClientHello field's cost.
+ */
+static __always_inline const __u8 *payload_peek(void *ctx, int xdp, __u32 off, __u32 size)
+{
+	void *data, *end;
+	const __u8 *p;
+	__u64 at = off;
+
+	if (xdp) {
+		data = (void *)(long)((struct xdp_md *)ctx)->data;
+		end = (void *)(long)((struct xdp_md *)ctx)->data_end;
+	} else {
+		data = (void *)(long)((struct __sk_buff *)ctx)->data;
+		end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
+	}
+	if (off > TLSFW_MAX_OFF)
+		return NULL;
+	/* kept on the register added, or the verifier cannot bound the pointer */
+	asm volatile("%0 &= %1" : "+r"(at) : "i"(TLSFW_MAX_OFF));
+	p = data + at;
+	if ((void *)(p + size) > end)
+		return NULL;
+	return p;
 }
 
 #endif /* TLSFW_CONTENT_UTIL_H */

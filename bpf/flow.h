@@ -226,21 +226,21 @@ static __always_inline void facts_of(struct tlsfw_flow *f, __u32 gen, struct tls
 static __always_inline void content_tcp(void *ctx, int xdp, const struct parsed *p, __u32 gen,
 					__u32 want, struct tlsfw_facts *out)
 {
-	struct tlsfw_flow_key k;
-	struct tlsfw_flow *f;
+	struct content_work *w = content_work();
 	__u32 seq = bpf_ntohl(p->tcp_seq), seg_off, plen;
+	struct tlsfw_flow *f = NULL;
 	__u8 tls0, hello0;
 	int gap = 0;
 
 	__builtin_memset(out, 0, sizeof(*out));
-	if (p->proto != TLSFW_IPPROTO_TCP || !p->has_ports)
+	if (p->proto != TLSFW_IPPROTO_TCP || !p->has_ports || !w)
 		return;
-	flow_key(&k, p);
+	flow_key(&w->key, p);
 	if ((p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_ACK | TLSFW_TCP_RST)) == TLSFW_TCP_SYN) {
-		f = flow_syn(&k, seq);
+		f = flow_syn(&w->key, seq);
 		seg_off = 0;
 	} else {
-		f = bpf_map_lookup_elem(&tlsfw_flows, &k);
+		f = bpf_map_lookup_elem(&tlsfw_flows, &w->key);
 		seg_off = f ? seq - f->isn - 1 : 0;
 	}
 	if (!f) {

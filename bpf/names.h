@@ -59,14 +59,18 @@ static __always_inline int name_equal(const struct tlsfw_flow *f, __u32 at,
 static __always_inline __u32 name_find(struct name_run *r, __u32 at, __u8 kind)
 {
 	struct content_work *w = r->w;
-	struct tlsfw_name_key k = { .hash = w->h, .gen = w->gen, .kind = kind };
+	struct tlsfw_name_key *k = &w->name_key;
 	struct tlsfw_name_val *v;
 
 	if (at >= w->len)
 		return 0;
-	k.len = w->len - at;
-	v = bpf_map_lookup_elem(&tlsfw_names, &k);
-	if (!v || v->len != k.len || !name_equal(r->f, at, v, k.len))
+	__builtin_memset(k, 0, sizeof(*k));
+	k->hash = w->h;
+	k->gen = w->gen;
+	k->kind = kind;
+	k->len = w->len - at;
+	v = bpf_map_lookup_elem(&tlsfw_names, k);
+	if (!v || v->len != w->len - at || !name_equal(r->f, at, v, w->len - at))
 		return 0;
 	return v->cls;
 }

@@ -37,9 +37,10 @@ enum quic_type {
 	QUIC_T_RETRY = 3,
 };
 
-/* Room after the last header byte read, so that a varint at any offset below
- * TLSFW_QUIC_READ is read from the buffer without a bound the verifier cannot see. */
-#define QUIC_BUF (TLSFW_UDP_HLEN + TLSFW_QUIC_READ + 8)
+/* The copy of the header (struct content_work.quic): UDP header, TLSFW_QUIC_READ bytes, and
+ * room after them so that a varint at any offset below TLSFW_QUIC_READ is read from the
+ * copy without a bound the verifier cannot see. */
+#define QUIC_BUF sizeof(((struct content_work *)0)->quic)
 
 static __always_inline int quic_layout(__u32 v)
 {
@@ -124,31 +125,18 @@ static __always_inline int quic_fits(void *ctx, int xdp, const __u8 *q, __u32 go
 	return v >= TLSFW_QUIC_MIN_PAYLOAD && v <= dlen - pos - n;
 }
 
-/* enum tlsfw_quic of the UDP datagram of p (any port). A first fragment is judged by its UDP
- * length; later fragments are not (the decision gives them their first fragment's verdict). */
-static __always_inline int content_quic(void *ctx, int xdp, const struct parsed *p)
+/* The checks after reading: h (a copy) holds the UDP header and the first bytes of the
+ * datagram, got of them usable (TLSFW_UDP_HLEN + 7 to TLSFW_QUIC_READ), QUIC_BUF readable. */
+static __always_inline int quic_header(void *ctx, int xdp, const struct parsed *p, const __u8 *h,
+				       __u32 got, __u32 avail)
 {
-	__u8 buf[QUIC_BUF] = {};
-	__u32 avail, got, dlen, dcil, scil, pos, v;
-	const __u8 *q = buf + TLSFW_UDP_HLEN;
+	const __u8 *q = h + TLSFW_UDP_HLEN;
+	__u32 dlen, dcil, scil, pos, v;
 	int layout, type;
-	__u64 len;
 
-	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER)
-		return TLSFW_QUIC_NONE;
-	avail = p->ip_end - p->l4_off;
-	if (avail < TLSFW_UDP_HLEN + 7 || p->ip_end < p->l4_off)
-		return TLSFW_QUIC_NONE;
-	got = avail < TLSFW_QUIC_READ ? avail : TLSFW_QUIC_READ;
-	len = got; /* the helper's length bounded on the register passed (see payload_read) */
-	asm volatile("%0 &= %1" : "+r"(len) : "i"(TLSFW_QUIC_READ * 2 - 1));
-	if (len < TLSFW_UDP_HLEN + 7 || len > TLSFW_QUIC_READ)
-		return TLSFW_QUIC_NONE;
-	if (load_bytes(ctx, xdp, p->l4_off, buf, len))
-		return TLSFW_QUIC_NONE;
 	if ((q[0] & 0xc0) != 0xc0)
 		return TLSFW_QUIC_NONE;
-	dlen = (__u32)buf[4] << 8 | buf[5];
+	dlen = (__u32)h[4] << 8 | h[5];
 	if (dlen < TLSFW_UDP_HLEN || (p->frag == FRAG_NONE && dlen > avail))
 		return TLSFW_QUIC_NONE;
 	dlen -= TLSFW_UDP_HLEN;
@@ -174,6 +162,45 @@ static __always_inline int content_quic(void *ctx, int xdp, const struct parsed 
 	if (type == QUIC_T_INITIAL && dlen >= TLSFW_QUIC_MIN_INITIAL)
 		return TLSFW_QUIC_INITIAL;
 	return TLSFW_QUIC_LONG;
+}
+
+/* enum tlsfw_quic of the UDP datagram of p (any port). A first fragment is judged by its UDP
+ * length; later fragments are not (the decision gives them their first fragment's verdict).
+ * The header is read from the frame's linear part when it is there, else with the helper. */
+static __always_inline int content_quic(void *ctx, int xdp, const struct parsed *p)
+{
+	struct content_work *w;
+	const __u8 *h;
+	__u8 *buf;
+	__u32 avail, got;
+	__u64 len;
+
+	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER)
+		return TLSFW_QUIC_NONE;
+	avail = p->ip_end - p->l4_off;
+	if (avail < TLSFW_UDP_HLEN + 7 || p->ip_end < p->l4_off)
+		return TLSFW_QUIC_NONE;
+	/* most UDP is not a long header: its first byte says so, read in place */
+	h = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 1);
+	if (h && (h[TLSFW_UDP_HLEN] & 0xc0) != 0xc0)
+		return TLSFW_QUIC_NONE;
+	got = avail < TLSFW_QUIC_READ ? avail : TLSFW_QUIC_READ;
+	w = content_work();
+	if (!w)
+		return TLSFW_QUIC_NONE;
+	buf = w->quic;
+	h = payload_peek(ctx, xdp, p->l4_off, QUIC_BUF);
+	if (h) { /* the indexes into the header need a copy the verifier can bound */
+		__builtin_memcpy(buf, h, QUIC_BUF);
+		return quic_header(ctx, xdp, p, buf, got, avail);
+	}
+	len = got; /* the helper's length bounded on the register passed (see payload_read) */
+	asm volatile("%0 &= %1" : "+r"(len) : "i"(TLSFW_QUIC_READ * 2 - 1));
+	if (len < TLSFW_UDP_HLEN + 7 || len > TLSFW_QUIC_READ)
+		return TLSFW_QUIC_NONE;
+	if (load_bytes(ctx, xdp, p->l4_off, buf, len))
+		return TLSFW_QUIC_NONE;
+	return quic_header(ctx, xdp, p, buf, got, avail);
 }
 
 #endif /* TLSFW_QUIC_H */

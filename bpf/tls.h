@@ -270,6 +270,17 @@ static __always_inline int hello_take(void *ctx, int xdp, __u32 off, __u8 *dst, 
 	return 0;
 }
 
+/* A field of n (1..7) bytes into buf (8 bytes), from the packet in place if it can. */
+static __always_inline int hello_field_read(void *ctx, int xdp, __u32 off, __u8 *buf, __u32 n)
+{
+	const __u8 *p = payload_peek(ctx, xdp, off, 8);
+
+	if (!p)
+		return payload_read(ctx, xdp, off, buf, n);
+	__builtin_memcpy(buf, p, 8); /* bytes after the field: never read */
+	return 0;
+}
+
 /*
  * Collect host_name bytes: the part in this segment and record with one read when the name
  * starts here (the usual case), else at most 7 bytes per step. (A read at a variable offset
@@ -320,6 +331,7 @@ static __always_inline long hello_step(struct hello_run *r, int xdp)
 	struct tlsfw_flow *f = r->f;
 	struct tlsfw_hello_parse *hp = &f->hp;
 	__u32 avail, n, need, step = hp->step;
+	int err;
 
 	if (f->hello != TLSFW_FH_PARSING)
 		return 1;
@@ -346,8 +358,13 @@ static __always_inline long hello_step(struct hello_run *r, int xdp)
 		return hello_fail(f, step >= HS_SNI_LIST ? TLSFW_WHY_SNI : TLSFW_WHY_LENGTH);
 	if (n > need - hp->have)
 		n = need - hp->have;
-	if (step == HS_NAME ? hello_take_name(r->ctx, xdp, f, r->w->cur, hp->have, &n) :
-			      hello_take(r->ctx, xdp, r->w->cur, hp->buf, hp->have, n, 7))
+	if (step == HS_NAME)
+		err = hello_take_name(r->ctx, xdp, f, r->w->cur, hp->have, &n);
+	else if (!hp->have && n == need) /* the whole field here: one read */
+		err = hello_field_read(r->ctx, xdp, r->w->cur, hp->buf, n);
+	else
+		err = hello_take(r->ctx, xdp, r->w->cur, hp->buf, hp->have, n, 7);
+	if (err)
 		return hello_fail(f, TLSFW_WHY_LENGTH);
 	hp->have += n;
 	r->w->cur += n;

@@ -61,19 +61,7 @@ int ct_env_load(struct ct_env_s *e, uint32_t flows)
 		return err;
 	}
 	e->skel = s;
-	e->r = (struct crun){
-		.prog = { bpf_program__fd(s->progs.content_xdp),
-			  bpf_program__fd(s->progs.content_tc) },
-		.flows = bpf_map__fd(s->maps.tlsfw_flows),
-		.names = bpf_map__fd(s->maps.tlsfw_names),
-		.cfg = bpf_map__fd(s->maps.tlsfw_content_cfg),
-		.stats = bpf_map__fd(s->maps.tlsfw_content_stats),
-		.gen = &s->bss->gen,
-		.want = &s->bss->want,
-		.mode = &s->bss->mode,
-		.res = &s->bss->result,
-		.ncpu = libbpf_num_possible_cpus(),
-	};
+	e->r = CRUN_OF(s);
 	err = ct_table_of(&e->t, ct_patterns, N_PATTERNS, 0);
 	return err ? err : crun_names(&e->r, 0, 1, &e->t);
 }

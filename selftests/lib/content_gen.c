@@ -278,7 +278,7 @@ static int ext_list(const struct hello_opts *o, int *k, uint64_t *rng)
 
 	if (o->padding && o->padding_first)
 		k[n++] = X_PADDING, first = 1;
-	if (o->sni)
+	if (o->sni && !o->sni_last)
 		k[n++] = X_SNI;
 	for (size_t i = 0; !o->tls12 && i < sizeof(tls13) / sizeof(tls13[0]); i++)
 		k[n++] = tls13[i];
@@ -300,6 +300,8 @@ static int ext_list(const struct hello_opts *o, int *k, uint64_t *rng)
 		k[i] = k[j];
 		k[j] = t;
 	}
+	if (o->sni && o->sni_last)
+		k[n++] = X_SNI;
 	if (o->psk && !o->tls12)
 		k[n++] = X_PSK;
 	return n;

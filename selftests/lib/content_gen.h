@@ -30,6 +30,7 @@ struct hello_opts {
 	size_t padding;		 /* a padding extension of this many bytes (0: none) */
 	int padding_first;	 /* padding before server_name (else in random order) */
 	int shuffle;		 /* random extension order (pre_shared_key stays last) */
+	int sni_last;		 /* server_name after every other extension (but PSK) */
 	int grease;		 /* GREASE values and extensions, as Chromium sends them */
 	int psk;		 /* a pre_shared_key extension (last) */
 	size_t target;		 /* > 0: pad the handshake message to this many bytes */

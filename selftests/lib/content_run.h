@@ -24,6 +24,22 @@ struct crun {
 	int ncpu;
 };
 
+/* The runner of a loaded skeleton s (struct content_prog *, content_prog.skel.h). */
+#define CRUN_OF(s)                                                   \
+	((struct crun){                                              \
+		.prog = { bpf_program__fd((s)->progs.content_xdp),   \
+			  bpf_program__fd((s)->progs.content_tc) },  \
+		.flows = bpf_map__fd((s)->maps.tlsfw_flows),         \
+		.names = bpf_map__fd((s)->maps.tlsfw_names),         \
+		.cfg = bpf_map__fd((s)->maps.tlsfw_content_cfg),     \
+		.stats = bpf_map__fd((s)->maps.tlsfw_content_stats), \
+		.gen = &(s)->bss->gen,                               \
+		.want = &(s)->bss->want,                             \
+		.mode = &(s)->bss->mode,                             \
+		.res = &(s)->bss->result,                            \
+		.ncpu = libbpf_num_possible_cpus(),                  \
+	})
+
 /* One frame through hook h; the facts it got in *out. Returns 0 or -errno. */
 int crun_frame(struct crun *r, int hook, const struct pkt *p, struct tlsfw_facts *out);
 
