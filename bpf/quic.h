@@ -180,9 +180,14 @@ static __always_inline int content_quic(void *ctx, int xdp, const struct parsed 
 	avail = p->ip_end - p->l4_off;
 	if (avail < TLSFW_UDP_HLEN + 7 || p->ip_end < p->l4_off)
 		return TLSFW_QUIC_NONE;
-	/* most UDP is not a long header: its first byte says so, read in place */
-	h = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 1);
-	if (h && (h[TLSFW_UDP_HLEN] & 0xc0) != 0xc0)
+	/* most UDP is not a long header of a version we know: its first five bytes say so,
+	 * read in place (a DNS ID of 0xc3c3 passes the first byte, not the version) */
+	h = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 5);
+	if (h &&
+	    ((h[TLSFW_UDP_HLEN] & 0xc0) != 0xc0 ||
+	     quic_layout((__u32)h[TLSFW_UDP_HLEN + 1] << 24 | (__u32)h[TLSFW_UDP_HLEN + 2] << 16 |
+			 (__u32)h[TLSFW_UDP_HLEN + 3] << 8 | h[TLSFW_UDP_HLEN + 4]) ==
+		     QUIC_LAYOUT_NONE))
 		return TLSFW_QUIC_NONE;
 	got = avail < TLSFW_QUIC_READ ? avail : TLSFW_QUIC_READ;
 	w = content_work();

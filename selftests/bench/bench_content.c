@@ -84,13 +84,22 @@ static void quic_rows(struct bench *b)
 
 	if (quic_build(d, sizeof(d), &q, &b->rng) > 0 && !frame(&p, 17, 0, 0, d, 1200))
 		row(b, "UDP: QUIC v1 Initial, 1,200 bytes", &p, CONTENT_FACTS, CONTENT_PARSE);
+	n = dns_query(d, 0x1234, "www.example.com", 1);
+	if (!frame(&p, 17, 0, 0, d, n))
+		row(b, "UDP: DNS query, ID 0x1234 (first byte: not a long header)", &p,
+		    CONTENT_FACTS, CONTENT_PARSE);
 	n = dns_query(d, 0xc3c3, "www.example.com", 1);
 	if (!frame(&p, 17, 0, 0, d, n))
-		row(b, "UDP: DNS query, ID 0xc3c3", &p, CONTENT_FACTS, CONTENT_PARSE);
+		row(b, "UDP: DNS query, ID 0xc3c3 (version: none)", &p, CONTENT_FACTS,
+		    CONTENT_PARSE);
 	memset(d, 0, 64);
-	d[0] = 0xc0; /* a long header, version 0 */
+	d[0] = 0xc0; /* a long header of v1 whose connection ID lengths overrun the datagram */
+	d[4] = 1;
+	d[5] = 20;
+	d[26] = 20;
 	if (!frame(&p, 17, 0, 0, d, 64))
-		row(b, "UDP: long header, version 0", &p, CONTENT_FACTS, CONTENT_PARSE);
+		row(b, "UDP: 64 bytes, long header, version 1, lengths do not fit", &p,
+		    CONTENT_FACTS, CONTENT_PARSE);
 }
 
 /* The flow's state now, as the snapshot runs restore. */
