@@ -200,6 +200,21 @@ int ct_plan_cut(struct seg *s, size_t len, size_t first, size_t max)
 	return n;
 }
 
+int ct_plan_tiny(struct seg *s, size_t len, size_t tiny)
+{
+	int n = 0;
+
+	for (size_t off = 0; off < len && n < MAX_SEGS;) {
+		size_t l = off < tiny ? 1 + gen_below(&ct_rng, 7) : SEG_MAX;
+
+		if (l > len - off)
+			l = len - off;
+		s[n++] = (struct seg){ .off = off, .len = l };
+		off += l;
+	}
+	return n;
+}
+
 /* Random cuts (small ones too), then with `mess` retransmissions, coalesced retransmissions,
  * swapped neighbours, fragments and segments from before the stream. */
 int ct_plan_random(struct seg *s, size_t len, int mess)
@@ -281,6 +296,9 @@ void ct_flow_plans(const char *what, const uint8_t *stream, size_t len, int spli
 		snprintf(name, sizeof(name), "%s, random %d", what, k);
 		ct_flow_run(name, stream, s, n, &fo);
 	}
+	n = ct_plan_tiny(s, len, 1000); /* any number of segments: here, hundreds */
+	snprintf(name, sizeof(name), "%s, tiny segments", what);
+	ct_flow_run(name, stream, s, n, &(struct fopts){ .hook = CR_XDP, .family = 6, .want = 1 });
 	for (size_t cut = 1; splits64 && cut <= 64 && cut < len; cut++) {
 		struct fopts fo = { .hook = cut & 1, .family = 4, .want = 1 };
 

@@ -12,7 +12,7 @@
 #include "name_table.h"
 #include "ref_content.h"
 
-#define MAX_SEGS 96
+#define MAX_SEGS 512
 #define SEG_MAX 1400 /* payload per frame (pkt.h) */
 #define LOG_SIZE (1 << 20)
 
@@ -59,6 +59,8 @@ int ct_flow_run(const char *what, const uint8_t *stream, const struct seg *s, in
 		const struct fopts *fo);
 /* Segments of at most max bytes, the first `first` bytes long (0: max). */
 int ct_plan_cut(struct seg *s, size_t len, size_t first, size_t max);
+/* Segments of 1 to 7 bytes for the first `tiny` bytes, then of SEG_MAX. */
+int ct_plan_tiny(struct seg *s, size_t len, size_t tiny);
 /* Random cuts; with mess, also retransmissions, coalescing, reordering, fragments, bytes from
  * before the stream. */
 int ct_plan_random(struct seg *s, size_t len, int mess);

@@ -250,6 +250,41 @@ static void test_cut_and_changed(void)
 	}
 }
 
+/* An Initial's first IP fragment holds its header: judged by the UDP length, like the whole
+ * datagram; a later fragment has no header to judge. */
+static void test_fragments(void)
+{
+	struct quic_opts o = { .version = 1, .dcid_len = 8, .scid_len = 8, .size = 1300 };
+	uint8_t d[DGRAM_MAX + 64];
+	int len = quic_build(d, sizeof(d), &o, &ct_rng);
+
+	for (int hook = 0; hook < CR_HOOKS; hook++)
+		for (size_t part = 40; part <= 1000; part += 160) {
+			struct frame_opts f = { .family = hook ? 6 : 4,
+						.proto = 17,
+						.sport = 40100,
+						.dport = 443,
+						.data = d,
+						.len = part,
+						.frag = PKT_FRAG_FIRST };
+			struct tlsfw_facts g;
+			struct pkt p;
+
+			if (frame_build(&p, &f))
+				continue;
+			/* the UDP length of the whole datagram, as a first fragment carries it */
+			p.buf[p.l4_off + 4] = (8 + len) >> 8;
+			p.buf[p.l4_off + 5] = 8 + len;
+			CHECK(!crun_frame(&ct_env.r, hook, &p, &g) && g.quic == ref_quic(d, len) &&
+				      g.quic == TLSFW_QUIC_INITIAL,
+			      "first fragment of %zu bytes (hook %d): %d", part, hook, g.quic);
+			f.frag = PKT_FRAG_LATER;
+			CHECK(!frame_build(&p, &f) && !crun_frame(&ct_env.r, hook, &p, &g) &&
+				      g.quic == TLSFW_QUIC_NONE,
+			      "a later fragment: %d", g.quic);
+		}
+}
+
 /* A real client's first datagram to a local port: n bytes into d. */
 static ssize_t first_datagram(char *const argv_fmt[], uint8_t *d, size_t cap)
 {
@@ -394,6 +429,7 @@ int main(void)
 	test_real_initials();
 	test_built();
 	test_cut_and_changed();
+	test_fragments();
 	test_lookalikes();
 	printf("%lu datagrams\n", n_datagrams);
 	ct_env_free(&ct_env);
