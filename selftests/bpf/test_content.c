@@ -69,12 +69,31 @@ static void steps(const char *what, const uint8_t *stream, const struct step *st
 #define FT TLSFW_FRESH_TLS
 #define FH TLSFW_FRESH_HELLO
 
+/* The record header's fields: each value outside the TLS start makes it NO. */
+static void tls_start_fields(const struct hello_out *h)
+{
+	for (int k = 0; k < 7; k++) {
+		static const uint8_t off[] = { 0, 1, 2, 2, 3, 3, 5 };
+		static const uint8_t val[] = { 23, 2, 0, 5, 0, 0x40, 2 };
+		uint8_t b[4096];
+		struct step st[] = { SYN(.tls = U, .hello = HU),
+				     { 0, NULL, h->len, TLSFW_TLS_NO, TLSFW_HELLO_NOT_TLS, 0,
+				       FT | FH } };
+
+		if (h->len > sizeof(b))
+			break;
+		memcpy(b, h->buf, h->len);
+		b[off[k]] = val[k];
+		if (k == 4)
+			b[4] = 0; /* record length 0 */
+		steps("record header field", b, st, 2, k & 1);
+	}
+}
+
 static void test_tls_start(void)
 {
 	static uint8_t h_buf[HELLO_MAX];
-	static struct hello_out h;
-
-	h.buf = h_buf;
+	struct hello_out h = { .buf = h_buf };
 	static const uint8_t get[] = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
 	static const uint8_t ssh[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
 	static const uint8_t ovpn[] = { 0, 14, 0x38, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0 };
@@ -153,23 +172,7 @@ static void test_tls_start(void)
 			steps("SSLv2 hello", sslv2, one, 2, hook);
 		}
 	}
-	/* the record header's fields: each value outside the TLS start makes it NO */
-	for (int k = 0; k < 7; k++) {
-		static const uint8_t off[] = { 0, 1, 2, 2, 3, 3, 5 };
-		static const uint8_t val[] = { 23, 2, 0, 5, 0, 0x40, 2 };
-		uint8_t b[4096];
-		struct step st[] = { SYN(.tls = U, .hello = HU),
-				     { 0, NULL, L, TLSFW_TLS_NO, TLSFW_HELLO_NOT_TLS, 0,
-				       FT | FH } };
-
-		if (L > sizeof(b))
-			break;
-		memcpy(b, h.buf, L);
-		b[off[k]] = val[k];
-		if (k == 4)
-			b[4] = 0; /* record length 0 */
-		steps("record header field", b, st, 2, k & 1);
-	}
+	tls_start_fields(&h);
 }
 
 /* ---- ClientHellos against the reference ------------------------------------------------------ */
@@ -224,90 +227,79 @@ static void hello_limits(struct hello_out *h)
 	}
 }
 
+static char n253[254], n255[256], n256[257]; /* filled by test_hand_hellos */
+
+static const struct hcase hand[] = {
+	{ "SNI", { .sni = "www.example.com" }, TLSFW_HELLO_NAME },
+	{ "no SNI", { 0 }, TLSFW_HELLO_NO_NAME },
+	{ "SNI and ECH", { .sni = "cover.example.com", .ech = 1 }, TLSFW_HELLO_NAME },
+	{ "ECH without SNI", { .ech = 1 }, TLSFW_HELLO_NO_NAME },
+	{ "Chromium-like",
+	  { .sni = "dns.google", .key_share = 1216, .grease = 1, .shuffle = 1, .ech = 1, .psk = 1 },
+	  TLSFW_HELLO_NAME },
+	{ "1,500 bytes of padding before SNI",
+	  { .sni = "a.cloudflare-dns.com", .padding = 1500, .padding_first = 1 },
+	  TLSFW_HELLO_NAME },
+	{ "16 KiB", { .sni = "x.b.example.com", .target = 16384 }, TLSFW_HELLO_NAME },
+	{ "16 KiB in 17 records",
+	  { .sni = "dns.quad9.net", .target = 16384, .record_max = 1000 },
+	  TLSFW_HELLO_NAME },
+	{ "33 records",
+	  { .sni = "dns.quad9.net", .target = 16100, .record_max = 500 },
+	  TLSFW_HELLO_MALFORMED,
+	  TLSFW_WHY_LIMIT },
+	{ "3-byte records",
+	  { .sni = "www.example.com", .record_max = 3 },
+	  TLSFW_HELLO_MALFORMED,
+	  TLSFW_WHY_LIMIT },
+	{ "100 more extensions",
+	  { .sni = "www.example.com", .n_extra = 100, .shuffle = 1 },
+	  TLSFW_HELLO_NAME },
+	{ "140 more extensions",
+	  { .sni = "www.example.com", .n_extra = 140 },
+	  TLSFW_HELLO_MALFORMED,
+	  TLSFW_WHY_LIMIT },
+	{ "TLS 1.2", { .sni = "admin.example.com", .tls12 = 1 }, TLSFW_HELLO_NAME },
+	{ "record version 0x0303",
+	  { .sni = "www.example.com", .record_version = 0x0303 },
+	  TLSFW_HELLO_NAME },
+	{ "upper case", { .sni = "WWW.Example.COM", .shuffle = 1 }, TLSFW_HELLO_NAME },
+	{ "trailing dot", { .sni = "www.example.com." }, TLSFW_HELLO_MALFORMED, TLSFW_WHY_NAME },
+	{ "empty label", { .sni = "www..example.com" }, TLSFW_HELLO_MALFORMED, TLSFW_WHY_NAME },
+	{ "leading dot", { .sni = ".example.com" }, TLSFW_HELLO_MALFORMED, TLSFW_WHY_NAME },
+	{ "253 bytes", { .sni = n253 }, TLSFW_HELLO_NAME },
+	{ "255 bytes", { .sni = n255 }, TLSFW_HELLO_NAME },
+	{ "256 bytes", { .sni = n256 }, TLSFW_HELLO_MALFORMED, TLSFW_WHY_SNI },
+	{ "64 KiB",
+	  { .sni = "www.example.com", .target = 66000 },
+	  TLSFW_HELLO_MALFORMED,
+	  TLSFW_WHY_HANDSHAKE },
+	{ "no session id", { .sni = "www.example.com", .sid_len = -1 }, TLSFW_HELLO_NAME },
+	{ "a 33-byte session id",
+	  { .sni = "www.example.com", .sid_len = 33 },
+	  TLSFW_HELLO_MALFORMED,
+	  TLSFW_WHY_LENGTH },
+	{ "the smallest ClientHello",
+	  { .sid_len = -1, .suites = 1, .no_ext = 1 },
+	  TLSFW_HELLO_NO_NAME },
+	{ "no extensions", { .no_ext = 1 }, TLSFW_HELLO_NO_NAME },
+};
+
 static void test_hand_hellos(void)
 {
-	static char n253[254], n255[256], n256[257];
-	const struct hcase cs[] = {
-		{ "SNI", { .sni = "www.example.com" }, TLSFW_HELLO_NAME },
-		{ "no SNI", { 0 }, TLSFW_HELLO_NO_NAME },
-		{ "SNI and ECH", { .sni = "cover.example.com", .ech = 1 }, TLSFW_HELLO_NAME },
-		{ "ECH without SNI", { .ech = 1 }, TLSFW_HELLO_NO_NAME },
-		{ "Chromium-like",
-		  { .sni = "dns.google",
-		    .key_share = 1216,
-		    .grease = 1,
-		    .shuffle = 1,
-		    .ech = 1,
-		    .psk = 1 },
-		  TLSFW_HELLO_NAME },
-		{ "1,500 bytes of padding before SNI",
-		  { .sni = "a.cloudflare-dns.com", .padding = 1500, .padding_first = 1 },
-		  TLSFW_HELLO_NAME },
-		{ "16 KiB", { .sni = "x.b.example.com", .target = 16384 }, TLSFW_HELLO_NAME },
-		{ "16 KiB in 17 records",
-		  { .sni = "dns.quad9.net", .target = 16384, .record_max = 1000 },
-		  TLSFW_HELLO_NAME },
-		{ "33 records",
-		  { .sni = "dns.quad9.net", .target = 16100, .record_max = 500 },
-		  TLSFW_HELLO_MALFORMED,
-		  TLSFW_WHY_LIMIT },
-		{ "3-byte records",
-		  { .sni = "www.example.com", .record_max = 3 },
-		  TLSFW_HELLO_MALFORMED,
-		  TLSFW_WHY_LIMIT },
-		{ "100 more extensions",
-		  { .sni = "www.example.com", .n_extra = 100, .shuffle = 1 },
-		  TLSFW_HELLO_NAME },
-		{ "140 more extensions",
-		  { .sni = "www.example.com", .n_extra = 140 },
-		  TLSFW_HELLO_MALFORMED,
-		  TLSFW_WHY_LIMIT },
-		{ "TLS 1.2", { .sni = "admin.example.com", .tls12 = 1 }, TLSFW_HELLO_NAME },
-		{ "record version 0x0303",
-		  { .sni = "www.example.com", .record_version = 0x0303 },
-		  TLSFW_HELLO_NAME },
-		{ "upper case", { .sni = "WWW.Example.COM", .shuffle = 1 }, TLSFW_HELLO_NAME },
-		{ "trailing dot",
-		  { .sni = "www.example.com." },
-		  TLSFW_HELLO_MALFORMED,
-		  TLSFW_WHY_NAME },
-		{ "empty label",
-		  { .sni = "www..example.com" },
-		  TLSFW_HELLO_MALFORMED,
-		  TLSFW_WHY_NAME },
-		{ "leading dot", { .sni = ".example.com" }, TLSFW_HELLO_MALFORMED, TLSFW_WHY_NAME },
-		{ "253 bytes", { .sni = n253 }, TLSFW_HELLO_NAME },
-		{ "255 bytes", { .sni = n255 }, TLSFW_HELLO_NAME },
-		{ "256 bytes", { .sni = n256 }, TLSFW_HELLO_MALFORMED, TLSFW_WHY_SNI },
-		{ "64 KiB",
-		  { .sni = "www.example.com", .target = 66000 },
-		  TLSFW_HELLO_MALFORMED,
-		  TLSFW_WHY_HANDSHAKE },
-		{ "no session id", { .sni = "www.example.com", .sid_len = -1 }, TLSFW_HELLO_NAME },
-		{ "a 33-byte session id",
-		  { .sni = "www.example.com", .sid_len = 33 },
-		  TLSFW_HELLO_MALFORMED,
-		  TLSFW_WHY_LENGTH },
-		{ "the smallest ClientHello",
-		  { .sid_len = -1, .suites = 1, .no_ext = 1 },
-		  TLSFW_HELLO_NO_NAME },
-		{ "no extensions", { .no_ext = 1 }, TLSFW_HELLO_NO_NAME },
-	};
 	static uint8_t h_buf[HELLO_MAX];
-	static struct hello_out h;
-
-	h.buf = h_buf;
+	struct hello_out h = { .buf = h_buf };
 
 	for (int i = 0; i < 256; i++) /* labels of 63 bytes, the last one shorter */
 		n256[i] = i % 64 == 63 ? '.' : 'a' + i % 26;
 	memcpy(n253, n256, 253);
 	memcpy(n255, n256, 255);
-	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
-		if (hello_build(&h, &cs[i].o, &ct_rng)) {
-			CHECK(0, "%s: hello_build", cs[i].what);
+	for (size_t i = 0; i < sizeof(hand) / sizeof(hand[0]); i++) {
+		if (hello_build(&h, &hand[i].o, &ct_rng)) {
+			CHECK(0, "%s: hello_build", hand[i].what);
 			continue;
 		}
-		hello_case(cs[i].what, &h, cs[i].hello, cs[i].why, i < 8);
+		hello_case(hand[i].what, &h, hand[i].hello, hand[i].why, i < 8);
 	}
 	hello_limits(&h);
 }
@@ -323,9 +315,7 @@ static int rm_entry(const char *path, const struct stat *st, int type, struct FT
 static void real_client(const char *what, int family, const char *const fmt[], const char *name)
 {
 	static uint8_t h_buf[HELLO_MAX];
-	static struct hello_out h;
-
-	h.buf = h_buf;
+	struct hello_out h = { .buf = h_buf };
 	char port[8], url[128], dir[] = "/tmp/tlsfw-chromium-XXXXXX", *argv[24] = { 0 }, *owned[24];
 	struct ref_hello r;
 	struct capture c;
@@ -456,9 +446,7 @@ static void random_name(char *out, size_t cap)
 static void test_generated(void)
 {
 	static uint8_t h_buf[HELLO_MAX];
-	static struct hello_out h;
-
-	h.buf = h_buf;
+	struct hello_out h = { .buf = h_buf };
 	const char *env = getenv("TLSFW_CONTENT_CASES");
 	unsigned long n = env ? strtoul(env, NULL, 10) : 2000, before = ct_failures;
 	struct seg s[MAX_SEGS];
@@ -501,9 +489,7 @@ static void test_generated(void)
 static void break_fields(const char *what, const struct hello_out *base)
 {
 	static uint8_t h_buf[HELLO_MAX];
-	static struct hello_out h;
-
-	h.buf = h_buf;
+	struct hello_out h = { .buf = h_buf };
 	struct seg s[MAX_SEGS];
 
 	h.len = base->len;
@@ -534,9 +520,7 @@ static void break_fields(const char *what, const struct hello_out *base)
 static void test_malformed(void)
 {
 	static uint8_t h_buf[HELLO_MAX];
-	static struct hello_out h;
-
-	h.buf = h_buf;
+	struct hello_out h = { .buf = h_buf };
 	const struct hello_opts os[] = {
 		{ .sni = "www.example.com", .ech = 1, .psk = 1 },
 		{ .sni = "dns.google", .key_share = 1216, .grease = 1, .shuffle = 1 },

@@ -323,6 +323,9 @@ static void dns_ids(const char *what, uint8_t *d, size_t len)
 	printf("%s: 65,536 IDs checked\n", what);
 }
 
+static void real_lookalikes(uint8_t *d, size_t cap);
+static void built_lookalikes(uint8_t *d);
+
 static void test_lookalikes(void)
 {
 	char *dig[] = {
@@ -330,24 +333,6 @@ static void test_lookalikes(void)
 	};
 	char *dig_iter[] = { "dig", "+nord", "+noad",	   "+tries=1",	 "+time=2",
 			     "-p",  "%p",    "@127.0.0.1", "dns.google", NULL };
-	char *dtls[] = { "openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:%p", NULL };
-	char *ovpn[] = { "openvpn",
-			 "--client",
-			 "--dev",
-			 "null",
-			 "--proto",
-			 "udp",
-			 "--remote",
-			 "127.0.0.1",
-			 "%p",
-			 "--ca",
-			 "/tmp/tlsfw-test-quic-ca.pem",
-			 "--cert",
-			 "/tmp/tlsfw-test-quic-ca.pem",
-			 "--key",
-			 "/tmp/tlsfw-test-quic-key.pem",
-			 "--nobind",
-			 NULL };
 	uint8_t d[DGRAM_MAX + 64];
 	ssize_t n;
 
@@ -363,18 +348,53 @@ static void test_lookalikes(void)
 	n = dns_query(d, 0xc3c3, "a-name-long-enough-to-look.example.com", 1);
 	d[2] = 0x81, d[3] = 0x80; /* a response: QR, RD, RA */
 	dns_ids("a response", d, n);
-	n = first_datagram(dtls, d, sizeof(d));
+	real_lookalikes(d, sizeof(d));
+	built_lookalikes(d);
+}
+
+/* DTLS 1.2 from openssl s_client, OpenVPN's first packet from a real client (its CA, cert
+ * and key made by openssl in a private temporary directory). */
+static void real_lookalikes(uint8_t *d, size_t cap)
+{
+	char *dtls[] = { "openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:%p", NULL };
+	char dir[] = "/tmp/tlsfw-quic-XXXXXX", pem[64], key[64], *cmd = NULL;
+	ssize_t n;
+
+	n = first_datagram(dtls, d, cap);
 	CHECK(n > 13 && d[0] == 22, "openssl s_client -dtls1_2 sent %zd bytes", n);
 	if (n > 0)
 		quic_check("DTLS 1.2 ClientHello", d, n, TLSFW_QUIC_NONE, 0);
-	if (system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=t -keyout /tmp/tlsfw-test-quic-key.pem -out /tmp/tlsfw-test-quic-ca.pem 2>/dev/null"))
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(pem, sizeof(pem), "%s/c.pem", dir);
+	snprintf(key, sizeof(key), "%s/k.pem", dir);
+	if (asprintf(
+		    &cmd,
+		    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=t -keyout %s -out %s 2>/dev/null",
+		    key, pem) < 0 ||
+	    system(cmd))
 		CHECK(0, "openssl req failed");
-	n = first_datagram(ovpn, d, sizeof(d));
-	unlink("/tmp/tlsfw-test-quic-key.pem");
-	unlink("/tmp/tlsfw-test-quic-ca.pem");
+	free(cmd);
+	{
+		char *ovpn[] = { "openvpn",  "--client",  "--dev", "null",     "--proto", "udp",
+				 "--remote", "127.0.0.1", "%p",	   "--ca",     pem,	  "--cert",
+				 pem,	     "--key",	  key,	   "--nobind", NULL };
+
+		n = first_datagram(ovpn, d, cap);
+	}
+	unlink(pem);
+	unlink(key);
+	rmdir(dir);
 	CHECK(n > 0 && d[0] >> 3 == 7, "openvpn sent %zd bytes", n);
 	if (n > 0)
 		quic_check("OpenVPN hard reset", d, n, TLSFW_QUIC_NONE, 0);
+}
+
+/* Hand-built: DTLS 1.3, STUN, TURN, WireGuard, RTP and SRTP, OpenVPN, NTP, 2,000 of them. */
+static void built_lookalikes(uint8_t *d)
+{
 	for (int i = 0; i < 2000; i++) {
 		size_t len;
 

@@ -150,7 +150,8 @@ static void put_vec(struct wbuf *w, int size, const void *d, size_t n, uint64_t 
 	close_len(w, l, size);
 }
 
-/* The body of one extension (inside its length). */
+/* The body of one extension (inside its length): one short case per kind, a table to read
+ * down rather than a function to split. */
 static void ext_body(struct wbuf *w, int kind, const struct hello_opts *o, size_t pad,
 		     uint64_t *rng)
 {
