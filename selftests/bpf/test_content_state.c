@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "check.h"
+#include "content_stats.h"
 #include "lib_content.h"
 
 /* The lists (bits) of class cls in table t. */
@@ -274,6 +275,16 @@ static void test_flow_table(void)
 	}
 	CHECK(mid == (long)made - live, "evicted flows seen as mid-stream: %ld, want %ld", mid,
 	      (long)made - live);
+	{ /* what `tlsfw stats` will read */
+		struct content_stats cs;
+
+		CHECK(!content_stats_read(ct_env.r.stats, ct_env.r.flows, &cs) &&
+			      cs.flows == (uint64_t)live && cs.evicted == made - live &&
+			      cs.stat[TLSFW_CSTAT_FLOW_NEW] == made &&
+			      cs.stat[TLSFW_CSTAT_MIDSTREAM] == (uint64_t)mid,
+		      "content_stats_read: %llu present, %llu evicted",
+		      (unsigned long long)cs.flows, (unsigned long long)cs.evicted);
+	}
 	printf("flow table of %d: 200 created, %ld present, %ld evicted\n", TLSFW_FLOWS_MIN, live,
 	       (long)made - live);
 	ct_env_free(&ct_env);
