@@ -36,27 +36,32 @@ struct bench {
 	uint64_t rng;
 };
 
-static uint32_t ns(struct bench *b, int fd, const struct pkt *p)
-{
-	return bench_ns(fd, p, b->repeat, b->runs);
-}
-
-/* One row: the packet in `mode` against `base_mode` and the bare program, both hooks. */
+/* One row: the packet in `mode` against `base_mode` and the bare program, both hooks. The six
+ * are measured in turn, run by run (medians), so that a change of load on the machine falls
+ * on all of them alike. */
 static void row(struct bench *b, const char *what, const struct pkt *p, int mode, int base_mode)
 {
 	int bare[CR_HOOKS] = { bpf_program__fd(b->base->progs.xdp_pass),
 			       bpf_program__fd(b->base->progs.tc_pass) };
-	uint32_t t[CR_HOOKS], base[CR_HOOKS], pass[CR_HOOKS];
+	unsigned int runs = b->runs < 16 ? b->runs : 16;
+	uint32_t v[3][CR_HOOKS][16], m[3][CR_HOOKS];
 
-	for (int h = 0; h < CR_HOOKS; h++) {
-		*b->r.mode = base_mode;
-		base[h] = ns(b, b->r.prog[h], p);
-		*b->r.mode = mode;
-		t[h] = ns(b, b->r.prog[h], p);
-		pass[h] = ns(b, bare[h], p);
-	}
-	printf("| %s | %u | %u | %+d | %u | %u | %u | %+d | %u |\n", what, t[0], base[0],
-	       (int)t[0] - (int)base[0], pass[0], t[1], base[1], (int)t[1] - (int)base[1], pass[1]);
+	for (unsigned int r = 0; r < runs; r++)
+		for (int h = 0; h < CR_HOOKS; h++) {
+			*b->r.mode = base_mode;
+			v[0][h][r] = bench_ns(b->r.prog[h], p, b->repeat, 1);
+			*b->r.mode = mode;
+			v[1][h][r] = bench_ns(b->r.prog[h], p, b->repeat, 1);
+			v[2][h][r] = bench_ns(bare[h], p, b->repeat, 1);
+		}
+	for (int k = 0; k < 3; k++)
+		for (int h = 0; h < CR_HOOKS; h++) {
+			qsort(v[k][h], runs, sizeof(uint32_t), bench_cmp_u32);
+			m[k][h] = v[k][h][runs / 2];
+		}
+	printf("| %s | %u | %u | %+d | %u | %u | %u | %+d | %u |\n", what, m[1][0], m[0][0],
+	       (int)m[1][0] - (int)m[0][0], m[2][0], m[1][1], m[0][1], (int)m[1][1] - (int)m[0][1],
+	       m[2][1]);
 	fflush(stdout);
 }
 
@@ -196,7 +201,7 @@ static void name_rows(struct bench *b)
 	printf("\n| name class computed again | XDP ns, 10 names | XDP ns, 10,000 names | ratio | tc ns, 10 names | tc ns, 10,000 names | ratio | parse only (XDP) |\n|---|---|---|---|---|---|---|---|\n");
 	for (int k = 0; k < 3; k++) {
 		uint32_t v[2][CR_HOOKS][16], med[2][CR_HOOKS], base;
-		unsigned int runs = b->runs < 16 ? b->runs : 16, saved = b->runs;
+		unsigned int runs = b->runs < 16 ? b->runs : 16;
 
 		crun_flows_clear(&b->r);
 		hello_build(&h, &(struct hello_opts){ .sni = names[k] }, &b->rng);
@@ -206,22 +211,20 @@ static void name_rows(struct bench *b)
 		frame(&s1, 6, 10, 0x18, h.buf, h.len);
 		crun_frame(&b->r, CR_XDP, &syn, &g);
 		crun_frame(&b->r, CR_XDP, &s1, &g);
-		b->runs = 1;
 		for (unsigned int r = 0; r < runs; r++)
 			for (int gen = 0; gen < 2; gen++)
 				for (int hk = 0; hk < CR_HOOKS; hk++) {
 					*b->r.gen = gen;
 					*b->r.mode = CONTENT_NAME;
-					v[gen][hk][r] = ns(b, b->r.prog[hk], &s1);
+					v[gen][hk][r] = bench_ns(b->r.prog[hk], &s1, b->repeat, 1);
 				}
-		b->runs = saved;
 		for (int gen = 0; gen < 2; gen++)
 			for (int hk = 0; hk < CR_HOOKS; hk++) {
 				qsort(v[gen][hk], runs, sizeof(uint32_t), bench_cmp_u32);
 				med[gen][hk] = v[gen][hk][runs / 2];
 			}
 		*b->r.mode = CONTENT_PARSE;
-		base = ns(b, b->r.prog[CR_XDP], &s1);
+		base = bench_ns(b->r.prog[CR_XDP], &s1, b->repeat, b->runs);
 		printf("| %s (%s) | %u | %u | %.2f | %u | %u | %.2f | %u |\n", kinds[k], names[k],
 		       med[0][0], med[1][0], (double)med[1][0] / med[0][0], med[0][1], med[1][1],
 		       (double)med[1][1] / med[0][1], base);
