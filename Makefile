@@ -69,6 +69,17 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
+# The content-inspection test program: built for tests and the benchmark only, never shipped.
+CONTENT_SKEL := $(BUILD)/content_prog.skel.h
+
+$(BUILD)/selftests/content_prog.bpf.o: selftests/bpf/content_prog.bpf.c selftests/bpf/content_prog.h $(BPF_HDRS) $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
+		-c $< -o $@
+
+$(CONTENT_SKEL): $(BUILD)/selftests/content_prog.bpf.o
+	$(BPFTOOL) gen skeleton $< name content_prog > $@.tmp && mv $@.tmp $@
+
 # ---- userspace -------------------------------------------------------------------------------
 $(OBJ)/%.o: userspace/%.c $(US_HDRS) | $(SKELS)
 	@mkdir -p $(@D)
@@ -111,6 +122,9 @@ $(FUZZ)/obj/%.o: userspace/%.c $(US_HDRS) | $(SKELS)
 $(FUZZ)/%: selftests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) -O1 -fsanitize=fuzzer,address,undefined $(COMMON_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Every BPF test and benchmark may drive the content test program (selftests/lib/content_run.c).
+$(BPF_TESTS) $(BENCH_PROGS): $(CONTENT_SKEL)
 
 tests: $(ASAN)/tlsfw $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_TARGETS)
 

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_fill.h"
+#include "lib_bench.h"
 #include "pkt.h"
 #include "plan.h"
 #include "policy.h"
@@ -55,31 +56,10 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Median over runs of the mean ns per packet of repeat runs. */
 static uint32_t ns_per_pkt(struct bench *b, int prog_fd, const struct pkt *p)
 {
-	uint32_t v[16];
-	unsigned int n = b->runs < 16 ? b->runs : 16;
-
-	for (unsigned int i = 0; i < n; i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len,
-			    .repeat = b->repeat);
-
-		if (bpf_prog_test_run_opts(prog_fd, &o)) {
-			fprintf(stderr, "test run: %s\n", strerror(errno));
-			exit(1);
-		}
-		v[i] = o.duration;
-	}
-	qsort(v, n, sizeof(v[0]), cmp_u32);
-	return v[n / 2];
+	return bench_ns(prog_fd, p, b->repeat, b->runs);
 }
 
 /* Median of single runs: for reject, whose reply would be fed to the next repeat. */
@@ -98,7 +78,7 @@ static uint32_t ns_single(int prog_fd, const struct pkt *p, unsigned int n)
 		}
 		v[i] = o.duration;
 	}
-	qsort(v, n, sizeof(v[0]), cmp_u32);
+	qsort(v, n, sizeof(v[0]), bench_cmp_u32);
 	r = v[n / 2];
 	free(v);
 	return r;
@@ -264,17 +244,12 @@ int main(void)
 		{ "4,096 rules", 4096, 0 },
 		{ "100,000 prefixes (+2 rules)", 2, 100000 },
 	};
-	struct bench b = { .repeat = 1000000, .runs = 5 };
+	struct bench b = { 0 };
 	int fd_xdp, fd_tc, fd_bx, fd_bt;
 	uint32_t first[N_PKTS][2] = { { 0 } };
 	int err;
 
-	if (getenv("BENCH_REPEAT"))
-		b.repeat = strtoul(getenv("BENCH_REPEAT"), NULL, 10);
-	if (getenv("BENCH_RUNS"))
-		b.runs = strtoul(getenv("BENCH_RUNS"), NULL, 10);
-	if (!b.runs || b.runs > 16)
-		b.runs = 5;
+	bench_env(&b.repeat, &b.runs);
 	err = load(&b);
 	if (err) {
 		fprintf(stderr, "cannot load the programs: %s\n", strerror(-err));

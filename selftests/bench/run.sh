@@ -12,15 +12,23 @@ mkdir -p "$OUT"
 
 . "$(dirname "$0")/doc.sh"
 
+# A C benchmark printing markdown: its output, dated, into section NAME.
+c_step() { # NAME TITLE PROGRAM
+	echo "== $2"
+	{
+		echo "Measured $(date -u +%Y-%m-%d) on $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
+		echo
+		"$BUILD/bench/$3"
+	} >"$OUT/$1.md"
+	cat "$OUT/$1.md"
+	write_section "$DOC" "$1" "$OUT/$1.md"
+}
+
 # ---- step: data plane (BPF_PROG_TEST_RUN, selftests/bench/bench_xdp.c) ----------------------
-echo "== data plane"
-{
-	echo "Measured $(date -u +%Y-%m-%d) on $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
-	echo
-	"$BUILD/bench/bench_xdp"
-} >"$OUT/dataplane.md"
-cat "$OUT/dataplane.md"
-write_section "$DOC" dataplane "$OUT/dataplane.md"
+c_step dataplane "data plane" bench_xdp
+
+# ---- step: content inspection (issues 12, 13; selftests/bench/bench_content.c) ---------------
+c_step content "content inspection" bench_content
 
 # ---- steps that write their own section: apply (issue 4), nftables (issue 5), probe (issue 7),
 # mail domains (issue 16)

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The content facts of a parsed packet, as the decision will call them: one global function
+ * per hook. Global, like the reply builders (tlsfw.bpf.c): the verifier checks the content
+ * code once on its own, with nothing known about the packet, instead of once for every path
+ * through the parser that reaches it (inlined, the parser's paths times the content code
+ * exceeded the verifier's limit). Include this header in one program object only.
+ *
+ * p: tlsfw_parse() returned PARSE_OK for it. gen: the generation the decision uses. want:
+ * TLSFW_WANT_HELLO to parse ClientHellos of new flows. Fills *out (zeroed first): quic for
+ * UDP, tls and hello for TCP. Returns 0, or -1 for missing arguments.
+ */
+#ifndef TLSFW_CONTENT_H
+#define TLSFW_CONTENT_H
+
+#include "tlsfw_content_abi.h"
+#include "parse.h"
+#include "quic.h"
+#include "flow.h"
+
+static __always_inline int content_facts(void *ctx, int xdp, const struct parsed *p, __u32 gen,
+					 __u32 want, struct tlsfw_facts *out)
+{
+	if (!p || !out)
+		return -1;
+	if (p->proto == TLSFW_IPPROTO_UDP) {
+		__builtin_memset(out, 0, sizeof(*out));
+		out->quic = content_quic(ctx, xdp, p);
+		return 0;
+	}
+	content_tcp(ctx, xdp, p, gen, want, out);
+	return 0;
+}
+
+__noinline int tlsfw_content_xdp(struct xdp_md *ctx, const struct parsed *p, __u32 gen, __u32 want,
+				 struct tlsfw_facts *out)
+{
+	return content_facts(ctx, 1, p, gen, want, out);
+}
+
+__noinline int tlsfw_content_tc(struct __sk_buff *skb, const struct parsed *p, __u32 gen,
+				__u32 want, struct tlsfw_facts *out)
+{
+	return content_facts(skb, 0, p, gen, want, out);
+}
+
+#endif /* TLSFW_CONTENT_H */
