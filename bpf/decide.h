@@ -134,6 +134,30 @@ static __always_inline void touch_metadata(void)
 	}
 }
 
+/* The same for every map: a program that decides nothing (tlsfw_tc_reply) still leads a
+ * separate process to all of them, like the others. */
+static __always_inline void touch_all_maps(void)
+{
+	__u32 zero = 0;
+
+	touch_metadata();
+	if (tlsfw_never) {
+		bpf_map_lookup_elem(&tlsfw_state, &zero);
+		bpf_map_lookup_elem(&tlsfw_cfg, &zero);
+		bpf_map_lookup_elem(&tlsfw_ctx, &zero);
+		bpf_map_lookup_elem(&tlsfw_proto, &zero);
+		bpf_map_lookup_elem(&tlsfw_sport, &zero);
+		bpf_map_lookup_elem(&tlsfw_dport, &zero);
+		bpf_map_lookup_elem(&tlsfw_direct, &zero);
+		bpf_map_lookup_elem(&tlsfw_src, &zero);
+		bpf_map_lookup_elem(&tlsfw_dst, &zero);
+		bpf_map_lookup_elem(&tlsfw_comb1, &zero);
+		bpf_map_lookup_elem(&tlsfw_comb2, &zero);
+		bpf_map_lookup_elem(&tlsfw_comb3, &zero);
+		bpf_map_lookup_elem(&tlsfw_frags, &zero);
+	}
+}
+
 enum verdict {
 	VERDICT_PASS = 0,
 	VERDICT_DROP,
@@ -145,6 +169,8 @@ struct decision {
 	__u32 base; /* first counter of the (interface, direction) block */
 	__u32 bytes;
 	int verdict; /* enum verdict */
+	__u32 ctx;   /* the context word (flags: TLSFW_DW_HANDOFF) */
+	__u32 rule;  /* the rule word that decided, 0 for none */
 };
 
 static __always_inline void count(__u32 idx, __u32 bytes)
@@ -198,6 +224,7 @@ static __always_inline int apply_rule(struct decision *d, const struct tlsfw_cfg
 {
 	__u32 slot;
 
+	d->rule = rule;
 	if (!rule) {
 		count_stat(d, TLSFW_STAT_DEFAULT);
 		return finish(d, action_verdict(cfg->default_action));
@@ -367,7 +394,7 @@ static __always_inline void remember_first(const struct parsed *p, __u32 gen, __
 }
 
 /* The (interface, direction) context: 0 when the policy does not name it, else a context
- * word (TLSFW_DW_VALID | counter block << TLSFW_DW_SLOT_SHIFT | class). */
+ * word (tlsfw_abi.h: TLSFW_DW_VALID | flags | counter block << TLSFW_DW_SLOT_SHIFT | class). */
 static __always_inline __u32 context(__u32 gen, __u32 ifindex, __u8 dir,
 				     const struct tlsfw_words *dw)
 {
@@ -380,9 +407,7 @@ static __always_inline __u32 context(__u32 gen, __u32 ifindex, __u8 dir,
 	ck.gen = gen;
 	ck.dir = dir;
 	cv = bpf_map_lookup_elem(&tlsfw_ctx, &ck);
-	if (!cv || cv->ctx_slot >= TLSFW_MAX_CTX || cv->cls > TLSFW_DW_LOW)
-		return 0;
-	return TLSFW_DW_VALID | cv->ctx_slot << TLSFW_DW_SLOT_SHIFT | cv->cls;
+	return cv ? cv->word : 0;
 }
 
 /*
@@ -411,10 +436,11 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	if (!dw)
 		return VERDICT_PASS;
 	cw = context(gen, ifindex, dir, dw);
-	slot = (cw >> TLSFW_DW_SLOT_SHIFT) & 0x7fff;
-	if (!cw || slot >= TLSFW_MAX_CTX)
+	slot = (cw >> TLSFW_DW_SLOT_SHIFT) & TLSFW_DW_SLOT_MASK;
+	if (!(cw & TLSFW_DW_VALID) || slot >= TLSFW_MAX_CTX)
 		return VERDICT_PASS;
 	d->base = slot * TLSFW_SLOTS_PER_CTX;
+	d->ctx = cw;
 
 	if (rc == PARSE_MALFORMED) {
 		count_stat(d, p->reason);

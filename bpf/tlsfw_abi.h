@@ -37,7 +37,9 @@
 #include <linux/types.h> /* BPF programs get the __u* types from vmlinux.h */
 #endif
 
-#define TLSFW_ABI_VERSION 2 /* 2: tlsfw_direct, tlsfw_cfg fast-path fields */
+/* 2: tlsfw_direct, tlsfw_cfg fast-path fields; 3: reply handoff (context word flag,
+ * tlsfw_xdp_meta, tlsfw_tc_reply), tlsfw_ctx_val holds the context word */
+#define TLSFW_ABI_VERSION 3
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
@@ -153,7 +155,8 @@ struct tlsfw_cfg {
  * direct-indexed tables of a generation, in words of its value. A packet looks the value up
  * once and then indexes it, with no further map lookup. Words:
  *   dir * TLSFW_IFX_DIRECT + ifindex   context of (ifindex, direction) for ifindex below
- *                                      TLSFW_IFX_DIRECT: TLSFW_DW_VALID | ctx_slot << 16 | cls
+ *                                      TLSFW_IFX_DIRECT: TLSFW_DW_VALID | flags |
+ *                                      ctx_slot << TLSFW_DW_SLOT_SHIFT | cls
  *   [comb1_base, + comb1_len)          comb1, when tlsfw_cfg says so
  *   [comb3_base, + comb3_len)          comb3, when tlsfw_cfg says so
  * 0 means "no entry" in every table. The value is written whole (one update) by bpf_fill.
@@ -166,10 +169,14 @@ struct tlsfw_words {
 #define TLSFW_DW_VALID (1u << 31)
 #define TLSFW_DW_MONITOR (1u << 30) /* rule words: monitor mode */
 #define TLSFW_DW_ACTION_SHIFT 24    /* rule words: enum tlsfw_action, 2 bits */
-#define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block */
-#define TLSFW_DW_LOW 0xffffu	    /* rule words: rule slot; context words: class */
+#define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block, 8 bits */
+#define TLSFW_DW_SLOT_MASK 0xffu
+#define TLSFW_DW_LOW 0xffffu /* rule words: rule slot; context words: class */
+/* Context words: XDP hands rejected packets to tlsfw_tc_reply (see tlsfw_xdp_meta) instead
+ * of answering with XDP_TX, which does not reach the peer of a veth. */
+#define TLSFW_DW_HANDOFF (1u << 24)
 
-/* tlsfw_ctx (HASH): (generation, ifindex, direction) -> context class and counter block. */
+/* tlsfw_ctx (HASH): (generation, ifindex, direction) -> the context word, as above. */
 struct tlsfw_ctx_key {
 	__u32 ifindex;
 	__u8 gen;
@@ -178,8 +185,48 @@ struct tlsfw_ctx_key {
 };
 
 struct tlsfw_ctx_val {
-	__u32 cls;	/* phase-0 class of (interface, direction) */
-	__u32 ctx_slot; /* counter block */
+	__u32 word; /* TLSFW_DW_VALID | flags | ctx_slot << TLSFW_DW_SLOT_SHIFT | class */
+	__u32 pad;
+};
+
+/*
+ * The XDP -> tc handoff of a reply. A reply built in XDP leaves with XDP_TX, which on some
+ * devices never reaches the sender (a veth whose peer runs no NAPI drops it). Where the
+ * context word has TLSFW_DW_HANDOFF, tlsfw_xdp instead counts the verdict, prepends this
+ * record as XDP metadata (bpf_xdp_adjust_meta) and passes the frame; tlsfw_tc_reply, on tc
+ * ingress of the same device, finds the record right before the frame (skb->data_meta), zeroes
+ * its magic (so that no later reader takes it for a fresh request), parses the frame with the
+ * one parser, builds what `reply` asks for and sends it (bpf_redirect) out of the device the
+ * packet came in by. It counts TLSFW_STAT_REJECT_SENT or _FAILED in counter block ctx_slot,
+ * bytes as skb->len. A frame without the record (or with another magic) is not tlsfw's
+ * business there: tlsfw_tc_reply passes it untouched. Only tlsfw_xdp writes metadata on a
+ * device tlsfw hooks, so the record cannot be forged from the wire.
+ *
+ * reply says what to build, so that the record can carry more than today's answer:
+ *   TLSFW_REPLY_SENDER      the answer of `action: reject`: RST or ICMP to the sender
+ *   TLSFW_REPLY_RESET_BOTH  (TCP, for `require: tls` with reject; not built yet) also a RST
+ *                           towards the destination: tc clones the frame, turns the clone
+ *                           into a RST in the original direction and re-injects it with
+ *                           bpf_clone_redirect(ifindex, BPF_F_INGRESS), so that it is routed
+ *                           like the segment it replaces; then answers the sender as above.
+ *                           XDP cannot emit two packets; tc can. Until it is built, tc
+ *                           answers the sender only.
+ * A new kind is a new value; a changed layout is a new magic (and an ABI version).
+ */
+#define TLSFW_META_MAGIC 0x544c5301u /* "TLS" 1 */
+
+enum tlsfw_reply {
+	TLSFW_REPLY_NONE = 0,
+	TLSFW_REPLY_SENDER = 1,
+	TLSFW_REPLY_RESET_BOTH = 2,
+};
+
+struct tlsfw_xdp_meta { /* 4-byte multiple, at most 32 bytes (XDP metadata limit) */
+	__u32 magic;	/* TLSFW_META_MAGIC */
+	__u8 reply;	/* enum tlsfw_reply */
+	__u8 pad;
+	__u16 ctx_slot;	 /* counter block of the interface and direction that decided */
+	__u32 rule_slot; /* the rule that rejected (for logging; ~0u: none) */
 };
 
 /*

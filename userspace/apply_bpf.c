@@ -29,6 +29,7 @@
 #include <linux/membarrier.h>
 
 #include "apply_bpf.h"
+#include "apply_reply.h"
 #include "bpf_fill.h"
 #include "policy.h"
 #include "state.h"
@@ -69,6 +70,7 @@ struct apply_iface {
 	struct state_iface *old; /* what tlsfw had installed there, or NULL */
 	uint8_t hook;		 /* enum tlsfw_hook chosen for ingress (NONE: no ingress) */
 	bool mode_change;	 /* ingress hook kind changes: done after the flip */
+	bool handoff;		 /* XDP hands rejects to tlsfw_tc_reply (apply_reply.h) */
 };
 
 struct apply_ctx {
@@ -88,6 +90,7 @@ struct apply_ctx {
 	struct apply_iface *ifs;	  /* per plan interface */
 	uint32_t *rule_slot;		  /* per plan rule */
 	uint32_t *ctx_ifindex, *ctx_slot; /* per plan ctx */
+	uint32_t *ctx_flags;		  /* per plan ctx: context word flags */
 	bool *rule_new;			  /* per plan rule: slot newly taken (counters zeroed) */
 	bool *ctx_new;
 
@@ -232,6 +235,19 @@ static int prog_fd(const struct apply_ctx *c, uint8_t hook, bool egress)
 	return bpf_program__fd(c->skel->progs.tlsfw_xdp);
 }
 
+/* The reply helper next to XDP on tc ingress (apply_reply.h): wanted where XDP decides
+ * ingress and hands its rejects over. */
+static bool wants_reply(const struct apply_iface *ai)
+{
+	return ai->handoff &&
+	       (ai->hook == TLSFW_HOOK_XDP_NATIVE || ai->hook == TLSFW_HOOK_XDP_GENERIC);
+}
+
+static bool has_reply(const struct apply_iface *ai)
+{
+	return ai->old && ai->old->tc_in_fd >= 0 && ai->old->tc_in_reply;
+}
+
 static uint8_t hook_of_attached(unsigned int attached)
 {
 	return attached == XDP_ATTACHED_SKB ? TLSFW_HOOK_XDP_GENERIC : TLSFW_HOOK_XDP_NATIVE;
@@ -242,10 +258,10 @@ static uint32_t hook_xdp_flags(uint8_t hook)
 	return hook == TLSFW_HOOK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
-static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
+static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd)
 {
 	bool created;
-	int fd = prog_fd(c, TLSFW_HOOK_TC, egress), err;
+	int err;
 
 	err = tc_hook(ai->ifindex, &created);
 	if (err)
@@ -269,6 +285,11 @@ static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
 					   .egress = egress,
 					   .hook_created = created,
 					   .new_fd = fd });
+}
+
+static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
+{
+	return attach_tc_fd(c, ai, egress, prog_fd(c, TLSFW_HOOK_TC, egress));
 }
 
 /* Ingress on an interface without tlsfw: XDP in the mode asked for; auto tries native, then
@@ -312,6 +333,36 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 static bool wants(const struct apply_iface *ai, unsigned int hook)
 {
 	return ai->pi->hooks & hook;
+}
+
+static const struct apply_iface *plan_iface(const struct apply_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->pl->n_ifaces; i++)
+		if (!strcmp(c->ifs[i].pi->name, name))
+			return &c->ifs[i];
+	return NULL;
+}
+
+/* Which interfaces' XDP hands its rejects to tc (apply_reply.h): those whose ingress a
+ * reject rule can decide and whose XDP_TX is not known to reach the sender. */
+static int decide_handoff(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+	bool *rejecting = reply_rejecting_classes(pl);
+
+	if (!rejecting)
+		return fail(c, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		const struct plan_ctx *pc = &pl->ctx[i];
+
+		if (pc->dir != TLSFW_DIR_INGRESS || pc->cls >= pl->n_ctx_cls || !rejecting[pc->cls])
+			continue;
+		for (size_t k = 0; k < pl->n_ifaces; k++)
+			if (!strcmp(c->ifs[k].pi->name, pc->ifname))
+				c->ifs[k].handoff = !reply_xdp_tx_reaches(pc->ifname);
+	}
+	free(rejecting);
+	return 0;
 }
 
 /* Map interfaces to indexes and decide, before touching anything, what each one needs. */
@@ -365,7 +416,7 @@ static int resolve_ifaces(struct apply_ctx *c)
 					ai->pi->name, q.prog_id, ai->pi->name);
 		}
 	}
-	return 0;
+	return decide_handoff(c);
 }
 
 /* The new programs must use the enforced maps: same layout, or the data plane would read
@@ -548,8 +599,9 @@ static int assign_slots(struct apply_ctx *c)
 	c->ctx_slot = calloc(pl->n_ctx + 1, sizeof(uint32_t));
 	c->ctx_ifindex = calloc(pl->n_ctx + 1, sizeof(uint32_t));
 	c->ctx_new = calloc(pl->n_ctx + 1, sizeof(bool));
+	c->ctx_flags = calloc(pl->n_ctx + 1, sizeof(uint32_t));
 	if (!taken || !c->rule_slot || !c->rule_new || !c->ctx_slot || !c->ctx_ifindex ||
-	    !c->ctx_new)
+	    !c->ctx_new || !c->ctx_flags)
 		err = fail(c, -ENOMEM, "out of memory");
 	else
 		err = assign_rule_slots(c, taken);
@@ -600,9 +652,16 @@ static int fill(struct apply_ctx *c)
 		.rule_slot = c->rule_slot,
 		.ifindex = c->ctx_ifindex,
 		.ctx_slot = c->ctx_slot,
+		.ctx_flags = c->ctx_flags,
 	};
 	int err;
 
+	for (size_t i = 0; i < c->pl->n_ctx; i++) {
+		const struct apply_iface *ai = plan_iface(c, c->pl->ctx[i].ifname);
+
+		if (ai && ai->handoff && c->pl->ctx[i].dir == TLSFW_DIR_INGRESS)
+			c->ctx_flags[i] = TLSFW_DW_HANDOFF;
+	}
 	/* An apply killed with SIGKILL may have left entries in the inactive generation. */
 	err = bpf_clear_gen(&c->maps, c->new_gen);
 	if (err)
@@ -617,6 +676,23 @@ static int fill(struct apply_ctx *c)
 }
 
 /* ---- the switch ------------------------------------------------------------------------- */
+
+/* Swap the tc filter at tlsfw's place on one side from old_fd to fd. */
+static int tc_swap(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd, int old_fd,
+		   const char *what)
+{
+	int err = tc_put(ai->ifindex, egress, fd, true);
+
+	if (err)
+		return fail(c, err, "%s: cannot replace the %s program: %s", ai->pi->name, what,
+			    strerror(-err));
+	return undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
+					   .ifname = ai->pi->name,
+					   .ifindex = ai->ifindex,
+					   .egress = egress,
+					   .old_fd = old_fd,
+					   .new_fd = fd });
+}
 
 static int replace(struct apply_ctx *c)
 {
@@ -646,31 +722,20 @@ static int replace(struct apply_ctx *c)
 		}
 		if (wants(ai, POL_HOOK_INGRESS) && !ai->mode_change && old->xdp_fd < 0 &&
 		    old->tc_in_fd >= 0) {
-			fd = prog_fd(c, TLSFW_HOOK_TC, false);
-			err = tc_put(ai->ifindex, false, fd, true);
+			err = tc_swap(c, ai, false, prog_fd(c, TLSFW_HOOK_TC, false), old->tc_in_fd,
+				      "tc ingress");
 			if (err)
-				return fail(c, err, "%s: cannot replace the tc ingress program: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .old_fd = old->tc_in_fd,
-							  .new_fd = fd });
+				return err;
+		}
+		if (wants_reply(ai) && has_reply(ai)) {
+			err = tc_swap(c, ai, false, bpf_program__fd(c->skel->progs.tlsfw_tc_reply),
+				      old->tc_in_fd, "tc reply");
 			if (err)
 				return err;
 		}
 		if (wants(ai, POL_HOOK_EGRESS) && old->tc_eg_fd >= 0) {
-			fd = prog_fd(c, TLSFW_HOOK_TC, true);
-			err = tc_put(ai->ifindex, true, fd, true);
-			if (err)
-				return fail(c, err, "%s: cannot replace the tc egress program: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .egress = true,
-							  .old_fd = old->tc_eg_fd,
-							  .new_fd = fd });
+			err = tc_swap(c, ai, true, prog_fd(c, TLSFW_HOOK_TC, true), old->tc_eg_fd,
+				      "tc egress");
 			if (err)
 				return err;
 		}
@@ -691,6 +756,16 @@ static int attach_new(struct apply_ctx *c)
 		if (wants(ai, POL_HOOK_INGRESS) &&
 		    (!old || (old->xdp_fd < 0 && old->tc_in_fd < 0))) {
 			err = attach_ingress(c, ai);
+			if (err)
+				return err;
+		}
+		/* After a tc ingress hook (xdp_mode changes to XDP) the helper takes its place
+		 * after the flip (post_flip_attach); otherwise before, like any new hook: until
+		 * the flip no context word asks for it. */
+		if (wants_reply(ai) && !has_reply(ai) &&
+		    !(ai->mode_change && old && old->tc_in_fd >= 0)) {
+			err = attach_tc_fd(c, ai, false,
+					   bpf_program__fd(c->skel->progs.tlsfw_tc_reply));
 			if (err)
 				return err;
 		}
@@ -766,6 +841,24 @@ static int flip(struct apply_ctx *c)
 	return undo_push(c, (struct undo){ .kind = U_FLIP });
 }
 
+/* XDP took over ingress from the tc ingress program: that filter goes, or becomes the reply
+ * helper at the same place when XDP hands its rejects over. */
+static int tc_ingress_after_xdp(struct apply_ctx *c, struct apply_iface *ai)
+{
+	int err, fd = bpf_program__fd(c->skel->progs.tlsfw_tc_reply);
+
+	if (wants_reply(ai))
+		return tc_swap(c, ai, false, fd, ai->old->tc_in_fd, "tc reply");
+	err = hook_tc_detach(ai->ifindex, false);
+	if (err)
+		return fail(c, err, "%s: cannot remove the tc ingress filter: %s", ai->pi->name,
+			    strerror(-err));
+	return undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
+					   .ifname = ai->pi->name,
+					   .ifindex = ai->ifindex,
+					   .old_fd = ai->old->tc_in_fd });
+}
+
 /* Ingress changes kind (xdp_mode changed): the old hook goes, the new comes. Native and
  * generic XDP cannot coexist on a device, so this is the one place with a short moment in
  * which that interface's ingress is unfiltered. */
@@ -805,28 +898,13 @@ static int post_flip_attach(struct apply_ctx *c)
 						  .new_fd = fd });
 		if (err)
 			return err;
-		if (old->tc_in_fd >= 0) {
-			err = hook_tc_detach(ai->ifindex, false);
-			if (err)
-				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .old_fd = old->tc_in_fd });
+		if (old->tc_in_fd >= 0 && !old->tc_in_reply) {
+			err = tc_ingress_after_xdp(c, ai);
 			if (err)
 				return err;
 		}
 	}
 	return 0;
-}
-
-static const struct apply_iface *plan_iface(const struct apply_ctx *c, const char *name)
-{
-	for (size_t i = 0; i < c->pl->n_ifaces; i++)
-		if (!strcmp(c->ifs[i].pi->name, name))
-			return &c->ifs[i];
-	return NULL;
 }
 
 /* Hooks the new policy does not use. After the flip their programs already let everything
@@ -854,7 +932,9 @@ static int detach_old(struct apply_ctx *c)
 			if (err)
 				return err;
 		}
-		if (old->tc_in_fd >= 0 && !in) {
+		/* the reply helper goes too when XDP no longer hands anything over */
+		if (old->tc_in_fd >= 0 &&
+		    (!in || (old->tc_in_reply && !wants_reply(ai) && ai->hook != TLSFW_HOOK_TC))) {
 			err = hook_tc_detach(old->ifindex, false);
 			if (err)
 				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
@@ -1068,6 +1148,8 @@ static void report(const struct apply_ctx *c)
 			fprintf(out, " ingress %s", state_hook_name(ai->hook));
 		if (wants(ai, POL_HOOK_EGRESS))
 			fprintf(out, "%s egress tc", wants(ai, POL_HOOK_INGRESS) ? "," : "");
+		if (wants_reply(ai))
+			fprintf(out, " (reject answers built in tc)");
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < c->st.n_ifaces; i++)
@@ -1189,6 +1271,7 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	free(c.ctx_slot);
 	free(c.ctx_ifindex);
 	free(c.ctx_new);
+	free(c.ctx_flags);
 	free(c.rules);
 	free(c.ctxs);
 	state_meta_free(&c.old);

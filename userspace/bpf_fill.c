@@ -404,10 +404,14 @@ static int fill_ctx(const struct bpf_maps *m, const struct plan *pl, unsigned in
 			.gen = gen,
 			.dir = pl->ctx[i].dir,
 		};
-		struct tlsfw_ctx_val v = { .cls = pl->ctx[i].cls, .ctx_slot = ids->ctx_slot[i] };
+		uint32_t slot = ids->ctx_slot[i], cls = pl->ctx[i].cls;
+		uint32_t flags = ids->ctx_flags ? ids->ctx_flags[i] & TLSFW_DW_HANDOFF : 0;
+		struct tlsfw_ctx_val v = {
+			.word = TLSFW_DW_VALID | flags | slot << TLSFW_DW_SLOT_SHIFT | cls,
+		};
 		char what[64];
 
-		if (v.ctx_slot >= TLSFW_MAX_CTX || v.cls > TLSFW_DW_LOW || k.dir > 1) {
+		if (slot >= TLSFW_MAX_CTX || cls > TLSFW_DW_LOW || k.dir > 1) {
 			snprintf(what, sizeof(what), "interface %s: counter block out of range",
 				 pl->ctx[i].ifname);
 			fill_error(d, 0, "map %s: %s: %s", "tlsfw_ctx", what, -EINVAL);
@@ -421,8 +425,7 @@ static int fill_ctx(const struct bpf_maps *m, const struct plan *pl, unsigned in
 			return err;
 		}
 		if (k.ifindex < TLSFW_IFX_DIRECT)
-			words[k.dir * TLSFW_IFX_DIRECT + k.ifindex] =
-				TLSFW_DW_VALID | v.ctx_slot << TLSFW_DW_SLOT_SHIFT | v.cls;
+			words[k.dir * TLSFW_IFX_DIRECT + k.ifindex] = v.word;
 	}
 	return 0;
 }

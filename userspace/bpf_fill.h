@@ -38,6 +38,8 @@ struct fill_ids {		   /* what only apply knows */
 	const uint32_t *rule_slot; /* per plan rule: counter slot (< TLSFW_MAX_RULES) */
 	const uint32_t *ifindex;   /* per plan ctx entry */
 	const uint32_t *ctx_slot;  /* per plan ctx entry: counter block (< TLSFW_MAX_CTX) */
+	/* per plan ctx entry: context word flags (TLSFW_DW_HANDOFF), or NULL for none */
+	const uint32_t *ctx_flags;
 	/* Tests and benchmarks: the most words one direct-indexed combination table may use
 	 * (0: no limit but the room in tlsfw_direct); 1 forces every hash form. */
 	uint32_t direct_max;

@@ -152,14 +152,6 @@ row() { # LABEL NAME
 [ -x "$TLSFW" ] || fail "no $TLSFW: make BUILD=$BUILD"
 command -v chrt >/dev/null || fail "chrt (util-linux) is needed for the paced sender"
 topo_up
-# The peers' NAPI (GRO and the pass-all XDP program of the topology) is for XDP_TX rejects,
-# which this bench does not send; without it frames take the backlog, as in
-# test_hot_reload.sh, so a 256-entry veth ring overflowing on a starved CPU is not counted
-# against apply.
-for ns in "$CLI" "$SRV"; do
-	ip netns exec "$ns" ip link set dev veth0 xdp off
-	ip netns exec "$ns" ethtool -K veth0 gro off
-done
 for n in "${SIZES[@]}"; do
 	genpol "$TMP/p${n}a.conf" "$n" a
 	genpol "$TMP/p${n}b.conf" "$n" b

@@ -18,15 +18,6 @@
 ROUNDS=${ROUNDS:-50}
 for B in $BACKENDS; do
 	topo_up "$B"
-	# The topology gives the client's and server's veth NAPI (GRO and a pass-all XDP program)
-	# for XDP_TX rejects, which this test does not send. In NAPI mode a veth takes frames through
-	# a 256-entry ring that a CPU-starved moment (two cores, sanitized applies running the
-	# verifier) can overflow: seen as single drops in wan0's TX counter, never in tlsfw's. Without
-	# NAPI frames take the 1000-packet backlog: the test measures tlsfw, not veth rings.
-	for ns in "$CLI" "$SRV"; do
-		ip netns exec "$ns" ip link set dev veth0 xdp off
-		ip netns exec "$ns" ethtool -K veth0 gro off
-	done
 	sink_start "h$B" 6000,6001
 
 	A=$(policy "a$B" <<-'EOF2'

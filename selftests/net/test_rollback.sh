@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Never half-applied. With policy A enforced, apply B with a fault injected at every step
 # (TLSFW_FAULT): each attempt exits 2 naming the step, and A is still enforced - shown by
-# traffic in both directions and by ip/tc as witnesses. Also: a failing first apply leaves
-# nothing attached, --dry-run changes nothing, a bad policy exits 1, a missing interface 2.
+# traffic in both directions and by ip/tc as witnesses. A rejects on lan0 (a veth: answered
+# through tlsfw_tc_reply), B does not, so B also removes that program, and every rollback puts
+# it back. Also: a failing first apply leaves nothing attached, --dry-run changes nothing, a
+# bad policy exits 1, a missing interface 2.
 . "$(dirname "$0")/lib.sh"
 
 STEPS="find load fill replace attach-new names flip post-flip-attach detach-old meta"
@@ -28,6 +30,11 @@ rules:
     dport: 7001
     interface: wan0
     action: drop
+  - name: reject-5003
+    proto: udp
+    dport: 5003
+    interface: lan0
+    action: reject
 EOF2
 )
 B=$(policy b <<'EOF2'
@@ -58,6 +65,10 @@ check_a() { # context
 	gw ip -d link show lan0 2>/dev/null | grep -q 'xdpgeneric' && fail "$1: lan0 was switched to generic XDP"
 	gw ip -d link show wan0 2>/dev/null | grep -q 'prog/xdp .*name tlsfw_xdp' || fail "$1: no XDP program on wan0"
 	gw tc filter show dev lan0 egress 2>/dev/null | grep -q tlsfw && fail "$1: a tc egress filter was left on lan0"
+	# A's reject on lan0 is answered through tc (veth): the reply program must be back
+	r=$(udp_icmp "$CLI" "$S4" 5003 0.5)
+	[ "$r" = "icmp 3 13" ] || fail "$1: UDP 5003 got '$r', not A's reject answer"
+	gw tc filter show dev lan0 ingress 2>/dev/null | grep -q tlsfw_tc_reply || fail "$1: no reply program on lan0"
 	tlsfw status --json >"$TMP/st.json" || fail "$1: status"
 	[ "$(jget "$TMP/st.json" "d['policy']['file']")" = "$A" ] || fail "$1: status names another policy"
 	[ "$(jget "$TMP/st.json" "d['policy']['hash']")" = "$HASH_A" ] || fail "$1: status shows another hash"
@@ -123,4 +134,5 @@ grep -q '^lan0: ingress XDP generic, egress tc' "$TMP/out" || { cat "$TMP/out"; 
 [ "$(udp_probe "$CLI" "$S4" 5001 0.5)" = reply ] || fail "B: UDP 5001 still dropped"
 [ "$(udp_probe "$SRV" "$C4" 7001 0.5)" = reply ] || fail "B: wan0 still filters"
 gw ip -d link show wan0 2>/dev/null | grep -q 'prog/xdp' && fail "B: XDP left on wan0"
+gw tc filter show dev lan0 ingress 2>/dev/null | grep -q tlsfw && fail "B: reply program left on lan0 (B rejects nothing)"
 ok "B applies cleanly afterwards (generic XDP, tc egress, wan0 detached)"
