@@ -312,6 +312,15 @@ enum tlsfw_hook {
 	TLSFW_HOOK_TC,
 };
 
+/* The programs, by role: the index of tlsfw_meta.prog_tag. */
+enum tlsfw_role {
+	TLSFW_ROLE_XDP = 0,	   /* tlsfw_xdp */
+	TLSFW_ROLE_TC_INGRESS = 1, /* tlsfw_tc_ingress */
+	TLSFW_ROLE_TC_EGRESS = 2,  /* tlsfw_tc_egress */
+	TLSFW_ROLE_TC_REPLY = 3,   /* tlsfw_tc_reply */
+	TLSFW_ROLES = 4,
+};
+
 /* tlsfw_meta (ARRAY, 1 entry): what is enforced. */
 struct tlsfw_meta {
 	__u32 abi_version;
@@ -322,6 +331,12 @@ struct tlsfw_meta {
 	__u8 default_action;
 	__u8 backend;
 	__u8 pad[6];
+	/* Identity of the programs in use, so that a later apply of the same build can keep
+	 * them instead of loading (and verifying) them again: the SHA-256 of the BPF object
+	 * they were loaded from, and the kernel's tag (BPF_TAG_SIZE bytes) of each program of
+	 * that object in use (all zero: none loaded). */
+	__u8 build[32];
+	__u8 prog_tag[TLSFW_ROLES][8];
 };
 
 #endif /* TLSFW_ABI_H */

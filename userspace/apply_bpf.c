@@ -29,15 +29,17 @@
 #include <linux/membarrier.h>
 
 #include "apply_bpf.h"
+#include "apply_progs.h"
 #include "apply_reply.h"
 #include "bpf_fill.h"
 #include "policy.h"
 #include "state.h"
-#include "tlsfw.skel.h"
 
 const char *const apply_steps[] = {
-	"find",	      "load", "fill", "replace", "attach-new", "names", "flip", "post-flip-attach",
-	"detach-old", "meta", NULL,
+	"find",	      "reuse",	 "load",
+	"fill",	      "replace", "attach-new",
+	"names",      "flip",	 "post-flip-attach",
+	"detach-old", "meta",	 NULL,
 };
 
 enum undo_kind {
@@ -82,8 +84,8 @@ struct apply_ctx {
 
 	struct state st;       /* what was enforced before */
 	struct state_meta old; /* its metadata (zeroed arrays when nothing was) */
-	struct tlsfw *skel;
-	struct bpf_maps maps; /* the skeleton's (shared with st when reused) */
+	struct progs progs;    /* the programs attached by this apply */
+	struct bpf_maps maps;  /* the maps in use (st's), or those loaded by this apply */
 	unsigned int old_gen, new_gen;
 	int ncpus;
 
@@ -226,13 +228,29 @@ static void tc_hook_destroy(unsigned int ifindex)
 	bpf_tc_hook_destroy(&hook);
 }
 
-static int prog_fd(const struct apply_ctx *c, uint8_t hook, bool egress)
+static unsigned int hook_role(uint8_t hook, bool egress)
 {
 	if (egress)
-		return bpf_program__fd(c->skel->progs.tlsfw_tc_egress);
-	if (hook == TLSFW_HOOK_TC)
-		return bpf_program__fd(c->skel->progs.tlsfw_tc_ingress);
-	return bpf_program__fd(c->skel->progs.tlsfw_xdp);
+		return TLSFW_ROLE_TC_EGRESS;
+	return hook == TLSFW_HOOK_TC ? TLSFW_ROLE_TC_INGRESS : TLSFW_ROLE_XDP;
+}
+
+/* The program of a role, loaded now if the load step did not (tc ingress where XDP turned out
+ * not to attach). Returns the fd or -errno. */
+static int role_fd(struct apply_ctx *c, unsigned int role)
+{
+	char msg[256];
+	int err;
+
+	if (c->progs.fd[role] >= 0)
+		return c->progs.fd[role];
+	err = progs_load(&c->progs, 1u << role, &c->maps, &c->maps, msg, sizeof(msg));
+	return err ? fail(c, err, "%s", msg) : c->progs.fd[role];
+}
+
+static int prog_fd(struct apply_ctx *c, uint8_t hook, bool egress)
+{
+	return role_fd(c, hook_role(hook, egress));
 }
 
 /* The reply helper next to XDP on tc ingress (apply_reply.h): wanted where XDP decides
@@ -289,7 +307,9 @@ static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress
 
 static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
 {
-	return attach_tc_fd(c, ai, egress, prog_fd(c, TLSFW_HOOK_TC, egress));
+	int fd = prog_fd(c, TLSFW_HOOK_TC, egress);
+
+	return fd < 0 ? fd : attach_tc_fd(c, ai, egress, fd);
 }
 
 /* Ingress on an interface without tlsfw: XDP in the mode asked for; auto tries native, then
@@ -299,6 +319,8 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 	static const uint8_t order[] = { TLSFW_HOOK_XDP_NATIVE, TLSFW_HOOK_XDP_GENERIC };
 	int fd = prog_fd(c, TLSFW_HOOK_XDP_NATIVE, false), err = -EOPNOTSUPP;
 
+	if (fd < 0)
+		return fd;
 	for (size_t i = 0; i < 2; i++) {
 		uint8_t hook = order[i];
 
@@ -419,61 +441,46 @@ static int resolve_ifaces(struct apply_ctx *c)
 	return decide_handoff(c);
 }
 
-/* The new programs must use the enforced maps: same layout, or the data plane would read
- * them wrongly. */
-static int reuse_maps(struct apply_ctx *c)
+/* The roles the policy's hooks need (a tc ingress program only where tc already decides
+ * ingress: where XDP fails to attach, role_fd loads it then). */
+static unsigned int needed_roles(const struct apply_ctx *c)
 {
-	struct bpf_map *map;
+	unsigned int roles = 0;
 
-	bpf_object__for_each_map (map, c->skel->obj) {
-		const char *name = bpf_map__name(map);
-		struct bpf_map_info info = {};
-		uint32_t len = sizeof(info);
-		int fd, err;
+	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
+		const struct apply_iface *ai = &c->ifs[i];
 
-		if (bpf_map__is_internal(map))
-			continue;
-		fd = bpf_maps_fd_by_name(&c->st.maps, name);
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			return fail(
-				c, -ENOENT,
-				"the enforced policy has no map %s (installed by another tlsfw version?); run `tlsfw detach` first",
-				name);
-		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-		    info.value_size != bpf_map__value_size(map) ||
-		    info.max_entries != bpf_map__max_entries(map))
-			return fail(
-				c, -EUCLEAN,
-				"map %s of the enforced policy has another layout (installed by another tlsfw version); run `tlsfw detach` first",
-				name);
-		err = bpf_map__reuse_fd(map, fd);
-		if (err)
-			return fail(c, err, "cannot reuse map %s: %s", name, strerror(-err));
+		if (wants(ai, POL_HOOK_INGRESS))
+			roles |= 1u << hook_role(ai->hook, false);
+		if (wants(ai, POL_HOOK_INGRESS) && ai->handoff && ai->hook != TLSFW_HOOK_TC)
+			roles |= 1u << TLSFW_ROLE_TC_REPLY;
+		if (wants(ai, POL_HOOK_EGRESS))
+			roles |= 1u << TLSFW_ROLE_TC_EGRESS;
 	}
+	return roles;
+}
+
+/* reuse: the programs in use, if they are this build's (apply_progs.h). */
+static int reuse(struct apply_ctx *c)
+{
+	int err = progs_reuse(&c->progs, &c->st, &c->old.meta);
+
+	if (err)
+		return fail(c, err, "cannot inspect the programs in use: %s", strerror(-err));
 	return 0;
 }
 
+/* load: what the policy needs and reuse did not give, sharing the maps in use. */
 static int load(struct apply_ctx *c)
 {
+	char msg[512];
 	int err;
 
-	c->skel = tlsfw__open();
-	if (!c->skel)
-		return fail(c, -errno, "cannot open the BPF programs: %s", strerror(errno));
-	if (c->st.have_maps) {
-		err = reuse_maps(c);
-		if (err)
-			return err;
-	}
-	err = tlsfw__load(c->skel);
-	if (err)
-		return fail(c, err,
-			    "the kernel refused the BPF programs: %s (the verifier's log is above)",
-			    strerror(-err));
-	err = bpf_maps_from_skel(&c->maps, c->skel);
-	if (err)
-		return fail(c, err, "cannot find the maps of the BPF programs: %s", strerror(-err));
-	return 0;
+	if (c->st.have_maps)
+		c->maps = c->st.maps;
+	err = progs_load(&c->progs, needed_roles(c), c->st.have_maps ? &c->st.maps : NULL, &c->maps,
+			 msg, sizeof(msg));
+	return err ? fail(c, err, "%s", msg) : 0;
 }
 
 static int cmp_rule_name(const void *a, const void *b, void *arg)
@@ -694,51 +701,69 @@ static int tc_swap(struct apply_ctx *c, struct apply_iface *ai, bool egress, int
 					   .new_fd = fd });
 }
 
+/* A role's program is already the one in place (reused: nothing to swap). */
+static bool in_place(const struct apply_ctx *c, unsigned int role, uint32_t id)
+{
+	return c->progs.fd[role] >= 0 && c->progs.id[role] == id;
+}
+
+/* Swap the tc filter of a role, unless its program is already in place. */
+static int tc_renew(struct apply_ctx *c, struct apply_iface *ai, unsigned int role, int old_fd,
+		    uint32_t old_id)
+{
+	static const char *const what[TLSFW_ROLES] = {
+		[TLSFW_ROLE_TC_INGRESS] = "tc ingress",
+		[TLSFW_ROLE_TC_EGRESS] = "tc egress",
+		[TLSFW_ROLE_TC_REPLY] = "tc reply",
+	};
+	int fd = role_fd(c, role);
+
+	if (fd < 0 || in_place(c, role, old_id))
+		return fd < 0 ? fd : 0;
+	return tc_swap(c, ai, role == TLSFW_ROLE_TC_EGRESS, fd, old_fd, what[role]);
+}
+
+static int replace_xdp(struct apply_ctx *c, struct apply_iface *ai)
+{
+	struct state_iface *old = ai->old;
+	uint32_t mode = xdp_mode_flags(old->xdp_attached);
+	int err, fd = role_fd(c, TLSFW_ROLE_XDP);
+
+	if (fd < 0 || in_place(c, TLSFW_ROLE_XDP, old->xdp_id))
+		return fd < 0 ? fd : 0;
+	err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
+	if (err)
+		return fail(c, err, "%s: cannot replace the XDP program: %s", ai->pi->name,
+			    strerror(-err));
+	return undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
+					   .ifname = ai->pi->name,
+					   .ifindex = ai->ifindex,
+					   .xdp_flags = mode,
+					   .old_fd = old->xdp_fd,
+					   .new_fd = fd });
+}
+
+/* replace: hooks that stay get this apply's programs (nothing to do for reused ones). */
 static int replace(struct apply_ctx *c)
 {
 	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
 		struct apply_iface *ai = &c->ifs[i];
 		struct state_iface *old = ai->old;
-		int err, fd;
+		bool in = wants(ai, POL_HOOK_INGRESS) && !ai->mode_change;
+		int err = 0;
 
 		if (!old)
 			continue;
-		if (wants(ai, POL_HOOK_INGRESS) && !ai->mode_change && old->xdp_fd >= 0) {
-			uint32_t mode = xdp_mode_flags(old->xdp_attached);
-
-			fd = prog_fd(c, ai->hook, false);
-			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
-			if (err)
-				return fail(c, err, "%s: cannot replace the XDP program: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .xdp_flags = mode,
-							  .old_fd = old->xdp_fd,
-							  .new_fd = fd });
-			if (err)
-				return err;
-		}
-		if (wants(ai, POL_HOOK_INGRESS) && !ai->mode_change && old->xdp_fd < 0 &&
-		    old->tc_in_fd >= 0) {
-			err = tc_swap(c, ai, false, prog_fd(c, TLSFW_HOOK_TC, false), old->tc_in_fd,
-				      "tc ingress");
-			if (err)
-				return err;
-		}
-		if (wants_reply(ai) && has_reply(ai)) {
-			err = tc_swap(c, ai, false, bpf_program__fd(c->skel->progs.tlsfw_tc_reply),
-				      old->tc_in_fd, "tc reply");
-			if (err)
-				return err;
-		}
-		if (wants(ai, POL_HOOK_EGRESS) && old->tc_eg_fd >= 0) {
-			err = tc_swap(c, ai, true, prog_fd(c, TLSFW_HOOK_TC, true), old->tc_eg_fd,
-				      "tc egress");
-			if (err)
-				return err;
-		}
+		if (in && old->xdp_fd >= 0)
+			err = replace_xdp(c, ai);
+		if (!err && in && old->xdp_fd < 0 && old->tc_in_fd >= 0)
+			err = tc_renew(c, ai, TLSFW_ROLE_TC_INGRESS, old->tc_in_fd, old->tc_in_id);
+		if (!err && wants_reply(ai) && has_reply(ai))
+			err = tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, old->tc_in_fd, old->tc_in_id);
+		if (!err && wants(ai, POL_HOOK_EGRESS) && old->tc_eg_fd >= 0)
+			err = tc_renew(c, ai, TLSFW_ROLE_TC_EGRESS, old->tc_eg_fd, old->tc_eg_id);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -764,8 +789,9 @@ static int attach_new(struct apply_ctx *c)
 		 * the flip no context word asks for it. */
 		if (wants_reply(ai) && !has_reply(ai) &&
 		    !(ai->mode_change && old && old->tc_in_fd >= 0)) {
-			err = attach_tc_fd(c, ai, false,
-					   bpf_program__fd(c->skel->progs.tlsfw_tc_reply));
+			int fd = role_fd(c, TLSFW_ROLE_TC_REPLY);
+
+			err = fd < 0 ? fd : attach_tc_fd(c, ai, false, fd);
 			if (err)
 				return err;
 		}
@@ -845,10 +871,10 @@ static int flip(struct apply_ctx *c)
  * helper at the same place when XDP hands its rejects over. */
 static int tc_ingress_after_xdp(struct apply_ctx *c, struct apply_iface *ai)
 {
-	int err, fd = bpf_program__fd(c->skel->progs.tlsfw_tc_reply);
+	int err;
 
 	if (wants_reply(ai))
-		return tc_swap(c, ai, false, fd, ai->old->tc_in_fd, "tc reply");
+		return tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, ai->old->tc_in_fd, 0);
 	err = hook_tc_detach(ai->ifindex, false);
 	if (err)
 		return fail(c, err, "%s: cannot remove the tc ingress filter: %s", ai->pi->name,
@@ -867,10 +893,13 @@ static int post_flip_attach(struct apply_ctx *c)
 	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
 		struct apply_iface *ai = &c->ifs[i];
 		struct state_iface *old = ai->old;
-		int err, fd = prog_fd(c, ai->hook, false);
+		int err, fd;
 
 		if (!ai->mode_change)
 			continue;
+		fd = prog_fd(c, ai->hook, false);
+		if (fd < 0)
+			return fd;
 		if (old->xdp_fd >= 0) {
 			uint32_t mode = xdp_mode_flags(old->xdp_attached);
 
@@ -979,6 +1008,7 @@ static int write_meta(struct apply_ctx *c)
 			      c->o->sha256[i]);
 	m.default_action = c->pl->default_action;
 	m.backend = c->o->backend;
+	progs_record(&c->progs, &c->old.meta, &m);
 	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
 		return fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
 	return undo_push(c, (struct undo){ .kind = U_META });
@@ -1156,6 +1186,15 @@ static void report(const struct apply_ctx *c)
 		if (!plan_iface(c, c->st.ifaces[i].name))
 			fprintf(out, "%s: detached (no longer in the policy)\n",
 				c->st.ifaces[i].name);
+	/* which programs the kernel had to verify, for users timing an apply, and tests */
+	fprintf(out, "programs:");
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
+		if (c->progs.loaded & (1u << r))
+			fprintf(out, " %s", progs_kernel_name(r));
+	fprintf(out, "%s%s\n", c->progs.loaded ? " loaded" : "",
+		c->progs.reused ?
+			(c->progs.loaded ? ", the others reused" : " reused, none loaded") :
+			"");
 }
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -1203,6 +1242,8 @@ static int run(struct apply_ctx *c)
 	if (err)
 		return err;
 
+	if ((err = step(c, "reuse")) || (err = reuse(c)))
+		return err;
 	if ((err = step(c, "load")) || (err = load(c)))
 		return err;
 	if ((err = assign_slots(c)))
@@ -1249,6 +1290,7 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 
 	memset(e, 0, sizeof(*e));
 	memset(&c.maps, 0xff, sizeof(c.maps));
+	progs_init(&c.progs);
 	libbpf_set_print(print_libbpf);
 	c.ncpus = libbpf_num_possible_cpus();
 	c.rules = calloc(TLSFW_MAX_RULES, sizeof(*c.rules));
@@ -1276,7 +1318,7 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	free(c.ctxs);
 	state_meta_free(&c.old);
 	/* Programs stay attached after the skeleton is gone: netlink attachments hold them. */
-	tlsfw__destroy(c.skel);
+	progs_free(&c.progs);
 	state_free(&c.st);
 	return err;
 }
