@@ -35,9 +35,12 @@ struct {
 	__type(value, struct tlsfw_ctx_val);
 } tlsfw_ctx SEC(".maps");
 
+/* Arrays that userspace writes through a memory mapping (BPF_F_MMAPABLE): a fill is then
+ * stores, not system calls. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * TLSFW_PROTO_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 } tlsfw_proto SEC(".maps");
@@ -45,6 +48,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * TLSFW_PORT_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 } tlsfw_sport SEC(".maps"), tlsfw_dport SEC(".maps");
@@ -52,32 +56,50 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct tlsfw_words);
 } tlsfw_direct SEC(".maps");
 
+/*
+ * Tables of a size that depends on the policy: one map per generation, made by bpf_fill with
+ * the entries the plan has, held in an array of two (index = generation; empty when that
+ * generation does not use the table). The templates below only give the inner maps' types;
+ * key and value are given as sizes (a type reached through two pointers reaches BTF only as
+ * a forward declaration, whose size libbpf cannot know).
+ */
+#define TLSFW_GEN_TABLE(name, map_type, key, value)   \
+	struct name {                                 \
+		__uint(type, map_type);               \
+		__uint(max_entries, 1);               \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		__uint(key_size, sizeof(key));        \
+		__uint(value_size, sizeof(value));    \
+	}
+
+TLSFW_GEN_TABLE(tlsfw_trie_map, BPF_MAP_TYPE_LPM_TRIE, struct tlsfw_lpm_key, __u32);
+TLSFW_GEN_TABLE(tlsfw_comb_map, BPF_MAP_TYPE_HASH, struct tlsfw_comb_key, __u32);
+TLSFW_GEN_TABLE(tlsfw_rule_map, BPF_MAP_TYPE_HASH, struct tlsfw_comb_key, struct tlsfw_rule_val);
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, TLSFW_MAX_PREFIXES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tlsfw_lpm_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct tlsfw_trie_map);
 } tlsfw_src SEC(".maps"), tlsfw_dst SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TLSFW_MAX_COMB);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tlsfw_comb_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct tlsfw_comb_map);
 } tlsfw_comb1 SEC(".maps"), tlsfw_comb2 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TLSFW_MAX_COMB);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tlsfw_comb_key);
-	__type(value, struct tlsfw_rule_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct tlsfw_rule_map);
 } tlsfw_comb3 SEC(".maps");
 
 struct {
@@ -87,9 +109,12 @@ struct {
 	__type(value, struct tlsfw_frag_val);
 } tlsfw_frags SEC(".maps");
 
+/* Per CPU, in one array (tlsfw_abi.h, "Counters"): the loader sets max_entries to
+ * TLSFW_COUNTERS times the number of possible CPUs. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TLSFW_COUNTERS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct tlsfw_counter);
 } tlsfw_counters SEC(".maps");
@@ -166,7 +191,8 @@ enum verdict {
 
 /* What the hook needs after the decision: the verdict and where to count the reply. */
 struct decision {
-	__u32 base; /* first counter of the (interface, direction) block */
+	__u32 base; /* first counter of the (interface, direction) block, on this CPU */
+	__u32 slot; /* the block */
 	__u32 bytes;
 	int verdict; /* enum verdict */
 	__u32 ctx;   /* the context word (flags: TLSFW_DW_HANDOFF) */
@@ -175,6 +201,7 @@ struct decision {
 
 static __always_inline void count(__u32 idx, __u32 bytes)
 {
+	/* out of range (a CPU beyond the map): NULL, nothing counted */
 	struct tlsfw_counter *c = bpf_map_lookup_elem(&tlsfw_counters, &idx);
 
 	if (c) {
@@ -249,30 +276,41 @@ static __always_inline __u32 direct_word(const struct tlsfw_words *dw, __u32 idx
 	return dw->w[i];
 }
 
+/* The class of an address in generation gen's trie of tries: ~0u when there is none. */
+static __always_inline __u32 addr_class(void *tries, __u32 gen, const __u8 *addr)
+{
+	struct tlsfw_lpm_key lk = { .prefixlen = 128 };
+	void *trie = bpf_map_lookup_elem(tries, &gen);
+	__u32 *v;
+
+	if (!trie)
+		return ~0u;
+	__builtin_memcpy(lk.addr, addr, 16);
+	v = bpf_map_lookup_elem(trie, &lk);
+	return v ? *v : ~0u;
+}
+
 /* Phase 1, (src, dst) -> B: ~0u when no rule can match. */
 static __always_inline __u32 classify_addrs(const struct parsed *p, __u32 gen, __u32 fields)
 {
-	struct tlsfw_comb_key k = { .gen = gen };
-	struct tlsfw_lpm_key lk;
+	struct tlsfw_comb_key k = {};
+	void *comb2;
 	__u32 *v;
 
-	lk.prefixlen = 8 + 128;
-	lk.gen = gen;
 	if (fields & TLSFW_F_SRC) {
-		__builtin_memcpy(lk.addr, p->src, 16);
-		v = bpf_map_lookup_elem(&tlsfw_src, &lk);
-		if (!v)
+		k.a = addr_class(&tlsfw_src, gen, p->src);
+		if (k.a == ~0u)
 			return ~0u;
-		k.a = *v;
 	}
 	if (fields & TLSFW_F_DST) {
-		__builtin_memcpy(lk.addr, p->dst, 16);
-		v = bpf_map_lookup_elem(&tlsfw_dst, &lk);
-		if (!v)
+		k.b = addr_class(&tlsfw_dst, gen, p->dst);
+		if (k.b == ~0u)
 			return ~0u;
-		k.b = *v;
 	}
-	v = bpf_map_lookup_elem(&tlsfw_comb2, &k);
+	comb2 = bpf_map_lookup_elem(&tlsfw_comb2, &gen);
+	if (!comb2)
+		return ~0u;
+	v = bpf_map_lookup_elem(comb2, &k);
 	return v ? *v : ~0u;
 }
 
@@ -283,8 +321,9 @@ static __always_inline __u32 classify_addrs(const struct parsed *p, __u32 gen, _
 static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw_cfg *cfg,
 				      __u32 gen, __u32 ctx_cls, const struct tlsfw_words *dw)
 {
-	struct tlsfw_comb_key k = { .gen = gen };
+	struct tlsfw_comb_key k = {};
 	__u32 idx, *v, pc, sc = 0, dc = 0, a, b, flags = cfg->flags, fields = cfg->fields;
+	void *tab;
 
 	if ((flags & (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH)) ==
 	    (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH))
@@ -323,7 +362,8 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 		k.a = pc;
 		k.b = sc;
 		k.c = dc;
-		v = bpf_map_lookup_elem(&tlsfw_comb1, &k);
+		tab = bpf_map_lookup_elem(&tlsfw_comb1, &gen);
+		v = tab ? bpf_map_lookup_elem(tab, &k) : NULL;
 		if (!v)
 			return 0;
 		a = *v;
@@ -346,7 +386,8 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	k.a = ctx_cls;
 	k.b = a;
 	k.c = b;
-	return rule_word(bpf_map_lookup_elem(&tlsfw_comb3, &k));
+	tab = bpf_map_lookup_elem(&tlsfw_comb3, &gen);
+	return tab ? rule_word(bpf_map_lookup_elem(tab, &k)) : 0;
 }
 
 static __always_inline void frag_key(struct tlsfw_frag_key *fk, const struct parsed *p, __u32 gen)
@@ -439,7 +480,8 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	slot = (cw >> TLSFW_DW_SLOT_SHIFT) & TLSFW_DW_SLOT_MASK;
 	if (!(cw & TLSFW_DW_VALID) || slot >= TLSFW_MAX_CTX)
 		return VERDICT_PASS;
-	d->base = slot * TLSFW_SLOTS_PER_CTX;
+	d->slot = slot;
+	d->base = bpf_get_smp_processor_id() * TLSFW_COUNTERS + slot * TLSFW_SLOTS_PER_CTX;
 	d->ctx = cw;
 
 	if (rc == PARSE_MALFORMED) {

@@ -60,7 +60,7 @@ static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d)
 	m->magic = TLSFW_META_MAGIC;
 	m->reply = TLSFW_REPLY_SENDER;
 	m->pad = 0;
-	m->ctx_slot = d->base / TLSFW_SLOTS_PER_CTX;
+	m->ctx_slot = d->slot;
 	m->rule_slot = d->rule ? (d->rule & TLSFW_DW_LOW) : ~0u;
 	return 0;
 }
@@ -175,7 +175,7 @@ int tlsfw_tc_reply(struct __sk_buff *skb)
 	slot = m->ctx_slot;
 	if (slot >= TLSFW_MAX_CTX)
 		return TC_ACT_SHOT;
-	d.base = slot * TLSFW_SLOTS_PER_CTX;
+	d.base = bpf_get_smp_processor_id() * TLSFW_COUNTERS + slot * TLSFW_SLOTS_PER_CTX;
 	/* TLSFW_REPLY_RESET_BOTH is not built yet: every kind answers the sender. */
 	if (tc_parse(skb, &p) == PARSE_OK && tlsfw_reject_tc(skb, &p) == 0) {
 		count_stat(&d, TLSFW_STAT_REJECT_SENT);

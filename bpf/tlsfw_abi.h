@@ -13,9 +13,10 @@
  *   phase 2  (ctx, A, B)           -> rule  tlsfw_comb3: first-match rule, already resolved
  *
  * A missing entry in any combination table means "no rule matches": the default verdict.
- * Every key carries the generation (0 or 1). A new policy is written into the inactive
- * generation, then tlsfw_state.gen flips with one aligned 32-bit store, so a packet sees
- * exactly one policy.
+ * Every table has two generations (0 or 1): arrays by index, hashes by a key field, the
+ * tables sized by the policy as one map per generation. A new policy is written into the
+ * inactive generation, then tlsfw_state.gen flips with one aligned 32-bit store, so a packet
+ * sees exactly one policy.
  *
  * Fast path (tlsfw_cfg.flags, set by bpf_fill): each combination table is either a hash
  * (the general form above) or, when the product of its class counts fits, a direct-indexed
@@ -45,13 +46,13 @@
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
 #define TLSFW_MAX_IFACES 16  /* interfaces one policy may list */
 #define TLSFW_MAX_CTX (TLSFW_MAX_IFACES * 2) /* (interface, direction) counter blocks */
-#define TLSFW_MAX_PREFIXES 262144	     /* LPM entries per tree, both generations */
-#define TLSFW_MAX_COMB 1048576		     /* entries per combination table, both generations */
-#define TLSFW_MAX_VLAN_DEPTH 2		     /* 802.1Q / 802.1ad tags walked */
-#define TLSFW_MAX_EXTHDRS 8		     /* IPv6 extension headers walked */
-#define TLSFW_FRAG_ENTRIES 65536	     /* fragment-tracking LRU */
-#define TLSFW_DIRECT_WORDS (1u << 20)	     /* tlsfw_direct words per generation (4 MiB) */
-#define TLSFW_IFX_DIRECT 4096		     /* ifindexes below this: context in tlsfw_direct */
+#define TLSFW_MAX_PREFIXES 262144	     /* LPM entries per tree: half per generation */
+#define TLSFW_MAX_COMB 1048576	      /* entries per combination table: half per generation */
+#define TLSFW_MAX_VLAN_DEPTH 2	      /* 802.1Q / 802.1ad tags walked */
+#define TLSFW_MAX_EXTHDRS 8	      /* IPv6 extension headers walked */
+#define TLSFW_FRAG_ENTRIES 65536      /* fragment-tracking LRU */
+#define TLSFW_DIRECT_WORDS (1u << 20) /* tlsfw_direct words per generation (4 MiB) */
+#define TLSFW_IFX_DIRECT 4096	      /* ifindexes below this: context in tlsfw_direct */
 
 #define TLSFW_PORT_NONE 65536 /* port index for packets without ports (not TCP/UDP) */
 #define TLSFW_PORT_SLOTS 65537
@@ -82,10 +83,14 @@ enum tlsfw_frag_mode {
 #define TLSFW_F_DST (1u << 3)
 
 /*
- * Counters: one per-CPU array of struct tlsfw_counter, in blocks of TLSFW_SLOTS_PER_CTX, one
- * block per (interface, direction) slot. The first TLSFW_STAT_MAX entries of a block are the
- * statistics below, then one entry per rule slot:
- *   index = ctx_slot * TLSFW_SLOTS_PER_CTX + TLSFW_STAT_RULE0 + rule_slot
+ * Counters: struct tlsfw_counter in blocks of TLSFW_SLOTS_PER_CTX, one block per (interface,
+ * direction) slot. The first TLSFW_STAT_MAX entries of a block are the statistics below, then
+ * one entry per rule slot:
+ *   counter = ctx_slot * TLSFW_SLOTS_PER_CTX + TLSFW_STAT_RULE0 + rule_slot
+ * Each CPU counts into its own copy, without atomics: tlsfw_counters is one array (memory
+ * mapped by userspace, which sums the copies) indexed cpu * TLSFW_COUNTERS + counter, its
+ * max_entries TLSFW_COUNTERS times the number of possible CPUs. (A per-CPU array of as many
+ * elements allocates each element apart: 100 ms and more of every cold apply.)
  */
 enum tlsfw_stat {
 	TLSFW_STAT_DEFAULT = 0, /* no rule matched: the default verdict decided */
@@ -148,6 +153,8 @@ struct tlsfw_cfg {
 	/* TLSFW_CFG_COMB3_DIRECT: a rule word (0: none) in word comb3_base + i with
 	 * i = (ctx class * n_a + A) * n_b + B, i < comb3_len */
 	__u32 comb3_base, comb3_len, n_a, n_b;
+	__u32 words_end; /* the generation's tlsfw_direct words end here: clearing stops here */
+	__u32 pad2;
 };
 
 /*
@@ -232,27 +239,34 @@ struct tlsfw_xdp_meta { /* 4-byte multiple, at most 32 bytes (XDP metadata limit
 /*
  * tlsfw_proto (ARRAY, 2 * TLSFW_PROTO_SLOTS): index gen * 512 + family * 256 + protocol.
  * tlsfw_sport, tlsfw_dport (ARRAY, 2 * TLSFW_PORT_SLOTS): index gen * 65537 + port, with
- * TLSFW_PORT_NONE for packets that carry no ports. Values are __u32 classes.
+ * TLSFW_PORT_NONE for packets that carry no ports. Values are __u32 classes. These, and
+ * tlsfw_direct, are BPF_F_MMAPABLE: userspace fills them through a memory mapping, where each
+ * element takes 8 bytes (array elements are rounded up to 8).
  */
 
-/* tlsfw_src, tlsfw_dst (LPM_TRIE): prefixlen counts the generation byte (8 + bits). IPv4
- * addresses are stored v4-mapped (::ffff:a.b.c.d), so one trie serves both families. */
+/*
+ * Tables whose size depends on the policy are one map per generation, held in an
+ * ARRAY_OF_MAPS of two (index = generation; no entry: that generation does not use it), made
+ * by bpf_fill with the entries the plan has: a new policy never pays for the previous one's
+ * size, and a generation is cleared by dropping its maps.
+ *
+ * tlsfw_src, tlsfw_dst (LPM_TRIE per generation): address -> class. IPv4 addresses are stored
+ * v4-mapped (::ffff:a.b.c.d), so one trie serves both families.
+ */
 struct tlsfw_lpm_key {
 	__u32 prefixlen;
-	__u8 gen;
 	__u8 addr[16];
-} __attribute__((packed));
+};
 
-/* tlsfw_comb1 (HASH): (proto class, sport class, dport class) -> A
- * tlsfw_comb2 (HASH): (src class, dst class, 0)              -> B */
+/* tlsfw_comb1 (HASH per generation): (proto class, sport class, dport class) -> A
+ * tlsfw_comb2 (HASH per generation): (src class, dst class, 0)              -> B */
 struct tlsfw_comb_key {
 	__u32 a;
 	__u32 b;
 	__u32 c;
-	__u32 gen;
 };
 
-/* tlsfw_comb3 (HASH): (ctx class, A, B) -> the first rule that matches. */
+/* tlsfw_comb3 (HASH per generation): (ctx class, A, B) -> the first rule that matches. */
 struct tlsfw_rule_val {
 	__u32 rule_slot; /* counter slot of the rule (stable across replacements by name) */
 	__u8 action;	 /* enum tlsfw_action */

@@ -87,7 +87,6 @@ struct apply_ctx {
 	struct progs progs;    /* the programs attached by this apply */
 	struct bpf_maps maps;  /* the maps in use (st's), or those loaded by this apply */
 	unsigned int old_gen, new_gen;
-	int ncpus;
 
 	struct apply_iface *ifs;	  /* per plan interface */
 	uint32_t *rule_slot;		  /* per plan rule */
@@ -616,40 +615,33 @@ static int assign_slots(struct apply_ctx *c)
 	return err ? err : assign_ctx_slots(c);
 }
 
-static int zero_counter(struct apply_ctx *c, uint32_t idx, void *zeros)
-{
-	return bpf_map_update_elem(c->maps.counters, &idx, zeros, BPF_ANY) ? -errno : 0;
-}
-
-/* New slots may hold the counts of a rule or interface that used them long ago. */
+/* New slots may hold the counts of a rule or interface that used them long ago. The counters
+ * are written in memory, one at a time: their neighbours (the rules in use) count on. */
 static int zero_new_counters(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
-	void *zeros;
-	int err = 0;
+	struct bpf_counters ctr;
+	int err;
 
 	if (!c->st.have_maps)
 		return 0; /* fresh maps are zero */
-	zeros = calloc(c->ncpus, sizeof(struct tlsfw_counter));
-	if (!zeros)
-		return fail(c, -ENOMEM, "out of memory");
-	for (size_t i = 0; !err && i < pl->n_ctx; i++) {
+	err = bpf_counters_map(&ctr, c->maps.counters);
+	if (err)
+		return fail(c, err, "cannot reset counters: %s", strerror(-err));
+	for (size_t i = 0; i < pl->n_ctx; i++) {
 		uint32_t base = c->ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 
 		if (c->ctx_new[i]) {
-			for (uint32_t k = 0; !err && k < TLSFW_SLOTS_PER_CTX; k++)
-				err = zero_counter(c, base + k, zeros);
+			for (uint32_t k = 0; k < TLSFW_SLOTS_PER_CTX; k++)
+				bpf_counter_zero(&ctr, base + k);
 			continue;
 		}
 		/* A kept block's statistics (totals, reasons) run on across policies. */
-		for (size_t r = 0; !err && r < pl->n_rules; r++)
+		for (size_t r = 0; r < pl->n_rules; r++)
 			if (c->rule_new[r])
-				err = zero_counter(c, base + TLSFW_STAT_RULE0 + c->rule_slot[r],
-						   zeros);
+				bpf_counter_zero(&ctr, base + TLSFW_STAT_RULE0 + c->rule_slot[r]);
 	}
-	free(zeros);
-	if (err)
-		return fail(c, err, "cannot reset counters: %s", strerror(-err));
+	bpf_counters_unmap(&ctr);
 	return 0;
 }
 
@@ -1292,10 +1284,9 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	memset(&c.maps, 0xff, sizeof(c.maps));
 	progs_init(&c.progs);
 	libbpf_set_print(print_libbpf);
-	c.ncpus = libbpf_num_possible_cpus();
 	c.rules = calloc(TLSFW_MAX_RULES, sizeof(*c.rules));
 	c.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c.ctxs));
-	if (c.ncpus <= 0 || !c.rules || !c.ctxs)
+	if (!c.rules || !c.ctxs)
 		err = fail(&c, -ENOMEM, "out of memory");
 	else if (!(err = check_fault_env(&c)))
 		err = run(&c);

@@ -172,7 +172,7 @@ static struct bpf_program *skel_prog(struct tlsfw *skel, unsigned int role)
 /* Open the object with only the roles wanted to be loaded; NULL with msg set. */
 static struct tlsfw *open_roles(unsigned int want, char *msg, size_t len)
 {
-	struct tlsfw *skel = tlsfw__open();
+	struct tlsfw *skel = bpf_open();
 
 	if (!skel) {
 		snprintf(msg, len, "cannot open the BPF programs: %s", strerror(errno));

@@ -9,6 +9,7 @@
 #ifndef TLSFW_BPF_FILL_H
 #define TLSFW_BPF_FILL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "plan.h"
@@ -22,6 +23,10 @@ struct bpf_maps {
 		rules, ifaces, meta, direct;
 };
 
+/* The object (bpf/tlsfw.bpf.c) opened with the map sizes that depend on the machine (the
+ * counters: one copy per possible CPU); load it with tlsfw__load(). NULL with errno set. */
+struct tlsfw *bpf_open(void);
+
 /* The skeleton keeps ownership of the descriptors: do not bpf_maps_close() them. */
 int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel);
 /* For a separate process: the maps of an already loaded tlsfw program, by name. Returns
@@ -33,6 +38,24 @@ void bpf_maps_close(struct bpf_maps *m);
  * For code that walks a skeleton's maps by name (reusing the maps of an enforced policy): it
  * knows every map, tlsfw_direct included, so such code needs no table of its own. */
 int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name);
+
+/* The memory of a BPF_F_MMAPABLE array map fd, shared with the data plane (elements rounded
+ * up to 8 bytes); *len bytes, to munmap(). NULL with errno set. */
+void *bpf_map_memory(int fd, size_t *len);
+
+/* The counters (tlsfw_abi.h: a copy per CPU), mapped into memory. */
+struct bpf_counters {
+	struct tlsfw_counter *v; /* ncpus * TLSFW_COUNTERS */
+	size_t len;
+	unsigned int ncpus;
+};
+
+int bpf_counters_map(struct bpf_counters *c, int counters_fd);
+void bpf_counters_unmap(struct bpf_counters *c);
+/* Counter idx (block * TLSFW_SLOTS_PER_CTX + stat, or + TLSFW_STAT_RULE0 + rule slot) summed
+ * over the CPUs; zeroed on every CPU. Only that counter is touched: its neighbours count on. */
+void bpf_counter_sum(const struct bpf_counters *c, uint32_t idx, struct tlsfw_counter *out);
+void bpf_counter_zero(const struct bpf_counters *c, uint32_t idx);
 
 struct fill_ids {		   /* what only apply knows */
 	const uint32_t *rule_slot; /* per plan rule: counter slot (< TLSFW_MAX_RULES) */

@@ -1109,7 +1109,11 @@ int main(void)
 		free(t);
 	}
 
-	e.skel = tlsfw__open_and_load();
+	e.skel = bpf_open();
+	if (e.skel && tlsfw__load(e.skel)) {
+		tlsfw__destroy(e.skel);
+		e.skel = NULL;
+	}
 	if (!e.skel) {
 		fprintf(stderr, "cannot load the tlsfw skeleton: %s\n", strerror(errno));
 		return 1;
