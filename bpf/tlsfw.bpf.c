@@ -5,6 +5,9 @@
  * cannot attach; tlsfw_tc_reply builds the answers XDP hands over where XDP_TX does not reach
  * the sender (tlsfw_xdp_meta). Maps and their layout: tlsfw_abi.h.
  */
+/* Wire formats and hook contexts are fixed; without CO-RE relocations libbpf never reads the
+ * kernel's BTF (5 MB, tens of ms of every cold apply). */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -65,6 +68,31 @@ static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d)
 	return 0;
 }
 
+/*
+ * The parser is a global function too, one per kind of context: verified once, on its own,
+ * so that the decision after it is verified once, instead of once for every state in which
+ * the parser can return.
+ */
+__noinline int tlsfw_parse_xdp(struct xdp_md *ctx, struct parsed *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+
+	if (!p)
+		return PARSE_NOT_IP;
+	return tlsfw_parse(ctx, 1, data, end, end - data, p);
+}
+
+__noinline int tlsfw_parse_tc(struct __sk_buff *skb, struct parsed *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (!p)
+		return PARSE_NOT_IP;
+	return tlsfw_parse(skb, 0, data, end, skb->len, p);
+}
+
 SEC("xdp")
 int tlsfw_xdp(struct xdp_md *ctx)
 {
@@ -74,7 +102,7 @@ int tlsfw_xdp(struct xdp_md *ctx)
 	struct parsed p;
 	int rc;
 
-	rc = tlsfw_parse(ctx, 1, data, end, end - data, &p);
+	rc = tlsfw_parse_xdp(ctx, &p);
 	if (rc == PARSE_NOT_IP)
 		return XDP_PASS;
 	switch (tlsfw_decide(&d, &p, rc, ctx->ingress_ifindex, TLSFW_DIR_INGRESS)) {
@@ -101,15 +129,12 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct parsed *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
-	int rc;
+	int rc = tlsfw_parse_tc(skb, p);
 
-	rc = tlsfw_parse(skb, 0, data, end, skb->len, p);
 	if (rc == PARSE_MALFORMED && p->reason == TLSFW_STAT_MALFORMED_TRUNCATED &&
 	    skb->len > (__u32)(end - data)) {
 		bpf_skb_pull_data(skb, skb->len < TLSFW_PULL_LEN ? skb->len : TLSFW_PULL_LEN);
-		data = (void *)(long)skb->data;
-		end = (void *)(long)skb->data_end;
-		rc = tlsfw_parse(skb, 0, data, end, skb->len, p);
+		rc = tlsfw_parse_tc(skb, p);
 	}
 	return rc;
 }
