@@ -796,6 +796,21 @@ static int attach_new(struct apply_ctx *c)
 	return 0;
 }
 
+/* The rule and interface records that differ from those the maps hold (base), written with
+ * one batch update per map. */
+static int records_write(const struct apply_ctx *c, const struct tlsfw_rule_info *rules,
+			 const struct tlsfw_ctx_info *ctxs,
+			 const struct tlsfw_rule_info *base_rules,
+			 const struct tlsfw_ctx_info *base_ctxs)
+{
+	int err = bpf_array_write_changed(c->maps.rules, rules, base_rules, sizeof(*rules),
+					  TLSFW_MAX_RULES);
+
+	return err ? err :
+		     bpf_array_write_changed(c->maps.ifaces, ctxs, base_ctxs, sizeof(*ctxs),
+					     TLSFW_MAX_CTX);
+}
+
 static int write_names(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
@@ -838,15 +853,8 @@ static int write_names(struct apply_ctx *c)
 		ci->hook = hook;
 		ci->in_use |= new_bit;
 	}
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++)
-		if (memcmp(&c->rules[s], &c->old.rules[s], sizeof(c->rules[s])) &&
-		    bpf_map_update_elem(c->maps.rules, &s, &c->rules[s], BPF_ANY))
-			return fail(c, -errno, "cannot write rule names: %s", strerror(errno));
-	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++)
-		if (memcmp(&c->ctxs[s], &c->old.ctxs[s], sizeof(c->ctxs[s])) &&
-		    bpf_map_update_elem(c->maps.ifaces, &s, &c->ctxs[s], BPF_ANY))
-			return fail(c, -errno, "cannot write interface names: %s", strerror(errno));
-	return 0;
+	err = records_write(c, c->rules, c->ctxs, c->old.rules, c->old.ctxs);
+	return err ? fail(c, err, "cannot write rule and interface names: %s", strerror(-err)) : 0;
 }
 
 static int flip(struct apply_ctx *c)
@@ -1051,15 +1059,7 @@ static int undo_one(struct apply_ctx *c, const struct undo *u)
 	case U_TC_REMOVED:
 		return tc_put(u->ifindex, u->egress, u->old_fd, false);
 	case U_NAMES:
-		for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++)
-			if (memcmp(&c->rules[s], &c->old.rules[s], sizeof(c->rules[s])) &&
-			    bpf_map_update_elem(c->maps.rules, &s, &c->old.rules[s], BPF_ANY))
-				err = -errno;
-		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++)
-			if (memcmp(&c->ctxs[s], &c->old.ctxs[s], sizeof(c->ctxs[s])) &&
-			    bpf_map_update_elem(c->maps.ifaces, &s, &c->old.ctxs[s], BPF_ANY))
-				err = -errno;
-		return err;
+		return records_write(c, c->old.rules, c->old.ctxs, c->rules, c->ctxs);
 	case U_FLIP:
 		return bpf_set_gen(&c->maps, c->old_gen);
 	case U_META:
@@ -1117,6 +1117,32 @@ static void rollback(struct apply_ctx *c)
 
 /* After success: forget the previous generation. Failures here cannot hurt packets (the
  * old generation is unused; the next apply clears it again), so they are only reported. */
+/* The records as the new generation alone uses them: slots of the old one freed. */
+static int release_slots(const struct apply_ctx *c, uint8_t new_bit)
+{
+	struct tlsfw_rule_info *rules = malloc(TLSFW_MAX_RULES * sizeof(*rules));
+	struct tlsfw_ctx_info ctxs[TLSFW_MAX_CTX];
+	int err = -ENOMEM;
+
+	if (!rules)
+		return err;
+	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+		rules[s] = c->rules[s];
+		rules[s].in_use &= new_bit;
+		if (!rules[s].in_use)
+			memset(&rules[s], 0, sizeof(rules[s]));
+	}
+	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
+		ctxs[s] = c->ctxs[s];
+		ctxs[s].in_use &= new_bit;
+		if (!ctxs[s].in_use)
+			memset(&ctxs[s], 0, sizeof(ctxs[s]));
+	}
+	err = records_write(c, rules, ctxs, c->rules, c->ctxs);
+	free(rules);
+	return err;
+}
+
 static void commit(struct apply_ctx *c)
 {
 	uint8_t new_bit = 1u << c->new_gen;
@@ -1129,28 +1155,7 @@ static void commit(struct apply_ctx *c)
 	if (err)
 		fprintf(stderr, "tlsfw: warning: cannot clear the previous generation: %s\n",
 			strerror(-err));
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
-		struct tlsfw_rule_info ri = c->rules[s];
-
-		if (ri.in_use == (ri.in_use & new_bit))
-			continue;
-		ri.in_use &= new_bit;
-		if (!ri.in_use)
-			memset(&ri, 0, sizeof(ri));
-		if (bpf_map_update_elem(c->maps.rules, &s, &ri, BPF_ANY))
-			err = -errno;
-	}
-	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
-		struct tlsfw_ctx_info ci = c->ctxs[s];
-
-		if (ci.in_use == (ci.in_use & new_bit))
-			continue;
-		ci.in_use &= new_bit;
-		if (!ci.in_use)
-			memset(&ci, 0, sizeof(ci));
-		if (bpf_map_update_elem(c->maps.ifaces, &s, &ci, BPF_ANY))
-			err = -errno;
-	}
+	err = release_slots(c, new_bit);
 	if (err)
 		fprintf(stderr, "tlsfw: warning: cannot release unused counter slots: %s\n",
 			strerror(-err));

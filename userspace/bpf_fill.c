@@ -41,38 +41,6 @@ static void fill_error(struct diag *d, uint32_t line, const char *fmt, const cha
 	diag_error(d, &loc, fmt, map, what, strerror(-err));
 }
 
-/*
- * One batch update; falls back to single updates where the kernel has no batch operation
- * for the map type. On failure *failed is the index of the entry that failed (or count).
- */
-static int update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
-		       size_t count, size_t *failed)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-	__u32 n = count;
-	int err;
-
-	*failed = count;
-	if (!count)
-		return 0;
-	err = bpf_map_update_batch(fd, keys, vals, &n, &opts);
-	if (!err)
-		return 0;
-	err = -errno;
-	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP) {
-		*failed = n;
-		return err;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz,
-					(const char *)vals + i * vsz, BPF_ANY)) {
-			*failed = i;
-			return -errno;
-		}
-	}
-	return 0;
-}
-
 /* count values (NULL: zeros) into the u32 array fd from element first, through its memory. */
 static int fill_array(int fd, uint32_t first, const uint32_t *vals, size_t count)
 {
@@ -120,7 +88,7 @@ static int put_table(int outer, unsigned int gen, enum bpf_map_type type, const 
 	fd = bpf_map_create(type, "tlsfw_gen_table", ksz, vsz, n, &o);
 	if (fd < 0)
 		return -errno;
-	err = update_many(fd, keys, ksz, vals, vsz, n, failed);
+	err = bpf_update_many(fd, keys, ksz, vals, vsz, n, failed);
 	if (!err && bpf_map_update_elem(outer, &key, &fd, BPF_ANY))
 		err = -errno;
 	close(fd); /* the array of maps holds it now */

@@ -43,6 +43,14 @@ int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name);
  * up to 8 bytes); *len bytes, to munmap(). NULL with errno set. */
 void *bpf_map_memory(int fd, size_t *len);
 
+/* One batch update of count elements (single updates where the map type has no batch); on
+ * failure *failed is the index of the entry that failed (or count). Returns 0 or -errno. */
+int bpf_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+		    size_t count, size_t *failed);
+/* Write the n elements of array fd (keys 0..n-1, vsz bytes each) whose value in vals differs
+ * from base, the values the map holds: one batch update. */
+int bpf_array_write_changed(int fd, const void *vals, const void *base, size_t vsz, uint32_t n);
+
 /* The counters (tlsfw_abi.h: a copy per CPU), mapped into memory. */
 struct bpf_counters {
 	struct tlsfw_counter *v; /* ncpus * TLSFW_COUNTERS */

@@ -245,3 +245,62 @@ void bpf_counter_zero(const struct bpf_counters *c, uint32_t idx)
 		v->bytes = 0;
 	}
 }
+
+/*
+ * One batch update; falls back to single updates where the kernel has no batch operation
+ * for the map type. On failure *failed is the index of the entry that failed (or count).
+ */
+int bpf_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+		    size_t count, size_t *failed)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 n = count;
+	int err;
+
+	*failed = count;
+	if (!count)
+		return 0;
+	err = bpf_map_update_batch(fd, keys, vals, &n, &opts);
+	if (!err)
+		return 0;
+	err = -errno;
+	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP) {
+		*failed = n;
+		return err;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz,
+					(const char *)vals + i * vsz, BPF_ANY)) {
+			*failed = i;
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int bpf_array_write_changed(int fd, const void *vals, const void *base, size_t vsz, uint32_t n)
+{
+	uint32_t *keys = calloc(n ? n : 1, sizeof(*keys));
+	char *changed = malloc((n ? n : 1) * vsz);
+	size_t m = 0, failed;
+	int err;
+
+	if (!keys || !changed) {
+		free(keys);
+		free(changed);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const char *v = (const char *)vals + (size_t)i * vsz;
+
+		if (!memcmp(v, (const char *)base + (size_t)i * vsz, vsz))
+			continue;
+		keys[m] = i;
+		memcpy(changed + m * vsz, v, vsz);
+		m++;
+	}
+	err = bpf_update_many(fd, keys, sizeof(*keys), changed, vsz, m, &failed);
+	free(keys);
+	free(changed);
+	return err;
+}
