@@ -44,17 +44,18 @@ static void fill_error(struct diag *d, uint32_t line, const char *fmt, const cha
 /* count values (NULL: zeros) into the u32 array fd from element first, through its memory. */
 static int fill_array(int fd, uint32_t first, const uint32_t *vals, size_t count)
 {
-	size_t len;
-	uint64_t *mem = bpf_map_memory(fd, &len); /* u32 elements take 8 bytes */
+	/* u32 elements take 8 bytes; only the pages of these elements are mapped, all at once
+	 * (MAP_POPULATE: one call instead of a fault per page) */
+	size_t page = sysconf(_SC_PAGESIZE), from = (size_t)first * 8 / page * page;
+	size_t len = ((size_t)(first + count) * 8 - from + page - 1) / page * page;
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, from);
+	uint64_t *elem;
 
-	if (!mem)
+	if (mem == MAP_FAILED)
 		return -errno;
-	if ((first + count) * sizeof(*mem) > len) {
-		munmap(mem, len);
-		return -EINVAL;
-	}
+	elem = (uint64_t *)(mem + (size_t)first * 8 - from);
 	for (size_t i = 0; i < count; i++)
-		*(volatile uint32_t *)&mem[first + i] = vals ? vals[i] : 0;
+		*(volatile uint32_t *)&elem[i] = vals ? vals[i] : 0;
 	munmap(mem, len);
 	return 0;
 }
@@ -493,6 +494,13 @@ store:
 	return err;
 }
 
+static int set_cfg(const struct bpf_maps *m, unsigned int gen, const struct tlsfw_cfg *cfg)
+{
+	uint32_t key = gen;
+
+	return bpf_map_update_elem(m->cfg, &key, cfg, BPF_ANY) ? -errno : 0;
+}
+
 int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
 		 const struct fill_ids *ids, struct diag *d)
 {
@@ -505,7 +513,7 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 			.frag_mode = pl->frag_mode,
 		},
 	};
-	uint32_t key = gen, *mem;
+	uint32_t *mem;
 	size_t len;
 	int err;
 
@@ -525,7 +533,11 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 	j.words = mem + (size_t)gen * TLSFW_DIRECT_WORDS; /* all 0: bpf_clear_gen */
 	choose_b(&j);
 	choose_direct(&j);
-	err = fill_ctx(m, pl, gen, ids, j.words, d);
+	/* Before any word: a configuration that decides nothing but bounds the words this fill
+	 * writes, for a clear after a fill cut short (see bpf_clear_gen). */
+	err = set_cfg(m, gen, &(struct tlsfw_cfg){ .words_end = j.cfg.words_end });
+	if (!err)
+		err = fill_ctx(m, pl, gen, ids, j.words, d);
 	if (!err)
 		err = fill_phase0(&j);
 	if (!err)
@@ -534,12 +546,10 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 	if (err)
 		return err;
 	/* Last: until the configuration is there the generation has no meaning. */
-	if (bpf_map_update_elem(m->cfg, &key, &j.cfg, BPF_ANY)) {
-		err = -errno;
+	err = set_cfg(m, gen, &j.cfg);
+	if (err)
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_cfg", "update failed", err);
-		return err;
-	}
-	return 0;
+	return err;
 }
 
 int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cfg)
@@ -619,21 +629,25 @@ static int clear_hash(int fd, size_t ksz, size_t vsz, size_t gen_off, unsigned i
 int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen)
 {
 	const int tables[] = { m->src, m->dst, m->comb1, m->comb2, m->comb3 };
-	struct tlsfw_cfg cfg = {}, old;
+	struct tlsfw_cfg cfg = {};
 	uint32_t key = gen, *mem, end = TLSFW_DIRECT_WORDS;
 	size_t len;
 	int err = 0;
 
 	if (gen > 1)
 		return -EINVAL;
-	/* Only the words the generation's configuration says it used (each touched page of the
-	 * mapping costs a fault); all of them when it says nothing (a fill cut short). */
-	if (!bpf_map_lookup_elem(m->cfg, &key, &old) && old.words_end &&
-	    old.words_end <= TLSFW_DIRECT_WORDS)
-		end = old.words_end;
+	/*
+	 * Direct words are zero from cfg.words_end on, in every generation: a fill announces its
+	 * bound before it writes a word, a clear keeps it until every word is zero. So only
+	 * those words are zeroed (each page touched through the mapping costs a fault; a small
+	 * policy uses a few of 1,024). Unreadable: all of them.
+	 */
+	if (!bpf_map_lookup_elem(m->cfg, &key, &cfg) && cfg.words_end <= TLSFW_DIRECT_WORDS)
+		end = cfg.words_end;
 	/* The configuration first: a generation being cleared decides nothing. */
-	if (bpf_map_update_elem(m->cfg, &key, &cfg, BPF_ANY))
-		return -errno;
+	err = set_cfg(m, gen, &(struct tlsfw_cfg){ .words_end = end });
+	if (err)
+		return err;
 	mem = bpf_map_memory(m->direct, &len);
 	if (!mem)
 		return -errno;
@@ -643,14 +657,11 @@ int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen)
 		err = -EINVAL;
 	munmap(mem, len);
 	if (!err)
+		err = set_cfg(m, gen, &(struct tlsfw_cfg){ 0 });
+	/* proto and port arrays are not cleared: every fill writes them whole */
+	if (!err)
 		err = clear_hash(m->ctx, sizeof(struct tlsfw_ctx_key), sizeof(struct tlsfw_ctx_val),
 				 offsetof(struct tlsfw_ctx_key, gen), gen);
-	if (!err)
-		err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, NULL, TLSFW_PROTO_SLOTS);
-	if (!err)
-		err = fill_array(m->sport, gen * TLSFW_PORT_SLOTS, NULL, TLSFW_PORT_SLOTS);
-	if (!err)
-		err = fill_array(m->dport, gen * TLSFW_PORT_SLOTS, NULL, TLSFW_PORT_SLOTS);
 	for (size_t i = 0; !err && i < sizeof(tables) / sizeof(tables[0]); i++)
 		err = drop_table(tables[i], gen);
 	if (!err)
