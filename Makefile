@@ -85,6 +85,17 @@ $(OBJ)/%.o: userspace/%.c $(US_HDRS) | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(COMMON_CFLAGS) -c $< -o $@
 
+# Objects that embed the BPF object through its skeleton are rebuilt when it changes (the
+# order-only prerequisite above only makes it exist): apply records a hash of the embedded
+# object as the identity of the programs it loads, so two objects must never disagree.
+SKEL_USERS := $(basename $(notdir $(shell grep -l 'skel\.h"' $(US_SRCS))))
+$(foreach d,$(OBJ) $(ASAN)/obj $(FUZZ)/obj,$(patsubst %,$(d)/%.o,$(SKEL_USERS))): $(SKELS) \
+	$(BUILD)/tlsfw.build.h
+
+# That hash, computed once here rather than by every apply (272 KB of SHA-256 per run).
+$(BUILD)/tlsfw.build.h: $(BUILD)/bpf/tlsfw.bpf.o
+	sha256sum $< | awk '{ printf "#define TLSFW_BUILD_SHA256 \"%s\"\n", $$1 }' > $@.tmp && mv $@.tmp $@
+
 $(BUILD)/libtlsfw.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 

@@ -35,9 +35,12 @@ struct {
 	__type(value, struct tlsfw_ctx_val);
 } tlsfw_ctx SEC(".maps");
 
+/* Arrays that userspace writes through a memory mapping (BPF_F_MMAPABLE): a fill is then
+ * stores, not system calls. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * TLSFW_PROTO_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 } tlsfw_proto SEC(".maps");
@@ -45,6 +48,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * TLSFW_PORT_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 } tlsfw_sport SEC(".maps"), tlsfw_dport SEC(".maps");
@@ -52,32 +56,50 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct tlsfw_words);
 } tlsfw_direct SEC(".maps");
 
+/*
+ * Tables of a size that depends on the policy: one map per generation, made by bpf_fill with
+ * the entries the plan has, held in an array of two (index = generation; empty when that
+ * generation does not use the table). The templates below only give the inner maps' types;
+ * key and value are given as sizes (a type reached through two pointers reaches BTF only as
+ * a forward declaration, whose size libbpf cannot know).
+ */
+#define TLSFW_GEN_TABLE(name, map_type, key, value)   \
+	struct name {                                 \
+		__uint(type, map_type);               \
+		__uint(max_entries, 1);               \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		__uint(key_size, sizeof(key));        \
+		__uint(value_size, sizeof(value));    \
+	}
+
+TLSFW_GEN_TABLE(tlsfw_trie_map, BPF_MAP_TYPE_LPM_TRIE, struct tlsfw_lpm_key, __u32);
+TLSFW_GEN_TABLE(tlsfw_comb_map, BPF_MAP_TYPE_HASH, struct tlsfw_comb_key, __u32);
+TLSFW_GEN_TABLE(tlsfw_rule_map, BPF_MAP_TYPE_HASH, struct tlsfw_comb_key, struct tlsfw_rule_val);
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, TLSFW_MAX_PREFIXES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tlsfw_lpm_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct tlsfw_trie_map);
 } tlsfw_src SEC(".maps"), tlsfw_dst SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TLSFW_MAX_COMB);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tlsfw_comb_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct tlsfw_comb_map);
 } tlsfw_comb1 SEC(".maps"), tlsfw_comb2 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TLSFW_MAX_COMB);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tlsfw_comb_key);
-	__type(value, struct tlsfw_rule_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct tlsfw_rule_map);
 } tlsfw_comb3 SEC(".maps");
 
 struct {
@@ -87,9 +109,12 @@ struct {
 	__type(value, struct tlsfw_frag_val);
 } tlsfw_frags SEC(".maps");
 
+/* Per CPU, in one array (tlsfw_abi.h, "Counters"): the loader sets max_entries to
+ * TLSFW_COUNTERS times the number of possible CPUs. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TLSFW_COUNTERS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct tlsfw_counter);
 } tlsfw_counters SEC(".maps");
@@ -134,6 +159,30 @@ static __always_inline void touch_metadata(void)
 	}
 }
 
+/* The same for every map: a program that decides nothing (tlsfw_tc_reply) still leads a
+ * separate process to all of them, like the others. */
+static __always_inline void touch_all_maps(void)
+{
+	__u32 zero = 0;
+
+	touch_metadata();
+	if (tlsfw_never) {
+		bpf_map_lookup_elem(&tlsfw_state, &zero);
+		bpf_map_lookup_elem(&tlsfw_cfg, &zero);
+		bpf_map_lookup_elem(&tlsfw_ctx, &zero);
+		bpf_map_lookup_elem(&tlsfw_proto, &zero);
+		bpf_map_lookup_elem(&tlsfw_sport, &zero);
+		bpf_map_lookup_elem(&tlsfw_dport, &zero);
+		bpf_map_lookup_elem(&tlsfw_direct, &zero);
+		bpf_map_lookup_elem(&tlsfw_src, &zero);
+		bpf_map_lookup_elem(&tlsfw_dst, &zero);
+		bpf_map_lookup_elem(&tlsfw_comb1, &zero);
+		bpf_map_lookup_elem(&tlsfw_comb2, &zero);
+		bpf_map_lookup_elem(&tlsfw_comb3, &zero);
+		bpf_map_lookup_elem(&tlsfw_frags, &zero);
+	}
+}
+
 enum verdict {
 	VERDICT_PASS = 0,
 	VERDICT_DROP,
@@ -142,13 +191,17 @@ enum verdict {
 
 /* What the hook needs after the decision: the verdict and where to count the reply. */
 struct decision {
-	__u32 base; /* first counter of the (interface, direction) block */
+	__u32 base; /* first counter of the (interface, direction) block, on this CPU */
+	__u32 slot; /* the block */
 	__u32 bytes;
 	int verdict; /* enum verdict */
+	__u32 ctx;   /* the context word (flags: TLSFW_DW_HANDOFF) */
+	__u32 rule;  /* the rule word that decided, 0 for none */
 };
 
 static __always_inline void count(__u32 idx, __u32 bytes)
 {
+	/* out of range (a CPU beyond the map): NULL, nothing counted */
 	struct tlsfw_counter *c = bpf_map_lookup_elem(&tlsfw_counters, &idx);
 
 	if (c) {
@@ -198,6 +251,7 @@ static __always_inline int apply_rule(struct decision *d, const struct tlsfw_cfg
 {
 	__u32 slot;
 
+	d->rule = rule;
 	if (!rule) {
 		count_stat(d, TLSFW_STAT_DEFAULT);
 		return finish(d, action_verdict(cfg->default_action));
@@ -222,30 +276,41 @@ static __always_inline __u32 direct_word(const struct tlsfw_words *dw, __u32 idx
 	return dw->w[i];
 }
 
+/* The class of an address in generation gen's trie of tries: ~0u when there is none. */
+static __always_inline __u32 addr_class(void *tries, __u32 gen, const __u8 *addr)
+{
+	struct tlsfw_lpm_key lk = { .prefixlen = 128 };
+	void *trie = bpf_map_lookup_elem(tries, &gen);
+	__u32 *v;
+
+	if (!trie)
+		return ~0u;
+	__builtin_memcpy(lk.addr, addr, 16);
+	v = bpf_map_lookup_elem(trie, &lk);
+	return v ? *v : ~0u;
+}
+
 /* Phase 1, (src, dst) -> B: ~0u when no rule can match. */
 static __always_inline __u32 classify_addrs(const struct parsed *p, __u32 gen, __u32 fields)
 {
-	struct tlsfw_comb_key k = { .gen = gen };
-	struct tlsfw_lpm_key lk;
+	struct tlsfw_comb_key k = {};
+	void *comb2;
 	__u32 *v;
 
-	lk.prefixlen = 8 + 128;
-	lk.gen = gen;
 	if (fields & TLSFW_F_SRC) {
-		__builtin_memcpy(lk.addr, p->src, 16);
-		v = bpf_map_lookup_elem(&tlsfw_src, &lk);
-		if (!v)
+		k.a = addr_class(&tlsfw_src, gen, p->src);
+		if (k.a == ~0u)
 			return ~0u;
-		k.a = *v;
 	}
 	if (fields & TLSFW_F_DST) {
-		__builtin_memcpy(lk.addr, p->dst, 16);
-		v = bpf_map_lookup_elem(&tlsfw_dst, &lk);
-		if (!v)
+		k.b = addr_class(&tlsfw_dst, gen, p->dst);
+		if (k.b == ~0u)
 			return ~0u;
-		k.b = *v;
 	}
-	v = bpf_map_lookup_elem(&tlsfw_comb2, &k);
+	comb2 = bpf_map_lookup_elem(&tlsfw_comb2, &gen);
+	if (!comb2)
+		return ~0u;
+	v = bpf_map_lookup_elem(comb2, &k);
 	return v ? *v : ~0u;
 }
 
@@ -256,8 +321,9 @@ static __always_inline __u32 classify_addrs(const struct parsed *p, __u32 gen, _
 static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw_cfg *cfg,
 				      __u32 gen, __u32 ctx_cls, const struct tlsfw_words *dw)
 {
-	struct tlsfw_comb_key k = { .gen = gen };
+	struct tlsfw_comb_key k = {};
 	__u32 idx, *v, pc, sc = 0, dc = 0, a, b, flags = cfg->flags, fields = cfg->fields;
+	void *tab;
 
 	if ((flags & (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH)) ==
 	    (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH))
@@ -296,7 +362,8 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 		k.a = pc;
 		k.b = sc;
 		k.c = dc;
-		v = bpf_map_lookup_elem(&tlsfw_comb1, &k);
+		tab = bpf_map_lookup_elem(&tlsfw_comb1, &gen);
+		v = tab ? bpf_map_lookup_elem(tab, &k) : NULL;
 		if (!v)
 			return 0;
 		a = *v;
@@ -319,7 +386,8 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	k.a = ctx_cls;
 	k.b = a;
 	k.c = b;
-	return rule_word(bpf_map_lookup_elem(&tlsfw_comb3, &k));
+	tab = bpf_map_lookup_elem(&tlsfw_comb3, &gen);
+	return tab ? rule_word(bpf_map_lookup_elem(tab, &k)) : 0;
 }
 
 static __always_inline void frag_key(struct tlsfw_frag_key *fk, const struct parsed *p, __u32 gen)
@@ -367,7 +435,7 @@ static __always_inline void remember_first(const struct parsed *p, __u32 gen, __
 }
 
 /* The (interface, direction) context: 0 when the policy does not name it, else a context
- * word (TLSFW_DW_VALID | counter block << TLSFW_DW_SLOT_SHIFT | class). */
+ * word (tlsfw_abi.h: TLSFW_DW_VALID | flags | counter block << TLSFW_DW_SLOT_SHIFT | class). */
 static __always_inline __u32 context(__u32 gen, __u32 ifindex, __u8 dir,
 				     const struct tlsfw_words *dw)
 {
@@ -380,9 +448,7 @@ static __always_inline __u32 context(__u32 gen, __u32 ifindex, __u8 dir,
 	ck.gen = gen;
 	ck.dir = dir;
 	cv = bpf_map_lookup_elem(&tlsfw_ctx, &ck);
-	if (!cv || cv->ctx_slot >= TLSFW_MAX_CTX || cv->cls > TLSFW_DW_LOW)
-		return 0;
-	return TLSFW_DW_VALID | cv->ctx_slot << TLSFW_DW_SLOT_SHIFT | cv->cls;
+	return cv ? cv->word : 0;
 }
 
 /*
@@ -411,10 +477,12 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	if (!dw)
 		return VERDICT_PASS;
 	cw = context(gen, ifindex, dir, dw);
-	slot = (cw >> TLSFW_DW_SLOT_SHIFT) & 0x7fff;
-	if (!cw || slot >= TLSFW_MAX_CTX)
+	slot = (cw >> TLSFW_DW_SLOT_SHIFT) & TLSFW_DW_SLOT_MASK;
+	if (!(cw & TLSFW_DW_VALID) || slot >= TLSFW_MAX_CTX)
 		return VERDICT_PASS;
-	d->base = slot * TLSFW_SLOTS_PER_CTX;
+	d->slot = slot;
+	d->base = bpf_get_smp_processor_id() * TLSFW_COUNTERS + slot * TLSFW_SLOTS_PER_CTX;
+	d->ctx = cw;
 
 	if (rc == PARSE_MALFORMED) {
 		count_stat(d, p->reason);

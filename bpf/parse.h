@@ -177,13 +177,86 @@ static __always_inline int parse_ipv4(void *data, void *end, __u32 frame_len, st
 	return PARSE_OK;
 }
 
+static __always_inline bool is_exthdr(__u8 nexthdr)
+{
+	return nexthdr == TLSFW_IPPROTO_HOPOPTS || nexthdr == TLSFW_IPPROTO_ROUTING ||
+	       nexthdr == TLSFW_IPPROTO_DSTOPTS || nexthdr == TLSFW_IPPROTO_AH ||
+	       nexthdr == TLSFW_IPPROTO_FRAGMENT;
+}
+
+/* The walk of an IPv6 extension-header chain, one header per bpf_loop step. */
+struct exthdr_walk {
+	void *ctx; /* the hook's context, for the load helper */
+	struct parsed *p;
+	__u32 cur;    /* offset of the header nexthdr names */
+	__u8 nexthdr; /* the header at cur */
+	int rc;	      /* PARSE_OK, or PARSE_MALFORMED (p->reason says why) */
+};
+
+/*
+ * One extension header: returns 1 to stop (not an extension header, a malformed one, or the
+ * middle of a datagram behind a fragment header), 0 to go on. The headers are read with the
+ * load helper into the stack, not through packet pointers, so the cursor never needs precise
+ * bounds; and bpf_loop has the verifier check this step once, not once per header and per
+ * combination of header lengths (a loop of TLSFW_MAX_EXTHDRS plain iterations cost it about
+ * 57,000 of the parser's 65,000 processed instructions).
+ */
+static __always_inline long exthdr_step(struct exthdr_walk *w, int xdp)
+{
+	struct parsed *p = w->p;
+	__u8 h[8], nexthdr = w->nexthdr;
+	__u32 len;
+
+	if (!is_exthdr(nexthdr))
+		return 1;
+	if (w->cur + 8 > p->ip_end || load_bytes(w->ctx, xdp, w->cur, h, 8)) {
+		w->rc = parse_malformed(p, TLSFW_STAT_MALFORMED_TRUNCATED);
+		return 1;
+	}
+	p->exthdrs = 1;
+	if (nexthdr == TLSFW_IPPROTO_FRAGMENT) {
+		__u16 fo = ((__u16)h[2] << 8) | h[3];
+
+		p->frag_proto = h[0];
+		p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) | ((__u32)h[6] << 8) | h[7];
+		/* Offset 0 without M is an atomic fragment (RFC 6946): a whole packet. */
+		if (fo & 0xfff8)
+			p->frag = FRAG_LATER;
+		else if (fo & 1)
+			p->frag = FRAG_FIRST;
+		len = 8;
+	} else if (nexthdr == TLSFW_IPPROTO_AH) {
+		len = ((__u32)h[1] + 2) * 4; /* AH counts 4-octet units */
+	} else {
+		len = ((__u32)h[1] + 1) * 8;
+	}
+	w->nexthdr = h[0];
+	w->cur += len;
+	if (w->cur > TLSFW_MAX_OFF) {
+		w->rc = parse_malformed(p, TLSFW_STAT_MALFORMED_LENGTH);
+		return 1;
+	}
+	/* what follows a later fragment's header is the middle of a datagram */
+	return p->frag == FRAG_LATER;
+}
+
+static long exthdr_step_xdp(__u32 i, void *w)
+{
+	return exthdr_step(w, 1);
+}
+
+static long exthdr_step_tc(__u32 i, void *w)
+{
+	return exthdr_step(w, 0);
+}
+
 static __always_inline int parse_ipv6(void *ctx, int xdp, void *data, void *end, __u32 frame_len,
 				      struct parsed *p, __u32 *l4)
 {
 	__u32 off = p->l3_off, cur, plen;
 	struct ipv6hdr *ip6 = data + off;
+	struct exthdr_walk w;
 	__u8 nexthdr;
-	int i;
 
 	if ((void *)(ip6 + 1) > end)
 		return parse_malformed(p, TLSFW_STAT_MALFORMED_TRUNCATED);
@@ -201,53 +274,18 @@ static __always_inline int parse_ipv6(void *ctx, int xdp, void *data, void *end,
 	p->ip_end = off + sizeof(*ip6) + plen;
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
-	nexthdr = ip6->nexthdr;
-	cur = off + sizeof(*ip6);
 
-	/*
-	 * The chain is read with the load helper into the stack, not through packet pointers:
-	 * the cursor then never needs precise bounds, so the verifier prunes the loop instead of
-	 * following every combination of header lengths.
-	 */
-	for (i = 0; i < TLSFW_MAX_EXTHDRS; i++) {
-		__u8 h[8];
-		__u32 len;
-
-		if (nexthdr != TLSFW_IPPROTO_HOPOPTS && nexthdr != TLSFW_IPPROTO_ROUTING &&
-		    nexthdr != TLSFW_IPPROTO_DSTOPTS && nexthdr != TLSFW_IPPROTO_AH &&
-		    nexthdr != TLSFW_IPPROTO_FRAGMENT)
-			break;
-		if (cur + 8 > p->ip_end || load_bytes(ctx, xdp, cur, h, 8))
-			return parse_malformed(p, TLSFW_STAT_MALFORMED_TRUNCATED);
-		p->exthdrs = 1;
-		if (nexthdr == TLSFW_IPPROTO_FRAGMENT) {
-			__u16 fo = ((__u16)h[2] << 8) | h[3];
-
-			p->frag_proto = h[0];
-			p->frag_id = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) |
-				     ((__u32)h[6] << 8) | h[7];
-			/* Offset 0 without M is an atomic fragment (RFC 6946): a whole packet. */
-			if (fo & 0xfff8)
-				p->frag = FRAG_LATER;
-			else if (fo & 1)
-				p->frag = FRAG_FIRST;
-			len = 8;
-		} else if (nexthdr == TLSFW_IPPROTO_AH) {
-			len = ((__u32)h[1] + 2) * 4; /* AH counts 4-octet units */
-		} else {
-			len = ((__u32)h[1] + 1) * 8;
-		}
-		nexthdr = h[0];
-		cur += len;
-		if (cur > TLSFW_MAX_OFF)
-			return parse_malformed(p, TLSFW_STAT_MALFORMED_LENGTH);
-		if (p->frag == FRAG_LATER)
-			break; /* what follows is the middle of a datagram */
-	}
-	if (p->frag != FRAG_LATER &&
-	    (nexthdr == TLSFW_IPPROTO_HOPOPTS || nexthdr == TLSFW_IPPROTO_ROUTING ||
-	     nexthdr == TLSFW_IPPROTO_DSTOPTS || nexthdr == TLSFW_IPPROTO_AH ||
-	     nexthdr == TLSFW_IPPROTO_FRAGMENT))
+	w.ctx = ctx;
+	w.p = p;
+	w.cur = off + sizeof(*ip6);
+	w.nexthdr = ip6->nexthdr;
+	w.rc = PARSE_OK;
+	bpf_loop(TLSFW_MAX_EXTHDRS, xdp ? exthdr_step_xdp : exthdr_step_tc, &w, 0);
+	if (w.rc != PARSE_OK)
+		return w.rc;
+	nexthdr = w.nexthdr;
+	cur = w.cur;
+	if (p->frag != FRAG_LATER && is_exthdr(nexthdr))
 		return parse_malformed(p, TLSFW_STAT_MALFORMED_EXTHDR);
 	if (cur > p->ip_end)
 		return parse_malformed(p, TLSFW_STAT_MALFORMED_LENGTH);

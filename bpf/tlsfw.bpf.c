@@ -2,8 +2,12 @@
 /*
  * tlsfw data plane: thin entry points around the shared parser (parse.h), decision (decide.h)
  * and reply builder (reject.h). XDP decides ingress; tc decides egress, and ingress where XDP
- * cannot attach. Maps and their layout: tlsfw_abi.h.
+ * cannot attach; tlsfw_tc_reply builds the answers XDP hands over where XDP_TX does not reach
+ * the sender (tlsfw_xdp_meta). Maps and their layout: tlsfw_abi.h.
  */
+/* Wire formats and hook contexts are fixed; without CO-RE relocations libbpf never reads the
+ * kernel's BTF (5 MB, tens of ms of every cold apply). */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -40,6 +44,55 @@ __noinline int tlsfw_reject_tc(struct __sk_buff *skb, const struct parsed *p)
 	return tlsfw_reject(skb, 0, p);
 }
 
+/*
+ * Hand a rejected frame to tlsfw_tc_reply (tlsfw_abi.h, tlsfw_xdp_meta): the record goes in
+ * front of the frame as XDP metadata and the frame is passed up. Returns 0, or -1 when the
+ * driver keeps no metadata (the caller answers with XDP_TX then).
+ */
+static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d)
+{
+	struct tlsfw_xdp_meta *m;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return -1;
+	m = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(m + 1) > data)
+		return -1;
+	m->magic = TLSFW_META_MAGIC;
+	m->reply = TLSFW_REPLY_SENDER;
+	m->pad = 0;
+	m->ctx_slot = d->slot;
+	m->rule_slot = d->rule ? (d->rule & TLSFW_DW_LOW) : ~0u;
+	return 0;
+}
+
+/*
+ * The parser is a global function too, one per kind of context: verified once, on its own,
+ * so that the decision after it is verified once, instead of once for every state in which
+ * the parser can return.
+ */
+__noinline int tlsfw_parse_xdp(struct xdp_md *ctx, struct parsed *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+
+	if (!p)
+		return PARSE_NOT_IP;
+	return tlsfw_parse(ctx, 1, data, end, end - data, p);
+}
+
+__noinline int tlsfw_parse_tc(struct __sk_buff *skb, struct parsed *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (!p)
+		return PARSE_NOT_IP;
+	return tlsfw_parse(skb, 0, data, end, skb->len, p);
+}
+
 SEC("xdp")
 int tlsfw_xdp(struct xdp_md *ctx)
 {
@@ -49,13 +102,16 @@ int tlsfw_xdp(struct xdp_md *ctx)
 	struct parsed p;
 	int rc;
 
-	rc = tlsfw_parse(ctx, 1, data, end, end - data, &p);
+	rc = tlsfw_parse_xdp(ctx, &p);
 	if (rc == PARSE_NOT_IP)
 		return XDP_PASS;
 	switch (tlsfw_decide(&d, &p, rc, ctx->ingress_ifindex, TLSFW_DIR_INGRESS)) {
 	case VERDICT_PASS:
 		return XDP_PASS;
 	case VERDICT_REJECT:
+		/* tc builds and counts the reply (see handoff) */
+		if ((d.ctx & TLSFW_DW_HANDOFF) && handoff(ctx, &d) == 0)
+			return XDP_PASS;
 		if (tlsfw_reject_xdp(ctx, &p) == 0) {
 			count_stat(&d, TLSFW_STAT_REJECT_SENT);
 			return XDP_TX;
@@ -67,24 +123,30 @@ int tlsfw_xdp(struct xdp_md *ctx)
 	}
 }
 
-static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
+/* The parser in tc: headers beyond the linear part are pulled in and parsed again (rare:
+ * pulling can copy, which is why it is not done up front). */
+static __always_inline int tc_parse(struct __sk_buff *skb, struct parsed *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
+	int rc = tlsfw_parse_tc(skb, p);
+
+	if (rc == PARSE_MALFORMED && p->reason == TLSFW_STAT_MALFORMED_TRUNCATED &&
+	    skb->len > (__u32)(end - data)) {
+		bpf_skb_pull_data(skb, skb->len < TLSFW_PULL_LEN ? skb->len : TLSFW_PULL_LEN);
+		rc = tlsfw_parse_tc(skb, p);
+	}
+	return rc;
+}
+
+static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
+{
 	struct decision d = { .bytes = skb->len };
 	__u32 ifindex = skb->ifindex;
 	struct parsed p;
 	int rc;
 
-	rc = tlsfw_parse(skb, 0, data, end, skb->len, &p);
-	/* Headers beyond the linear part: pull them in and look again (rare: pulling can copy). */
-	if (rc == PARSE_MALFORMED && p.reason == TLSFW_STAT_MALFORMED_TRUNCATED &&
-	    skb->len > (__u32)(end - data)) {
-		bpf_skb_pull_data(skb, skb->len < TLSFW_PULL_LEN ? skb->len : TLSFW_PULL_LEN);
-		data = (void *)(long)skb->data;
-		end = (void *)(long)skb->data_end;
-		rc = tlsfw_parse(skb, 0, data, end, skb->len, &p);
-	}
+	rc = tc_parse(skb, &p);
 	if (rc == PARSE_NOT_IP)
 		return TC_ACT_UNSPEC;
 	switch (tlsfw_decide(&d, &p, rc, ifindex, dir)) {
@@ -115,6 +177,37 @@ SEC("tc")
 int tlsfw_tc_egress(struct __sk_buff *skb)
 {
 	return tc_run(skb, TLSFW_DIR_EGRESS);
+}
+
+/*
+ * The reply half of the XDP -> tc handoff (tlsfw_abi.h, tlsfw_xdp_meta), on tc ingress of
+ * devices whose XDP_TX does not reach the sender. XDP already decided and counted the
+ * verdict; here the reply is built and counted.
+ */
+SEC("tc")
+int tlsfw_tc_reply(struct __sk_buff *skb)
+{
+	struct tlsfw_xdp_meta *m = (void *)(long)skb->data_meta;
+	void *data = (void *)(long)skb->data;
+	struct decision d = { .bytes = skb->len };
+	struct parsed p;
+	__u32 slot;
+
+	touch_all_maps();
+	if ((void *)(m + 1) > data || m->magic != TLSFW_META_MAGIC)
+		return TC_ACT_UNSPEC;
+	m->magic = 0;
+	slot = m->ctx_slot;
+	if (slot >= TLSFW_MAX_CTX)
+		return TC_ACT_SHOT;
+	d.base = bpf_get_smp_processor_id() * TLSFW_COUNTERS + slot * TLSFW_SLOTS_PER_CTX;
+	/* TLSFW_REPLY_RESET_BOTH is not built yet: every kind answers the sender. */
+	if (tc_parse(skb, &p) == PARSE_OK && tlsfw_reject_tc(skb, &p) == 0) {
+		count_stat(&d, TLSFW_STAT_REJECT_SENT);
+		return bpf_redirect(skb->ifindex, 0);
+	}
+	count_stat(&d, TLSFW_STAT_REJECT_FAILED);
+	return TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -13,9 +13,10 @@
  *   phase 2  (ctx, A, B)           -> rule  tlsfw_comb3: first-match rule, already resolved
  *
  * A missing entry in any combination table means "no rule matches": the default verdict.
- * Every key carries the generation (0 or 1). A new policy is written into the inactive
- * generation, then tlsfw_state.gen flips with one aligned 32-bit store, so a packet sees
- * exactly one policy.
+ * Every table has two generations (0 or 1): arrays by index, hashes by a key field, the
+ * tables sized by the policy as one map per generation. A new policy is written into the
+ * inactive generation, then tlsfw_state.gen flips with one aligned 32-bit store, so a packet
+ * sees exactly one policy.
  *
  * Fast path (tlsfw_cfg.flags, set by bpf_fill): each combination table is either a hash
  * (the general form above) or, when the product of its class counts fits, a direct-indexed
@@ -37,19 +38,21 @@
 #include <linux/types.h> /* BPF programs get the __u* types from vmlinux.h */
 #endif
 
-#define TLSFW_ABI_VERSION 2 /* 2: tlsfw_direct, tlsfw_cfg fast-path fields */
+/* 2: tlsfw_direct, tlsfw_cfg fast-path fields; 3: reply handoff (context word flag,
+ * tlsfw_xdp_meta, tlsfw_tc_reply), tlsfw_ctx_val holds the context word */
+#define TLSFW_ABI_VERSION 3
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
 #define TLSFW_MAX_IFACES 16  /* interfaces one policy may list */
 #define TLSFW_MAX_CTX (TLSFW_MAX_IFACES * 2) /* (interface, direction) counter blocks */
-#define TLSFW_MAX_PREFIXES 262144	     /* LPM entries per tree, both generations */
-#define TLSFW_MAX_COMB 1048576		     /* entries per combination table, both generations */
-#define TLSFW_MAX_VLAN_DEPTH 2		     /* 802.1Q / 802.1ad tags walked */
-#define TLSFW_MAX_EXTHDRS 8		     /* IPv6 extension headers walked */
-#define TLSFW_FRAG_ENTRIES 65536	     /* fragment-tracking LRU */
-#define TLSFW_DIRECT_WORDS (1u << 20)	     /* tlsfw_direct words per generation (4 MiB) */
-#define TLSFW_IFX_DIRECT 4096		     /* ifindexes below this: context in tlsfw_direct */
+#define TLSFW_MAX_PREFIXES 262144	     /* LPM entries per tree: half per generation */
+#define TLSFW_MAX_COMB 1048576	      /* entries per combination table: half per generation */
+#define TLSFW_MAX_VLAN_DEPTH 2	      /* 802.1Q / 802.1ad tags walked */
+#define TLSFW_MAX_EXTHDRS 8	      /* IPv6 extension headers walked */
+#define TLSFW_FRAG_ENTRIES 65536      /* fragment-tracking LRU */
+#define TLSFW_DIRECT_WORDS (1u << 20) /* tlsfw_direct words per generation (4 MiB) */
+#define TLSFW_IFX_DIRECT 4096	      /* ifindexes below this: context in tlsfw_direct */
 
 #define TLSFW_PORT_NONE 65536 /* port index for packets without ports (not TCP/UDP) */
 #define TLSFW_PORT_SLOTS 65537
@@ -80,10 +83,14 @@ enum tlsfw_frag_mode {
 #define TLSFW_F_DST (1u << 3)
 
 /*
- * Counters: one per-CPU array of struct tlsfw_counter, in blocks of TLSFW_SLOTS_PER_CTX, one
- * block per (interface, direction) slot. The first TLSFW_STAT_MAX entries of a block are the
- * statistics below, then one entry per rule slot:
- *   index = ctx_slot * TLSFW_SLOTS_PER_CTX + TLSFW_STAT_RULE0 + rule_slot
+ * Counters: struct tlsfw_counter in blocks of TLSFW_SLOTS_PER_CTX, one block per (interface,
+ * direction) slot. The first TLSFW_STAT_MAX entries of a block are the statistics below, then
+ * one entry per rule slot:
+ *   counter = ctx_slot * TLSFW_SLOTS_PER_CTX + TLSFW_STAT_RULE0 + rule_slot
+ * Each CPU counts into its own copy, without atomics: tlsfw_counters is one array (memory
+ * mapped by userspace, which sums the copies) indexed cpu * TLSFW_COUNTERS + counter, its
+ * max_entries TLSFW_COUNTERS times the number of possible CPUs. (A per-CPU array of as many
+ * elements allocates each element apart: 100 ms and more of every cold apply.)
  */
 enum tlsfw_stat {
 	TLSFW_STAT_DEFAULT = 0, /* no rule matched: the default verdict decided */
@@ -146,6 +153,8 @@ struct tlsfw_cfg {
 	/* TLSFW_CFG_COMB3_DIRECT: a rule word (0: none) in word comb3_base + i with
 	 * i = (ctx class * n_a + A) * n_b + B, i < comb3_len */
 	__u32 comb3_base, comb3_len, n_a, n_b;
+	__u32 words_end; /* the generation's tlsfw_direct words end here: clearing stops here */
+	__u32 pad2;
 };
 
 /*
@@ -153,7 +162,8 @@ struct tlsfw_cfg {
  * direct-indexed tables of a generation, in words of its value. A packet looks the value up
  * once and then indexes it, with no further map lookup. Words:
  *   dir * TLSFW_IFX_DIRECT + ifindex   context of (ifindex, direction) for ifindex below
- *                                      TLSFW_IFX_DIRECT: TLSFW_DW_VALID | ctx_slot << 16 | cls
+ *                                      TLSFW_IFX_DIRECT: TLSFW_DW_VALID | flags |
+ *                                      ctx_slot << TLSFW_DW_SLOT_SHIFT | cls
  *   [comb1_base, + comb1_len)          comb1, when tlsfw_cfg says so
  *   [comb3_base, + comb3_len)          comb3, when tlsfw_cfg says so
  * 0 means "no entry" in every table. The value is written whole (one update) by bpf_fill.
@@ -166,10 +176,14 @@ struct tlsfw_words {
 #define TLSFW_DW_VALID (1u << 31)
 #define TLSFW_DW_MONITOR (1u << 30) /* rule words: monitor mode */
 #define TLSFW_DW_ACTION_SHIFT 24    /* rule words: enum tlsfw_action, 2 bits */
-#define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block */
-#define TLSFW_DW_LOW 0xffffu	    /* rule words: rule slot; context words: class */
+#define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block, 8 bits */
+#define TLSFW_DW_SLOT_MASK 0xffu
+#define TLSFW_DW_LOW 0xffffu /* rule words: rule slot; context words: class */
+/* Context words: XDP hands rejected packets to tlsfw_tc_reply (see tlsfw_xdp_meta) instead
+ * of answering with XDP_TX, which does not reach the peer of a veth. */
+#define TLSFW_DW_HANDOFF (1u << 24)
 
-/* tlsfw_ctx (HASH): (generation, ifindex, direction) -> context class and counter block. */
+/* tlsfw_ctx (HASH): (generation, ifindex, direction) -> the context word, as above. */
 struct tlsfw_ctx_key {
 	__u32 ifindex;
 	__u8 gen;
@@ -178,34 +192,81 @@ struct tlsfw_ctx_key {
 };
 
 struct tlsfw_ctx_val {
-	__u32 cls;	/* phase-0 class of (interface, direction) */
-	__u32 ctx_slot; /* counter block */
+	__u32 word; /* TLSFW_DW_VALID | flags | ctx_slot << TLSFW_DW_SLOT_SHIFT | class */
+	__u32 pad;
+};
+
+/*
+ * The XDP -> tc handoff of a reply. A reply built in XDP leaves with XDP_TX, which on some
+ * devices never reaches the sender (a veth whose peer runs no NAPI drops it). Where the
+ * context word has TLSFW_DW_HANDOFF, tlsfw_xdp instead counts the verdict, prepends this
+ * record as XDP metadata (bpf_xdp_adjust_meta) and passes the frame; tlsfw_tc_reply, on tc
+ * ingress of the same device, finds the record right before the frame (skb->data_meta), zeroes
+ * its magic (so that no later reader takes it for a fresh request), parses the frame with the
+ * one parser, builds what `reply` asks for and sends it (bpf_redirect) out of the device the
+ * packet came in by. It counts TLSFW_STAT_REJECT_SENT or _FAILED in counter block ctx_slot,
+ * bytes as skb->len. A frame without the record (or with another magic) is not tlsfw's
+ * business there: tlsfw_tc_reply passes it untouched. Only tlsfw_xdp writes metadata on a
+ * device tlsfw hooks, so the record cannot be forged from the wire.
+ *
+ * reply says what to build, so that the record can carry more than today's answer:
+ *   TLSFW_REPLY_SENDER      the answer of `action: reject`: RST or ICMP to the sender
+ *   TLSFW_REPLY_RESET_BOTH  (TCP, for `require: tls` with reject; not built yet) also a RST
+ *                           towards the destination: tc clones the frame, turns the clone
+ *                           into a RST in the original direction and re-injects it with
+ *                           bpf_clone_redirect(ifindex, BPF_F_INGRESS), so that it is routed
+ *                           like the segment it replaces; then answers the sender as above.
+ *                           XDP cannot emit two packets; tc can. Until it is built, tc
+ *                           answers the sender only.
+ * A new kind is a new value; a changed layout is a new magic (and an ABI version).
+ */
+#define TLSFW_META_MAGIC 0x544c5301u /* "TLS" 1 */
+
+enum tlsfw_reply {
+	TLSFW_REPLY_NONE = 0,
+	TLSFW_REPLY_SENDER = 1,
+	TLSFW_REPLY_RESET_BOTH = 2,
+};
+
+struct tlsfw_xdp_meta { /* 4-byte multiple, at most 32 bytes (XDP metadata limit) */
+	__u32 magic;	/* TLSFW_META_MAGIC */
+	__u8 reply;	/* enum tlsfw_reply */
+	__u8 pad;
+	__u16 ctx_slot;	 /* counter block of the interface and direction that decided */
+	__u32 rule_slot; /* the rule that rejected (for logging; ~0u: none) */
 };
 
 /*
  * tlsfw_proto (ARRAY, 2 * TLSFW_PROTO_SLOTS): index gen * 512 + family * 256 + protocol.
  * tlsfw_sport, tlsfw_dport (ARRAY, 2 * TLSFW_PORT_SLOTS): index gen * 65537 + port, with
- * TLSFW_PORT_NONE for packets that carry no ports. Values are __u32 classes.
+ * TLSFW_PORT_NONE for packets that carry no ports. Values are __u32 classes. These, and
+ * tlsfw_direct, are BPF_F_MMAPABLE: userspace fills them through a memory mapping, where each
+ * element takes 8 bytes (array elements are rounded up to 8).
  */
 
-/* tlsfw_src, tlsfw_dst (LPM_TRIE): prefixlen counts the generation byte (8 + bits). IPv4
- * addresses are stored v4-mapped (::ffff:a.b.c.d), so one trie serves both families. */
+/*
+ * Tables whose size depends on the policy are one map per generation, held in an
+ * ARRAY_OF_MAPS of two (index = generation; no entry: that generation does not use it), made
+ * by bpf_fill with the entries the plan has: a new policy never pays for the previous one's
+ * size, and a generation is cleared by dropping its maps.
+ *
+ * tlsfw_src, tlsfw_dst (LPM_TRIE per generation): address -> class. IPv4 addresses are stored
+ * v4-mapped (::ffff:a.b.c.d), so one trie serves both families.
+ */
 struct tlsfw_lpm_key {
 	__u32 prefixlen;
-	__u8 gen;
 	__u8 addr[16];
-} __attribute__((packed));
+};
 
-/* tlsfw_comb1 (HASH): (proto class, sport class, dport class) -> A
- * tlsfw_comb2 (HASH): (src class, dst class, 0)              -> B */
+/* tlsfw_comb1 (HASH per generation): (proto class, sport class, dport class) -> A
+ * tlsfw_comb2 (HASH per generation): (src class, dst class, 0)              -> B */
 struct tlsfw_comb_key {
 	__u32 a;
 	__u32 b;
 	__u32 c;
-	__u32 gen;
 };
 
-/* tlsfw_comb3 (HASH): (ctx class, A, B) -> the first rule that matches. */
+/* tlsfw_comb3 (HASH per generation): (ctx class, A, B) -> the first rule that matches. */
 struct tlsfw_rule_val {
 	__u32 rule_slot; /* counter slot of the rule (stable across replacements by name) */
 	__u8 action;	 /* enum tlsfw_action */
@@ -265,6 +326,15 @@ enum tlsfw_hook {
 	TLSFW_HOOK_TC,
 };
 
+/* The programs, by role: the index of tlsfw_meta.prog_tag. */
+enum tlsfw_role {
+	TLSFW_ROLE_XDP = 0,	   /* tlsfw_xdp */
+	TLSFW_ROLE_TC_INGRESS = 1, /* tlsfw_tc_ingress */
+	TLSFW_ROLE_TC_EGRESS = 2,  /* tlsfw_tc_egress */
+	TLSFW_ROLE_TC_REPLY = 3,   /* tlsfw_tc_reply */
+	TLSFW_ROLES = 4,
+};
+
 /* tlsfw_meta (ARRAY, 1 entry): what is enforced. */
 struct tlsfw_meta {
 	__u32 abi_version;
@@ -275,6 +345,12 @@ struct tlsfw_meta {
 	__u8 default_action;
 	__u8 backend;
 	__u8 pad[6];
+	/* Identity of the programs in use, so that a later apply of the same build can keep
+	 * them instead of loading (and verifying) them again: the SHA-256 of the BPF object
+	 * they were loaded from, and the kernel's tag (BPF_TAG_SIZE bytes) of each program of
+	 * that object in use (all zero: none loaded). */
+	__u8 build[32];
+	__u8 prog_tag[TLSFW_ROLES][8];
 };
 
 #endif /* TLSFW_ABI_H */

@@ -9,7 +9,7 @@ libyaml-dev libnftnl-dev libmnl-dev libjson-c-dev libssl-dev libmicrohttpd-dev
 iproute2 nftables openssl socat scdoc ethtool tcpdump curl python3 prometheus strace
 postfix dovecot-imapd dovecot-pop3d slapd ldap-utils testssl.sh
 libunbound-dev libcurl4-openssl-dev libcrypt-dev libgnutls28-dev unbound ldnsutils bind9-dnsutils
-caddy chromium ngtcp2-client openvpn openssh-server openssh-client apache2-utils systemd
+caddy chromium libnss3-tools ngtcp2-client openvpn openssh-server openssh-client apache2-utils systemd
 dns-root-data"
 
 missing=""

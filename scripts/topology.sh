@@ -8,7 +8,9 @@
 #
 # The gateway forwards IPv4 and IPv6; client and server route through it. The gateway's
 # interfaces are called lan0 and wan0 because the shipped policies name them so. Every name
-# carries PREFIX, so tests and the demo can run side by side.
+# carries PREFIX, so tests and the demo can run side by side. The client's and server's veth
+# ends are left as users have them: no XDP program, default offloads (tlsfw must answer
+# rejects that reach them as they are).
 #
 #   topology.sh up PREFIX      create (fails if PREFIXgw already exists)
 #   topology.sh down PREFIX    delete whatever exists of it, ending what still runs inside
@@ -58,21 +60,6 @@ addr() { # ns dev v4 v6
 	ip -n "$1" link set "$2" up
 }
 
-# xdp_pass NS: a native XDP program on NS's veth0 that passes every frame (built here with
-# clang, so the topology needs no build tree).
-xdp_pass() {
-	local dir
-	dir=$(mktemp -d)
-	printf '%s\n' 'struct xdp_md;' \
-		'__attribute__((section("xdp"), used)) int peer_pass(struct xdp_md *c) { return 2; }' \
-		'char _l[] __attribute__((section("license"), used)) = "GPL";' >"$dir/pass.c"
-	clang -O2 -target bpf -c "$dir/pass.c" -o "$dir/pass.o" &&
-		ip -n "$1" link set dev veth0 xdpdrv obj "$dir/pass.o" sec xdp
-	local rc=$?
-	rm -rf "$dir"
-	return $rc
-}
-
 up() {
 	if ip netns list | grep -qw "^$G"; then
 		echo "$0: namespace $G exists already; run '$0 down $P' first" >&2
@@ -98,15 +85,6 @@ up() {
 	ip -n "$C" -6 route add default via fd00:1::1
 	ip -n "$S" route add default via 10.10.2.1
 	ip -n "$S" -6 route add default via fd00:2::1
-	# XDP_TX (a reject answered from XDP on lan0/wan0) is received by the peer veth only if
-	# that peer runs NAPI. GRO is meant to give a veth NAPI, but on 6.18 frames sent with
-	# XDP_TX into a peer with only GRO on never arrived (measured); a native XDP program that
-	# passes everything does make them arrive. So the peers get both. tlsfw itself never
-	# changes other devices.
-	ip netns exec "$C" ethtool -K veth0 gro on >/dev/null
-	ip netns exec "$S" ethtool -K veth0 gro on >/dev/null
-	xdp_pass "$C"
-	xdp_pass "$S"
 	trap - ERR
 }
 

@@ -29,14 +29,17 @@
 #include <linux/membarrier.h>
 
 #include "apply_bpf.h"
+#include "apply_progs.h"
+#include "apply_reply.h"
 #include "bpf_fill.h"
 #include "policy.h"
 #include "state.h"
-#include "tlsfw.skel.h"
 
 const char *const apply_steps[] = {
-	"find",	      "load", "fill", "replace", "attach-new", "names", "flip", "post-flip-attach",
-	"detach-old", "meta", NULL,
+	"find",	      "reuse",	 "load",
+	"fill",	      "replace", "attach-new",
+	"names",      "flip",	 "post-flip-attach",
+	"detach-old", "meta",	 NULL,
 };
 
 enum undo_kind {
@@ -69,6 +72,7 @@ struct apply_iface {
 	struct state_iface *old; /* what tlsfw had installed there, or NULL */
 	uint8_t hook;		 /* enum tlsfw_hook chosen for ingress (NONE: no ingress) */
 	bool mode_change;	 /* ingress hook kind changes: done after the flip */
+	bool handoff;		 /* XDP hands rejects to tlsfw_tc_reply (apply_reply.h) */
 };
 
 struct apply_ctx {
@@ -80,14 +84,14 @@ struct apply_ctx {
 
 	struct state st;       /* what was enforced before */
 	struct state_meta old; /* its metadata (zeroed arrays when nothing was) */
-	struct tlsfw *skel;
-	struct bpf_maps maps; /* the skeleton's (shared with st when reused) */
+	struct progs progs;    /* the programs attached by this apply */
+	struct bpf_maps maps;  /* the maps in use (st's), or those loaded by this apply */
 	unsigned int old_gen, new_gen;
-	int ncpus;
 
 	struct apply_iface *ifs;	  /* per plan interface */
 	uint32_t *rule_slot;		  /* per plan rule */
 	uint32_t *ctx_ifindex, *ctx_slot; /* per plan ctx */
+	uint32_t *ctx_flags;		  /* per plan ctx: context word flags */
 	bool *rule_new;			  /* per plan rule: slot newly taken (counters zeroed) */
 	bool *ctx_new;
 
@@ -223,13 +227,42 @@ static void tc_hook_destroy(unsigned int ifindex)
 	bpf_tc_hook_destroy(&hook);
 }
 
-static int prog_fd(const struct apply_ctx *c, uint8_t hook, bool egress)
+static unsigned int hook_role(uint8_t hook, bool egress)
 {
 	if (egress)
-		return bpf_program__fd(c->skel->progs.tlsfw_tc_egress);
-	if (hook == TLSFW_HOOK_TC)
-		return bpf_program__fd(c->skel->progs.tlsfw_tc_ingress);
-	return bpf_program__fd(c->skel->progs.tlsfw_xdp);
+		return TLSFW_ROLE_TC_EGRESS;
+	return hook == TLSFW_HOOK_TC ? TLSFW_ROLE_TC_INGRESS : TLSFW_ROLE_XDP;
+}
+
+/* The program of a role, loaded now if the load step did not (tc ingress where XDP turned out
+ * not to attach). Returns the fd or -errno. */
+static int role_fd(struct apply_ctx *c, unsigned int role)
+{
+	char msg[256];
+	int err;
+
+	if (c->progs.fd[role] >= 0)
+		return c->progs.fd[role];
+	err = progs_load(&c->progs, 1u << role, &c->maps, &c->maps, msg, sizeof(msg));
+	return err ? fail(c, err, "%s", msg) : c->progs.fd[role];
+}
+
+static int prog_fd(struct apply_ctx *c, uint8_t hook, bool egress)
+{
+	return role_fd(c, hook_role(hook, egress));
+}
+
+/* The reply helper next to XDP on tc ingress (apply_reply.h): wanted where XDP decides
+ * ingress and hands its rejects over. */
+static bool wants_reply(const struct apply_iface *ai)
+{
+	return ai->handoff &&
+	       (ai->hook == TLSFW_HOOK_XDP_NATIVE || ai->hook == TLSFW_HOOK_XDP_GENERIC);
+}
+
+static bool has_reply(const struct apply_iface *ai)
+{
+	return ai->old && ai->old->tc_in_fd >= 0 && ai->old->tc_in_reply;
 }
 
 static uint8_t hook_of_attached(unsigned int attached)
@@ -242,10 +275,10 @@ static uint32_t hook_xdp_flags(uint8_t hook)
 	return hook == TLSFW_HOOK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
-static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
+static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd)
 {
 	bool created;
-	int fd = prog_fd(c, TLSFW_HOOK_TC, egress), err;
+	int err;
 
 	err = tc_hook(ai->ifindex, &created);
 	if (err)
@@ -271,6 +304,13 @@ static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
 					   .new_fd = fd });
 }
 
+static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
+{
+	int fd = prog_fd(c, TLSFW_HOOK_TC, egress);
+
+	return fd < 0 ? fd : attach_tc_fd(c, ai, egress, fd);
+}
+
 /* Ingress on an interface without tlsfw: XDP in the mode asked for; auto tries native, then
  * generic, then tc ingress. */
 static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
@@ -278,6 +318,8 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 	static const uint8_t order[] = { TLSFW_HOOK_XDP_NATIVE, TLSFW_HOOK_XDP_GENERIC };
 	int fd = prog_fd(c, TLSFW_HOOK_XDP_NATIVE, false), err = -EOPNOTSUPP;
 
+	if (fd < 0)
+		return fd;
 	for (size_t i = 0; i < 2; i++) {
 		uint8_t hook = order[i];
 
@@ -312,6 +354,36 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 static bool wants(const struct apply_iface *ai, unsigned int hook)
 {
 	return ai->pi->hooks & hook;
+}
+
+static const struct apply_iface *plan_iface(const struct apply_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->pl->n_ifaces; i++)
+		if (!strcmp(c->ifs[i].pi->name, name))
+			return &c->ifs[i];
+	return NULL;
+}
+
+/* Which interfaces' XDP hands its rejects to tc (apply_reply.h): those whose ingress a
+ * reject rule can decide and whose XDP_TX is not known to reach the sender. */
+static int decide_handoff(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+	bool *rejecting = reply_rejecting_classes(pl);
+
+	if (!rejecting)
+		return fail(c, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		const struct plan_ctx *pc = &pl->ctx[i];
+
+		if (pc->dir != TLSFW_DIR_INGRESS || pc->cls >= pl->n_ctx_cls || !rejecting[pc->cls])
+			continue;
+		for (size_t k = 0; k < pl->n_ifaces; k++)
+			if (!strcmp(c->ifs[k].pi->name, pc->ifname))
+				c->ifs[k].handoff = !reply_xdp_tx_reaches(pc->ifname);
+	}
+	free(rejecting);
+	return 0;
 }
 
 /* Map interfaces to indexes and decide, before touching anything, what each one needs. */
@@ -365,64 +437,49 @@ static int resolve_ifaces(struct apply_ctx *c)
 					ai->pi->name, q.prog_id, ai->pi->name);
 		}
 	}
-	return 0;
+	return decide_handoff(c);
 }
 
-/* The new programs must use the enforced maps: same layout, or the data plane would read
- * them wrongly. */
-static int reuse_maps(struct apply_ctx *c)
+/* The roles the policy's hooks need (a tc ingress program only where tc already decides
+ * ingress: where XDP fails to attach, role_fd loads it then). */
+static unsigned int needed_roles(const struct apply_ctx *c)
 {
-	struct bpf_map *map;
+	unsigned int roles = 0;
 
-	bpf_object__for_each_map (map, c->skel->obj) {
-		const char *name = bpf_map__name(map);
-		struct bpf_map_info info = {};
-		uint32_t len = sizeof(info);
-		int fd, err;
+	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
+		const struct apply_iface *ai = &c->ifs[i];
 
-		if (bpf_map__is_internal(map))
-			continue;
-		fd = bpf_maps_fd_by_name(&c->st.maps, name);
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			return fail(
-				c, -ENOENT,
-				"the enforced policy has no map %s (installed by another tlsfw version?); run `tlsfw detach` first",
-				name);
-		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-		    info.value_size != bpf_map__value_size(map) ||
-		    info.max_entries != bpf_map__max_entries(map))
-			return fail(
-				c, -EUCLEAN,
-				"map %s of the enforced policy has another layout (installed by another tlsfw version); run `tlsfw detach` first",
-				name);
-		err = bpf_map__reuse_fd(map, fd);
-		if (err)
-			return fail(c, err, "cannot reuse map %s: %s", name, strerror(-err));
+		if (wants(ai, POL_HOOK_INGRESS))
+			roles |= 1u << hook_role(ai->hook, false);
+		if (wants(ai, POL_HOOK_INGRESS) && ai->handoff && ai->hook != TLSFW_HOOK_TC)
+			roles |= 1u << TLSFW_ROLE_TC_REPLY;
+		if (wants(ai, POL_HOOK_EGRESS))
+			roles |= 1u << TLSFW_ROLE_TC_EGRESS;
 	}
+	return roles;
+}
+
+/* reuse: the programs in use, if they are this build's (apply_progs.h). */
+static int reuse(struct apply_ctx *c)
+{
+	int err = progs_reuse(&c->progs, &c->st, &c->old.meta);
+
+	if (err)
+		return fail(c, err, "cannot inspect the programs in use: %s", strerror(-err));
 	return 0;
 }
 
+/* load: what the policy needs and reuse did not give, sharing the maps in use. */
 static int load(struct apply_ctx *c)
 {
+	char msg[512];
 	int err;
 
-	c->skel = tlsfw__open();
-	if (!c->skel)
-		return fail(c, -errno, "cannot open the BPF programs: %s", strerror(errno));
-	if (c->st.have_maps) {
-		err = reuse_maps(c);
-		if (err)
-			return err;
-	}
-	err = tlsfw__load(c->skel);
-	if (err)
-		return fail(c, err,
-			    "the kernel refused the BPF programs: %s (the verifier's log is above)",
-			    strerror(-err));
-	err = bpf_maps_from_skel(&c->maps, c->skel);
-	if (err)
-		return fail(c, err, "cannot find the maps of the BPF programs: %s", strerror(-err));
-	return 0;
+	if (c->st.have_maps)
+		c->maps = c->st.maps;
+	err = progs_load(&c->progs, needed_roles(c), c->st.have_maps ? &c->st.maps : NULL, &c->maps,
+			 msg, sizeof(msg));
+	return err ? fail(c, err, "%s", msg) : 0;
 }
 
 static int cmp_rule_name(const void *a, const void *b, void *arg)
@@ -548,8 +605,9 @@ static int assign_slots(struct apply_ctx *c)
 	c->ctx_slot = calloc(pl->n_ctx + 1, sizeof(uint32_t));
 	c->ctx_ifindex = calloc(pl->n_ctx + 1, sizeof(uint32_t));
 	c->ctx_new = calloc(pl->n_ctx + 1, sizeof(bool));
+	c->ctx_flags = calloc(pl->n_ctx + 1, sizeof(uint32_t));
 	if (!taken || !c->rule_slot || !c->rule_new || !c->ctx_slot || !c->ctx_ifindex ||
-	    !c->ctx_new)
+	    !c->ctx_new || !c->ctx_flags)
 		err = fail(c, -ENOMEM, "out of memory");
 	else
 		err = assign_rule_slots(c, taken);
@@ -557,40 +615,33 @@ static int assign_slots(struct apply_ctx *c)
 	return err ? err : assign_ctx_slots(c);
 }
 
-static int zero_counter(struct apply_ctx *c, uint32_t idx, void *zeros)
-{
-	return bpf_map_update_elem(c->maps.counters, &idx, zeros, BPF_ANY) ? -errno : 0;
-}
-
-/* New slots may hold the counts of a rule or interface that used them long ago. */
+/* New slots may hold the counts of a rule or interface that used them long ago. The counters
+ * are written in memory, one at a time: their neighbours (the rules in use) count on. */
 static int zero_new_counters(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
-	void *zeros;
-	int err = 0;
+	struct bpf_counters ctr;
+	int err;
 
 	if (!c->st.have_maps)
 		return 0; /* fresh maps are zero */
-	zeros = calloc(c->ncpus, sizeof(struct tlsfw_counter));
-	if (!zeros)
-		return fail(c, -ENOMEM, "out of memory");
-	for (size_t i = 0; !err && i < pl->n_ctx; i++) {
+	err = bpf_counters_map(&ctr, c->maps.counters);
+	if (err)
+		return fail(c, err, "cannot reset counters: %s", strerror(-err));
+	for (size_t i = 0; i < pl->n_ctx; i++) {
 		uint32_t base = c->ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 
 		if (c->ctx_new[i]) {
-			for (uint32_t k = 0; !err && k < TLSFW_SLOTS_PER_CTX; k++)
-				err = zero_counter(c, base + k, zeros);
+			for (uint32_t k = 0; k < TLSFW_SLOTS_PER_CTX; k++)
+				bpf_counter_zero(&ctr, base + k);
 			continue;
 		}
 		/* A kept block's statistics (totals, reasons) run on across policies. */
-		for (size_t r = 0; !err && r < pl->n_rules; r++)
+		for (size_t r = 0; r < pl->n_rules; r++)
 			if (c->rule_new[r])
-				err = zero_counter(c, base + TLSFW_STAT_RULE0 + c->rule_slot[r],
-						   zeros);
+				bpf_counter_zero(&ctr, base + TLSFW_STAT_RULE0 + c->rule_slot[r]);
 	}
-	free(zeros);
-	if (err)
-		return fail(c, err, "cannot reset counters: %s", strerror(-err));
+	bpf_counters_unmap(&ctr);
 	return 0;
 }
 
@@ -600,9 +651,16 @@ static int fill(struct apply_ctx *c)
 		.rule_slot = c->rule_slot,
 		.ifindex = c->ctx_ifindex,
 		.ctx_slot = c->ctx_slot,
+		.ctx_flags = c->ctx_flags,
 	};
 	int err;
 
+	for (size_t i = 0; i < c->pl->n_ctx; i++) {
+		const struct apply_iface *ai = plan_iface(c, c->pl->ctx[i].ifname);
+
+		if (ai && ai->handoff && c->pl->ctx[i].dir == TLSFW_DIR_INGRESS)
+			c->ctx_flags[i] = TLSFW_DW_HANDOFF;
+	}
 	/* An apply killed with SIGKILL may have left entries in the inactive generation. */
 	err = bpf_clear_gen(&c->maps, c->new_gen);
 	if (err)
@@ -618,62 +676,86 @@ static int fill(struct apply_ctx *c)
 
 /* ---- the switch ------------------------------------------------------------------------- */
 
+/* Swap the tc filter at tlsfw's place on one side from old_fd to fd. */
+static int tc_swap(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd, int old_fd,
+		   const char *what)
+{
+	int err = tc_put(ai->ifindex, egress, fd, true);
+
+	if (err)
+		return fail(c, err, "%s: cannot replace the %s program: %s", ai->pi->name, what,
+			    strerror(-err));
+	return undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
+					   .ifname = ai->pi->name,
+					   .ifindex = ai->ifindex,
+					   .egress = egress,
+					   .old_fd = old_fd,
+					   .new_fd = fd });
+}
+
+/* A role's program is already the one in place (reused: nothing to swap). */
+static bool in_place(const struct apply_ctx *c, unsigned int role, uint32_t id)
+{
+	return c->progs.fd[role] >= 0 && c->progs.id[role] == id;
+}
+
+/* Swap the tc filter of a role, unless its program is already in place. */
+static int tc_renew(struct apply_ctx *c, struct apply_iface *ai, unsigned int role, int old_fd,
+		    uint32_t old_id)
+{
+	static const char *const what[TLSFW_ROLES] = {
+		[TLSFW_ROLE_TC_INGRESS] = "tc ingress",
+		[TLSFW_ROLE_TC_EGRESS] = "tc egress",
+		[TLSFW_ROLE_TC_REPLY] = "tc reply",
+	};
+	int fd = role_fd(c, role);
+
+	if (fd < 0 || in_place(c, role, old_id))
+		return fd < 0 ? fd : 0;
+	return tc_swap(c, ai, role == TLSFW_ROLE_TC_EGRESS, fd, old_fd, what[role]);
+}
+
+static int replace_xdp(struct apply_ctx *c, struct apply_iface *ai)
+{
+	struct state_iface *old = ai->old;
+	uint32_t mode = xdp_mode_flags(old->xdp_attached);
+	int err, fd = role_fd(c, TLSFW_ROLE_XDP);
+
+	if (fd < 0 || in_place(c, TLSFW_ROLE_XDP, old->xdp_id))
+		return fd < 0 ? fd : 0;
+	err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
+	if (err)
+		return fail(c, err, "%s: cannot replace the XDP program: %s", ai->pi->name,
+			    strerror(-err));
+	return undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
+					   .ifname = ai->pi->name,
+					   .ifindex = ai->ifindex,
+					   .xdp_flags = mode,
+					   .old_fd = old->xdp_fd,
+					   .new_fd = fd });
+}
+
+/* replace: hooks that stay get this apply's programs (nothing to do for reused ones). */
 static int replace(struct apply_ctx *c)
 {
 	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
 		struct apply_iface *ai = &c->ifs[i];
 		struct state_iface *old = ai->old;
-		int err, fd;
+		bool in = wants(ai, POL_HOOK_INGRESS) && !ai->mode_change;
+		int err = 0;
 
 		if (!old)
 			continue;
-		if (wants(ai, POL_HOOK_INGRESS) && !ai->mode_change && old->xdp_fd >= 0) {
-			uint32_t mode = xdp_mode_flags(old->xdp_attached);
-
-			fd = prog_fd(c, ai->hook, false);
-			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
-			if (err)
-				return fail(c, err, "%s: cannot replace the XDP program: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .xdp_flags = mode,
-							  .old_fd = old->xdp_fd,
-							  .new_fd = fd });
-			if (err)
-				return err;
-		}
-		if (wants(ai, POL_HOOK_INGRESS) && !ai->mode_change && old->xdp_fd < 0 &&
-		    old->tc_in_fd >= 0) {
-			fd = prog_fd(c, TLSFW_HOOK_TC, false);
-			err = tc_put(ai->ifindex, false, fd, true);
-			if (err)
-				return fail(c, err, "%s: cannot replace the tc ingress program: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .old_fd = old->tc_in_fd,
-							  .new_fd = fd });
-			if (err)
-				return err;
-		}
-		if (wants(ai, POL_HOOK_EGRESS) && old->tc_eg_fd >= 0) {
-			fd = prog_fd(c, TLSFW_HOOK_TC, true);
-			err = tc_put(ai->ifindex, true, fd, true);
-			if (err)
-				return fail(c, err, "%s: cannot replace the tc egress program: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .egress = true,
-							  .old_fd = old->tc_eg_fd,
-							  .new_fd = fd });
-			if (err)
-				return err;
-		}
+		if (in && old->xdp_fd >= 0)
+			err = replace_xdp(c, ai);
+		if (!err && in && old->xdp_fd < 0 && old->tc_in_fd >= 0)
+			err = tc_renew(c, ai, TLSFW_ROLE_TC_INGRESS, old->tc_in_fd, old->tc_in_id);
+		if (!err && wants_reply(ai) && has_reply(ai))
+			err = tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, old->tc_in_fd, old->tc_in_id);
+		if (!err && wants(ai, POL_HOOK_EGRESS) && old->tc_eg_fd >= 0)
+			err = tc_renew(c, ai, TLSFW_ROLE_TC_EGRESS, old->tc_eg_fd, old->tc_eg_id);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -694,6 +776,17 @@ static int attach_new(struct apply_ctx *c)
 			if (err)
 				return err;
 		}
+		/* After a tc ingress hook (xdp_mode changes to XDP) the helper takes its place
+		 * after the flip (post_flip_attach); otherwise before, like any new hook: until
+		 * the flip no context word asks for it. */
+		if (wants_reply(ai) && !has_reply(ai) &&
+		    !(ai->mode_change && old && old->tc_in_fd >= 0)) {
+			int fd = role_fd(c, TLSFW_ROLE_TC_REPLY);
+
+			err = fd < 0 ? fd : attach_tc_fd(c, ai, false, fd);
+			if (err)
+				return err;
+		}
 		if (wants(ai, POL_HOOK_EGRESS) && (!old || old->tc_eg_fd < 0)) {
 			err = attach_tc(c, ai, true);
 			if (err)
@@ -701,6 +794,21 @@ static int attach_new(struct apply_ctx *c)
 		}
 	}
 	return 0;
+}
+
+/* The rule and interface records that differ from those the maps hold (base), written with
+ * one batch update per map. */
+static int records_write(const struct apply_ctx *c, const struct tlsfw_rule_info *rules,
+			 const struct tlsfw_ctx_info *ctxs,
+			 const struct tlsfw_rule_info *base_rules,
+			 const struct tlsfw_ctx_info *base_ctxs)
+{
+	int err = bpf_array_write_changed(c->maps.rules, rules, base_rules, sizeof(*rules),
+					  TLSFW_MAX_RULES);
+
+	return err ? err :
+		     bpf_array_write_changed(c->maps.ifaces, ctxs, base_ctxs, sizeof(*ctxs),
+					     TLSFW_MAX_CTX);
 }
 
 static int write_names(struct apply_ctx *c)
@@ -745,15 +853,8 @@ static int write_names(struct apply_ctx *c)
 		ci->hook = hook;
 		ci->in_use |= new_bit;
 	}
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++)
-		if (memcmp(&c->rules[s], &c->old.rules[s], sizeof(c->rules[s])) &&
-		    bpf_map_update_elem(c->maps.rules, &s, &c->rules[s], BPF_ANY))
-			return fail(c, -errno, "cannot write rule names: %s", strerror(errno));
-	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++)
-		if (memcmp(&c->ctxs[s], &c->old.ctxs[s], sizeof(c->ctxs[s])) &&
-		    bpf_map_update_elem(c->maps.ifaces, &s, &c->ctxs[s], BPF_ANY))
-			return fail(c, -errno, "cannot write interface names: %s", strerror(errno));
-	return 0;
+	err = records_write(c, c->rules, c->ctxs, c->old.rules, c->old.ctxs);
+	return err ? fail(c, err, "cannot write rule and interface names: %s", strerror(-err)) : 0;
 }
 
 static int flip(struct apply_ctx *c)
@@ -766,6 +867,24 @@ static int flip(struct apply_ctx *c)
 	return undo_push(c, (struct undo){ .kind = U_FLIP });
 }
 
+/* XDP took over ingress from the tc ingress program: that filter goes, or becomes the reply
+ * helper at the same place when XDP hands its rejects over. */
+static int tc_ingress_after_xdp(struct apply_ctx *c, struct apply_iface *ai)
+{
+	int err;
+
+	if (wants_reply(ai))
+		return tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, ai->old->tc_in_fd, 0);
+	err = hook_tc_detach(ai->ifindex, false);
+	if (err)
+		return fail(c, err, "%s: cannot remove the tc ingress filter: %s", ai->pi->name,
+			    strerror(-err));
+	return undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
+					   .ifname = ai->pi->name,
+					   .ifindex = ai->ifindex,
+					   .old_fd = ai->old->tc_in_fd });
+}
+
 /* Ingress changes kind (xdp_mode changed): the old hook goes, the new comes. Native and
  * generic XDP cannot coexist on a device, so this is the one place with a short moment in
  * which that interface's ingress is unfiltered. */
@@ -774,10 +893,13 @@ static int post_flip_attach(struct apply_ctx *c)
 	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
 		struct apply_iface *ai = &c->ifs[i];
 		struct state_iface *old = ai->old;
-		int err, fd = prog_fd(c, ai->hook, false);
+		int err, fd;
 
 		if (!ai->mode_change)
 			continue;
+		fd = prog_fd(c, ai->hook, false);
+		if (fd < 0)
+			return fd;
 		if (old->xdp_fd >= 0) {
 			uint32_t mode = xdp_mode_flags(old->xdp_attached);
 
@@ -805,28 +927,13 @@ static int post_flip_attach(struct apply_ctx *c)
 						  .new_fd = fd });
 		if (err)
 			return err;
-		if (old->tc_in_fd >= 0) {
-			err = hook_tc_detach(ai->ifindex, false);
-			if (err)
-				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
-					    ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .old_fd = old->tc_in_fd });
+		if (old->tc_in_fd >= 0 && !old->tc_in_reply) {
+			err = tc_ingress_after_xdp(c, ai);
 			if (err)
 				return err;
 		}
 	}
 	return 0;
-}
-
-static const struct apply_iface *plan_iface(const struct apply_ctx *c, const char *name)
-{
-	for (size_t i = 0; i < c->pl->n_ifaces; i++)
-		if (!strcmp(c->ifs[i].pi->name, name))
-			return &c->ifs[i];
-	return NULL;
 }
 
 /* Hooks the new policy does not use. After the flip their programs already let everything
@@ -854,7 +961,9 @@ static int detach_old(struct apply_ctx *c)
 			if (err)
 				return err;
 		}
-		if (old->tc_in_fd >= 0 && !in) {
+		/* the reply helper goes too when XDP no longer hands anything over */
+		if (old->tc_in_fd >= 0 &&
+		    (!in || (old->tc_in_reply && !wants_reply(ai) && ai->hook != TLSFW_HOOK_TC))) {
 			err = hook_tc_detach(old->ifindex, false);
 			if (err)
 				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
@@ -899,6 +1008,7 @@ static int write_meta(struct apply_ctx *c)
 			      c->o->sha256[i]);
 	m.default_action = c->pl->default_action;
 	m.backend = c->o->backend;
+	progs_record(&c->progs, &c->old.meta, &m);
 	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
 		return fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
 	return undo_push(c, (struct undo){ .kind = U_META });
@@ -949,15 +1059,7 @@ static int undo_one(struct apply_ctx *c, const struct undo *u)
 	case U_TC_REMOVED:
 		return tc_put(u->ifindex, u->egress, u->old_fd, false);
 	case U_NAMES:
-		for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++)
-			if (memcmp(&c->rules[s], &c->old.rules[s], sizeof(c->rules[s])) &&
-			    bpf_map_update_elem(c->maps.rules, &s, &c->old.rules[s], BPF_ANY))
-				err = -errno;
-		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++)
-			if (memcmp(&c->ctxs[s], &c->old.ctxs[s], sizeof(c->ctxs[s])) &&
-			    bpf_map_update_elem(c->maps.ifaces, &s, &c->old.ctxs[s], BPF_ANY))
-				err = -errno;
-		return err;
+		return records_write(c, c->old.rules, c->old.ctxs, c->rules, c->ctxs);
 	case U_FLIP:
 		return bpf_set_gen(&c->maps, c->old_gen);
 	case U_META:
@@ -1015,6 +1117,32 @@ static void rollback(struct apply_ctx *c)
 
 /* After success: forget the previous generation. Failures here cannot hurt packets (the
  * old generation is unused; the next apply clears it again), so they are only reported. */
+/* The records as the new generation alone uses them: slots of the old one freed. */
+static int release_slots(const struct apply_ctx *c, uint8_t new_bit)
+{
+	struct tlsfw_rule_info *rules = malloc(TLSFW_MAX_RULES * sizeof(*rules));
+	struct tlsfw_ctx_info ctxs[TLSFW_MAX_CTX];
+	int err = -ENOMEM;
+
+	if (!rules)
+		return err;
+	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+		rules[s] = c->rules[s];
+		rules[s].in_use &= new_bit;
+		if (!rules[s].in_use)
+			memset(&rules[s], 0, sizeof(rules[s]));
+	}
+	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
+		ctxs[s] = c->ctxs[s];
+		ctxs[s].in_use &= new_bit;
+		if (!ctxs[s].in_use)
+			memset(&ctxs[s], 0, sizeof(ctxs[s]));
+	}
+	err = records_write(c, rules, ctxs, c->rules, c->ctxs);
+	free(rules);
+	return err;
+}
+
 static void commit(struct apply_ctx *c)
 {
 	uint8_t new_bit = 1u << c->new_gen;
@@ -1027,28 +1155,7 @@ static void commit(struct apply_ctx *c)
 	if (err)
 		fprintf(stderr, "tlsfw: warning: cannot clear the previous generation: %s\n",
 			strerror(-err));
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
-		struct tlsfw_rule_info ri = c->rules[s];
-
-		if (ri.in_use == (ri.in_use & new_bit))
-			continue;
-		ri.in_use &= new_bit;
-		if (!ri.in_use)
-			memset(&ri, 0, sizeof(ri));
-		if (bpf_map_update_elem(c->maps.rules, &s, &ri, BPF_ANY))
-			err = -errno;
-	}
-	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
-		struct tlsfw_ctx_info ci = c->ctxs[s];
-
-		if (ci.in_use == (ci.in_use & new_bit))
-			continue;
-		ci.in_use &= new_bit;
-		if (!ci.in_use)
-			memset(&ci, 0, sizeof(ci));
-		if (bpf_map_update_elem(c->maps.ifaces, &s, &ci, BPF_ANY))
-			err = -errno;
-	}
+	err = release_slots(c, new_bit);
 	if (err)
 		fprintf(stderr, "tlsfw: warning: cannot release unused counter slots: %s\n",
 			strerror(-err));
@@ -1068,12 +1175,23 @@ static void report(const struct apply_ctx *c)
 			fprintf(out, " ingress %s", state_hook_name(ai->hook));
 		if (wants(ai, POL_HOOK_EGRESS))
 			fprintf(out, "%s egress tc", wants(ai, POL_HOOK_INGRESS) ? "," : "");
+		if (wants_reply(ai))
+			fprintf(out, " (reject answers built in tc)");
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < c->st.n_ifaces; i++)
 		if (!plan_iface(c, c->st.ifaces[i].name))
 			fprintf(out, "%s: detached (no longer in the policy)\n",
 				c->st.ifaces[i].name);
+	/* which programs the kernel had to verify, for users timing an apply, and tests */
+	fprintf(out, "programs:");
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
+		if (c->progs.loaded & (1u << r))
+			fprintf(out, " %s", progs_kernel_name(r));
+	fprintf(out, "%s%s\n", c->progs.loaded ? " loaded" : "",
+		c->progs.reused ?
+			(c->progs.loaded ? ", the others reused" : " reused, none loaded") :
+			"");
 }
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -1121,6 +1239,8 @@ static int run(struct apply_ctx *c)
 	if (err)
 		return err;
 
+	if ((err = step(c, "reuse")) || (err = reuse(c)))
+		return err;
 	if ((err = step(c, "load")) || (err = load(c)))
 		return err;
 	if ((err = assign_slots(c)))
@@ -1167,11 +1287,11 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 
 	memset(e, 0, sizeof(*e));
 	memset(&c.maps, 0xff, sizeof(c.maps));
+	progs_init(&c.progs);
 	libbpf_set_print(print_libbpf);
-	c.ncpus = libbpf_num_possible_cpus();
 	c.rules = calloc(TLSFW_MAX_RULES, sizeof(*c.rules));
 	c.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c.ctxs));
-	if (c.ncpus <= 0 || !c.rules || !c.ctxs)
+	if (!c.rules || !c.ctxs)
 		err = fail(&c, -ENOMEM, "out of memory");
 	else if (!(err = check_fault_env(&c)))
 		err = run(&c);
@@ -1189,11 +1309,12 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	free(c.ctx_slot);
 	free(c.ctx_ifindex);
 	free(c.ctx_new);
+	free(c.ctx_flags);
 	free(c.rules);
 	free(c.ctxs);
 	state_meta_free(&c.old);
 	/* Programs stay attached after the skeleton is gone: netlink attachments hold them. */
-	tlsfw__destroy(c.skel);
+	progs_free(&c.progs);
 	state_free(&c.st);
 	return err;
 }

@@ -1,168 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Writing a plan into one generation of the data plane's maps, clearing a generation, and the
- * generation switch. Tables are written with batch updates (one system call per table) where
- * the map type has them; LPM tries fall back to one update per prefix.
+ * generation switch. The arrays (proto, ports, tlsfw_direct) are written through their memory
+ * mapping, with no system call per element; the tables sized by the policy (tries, hash forms
+ * of the combination tables) are new maps per generation, filled with one batch update (LPM
+ * tries: one update per prefix, the kernel has no batch for them) and put in place with one
+ * update of their array of maps; only the tables the generation uses exist.
  *
  * The fast path is decided here, per generation: which combination tables are direct-indexed
  * slices of the generation's tlsfw_direct value (an indexed load instead of a hash lookup per
  * packet) and whether B is a constant (no rule has addresses). tlsfw_cfg records the choice
- * for the data plane. The tlsfw_direct value is composed in memory and written with one
- * update.
+ * for the data plane.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_fill.h"
-#include "tlsfw.skel.h"
-
-static const struct {
-	const char *name;
-	size_t off;
-} map_names[] = {
-	{ "tlsfw_state", offsetof(struct bpf_maps, state) },
-	{ "tlsfw_cfg", offsetof(struct bpf_maps, cfg) },
-	{ "tlsfw_ctx", offsetof(struct bpf_maps, ctx) },
-	{ "tlsfw_proto", offsetof(struct bpf_maps, proto) },
-	{ "tlsfw_sport", offsetof(struct bpf_maps, sport) },
-	{ "tlsfw_dport", offsetof(struct bpf_maps, dport) },
-	{ "tlsfw_src", offsetof(struct bpf_maps, src) },
-	{ "tlsfw_dst", offsetof(struct bpf_maps, dst) },
-	{ "tlsfw_comb1", offsetof(struct bpf_maps, comb1) },
-	{ "tlsfw_comb2", offsetof(struct bpf_maps, comb2) },
-	{ "tlsfw_comb3", offsetof(struct bpf_maps, comb3) },
-	{ "tlsfw_frags", offsetof(struct bpf_maps, frags) },
-	{ "tlsfw_counters", offsetof(struct bpf_maps, counters) },
-	{ "tlsfw_rules", offsetof(struct bpf_maps, rules) },
-	{ "tlsfw_ifaces", offsetof(struct bpf_maps, ifaces) },
-	{ "tlsfw_meta", offsetof(struct bpf_maps, meta) },
-	{ "tlsfw_direct", offsetof(struct bpf_maps, direct) },
-};
-
-#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
-
-static int *map_slot(struct bpf_maps *m, size_t i)
-{
-	return (int *)((char *)m + map_names[i].off);
-}
-
-static void maps_reset(struct bpf_maps *m)
-{
-	for (size_t i = 0; i < N_MAPS; i++)
-		*map_slot(m, i) = -1;
-}
-
-int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
-{
-	struct bpf_maps r;
-	struct bpf_map *maps[N_MAPS] = {
-		skel->maps.tlsfw_state,	   skel->maps.tlsfw_cfg,    skel->maps.tlsfw_ctx,
-		skel->maps.tlsfw_proto,	   skel->maps.tlsfw_sport,  skel->maps.tlsfw_dport,
-		skel->maps.tlsfw_src,	   skel->maps.tlsfw_dst,    skel->maps.tlsfw_comb1,
-		skel->maps.tlsfw_comb2,	   skel->maps.tlsfw_comb3,  skel->maps.tlsfw_frags,
-		skel->maps.tlsfw_counters, skel->maps.tlsfw_rules,  skel->maps.tlsfw_ifaces,
-		skel->maps.tlsfw_meta,	   skel->maps.tlsfw_direct,
-	};
-
-	for (size_t i = 0; i < N_MAPS; i++) {
-		int fd = bpf_map__fd(maps[i]);
-
-		if (fd < 0)
-			return -EBADF; /* the skeleton is not loaded */
-		*map_slot(&r, i) = fd;
-	}
-	*m = r;
-	return 0;
-}
-
-int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), n, *ids = NULL;
-	struct bpf_maps r;
-	int err = 0;
-
-	maps_reset(&r);
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
-		return -errno;
-	n = info.nr_map_ids;
-	ids = calloc(n ? n : 1, sizeof(*ids));
-	if (!ids)
-		return -ENOMEM;
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = n;
-	info.map_ids = (__u64)(unsigned long)ids;
-	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
-		err = -errno;
-		goto out;
-	}
-	if (info.nr_map_ids < n)
-		n = info.nr_map_ids;
-	for (__u32 i = 0; i < n; i++) {
-		struct bpf_map_info mi = {};
-		__u32 mlen = sizeof(mi);
-		int fd = bpf_map_get_fd_by_id(ids[i]);
-		size_t j;
-
-		if (fd < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
-			err = -errno;
-			close(fd);
-			goto out;
-		}
-		for (j = 0; j < N_MAPS; j++)
-			if (!strcmp(mi.name, map_names[j].name) && *map_slot(&r, j) < 0)
-				break;
-		if (j == N_MAPS) {
-			close(fd); /* .rodata and the like */
-			continue;
-		}
-		*map_slot(&r, j) = fd;
-	}
-	for (size_t j = 0; j < N_MAPS; j++)
-		if (*map_slot(&r, j) < 0)
-			err = -ENOENT;
-out:
-	free(ids);
-	if (err) {
-		bpf_maps_close(&r);
-		return err;
-	}
-	*m = r;
-	return 0;
-}
-
-int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name)
-{
-	for (size_t i = 0; i < N_MAPS; i++)
-		if (!strcmp(map_names[i].name, name))
-			return *(const int *)((const char *)m + map_names[i].off);
-	return -1;
-}
-
-void bpf_maps_close(struct bpf_maps *m)
-{
-	if (!m)
-		return;
-	for (size_t i = 0; i < N_MAPS; i++) {
-		int *fd = map_slot(m, i);
-
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-	}
-}
 
 /* Map errors point at the policy file when one was read (the plan keeps rule lines). */
 static void fill_error(struct diag *d, uint32_t line, const char *fmt, const char *map,
@@ -179,59 +41,58 @@ static void fill_error(struct diag *d, uint32_t line, const char *fmt, const cha
 	diag_error(d, &loc, fmt, map, what, strerror(-err));
 }
 
-/*
- * One batch update; falls back to single updates where the kernel has no batch operation
- * for the map type. On failure *failed is the index of the entry that failed (or count).
- */
-static int update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
-		       size_t count, size_t *failed)
+/* count values (NULL: zeros) into the u32 array fd from element first, through its memory. */
+static int fill_array(int fd, uint32_t first, const uint32_t *vals, size_t count)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-	__u32 n = count;
-	int err;
+	/* u32 elements take 8 bytes; only the pages of these elements are mapped, all at once
+	 * (MAP_POPULATE: one call instead of a fault per page) */
+	size_t page = sysconf(_SC_PAGESIZE), from = (size_t)first * 8 / page * page;
+	size_t len = ((size_t)(first + count) * 8 - from + page - 1) / page * page;
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, from);
+	uint64_t *elem;
 
-	*failed = count;
-	if (!count)
-		return 0;
-	err = bpf_map_update_batch(fd, keys, vals, &n, &opts);
-	if (!err)
-		return 0;
-	err = -errno;
-	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP) {
-		*failed = n;
-		return err;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz,
-					(const char *)vals + i * vsz, BPF_ANY)) {
-			*failed = i;
-			return -errno;
-		}
-	}
+	if (mem == MAP_FAILED)
+		return -errno;
+	elem = (uint64_t *)(mem + (size_t)first * 8 - from);
+	for (size_t i = 0; i < count; i++)
+		*(volatile uint32_t *)&elem[i] = vals ? vals[i] : 0;
+	munmap(mem, len);
 	return 0;
 }
 
-static int fill_array(int fd, uint32_t first, const uint32_t *vals, size_t count)
+/* Drop generation gen's map from an array of maps, if it has one (an update of an array of
+ * maps waits for the programs running: not done needlessly). */
+static int drop_table(int outer, unsigned int gen)
 {
-	uint32_t *keys = calloc(count, sizeof(*keys));
-	uint32_t *zeros = NULL;
-	size_t failed;
-	int err;
+	uint32_t key = gen, id;
 
-	if (!keys)
-		return -ENOMEM;
-	if (!vals) {
-		vals = zeros = calloc(count, sizeof(*zeros));
-		if (!zeros) {
-			free(keys);
-			return -ENOMEM;
-		}
-	}
-	for (size_t i = 0; i < count; i++)
-		keys[i] = first + i;
-	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), count, &failed);
-	free(keys);
-	free(zeros);
+	if (bpf_map_lookup_elem(outer, &key, &id))
+		return errno == ENOENT ? 0 : -errno;
+	return bpf_map_delete_elem(outer, &key) && errno != ENOENT ? -errno : 0;
+}
+
+/*
+ * A table of generation gen sized by the policy: a new map of n entries (none: no map) filled
+ * with the n keys and values, in place of what the generation had in outer. On failure
+ * *failed is the index of the entry that failed (or n).
+ */
+static int put_table(int outer, unsigned int gen, enum bpf_map_type type, const void *keys,
+		     size_t ksz, const void *vals, size_t vsz, size_t n, size_t *failed)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	uint32_t key = gen;
+	int fd, err;
+
+	*failed = n;
+	if (!n)
+		return drop_table(outer, gen);
+	fd = bpf_map_create(type, "tlsfw_gen_table", ksz, vsz, n, &o);
+	if (fd < 0)
+		return -errno;
+	err = bpf_update_many(fd, keys, ksz, vals, vsz, n, failed);
+	if (!err && bpf_map_update_elem(outer, &key, &fd, BPF_ANY))
+		err = -errno;
+	close(fd); /* the array of maps holds it now */
 	return err;
 }
 
@@ -245,12 +106,12 @@ static int fill_trie(int fd, const struct plan_prefix *pp, size_t n, unsigned in
 	if (!keys || !vals)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		keys[i].prefixlen = 8 + pp[i].plen;
-		keys[i].gen = gen;
+		keys[i].prefixlen = pp[i].plen;
 		memcpy(keys[i].addr, pp[i].addr, 16);
 		vals[i] = pp[i].cls;
 	}
-	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
+	err = put_table(fd, gen, BPF_MAP_TYPE_LPM_TRIE, keys, sizeof(*keys), vals, sizeof(*vals), n,
+			&failed);
 out:
 	free(keys);
 	free(vals);
@@ -267,10 +128,11 @@ static int fill_comb(int fd, const struct plan_comb *c, size_t n, unsigned int g
 	if (!keys || !vals)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		keys[i] = (struct tlsfw_comb_key){ c[i].a, c[i].b, c[i].c, gen };
+		keys[i] = (struct tlsfw_comb_key){ c[i].a, c[i].b, c[i].c };
 		vals[i] = c[i].out;
 	}
-	err = update_many(fd, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
+	err = put_table(fd, gen, BPF_MAP_TYPE_HASH, keys, sizeof(*keys), vals, sizeof(*vals), n,
+			&failed);
 out:
 	free(keys);
 	free(vals);
@@ -362,7 +224,7 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 				   "entry names a rule or rule slot out of range", err);
 			goto out;
 		}
-		keys[i] = (struct tlsfw_comb_key){ c->a, c->b, c->c, gen };
+		keys[i] = (struct tlsfw_comb_key){ c->a, c->b, c->c };
 		vals[i] = (struct tlsfw_rule_val){
 			.rule_slot = ids->rule_slot[r],
 			.action = pl->rules[r].action,
@@ -374,7 +236,8 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 		err = 0;
 		goto out;
 	}
-	err = update_many(m->comb3, keys, sizeof(*keys), vals, sizeof(*vals), n, &failed);
+	err = put_table(m->comb3, gen, BPF_MAP_TYPE_HASH, keys, sizeof(*keys), vals, sizeof(*vals),
+			n, &failed);
 	if (err && failed < n) {
 		const struct plan_rule *r = &pl->rules[pl->comb3[failed].out];
 		char what[128];
@@ -404,10 +267,14 @@ static int fill_ctx(const struct bpf_maps *m, const struct plan *pl, unsigned in
 			.gen = gen,
 			.dir = pl->ctx[i].dir,
 		};
-		struct tlsfw_ctx_val v = { .cls = pl->ctx[i].cls, .ctx_slot = ids->ctx_slot[i] };
+		uint32_t slot = ids->ctx_slot[i], cls = pl->ctx[i].cls;
+		uint32_t flags = ids->ctx_flags ? ids->ctx_flags[i] & TLSFW_DW_HANDOFF : 0;
+		struct tlsfw_ctx_val v = {
+			.word = TLSFW_DW_VALID | flags | slot << TLSFW_DW_SLOT_SHIFT | cls,
+		};
 		char what[64];
 
-		if (v.ctx_slot >= TLSFW_MAX_CTX || v.cls > TLSFW_DW_LOW || k.dir > 1) {
+		if (slot >= TLSFW_MAX_CTX || cls > TLSFW_DW_LOW || k.dir > 1) {
 			snprintf(what, sizeof(what), "interface %s: counter block out of range",
 				 pl->ctx[i].ifname);
 			fill_error(d, 0, "map %s: %s: %s", "tlsfw_ctx", what, -EINVAL);
@@ -421,8 +288,7 @@ static int fill_ctx(const struct bpf_maps *m, const struct plan *pl, unsigned in
 			return err;
 		}
 		if (k.ifindex < TLSFW_IFX_DIRECT)
-			words[k.dir * TLSFW_IFX_DIRECT + k.ifindex] =
-				TLSFW_DW_VALID | v.ctx_slot << TLSFW_DW_SLOT_SHIFT | v.cls;
+			words[k.dir * TLSFW_IFX_DIRECT + k.ifindex] = v.word;
 	}
 	return 0;
 }
@@ -436,7 +302,7 @@ struct fill_job {
 	struct diag *d;
 	struct tlsfw_cfg cfg;
 	struct direct_tab t1, t3;
-	uint32_t *words; /* the generation's tlsfw_direct value, TLSFW_DIRECT_WORDS */
+	uint32_t *words; /* the generation's tlsfw_direct value, TLSFW_DIRECT_WORDS (mapped) */
 };
 
 /* B of every packet when no rule has addresses: the entry (0, 0, 0) of comb2, if any. */
@@ -483,6 +349,7 @@ static bool choose_fused(struct fill_job *j, uint32_t limit)
 	if (!size || size > limit || size > TLSFW_DIRECT_WORDS - t.base)
 		return false;
 	j->t1 = t;
+	j->cfg.words_end = t.base + size;
 	j->cfg.flags |= TLSFW_CFG_COMB1_DIRECT | TLSFW_CFG_FUSED;
 	j->cfg.comb1_base = t.base;
 	j->cfg.comb1_len = t.len;
@@ -507,6 +374,7 @@ static void choose_direct(struct fill_job *j)
 		      limit, &next, TLSFW_DIRECT_WORDS);
 	j->t3 = place(pl->comb3, pl->n_comb3, pl->n_ctx_cls, pl->n_a_cls, pl->n_b_cls, limit, &next,
 		      TLSFW_DIRECT_WORDS);
+	cfg->words_end = next;
 	if (j->t1.len) {
 		cfg->flags |= TLSFW_CFG_COMB1_DIRECT;
 		cfg->comb1_base = j->t1.base;
@@ -547,13 +415,14 @@ static int fill_phase0(const struct fill_job *j)
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dport", "update failed", err);
 		return err;
 	}
-	err = fill_trie(m->src, pl->src, pl->n_src, gen);
+	/* tries only for the fields some rule uses: the data plane reads no other */
+	err = fill_trie(m->src, pl->src, pl->fields & TLSFW_F_SRC ? pl->n_src : 0, gen);
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_src", "cannot store the source prefixes",
 			   err);
 		return err;
 	}
-	err = fill_trie(m->dst, pl->dst, pl->n_dst, gen);
+	err = fill_trie(m->dst, pl->dst, pl->fields & TLSFW_F_DST ? pl->n_dst : 0, gen);
 	if (err)
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dst",
 			   "cannot store the destination prefixes", err);
@@ -599,7 +468,6 @@ static int fill_combs(struct fill_job *j)
 	const struct bpf_maps *m = j->m;
 	const struct plan *pl = j->pl;
 	struct diag *d = j->d;
-	uint32_t key = j->gen;
 	int err;
 
 	if (j->cfg.flags & TLSFW_CFG_FUSED) {
@@ -623,14 +491,14 @@ static int fill_combs(struct fill_job *j)
 	}
 	err = fill_comb3(m, pl, j->gen, j->ids, &j->t3, j->words, d);
 store:
-	if (err)
-		return err;
-	if (bpf_map_update_elem(m->direct, &key, j->words, BPF_ANY)) {
-		err = -errno;
-		fill_error(d, 0, "map %s: %s: %s", "tlsfw_direct",
-			   "cannot store the direct-indexed tables", err);
-	}
 	return err;
+}
+
+static int set_cfg(const struct bpf_maps *m, unsigned int gen, const struct tlsfw_cfg *cfg)
+{
+	uint32_t key = gen;
+
+	return bpf_map_update_elem(m->cfg, &key, cfg, BPF_ANY) ? -errno : 0;
 }
 
 int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
@@ -645,32 +513,43 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 			.frag_mode = pl->frag_mode,
 		},
 	};
-	uint32_t key = gen;
+	uint32_t *mem;
+	size_t len;
 	int err;
 
 	if (gen > 1 || !ids || (pl->n_rules && !ids->rule_slot) ||
 	    (pl->n_ctx && (!ids->ifindex || !ids->ctx_slot)))
 		return -EINVAL;
-	j.words = calloc(TLSFW_DIRECT_WORDS, sizeof(*j.words));
-	if (!j.words)
-		return -ENOMEM;
+	/* The generation's words are written where the data plane reads them: no packet reads
+	 * this generation until the flip. */
+	mem = bpf_map_memory(m->direct, &len);
+	if (!mem || len < 2 * sizeof(struct tlsfw_words)) {
+		err = mem ? -EINVAL : -errno;
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_direct", "cannot map it", err);
+		if (mem)
+			munmap(mem, len);
+		return err;
+	}
+	j.words = mem + (size_t)gen * TLSFW_DIRECT_WORDS; /* all 0: bpf_clear_gen */
 	choose_b(&j);
 	choose_direct(&j);
-	err = fill_ctx(m, pl, gen, ids, j.words, d);
+	/* Before any word: a configuration that decides nothing but bounds the words this fill
+	 * writes, for a clear after a fill cut short (see bpf_clear_gen). */
+	err = set_cfg(m, gen, &(struct tlsfw_cfg){ .words_end = j.cfg.words_end });
+	if (!err)
+		err = fill_ctx(m, pl, gen, ids, j.words, d);
 	if (!err)
 		err = fill_phase0(&j);
 	if (!err)
 		err = fill_combs(&j);
-	free(j.words);
+	munmap(mem, len);
 	if (err)
 		return err;
 	/* Last: until the configuration is there the generation has no meaning. */
-	if (bpf_map_update_elem(m->cfg, &key, &j.cfg, BPF_ANY)) {
-		err = -errno;
+	err = set_cfg(m, gen, &j.cfg);
+	if (err)
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_cfg", "update failed", err);
-		return err;
-	}
-	return 0;
+	return err;
 }
 
 int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cfg)
@@ -684,106 +563,110 @@ int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cf
 	return 0;
 }
 
-/* The low byte of tlsfw_comb_key.gen (a 32-bit word holding 0 or 1). */
-static size_t gen_byte_off(void)
+/* Keys of generation gen (its byte at gen_off) in a hash: appended to *keys (n, cap). */
+static int gen_keys(const unsigned char *batch, size_t cnt, size_t ksz, size_t gen_off,
+		    unsigned int gen, unsigned char **keys, size_t *n, size_t *cap)
 {
-	const uint32_t one = 1;
+	for (size_t i = 0; i < cnt; i++) {
+		const unsigned char *k = batch + i * ksz;
 
-	return offsetof(struct tlsfw_comb_key, gen) +
-	       (*(const unsigned char *)&one ? 0 : sizeof(uint32_t) - 1);
+		if (k[gen_off] != gen)
+			continue;
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 1024;
+			unsigned char *grown = realloc(*keys, ncap * ksz);
+
+			if (!grown)
+				return -ENOMEM;
+			*keys = grown;
+			*cap = ncap;
+		}
+		memcpy(*keys + *n * ksz, k, ksz);
+		(*n)++;
+	}
+	return 0;
 }
 
-/* Delete every key of a hash or trie whose generation byte (at gen_off) is gen. */
-static int clear_hash(int fd, size_t ksz, size_t gen_off, unsigned int gen)
+/* Delete every key of a hash whose generation byte (at gen_off) is gen. The keys are read in
+ * batches of CLEAR_BATCH (the fragment table can hold 65,536). */
+#define CLEAR_BATCH 4096
+static int clear_hash(int fd, size_t ksz, size_t vsz, size_t gen_off, unsigned int gen)
 {
-	unsigned char *keys = NULL, cur[64], next[64];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	unsigned char *batch = malloc(CLEAR_BATCH * ksz), *vals = malloc(CLEAR_BATCH * vsz);
+	unsigned char *keys = NULL;
 	size_t n = 0, cap = 0;
-	void *prev = NULL;
-	int err = 0;
+	uint64_t token = 0;
+	bool first = true;
+	int err = batch && vals ? 0 : -ENOMEM;
 
-	if (ksz > sizeof(cur))
-		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		if (next[gen_off] == gen) {
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 1024;
-				unsigned char *k = realloc(keys, ncap * ksz);
+	while (!err) {
+		__u32 cnt = CLEAR_BATCH;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, batch, vals, &cnt,
+					      &opts);
 
-				if (!k) {
-					err = -ENOMEM;
-					goto out;
-				}
-				keys = k;
-				cap = ncap;
-			}
-			memcpy(keys + n * ksz, next, ksz);
-			n++;
+		first = false;
+		if (rc && errno != ENOENT) {
+			err = -errno;
+			break;
 		}
-		memcpy(cur, next, ksz);
-		prev = cur;
+		err = gen_keys(batch, cnt, ksz, gen_off, gen, &keys, &n, &cap);
+		if (rc) /* ENOENT: the last batch */
+			break;
 	}
-	if (errno != ENOENT) {
-		err = -errno;
-		goto out;
-	}
-	if (n) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	if (!err && n) {
 		__u32 cnt = n;
 
-		if (bpf_map_delete_batch(fd, keys, &cnt, &opts)) {
-			/* tries have no batch delete */
-			for (size_t i = 0; i < n; i++) {
-				if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT) {
-					err = -errno;
-					goto out;
-				}
-			}
-		}
+		if (bpf_map_delete_batch(fd, keys, &cnt, &opts))
+			err = -errno;
 	}
-out:
+	free(batch);
+	free(vals);
 	free(keys);
 	return err;
 }
 
 int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen)
 {
+	const int tables[] = { m->src, m->dst, m->comb1, m->comb2, m->comb3 };
 	struct tlsfw_cfg cfg = {};
-	uint32_t key = gen, *zeros;
+	uint32_t key = gen, *mem, end = TLSFW_DIRECT_WORDS;
+	size_t len;
 	int err = 0;
 
 	if (gen > 1)
 		return -EINVAL;
-	zeros = calloc(TLSFW_DIRECT_WORDS, sizeof(*zeros));
-	if (!zeros)
-		return -ENOMEM;
+	/*
+	 * Direct words are zero from cfg.words_end on, in every generation: a fill announces its
+	 * bound before it writes a word, a clear keeps it until every word is zero. So only
+	 * those words are zeroed (each page touched through the mapping costs a fault; a small
+	 * policy uses a few of 1,024). Unreadable: all of them.
+	 */
+	if (!bpf_map_lookup_elem(m->cfg, &key, &cfg) && cfg.words_end <= TLSFW_DIRECT_WORDS)
+		end = cfg.words_end;
 	/* The configuration first: a generation being cleared decides nothing. */
-	if (bpf_map_update_elem(m->cfg, &key, &cfg, BPF_ANY) ||
-	    bpf_map_update_elem(m->direct, &key, zeros, BPF_ANY))
-		err = -errno;
-	free(zeros);
+	err = set_cfg(m, gen, &(struct tlsfw_cfg){ .words_end = end });
+	if (err)
+		return err;
+	mem = bpf_map_memory(m->direct, &len);
+	if (!mem)
+		return -errno;
+	if (len >= 2 * sizeof(struct tlsfw_words))
+		memset(mem + (size_t)gen * TLSFW_DIRECT_WORDS, 0, (size_t)end * sizeof(*mem));
+	else
+		err = -EINVAL;
+	munmap(mem, len);
 	if (!err)
-		err = clear_hash(m->ctx, sizeof(struct tlsfw_ctx_key),
+		err = set_cfg(m, gen, &(struct tlsfw_cfg){ 0 });
+	/* proto and port arrays are not cleared: every fill writes them whole */
+	if (!err)
+		err = clear_hash(m->ctx, sizeof(struct tlsfw_ctx_key), sizeof(struct tlsfw_ctx_val),
 				 offsetof(struct tlsfw_ctx_key, gen), gen);
-	if (!err)
-		err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, NULL, TLSFW_PROTO_SLOTS);
-	if (!err)
-		err = fill_array(m->sport, gen * TLSFW_PORT_SLOTS, NULL, TLSFW_PORT_SLOTS);
-	if (!err)
-		err = fill_array(m->dport, gen * TLSFW_PORT_SLOTS, NULL, TLSFW_PORT_SLOTS);
-	if (!err)
-		err = clear_hash(m->src, sizeof(struct tlsfw_lpm_key),
-				 offsetof(struct tlsfw_lpm_key, gen), gen);
-	if (!err)
-		err = clear_hash(m->dst, sizeof(struct tlsfw_lpm_key),
-				 offsetof(struct tlsfw_lpm_key, gen), gen);
-	if (!err)
-		err = clear_hash(m->comb1, sizeof(struct tlsfw_comb_key), gen_byte_off(), gen);
-	if (!err)
-		err = clear_hash(m->comb2, sizeof(struct tlsfw_comb_key), gen_byte_off(), gen);
-	if (!err)
-		err = clear_hash(m->comb3, sizeof(struct tlsfw_comb_key), gen_byte_off(), gen);
+	for (size_t i = 0; !err && i < sizeof(tables) / sizeof(tables[0]); i++)
+		err = drop_table(tables[i], gen);
 	if (!err)
 		err = clear_hash(m->frags, sizeof(struct tlsfw_frag_key),
+				 sizeof(struct tlsfw_frag_val),
 				 offsetof(struct tlsfw_frag_key, gen), gen);
 	return err;
 }

@@ -9,6 +9,7 @@
 #ifndef TLSFW_BPF_FILL_H
 #define TLSFW_BPF_FILL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "plan.h"
@@ -22,6 +23,10 @@ struct bpf_maps {
 		rules, ifaces, meta, direct;
 };
 
+/* The object (bpf/tlsfw.bpf.c) opened with the map sizes that depend on the machine (the
+ * counters: one copy per possible CPU); load it with tlsfw__load(). NULL with errno set. */
+struct tlsfw *bpf_open(void);
+
 /* The skeleton keeps ownership of the descriptors: do not bpf_maps_close() them. */
 int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel);
 /* For a separate process: the maps of an already loaded tlsfw program, by name. Returns
@@ -34,10 +39,38 @@ void bpf_maps_close(struct bpf_maps *m);
  * knows every map, tlsfw_direct included, so such code needs no table of its own. */
 int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name);
 
+/* The memory of a BPF_F_MMAPABLE array map fd, shared with the data plane (elements rounded
+ * up to 8 bytes); *len bytes, to munmap(). NULL with errno set. */
+void *bpf_map_memory(int fd, size_t *len);
+
+/* One batch update of count elements (single updates where the map type has no batch); on
+ * failure *failed is the index of the entry that failed (or count). Returns 0 or -errno. */
+int bpf_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+		    size_t count, size_t *failed);
+/* Write the n elements of array fd (keys 0..n-1, vsz bytes each) whose value in vals differs
+ * from base, the values the map holds: one batch update. */
+int bpf_array_write_changed(int fd, const void *vals, const void *base, size_t vsz, uint32_t n);
+
+/* The counters (tlsfw_abi.h: a copy per CPU), mapped into memory. */
+struct bpf_counters {
+	struct tlsfw_counter *v; /* ncpus * TLSFW_COUNTERS */
+	size_t len;
+	unsigned int ncpus;
+};
+
+int bpf_counters_map(struct bpf_counters *c, int counters_fd);
+void bpf_counters_unmap(struct bpf_counters *c);
+/* Counter idx (block * TLSFW_SLOTS_PER_CTX + stat, or + TLSFW_STAT_RULE0 + rule slot) summed
+ * over the CPUs; zeroed on every CPU. Only that counter is touched: its neighbours count on. */
+void bpf_counter_sum(const struct bpf_counters *c, uint32_t idx, struct tlsfw_counter *out);
+void bpf_counter_zero(const struct bpf_counters *c, uint32_t idx);
+
 struct fill_ids {		   /* what only apply knows */
 	const uint32_t *rule_slot; /* per plan rule: counter slot (< TLSFW_MAX_RULES) */
 	const uint32_t *ifindex;   /* per plan ctx entry */
 	const uint32_t *ctx_slot;  /* per plan ctx entry: counter block (< TLSFW_MAX_CTX) */
+	/* per plan ctx entry: context word flags (TLSFW_DW_HANDOFF), or NULL for none */
+	const uint32_t *ctx_flags;
 	/* Tests and benchmarks: the most words one direct-indexed combination table may use
 	 * (0: no limit but the room in tlsfw_direct); 1 forces every hash form. */
 	uint32_t direct_max;

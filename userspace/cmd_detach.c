@@ -64,8 +64,8 @@ static int detach_iface(const struct state_iface *si)
 				si->name, strerror(-err));
 			return err;
 		}
-		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%singress tc",
-			 done[0] ? ", " : "");
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s",
+			 done[0] ? ", " : "", si->tc_in_reply ? "reject answers tc" : "ingress tc");
 	}
 	if (si->tc_eg_fd >= 0) {
 		err = hook_tc_detach(si->ifindex, true);

@@ -53,27 +53,37 @@ static int prog_open_ours(uint32_t id, const char *prefix)
 	return fd;
 }
 
-static void tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd, uint32_t *id)
+/* The tc filter at tlsfw's place on one side, if its program is ours; *reply says whether it
+ * is tlsfw_tc_reply. */
+static void tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd, uint32_t *id,
+		    bool *reply)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = si->ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
+	char name[BPF_OBJ_NAME_LEN];
 
 	*fd = -1;
 	*id = 0;
+	*reply = false;
 	/* Fails (ENOENT, EINVAL) when there is no clsact qdisc or no filter at our place. */
-	if (bpf_tc_query(&hook, &opts))
+	if (bpf_tc_query(&hook, &opts) || !opts.prog_id)
 		return;
-	*fd = prog_open_ours(opts.prog_id, TLSFW_PROG_TC_PREFIX);
-	if (*fd >= 0)
-		*id = opts.prog_id;
-	else
+	*fd = prog_open(opts.prog_id, name, sizeof(name));
+	if (*fd < 0 || strncmp(name, TLSFW_PROG_TC_PREFIX, strlen(TLSFW_PROG_TC_PREFIX))) {
+		if (*fd >= 0)
+			close(*fd);
 		*fd = -1;
+		return;
+	}
+	*id = opts.prog_id;
+	*reply = !strcmp(name, TLSFW_PROG_TC_REPLY);
 }
 
 static int iface_probe(struct state_iface *si)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	uint32_t xdp_id = 0;
+	bool egress_reply;
 	int err;
 
 	si->xdp_fd = si->tc_in_fd = si->tc_eg_fd = -1;
@@ -97,16 +107,19 @@ static int iface_probe(struct state_iface *si)
 		si->xdp_id = xdp_id;
 	else
 		si->xdp_fd = -1;
-	tc_find(si, BPF_TC_INGRESS, &si->tc_in_fd, &si->tc_in_id);
-	tc_find(si, BPF_TC_EGRESS, &si->tc_eg_fd, &si->tc_eg_id);
+	tc_find(si, BPF_TC_INGRESS, &si->tc_in_fd, &si->tc_in_id, &si->tc_in_reply);
+	tc_find(si, BPF_TC_EGRESS, &si->tc_eg_fd, &si->tc_eg_id, &egress_reply);
 	return 0;
 }
 
+/* A program that decides (tlsfw_tc_reply only builds replies: the last choice). */
 static int iface_prog_fd(const struct state_iface *si)
 {
 	if (si->xdp_fd >= 0)
 		return si->xdp_fd;
-	return si->tc_in_fd >= 0 ? si->tc_in_fd : si->tc_eg_fd;
+	if (si->tc_in_fd >= 0 && !si->tc_in_reply)
+		return si->tc_in_fd;
+	return si->tc_eg_fd >= 0 ? si->tc_eg_fd : si->tc_in_fd;
 }
 
 static uint32_t map_id(int fd)

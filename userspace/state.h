@@ -25,6 +25,8 @@
 /* Kernel program names (15 characters at most: "tlsfw_tc_ingress" is cut to "tlsfw_tc_ingres"). */
 #define TLSFW_PROG_XDP "tlsfw_xdp"
 #define TLSFW_PROG_TC_PREFIX "tlsfw_tc_"
+/* On tc ingress next to tlsfw_xdp: builds the replies XDP hands over (tlsfw_xdp_meta). */
+#define TLSFW_PROG_TC_REPLY "tlsfw_tc_reply"
 
 /* What tlsfw installed on one interface. fds are open program descriptors (-1: none); they
  * let apply restore exactly these programs on rollback and detach remove only them. */
@@ -36,6 +38,8 @@ struct state_iface {
 	uint8_t xdp_attached;	/* XDP_ATTACHED_DRV or XDP_ATTACHED_SKB */
 	int tc_in_fd, tc_eg_fd; /* our tc filters' programs, or -1 */
 	uint32_t tc_in_id, tc_eg_id;
+	bool tc_in_reply; /* the tc ingress program is tlsfw_tc_reply, XDP's helper: the
+			   * ingress hook is XDP (xdp_fd) and packets are decided there */
 };
 
 struct state {

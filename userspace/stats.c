@@ -113,33 +113,18 @@ void stats_time_str(uint64_t t, char *buf, size_t len)
 /* ---- collection ------------------------------------------------------------------------ */
 
 struct reader {
-	int fd; /* the counters map */
-	int ncpus;
-	struct tlsfw_counter *percpu;
+	struct bpf_counters ctr; /* the counters, mapped (bpf_fill.h) */
 };
 
 static int read_counter(struct reader *rd, uint32_t block, uint32_t idx, struct tlsfw_counter *out)
 {
-	uint32_t key = block * TLSFW_SLOTS_PER_CTX + idx;
-
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(rd->fd, &key, rd->percpu))
-		return -errno;
-	for (int c = 0; c < rd->ncpus; c++) {
-		out->packets += rd->percpu[c].packets;
-		out->bytes += rd->percpu[c].bytes;
-	}
+	bpf_counter_sum(&rd->ctr, block * TLSFW_SLOTS_PER_CTX + idx, out);
 	return 0;
 }
 
 static int reader_init(struct reader *rd, int fd)
 {
-	rd->fd = fd;
-	rd->ncpus = libbpf_num_possible_cpus();
-	if (rd->ncpus <= 0)
-		return rd->ncpus ? rd->ncpus : -EINVAL;
-	rd->percpu = calloc(rd->ncpus, sizeof(*rd->percpu));
-	return rd->percpu ? 0 : -ENOMEM;
+	return bpf_counters_map(&rd->ctr, fd);
 }
 
 static int cmp_rule(const void *a, const void *b)
@@ -271,7 +256,7 @@ int stats_collect(struct stats_snap *s, char *msg, size_t len)
 	if (err)
 		snprintf(msg, len, "cannot read the counters: %s", strerror(-err));
 out:
-	free(rd.percpu);
+	bpf_counters_unmap(&rd.ctr);
 	state_meta_free(&sm);
 	state_free(&st);
 	if (err)
@@ -296,8 +281,8 @@ int stats_reset(size_t *n_blocks, char *msg, size_t len)
 {
 	struct state st;
 	struct state_meta sm = {};
-	struct tlsfw_counter *zeros = NULL;
-	int ncpus, err;
+	struct bpf_counters ctr = {};
+	int err;
 
 	*n_blocks = 0;
 	msg[0] = 0;
@@ -313,34 +298,25 @@ int stats_reset(size_t *n_blocks, char *msg, size_t len)
 		stats_snap_free(&nft);
 		return err;
 	}
-	ncpus = libbpf_num_possible_cpus();
-	zeros = ncpus > 0 ? calloc(ncpus, sizeof(*zeros)) : NULL;
-	err = zeros ? state_meta_read(&st.maps, &sm) : -ENOMEM;
+	err = bpf_counters_map(&ctr, st.maps.counters);
+	if (!err)
+		err = state_meta_read(&st.maps, &sm);
 	/* Blocks and rule slots of either generation: an apply running now may be about to flip. */
 	for (uint32_t c = 0; !err && c < TLSFW_MAX_CTX; c++) {
 		uint32_t base = c * TLSFW_SLOTS_PER_CTX;
 
 		if (!sm.ctxs[c].in_use)
 			continue;
-		for (uint32_t i = 0; !err && i < TLSFW_STAT_RULE0; i++) {
-			uint32_t key = base + i;
-
-			if (bpf_map_update_elem(st.maps.counters, &key, zeros, BPF_ANY))
-				err = -errno;
-		}
-		for (uint32_t r = 0; !err && r < TLSFW_MAX_RULES; r++) {
-			uint32_t key = base + TLSFW_STAT_RULE0 + r;
-
-			if (sm.rules[r].in_use &&
-			    bpf_map_update_elem(st.maps.counters, &key, zeros, BPF_ANY))
-				err = -errno;
-		}
-		if (!err)
-			(*n_blocks)++;
+		for (uint32_t i = 0; i < TLSFW_STAT_RULE0; i++)
+			bpf_counter_zero(&ctr, base + i);
+		for (uint32_t r = 0; r < TLSFW_MAX_RULES; r++)
+			if (sm.rules[r].in_use)
+				bpf_counter_zero(&ctr, base + TLSFW_STAT_RULE0 + r);
+		(*n_blocks)++;
 	}
 	if (err)
 		snprintf(msg, len, "cannot reset the counters: %s", strerror(-err));
-	free(zeros);
+	bpf_counters_unmap(&ctr);
 	state_meta_free(&sm);
 	state_free(&st);
 	return err;

@@ -44,8 +44,8 @@ struct bench {
 	struct bpf_maps m;
 	struct pkt pkts[N_PKTS];
 	unsigned int repeat, runs;
-	unsigned int verif[3]; /* processed insns: xdp, tc ingress, tc egress */
-	char *logs[3];
+	unsigned int verif[4]; /* processed insns: xdp, tc ingress, tc egress, tc reply */
+	char *logs[4];
 };
 
 static double now_ms(void)
@@ -195,16 +195,17 @@ static int apply(struct bench *b, const char *yaml, double *fill_ms, struct plan
 
 static int load(struct bench *b)
 {
-	struct bpf_program *progs[3];
+	struct bpf_program *progs[4];
 	int err;
 
-	b->skel = tlsfw__open();
+	b->skel = bpf_open();
 	if (!b->skel)
 		return -errno;
 	progs[0] = b->skel->progs.tlsfw_xdp;
 	progs[1] = b->skel->progs.tlsfw_tc_ingress;
 	progs[2] = b->skel->progs.tlsfw_tc_egress;
-	for (int i = 0; i < 3; i++) {
+	progs[3] = b->skel->progs.tlsfw_tc_reply;
+	for (int i = 0; i < 4; i++) {
 		b->logs[i] = calloc(1, LOG_SIZE);
 		bpf_program__set_log_buf(progs[i], b->logs[i], LOG_SIZE);
 		bpf_program__set_log_level(progs[i], 4); /* statistics only */
@@ -212,7 +213,7 @@ static int load(struct bench *b)
 	err = tlsfw__load(b->skel);
 	if (err)
 		return err;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		const char *s = strstr(b->logs[i], "processed ");
 
 		b->verif[i] = s ? strtoul(s + 10, NULL, 10) : 0;
@@ -379,11 +380,13 @@ int main(void)
 
 	{
 		unsigned int xl, jl;
-		const char *names[3] = { "tlsfw_xdp", "tlsfw_tc_ingress", "tlsfw_tc_egress" };
-		int fds[3] = { fd_xdp, bpf_program__fd(b.skel->progs.tlsfw_tc_ingress), fd_tc };
+		const char *names[4] = { "tlsfw_xdp", "tlsfw_tc_ingress", "tlsfw_tc_egress",
+					 "tlsfw_tc_reply" };
+		int fds[4] = { fd_xdp, bpf_program__fd(b.skel->progs.tlsfw_tc_ingress), fd_tc,
+			       bpf_program__fd(b.skel->progs.tlsfw_tc_reply) };
 
 		printf("\n| program | xlated insns | jited bytes | verifier processed insns |\n|---|---|---|---|\n");
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 4; i++) {
 			prog_size(fds[i], &xl, &jl);
 			printf("| %s | %u | %u | %u |\n", names[i], xl, jl, b.verif[i]);
 		}
@@ -392,7 +395,7 @@ int main(void)
 	}
 	tlsfw__destroy(b.skel);
 	xdp_pass__destroy(b.base);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(b.logs[i]);
 	return 0;
 }

@@ -561,7 +561,11 @@ int main(void)
 	int err;
 
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	e.skel = tlsfw__open_and_load();
+	e.skel = bpf_open();
+	if (e.skel && tlsfw__load(e.skel)) {
+		tlsfw__destroy(e.skel);
+		e.skel = NULL;
+	}
 	if (!e.skel) {
 		fprintf(stderr, "FAIL: cannot load the tlsfw skeleton: %s (needs root)\n",
 			strerror(errno));

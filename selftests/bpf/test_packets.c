@@ -61,6 +61,7 @@ struct env {
 	uint32_t direct_max;   /* fill: fill_ids.direct_max (1: every table in its hash form) */
 	uint32_t fill_ifindex; /* fill: the contexts' ifindex (0: 1, where test runs put packets) */
 	uint32_t run_ifindex;  /* run: the packet's ifindex (0: the test run's default, 1) */
+	uint32_t in_flags;     /* fill: context word flags of the ingress contexts */
 };
 
 static void fail(struct env *e, const char *fmt, ...)
@@ -137,6 +138,7 @@ static int fill(struct env *e, const struct loaded *l, unsigned int gen)
 	struct plan p2 = *pl;
 	struct plan_ctx ctx[TLSFW_MAX_CTX + 1];
 	uint32_t ifindex[TLSFW_MAX_CTX + 1], ctx_slot[TLSFW_MAX_CTX + 1], *slots;
+	uint32_t flags[TLSFW_MAX_CTX + 1] = {};
 	bool have[2] = { false, false };
 	struct fill_ids ids;
 	struct diag d;
@@ -163,6 +165,8 @@ static int fill(struct env *e, const struct loaded *l, unsigned int gen)
 	}
 	p2.ctx = ctx;
 	p2.n_ctx = n;
+	for (size_t i = 0; i < n; i++)
+		flags[i] = ctx[i].dir == TLSFW_DIR_INGRESS ? e->in_flags : 0;
 	slots = calloc(pl->n_rules + 1, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
@@ -171,6 +175,7 @@ static int fill(struct env *e, const struct loaded *l, unsigned int gen)
 	ids = (struct fill_ids){ .rule_slot = slots,
 				 .ifindex = ifindex,
 				 .ctx_slot = ctx_slot,
+				 .ctx_flags = flags,
 				 .direct_max = e->direct_max };
 	diag_init(&d);
 	err = bpf_clear_gen(&e->m, gen);
@@ -942,6 +947,69 @@ static int too_big(struct env *e)
 }
 
 /*
+ * The XDP -> tc handoff (tlsfw_abi.h, tlsfw_xdp_meta): with TLSFW_DW_HANDOFF in the ingress
+ * context word, XDP counts the reject (rule and verdict total, not REJECT_SENT: tc counts
+ * that) and passes the frame unchanged behind the metadata record; the tc hooks build their
+ * replies themselves as before. (tlsfw_tc_reply, the other half, needs a real skb with
+ * metadata: test_reject.sh covers it end to end.)
+ */
+static void handoff(struct env *e, const struct loaded *quic)
+{
+	struct tlsfw_xdp_meta m;
+	uint8_t buf[PKT_MAX + 256];
+	struct xdp_md ctx = {}, ctx_in = {};
+	struct pkt p;
+	long rule;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_out = buf, .data_size_out = sizeof(buf),
+		    .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = 1);
+	struct snap a, b;
+
+	e->in_flags = TLSFW_DW_HANDOFF;
+	if (use(e, quic, 1)) {
+		fail(e, "handoff: cannot fill");
+		e->in_flags = 0;
+		return;
+	}
+	rule = rule_stat(e, "block-quic");
+	build(e, &p, &(struct pkt_opts){ .payload = 100 }, "handoff");
+	o.data_in = p.buf;
+	o.data_size_in = p.len;
+	ctx_in.data_end = p.len;
+	ctx_in.ingress_ifindex = 1;
+	o.ctx_in = &ctx_in;
+	o.ctx_size_in = sizeof(ctx_in);
+	e->checks++;
+	if (snapshot(e, &a) || bpf_prog_test_run_opts(e->prog[H_XDP], &o) || snapshot(e, &b)) {
+		fail(e, "handoff: test run: %s", strerror(errno));
+		goto out;
+	}
+	if (o.retval != XDP_PASS)
+		fail(e, "handoff: XDP returned %u, want XDP_PASS", o.retval);
+	if (ctx.data != sizeof(m) || o.data_size_out != sizeof(m) + p.len)
+		fail(e, "handoff: %u bytes of metadata before %u of frame, want %zu and %u",
+		     ctx.data, o.data_size_out - ctx.data, sizeof(m), p.len);
+	memcpy(&m, buf, sizeof(m));
+	if (m.magic != TLSFW_META_MAGIC || m.reply != TLSFW_REPLY_SENDER || m.ctx_slot != 0 ||
+	    m.rule_slot != rule - TLSFW_STAT_RULE0)
+		fail(e, "handoff: metadata magic %#x reply %u block %u rule %u", m.magic, m.reply,
+		     m.ctx_slot, m.rule_slot);
+	if (memcmp(buf + sizeof(m), p.buf, p.len))
+		fail(e, "handoff: the frame was changed");
+	for (uint32_t i = 0; i < N_WATCH; i++) {
+		uint64_t want = i == rule || i == TLSFW_STAT_REJECT;
+
+		if (b.pk[0][i] - a.pk[0][i] != want || b.pk[1][i] != a.pk[1][i])
+			fail(e, "handoff: counter %u moved by %lu, want %lu", i,
+			     (unsigned long)(b.pk[0][i] - a.pk[0][i]), (unsigned long)want);
+	}
+	/* tc decides and answers by itself, whatever the context word says */
+	run(e, H_TC_IN, "handoff flag on tc ingress", &p, V_REPLY,
+	    STATS(rule, TLSFW_STAT_REJECT, TLSFW_STAT_REJECT_SENT), NULL, NULL);
+out:
+	e->in_flags = 0;
+}
+
+/*
  * The interface context from the direct words (ifindex below TLSFW_IFX_DIRECT) and from the
  * tlsfw_ctx hash (at or above it), in a private network namespace holding a veth pair with
  * ifindexes 7 and 5000: each is decided only where the generation names it.
@@ -1041,7 +1109,11 @@ int main(void)
 		free(t);
 	}
 
-	e.skel = tlsfw__open_and_load();
+	e.skel = bpf_open();
+	if (e.skel && tlsfw__load(e.skel)) {
+		tlsfw__destroy(e.skel);
+		e.skel = NULL;
+	}
 	if (!e.skel) {
 		fprintf(stderr, "cannot load the tlsfw skeleton: %s\n", strerror(errno));
 		return 1;
@@ -1112,6 +1184,7 @@ int main(void)
 	if (too_big(&e))
 		return 1;
 	ctx_fallback(&e, &quic);
+	handoff(&e, &quic);
 
 	/* clearing a generation leaves no entry of it behind: packets get no context */
 	if (use(&e, &quic, 0) || bpf_clear_gen(&e.m, 1))

@@ -4,36 +4,29 @@
 #include <bpf/bpf.h>
 
 #include "../../bpf/tlsfw_abi.h"
+#include "bpf_fill.h"
 #include "percpu.h"
 
 int percpu_counter_sum(int fd, uint32_t key, int ncpu, uint64_t *packets, uint64_t *bytes)
 {
-	struct tlsfw_counter *v = calloc(ncpu, sizeof(*v));
-	int err = 0;
-
-	if (!v)
-		return -ENOMEM;
-	*packets = *bytes = 0;
-	if (bpf_map_lookup_elem(fd, &key, v)) {
-		err = -errno;
-	} else {
-		for (int c = 0; c < ncpu; c++) {
-			*packets += v[c].packets;
-			*bytes += v[c].bytes;
-		}
-	}
-	free(v);
-	return err;
+	return percpu_counters_sum(fd, key, 1, ncpu, packets, bytes);
 }
 
 int percpu_counters_sum(int fd, uint32_t first, uint32_t n, int ncpu, uint64_t *packets,
 			uint64_t *bytes)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		int err = percpu_counter_sum(fd, first + i, ncpu, &packets[i], &bytes[i]);
+	struct bpf_counters c;
+	int err = bpf_counters_map(&c, fd);
 
-		if (err)
-			return err;
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < n; i++) {
+		struct tlsfw_counter v;
+
+		bpf_counter_sum(&c, first + i, &v);
+		packets[i] = v.packets;
+		bytes[i] = v.bytes;
 	}
+	bpf_counters_unmap(&c);
 	return 0;
 }

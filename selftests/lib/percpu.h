@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-/* Sum counter `key` of the per-CPU map fd over ncpu CPUs into *packets and *bytes.
- * Returns 0 or -errno. */
+/* Sum counter `key` of the counters map fd over its CPUs into *packets and *bytes (ncpu is
+ * unused: the map says how many copies it holds). Returns 0 or -errno. */
 int percpu_counter_sum(int fd, uint32_t key, int ncpu, uint64_t *packets, uint64_t *bytes);
 /* The same for the n counters from key first on, into packets[0..n) and bytes[0..n). */
 int percpu_counters_sum(int fd, uint32_t first, uint32_t n, int ncpu, uint64_t *packets,

@@ -106,6 +106,13 @@ udp_probe() {
 		$PY -c 'import json,sys; print(json.load(sys.stdin)["result"])'
 }
 
+# udp_icmp NS ADDR PORT [TIMEOUT]: the ICMP error one datagram drew, as "icmp 3 13" or
+# "icmp6 1 1" (origin, type, code), or the result when there was none (reply, timeout).
+udp_icmp() {
+	ip netns exec "$1" $PY "$NETTOOL" udp-probe --to "$2" --port "$3" --timeout "${4:-1}" |
+		$PY -c 'import json,sys; d=json.load(sys.stdin); i=d["icmp"]; print(" ".join(map(str, i[:3])) if i else d["result"])'
+}
+
 # tcp_probe NS ADDR PORT: prints connected | timeout | ECONNREFUSED | ...
 tcp_probe() {
 	ip netns exec "$1" $PY "$NETTOOL" tcp-probe --to "$2" --port "$3" --timeout "${4:-1}" |

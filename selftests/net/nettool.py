@@ -9,7 +9,9 @@ Every subcommand prints one JSON line on stdout so that the shell tests can asse
   udp-stream --to A --ports P[,P..] --count N --rate R [--stop F]
                                        sequence-numbered datagrams per port, N rounds or until
                                        file F appears
-  udp-probe  --to A --port P [--timeout S]            one datagram: reply, timeout or the error
+  udp-probe  --to A --port P [--timeout S]            one datagram: reply, timeout or the error,
+                                                      and for an ICMP error its origin, type,
+                                                      code and sender ("icmp": [...])
   tcp-probe  --to A --port P [--timeout S]            connected, refused (RST), or timeout
 """
 import argparse
@@ -18,6 +20,7 @@ import json
 import os
 import select
 import socket
+import struct
 import sys
 import time
 
@@ -88,11 +91,41 @@ def udp_stream(a):
     print(json.dumps({"sent": sent, "send_errors": errors}))
 
 
+# struct sock_extended_err (linux/errqueue.h): errno, origin, type, code, pad, info, data
+EE = struct.Struct("=IBBBBII")
+EE_ORIGIN = {2: "icmp", 3: "icmp6"}
+
+
+def icmp_error(s, fam):
+    """The ICMP error queued on s (IP_RECVERR): [origin, type, code, sender] or None."""
+    try:
+        _, anc, _, _ = s.recvmsg(512, 512, socket.MSG_ERRQUEUE)
+    except OSError:
+        return None
+    for level, kind, data in anc:
+        if (level, kind) not in ((socket.SOL_IP, 11), (socket.IPPROTO_IPV6, 25)):
+            continue
+        _, origin, typ, code, _, _, _ = EE.unpack_from(data)
+        off = EE.size
+        if fam == socket.AF_INET:
+            sender = socket.inet_ntop(fam, data[off + 4:off + 8])
+        else:
+            sender = socket.inet_ntop(fam, data[off + 8:off + 24])
+        return [EE_ORIGIN.get(origin, str(origin)), typ, code, sender]
+    return None
+
+
 def udp_probe(a):
-    s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+    fam = family(a.to)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    # IP_RECVERR / IPV6_RECVERR: keep the ICMP error itself, not only its errno
+    if fam == socket.AF_INET:
+        s.setsockopt(socket.SOL_IP, 11, 1)
+    else:
+        s.setsockopt(socket.IPPROTO_IPV6, 25, 1)
     s.settimeout(a.timeout)
     s.connect((a.to, a.port))
-    res = "timeout"
+    res, icmp = "timeout", None
     try:
         s.send(b"probe")
         s.recv(2048)
@@ -101,7 +134,8 @@ def udp_probe(a):
         res = "timeout"
     except OSError as e:
         res = errno.errorcode.get(e.errno, str(e.errno))
-    print(json.dumps({"result": res}))
+        icmp = icmp_error(s, fam)
+    print(json.dumps({"result": res, "icmp": icmp}))
 
 
 def tcp_probe(a):

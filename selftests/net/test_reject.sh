@@ -1,16 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# action: reject on lan0's ingress and wan0's egress: a UDP client gets an ICMP error at once
-# (EHOSTUNREACH / EACCES / ECONNREFUSED on a connected socket) instead of a timeout, a TCP
-# client gets a RST (ECONNREFUSED). IPv4 and IPv6. Under the BPF backend (XDP and tc) and the
-# nft backend (ingress hook, forward chain); both count exactly 4 + 4 and must agree.
+# action: reject on lan0's ingress and wan0's egress, with nothing on the client's or the
+# server's veth (no XDP program, default offloads: what users have). A UDP client must get
+# ICMP "administratively prohibited" (type 3 code 13; ICMPv6 type 1 code 1) from the address
+# it sent to, and a TCP client a RST (ECONNREFUSED), at once, IPv4 and IPv6. Under the BPF
+# backend in each xdp_mode of lan0 (auto, native, generic: XDP on veth hands the reply to tc,
+# see architecture.md "Reject everywhere"), and under the nft backend (ingress hook, forward
+# chain); every run counts exactly 4 + 4, and the backends must agree.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
-pol=$(policy reject <<'EOF2'
+MODES=${MODES:-auto native generic}
+
+# policy_in MODE: the reject policy with lan0 in xdp_mode MODE
+policy_in() {
+	policy "reject-$1" <<EOF2
 version: 1
 interfaces:
   - name: lan0
+    xdp_mode: $1
   - name: wan0
     hooks: [egress]
 default: allow
@@ -24,46 +32,71 @@ rules:
     direction: egress
     action: reject
 EOF2
-)
+}
 
-for B in $BACKENDS; do
-	topo_up "$B"
+# expect_rejects RUN: every probe is answered by the reject, nothing else is
+expect_rejects() {
+	local a port r want
+	for a in "$S4" "$S6"; do
+		want="icmp 3 13"
+		[ "$a" = "$S6" ] && want="icmp6 1 1"
+		for port in 6000 6001; do
+			r=$(udp_icmp "$CLI" "$a" $port 2)
+			[ "$r" = "$want" ] || fail "$1: UDP $a port $port: '$r', expected ICMP '$want' (administratively prohibited)"
+			r=$(tcp_probe "$CLI" "$a" $port 2)
+			[ "$r" = ECONNREFUSED ] || fail "$1: TCP $a port $port: '$r', expected a RST (ECONNREFUSED)"
+		done
+		r=$(udp_probe "$CLI" "$a" 6002 2)
+		[ "$r" = timeout ] || [ "$r" = ECONNREFUSED ] || fail "$1: control: UDP $a port 6002: $r"
+	done
+}
+
+# run B MODE: one backend (and xdp_mode) on a fresh topology
+run() {
+	local B=$1 mode=$2 name="$1-$2" sent failed
+	topo_up "$name"
 	# Eight rejects in a row: no ICMP rate limit for the answers the gateway's stack sends
 	# (the nft backend's reject; the BPF backend builds its own).
 	gw sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
-	sink_start "r$B" 6000,6001
+	sink_start "r$name" 6000,6001
 	bg srv socat TCP6-LISTEN:6000,ipv6only=0,reuseaddr,fork OPEN:/dev/null
 	bg srv socat TCP6-LISTEN:6001,ipv6only=0,reuseaddr,fork OPEN:/dev/null
-	tlsfw apply "$(backend_policy "$pol" "$B")" >/dev/null || fail "apply ($B)"
-
-	for a in "$S4" "$S6"; do
-		for port in 6000 6001; do
-			r=$(udp_probe "$CLI" "$a" $port 2)
-			case $r in
-			EHOSTUNREACH | EACCES | ECONNREFUSED) ;;
-			*) fail "$B: UDP $a port $port: '$r', expected an ICMP error" ;;
-			esac
-			r=$(tcp_probe "$CLI" "$a" $port 2)
-			[ "$r" = ECONNREFUSED ] || fail "$B: TCP $a port $port: '$r', expected a RST (ECONNREFUSED)"
-		done
-		r=$(udp_probe "$CLI" "$a" 6002 2)
-		[ "$r" = timeout ] || [ "$r" = ECONNREFUSED ] || fail "$B: control: UDP $a port 6002: $r"
-	done
-	ok "$B: reject answered UDP with ICMP and TCP with RST, on ingress and egress, IPv4 and IPv6"
-	sink_stop "r$B"
-	[ "$(sink_count "r$B" 4 6000)" = 0 ] && [ "$(sink_count "r$B" 6 6001)" = 0 ] || fail "$B: a rejected datagram reached the server"
-	stats_json "$TMP/s.$B.json"
-	[ "$(stat_rule "$TMP/s.$B.json" reject-6000-in lan0 ingress packets)" = 4 ] || fail "$B: reject-6000-in did not count 4"
-	[ "$(stat_rule "$TMP/s.$B.json" reject-6001-out wan0 egress packets)" = 4 ] || fail "$B: reject-6001-out did not count 4"
+	tlsfw apply "$(backend_policy "$(policy_in "$mode")" "$B")" >"$TMP/apply.out" ||
+		{ cat "$TMP/apply.out"; fail "apply ($name)"; }
+	if [ "$B" = bpf ]; then
+		grep -q "^lan0: ingress XDP ${mode/auto/native}" "$TMP/apply.out" ||
+			{ cat "$TMP/apply.out"; fail "$name: lan0 is not on XDP ${mode/auto/native}"; }
+		gw tc filter show dev lan0 ingress | grep -q tlsfw_tc_reply ||
+			fail "$name: no reply program on lan0's tc ingress"
+	fi
+	expect_rejects "$name"
+	ok "$name: reject answered UDP with ICMP administratively prohibited and TCP with RST, on ingress and egress, IPv4 and IPv6"
+	sink_stop "r$name"
+	[ "$(sink_count "r$name" 4 6000)" = 0 ] && [ "$(sink_count "r$name" 6 6001)" = 0 ] ||
+		fail "$name: a rejected datagram reached the server"
+	stats_json "$TMP/s.$name.json"
+	[ "$(stat_rule "$TMP/s.$name.json" reject-6000-in lan0 ingress packets)" = 4 ] || fail "$name: reject-6000-in did not count 4"
+	[ "$(stat_rule "$TMP/s.$name.json" reject-6001-out wan0 egress packets)" = 4 ] || fail "$name: reject-6001-out did not count 4"
 	if [ "$B" = bpf ]; then
 		# the nft backend has no reason counters: nftables sends the answers itself
-		sent=$(jget "$TMP/s.$B.json" "sum(r['packets'] for r in d['reasons'] if r['reason']=='reject-sent')")
-		[ "$sent" -ge 8 ] || fail "reject-sent is $sent, expected 8"
-		ok "$B: $sent answers sent"
+		sent=$(jget "$TMP/s.$name.json" "sum(r['packets'] for r in d['reasons'] if r['reason']=='reject-sent')")
+		failed=$(jget "$TMP/s.$name.json" "sum(r['packets'] for r in d['reasons'] if r['reason']=='reject-failed')")
+		[ "$sent" = 8 ] && [ "$failed" = 0 ] || fail "$name: reject-sent $sent, reject-failed $failed; expected 8 and 0"
+		ok "$name: 8 answers sent, none failed"
 	fi
-	ok "$B: counters: 4 + 4 rejects"
-	counters_save "$TMP/s.$B.json" "$TMP/c.$B"
-	tlsfw detach >/dev/null || fail "detach ($B)"
+	ok "$name: counters: 4 + 4 rejects"
+	counters_save "$TMP/s.$name.json" "$TMP/c.$B"
+	tlsfw detach >/dev/null || fail "detach ($name)"
+}
+
+for B in $BACKENDS; do
+	if [ "$B" = bpf ]; then
+		for mode in $MODES; do
+			run bpf "$mode"
+		done
+	else
+		run "$B" auto # xdp_mode means nothing to nftables
+	fi
 done
 [ "$BACKENDS" = "bpf nft" ] || exit 0
 backends_agree "$TMP/c.bpf" "$TMP/c.nft" || fail "the backends' counters differ"

@@ -1,12 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Never half-applied. With policy A enforced, apply B with a fault injected at every step
-# (TLSFW_FAULT): each attempt exits 2 naming the step, and A is still enforced - shown by
-# traffic in both directions and by ip/tc as witnesses. Also: a failing first apply leaves
-# nothing attached, --dry-run changes nothing, a bad policy exits 1, a missing interface 2.
+# (TLSFW_FAULT), once while the programs in use are this build's (kept: the fast path) and
+# once after making them look like another build's (metaedit.py: loaded, verified, replaced):
+# each attempt exits 2 naming the step, and A is still enforced - shown by
+# traffic in both directions and by ip/tc as witnesses. A rejects on lan0 (a veth: answered
+# through tlsfw_tc_reply), B does not, so B also removes that program, and every rollback puts
+# it back. Also: a failing first apply leaves nothing attached, --dry-run changes nothing, a
+# bad policy exits 1, a missing interface 2.
 . "$(dirname "$0")/lib.sh"
 
-STEPS="find load fill replace attach-new names flip post-flip-attach detach-old meta"
+STEPS="find reuse load fill replace attach-new names flip post-flip-attach detach-old meta"
 
 topo_up
 sink_start s 5001,5002
@@ -28,6 +32,11 @@ rules:
     dport: 7001
     interface: wan0
     action: drop
+  - name: reject-5003
+    proto: udp
+    dport: 5003
+    interface: lan0
+    action: reject
 EOF2
 )
 B=$(policy b <<'EOF2'
@@ -46,6 +55,8 @@ EOF2
 )
 
 # A is enforced: what traffic and the kernel show.
+xdp_id() { gw ip -d -j link show "$1" | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])'; }
+
 check_a() { # context
 	local r
 	r=$(udp_probe "$CLI" "$S4" 5001 0.5)
@@ -57,7 +68,12 @@ check_a() { # context
 	gw ip -d link show lan0 2>/dev/null | grep -q 'prog/xdp .*name tlsfw_xdp' || fail "$1: no XDP program on lan0"
 	gw ip -d link show lan0 2>/dev/null | grep -q 'xdpgeneric' && fail "$1: lan0 was switched to generic XDP"
 	gw ip -d link show wan0 2>/dev/null | grep -q 'prog/xdp .*name tlsfw_xdp' || fail "$1: no XDP program on wan0"
+	[ "$(xdp_id lan0)" = "$XDP_A" ] || fail "$1: lan0 runs XDP program $(xdp_id lan0), not A's ($XDP_A)"
 	gw tc filter show dev lan0 egress 2>/dev/null | grep -q tlsfw && fail "$1: a tc egress filter was left on lan0"
+	# A's reject on lan0 is answered through tc (veth): the reply program must be back
+	r=$(udp_icmp "$CLI" "$S4" 5003 0.5)
+	[ "$r" = "icmp 3 13" ] || fail "$1: UDP 5003 got '$r', not A's reject answer"
+	gw tc filter show dev lan0 ingress 2>/dev/null | grep -q tlsfw_tc_reply || fail "$1: no reply program on lan0"
 	tlsfw status --json >"$TMP/st.json" || fail "$1: status"
 	[ "$(jget "$TMP/st.json" "d['policy']['file']")" = "$A" ] || fail "$1: status names another policy"
 	[ "$(jget "$TMP/st.json" "d['policy']['hash']")" = "$HASH_A" ] || fail "$1: status shows another hash"
@@ -74,20 +90,29 @@ gw ip -d link show wan0 2>/dev/null | grep -q 'prog/xdp' && fail "a failing firs
 tlsfw status | grep -q "nothing enforced" || fail "status after a failing first apply"
 ok "a failing first apply leaves nothing attached"
 
-tlsfw apply "$A" >/dev/null || fail "apply A"
+tlsfw apply "$A" >"$TMP/out" || fail "apply A"
+grep -qx 'programs: tlsfw_xdp tlsfw_tc_reply loaded' "$TMP/out" || { cat "$TMP/out"; fail "A: not exactly the programs its hooks need were loaded"; }
 HASH_A="sha256:$(sha256sum "$A" | cut -d' ' -f1)"
+XDP_A=$(xdp_id lan0)
 check_a "after apply A"
 ok "policy A enforced"
 
-for step in $STEPS; do
-	TLSFW_FAULT=$step tlsfw apply "$B" >"$TMP/out" 2>&1
-	rc=$?
-	[ $rc = 2 ] || { cat "$TMP/out"; fail "fault at $step: exit $rc, expected 2"; }
-	grep -q "error: $step: fault injected" "$TMP/out" || { cat "$TMP/out"; fail "fault at $step: message does not name the step"; }
-	grep -q "previous policy is still enforced" "$TMP/out" || { cat "$TMP/out"; fail "fault at $step: no rollback message"; }
-	check_a "fault at $step"
-	ok "fault at $step: exit 2, rolled back, A still enforced"
-done
+# faults PATH: B with a fault at every step, A enforced before and after each
+faults() {
+	local step rc
+	for step in $STEPS; do
+		TLSFW_FAULT=$step tlsfw apply "$B" >"$TMP/out" 2>&1
+		rc=$?
+		[ $rc = 2 ] || { cat "$TMP/out"; fail "$1: fault at $step: exit $rc, expected 2"; }
+		grep -q "error: $step: fault injected" "$TMP/out" || { cat "$TMP/out"; fail "$1: fault at $step: message does not name the step"; }
+		grep -q "previous policy is still enforced" "$TMP/out" || { cat "$TMP/out"; fail "$1: fault at $step: no rollback message"; }
+		check_a "$1: fault at $step"
+		ok "$1: fault at $step: exit 2, rolled back, A still enforced"
+	done
+}
+
+# The programs in use are this build's: B keeps them (and loads tc egress, which A lacks).
+faults "same build"
 
 # A signal that arrives during apply makes it roll back. Deterministic: a signal that is
 # blocked and pending survives execve, so tlsfw starts with SIGTERM already pending.
@@ -116,11 +141,24 @@ grep -q "lan9" "$TMP/out" || fail "missing interface: message does not name lan9
 check_a "after a missing interface"
 ok "a missing interface exits 2 and changes nothing"
 
-# And B does apply when nothing is injected: the faults were the only reason.
+# Programs of another build in use (tlsfw_meta says so): B must load and verify its own and
+# replace them; every rollback restores A's programs and records.
+gw $PY "$ROOT/selftests/net/metaedit.py" other-build lan0 >/dev/null || fail "cannot edit tlsfw_meta"
+faults "other build"
+
+# And B does apply when nothing is injected: the faults were the only reason. The records
+# still said "another build" after every rollback, so B loads everything it needs.
 tlsfw apply "$B" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "apply B"; }
+grep -qx 'programs: tlsfw_xdp tlsfw_tc_egress loaded' "$TMP/out" || { cat "$TMP/out"; fail "B over another build: not loaded whole"; }
 grep -q '^lan0: ingress XDP generic, egress tc' "$TMP/out" || { cat "$TMP/out"; fail "B: wrong hooks"; }
 [ "$(udp_probe "$CLI" "$S4" 5002 0.5)" = timeout ] || fail "B: UDP 5002 not dropped"
 [ "$(udp_probe "$CLI" "$S4" 5001 0.5)" = reply ] || fail "B: UDP 5001 still dropped"
 [ "$(udp_probe "$SRV" "$C4" 7001 0.5)" = reply ] || fail "B: wan0 still filters"
 gw ip -d link show wan0 2>/dev/null | grep -q 'prog/xdp' && fail "B: XDP left on wan0"
+gw tc filter show dev lan0 ingress 2>/dev/null | grep -q tlsfw && fail "B: reply program left on lan0 (B rejects nothing)"
 ok "B applies cleanly afterwards (generic XDP, tc egress, wan0 detached)"
+
+# B recorded this build: A takes B's programs and loads only the reply program B lacks.
+tlsfw apply "$A" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "apply A after B"; }
+grep -qx 'programs: tlsfw_tc_reply loaded, the others reused' "$TMP/out" || { cat "$TMP/out"; fail "A after B: programs not reused"; }
+ok "A after B reuses B's programs and loads only tlsfw_tc_reply"

@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the browser tests, sourced after lib.sh (and topo_up): a web server with HTTP/3 in
+# the server namespace and a headless Chromium in the client namespace, both the Debian
+# packages, talking through the gateway. Everything ends with the test (lib.sh's EXIT trap
+# ends the PIDs started here; topology.sh down reaps what is left in the namespaces).
+#
+#   caddy_start [HOST] [PORT]   Caddy on SRV's addresses, HTTPS on TCP PORT (default 443) and
+#                               HTTP/3 on UDP PORT, certificate for HOST (default server.test)
+#                               made here (never ACME), admin endpoint off. Serves
+#                               $WWW (index.html and /probe); answers carry Alt-Svc for h3.
+#   browser_start [FLAG...]     Chromium in CLI (selftests/net/browser.py over the DevTools
+#                               pipe), HOST resolving to $S4, the test CA in its NSS database
+#                               (a certificate error would make it ignore Alt-Svc), QUIC on
+#   browser_goto URL            navigate, wait for the load event
+#   browser_js JS               evaluate JS in the page (promises awaited): its value as JSON
+#                               in JS_VALUE; an exception fails the test
+#   browser_fetch PATH          fetch PATH from the page's origin, no cache: FETCH_PROTO (the
+#                               request's nextHopProtocol: h2, h3, ...) and FETCH_MS (its
+#                               duration in the page's clock)
+#   browser_until_h3 PATH       fetch until a request goes over HTTP/3 (a live QUIC session)
+command -v caddy >/dev/null || fail "caddy (Debian package caddy) is not installed"
+command -v chromium >/dev/null || fail "chromium (Debian package chromium) is not installed"
+
+BROWSER_PY=$ROOT/selftests/net/browser.py
+WWW=$TMP/www
+WEB_HOST=server.test
+WEB_PORT=443
+
+caddy_start() {
+	WEB_HOST=${1:-server.test}
+	WEB_PORT=${2:-443}
+	mkdir -p "$WWW" "$TMP/caddy"
+	echo '<!doctype html><title>tlsfw</title><p>tlsfw test page' >"$WWW/index.html"
+	echo ok >"$WWW/probe"
+	# a test CA (the browser trusts it through its NSS database) and the server's certificate
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=tlsfw test CA" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "$TMP/ca.key" -out "$TMP/ca.crt" 2>/dev/null || fail "openssl req (test CA)"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$WEB_HOST" \
+		-keyout "$TMP/web.key" -out "$TMP/web.csr" 2>/dev/null || fail "openssl req (web key)"
+	printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$WEB_HOST" >"$TMP/web.ext"
+	openssl x509 -req -in "$TMP/web.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" \
+		-CAcreateserial -days 2 -extfile "$TMP/web.ext" -out "$TMP/web.crt" 2>/dev/null ||
+		fail "openssl x509 (web certificate)"
+	cat >"$TMP/Caddyfile" <<EOF
+{
+	admin off
+	auto_https disable_redirects
+	storage file_system $TMP/caddy
+	servers {
+		protocols h1 h2 h3
+	}
+}
+https://$WEB_HOST:$WEB_PORT {
+	bind $S4 $S6
+	tls $TMP/web.crt $TMP/web.key
+	root * $WWW
+	header Cache-Control no-store
+	file_server
+}
+EOF
+	XDG_DATA_HOME=$TMP/caddy XDG_CONFIG_HOME=$TMP/caddy HOME=$TMP/caddy \
+		bg srv caddy run --config "$TMP/Caddyfile" --adapter caddyfile >"$TMP/caddy.log" 2>&1
+	local i
+	for i in $(seq 100); do
+		if srv ss -Hltn "sport = :$WEB_PORT" | grep -q . && srv ss -Hlun "sport = :$WEB_PORT" | grep -q .; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$TMP/caddy.log" >&2
+	fail "caddy does not listen on TCP and UDP $WEB_PORT"
+}
+
+browser_start() {
+	local dir=$TMP/chromium
+	mkdir -p "$dir/profile" "$dir/home/.pki/nssdb"
+	rm -f "$dir/in" "$dir/out" "$dir/ready"
+	mkfifo "$dir/in" "$dir/out"
+	# Chromium on Linux trusts what $HOME/.pki/nssdb trusts, on top of the system's roots. Its
+	# QUIC refuses certificates from such a local root ("certificate unknown") unless the host
+	# is one QUIC is forced on: forcing it on another port (1, nothing there) exempts the
+	# host, while WEB_PORT keeps the normal path (Alt-Svc, and TCP when QUIC fails).
+	certutil -d "sql:$dir/home/.pki/nssdb" -N --empty-password || fail "certutil: NSS database"
+	certutil -d "sql:$dir/home/.pki/nssdb" -A -t "C,," -n "tlsfw test CA" -i "$TMP/ca.crt" ||
+		fail "certutil: cannot add the test CA"
+	HOME=$dir/home bg cli $PY "$BROWSER_PY" --user-data-dir "$dir/profile" --commands "$dir/in" \
+		--replies "$dir/out" --ready "$dir/ready" -- \
+		--host-resolver-rules="MAP $WEB_HOST $S4" --enable-quic \
+		--origin-to-force-quic-on="$WEB_HOST:1" "$@"
+	BROWSER_PID=$BG_PID
+	exec {BROWSER_IN}>"$dir/in" {BROWSER_OUT}<"$dir/out"
+	wait_file "$dir/ready"
+}
+
+# _browser JSON: one command; its reply (JSON) in BROWSER_REPLY. (These functions set
+# variables instead of printing, so that a failure inside ends the test, not a subshell.)
+_browser() {
+	echo "$1" >&"$BROWSER_IN" || fail "the browser driver is gone"
+	read -r -t 90 BROWSER_REPLY <&"$BROWSER_OUT" || fail "no reply from the browser driver"
+	case $BROWSER_REPLY in '{"ok": true'*) ;; *) fail "browser: $BROWSER_REPLY (command $1)" ;; esac
+}
+
+_json_cmd() { # CMD KEY VALUE
+	$PY -c 'import json,sys; print(json.dumps({"cmd": sys.argv[1], sys.argv[2]: sys.argv[3]}))' "$@"
+}
+
+browser_goto() {
+	_browser "$(_json_cmd goto url "$1")"
+}
+
+browser_js() {
+	_browser "$(_json_cmd eval js "$1")"
+	JS_VALUE=$($PY -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]).get("value")))' "$BROWSER_REPLY")
+}
+
+browser_fetch() {
+	browser_js "(async () => {
+		performance.clearResourceTimings();
+		const t0 = performance.now();
+		const r = await fetch('$1?' + Math.random(), { cache: 'no-store' });
+		await r.text();
+		const ms = performance.now() - t0;
+		const e = performance.getEntriesByName(r.url).pop();
+		return (e ? e.nextHopProtocol : 'none') + ' ' + ms.toFixed(1);
+	})()"
+	read -r FETCH_PROTO FETCH_MS <<<"$(echo "$JS_VALUE" | tr -d '"')"
+}
+
+browser_until_h3() {
+	local i
+	for i in $(seq 40); do
+		browser_fetch "$1"
+		[ "$FETCH_PROTO" = h3 ] && return 0
+		sleep 0.1
+	done
+	fail "no request went over HTTP/3 in 40 fetches (last: $FETCH_PROTO); caddy: $(tail -2 "$TMP/caddy.log")"
+}

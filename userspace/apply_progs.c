@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The programs an apply attaches: reused when they are this build's, else loaded. See
+ * apply_progs.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "apply_progs.h"
+#include "tlsfw.build.h"
+#include "tlsfw.skel.h"
+
+static const char *const kernel_names[TLSFW_ROLES] = {
+	[TLSFW_ROLE_XDP] = "tlsfw_xdp",
+	[TLSFW_ROLE_TC_INGRESS] = "tlsfw_tc_ingres", /* cut to 15 characters by the kernel */
+	[TLSFW_ROLE_TC_EGRESS] = "tlsfw_tc_egress",
+	[TLSFW_ROLE_TC_REPLY] = "tlsfw_tc_reply",
+};
+
+const char *progs_kernel_name(unsigned int role)
+{
+	return role < TLSFW_ROLES ? kernel_names[role] : "?";
+}
+
+void progs_init(struct progs *p)
+{
+	static const char hex[] = TLSFW_BUILD_SHA256; /* of build/bpf/tlsfw.bpf.o, embedded */
+
+	memset(p, 0, sizeof(*p));
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
+		p->fd[r] = -1;
+	for (size_t i = 0; i < sizeof(p->build) && 2 * i + 1 < sizeof(hex); i++)
+		sscanf(hex + 2 * i, "%2hhx", &p->build[i]);
+}
+
+void progs_free(struct progs *p)
+{
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
+		if (p->fd[r] >= 0 && !(p->loaded & (1u << r)))
+			close(p->fd[r]); /* a reused program: our duplicate */
+	for (size_t i = 0; i < p->n_skels; i++)
+		tlsfw__destroy(p->skels[i]);
+	free(p->skels);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The role and tag of an open program: -1 when it is no tlsfw program. */
+static int prog_role(int fd, uint8_t tag[8], uint32_t *id)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	for (int r = 0; r < TLSFW_ROLES; r++) {
+		if (strcmp(info.name, kernel_names[r]))
+			continue;
+		memcpy(tag, info.tag, 8);
+		*id = info.id;
+		return r;
+	}
+	return -ENOENT;
+}
+
+/* One attached program: of this build (its role's tag as recorded) or not. */
+static int take(struct progs *p, const struct tlsfw_meta *m, int fd)
+{
+	uint8_t tag[8];
+	uint32_t id;
+	int r = prog_role(fd, tag, &id);
+
+	if (r < 0)
+		return r;
+	if (memcmp(tag, m->prog_tag[r], 8))
+		return -ESTALE;
+	if (p->fd[r] >= 0)
+		return 0;
+	p->fd[r] = dup(fd);
+	if (p->fd[r] < 0)
+		return -errno;
+	p->id[r] = id;
+	memcpy(p->tag[r], tag, 8);
+	return 0;
+}
+
+int progs_reuse(struct progs *p, const struct state *st, const struct tlsfw_meta *m)
+{
+	int err = 0;
+
+	if (!st->have_maps || m->abi_version != TLSFW_ABI_VERSION ||
+	    memcmp(m->build, p->build, sizeof(p->build)))
+		return 0;
+	for (size_t i = 0; !err && i < st->n_ifaces; i++) {
+		const struct state_iface *si = &st->ifaces[i];
+
+		if (si->xdp_fd >= 0)
+			err = take(p, m, si->xdp_fd);
+		if (!err && si->tc_in_fd >= 0)
+			err = take(p, m, si->tc_in_fd);
+		if (!err && si->tc_eg_fd >= 0)
+			err = take(p, m, si->tc_eg_fd);
+	}
+	if (!err) {
+		p->reused = true;
+		return 0;
+	}
+	/* Some program is another build's (or unknown): nothing is reused. */
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++) {
+		if (p->fd[r] >= 0)
+			close(p->fd[r]);
+		p->fd[r] = -1;
+	}
+	return err == -ESTALE || err == -ENOENT ? 0 : err;
+}
+
+/* The new object's maps are the ones in use (same layout), so that both generations and every
+ * program share them. */
+static int reuse_maps(struct tlsfw *skel, const struct bpf_maps *share, char *msg, size_t len)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map (map, skel->obj) {
+		const char *name = bpf_map__name(map);
+		struct bpf_map_info info = {};
+		uint32_t ilen = sizeof(info);
+		int fd, err;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		fd = bpf_maps_fd_by_name(share, name);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+			snprintf(
+				msg, len,
+				"the enforced policy has no map %s (installed by another tlsfw version?); run `tlsfw detach` first",
+				name);
+			return -ENOENT;
+		}
+		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.max_entries != bpf_map__max_entries(map)) {
+			snprintf(
+				msg, len,
+				"map %s of the enforced policy has another layout (installed by another tlsfw version); run `tlsfw detach` first",
+				name);
+			return -EUCLEAN;
+		}
+		err = bpf_map__reuse_fd(map, fd);
+		if (err) {
+			snprintf(msg, len, "cannot reuse map %s: %s", name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static struct bpf_program *skel_prog(struct tlsfw *skel, unsigned int role)
+{
+	struct bpf_program *progs[TLSFW_ROLES] = {
+		[TLSFW_ROLE_XDP] = skel->progs.tlsfw_xdp,
+		[TLSFW_ROLE_TC_INGRESS] = skel->progs.tlsfw_tc_ingress,
+		[TLSFW_ROLE_TC_EGRESS] = skel->progs.tlsfw_tc_egress,
+		[TLSFW_ROLE_TC_REPLY] = skel->progs.tlsfw_tc_reply,
+	};
+
+	return progs[role];
+}
+
+/* Open the object with only the roles wanted to be loaded; NULL with msg set. */
+static struct tlsfw *open_roles(unsigned int want, char *msg, size_t len)
+{
+	struct tlsfw *skel = bpf_open();
+
+	if (!skel) {
+		snprintf(msg, len, "cannot open the BPF programs: %s", strerror(errno));
+		return NULL;
+	}
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
+		bpf_program__set_autoload(skel_prog(skel, r), want & (1u << r));
+	return skel;
+}
+
+int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share,
+	       struct bpf_maps *maps, char *msg, size_t len)
+{
+	unsigned int want = 0;
+	struct tlsfw *skel, **grown;
+	int err;
+
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
+		if ((roles & (1u << r)) && p->fd[r] < 0)
+			want |= 1u << r;
+	if (!want)
+		return 0;
+	grown = realloc(p->skels, (p->n_skels + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(msg, len, "out of memory");
+		return -ENOMEM;
+	}
+	p->skels = grown;
+	skel = open_roles(want, msg, len);
+	if (!skel)
+		return -ENOMEM;
+	p->skels[p->n_skels++] = skel;
+	if (share && (err = reuse_maps(skel, share, msg, len)))
+		return err;
+	err = tlsfw__load(skel);
+	if (err) {
+		snprintf(msg, len,
+			 "the kernel refused the BPF programs: %s (the verifier's log is above)",
+			 strerror(-err));
+		return err;
+	}
+	if (!share && (err = bpf_maps_from_skel(maps, skel))) {
+		snprintf(msg, len, "cannot find the maps of the BPF programs: %s", strerror(-err));
+		return err;
+	}
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++) {
+		if (!(want & (1u << r)))
+			continue;
+		p->fd[r] = bpf_program__fd(skel_prog(skel, r));
+		if (prog_role(p->fd[r], p->tag[r], &p->id[r]) != (int)r) {
+			snprintf(msg, len, "cannot identify the loaded program %s",
+				 kernel_names[r]);
+			return -EIO;
+		}
+		p->loaded |= 1u << r;
+	}
+	return 0;
+}
+
+void progs_record(const struct progs *p, const struct tlsfw_meta *old, struct tlsfw_meta *m)
+{
+	/* Reused programs keep their tags; a load records only what it loaded, so that a role
+	 * of another build can never pass for this one's. */
+	if (p->reused)
+		memcpy(m->prog_tag, old->prog_tag, sizeof(m->prog_tag));
+	else
+		memset(m->prog_tag, 0, sizeof(m->prog_tag));
+	memcpy(m->build, p->build, sizeof(m->build));
+	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
+		if (p->loaded & (1u << r))
+			memcpy(m->prog_tag[r], p->tag[r], 8);
+}

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The data plane's maps from userspace: finding them (from a skeleton, or from a loaded
+ * program by name, for a separate process), opening the object with the sizes that depend on
+ * the machine, the memory of the arrays userspace writes directly, and the per-CPU counters.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_fill.h"
+#include "tlsfw.skel.h"
+
+static const struct {
+	const char *name;
+	size_t off;
+} map_names[] = {
+	{ "tlsfw_state", offsetof(struct bpf_maps, state) },
+	{ "tlsfw_cfg", offsetof(struct bpf_maps, cfg) },
+	{ "tlsfw_ctx", offsetof(struct bpf_maps, ctx) },
+	{ "tlsfw_proto", offsetof(struct bpf_maps, proto) },
+	{ "tlsfw_sport", offsetof(struct bpf_maps, sport) },
+	{ "tlsfw_dport", offsetof(struct bpf_maps, dport) },
+	{ "tlsfw_src", offsetof(struct bpf_maps, src) },
+	{ "tlsfw_dst", offsetof(struct bpf_maps, dst) },
+	{ "tlsfw_comb1", offsetof(struct bpf_maps, comb1) },
+	{ "tlsfw_comb2", offsetof(struct bpf_maps, comb2) },
+	{ "tlsfw_comb3", offsetof(struct bpf_maps, comb3) },
+	{ "tlsfw_frags", offsetof(struct bpf_maps, frags) },
+	{ "tlsfw_counters", offsetof(struct bpf_maps, counters) },
+	{ "tlsfw_rules", offsetof(struct bpf_maps, rules) },
+	{ "tlsfw_ifaces", offsetof(struct bpf_maps, ifaces) },
+	{ "tlsfw_meta", offsetof(struct bpf_maps, meta) },
+	{ "tlsfw_direct", offsetof(struct bpf_maps, direct) },
+};
+
+#define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
+
+static int *map_slot(struct bpf_maps *m, size_t i)
+{
+	return (int *)((char *)m + map_names[i].off);
+}
+
+static void maps_reset(struct bpf_maps *m)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		*map_slot(m, i) = -1;
+}
+
+int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
+{
+	struct bpf_maps r;
+	struct bpf_map *maps[N_MAPS] = {
+		skel->maps.tlsfw_state,	   skel->maps.tlsfw_cfg,    skel->maps.tlsfw_ctx,
+		skel->maps.tlsfw_proto,	   skel->maps.tlsfw_sport,  skel->maps.tlsfw_dport,
+		skel->maps.tlsfw_src,	   skel->maps.tlsfw_dst,    skel->maps.tlsfw_comb1,
+		skel->maps.tlsfw_comb2,	   skel->maps.tlsfw_comb3,  skel->maps.tlsfw_frags,
+		skel->maps.tlsfw_counters, skel->maps.tlsfw_rules,  skel->maps.tlsfw_ifaces,
+		skel->maps.tlsfw_meta,	   skel->maps.tlsfw_direct,
+	};
+
+	for (size_t i = 0; i < N_MAPS; i++) {
+		int fd = bpf_map__fd(maps[i]);
+
+		if (fd < 0)
+			return -EBADF; /* the skeleton is not loaded */
+		*map_slot(&r, i) = fd;
+	}
+	*m = r;
+	return 0;
+}
+
+int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), n, *ids = NULL;
+	struct bpf_maps r;
+	int err = 0;
+
+	maps_reset(&r);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	n = info.nr_map_ids;
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	if (info.nr_map_ids < n)
+		n = info.nr_map_ids;
+	for (__u32 i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		size_t j;
+
+		if (fd < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
+			err = -errno;
+			close(fd);
+			goto out;
+		}
+		for (j = 0; j < N_MAPS; j++)
+			if (!strcmp(mi.name, map_names[j].name) && *map_slot(&r, j) < 0)
+				break;
+		if (j == N_MAPS) {
+			close(fd); /* .rodata and the like */
+			continue;
+		}
+		*map_slot(&r, j) = fd;
+	}
+	for (size_t j = 0; j < N_MAPS; j++)
+		if (*map_slot(&r, j) < 0)
+			err = -ENOENT;
+out:
+	free(ids);
+	if (err) {
+		bpf_maps_close(&r);
+		return err;
+	}
+	*m = r;
+	return 0;
+}
+
+int bpf_maps_fd_by_name(const struct bpf_maps *m, const char *name)
+{
+	for (size_t i = 0; i < N_MAPS; i++)
+		if (!strcmp(map_names[i].name, name))
+			return *(const int *)((const char *)m + map_names[i].off);
+	return -1;
+}
+
+void bpf_maps_close(struct bpf_maps *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < N_MAPS; i++) {
+		int *fd = map_slot(m, i);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+struct tlsfw *bpf_open(void)
+{
+	struct tlsfw *skel = tlsfw__open();
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (!skel)
+		return NULL;
+	if (ncpus <= 0 ||
+	    bpf_map__set_max_entries(skel->maps.tlsfw_counters, (uint32_t)ncpus * TLSFW_COUNTERS)) {
+		tlsfw__destroy(skel);
+		errno = ncpus <= 0 ? -ncpus : EINVAL;
+		return NULL;
+	}
+	return skel;
+}
+
+void *bpf_map_memory(int fd, size_t *len)
+{
+	struct bpf_map_info info = {};
+	uint32_t ilen = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t sz;
+	void *mem;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return NULL;
+	/* array elements are rounded up to 8 bytes; the mapping to whole pages */
+	sz = (size_t)info.max_entries * ((info.value_size + 7) & ~7u);
+	sz = (sz + page - 1) / page * page;
+	mem = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return NULL;
+	*len = sz;
+	return mem;
+}
+
+int bpf_counters_map(struct bpf_counters *c, int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t ilen = sizeof(info);
+
+	memset(c, 0, sizeof(*c));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return -errno;
+	if (info.value_size != sizeof(struct tlsfw_counter) || !info.max_entries ||
+	    info.max_entries % TLSFW_COUNTERS)
+		return -EUCLEAN;
+	c->v = bpf_map_memory(fd, &c->len);
+	if (!c->v)
+		return -errno;
+	c->ncpus = info.max_entries / TLSFW_COUNTERS;
+	return 0;
+}
+
+void bpf_counters_unmap(struct bpf_counters *c)
+{
+	if (c && c->v)
+		munmap(c->v, c->len);
+	if (c)
+		memset(c, 0, sizeof(*c));
+}
+
+void bpf_counter_sum(const struct bpf_counters *c, uint32_t idx, struct tlsfw_counter *out)
+{
+	out->packets = out->bytes = 0;
+	if (idx >= TLSFW_COUNTERS)
+		return;
+	for (unsigned int cpu = 0; cpu < c->ncpus; cpu++) {
+		const volatile struct tlsfw_counter *v = &c->v[(size_t)cpu * TLSFW_COUNTERS + idx];
+
+		out->packets += v->packets;
+		out->bytes += v->bytes;
+	}
+}
+
+void bpf_counter_zero(const struct bpf_counters *c, uint32_t idx)
+{
+	if (idx >= TLSFW_COUNTERS)
+		return;
+	for (unsigned int cpu = 0; cpu < c->ncpus; cpu++) {
+		volatile struct tlsfw_counter *v = &c->v[(size_t)cpu * TLSFW_COUNTERS + idx];
+
+		v->packets = 0;
+		v->bytes = 0;
+	}
+}
+
+/*
+ * One batch update; falls back to single updates where the kernel has no batch operation
+ * for the map type. On failure *failed is the index of the entry that failed (or count).
+ */
+int bpf_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+		    size_t count, size_t *failed)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 n = count;
+	int err;
+
+	*failed = count;
+	if (!count)
+		return 0;
+	err = bpf_map_update_batch(fd, keys, vals, &n, &opts);
+	if (!err)
+		return 0;
+	err = -errno;
+	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP) {
+		*failed = n;
+		return err;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz,
+					(const char *)vals + i * vsz, BPF_ANY)) {
+			*failed = i;
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int bpf_array_write_changed(int fd, const void *vals, const void *base, size_t vsz, uint32_t n)
+{
+	uint32_t *keys = calloc(n ? n : 1, sizeof(*keys));
+	char *changed = malloc((n ? n : 1) * vsz);
+	size_t m = 0, failed;
+	int err;
+
+	if (!keys || !changed) {
+		free(keys);
+		free(changed);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const char *v = (const char *)vals + (size_t)i * vsz;
+
+		if (!memcmp(v, (const char *)base + (size_t)i * vsz, vsz))
+			continue;
+		keys[m] = i;
+		memcpy(changed + m * vsz, v, vsz);
+		m++;
+	}
+	err = bpf_update_many(fd, keys, sizeof(*keys), changed, vsz, m, &failed);
+	free(keys);
+	free(changed);
+	return err;
+}
