@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "apply_nft.h"
+#include "nft_encode.h"
 #include "compile.h"
 #include "plan.h"
 #include "policy.h"
@@ -20,20 +20,20 @@ static int usage(void)
 
 /* backend: nft: the BPF plan of stage 3 is not used (apply compiles the checked policy into
  * nftables messages), so check builds those instead, and --print-plan shows them. */
-static int check_nft(const struct policy *pol, bool print_plan, struct diag *d)
+static int check_nft(const struct policy *pol, const struct plan *pl, bool print_plan,
+		     struct diag *d)
 {
-	struct nft_apply_opts o = { .policy_file = pol->file, .sha256 = pol->sha256 };
+	struct nft_encode_opts o = { .policy_file = pol->file, .sha256 = pol->sha256 };
 	struct nft_batch b;
-	int err = nft_batch_build(pol, &o, &b, d);
+	int err = nft_encode(pl, &o, &b);
 
 	if (err) {
-		if (!d->errors)
-			fprintf(stderr, "tlsfw: cannot compile the policy for nftables: %s\n",
-				strerror(-err));
-		return d->errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+		fprintf(stderr, "tlsfw: cannot compile the policy for nftables: %s\n",
+			strerror(-err));
+		return EXIT_SYSTEM;
 	}
 	if (print_plan)
-		err = nft_batch_print(&b, pol, stdout);
+		err = nft_batch_print(&b, pl, stdout);
 	else
 		policy_print_table(pol, stdout);
 	nft_batch_free(&b);
@@ -76,7 +76,7 @@ int cmd_check(int argc, char **argv)
 		if (err != -EINVAL)
 			fprintf(stderr, "tlsfw: cannot compile the policy: %s\n", strerror(-err));
 	} else if (c.pol.backend == POL_BACKEND_NFT) {
-		ret = check_nft(&c.pol, print_plan, &d);
+		ret = check_nft(&c.pol, &c.plan, print_plan, &d);
 	} else if (print_plan) {
 		plan_print(&c.plan, stdout);
 	} else {

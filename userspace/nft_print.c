@@ -28,7 +28,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
-#include "apply_nft.h"
+#include "nft_encode.h"
 
 #define LINE_MAX_LEN 4096
 #define NREGS 32
@@ -586,11 +586,11 @@ static void print_counter(const struct nlmsghdr *nlh, FILE *out)
 	nftnl_obj_free(x);
 }
 
-static void owner_head(const struct policy *pol, const struct nft_owner *ow, FILE *out)
+static void owner_head(const struct plan *pol, const struct nft_owner *ow, FILE *out)
 {
 	if (ow->kind == NFT_OWN_RULE && ow->idx >= 0 && (size_t)ow->idx < pol->n_rules)
 		fprintf(out, "\n# rule %s (line %u)\n", pol->rules[ow->idx].name,
-			pol->rules[ow->idx].loc.line);
+			pol->rules[ow->idx].line);
 	else if (ow->kind == NFT_OWN_IFACE && ow->idx >= 0 && (size_t)ow->idx < pol->n_ifaces)
 		fprintf(out, "\n# interface %s (line %u)\n", pol->ifaces[ow->idx].name,
 			pol->ifaces[ow->idx].loc.line);
@@ -598,7 +598,7 @@ static void owner_head(const struct policy *pol, const struct nft_owner *ow, FIL
 		fprintf(out, "\n# %s\n", ow->kind == NFT_OWN_TABLE ? "table" : "policy");
 }
 
-int nft_batch_print(const struct nft_batch *b, const struct policy *pol, FILE *out)
+int nft_batch_print(const struct nft_batch *b, const struct plan *pol, FILE *out)
 {
 	const struct nft_owner *prev = NULL;
 	struct set_state *ss = calloc(1, sizeof(*ss));

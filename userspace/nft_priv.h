@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared by nft_build.c and apply_nft.c: names and the table's metadata records. */
+/* Shared by lower_nft.c, nft_encode.c and apply_nft.c: names and the table's records. */
 #ifndef TLSFW_NFT_PRIV_H
 #define TLSFW_NFT_PRIV_H
 
@@ -43,5 +43,7 @@ void nft_counter_name(char *buf, size_t len, const char *rule, const char *ifnam
  * in or out, and a name nft's parser reads back from `nft list`. Their comment says
  * "rule=(<stat>)". */
 void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname, bool egress);
+/* The policy chain's comment, "tlsfw: <file name>", from the policy file's path. */
+void nft_records_comment(char *buf, size_t len, const char *path);
 
 #endif

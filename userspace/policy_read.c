@@ -1335,8 +1335,5 @@ void policy_free(struct policy *p)
 	}
 	free(p->probes);
 	free(p->ifaces);
-	for (size_t i = 0; i < p->n_terms; i++)
-		free(p->terms[i].own_dport.r);
-	free(p->terms);
 	memset(p, 0, sizeof(*p));
 }

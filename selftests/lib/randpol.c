@@ -164,66 +164,6 @@ int randpol_add_name(struct pol_names *nn, const char *name)
 	return 0;
 }
 
-static int add_term(struct policy *p, uint32_t rule, struct pol_term **out)
-{
-	struct pol_term *v = grow(p->terms, p->n_terms, sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	p->terms = v;
-	*out = &v[p->n_terms++];
-	memset(*out, 0, sizeof(**out));
-	(*out)->rule = rule;
-	return 0;
-}
-
-int randpol_terms(struct policy *p)
-{
-	struct pol_term *t;
-	int err;
-
-	for (uint32_t i = 0; i < p->n_rules; i++) {
-		const struct pol_rule *r = &p->rules[i];
-
-		if (!r->services.n) {
-			err = add_term(p, i, &t);
-			if (err)
-				return err;
-			if (r->has_proto)
-				memcpy(t->protos, r->protos, sizeof(t->protos));
-			else
-				memset(t->protos, 0xff, sizeof(t->protos));
-			t->sport = r->has_sport ? &r->sport : NULL;
-			t->dport = r->has_dport ? &r->dport : NULL;
-			continue;
-		}
-		for (size_t k = 0; k < r->services.n; k++) {
-			const struct service *s = catalog_find(r->services.v[k]);
-
-			for (size_t j = 0; s && j < s->n_ports; j++) {
-				uint8_t proto = s->ports[j].proto;
-
-				if (r->has_proto && !(r->protos[proto / 8] & (1u << (proto % 8))))
-					continue;
-				err = add_term(p, i, &t);
-				if (!err)
-					err = randpol_add_range(&t->own_dport, s->ports[j].lo,
-								s->ports[j].hi);
-				if (err)
-					return err;
-				t->protos[proto / 8] |= 1u << (proto % 8);
-				t->sport = r->has_sport ? &r->sport : NULL;
-				t->dport = &t->own_dport;
-			}
-		}
-	}
-	/* own_dport pointers moved with the array: fix them up now that it is final. */
-	for (size_t k = 0; k < p->n_terms; k++)
-		if (p->terms[k].own_dport.n)
-			p->terms[k].dport = &p->terms[k].own_dport;
-	return 0;
-}
-
 static void free_names(struct pol_names *nn)
 {
 	for (size_t i = 0; i < nn->n; i++)
@@ -245,9 +185,6 @@ void randpol_free(struct policy *p)
 		free_names(&r->services);
 		free_names(&r->ifaces);
 	}
-	for (size_t i = 0; i < p->n_terms; i++)
-		free(p->terms[i].own_dport.r);
-	free(p->terms);
 	free(p->rules);
 	free(p->ifaces);
 	memset(p, 0, sizeof(*p));
@@ -444,8 +381,6 @@ int randpol_new(struct policy *p, struct rp_rng *r, const struct randpol_opts *o
 	n_rules = 1 + rp_below(r, o->max_rules ? o->max_rules : 1);
 	for (unsigned int i = 0; !err && i < n_rules; i++)
 		err = rand_rule(p, r, o, i);
-	if (!err)
-		err = randpol_terms(p);
 	if (err)
 		randpol_free(p);
 	return err;
