@@ -98,9 +98,12 @@ extern const struct ivl ivl_v4_all, ivl_v6_all;
 /*
  * Intervals tagged with an id (the checker's views), built once, queried many times: "every
  * interval with lo <= x and hi >= y" answers both "which intervals contain [a, b]" (x = a,
- * y = b) and "which overlap [a, b]" (x = b, y = a). Endpoints are replaced by their rank among
- * all endpoints (12 bytes an entry whatever the key), entries sorted by lo, and a tree of the
- * largest hi below each node finds the matches in O((m + 1) log n).
+ * y = b) and "which overlap [a, b]" (x = b, y = a). Single values (a port, a host address:
+ * most of what policies list) are kept apart, sorted by value, so that looking one up is a
+ * binary search over the distinct values and a run of ids. Ranges have their endpoints
+ * replaced by their rank among all endpoints (12 bytes an entry whatever the key), are
+ * sorted by lo, and a tree of the largest hi below each node finds the matches in
+ * O((m + 1) log n).
  */
 struct ivl_item {
 	ivl_key lo, hi;
@@ -108,6 +111,7 @@ struct ivl_item {
 };
 
 struct ivl_index {
+	/* ranges: positions [0, n) */
 	ivl_key *keys; /* distinct endpoints, sorted */
 	size_t n_keys;
 	struct ivl_entry {
@@ -115,17 +119,40 @@ struct ivl_index {
 	} * e;
 	size_t n, leaves;
 	uint32_t *max; /* 2 * leaves: max hi rank (+1, 0 = empty) under each node */
+	/* single values: positions [n, n + n_pt) */
+	ivl_key *pkeys; /* distinct values, sorted */
+	size_t n_pkeys;
+	uint32_t *pstart; /* n_pkeys + 1: where each value's ids start in pid */
+	uint32_t *pid;	  /* ids, by value, then id */
+	uint32_t *pvalue; /* per id of pid: index of its value in pkeys */
+	size_t n_pt;
 };
 
-/* items may be reordered. 0 or -ENOMEM. */
-int ivl_index_build(struct ivl_index *x, struct ivl_item *items, size_t n);
+/* items in order of id (equal values keep it). 0 or -ENOMEM. */
+int ivl_index_build(struct ivl_index *x, const struct ivl_item *items, size_t n);
 void ivl_index_free(struct ivl_index *x);
 /*
- * The ids of the entries with lo <= lo_max and hi >= hi_min into out, in order of lo. Returns
- * their number, or cap + 1 when there are more than cap (out then holds cap of them): a
- * caller bounds its work by cap.
+ * The entries with lo <= lo_max and hi >= hi_min, as positions (for the two functions below).
+ * Returns their number, or cap + 1 when there are more than cap (out then holds cap of
+ * them): a caller bounds its work by cap. Among equal single values, lower ids come first.
  */
 size_t ivl_index_query(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
 		       size_t cap);
+
+/* The id and the interval of the entry at position pos. */
+static inline uint32_t ivl_index_id(const struct ivl_index *x, uint32_t pos)
+{
+	return pos < x->n ? x->e[pos].id : x->pid[pos - x->n];
+}
+
+static inline struct ivl ivl_index_ivl(const struct ivl_index *x, uint32_t pos)
+{
+	ivl_key v;
+
+	if (pos < x->n)
+		return (struct ivl){ x->keys[x->e[pos].lo], x->keys[x->e[pos].hi] };
+	v = x->pkeys[x->pvalue[pos - x->n]];
+	return (struct ivl){ v, v };
+}
 
 #endif

@@ -318,11 +318,28 @@ struct port_ev {
 	int delta;
 };
 
-static int cmp_ev(const void *a, const void *b)
+/* Events by position (0..TLSFW_PORT_NONE), a counting sort: a million of them in a few
+ * milliseconds. Their order at one position does not matter to the sweep. */
+static int sort_events(struct port_ev *ev, size_t n)
 {
-	const struct port_ev *x = a, *y = b;
+	uint32_t *start = calloc(TLSFW_PORT_SLOTS + 1, sizeof(*start));
+	struct port_ev *tmp = malloc((n + 1) * sizeof(*tmp));
 
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
+	if (!start || !tmp) {
+		free(start);
+		free(tmp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		start[ev[i].pos + 1]++;
+	for (size_t p = 1; p <= TLSFW_PORT_SLOTS; p++)
+		start[p] += start[p - 1];
+	for (size_t i = 0; i < n; i++)
+		tmp[start[ev[i].pos]++] = ev[i];
+	memcpy(ev, tmp, n * sizeof(*ev));
+	free(start);
+	free(tmp);
+	return 0;
 }
 
 static const struct ivls *term_ports(const struct rule_term *t, bool dport)
@@ -375,8 +392,10 @@ static int lower_ports(struct lower *l, bool dport)
 	err = bss_intern(cls, cur, &tab[TLSFW_PORT_NONE]);
 	if (err)
 		goto out;
-	if (n_ev)
-		qsort(ev, n_ev, sizeof(*ev), cmp_ev);
+	if (n_ev && sort_events(ev, n_ev)) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t k = 0, pos = 0; pos < TLSFW_PORT_NONE;) {
 		size_t next = TLSFW_PORT_NONE;
 		uint32_t id;

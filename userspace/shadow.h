@@ -46,4 +46,16 @@ typedef void (*shadow_report)(void *arg, size_t rule, const uint8_t *by);
 /* The analysis, indexed (check_shadow.c). 0 or -ENOMEM. */
 int shadow_analyse(const struct shadow_in *in, shadow_report report, void *arg);
 
+/* One view against another, as the analysis judges them (the pairwise reference in
+ * selftests/lib/shadow_ref.c walks with the same judgement). */
+/* No packet in common (cheap tests: family, contexts, port bounds, protocols). */
+bool shadow_disjoint(const struct shadow_view *t, const struct shadow_view *u);
+/* Holds no packet at all. */
+bool shadow_view_empty(const struct shadow_view *v);
+/* The fields (1 << SH_*) in which u does not cover t; exact when at most one. */
+unsigned int shadow_uncovered(const struct shadow_view *t, const struct shadow_view *u);
+/* Does the union of group's field f cover t's? */
+bool shadow_union_covers(const struct shadow_view *t, const struct shadow_view **group, size_t n,
+			 int f);
+
 #endif
