@@ -74,6 +74,11 @@ struct pol_rule {
 	bool has_proto;
 	uint8_t protos[32];
 	struct loc proto_loc;
+	struct pol_proto_item { /* each protocol as written, in order */
+		uint8_t proto;
+		struct loc loc;
+	} * proto_items;
+	size_t n_proto_items;
 
 	bool has_sport, has_dport;
 	struct pol_ports sport, dport;

@@ -234,6 +234,19 @@ static void check_rule(struct checker *c, size_t ri)
 			"rule '%s' can never match: src holds only %s addresses and dst only %s ones",
 			r->name ? r->name : "?", src_fams == POL_FAM_V4 ? "IPv4" : "IPv6",
 			dst_fams == POL_FAM_V4 ? "IPv4" : "IPv6");
+	/* ICMP is IPv4's, ICMPv6 IPv6's: against the other family the protocol never matches */
+	for (size_t i = 0; r->family && i < r->n_proto_items; i++) {
+		const struct pol_proto_item *x = &r->proto_items[i];
+
+		if (x->proto == IPPROTO_ICMP && r->family == POL_FAM_V6)
+			diag_error(
+				c->d, &x->loc,
+				"icmp is IPv4's protocol, but the rule says family: ipv6 (did you mean icmpv6?)");
+		else if (x->proto == IPPROTO_ICMPV6 && r->family == POL_FAM_V4)
+			diag_error(
+				c->d, &x->loc,
+				"icmpv6 is IPv6's protocol, but the rule says family: ipv4 (did you mean icmp?)");
+	}
 	if (r->has_proto && (r->has_sport || r->has_dport) &&
 	    !(r->protos[IPPROTO_TCP / 8] >> (IPPROTO_TCP % 8) & 1) &&
 	    !(r->protos[IPPROTO_UDP / 8] >> (IPPROTO_UDP % 8) & 1))

@@ -260,20 +260,46 @@ static bool has_fam(const struct pol_prefixes *ps, unsigned int fam)
 	return false;
 }
 
-/* Remove what policy_check refuses: port 0, ports on a proto without them, a direction no
- * listed interface hooks, src and dst of different families. */
+/* A protocol of the other family becomes the rule family's: icmp <-> icmpv6. */
+static void family_protos(struct pol_rule *rule)
+{
+	uint8_t wrong = rule->family == POL_FAM_V6 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	uint8_t right = rule->family == POL_FAM_V6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+
+	if (!rule->family || !(rule->protos[wrong / 8] & (1u << (wrong % 8))))
+		return;
+	rule->protos[wrong / 8] &= ~(1u << (wrong % 8));
+	rule->protos[right / 8] |= 1u << (right % 8);
+}
+
+/* Remove what policy_check refuses: port 0, a port listed twice, ports on a proto without
+ * them, icmp in an IPv6 rule (icmpv6 in an IPv4 one), a direction no listed interface hooks,
+ * src and dst of different families. */
 static int make_valid(const struct policy *p, struct rp_rng *r, struct pol_rule *rule)
 {
 	struct pol_ports *pps[2] = { &rule->sport, &rule->dport };
 	bool hooked = false;
 
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < pps[k]->n; i++)
-			if (!pps[k]->r[i].lo) {
-				pps[k]->r[i].lo = 1;
-				if (!pps[k]->r[i].hi)
-					pps[k]->r[i].hi = 1;
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < pps[k]->n; i++) {
+			struct pol_port_range x = pps[k]->r[i];
+			bool seen = false;
+
+			if (!x.lo) {
+				x.lo = 1;
+				if (!x.hi)
+					x.hi = 1;
 			}
+			for (size_t j = 0; j < n; j++)
+				seen |= pps[k]->r[j].lo == x.lo && pps[k]->r[j].hi == x.hi;
+			if (!seen)
+				pps[k]->r[n++] = x;
+		}
+		pps[k]->n = n;
+	}
+	family_protos(rule);
 	if (rule->has_proto && (rule->has_sport || rule->has_dport) &&
 	    !(rule->protos[IPPROTO_TCP / 8] & (1u << (IPPROTO_TCP % 8))) &&
 	    !(rule->protos[IPPROTO_UDP / 8] & (1u << (IPPROTO_UDP % 8))))

@@ -29,6 +29,8 @@ static void load(struct ctx *c, const char *text)
 	c->rc = policy_read_mem(&c->p, "c.conf", text, strlen(text), &c->d);
 	if (!c->rc)
 		c->rc = policy_check(&c->p, &c->d);
+	if (!c->rc && c->d.errors) /* reported by the reader */
+		c->rc = -EINVAL;
 	if (c->rc)
 		return;
 	c->rules = calloc(c->p.n_rules + 1, sizeof(*c->rules));
