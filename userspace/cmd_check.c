@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw check [--print-plan] [--probe] POLICY: stages 1 to 3 (for backend: nft, the
- * nftables messages instead of stage 3), nothing touches the kernel;
- * --probe runs the policy's probes (the network, never by default) for on_fail: block. */
+/* tlsfw check [--print-plan] [--probe] POLICY: stages 1 to 3 (compile()), nothing touches
+ * the kernel; --print-plan prints the half of the plan the policy's backend installs (the BPF
+ * tables, or table inet tlsfw as nft lists it); --probe runs the policy's probes (the network,
+ * never by default) for on_fail: block. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "nft_encode.h"
 #include "compile.h"
 #include "plan.h"
 #include "policy.h"
@@ -16,28 +16,6 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: tlsfw check [--print-plan] [--probe] POLICY\n");
 	return EXIT_BAD_INPUT;
-}
-
-/* backend: nft: the BPF plan of stage 3 is not used (apply compiles the checked policy into
- * nftables messages), so check builds those instead, and --print-plan shows them. */
-static int check_nft(const struct policy *pol, const struct plan *pl, bool print_plan,
-		     struct diag *d)
-{
-	struct nft_encode_opts o = { .policy_file = pol->file, .sha256 = pol->sha256 };
-	struct nft_batch b;
-	int err = nft_encode(pl, &o, &b);
-
-	if (err) {
-		fprintf(stderr, "tlsfw: cannot compile the policy for nftables: %s\n",
-			strerror(-err));
-		return EXIT_SYSTEM;
-	}
-	if (print_plan)
-		err = nft_batch_print(&b, pl, stdout);
-	else
-		policy_print_table(pol, stdout);
-	nft_batch_free(&b);
-	return err ? EXIT_SYSTEM : EXIT_OK;
 }
 
 int cmd_check(int argc, char **argv)
@@ -75,8 +53,6 @@ int cmd_check(int argc, char **argv)
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 		if (err != -EINVAL)
 			fprintf(stderr, "tlsfw: cannot compile the policy: %s\n", strerror(-err));
-	} else if (c.pol.backend == POL_BACKEND_NFT) {
-		ret = check_nft(&c.pol, &c.plan, print_plan, &d);
 	} else if (print_plan) {
 		plan_print(&c.plan, stdout);
 	} else {

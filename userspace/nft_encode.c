@@ -511,8 +511,7 @@ static void table_create(struct bctx *c)
 	}
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT,
-			     "tlsfw: see `tlsfw status`, chain " NFT_POLICY_CHAIN);
+	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, NFT_TABLE_COMMENT);
 	nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u),
 			     nftnl_udata_buf_len(u));
 	nlh = msg_begin(c, NFT_MSG_NEWTABLE, NLM_F_CREATE, NFT_OWN_TABLE, -1, NULL,

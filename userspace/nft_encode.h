@@ -87,7 +87,4 @@ struct nft_del {
  * refused switch). Returns 0 or -ENOMEM. */
 int nft_batch_deletes(struct nft_batch *b, const struct nft_del *dels, size_t n);
 
-/* Print the batch message by message (nft_print.c). */
-int nft_batch_print(const struct nft_batch *b, const struct plan *pol, FILE *out);
-
 #endif

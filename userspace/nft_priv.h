@@ -29,6 +29,7 @@ enum {
 };
 #define NFT_META_PATH_MAX 140
 #define NFT_POLICY_CHAIN "tlsfw_policy"
+#define NFT_TABLE_COMMENT "tlsfw: see `tlsfw status`, chain " NFT_POLICY_CHAIN
 /* Where reject rules go (not "reject": a keyword, which `nft -f` would not read back from
  * `nft list`). */
 #define NFT_REJECT_CHAIN "tlsfw_reject"

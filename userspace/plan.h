@@ -99,5 +99,7 @@ void plan_free(struct plan *pl);
 /* Stable text form: the BPF tables, or the nftables ruleset as `nft list table inet tlsfw`
  * shows it, whichever halves the plan holds. */
 void plan_print(const struct plan *pl, FILE *out);
+/* The nftables half alone, as `nft list table inet tlsfw` shows it (plan_print_nft.c). */
+void plan_print_nft(const struct plan *pl, FILE *out);
 
 #endif

@@ -140,4 +140,8 @@ void plan_print(const struct plan *pl, FILE *out)
 {
 	if (pl->has_bpf)
 		print_bpf(pl, out);
+	if (pl->has_bpf && pl->has_nft)
+		fputc('\n', out);
+	if (pl->has_nft)
+		plan_print_nft(pl, out);
 }

@@ -3,7 +3,8 @@
 # Golden tests for `tlsfw check`.
 #   bad/NAME.conf:  stderr must equal bad/NAME.expected (the last line is "exit: N").
 #   good: every policies/*.conf and good/*.conf must pass (exit 0), and
-#         `tlsfw check --print-plan F` must equal good/<basename>.plan.
+#         `tlsfw check --print-plan F` must equal good/<basename>.plan; every policies/*.conf
+#         with `backend: nft` must print good/<basename>.nft.plan.
 # REGEN=1 rewrites every expectation (review the diff before committing).
 # Paths in messages are relative to the repository root: run from there (this script cd's).
 set -u
@@ -85,6 +86,32 @@ for conf in policies/*.conf "$DIR"/good/*.conf; do
 		pass=$((pass + 1))
 	else
 		failed "$conf: plan differs from $plan"
+		head -n 60 "$tmp/diff"
+	fi
+done
+
+# The nftables half: every shipped policy again with `backend: nft` (a copy under the same
+# name, so the table's comment is the same), its plan in good/<name>.nft.plan.
+mkdir -p "$tmp/nft"
+for conf in policies/*.conf; do
+	base=$(basename "$conf" .conf)
+	plan=$DIR/good/$base.nft.plan
+	grep -v '^backend:' "$conf" | sed 's/^version: 1$/version: 1\nbackend: nft/' >"$tmp/nft/$base.conf"
+	if ! "$TLSFW" check --print-plan "$tmp/nft/$base.conf" >"$tmp/plan" 2>"$tmp/err"; then
+		failed "$conf (backend: nft): --print-plan failed"
+		cat "$tmp/err"
+		continue
+	fi
+	if [ "$REGEN" = 1 ]; then
+		cp "$tmp/plan" "$plan"
+		continue
+	fi
+	if [ ! -f "$plan" ]; then
+		failed "$conf (backend: nft): no $plan (run REGEN=1 $0 and review)"
+	elif diff -u "$plan" "$tmp/plan" >"$tmp/diff"; then
+		pass=$((pass + 1))
+	else
+		failed "$conf (backend: nft): plan differs from $plan"
 		head -n 60 "$tmp/diff"
 	fi
 done
