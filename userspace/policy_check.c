@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -527,6 +528,44 @@ static void check_lockout(struct checker *c)
 	}
 }
 
+/* ---- what backend nft cannot do ------------------------------------------------------------ */
+
+/*
+ * backend: nft enforces with nf_tables alone, which cannot do three things the BPF backend
+ * does (Documentation/architecture.md, "Differences from the BPF backend"): say so where the
+ * policy asks for them, rather than leave it to the manual.
+ */
+static void check_nft_limits(struct checker *c)
+{
+	const struct policy *p = c->p;
+	const struct loc *at = p->backend_loc.line ? &p->backend_loc : &p->rules_loc;
+	char names[TLSFW_MAX_IFACES * (IFNAMSIZ + 2)] = "";
+	size_t n = 0;
+
+	if (p->backend != POL_BACKEND_NFT)
+		return;
+	if (p->fragments == POL_FRAG_FOLLOW)
+		diag_warning(
+			c->d, p->fragments_loc.line ? &p->fragments_loc : at,
+			"backend: nft cannot follow fragments%s: nothing in nf_tables remembers a first fragment's verdict, so later fragments pass as with fragments: allow (write fragments: allow or drop to say so)",
+			p->fragments_loc.line ? "" : " (fragments: follow is the default)");
+	if (p->malformed_loc.line)
+		diag_warning(
+			c->d, &p->malformed_loc,
+			"backend: nft leaves malformed packets to the kernel: the inet ingress hook drops IP packets with an invalid header whatever malformed: says, and a packet whose transport header cannot be read gets the default verdict");
+	for (size_t i = 0; i < p->n_ifaces && i < TLSFW_MAX_IFACES; i++) {
+		if (!(p->ifaces[i].hooks & POL_HOOK_INGRESS) || !p->ifaces[i].name[0])
+			continue;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 n++ ? ", " : "", p->ifaces[i].name);
+	}
+	if (n)
+		diag_warning(
+			c->d, at,
+			"backend: nft does not inspect QinQ (802.1ad) frames on the ingress of %s: the inet ingress hook sees IP packets only; list the VLAN device that receives them (as lan0.300.400) as an interface too",
+			names);
+}
+
 /* ---- probes ---------------------------------------------------------------------------------- */
 
 static int valid_host(const char *h, size_t n)
@@ -723,6 +762,7 @@ int policy_check(const struct policy *p, struct diag *d)
 			     "the policy has no rules: every packet gets the default verdict (%s)",
 			     pol_action_names[p->default_action]);
 	check_probes(&c);
+	check_nft_limits(&c);
 	/* Past a hard limit the policy is refused anyway: analysing it would only take time. */
 	if (p->n_rules > POL_MAX_RULES || d->truncated)
 		goto out;
