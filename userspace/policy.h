@@ -157,6 +157,9 @@ void policy_check_probe_rules(const struct policy *p, const struct plan_rule *ru
 
 /* Printing the checked rule table for `tlsfw check`. */
 void policy_print_table(const struct policy *p, FILE *out);
+/* What rule r matches, as the table's MATCH column says it ("proto udp dport 443,80"; cut
+ * with an ellipsis when long). Returns buf (512 bytes or more are enough). */
+const char *policy_rule_match(const struct pol_rule *r, char *buf, size_t len);
 
 /* Names of actions, modes, ... for printing (index by enum). */
 extern const char *const pol_action_names[3];

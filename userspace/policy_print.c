@@ -112,6 +112,18 @@ static void sb_names(struct sbuf *s, const char *what, const struct pol_names *n
 		sb_add(s, i ? ",%s" : "%s", nn->v[i]);
 }
 
+static void rule_matches(const struct pol_rule *r, struct sbuf *s);
+
+const char *policy_rule_match(const struct pol_rule *r, char *buf, size_t len)
+{
+	struct sbuf s = { .n = 0 };
+
+	s.buf[0] = '\0';
+	rule_matches(r, &s);
+	snprintf(buf, len, "%s", s.buf + 1);
+	return buf;
+}
+
 static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 {
 	char num[8];

@@ -5,6 +5,7 @@
 #   good: every policies/*.conf and good/*.conf must pass (exit 0), and
 #         `tlsfw check --print-plan F` must equal good/<basename>.plan; every policies/*.conf
 #         with `backend: nft` must print good/<basename>.nft.plan.
+#   json: `tlsfw check --json json/NAME.conf` must be one JSON document equal to json/NAME.json.
 # REGEN=1 rewrites every expectation (review the diff before committing).
 # Paths in messages are relative to the repository root: run from there (this script cd's).
 set -u
@@ -112,6 +113,27 @@ for conf in policies/*.conf; do
 		pass=$((pass + 1))
 	else
 		failed "$conf (backend: nft): plan differs from $plan"
+		head -n 60 "$tmp/diff"
+	fi
+done
+
+# check --json: one JSON document (python reads it, as a witness), equal to json/<name>.json.
+for conf in "$DIR"/json/*.conf; do
+	[ -e "$conf" ] || continue
+	want=${conf%.conf}.json
+	"$TLSFW" check --json "$conf" >"$tmp/json" 2>"$tmp/err"
+	rc=$?
+	if [ -s "$tmp/err" ] || ! python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/json"; then
+		failed "$conf: check --json (exit $rc) wrote to stderr or no JSON"
+		cat "$tmp/err"
+		continue
+	fi
+	if [ "$REGEN" = 1 ]; then
+		cp "$tmp/json" "$want"
+	elif diff -u "$want" "$tmp/json" >"$tmp/diff"; then
+		pass=$((pass + 1))
+	else
+		failed "$conf: check --json differs from $want"
 		head -n 60 "$tmp/diff"
 	fi
 done
