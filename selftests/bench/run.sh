@@ -22,8 +22,9 @@ echo "== data plane"
 cat "$OUT/dataplane.md"
 write_section "$DOC" dataplane "$OUT/dataplane.md"
 
-# ---- steps that write their own section: apply (issue 4), nftables (issue 5), probe (issue 7)
-for step in apply nft probe; do
+# ---- steps that write their own section: check (issue 14), apply (issue 4), nftables (issue 5),
+# probe (issue 7)
+for step in check apply nft probe; do
 	script=selftests/bench/bench_$step.sh
 	[ -x "$script" ] || continue
 	echo "== $step"
