@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stage 4b, second half: send the batch nft_build.c made (libmnl), map kernel refusals back
+ * Stage 4b: send the batch nft_encode.c makes of the plan (libmnl), map kernel refusals back
  * to policy lines, and read the table back for status, stats and detach. Never runs `nft`.
  */
 #include <errno.h>
@@ -162,8 +162,8 @@ static const char *refusal_why(int err, const struct nft_owner *ow)
 	return strerror(-err);
 }
 
-static void refusal_diag(const struct policy *pol, const struct nft_batch *b,
-			 const struct refusal *r, struct diag *d)
+static void refusal_diag(const struct plan *pol, const struct nft_batch *b, const struct refusal *r,
+			 struct diag *d)
 {
 	size_t i = r->seq - b->seq0;
 	const struct nft_owner *ow = i < b->n_msgs ? &b->owner[i] : NULL;
@@ -172,13 +172,13 @@ static void refusal_diag(const struct policy *pol, const struct nft_batch *b,
 	const char *sep = r->text[0] ? " (" : "", *end = r->text[0] ? ")" : "";
 
 	if (ow && ow->kind == NFT_OWN_RULE && ow->idx >= 0 && (size_t)ow->idx < pol->n_rules) {
-		const struct pol_rule *rule = &pol->rules[ow->idx];
+		const struct plan_rule *rule = &pol->rules[ow->idx];
 
 		diag_error(d, &rule->loc, "nftables refused rule '%s': %s: %s%s%s%s", rule->name,
 			   ow->what, why, sep, r->text, end);
 	} else if (ow && ow->kind == NFT_OWN_IFACE && ow->idx >= 0 &&
 		   (size_t)ow->idx < pol->n_ifaces) {
-		const struct pol_iface *ifc = &pol->ifaces[ow->idx];
+		const struct plan_iface *ifc = &pol->ifaces[ow->idx];
 
 		diag_error(d, &ifc->loc, "nftables refused interface '%s': %s: %s%s%s%s", ifc->name,
 			   ow->what, why, sep, r->text, end);
@@ -190,7 +190,7 @@ static void refusal_diag(const struct policy *pol, const struct nft_batch *b,
 
 /* Send bytes [from, to) of b, one transaction; a refusal becomes a diagnostic at the policy
  * line that produced the refused message. */
-static int send_part(const struct policy *pol, const struct nft_batch *b, size_t from, size_t to,
+static int send_part(const struct plan *pol, const struct nft_batch *b, size_t from, size_t to,
 		     struct diag *d, char *msg, size_t len)
 {
 	struct nft_batch part = *b;
@@ -221,11 +221,11 @@ static int send_part(const struct policy *pol, const struct nft_batch *b, size_t
 
 static int staged_del(const struct nft_batch *b);
 
-int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d, char *msg,
+int apply_nft(const struct plan *pol, const struct nft_apply_opts *o, struct diag *d, char *msg,
 	      size_t len)
 {
 	struct nft_existing old;
-	struct nft_apply_opts oo;
+	struct nft_encode_opts eo;
 	struct nft_batch b;
 	int err;
 
@@ -246,9 +246,8 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 	err = nft_existing_read(&old, msg, len);
 	if (err)
 		return err;
-	oo = *o;
-	oo.old = &old;
-	err = nft_batch_build(pol, &oo, &b, d);
+	eo = (struct nft_encode_opts){ o->policy_file, o->sha256, o->dry_run, &old };
+	err = nft_encode(pol, &eo, &b);
 	nft_existing_free(&old);
 	if (err) {
 		snprintf(msg, len, "cannot build the nftables batch: %s", strerror(-err));

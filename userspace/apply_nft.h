@@ -19,20 +19,9 @@
 #include <stdio.h>
 #include <net/if.h>
 
-#include "policy.h"
 #include "diag.h"
-
-#define NFT_TLSFW_TABLE "tlsfw" /* family inet */
-
-struct nft_counter;
-
-/* The names of what table inet tlsfw holds now, which the next batch replaces. */
-struct nft_existing {
-	bool table;
-	char tag;			   /* generation of the sets in force ('a', 'b', 0) */
-	char **chains, **sets, **counters; /* counters: sorted by strcmp */
-	size_t n_chains, n_sets, n_counters;
-};
+#include "nft_encode.h"
+#include "plan.h"
 
 struct nft_apply_opts {
 	const char *policy_file; /* absolute path, recorded in the table for status */
@@ -47,69 +36,12 @@ struct nft_apply_opts {
 };
 
 /*
- * The batch for a policy, built without touching the kernel (unit tests read it).
- * owner[i] says which policy element produced message i of the batch (0 is the batch begin).
+ * Encode the plan's nftables half (nft_encode.c), send and check the batch. On a kernel
+ * refusal d receives an error at the policy line whose rule (or interface) produced the
+ * refused message, and msg a one-line summary. Returns 0, -EPERM without privilege, or the
+ * kernel's -errno; nothing changed on failure.
  */
-enum nft_owner_kind { NFT_OWN_TABLE, NFT_OWN_IFACE, NFT_OWN_RULE, NFT_OWN_POLICY };
-
-struct nft_owner {
-	enum nft_owner_kind kind;
-	int idx;       /* rule or interface index; -1 for table/policy */
-	char what[80]; /* "set block-quic_pd", "chain lan0_in", ... */
-};
-
-/*
- * Two transactions unless dry_run. The first (buf[0, split)) only adds the new policy's sets
- * with their elements, under names of a new generation (".a"/".b"), which nothing uses yet;
- * the second (buf[split, len)) switches: flushes the rules, makes the new chains, rules and
- * counters, and deletes the previous sets, chains and counters. The kernel's interval sets
- * (rbtree, pipapo) publish elements added in a transaction only after that transaction's
- * generation flip, so rules created with their sets in one transaction miss for a moment:
- * measured, about one packet per apply passed a drop rule under traffic. Made in a
- * transaction of their own, the sets are complete before any rule looks into them. The first
- * transaction changes no verdict; if the second fails, apply_nft deletes the staged sets
- * (staged[]), and the next apply deletes any it could not.
- * A dry run sends both parts as one transaction without its end.
- */
-struct nft_batch {
-	char *buf;
-	size_t len, cap;
-	size_t split;  /* byte offset of the second transaction, or 0 */
-	uint32_t seq0; /* sequence number of message 0 */
-	struct nft_owner *owner;
-	size_t n_msgs, cap_msgs;
-	char **staged; /* names of the sets the first transaction adds */
-	size_t n_staged;
-	unsigned int n_rules, n_sets, n_chains, n_counters, n_elems;
-};
-
-/* Build the batch replacing table inet tlsfw with pol (must have passed policy_check).
- * Returns 0 or -errno (d holds policy errors such as an unusable interface name). */
-int nft_batch_build(const struct policy *pol, const struct nft_apply_opts *o, struct nft_batch *b,
-		    struct diag *d);
-void nft_batch_free(struct nft_batch *b);
-
-/* One deletion: NFT_MSG_DELTABLE (table inet tlsfw; name unused), NFT_MSG_DELCHAIN,
- * NFT_MSG_DELSET, NFT_MSG_DELOBJ (a counter) by name, or NFT_MSG_DELSETELEM (the egress map's
- * element of interface name). */
-struct nft_del {
-	uint16_t type;
-	const char *name;
-};
-
-/* A batch of these deletions, in order, as one transaction (detach; the sets staged for a
- * refused switch). Returns 0 or -ENOMEM. */
-int nft_batch_deletes(struct nft_batch *b, const struct nft_del *dels, size_t n);
-/* Print the batch message by message under the policy element each comes from, in
- * libnftnl's notation (nft_print.c; `tlsfw check --print-plan`). Returns 0 or -ENOMEM. */
-int nft_batch_print(const struct nft_batch *b, const struct policy *pol, FILE *out);
-
-/*
- * Build, send and check the batch. On a kernel refusal d receives an error at the policy
- * line whose rule (or interface) produced the refused message, and msg a one-line summary.
- * Returns 0, -EPERM without privilege, or the kernel's -errno; nothing changed on failure.
- */
-int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d, char *msg,
+int apply_nft(const struct plan *pl, const struct nft_apply_opts *o, struct diag *d, char *msg,
 	      size_t len);
 
 /* What table inet tlsfw says about itself. */

@@ -177,7 +177,7 @@ int cmd_apply(int argc, char **argv)
 		/* backend: nft compiles the checked policy itself (nft_build.c): the sets, then
 		 * one switch; apply_nft() checks for signals before each */
 		block_signals();
-		ret = nft_cmd_apply(&c.pol, co.path, dry_run, &d);
+		ret = nft_cmd_apply(&c.pol, &c.plan, co.path, dry_run, &d);
 		goto out;
 	}
 	ret = enforce(&c.pol, &c.plan, co.path, dry_run, &d);

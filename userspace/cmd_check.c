@@ -1,91 +1,86 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw check [--print-plan] [--probe] POLICY: stages 1 to 3 (for backend: nft, the
- * nftables messages instead of stage 3), nothing touches the kernel;
- * --probe runs the policy's probes (the network, never by default) for on_fail: block. */
+/*
+ * tlsfw check [--print-plan] [--probe] [--json] POLICY: stages 1 to 3 (compile()), nothing
+ * touches the kernel. --print-plan prints the half of the plan the policy's backend installs
+ * (the BPF tables, or table inet tlsfw as nft lists it); --json prints the diagnostics and a
+ * summary as one JSON document instead; --probe runs the policy's probes (the network, never
+ * by default) for on_fail: block.
+ */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "apply_nft.h"
+#include "check_json.h"
 #include "compile.h"
 #include "plan.h"
 #include "policy.h"
 #include "tlsfw.h"
 
-static int usage(void)
-{
-	fprintf(stderr, "usage: tlsfw check [--print-plan] [--probe] POLICY\n");
-	return EXIT_BAD_INPUT;
-}
+static const char usage_text[] = "usage: tlsfw check [--print-plan] [--probe] [--json] POLICY\n";
 
-/* backend: nft: the BPF plan of stage 3 is not used (apply compiles the checked policy into
- * nftables messages), so check builds those instead, and --print-plan shows them. */
-static int check_nft(const struct policy *pol, bool print_plan, struct diag *d)
+static int usage(FILE *out, int ret)
 {
-	struct nft_apply_opts o = { .policy_file = pol->file, .sha256 = pol->sha256 };
-	struct nft_batch b;
-	int err = nft_batch_build(pol, &o, &b, d);
-
-	if (err) {
-		if (!d->errors)
-			fprintf(stderr, "tlsfw: cannot compile the policy for nftables: %s\n",
-				strerror(-err));
-		return d->errors ? EXIT_BAD_INPUT : EXIT_SYSTEM;
-	}
-	if (print_plan)
-		err = nft_batch_print(&b, pol, stdout);
-	else
-		policy_print_table(pol, stdout);
-	nft_batch_free(&b);
-	return err ? EXIT_SYSTEM : EXIT_OK;
+	fputs(usage_text, out);
+	return ret;
 }
 
 int cmd_check(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "print-plan", no_argument, NULL, 'p' },
+		{ "probe", no_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct compile_opts co = { 0 };
+	bool print_plan = false, json = false;
 	struct compiled c;
 	struct diag d;
-	int print_plan = 0, ret = EXIT_OK, err;
+	int ret = EXIT_OK, err, o;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--print-plan"))
-			print_plan = 1;
-		else if (!strcmp(argv[i], "--probe"))
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (o == 'p')
+			print_plan = true;
+		else if (o == 'P')
 			co.probes = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return fprintf(stdout,
-				       "usage: tlsfw check [--print-plan] [--probe] POLICY\n"),
-			       EXIT_OK;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return fprintf(stderr, "tlsfw: check: unknown option '%s'\n", argv[i]),
-			       usage();
-		else if (co.path)
-			return usage();
+		else if (o == 'j')
+			json = true;
+		else if (o == 'h')
+			return usage(stdout, EXIT_OK);
 		else
-			co.path = argv[i];
+			return fprintf(stderr, "tlsfw: check: unknown option '%s'\n",
+				       argv[optind - 1]),
+			       usage(stderr, EXIT_BAD_INPUT);
 	}
-	if (!co.path)
-		return usage();
+	if (optind != argc - 1 || (json && print_plan))
+		return usage(stderr, EXIT_BAD_INPUT);
+	co.path = argv[optind];
 
 	diag_init(&d);
 	err = compile(&co, &c, &d);
-	if (err) {
-		/* A table over its map's size or an unusable prefix is the policy's fault (the
-		 * diagnostic names the rule); anything else is the system's. */
+	/* A table over its map's size or an unusable prefix is the policy's fault (the
+	 * diagnostic names the rule); anything else is the system's. */
+	if (err)
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
-		if (err != -EINVAL)
-			fprintf(stderr, "tlsfw: cannot compile the policy: %s\n", strerror(-err));
-	} else if (c.pol.backend == POL_BACKEND_NFT) {
-		ret = check_nft(&c.pol, print_plan, &d);
-	} else if (print_plan) {
-		plan_print(&c.plan, stdout);
+	if (err && err != -EINVAL)
+		diag_error(&d, NULL, "cannot compile the policy: %s", strerror(-err));
+	if (json) {
+		if (check_json_print(&c, &d, ret, stdout))
+			ret = EXIT_SYSTEM;
 	} else {
-		policy_print_table(&c.pol, stdout);
+		if (!err && print_plan)
+			plan_print(&c.plan, stdout);
+		else if (!err)
+			policy_print_table(&c.pol, stdout);
+		fflush(stdout);
+		diag_print(&d, stderr);
+		if (d.n || d.truncated)
+			diag_print_summary(&d, stderr, "nothing applied");
 	}
-	fflush(stdout);
-	diag_print(&d, stderr);
-	if (d.n || d.truncated)
-		diag_print_summary(&d, stderr, "nothing applied");
 	compiled_free(&c);
 	diag_free(&d);
 	return ret;

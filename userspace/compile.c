@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* read -> check -> probes (when asked) -> lower, once for every command (compile.h). */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "compile.h"
-#include "probe_policy.h"
+#include "probe_block.h"
 
 static bool failed(const struct diag *d)
 {
@@ -13,31 +14,47 @@ static bool failed(const struct diag *d)
 
 int compile(const struct compile_opts *o, struct compiled *out, struct diag *d)
 {
+	struct lower_opts lo = { .bpf = o->bpf, .nft = o->nft };
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	/* A big policy makes the stages allocate and free tables of megabytes, which glibc maps
+	 * and unmaps each time: the page faults of fresh mappings took a third of `tlsfw
+	 * check` (measured, performance.md). Keep freed memory in the heap for the next table. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	err = policy_read_file(&out->pol, o->path, d);
 	if (err)
 		return failed(d) ? -EINVAL : err;
-	policy_check(&out->pol, d);
+	err = policy_check(&out->pol, d);
 	if (failed(d))
 		return -EINVAL;
+	if (err)
+		return err;
 	if (o->probes) {
 		/* -EINVAL: an error in d; anything else: the probes could not run at all */
-		err = probe_policy_apply_blocks(&out->pol, d, o->probe_opts);
+		err = probe_policy_run(&out->pol, d, o->probe_opts, &out->probe_rules,
+				       &out->n_probe_rules);
 		if (err)
 			return err;
 	}
-	if (o->no_lower || out->pol.backend != POL_BACKEND_BPF)
+	if (o->no_lower)
 		return 0;
-	err = policy_lower(&out->pol, &out->plan, d);
+	lo.extra = out->probe_rules;
+	lo.n_extra = out->n_probe_rules;
+	err = policy_lower(&out->pol, &lo, &out->plan, d);
 	if (err)
 		return d->errors ? -EINVAL : err;
+	/* What the probes' drop rules mean for the policy's own rules: said once, here. */
+	if (out->n_probe_rules)
+		policy_check_probe_rules(&out->pol, out->plan.rules, out->plan.n_rules,
+					 out->plan.n_probe_rules, d);
 	return 0;
 }
 
 void compiled_free(struct compiled *c)
 {
 	plan_free(&c->plan);
+	probe_rules_free(c->probe_rules, c->n_probe_rules);
 	policy_free(&c->pol);
 }

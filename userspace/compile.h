@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The compiler's one entry point: read (stage 1), check (stage 2), the policy's probes when
- * asked (their failing `on_fail: block` probes become rules), lower (stage 3). Used by
- * `tlsfw check`, `tlsfw apply` and `tlsfw probe --policy`; none of them calls the stages one
- * by one. Nothing here touches the kernel.
+ * asked (their failing `on_fail: block` probes become extra rules for the lowering), lower
+ * (stage 3). Used by `tlsfw check`, `tlsfw apply` and `tlsfw probe --policy`; none of them
+ * calls the stages one by one. Nothing here touches the kernel.
  */
 #ifndef TLSFW_COMPILE_H
 #define TLSFW_COMPILE_H
@@ -19,12 +19,16 @@ struct compile_opts {
 	const char *path;		     /* the policy file; "-" reads stdin */
 	bool probes;			     /* run the policy's probes (apply; check --probe) */
 	const struct probe_opts *probe_opts; /* NULL: defaults */
-	bool no_lower;			     /* stop after check (and probes): probe --policy */
+	bool no_lower;			     /* stop after check: probe --policy */
+	bool bpf, nft;			     /* lower both halves when asked (tests); by default
+					      * the one of the policy's backend */
 };
 
 struct compiled {
-	struct policy pol; /* read and checked; the lowering's input */
-	struct plan plan;  /* the lowering's output (empty with no_lower) */
+	struct policy pol;	      /* read and checked; the lowering's input */
+	struct pol_rule *probe_rules; /* drop rules of failing probes, the lowering's other input */
+	size_t n_probe_rules;
+	struct plan plan; /* the lowering's output (empty with no_lower) */
 };
 
 /*

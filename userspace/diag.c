@@ -365,31 +365,42 @@ static int lower(int c)
 
 #define EDIT_MAX 256 /* longer words are never misspellings of a keyword */
 
+/*
+ * Optimal string alignment distance (Damerau-Levenshtein without repeated edits of a
+ * substring): insertions, deletions, substitutions and transpositions of two adjacent
+ * characters cost 1 each, so 'dprot' is one step from 'dport' and two from 'proto'.
+ */
 size_t edit_distance(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), row[EDIT_MAX + 1];
+	size_t la = strlen(a), lb = strlen(b);
+	size_t rows[3][EDIT_MAX + 1], *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
 
 	if (la > EDIT_MAX || lb > EDIT_MAX)
 		return la > lb ? la : lb;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
+		size_t *t;
 
-		row[0] = i;
+		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best;
+			size_t best = prev[j - 1] + (lower(a[i - 1]) != lower(b[j - 1]));
 
-			best = diag + (lower(a[i - 1]) != lower(b[j - 1]));
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+			    lower(a[i - 2]) == lower(b[j - 1]) && prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
 		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
 	}
-	return row[lb];
+	return prev[lb];
 }
 
 const char *did_you_mean(const char *word, const char *const *candidates, size_t n)

@@ -52,7 +52,8 @@ void diag_print(const struct diag *d, FILE *out);
 /* The summary line: "tlsfw: 1 error, 1 warning; nothing applied" (what = "nothing applied"). */
 void diag_print_summary(const struct diag *d, FILE *out, const char *what);
 
-/* Levenshtein distance (bounded by the longer string). */
+/* Optimal string alignment distance: Levenshtein with adjacent transpositions (bounded by the
+ * longer string). */
 size_t edit_distance(const char *a, const char *b);
 /* The closest candidate within a distance that fits the word's length, or NULL. */
 const char *did_you_mean(const char *word, const char *const *candidates, size_t n);

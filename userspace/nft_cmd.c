@@ -160,7 +160,8 @@ int nft_in_force(char *msg, size_t len)
 	return -EBUSY;
 }
 
-int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, struct diag *d)
+int nft_cmd_apply(const struct policy *pol, const struct plan *plan, const char *path, bool dry_run,
+		  struct diag *d)
 {
 	char abs[PATH_MAX], msg[256], safe[TEXTSAFE_LEN(PATH_MAX)];
 	struct nft_apply_opts o = { .sha256 = pol->sha256, .dry_run = dry_run, .out = stdout };
@@ -174,7 +175,7 @@ int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, stru
 		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
 		return EXIT_SYSTEM;
 	}
-	err = apply_nft(pol, &o, d, msg, sizeof(msg));
+	err = apply_nft(plan, &o, d, msg, sizeof(msg));
 	close(lock);
 	fflush(stdout);
 	diag_print(d, stderr);
@@ -189,10 +190,10 @@ int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, stru
 	textsafe(abs, safe, sizeof(safe));
 	if (dry_run)
 		printf("tlsfw: dry run: nftables accepted the batch for %s (%zu rules); nothing changed\n",
-		       safe, pol->n_rules);
+		       safe, plan->n_rules);
 	else
 		printf("tlsfw: enforcing %s with nftables (%zu rules, default %s)\n", safe,
-		       pol->n_rules, pol_action_names[pol->default_action]);
+		       plan->n_rules, pol_action_names[pol->default_action]);
 	return EXIT_OK;
 }
 

@@ -12,13 +12,15 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "plan.h"
 #include "policy.h"
 
 int nft_cmd_status(bool json);
 
 /* `tlsfw apply` of a checked policy with backend: nft: takes the namespace lock, sends the
  * batch, prints diagnostics and the outcome. Returns an exit status. */
-int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, struct diag *d);
+int nft_cmd_apply(const struct policy *pol, const struct plan *plan, const char *path, bool dry_run,
+		  struct diag *d);
 /* `tlsfw detach [IFACE...]`: -ENOENT (nothing printed) when no table inet tlsfw exists; else
  * an exit status. The caller holds the namespace lock (apply_lock). */
 int nft_cmd_detach(char **ifnames, int n);

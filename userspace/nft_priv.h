@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared by nft_build.c and apply_nft.c: names and the table's metadata records. */
+/* Shared by lower_nft.c, nft_encode.c and apply_nft.c: names and the table's records. */
 #ifndef TLSFW_NFT_PRIV_H
 #define TLSFW_NFT_PRIV_H
 
@@ -29,6 +29,7 @@ enum {
 };
 #define NFT_META_PATH_MAX 140
 #define NFT_POLICY_CHAIN "tlsfw_policy"
+#define NFT_TABLE_COMMENT "tlsfw: see `tlsfw status`, chain " NFT_POLICY_CHAIN
 /* Where reject rules go (not "reject": a keyword, which `nft -f` would not read back from
  * `nft list`). */
 #define NFT_REJECT_CHAIN "tlsfw_reject"
@@ -43,5 +44,7 @@ void nft_counter_name(char *buf, size_t len, const char *rule, const char *ifnam
  * in or out, and a name nft's parser reads back from `nft list`. Their comment says
  * "rule=(<stat>)". */
 void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname, bool egress);
+/* The policy chain's comment, "tlsfw: <file name>", from the policy file's path. */
+void nft_records_comment(char *buf, size_t len, const char *path);
 
 #endif

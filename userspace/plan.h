@@ -1,26 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Stage 3 output: the plan. The exact contents the data plane reads, minus the two things
- * only apply knows (the generation being written and interface indexes), plus the nftables
- * operations. bpf_fill.c writes a plan into the maps of bpf/tlsfw_abi.h for one generation;
- * plan_print() is the stable text form of `tlsfw check --print-plan` and the golden format.
+ * Stage 3 output: the plan. A backend-neutral rule list (rules.h), and from it what each
+ * backend installs, as data: the BPF tables (lower_bpf.c; bpf_fill.c writes them into the maps
+ * of bpf/tlsfw_abi.h for one generation) and the nftables ruleset (lower_nft.c; nft_encode.c
+ * turns it into netlink messages). Only what apply alone knows is missing: the generation,
+ * interface indexes, the tables already in the kernel. plan_print() is the stable text form
+ * of `tlsfw check --print-plan` and the golden format.
  */
 #ifndef TLSFW_PLAN_H
 #define TLSFW_PLAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <net/if.h>
 
 #include "../bpf/tlsfw_abi.h"
+#include "nft_ruleset.h"
 #include "policy.h"
-
-struct plan_rule {	  /* one per policy rule, in policy order */
-	const char *name; /* points into the policy */
-	uint8_t action;	  /* enum tlsfw_action */
-	uint8_t monitor;
-	uint32_t line;
-};
+#include "rules.h"
 
 struct plan_prefix {
 	uint8_t addr[16]; /* v4-mapped for IPv4 */
@@ -43,16 +41,26 @@ struct plan_iface {
 	char name[IFNAMSIZ];
 	unsigned int hooks; /* POL_HOOK_* */
 	enum pol_xdp_mode xdp_mode;
+	struct loc loc; /* of the name: "interface missing" and refusals point here */
 };
 
-enum plan_nft_op_kind { PLAN_NFT_NONE = 0 }; /* filled in by the nftables issue */
-
 struct plan {
-	uint32_t fields;	/* TLSFW_F_* */
+	const char *file; /* the policy file, as the diag context holds its name */
+	enum pol_backend backend;
 	uint8_t default_action; /* enum tlsfw_action */
 	uint8_t malformed_action;
 	uint8_t frag_mode;
 
+	/* the rule list, in order: failing probes' drop rules first, then the policy's */
+	struct plan_rule *rules;
+	size_t n_rules;
+	size_t n_probe_rules; /* how many of the first rules stand for failing probes */
+	struct plan_iface *ifaces;
+	size_t n_ifaces;
+
+	/* ---- the BPF half (backend: bpf) ---- */
+	bool has_bpf;
+	uint32_t fields;		       /* TLSFW_F_* */
 	uint32_t proto_cls[TLSFW_PROTO_SLOTS]; /* [family * 256 + proto] */
 	uint32_t *sport_cls;		       /* TLSFW_PORT_SLOTS entries */
 	uint32_t *dport_cls;		       /* TLSFW_PORT_SLOTS entries */
@@ -62,22 +70,36 @@ struct plan {
 	size_t n_ctx;
 	struct plan_comb *comb1, *comb2, *comb3;
 	size_t n_comb1, n_comb2, n_comb3;
-
 	/* class counts per field, for printing and benchmarks */
 	uint32_t n_proto_cls, n_sport_cls, n_dport_cls, n_src_cls, n_dst_cls, n_ctx_cls;
 	uint32_t n_a_cls, n_b_cls;
 
-	struct plan_rule *rules;
-	size_t n_rules;
-	struct plan_iface *ifaces;
-	size_t n_ifaces;
+	/* ---- the nftables half (backend: nft) ---- */
+	bool has_nft;
+	struct nft_ruleset nft;
 };
 
-/* Stage 3. p must have passed policy_check. Returns 0 or -ENOMEM / -E2BIG (a table would
- * exceed its map; d then names the rule line). */
-int policy_lower(const struct policy *p, struct plan *out, struct diag *d);
+/* What the lowering is given besides the checked policy. */
+struct lower_opts {
+	/* Rules put first in order, ahead of the policy's own: the drop rules of failing
+	 * `on_fail: block` probes, located at their probe (probe_policy.c builds them). */
+	const struct pol_rule *extra;
+	size_t n_extra;
+	bool bpf, nft; /* both false: the half that the policy's backend needs */
+};
+
+/*
+ * Stage 3. p must have passed policy_check; o may be NULL. Returns 0, -ENOMEM, -E2BIG (a
+ * table would exceed its map; d names the rule) or -EINVAL (a prefix the data plane cannot
+ * hold; d names it). out is safe to free with plan_free() in every case.
+ */
+int policy_lower(const struct policy *p, const struct lower_opts *o, struct plan *out,
+		 struct diag *d);
 void plan_free(struct plan *pl);
-/* Stable text form. */
+/* Stable text form: the BPF tables, or the nftables ruleset as `nft list table inet tlsfw`
+ * shows it, whichever halves the plan holds. */
 void plan_print(const struct plan *pl, FILE *out);
+/* The nftables half alone, as `nft list table inet tlsfw` shows it (plan_print_nft.c). */
+void plan_print_nft(const struct plan *pl, FILE *out);
 
 #endif

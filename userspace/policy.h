@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The policy model: what stage 1 (policy_read.c) builds from YAML, stage 2 (policy_check.c)
- * validates and completes, and stage 3 (policy_lower.c) turns into a plan. Every value keeps
+ * validates, and stage 3 (policy_lower.c) turns into a plan. Every value keeps
  * the location libyaml recorded for it. The model never holds YAML objects.
  */
 #ifndef TLSFW_POLICY_H
@@ -74,10 +74,15 @@ struct pol_rule {
 	bool has_proto;
 	uint8_t protos[32];
 	struct loc proto_loc;
+	struct pol_proto_item { /* each protocol as written, in order */
+		uint8_t proto;
+		struct loc loc;
+	} * proto_items;
+	size_t n_proto_items;
 
 	bool has_sport, has_dport;
 	struct pol_ports sport, dport;
-	struct pol_names services; /* as written; resolved by check into terms */
+	struct pol_names services; /* as written; the lowering expands them */
 	bool has_src, has_dst;
 	struct pol_prefixes src, dst;
 	unsigned int family; /* POL_FAM_* mask, 0 = any */
@@ -113,20 +118,6 @@ struct pol_probe {
 	struct loc on_fail_loc;
 };
 
-/*
- * One conjunction of matches, produced by check from a rule: a rule is the OR of its terms.
- * A rule without services has one term; `service: [dot, doq]` gives one term per
- * (protocol, ports) pair of the services (tcp/853 and udp/853), since a cross product of
- * protocols and ports would match what no service names. Terms of one rule are consecutive.
- */
-struct pol_term {
-	uint32_t rule;	    /* index into policy.rules */
-	uint8_t protos[32]; /* protocols this term matches (all 256 when unconstrained) */
-	const struct pol_ports *sport; /* NULL: any (packets without ports included) */
-	const struct pol_ports *dport; /* NULL: any; else only TCP/UDP packets in the ranges */
-	struct pol_ports own_dport;    /* storage when dport comes from a service */
-};
-
 struct policy {
 	const char *file; /* interned in the diag context */
 	unsigned int version;
@@ -147,10 +138,6 @@ struct policy {
 	struct loc rules_loc;
 	struct pol_probe *probes;
 	size_t n_probes;
-
-	/* filled by check */
-	struct pol_term *terms;
-	size_t n_terms;
 	uint8_t sha256[32]; /* of the file's bytes, for status and stats */
 };
 
@@ -163,11 +150,21 @@ int policy_read_mem(struct policy *out, const char *name, const char *buf, size_
 		    struct diag *d);
 void policy_free(struct policy *p);
 
-/* Stage 2: validate and complete (terms, defaults). Returns 0 if no error was recorded. */
-int policy_check(struct policy *p, struct diag *d);
+/* Stage 2: validate; diagnostics only, p is left as it is. Returns 0 if no error was
+ * recorded, -EINVAL if one was, -ENOMEM. */
+int policy_check(const struct policy *p, struct diag *d);
+
+struct plan_rule;
+/* After the lowering put the drop rules of failing probes (the first n_extra of rules, the
+ * plan's rule list) ahead of the policy's own: warn about the policy's rules they shadow. */
+void policy_check_probe_rules(const struct policy *p, const struct plan_rule *rules, size_t n_rules,
+			      size_t n_extra, struct diag *d);
 
 /* Printing the checked rule table for `tlsfw check`. */
 void policy_print_table(const struct policy *p, FILE *out);
+/* What rule r matches, as the table's MATCH column says it ("proto udp dport 443,80"; cut
+ * with an ellipsis when long). Returns buf (512 bytes or more are enough). */
+const char *policy_rule_match(const struct pol_rule *r, char *buf, size_t len);
 
 /* Names of actions, modes, ... for printing (index by enum). */
 extern const char *const pol_action_names[3];

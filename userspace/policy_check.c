@@ -2,231 +2,37 @@
 /*
  * Stage 2: everything that needs the whole policy. Names (rules, interfaces, services,
  * probes), consistency between matches (family against addresses, services against proto and
- * dport, ports against protocols without ports), rules that can never match, and the terms
- * the lowering works on. Values that stage 1 could not represent were diagnosed there.
+ * dport, ports against protocols without ports), rules that can never match (check_shadow.c,
+ * on the rule list the lowering derives) and lock-outs. It only reports: the policy is left
+ * as stage 1 made it. Values that stage 1 could not represent were diagnosed there.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../bpf/tlsfw_abi.h"
 #include "catalog.h"
 #include "policy.h"
+#include "rules.h"
+#include "shadow.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define POL_MAX_RULES 4096 /* TLSFW_MAX_RULES holds two generations' worth of renames */
 #define POL_NAME_MAX 63
-#define PORT_NONE 65536u	 /* "the packet has no ports", as in the data plane */
 #define SHADOW_BUDGET 50000000ul /* work units before the shadowing analysis gives up */
 
 struct checker {
-	struct policy *p;
+	const struct policy *p;
 	struct diag *d;
-	uint32_t *ctx;	      /* per rule: (interface, direction) pairs it can see */
-	uint8_t *bad;	      /* per rule: an error was reported inside it */
-	unsigned long budget; /* the shadowing analysis stops quietly when it runs out */
+	struct plan_rule *rules; /* what each rule matches, as the lowering derives it */
+	uint32_t *ctx;		 /* per rule: (interface, direction) pairs it can see */
+	uint8_t *bad;		 /* per rule: an error was reported inside it */
 };
-
-/* ---- small sets ------------------------------------------------------------------------------ */
-
-static int bit_test(const uint8_t *set, unsigned int i)
-{
-	return set[i / 8] >> (i % 8) & 1;
-}
-
-static void bit_set(uint8_t *set, unsigned int i)
-{
-	set[i / 8] |= 1u << (i % 8);
-}
-
-static int bits_empty(const uint8_t *set)
-{
-	for (int i = 0; i < 32; i++)
-		if (set[i])
-			return 0;
-	return 1;
-}
-
-static int bits_subset(const uint8_t *a, const uint8_t *b)
-{
-	for (int i = 0; i < 32; i++)
-		if (a[i] & ~b[i])
-			return 0;
-	return 1;
-}
-
-static int has_port_protos(const uint8_t *set)
-{
-	return bit_test(set, IPPROTO_TCP) || bit_test(set, IPPROTO_UDP);
-}
-
-static int only_port_protos(const uint8_t *set)
-{
-	uint8_t rest[32];
-
-	memcpy(rest, set, 32);
-	rest[IPPROTO_TCP / 8] &= ~(1u << (IPPROTO_TCP % 8));
-	rest[IPPROTO_UDP / 8] &= ~(1u << (IPPROTO_UDP % 8));
-	return bits_empty(rest);
-}
-
-struct rng {
-	uint32_t lo, hi;
-};
-
-static int rng_cmp(const void *a, const void *b)
-{
-	const struct rng *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : (x->hi > y->hi) - (x->hi < y->hi);
-}
-
-/* Sort and merge overlapping or adjacent ranges in place; returns the new count. */
-static size_t rng_normalize(struct rng *r, size_t n)
-{
-	size_t out = 0;
-
-	if (!n)
-		return 0;
-	qsort(r, n, sizeof(*r), rng_cmp);
-	for (size_t i = 1; i < n; i++) {
-		if (r[i].lo <= r[out].hi + 1) {
-			if (r[i].hi > r[out].hi)
-				r[out].hi = r[i].hi;
-		} else {
-			r[++out] = r[i];
-		}
-	}
-	return out + 1;
-}
-
-/* a (any order) inside b (normalized)? */
-static int rng_subset(const struct rng *a, size_t na, const struct rng *b, size_t nb)
-{
-	for (size_t i = 0; i < na; i++) {
-		int in = 0;
-
-		for (size_t j = 0; j < nb && !in; j++)
-			in = b[j].lo <= a[i].lo && a[i].hi <= b[j].hi;
-		if (!in)
-			return 0;
-	}
-	return 1;
-}
-
-static int prefix_covers(const struct pol_prefix *a, const struct pol_prefix *b)
-{
-	unsigned int full = a->plen / 8, rest = a->plen % 8;
-
-	if (a->family != b->family || a->plen > b->plen)
-		return 0;
-	if (memcmp(a->addr, b->addr, full))
-		return 0;
-	if (rest) {
-		uint8_t mask = 0xff << (8 - rest);
-
-		return (a->addr[full] & mask) == (b->addr[full] & mask);
-	}
-	return 1;
-}
-
-/* Prefix sets are kept sorted by (family, address, length) with the set of lengths present,
- * so that coverage is a few binary searches instead of a scan: lists of 100,000 prefixes
- * are compared in milliseconds. */
-struct pset {
-	const struct pol_prefix **v;
-	size_t n;
-	uint8_t lens[17]; /* bitmap over lengths 0..128 */
-};
-
-static int pfx_cmp(const struct pol_prefix *a, const struct pol_prefix *b)
-{
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr, b->addr, 16);
-	if (r)
-		return r;
-	return (a->plen > b->plen) - (a->plen < b->plen);
-}
-
-static int pfx_qcmp(const void *a, const void *b)
-{
-	return pfx_cmp(*(const struct pol_prefix *const *)a, *(const struct pol_prefix *const *)b);
-}
-
-static void pset_sort(struct pset *s)
-{
-	qsort(s->v, s->n, sizeof(*s->v), pfx_qcmp);
-	memset(s->lens, 0, sizeof(s->lens));
-	for (size_t i = 0; i < s->n; i++)
-		bit_set(s->lens, s->v[i]->plen);
-}
-
-/* The first element not below key. */
-static size_t pset_lower(const struct pset *s, const struct pol_prefix *key)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (pfx_cmp(s->v[mid], key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void pfx_mask(struct pol_prefix *p, unsigned int plen)
-{
-	for (unsigned int b = plen; b < 128; b++)
-		p->addr[b / 8] &= ~(0x80 >> (b % 8));
-	p->plen = plen;
-}
-
-/* Is p covered by the union of the set? Splits p where the set holds something narrower. */
-static int prefix_covered(struct checker *c, const struct pol_prefix *p, const struct pset *s)
-{
-	struct pol_prefix key, half;
-	size_t i;
-
-	for (unsigned int l = 0; l <= p->plen; l++) {
-		if (!bit_test(s->lens, l))
-			continue;
-		if (!c->budget)
-			return 0;
-		c->budget--;
-		key = *p;
-		pfx_mask(&key, l);
-		i = pset_lower(s, &key);
-		if (i < s->n && !pfx_cmp(s->v[i], &key))
-			return 1;
-	}
-	/* Nothing covers p whole: is there anything inside it? */
-	key = *p;
-	pfx_mask(&key, p->plen);
-	i = pset_lower(s, &key);
-	if (i >= s->n || !prefix_covers(&key, s->v[i]) || p->plen >= 128)
-		return 0;
-	half = key;
-	half.plen++;
-	if (!prefix_covered(c, &half, s))
-		return 0;
-	half.addr[p->plen / 8] |= 0x80 >> (p->plen % 8);
-	return prefix_covered(c, &half, s);
-}
-
-static const struct pol_prefix root_v4 = { .addr = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
-					   .plen = 96,
-					   .family = POL_FAM_V4 };
-static const struct pol_prefix root_v6 = { .plen = 0, .family = POL_FAM_V6 };
 
 /* ---- names --------------------------------------------------------------------------------- */
 
@@ -267,7 +73,7 @@ static int valid_ifname(const char *s)
 
 static void check_version(struct checker *c)
 {
-	struct policy *p = c->p;
+	const struct policy *p = c->p;
 	struct loc whole = { .file = p->file };
 
 	if (!p->version_loc.line)
@@ -279,17 +85,15 @@ static void check_version(struct checker *c)
 
 static void check_ifaces(struct checker *c)
 {
-	struct policy *p = c->p;
+	const struct policy *p = c->p;
 	struct loc whole = { .file = p->file };
 
 	if (!p->n_ifaces)
 		diag_warning(c->d, p->ifaces_loc.line ? &p->ifaces_loc : &whole,
 			     "the policy lists no interfaces: apply has nothing to enforce it on");
 	for (size_t i = 0; i < p->n_ifaces; i++) {
-		struct pol_iface *f = &p->ifaces[i];
+		const struct pol_iface *f = &p->ifaces[i];
 
-		if (!f->hooks)
-			f->hooks = POL_HOOK_INGRESS;
 		if (i == TLSFW_MAX_IFACES)
 			diag_error(c->d, &f->loc, "too many interfaces: a policy lists at most %d",
 				   TLSFW_MAX_IFACES);
@@ -321,8 +125,8 @@ static int iface_index(const struct policy *p, const char *name)
 
 static void check_rule_ifaces(struct checker *c, size_t ri)
 {
-	struct policy *p = c->p;
-	struct pol_rule *r = &p->rules[ri];
+	const struct policy *p = c->p;
+	const struct pol_rule *r = &p->rules[ri];
 	const char *names[TLSFW_MAX_IFACES];
 	size_t n = 0;
 	uint32_t mask = 0;
@@ -416,8 +220,8 @@ static void check_prefixes(struct checker *c, const struct pol_rule *r,
 
 static void check_rule(struct checker *c, size_t ri)
 {
-	struct policy *p = c->p;
-	struct pol_rule *r = &p->rules[ri];
+	const struct policy *p = c->p;
+	const struct pol_rule *r = &p->rules[ri];
 	unsigned int src_fams = 0, dst_fams = 0;
 
 	if (r->name)
@@ -431,7 +235,22 @@ static void check_rule(struct checker *c, size_t ri)
 			"rule '%s' can never match: src holds only %s addresses and dst only %s ones",
 			r->name ? r->name : "?", src_fams == POL_FAM_V4 ? "IPv4" : "IPv6",
 			dst_fams == POL_FAM_V4 ? "IPv4" : "IPv6");
-	if (r->has_proto && (r->has_sport || r->has_dport) && !has_port_protos(r->protos))
+	/* ICMP is IPv4's, ICMPv6 IPv6's: against the other family the protocol never matches */
+	for (size_t i = 0; r->family && i < r->n_proto_items; i++) {
+		const struct pol_proto_item *x = &r->proto_items[i];
+
+		if (x->proto == IPPROTO_ICMP && r->family == POL_FAM_V6)
+			diag_error(
+				c->d, &x->loc,
+				"icmp is IPv4's protocol, but the rule says family: ipv6 (did you mean icmpv6?)");
+		else if (x->proto == IPPROTO_ICMPV6 && r->family == POL_FAM_V4)
+			diag_error(
+				c->d, &x->loc,
+				"icmpv6 is IPv6's protocol, but the rule says family: ipv4 (did you mean icmp?)");
+	}
+	if (r->has_proto && (r->has_sport || r->has_dport) &&
+	    !(r->protos[IPPROTO_TCP / 8] >> (IPPROTO_TCP % 8) & 1) &&
+	    !(r->protos[IPPROTO_UDP / 8] >> (IPPROTO_UDP % 8) & 1))
 		diag_error(
 			c->d, r->has_dport ? &r->dport.loc : &r->sport.loc,
 			"rule '%s' has ports, but its proto carries none: ports match only tcp and udp",
@@ -471,7 +290,7 @@ static int name_cmp(const void *a, const void *b, void *arg)
 /* Sorted, so that 4,096 rules do not take 8 million comparisons. */
 static void check_duplicate_names(struct checker *c)
 {
-	struct policy *p = c->p;
+	const struct policy *p = c->p;
 	size_t *idx = calloc(p->n_rules ? p->n_rules : 1, sizeof(*idx)), n = 0;
 
 	if (!idx)
@@ -479,7 +298,7 @@ static void check_duplicate_names(struct checker *c)
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (p->rules[i].name)
 			idx[n++] = i;
-	qsort_r(idx, n, sizeof(*idx), name_cmp, p->rules);
+	qsort_r(idx, n, sizeof(*idx), name_cmp, (void *)p->rules);
 	for (size_t i = 1, first = 0; i < n; i++) {
 		const struct pol_rule *r = &p->rules[idx[i]];
 
@@ -493,488 +312,67 @@ static void check_duplicate_names(struct checker *c)
 	free(idx);
 }
 
-/* ---- terms ---------------------------------------------------------------------------------- */
-
-struct alt { /* one (protocols, ports) alternative of a rule's services */
-	uint8_t protos[32];
-	struct rng *r;
-	size_t n;
-};
-
-static int alt_same_ports(const struct alt *a, const struct alt *b)
-{
-	return a->n == b->n && !memcmp(a->r, b->r, a->n * sizeof(*a->r));
-}
-
-/* Merge alternatives that share their protocols or their ports: fewer terms, same packets. */
-static size_t merge_alts(struct alt *alts, size_t n)
-{
-	int changed = 1;
-
-	while (changed) {
-		changed = 0;
-		for (size_t i = 0; i < n && !changed; i++) {
-			for (size_t j = i + 1; j < n && !changed; j++) {
-				struct alt *a = &alts[i], *b = &alts[j];
-
-				if (alt_same_ports(a, b)) {
-					for (int k = 0; k < 32; k++)
-						a->protos[k] |= b->protos[k];
-				} else if (!memcmp(a->protos, b->protos, 32)) {
-					struct rng *r = realloc(a->r, (a->n + b->n) * sizeof(*r));
-
-					if (!r)
-						continue;
-					memcpy(r + a->n, b->r, b->n * sizeof(*r));
-					a->r = r;
-					a->n = rng_normalize(r, a->n + b->n);
-				} else {
-					continue;
-				}
-				free(b->r);
-				alts[j] = alts[--n];
-				changed = 1;
-			}
-		}
-	}
-	return n;
-}
-
-struct term_buf {
-	struct pol_term *t;
-	size_t n, cap;
-};
-
-static struct pol_term *term_add(struct term_buf *tb, uint32_t rule)
-{
-	if (tb->n == tb->cap) {
-		size_t cap = tb->cap ? tb->cap * 2 : 64;
-		struct pol_term *t = realloc(tb->t, cap * sizeof(*t));
-
-		if (!t)
-			return NULL;
-		tb->t = t;
-		tb->cap = cap;
-	}
-	memset(&tb->t[tb->n], 0, sizeof(*tb->t));
-	tb->t[tb->n].rule = rule;
-	return &tb->t[tb->n++];
-}
+/* ---- what rules match ------------------------------------------------------------------------ */
 
 static const char *proto_word(unsigned int proto)
 {
 	return proto == IPPROTO_TCP ? "tcp" : "udp";
 }
 
+struct excl {
+	struct checker *c;
+	size_t ri;
+};
+
 /* A service of the rule keeps nothing after its proto and dport: say which one removed it. */
-static void service_excluded(struct checker *c, size_t ri, size_t j, const struct service *s,
-			     const uint8_t *protos)
+static void service_excluded(void *arg, size_t j)
 {
-	const struct pol_rule *r = &c->p->rules[ri];
+	const struct excl *x = arg;
+	const struct pol_rule *r = &x->c->p->rules[x->ri];
+	const struct service *s = catalog_find(r->services.v[j]);
 	char ports[96] = "";
 	int proto_ok = 0;
 
-	for (size_t k = 0; k < s->n_ports; k++) {
+	for (size_t k = 0; s && k < s->n_ports; k++) {
 		char one[24];
 
 		snprintf(one, sizeof(one),
 			 s->ports[k].lo == s->ports[k].hi ? "%s%s/%u" : "%s%s/%u-%u", k ? ", " : "",
 			 proto_word(s->ports[k].proto), s->ports[k].lo, s->ports[k].hi);
 		strncat(ports, one, sizeof(ports) - strlen(ports) - 1);
-		proto_ok |= bit_test(protos, s->ports[k].proto);
+		if (!r->has_proto)
+			proto_ok = 1;
+		else
+			proto_ok |= r->protos[s->ports[k].proto / 8] >> (s->ports[k].proto % 8) & 1;
 	}
-	diag_error(c->d, &r->services.locs[j],
+	diag_error(x->c->d, &r->services.locs[j],
 		   "service '%s' (%s) can never match in rule '%s': the rule's %s excludes it",
 		   r->services.v[j], ports, r->name ? r->name : "?", proto_ok ? "dport" : "proto");
 }
 
-/* One alternative from a service port, cut down to the rule's dport; 0 when nothing is left. */
-static int service_alt(const struct pol_rule *r, const struct svc_port *sp, struct alt *a)
+/* The rule list the lowering will build, for the analyses below (and the errors of services
+ * that a rule's own proto or dport excludes). */
+static int build_rules(struct checker *c)
 {
-	memset(a, 0, sizeof(*a));
-	bit_set(a->protos, sp->proto);
-	a->r = calloc(r->has_dport && r->dport.n ? r->dport.n : 1, sizeof(*a->r));
-	if (!a->r)
-		return -ENOMEM;
-	if (!r->has_dport)
-		a->r[a->n++] = (struct rng){ sp->lo, sp->hi };
-	for (size_t m = 0; r->has_dport && m < r->dport.n; m++) {
-		uint32_t lo = r->dport.r[m].lo > sp->lo ? r->dport.r[m].lo : sp->lo;
-		uint32_t hi = r->dport.r[m].hi < sp->hi ? r->dport.r[m].hi : sp->hi;
+	const struct policy *p = c->p;
 
-		if (lo <= hi)
-			a->r[a->n++] = (struct rng){ lo, hi };
-	}
-	a->n = rng_normalize(a->r, a->n);
-	if (!a->n) {
-		free(a->r);
-		a->r = NULL;
-	}
-	return a->n > 0;
-}
-
-static int alt_to_term(const struct pol_rule *r, size_t ri, const struct alt *a,
-		       struct term_buf *tb)
-{
-	struct pol_port_range *own = calloc(a->n, sizeof(*own));
-	struct pol_term *t;
-
-	if (!own)
+	c->rules = calloc(p->n_rules ? p->n_rules : 1, sizeof(*c->rules));
+	if (!c->rules)
 		return -ENOMEM;
-	t = term_add(tb, ri);
-	if (!t) {
-		free(own);
-		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		struct excl x = { c, i };
+		int err = rule_build(p, &p->rules[i], &c->rules[i], service_excluded, &x);
+
+		if (err)
+			return err;
 	}
-	for (size_t k = 0; k < a->n; k++) {
-		own[k].lo = a->r[k].lo;
-		own[k].hi = a->r[k].hi;
-		own[k].loc = r->services.loc;
-	}
-	memcpy(t->protos, a->protos, 32);
-	t->sport = r->has_sport ? &r->sport : NULL;
-	t->own_dport.r = own;
-	t->own_dport.n = a->n;
-	t->own_dport.loc = r->services.loc;
-	t->dport = &t->own_dport; /* set again once the array stops moving */
 	return 0;
 }
 
-/* The terms of a rule with services: one per (protocols, ports) alternative that survives the
- * rule's own proto and dport. */
-static int service_terms(struct checker *c, size_t ri, const uint8_t *protos, struct term_buf *tb)
+/* "rule 'x' can never match: rules 'a' (line 5), 'b' (line 9) and 3 more match first" */
+static void shadow_say(struct diag *d, const struct plan_rule *rules, size_t ri, const uint8_t *by)
 {
-	const struct pol_rule *r = &c->p->rules[ri];
-	struct alt *alts = calloc(2 * r->services.n + 1, sizeof(*alts));
-	size_t n = 0;
-	int err = 0;
-
-	if (!alts)
-		return -ENOMEM;
-	for (size_t j = 0; j < r->services.n && !err; j++) {
-		const struct service *s = catalog_find(r->services.v[j]);
-		size_t before = n;
-
-		for (size_t k = 0; s && k < s->n_ports && !err; k++) {
-			int kept;
-
-			if (!bit_test(protos, s->ports[k].proto))
-				continue;
-			kept = service_alt(r, &s->ports[k], &alts[n]);
-			if (kept < 0)
-				err = kept;
-			else
-				n += kept;
-		}
-		if (s && n == before && !err)
-			service_excluded(c, ri, j, s, protos);
-	}
-	n = merge_alts(alts, n);
-	for (size_t i = 0; i < n; i++) {
-		if (!err)
-			err = alt_to_term(r, ri, &alts[i], tb);
-		free(alts[i].r);
-	}
-	free(alts);
-	return err;
-}
-
-static int rule_terms(struct checker *c, size_t ri, struct term_buf *tb)
-{
-	const struct pol_rule *r = &c->p->rules[ri];
-	uint8_t protos[32];
-	struct pol_term *t;
-
-	if (r->has_proto)
-		memcpy(protos, r->protos, 32);
-	else
-		memset(protos, 0xff, 32);
-	if (r->has_sport || r->has_dport || r->services.n) {
-		/* Ports exist only for tcp and udp: [tcp, icmp] with a port is tcp. */
-		uint8_t keep[32] = { 0 };
-
-		if (bit_test(protos, IPPROTO_TCP))
-			bit_set(keep, IPPROTO_TCP);
-		if (bit_test(protos, IPPROTO_UDP))
-			bit_set(keep, IPPROTO_UDP);
-		memcpy(protos, keep, 32);
-	}
-	if (r->services.n)
-		return service_terms(c, ri, protos, tb);
-	if (bits_empty(protos))
-		return 0; /* diagnosed in check_rule */
-	t = term_add(tb, ri);
-	if (!t)
-		return -ENOMEM;
-	memcpy(t->protos, protos, 32);
-	t->sport = r->has_sport ? &r->sport : NULL;
-	t->dport = r->has_dport ? &r->dport : NULL;
-	return 0;
-}
-
-static int make_terms(struct checker *c)
-{
-	struct policy *p = c->p;
-	struct term_buf tb = { 0 };
-	int err = 0;
-
-	for (size_t i = 0; i < p->n_terms; i++)
-		free(p->terms[i].own_dport.r);
-	free(p->terms);
-	p->terms = NULL;
-	p->n_terms = 0;
-	for (size_t ri = 0; ri < p->n_rules && !err; ri++)
-		err = rule_terms(c, ri, &tb);
-	for (size_t i = 0; i < tb.n; i++)
-		if (tb.t[i].own_dport.r)
-			tb.t[i].dport = &tb.t[i].own_dport;
-	p->terms = tb.t;
-	p->n_terms = tb.n;
-	return err;
-}
-
-/* ---- shadowed rules -------------------------------------------------------------------------- */
-
-/* A term as sets, one per field, ready for subset tests. */
-struct view {
-	uint8_t protos[32];
-	struct rng *port[2]; /* sport, dport; normalized, PORT_NONE = no ports */
-	size_t n_port[2];
-	struct pset pfx[2]; /* src, dst */
-	uint32_t ctx;
-	uint32_t rule;
-	unsigned int fam; /* POL_FAM_V4 or POL_FAM_V6: a view is of one family */
-};
-
-enum { F_PROTO, F_SPORT, F_DPORT, F_SRC, F_DST, F_CTX, F_MAX };
-
-static void view_free(struct view *v)
-{
-	for (int i = 0; i < 2; i++) {
-		free(v->port[i]);
-		free(v->pfx[i].v);
-	}
-}
-
-static int view_ports(struct view *v, int i, const struct pol_ports *pp)
-{
-	size_t n = pp ? pp->n : 1;
-
-	v->port[i] = calloc(n ? n : 1, sizeof(struct rng));
-	if (!v->port[i])
-		return -ENOMEM;
-	if (pp) {
-		for (size_t k = 0; k < n; k++)
-			v->port[i][k] = (struct rng){ pp->r[k].lo, pp->r[k].hi };
-	} else if (only_port_protos(v->protos)) {
-		v->port[i][0] = (struct rng){ 0, 65535 };
-	} else if (!has_port_protos(v->protos)) {
-		v->port[i][0] = (struct rng){ PORT_NONE, PORT_NONE };
-	} else {
-		v->port[i][0] = (struct rng){ 0, PORT_NONE };
-	}
-	v->n_port[i] = rng_normalize(v->port[i], n);
-	return 0;
-}
-
-static int view_prefixes(struct view *v, int i, const struct pol_prefixes *pp, bool has,
-			 unsigned int fams)
-{
-	struct pset *s = &v->pfx[i];
-	size_t n = has ? pp->n : 2;
-
-	s->v = calloc(n ? n : 1, sizeof(*s->v));
-	if (!s->v)
-		return -ENOMEM;
-	s->n = 0;
-	if (has) {
-		for (size_t j = 0; j < pp->n; j++)
-			if (pp->p[j].family & fams)
-				s->v[s->n++] = &pp->p[j];
-	} else {
-		if (fams & POL_FAM_V4)
-			s->v[s->n++] = &root_v4;
-		if (fams & POL_FAM_V6)
-			s->v[s->n++] = &root_v6;
-	}
-	pset_sort(s);
-	return 0;
-}
-
-static unsigned int prefix_fams(const struct pol_prefixes *pp, bool has)
-{
-	unsigned int f = 0;
-
-	if (!has)
-		return POL_FAM_V4 | POL_FAM_V6;
-	for (size_t i = 0; i < pp->n; i++)
-		f |= pp->p[i].family;
-	return f;
-}
-
-/*
- * The view of term t restricted to one address family (fam) and to the protocols with ports
- * (ported) or without, or -ENOENT when the term matches no such packet. Split so that
- * "family: ipv4" then "family: ipv6" is seen to cover everything, and "proto: tcp" then
- * "proto: icmp" to cover "proto: [tcp, icmp]".
- */
-static int view_make(struct checker *c, const struct pol_term *t, unsigned int fam, int ported,
-		     struct view *v)
-{
-	const struct pol_rule *r = &c->p->rules[t->rule];
-	unsigned int fams = r->family ? r->family : POL_FAM_V4 | POL_FAM_V6;
-
-	memset(v, 0, sizeof(*v));
-	/* The families a packet of this term can have: addresses restrict them too. */
-	fams &= prefix_fams(&r->src, r->has_src) & prefix_fams(&r->dst, r->has_dst) & fam;
-	if (!fams)
-		return -ENOENT;
-	memcpy(v->protos, t->protos, 32);
-	for (unsigned int p = 0; p < 256; p++)
-		if ((p == IPPROTO_TCP || p == IPPROTO_UDP) != ported)
-			v->protos[p / 8] &= ~(1u << (p % 8));
-	if (bits_empty(v->protos))
-		return -ENOENT;
-	v->ctx = c->ctx[t->rule];
-	v->rule = t->rule;
-	v->fam = fam;
-	if (view_ports(v, 0, t->sport) || view_ports(v, 1, t->dport) ||
-	    view_prefixes(v, 0, &r->src, r->has_src, fams) ||
-	    view_prefixes(v, 1, &r->dst, r->has_dst, fams))
-		return -ENOMEM;
-	return 0;
-}
-
-/* Cheap tests first: a term that shares no packet with t can neither cover it nor add to a
- * union that does. */
-static int disjoint(const struct view *t, const struct view *u)
-{
-	int common = 0;
-
-	/* an IPv4 packet is never an IPv6 one (without this, every pair of views of different
-	 * families went through the prefix walk: seconds for thousands of rules) */
-	if (t->fam != u->fam || !(t->ctx & u->ctx))
-		return 1;
-	for (int i = 0; i < 2; i++)
-		if (!t->n_port[i] || !u->n_port[i] ||
-		    t->port[i][0].lo > u->port[i][u->n_port[i] - 1].hi ||
-		    u->port[i][0].lo > t->port[i][t->n_port[i] - 1].hi)
-			return 1;
-	for (int i = 0; i < 32 && !common; i++)
-		common = t->protos[i] & u->protos[i];
-	return !common;
-}
-
-static int view_empty(const struct view *v)
-{
-	return bits_empty(v->protos) || !v->ctx || !v->pfx[0].n || !v->pfx[1].n || !v->n_port[0] ||
-	       !v->n_port[1];
-}
-
-/* Does s hold its family's whole space (a rule without prefixes of that family)? */
-static int pset_whole(const struct pset *s, unsigned int fam)
-{
-	for (size_t k = 0; k < s->n; k++)
-		if (s->v[k] == (fam == POL_FAM_V4 ? &root_v4 : &root_v6))
-			return 1;
-	return 0;
-}
-
-static int pfx_subset(struct checker *c, const struct view *t, const struct view *u, int i)
-{
-	for (size_t k = 0; k < t->pfx[i].n; k++) {
-		/* the common case, rules without prefixes, without walking prefix lengths:
-		 * thousands of such rules made check take seconds */
-		if (pset_whole(&u->pfx[i], t->pfx[i].v[k]->family))
-			continue;
-		if (!prefix_covered(c, t->pfx[i].v[k], &u->pfx[i]))
-			return 0;
-	}
-	return 1;
-}
-
-/* The fields in which u does not cover t, as a bit mask. */
-static unsigned int uncovered(struct checker *c, const struct view *t, const struct view *u)
-{
-	unsigned int miss = 0;
-
-	if (!bits_subset(t->protos, u->protos))
-		miss |= 1u << F_PROTO;
-	if (t->ctx & ~u->ctx)
-		miss |= 1u << F_CTX;
-	for (int i = 0; i < 2; i++)
-		if (!rng_subset(t->port[i], t->n_port[i], u->port[i], u->n_port[i]))
-			miss |= 1u << (F_SPORT + i);
-	/* Prefix tests are the dear ones: only when they can decide anything. */
-	if (__builtin_popcount(miss) > 1)
-		return miss;
-	for (int i = 0; i < 2; i++)
-		if (!pfx_subset(c, t, u, i))
-			miss |= 1u << (F_SRC + i);
-	return miss;
-}
-
-/* Does the union of group's field f cover t's? (every other field of each is covered) */
-static int union_covers(struct checker *c, const struct view *t, struct view **group, size_t n,
-			int f)
-{
-	if (f == F_PROTO || f == F_CTX) {
-		uint8_t protos[32] = { 0 };
-		uint32_t ctx = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			for (int k = 0; k < 32; k++)
-				protos[k] |= group[i]->protos[k];
-			ctx |= group[i]->ctx;
-		}
-		return f == F_PROTO ? bits_subset(t->protos, protos) : !(t->ctx & ~ctx);
-	}
-	if (f == F_SPORT || f == F_DPORT) {
-		int i = f - F_SPORT, ok;
-		size_t total = 0;
-		struct rng *all;
-
-		for (size_t g = 0; g < n; g++)
-			total += group[g]->n_port[i];
-		all = calloc(total ? total : 1, sizeof(*all));
-		if (!all)
-			return 0;
-		total = 0;
-		for (size_t g = 0; g < n; g++) {
-			memcpy(all + total, group[g]->port[i], group[g]->n_port[i] * sizeof(*all));
-			total += group[g]->n_port[i];
-		}
-		total = rng_normalize(all, total);
-		ok = rng_subset(t->port[i], t->n_port[i], all, total);
-		free(all);
-		return ok;
-	}
-	{
-		int i = f - F_SRC, ok = 1;
-		struct pset all = { 0 };
-
-		for (size_t g = 0; g < n; g++)
-			all.n += group[g]->pfx[i].n;
-		all.v = calloc(all.n ? all.n : 1, sizeof(*all.v));
-		if (!all.v)
-			return 0;
-		all.n = 0;
-		for (size_t g = 0; g < n; g++) {
-			memcpy(all.v + all.n, group[g]->pfx[i].v,
-			       group[g]->pfx[i].n * sizeof(*all.v));
-			all.n += group[g]->pfx[i].n;
-		}
-		pset_sort(&all);
-		for (size_t k = 0; k < t->pfx[i].n && ok; k++)
-			ok = prefix_covered(c, t->pfx[i].v[k], &all);
-		free(all.v);
-		return ok;
-	}
-}
-
-static void shadow_warning(struct checker *c, size_t ri, const uint8_t *by)
-{
-	const struct pol_rule *r = &c->p->rules[ri];
+	const struct plan_rule *r = &rules[ri];
 	char list[512];
 	size_t used = 0, n = 0, shown = 0;
 
@@ -982,7 +380,7 @@ static void shadow_warning(struct checker *c, size_t ri, const uint8_t *by)
 		n += by[j];
 	list[0] = '\0';
 	for (size_t j = 0; j < ri && used < sizeof(list); j++) {
-		const struct pol_rule *u = &c->p->rules[j];
+		const struct plan_rule *u = &rules[j];
 		int w;
 
 		if (!by[j])
@@ -1001,101 +399,70 @@ static void shadow_warning(struct checker *c, size_t ri, const uint8_t *by)
 			used += w;
 		shown++;
 	}
-	diag_warning(c->d, r->name_loc.line ? &r->name_loc : &r->loc,
+	diag_warning(d, r->name_loc.line ? &r->name_loc : &r->loc,
 		     "rule '%s' can never match: %s %s %s first", r->name ? r->name : "?",
 		     n == 1 ? "rule" : "rules", list, n == 1 ? "matches" : "match");
 }
 
-/* group[f]: room for every view, for the earlier terms that cover t in all fields but f */
-static int term_covered(struct checker *c, struct view *views, size_t first_of_rule, size_t ti,
-			uint8_t *by, struct view ***group)
+static void shadow_warning(void *arg, size_t ri, const uint8_t *by)
 {
-	struct view *t = &views[ti];
-	size_t n_group[F_MAX] = { 0 };
-	int covered = 0;
+	struct checker *c = arg;
 
-	for (size_t ui = 0; ui < first_of_rule && c->budget; ui++) {
-		struct view *u = &views[ui];
-		unsigned int miss;
-
-		if (c->bad[u->rule] || disjoint(t, u))
-			continue;
-		c->budget--;
-		miss = uncovered(c, t, u);
-		if (!miss) {
-			by[u->rule] = 1;
-			return c->budget > 0;
-		}
-		if (__builtin_popcount(miss) == 1)
-			group[__builtin_ctz(miss)][n_group[__builtin_ctz(miss)]++] = u;
-	}
-	for (int f = 0; f < F_MAX && !covered; f++) {
-		if (n_group[f] < 2 || !union_covers(c, t, group[f], n_group[f], f))
-			continue;
-		for (size_t g = 0; g < n_group[f]; g++)
-			by[group[f][g]->rule] = 1;
-		covered = 1;
-	}
-	return covered && c->budget;
+	shadow_say(c->d, c->rules, ri, by);
 }
 
-static void check_shadowing(struct checker *c)
+static int check_shadowing(struct checker *c)
 {
-	struct policy *p = c->p;
-	struct view *views = calloc(p->n_terms ? 4 * p->n_terms : 1, sizeof(*views));
-	uint8_t *by = calloc(p->n_rules ? p->n_rules : 1, 1);
-	struct view **group[F_MAX] = { 0 };
-	size_t n = 0, vi = 0;
+	struct shadow_in in = {
+		.rules = c->rules,
+		.n_rules = c->p->n_rules,
+		.ctx = c->ctx,
+		.bad = c->bad,
+		.budget = SHADOW_BUDGET,
+	};
 
-	if (!views || !by)
-		goto out;
-	for (int f = 0; f < F_MAX; f++) {
-		group[f] = calloc(p->n_terms ? 4 * p->n_terms : 1, sizeof(**group));
-		if (!group[f])
-			goto out;
-	}
-	for (size_t i = 0; i < p->n_terms; i++) {
-		for (int k = 0; k < 4; k++) {
-			unsigned int fam = k & 1 ? POL_FAM_V6 : POL_FAM_V4;
-			int err = view_make(c, &p->terms[i], fam, k < 2, &views[n]);
+	return shadow_analyse(&in, shadow_warning, c);
+}
 
-			if (err == -ENOMEM) {
-				view_free(&views[n]);
-				goto out;
-			}
-			if (!err)
-				n++;
-			else
-				view_free(&views[n]);
-		}
-	}
-	while (vi < n && c->budget) {
-		size_t first = vi, end = vi, ri = views[vi].rule;
-		int all;
+struct probe_shadow {
+	const struct plan_rule *rules;
+	size_t n_extra;
+	struct diag *d;
+};
 
-		while (end < n && views[end].rule == ri)
-			end++;
-		memset(by, 0, p->n_rules);
-		all = !c->bad[ri];
-		for (size_t k = first; k < end && all; k++)
-			all = view_empty(&views[k]) || term_covered(c, views, first, k, by, group);
-		if (all && first > 0) {
-			int any = 0;
+/* Only what the probes' rules change: a rule shadowed with one of them among the shadowers
+ * (a rule that the policy's own rules shadow was reported by policy_check). */
+static void probe_shadow_warning(void *arg, size_t ri, const uint8_t *by)
+{
+	const struct probe_shadow *ps = arg;
 
-			for (size_t j = 0; j < ri; j++)
-				any |= by[j];
-			if (any)
-				shadow_warning(c, ri, by);
-		}
-		vi = end;
-	}
-out:
-	for (size_t i = 0; views && i < n; i++)
-		view_free(&views[i]);
-	for (int f = 0; f < F_MAX; f++)
-		free(group[f]);
-	free(views);
-	free(by);
+	if (ri >= ps->n_extra && memchr(by, 1, ps->n_extra))
+		shadow_say(ps->d, ps->rules, ri, by);
+}
+
+void policy_check_probe_rules(const struct policy *p, const struct plan_rule *rules, size_t n_rules,
+			      size_t n_extra, struct diag *d)
+{
+	struct probe_shadow ps = { rules, n_extra, d };
+	uint32_t *ctx = calloc(n_rules ? n_rules : 1, sizeof(*ctx));
+	uint8_t *bad = calloc(n_rules ? n_rules : 1, 1);
+	struct shadow_in in = {
+		.rules = rules,
+		.n_rules = n_rules,
+		.ctx = ctx,
+		.bad = bad,
+		.budget = SHADOW_BUDGET,
+	};
+
+	for (size_t i = 0; ctx && i < n_rules; i++)
+		ctx[i] = p->n_ifaces	    ? rules[i].ctx :
+			 rules[i].direction ? rules[i].direction :
+					      POL_DIR_INGRESS | POL_DIR_EGRESS;
+	/* Nothing said is nothing lost here: the policy was checked without these rules. */
+	if (ctx && bad)
+		shadow_analyse(&in, probe_shadow_warning, &ps);
+	free(ctx);
+	free(bad);
 }
 
 /*
@@ -1134,7 +501,7 @@ static void mark_bad_rules(struct checker *c)
 /* default: drop with nothing letting ssh in is how administrators lock themselves out. */
 static void check_lockout(struct checker *c)
 {
-	struct policy *p = c->p;
+	const struct policy *p = c->p;
 
 	if (p->default_action != POL_DROP)
 		return;
@@ -1143,17 +510,15 @@ static void check_lockout(struct checker *c)
 
 		if (!(p->ifaces[i].hooks & POL_HOOK_INGRESS))
 			continue;
-		for (size_t k = 0; k < p->n_terms && !ok; k++) {
-			const struct pol_term *t = &p->terms[k];
-			const struct pol_rule *r = &p->rules[t->rule];
+		for (size_t k = 0; k < p->n_rules && !ok; k++) {
+			const struct plan_rule *r = &c->rules[k];
 
-			if (r->action != POL_ALLOW || r->mode != POL_ENFORCE ||
-			    !(c->ctx[t->rule] & (1u << (2 * i))) ||
-			    !bit_test(t->protos, IPPROTO_TCP))
+			if (r->action != POL_ALLOW || r->monitor ||
+			    !(c->ctx[k] & RULE_CTX(i, false)))
 				continue;
-			ok = !t->dport;
-			for (size_t j = 0; t->dport && j < t->dport->n && !ok; j++)
-				ok = t->dport->r[j].lo <= 22 && 22 <= t->dport->r[j].hi;
+			for (size_t j = 0; j < r->n_terms && !ok; j++)
+				ok = proto_has(&r->terms[j].protos, IPPROTO_TCP) &&
+				     (!r->terms[j].has_dport || ivls_find(&r->terms[j].dport, 22));
 		}
 		if (!ok)
 			diag_warning(
@@ -1161,6 +526,44 @@ static void check_lockout(struct checker *c)
 				"default: drop and no rule allows tcp/22 (ssh) arriving on '%s': you may lock yourself out",
 				p->ifaces[i].name);
 	}
+}
+
+/* ---- what backend nft cannot do ------------------------------------------------------------ */
+
+/*
+ * backend: nft enforces with nf_tables alone, which cannot do three things the BPF backend
+ * does (Documentation/architecture.md, "Differences from the BPF backend"): say so where the
+ * policy asks for them, rather than leave it to the manual.
+ */
+static void check_nft_limits(struct checker *c)
+{
+	const struct policy *p = c->p;
+	const struct loc *at = p->backend_loc.line ? &p->backend_loc : &p->rules_loc;
+	char names[TLSFW_MAX_IFACES * (IFNAMSIZ + 2)] = "";
+	size_t n = 0;
+
+	if (p->backend != POL_BACKEND_NFT)
+		return;
+	if (p->fragments == POL_FRAG_FOLLOW)
+		diag_warning(
+			c->d, p->fragments_loc.line ? &p->fragments_loc : at,
+			"backend: nft cannot follow fragments%s: nothing in nf_tables remembers a first fragment's verdict, so later fragments pass as with fragments: allow (write fragments: allow or drop to say so)",
+			p->fragments_loc.line ? "" : " (fragments: follow is the default)");
+	if (p->malformed_loc.line)
+		diag_warning(
+			c->d, &p->malformed_loc,
+			"backend: nft leaves malformed packets to the kernel: the inet ingress hook drops IP packets with an invalid header whatever malformed: says, and a packet whose transport header cannot be read gets the default verdict");
+	for (size_t i = 0; i < p->n_ifaces && i < TLSFW_MAX_IFACES; i++) {
+		if (!(p->ifaces[i].hooks & POL_HOOK_INGRESS) || !p->ifaces[i].name[0])
+			continue;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 n++ ? ", " : "", p->ifaces[i].name);
+	}
+	if (n)
+		diag_warning(
+			c->d, at,
+			"backend: nft does not inspect QinQ (802.1ad) frames on the ingress of %s: the inet ingress hook sees IP packets only; list the VLAN device that receives them (as lan0.300.400) as an interface too",
+			names);
 }
 
 /* ---- probes ---------------------------------------------------------------------------------- */
@@ -1313,7 +716,7 @@ static void check_probes(struct checker *c)
 	static const char *const starttls[] = { "smtp", "imap",	    "pop3",  "ftp",  "ldap",
 						"xmpp", "postgres", "sieve", "nntp", "none" };
 	static const char *const versions[] = { "1.0", "1.1", "1.2", "1.3" };
-	struct policy *p = c->p;
+	const struct policy *p = c->p;
 
 	for (size_t i = 0; i < p->n_probes; i++) {
 		const struct pol_probe *pr = &p->probes[i];
@@ -1371,19 +774,18 @@ static void check_probes(struct checker *c)
 
 /* ---- entry point ------------------------------------------------------------------------------ */
 
-int policy_check(struct policy *p, struct diag *d)
+int policy_check(const struct policy *p, struct diag *d)
 {
-	struct checker c = { .p = p, .d = d, .budget = SHADOW_BUDGET };
+	struct checker c = { .p = p, .d = d };
 	unsigned int errors = d->errors;
 	struct loc whole = { .file = p->file };
-	int err;
+	int err = 0;
 
 	c.ctx = calloc(p->n_rules ? p->n_rules : 1, sizeof(*c.ctx));
 	c.bad = calloc(p->n_rules ? p->n_rules : 1, 1);
 	if (!c.ctx || !c.bad) {
-		free(c.ctx);
-		free(c.bad);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
 	check_version(&c);
 	check_ifaces(&c);
@@ -1398,14 +800,22 @@ int policy_check(struct policy *p, struct diag *d)
 			     "the policy has no rules: every packet gets the default verdict (%s)",
 			     pol_action_names[p->default_action]);
 	check_probes(&c);
-	err = make_terms(&c);
+	check_nft_limits(&c);
+	/* Past a hard limit the policy is refused anyway: analysing it would only take time. */
+	if (p->n_rules > POL_MAX_RULES || d->truncated)
+		goto out;
+	err = build_rules(&c);
 	if (!err && !d->truncated) {
 		mark_bad_rules(&c);
-		check_shadowing(&c);
+		err = check_shadowing(&c);
 		/* Whether ssh gets in means little while some rule is wrong. */
-		if (!d->errors)
+		if (!err && !d->errors)
 			check_lockout(&c);
 	}
+out:
+	for (size_t i = 0; c.rules && i < p->n_rules; i++)
+		rule_free(&c.rules[i]);
+	free(c.rules);
 	free(c.ctx);
 	free(c.bad);
 	if (err)

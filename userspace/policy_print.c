@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The checked rule table that `tlsfw check` prints, and names for the policy enums. */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,21 +29,36 @@ const char *pol_prefix_str(const struct pol_prefix *p, char *buf, size_t len)
 	return buf;
 }
 
-/* A growing string that never overflows: the table's match column. */
+/* A growing string that never overflows: the table's match column. What does not fit is
+ * cut, and the cut shown with an ellipsis. */
 struct sbuf {
 	char buf[512];
 	size_t n;
+	bool cut;
 };
+
+#define ELLIPSIS "\u2026"
 
 static void sb_add(struct sbuf *s, const char *fmt, const char *word)
 {
 	int r;
 
-	if (s->n >= sizeof(s->buf) - 1)
+	if (s->cut)
 		return;
 	r = snprintf(s->buf + s->n, sizeof(s->buf) - s->n, fmt, word);
-	if (r > 0)
-		s->n += (size_t)r < sizeof(s->buf) - s->n ? (size_t)r : sizeof(s->buf) - s->n - 1;
+	if (r < 0)
+		return;
+	if ((size_t)r < sizeof(s->buf) - s->n) {
+		s->n += r;
+		return;
+	}
+	/* room for the ellipsis, without cutting a UTF-8 character in two */
+	s->n = sizeof(s->buf) - sizeof(ELLIPSIS);
+	while (s->n && ((unsigned char)s->buf[s->n] & 0xc0) == 0x80)
+		s->n--;
+	memcpy(s->buf + s->n, ELLIPSIS, sizeof(ELLIPSIS));
+	s->n += sizeof(ELLIPSIS) - 1;
+	s->cut = true;
 }
 
 static const char *proto_name(unsigned int proto, char *buf, size_t len)
@@ -95,6 +111,18 @@ static void sb_names(struct sbuf *s, const char *what, const struct pol_names *n
 	sb_add(s, " %s ", what);
 	for (size_t i = 0; i < nn->n; i++)
 		sb_add(s, i ? ",%s" : "%s", nn->v[i]);
+}
+
+static void rule_matches(const struct pol_rule *r, struct sbuf *s);
+
+const char *policy_rule_match(const struct pol_rule *r, char *buf, size_t len)
+{
+	struct sbuf s = { .n = 0 };
+
+	s.buf[0] = '\0';
+	rule_matches(r, &s);
+	snprintf(buf, len, "%s", s.buf + 1);
+	return buf;
 }
 
 static void rule_matches(const struct pol_rule *r, struct sbuf *s)

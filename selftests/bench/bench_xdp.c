@@ -163,7 +163,7 @@ static int apply(struct bench *b, const char *yaml, double *fill_ms, struct plan
 	if (!err && !d.errors)
 		err = policy_check(pol, &d);
 	if (!err && !d.errors)
-		err = policy_lower(pol, pl, &d);
+		err = policy_lower(pol, NULL, pl, &d);
 	if (err || d.errors) {
 		diag_print(&d, stderr);
 		diag_free(&d);

@@ -30,9 +30,9 @@ c_step dataplane "data plane" bench_xdp
 # ---- step: content inspection (issues 12, 13; selftests/bench/bench_content.c) ---------------
 c_step content "content inspection" bench_content
 
-# ---- steps that write their own section: apply (issue 4), nftables (issue 5), probe (issue 7),
-# mail domains (issue 16)
-for step in apply nft probe domain; do
+# ---- steps that write their own section: check (issue 14), apply (issue 4), nftables
+# (issue 5), probe (issue 7), mail domains (issue 16)
+for step in check apply nft probe domain; do
 	script=selftests/bench/bench_$step.sh
 	[ -x "$script" ] || continue
 	echo "== $step"

@@ -523,7 +523,7 @@ static int one_policy(struct env *e, uint64_t seed, bool valid)
 		}
 		pol = &read;
 	}
-	err = policy_lower(pol, &pl, &d);
+	err = policy_lower(pol, NULL, &pl, &d);
 	if (err) {
 		diag_print(&d, stderr);
 		fprintf(stderr, "FAIL: policy_lower: %s\n", strerror(-err));

@@ -90,7 +90,7 @@ static int load_text(struct loaded *l, const char *file, const char *text, uint3
 	if (!err)
 		err = policy_check(&l->pol, &l->d);
 	if (!err)
-		err = policy_lower(&l->pol, &l->plan, &l->d);
+		err = policy_lower(&l->pol, NULL, &l->plan, &l->d);
 	if (err || l->d.errors) {
 		diag_print(&l->d, stderr);
 		fprintf(stderr, "%s: read/check/lower failed: %d\n", file, err);
@@ -1102,7 +1102,7 @@ int main(void)
 		diag_init(&quic_rej.d);
 		if (policy_read_mem(&quic_rej.pol, "block-quic-rej", t, strlen(t), &quic_rej.d) ||
 		    policy_check(&quic_rej.pol, &quic_rej.d) ||
-		    policy_lower(&quic_rej.pol, &quic_rej.plan, &quic_rej.d)) {
+		    policy_lower(&quic_rej.pol, NULL, &quic_rej.plan, &quic_rej.d)) {
 			diag_print(&quic_rej.d, stderr);
 			return 1;
 		}

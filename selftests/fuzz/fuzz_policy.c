@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&plan, 0, sizeof(plan));
 	if (!policy_read_mem(&pol, "fuzz.conf", (const char *)data, size, &d) &&
 	    !policy_check(&pol, &d) && !d.errors) {
-		if (!policy_lower(&pol, &plan, &d))
+		if (!policy_lower(&pol, NULL, &plan, &d))
 			plan_print(&plan, sink);
 		else
 			policy_print_table(&pol, sink);

@@ -164,66 +164,6 @@ int randpol_add_name(struct pol_names *nn, const char *name)
 	return 0;
 }
 
-static int add_term(struct policy *p, uint32_t rule, struct pol_term **out)
-{
-	struct pol_term *v = grow(p->terms, p->n_terms, sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	p->terms = v;
-	*out = &v[p->n_terms++];
-	memset(*out, 0, sizeof(**out));
-	(*out)->rule = rule;
-	return 0;
-}
-
-int randpol_terms(struct policy *p)
-{
-	struct pol_term *t;
-	int err;
-
-	for (uint32_t i = 0; i < p->n_rules; i++) {
-		const struct pol_rule *r = &p->rules[i];
-
-		if (!r->services.n) {
-			err = add_term(p, i, &t);
-			if (err)
-				return err;
-			if (r->has_proto)
-				memcpy(t->protos, r->protos, sizeof(t->protos));
-			else
-				memset(t->protos, 0xff, sizeof(t->protos));
-			t->sport = r->has_sport ? &r->sport : NULL;
-			t->dport = r->has_dport ? &r->dport : NULL;
-			continue;
-		}
-		for (size_t k = 0; k < r->services.n; k++) {
-			const struct service *s = catalog_find(r->services.v[k]);
-
-			for (size_t j = 0; s && j < s->n_ports; j++) {
-				uint8_t proto = s->ports[j].proto;
-
-				if (r->has_proto && !(r->protos[proto / 8] & (1u << (proto % 8))))
-					continue;
-				err = add_term(p, i, &t);
-				if (!err)
-					err = randpol_add_range(&t->own_dport, s->ports[j].lo,
-								s->ports[j].hi);
-				if (err)
-					return err;
-				t->protos[proto / 8] |= 1u << (proto % 8);
-				t->sport = r->has_sport ? &r->sport : NULL;
-				t->dport = &t->own_dport;
-			}
-		}
-	}
-	/* own_dport pointers moved with the array: fix them up now that it is final. */
-	for (size_t k = 0; k < p->n_terms; k++)
-		if (p->terms[k].own_dport.n)
-			p->terms[k].dport = &p->terms[k].own_dport;
-	return 0;
-}
-
 static void free_names(struct pol_names *nn)
 {
 	for (size_t i = 0; i < nn->n; i++)
@@ -245,9 +185,6 @@ void randpol_free(struct policy *p)
 		free_names(&r->services);
 		free_names(&r->ifaces);
 	}
-	for (size_t i = 0; i < p->n_terms; i++)
-		free(p->terms[i].own_dport.r);
-	free(p->terms);
 	free(p->rules);
 	free(p->ifaces);
 	memset(p, 0, sizeof(*p));
@@ -323,20 +260,46 @@ static bool has_fam(const struct pol_prefixes *ps, unsigned int fam)
 	return false;
 }
 
-/* Remove what policy_check refuses: port 0, ports on a proto without them, a direction no
- * listed interface hooks, src and dst of different families. */
+/* A protocol of the other family becomes the rule family's: icmp <-> icmpv6. */
+static void family_protos(struct pol_rule *rule)
+{
+	uint8_t wrong = rule->family == POL_FAM_V6 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	uint8_t right = rule->family == POL_FAM_V6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+
+	if (!rule->family || !(rule->protos[wrong / 8] & (1u << (wrong % 8))))
+		return;
+	rule->protos[wrong / 8] &= ~(1u << (wrong % 8));
+	rule->protos[right / 8] |= 1u << (right % 8);
+}
+
+/* Remove what policy_check refuses: port 0, a port listed twice, ports on a proto without
+ * them, icmp in an IPv6 rule (icmpv6 in an IPv4 one), a direction no listed interface hooks,
+ * src and dst of different families. */
 static int make_valid(const struct policy *p, struct rp_rng *r, struct pol_rule *rule)
 {
 	struct pol_ports *pps[2] = { &rule->sport, &rule->dport };
 	bool hooked = false;
 
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < pps[k]->n; i++)
-			if (!pps[k]->r[i].lo) {
-				pps[k]->r[i].lo = 1;
-				if (!pps[k]->r[i].hi)
-					pps[k]->r[i].hi = 1;
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < pps[k]->n; i++) {
+			struct pol_port_range x = pps[k]->r[i];
+			bool seen = false;
+
+			if (!x.lo) {
+				x.lo = 1;
+				if (!x.hi)
+					x.hi = 1;
 			}
+			for (size_t j = 0; j < n; j++)
+				seen |= pps[k]->r[j].lo == x.lo && pps[k]->r[j].hi == x.hi;
+			if (!seen)
+				pps[k]->r[n++] = x;
+		}
+		pps[k]->n = n;
+	}
+	family_protos(rule);
 	if (rule->has_proto && (rule->has_sport || rule->has_dport) &&
 	    !(rule->protos[IPPROTO_TCP / 8] & (1u << (IPPROTO_TCP % 8))) &&
 	    !(rule->protos[IPPROTO_UDP / 8] & (1u << (IPPROTO_UDP % 8))))
@@ -444,8 +407,6 @@ int randpol_new(struct policy *p, struct rp_rng *r, const struct randpol_opts *o
 	n_rules = 1 + rp_below(r, o->max_rules ? o->max_rules : 1);
 	for (unsigned int i = 0; !err && i < n_rules; i++)
 		err = rand_rule(p, r, o, i);
-	if (!err)
-		err = randpol_terms(p);
 	if (err)
 		randpol_free(p);
 	return err;

@@ -42,12 +42,9 @@ void randpol_add_proto(struct pol_rule *r, uint8_t proto);
 int randpol_add_range(struct pol_ports *pp, uint16_t lo, uint16_t hi);
 int randpol_add_cidr(struct pol_prefixes *ps, const char *cidr);
 int randpol_add_name(struct pol_names *nn, const char *name);
-/* What policy_check does to a valid rule list: fill p->terms (one per rule, or one per
- * (protocol, ports) pair of the rule's services). Call after the last rule is added. */
-int randpol_terms(struct policy *p);
 void randpol_free(struct policy *p);
 
-/* A random valid policy, terms filled. */
+/* A random valid policy. */
 int randpol_new(struct policy *p, struct rp_rng *r, const struct randpol_opts *o);
 /* The policy as a YAML policy file (malloc'd, NUL-terminated), or NULL. */
 char *randpol_yaml(const struct policy *p);

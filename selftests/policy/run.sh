@@ -3,7 +3,9 @@
 # Golden tests for `tlsfw check`.
 #   bad/NAME.conf:  stderr must equal bad/NAME.expected (the last line is "exit: N").
 #   good: every policies/*.conf and good/*.conf must pass (exit 0), and
-#         `tlsfw check --print-plan F` must equal good/<basename>.plan.
+#         `tlsfw check --print-plan F` must equal good/<basename>.plan; every policies/*.conf
+#         with `backend: nft` must print good/<basename>.nft.plan.
+#   json: `tlsfw check --json json/NAME.conf` must be one JSON document equal to json/NAME.json.
 # REGEN=1 rewrites every expectation (review the diff before committing).
 # Paths in messages are relative to the repository root: run from there (this script cd's).
 set -u
@@ -85,6 +87,53 @@ for conf in policies/*.conf "$DIR"/good/*.conf; do
 		pass=$((pass + 1))
 	else
 		failed "$conf: plan differs from $plan"
+		head -n 60 "$tmp/diff"
+	fi
+done
+
+# The nftables half: every shipped policy again with `backend: nft` (a copy under the same
+# name, so the table's comment is the same), its plan in good/<name>.nft.plan.
+mkdir -p "$tmp/nft"
+for conf in policies/*.conf; do
+	base=$(basename "$conf" .conf)
+	plan=$DIR/good/$base.nft.plan
+	grep -v '^backend:' "$conf" | sed 's/^version: 1$/version: 1\nbackend: nft/' >"$tmp/nft/$base.conf"
+	if ! "$TLSFW" check --print-plan "$tmp/nft/$base.conf" >"$tmp/plan" 2>"$tmp/err"; then
+		failed "$conf (backend: nft): --print-plan failed"
+		cat "$tmp/err"
+		continue
+	fi
+	if [ "$REGEN" = 1 ]; then
+		cp "$tmp/plan" "$plan"
+		continue
+	fi
+	if [ ! -f "$plan" ]; then
+		failed "$conf (backend: nft): no $plan (run REGEN=1 $0 and review)"
+	elif diff -u "$plan" "$tmp/plan" >"$tmp/diff"; then
+		pass=$((pass + 1))
+	else
+		failed "$conf (backend: nft): plan differs from $plan"
+		head -n 60 "$tmp/diff"
+	fi
+done
+
+# check --json: one JSON document (python reads it, as a witness), equal to json/<name>.json.
+for conf in "$DIR"/json/*.conf; do
+	[ -e "$conf" ] || continue
+	want=${conf%.conf}.json
+	"$TLSFW" check --json "$conf" >"$tmp/json" 2>"$tmp/err"
+	rc=$?
+	if [ -s "$tmp/err" ] || ! python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/json"; then
+		failed "$conf: check --json (exit $rc) wrote to stderr or no JSON"
+		cat "$tmp/err"
+		continue
+	fi
+	if [ "$REGEN" = 1 ]; then
+		cp "$tmp/json" "$want"
+	elif diff -u "$want" "$tmp/json" >"$tmp/diff"; then
+		pass=$((pass + 1))
+	else
+		failed "$conf: check --json differs from $want"
 		head -n 60 "$tmp/diff"
 	fi
 done

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* policy_check.c: terms, shadowed rules (and rules that are not), defaults, every error. */
+/* policy_check.c: shadowed rules (and rules that are not), defaults, every error; and the
+ * terms the rule list derives from services, which the checker analyses. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "rules.h"
 
 #include "check.h"
 
@@ -15,6 +17,7 @@
 
 struct ctx {
 	struct policy p;
+	struct plan_rule *rules; /* the rule list the lowering would build */
 	struct diag d;
 	int rc;
 };
@@ -22,13 +25,24 @@ struct ctx {
 static void load(struct ctx *c, const char *text)
 {
 	diag_init(&c->d);
+	c->rules = NULL;
 	c->rc = policy_read_mem(&c->p, "c.conf", text, strlen(text), &c->d);
 	if (!c->rc)
 		c->rc = policy_check(&c->p, &c->d);
+	if (!c->rc && c->d.errors) /* reported by the reader */
+		c->rc = -EINVAL;
+	if (c->rc)
+		return;
+	c->rules = calloc(c->p.n_rules + 1, sizeof(*c->rules));
+	for (size_t i = 0; c->rules && i < c->p.n_rules; i++)
+		CHECK(!rule_build(&c->p, &c->p.rules[i], &c->rules[i], NULL, NULL), "rule_build");
 }
 
 static void unload(struct ctx *c)
 {
+	for (size_t i = 0; c->rules && i < c->p.n_rules; i++)
+		rule_free(&c->rules[i]);
+	free(c->rules);
 	policy_free(&c->p);
 	diag_free(&c->d);
 }
@@ -40,54 +54,28 @@ static void dump(const struct ctx *c)
 			c->d.recs[i].msg);
 }
 
-static int has_proto(const uint8_t *set, unsigned int p)
-{
-	return set[p / 8] >> (p % 8) & 1;
-}
-
-static int n_protos(const uint8_t *set)
-{
-	int n = 0;
-
-	for (unsigned int i = 0; i < 256; i++)
-		n += has_proto(set, i);
-	return n;
-}
-
-static int ports_hold(const struct pol_ports *pp, unsigned int port)
-{
-	if (!pp)
-		return 1;
-	for (size_t i = 0; i < pp->n; i++)
-		if (pp->r[i].lo <= port && port <= pp->r[i].hi)
-			return 1;
-	return 0;
-}
-
 /* Does rule ri, through its terms, match protocol proto to dport (0: a packet without ports)? */
-static int rule_matches(const struct policy *p, size_t ri, unsigned int proto, unsigned int dport)
+static int rule_matches(const struct ctx *c, size_t ri, unsigned int proto, unsigned int dport)
 {
-	for (size_t i = 0; i < p->n_terms; i++) {
-		const struct pol_term *t = &p->terms[i];
+	const struct plan_rule *r = &c->rules[ri];
 
-		if (t->rule != ri || !has_proto(t->protos, proto))
+	for (size_t i = 0; i < r->n_terms; i++) {
+		const struct rule_term *t = &r->terms[i];
+
+		if (!proto_has(&t->protos, proto))
 			continue;
-		if (!dport && (t->dport || t->sport))
+		if (!dport && (t->has_dport || t->has_sport))
 			continue;
-		if (dport && !ports_hold(t->dport, dport))
+		if (dport && t->has_dport && !ivls_find(&t->dport, dport))
 			continue;
 		return 1;
 	}
 	return 0;
 }
 
-static size_t terms_of(const struct policy *p, size_t ri)
+static size_t terms_of(const struct ctx *c, size_t ri)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < p->n_terms; i++)
-		n += p->terms[i].rule == ri;
-	return n;
+	return c->rules[ri].n_terms;
 }
 
 static void test_terms(void)
@@ -113,71 +101,62 @@ static void test_terms(void)
 		unload(&c);
 		return;
 	}
-	/* terms are consecutive per rule, in rule order */
-	for (size_t i = 1; i < c.p.n_terms; i++)
-		CHECK(c.p.terms[i].rule >= c.p.terms[i - 1].rule, "term %zu out of order", i);
-
-	CHECK(terms_of(&c.p, 0) == 1, "one term");
-	CHECK(n_protos(c.p.terms[0].protos) == 1 && has_proto(c.p.terms[0].protos, IPPROTO_UDP),
+	CHECK(terms_of(&c, 0) == 1, "one term");
+	CHECK(protoset_count(&c.rules[0].terms[0].protos) == 1 &&
+		      proto_has(&c.rules[0].terms[0].protos, IPPROTO_UDP),
 	      "udp");
-	CHECK(c.p.terms[0].dport == &c.p.rules[0].dport && !c.p.terms[0].sport,
+	CHECK(c.rules[0].terms[0].has_dport && c.rules[0].terms[0].dport.n == 1 &&
+		      c.rules[0].terms[0].dport.v[0].lo == 443 &&
+		      c.rules[0].terms[0].loc.line == c.p.rules[0].dport.loc.line &&
+		      !c.rules[0].terms[0].has_sport,
 	      "dport is the rule's");
 
-	CHECK(terms_of(&c.p, 1) == 1, "one term");
-	CHECK(rule_matches(&c.p, 1, IPPROTO_TCP, 53) && rule_matches(&c.p, 1, IPPROTO_UDP, 53) &&
-		      !rule_matches(&c.p, 1, IPPROTO_ICMP, 0) &&
-		      !rule_matches(&c.p, 1, IPPROTO_SCTP, 53),
+	CHECK(terms_of(&c, 1) == 1, "one term");
+	CHECK(rule_matches(&c, 1, IPPROTO_TCP, 53) && rule_matches(&c, 1, IPPROTO_UDP, 53) &&
+		      !rule_matches(&c, 1, IPPROTO_ICMP, 0) &&
+		      !rule_matches(&c, 1, IPPROTO_SCTP, 53),
 	      "ports and no proto: tcp and udp only");
 
-	CHECK(rule_matches(&c.p, 2, IPPROTO_TCP, 25) && !rule_matches(&c.p, 2, IPPROTO_ICMP, 0) &&
-		      !rule_matches(&c.p, 2, IPPROTO_UDP, 25),
+	CHECK(rule_matches(&c, 2, IPPROTO_TCP, 25) && !rule_matches(&c, 2, IPPROTO_ICMP, 0) &&
+		      !rule_matches(&c, 2, IPPROTO_UDP, 25),
 	      "[tcp, icmp] with a port: tcp");
 
-	CHECK(terms_of(&c.p, 3) == 1, "dot and doq share port 853: one term, %zu",
-	      terms_of(&c.p, 3));
-	CHECK(rule_matches(&c.p, 3, IPPROTO_TCP, 853) && rule_matches(&c.p, 3, IPPROTO_UDP, 853) &&
-		      !rule_matches(&c.p, 3, IPPROTO_TCP, 854),
+	CHECK(terms_of(&c, 3) == 1, "dot and doq share port 853: one term, %zu", terms_of(&c, 3));
+	CHECK(rule_matches(&c, 3, IPPROTO_TCP, 853) && rule_matches(&c, 3, IPPROTO_UDP, 853) &&
+		      !rule_matches(&c, 3, IPPROTO_TCP, 854),
 	      "dot, doq");
-	for (size_t i = 0; i < c.p.n_terms; i++)
-		if (c.p.terms[i].rule == 3)
-			CHECK(c.p.terms[i].dport == &c.p.terms[i].own_dport,
-			      "service ports are the term's own");
+	CHECK(c.rules[3].terms[0].loc.line == c.p.rules[3].services.locs[0].line &&
+		      c.rules[3].terms[0].loc.col == c.p.rules[3].services.locs[0].col,
+	      "service ports are located at the service");
 
-	CHECK(terms_of(&c.p, 4) == 1, "quic: one protocol, two ports: one term");
-	CHECK(rule_matches(&c.p, 4, IPPROTO_UDP, 443) && rule_matches(&c.p, 4, IPPROTO_UDP, 80) &&
-		      !rule_matches(&c.p, 4, IPPROTO_TCP, 443),
+	CHECK(terms_of(&c, 4) == 1, "quic: one protocol, two ports: one term");
+	CHECK(rule_matches(&c, 4, IPPROTO_UDP, 443) && rule_matches(&c, 4, IPPROTO_UDP, 80) &&
+		      !rule_matches(&c, 4, IPPROTO_TCP, 443),
 	      "quic");
 
-	CHECK(terms_of(&c.p, 5) == 2, "https + dns: no cross product, %zu terms",
-	      terms_of(&c.p, 5));
-	CHECK(rule_matches(&c.p, 5, IPPROTO_TCP, 443) && rule_matches(&c.p, 5, IPPROTO_TCP, 53) &&
-		      rule_matches(&c.p, 5, IPPROTO_UDP, 53) &&
-		      !rule_matches(&c.p, 5, IPPROTO_UDP, 443),
+	CHECK(terms_of(&c, 5) == 2, "https + dns: no cross product, %zu terms", terms_of(&c, 5));
+	CHECK(rule_matches(&c, 5, IPPROTO_TCP, 443) && rule_matches(&c, 5, IPPROTO_TCP, 53) &&
+		      rule_matches(&c, 5, IPPROTO_UDP, 53) &&
+		      !rule_matches(&c, 5, IPPROTO_UDP, 443),
 	      "udp/443 is named by no service");
 
-	CHECK(rule_matches(&c.p, 6, IPPROTO_TCP, 53) && !rule_matches(&c.p, 6, IPPROTO_UDP, 53),
+	CHECK(rule_matches(&c, 6, IPPROTO_TCP, 53) && !rule_matches(&c, 6, IPPROTO_UDP, 53),
 	      "proto intersects the service's protocols");
-	CHECK(rule_matches(&c.p, 7, IPPROTO_TCP, 443) && !rule_matches(&c.p, 7, IPPROTO_TCP, 8443),
+	CHECK(rule_matches(&c, 7, IPPROTO_TCP, 443) && !rule_matches(&c, 7, IPPROTO_TCP, 8443),
 	      "dport intersects the service's ports");
-	CHECK(rule_matches(&c.p, 8, IPPROTO_TCP, 990) && !rule_matches(&c.p, 8, IPPROTO_TCP, 989),
+	CHECK(rule_matches(&c, 8, IPPROTO_TCP, 990) && !rule_matches(&c, 8, IPPROTO_TCP, 989),
 	      "ftps 989-990 with dport 990");
 
-	CHECK(terms_of(&c.p, 9) == 1, "any");
-	for (size_t i = 0; i < c.p.n_terms; i++) {
-		const struct pol_term *t = &c.p.terms[i];
-
-		if (t->rule == 9)
-			CHECK(n_protos(t->protos) == 256 && !t->dport && !t->sport,
-			      "unconstrained");
-		if (t->rule == 10)
-			CHECK(n_protos(t->protos) == 1 && has_proto(t->protos, IPPROTO_ICMP) &&
-				      !t->dport,
-			      "icmp");
-		if (t->rule == 11)
-			CHECK(n_protos(t->protos) == 2 && t->sport == &c.p.rules[11].sport &&
-				      !t->dport,
-			      "a sport alone also means tcp and udp");
-	}
+	CHECK(terms_of(&c, 9) == 1 && protoset_count(&c.rules[9].terms[0].protos) == 256 &&
+		      !c.rules[9].terms[0].has_dport && !c.rules[9].terms[0].has_sport,
+	      "any: one unconstrained term");
+	CHECK(terms_of(&c, 10) == 1 && protoset_count(&c.rules[10].terms[0].protos) == 1 &&
+		      proto_has(&c.rules[10].terms[0].protos, IPPROTO_ICMP) &&
+		      !c.rules[10].terms[0].has_dport,
+	      "icmp");
+	CHECK(terms_of(&c, 11) == 1 && protoset_count(&c.rules[11].terms[0].protos) == 2 &&
+		      c.rules[11].terms[0].has_sport && !c.rules[11].terms[0].has_dport,
+	      "a sport alone also means tcp and udp");
 	/* what is written above is also a lesson in shadowing */
 	CHECK(c.d.warnings == 4 && strstr(c.d.recs[0].msg,
 					  "rule 'dnstcp' can never match: rule 'noproto' (line 9)"),
@@ -206,8 +185,8 @@ static void test_defaults(void)
 	CHECK(!memcmp(md, c.p.sha256, 32), "sha256 of the file bytes");
 	unload(&c);
 
-	/* hooks == 0 from a policy built in memory becomes ingress */
-	struct policy p = { 0 };
+	/* check only reports: the policy it was given is left as it was */
+	struct policy p = { 0 }, before;
 	struct pol_iface f = { .name = "x0" };
 	struct diag d;
 
@@ -215,9 +194,10 @@ static void test_defaults(void)
 	p.version_loc.line = 1;
 	p.ifaces = &f;
 	p.n_ifaces = 1;
+	before = p;
 	diag_init(&d);
-	CHECK(policy_check(&p, &d) == 0 && f.hooks == POL_HOOK_INGRESS, "in-memory default hooks");
-	free(p.terms);
+	CHECK(policy_check(&p, &d) == 0 && !memcmp(&p, &before, sizeof(p)) && f.hooks == 0,
+	      "the policy is left as it was");
 	diag_free(&d);
 }
 

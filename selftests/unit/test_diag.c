@@ -26,7 +26,10 @@ static void test_edit_distance(void)
 {
 	CHECK(edit_distance("", "") == 0, "empty");
 	CHECK(edit_distance("abc", "") == 3, "to empty");
-	CHECK(edit_distance("dorp", "drop") == 2, "transposition costs 2 in Levenshtein");
+	CHECK(edit_distance("dorp", "drop") == 1, "a transposition costs 1");
+	CHECK(edit_distance("dprot", "dport") == 1 && edit_distance("dprot", "proto") == 2,
+	      "dprot: a transposition from dport, two edits from proto");
+	CHECK(edit_distance("ca", "abc") == 3, "optimal string alignment: no edit of a moved pair");
 	CHECK(edit_distance("kitten", "sitting") == 3, "classic");
 	CHECK(edit_distance("DROP", "drop") == 0, "case is not a difference");
 	CHECK(edit_distance("egres", "egress") == 1, "one missing");
@@ -46,6 +49,12 @@ static void test_did_you_mean(void)
 	static const char *const protos[] = { "tcp", "udp", "icmp", "icmpv6" };
 	const char *s;
 
+	static const char *const keys[] = { "name",	 "proto",     "sport",	"dport",
+					    "service",	 "src",	      "dst",	"family",
+					    "direction", "interface", "action", "mode" };
+
+	s = did_you_mean("dprot", keys, 12);
+	CHECK(s && !strcmp(s, "dport"), "dprot -> %s (a transposition wins)", s ? s : "NULL");
 	s = did_you_mean("dorp", actions, 3);
 	CHECK(s && !strcmp(s, "drop"), "dorp -> %s", s ? s : "NULL");
 	s = did_you_mean("rejct", actions, 3);

@@ -56,7 +56,7 @@ static int fx_yaml(struct fx *f, const char *body)
 		failures++;
 		return -EINVAL;
 	}
-	f->err = policy_lower(&f->pol, &f->plan, &f->d);
+	f->err = policy_lower(&f->pol, NULL, &f->plan, &f->d);
 	if (f->err) {
 		fprintf(stderr, "FAIL: policy_lower: %s\n", strerror(-f->err));
 		diag_print(&f->d, stderr);
@@ -65,14 +65,12 @@ static int fx_yaml(struct fx *f, const char *body)
 	return f->err;
 }
 
-/* Lower a policy built in memory (terms made here). */
+/* Lower a policy built in memory. */
 static int fx_mem(struct fx *f)
 {
 	f->yaml = false;
 	diag_init(&f->d);
-	if (randpol_terms(&f->pol))
-		return -ENOMEM;
-	f->err = policy_lower(&f->pol, &f->plan, &f->d);
+	f->err = policy_lower(&f->pol, NULL, &f->plan, &f->d);
 	return f->err;
 }
 
@@ -400,7 +398,7 @@ static void test_services(void)
 			"    service: [dot, doq, https]\n"
 			"    action: drop\n"))
 		goto out;
-	CHECK(f.pol.n_terms >= 2, "terms %zu", f.pol.n_terms);
+	CHECK(f.plan.rules[0].n_terms == 2, "web3: terms %zu", f.plan.rules[0].n_terms);
 	expect(&f, "udp 1 443 10.0.0.1 10.0.0.2 lan0 in", "web3");
 	expect(&f, "udp 1 80 10.0.0.1 10.0.0.2 lan0 in", "web3");
 	expect(&f, "tcp 1 80 10.0.0.1 10.0.0.2 lan0 in", NULL);
@@ -411,7 +409,7 @@ static void test_services(void)
 	expect(&f, "udp 1 8443 10.0.0.1 10.0.0.2 lan0 in", NULL);
 	fx_free(&f);
 
-	/* The same in memory, one term per service port (no merging): same decisions. */
+	/* The same in memory: same terms, same decisions. */
 	randpol_init(&f.pol);
 	randpol_add_iface(&f.pol, "lan0", POL_HOOK_INGRESS | POL_HOOK_EGRESS);
 	randpol_add_iface(&f.pol, "wan0", POL_HOOK_INGRESS);
@@ -426,7 +424,8 @@ static void test_services(void)
 		CHECK(0, "policy_lower: %s", strerror(-f.err));
 		goto out;
 	}
-	CHECK(f.pol.n_terms == 7, "terms %zu", f.pol.n_terms);
+	CHECK(f.plan.rules[0].n_terms + f.plan.rules[1].n_terms == 4, "terms %zu + %zu",
+	      f.plan.rules[0].n_terms, f.plan.rules[1].n_terms);
 	CHECK(f.plan.n_comb3 >= 1, "comb3");
 	expect(&f, "udp 1 443 10.0.0.1 10.0.0.2 lan0 in", "web3");
 	expect(&f, "tcp 1 80 10.0.0.1 10.0.0.2 lan0 in", NULL);
@@ -613,26 +612,23 @@ static void test_too_many_combinations(void)
 	printf("comb3 overflow blamed on rule %zu of %zu\n", blamed, f.pol.n_rules);
 	{
 		/* the same policy, cut after the blamed rule and before it */
-		size_t n_rules = f.pol.n_rules, n_terms = f.pol.n_terms;
+		size_t n_rules = f.pol.n_rules;
 		struct plan pl;
 		struct diag d;
 		int err;
 
 		diag_init(&d);
 		f.pol.n_rules = blamed + 1;
-		f.pol.n_terms = blamed + 1; /* one term per rule */
-		err = policy_lower(&f.pol, &pl, &d);
+		err = policy_lower(&f.pol, NULL, &pl, &d);
 		CHECK(err == -E2BIG, "up to the blamed rule: %d", err);
 		plan_free(&pl);
 		f.pol.n_rules = blamed;
-		f.pol.n_terms = blamed;
-		err = policy_lower(&f.pol, &pl, &d);
+		err = policy_lower(&f.pol, NULL, &pl, &d);
 		CHECK(err == 0 && pl.n_comb3 <= TLSFW_MAX_COMB / 2, "before the blamed rule: %d",
 		      err);
 		plan_free(&pl);
 		diag_free(&d);
 		f.pol.n_rules = n_rules;
-		f.pol.n_terms = n_terms;
 	}
 out:
 	fx_free(&f);

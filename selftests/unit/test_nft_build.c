@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The nftables backend's batch, built without the kernel: what a policy turns into (sets,
+ * The nftables backend's batch, built without the kernel (the plan's nftables half encoded by
+ * nft_encode.c): what a policy turns into (sets,
  * chains, rules, counters), merged set elements, the map from batch messages back to policy
  * rules, the dry-run batch without its end message, and the replacement of a table that
  * holds a previous policy (kept counters, deleted leftovers).
@@ -16,7 +17,8 @@
 #include <libnftnl/object.h>
 #include <libnftnl/set.h>
 
-#include "apply_nft.h"
+#include "nft_encode.h"
+#include "plan.h"
 #include "policy.h"
 
 #include "check.h"
@@ -24,6 +26,7 @@
 
 struct fx {
 	struct policy pol;
+	struct plan plan;
 	struct diag d;
 	struct nft_batch b;
 	int err;
@@ -34,10 +37,10 @@ static const struct nft_existing *fx_old; /* opts.old of the next fx_build */
 static int fx_build(struct fx *f, const char *text, bool dry_run)
 {
 	static const uint8_t hash[32];
-	struct nft_apply_opts o = { .policy_file = "/etc/tlsfw/test.conf",
-				    .sha256 = hash,
-				    .dry_run = dry_run,
-				    .old = fx_old };
+	struct nft_encode_opts o = { .policy_file = "/etc/tlsfw/test.conf",
+				     .sha256 = hash,
+				     .dry_run = dry_run,
+				     .old = fx_old };
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -45,16 +48,19 @@ static int fx_build(struct fx *f, const char *text, bool dry_run)
 	err = policy_read_mem(&f->pol, "test.conf", text, strlen(text), &f->d);
 	if (!err)
 		err = policy_check(&f->pol, &f->d);
+	if (!err && !f->d.errors)
+		err = policy_lower(&f->pol, &(struct lower_opts){ .nft = true }, &f->plan, &f->d);
 	if (err || f->d.errors) {
 		diag_print(&f->d, stderr);
 		return f->err = err ? err : -EINVAL;
 	}
-	return f->err = nft_batch_build(&f->pol, &o, &f->b, &f->d);
+	return f->err = nft_encode(&f->plan, &o, &f->b);
 }
 
 static void fx_free(struct fx *f)
 {
 	nft_batch_free(&f->b);
+	plan_free(&f->plan);
 	policy_free(&f->pol);
 	diag_free(&f->d);
 }

@@ -5,9 +5,9 @@
  * (ref_decide). Seeded and reproducible: TLSFW_SEED=N picks another run; a failure prints the
  * seed, the policy as YAML, the packet and both verdicts.
  *
- * Policies come from two sources: built in memory with randpol's own term builder, and (when
- * the reader and checker accept the YAML text) read back through stages 1 and 2, so the real
- * terms of policy_check are lowered too.
+ * Policies come from two sources: built in memory by randpol, and (when the reader and
+ * checker accept the YAML text) read back through stages 1 and 2, so that what the reader
+ * makes of the text is lowered too.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -90,7 +90,7 @@ static int run_one(const struct policy *p, uint64_t seed, const char *source, st
 	int err, ret = -1;
 
 	diag_init(&d);
-	err = policy_lower(p, &pl, &d);
+	err = policy_lower(p, NULL, &pl, &d);
 	if (err) {
 		fprintf(stderr, "FAIL: policy_lower: %s\n", strerror(-err));
 		diag_print(&d, stderr);

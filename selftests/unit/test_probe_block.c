@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * on_fail: block. The drop rules of failing probes go first in rule order, carry the probe's
- * name and location, get terms like any rule, lower into a plan that drops exactly the probed
- * destination and port, and bring only new messages. Then the whole path against local
- * servers: a plaintext server on an implicit-TLS port fails, a closed port is unreachable.
+ * on_fail: block. The drop rules of failing probes carry the probe's name and location, go
+ * first in the lowering's rule list (the policy itself is not changed), lower into a plan that
+ * drops exactly the probed destination and port, and bring only new messages. Then the whole
+ * path against local servers: a plaintext server on an implicit-TLS port fails, a closed port
+ * is unreachable.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +21,7 @@
 #include "plan.h"
 #include "plan_sim.h"
 #include "policy.h"
-#include "probe_policy.h"
+#include "probe_block.h"
 #include "ref_decide.h"
 
 #include "check.h"
@@ -72,7 +73,8 @@ static struct ref_pkt tcp_to(const struct pol_prefix *dst, uint16_t dport, uint8
 	return k;
 }
 
-/* The plan's verdict and the reference scan's agree, and name rule `want` (-1: default). */
+/* The plan's verdict and the reference scan's (over ref, the policy with the drop rules
+ * first) agree, and name rule `want` (-1: default). */
 static void expect_rule(const struct policy *p, const struct plan *pl, const struct ref_pkt *k,
 			int want, const char *what)
 {
@@ -128,12 +130,13 @@ static const char policy_text[] =
 
 static void test_add_blocks(void)
 {
-	struct policy p;
+	struct policy p, ref;
 	struct plan pl = { 0 };
 	struct diag d;
 	struct probe_block b[2];
+	struct pol_rule *rules = NULL;
 	struct pol_prefix mx, other, d4, d6, site;
-	size_t warnings, shadow_msgs, n_terms_before;
+	size_t warnings, shadow_msgs;
 	int err;
 
 	err = load(&p, &d, policy_text);
@@ -145,7 +148,6 @@ static void test_add_blocks(void)
 	warnings = d.warnings;
 	shadow_msgs = count_msgs(&d, DIAG_WARNING, "can never match");
 	CHECK(shadow_msgs == 1, "the first check finds web-again shadowed (%zu)", shadow_msgs);
-	n_terms_before = p.n_terms;
 
 	memset(b, 0, sizeof(b));
 	b[0].probe = 0;
@@ -157,55 +159,59 @@ static void test_add_blocks(void)
 	v4(&b[1].dst[0], "198.51.100.7");
 	v6(&b[1].dst[1], "2001:db8::7");
 	b[1].n_dst = 2;
-	err = probe_policy_add_blocks(&p, &d, b, 2);
-	CHECK(!err, "add_blocks: %d", err);
-	if (err) {
-		diag_print(&d, stdout);
+	err = probe_block_rules(&p, b, 2, &rules);
+	CHECK(!err, "probe_block_rules: %d", err);
+	if (err)
 		goto out;
-	}
-
-	CHECK(p.n_rules == 6, "4 rules + 2 drop rules, got %zu", p.n_rules);
-	CHECK(!strcmp(p.rules[0].name, "mx") && !strcmp(p.rules[1].name, "dual"),
-	      "drop rules first, in probe order: %s %s", p.rules[0].name, p.rules[1].name);
-	CHECK(!strcmp(p.rules[2].name, "allow-mx") && !strcmp(p.rules[5].name, "web-again"),
-	      "the file's rules follow in their order");
-	CHECK(p.rules[0].probe == p.probes[0].name, "rule.probe points at the probe's name");
-	CHECK(!p.rules[2].probe, "user rules have no probe");
-	CHECK(p.rules[0].action == POL_DROP && p.rules[0].mode == POL_ENFORCE, "drop, enforced");
-	CHECK(p.rules[0].loc.line == 23 && p.rules[0].name_loc.line == 23,
-	      "located at the probe (line %u)", p.rules[0].loc.line);
-	CHECK(p.rules[0].action_loc.line == 25, "action at on_fail (line %u)",
-	      p.rules[0].action_loc.line);
-	CHECK(p.rules[1].dst.n == 2 && p.rules[1].dst.p[1].family == POL_FAM_V6,
+	CHECK(!strcmp(rules[0].name, "mx") && !strcmp(rules[1].name, "dual"),
+	      "drop rules in probe order: %s %s", rules[0].name, rules[1].name);
+	CHECK(rules[0].probe == p.probes[0].name, "rule.probe points at the probe's name");
+	CHECK(rules[0].action == POL_DROP && rules[0].mode == POL_ENFORCE, "drop, enforced");
+	CHECK(rules[0].loc.line == 23 && rules[0].name_loc.line == 23,
+	      "located at the probe (line %u)", rules[0].loc.line);
+	CHECK(rules[0].action_loc.line == 25, "action at on_fail (line %u)",
+	      rules[0].action_loc.line);
+	CHECK(rules[1].dst.n == 2 && rules[1].dst.p[1].family == POL_FAM_V6,
 	      "every address of the host");
+	CHECK(p.n_rules == 4, "the policy keeps its %zu rules", p.n_rules);
 
-	/* terms: two new ones, first, then the old ones with their rule indexes moved by 2 */
-	CHECK(p.n_terms == n_terms_before + 2, "terms %zu, before %zu", p.n_terms, n_terms_before);
-	CHECK(p.terms[0].rule == 0 && p.terms[1].rule == 1, "terms of the drop rules first");
-	CHECK(p.terms[0].dport && p.terms[0].dport->n == 1 && p.terms[0].dport->r[0].lo == 25,
+	/* the lowering puts them first */
+	err = policy_lower(&p, &(struct lower_opts){ .extra = rules, .n_extra = 2 }, &pl, &d);
+	CHECK(!err, "lower: %d", err);
+	if (err)
+		goto out;
+	CHECK(pl.n_rules == 6 && pl.n_probe_rules == 2, "4 rules + 2 drop rules, got %zu",
+	      pl.n_rules);
+	CHECK(!strcmp(pl.rules[0].name, "mx") && pl.rules[0].line == 23 &&
+		      !strcmp(pl.rules[1].name, "dual") && !strcmp(pl.rules[2].name, "allow-mx") &&
+		      !strcmp(pl.rules[5].name, "web-again"),
+	      "plan rules: mx, dual, then the file's in their order");
+	CHECK(pl.rules[0].n_terms == 1 && pl.rules[0].terms[0].has_dport &&
+		      pl.rules[0].terms[0].dport.n == 1 && pl.rules[0].terms[0].dport.v[0].lo == 25,
 	      "term dport 25");
-	CHECK(p.terms[0].protos[IPPROTO_TCP / 8] & 1u << (IPPROTO_TCP % 8) &&
-		      !(p.terms[0].protos[IPPROTO_UDP / 8] & 1u << (IPPROTO_UDP % 8)),
+	CHECK(proto_has(&pl.rules[0].terms[0].protos, IPPROTO_TCP) &&
+		      protoset_count(&pl.rules[0].terms[0].protos) == 1,
 	      "term tcp only");
-	for (size_t i = 1; i < p.n_terms; i++)
-		CHECK(p.terms[i].rule >= p.terms[i - 1].rule, "terms in rule order");
-	CHECK(p.terms[p.n_terms - 1].rule == 5, "last term belongs to web-again");
 
 	/* messages: the first check's warnings once; the shadowing that is new */
+	policy_check_probe_rules(&p, pl.rules, pl.n_rules, pl.n_probe_rules, &d);
 	CHECK(count_msgs(&d, DIAG_WARNING, "rule 'web-again' can never match") == 1,
 	      "the old warning is not repeated");
-	CHECK(count_msgs(&d, DIAG_WARNING, "rule 'allow-mx' can never match") == 1,
+	CHECK(count_msgs(&d, DIAG_WARNING,
+			 "rule 'allow-mx' can never match: rule 'mx' (line 23)") == 1,
 	      "allow-mx is now shadowed by the drop rule of probe mx");
 	CHECK(d.warnings == warnings + 1, "exactly one new warning (%u, was %zu)", d.warnings,
 	      warnings);
 	CHECK(!d.errors, "no errors");
 
-	err = policy_lower(&p, &pl, &d);
-	CHECK(!err, "lower: %d", err);
-	if (err)
+	/* the reference decides over the policy with the drop rules put first by hand */
+	ref = p;
+	ref.rules = calloc(p.n_rules + 2, sizeof(*ref.rules));
+	if (!ref.rules)
 		goto out;
-	CHECK(pl.n_rules == 6 && !strcmp(pl.rules[0].name, "mx") && pl.rules[0].line == 23,
-	      "plan rule 0 is mx at line 23");
+	memcpy(ref.rules, rules, 2 * sizeof(*rules));
+	memcpy(ref.rules + 2, p.rules, p.n_rules * sizeof(*p.rules));
+	ref.n_rules = p.n_rules + 2;
 	v4(&mx, "192.0.2.25");
 	v4(&other, "192.0.2.26");
 	v4(&d4, "198.51.100.7");
@@ -215,24 +221,26 @@ static void test_add_blocks(void)
 		struct ref_pkt k;
 
 		k = tcp_to(&mx, 25, IPPROTO_TCP);
-		expect_rule(&p, &pl, &k, 0, "tcp to the probed address and port");
+		expect_rule(&ref, &pl, &k, 0, "tcp to the probed address and port");
 		k = tcp_to(&mx, 26, IPPROTO_TCP);
-		expect_rule(&p, &pl, &k, -1, "another port of the probed address");
+		expect_rule(&ref, &pl, &k, -1, "another port of the probed address");
 		k = tcp_to(&mx, 25, IPPROTO_UDP);
-		expect_rule(&p, &pl, &k, -1, "udp to the probed port");
+		expect_rule(&ref, &pl, &k, -1, "udp to the probed port");
 		k = tcp_to(&other, 25, IPPROTO_TCP);
-		expect_rule(&p, &pl, &k, 3, "a neighbour of the probed address: smtp-net");
+		expect_rule(&ref, &pl, &k, 3, "a neighbour of the probed address: smtp-net");
 		k = tcp_to(&d4, 465, IPPROTO_TCP);
-		expect_rule(&p, &pl, &k, 1, "IPv4 address of dual");
+		expect_rule(&ref, &pl, &k, 1, "IPv4 address of dual");
 		k = tcp_to(&d6, 465, IPPROTO_TCP);
-		expect_rule(&p, &pl, &k, 1, "IPv6 address of dual");
+		expect_rule(&ref, &pl, &k, 1, "IPv6 address of dual");
 		k = tcp_to(&d6, 443, IPPROTO_TCP);
-		expect_rule(&p, &pl, &k, 4, "dual's host on 443: web");
+		expect_rule(&ref, &pl, &k, 4, "dual's host on 443: web");
 		k = tcp_to(&site, 443, IPPROTO_TCP);
-		expect_rule(&p, &pl, &k, 4, "the warn probe's target is not blocked");
+		expect_rule(&ref, &pl, &k, 4, "the warn probe's target is not blocked");
 	}
+	free(ref.rules);
 out:
 	plan_free(&pl);
+	probe_rules_free(rules, 2);
 	policy_free(&p);
 	diag_free(&d);
 }
@@ -242,6 +250,8 @@ static void test_bad_blocks(void)
 	struct policy p;
 	struct diag d;
 	struct probe_block b = { .probe = 0, .port = 25 };
+	struct pol_rule *rules = NULL;
+	size_t n = 0;
 	int err;
 
 	/* a probe with on_fail: block named like a rule */
@@ -255,13 +265,12 @@ static void test_bad_blocks(void)
 	CHECK(d.n && d.recs[d.n - 1].loc.line == 9 &&
 		      strstr(d.recs[d.n - 1].msg, "would take the name of rule 'mx' (line 5)"),
 	      "error at the probe's name: %s", d.n ? d.recs[d.n - 1].msg : "-");
-	/* the same through apply_blocks: no probe runs, the error stops it */
-	err = probe_policy_apply_blocks(&p, &d, NULL);
-	CHECK(err == -EINVAL, "apply_blocks stops at the clash: %d", err);
-	CHECK(p.n_rules == 1, "nothing added");
-	/* a block without an address is refused, the policy untouched */
-	err = probe_policy_add_blocks(&p, &d, &b, 1);
-	CHECK(err == -EINVAL && p.n_rules == 1, "block without address: %d", err);
+	/* the same through probe_policy_run: no probe runs, the error stops it */
+	err = probe_policy_run(&p, &d, NULL, &rules, &n);
+	CHECK(err == -EINVAL && !n && !rules, "probe_policy_run stops at the clash: %d", err);
+	/* a block without an address is refused */
+	err = probe_block_rules(&p, &b, 1, &rules);
+	CHECK(err == -EINVAL && !rules, "block without address: %d", err);
 	policy_free(&p);
 	diag_free(&d);
 
@@ -339,6 +348,8 @@ static void test_apply_blocks(void)
 {
 	struct server s = { 0 };
 	struct probe_opts o = { .timeout_ms = 2000, .concurrency = 4 };
+	struct pol_rule *rules = NULL;
+	size_t n = 0;
 	struct policy p;
 	struct diag d;
 	char text[1024];
@@ -368,19 +379,17 @@ static void test_apply_blocks(void)
 	err = load(&p, &d, text);
 	CHECK(!err, "loads: %d", err);
 	if (!err) {
-		err = probe_policy_apply_blocks(&p, &d, &o);
-		CHECK(!err, "apply_blocks: %d", err);
+		err = probe_policy_run(&p, &d, &o, &rules, &n);
+		CHECK(!err, "probe_policy_run: %d", err);
 		diag_print(&d, stdout);
 	}
 	if (!err) {
-		CHECK(p.n_rules == 3, "two drop rules + allow-all-tcp, got %zu", p.n_rules);
-		CHECK(p.n_rules == 3 && !strcmp(p.rules[0].name, "plain") &&
-			      !strcmp(p.rules[1].name, "dead") &&
-			      !strcmp(p.rules[2].name, "allow-all-tcp"),
-		      "order: plain, dead (fail closed), allow-all-tcp");
-		CHECK(p.rules[0].has_dport && p.rules[0].dport.r[0].lo == s.port &&
-			      p.rules[0].dst.n == 1 && p.rules[0].dst.p[0].addr[12] == 127 &&
-			      p.rules[0].dst.p[0].plen == 128,
+		CHECK(n == 2 && p.n_rules == 1, "two drop rules (%zu), the policy's one rule", n);
+		CHECK(n == 2 && !strcmp(rules[0].name, "plain") && !strcmp(rules[1].name, "dead"),
+		      "order: plain, dead (fail closed)");
+		CHECK(n && rules[0].has_dport && rules[0].dport.r[0].lo == s.port &&
+			      rules[0].dst.n == 1 && rules[0].dst.p[0].addr[12] == 127 &&
+			      rules[0].dst.p[0].plen == 128,
 		      "plain: tcp/%u to 127.0.0.1/32", s.port);
 		CHECK(count_msgs(&d, DIAG_WARNING, "probe 'plain' failed") == 1 &&
 			      count_msgs(&d, DIAG_WARNING, "is not compliant") == 1,
@@ -398,6 +407,7 @@ static void test_apply_blocks(void)
 	atomic_store(&s.stop, true);
 	pthread_join(s.th, NULL);
 	close(s.fd);
+	probe_rules_free(rules, n);
 	policy_free(&p);
 	diag_free(&d);
 
@@ -405,8 +415,8 @@ static void test_apply_blocks(void)
 	err = load(
 		&p, &d,
 		"version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: a\n    dport: 1\n    action: drop\n");
-	CHECK(!err && !probe_policy_apply_blocks(&p, &d, &o) && p.n_rules == 1 && !d.warnings,
-	      "no probes: nothing changes");
+	CHECK(!err && !probe_policy_run(&p, &d, &o, &rules, &n) && !n && !rules && !d.warnings,
+	      "no probes: no rules");
 	policy_free(&p);
 	diag_free(&d);
 }

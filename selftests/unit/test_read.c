@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* policy_read.c: every key into the model, with exact locations; errors where they belong. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,11 +282,95 @@ static void test_entry_points(void)
 	diag_free(&d);
 }
 
+/* The error about path: one error, at the whole file, holding want. */
+static void expect_unreadable(const char *path, const char *want)
+{
+	struct policy p;
+	struct diag d;
+	int err;
+
+	diag_init(&d);
+	err = policy_read_file(&p, path, &d);
+	CHECK(err < 0 && d.errors == 1 && d.recs[0].loc.line == 0 && strstr(d.recs[0].msg, want),
+	      "%s: %d, '%s', want '%s'", path, err, d.n ? d.recs[0].msg : "", want);
+	policy_free(&p);
+	diag_free(&d);
+}
+
+/* What is not a policy file is refused before it is read, and never blocks; too much input
+ * names the limit. */
+static void test_files(void)
+{
+	char fifo[] = "/tmp/tlsfw-test-fifo-XXXXXX";
+	int fd = mkstemp(fifo);
+	pid_t pid;
+	int status;
+
+	CHECK(fd >= 0, "mkstemp");
+	close(fd);
+	unlink(fifo);
+	CHECK(!mkfifo(fifo, 0600), "mkfifo");
+	/* nobody writes: a read would wait forever */
+	expect_unreadable(fifo, "a named pipe, not a regular file");
+	unlink(fifo);
+	expect_unreadable("/dev/zero", "a character device, not a regular file");
+	expect_unreadable("/dev/zero", "256 MiB");
+	expect_unreadable("/tmp", "a directory, not a regular file");
+	/* standard input is read as it comes, up to the limit */
+	pid = fork();
+	if (!pid) {
+		struct policy p;
+		struct diag d;
+		int z = open("/dev/zero", O_RDONLY);
+
+		diag_init(&d);
+		if (z < 0 || dup2(z, 0) < 0)
+			_exit(2);
+		policy_read_file(&p, "-", &d);
+		_exit(d.errors == 1 && strstr(d.recs[0].msg, "larger than the 256 MiB limit") ? 0 :
+												1);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      !WEXITSTATUS(status),
+	      "stdin from /dev/zero: larger than the 256 MiB limit");
+}
+
+/* The MATCH column of `tlsfw check` is cut at its width, visibly. */
+static void test_table_cut(void)
+{
+	char *text = NULL, *out = NULL;
+	size_t len = 0, n = 0;
+	struct policy p;
+	struct diag d;
+	FILE *f;
+
+	diag_init(&d);
+	f = open_memstream(&text, &len);
+	fprintf(f, "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: many\n"
+		   "    proto: tcp\n    dport: [");
+	for (int i = 0; i < 200; i++)
+		fprintf(f, "%s%d", i ? ", " : "", 1000 + i);
+	fprintf(f, "]\n    action: drop\n");
+	fclose(f);
+	CHECK(!policy_read_mem(&p, "cut.conf", text, len, &d) && !d.errors, "reads");
+	f = open_memstream(&out, &n);
+	policy_print_table(&p, f);
+	fclose(f);
+	CHECK(n > 4 && !strcmp(out + n - 4, "\xe2\x80\xa6\n"), "the cut row ends with an ellipsis");
+	CHECK(strstr(out, "1000,1001,1002"), "and starts with the first ports");
+	free(out);
+	free(text);
+	policy_free(&p);
+	diag_free(&d);
+}
+
 int main(void)
 {
 	test_every_key();
 	test_errors();
 	test_entry_points();
+	test_files();
+	test_table_cut();
 	if (failures) {
 		fprintf(stderr, "test_read: %d failures\n", failures);
 		return 1;

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * intervals.c: merging, subset and overlap of interval sets against a bitmap of the same
+ * values, prefixes as intervals and back, and the interval index against a linear scan.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intervals.h"
+#include "randpol.h"
+
+#include "check.h"
+
+#define DOMAIN 200 /* small values, so that a bitmap is the obvious truth */
+
+static void random_set(struct rp_rng *r, struct ivls *s, uint8_t *bits)
+{
+	unsigned int n = rp_below(r, 6);
+
+	memset(s, 0, sizeof(*s));
+	memset(bits, 0, DOMAIN);
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int a = rp_below(r, DOMAIN), b = a + rp_below(r, 30);
+		bool swap = rp_below(r, 2);
+
+		if (b >= DOMAIN)
+			b = DOMAIN - 1;
+		/* either order: ivls_add takes the ends as they come */
+		CHECK(!ivls_add(s, swap ? b : a, swap ? a : b), "ivls_add");
+		memset(bits + a, 1, b - a + 1);
+	}
+	ivls_normalize(s);
+}
+
+static void test_sets(void)
+{
+	struct rp_rng r;
+
+	rp_seed(&r, 7);
+	for (int round = 0; round < 5000; round++) {
+		uint8_t a_bits[DOMAIN], b_bits[DOMAIN];
+		struct ivls a, b;
+		bool subset = true, meet = false;
+
+		random_set(&r, &a, a_bits);
+		random_set(&r, &b, b_bits);
+		for (size_t i = 1; i < a.n; i++)
+			CHECK(a.v[i].lo > a.v[i - 1].hi + 1, "normalized: disjoint, not adjacent");
+		for (unsigned int x = 0; x < DOMAIN; x++) {
+			CHECK(!!ivls_find(&a, x) == a_bits[x], "find %u", x);
+			subset &= !a_bits[x] || b_bits[x];
+			meet |= a_bits[x] && b_bits[x];
+		}
+		CHECK(ivls_subset(&a, &b) == subset, "subset");
+		CHECK(ivls_meet(&a, &b) == meet, "meet");
+		CHECK(ivls_equal(&a, &b) == !memcmp(a_bits, b_bits, DOMAIN), "equal");
+		ivls_free(&a);
+		ivls_free(&b);
+	}
+}
+
+static void test_prefixes(void)
+{
+	uint8_t a[16] = { [10] = 0xff, [11] = 0xff, [12] = 10, [13] = 1, [14] = 2, [15] = 3 };
+	uint8_t m[16];
+	struct ivl x = prefix_ivl(a, 96 + 16);
+
+	key_addr(x.lo, m);
+	CHECK(m[12] == 10 && m[13] == 1 && m[14] == 0 && m[15] == 0,
+	      "10.1.2.3/16 starts at 10.1/16");
+	key_addr(x.hi, m);
+	CHECK(m[14] == 0xff && m[15] == 0xff, "and ends at 10.1.255.255");
+	prefix_mask(m, a, 96 + 24);
+	CHECK(m[14] == 2 && m[15] == 0, "mask /24");
+	CHECK(prefix_first(x.lo, x.hi) == 96 + 16, "an interval that is a prefix");
+	CHECK(prefix_first(x.lo, x.hi - 1) == 96 + 17, "the largest prefix that fits");
+	CHECK(prefix_first(0, ~(ivl_key)0) == 0, "::/0");
+	CHECK(ivl_v4_all.lo == prefix_ivl((const uint8_t[16]){ [10] = 0xff, [11] = 0xff }, 96).lo,
+	      "the v4-mapped space");
+}
+
+static void test_protos(void)
+{
+	struct protoset a = { 0 }, b = { 0 };
+
+	proto_add(&a, IPPROTO_TCP);
+	proto_add(&b, IPPROTO_TCP);
+	proto_add(&b, 255);
+	CHECK(protoset_subset(&a, &b) && !protoset_subset(&b, &a), "subset");
+	CHECK(protoset_count(&b) == 2 && protoset_meet(&a, &b), "count, meet");
+	CHECK(protoset_only_ported(&a) && !protoset_only_ported(&b) && protoset_has_ported(&b),
+	      "ported");
+	proto_del(&b, 255);
+	CHECK(!memcmp(&a, &b, sizeof(a)), "del");
+}
+
+/* The index answers "lo <= x and hi >= y" exactly as a scan does, capped or not. */
+static void test_index(void)
+{
+	struct rp_rng r;
+
+	rp_seed(&r, 11);
+	for (int round = 0; round < 200; round++) {
+		size_t n = rp_below(&r, 300);
+		struct ivl_item *items = calloc(n + 1, sizeof(*items)), *copy;
+		uint32_t *out = calloc(n + 1, sizeof(*out));
+		struct ivl_index x;
+
+		copy = calloc(n + 1, sizeof(*copy));
+		for (size_t i = 0; i < n; i++) {
+			unsigned int a = rp_below(&r, 1000),
+				     b = a + (rp_below(&r, 2) ? 0 : rp_below(&r, 100));
+
+			items[i] = (struct ivl_item){ a, b, i };
+		}
+		memcpy(copy, items, n * sizeof(*items));
+		CHECK(!ivl_index_build(&x, items, n), "build");
+		for (int q = 0; q < 50; q++) {
+			ivl_key lo_max = rp_below(&r, 1100), hi_min = rp_below(&r, 1100);
+			size_t want = 0, got = ivl_index_query(&x, lo_max, hi_min, out, n), cap;
+
+			for (size_t i = 0; i < n; i++)
+				want += copy[i].lo <= lo_max && copy[i].hi >= hi_min;
+			CHECK(got == want, "query %u %u: %zu, want %zu", (unsigned int)lo_max,
+			      (unsigned int)hi_min, got, want);
+			for (size_t i = 0; i < got && i < n; i++) {
+				uint32_t id = ivl_index_id(&x, out[i]);
+				struct ivl iv = ivl_index_ivl(&x, out[i]);
+
+				CHECK(copy[id].lo <= lo_max && copy[id].hi >= hi_min,
+				      "a wrong entry");
+				CHECK(iv.lo == copy[id].lo && iv.hi == copy[id].hi, "its interval");
+			}
+			cap = want ? want - 1 : 0;
+			if (want)
+				CHECK(ivl_index_query(&x, lo_max, hi_min, out, cap) == cap + 1,
+				      "capped: cap + 1");
+		}
+		ivl_index_free(&x);
+		free(items);
+		free(copy);
+		free(out);
+	}
+}
+
+int main(void)
+{
+	test_sets();
+	test_prefixes();
+	test_protos();
+	test_index();
+	return check_report("test_intervals");
+}

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Interval sets, protocol bitmaps, prefixes as intervals and a static interval index
+ * (intervals.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "intervals.h"
+
+/* ---- interval sets ---------------------------------------------------------------------- */
+
+int ivls_add(struct ivls *s, ivl_key lo, ivl_key hi)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4;
+		struct ivl *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = lo <= hi ? (struct ivl){ lo, hi } : (struct ivl){ hi, lo };
+	return 0;
+}
+
+static int ivl_cmp(const void *a, const void *b)
+{
+	const struct ivl *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+void ivls_normalize(struct ivls *s)
+{
+	size_t out = 0;
+
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), ivl_cmp);
+	for (size_t i = 1; i < s->n; i++) {
+		struct ivl *cur = &s->v[out];
+
+		/* overlapping or adjacent (lo - 1 does not wrap: lo > cur->hi >= 0 there) */
+		if (s->v[i].lo <= cur->hi || s->v[i].lo - 1 == cur->hi) {
+			if (s->v[i].hi > cur->hi)
+				cur->hi = s->v[i].hi;
+		} else {
+			s->v[++out] = s->v[i];
+		}
+	}
+	s->n = out + 1;
+}
+
+void ivls_free(struct ivls *s)
+{
+	if (!s)
+		return;
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+int ivls_copy(struct ivls *dst, const struct ivls *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src->n)
+		return 0;
+	dst->v = malloc(src->n * sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = dst->cap = src->n;
+	return 0;
+}
+
+const struct ivl *ivls_find(const struct ivls *s, ivl_key x)
+{
+	size_t lo = 0, hi = s->n;
+
+	/* the last interval starting at or before x */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].lo <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && s->v[lo - 1].hi >= x ? &s->v[lo - 1] : NULL;
+}
+
+bool ivls_contains(const struct ivls *s, ivl_key lo, ivl_key hi)
+{
+	const struct ivl *in = ivls_find(s, lo);
+
+	return in && in->hi >= hi;
+}
+
+/* A walk of both lists at once when they are of similar length, binary searches when a is
+ * much shorter (one port against a list of thousands). */
+bool ivls_subset(const struct ivls *a, const struct ivls *b)
+{
+	size_t j = 0;
+
+	if (!a->n)
+		return true;
+	if (!b->n || a->v[0].lo < b->v[0].lo || a->v[a->n - 1].hi > b->v[b->n - 1].hi)
+		return false;
+	if (a->n * 8 < b->n) {
+		for (size_t i = 0; i < a->n; i++)
+			if (!ivls_contains(b, a->v[i].lo, a->v[i].hi))
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		while (j < b->n && b->v[j].hi < a->v[i].lo)
+			j++;
+		if (j == b->n || b->v[j].lo > a->v[i].lo || b->v[j].hi < a->v[i].hi)
+			return false;
+	}
+	return true;
+}
+
+bool ivls_meet(const struct ivls *a, const struct ivls *b)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->n && j < b->n) {
+		if (a->v[i].hi < b->v[j].lo)
+			i++;
+		else if (b->v[j].hi < a->v[i].lo)
+			j++;
+		else
+			return true;
+	}
+	return false;
+}
+
+bool ivls_equal(const struct ivls *a, const struct ivls *b)
+{
+	return a->n == b->n && (!a->n || !memcmp(a->v, b->v, a->n * sizeof(*a->v)));
+}
+
+/* ---- protocols ------------------------------------------------------------------------------ */
+
+bool protoset_empty(const struct protoset *s)
+{
+	return !(s->w[0] | s->w[1] | s->w[2] | s->w[3]);
+}
+
+bool protoset_subset(const struct protoset *a, const struct protoset *b)
+{
+	for (int i = 0; i < 4; i++)
+		if (a->w[i] & ~b->w[i])
+			return false;
+	return true;
+}
+
+bool protoset_meet(const struct protoset *a, const struct protoset *b)
+{
+	for (int i = 0; i < 4; i++)
+		if (a->w[i] & b->w[i])
+			return true;
+	return false;
+}
+
+unsigned int protoset_count(const struct protoset *s)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < 4; i++)
+		n += __builtin_popcountll(s->w[i]);
+	return n;
+}
+
+void protoset_union(struct protoset *dst, const struct protoset *src)
+{
+	for (int i = 0; i < 4; i++)
+		dst->w[i] |= src->w[i];
+}
+
+void protoset_all(struct protoset *s)
+{
+	memset(s, 0xff, sizeof(*s));
+}
+
+bool protoset_has_ported(const struct protoset *s)
+{
+	return proto_has(s, IPPROTO_TCP) || proto_has(s, IPPROTO_UDP);
+}
+
+bool protoset_only_ported(const struct protoset *s)
+{
+	struct protoset rest = *s;
+
+	proto_del(&rest, IPPROTO_TCP);
+	proto_del(&rest, IPPROTO_UDP);
+	return protoset_empty(&rest);
+}
+
+/* ---- prefixes ---------------------------------------------------------------------------- */
+
+const struct ivl ivl_v4_all = { (ivl_key)0xffff << 32, ((ivl_key)0xffff << 32) | 0xffffffffu };
+const struct ivl ivl_v6_all = { 0, ~(ivl_key)0 };
+
+ivl_key addr_key(const uint8_t addr[16])
+{
+	ivl_key k = 0;
+
+	for (int i = 0; i < 16; i++)
+		k = k << 8 | addr[i];
+	return k;
+}
+
+void key_addr(ivl_key k, uint8_t addr[16])
+{
+	for (int i = 15; i >= 0; i--) {
+		addr[i] = (uint8_t)k;
+		k >>= 8;
+	}
+}
+
+static ivl_key host_bits(unsigned int plen)
+{
+	return plen >= 128 ? 0 : plen == 0 ? ~(ivl_key)0 : ((ivl_key)1 << (128 - plen)) - 1;
+}
+
+struct ivl prefix_ivl(const uint8_t addr[16], unsigned int plen)
+{
+	ivl_key k = addr_key(addr), h = host_bits(plen);
+
+	return (struct ivl){ k & ~h, k | h };
+}
+
+void prefix_mask(uint8_t out[16], const uint8_t addr[16], unsigned int plen)
+{
+	key_addr(addr_key(addr) & ~host_bits(plen), out);
+}
+
+unsigned int prefix_first(ivl_key lo, ivl_key hi)
+{
+	unsigned int plen = 0;
+
+	/* the shortest prefix whose network is lo and whose broadcast is not past hi */
+	while (plen < 128 && ((lo & host_bits(plen)) || (lo | host_bits(plen)) > hi))
+		plen++;
+	return plen;
+}
+
+/* ---- the interval index ------------------------------------------------------------------ */
+
+static int key_cmp(const void *a, const void *b)
+{
+	ivl_key x = *(const ivl_key *)a, y = *(const ivl_key *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The first of the n sorted keys >= k (n when none). */
+static size_t key_ge(const ivl_key *keys, size_t n, ivl_key k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (keys[mid] < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first of the n sorted keys > k. */
+static size_t key_gt(const ivl_key *keys, size_t n, ivl_key k)
+{
+	size_t i = key_ge(keys, n, k);
+
+	return i < n && keys[i] == k ? i + 1 : i;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct ivl_entry *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+struct point {
+	ivl_key v;
+	uint32_t id;
+};
+
+/*
+ * Sort points by value, keeping the order of equal ones (a stable LSD radix sort over 16-bit
+ * digits, on the digits that differ at all: two passes for ports or IPv4 addresses). A
+ * million ports sort in milliseconds, where qsort() took a quarter of a second.
+ */
+static int sort_points(struct point *p, size_t n)
+{
+	struct point *tmp = malloc((n + 1) * sizeof(*tmp));
+	uint32_t *count = malloc(65537 * sizeof(*count));
+	ivl_key diff = 0;
+
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return -ENOMEM;
+	}
+	for (size_t i = 1; i < n; i++)
+		diff |= p[i].v ^ p[0].v;
+	for (unsigned int shift = 0; shift < 128 && diff >> shift; shift += 16) {
+		memset(count, 0, 65537 * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(uint16_t)(p[i].v >> shift) + 1]++;
+		for (size_t d = 1; d <= 65536; d++)
+			count[d] += count[d - 1];
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(uint16_t)(p[i].v >> shift)]++] = p[i];
+		memcpy(p, tmp, n * sizeof(*p));
+	}
+	free(tmp);
+	free(count);
+	return 0;
+}
+
+/* The single values among items[0, n), in their order. */
+static int build_points(struct ivl_index *x, const struct ivl_item *items, size_t n)
+{
+	struct point *p;
+	size_t m = 0;
+	int err = -ENOMEM;
+
+	for (size_t i = 0; i < n; i++)
+		m += items[i].lo == items[i].hi;
+	p = malloc((m + 1) * sizeof(*p));
+	x->pkeys = malloc((m + 1) * sizeof(*x->pkeys));
+	x->pstart = malloc((m + 2) * sizeof(*x->pstart));
+	x->pid = malloc((m + 1) * sizeof(*x->pid));
+	x->pvalue = malloc((m + 1) * sizeof(*x->pvalue));
+	if (!p || !x->pkeys || !x->pstart || !x->pid || !x->pvalue)
+		goto out;
+	m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].lo == items[i].hi)
+			p[m++] = (struct point){ items[i].lo, items[i].id };
+	err = sort_points(p, m);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < m; i++) {
+		if (!x->n_pkeys || x->pkeys[x->n_pkeys - 1] != p[i].v) {
+			x->pstart[x->n_pkeys] = i;
+			x->pkeys[x->n_pkeys++] = p[i].v;
+		}
+		x->pid[i] = p[i].id;
+		x->pvalue[i] = x->n_pkeys - 1;
+	}
+	x->pstart[x->n_pkeys] = m;
+	x->n_pt = m;
+out:
+	free(p);
+	return err;
+}
+
+/* distinct sorted keys: the n first of k, in place; their count */
+static size_t keys_unique(ivl_key *k, size_t n)
+{
+	size_t m = 0;
+
+	qsort(k, n, sizeof(*k), key_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (!m || k[m - 1] != k[i])
+			k[m++] = k[i];
+	return m;
+}
+
+/* The ranges among items[0, n). */
+static int build_ranges(struct ivl_index *x, const struct ivl_item *items, size_t n)
+{
+	size_t k = 0, m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		m += items[i].lo != items[i].hi;
+	x->keys = malloc((2 * m + 1) * sizeof(*x->keys));
+	x->e = malloc((m + 1) * sizeof(*x->e));
+	for (x->leaves = 1; x->leaves < m; x->leaves *= 2)
+		;
+	x->max = calloc(2 * x->leaves, sizeof(*x->max));
+	if (!x->keys || !x->e || !x->max)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].lo == items[i].hi)
+			continue;
+		x->keys[k++] = items[i].lo;
+		x->keys[k++] = items[i].hi;
+	}
+	x->n_keys = keys_unique(x->keys, k);
+	for (size_t i = 0; i < n; i++)
+		if (items[i].lo != items[i].hi)
+			x->e[x->n++] = (struct ivl_entry){ key_ge(x->keys, x->n_keys, items[i].lo),
+							   key_ge(x->keys, x->n_keys, items[i].hi),
+							   items[i].id };
+	qsort(x->e, x->n, sizeof(*x->e), entry_cmp);
+	for (size_t i = 0; i < x->n; i++)
+		x->max[x->leaves + i] = x->e[i].hi + 1;
+	for (size_t i = x->leaves; i-- > 1;)
+		x->max[i] = x->max[2 * i] > x->max[2 * i + 1] ? x->max[2 * i] : x->max[2 * i + 1];
+	return 0;
+}
+
+int ivl_index_build(struct ivl_index *x, const struct ivl_item *items, size_t n)
+{
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	err = build_points(x, items, n);
+	if (!err)
+		err = build_ranges(x, items, n);
+	if (err)
+		ivl_index_free(x);
+	return err;
+}
+
+void ivl_index_free(struct ivl_index *x)
+{
+	if (!x)
+		return;
+	free(x->keys);
+	free(x->e);
+	free(x->max);
+	free(x->pkeys);
+	free(x->pstart);
+	free(x->pid);
+	free(x->pvalue);
+	memset(x, 0, sizeof(*x));
+}
+
+/* The ranges with lo <= lo_max and hi >= hi_min, appended to out[n]; the new n, or cap + 1. */
+static size_t query_ranges(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
+			   size_t n, size_t cap)
+{
+	/* ranks: lo <= lo_max is lo rank < end; hi >= hi_min is max > min_rank */
+	size_t end = key_gt(x->keys, x->n_keys, lo_max), lo = 0, hi = x->n;
+	size_t min_rank = key_ge(x->keys, x->n_keys, hi_min);
+	struct {
+		size_t node, l, r;
+	} st[64];
+	int sp = 0;
+
+	while (lo < hi) { /* entries [0, lo) have lo rank < end */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->e[mid].lo < end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	end = lo;
+	if (!end || min_rank >= x->n_keys)
+		return n;
+	st[sp++] = (typeof(st[0])){ 1, 0, x->leaves };
+	while (sp) {
+		typeof(st[0]) c = st[--sp];
+
+		if (c.l >= end || x->max[c.node] <= min_rank)
+			continue;
+		if (c.r - c.l == 1) {
+			if (n == cap)
+				return cap + 1;
+			out[n++] = c.l;
+			continue;
+		}
+		/* the right half first on the stack, so that the left comes out first */
+		st[sp++] = (typeof(st[0])){ 2 * c.node + 1, (c.l + c.r) / 2, c.r };
+		st[sp++] = (typeof(st[0])){ 2 * c.node, c.l, (c.l + c.r) / 2 };
+	}
+	return n;
+}
+
+size_t ivl_index_query(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
+		       size_t cap)
+{
+	size_t n = 0;
+
+	/* single values v with hi_min <= v <= lo_max: one run of the sorted values */
+	if (hi_min <= lo_max && x->n_pkeys) {
+		size_t a = x->pstart[key_ge(x->pkeys, x->n_pkeys, hi_min)];
+		size_t b = x->pstart[key_gt(x->pkeys, x->n_pkeys, lo_max)];
+
+		for (size_t i = a; i < b; i++) {
+			if (n == cap)
+				return cap + 1;
+			out[n++] = x->n + i;
+		}
+	}
+	return x->n ? query_ranges(x, lo_max, hi_min, out, n, cap) : n;
+}

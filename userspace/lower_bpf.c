@@ -1,0 +1,945 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stage 3, the BPF half: the rule list -> the tables the data plane reads, by Recursive Flow
+ * Classification (see the "Classification" section of Documentation/architecture.md).
+ *
+ * Everything works on terms (a rule is the OR of its terms, terms are consecutive per rule)
+ * and on sets of terms held as bitsets. Each field maps values to the set of terms whose
+ * constraint admits the value; equal sets share one class id. The combination tables keep
+ * only non-empty intersections, so the data plane's "no entry" is the default verdict, and
+ * equal intersections share one output class, which keeps the next phase small.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+#include "plan.h"
+#include "termsets.h"
+
+/* A distinct prefix named by some rule, and the rules naming it (ascending, no repeats). */
+struct pfx {
+	uint8_t addr[16];
+	uint8_t plen;
+	uint8_t family; /* POL_FAM_V4 or POL_FAM_V6 */
+	uint32_t *rules;
+	size_t n_rules, cap_rules;
+};
+
+struct pfxset {
+	struct pfx *v;
+	size_t n, cap;
+	uint32_t *slots; /* index + 1 */
+	size_t hcap;
+	bool plens[129]; /* lengths in use, to walk only real ancestors */
+};
+
+struct lower {
+	struct diag *d;
+	struct plan *pl; /* its rule list is the input, its BPF tables the output */
+	size_t n_rules;	 /* rules taken into account: a prefix of the list */
+	size_t n_terms;
+	size_t w;
+	uint32_t *rule_first, *rule_nterms; /* terms of each rule */
+	const struct rule_term **term;	    /* all terms, in rule order */
+	uint32_t *term_rule;		    /* the rule of each */
+	struct bsset proto, sport, dport, src, dst, ctx, a, b;
+	uint64_t *tmp, *tmp2, *tmp3;
+	uint8_t *src_fam, *dst_fam; /* per src/dst class: families of its entries (bit 0 v4) */
+	const char *overflow;	    /* which table went over its map, for the message */
+};
+
+static const uint8_t v4_catchall[16] = { [10] = 0xff, [11] = 0xff };
+
+static void mask_addr(uint8_t *out, const uint8_t *in, unsigned int plen)
+{
+	for (unsigned int i = 0; i < 16; i++) {
+		unsigned int bits = plen > i * 8 ? plen - i * 8 : 0;
+
+		out[i] = bits >= 8 ? in[i] : bits ? in[i] & (uint8_t)(0xff << (8 - bits)) : 0;
+	}
+}
+
+static uint64_t pfx_hash(const uint8_t *addr, uint8_t plen)
+{
+	uint64_t h = plen * 0x9e3779b97f4a7c15ull;
+
+	for (int i = 0; i < 16; i++) {
+		h ^= addr[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ h >> 29;
+}
+
+static struct pfx *pfx_find(const struct pfxset *s, const uint8_t *addr, uint8_t plen)
+{
+	size_t h;
+
+	if (!s->hcap)
+		return NULL;
+	h = pfx_hash(addr, plen) & (s->hcap - 1);
+	while (s->slots[h]) {
+		struct pfx *x = &s->v[s->slots[h] - 1];
+
+		if (x->plen == plen && !memcmp(x->addr, addr, 16))
+			return x;
+		h = (h + 1) & (s->hcap - 1);
+	}
+	return NULL;
+}
+
+static int pfx_rehash(struct pfxset *s, size_t hcap)
+{
+	uint32_t *slots = calloc(hcap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t h = pfx_hash(s->v[i].addr, s->v[i].plen) & (hcap - 1);
+
+		while (slots[h])
+			h = (h + 1) & (hcap - 1);
+		slots[h] = i + 1;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->hcap = hcap;
+	return 0;
+}
+
+/* Add (addr/plen, family) for rule (rule UINT32_MAX: the catch-alls, no owner). */
+static int pfx_add(struct pfxset *s, const uint8_t *raw, uint8_t plen, uint8_t family,
+		   uint32_t rule)
+{
+	uint8_t addr[16];
+	struct pfx *x;
+	int err;
+
+	mask_addr(addr, raw, plen);
+	x = pfx_find(s, addr, plen);
+	if (!x) {
+		if ((s->n + 1) * 2 > s->hcap) {
+			err = pfx_rehash(s, s->hcap ? s->hcap * 2 : 256);
+			if (err)
+				return err;
+		}
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			struct pfx *v = realloc(s->v, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			s->v = v;
+			s->cap = cap;
+		}
+		x = &s->v[s->n];
+		memset(x, 0, sizeof(*x));
+		memcpy(x->addr, addr, 16);
+		x->plen = plen;
+		x->family = family;
+		s->n++;
+		{
+			size_t h = pfx_hash(addr, plen) & (s->hcap - 1);
+
+			while (s->slots[h])
+				h = (h + 1) & (s->hcap - 1);
+			s->slots[h] = s->n;
+		}
+		s->plens[plen] = true;
+	}
+	if (rule == UINT32_MAX || (x->n_rules && x->rules[x->n_rules - 1] == rule))
+		return 0;
+	if (x->n_rules == x->cap_rules) {
+		size_t cap = x->cap_rules ? x->cap_rules * 2 : 2;
+		uint32_t *r = realloc(x->rules, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		x->rules = r;
+		x->cap_rules = cap;
+	}
+	x->rules[x->n_rules++] = rule;
+	return 0;
+}
+
+static void pfxset_free(struct pfxset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].rules);
+	free(s->v);
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}
+
+/* IPv4 first (v4-mapped space), then IPv6; by address, then length: stable output. */
+static int cmp_pfx(const void *a, const void *b)
+{
+	const struct pfx *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family == POL_FAM_V4 ? -1 : 1;
+	c = memcmp(x->addr, y->addr, 16);
+	if (c)
+		return c;
+	return x->plen < y->plen ? -1 : x->plen > y->plen;
+}
+
+static void set_rule_terms(struct lower *l, uint64_t *b, uint32_t r)
+{
+	for (uint32_t k = 0; k < l->rule_nterms[r]; k++)
+		bs_set(b, l->rule_first[r] + k);
+}
+
+static bool in_v4_mapped(const uint8_t *addr)
+{
+	return !memcmp(addr, v4_catchall, 12);
+}
+
+/* The distinct prefixes of src (dst = false) or dst, with the rules naming each, plus the
+ * two catch-alls. */
+static int collect_prefixes(struct lower *l, bool dst, struct pfxset *s)
+{
+	int err;
+
+	err = pfx_add(s, v4_catchall, 96, POL_FAM_V4, UINT32_MAX);
+	if (!err)
+		err = pfx_add(s, (const uint8_t[16]){ 0 }, 0, POL_FAM_V6, UINT32_MAX);
+	for (uint32_t r = 0; !err && r < l->n_rules; r++) {
+		const struct plan_rule *rule = &l->pl->rules[r];
+		const struct rule_addrs *ps = dst ? rule->dst : rule->src;
+
+		if (!(dst ? rule->has_dst : rule->has_src))
+			continue;
+		for (size_t i = 0; !err && i < ps[RULE_V4].n; i++)
+			err = pfx_add(s, ps[RULE_V4].v[i].addr, ps[RULE_V4].v[i].plen, POL_FAM_V4,
+				      r);
+		for (size_t i = 0; !err && i < ps[RULE_V6].n; i++) {
+			const struct rule_pfx *q = &ps[RULE_V6].v[i];
+
+			/* The data plane keys IPv4 as v4-mapped IPv6: an IPv6 prefix inside that
+			 * space would match IPv4 packets, which an IPv6 rule must not. */
+			if (q->plen >= 96 && in_v4_mapped(q->addr)) {
+				diag_error(
+					l->d, &q->loc,
+					"IPv6 prefix inside the IPv4-mapped range ::ffff:0:0/96; write the IPv4 address instead");
+				return -EINVAL;
+			}
+			err = pfx_add(s, q->addr, q->plen, POL_FAM_V6, r);
+		}
+		/* Checked per rule, so that the rule that went over can be named. */
+		if (!err && s->n > TLSFW_MAX_PREFIXES / 2) {
+			l->overflow = dst ? "dst prefixes" : "src prefixes";
+			err = -E2BIG;
+		}
+	}
+	return err;
+}
+
+/*
+ * The terms of entry x: base (terms without the field) and those of every rule naming a
+ * prefix that covers x. Longest-prefix match returns one entry, so it must carry the terms of
+ * every shorter covering prefix; only prefixes of the same family cover each other.
+ */
+static void prefix_terms(struct lower *l, const struct pfxset *s, const struct pfx *x,
+			 const uint64_t *base, uint64_t *b)
+{
+	uint8_t anc[16];
+
+	memcpy(b, base, l->w * sizeof(*b));
+	for (unsigned int len = 0; len <= x->plen; len++) {
+		const struct pfx *q;
+
+		if (!s->plens[len])
+			continue;
+		mask_addr(anc, x->addr, len);
+		q = pfx_find(s, anc, len);
+		if (!q || q->family != x->family)
+			continue;
+		for (size_t k = 0; k < q->n_rules; k++)
+			set_rule_terms(l, b, q->rules[k]);
+	}
+}
+
+/* Phase 0 for src (dst = false) or dst. */
+static int lower_prefixes(struct lower *l, bool dst)
+{
+	struct bsset *cls = dst ? &l->dst : &l->src;
+	struct pfxset s = { 0 };
+	struct plan_prefix *out = NULL;
+	uint64_t *base = NULL;
+	int err;
+
+	err = collect_prefixes(l, dst, &s);
+	if (err)
+		goto out;
+	qsort(s.v, s.n, sizeof(*s.v), cmp_pfx);
+	err = pfx_rehash(&s, s.hcap); /* the sort moved the entries */
+	if (err)
+		goto out;
+	out = calloc(s.n, sizeof(*out));
+	base = calloc(l->w, sizeof(*base));
+	if (!out || !base) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t r = 0; r < l->n_rules; r++)
+		if (!(dst ? l->pl->rules[r].has_dst : l->pl->rules[r].has_src))
+			set_rule_terms(l, base, r);
+	for (size_t i = 0; i < s.n; i++) {
+		prefix_terms(l, &s, &s.v[i], base, l->tmp);
+		memcpy(out[i].addr, s.v[i].addr, 16);
+		out[i].plen = s.v[i].plen;
+		err = bss_intern(cls, l->tmp, &out[i].cls);
+		if (err)
+			goto out;
+	}
+	if (dst) {
+		l->pl->dst = out;
+		l->pl->n_dst = s.n;
+	} else {
+		l->pl->src = out;
+		l->pl->n_src = s.n;
+	}
+	out = NULL;
+out:
+	free(out);
+	free(base);
+	pfxset_free(&s);
+	return err;
+}
+
+struct port_ev {
+	uint32_t pos;
+	uint32_t term;
+	int delta;
+};
+
+/* Events by position (0..TLSFW_PORT_NONE), a counting sort: a million of them in a few
+ * milliseconds. Their order at one position does not matter to the sweep. */
+static int sort_events(struct port_ev *ev, size_t n)
+{
+	uint32_t *start = calloc(TLSFW_PORT_SLOTS + 1, sizeof(*start));
+	struct port_ev *tmp = malloc((n + 1) * sizeof(*tmp));
+
+	if (!start || !tmp) {
+		free(start);
+		free(tmp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		start[ev[i].pos + 1]++;
+	for (size_t p = 1; p <= TLSFW_PORT_SLOTS; p++)
+		start[p] += start[p - 1];
+	for (size_t i = 0; i < n; i++)
+		tmp[start[ev[i].pos]++] = ev[i];
+	memcpy(ev, tmp, n * sizeof(*ev));
+	free(start);
+	free(tmp);
+	return 0;
+}
+
+static const struct ivls *term_ports(const struct rule_term *t, bool dport)
+{
+	if (dport)
+		return t->has_dport ? &t->dport : NULL;
+	return t->has_sport ? &t->sport : NULL;
+}
+
+/*
+ * Phase 0 for a port field: a sweep over the range endpoints. Between two consecutive
+ * endpoints (an elementary interval) the set of admitting terms is constant, so each interval
+ * is interned once. A term may list overlapping ranges, hence a count per term.
+ */
+static int lower_ports(struct lower *l, bool dport)
+{
+	struct bsset *cls = dport ? &l->dport : &l->sport;
+	uint32_t *tab = calloc(TLSFW_PORT_SLOTS, sizeof(*tab));
+	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt));
+	struct port_ev *ev = NULL;
+	size_t n_ev = 0, cap_ev = 0;
+	uint64_t *cur = l->tmp;
+	int err = -ENOMEM;
+
+	if (!tab || !cnt)
+		goto out;
+	memset(cur, 0, l->w * sizeof(*cur));
+	for (size_t t = 0; t < l->n_terms; t++) {
+		const struct ivls *pp = term_ports(l->term[t], dport);
+
+		if (!pp) {
+			bs_set(cur, t);
+			continue;
+		}
+		for (size_t i = 0; i < pp->n; i++) {
+			if (n_ev + 2 > cap_ev) {
+				size_t cap = cap_ev ? cap_ev * 2 : 64;
+				struct port_ev *v = realloc(ev, cap * sizeof(*v));
+
+				if (!v)
+					goto out;
+				ev = v;
+				cap_ev = cap;
+			}
+			ev[n_ev++] = (struct port_ev){ (uint32_t)pp->v[i].lo, t, 1 };
+			ev[n_ev++] = (struct port_ev){ (uint32_t)pp->v[i].hi + 1, t, -1 };
+		}
+	}
+	/* Slot TLSFW_PORT_NONE (no ports): only terms without a port constraint. */
+	err = bss_intern(cls, cur, &tab[TLSFW_PORT_NONE]);
+	if (err)
+		goto out;
+	if (n_ev && sort_events(ev, n_ev)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0, pos = 0; pos < TLSFW_PORT_NONE;) {
+		size_t next = TLSFW_PORT_NONE;
+		uint32_t id;
+
+		while (k < n_ev && ev[k].pos == pos) {
+			uint32_t t = ev[k].term;
+
+			cnt[t] += ev[k].delta;
+			if (cnt[t])
+				bs_set(cur, t);
+			else
+				cur[t / 64] &= ~(1ull << (t % 64));
+			k++;
+		}
+		if (k < n_ev && ev[k].pos < next)
+			next = ev[k].pos;
+		err = bss_intern(cls, cur, &id);
+		if (err)
+			goto out;
+		for (size_t i = pos; i < next; i++)
+			tab[i] = id;
+		pos = next;
+	}
+	if (dport)
+		l->pl->dport_cls = tab;
+	else
+		l->pl->sport_cls = tab;
+	tab = NULL;
+	err = 0;
+out:
+	free(tab);
+	free(cnt);
+	free(ev);
+	return err;
+}
+
+static bool term_has_ports(const struct rule_term *t)
+{
+	return t->has_sport || t->has_dport;
+}
+
+static int lower_proto(struct lower *l)
+{
+	uint64_t *b = l->tmp;
+	int err;
+
+	for (unsigned int fam = 0; fam < 2; fam++) {
+		unsigned int fam_bit = fam ? POL_FAM_V6 : POL_FAM_V4;
+
+		for (unsigned int proto = 0; proto < 256; proto++) {
+			memset(b, 0, l->w * sizeof(*b));
+			for (size_t t = 0; t < l->n_terms; t++) {
+				const struct rule_term *term = l->term[t];
+				unsigned int fmask = l->pl->rules[l->term_rule[t]].family;
+
+				if (fmask && !(fmask & fam_bit))
+					continue;
+				if (!proto_has(&term->protos, proto))
+					continue;
+				/* A rule with a port matches only TCP and UDP. */
+				if (term_has_ports(term) && proto != IPPROTO_TCP &&
+				    proto != IPPROTO_UDP)
+					continue;
+				bs_set(b, t);
+			}
+			err = bss_intern(&l->proto, b, &l->pl->proto_cls[fam * 256 + proto]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int lower_ctx(struct lower *l)
+{
+	struct plan *pl = l->pl;
+	uint64_t *b = l->tmp;
+	int err;
+
+	pl->ctx = calloc(pl->n_ifaces * 2 + 1, sizeof(*pl->ctx));
+	if (!pl->ctx)
+		return -ENOMEM;
+	for (size_t i = 0; i < pl->n_ifaces; i++) {
+		const struct plan_iface *ifc = &pl->ifaces[i];
+
+		for (unsigned int dir = TLSFW_DIR_INGRESS; dir <= TLSFW_DIR_EGRESS; dir++) {
+			unsigned int hook =
+				dir == TLSFW_DIR_INGRESS ? POL_HOOK_INGRESS : POL_HOOK_EGRESS;
+			uint32_t bit =
+				i < TLSFW_MAX_IFACES ? RULE_CTX(i, dir == TLSFW_DIR_EGRESS) : 0;
+			struct plan_ctx *c;
+
+			if (!(ifc->hooks & hook))
+				continue;
+			memset(b, 0, l->w * sizeof(*b));
+			for (size_t t = 0; t < l->n_terms; t++)
+				if (l->pl->rules[l->term_rule[t]].ctx & bit)
+					bs_set(b, t);
+			c = &pl->ctx[pl->n_ctx++];
+			snprintf(c->ifname, sizeof(c->ifname), "%s", ifc->name);
+			c->dir = dir;
+			err = bss_intern(&l->ctx, b, &c->cls);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+struct combv {
+	struct plan_comb *v;
+	size_t n, cap;
+};
+
+static int comb_push(struct lower *l, struct combv *cv, const struct plan_comb *e,
+		     const char *table)
+{
+	if (cv->n >= TLSFW_MAX_COMB / 2) {
+		l->overflow = table;
+		return -E2BIG;
+	}
+	if (cv->n == cv->cap) {
+		size_t cap = cv->cap ? cv->cap * 2 : 64;
+		struct plan_comb *v = realloc(cv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		cv->v = v;
+		cv->cap = cap;
+	}
+	cv->v[cv->n++] = *e;
+	return 0;
+}
+
+static int cmp_comb(const void *a, const void *b)
+{
+	const struct plan_comb *x = a, *y = b;
+
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
+	if (x->b != y->b)
+		return x->b < y->b ? -1 : 1;
+	return x->c < y->c ? -1 : x->c > y->c;
+}
+
+/* One combination table: f1 x f2 (x f3) -> out, or -> first rule when out is NULL. */
+struct comb_step {
+	const struct bsset *f1;
+	struct bsset *f2, *f3; /* f3 NULL: the third key word is 0 */
+	struct bsset *out;
+	struct combv *cv;
+	const char *table; /* for the overflow message */
+};
+
+/* Entries for class x of f1 and class y of f2 (intersection xy, non-empty). */
+static int combine_xy(struct lower *l, const struct comb_step *st, uint32_t x, uint32_t y,
+		      const uint64_t *xy, struct enum_buf *e3)
+{
+	size_t w = l->w;
+	int err = 0;
+
+	if (st->f3) {
+		enumerate(st->f3, xy, e3);
+	} else {
+		e3->out[0] = 0;
+		e3->n = 1;
+	}
+	for (size_t j = 0; !err && j < e3->n; j++) {
+		struct plan_comb c = { x, y, e3->out[j], 0 };
+		const uint64_t *set = xy;
+
+		if (st->f3) {
+			if (!bs_and(l->tmp3, xy, bss_get(st->f3, c.c), w))
+				continue;
+			set = l->tmp3;
+		}
+		if (st->out)
+			err = bss_intern(st->out, set, &c.out);
+		else
+			c.out = l->term_rule[bs_first(set, w)];
+		if (!err)
+			err = comb_push(l, st->cv, &c, st->table);
+	}
+	return err;
+}
+
+/*
+ * For each class x of f1, each class y of f2 meeting it, each class z of f3 meeting both,
+ * store the non-empty intersection: interned into out (its id is the entry's value) or, for
+ * the last phase, resolved to its first rule.
+ */
+static int combine(struct lower *l, const struct comb_step *st)
+{
+	struct enum_buf e2 = { 0 }, e3 = { 0 };
+	int err;
+
+	err = bss_index(st->f2, l->n_terms);
+	if (!err && st->f3)
+		err = bss_index(st->f3, l->n_terms);
+	if (!err)
+		err = enum_buf_init(&e2, st->f2->n);
+	if (!err)
+		err = enum_buf_init(&e3, st->f3 ? st->f3->n : 1);
+	for (uint32_t x = 0; !err && x < st->f1->n; x++) {
+		const uint64_t *bx = bss_get(st->f1, x);
+
+		if (bs_empty(bx, l->w))
+			continue;
+		enumerate(st->f2, bx, &e2);
+		for (size_t i = 0; !err && i < e2.n; i++) {
+			uint32_t y = e2.out[i];
+
+			/* A packet's addresses are of one family: no v4 src with a v6 dst. */
+			if (st->f1 == &l->src && !(l->src_fam[x] & l->dst_fam[y]))
+				continue;
+			if (bs_and(l->tmp2, bx, bss_get(st->f2, y), l->w))
+				err = combine_xy(l, st, x, y, l->tmp2, &e3);
+		}
+	}
+	enum_buf_free(&e2);
+	enum_buf_free(&e3);
+	if (!err && st->cv->n)
+		qsort(st->cv->v, st->cv->n, sizeof(*st->cv->v), cmp_comb);
+	return err;
+}
+
+/* Where a field's class ids are stored: n uint32_t, stride bytes apart (a plain array, or the
+ * class member of an array of entries). */
+struct cls_ref {
+	uint32_t *first;
+	size_t n, stride;
+};
+
+#define CLS_ARRAY(a, cnt) ((struct cls_ref){ (a), (cnt), sizeof(uint32_t) })
+#define CLS_FIELD(arr, cnt, member) \
+	((struct cls_ref){ (arr) ? &(arr)[0].member : NULL, (cnt), sizeof((arr)[0]) })
+
+struct cut_field {
+	struct bsset *set;
+	struct cls_ref ref;
+};
+
+/*
+ * Cut each field's classes after the first term that every other field admits everywhere
+ * (later terms can never decide), then renumber the class ids stored in the plan. The same
+ * step serves phase 0 (six fields) and phase 1 (A, B and ctx).
+ */
+static int cut_fields(struct lower *l, struct cut_field *f, int nf)
+{
+	size_t w = l->w, nmax = 0;
+	uint64_t *all = calloc(nf * w, sizeof(*all)), *stop = calloc(w, sizeof(*stop));
+	uint32_t *map = NULL;
+	int err = -ENOMEM;
+
+	for (int k = 0; k < nf; k++)
+		nmax = f[k].set->n > nmax ? f[k].set->n : nmax;
+	map = calloc(nmax ? nmax : 1, sizeof(*map));
+	if (!all || !stop || !map)
+		goto out;
+	for (int k = 0; k < nf; k++)
+		bss_all(f[k].set, all + k * w);
+	for (int k = 0; k < nf; k++) {
+		for (size_t i = 0; i < w; i++) {
+			stop[i] = ~0ull;
+			for (int j = 0; j < nf; j++)
+				if (j != k)
+					stop[i] &= all[j * w + i];
+		}
+		err = bss_cut(f[k].set, stop, map);
+		if (err)
+			goto out;
+		for (size_t i = 0; i < f[k].ref.n; i++) {
+			uint32_t *v = (uint32_t *)((char *)f[k].ref.first + i * f[k].ref.stride);
+
+			*v = map[*v];
+		}
+	}
+	err = 0;
+out:
+	free(all);
+	free(stop);
+	free(map);
+	return err;
+}
+
+/* Phase-0 cut: each field against the terms that every other field admits everywhere. */
+static int cut_phase0(struct lower *l)
+{
+	struct plan *pl = l->pl;
+	struct cut_field f[] = {
+		{ &l->proto, CLS_ARRAY(pl->proto_cls, TLSFW_PROTO_SLOTS) },
+		{ &l->sport, CLS_ARRAY(pl->sport_cls, TLSFW_PORT_SLOTS) },
+		{ &l->dport, CLS_ARRAY(pl->dport_cls, TLSFW_PORT_SLOTS) },
+		{ &l->src, CLS_FIELD(pl->src, pl->n_src, cls) },
+		{ &l->dst, CLS_FIELD(pl->dst, pl->n_dst, cls) },
+		{ &l->ctx, CLS_FIELD(pl->ctx, pl->n_ctx, cls) },
+	};
+
+	return cut_fields(l, f, sizeof(f) / sizeof(f[0]));
+}
+
+static uint8_t entry_fam(const struct plan_prefix *x)
+{
+	return x->plen >= 96 && in_v4_mapped(x->addr) ? 1 : 2;
+}
+
+static int prefix_families(struct lower *l)
+{
+	const struct plan *pl = l->pl;
+
+	l->src_fam = calloc(l->src.n + 1, 1);
+	l->dst_fam = calloc(l->dst.n + 1, 1);
+	if (!l->src_fam || !l->dst_fam)
+		return -ENOMEM;
+	for (size_t i = 0; i < pl->n_src; i++)
+		l->src_fam[pl->src[i].cls] |= entry_fam(&pl->src[i]);
+	for (size_t i = 0; i < pl->n_dst; i++)
+		l->dst_fam[pl->dst[i].cls] |= entry_fam(&pl->dst[i]);
+	return 0;
+}
+
+/* Phase-1 cut: A, B and ctx against each other, before phase 2 multiplies them. */
+static int cut_phase1(struct lower *l, struct combv *c1, struct combv *c2)
+{
+	struct plan *pl = l->pl;
+	struct cut_field f[] = {
+		{ &l->a, CLS_FIELD(c1->v, c1->n, out) },
+		{ &l->b, CLS_FIELD(c2->v, c2->n, out) },
+		{ &l->ctx, CLS_FIELD(pl->ctx, pl->n_ctx, cls) },
+	};
+
+	return cut_fields(l, f, sizeof(f) / sizeof(f[0]));
+}
+
+static int lower_terms_index(struct lower *l)
+{
+	const struct plan *pl = l->pl;
+	size_t n = 0;
+
+	l->rule_first = calloc(l->n_rules + 1, sizeof(*l->rule_first));
+	l->rule_nterms = calloc(l->n_rules + 1, sizeof(*l->rule_nterms));
+	for (size_t r = 0; r < l->n_rules; r++)
+		n += pl->rules[r].n_terms;
+	l->term = calloc(n + 1, sizeof(*l->term));
+	l->term_rule = calloc(n + 1, sizeof(*l->term_rule));
+	if (!l->rule_first || !l->rule_nterms || !l->term || !l->term_rule)
+		return -ENOMEM;
+	l->n_terms = 0;
+	for (size_t r = 0; r < l->n_rules; r++) {
+		l->rule_first[r] = l->n_terms;
+		l->rule_nterms[r] = pl->rules[r].n_terms;
+		for (size_t k = 0; k < pl->rules[r].n_terms; k++) {
+			l->term[l->n_terms] = &pl->rules[r].terms[k];
+			l->term_rule[l->n_terms++] = r;
+		}
+	}
+	l->w = l->n_terms ? (l->n_terms + 63) / 64 : 1;
+	return 0;
+}
+
+static void lower_free(struct lower *l)
+{
+	free(l->rule_first);
+	free(l->rule_nterms);
+	free(l->term);
+	free(l->term_rule);
+	free(l->tmp);
+	free(l->tmp2);
+	free(l->tmp3);
+	free(l->src_fam);
+	free(l->dst_fam);
+	bss_free(&l->proto);
+	bss_free(&l->sport);
+	bss_free(&l->dport);
+	bss_free(&l->src);
+	bss_free(&l->dst);
+	bss_free(&l->ctx);
+	bss_free(&l->a);
+	bss_free(&l->b);
+}
+
+/* The BPF half of out from the first n_rules rules of its rule list. */
+static int lower_n(struct lower *l, size_t n_rules, struct plan *out)
+{
+	struct combv c1 = { 0 }, c2 = { 0 }, c3 = { 0 };
+	int err;
+
+	l->pl = out;
+	l->n_rules = n_rules;
+	l->overflow = NULL;
+	err = lower_terms_index(l);
+	if (err)
+		return err;
+	l->tmp = calloc(l->w, sizeof(uint64_t));
+	l->tmp2 = calloc(l->w, sizeof(uint64_t));
+	l->tmp3 = calloc(l->w, sizeof(uint64_t));
+	if (!l->tmp || !l->tmp2 || !l->tmp3)
+		return -ENOMEM;
+	bss_init(&l->proto, l->w);
+	bss_init(&l->sport, l->w);
+	bss_init(&l->dport, l->w);
+	bss_init(&l->src, l->w);
+	bss_init(&l->dst, l->w);
+	bss_init(&l->ctx, l->w);
+	bss_init(&l->a, l->w);
+	bss_init(&l->b, l->w);
+
+	for (size_t t = 0; t < l->n_terms; t++) {
+		const struct rule_term *term = l->term[t];
+		const struct plan_rule *r = &out->rules[l->term_rule[t]];
+
+		out->fields |= term->has_sport ? TLSFW_F_SPORT : 0;
+		out->fields |= term->has_dport ? TLSFW_F_DPORT : 0;
+		out->fields |= r->has_src ? TLSFW_F_SRC : 0;
+		out->fields |= r->has_dst ? TLSFW_F_DST : 0;
+	}
+
+	err = lower_proto(l);
+	if (!err)
+		err = lower_ports(l, false);
+	if (!err)
+		err = lower_ports(l, true);
+	if (!err)
+		err = lower_prefixes(l, false);
+	if (!err)
+		err = lower_prefixes(l, true);
+	if (!err)
+		err = lower_ctx(l);
+	if (!err)
+		err = cut_phase0(l);
+	if (!err)
+		err = prefix_families(l);
+	if (!err)
+		err = combine(l, &(struct comb_step){ &l->proto, &l->sport, &l->dport, &l->a, &c1,
+						      "comb1" });
+	if (!err)
+		err = combine(l,
+			      &(struct comb_step){ &l->src, &l->dst, NULL, &l->b, &c2, "comb2" });
+	if (!err)
+		err = cut_phase1(l, &c1, &c2);
+	if (!err)
+		err = combine(l, &(struct comb_step){ &l->ctx, &l->a, &l->b, NULL, &c3, "comb3" });
+	out->comb1 = c1.v;
+	out->n_comb1 = c1.n;
+	out->comb2 = c2.v;
+	out->n_comb2 = c2.n;
+	out->comb3 = c3.v;
+	out->n_comb3 = c3.n;
+	out->n_proto_cls = l->proto.n;
+	out->n_sport_cls = l->sport.n;
+	out->n_dport_cls = l->dport.n;
+	out->n_src_cls = l->src.n;
+	out->n_dst_cls = l->dst.n;
+	out->n_ctx_cls = l->ctx.n;
+	out->n_a_cls = l->a.n;
+	out->n_b_cls = l->b.n;
+	return err;
+}
+
+/* A trial lowering of the first n_rules rules into out: a copy of pl (whose BPF half is
+ * still empty) sharing everything else with it. */
+static int lower_try(const struct plan *pl, size_t n_rules, struct plan *out, struct diag *d,
+		     const char **overflow)
+{
+	struct lower l = { .d = d };
+	int err;
+
+	*out = *pl;
+	err = lower_n(&l, n_rules, out);
+	*overflow = l.overflow;
+	lower_free(&l);
+	if (err)
+		plan_bpf_free(out);
+	return err;
+}
+
+int lower_bpf(struct plan *pl, struct diag *d)
+{
+	const char *overflow = NULL;
+	size_t lo, hi;
+	struct plan t;
+	int err;
+
+	err = lower_try(pl, pl->n_rules, &t, d, &overflow);
+	if (err != -E2BIG) {
+		if (!err) {
+			*pl = t;
+			pl->has_bpf = true;
+		}
+		return err;
+	}
+	/* Tables only grow as rules are added (classes refine, intersections stay non-empty),
+	 * so the first prefix of the rule list that overflows ends at the rule to blame. The
+	 * trial runs report into a scratch context: d gets one message. */
+	lo = 1;
+	hi = pl->n_rules;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct diag scratch;
+		const char *ov;
+
+		diag_init(&scratch);
+		if (lower_try(pl, mid, &t, &scratch, &ov) == -E2BIG) {
+			hi = mid;
+			overflow = ov;
+		} else {
+			lo = mid + 1;
+		}
+		plan_bpf_free(&t);
+		diag_free(&scratch);
+	}
+	if (lo >= 1 && lo <= pl->n_rules) {
+		const struct plan_rule *r = &pl->rules[lo - 1];
+		bool pfx = overflow && strstr(overflow, "prefixes");
+
+		diag_error(
+			d, &r->loc,
+			"rule '%s' makes the %s table exceed its map (%u entries); merge or simplify rules",
+			r->name ? r->name : "?", overflow ? overflow : "classification",
+			pfx ? TLSFW_MAX_PREFIXES / 2 : TLSFW_MAX_COMB / 2);
+	}
+	return -E2BIG;
+}
+
+void plan_bpf_free(struct plan *pl)
+{
+	if (!pl)
+		return;
+	free(pl->sport_cls);
+	free(pl->dport_cls);
+	free(pl->src);
+	free(pl->dst);
+	free(pl->ctx);
+	free(pl->comb1);
+	free(pl->comb2);
+	free(pl->comb3);
+	pl->sport_cls = pl->dport_cls = NULL;
+	pl->src = pl->dst = NULL;
+	pl->ctx = NULL;
+	pl->comb1 = pl->comb2 = pl->comb3 = NULL;
+	pl->n_src = pl->n_dst = pl->n_ctx = pl->n_comb1 = pl->n_comb2 = pl->n_comb3 = 0;
+	memset(pl->proto_cls, 0, sizeof(pl->proto_cls));
+	pl->fields = 0;
+	pl->n_proto_cls = pl->n_sport_cls = pl->n_dport_cls = pl->n_src_cls = 0;
+	pl->n_dst_cls = pl->n_ctx_cls = pl->n_a_cls = pl->n_b_cls = 0;
+	pl->has_bpf = false;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The backend-neutral rule list, stage 3's first step (lower_rules.c): each policy rule with
+ * its services expanded and its matches merged into sets (intervals.h), in policy order. The
+ * BPF tables (lower_bpf.c) and the nftables ruleset (lower_nft.c) are both built from it, and
+ * the checker's shadowing analysis reads the same list, so what a rule matches is derived in
+ * one place.
+ */
+#ifndef TLSFW_RULES_H
+#define TLSFW_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "intervals.h"
+#include "policy.h"
+
+/*
+ * One alternative of a rule: a rule is the OR of its terms. A rule without services has one;
+ * `service: [dot, doq]` gives one per (protocols, ports) alternative of the services (tcp/853
+ * and udp/853 merge into one), since a cross product of protocols and ports would match what
+ * no service names.
+ */
+struct rule_term {
+	struct protoset protos;	   /* tcp and udp only when the term has ports */
+	bool has_sport, has_dport; /* false: any, packets without ports included */
+	struct ivls sport, dport;  /* normalized */
+	struct loc loc;		   /* where its ports come from: the service, or the rule's dport */
+};
+
+struct rule_pfx {
+	uint8_t addr[16]; /* masked; IPv4 v4-mapped */
+	uint8_t plen;	  /* IPv6 bits */
+	struct loc loc;	  /* of the value as written */
+};
+
+struct rule_addrs {	    /* a rule's src or dst prefixes of one family */
+	struct rule_pfx *v; /* sorted by address, then length; no duplicates */
+	size_t n;
+	struct ivls merged; /* their union as disjoint intervals */
+};
+
+struct plan_rule {
+	const char *name;  /* points into the policy (or its probe) */
+	uint8_t action;	   /* enum tlsfw_action */
+	uint8_t monitor;   /* mode: monitor */
+	uint32_t line;	   /* of the rule */
+	const char *probe; /* the failing probe this drop rule stands for, or NULL */
+	struct loc loc, name_loc, action_loc;
+
+	struct rule_term *terms; /* in order; none: the rule matches nothing */
+	size_t n_terms;
+	struct protoset protos;		      /* union of the terms' protocols */
+	bool any_sport, any_dport;	      /* some term has ports */
+	struct ivls sport_by[2], dport_by[2]; /* [0] tcp, [1] udp: the terms' ports, merged */
+	unsigned int fams;		      /* POL_FAM_* its packets can have */
+	unsigned int family;		      /* as written, 0: any */
+	bool has_src, has_dst;		      /* false: any address */
+	struct rule_addrs src[2], dst[2];     /* [0] IPv4, [1] IPv6 */
+	unsigned int direction;		      /* POL_DIR_* mask, 0: both */
+	uint32_t ctx;			      /* RULE_CTX bits of the hooks it applies to */
+					      /*
+	 * Matches still to come each get one member here, with its location, and are derived
+	 * in lower_rules.c: a payload class (`payload:`, issue 12), `require: tls` and the
+	 * ClientHello's server name and ECH (`sni:`, `ech:`, issue 13), connection state and
+	 * ICMP types (`state:`, `icmp_type:`, issue 17). The lowerings read them from here.
+	 */
+};
+
+/* Bit of (interface i of the policy, direction) in plan_rule.ctx. */
+#define RULE_CTX(i, egress) (1u << (2 * (i) + ((egress) ? 1 : 0)))
+
+/* Family index of rule_addrs arrays. */
+#define RULE_V4 0
+#define RULE_V6 1
+
+/*
+ * Build the rule list entry of r (a rule of p, or an extra rule placed ahead of p's; its
+ * interfaces are looked up in p). excluded(arg, j) is told about every service j of r that
+ * keeps nothing after r's proto and dport (the checker's error; NULL: nobody asks). Returns 0
+ * or -ENOMEM; out is safe to free either way.
+ */
+int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rule *out,
+	       void (*excluded)(void *arg, size_t service), void *arg);
+void rule_free(struct plan_rule *r);
+
+#endif

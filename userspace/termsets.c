@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Sets of terms, interned into class ids (termsets.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "termsets.h"
+
+static uint64_t bs_hash(const uint64_t *b, size_t w)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+
+	for (size_t i = 0; i < w; i++) {
+		h ^= b[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+void bss_init(struct bsset *s, size_t w)
+{
+	memset(s, 0, sizeof(*s));
+	s->w = w;
+}
+
+void bss_free(struct bsset *s)
+{
+	free(s->bits);
+	free(s->slots);
+	free(s->all);
+	free(s->inv_start);
+	free(s->inv);
+	memset(s, 0, sizeof(*s));
+}
+
+static int bss_grow_hash(struct bsset *s)
+{
+	size_t hcap = s->hcap ? s->hcap * 2 : 64;
+	uint32_t *slots = calloc(hcap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t id = 0; id < s->n; id++) {
+		size_t h = bs_hash(bss_get(s, id), s->w) & (hcap - 1);
+
+		while (slots[h])
+			h = (h + 1) & (hcap - 1);
+		slots[h] = id + 1;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->hcap = hcap;
+	return 0;
+}
+
+int bss_intern(struct bsset *s, const uint64_t *b, uint32_t *id)
+{
+	size_t h, w = s->w;
+	int err;
+
+	if ((s->n + 1) * 2 > s->hcap) {
+		err = bss_grow_hash(s);
+		if (err)
+			return err;
+	}
+	h = bs_hash(b, w) & (s->hcap - 1);
+	while (s->slots[h]) {
+		uint32_t cand = s->slots[h] - 1;
+
+		if (!memcmp(bss_get(s, cand), b, w * sizeof(*b))) {
+			*id = cand;
+			return 0;
+		}
+		h = (h + 1) & (s->hcap - 1);
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		uint64_t *bits = realloc(s->bits, cap * w * sizeof(*bits));
+
+		if (!bits)
+			return -ENOMEM;
+		s->bits = bits;
+		s->cap = cap;
+	}
+	memcpy(s->bits + s->n * w, b, w * sizeof(*b));
+	s->slots[h] = s->n + 1;
+	*id = s->n++;
+	return 0;
+}
+
+/*
+ * The terms in every non-empty class of s (mostly terms that do not constrain the field). An
+ * empty class never takes part in a non-empty intersection, so it does not count.
+ */
+void bss_all(const struct bsset *s, uint64_t *all)
+{
+	for (size_t i = 0; i < s->w; i++)
+		all[i] = ~0ull;
+	for (size_t c = 0; c < s->n; c++) {
+		const uint64_t *b = bss_get(s, c);
+
+		if (bs_empty(b, s->w))
+			continue;
+		for (size_t i = 0; i < s->w; i++)
+			all[i] &= b[i];
+	}
+}
+
+/*
+ * Prepare enumerate(): which classes can meet a given set of terms. A term in every class
+ * (typically one that does not constrain the field) meets them all; for the others keep the
+ * list of classes holding them, so that only candidate classes are tested.
+ */
+int bss_index(struct bsset *s, size_t n_terms)
+{
+	size_t w = s->w, total = 0;
+
+	if (s->all)
+		return 0; /* already indexed */
+	s->all = malloc(w * sizeof(*s->all));
+	s->inv_start = calloc(n_terms + 1, sizeof(*s->inv_start));
+	if (!s->all || !s->inv_start)
+		return -ENOMEM;
+	bss_all(s, s->all);
+	for (size_t c = 0; c < s->n; c++) {
+		const uint64_t *b = bss_get(s, c);
+
+		for (size_t i = 0; i < w; i++) {
+			uint64_t m = b[i] & ~s->all[i];
+
+			while (m) {
+				s->inv_start[i * 64 + __builtin_ctzll(m) + 1]++;
+				m &= m - 1;
+			}
+		}
+	}
+	for (size_t t = 0; t < n_terms; t++) {
+		total += s->inv_start[t + 1];
+		s->inv_start[t + 1] = total;
+	}
+	s->inv = malloc((total ? total : 1) * sizeof(*s->inv));
+	if (!s->inv)
+		return -ENOMEM;
+	{
+		uint32_t *fill = calloc(n_terms + 1, sizeof(*fill));
+
+		if (!fill)
+			return -ENOMEM;
+		for (size_t c = 0; c < s->n; c++) {
+			const uint64_t *b = bss_get(s, c);
+
+			for (size_t i = 0; i < w; i++) {
+				uint64_t m = b[i] & ~s->all[i];
+
+				while (m) {
+					size_t t = i * 64 + __builtin_ctzll(m);
+
+					m &= m - 1;
+					s->inv[s->inv_start[t] + fill[t]++] = c;
+				}
+			}
+		}
+		free(fill);
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The classes of s that share a term with set, ascending, into e->out. */
+void enumerate(const struct bsset *s, const uint64_t *set, struct enum_buf *e)
+{
+	size_t w = s->w;
+
+	e->n = 0;
+	if (bs_meets(set, s->all, w)) {
+		for (size_t c = 0; c < s->n; c++)
+			e->out[e->n++] = c;
+		return;
+	}
+	if (++e->now == 0) {
+		memset(e->stamp, 0, s->n * sizeof(*e->stamp));
+		e->now = 1;
+	}
+	for (size_t i = 0; i < w; i++) {
+		uint64_t m = set[i];
+
+		while (m) {
+			size_t t = i * 64 + __builtin_ctzll(m);
+
+			m &= m - 1;
+			for (uint32_t k = s->inv_start[t]; k < s->inv_start[t + 1]; k++) {
+				uint32_t c = s->inv[k];
+
+				if (e->stamp[c] != e->now) {
+					e->stamp[c] = e->now;
+					e->out[e->n++] = c;
+				}
+			}
+		}
+	}
+	qsort(e->out, e->n, sizeof(*e->out), cmp_u32);
+}
+
+int enum_buf_init(struct enum_buf *e, size_t n)
+{
+	e->stamp = calloc(n ? n : 1, sizeof(*e->stamp));
+	e->out = malloc((n ? n : 1) * sizeof(*e->out));
+	e->now = 0;
+	e->n = 0;
+	if (!e->stamp || !e->out)
+		return -ENOMEM;
+	return 0;
+}
+
+void enum_buf_free(struct enum_buf *e)
+{
+	free(e->stamp);
+	free(e->out);
+}
+
+/*
+ * Cut every class of s after its first term in stop, re-intern (equal results merge) and
+ * give map[old id] = new id. Ids keep their order of first appearance, so class 0 stays 0.
+ *
+ * Why this is exact: stop holds terms present in every class of every other field of the
+ * final intersection. If class S of this field holds such a term t, t survives the whole
+ * intersection, so the first match is t or an earlier term, and nothing after t can decide
+ * it. Emptiness is unchanged too, since t itself is kept. Without this cut, a catch-all rule
+ * (or one that only constrains ports) makes every combination non-empty and the later
+ * phases grow to the product of the class counts.
+ */
+int bss_cut(struct bsset *s, const uint64_t *stop, uint32_t *map)
+{
+	struct bsset ns;
+	uint64_t *b = malloc(s->w * sizeof(*b));
+	int err = 0;
+
+	if (!b)
+		return -ENOMEM;
+	bss_init(&ns, s->w);
+	for (size_t c = 0; !err && c < s->n; c++) {
+		const uint64_t *old = bss_get(s, c);
+		bool cut = false;
+
+		for (size_t i = 0; i < s->w; i++) {
+			uint64_t hit = old[i] & stop[i];
+
+			if (cut) {
+				b[i] = 0;
+			} else if (hit) {
+				/* keep bits up to and including the lowest hit */
+				uint64_t low = hit & -hit;
+
+				b[i] = old[i] & (low | (low - 1));
+				cut = true;
+			} else {
+				b[i] = old[i];
+			}
+		}
+		err = bss_intern(&ns, b, &map[c]);
+	}
+	free(b);
+	if (err) {
+		bss_free(&ns);
+		return err;
+	}
+	bss_free(s);
+	*s = ns;
+	return 0;
+}
