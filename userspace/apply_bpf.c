@@ -30,6 +30,7 @@
 
 #include "apply_bpf.h"
 #include "bpf_fill.h"
+#include "names.h"
 #include "policy.h"
 #include "state.h"
 #include "tlsfw.skel.h"
@@ -1065,7 +1066,7 @@ static void report(const struct apply_ctx *c)
 
 		fprintf(out, "%s:", ai->pi->name);
 		if (wants(ai, POL_HOOK_INGRESS))
-			fprintf(out, " ingress %s", state_hook_name(ai->hook));
+			fprintf(out, " ingress %s", hook_label(ai->hook));
 		if (wants(ai, POL_HOOK_EGRESS))
 			fprintf(out, "%s egress tc", wants(ai, POL_HOOK_INGRESS) ? "," : "");
 		fputc('\n', out);

@@ -14,6 +14,7 @@
 
 #include <openssl/ssl.h>
 
+#include "names.h"
 #include "probe.h"
 #include "probe_policy.h"
 #include "tlsfw.h"
@@ -49,22 +50,6 @@ static int parse_int(const char *s, long lo, long hi, int *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
-}
-
-int probe_min_tls_parse(const char *s)
-{
-	static const struct {
-		const char *n;
-		int v;
-	} m[] = {
-		{ "1.0", TLS1_VERSION },   { "1", TLS1_VERSION },     { "1.1", TLS1_1_VERSION },
-		{ "1.2", TLS1_2_VERSION }, { "1.3", TLS1_3_VERSION },
-	};
-
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (!strcmp(s, m[i].n))
-			return m[i].v;
-	return -EINVAL;
 }
 
 static int parse_args(int argc, char **argv, struct probe_cli *cli)

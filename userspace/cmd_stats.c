@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "stats.h"
 #include "tlsfw.h"
 
@@ -154,7 +155,7 @@ static int once(const struct stats_opts *o)
 
 static void watch_header(const struct stats_opts *o, bool tty, bool first)
 {
-	char now[32];
+	char now[UTC_TEXT_LEN];
 
 	if (o->json)
 		return;
@@ -162,7 +163,7 @@ static void watch_header(const struct stats_opts *o, bool tty, bool first)
 		fputs("\033[H\033[2J", stdout);
 	else if (!first)
 		fputc('\n', stdout);
-	stats_time_str(time(NULL), now, sizeof(now));
+	utc_text(time(NULL), now);
 	printf("tlsfw stats every %gs at %s (rates since the previous refresh)\n", o->watch, now);
 }
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <linux/if_link.h>
 
+#include "names.h"
 #include "nft_cmd.h"
 #include "policy.h"
 #include "state.h"
@@ -36,15 +37,6 @@ static const char *json_hook(const char *h)
 	return "tc";
 }
 
-static void time_str(uint64_t t, char *buf, size_t len)
-{
-	time_t tt = t;
-	struct tm tm;
-
-	if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "unknown");
-}
-
 /* An interface counts as governed by the policy when the active generation has a block for it;
  * a tlsfw program without one is left over from an interrupted apply. */
 static bool in_policy(const struct status *s, const char *name)
@@ -63,9 +55,9 @@ static int print_json(const struct status *s)
 {
 	json_object *doc = json_object_new_object(), *ifs = json_object_new_array();
 	const struct tlsfw_meta *m = &s->sm.meta;
-	char when[32];
+	char when[UTC_TEXT_LEN];
 
-	time_str(m->applied_at, when, sizeof(when));
+	utc_text(m->applied_at, when);
 	json_object_object_add(doc, "enforced", json_object_new_boolean(s->st.n_ifaces > 0));
 	if (s->have_meta) {
 		json_object *p = json_object_new_object();
@@ -75,10 +67,8 @@ static int print_json(const struct status *s)
 		json_object_object_add(p, "applied_at", json_object_new_string(when));
 		json_object_object_add(p, "applied_at_unix", json_object_new_int64(m->applied_at));
 		json_object_object_add(p, "rules", json_object_new_int(m->n_rules));
-		json_object_object_add(
-			p, "default",
-			json_object_new_string(
-				pol_action_names[m->default_action > 2 ? 0 : m->default_action]));
+		json_object_object_add(p, "default",
+				       json_object_new_string(action_name(m->default_action)));
 		json_object_object_add(p, "generation", json_object_new_int(s->sm.gen));
 		json_object_object_add(doc, "policy", p);
 	}
@@ -128,20 +118,19 @@ static void ago(uint64_t t, char *buf, size_t len)
 static int print_text(const struct status *s)
 {
 	const struct tlsfw_meta *m = &s->sm.meta;
-	char when[32], since[32];
+	char when[UTC_TEXT_LEN], since[32];
 
 	if (!s->st.n_ifaces) {
 		printf("tlsfw: nothing enforced in this network namespace\n");
 		return EXIT_OK;
 	}
 	if (s->have_meta) {
-		time_str(m->applied_at, when, sizeof(when));
+		utc_text(m->applied_at, when);
 		ago(m->applied_at, since, sizeof(since));
 		printf("policy   %s\n", m->policy_file);
 		printf("hash     %s\n", m->policy_hash);
 		printf("applied  %s (%s)\n", when, since);
-		printf("rules    %u, default %s\n\n", m->n_rules,
-		       pol_action_names[m->default_action > 2 ? 0 : m->default_action]);
+		printf("rules    %u, default %s\n\n", m->n_rules, action_name(m->default_action));
 	}
 	printf("%-16s %-12s %-8s %s\n", "INTERFACE", "INGRESS", "EGRESS", "RULES");
 	for (size_t i = 0; i < s->st.n_ifaces; i++) {

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "catalog.h"
+#include "names.h"
 #include "probe_proto.h"
 
 const char *const probe_proto_names[PROTO__N] = {
@@ -233,22 +234,6 @@ static void set(struct probe_result *r, enum probe_check_id id, enum probe_statu
 	va_start(ap, fmt);
 	vsnprintf(r->checks[id].evidence, sizeof(r->checks[id].evidence), fmt, ap);
 	va_end(ap);
-}
-
-static const char *version_name(int v)
-{
-	switch (v) {
-	case TLS1_VERSION:
-		return "TLSv1";
-	case TLS1_1_VERSION:
-		return "TLSv1.1";
-	case TLS1_2_VERSION:
-		return "TLSv1.2";
-	case TLS1_3_VERSION:
-		return "TLSv1.3";
-	default:
-		return "?";
-	}
 }
 
 static void set_address(struct probe_ctx *p)
@@ -547,15 +532,15 @@ static void cert_checks(struct probe_ctx *p, SSL *ssl)
 
 	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notBefore(cert)) &&
 	    (days > 0 || secs > 0)) {
-		set(r, PC_EXPIRY, PS_FAIL, "not valid for another %d days", days);
+		set(r, PC_EXPIRY, PS_FAIL, "not valid for another %d day%s", days, plural(days));
 	} else if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
 		set(r, PC_EXPIRY, PS_FAIL, "unreadable notAfter");
 	} else if (days < 0 || secs < 0) {
 		r->days_left = days;
-		set(r, PC_EXPIRY, PS_FAIL, "expired %d days ago", -days);
+		set(r, PC_EXPIRY, PS_FAIL, "expired %d day%s ago", -days, plural(-days));
 	} else {
 		r->days_left = days;
-		set(r, PC_EXPIRY, PS_PASS, "%d days until expiry", days);
+		set(r, PC_EXPIRY, PS_PASS, "%d day%s until expiry", days, plural(days));
 	}
 	X509_free(cert);
 }
@@ -708,7 +693,7 @@ static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
 		cert_checks(p, c.ssl);
 		if (SSL_version(c.ssl) < t->min_tls)
 			set(r, PC_MIN_TLS, PS_FAIL, "negotiated %s, below the minimum %s",
-			    r->tls_version, version_name(t->min_tls));
+			    r->tls_version, tls_version_name(t->min_tls));
 	}
 	pio_close(&c);
 	free(d);
@@ -800,10 +785,10 @@ static void extra_old(struct probe_ctx *p)
 	if (ret == 0)
 		set(r, PC_MIN_TLS, PS_FAIL, "accepted %s (%s); the minimum is %s",
 		    SSL_get_version(c.ssl), SSL_get_cipher_name(c.ssl),
-		    version_name(p->t->min_tls));
+		    tls_version_name(p->t->min_tls));
 	else if (ret == 2)
 		set(r, PC_MIN_TLS, PS_PASS, "refused versions below %s; negotiated %s",
-		    version_name(p->t->min_tls), r->tls_version);
+		    tls_version_name(p->t->min_tls), r->tls_version);
 	else
 		set(r, PC_MIN_TLS, PS_NA, "could not test: %s", c.err);
 	pio_close(&c);

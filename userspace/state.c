@@ -322,17 +322,3 @@ void state_meta_free(struct state_meta *sm)
 	sm->rules = NULL;
 	sm->ctxs = NULL;
 }
-
-const char *state_hook_name(unsigned int hook)
-{
-	switch (hook) {
-	case TLSFW_HOOK_XDP_NATIVE:
-		return "XDP native";
-	case TLSFW_HOOK_XDP_GENERIC:
-		return "XDP generic";
-	case TLSFW_HOOK_TC:
-		return "tc";
-	default:
-		return "-";
-	}
-}

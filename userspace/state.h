@@ -66,7 +66,4 @@ struct state_meta {
 int state_meta_read(const struct bpf_maps *m, struct state_meta *sm);
 void state_meta_free(struct state_meta *sm);
 
-/* Kernel version of XDP_ATTACHED_* / hook as text: "XDP native", "XDP generic", "tc". */
-const char *state_hook_name(unsigned int hook);
-
 #endif

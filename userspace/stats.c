@@ -11,71 +11,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "names.h"
 #include "state.h"
 #include "stats.h"
 
-static const char *const reason_names[TLSFW_STAT_MAX] = {
-	[TLSFW_STAT_MALFORMED_TRUNCATED] = "malformed-truncated",
-	[TLSFW_STAT_MALFORMED_IHL] = "malformed-ihl",
-	[TLSFW_STAT_MALFORMED_LENGTH] = "malformed-length",
-	[TLSFW_STAT_MALFORMED_EXTHDR] = "malformed-exthdr",
-	[TLSFW_STAT_MALFORMED_VLAN] = "malformed-vlan",
-	[TLSFW_STAT_MALFORMED_VERSION] = "malformed-version",
-	[TLSFW_STAT_FRAG_TINY] = "fragment-tiny",
-	[TLSFW_STAT_FRAG_NO_FIRST] = "fragment-without-first",
-	[TLSFW_STAT_FRAG_FOLLOWED] = "fragment-followed",
-	[TLSFW_STAT_FRAG_DROPPED] = "fragment-dropped",
-	[TLSFW_STAT_FRAG_ALLOWED] = "fragment-allowed",
-	[TLSFW_STAT_REJECT_SENT] = "reject-sent",
-	[TLSFW_STAT_REJECT_FAILED] = "reject-failed",
-};
-
-static const char *const verdict_names[TLSFW_STAT_MAX] = {
-	[TLSFW_STAT_PASS] = "pass",
-	[TLSFW_STAT_DROP] = "drop",
-	[TLSFW_STAT_REJECT] = "reject",
-	[TLSFW_STAT_MONITOR] = "monitor",
-};
-
-const char *stats_reason_name(unsigned int stat)
-{
-	return stat < TLSFW_STAT_MAX ? reason_names[stat] : NULL;
-}
-
-const char *stats_verdict_name(unsigned int stat)
-{
-	return stat < TLSFW_STAT_MAX ? verdict_names[stat] : NULL;
-}
-
-const char *stats_action_name(unsigned int action)
-{
-	static const char *const n[] = { "allow", "drop", "reject" };
-
-	return action < 3 ? n[action] : "unknown";
-}
-
 const char *stats_block_hook(const struct stats_snap *s, const struct stats_block *b)
 {
-	return s->nft ? "nft" : stats_hook_id(b->hook);
-}
-
-const char *stats_dir_name(unsigned int dir)
-{
-	return dir == TLSFW_DIR_EGRESS ? "egress" : "ingress";
-}
-
-const char *stats_hook_id(unsigned int hook)
-{
-	switch (hook) {
-	case TLSFW_HOOK_XDP_NATIVE:
-		return "xdp-native";
-	case TLSFW_HOOK_XDP_GENERIC:
-		return "xdp-generic";
-	case TLSFW_HOOK_TC:
-		return "tc";
-	default:
-		return "none";
-	}
+	return s->nft ? "nft" : hook_id_name(b->hook);
 }
 
 void stats_human(uint64_t v, bool bytes, bool exact, char *buf, size_t len)
@@ -99,15 +41,6 @@ void stats_human(uint64_t v, bool bytes, bool exact, char *buf, size_t len)
 		u++;
 	}
 	snprintf(buf, len, "%.1f%s", x, bytes ? iec[u] : si[u]);
-}
-
-void stats_time_str(uint64_t t, char *buf, size_t len)
-{
-	time_t tt = t;
-	struct tm tm;
-
-	if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "unknown");
 }
 
 /* ---- collection ------------------------------------------------------------------------ */

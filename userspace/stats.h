@@ -65,19 +65,10 @@ int stats_reset(size_t *n_blocks, char *msg, size_t len);
  * does not exist. reset: read and zero in one step. */
 int stats_collect_nft(struct stats_snap *snap, bool reset, char *msg, size_t len);
 
-/* Names shared by every renderer. */
 const char *stats_block_hook(const struct stats_snap *s, const struct stats_block *b);
-const char *stats_action_name(unsigned int action); /* allow, drop, reject */
-const char *stats_dir_name(unsigned int dir);	    /* ingress, egress */
-const char *stats_hook_id(unsigned int hook);	    /* xdp-native, xdp-generic, tc, none */
-/* Reason counters (malformed, fragments, reject answers): name or NULL for the others. */
-const char *stats_reason_name(unsigned int stat);
-const char *stats_verdict_name(unsigned int stat); /* pass, drop, reject, monitor; or NULL */
 
 /* Human units: packets 1.2M (SI), bytes 3.4 GiB (IEC); exact: the raw number. */
 void stats_human(uint64_t v, bool bytes, bool exact, char *buf, size_t len);
-/* ISO 8601 UTC, "unknown" for 0. */
-void stats_time_str(uint64_t t, char *buf, size_t len);
 
 /*
  * Rates between two snapshots (prev older). For cur's block b and rule r (r == -1: the

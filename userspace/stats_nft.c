@@ -10,15 +10,14 @@
 #include <string.h>
 
 #include "apply_nft.h"
+#include "names.h"
 #include "stats.h"
 
 static uint8_t action_of(const char *a)
 {
-	if (!strcmp(a, "drop"))
-		return TLSFW_ACT_DROP;
-	if (!strcmp(a, "reject"))
-		return TLSFW_ACT_REJECT;
-	return TLSFW_ACT_ALLOW;
+	int v = action_parse(a);
+
+	return v < 0 ? TLSFW_ACT_ALLOW : v;
 }
 
 static long rule_index(const struct stats_snap *s, const char *name)
@@ -45,7 +44,7 @@ static void add(struct tlsfw_counter *c, const struct nft_counter *k)
 	c->bytes += k->bytes;
 }
 
-/* The interface's own counters, "(name)" with a name of stats.c: their slot in stat[]. */
+/* The interface's own counters, "(name)" with a name of names.c: their slot in stat[]. */
 static int own_stat(const char *rule)
 {
 	char name[64];
@@ -55,13 +54,7 @@ static int own_stat(const char *rule)
 		return -1;
 	memcpy(name, rule + 1, n - 2);
 	name[n - 2] = 0;
-	if (!strcmp(name, "default"))
-		return TLSFW_STAT_DEFAULT;
-	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++)
-		if ((stats_verdict_name(i) && !strcmp(stats_verdict_name(i), name)) ||
-		    (stats_reason_name(i) && !strcmp(stats_reason_name(i), name)))
-			return i;
-	return -1;
+	return stat_parse(name);
 }
 
 static int fill(struct stats_snap *s, const struct nft_counter *k, size_t n)
@@ -129,9 +122,7 @@ int stats_collect_nft(struct stats_snap *s, bool reset, char *msg, size_t len)
 	s->enforced = true;
 	s->nft = true;
 	snprintf(s->policy_file, sizeof(s->policy_file), "%s", st.policy_file);
-	strcpy(s->policy_hash, "sha256:");
-	for (int i = 0; i < 32; i++)
-		snprintf(s->policy_hash + 7 + 2 * i, 3, "%02x", st.sha256[i]);
+	sha256_text(st.sha256, s->policy_hash);
 	s->applied_at = st.applied_at;
 	s->default_action = action_of(st.default_action);
 	nft_status_free(&st);
