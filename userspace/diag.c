@@ -4,6 +4,7 @@
  * place, with the offending line and a caret under it, as a compiler does.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -138,10 +139,28 @@ void diag_note(struct diag *d, const struct loc *loc, const char *fmt, ...)
 	va_end(ap);
 }
 
+int diag_sys_error(struct diag *d, int err, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (err < 0)
+		diag_error(d, NULL, "%s: %s", msg ? msg : "?", strerror(-err));
+	else
+		diag_error(d, NULL, "%s", msg ? msg : "?");
+	free(msg);
+	return err < 0 ? err : -EIO;
+}
+
+/* Records without a file sort after every file: the details first, what failed last. */
 static size_t file_index(const struct diag *d, const char *file)
 {
 	if (!file)
-		return 0;
+		return SIZE_MAX;
 	for (size_t i = 0; i < d->n_files; i++)
 		if (d->files[i] == file || !strcmp(d->files[i], file))
 			return i + 1;
@@ -255,33 +274,48 @@ static void print_record(const struct diag *d, const struct diag_record *r, FILE
 		print_excerpt(out, text, &r->loc);
 }
 
-void diag_print(const struct diag *d, FILE *out)
+/* Records [from, d->n), sorted; the cap's message when truncated says so. */
+static void print_range(const struct diag *d, size_t from, bool truncated, FILE *out)
 {
+	size_t n = d->n - from, owner = from;
 	struct order *ord;
-	size_t owner = 0;
 
-	if (!d->n && !d->truncated)
-		return;
-	ord = calloc(d->n ? d->n : 1, sizeof(*ord));
+	ord = calloc(n ? n : 1, sizeof(*ord));
 	if (!ord) {
-		for (size_t i = 0; i < d->n; i++)
+		for (size_t i = from; i < d->n; i++)
 			print_record(d, &d->recs[i], out);
 		return;
 	}
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->recs[i].level != DIAG_NOTE || i == 0)
-			owner = i;
-		ord[i].rec = i;
+	for (size_t i = 0; i < n; i++) {
+		if (d->recs[from + i].level != DIAG_NOTE || i == 0)
+			owner = from + i;
+		ord[i].rec = from + i;
 		ord[i].owner = owner;
 		ord[i].file = file_index(d, d->recs[owner].loc.file);
 	}
-	qsort_r(ord, d->n, sizeof(*ord), order_cmp, (void *)d);
-	for (size_t i = 0; i < d->n; i++)
+	qsort_r(ord, n, sizeof(*ord), order_cmp, (void *)d);
+	for (size_t i = 0; i < n; i++)
 		print_record(d, &d->recs[ord[i].rec], out);
 	free(ord);
-	if (d->truncated)
+	if (truncated)
 		fprintf(out, "tlsfw: too many errors: stopped after %d; %d more not shown\n",
 			DIAG_MAX_ERRORS, d->truncated);
+}
+
+void diag_print(const struct diag *d, FILE *out)
+{
+	if (d->n || d->truncated)
+		print_range(d, 0, d->truncated, out);
+}
+
+void diag_flush(struct diag *d, FILE *out)
+{
+	/* the cap is reached at most once: say so with the records that reached it */
+	bool cap_now = d->truncated && d->flushed < d->n;
+
+	if (d->flushed < d->n)
+		print_range(d, d->flushed, cap_now, out);
+	d->flushed = d->n;
 }
 
 void diag_print_summary(const struct diag *d, FILE *out, const char *what)
