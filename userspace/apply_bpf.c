@@ -10,18 +10,13 @@
  * interface at once.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -30,6 +25,7 @@
 
 #include "apply_bpf.h"
 #include "bpf_fill.h"
+#include "lock.h"
 #include "names.h"
 #include "policy.h"
 #include "state.h"
@@ -113,22 +109,13 @@ static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
 	return err < 0 ? err : -EIO;
 }
 
-bool apply_signal_pending(void)
-{
-	sigset_t pending;
-
-	return !sigpending(&pending) &&
-	       (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
-		sigismember(&pending, SIGHUP) || sigismember(&pending, SIGQUIT));
-}
-
 /* Each step starts here: a pending signal or an injected fault stops the apply. */
 static int step(struct apply_ctx *c, const char *name)
 {
 	const char *fault = getenv("TLSFW_FAULT");
 
 	c->step = name;
-	if (apply_signal_pending())
+	if (stop_signal_pending())
 		return fail(c, -EINTR, "interrupted by a signal");
 	if (fault && !strcmp(fault, name))
 		return fail(c, -EIO, "fault injected (TLSFW_FAULT=%s)", name);
@@ -1197,93 +1184,4 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	tlsfw__destroy(c.skel);
 	state_free(&c.st);
 	return err;
-}
-
-/*
- * Wait for the namespace lock. apply blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT before it
- * takes the lock, so that it can roll back instead of dying half-way; while it only waits,
- * nothing has changed yet, and a user's Ctrl-C (or a service manager's SIGTERM) must end the
- * wait instead of being held until another apply finishes. So they are let through here.
- */
-static int lock_wait(int fd)
-{
-	sigset_t stop, old;
-	int err, saved;
-
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigaddset(&stop, SIGQUIT);
-	sigprocmask(SIG_UNBLOCK, &stop, &old);
-	err = flock(fd, LOCK_EX);
-	saved = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-	return err;
-}
-
-int apply_lock(char *msg, size_t len)
-{
-	struct stat ns;
-	char path[64];
-	int fd;
-
-	if (stat("/proc/self/ns/net", &ns)) {
-		snprintf(msg, len, "cannot identify the network namespace: %s", strerror(errno));
-		return -errno;
-	}
-	if (mkdir("/run/tlsfw", 0755) && errno != EEXIST) {
-		snprintf(msg, len, "cannot create /run/tlsfw: %s%s", strerror(errno),
-			 errno == EACCES || errno == EPERM ? " (tlsfw must run as root)" : "");
-		return -errno;
-	}
-	snprintf(path, sizeof(path), "/run/tlsfw/netns-%lu.lock", (unsigned long)ns.st_ino);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(msg, len, "cannot open %s: %s%s", path, strerror(errno),
-			 errno == EACCES || errno == EPERM ? " (tlsfw must run as root)" : "");
-		return -errno;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno != EWOULDBLOCK) {
-			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
-			close(fd);
-			return -errno;
-		}
-		fprintf(stderr,
-			"tlsfw: waiting for another tlsfw command in this network namespace\n");
-		if (lock_wait(fd)) {
-			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
-			close(fd);
-			return -errno;
-		}
-	}
-	return fd;
-}
-
-int apply_lock_exclusive(int (*other_in_force)(char *msg, size_t len), char *msg, size_t len)
-{
-	int lock = apply_lock(msg, len), err;
-
-	if (lock < 0)
-		return lock;
-	err = other_in_force(msg, len);
-	if (err) {
-		close(lock);
-		return err;
-	}
-	return lock;
-}
-
-void policy_abs_path(const char *path, char *abs, size_t len)
-{
-	char real[PATH_MAX];
-
-	if (!strcmp(path, "-"))
-		snprintf(abs, len, "<stdin>");
-	else if (realpath(path, real))
-		snprintf(abs, len, "%s", real);
-	else
-		snprintf(abs, len, "%s", path);
 }

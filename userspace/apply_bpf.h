@@ -46,20 +46,6 @@ struct apply_err {
 int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	      struct apply_err *e);
 
-/* The per-namespace lock of every command that changes state: flock on
- * /run/tlsfw/netns-<inode of /proc/self/ns/net>.lock. Returns the fd or -errno (msg says why). */
-int apply_lock(char *msg, size_t len);
-/* apply_lock, kept only when no other backend is in force (other_in_force says which and
- * why): one changer and one backend per network namespace. Returns the lock's fd, or -errno
- * with msg set. */
-int apply_lock_exclusive(int (*other_in_force)(char *msg, size_t len), char *msg, size_t len);
-/* A stopping signal (INT, TERM, HUP, QUIT) is pending: the caller blocked them for the apply
- * (cmd_apply.c), and both backends check between steps, rolling back instead of dying
- * half way. */
-bool apply_signal_pending(void);
-/* The policy file as the records name it: its absolute path, "<stdin>" for "-". */
-void policy_abs_path(const char *path, char *abs, size_t len);
-
 /* Remove tlsfw's XDP program fd from ifindex (attached in mode XDP_ATTACHED_DRV/SKB), only
  * if it is still the attached one. */
 int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd);

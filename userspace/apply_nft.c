@@ -24,8 +24,8 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
-#include "apply_bpf.h"
 #include "apply_nft.h"
+#include "lock.h"
 #include "nft_priv.h"
 
 #define RECV_BUF (256 * 1024)
@@ -256,14 +256,14 @@ int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct d
 	}
 	/* the new sets (nothing uses them yet), then the switch (see struct nft_batch); a
 	 * stopping signal before either ends the apply with nothing changed */
-	if (apply_signal_pending()) {
+	if (stop_signal_pending()) {
 		snprintf(msg, len, "interrupted by a signal");
 		err = -EINTR;
 	} else {
 		err = send_part(pol, &b, 0, b.split ? b.split : b.len, d, msg, len);
 	}
 	if (!err && b.split) {
-		if (apply_signal_pending()) {
+		if (stop_signal_pending()) {
 			snprintf(msg, len, "interrupted by a signal");
 			err = -EINTR;
 		} else {

@@ -10,6 +10,7 @@
 
 #include "apply_bpf.h"
 #include "compile.h"
+#include "lock.h"
 #include "nft_cmd.h"
 #include "plan.h"
 #include "policy.h"
@@ -19,20 +20,6 @@ static int usage(FILE *out, int ret)
 {
 	fprintf(out, "usage: tlsfw apply POLICY [--dry-run]\n");
 	return ret;
-}
-
-/* Signals that would kill us half-way are held until apply has either switched or rolled
- * back; apply_bpf() checks for them between steps. */
-static void block_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
 static void print_diag(const struct diag *d, const char *what)
@@ -59,10 +46,14 @@ static int enforce(const struct policy *pol, const struct plan *plan, const char
 	policy_abs_path(path, abs, sizeof(abs));
 	o.policy_file = abs;
 
-	block_signals();
-	lock = apply_lock_exclusive(nft_in_force, msg, sizeof(msg));
+	stop_signals_block();
+	lock = ns_lock(d);
+	if (lock >= 0 && nft_in_force(msg, sizeof(msg))) {
+		close(lock);
+		lock = diag_sys_error(d, -EBUSY, "%s", msg);
+	}
 	if (lock < 0) {
-		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+		print_diag(d, "nothing applied");
 		return EXIT_SYSTEM;
 	}
 	err = apply_bpf(plan, &o, d, &e);
@@ -129,7 +120,7 @@ int cmd_apply(int argc, char **argv)
 	if (c.pol.backend == POL_BACKEND_NFT) {
 		/* backend: nft compiles the checked policy itself (nft_build.c): the sets, then
 		 * one switch; apply_nft() checks for signals before each */
-		block_signals();
+		stop_signals_block();
 		ret = nft_cmd_apply(&c.pol, co.path, dry_run, &d);
 		goto out;
 	}

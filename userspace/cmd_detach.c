@@ -15,6 +15,7 @@
 #include <linux/if_link.h>
 
 #include "apply_bpf.h"
+#include "lock.h"
 #include "nft_cmd.h"
 #include "state.h"
 #include "tlsfw.h"
@@ -129,6 +130,7 @@ static int detach(struct state *st, int argc, char **argv)
 int cmd_detach(int argc, char **argv)
 {
 	struct state st;
+	struct diag d;
 	char msg[512];
 	int lock, err, ret;
 
@@ -144,11 +146,15 @@ int cmd_detach(int argc, char **argv)
 			return EXIT_BAD_INPUT;
 		}
 	}
-	lock = apply_lock(msg, sizeof(msg));
+	diag_init(&d);
+	lock = ns_lock(&d);
 	if (lock < 0) {
-		fprintf(stderr, "tlsfw: error: %s; nothing detached\n", msg);
+		diag_print(&d, stderr);
+		diag_print_summary(&d, stderr, "nothing detached");
+		diag_free(&d);
 		return EXIT_SYSTEM;
 	}
+	diag_free(&d);
 	err = state_find(&st, msg, sizeof(msg));
 	if (err && err != -EUCLEAN) {
 		fprintf(stderr, "tlsfw: error: %s; nothing detached\n", msg);

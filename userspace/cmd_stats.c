@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "names.h"
 #include "stats.h"
 #include "tlsfw.h"
@@ -179,7 +180,7 @@ static void ts_add(struct timespec *t, double s)
 	}
 }
 
-/* Sleep until deadline; true when SIGINT or SIGTERM arrived (both are blocked). */
+/* Sleep until deadline; true when a stopping signal arrived (they are blocked). */
 static bool wait_until(const sigset_t *set, const struct timespec *deadline)
 {
 	for (;;) {
@@ -201,7 +202,7 @@ static bool wait_until(const sigset_t *set, const struct timespec *deadline)
 	}
 }
 
-/* Refresh until SIGINT or SIGTERM; rates are per second over the interval actually measured
+/* Refresh until a stopping signal; rates are per second over the interval actually measured
  * between two reads, so a slow refresh does not skew them. */
 static int watch(const struct stats_opts *o, const sigset_t *set)
 {
@@ -279,16 +280,15 @@ int cmd_stats(int argc, char **argv)
 		return once(&o);
 	/* Blocked before any thread starts, so that only sigwait/sigtimedwait see them and the
 	 * command ends cleanly (exit 0) between two refreshes or scrapes. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	ret = o.listen ? listen_http(&o, &set) : watch(&o, &set);
-	/* Discard a second SIGINT/SIGTERM still pending (timeout(1) sends two, so does an
+	/* Discard a second stopping signal still pending (timeout(1) sends two, so does an
 	 * impatient Ctrl-C): it must not turn a clean exit into death, and LeakSanitizer's exit
 	 * check hangs on a pending blocked signal. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			signal(sig, SIG_IGN);
 	/* A blocked signal is queued even when ignored: unblock so that later ones vanish. */
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	return ret;

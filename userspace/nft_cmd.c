@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
-#include "apply_bpf.h"
 #include "apply_nft.h"
+#include "lock.h"
 #include "nft_cmd.h"
 #include "state.h"
 #include "tlsfw.h"
@@ -165,9 +165,14 @@ int nft_cmd_apply(const struct policy *pol, const char *path, bool dry_run, stru
 	policy_abs_path(path, abs, sizeof(abs));
 	o.policy_file = abs;
 	/* the same per-namespace lock as the BPF backend: one changer at a time */
-	lock = apply_lock_exclusive(bpf_in_force, msg, sizeof(msg));
+	lock = ns_lock(d);
+	if (lock >= 0 && bpf_in_force(msg, sizeof(msg))) {
+		close(lock);
+		lock = diag_sys_error(d, -EBUSY, "%s", msg);
+	}
 	if (lock < 0) {
-		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+		diag_print(d, stderr);
+		diag_print_summary(d, stderr, "nothing applied");
 		return EXIT_SYSTEM;
 	}
 	err = apply_nft(pol, &o, d, msg, sizeof(msg));

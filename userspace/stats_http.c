@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "lock.h"
 #include "stats.h"
 
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -223,11 +224,10 @@ int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
 		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
 		return -EIO;
 	}
-	fprintf(stderr, "tlsfw: serving metrics at http://%s/metrics until SIGINT or SIGTERM\n",
+	fprintf(stderr,
+		"tlsfw: serving metrics at http://%s/metrics until SIGINT, SIGTERM, SIGHUP or SIGQUIT\n",
 		l->text);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	stop_signals(&set);
 	while (sigwait(&set, &sig))
 		;
 	/* MHD_stop_daemon closes the listening socket it was given. */
