@@ -25,8 +25,10 @@
 
 #include "apply_bpf.h"
 #include "bpf_fill.h"
+#include "hook.h"
 #include "lock.h"
 #include "names.h"
+#include "slots.h"
 #include "policy.h"
 #include "state.h"
 #include "tlsfw.skel.h"
@@ -72,7 +74,7 @@ struct apply_ctx {
 	const struct plan *pl;
 	const struct apply_opts *o;
 	struct diag *d;
-	struct apply_err *e;
+	bool rollback_failed; /* an undo failed too: d says what is left */
 	const char *step;
 
 	struct state st;       /* what was enforced before */
@@ -82,11 +84,8 @@ struct apply_ctx {
 	unsigned int old_gen, new_gen;
 	int ncpus;
 
-	struct apply_iface *ifs;	  /* per plan interface */
-	uint32_t *rule_slot;		  /* per plan rule */
-	uint32_t *ctx_ifindex, *ctx_slot; /* per plan ctx */
-	bool *rule_new;			  /* per plan rule: slot newly taken (counters zeroed) */
-	bool *ctx_new;
+	struct apply_iface *ifs; /* per plan interface */
+	struct slots slots;	 /* counter slots of the plan's rules and contexts */
 
 	struct tlsfw_rule_info *rules; /* records for the new generation (TLSFW_MAX_RULES) */
 	struct tlsfw_ctx_info *ctxs;   /* TLSFW_MAX_CTX */
@@ -95,18 +94,40 @@ struct apply_ctx {
 	size_t n_undo, cap_undo;
 };
 
-static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* A failure is an error in d: at the interface of the policy it concerns (fail_at), else
+ * without a location. Returns err (-EIO when err is not negative). */
+static int fail_va(struct apply_ctx *c, const struct loc *loc, int err, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
 
-static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	diag_error(c->d, loc, "%s", msg ? msg : "out of memory");
+	free(msg);
+	return err < 0 ? err : -EIO;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(struct apply_ctx *c, int err, const char *fmt,
+						      ...)
 {
 	va_list ap;
 
-	snprintf(c->e->step, sizeof(c->e->step), "%s", c->step);
 	va_start(ap, fmt);
-	vsnprintf(c->e->msg, sizeof(c->e->msg), fmt, ap);
+	err = fail_va(c, NULL, err, fmt, ap);
 	va_end(ap);
-	return err < 0 ? err : -EIO;
+	return err;
+}
+
+__attribute__((format(printf, 4, 5))) static int
+fail_at(struct apply_ctx *c, const struct apply_iface *ai, int err, const char *fmt, ...)
+{
+	const struct loc *loc = c->o->iface_loc ? &c->o->iface_loc[ai - c->ifs] : NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = fail_va(c, loc, err, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 /* Each step starts here: a pending signal or an injected fault stops the apply. */
@@ -118,7 +139,7 @@ static int step(struct apply_ctx *c, const char *name)
 	if (stop_signal_pending())
 		return fail(c, -EINTR, "interrupted by a signal");
 	if (fault && !strcmp(fault, name))
-		return fail(c, -EIO, "fault injected (TLSFW_FAULT=%s)", name);
+		return fail(c, -EIO, "%s: fault injected (TLSFW_FAULT=%s)", name, name);
 	return 0;
 }
 
@@ -138,78 +159,6 @@ static int undo_push(struct apply_ctx *c, struct undo u)
 }
 
 /* ---- hooks ---------------------------------------------------------------------------- */
-
-static uint32_t xdp_mode_flags(unsigned int attached)
-{
-	return attached == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-}
-
-static int xdp_swap(unsigned int ifindex, uint32_t mode, int expect_fd, int new_fd)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = expect_fd);
-
-	/* REPLACE: the kernel swaps only if expect_fd is still the attached program, so a
-	 * program someone else attached in the meantime is never touched. */
-	return bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE | mode, &opts);
-}
-
-static int xdp_add(unsigned int ifindex, uint32_t mode, int fd)
-{
-	/* UPDATE_IF_NOEXIST: never replace a program tlsfw did not install. */
-	return bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
-}
-
-int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd)
-{
-	return xdp_swap(ifindex, xdp_mode_flags(attached), fd, -1);
-}
-
-static int tc_put(unsigned int ifindex, bool egress, int fd, bool replace)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .handle = TLSFW_TC_HANDLE,
-		    .priority = TLSFW_TC_PRIO, .flags = replace ? BPF_TC_F_REPLACE : 0);
-
-	return bpf_tc_attach(&hook, &opts);
-}
-
-int hook_tc_detach(unsigned int ifindex, bool egress)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
-
-	return bpf_tc_detach(&hook, &opts);
-}
-
-/* Create clsact if needed; *created says whether this call did (only then may undo remove
- * it: a qdisc that existed may hold other people's filters). */
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return 0;
-}
-
-static int tc_hook(unsigned int ifindex, bool *created)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	/* An existing clsact is the normal case, not worth libbpf's kernel message. */
-	libbpf_print_fn_t prev = libbpf_set_print(quiet);
-	int err = bpf_tc_hook_create(&hook);
-
-	libbpf_set_print(prev);
-
-	*created = !err;
-	return err == -EEXIST ? 0 : err;
-}
-
-static void tc_hook_destroy(unsigned int ifindex)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-	bpf_tc_hook_destroy(&hook);
-}
 
 static int prog_fd(const struct apply_ctx *c, uint8_t hook, bool egress)
 {
@@ -237,19 +186,19 @@ static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
 
 	err = tc_hook(ai->ifindex, &created);
 	if (err)
-		return fail(c, err, "%s: cannot create the clsact qdisc: %s", ai->pi->name,
-			    strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot create the clsact qdisc: %s", ai->pi->name,
+			       strerror(-err));
 	err = tc_put(ai->ifindex, egress, fd, false);
 	if (err) {
 		if (created)
 			tc_hook_destroy(ai->ifindex);
 		if (err == -EEXIST)
-			return fail(
-				c, err,
+			return fail_at(
+				c, ai, err,
 				"%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
 				ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
-		return fail(c, err, "%s: cannot attach the tc %s program: %s", ai->pi->name,
-			    egress ? "egress" : "ingress", strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot attach the tc %s program: %s", ai->pi->name,
+			       egress ? "egress" : "ingress", strerror(-err));
 	}
 	return undo_push(c, (struct undo){ .kind = U_TC_NEW,
 					   .ifname = ai->pi->name,
@@ -286,11 +235,11 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 			break;
 	}
 	if (ai->pi->xdp_mode != POL_XDP_AUTO || err == -EPERM || err == -EBUSY || err == -EEXIST)
-		return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
-			    ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
-			    ai->pi->xdp_mode == POL_XDP_NATIVE	? "native" :
-								  "any",
-			    strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
+			       ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
+			       ai->pi->xdp_mode == POL_XDP_NATIVE  ? "native" :
+								     "any",
+			       strerror(-err));
 	ai->hook = TLSFW_HOOK_TC;
 	return attach_tc(c, ai, false);
 }
@@ -317,8 +266,9 @@ static int resolve_ifaces(struct apply_ctx *c)
 		ai->pi = &pl->ifaces[i];
 		ai->ifindex = if_nametoindex(ai->pi->name);
 		if (!ai->ifindex)
-			return fail(c, -ENODEV, "%s: no such interface in this network namespace",
-				    ai->pi->name);
+			return fail_at(c, ai, -ENODEV,
+				       "interface '%s' does not exist in this network namespace",
+				       ai->pi->name);
 		old = ai->old = state_iface_find(&c->st, ai->pi->name);
 		if (!wants(ai, POL_HOOK_INGRESS))
 			continue;
@@ -347,8 +297,8 @@ static int resolve_ifaces(struct apply_ctx *c)
 
 			/* Someone else's XDP program: tlsfw never replaces it. */
 			if (!bpf_xdp_query(ai->ifindex, 0, &q) && q.prog_id)
-				return fail(
-					c, -EBUSY,
+				return fail_at(
+					c, ai, -EBUSY,
 					"%s: another XDP program (id %u) is attached; tlsfw does not replace programs it did not install: remove it first, or use hooks: [egress] on %s",
 					ai->pi->name, q.prog_id, ai->pi->name);
 		}
@@ -413,136 +363,9 @@ static int load(struct apply_ctx *c)
 	return 0;
 }
 
-static int cmp_rule_name(const void *a, const void *b, void *arg)
-{
-	const struct plan *pl = arg;
-
-	return strcmp(pl->rules[*(const uint32_t *)a].name, pl->rules[*(const uint32_t *)b].name);
-}
-
-struct name_key {
-	const struct plan *pl;
-	const char *name;
-};
-
-static int find_rule_name(const void *key, const void *elem)
-{
-	const struct name_key *k = key;
-
-	return strcmp(k->name, k->pl->rules[*(const uint32_t *)elem].name);
-}
-
-/* A rule keeps its slot while its name stays, so its counters survive a replacement; a new
- * name takes a slot the active generation does not use. Plan rules are sorted by name once,
- * so matching the old slots costs O((slots + rules) log rules), also at 4,096 rules. */
-static int assign_rule_slots(struct apply_ctx *c, bool *taken)
-{
-	const struct plan *pl = c->pl;
-	uint8_t old_bit = 1u << c->old_gen;
-	uint32_t *by_name = calloc(pl->n_rules + 1, sizeof(uint32_t)), next = 0;
-
-	if (!by_name)
-		return fail(c, -ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < pl->n_rules; i++) {
-		by_name[i] = i;
-		c->rule_new[i] = true;
-	}
-	qsort_r(by_name, pl->n_rules, sizeof(uint32_t), cmp_rule_name, (void *)pl);
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
-		const struct tlsfw_rule_info *ri = &c->old.rules[s];
-		char name[TLSFW_NAME_MAX + 1];
-		struct name_key k = { .pl = pl, .name = name };
-		uint32_t *hit;
-
-		if (!(ri->in_use & old_bit))
-			continue;
-		snprintf(name, sizeof(name), "%.*s", TLSFW_NAME_MAX, ri->name);
-		hit = bsearch(&k, by_name, pl->n_rules, sizeof(uint32_t), find_rule_name);
-		if (hit && c->rule_new[*hit]) {
-			c->rule_slot[*hit] = s;
-			c->rule_new[*hit] = false;
-			taken[s] = true;
-		}
-	}
-	free(by_name);
-	for (size_t i = 0; i < pl->n_rules; i++) {
-		if (!c->rule_new[i])
-			continue;
-		while (next < TLSFW_MAX_RULES &&
-		       (taken[next] || (c->old.rules[next].in_use & old_bit)))
-			next++;
-		if (next == TLSFW_MAX_RULES)
-			return fail(c, -E2BIG, "no free counter slot for rule '%s' (%d slots)",
-				    pl->rules[i].name, TLSFW_MAX_RULES);
-		c->rule_slot[i] = next;
-		taken[next] = true;
-	}
-	return 0;
-}
-
-/* Counter blocks per (interface, direction), kept like rule slots. */
-static int assign_ctx_slots(struct apply_ctx *c)
-{
-	const struct plan *pl = c->pl;
-	uint8_t old_bit = 1u << c->old_gen;
-	bool taken[TLSFW_MAX_CTX] = {};
-
-	for (size_t i = 0; i < pl->n_ctx; i++) {
-		const struct plan_ctx *pc = &pl->ctx[i];
-		unsigned int ifindex = if_nametoindex(pc->ifname);
-
-		if (!ifindex)
-			return fail(c, -ENODEV, "%s: no such interface in this network namespace",
-				    pc->ifname);
-		c->ctx_ifindex[i] = ifindex;
-		c->ctx_new[i] = true;
-		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
-			const struct tlsfw_ctx_info *ci = &c->old.ctxs[s];
-
-			if ((ci->in_use & old_bit) && !taken[s] && ci->dir == pc->dir &&
-			    ci->ifindex == ifindex &&
-			    !strncmp(ci->ifname, pc->ifname, sizeof(ci->ifname))) {
-				c->ctx_slot[i] = s;
-				c->ctx_new[i] = false;
-				taken[s] = true;
-				break;
-			}
-		}
-	}
-	for (size_t i = 0; i < pl->n_ctx; i++) {
-		uint32_t s = 0;
-
-		if (!c->ctx_new[i])
-			continue;
-		while (s < TLSFW_MAX_CTX && (taken[s] || (c->old.ctxs[s].in_use & old_bit)))
-			s++;
-		if (s == TLSFW_MAX_CTX)
-			return fail(c, -E2BIG, "%s: no free counter block (%d)", pl->ctx[i].ifname,
-				    TLSFW_MAX_CTX);
-		c->ctx_slot[i] = s;
-		taken[s] = true;
-	}
-	return 0;
-}
-
 static int assign_slots(struct apply_ctx *c)
 {
-	const struct plan *pl = c->pl;
-	bool *taken = calloc(TLSFW_MAX_RULES, sizeof(bool));
-	int err;
-
-	c->rule_slot = calloc(pl->n_rules + 1, sizeof(uint32_t));
-	c->rule_new = calloc(pl->n_rules + 1, sizeof(bool));
-	c->ctx_slot = calloc(pl->n_ctx + 1, sizeof(uint32_t));
-	c->ctx_ifindex = calloc(pl->n_ctx + 1, sizeof(uint32_t));
-	c->ctx_new = calloc(pl->n_ctx + 1, sizeof(bool));
-	if (!taken || !c->rule_slot || !c->rule_new || !c->ctx_slot || !c->ctx_ifindex ||
-	    !c->ctx_new)
-		err = fail(c, -ENOMEM, "out of memory");
-	else
-		err = assign_rule_slots(c, taken);
-	free(taken);
-	return err ? err : assign_ctx_slots(c);
+	return slots_assign(&c->slots, c->pl, &c->old, c->old_gen, c->d);
 }
 
 static int zero_counter(struct apply_ctx *c, uint32_t idx, void *zeros)
@@ -563,18 +386,18 @@ static int zero_new_counters(struct apply_ctx *c)
 	if (!zeros)
 		return fail(c, -ENOMEM, "out of memory");
 	for (size_t i = 0; !err && i < pl->n_ctx; i++) {
-		uint32_t base = c->ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
+		uint32_t base = c->slots.ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 
-		if (c->ctx_new[i]) {
+		if (c->slots.ctx_new[i]) {
 			for (uint32_t k = 0; !err && k < TLSFW_SLOTS_PER_CTX; k++)
 				err = zero_counter(c, base + k, zeros);
 			continue;
 		}
 		/* A kept block's statistics (totals, reasons) run on across policies. */
 		for (size_t r = 0; !err && r < pl->n_rules; r++)
-			if (c->rule_new[r])
-				err = zero_counter(c, base + TLSFW_STAT_RULE0 + c->rule_slot[r],
-						   zeros);
+			if (c->slots.rule_new[r])
+				err = zero_counter(
+					c, base + TLSFW_STAT_RULE0 + c->slots.rule_slot[r], zeros);
 	}
 	free(zeros);
 	if (err)
@@ -585,9 +408,9 @@ static int zero_new_counters(struct apply_ctx *c)
 static int fill(struct apply_ctx *c)
 {
 	struct fill_ids ids = {
-		.rule_slot = c->rule_slot,
-		.ifindex = c->ctx_ifindex,
-		.ctx_slot = c->ctx_slot,
+		.rule_slot = c->slots.rule_slot,
+		.ifindex = c->slots.ctx_ifindex,
+		.ctx_slot = c->slots.ctx_slot,
 	};
 	int err;
 
@@ -621,8 +444,8 @@ static int replace(struct apply_ctx *c)
 			fd = prog_fd(c, ai->hook, false);
 			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
 			if (err)
-				return fail(c, err, "%s: cannot replace the XDP program: %s",
-					    ai->pi->name, strerror(-err));
+				return fail_at(c, ai, err, "%s: cannot replace the XDP program: %s",
+					       ai->pi->name, strerror(-err));
 			err = undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
 							  .ifname = ai->pi->name,
 							  .ifindex = ai->ifindex,
@@ -637,8 +460,9 @@ static int replace(struct apply_ctx *c)
 			fd = prog_fd(c, TLSFW_HOOK_TC, false);
 			err = tc_put(ai->ifindex, false, fd, true);
 			if (err)
-				return fail(c, err, "%s: cannot replace the tc ingress program: %s",
-					    ai->pi->name, strerror(-err));
+				return fail_at(c, ai, err,
+					       "%s: cannot replace the tc ingress program: %s",
+					       ai->pi->name, strerror(-err));
 			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
 							  .ifname = ai->pi->name,
 							  .ifindex = ai->ifindex,
@@ -651,8 +475,9 @@ static int replace(struct apply_ctx *c)
 			fd = prog_fd(c, TLSFW_HOOK_TC, true);
 			err = tc_put(ai->ifindex, true, fd, true);
 			if (err)
-				return fail(c, err, "%s: cannot replace the tc egress program: %s",
-					    ai->pi->name, strerror(-err));
+				return fail_at(c, ai, err,
+					       "%s: cannot replace the tc egress program: %s",
+					       ai->pi->name, strerror(-err));
 			err = undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
 							  .ifname = ai->pi->name,
 							  .ifindex = ai->ifindex,
@@ -705,7 +530,7 @@ static int write_names(struct apply_ctx *c)
 		c->rules[s].in_use &= old_bit;
 	}
 	for (size_t i = 0; i < pl->n_rules; i++) {
-		struct tlsfw_rule_info *ri = &c->rules[c->rule_slot[i]];
+		struct tlsfw_rule_info *ri = &c->rules[c->slots.rule_slot[i]];
 
 		snprintf(ri->name, sizeof(ri->name), "%s", pl->rules[i].name);
 		ri->order = i;
@@ -719,7 +544,7 @@ static int write_names(struct apply_ctx *c)
 		c->ctxs[s].in_use &= old_bit;
 	}
 	for (size_t i = 0; i < pl->n_ctx; i++) {
-		struct tlsfw_ctx_info *ci = &c->ctxs[c->ctx_slot[i]];
+		struct tlsfw_ctx_info *ci = &c->ctxs[c->slots.ctx_slot[i]];
 		uint8_t hook = TLSFW_HOOK_TC;
 
 		for (size_t k = 0; k < pl->n_ifaces; k++)
@@ -728,7 +553,7 @@ static int write_names(struct apply_ctx *c)
 				hook = c->ifs[k].hook;
 		memset(ci->ifname, 0, sizeof(ci->ifname));
 		snprintf(ci->ifname, sizeof(ci->ifname), "%s", pl->ctx[i].ifname);
-		ci->ifindex = c->ctx_ifindex[i];
+		ci->ifindex = c->slots.ctx_ifindex[i];
 		ci->dir = pl->ctx[i].dir;
 		ci->hook = hook;
 		ci->in_use |= new_bit;
@@ -771,8 +596,8 @@ static int post_flip_attach(struct apply_ctx *c)
 
 			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, -1);
 			if (err)
-				return fail(c, err, "%s: cannot remove the XDP program: %s",
-					    ai->pi->name, strerror(-err));
+				return fail_at(c, ai, err, "%s: cannot remove the XDP program: %s",
+					       ai->pi->name, strerror(-err));
 			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED,
 							  .ifname = ai->pi->name,
 							  .ifindex = ai->ifindex,
@@ -783,9 +608,10 @@ static int post_flip_attach(struct apply_ctx *c)
 		}
 		err = xdp_add(ai->ifindex, hook_xdp_flags(ai->hook), fd);
 		if (err)
-			return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
-				    ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
-				    strerror(-err));
+			return fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s",
+				       ai->pi->name,
+				       ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
+				       strerror(-err));
 		err = undo_push(c, (struct undo){ .kind = U_XDP_NEW,
 						  .ifname = ai->pi->name,
 						  .ifindex = ai->ifindex,
@@ -796,8 +622,9 @@ static int post_flip_attach(struct apply_ctx *c)
 		if (old->tc_in_fd >= 0) {
 			err = hook_tc_detach(ai->ifindex, false);
 			if (err)
-				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
-					    ai->pi->name, strerror(-err));
+				return fail_at(c, ai, err,
+					       "%s: cannot remove the tc ingress filter: %s",
+					       ai->pi->name, strerror(-err));
 			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
 							  .ifname = ai->pi->name,
 							  .ifindex = ai->ifindex,
@@ -875,16 +702,13 @@ static int write_meta(struct apply_ctx *c)
 {
 	struct tlsfw_meta m = {};
 	uint32_t zero = 0;
-	int n;
 
+	_Static_assert(sizeof(m.policy_hash) >= SHA256_TEXT_LEN, "tlsfw_meta.policy_hash");
 	m.abi_version = TLSFW_ABI_VERSION;
 	m.n_rules = c->pl->n_rules;
 	m.applied_at = time(NULL);
 	snprintf(m.policy_file, sizeof(m.policy_file), "%s", c->o->policy_file);
-	n = snprintf(m.policy_hash, sizeof(m.policy_hash), "sha256:");
-	for (size_t i = 0; i < 32; i++)
-		n += snprintf(m.policy_hash + n, sizeof(m.policy_hash) - n, "%02x",
-			      c->o->sha256[i]);
+	sha256_text(c->o->sha256, m.policy_hash);
 	m.default_action = c->pl->default_action;
 	m.backend = c->o->backend;
 	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
@@ -990,13 +814,9 @@ static void rollback(struct apply_ctx *c)
 		}
 
 		if (err) {
-			size_t len = strlen(c->e->msg);
-
-			c->e->rollback_failed = true;
-			snprintf(c->e->msg + len, sizeof(c->e->msg) - len,
-				 "; rollback could not %s%s%s: %s", undo_names[u->kind],
-				 u->ifname ? " on " : "", u->ifname ? u->ifname : "",
-				 strerror(-err));
+			c->rollback_failed = true;
+			diag_sys_error(c->d, err, "rollback could not %s%s%s", undo_names[u->kind],
+				       u->ifname ? " on " : "", u->ifname ? u->ifname : "");
 		}
 	}
 }
@@ -1013,8 +833,8 @@ static void commit(struct apply_ctx *c)
 	err = bpf_clear_gen(&c->maps, c->old_gen);
 
 	if (err)
-		fprintf(stderr, "tlsfw: warning: cannot clear the previous generation: %s\n",
-			strerror(-err));
+		diag_warning(c->d, NULL, "cannot clear the previous generation: %s",
+			     strerror(-err));
 	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
 		struct tlsfw_rule_info ri = c->rules[s];
 
@@ -1038,8 +858,7 @@ static void commit(struct apply_ctx *c)
 			err = -errno;
 	}
 	if (err)
-		fprintf(stderr, "tlsfw: warning: cannot release unused counter slots: %s\n",
-			strerror(-err));
+		diag_warning(c->d, NULL, "cannot release unused counter slots: %s", strerror(-err));
 }
 
 static void report(const struct apply_ctx *c)
@@ -1075,14 +894,12 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int run(struct apply_ctx *c)
 {
-	char msg[512];
 	int err;
 
 	c->step = "find";
-	err = state_find(&c->st, msg, sizeof(msg));
+	err = state_find(&c->st, c->d);
 	if (err)
-		return fail(c, err, "%s", msg);
-	c->e->had_policy = c->st.have_maps;
+		return err;
 	if ((err = step(c, "find")))
 		return err;
 	if (c->st.have_maps) {
@@ -1147,13 +964,12 @@ static int check_fault_env(struct apply_ctx *c)
 	return fail(c, -EINVAL, "TLSFW_FAULT=%s names no step of apply (see tlsfw(8))", fault);
 }
 
-int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
-	      struct apply_err *e)
+int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_failed,
+	      struct diag *d)
 {
-	struct apply_ctx c = { .pl = pl, .o = o, .d = d, .e = e, .step = "start" };
+	struct apply_ctx c = { .pl = pl, .o = o, .d = d, .step = "start" };
 	int err;
 
-	memset(e, 0, sizeof(*e));
 	memset(&c.maps, 0xff, sizeof(c.maps));
 	libbpf_set_print(print_libbpf);
 	c.ncpus = libbpf_num_possible_cpus();
@@ -1170,13 +986,10 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 		report(&c);
 	}
 
+	*rollback_failed = c.rollback_failed;
 	free(c.undo);
 	free(c.ifs);
-	free(c.rule_slot);
-	free(c.rule_new);
-	free(c.ctx_slot);
-	free(c.ctx_ifindex);
-	free(c.ctx_new);
+	slots_free(&c.slots);
 	free(c.rules);
 	free(c.ctxs);
 	state_meta_free(&c.old);

@@ -26,6 +26,7 @@
 
 #include "apply_nft.h"
 #include "lock.h"
+#include "names.h"
 #include "nft_priv.h"
 
 #define RECV_BUF (256 * 1024)
@@ -191,7 +192,7 @@ static void refusal_diag(const struct policy *pol, const struct nft_batch *b,
 /* Send bytes [from, to) of b, one transaction; a refusal becomes a diagnostic at the policy
  * line that produced the refused message. */
 static int send_part(const struct policy *pol, const struct nft_batch *b, size_t from, size_t to,
-		     struct diag *d, char *msg, size_t len)
+		     struct diag *d)
 {
 	struct nft_batch part = *b;
 	struct refusal ref[16];
@@ -201,91 +202,85 @@ static int send_part(const struct policy *pol, const struct nft_batch *b, size_t
 	part.buf = b->buf + from;
 	part.len = to - from;
 	err = batch_talk(&part, ref, sizeof(ref) / sizeof(ref[0]), &n_ref);
-	if (err) {
-		snprintf(msg, len, "cannot talk to nf_tables: %s", strerror(-err));
-	} else if (n_ref) {
-		/* The kernel goes on checking after a refusal, and what follows usually fails
-		 * because of it (a rule in a chain that was refused): name the first only. */
-		refusal_diag(pol, b, &ref[0], d);
-		err = ref[0].err;
-		if (n_ref > 1)
-			snprintf(
-				msg, len,
-				"nftables refused the batch (and %zu later message%s, following from the first)",
-				n_ref - 1, n_ref == 2 ? "" : "s");
-		else
-			snprintf(msg, len, "nftables refused the batch");
-	}
-	return err;
+	if (err)
+		return diag_sys_error(d, err, "cannot talk to nf_tables");
+	if (!n_ref)
+		return 0;
+	/* The kernel goes on checking after a refusal, and what follows usually fails because of
+	 * it (a rule in a chain that was refused): name the first only. */
+	refusal_diag(pol, b, &ref[0], d);
+	if (n_ref > 1)
+		diag_note(d, NULL,
+			  "nftables refused %zu later message%s too, following from the first",
+			  n_ref - 1, plural(n_ref - 1));
+	return ref[0].err;
 }
 
 static int staged_del(const struct nft_batch *b);
 
-int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d, char *msg,
-	      size_t len)
+/* The sets first (nothing uses them yet), then the switch (see struct nft_batch); a stopping
+ * signal before either ends the apply with nothing changed. */
+static int send_batch(const struct policy *pol, const struct nft_batch *b, struct diag *d)
+{
+	int err;
+
+	if (stop_signal_pending())
+		return diag_sys_error(d, -EINTR, "interrupted by a signal");
+	err = send_part(pol, b, 0, b->split ? b->split : b->len, d);
+	if (err || !b->split)
+		return err;
+	if (stop_signal_pending())
+		err = diag_sys_error(d, -EINTR, "interrupted by a signal");
+	else
+		err = send_part(pol, b, b->split, b->len, d);
+	/* The policy in force is untouched; so should the table be. If this fails too, the
+	 * next apply deletes the leftovers (they are of the generation it makes). */
+	if (err && staged_del(b))
+		diag_warning(
+			d, NULL,
+			"cannot delete the %zu sets staged for the refused policy; the next apply will",
+			b->n_staged);
+	return err;
+}
+
+static void report(const struct policy *pol, const struct nft_batch *b,
+		   const struct nft_apply_opts *o)
+{
+	if (!o->out)
+		return;
+	for (size_t i = 0; !o->dry_run && i < pol->n_ifaces; i++)
+		fprintf(o->out, "%s:%s%s nftables (table inet %s)\n", pol->ifaces[i].name,
+			pol->ifaces[i].hooks & POL_HOOK_INGRESS ? " ingress" : "",
+			pol->ifaces[i].hooks & POL_HOOK_EGRESS ? " egress" : "", NFT_TLSFW_TABLE);
+	fprintf(o->out,
+		"nftables: %u rule%s, %u set%s (%u element%s), %u chain%s, %u counter%s; sets staged, then one switch\n",
+		b->n_rules, plural(b->n_rules), b->n_sets, plural(b->n_sets), b->n_elems,
+		plural(b->n_elems), b->n_chains, plural(b->n_chains), b->n_counters,
+		plural(b->n_counters));
+}
+
+int apply_nft(const struct policy *pol, const struct nft_apply_opts *o, struct diag *d)
 {
 	struct nft_existing old;
 	struct nft_apply_opts oo;
 	struct nft_batch b;
 	int err;
 
-	/* An ingress chain names its device (the kernel checks it); an egress chain matches
-	 * oifname, which would silently wait for the interface: check both here. */
-	for (size_t i = 0; i < pol->n_ifaces; i++) {
-		if (if_nametoindex(pol->ifaces[i].name))
-			continue;
-		diag_error(d, &pol->ifaces[i].loc,
-			   "interface '%s' does not exist in this network namespace",
-			   pol->ifaces[i].name);
-		snprintf(msg, len, "interface %s is missing", pol->ifaces[i].name);
-		return -ENODEV;
-	}
 	/* The batch replaces what the table holds now, by name. The exclusive apply lock keeps
 	 * other tlsfw runs from changing it between this read and the commit; anyone else
 	 * who edits table inet tlsfw meanwhile makes the batch fail, changing nothing. */
-	err = nft_existing_read(&old, msg, len);
+	err = nft_existing_read(&old, d);
 	if (err)
 		return err;
 	oo = *o;
 	oo.old = &old;
 	err = nft_batch_build(pol, &oo, &b, d);
 	nft_existing_free(&old);
-	if (err) {
-		snprintf(msg, len, "cannot build the nftables batch: %s", strerror(-err));
-		return err;
-	}
-	/* the new sets (nothing uses them yet), then the switch (see struct nft_batch); a
-	 * stopping signal before either ends the apply with nothing changed */
-	if (stop_signal_pending()) {
-		snprintf(msg, len, "interrupted by a signal");
-		err = -EINTR;
-	} else {
-		err = send_part(pol, &b, 0, b.split ? b.split : b.len, d, msg, len);
-	}
-	if (!err && b.split) {
-		if (stop_signal_pending()) {
-			snprintf(msg, len, "interrupted by a signal");
-			err = -EINTR;
-		} else {
-			err = send_part(pol, &b, b.split, b.len, d, msg, len);
-		}
-		/* The policy in force is untouched; so should the table be. If this fails too,
-		 * the next apply deletes the leftovers (they are of the generation it makes). */
-		if (err && staged_del(&b))
-			fprintf(stderr,
-				"tlsfw: warning: cannot delete the %zu sets staged for the refused policy; the next apply will\n",
-				b.n_staged);
-	}
-	if (!err && o->out && !o->dry_run)
-		for (size_t i = 0; i < pol->n_ifaces; i++)
-			fprintf(o->out, "%s:%s%s nftables (table inet %s)\n", pol->ifaces[i].name,
-				pol->ifaces[i].hooks & POL_HOOK_INGRESS ? " ingress" : "",
-				pol->ifaces[i].hooks & POL_HOOK_EGRESS ? " egress" : "",
-				NFT_TLSFW_TABLE);
-	if (!err && o->out)
-		fprintf(o->out,
-			"nftables: %u rules, %u sets (%u elements), %u chains, %u counters; sets staged, then one switch\n",
-			b.n_rules, b.n_sets, b.n_elems, b.n_chains, b.n_counters);
+	if (err)
+		return d->errors ? err : diag_sys_error(d, err, "cannot build the nftables batch");
+	err = send_batch(pol, &b, d);
+	if (!err)
+		report(pol, &b, o);
 	nft_batch_free(&b);
 	return err;
 }
@@ -369,6 +364,10 @@ static int udata_cb(const struct nftnl_udata *attr, void *data)
 		break;
 	case NFT_META_DEFAULT:
 		snprintf(st->default_action, sizeof(st->default_action), "%.*s", (int)len, v);
+		break;
+	case NFT_META_TAG:
+		if (len == 1)
+			st->tag = *v;
 		break;
 	}
 	return 0;
@@ -469,7 +468,7 @@ static void build_chain_dump(struct nlmsghdr *nlh, void *arg)
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 }
 
-int nft_status_read(struct nft_status *st, char *msg, size_t len)
+int nft_status_read(struct nft_status *st, struct diag *d)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nftnl_chain *c = nftnl_chain_alloc();
@@ -478,18 +477,18 @@ int nft_status_read(struct nft_status *st, char *msg, size_t len)
 
 	memset(st, 0, sizeof(*st));
 	if (!t || !c) {
-		err = -ENOMEM;
+		err = diag_sys_error(d, -ENOMEM, "cannot read table inet %s", NFT_TLSFW_TABLE);
 		goto out;
 	}
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TLSFW_TABLE);
 	err = request(NFT_MSG_GETTABLE, 0, build_table_get, t, table_cb, st);
-	if (err == -ENOENT) {
+	/* no such table, or a kernel without nf_tables: no table of ours either way */
+	if (err == -ENOENT || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT) {
 		err = 0;
 		goto out;
 	}
 	if (err) {
-		snprintf(msg, len, "cannot read table inet %s: %s", NFT_TLSFW_TABLE,
-			 strerror(-err));
+		diag_sys_error(d, err, "cannot read table inet %s", NFT_TLSFW_TABLE);
 		goto out;
 	}
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFT_TLSFW_TABLE);
@@ -497,8 +496,7 @@ int nft_status_read(struct nft_status *st, char *msg, size_t len)
 	if (!err)
 		err = cl.err;
 	if (err)
-		snprintf(msg, len, "cannot list the chains of table inet %s: %s", NFT_TLSFW_TABLE,
-			 strerror(-err));
+		diag_sys_error(d, err, "cannot list the chains of table inet %s", NFT_TLSFW_TABLE);
 out:
 	nftnl_table_free(t);
 	nftnl_chain_free(c);
@@ -642,7 +640,7 @@ static int strp_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int nft_existing_read(struct nft_existing *old, char *msg, size_t len)
+int nft_existing_read(struct nft_existing *old, struct diag *d)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nftnl_chain *c = nftnl_chain_alloc();
@@ -687,8 +685,8 @@ int nft_existing_read(struct nft_existing *old, char *msg, size_t len)
 		err = counters.err;
 out:
 	if (err) {
-		snprintf(msg, len, "cannot read the %s of table inet %s: %s", what, NFT_TLSFW_TABLE,
-			 strerror(-err));
+		diag_sys_error(d, err, "cannot read the %s of table inet %s", what,
+			       NFT_TLSFW_TABLE);
 		names_free(cn.l.v, cn.l.n);
 		names_free(sets.v, sets.n);
 		names_free(counters.v, counters.n);
@@ -905,7 +903,7 @@ static int counter_name_cmp(const void *a, const void *b)
 	return strcmp(((const struct nft_counter *)a)->name, ((const struct nft_counter *)b)->name);
 }
 
-int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg, size_t len)
+int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, struct diag *d)
 {
 	struct nftnl_obj *ob = nftnl_obj_alloc();
 	struct nftnl_rule *r = nftnl_rule_alloc();
@@ -985,8 +983,8 @@ out:
 	if (err == -ENOENT)
 		err = 0;
 	if (err)
-		snprintf(msg, len, "cannot read the %s of table inet %s: %s", what, NFT_TLSFW_TABLE,
-			 strerror(-err));
+		diag_sys_error(d, err, "cannot read the %s of table inet %s", what,
+			       NFT_TLSFW_TABLE);
 	free(listed);
 	free(cl.v);
 	free(res.v);
@@ -1033,84 +1031,89 @@ static int staged_del(const struct nft_batch *b)
 	return err;
 }
 
-int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg, size_t len)
+/* The deletions that take interface h out of the table: its chains, its egress map element
+ * and its counters (ks). chains[2] holds the chain names the deletions point to. */
+static size_t iface_dels(const struct nft_status_hook *h, const struct nft_counter *ks, size_t nk,
+			 char (*chains)[IFNAMSIZ + 8], struct nft_del *dels)
 {
-	struct nft_status st;
-	struct nft_counter *ks = NULL;
-	size_t nk = 0, remaining, nd = 0;
-	struct nft_del *dels = NULL;
+	size_t nd = 0;
+
+	if (h->ingress) {
+		nft_chain_name(chains[0], sizeof(chains[0]), h->ifname, false);
+		dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[0] };
+	}
+	if (h->egress) {
+		nft_chain_name(chains[1], sizeof(chains[1]), h->ifname, true);
+		dels[nd++] = (struct nft_del){ NFT_MSG_DELSETELEM, h->ifname };
+		dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[1] };
+	}
+	for (size_t k = 0; k < nk; k++)
+		if (!strcmp(ks[k].ifname, h->ifname))
+			dels[nd++] = (struct nft_del){ NFT_MSG_DELOBJ, ks[k].name };
+	return nd;
+}
+
+static const struct nft_status_hook *hook_named(const struct nft_status *st, const char *ifname)
+{
+	for (size_t k = 0; k < st->n_hooks; k++)
+		if (!strcmp(st->hooks[k].ifname, ifname))
+			return &st->hooks[k];
+	return NULL;
+}
+
+/* The deletions of the named interfaces (they point into ks and chains). */
+static int detach_dels(const struct nft_status *st, const char *const *ifnames, size_t n,
+		       const struct nft_counter *ks, size_t nk, struct nft_del *dels, size_t *nd,
+		       char (*chains)[IFNAMSIZ + 8], struct diag *d)
+{
+	*nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct nft_status_hook *h = hook_named(st, ifnames[i]);
+
+		if (!h)
+			return diag_sys_error(d, -ENOENT, "%s: nothing enforced there by nftables",
+					      ifnames[i]);
+		*nd += iface_dels(h, ks, nk, chains + 2 * i, dels + *nd);
+	}
+	return 0;
+}
+
+int nft_detach(const char *const *ifnames, size_t n, struct diag *d)
+{
+	static const struct nft_del table = { NFT_MSG_DELTABLE, NULL };
 	char(*chains)[IFNAMSIZ + 8] = NULL;
+	struct nft_del *dels = NULL;
+	struct nft_counter *ks = NULL;
 	struct refusal ref = { 0 };
+	struct nft_status st;
+	size_t nd = 0, nk = 0;
 	int err;
 
-	*removed = 0;
-	err = nft_status_read(&st, msg, len);
+	err = nft_status_read(&st, d);
 	if (err)
 		return err;
 	if (!st.present) {
-		snprintf(msg, len, "no table inet %s: nothing enforced by nftables",
-			 NFT_TLSFW_TABLE);
-		return -ENOENT;
+		nft_status_free(&st);
+		return diag_sys_error(d, -ENOENT, "no table inet %s: nothing enforced by nftables",
+				      NFT_TLSFW_TABLE);
 	}
-	remaining = st.n_hooks;
-	if (n) {
-		err = nft_counters_read(&ks, &nk, false, msg, len);
-		if (err)
-			goto out;
-		/* per interface: two chains and a map element, and its counters */
+	/* per interface: two chains and a map element, and its counters; when none of the
+	 * policy's interfaces stays, the whole table goes instead, in one batch */
+	if (n && n < st.n_hooks && !(err = nft_counters_read(&ks, &nk, false, d))) {
 		dels = calloc(3 * n + nk + 1, sizeof(*dels));
 		chains = calloc(2 * n + 1, sizeof(*chains));
-		if (!dels || !chains) {
-			err = -ENOMEM;
-			snprintf(msg, len, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			struct nft_status_hook *h = NULL;
-
-			for (size_t k = 0; k < st.n_hooks; k++)
-				if (!strcmp(st.hooks[k].ifname, ifnames[i]))
-					h = &st.hooks[k];
-			if (!h) {
-				snprintf(msg, len, "%s: nothing enforced there by nftables",
-					 ifnames[i]);
-				err = -ENOENT;
-				goto out;
-			}
-			if (h->ingress) {
-				nft_chain_name(chains[2 * i], sizeof(chains[0]), h->ifname, false);
-				dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i] };
-			}
-			if (h->egress) {
-				nft_chain_name(chains[2 * i + 1], sizeof(chains[0]), h->ifname,
-					       true);
-				dels[nd++] = (struct nft_del){ NFT_MSG_DELSETELEM, h->ifname };
-				dels[nd++] =
-					(struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i + 1] };
-			}
-			for (size_t k = 0; k < nk; k++)
-				if (!strcmp(ks[k].ifname, h->ifname))
-					dels[nd++] = (struct nft_del){ NFT_MSG_DELOBJ, ks[k].name };
-			remaining--;
-			(*removed)++;
-		}
+		if (!dels || !chains)
+			err = diag_sys_error(d, -ENOMEM, "cannot detach");
+		else
+			err = detach_dels(&st, ifnames, n, ks, nk, dels, &nd, chains, d);
 	}
-	if (!n || !remaining) {
-		/* nothing of the policy is left: the whole table goes instead, in one batch */
-		static const struct nft_del table = { NFT_MSG_DELTABLE, NULL };
-
-		err = send_deletes(&table, 1, &ref);
-		if (!n)
-			*removed = 1;
-	} else {
-		err = send_deletes(dels, nd, &ref);
-	}
+	if (!err)
+		err = dels ? send_deletes(dels, nd, &ref) : send_deletes(&table, 1, &ref);
 	if (err && ref.err)
-		snprintf(msg, len, "nftables refused to remove table inet %s's objects: %s%s%s",
-			 NFT_TLSFW_TABLE, strerror(-err), ref.text[0] ? ": " : "", ref.text);
-	else if (err)
-		snprintf(msg, len, "cannot talk to nf_tables: %s", strerror(-err));
-out:
+		diag_sys_error(d, err, "nftables refused to remove table inet %s's objects%s%s",
+			       NFT_TLSFW_TABLE, ref.text[0] ? ": " : "", ref.text);
+	else if (err && !d->errors)
+		diag_sys_error(d, err, "cannot talk to nf_tables");
 	free(ks);
 	free(dels);
 	free(chains);

@@ -8,12 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apply_bpf.h"
+#include "backend.h"
 #include "compile.h"
 #include "lock.h"
-#include "nft_cmd.h"
-#include "plan.h"
-#include "policy.h"
+#include "names.h"
 #include "tlsfw.h"
 
 static int usage(FILE *out, int ret)
@@ -22,61 +20,45 @@ static int usage(FILE *out, int ret)
 	return ret;
 }
 
-static void print_diag(const struct diag *d, const char *what)
+/* The summary under the diagnostics of a failed apply: what is in force now. */
+static const char *outcome(const struct backend_result *r)
 {
-	fflush(stdout);
-	diag_print(d, stderr);
-	if (d->n || d->truncated)
-		diag_print_summary(d, stderr, what);
+	if (r->rollback_failed)
+		return "the previous state could not be fully restored; check `tlsfw status` and run `tlsfw detach` to start clean";
+	if (r->had_policy)
+		return "nothing applied; the previous policy is still enforced";
+	return "nothing applied; nothing is attached";
 }
 
-static int enforce(const struct policy *pol, const struct plan *plan, const char *path,
-		   bool dry_run, struct diag *d)
+/* The compiler's diagnostics (probe warnings among them) come first, before the apply's
+ * progress; the apply's own afterwards. */
+static int enforce(const struct compiled *c, const char *path, bool dry_run, struct diag *d)
 {
-	char abs[PATH_MAX], msg[256];
-	struct apply_opts o = {
-		.sha256 = pol->sha256,
-		.backend = pol->backend,
-		.dry_run = dry_run,
-		.out = stdout,
-	};
-	struct apply_err e;
-	int lock, err;
+	char abs[PATH_MAX];
+	struct backend_apply a = { .c = c, .policy_file = abs, .dry_run = dry_run, .out = stdout };
+	struct backend_result r;
+	size_t n_rules = c->pol.n_rules, warned = d->n;
+	int err;
 
 	policy_abs_path(path, abs, sizeof(abs));
-	o.policy_file = abs;
-
+	if (warned)
+		diag_print_summary(d, stderr, NULL);
 	stop_signals_block();
-	lock = ns_lock(d);
-	if (lock >= 0 && nft_in_force(msg, sizeof(msg))) {
-		close(lock);
-		lock = diag_sys_error(d, -EBUSY, "%s", msg);
-	}
-	if (lock < 0) {
-		print_diag(d, "nothing applied");
-		return EXIT_SYSTEM;
-	}
-	err = apply_bpf(plan, &o, d, &e);
-	close(lock);
-	print_diag(d, err ? "nothing applied" : "applied");
+	err = backend_apply(&a, &r, d);
+	fflush(stdout);
+	diag_flush(d, stderr);
 	if (err) {
-		fprintf(stderr, "tlsfw: error: %s: %s\n", e.step, e.msg);
-		if (e.rollback_failed)
-			fprintf(stderr,
-				"tlsfw: the previous state could not be fully restored; check `tlsfw status` and run `tlsfw detach` to start clean\n");
-		else if (e.had_policy)
-			fprintf(stderr,
-				"tlsfw: nothing applied; the previous policy is still enforced\n");
-		else
-			fprintf(stderr, "tlsfw: nothing applied; nothing is attached\n");
+		diag_print_summary(d, stderr, outcome(&r));
 		return EXIT_SYSTEM;
 	}
+	if (d->n > warned)
+		diag_print_summary(d, stderr, NULL);
 	if (dry_run)
-		printf("tlsfw: dry run: %s loads and fills (%zu rules); nothing changed\n", abs,
-		       plan->n_rules);
+		printf("tlsfw: dry run: the kernel accepts %s (%zu rule%s, backend %s); nothing changed\n",
+		       abs, n_rules, plural(n_rules), backend_for(c)->name);
 	else
-		printf("tlsfw: enforcing %s (%zu rules, default %s)\n", abs, plan->n_rules,
-		       pol_action_names[plan->default_action]);
+		printf("tlsfw: enforcing %s (%zu rule%s, default %s, backend %s)\n", abs, n_rules,
+		       plural(n_rules), action_name(c->pol.default_action), backend_for(c)->name);
 	return EXIT_OK;
 }
 
@@ -108,24 +90,16 @@ int cmd_apply(int argc, char **argv)
 	/* The policy's probes run before lowering: a failing on_fail: block probe adds a drop
 	 * rule (first in order). */
 	err = compile(&co, &c, &d);
+	diag_flush(&d, stderr);
 	if (err) {
-		print_diag(&d, "nothing applied");
 		if (err != -EINVAL)
-			fprintf(stderr,
-				"tlsfw: error: cannot compile the policy: %s; nothing applied\n",
-				strerror(-err));
+			diag_sys_error(&d, err, "cannot compile the policy");
+		diag_flush(&d, stderr);
+		diag_print_summary(&d, stderr, "nothing applied");
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
-		goto out;
+	} else {
+		ret = enforce(&c, co.path, dry_run, &d);
 	}
-	if (c.pol.backend == POL_BACKEND_NFT) {
-		/* backend: nft compiles the checked policy itself (nft_build.c): the sets, then
-		 * one switch; apply_nft() checks for signals before each */
-		stop_signals_block();
-		ret = nft_cmd_apply(&c.pol, co.path, dry_run, &d);
-		goto out;
-	}
-	ret = enforce(&c.pol, &c.plan, co.path, dry_run, &d);
-out:
 	compiled_free(&c);
 	diag_free(&d);
 	return ret;

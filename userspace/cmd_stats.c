@@ -17,6 +17,7 @@
 
 #include "lock.h"
 #include "names.h"
+#include "backend.h"
 #include "stats.h"
 #include "tlsfw.h"
 
@@ -114,44 +115,40 @@ static int render(const struct stats_snap *s, const struct stats_opts *o,
 	return stats_print_table(s, v, out);
 }
 
-static int fail_system(const char *msg)
+/* Diagnostics (the reason a read failed) go to stderr; exit 2 when one is an error. */
+static int finish(struct diag *d, int ret)
 {
-	fprintf(stderr, "tlsfw: error: %s\n", msg);
-	return EXIT_SYSTEM;
+	diag_print(d, stderr);
+	diag_free(d);
+	return d->errors || ret ? EXIT_SYSTEM : EXIT_OK;
 }
 
 static int once(const struct stats_opts *o)
 {
 	struct stats_view v = { .exact = o->exact };
+	bool print = !o->reset || o->json || o->prometheus || o->exact;
 	struct stats_snap s;
-	char msg[512];
-	size_t n = 0;
+	struct diag d;
 	FILE *out;
 	int err;
 
+	diag_init(&d);
 	/* --reset alone only zeroes; with an output option it prints what it zeroes. */
-	if (!o->reset || o->json || o->prometheus || o->exact) {
-		err = stats_collect(&s, msg, sizeof(msg));
-		if (err)
-			return fail_system(msg);
-		err = render(&s, o, &v, stdout);
-		stats_snap_free(&s);
-		if (err || fflush(stdout))
-			return fail_system("cannot write the output");
-	}
-	if (!o->reset)
-		return EXIT_OK;
-	err = stats_reset(&n, msg, sizeof(msg));
+	err = backend_counters(&s, o->reset, &d);
 	if (err)
-		return fail_system(msg);
+		return finish(&d, err);
+	if (print && (render(&s, o, &v, stdout) || fflush(stdout)))
+		err = diag_sys_error(&d, -EIO, "cannot write the output");
 	/* stdout carries one document when a format was asked for. */
 	out = o->json || o->prometheus || o->exact ? stderr : stdout;
-	if (n)
-		fprintf(out, "tlsfw: counters reset (%zu interface directions)\n", n);
-	else
+	if (!err && o->reset && s.enforced)
+		fprintf(out, "tlsfw: counters reset (%zu interface direction%s)\n", s.n_blocks,
+			plural(s.n_blocks));
+	else if (!err && o->reset)
 		fprintf(out,
 			"tlsfw: nothing enforced in this network namespace; no counters to reset\n");
-	return EXIT_OK;
+	stats_snap_free(&s);
+	return finish(&d, err);
 }
 
 static void watch_header(const struct stats_opts *o, bool tty, bool first)
@@ -209,22 +206,22 @@ static int watch(const struct stats_opts *o, const sigset_t *set)
 	struct stats_snap snap[2] = {};
 	struct timespec deadline;
 	bool tty = isatty(STDOUT_FILENO), have_prev = false;
-	int cur = 0, ret = EXIT_OK;
-	char msg[512];
+	int cur = 0, err = 0;
+	struct diag d;
 
+	diag_init(&d);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	for (;;) {
 		struct stats_view v = { .exact = o->exact, .rates = true };
 		struct timespec now;
 
-		if (stats_collect(&snap[cur], msg, sizeof(msg))) {
-			ret = fail_system(msg);
+		err = backend_counters(&snap[cur], false, &d);
+		if (err)
 			break;
-		}
 		v.prev = have_prev ? &snap[!cur] : NULL;
 		watch_header(o, tty, !have_prev);
 		if (render(&snap[cur], o, &v, stdout) || fflush(stdout)) {
-			ret = fail_system("cannot write the output");
+			err = diag_sys_error(&d, -EIO, "cannot write the output");
 			break;
 		}
 		stats_snap_free(&snap[!cur]);
@@ -242,30 +239,44 @@ static int watch(const struct stats_opts *o, const sigset_t *set)
 	}
 	stats_snap_free(&snap[0]);
 	stats_snap_free(&snap[1]);
-	return ret;
+	return finish(&d, err);
+}
+
+/* A scrape's snapshot. */
+static int collect(struct stats_snap *s, struct diag *d)
+{
+	return backend_counters(s, false, d);
 }
 
 static int listen_http(const struct stats_opts *o, const sigset_t *set)
 {
-	struct stats_snap s;
 	struct stats_listen l;
-	char msg[512];
+	struct stats_snap s;
+	struct diag d, first;
 	int err;
 
-	if (stats_listen_parse(o->listen, &l, msg, sizeof(msg))) {
-		fprintf(stderr, "tlsfw: stats: %s\n", msg);
+	diag_init(&d);
+	if (stats_listen_parse(o->listen, &l, &d)) {
+		diag_print(&d, stderr);
+		diag_free(&d);
 		return usage(stderr, EXIT_BAD_INPUT);
 	}
 	/* Without privilege every scrape would fail: say so now rather than serve errors. A
-	 * policy applied later is fine, so "nothing enforced" is no reason to stop. */
-	err = stats_collect(&s, msg, sizeof(msg));
+	 * policy applied later is fine, so "nothing enforced" is no reason to stop; another
+	 * failure is said and served (the scrape answers 503 with the reason). */
+	diag_init(&first);
+	err = backend_counters(&s, false, &first);
 	stats_snap_free(&s);
-	if (err == -EPERM)
-		return fail_system(msg);
-	if (err)
-		fprintf(stderr, "tlsfw: warning: %s\n", msg);
-	err = stats_http_serve(&l, msg, sizeof(msg));
-	return err ? fail_system(msg) : EXIT_OK;
+	if (err == -EPERM) {
+		diag_free(&d);
+		return finish(&first, err);
+	}
+	for (size_t i = 0; i < first.n; i++)
+		diag_warning(&d, NULL, "%s", first.recs[i].msg);
+	diag_free(&first);
+	diag_flush(&d, stderr);
+	err = stats_http_serve(&l, collect, &d);
+	return finish(&d, err);
 }
 
 int cmd_stats(int argc, char **argv)

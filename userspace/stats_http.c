@@ -21,7 +21,7 @@
 
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-static int resolve(const char *host, struct stats_listen *l, char *msg, size_t len)
+static int resolve(const char *host, struct stats_listen *l, struct diag *d)
 {
 	/* No AI_ADDRCONFIG: "localhost" must resolve also in a namespace with only lo. */
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
@@ -40,8 +40,8 @@ static int resolve(const char *host, struct stats_listen *l, char *msg, size_t l
 	}
 	err = getaddrinfo(host, NULL, &hints, &res);
 	if (err || !res || res->ai_addrlen > sizeof(l->addr)) {
-		snprintf(msg, len, "--listen: cannot resolve '%s': %s", host,
-			 err ? gai_strerror(err) : "no address");
+		diag_error(d, NULL, "--listen: cannot resolve '%s': %s", host,
+			   err ? gai_strerror(err) : "no address");
 		if (res)
 			freeaddrinfo(res);
 		return -EINVAL;
@@ -52,7 +52,7 @@ static int resolve(const char *host, struct stats_listen *l, char *msg, size_t l
 	return 0;
 }
 
-int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size_t len)
+int stats_listen_parse(const char *spec, struct stats_listen *l, struct diag *d)
 {
 	char host[64];
 	const char *colon, *port_s;
@@ -65,8 +65,8 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 		const char *close = strchr(spec, ']');
 
 		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host)) {
-			snprintf(msg, len, "--listen: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)",
-				 spec);
+			diag_error(d, NULL,
+				   "--listen: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)", spec);
 			return -EINVAL;
 		}
 		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
@@ -75,8 +75,8 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 		colon = strrchr(spec, ':');
 		if (!colon || (size_t)(colon - spec) >= sizeof(host) ||
 		    memchr(spec, ':', colon - spec)) {
-			snprintf(
-				msg, len,
+			diag_error(
+				d, NULL,
 				"--listen: '%s' is not ADDR:PORT (':PORT' for the loopback address, [ADDR]:PORT for IPv6)",
 				spec);
 			return -EINVAL;
@@ -88,11 +88,11 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 	port = strtoul(port_s, &end, 10);
 	if (!*port_s || *end || errno || port < 1 || port > 65535 || *port_s == '-' ||
 	    *port_s == '+') {
-		snprintf(msg, len, "--listen: port '%s' is not a number from 1 to 65535", port_s);
+		diag_error(d, NULL, "--listen: port '%s' is not a number from 1 to 65535", port_s);
 		return -EINVAL;
 	}
 	/* Counters tell who talks to whom: exposed beyond this host only when asked for. */
-	err = resolve(host[0] ? host : "127.0.0.1", l, msg, len);
+	err = resolve(host[0] ? host : "127.0.0.1", l, d);
 	if (err)
 		return err;
 	if (l->addr.sa.sa_family == AF_INET6) {
@@ -139,22 +139,39 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int st
 		      MHD_NO;
 }
 
-static enum MHD_Result metrics(struct MHD_Connection *conn)
+/* A scrape that cannot read the kernel answers 503 with the reason, and says it here too. */
+static enum MHD_Result unavailable(struct MHD_Connection *conn, const struct diag *d)
+{
+	char *body = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&body, &n);
+
+	if (!f)
+		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "tlsfw: out of memory\n");
+	diag_print(d, f);
+	fclose(f);
+	fprintf(stderr, "tlsfw: scrape failed:\n%s", body);
+	return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, body, n, "text/plain; charset=utf-8");
+}
+
+static enum MHD_Result metrics(struct MHD_Connection *conn, stats_collect_fn collect)
 {
 	struct stats_snap snap;
-	char msg[512], *body = NULL;
+	char *body = NULL;
+	struct diag d;
+	enum MHD_Result ret;
 	size_t n = 0;
 	FILE *f;
 	int err;
 
-	err = stats_collect(&snap, msg, sizeof(msg));
+	diag_init(&d);
+	err = collect(&snap, &d);
 	if (err) {
-		char text[600];
-
-		fprintf(stderr, "tlsfw: scrape failed: %s\n", msg);
-		snprintf(text, sizeof(text), "tlsfw: %s\n", msg);
-		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+		ret = unavailable(conn, &d);
+		diag_free(&d);
+		return ret;
 	}
+	diag_free(&d);
 	f = open_memstream(&body, &n);
 	if (!f) {
 		stats_snap_free(&snap);
@@ -177,7 +194,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				    "tlsfw: only GET and HEAD are served\n");
 	if (!strcmp(url, "/metrics"))
-		return metrics(conn);
+		return metrics(conn, *(stats_collect_fn *)cls);
 	if (!strcmp(url, "/"))
 		return respond_text(conn, MHD_HTTP_OK,
 				    "tlsfw: Prometheus metrics are at /metrics\n");
@@ -185,44 +202,40 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			    "tlsfw: not found; metrics are at /metrics\n");
 }
 
-static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
+static int listen_socket(const struct stats_listen *l, struct diag *d)
 {
 	int one = 1, fd, err;
 
 	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(msg, len, "cannot create a socket for %s: %s", l->text, strerror(-err));
-		return err;
-	}
+	if (fd < 0)
+		return diag_sys_error(d, -errno, "cannot create a socket for %s", l->text);
 	/* A restarted exporter must not wait for the old connections' TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, &l->addr.sa, l->addrlen) || listen(fd, 16)) {
 		err = -errno;
-		snprintf(msg, len, "cannot listen on %s: %s", l->text, strerror(-err));
 		close(fd);
-		return err;
+		return diag_sys_error(d, err, "cannot listen on %s", l->text);
 	}
 	return fd;
 }
 
-int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
+int stats_http_serve(const struct stats_listen *l, stats_collect_fn collect, struct diag *d)
 {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *daemon;
 	sigset_t set;
 	int fd, sig;
 
-	fd = listen_socket(l, msg, len);
+	fd = listen_socket(l, d);
 	if (fd < 0)
 		return fd;
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-			     handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-			     MHD_OPTION_END);
-	if (!d) {
+	/* the handler's closure is the collect function, which lives as long as this call */
+	daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+				  NULL, handle, &collect, MHD_OPTION_LISTEN_SOCKET, fd,
+				  MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT,
+				  10u, MHD_OPTION_END);
+	if (!daemon) {
 		close(fd);
-		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
-		return -EIO;
+		return diag_sys_error(d, -EIO, "cannot start the HTTP server on %s", l->text);
 	}
 	fprintf(stderr,
 		"tlsfw: serving metrics at http://%s/metrics until SIGINT, SIGTERM, SIGHUP or SIGQUIT\n",
@@ -231,6 +244,6 @@ int stats_http_serve(const struct stats_listen *l, char *msg, size_t len)
 	while (sigwait(&set, &sig))
 		;
 	/* MHD_stop_daemon closes the listening socket it was given. */
-	MHD_stop_daemon(d);
+	MHD_stop_daemon(daemon);
 	return 0;
 }

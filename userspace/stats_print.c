@@ -49,8 +49,7 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 	char p[32], b[32];
 	bool any = false;
 
-	fprintf(out, "\n%s %s (%s)\n", bl->ifname, dir_name(bl->dir),
-		s->nft ? "nftables" : hook_label(bl->hook));
+	fprintf(out, "\n%s %s (%s)\n", bl->ifname, dir_name(bl->dir), hook_label(bl->hook));
 	fprintf(out, "  %-24s %-7s %-8s %12s %13s", "RULE", "ACTION", "MODE", "PACKETS", "BYTES");
 	if (v->rates)
 		fprintf(out, " %12s %15s", "PACKETS/S", "BYTES/S");
@@ -98,8 +97,9 @@ int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FI
 		return 0;
 	}
 	utc_text(s->applied_at, when);
-	fprintf(out, "policy %s (%s), applied %s, default %s%s\n", s->policy_file, s->policy_hash,
-		when, action_name(s->default_action), s->nft ? ", nftables" : "");
+	fprintf(out, "policy %s (%s), applied %s, default %s, backend %s\n", s->policy_file,
+		s->policy_hash, when, action_name(s->default_action),
+		s->backend ? s->backend : "-");
 	for (size_t k = 0; k < s->n_blocks; k++)
 		print_block(s, v, k, out);
 	return ferror(out) ? -EIO : 0;
@@ -160,7 +160,7 @@ static void json_block(json_object *rules, json_object *ifs, json_object *reason
 	}
 	json_object_object_add(io, "interface", jstr(bl->ifname));
 	json_object_object_add(io, "direction", jstr(dir));
-	json_object_object_add(io, "hook", jstr(s->nft ? "nftables" : hook_label(bl->hook)));
+	json_object_object_add(io, "hook", jstr(hook_id_name(bl->hook)));
 	def = pair(&bl->stat[TLSFW_STAT_DEFAULT]);
 	json_object_object_add(def, "action", jstr(action_name(s->default_action)));
 	add_rate(def, s, v, k, -1);
@@ -206,7 +206,7 @@ int stats_print_json(const struct stats_snap *s, const struct stats_view *v, boo
 		json_object_object_add(p, "applied_at", jstr(when));
 		json_object_object_add(p, "applied_at_unix", json_object_new_int64(s->applied_at));
 		json_object_object_add(p, "default", jstr(action_name(s->default_action)));
-		json_object_object_add(p, "backend", jstr(s->nft ? "nft" : "bpf"));
+		json_object_object_add(p, "backend", jstr(s->backend));
 		json_object_object_add(doc, "policy", p);
 	} else {
 		json_object_object_add(doc, "policy", NULL);

@@ -69,7 +69,7 @@ static void rule_family(FILE *out, const struct stats_snap *s, bool bytes)
 	family(out, name, "counter",
 	       !bytes ?
 		       "Packets a rule matched (monitor mode: would have matched)." :
-	       s->nft ?
+	       s->ip_bytes ?
 		       "Bytes of the IP packets a rule matched (monitor mode: would have matched); backend nft counts no link-layer header." :
 		       "Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
@@ -153,7 +153,7 @@ static void hook_family(FILE *out, const struct stats_snap *s)
 	       "Interfaces and directions the policy filters, with the hook that runs there; always 1.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		block_labels(out, name, &s->blocks[k]);
-		label(out, "hook", stats_block_hook(s, &s->blocks[k]), false);
+		label(out, "hook", hook_id_name(s->blocks[k].hook), false);
 		fprintf(out, "} 1\n");
 	}
 }
@@ -170,7 +170,7 @@ int stats_prom_write(const struct stats_snap *s, FILE *out)
 		label(out, "file", s->policy_file, true);
 		label(out, "hash", s->policy_hash, false);
 		label(out, "default", action_name(s->default_action), false);
-		label(out, "backend", s->nft ? "nft" : "bpf", false);
+		label(out, "backend", s->backend, false);
 		fprintf(out, "} 1\n");
 		family(out, "tlsfw_policy_applied_timestamp_seconds", "gauge",
 		       "When the enforced policy was applied, in seconds since the Unix epoch.");

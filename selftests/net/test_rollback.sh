@@ -3,7 +3,8 @@
 # Never half-applied. With policy A enforced, apply B with a fault injected at every step
 # (TLSFW_FAULT): each attempt exits 2 naming the step, and A is still enforced - shown by
 # traffic in both directions and by ip/tc as witnesses. Also: a failing first apply leaves
-# nothing attached, --dry-run changes nothing, a bad policy exits 1, a missing interface 2.
+# nothing attached, --dry-run changes nothing, a bad policy exits 1, a missing interface 2
+# with an error at the policy line that names it.
 . "$(dirname "$0")/lib.sh"
 
 STEPS="find load fill replace attach-new names flip post-flip-attach detach-old meta"
@@ -112,7 +113,10 @@ sed 's/name: lan0/name: lan9/' "$B" >"$TMP/missing.conf"
 tlsfw apply "$TMP/missing.conf" >"$TMP/out" 2>&1
 rc=$?
 [ $rc = 2 ] || { cat "$TMP/out"; fail "missing interface: exit $rc, expected 2"; }
-grep -q "lan9" "$TMP/out" || fail "missing interface: message does not name lan9"
+# the error points at the policy's line, not at a step of apply
+grep -q "^$TMP/missing.conf:3:11: error: interface 'lan9' does not exist in this network namespace" "$TMP/out" ||
+	{ cat "$TMP/out"; fail "missing interface: the error does not name missing.conf:3:11 and lan9"; }
+grep -q "find:" "$TMP/out" && { cat "$TMP/out"; fail "missing interface: the error names a step of apply"; }
 check_a "after a missing interface"
 ok "a missing interface exits 2 and changes nothing"
 
