@@ -54,6 +54,7 @@ struct status_model {
 	uint32_t n_rules;
 	uint8_t default_action; /* enum tlsfw_action */
 	int generation;		/* the generation in force (0, 1), -1 unknown */
+	const char *table;	/* the nftables table that holds it ("inet tlsfw"), or NULL */
 	struct status_iface *ifaces;
 	size_t n_ifaces;
 };

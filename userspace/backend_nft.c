@@ -56,6 +56,7 @@ static int nft_status(struct status_model *m, struct diag *d)
 	m->default_action = act < 0 ? TLSFW_ACT_ALLOW : act;
 	/* the sets' generation: 'a', then 'b' at the next apply, and so on */
 	m->generation = st.tag == 'a' ? 0 : st.tag == 'b' ? 1 : -1;
+	m->table = "inet " NFT_TLSFW_TABLE;
 	for (size_t i = 0; i < st.n_hooks; i++) {
 		struct status_iface *o = &m->ifaces[m->n_ifaces++];
 

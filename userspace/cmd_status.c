@@ -34,9 +34,7 @@ static json_object *policy_json(const struct status_model *m)
 	json_object_object_add(p, "backend", json_object_new_string(m->backend->name));
 	json_object_object_add(p, "generation",
 			       m->generation < 0 ? NULL : json_object_new_int(m->generation));
-	json_object_object_add(
-		p, "table",
-		m->backend == &backend_nft ? json_object_new_string(m->backend->what) : NULL);
+	json_object_object_add(p, "table", str_or_null(m->table));
 	return p;
 }
 
