@@ -112,6 +112,16 @@ static json_object *jstr(const char *s)
 	return json_object_new_string(s);
 }
 
+/* A measured number as JSON with a fixed number of decimals: json-c would print every
+ * binary digit of the double (0.10021735300000001 for 0.100217353). */
+static json_object *measured(double v, int decimals)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.*f", decimals, v);
+	return json_object_new_double_s(v, text);
+}
+
 static json_object *pair(const struct tlsfw_counter *c)
 {
 	json_object *o = json_object_new_object();
@@ -133,8 +143,8 @@ static void add_rate(json_object *o, const struct stats_snap *s, const struct st
 		json_object_object_add(o, "bytes_per_second", NULL);
 		return;
 	}
-	json_object_object_add(o, "packets_per_second", json_object_new_double(rate.packets));
-	json_object_object_add(o, "bytes_per_second", json_object_new_double(rate.bytes));
+	json_object_object_add(o, "packets_per_second", measured(rate.packets, 1));
+	json_object_object_add(o, "bytes_per_second", measured(rate.bytes, 1));
 }
 
 static void json_block(json_object *rules, json_object *ifs, json_object *reasons,
@@ -220,7 +230,7 @@ int stats_print_json(const struct stats_snap *s, const struct stats_view *v, boo
 		double dt = (s->taken.tv_sec - v->prev->taken.tv_sec) +
 			    (s->taken.tv_nsec - v->prev->taken.tv_nsec) / 1e9;
 
-		json_object_object_add(doc, "interval_seconds", json_object_new_double(dt));
+		json_object_object_add(doc, "interval_seconds", measured(dt, 3));
 	}
 	flags |= compact ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY;
 	fprintf(out, "%s\n", json_object_to_json_string_ext(doc, flags));

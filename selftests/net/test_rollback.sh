@@ -123,6 +123,7 @@ ok "a missing interface exits 2 and changes nothing"
 # And B does apply when nothing is injected: the faults were the only reason.
 tlsfw apply "$B" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "apply B"; }
 grep -q '^lan0: ingress XDP generic, egress tc' "$TMP/out" || { cat "$TMP/out"; fail "B: wrong hooks"; }
+grep -q "^tlsfw: enforcing $B (1 rule, default allow" "$TMP/out" || { cat "$TMP/out"; fail "B: not '(1 rule, ...'"; }
 [ "$(udp_probe "$CLI" "$S4" 5002 0.5)" = timeout ] || fail "B: UDP 5002 not dropped"
 [ "$(udp_probe "$CLI" "$S4" 5001 0.5)" = reply ] || fail "B: UDP 5001 still dropped"
 [ "$(udp_probe "$SRV" "$C4" 7001 0.5)" = reply ] || fail "B: wan0 still filters"

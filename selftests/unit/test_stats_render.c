@@ -329,6 +329,29 @@ static void test_rates(void)
 	stats_snap_free(&c);
 }
 
+/* --watch --json: measured numbers are rounded (milliseconds, tenths of a packet per second),
+ * not printed with every binary digit of a double (0.10021735300000001). */
+static void test_json_rates(void)
+{
+	struct stats_view v = { .rates = true };
+	struct stats_snap a, b;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	make_snap(&a, two, 1, 100, 10.0);
+	make_snap(&b, two, 1, 300, 10.100217353);
+	v.prev = &a;
+	f = open_memstream(&out, &len);
+	CHECK(stats_print_json(&b, &v, true, f) == 0, "render");
+	fclose(f);
+	CHECK(strstr(out, "\"interval_seconds\":0.100}") != NULL, "interval rounded:\n%s", out);
+	CHECK(strstr(out, "\"packets_per_second\":1995.7,") != NULL, "rate rounded:\n%s", out);
+	free(out);
+	stats_snap_free(&a);
+	stats_snap_free(&b);
+}
+
 static void test_listen_parse(void)
 {
 	static const char *const bad[] = { "9567", "::1:80",  ":0",  ":65536", "[::1]80", "a:b:c",
@@ -366,6 +389,7 @@ int main(void)
 	test_json();
 	test_human();
 	test_rates();
+	test_json_rates();
 	test_listen_parse();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
