@@ -9,16 +9,11 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cli.h"
 #include "compile.h"
 #include "lock.h"
 #include "names.h"
 #include "tlsfw.h"
-
-static int usage(FILE *out, int ret)
-{
-	fprintf(out, "usage: tlsfw apply POLICY [--dry-run]\n");
-	return ret;
-}
 
 /* The summary under the diagnostics of a failed apply: what is in force now. */
 static const char *outcome(const struct backend_result *r)
@@ -62,29 +57,24 @@ static int enforce(const struct compiled *c, const char *path, bool dry_run, str
 	return EXIT_OK;
 }
 
-int cmd_apply(int argc, char **argv)
+static int cmd_apply(int argc, char **argv)
 {
 	struct compile_opts co = { .probes = true };
+	struct cli_parse p;
 	struct compiled c;
 	bool dry_run = false;
+	const char *arg;
 	struct diag d;
-	int ret, err;
+	int ret, err, key;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run"))
-			dry_run = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return usage(stdout, EXIT_OK);
-		else if (argv[i][0] == '-' && argv[i][1])
-			return fprintf(stderr, "tlsfw: apply: unknown option '%s'\n", argv[i]),
-			       usage(stderr, EXIT_BAD_INPUT);
-		else if (co.path)
-			return usage(stderr, EXIT_BAD_INPUT);
-		else
-			co.path = argv[i];
-	}
-	if (!co.path)
-		return usage(stderr, EXIT_BAD_INPUT);
+	cli_begin(&p, &cli_apply, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0)
+		dry_run |= key == 'd';
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args != 1)
+		return cli_usage_error(&cli_apply, "give one POLICY");
+	co.path = p.args[0];
 
 	diag_init(&d);
 	/* The policy's probes run before lowering: a failing on_fail: block probe adds a drop
@@ -104,3 +94,7 @@ int cmd_apply(int argc, char **argv)
 	diag_free(&d);
 	return ret;
 }
+
+static const char *const forms[] = { "POLICY [--dry-run]", NULL };
+static const struct cli_opt opts[] = { { "dry-run", NULL, 'd' }, { NULL } };
+const struct cli_cmd cli_apply = { "apply", forms, opts, cmd_apply };

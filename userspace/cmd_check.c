@@ -7,16 +7,11 @@
 #include <string.h>
 
 #include "apply_nft.h"
+#include "cli.h"
 #include "compile.h"
 #include "plan.h"
 #include "policy.h"
 #include "tlsfw.h"
-
-static int usage(void)
-{
-	fprintf(stderr, "usage: tlsfw check [--print-plan] [--probe] POLICY\n");
-	return EXIT_BAD_INPUT;
-}
 
 /* backend: nft: the BPF plan of stage 3 is not used (apply compiles the checked policy into
  * nftables messages), so check builds those instead, and --print-plan shows them. */
@@ -40,32 +35,27 @@ static int check_nft(const struct policy *pol, bool print_plan, struct diag *d)
 	return err ? EXIT_SYSTEM : EXIT_OK;
 }
 
-int cmd_check(int argc, char **argv)
+static int cmd_check(int argc, char **argv)
 {
 	struct compile_opts co = { 0 };
+	struct cli_parse p;
 	struct compiled c;
+	const char *arg;
 	struct diag d;
-	int print_plan = 0, ret = EXIT_OK, err;
+	int print_plan = 0, ret = EXIT_OK, err, key;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--print-plan"))
+	cli_begin(&p, &cli_check, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0) {
+		if (key == 'p')
 			print_plan = 1;
-		else if (!strcmp(argv[i], "--probe"))
+		else if (key == 'P')
 			co.probes = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return fprintf(stdout,
-				       "usage: tlsfw check [--print-plan] [--probe] POLICY\n"),
-			       EXIT_OK;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return fprintf(stderr, "tlsfw: check: unknown option '%s'\n", argv[i]),
-			       usage();
-		else if (co.path)
-			return usage();
-		else
-			co.path = argv[i];
 	}
-	if (!co.path)
-		return usage();
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args != 1)
+		return cli_usage_error(&cli_check, "give one POLICY");
+	co.path = p.args[0];
 
 	diag_init(&d);
 	err = compile(&co, &c, &d);
@@ -90,3 +80,9 @@ int cmd_check(int argc, char **argv)
 	diag_free(&d);
 	return ret;
 }
+
+static const char *const forms[] = { "[--print-plan] [--probe] POLICY", NULL };
+static const struct cli_opt opts[] = { { "print-plan", NULL, 'p' },
+				       { "probe", NULL, 'P' },
+				       { NULL } };
+const struct cli_cmd cli_check = { "check", forms, opts, cmd_check };

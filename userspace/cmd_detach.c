@@ -4,32 +4,30 @@
  * from every interface, whichever backend installed it (backend.h).
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "backend.h"
+#include "cli.h"
 #include "tlsfw.h"
 
-int cmd_detach(int argc, char **argv)
+static int cmd_detach(int argc, char **argv)
 {
+	struct cli_parse p;
+	const char *arg;
 	struct diag d;
-	int err;
+	int err, key;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: tlsfw detach [IFACE ...]\n");
-			return EXIT_OK;
-		}
-		if (argv[i][0] == '-') {
-			fprintf(stderr,
-				"tlsfw: detach: unknown option '%s'\nusage: tlsfw detach [IFACE ...]\n",
-				argv[i]);
-			return EXIT_BAD_INPUT;
-		}
-	}
+	cli_begin(&p, &cli_detach, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0)
+		;
+	if (key == CLI_STOP)
+		return p.status;
 	diag_init(&d);
-	err = backend_detach(argv + 1, argc - 1, stdout, &d);
+	err = backend_detach(p.args, p.n_args, stdout, &d);
 	fflush(stdout);
 	diag_print(&d, stderr);
 	diag_free(&d);
 	return err ? EXIT_SYSTEM : EXIT_OK;
 }
+
+static const char *const forms[] = { "[IFACE ...]", NULL };
+const struct cli_cmd cli_detach = { "detach", forms, NULL, cmd_detach };

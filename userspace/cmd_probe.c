@@ -6,7 +6,6 @@
  * 1 bad usage.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +13,11 @@
 
 #include <openssl/ssl.h>
 
+#include "cli.h"
 #include "names.h"
 #include "probe.h"
 #include "probe_policy.h"
 #include "tlsfw.h"
-
-static const char usage_line[] =
-	"usage: tlsfw probe TARGET... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--name NAME] [--min-tls VER] [--require-tls] [--no-verify]\n"
-	"       tlsfw probe --policy POLICY [--json] [--timeout MS] [--concurrency N] [--ca FILE]\n"
-	"TARGET is host:port, [v6addr]:port or host:service (mail.example.com:submission)\n";
 
 struct probe_cli {
 	struct probe_opts o;
@@ -33,9 +28,7 @@ struct probe_cli {
 
 static int bad(const char *fmt, const char *a)
 {
-	fprintf(stderr, "tlsfw: ");
-	fprintf(stderr, fmt, a);
-	fprintf(stderr, "\n%s", usage_line);
+	cli_usage_error(&cli_probe, fmt, a);
 	return -EINVAL;
 }
 
@@ -52,87 +45,73 @@ static int parse_int(const char *s, long lo, long hi, int *out)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct probe_cli *cli)
+static int parse_opt(struct probe_cli *cli, int key, const char *arg)
 {
-	static const struct option opts[] = {
-		{ "starttls", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "concurrency", required_argument, NULL, 'c' },
-		{ "ca", required_argument, NULL, 'a' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "min-tls", required_argument, NULL, 'm' },
-		{ "require-tls", no_argument, NULL, 'r' },
-		{ "no-verify", no_argument, NULL, 'V' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	switch (key) {
+	case 's':
+		if (probe_proto_by_name(arg) < 0)
+			return bad(
+				"unknown --starttls '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
+				arg);
+		cli->starttls = arg;
+		break;
+	case 'j':
+		cli->json = true;
+		break;
+	case 't':
+		if (parse_int(arg, 1, 600000, &cli->o.timeout_ms))
+			return bad("--timeout takes milliseconds, 1-600000, not '%s'", arg);
+		break;
+	case 'c':
+		if (parse_int(arg, 1, 1024, &cli->o.concurrency))
+			return bad("--concurrency takes 1-1024, not '%s'", arg);
+		break;
+	case 'a':
+		if (access(arg, R_OK))
+			return bad("cannot read CA file '%s'", arg);
+		cli->o.ca_file = arg;
+		break;
+	case 'n':
+		if (!*arg || strlen(arg) >= PROBE_NAME_MAX)
+			return bad("bad --name '%s'", arg);
+		cli->name = arg;
+		break;
+	case 'm':
+		cli->min_tls = probe_min_tls_parse(arg);
+		if (cli->min_tls < 0)
+			return bad("--min-tls takes 1.0, 1.1, 1.2 or 1.3, not '%s'", arg);
+		break;
+	case 'r':
+		cli->require_tls = true;
+		break;
+	case 'V':
+		cli->no_verify = true;
+		break;
+	case 'p':
+		cli->policy = arg;
+		break;
+	}
+	return 0;
+}
+
+/* Returns 0 to go on, or the exit status (+1: stop with EXIT_OK after --help). */
+static int parse_args(int argc, char **argv, struct probe_cli *cli, struct cli_parse *p)
+{
+	const char *arg;
+	int key;
 
 	cli->o.timeout_ms = PROBE_DEFAULT_TIMEOUT_MS;
 	cli->o.concurrency = PROBE_DEFAULT_CONCURRENCY;
 	cli->min_tls = TLS1_2_VERSION;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (probe_proto_by_name(optarg) < 0)
-				return bad(
-					"unknown --starttls '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
-					optarg);
-			cli->starttls = optarg;
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		case 't':
-			if (parse_int(optarg, 1, 600000, &cli->o.timeout_ms))
-				return bad("--timeout takes milliseconds, 1-600000, not '%s'",
-					   optarg);
-			break;
-		case 'c':
-			if (parse_int(optarg, 1, 1024, &cli->o.concurrency))
-				return bad("--concurrency takes 1-1024, not '%s'", optarg);
-			break;
-		case 'a':
-			if (access(optarg, R_OK))
-				return bad("cannot read CA file '%s'", optarg);
-			cli->o.ca_file = optarg;
-			break;
-		case 'n':
-			if (!*optarg || strlen(optarg) >= PROBE_NAME_MAX)
-				return bad("bad --name '%s'", optarg);
-			cli->name = optarg;
-			break;
-		case 'm':
-			cli->min_tls = probe_min_tls_parse(optarg);
-			if (cli->min_tls < 0)
-				return bad("--min-tls takes 1.0, 1.1, 1.2 or 1.3, not '%s'",
-					   optarg);
-			break;
-		case 'r':
-			cli->require_tls = true;
-			break;
-		case 'V':
-			cli->no_verify = true;
-			break;
-		case 'p':
-			cli->policy = optarg;
-			break;
-		case 'h':
-			fputs(usage_line, stdout);
-			return 1;
-		case ':':
-			return bad("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return bad("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (cli->policy && optind < argc)
-		return bad("give targets or --policy, not both ('%s')", argv[optind]);
-	if (!cli->policy && optind >= argc)
+	cli_begin(p, &cli_probe, argc, argv);
+	while ((key = cli_next(p, &arg)) >= 0)
+		if (parse_opt(cli, key, arg))
+			return -EINVAL;
+	if (key == CLI_STOP)
+		return p->status ? -EINVAL : 1;
+	if (cli->policy && p->n_args)
+		return bad("give targets or --policy, not both ('%s')", p->args[0]);
+	if (!cli->policy && !p->n_args)
 		return bad("%s", "no target");
 	return 0;
 }
@@ -154,15 +133,16 @@ static int targets_from_args(const struct probe_cli *cli, int n, char **argv,
 	return 0;
 }
 
-int cmd_probe(int argc, char **argv)
+static int cmd_probe(int argc, char **argv)
 {
 	struct probe_cli cli = { 0 };
+	struct cli_parse p;
 	struct probe_target *t = NULL;
 	struct probe_result *r = NULL;
 	size_t n = 0;
 	int ret, rc = EXIT_OK;
 
-	ret = parse_args(argc, argv, &cli);
+	ret = parse_args(argc, argv, &cli, &p);
 	if (ret)
 		return ret > 0 ? EXIT_OK : EXIT_BAD_INPUT;
 	if (cli.policy) {
@@ -175,13 +155,13 @@ int cmd_probe(int argc, char **argv)
 			return EXIT_OK;
 		}
 	} else {
-		n = argc - optind;
+		n = p.n_args;
 		t = calloc(n, sizeof(*t));
 		if (!t) {
 			fprintf(stderr, "tlsfw: out of memory\n");
 			return EXIT_SYSTEM;
 		}
-		if (targets_from_args(&cli, n, argv + optind, t)) {
+		if (targets_from_args(&cli, n, p.args, t)) {
 			free(t);
 			return EXIT_BAD_INPUT;
 		}
@@ -218,3 +198,23 @@ out:
 	free(r);
 	return rc;
 }
+
+static const char *const forms[] = {
+	"TARGET ... [--starttls] [--json] [--timeout] [--concurrency] [--ca] [--name] [--min-tls] [--require-tls] [--no-verify]",
+	"--policy [--json] [--timeout] [--concurrency] [--ca]",
+	NULL,
+};
+static const struct cli_opt opts[] = {
+	{ "starttls", "PROTO", 's' },
+	{ "json", NULL, 'j' },
+	{ "timeout", "MS", 't' },
+	{ "concurrency", "N", 'c' },
+	{ "ca", "FILE", 'a' },
+	{ "name", "NAME", 'n' },
+	{ "min-tls", "VER", 'm' },
+	{ "require-tls", NULL, 'r' },
+	{ "no-verify", NULL, 'V' },
+	{ "policy", "POLICY", 'p' },
+	{ NULL },
+};
+const struct cli_cmd cli_probe = { "probe", forms, opts, cmd_probe };

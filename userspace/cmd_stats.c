@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]
- *             [--listen ADDR:PORT]
- * Per-rule packet and byte counters of the enforced policy, from kernel state alone: the
- * metadata maps name every counter slot (stats.c collects, stats_print.c, stats_prom.c and
- * stats_http.c render).
+ * tlsfw stats: per-rule packet and byte counters of the enforced policy, from kernel state
+ * alone: the backend in force collects one snapshot (backend.h), stats_print.c, stats_prom.c
+ * and stats_http.c render it.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +16,7 @@
 #include "lock.h"
 #include "names.h"
 #include "backend.h"
+#include "cli.h"
 #include "stats.h"
 #include "tlsfw.h"
 
@@ -27,20 +26,6 @@ struct stats_opts {
 	const char *listen; /* ADDR:PORT */
 };
 
-static int usage(FILE *out, int ret)
-{
-	fprintf(out,
-		"usage: tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n"
-		"       tlsfw stats --listen [ADDR]:PORT\n");
-	return ret;
-}
-
-static int bad(const char *what)
-{
-	fprintf(stderr, "tlsfw: stats: %s\n", what);
-	return usage(stderr, EXIT_BAD_INPUT);
-}
-
 static int parse_watch(const char *s, double *out)
 {
 	char *end;
@@ -48,61 +33,66 @@ static int parse_watch(const char *s, double *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(v) || v < 0.1 || v > 86400) {
-		fprintf(stderr,
-			"tlsfw: stats: --watch '%s' is not a number of seconds from 0.1 to 86400\n",
-			s);
-		return -EINVAL;
-	}
+	if (!*s || *end || errno || !isfinite(v) || v < 0.1 || v > 86400)
+		return cli_usage_error(
+			&cli_stats, "--watch '%s' is not a number of seconds from 0.1 to 86400", s);
 	*out = v;
 	return 0;
+}
+
+static int combination(const struct stats_opts *o)
+{
+	const char *bad = NULL;
+
+	if (o->json && o->prometheus)
+		bad = "--json and --prometheus exclude each other";
+	else if (o->listen && (o->json || o->watch || o->reset))
+		bad = "--listen serves Prometheus text; it does not combine with --json, --watch or --reset";
+	else if (o->watch && o->prometheus)
+		bad = "--watch does not combine with --prometheus: let Prometheus scrape `tlsfw stats --listen` instead";
+	else if (o->watch && o->reset)
+		bad = "--watch does not combine with --reset: run `tlsfw stats --reset` first";
+	return bad ? cli_usage_error(&cli_stats, "%s", bad) : 0;
 }
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, struct stats_opts *o)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL;
+	struct cli_parse p;
+	const char *arg;
+	int key, ret = 0;
 
-		if (!strcmp(a, "--json")) {
+	cli_begin(&p, &cli_stats, argc, argv);
+	while (!ret && (key = cli_next(&p, &arg)) >= 0) {
+		switch (key) {
+		case 'j':
 			o->json = true;
-		} else if (!strcmp(a, "--prometheus")) {
+			break;
+		case 'P':
 			o->prometheus = true;
-		} else if (!strcmp(a, "--exact")) {
+			break;
+		case 'e':
 			o->exact = true;
-		} else if (!strcmp(a, "--reset")) {
+			break;
+		case 'r':
 			o->reset = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			return usage(stdout, EXIT_OK);
-		} else if (!strcmp(a, "--watch") || !strncmp(a, "--watch=", 8)) {
-			val = a[7] ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val)
-				return bad("--watch needs a number of seconds");
-			if (parse_watch(val, &o->watch))
-				return usage(stderr, EXIT_BAD_INPUT);
-		} else if (!strcmp(a, "--listen") || !strncmp(a, "--listen=", 9)) {
-			val = a[8] ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val)
-				return bad(
-					"--listen needs ADDR:PORT (':PORT' for the loopback address)");
-			o->listen = val;
-		} else {
-			fprintf(stderr, "tlsfw: stats: unknown argument '%s'\n", a);
-			return usage(stderr, EXIT_BAD_INPUT);
+			break;
+		case 'w':
+			ret = parse_watch(arg, &o->watch);
+			break;
+		case 'l':
+			o->listen = arg;
+			break;
 		}
 	}
-	if (o->json && o->prometheus)
-		return bad("--json and --prometheus exclude each other");
-	if (o->listen && (o->json || o->watch || o->reset))
-		return bad(
-			"--listen serves Prometheus text; it does not combine with --json, --watch or --reset");
-	if (o->watch && o->prometheus)
-		return bad(
-			"--watch does not combine with --prometheus: let Prometheus scrape `tlsfw stats --listen` instead");
-	if (o->watch && o->reset)
-		return bad(
-			"--watch does not combine with --reset: run `tlsfw stats --reset` first");
-	return -1;
+	if (ret)
+		return ret;
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args)
+		return cli_usage_error(&cli_stats, "unexpected argument '%s'", p.args[0]);
+	ret = combination(o);
+	return ret ? ret : -1;
 }
 
 static int render(const struct stats_snap *s, const struct stats_opts *o,
@@ -257,9 +247,9 @@ static int listen_http(const struct stats_opts *o, const sigset_t *set)
 
 	diag_init(&d);
 	if (stats_listen_parse(o->listen, &l, &d)) {
-		diag_print(&d, stderr);
+		err = cli_usage_error(&cli_stats, "%s", d.n ? d.recs[0].msg : "bad --listen");
 		diag_free(&d);
-		return usage(stderr, EXIT_BAD_INPUT);
+		return err;
 	}
 	/* Without privilege every scrape would fail: say so now rather than serve errors. A
 	 * policy applied later is fine, so "nothing enforced" is no reason to stop; another
@@ -279,7 +269,7 @@ static int listen_http(const struct stats_opts *o, const sigset_t *set)
 	return finish(&d, err);
 }
 
-int cmd_stats(int argc, char **argv)
+static int cmd_stats(int argc, char **argv)
 {
 	struct stats_opts o = {};
 	sigset_t set;
@@ -304,3 +294,19 @@ int cmd_stats(int argc, char **argv)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	return ret;
 }
+
+static const char *const forms[] = {
+	"[--json | --prometheus] [--exact] [--watch] [--reset]",
+	"--listen",
+	NULL,
+};
+static const struct cli_opt opts[] = {
+	{ "json", NULL, 'j' },
+	{ "prometheus", NULL, 'P' },
+	{ "exact", NULL, 'e' },
+	{ "watch", "SECONDS", 'w' },
+	{ "reset", NULL, 'r' },
+	{ "listen", "[ADDR]:PORT", 'l' },
+	{ NULL },
+};
+const struct cli_cmd cli_stats = { "stats", forms, opts, cmd_stats };

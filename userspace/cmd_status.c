@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "backend.h"
+#include "cli.h"
 #include "names.h"
 #include "tlsfw.h"
 
@@ -126,26 +127,22 @@ static int print_text(const struct status_model *m)
 	return EXIT_OK;
 }
 
-int cmd_status(int argc, char **argv)
+static int cmd_status(int argc, char **argv)
 {
 	struct status_model m;
+	struct cli_parse p;
+	const char *arg;
 	bool json = false;
 	struct diag d;
-	int ret;
+	int ret, key;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: tlsfw status [--json]\n");
-			return EXIT_OK;
-		} else {
-			fprintf(stderr,
-				"tlsfw: status: unknown argument '%s'\nusage: tlsfw status [--json]\n",
-				argv[i]);
-			return EXIT_BAD_INPUT;
-		}
-	}
+	cli_begin(&p, &cli_status, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0)
+		json |= key == 'j';
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args)
+		return cli_usage_error(&cli_status, "unexpected argument '%s'", p.args[0]);
 	diag_init(&d);
 	if (backend_status(&m, &d))
 		ret = EXIT_SYSTEM;
@@ -156,3 +153,7 @@ int cmd_status(int argc, char **argv)
 	status_model_free(&m);
 	return ret;
 }
+
+static const char *const forms[] = { "[--json]", NULL };
+static const struct cli_opt opts[] = { { "json", NULL, 'j' }, { NULL } };
+const struct cli_cmd cli_status = { "status", forms, opts, cmd_status };
