@@ -89,15 +89,15 @@ int backend_apply(const struct backend_apply *a, struct backend_result *r, struc
 	int lock, err;
 
 	memset(r, 0, sizeof(*r));
-	err = ifaces_exist(a->c, d);
-	if (err)
-		return err;
 	lock = ns_lock(d);
 	if (lock < 0)
 		return lock;
-	err = others_absent(b, d);
+	/* first what is in force, so that any failure can say what still is */
+	err = b->in_force(&r->had_policy, d);
 	if (!err)
-		err = b->in_force(&r->had_policy, d);
+		err = ifaces_exist(a->c, d);
+	if (!err)
+		err = others_absent(b, d);
 	if (!err)
 		err = b->apply(a, r, d);
 	close(lock);

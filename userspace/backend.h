@@ -83,8 +83,9 @@ const struct backend *backend_for(const struct compiled *c);
 /* The backend with state in this network namespace, or NULL for none. */
 int backend_in_force(const struct backend **out, struct diag *d);
 
-/* Enforce: every interface of the policy exists (else an error at its line), the namespace
- * lock, no other backend in force, then the backend's apply. */
+/* Enforce, under the namespace lock: every interface of the policy exists (else an error at
+ * its line), no other backend is in force, then the backend's apply. r says what is in
+ * force after a failure. */
 int backend_apply(const struct backend_apply *a, struct backend_result *r, struct diag *d);
 /* The model of what is enforced here (m->backend NULL: nothing). */
 int backend_status(struct status_model *m, struct diag *d);

@@ -117,6 +117,8 @@ rc=$?
 grep -q "^$TMP/missing.conf:3:11: error: interface 'lan9' does not exist in this network namespace" "$TMP/out" ||
 	{ cat "$TMP/out"; fail "missing interface: the error does not name missing.conf:3:11 and lan9"; }
 grep -q "find:" "$TMP/out" && { cat "$TMP/out"; fail "missing interface: the error names a step of apply"; }
+grep -q "nothing applied; the previous policy is still enforced" "$TMP/out" ||
+	{ cat "$TMP/out"; fail "missing interface: the summary does not say that A is still enforced"; }
 check_a "after a missing interface"
 ok "a missing interface exits 2 and changes nothing"
 
