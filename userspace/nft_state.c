@@ -642,89 +642,86 @@ static int counter_name_cmp(const void *a, const void *b)
 	return strcmp(((const struct nft_counter *)a)->name, ((const struct nft_counter *)b)->name);
 }
 
+/* The rule counters in the order of the rules that count into them (with their action, mode
+ * and line), then the interfaces' own counters. cl is sorted by name here. */
+static int counters_join(struct counter_list *cl, const struct rule_meta_list *rl,
+			 struct counter_list *res)
+{
+	bool *listed = calloc(cl->n + 1, sizeof(*listed));
+	struct nft_counter *o;
+
+	if (!listed)
+		return -ENOMEM;
+	if (cl->n)
+		qsort(cl->v, cl->n, sizeof(*cl->v), counter_name_cmp);
+	for (size_t i = 0; i < rl->n; i++) {
+		struct nft_counter key, *k;
+
+		snprintf(key.name, sizeof(key.name), "%s", rl->v[i].counter);
+		k = cl->n ? bsearch(&key, cl->v, cl->n, sizeof(*cl->v), counter_name_cmp) : NULL;
+		if (!k || k->rule[0] == '(' || listed[k - cl->v])
+			continue;
+		listed[k - cl->v] = true;
+		snprintf(k->action, sizeof(k->action), "%s", rl->v[i].action);
+		snprintf(k->mode, sizeof(k->mode), "%s", rl->v[i].mode);
+		k->line = rl->v[i].line;
+		if (!(o = counter_push(res)))
+			break;
+		*o = *k;
+		res->n++;
+	}
+	for (size_t i = 0; !res->err && i < cl->n; i++) {
+		if (cl->v[i].rule[0] != '(')
+			continue; /* a rule counter no rule counts into: a detach left it behind */
+		if (!(o = counter_push(res)))
+			break;
+		*o = cl->v[i];
+		res->n++;
+	}
+	free(listed);
+	return res->err;
+}
+
 int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, struct diag *d)
 {
 	struct nftnl_obj *ob = nftnl_obj_alloc();
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct counter_list cl = { 0 }, res = { 0 };
 	struct rule_meta_list rl = { 0 };
-	const char *what = "counters";
-	bool *listed = NULL;
-	int err;
+	const char *what = "rules";
+	int err = -ENOMEM;
 
 	*out = NULL;
 	*n = 0;
-	if (!ob || !r) {
-		err = -ENOMEM;
+	if (!ob || !r)
 		goto out;
-	}
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFT_TLSFW_TABLE);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
 	err = request(NFT_MSG_GETRULE, NLM_F_DUMP, build_rule_dump, r, rule_cb, &rl);
 	if (!err)
 		err = rl.err;
-	if (err) {
-		what = "rules";
+	if (err)
 		goto out;
-	}
+	what = "counters";
 	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
 	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	err = request(reset ? NFT_MSG_GETOBJ_RESET : NFT_MSG_GETOBJ, NLM_F_DUMP, build_obj_dump, ob,
 		      obj_cb, &cl);
 	if (!err)
 		err = cl.err;
-	if (err)
-		goto out;
-	listed = calloc(cl.n + 1, sizeof(*listed));
-	if (!listed) {
-		err = -ENOMEM;
-		goto out;
+	if (!err)
+		err = counters_join(&cl, &rl, &res);
+	if (!err) {
+		*out = res.v;
+		*n = res.n;
+		res.v = NULL;
 	}
-	if (cl.n)
-		qsort(cl.v, cl.n, sizeof(*cl.v), counter_name_cmp);
-	/* rule counters in the order of the rules, then the interfaces' own counters */
-	for (size_t i = 0; i < rl.n; i++) {
-		struct nft_counter key, *k, *o;
-
-		snprintf(key.name, sizeof(key.name), "%s", rl.v[i].counter);
-		k = cl.n ? bsearch(&key, cl.v, cl.n, sizeof(*cl.v), counter_name_cmp) : NULL;
-		if (!k || k->rule[0] == '(' || listed[k - cl.v])
-			continue;
-		listed[k - cl.v] = true;
-		snprintf(k->action, sizeof(k->action), "%s", rl.v[i].action);
-		snprintf(k->mode, sizeof(k->mode), "%s", rl.v[i].mode);
-		k->line = rl.v[i].line;
-		o = counter_push(&res);
-		if (!o) {
-			err = res.err;
-			goto out;
-		}
-		*o = *k;
-		res.n++;
-	}
-	for (size_t i = 0; i < cl.n; i++) {
-		struct nft_counter *o;
-
-		if (cl.v[i].rule[0] != '(')
-			continue; /* a rule counter no rule counts into: a detach left it behind */
-		o = counter_push(&res);
-		if (!o) {
-			err = res.err;
-			goto out;
-		}
-		*o = cl.v[i];
-		res.n++;
-	}
-	*out = res.v;
-	*n = res.n;
-	res.v = NULL;
 out:
 	if (err == -ENOENT)
 		err = 0;
 	if (err)
 		diag_sys_error(d, err, "cannot read the %s of table inet %s", what,
 			       NFT_TLSFW_TABLE);
-	free(listed);
 	free(cl.v);
 	free(res.v);
 	free(rl.v);
