@@ -208,6 +208,12 @@ static int send_part(const struct policy *pol, const struct nft_batch *b, size_t
 
 static int staged_del(const struct nft_batch *b);
 
+static int interrupted(struct diag *d)
+{
+	diag_error(d, NULL, "interrupted by a signal");
+	return -EINTR;
+}
+
 /* The sets first (nothing uses them yet), then the switch (see struct nft_batch); a stopping
  * signal before either ends the apply with nothing changed. */
 static int send_batch(const struct policy *pol, const struct nft_batch *b, struct diag *d)
@@ -215,12 +221,12 @@ static int send_batch(const struct policy *pol, const struct nft_batch *b, struc
 	int err;
 
 	if (stop_signal_pending())
-		return diag_sys_error(d, -EINTR, "interrupted by a signal");
+		return interrupted(d);
 	err = send_part(pol, b, 0, b->split ? b->split : b->len, d);
 	if (err || !b->split)
 		return err;
 	if (stop_signal_pending())
-		err = diag_sys_error(d, -EINTR, "interrupted by a signal");
+		err = interrupted(d);
 	else
 		err = send_part(pol, b, b->split, b->len, d);
 	/* The policy in force is untouched; so should the table be. If this fails too, the
@@ -351,9 +357,10 @@ static int detach_dels(const struct nft_status *st, const char *const *ifnames, 
 	for (size_t i = 0; i < n; i++) {
 		const struct nft_status_hook *h = hook_named(st, ifnames[i]);
 
-		if (!h)
-			return diag_sys_error(d, -ENOENT, "%s: nothing enforced there by nftables",
-					      ifnames[i]);
+		if (!h) {
+			diag_error(d, NULL, "%s: nothing enforced there by nftables", ifnames[i]);
+			return -ENOENT;
+		}
 		*nd += iface_dels(h, ks, nk, chains + 2 * i, dels + *nd);
 	}
 	return 0;
@@ -375,8 +382,9 @@ int nft_detach(const char *const *ifnames, size_t n, struct diag *d)
 		return err;
 	if (!st.present) {
 		nft_status_free(&st);
-		return diag_sys_error(d, -ENOENT, "no table inet %s: nothing enforced by nftables",
-				      NFT_TLSFW_TABLE);
+		diag_error(d, NULL, "no table inet %s: nothing enforced by nftables",
+			   NFT_TLSFW_TABLE);
+		return -ENOENT;
 	}
 	/* per interface: two chains and a map element, and its counters; when none of the
 	 * policy's interfaces stays, the whole table goes instead, in one batch */

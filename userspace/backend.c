@@ -74,11 +74,13 @@ static int others_absent(const struct backend *b, struct diag *d)
 		err = backends[i]->in_force(&yes, d);
 		if (err)
 			return err;
-		if (yes)
-			return diag_sys_error(
-				d, -EBUSY,
+		if (yes) {
+			diag_error(
+				d, NULL,
 				"this network namespace runs backend: %s (%s); run `tlsfw detach` first to switch to backend: %s",
 				backends[i]->name, backends[i]->what, b->name);
+			return -EBUSY;
+		}
 	}
 	return 0;
 }
@@ -168,12 +170,13 @@ int backend_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 	if (!names)
 		return diag_sys_error(d, -ENOMEM, "cannot detach");
 	/* a name that is no interface here is a mistake: refused before anything changes */
-	for (size_t i = 0; i < n; i++)
-		if (!if_nametoindex(ifnames[i]))
-			err = diag_sys_error(
-				d, -ENODEV,
-				"no interface '%s' in this network namespace; nothing detached",
-				ifnames[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (if_nametoindex(ifnames[i]))
+			continue;
+		diag_error(d, NULL, "no interface '%s' in this network namespace; nothing detached",
+			   ifnames[i]);
+		err = -ENODEV;
+	}
 	lock = err ? err : ns_lock(d);
 	if (lock < 0) {
 		free(names);

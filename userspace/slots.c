@@ -75,10 +75,11 @@ static int assign_rule_slots(struct slot_ctx *c, bool *taken)
 		while (next < TLSFW_MAX_RULES &&
 		       (taken[next] || (c->old->rules[next].in_use & old_bit)))
 			next++;
-		if (next == TLSFW_MAX_RULES)
-			return diag_sys_error(c->d, -E2BIG,
-					      "no free counter slot for rule '%s' (%d slots)",
-					      pl->rules[i].name, TLSFW_MAX_RULES);
+		if (next == TLSFW_MAX_RULES) {
+			diag_error(c->d, NULL, "no free counter slot for rule '%s' (%d slots)",
+				   pl->rules[i].name, TLSFW_MAX_RULES);
+			return -E2BIG;
+		}
 		c->s->rule_slot[i] = next;
 		taken[next] = true;
 	}
@@ -96,11 +97,12 @@ static int assign_ctx_slots(struct slot_ctx *c)
 		const struct plan_ctx *pc = &pl->ctx[i];
 		unsigned int ifindex = if_nametoindex(pc->ifname);
 
-		if (!ifindex)
-			return diag_sys_error(
-				c->d, -ENODEV,
-				"interface '%s' does not exist in this network namespace",
-				pc->ifname);
+		if (!ifindex) {
+			diag_error(c->d, NULL,
+				   "interface '%s' does not exist in this network namespace",
+				   pc->ifname);
+			return -ENODEV;
+		}
 		c->s->ctx_ifindex[i] = ifindex;
 		c->s->ctx_new[i] = true;
 		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
@@ -123,9 +125,11 @@ static int assign_ctx_slots(struct slot_ctx *c)
 			continue;
 		while (s < TLSFW_MAX_CTX && (taken[s] || (c->old->ctxs[s].in_use & old_bit)))
 			s++;
-		if (s == TLSFW_MAX_CTX)
-			return diag_sys_error(c->d, -E2BIG, "%s: no free counter block (%d)",
-					      pl->ctx[i].ifname, TLSFW_MAX_CTX);
+		if (s == TLSFW_MAX_CTX) {
+			diag_error(c->d, NULL, "%s: no free counter block (%d)", pl->ctx[i].ifname,
+				   TLSFW_MAX_CTX);
+			return -E2BIG;
+		}
 		c->s->ctx_slot[i] = s;
 		taken[s] = true;
 	}
