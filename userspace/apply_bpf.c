@@ -175,13 +175,12 @@ static unsigned int hook_role(uint8_t hook, bool egress)
  * not to attach). Returns the fd or -errno. */
 static int role_fd(struct apply_ctx *c, unsigned int role)
 {
-	char msg[256];
 	int err;
 
 	if (c->progs.fd[role] >= 0)
 		return c->progs.fd[role];
-	err = progs_load(&c->progs, 1u << role, &c->maps, &c->maps, msg, sizeof(msg));
-	return err ? fail(c, err, "%s", msg) : c->progs.fd[role];
+	err = progs_load(&c->progs, 1u << role, &c->maps, &c->maps, c->d);
+	return err ? err : c->progs.fd[role];
 }
 
 static int prog_fd(struct apply_ctx *c, uint8_t hook, bool egress)
@@ -410,14 +409,10 @@ static int reuse(struct apply_ctx *c)
 /* load: what the policy needs and reuse did not give, sharing the maps in use. */
 static int load(struct apply_ctx *c)
 {
-	char msg[512];
-	int err;
-
 	if (c->st.have_maps)
 		c->maps = c->st.maps;
-	err = progs_load(&c->progs, needed_roles(c), c->st.have_maps ? &c->st.maps : NULL, &c->maps,
-			 msg, sizeof(msg));
-	return err ? fail(c, err, "%s", msg) : 0;
+	return progs_load(&c->progs, needed_roles(c), c->st.have_maps ? &c->st.maps : NULL,
+			  &c->maps, c->d);
 }
 
 static int assign_slots(struct apply_ctx *c)

@@ -36,11 +36,10 @@ int backend_in_force(const struct backend **out, struct diag *d)
 	return 0;
 }
 
-/* The interfaces of a compiled policy. The plan's list is the policy's, index for index;
- * with backend: nft the plan is empty, so the policy's is read. */
+/* The plan's interfaces carry their policy location, for both backends (plan.h). */
 const struct loc *backend_iface_loc(const struct compiled *c, size_t i)
 {
-	return i < c->pol.n_ifaces ? &c->pol.ifaces[i].loc : NULL;
+	return i < c->plan.n_ifaces ? &c->plan.ifaces[i].loc : NULL;
 }
 
 /* An interface the policy names must exist: an egress chain or program would otherwise wait
@@ -49,8 +48,8 @@ static int ifaces_exist(const struct compiled *c, struct diag *d)
 {
 	int err = 0;
 
-	for (size_t i = 0; i < c->pol.n_ifaces; i++) {
-		const char *name = c->pol.ifaces[i].name;
+	for (size_t i = 0; i < c->plan.n_ifaces; i++) {
+		const char *name = c->plan.ifaces[i].name;
 
 		if (if_nametoindex(name))
 			continue;
