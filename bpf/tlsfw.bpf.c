@@ -105,7 +105,7 @@ int tlsfw_xdp(struct xdp_md *ctx)
 	rc = tlsfw_parse_xdp(ctx, &p);
 	if (rc == PARSE_NOT_IP)
 		return XDP_PASS;
-	switch (tlsfw_decide(&d, &p, rc, ctx->ingress_ifindex, TLSFW_DIR_INGRESS)) {
+	switch (tlsfw_decide(&d, &p, rc, ctx->ingress_ifindex, TLSFW_DIR_INGRESS, ctx, 1)) {
 	case VERDICT_PASS:
 		return XDP_PASS;
 	case VERDICT_REJECT:
@@ -149,7 +149,7 @@ static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
 	rc = tc_parse(skb, &p);
 	if (rc == PARSE_NOT_IP)
 		return TC_ACT_UNSPEC;
-	switch (tlsfw_decide(&d, &p, rc, ifindex, dir)) {
+	switch (tlsfw_decide(&d, &p, rc, ifindex, dir, skb, 0)) {
 	case VERDICT_PASS:
 		return TC_ACT_UNSPEC;
 	case VERDICT_REJECT:
