@@ -344,8 +344,8 @@ struct tlsfw_rule_info {
 	__u32 line;  /* source line */
 	__u8 action;
 	__u8 monitor;
-	__u8 in_use; /* bit g set: the rule exists in generation g */
-	__u8 pad;
+	__u8 in_use;  /* bit g set: the rule exists in generation g */
+	__u8 content; /* TLSFW_RV_*: a content rule (REQUIRE: it has flow counters) */
 	__u32 pad2;
 };
 

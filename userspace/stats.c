@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "content_stats.h"
 #include "state.h"
 #include "stats.h"
 
@@ -164,6 +165,8 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		r->line = ri->line;
 		r->action = ri->action;
 		r->monitor = ri->monitor;
+		r->require = !!(ri->content & TLSFW_RV_REQUIRE);
+		s->content |= !!ri->content;
 	}
 	for (uint32_t i = 0; i < TLSFW_MAX_CTX; i++) {
 		const struct tlsfw_ctx_info *ci = &sm->ctxs[i];
@@ -200,6 +203,31 @@ static int snap_counters(struct stats_snap *s, struct reader *rd)
 					   &b->rule[r]);
 	}
 	return err;
+}
+
+/* Flows passed and cut per require: tls rule; the flow table's entries and evictions. */
+static int snap_content(struct stats_snap *s, const struct bpf_maps *m)
+{
+	struct content_stats cs;
+	int err;
+
+	for (size_t r = 0; r < s->n_rules; r++) {
+		struct tlsfw_rule_flows f;
+
+		if (!s->rules[r].require)
+			continue;
+		if (bpf_map_lookup_elem(m->rule_flows, &s->rules[r].slot, &f))
+			return -errno;
+		s->rules[r].flows_passed = f.passed;
+		s->rules[r].flows_cut = f.cut;
+	}
+	err = content_stats_read(m->content_stats, m->flows, &cs);
+	if (err)
+		return err;
+	s->flows = cs.flows;
+	s->flows_evicted = cs.evicted;
+	s->midstream = cs.stat[TLSFW_CSTAT_MIDSTREAM];
+	return 0;
 }
 
 /* No BPF state: the policy may be enforced by the nftables backend. A kernel without
@@ -251,6 +279,8 @@ int stats_collect(struct stats_snap *s, char *msg, size_t len)
 	err = snap_layout(s, &sm);
 	if (!err)
 		err = snap_counters(s, &rd);
+	if (!err && s->content)
+		err = snap_content(s, &st.maps);
 	/* Taken after the read: the interval a rate divides by ends when the counters were read. */
 	clock_gettime(CLOCK_MONOTONIC, &s->taken);
 	if (err)
