@@ -84,7 +84,9 @@ done
 sleep 0.3
 n=$(jget "$TMP/rec.json" "sum(c['bytes'] for c in d[1:])")
 [ "$n" = 0 ] || fail "the server received $n bytes of plain HTTP"
-ok "plain HTTP is reset (IPv4, IPv6) and the server received no byte of it"
+ends=$(jget "$TMP/rec.json" "' '.join(c['end'] for c in d[1:])")
+[ "$ends" = "reset reset" ] || fail "the server's ends of the plain HTTP flows: '$ends', expected two resets"
+ok "plain HTTP is reset at both ends (IPv4, IPv6); the server received no byte of it"
 
 timeout 10 ip netns exec "$CLI" ssh -p 2222 -o StrictHostKeyChecking=no \
 	-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 "nobody@$S4" true \
