@@ -777,7 +777,8 @@ static int refuse_content(const struct plan *pl, struct diag *d)
 		if (!rule_is_content(r))
 			continue;
 		diag_error(d, r->payload_quic ? &r->payload_loc : &r->require_loc,
-			   "%s needs backend: bpf", r->payload_quic ? "payload: quic" : "require: tls");
+			   "%s needs backend: bpf",
+			   r->payload_quic ? "payload: quic" : "require: tls");
 		return -EINVAL;
 	}
 	return 0;
