@@ -5,7 +5,12 @@
 # request and an SSH client are cut: with reject the client sees a RST and the server never
 # sees a payload byte. The rule counts flows passed and cut exactly. A flow established before
 # the apply keeps working under midstream: allow and is cut under midstream: drop.
+# Decided by XDP on lan0's ingress (the resets built by tlsfw_tc_reply); with REQ_EGRESS=1
+# (test_require_tls_egress.sh) by tc on wan0's egress.
 . "$(dirname "$0")/lib.sh"
+
+IFACE="  - name: lan0"
+[ "${REQ_EGRESS:-0}" = 1 ] && IFACE=$(printf '  - name: wan0\n    hooks: [egress]')
 
 FB="$PY $ROOT/selftests/net/firstbytes.py"
 fb() {
@@ -46,7 +51,7 @@ pol() { # MIDSTREAM
 	policy "req-$1" <<EOF2
 version: 1
 interfaces:
-  - name: lan0
+$IFACE
 midstream: $1
 rules:
   - name: tls-only
