@@ -437,35 +437,77 @@ static bool term_has_ports(const struct rule_term *t)
 	return t->has_sport || t->has_dport;
 }
 
+/* Does rule r admit content class pl? Every rule admits UNKNOWN (the first lookup); a
+ * content rule admits its own class only after that. */
+static bool rule_admits_pl(const struct plan_rule *r, unsigned int pl)
+{
+	if (pl == TLSFW_PL_UNKNOWN || !rule_is_content(r))
+		return true;
+	if (r->payload_quic)
+		return pl == TLSFW_PL_QUIC;
+	return pl == TLSFW_PL_NOT_TLS || pl == TLSFW_PL_UNORDERED;
+}
+
+/*
+ * The generation's facts -> content class table (tlsfw_cfg.fact_pl). A QUIC long header is
+ * QUIC; a flow whose first bytes are not a ClientHello is NOT_TLS, and so is one without
+ * state (its SYN not seen: applied mid-stream, or evicted) under midstream: drop; a segment
+ * beyond a gap before the TLS start is decided is UNORDERED. Issue 13's hello and ech facts
+ * have their place in the index already; a name class will be a field of its own.
+ */
+static void lower_facts(struct plan *pl)
+{
+	for (unsigned int i = 0; i < TLSFW_FACT_SLOTS; i++) {
+		unsigned int quic = i / 128, tls = i / 16 % 8;
+		uint8_t c = TLSFW_PL_PLAIN;
+
+		if (quic == TLSFW_QUIC_LONG || quic == TLSFW_QUIC_INITIAL)
+			c = TLSFW_PL_QUIC;
+		else if (tls == TLSFW_TLS_NO)
+			c = TLSFW_PL_NOT_TLS;
+		else if (tls == TLSFW_TLS_MIDSTREAM && pl->midstream_action != TLSFW_ACT_ALLOW)
+			c = TLSFW_PL_NOT_TLS;
+		else if (tls == TLSFW_TLS_UNORDERED)
+			c = TLSFW_PL_UNORDERED;
+		pl->fact_pl[i] = c;
+	}
+}
+
+/* Protocol classes, per content class: index pl * 512 + family * 256 + protocol. Without
+ * content rules every content class is the same, and is copied. */
 static int lower_proto(struct lower *l)
 {
+	uint32_t *cls = l->pl->proto_cls;
+	unsigned int n_pl = l->pl->has_content ? TLSFW_PL_VALUES : 1;
 	uint64_t *b = l->tmp;
 	int err;
 
-	for (unsigned int fam = 0; fam < 2; fam++) {
+	for (unsigned int i = 0; i < n_pl * 512; i++) {
+		unsigned int pl = i / 512, fam = i / 256 % 2, proto = i % 256;
 		unsigned int fam_bit = fam ? POL_FAM_V6 : POL_FAM_V4;
 
-		for (unsigned int proto = 0; proto < 256; proto++) {
-			memset(b, 0, l->w * sizeof(*b));
-			for (size_t t = 0; t < l->n_terms; t++) {
-				const struct rule_term *term = l->term[t];
-				unsigned int fmask = l->pl->rules[l->term_rule[t]].family;
+		memset(b, 0, l->w * sizeof(*b));
+		for (size_t t = 0; t < l->n_terms; t++) {
+			const struct rule_term *term = l->term[t];
+			const struct plan_rule *r = &l->pl->rules[l->term_rule[t]];
 
-				if (fmask && !(fmask & fam_bit))
-					continue;
-				if (!proto_has(&term->protos, proto))
-					continue;
-				/* A rule with a port matches only TCP and UDP. */
-				if (term_has_ports(term) && proto != IPPROTO_TCP &&
-				    proto != IPPROTO_UDP)
-					continue;
-				bs_set(b, t);
-			}
-			err = bss_intern(&l->proto, b, &l->pl->proto_cls[fam * 256 + proto]);
-			if (err)
-				return err;
+			if (r->family && !(r->family & fam_bit))
+				continue;
+			if (!proto_has(&term->protos, proto))
+				continue;
+			/* A rule with a port matches only TCP and UDP. */
+			if (term_has_ports(term) && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+				continue;
+			if (!rule_admits_pl(r, pl))
+				continue;
+			bs_set(b, t);
 		}
+		err = bss_intern(&l->proto, b, &cls[i]);
+		if (err)
+			return err;
 	}
+	for (unsigned int i = n_pl * 512; i < TLSFW_PROTO_SLOTS; i++)
+		cls[i] = cls[i % 512];
 	return 0;
 }
 
@@ -811,8 +853,10 @@ static int lower_n(struct lower *l, size_t n_rules, struct plan *out)
 		out->fields |= term->has_dport ? TLSFW_F_DPORT : 0;
 		out->fields |= r->has_src ? TLSFW_F_SRC : 0;
 		out->fields |= r->has_dst ? TLSFW_F_DST : 0;
+		out->has_content |= rule_is_content(r);
 	}
 
+	lower_facts(out);
 	err = lower_proto(l);
 	if (!err)
 		err = lower_ports(l, false);

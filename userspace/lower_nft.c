@@ -767,9 +767,30 @@ static void lower_chains(struct nctx *c, const struct shape *shapes, int *out_ch
 		egress_dispatch(c, out_chain);
 }
 
+/* Content rules (payload:, require:) have no nftables form that decides exactly as the data
+ * plane does; policy_check says so at the key, this is the lowering's own guard. */
+static int refuse_content(const struct plan *pl, struct diag *d)
+{
+	for (size_t i = 0; i < pl->n_rules; i++) {
+		const struct plan_rule *r = &pl->rules[i];
+
+		if (!rule_is_content(r))
+			continue;
+		diag_error(d, r->payload_quic ? &r->payload_loc : &r->require_loc,
+			   "%s needs backend: bpf",
+			   r->payload_quic ? "payload: quic" : "require: tls");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int lower_nft(struct plan *pl, struct diag *d)
 {
 	struct nctx c = { .pl = pl, .rs = &pl->nft };
+	int refused = refuse_content(pl, d);
+
+	if (refused)
+		return refused;
 	struct shape *shapes = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*shapes));
 	int *out_chain = calloc(pl->n_ifaces ? pl->n_ifaces : 1, sizeof(*out_chain));
 	struct nft_rs_chain *records;

@@ -325,6 +325,10 @@ int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rul
 	out->direction = r->direction;
 	out->has_src = r->has_src;
 	out->has_dst = r->has_dst;
+	out->payload_quic = r->payload_quic;
+	out->payload_loc = r->payload_loc;
+	out->require_tls = r->require_tls;
+	out->require_loc = r->require_loc;
 	out->fams = r->family ? r->family : POL_FAM_V4 | POL_FAM_V6;
 	if (r->has_src)
 		out->fams &= prefix_fams(&r->src);

@@ -96,6 +96,12 @@ struct pol_rule {
 	enum pol_mode mode;
 	struct loc mode_loc;
 
+	/* Content matches (issue 12): the rule matches only packets whose payload says so. */
+	bool payload_quic; /* payload: quic (UDP rules) */
+	struct loc payload_loc;
+	bool require_tls; /* require: tls (TCP rules): matches flows that do not start TLS */
+	struct loc require_loc;
+
 	const char *probe; /* set for rules added by a failing probe (on_fail: block) */
 };
 
@@ -133,6 +139,10 @@ struct policy {
 	struct loc fragments_loc;
 	enum pol_action malformed; /* allow | drop */
 	struct loc malformed_loc;
+	enum pol_action midstream; /* allow | drop: TCP flows seen without their SYN */
+	struct loc midstream_loc;
+	uint32_t flows; /* flow table entries; 0: TLSFW_FLOWS_DEFAULT */
+	struct loc flows_loc;
 	struct pol_rule *rules;
 	size_t n_rules;
 	struct loc rules_loc;

@@ -60,6 +60,8 @@ int policy_lower(const struct policy *p, const struct lower_opts *o, struct plan
 	out->default_action = p->default_action;
 	out->malformed_action = p->malformed;
 	out->frag_mode = p->fragments;
+	out->midstream_action = p->midstream;
+	out->flows = p->flows ? p->flows : TLSFW_FLOWS_DEFAULT;
 	err = lower_ifaces(p, out);
 	if (!err)
 		err = lower_rule_list(p, o, out);

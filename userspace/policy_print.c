@@ -152,6 +152,10 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		sb_add(s, " direction %s", r->direction == POL_DIR_INGRESS ? "ingress" : "egress");
 	if (r->ifaces.n)
 		sb_names(s, "interface", &r->ifaces);
+	if (r->payload_quic)
+		sb_add(s, "%s", " payload quic");
+	if (r->require_tls)
+		sb_add(s, "%s", " require tls");
 	if (!s->n)
 		sb_add(s, "%s", " any");
 }

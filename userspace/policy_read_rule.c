@@ -537,6 +537,26 @@ static void rule_mode(struct reader *rd, void *obj, const struct ynode *k, const
 		r->mode = i;
 }
 
+static void rule_payload(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	static const char *const names[] = { "quic" };
+	struct pol_rule *r = obj;
+
+	r->payload_loc = v->loc;
+	if (rd_enum(rd, "payload:payload class", v, names, 1) == 0)
+		r->payload_quic = true;
+}
+
+static void rule_require(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	static const char *const names[] = { "tls" };
+	struct pol_rule *r = obj;
+
+	r->require_loc = v->loc;
+	if (rd_enum(rd, "require:requirement", v, names, 1) == 0)
+		r->require_tls = true;
+}
+
 const struct keydef rule_keys[] = {
 	{ "name", rule_name },
 	{ "proto", rule_proto },
@@ -550,6 +570,8 @@ const struct keydef rule_keys[] = {
 	{ "interface", rule_interface },
 	{ "action", rule_action },
 	{ "mode", rule_mode },
+	{ "payload", rule_payload },
+	{ "require", rule_require },
 };
 
 const size_t n_rule_keys = sizeof(rule_keys) / sizeof(rule_keys[0]);

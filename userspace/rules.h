@@ -61,12 +61,16 @@ struct plan_rule {
 	struct rule_addrs src[2], dst[2];     /* [0] IPv4, [1] IPv6 */
 	unsigned int direction;		      /* POL_DIR_* mask, 0: both */
 	uint32_t ctx;			      /* RULE_CTX bits of the hooks it applies to */
-					      /*
-	 * Matches still to come each get one member here, with its location, and are derived
-	 * in lower_rules.c: a payload class (`payload:`, issue 12), `require: tls` and the
-	 * ClientHello's server name and ECH (`sni:`, `ech:`, issue 13), connection state and
-	 * ICMP types (`state:`, `icmp_type:`, issue 17). The lowerings read them from here.
+	/*
+	 * Content matches: the rule matches a subset of the packets its other matches select,
+	 * those whose content class (tlsfw_abi.h, TLSFW_PL_*) the rule admits. A content rule
+	 * is inspected: its rule words carry TLSFW_DW_INSPECT. Still to come, each one member
+	 * here with its location, derived in lower_rules.c and admitted in lower_bpf.c's
+	 * content field: the ClientHello's server name and ECH (`sni:`, `ech:`, issue 13),
+	 * connection state (`state:`, issue 17); ICMP types (`icmp_type:`).
 	 */
+	bool payload_quic, require_tls;
+	struct loc payload_loc, require_loc;
 };
 
 /* Bit of (interface i of the policy, direction) in plan_rule.ctx. */
@@ -75,6 +79,12 @@ struct plan_rule {
 /* Family index of rule_addrs arrays. */
 #define RULE_V4 0
 #define RULE_V6 1
+
+/* A content rule: it matches only packets whose content class it admits (rule_admits_pl). */
+static inline bool rule_is_content(const struct plan_rule *r)
+{
+	return r->payload_quic || r->require_tls;
+}
 
 /*
  * Build the rule list entry of r (a rule of p, or an extra rule placed ahead of p's; its
