@@ -56,6 +56,15 @@
 
 #define TLSFW_PORT_NONE 65536 /* port index for packets without ports (not TCP/UDP) */
 #define TLSFW_PORT_SLOTS 65537
+/*
+ * ICMP and ICMPv6 have no ports: the parser puts the message type where the destination port
+ * goes, so the dport table classifies `icmp_type:` without a lookup of its own. ICMP: the
+ * type. ICMPv6: the type plus the class of the hop limit (255: sent on this link, RFC 4861;
+ * 1: cannot be forwarded; any other), which the implicit essentials rule needs.
+ */
+#define TLSFW_ICMP6_HL255 0x000
+#define TLSFW_ICMP6_HL1 0x100
+#define TLSFW_ICMP6_HLOTHER 0x200
 #define TLSFW_PROTO_SLOTS 512 /* family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
 
 /* Verdicts, also rule actions. */

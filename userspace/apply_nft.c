@@ -950,7 +950,7 @@ int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg
 
 		snprintf(key.name, sizeof(key.name), "%s", rl.v[i].counter);
 		k = cl.n ? bsearch(&key, cl.v, cl.n, sizeof(*cl.v), counter_name_cmp) : NULL;
-		if (!k || k->rule[0] == '(' || listed[k - cl.v])
+		if (!k || nft_own_counter(k->rule) || listed[k - cl.v])
 			continue;
 		listed[k - cl.v] = true;
 		snprintf(k->action, sizeof(k->action), "%s", rl.v[i].action);
@@ -967,7 +967,7 @@ int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg
 	for (size_t i = 0; i < cl.n; i++) {
 		struct nft_counter *o;
 
-		if (cl.v[i].rule[0] != '(')
+		if (!nft_own_counter(cl.v[i].rule))
 			continue; /* a rule counter no rule counts into: a detach left it behind */
 		o = counter_push(&res);
 		if (!o) {

@@ -540,6 +540,18 @@ static void top_malformed(struct reader *rd, void *obj, const struct ynode *k,
 		p->malformed = i == 0 ? POL_ALLOW : POL_DROP;
 }
 
+static void top_essentials(struct reader *rd, void *obj, const struct ynode *k,
+			   const struct ynode *v)
+{
+	static const char *const names[] = { "allow", "drop" };
+	struct policy *p = obj;
+	int i = rd_enum(rd, "essentials:essentials verdict", v, names, 2);
+
+	p->essentials_loc = v->loc;
+	if (i >= 0)
+		p->essentials = i == 0 ? POL_ALLOW : POL_DROP;
+}
+
 static void top_rules(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct policy *p = obj;
@@ -572,6 +584,7 @@ static const struct keydef top_keys[] = {
 	{ "interfaces", top_interfaces }, { "default", top_default },
 	{ "fragments", top_fragments },	  { "malformed", top_malformed },
 	{ "rules", top_rules },		  { "probes", top_probes },
+	{ "essentials", top_essentials },
 };
 
 /* ---- entry points --------------------------------------------------------------------------- */
@@ -661,6 +674,7 @@ void policy_free(struct policy *p)
 		free(r->dst.p);
 		free_names(&r->services);
 		free_names(&r->ifaces);
+		free(r->icmp_types.v);
 	}
 	free(p->rules);
 	for (size_t i = 0; i < p->n_probes; i++) {
