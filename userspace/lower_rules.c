@@ -185,25 +185,43 @@ static int type_keys(struct rule_term *t)
 	return 0;
 }
 
-/* icmp_type: one term, its protocols cut to the families some type exists in. */
-static int icmp_term(const struct pol_rule *r, struct rule_term *t)
+/*
+ * icmp_type: one term per ICMP protocol of the rule that some type exists for. Not one term
+ * for both: the data plane's values of ICMP types and of ICMPv6 types in hop-limit class 255
+ * overlap (tlsfw_abi.h), and only the protocol class may tell them apart.
+ */
+static int icmp_terms(const struct pol_rule *r, const struct protoset *protos,
+		      struct plan_rule *out)
 {
-	for (size_t i = 0; i < r->icmp_types.n; i++) {
-		const struct pol_icmp_type *x = &r->icmp_types.v[i];
+	static const uint8_t icmp[2] = { IPPROTO_ICMP, IPPROTO_ICMPV6 };
+	int err = 0;
 
-		if (x->v4 >= 0 && ivls_add(&t->types[RULE_V4], x->v4, x->v4))
-			return -ENOMEM;
-		if (x->v6 >= 0 && ivls_add(&t->types[RULE_V6], x->v6, x->v6))
-			return -ENOMEM;
+	for (int f = 0; f < 2 && !err; f++) {
+		struct rule_term *t;
+		struct ivls v = { 0 };
+
+		for (size_t i = 0; i < r->icmp_types.n && !err; i++) {
+			int16_t x = f ? r->icmp_types.v[i].v6 : r->icmp_types.v[i].v4;
+
+			if (x >= 0)
+				err = ivls_add(&v, x, x);
+		}
+		ivls_normalize(&v);
+		if (!err && v.n && proto_has(protos, icmp[f]))
+			err = term_push(out, &t);
+		else
+			v.n = 0;
+		if (err || !v.n) {
+			ivls_free(&v);
+			continue;
+		}
+		proto_add(&t->protos, icmp[f]);
+		t->loc = r->icmp_types.loc;
+		t->has_type = true;
+		t->types[f] = v;
+		err = type_keys(t);
 	}
-	ivls_normalize(&t->types[RULE_V4]);
-	ivls_normalize(&t->types[RULE_V6]);
-	if (!t->types[RULE_V4].n)
-		proto_del(&t->protos, IPPROTO_ICMP);
-	if (!t->types[RULE_V6].n)
-		proto_del(&t->protos, IPPROTO_ICMPV6);
-	t->has_type = true;
-	return type_keys(t);
+	return err;
 }
 
 static int rule_terms(const struct pol_rule *r, struct plan_rule *out,
@@ -234,6 +252,10 @@ static int rule_terms(const struct pol_rule *r, struct plan_rule *out,
 		return service_terms(r, &protos, out, excluded, arg);
 	if (protoset_empty(&protos))
 		return 0; /* matches nothing (the checker says why) */
+	if (r->icmp_types.n) {
+		out->has_type = true;
+		return icmp_terms(r, &protos, out);
+	}
 	err = term_push(out, &t);
 	if (err)
 		return err;
@@ -241,11 +263,6 @@ static int rule_terms(const struct pol_rule *r, struct plan_rule *out,
 	t->has_sport = r->has_sport;
 	t->has_dport = r->has_dport;
 	t->loc = r->has_dport ? r->dport.loc : r->has_proto ? r->proto_loc : r->loc;
-	if (r->icmp_types.n) {
-		t->loc = r->icmp_types.loc;
-		out->has_type = true;
-		return icmp_term(r, t);
-	}
 	if (r->has_sport && ports_of(&t->sport, &r->sport))
 		return -ENOMEM;
 	if (r->has_dport && ports_of(&t->dport, &r->dport))

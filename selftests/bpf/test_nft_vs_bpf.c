@@ -317,6 +317,8 @@ static bool build(struct env *e, struct sent *s, uint32_t tag)
 	o.dport = s->ref.dport;
 	o.tcp_flags = 0x02;
 	o.payload = 16;
+	o.icmp_type = s->ref.has_type ? s->ref.icmp_type + 1 : 0;
+	o.hop_limit = s->ref.hop_limit;
 	if (pkt_build(&s->p, &o))
 		return false;
 	b = s->p.buf;
@@ -486,9 +488,11 @@ static void explain(const struct policy *pol, const struct sent *s, size_t n, co
 			if (h && !a->delivered[i])
 				continue;
 			v = ref_decide(pol, &p);
-			if (v.rule < 0)
+			if (v.rule == -1)
 				continue;
-			snprintf(k, sizeof(k), "%s %s %s", pol->rules[v.rule].name, ifs[h],
+			snprintf(k, sizeof(k), "%s %s %s",
+				 v.rule == REF_ESSENTIALS ? "(essentials)" : pol->rules[v.rule].name,
+				 ifs[h],
 				 h ? "egress" : "ingress");
 			if (strcmp(k, key))
 				continue;

@@ -133,10 +133,13 @@ static void expect(const struct fx *f, const char *desc, const char *want)
 	const char *got_name, *ref_name;
 	int err = plan_sim_decide(&f->plan, &p, &got);
 
-	got_name = err		? "(lookup error)" :
-		   got.rule < 0 ? "(default)" :
-				  f->plan.rules[got.rule].name;
-	ref_name = ref.rule < 0 ? "(default)" : f->pol.rules[ref.rule].name;
+	got_name = err				? "(lookup error)" :
+		   got.rule == REF_ESSENTIALS	? "(essentials)" :
+		   got.rule < 0			? "(default)" :
+						  f->pol.rules[got.rule].name;
+	ref_name = ref.rule == REF_ESSENTIALS ? "(essentials)" :
+		   ref.rule < 0		      ? "(default)" :
+						f->pol.rules[ref.rule].name;
 	CHECK(!strcmp(got_name, want ? want : "(default)"), "%s: plan says %s, want %s", desc,
 	      got_name, want ? want : "(default)");
 	CHECK(!strcmp(ref_name, want ? want : "(default)"), "%s: reference says %s, want %s", desc,
