@@ -569,8 +569,8 @@ static void term_rule(struct nctx *c, size_t ri, const struct shape *sh, const s
  * counter, in term order. A union of the terms would mix them (ICMP's types with ICMPv6's,
  * DHCPv4's ports with IPv6).
  */
-static void term_rules(struct nctx *c, size_t ri, const struct shape *sh, const struct chain_ctx *cc,
-		       int cidx, const char *comment)
+static void term_rules(struct nctx *c, size_t ri, const struct shape *sh,
+		       const struct chain_ctx *cc, int cidx, const char *comment)
 {
 	const struct plan_rule *r = &c->pl->rules[ri];
 	static const uint8_t protos[4] = { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP };

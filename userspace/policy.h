@@ -102,7 +102,7 @@ struct pol_rule {
 	struct loc family_loc;
 	unsigned int direction; /* POL_DIR_* mask, 0 = any */
 	struct loc direction_loc;
-	struct pol_names ifaces; /* interface names; n == 0: every listed interface */
+	struct pol_names ifaces;	  /* interface names; n == 0: every listed interface */
 	struct pol_icmp_types icmp_types; /* icmp_type: n == 0: any (or not ICMP) */
 
 	enum pol_action action;

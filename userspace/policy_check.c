@@ -232,7 +232,8 @@ static void check_icmp_types(struct checker *c, const struct pol_rule *r)
 	if (!r->icmp_types.n)
 		return;
 	for (unsigned int i = 0; i < 256; i++)
-		others += i != IPPROTO_ICMP && i != IPPROTO_ICMPV6 && (r->protos[i / 8] >> (i % 8) & 1);
+		others += i != IPPROTO_ICMP && i != IPPROTO_ICMPV6 &&
+			  (r->protos[i / 8] >> (i % 8) & 1);
 	if (!r->has_proto || others || (!v4 && !v6)) {
 		diag_error(
 			c->d, &r->icmp_types.loc,
@@ -244,11 +245,13 @@ static void check_icmp_types(struct checker *c, const struct pol_rule *r)
 		const struct pol_icmp_type *t = &r->icmp_types.v[i];
 
 		if (!v6 && t->v4 < 0)
-			diag_error(c->d, &t->loc,
-				   "this ICMP type exists only in ICMPv6, but the rule's proto is icmp");
+			diag_error(
+				c->d, &t->loc,
+				"this ICMP type exists only in ICMPv6, but the rule's proto is icmp");
 		else if (!v4 && t->v6 < 0)
-			diag_error(c->d, &t->loc,
-				   "this ICMP type exists only in ICMP (IPv4), but the rule's proto is icmpv6");
+			diag_error(
+				c->d, &t->loc,
+				"this ICMP type exists only in ICMP (IPv4), but the rule's proto is icmpv6");
 	}
 }
 

@@ -491,9 +491,9 @@ static void explain(const struct policy *pol, const struct sent *s, size_t n, co
 			if (v.rule == -1)
 				continue;
 			snprintf(k, sizeof(k), "%s %s %s",
-				 v.rule == REF_ESSENTIALS ? "(essentials)" : pol->rules[v.rule].name,
-				 ifs[h],
-				 h ? "egress" : "ingress");
+				 v.rule == REF_ESSENTIALS ? "(essentials)" :
+							    pol->rules[v.rule].name,
+				 ifs[h], h ? "egress" : "ingress");
 			if (strcmp(k, key))
 				continue;
 			fprintf(stderr, "    reference: packet %zu (%s) counts here: ", i,

@@ -329,9 +329,23 @@ static int make_valid(const struct policy *p, struct rp_rng *r, struct pol_rule 
 
 /* ICMP types, named and numbered, the essentials' among them. */
 static const char *const icmp_pool[] = {
-	"echo-request",	 "echo-reply",	       "destination-unreachable", "nd-neighbor-solicit",
-	"packet-too-big", "redirect",	       "mld-listener-query",	  "time-exceeded",
-	"router-solicitation", "mld2-listener-report", "0", "3", "8", "128", "135", "143", "255",
+	"echo-request",
+	"echo-reply",
+	"destination-unreachable",
+	"nd-neighbor-solicit",
+	"packet-too-big",
+	"redirect",
+	"mld-listener-query",
+	"time-exceeded",
+	"router-solicitation",
+	"mld2-listener-report",
+	"0",
+	"3",
+	"8",
+	"128",
+	"135",
+	"143",
+	"255",
 };
 
 /* A rule whose protocols are ICMP alone gets icmp_type: now and then; only types that exist
@@ -343,7 +357,8 @@ static int rand_icmp_types(struct rp_rng *r, struct pol_rule *rule, bool valid)
 	unsigned int n = 1 + rp_below(r, 3), others = 0;
 
 	for (unsigned int i = 0; i < 256; i++)
-		others += i != IPPROTO_ICMP && i != IPPROTO_ICMPV6 && (rule->protos[i / 8] >> (i % 8) & 1);
+		others += i != IPPROTO_ICMP && i != IPPROTO_ICMPV6 &&
+			  (rule->protos[i / 8] >> (i % 8) & 1);
 	if (!rule->has_proto || others || (!v4 && !v6) || rule->has_sport || rule->has_dport ||
 	    rule->services.n || rp_below(r, 2))
 		return 0;
@@ -690,12 +705,12 @@ void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pk
 	pkt->has_ports = pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP;
 	pkt->has_type = pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6;
 	if (pkt->has_type) {
-		static const uint8_t types[] = { 0, 3, 8, 128, 129, 130, 131, 132, 133,
-						 134, 135, 136, 137, 143, 2, 1 };
+		static const uint8_t types[] = { 0,   3,   8,	128, 129, 130, 131, 132,
+						 133, 134, 135, 136, 137, 143, 2,   1 };
 		static const uint8_t hops[] = { 255, 1, 64, 254 };
 
-		pkt->icmp_type = rp_below(r, 4) ? types[rp_below(r, sizeof(types))] :
-						  rp_below(r, 256);
+		pkt->icmp_type =
+			rp_below(r, 4) ? types[rp_below(r, sizeof(types))] : rp_below(r, 256);
 		pkt->hop_limit = hops[rp_below(r, sizeof(hops))];
 	}
 	if (pkt->has_ports) {
