@@ -531,6 +531,11 @@ static void compare(struct env *e, uint64_t seed, const char *yaml, const struct
 				   pb = c >= 0 ? b->c[j].packets : 0;
 		const char *key = c <= 0 ? a->c[i].key : b->c[j].key;
 
+		/* The gateway's own neighbour discovery and MLD leave by egress when the kernel
+		 * decides (reachability probes, reports): the implicit rule's egress counts
+		 * differ by run, not by backend. */
+		if (!strncmp(key, "(essentials) ", 13) && strstr(key, " egress"))
+			pa = pb;
 		if (pa != pb) {
 			if (e->failures < MAX_FAILURES)
 				fprintf(stderr,
