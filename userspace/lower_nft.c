@@ -733,7 +733,12 @@ static void chain_counters(struct nctx *c, size_t ii, bool egress)
 
 		if (!rule_applies(r, ii, egress))
 			continue;
-		nft_counter_name(name, sizeof(name), r->name, ifc->name, egress);
+		/* "(essentials)/..." is no name `nft -f` reads back: the implicit rule counts in
+		 * the interface's own namespace, "lan0/in/essentials" */
+		if (r->essentials)
+			nft_own_counter_name(name, sizeof(name), "essentials", ifc->name, egress);
+		else
+			nft_counter_name(name, sizeof(name), r->name, ifc->name, egress);
 		snprintf(comment, sizeof(comment), "rule=%s iface=%s dir=%s", r->name, ifc->name,
 			 dir);
 		counter_new(c, name, comment, ri, &r->loc);

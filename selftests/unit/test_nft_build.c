@@ -297,7 +297,7 @@ static void test_replace(void)
 	      "first transaction: %s", got_stage);
 	CHECK(!strcmp(got_switch,
 		      "flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
-		      "+chain tlsfw_policy +counter (essentials)/lan0/in "
+		      "+chain tlsfw_policy +counter lan0/in/essentials "
 		      "+counter lan0/in/pass +counter lan0/in/drop +counter lan0/in/reject "
 		      "+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
 		      "+counter lan0/in/fragment-allowed "
