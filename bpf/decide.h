@@ -359,7 +359,7 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 		sc = *v;
 	}
 	if (fields & TLSFW_F_DPORT) {
-		idx = gen * TLSFW_PORT_SLOTS + (p->has_ports ? p->dport : TLSFW_PORT_NONE);
+		idx = gen * TLSFW_PORT_SLOTS + (p->has_dkey ? p->dport : TLSFW_PORT_NONE);
 		v = bpf_map_lookup_elem(&tlsfw_dport, &idx);
 		if (!v)
 			return 0;

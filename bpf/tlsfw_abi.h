@@ -81,6 +81,16 @@ enum tlsfw_pl {
 /* tlsfw_cfg.fact_pl index of a packet's facts: ((quic * 8 + tls) * 8 + hello) * 2 + ech */
 #define TLSFW_FACT_SLOTS 512
 
+/*
+ * ICMP and ICMPv6 have no ports: the parser puts the message type where the destination port
+ * goes, so the dport table classifies `icmp_type:` without a lookup of its own. ICMP: the
+ * type. ICMPv6: the type plus the class of the hop limit (255: sent on this link, RFC 4861;
+ * 1: cannot be forwarded; any other), which the implicit essentials rule needs.
+ */
+#define TLSFW_ICMP6_HL255 0x000
+#define TLSFW_ICMP6_HL1 0x100
+#define TLSFW_ICMP6_HLOTHER 0x200
+
 /* Verdicts, also rule actions. */
 enum tlsfw_action {
 	TLSFW_ACT_ALLOW = 0,

@@ -349,6 +349,45 @@ static const struct ivls *term_ports(const struct rule_term *t, bool dport)
 	return t->has_sport ? &t->sport : NULL;
 }
 
+/* The dport values a term admits: its ports, or its ICMP types as the parser puts them there
+ * (tlsfw_abi.h, TLSFW_ICMP6_*; ICMP's keys are below 256, ICMPv6's of one type come in three
+ * hop-limit classes, and the protocol class keeps the two families apart). */
+static int term_dvals(const struct rule_term *t, bool dport, const struct ivls **a,
+		      const struct ivls **b)
+{
+	*a = term_ports(t, dport);
+	*b = NULL;
+	if (!dport || !t->has_type)
+		return *a != NULL;
+	*a = &t->keys[RULE_V4];
+	*b = &t->keys[RULE_V6];
+	return 1;
+}
+
+struct port_evs {
+	struct port_ev *v;
+	size_t n, cap;
+};
+
+/* An opening and a closing event for each interval of pp, for term t. */
+static int push_events(struct port_evs *e, const struct ivls *pp, uint32_t t)
+{
+	for (size_t i = 0; i < pp->n; i++) {
+		if (e->n + 2 > e->cap) {
+			size_t cap = e->cap ? e->cap * 2 : 64;
+			struct port_ev *v = realloc(e->v, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			e->v = v;
+			e->cap = cap;
+		}
+		e->v[e->n++] = (struct port_ev){ (uint32_t)pp->v[i].lo, t, 1 };
+		e->v[e->n++] = (struct port_ev){ (uint32_t)pp->v[i].hi + 1, t, -1 };
+	}
+	return 0;
+}
+
 /*
  * Phase 0 for a port field: a sweep over the range endpoints. Between two consecutive
  * endpoints (an elementary interval) the set of admitting terms is constant, so each interval
@@ -359,8 +398,7 @@ static int lower_ports(struct lower *l, bool dport)
 	struct bsset *cls = dport ? &l->dport : &l->sport;
 	uint32_t *tab = calloc(TLSFW_PORT_SLOTS, sizeof(*tab));
 	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt));
-	struct port_ev *ev = NULL;
-	size_t n_ev = 0, cap_ev = 0;
+	struct port_evs evs = { 0 };
 	uint64_t *cur = l->tmp;
 	int err = -ENOMEM;
 
@@ -368,31 +406,21 @@ static int lower_ports(struct lower *l, bool dport)
 		goto out;
 	memset(cur, 0, l->w * sizeof(*cur));
 	for (size_t t = 0; t < l->n_terms; t++) {
-		const struct ivls *pp = term_ports(l->term[t], dport);
+		const struct ivls *pab[2];
 
-		if (!pp) {
+		if (!term_dvals(l->term[t], dport, &pab[0], &pab[1])) {
 			bs_set(cur, t);
 			continue;
 		}
-		for (size_t i = 0; i < pp->n; i++) {
-			if (n_ev + 2 > cap_ev) {
-				size_t cap = cap_ev ? cap_ev * 2 : 64;
-				struct port_ev *v = realloc(ev, cap * sizeof(*v));
-
-				if (!v)
-					goto out;
-				ev = v;
-				cap_ev = cap;
-			}
-			ev[n_ev++] = (struct port_ev){ (uint32_t)pp->v[i].lo, t, 1 };
-			ev[n_ev++] = (struct port_ev){ (uint32_t)pp->v[i].hi + 1, t, -1 };
-		}
+		for (int h = 0; h < 2; h++)
+			if (pab[h] && push_events(&evs, pab[h], t))
+				goto out;
 	}
 	/* Slot TLSFW_PORT_NONE (no ports): only terms without a port constraint. */
 	err = bss_intern(cls, cur, &tab[TLSFW_PORT_NONE]);
 	if (err)
 		goto out;
-	if (n_ev && sort_events(ev, n_ev)) {
+	if (evs.n && sort_events(evs.v, evs.n)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -400,18 +428,18 @@ static int lower_ports(struct lower *l, bool dport)
 		size_t next = TLSFW_PORT_NONE;
 		uint32_t id;
 
-		while (k < n_ev && ev[k].pos == pos) {
-			uint32_t t = ev[k].term;
+		while (k < evs.n && evs.v[k].pos == pos) {
+			uint32_t t = evs.v[k].term;
 
-			cnt[t] += ev[k].delta;
+			cnt[t] += evs.v[k].delta;
 			if (cnt[t])
 				bs_set(cur, t);
 			else
 				cur[t / 64] &= ~(1ull << (t % 64));
 			k++;
 		}
-		if (k < n_ev && ev[k].pos < next)
-			next = ev[k].pos;
+		if (k < evs.n && evs.v[k].pos < next)
+			next = evs.v[k].pos;
 		err = bss_intern(cls, cur, &id);
 		if (err)
 			goto out;
@@ -428,7 +456,7 @@ static int lower_ports(struct lower *l, bool dport)
 out:
 	free(tab);
 	free(cnt);
-	free(ev);
+	free(evs.v);
 	return err;
 }
 
@@ -492,6 +520,8 @@ static int lower_proto(struct lower *l)
 			const struct plan_rule *r = &l->pl->rules[l->term_rule[t]];
 
 			if (r->family && !(r->family & fam_bit))
+				continue;
+			if (term->fams && !(term->fams & fam_bit))
 				continue;
 			if (!proto_has(&term->protos, proto))
 				continue;
@@ -850,7 +880,7 @@ static int lower_n(struct lower *l, size_t n_rules, struct plan *out)
 		const struct plan_rule *r = &out->rules[l->term_rule[t]];
 
 		out->fields |= term->has_sport ? TLSFW_F_SPORT : 0;
-		out->fields |= term->has_dport ? TLSFW_F_DPORT : 0;
+		out->fields |= term->has_dport || term->has_type ? TLSFW_F_DPORT : 0;
 		out->fields |= r->has_src ? TLSFW_F_SRC : 0;
 		out->fields |= r->has_dst ? TLSFW_F_DST : 0;
 		out->has_content |= rule_is_content(r);

@@ -236,6 +236,7 @@ struct shape {
 	const struct rule_pfx *addr1[2][2]; /* a single prefix, inline */
 	bool split;			    /* one nft rule per family */
 	bool never;			    /* no term: the rule matches nothing */
+	bool per_term;			    /* ICMP types, hop limits: one nft rule per value */
 };
 
 /* Where the port value at lo of protocol proto comes from: the first term holding it. */
@@ -447,7 +448,10 @@ static void rule_shape(struct nctx *c, size_t ri, struct shape *sh)
 		sh->never = true;
 		return;
 	}
-	if (r->any_dport || r->any_sport)
+	sh->per_term = r->has_type;
+	if (sh->per_term)
+		; /* each term's values inline, in rules of their own (term_rules) */
+	else if (r->any_dport || r->any_sport)
 		rule_ports(c, ri, sh);
 	else
 		rule_protos(c, ri, sh);
@@ -514,6 +518,90 @@ static void addr_match(struct nctx *c, struct nft_rs_rule *nr, const struct shap
 	}
 }
 
+/* What one nft rule of a term matches: a protocol, one value range, the family. */
+struct term_match {
+	uint8_t proto;
+	uint16_t lo, hi;
+	int fam; /* POL_FAM_*, 0: either */
+};
+
+static void term_rule(struct nctx *c, size_t ri, const struct shape *sh, const struct chain_ctx *cc,
+		      const struct rule_term *t, const struct term_match *m, int cidx,
+		      const char *comment)
+{
+	const struct plan_rule *r = &c->pl->rules[ri];
+	struct nft_rs_rule *nr = rule_new(c, cc->chain, ri, &t->loc, comment);
+	struct nft_rs_item *it;
+
+	if (!nr)
+		return;
+	nr->counter = cidx;
+	snprintf(nr->info, sizeof(nr->info), "action=%s mode=%s line=%u",
+		 pol_action_names[r->action], pol_mode_names[r->monitor], r->line);
+	if (m->fam) {
+		it = item(c, nr, NFT_I_NFPROTO);
+		if (it)
+			it->fam = m->fam;
+	}
+	it = item(c, nr, t->has_type ? NFT_I_ICMP_TYPE : NFT_I_PORT);
+	if (it) {
+		it->proto = m->proto;
+		it->lo = m->lo;
+		it->hi = m->hi;
+	}
+	if (t->has_type && t->hop && m->proto == IPPROTO_ICMPV6) {
+		it = item(c, nr, NFT_I_HOPLIMIT);
+		if (it)
+			it->lo = t->hop;
+	}
+	if (sh->split && m->fam) {
+		addr_match(c, nr, sh, 0, m->fam == POL_FAM_V6);
+		addr_match(c, nr, sh, 1, m->fam == POL_FAM_V6);
+	}
+	item_ref(c, nr, NFT_I_COUNTER, cidx);
+	totals(c, nr, cc, r->action, r->monitor);
+	verdict(c, nr, r->action, r->monitor, cc->reject);
+}
+
+/*
+ * A rule with ICMP types (or the essentials rule, whose terms differ in family and hop
+ * limit): one nft rule per term, protocol and value range, all counting into the rule's
+ * counter, in term order. A union of the terms would mix them (ICMP's types with ICMPv6's,
+ * DHCPv4's ports with IPv6).
+ */
+static void term_rules(struct nctx *c, size_t ri, const struct shape *sh,
+		       const struct chain_ctx *cc, int cidx, const char *comment)
+{
+	const struct plan_rule *r = &c->pl->rules[ri];
+	static const uint8_t protos[4] = { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP };
+
+	for (size_t ti = 0; ti < r->n_terms; ti++) {
+		const struct rule_term *t = &r->terms[ti];
+
+		for (int f = 0; f < 3; f++) {
+			/* f 0: no family of its own; 1, 2: IPv4, IPv6 (addresses, or the term's) */
+			int fam = f == 1 ? POL_FAM_V4 : f == 2 ? POL_FAM_V6 : 0;
+			bool per_fam = sh->split || t->fams;
+
+			if (per_fam != (f > 0) || (fam && !(r->fams & fam)) ||
+			    (fam && t->fams && !(t->fams & fam)))
+				continue;
+			for (int k = t->has_type ? 0 : 2; k < (t->has_type ? 2 : 4); k++) {
+				const struct ivls *v = t->has_type ? &t->types[k] : &t->dport;
+
+				if (!proto_has(&t->protos, protos[k]))
+					continue;
+				for (size_t j = 0; j < v->n; j++) {
+					struct term_match m = { protos[k], v->v[j].lo, v->v[j].hi,
+								fam };
+
+					term_rule(c, ri, sh, cc, t, &m, cidx, comment);
+				}
+			}
+		}
+	}
+}
+
 static void rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, struct chain_ctx *cc)
 {
 	const struct plan_rule *r = &c->pl->rules[ri];
@@ -524,6 +612,10 @@ static void rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, str
 		 r->monitor ? " monitor" :
 		 sh->never  ? " matches nothing" :
 			      "");
+	if (sh->per_term && !sh->never) {
+		term_rules(c, ri, sh, cc, cidx, comment);
+		return;
+	}
 	for (unsigned int f = 0; f < 2; f++) {
 		struct nft_rs_rule *nr;
 
@@ -641,7 +733,12 @@ static void chain_counters(struct nctx *c, size_t ii, bool egress)
 
 		if (!rule_applies(r, ii, egress))
 			continue;
-		nft_counter_name(name, sizeof(name), r->name, ifc->name, egress);
+		/* "(essentials)/..." is no name `nft -f` reads back: the implicit rule counts in
+		 * the interface's own namespace, "lan0/in/essentials" */
+		if (r->essentials)
+			nft_own_counter_name(name, sizeof(name), "essentials", ifc->name, egress);
+		else
+			nft_counter_name(name, sizeof(name), r->name, ifc->name, egress);
 		snprintf(comment, sizeof(comment), "rule=%s iface=%s dir=%s", r->name, ifc->name,
 			 dir);
 		counter_new(c, name, comment, ri, &r->loc);

@@ -167,6 +167,23 @@ static void port_item(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct
 	}
 }
 
+/* The type is the first byte of the ICMP header, as `icmp type` / `icmpv6 type` load it. */
+static void icmp_type_item(struct nft_expr_ctx *c, struct nftnl_rule *r,
+			   const struct nft_rs_item *it)
+{
+	uint8_t lo = it->lo, hi = it->hi;
+
+	e_meta(c, r, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp(c, r, NFT_CMP_EQ, &it->proto, 1);
+	e_payload(c, r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+	if (lo == hi) {
+		e_cmp(c, r, NFT_CMP_EQ, &lo, 1);
+	} else {
+		e_cmp(c, r, NFT_CMP_GTE, &lo, 1);
+		e_cmp(c, r, NFT_CMP_LTE, &hi, 1);
+	}
+}
+
 static void addr_item(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct nft_rs_item *it)
 {
 	bool v4 = it->fam == POL_FAM_V4;
@@ -275,6 +292,14 @@ void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct n
 		break;
 	case NFT_I_REJECT_ICMPX:
 		e_reject(c, r, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+		break;
+	case NFT_I_ICMP_TYPE:
+		icmp_type_item(c, r, it);
+		break;
+	case NFT_I_HOPLIMIT: /* ip6 hoplimit: byte 7 of the IPv6 header */
+		v = it->lo;
+		e_payload(c, r, NFT_PAYLOAD_NETWORK_HEADER, 7, 1, NFT_REG_1);
+		e_cmp(c, r, NFT_CMP_EQ, &v, 1);
 		break;
 	}
 }

@@ -65,6 +65,8 @@ enum nft_item_kind {
 	NFT_I_GOTO,	    /* goto chain */
 	NFT_I_REJECT_TCP,   /* reject with tcp reset */
 	NFT_I_REJECT_ICMPX, /* reject with icmpx admin-prohibited */
+	NFT_I_ICMP_TYPE,    /* meta l4proto == proto, icmp|icmpv6 type == lo, or in lo..hi */
+	NFT_I_HOPLIMIT,	    /* ip6 hoplimit == lo */
 };
 
 struct nft_rs_item {

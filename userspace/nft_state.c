@@ -659,7 +659,7 @@ static int counters_join(struct counter_list *cl, const struct rule_meta_list *r
 
 		snprintf(key.name, sizeof(key.name), "%s", rl->v[i].counter);
 		k = cl->n ? bsearch(&key, cl->v, cl->n, sizeof(*cl->v), counter_name_cmp) : NULL;
-		if (!k || k->rule[0] == '(' || listed[k - cl->v])
+		if (!k || nft_own_counter(k->rule) || listed[k - cl->v])
 			continue;
 		listed[k - cl->v] = true;
 		snprintf(k->action, sizeof(k->action), "%s", rl->v[i].action);
@@ -671,7 +671,7 @@ static int counters_join(struct counter_list *cl, const struct rule_meta_list *r
 		res->n++;
 	}
 	for (size_t i = 0; !res->err && i < cl->n; i++) {
-		if (cl->v[i].rule[0] != '(')
+		if (!nft_own_counter(cl->v[i].rule))
 			continue; /* a rule counter no rule counts into: a detach left it behind */
 		if (!(o = counter_push(res)))
 			break;

@@ -15,6 +15,7 @@
 
 #include "nft_expr.h"
 #include "nft_priv.h"
+#include "icmp_types.h"
 #include "plan.h"
 
 #define TAG 'a' /* the generation a first apply names its sets after */
@@ -176,6 +177,7 @@ static bool implied(const struct nft_rs_rule *r, size_t i)
 		    (it->kind == NFT_I_FRAG4 && fam == POL_FAM_V4) ||
 		    ((it->kind == NFT_I_FRAG6 || it->kind == NFT_I_FRAG6_OFF) &&
 		     fam == POL_FAM_V6) ||
+		    (it->kind == NFT_I_HOPLIMIT && fam == POL_FAM_V6) ||
 		    (it->kind == NFT_I_L4PROTO &&
 		     it->proto == (fam == POL_FAM_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)))
 			return true;
@@ -256,6 +258,22 @@ static void print_item(const struct plan *pl, const struct nft_rs_item *it, FILE
 		break;
 	case NFT_I_REJECT_ICMPX:
 		fprintf(out, "reject with icmpx admin-prohibited");
+		break;
+	case NFT_I_ICMP_TYPE: {
+		bool v6 = it->proto == IPPROTO_ICMPV6;
+		const char *tn = icmp_type_name(it->lo, v6);
+
+		fprintf(out, "%s type ", v6 ? "icmpv6" : "icmp");
+		if (it->lo == it->hi && tn)
+			fprintf(out, "%s", tn);
+		else if (it->lo == it->hi)
+			fprintf(out, "%u", it->lo);
+		else
+			fprintf(out, "%u-%u", it->lo, it->hi);
+		break;
+	}
+	case NFT_I_HOPLIMIT:
+		fprintf(out, "ip6 hoplimit %u", it->lo);
 		break;
 	}
 }

@@ -219,6 +219,43 @@ static void check_prefixes(struct checker *c, const struct pol_rule *r,
 	}
 }
 
+/*
+ * icmp_type: only where every protocol of the rule is icmp or icmpv6, and each type must
+ * exist in some family of the rule: a name of one family on a rule of the other would
+ * match nothing.
+ */
+static void check_icmp_types(struct checker *c, const struct pol_rule *r)
+{
+	bool v4 = r->protos[IPPROTO_ICMP / 8] >> (IPPROTO_ICMP % 8) & 1;
+	bool v6 = r->protos[IPPROTO_ICMPV6 / 8] >> (IPPROTO_ICMPV6 % 8) & 1;
+	size_t others = 0;
+
+	if (!r->icmp_types.n)
+		return;
+	for (unsigned int i = 0; i < 256; i++)
+		others += i != IPPROTO_ICMP && i != IPPROTO_ICMPV6 &&
+			  (r->protos[i / 8] >> (i % 8) & 1);
+	if (!r->has_proto || others || (!v4 && !v6)) {
+		diag_error(
+			c->d, &r->icmp_types.loc,
+			"icmp_type needs a rule whose proto is icmp, icmpv6 or both (rule '%s' says %s)",
+			r->name ? r->name : "?", r->has_proto ? "other protocols too" : "no proto");
+		return;
+	}
+	for (size_t i = 0; i < r->icmp_types.n; i++) {
+		const struct pol_icmp_type *t = &r->icmp_types.v[i];
+
+		if (!v6 && t->v4 < 0)
+			diag_error(
+				c->d, &t->loc,
+				"this ICMP type exists only in ICMPv6, but the rule's proto is icmp");
+		else if (!v4 && t->v6 < 0)
+			diag_error(
+				c->d, &t->loc,
+				"this ICMP type exists only in ICMP (IPv4), but the rule's proto is icmpv6");
+	}
+}
+
 static void check_rule(struct checker *c, size_t ri)
 {
 	const struct policy *p = c->p;
@@ -276,6 +313,7 @@ static void check_rule(struct checker *c, size_t ri)
 			diag_error(c->d, &r->services.locs[j],
 				   "unknown service '%s' (see `tlsfw services`)", r->services.v[j]);
 	}
+	check_icmp_types(c, r);
 	check_rule_ifaces(c, ri);
 }
 
@@ -641,6 +679,17 @@ static void check_lockout(struct checker *c)
 	}
 }
 
+/* Essentials dropped under default drop: IPv6 neighbours never resolve, DHCP leases lapse. */
+static void check_essentials(struct checker *c)
+{
+	const struct policy *p = c->p;
+
+	if (p->essentials == POL_DROP && p->default_action == POL_DROP)
+		diag_warning(
+			c->d, &p->essentials_loc,
+			"essentials: drop with default: drop: IPv6 neighbour discovery, router advertisements, MLD and DHCP pass only where a rule allows them; IPv6 neighbours may never resolve");
+}
+
 /* ---- what backend nft cannot do ------------------------------------------------------------ */
 
 /*
@@ -913,6 +962,7 @@ int policy_check(const struct policy *p, struct diag *d)
 			     "the policy has no rules: every packet gets the default verdict (%s)",
 			     pol_action_names[p->default_action]);
 	check_probes(&c);
+	check_essentials(&c);
 	check_nft_limits(&c);
 	/* Past a hard limit the policy is refused anyway: analysing it would only take time. */
 	if (p->n_rules > POL_MAX_RULES || d->truncated)

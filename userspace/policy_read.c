@@ -573,6 +573,18 @@ static void top_flows(struct reader *rd, void *obj, const struct ynode *k, const
 	p->flows = num;
 }
 
+static void top_essentials(struct reader *rd, void *obj, const struct ynode *k,
+			   const struct ynode *v)
+{
+	static const char *const names[] = { "allow", "drop" };
+	struct policy *p = obj;
+	int i = rd_enum(rd, "essentials:essentials verdict", v, names, 2);
+
+	p->essentials_loc = v->loc;
+	if (i >= 0)
+		p->essentials = i == 0 ? POL_ALLOW : POL_DROP;
+}
+
 static void top_rules(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct policy *p = obj;
@@ -606,6 +618,7 @@ static const struct keydef top_keys[] = {
 	{ "fragments", top_fragments },	  { "malformed", top_malformed },
 	{ "rules", top_rules },		  { "probes", top_probes },
 	{ "midstream", top_midstream },	  { "flows", top_flows },
+	{ "essentials", top_essentials },
 };
 
 /* ---- entry points --------------------------------------------------------------------------- */
@@ -695,6 +708,7 @@ void policy_free(struct policy *p)
 		free(r->dst.p);
 		free_names(&r->services);
 		free_names(&r->ifaces);
+		free(r->icmp_types.v);
 	}
 	free(p->rules);
 	for (size_t i = 0; i < p->n_probes; i++) {

@@ -98,11 +98,12 @@ static void test_block_quic(void)
 	 * compared inline, without a set; chains: tlsfw_policy, tlsfw_reject, lan0_in */
 	CHECK(f.b.n_sets == 1, "%u sets", f.b.n_sets);
 	CHECK(f.b.n_chains == 3, "%u chains", f.b.n_chains);
-	/* reject chain 2 + fragments (IPv4, IPv6) 2 + two rules + default */
-	CHECK(f.b.n_rules == 7, "%u rules", f.b.n_rules);
-	/* two rules, and the interface's seven: default, pass, drop, reject, monitor, and the
-	 * two fragment outcomes */
-	CHECK(f.b.n_counters == 9, "%u counters", f.b.n_counters);
+	/* reject chain 2 + fragments (IPv4, IPv6) 2 + essentials 5 (ND, MLD in two ranges,
+	 * DHCPv4, DHCPv6) + two rules + default */
+	CHECK(f.b.n_rules == 12, "%u rules", f.b.n_rules);
+	/* essentials, two rules, and the interface's seven: default, pass, drop, reject,
+	 * monitor, and the two fragment outcomes */
+	CHECK(f.b.n_counters == 10, "%u counters", f.b.n_counters);
 	/* quic: udp/443 and udp/80 */
 	CHECK(f.b.n_elems == 2, "%u elements", f.b.n_elems);
 	CHECK(msg_type(&f.b, 0) == NFNL_MSG_BATCH_BEGIN, "first message %d", msg_type(&f.b, 0));
@@ -122,7 +123,7 @@ static void test_block_quic(void)
 		size_t mine = 0;
 
 		for (size_t i = 0; i < f.b.n_msgs; i++)
-			if (f.b.owner[i].kind == NFT_OWN_RULE && f.b.owner[i].idx == 0)
+			if (f.b.owner[i].kind == NFT_OWN_RULE && f.b.owner[i].idx == 1)
 				mine++;
 		/* counter, set, elements, rule */
 		CHECK(mine == 4, "%zu messages owned by block-quic", mine);
@@ -136,8 +137,10 @@ static void test_block_quic(void)
 	free(text);
 }
 
-static const char head[] = "version: 1\nbackend: nft\ninterfaces:\n  - name: lan0\n"
-			   "    hooks: [ingress, egress]\n  - name: wan0\n";
+/* essentials: drop, so that only the rules under test make nft rules and counters */
+static const char head[] =
+	"version: 1\nbackend: nft\nessentials: drop\ninterfaces:\n  - name: lan0\n"
+	"    hooks: [ingress, egress]\n  - name: wan0\n";
 
 static void test_merge(void)
 {
@@ -294,13 +297,13 @@ static void test_replace(void)
 	      "first transaction: %s", got_stage);
 	CHECK(!strcmp(got_switch,
 		      "flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
-		      "+chain tlsfw_policy "
+		      "+chain tlsfw_policy +counter lan0/in/essentials "
 		      "+counter lan0/in/pass +counter lan0/in/drop +counter lan0/in/reject "
 		      "+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
 		      "+counter lan0/in/fragment-allowed "
 		      "-counter gone/lan0/in -counter wan0/out/drop "),
 	      "second transaction: %s", got_switch);
-	CHECK(f.b.n_counters == 9 && f.b.n_chains == 3 && f.b.n_staged == 1,
+	CHECK(f.b.n_counters == 10 && f.b.n_chains == 3 && f.b.n_staged == 1,
 	      "%u counters, %u chains, %zu staged sets in the new policy", f.b.n_counters,
 	      f.b.n_chains, f.b.n_staged);
 	fx_free(&f);
