@@ -822,6 +822,7 @@ struct rule_meta {
 	char counter[128];
 	char action[8], mode[8];
 	unsigned int line;
+	size_t order, pos; /* in the policy (NFT_META_RULE), in the dump */
 };
 
 struct rule_meta_list {
@@ -887,7 +888,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	m = &l->v[l->n];
 	memset(m, 0, sizeof(*m));
 	snprintf(m->counter, sizeof(m->counter), "%s", ru.counter);
-	if (sscanf(ru.info, "action=%7s mode=%7s line=%u", m->action, m->mode, &m->line) == 3)
+	m->pos = m->order = l->n;
+	if (sscanf(ru.info, "action=%7s mode=%7s line=%u order=%zu", m->action, m->mode, &m->line,
+		   &m->order) >= 3)
 		l->n++;
 out:
 	nftnl_rule_free(r);
@@ -897,6 +900,16 @@ out:
 static void build_rule_dump(struct nlmsghdr *nlh, void *arg)
 {
 	nftnl_rule_nlmsg_build_payload(nlh, arg);
+}
+
+/* Policy order: the rule chains of runs come after the chains that jump to them. */
+static int rule_meta_cmp(const void *a, const void *b)
+{
+	const struct rule_meta *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 static int counter_name_cmp(const void *a, const void *b)
@@ -929,6 +942,8 @@ int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg
 		what = "rules";
 		goto out;
 	}
+	if (rl.n)
+		qsort(rl.v, rl.n, sizeof(*rl.v), rule_meta_cmp);
 	nftnl_obj_set_str(ob, NFTNL_OBJ_TABLE, NFT_TLSFW_TABLE);
 	nftnl_obj_set_u32(ob, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	err = request(reset ? NFT_MSG_GETOBJ_RESET : NFT_MSG_GETOBJ, NLM_F_DUMP, build_obj_dump, ob,
@@ -1019,17 +1034,61 @@ static int send_deletes(const struct nft_del *dels, size_t n, struct refusal *re
 /* After a refused switch: remove the sets the first transaction added. */
 static int staged_del(const struct nft_batch *b)
 {
-	struct nft_del *dels = calloc(b->n_staged + 1, sizeof(*dels));
+	size_t n = b->n_staged + b->n_staged_chains;
+	struct nft_del *dels = calloc(n + 1, sizeof(*dels));
 	struct refusal ref;
 	int err;
 
 	if (!dels)
 		return -ENOMEM;
+	/* the maps first: they jump to the chains */
 	for (size_t i = 0; i < b->n_staged; i++)
 		dels[i] = (struct nft_del){ NFT_MSG_DELSET, b->staged[i] };
-	err = b->n_staged ? send_deletes(dels, b->n_staged, &ref) : 0;
+	for (size_t i = 0; i < b->n_staged_chains; i++)
+		dels[b->n_staged + i] = (struct nft_del){ NFT_MSG_DELCHAIN, b->staged_chains[i] };
+	err = n ? send_deletes(dels, n, &ref) : 0;
 	free(dels);
 	return err;
+}
+
+/* Is name a run's map ("<if>/<in|out>/udp0.a") or rule chain ("<rule>/<if>/<in|out>.a") of
+ * interface ifname (lower_nft_run.c)? '/' is in neither a rule nor an interface name. */
+static bool run_object(const char *name, const char *ifname, bool chain)
+{
+	const char *dot = strrchr(name, '.');
+	size_t il = strlen(ifname);
+	char sfx[IFNAMSIZ + 8];
+
+	if (!chain)
+		return !strncmp(name, ifname, il) &&
+		       (!strncmp(name + il, "/in/", 4) || !strncmp(name + il, "/out/", 5));
+	for (int egress = 0; dot && egress < 2; egress++) {
+		size_t sl =
+			(size_t)snprintf(sfx, sizeof(sfx), "/%s/%s", ifname, egress ? "out" : "in");
+
+		if ((size_t)(dot - name) > sl && !strncmp(dot - sl, sfx, sl))
+			return true;
+	}
+	return false;
+}
+
+/* The maps of the interfaces' runs, then their rule chains (the maps jump to them). */
+static void run_dels(const char *const *ifnames, size_t n, struct nft_del *dels, size_t *nd,
+		     const struct nft_existing *ex)
+{
+	for (int chain = 0; chain < 2; chain++) {
+		char **names = chain ? ex->chains : ex->sets;
+		size_t nn = chain ? ex->n_chains : ex->n_sets;
+
+		for (size_t k = 0; k < nn; k++)
+			for (size_t i = 0; i < n; i++)
+				if (run_object(names[k], ifnames[i], chain)) {
+					dels[(*nd)++] = (struct nft_del){ chain ? NFT_MSG_DELCHAIN :
+										  NFT_MSG_DELSET,
+									  names[k] };
+					break;
+				}
+	}
 }
 
 int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg, size_t len)
@@ -1040,6 +1099,7 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 	struct nft_del *dels = NULL;
 	char(*chains)[IFNAMSIZ + 8] = NULL;
 	struct refusal ref = { 0 };
+	struct nft_existing ex = { 0 };
 	int err;
 
 	*removed = 0;
@@ -1056,8 +1116,12 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 		err = nft_counters_read(&ks, &nk, false, msg, len);
 		if (err)
 			goto out;
-		/* per interface: two chains and a map element, and its counters */
-		dels = calloc(3 * n + nk + 1, sizeof(*dels));
+		err = nft_existing_read(&ex, msg, len);
+		if (err)
+			goto out;
+		/* per interface: two chains and a map element, its runs' maps and chains, and its
+		 * counters */
+		dels = calloc(3 * n + ex.n_sets + ex.n_chains + nk + 1, sizeof(*dels));
 		chains = calloc(2 * n + 1, sizeof(*chains));
 		if (!dels || !chains) {
 			err = -ENOMEM;
@@ -1087,12 +1151,15 @@ int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char
 				dels[nd++] =
 					(struct nft_del){ NFT_MSG_DELCHAIN, chains[2 * i + 1] };
 			}
-			for (size_t k = 0; k < nk; k++)
-				if (!strcmp(ks[k].ifname, h->ifname))
-					dels[nd++] = (struct nft_del){ NFT_MSG_DELOBJ, ks[k].name };
 			remaining--;
 			(*removed)++;
 		}
+		run_dels(ifnames, n, dels, &nd, &ex);
+		/* last: the rules counting into them are gone */
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < nk; k++)
+				if (!strcmp(ks[k].ifname, ifnames[i]))
+					dels[nd++] = (struct nft_del){ NFT_MSG_DELOBJ, ks[k].name };
 	}
 	if (!n || !remaining) {
 		/* nothing of the policy is left: the whole table goes instead, in one batch */
@@ -1113,6 +1180,7 @@ out:
 	free(ks);
 	free(dels);
 	free(chains);
+	nft_existing_free(&ex);
 	nft_status_free(&st);
 	return err;
 }
