@@ -23,6 +23,14 @@ void nft_set_fullname(const struct nft_rs_set *s, char tag, char *buf, size_t le
 		snprintf(buf, len, "%s", s->name);
 }
 
+void nft_chain_fullname(const struct nft_rs_chain *ch, char tag, char *buf, size_t len)
+{
+	if (ch->staged)
+		snprintf(buf, len, "%s.%c", ch->name, tag);
+	else
+		snprintf(buf, len, "%s", ch->name);
+}
+
 /* ---- expressions -------------------------------------------------------------------------- */
 
 static struct nftnl_expr *expr(struct nft_expr_ctx *c, struct nftnl_rule *r, const char *name)
@@ -235,7 +243,7 @@ static void frag_item(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct
 /* The expressions of one item of a rule. */
 void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct nft_rs_item *it)
 {
-	char name[96];
+	char name[176];
 	uint8_t v;
 
 	switch (it->kind) {
@@ -262,6 +270,13 @@ void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct n
 		e_payload(c, r, NFT_PAYLOAD_TRANSPORT_HEADER, it->src ? 0 : 2, 2, NFT_REG32_01);
 		e_lookup(c, r, NFT_REG32_00, name, false);
 		break;
+	case NFT_I_PORT_VMAP:
+		nft_set_fullname(&c->rs->sets[it->ref], c->tag, name, sizeof(name));
+		e_meta(c, r, NFT_META_L4PROTO, NFT_REG_1);
+		e_cmp(c, r, NFT_CMP_EQ, &it->proto, 1);
+		e_payload(c, r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		e_lookup(c, r, NFT_REG_1, name, true);
+		break;
 	case NFT_I_ADDR:
 	case NFT_I_ADDR_SET:
 		addr_item(c, r, it);
@@ -285,7 +300,8 @@ void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct n
 		e_verdict(c, r, NF_DROP, NULL);
 		break;
 	case NFT_I_GOTO:
-		e_verdict(c, r, NFT_GOTO, c->rs->chains[it->ref].name);
+		nft_chain_fullname(&c->rs->chains[it->ref], c->tag, name, sizeof(name));
+		e_verdict(c, r, NFT_GOTO, name);
 		break;
 	case NFT_I_REJECT_TCP:
 		e_reject(c, r, NFT_REJECT_TCP_RST, 0);

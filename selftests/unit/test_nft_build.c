@@ -184,6 +184,57 @@ static void test_merge(void)
 	fx_free(&f);
 }
 
+/* n rules of two UDP ports each, the first n - 1 in policy text order. */
+static char *run_policy(unsigned int n)
+{
+	size_t cap = 256 + 96 * (size_t)n, len;
+	char *text = malloc(cap);
+
+	if (!text)
+		return NULL;
+	len = (size_t)snprintf(text, cap, "%srules:\n", head);
+	for (unsigned int i = 0; i < n; i++)
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"  - name: r%u\n    proto: udp\n    dport: [%u, %u]\n    action: drop\n", i,
+			10000 + i, 30000 + i);
+	return text;
+}
+
+/* A run: the sets do not grow with the rules (one UDP map per chain, and the egress map). */
+static void test_runs(void)
+{
+	unsigned int sizes[] = { 8, 1000 };
+
+	for (size_t k = 0; k < 2; k++) {
+		unsigned int n = sizes[k];
+		char *text = run_policy(n);
+		struct fx f;
+
+		CHECK(text && fx_build(&f, text, false) == 0, "build failed");
+		CHECK(f.b.n_sets == 3 + 1, "%u rules: %u sets", n, f.b.n_sets);
+		/* three chains: a start and an end element per port */
+		CHECK(f.b.n_elems == 3 * 4 * n + 1, "%u rules: %u elements", n, f.b.n_elems);
+		/* records, reject, lan0_out, lan0_in, wan0_in, forward, output, a chain per member */
+		CHECK(f.b.n_chains == 7 + 3 * n, "%u rules: %u chains", n, f.b.n_chains);
+		CHECK(f.b.n_staged == 3 && f.b.n_staged_chains == 3 * n, "%zu/%zu staged",
+		      f.b.n_staged, f.b.n_staged_chains);
+		fx_free(&f);
+		free(text);
+	}
+	/* seven rules: no run, a set per rule */
+	{
+		char *text = run_policy(7);
+		struct fx f;
+
+		CHECK(text && fx_build(&f, text, false) == 0, "build failed");
+		CHECK(f.b.n_sets == 7 + 1, "7 rules: %u sets", f.b.n_sets);
+		CHECK(f.b.n_staged_chains == 0, "7 rules: %zu staged chains", f.b.n_staged_chains);
+		fx_free(&f);
+		free(text);
+	}
+}
+
 static void test_fault(void)
 {
 	struct fx f;
@@ -321,6 +372,7 @@ int main(void)
 {
 	test_block_quic();
 	test_merge();
+	test_runs();
 	test_fault();
 	test_replace();
 	if (failures)
