@@ -107,7 +107,7 @@ gw nft -c -f "$TMP/plan" || fail "nft cannot read the printed plan"
 ok "the printed plan of a run reads with nft -f and is what nft lists after apply"
 
 order=$(tlsfw stats --json --exact | $PY -c 'import json,sys; print(" ".join(r["name"] for r in json.load(sys.stdin)["rules"]))')
-[ "$order" = "allow-dns drop-low pass-5005 mon-5011 rej-5012 web r6001 r6002 after-run" ] ||
+[ "$order" = "(essentials) allow-dns drop-low pass-5005 mon-5011 rej-5012 web r6001 r6002 after-run" ] ||
 	fail "stats lists the rules as '$order', not in policy order"
 ok "stats lists the rules of a run in policy order"
 
