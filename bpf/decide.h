@@ -408,6 +408,26 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	return tab ? rule_word(bpf_map_lookup_elem(tab, &k)) : 0;
 }
 
+/* What classify() takes besides the packet and the tables. */
+struct class_in {
+	__u32 gen, ctx_cls, pl;
+};
+
+/*
+ * classify() as a global function: a packet whose rule needs its content classified is
+ * classified twice (tlsfw_decide, inspect), and a global function is verified once, on its
+ * own, instead of once per call site and state (Documentation/performance.md). The input is
+ * a struct of scalars: a global function makes the stack it is given unknown to the verifier,
+ * so the hook's ctx pointer must not be in it. Returns the rule word, 0 for none.
+ */
+__noinline __u32 tlsfw_classify(const struct parsed *p, const struct tlsfw_cfg *cfg,
+				const struct tlsfw_words *dw, const struct class_in *in)
+{
+	if (!p || !cfg || !dw || !in)
+		return 0;
+	return classify(p, cfg, in->gen, in->ctx_cls, dw, in->pl);
+}
+
 static __always_inline void frag_key(struct tlsfw_frag_key *fk, const struct parsed *p, __u32 gen)
 {
 	__builtin_memcpy(fk->src, p->src, 16);
@@ -499,6 +519,7 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 				     const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
 				     __u32 rule)
 {
+	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
 	struct tlsfw_facts f;
 	__u32 i, pl, again;
 
@@ -512,7 +533,8 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	if (pl == TLSFW_PL_NOT_TLS && p->proto == TLSFW_IPPROTO_TCP &&
 	    (p->tcp_flags & TLSFW_TCP_RST))
 		pl = TLSFW_PL_PLAIN;
-	again = classify(p, cfg, h->gen, h->ctx_cls, dw, pl);
+	in.pl = pl;
+	again = tlsfw_classify(p, cfg, dw, &in);
 	if ((f.fresh & TLSFW_FRESH_TLS) && (rule & TLSFW_DW_REQUIRE) &&
 	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
 		count_flow(rule, f.tls == TLSFW_TLS_NO);
@@ -533,6 +555,7 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 					__u32 ifindex, __u8 dir, void *hctx, int xdp)
 {
 	struct hook h = { .ctx = hctx, .xdp = xdp };
+	struct class_in in;
 	struct tlsfw_state *st;
 	struct tlsfw_cfg *cfg;
 	struct tlsfw_words *dw;
@@ -583,7 +606,10 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	}
 	h.gen = gen;
 	h.ctx_cls = cw & TLSFW_DW_LOW;
-	rule = classify(p, cfg, gen, h.ctx_cls, dw, TLSFW_PL_UNKNOWN);
+	in.gen = gen;
+	in.ctx_cls = h.ctx_cls;
+	in.pl = TLSFW_PL_UNKNOWN;
+	rule = tlsfw_classify(p, cfg, dw, &in);
 	if (rule & TLSFW_DW_INSPECT)
 		rule = inspect(&h, p, cfg, dw, rule);
 	if (p->frag == FRAG_FIRST && cfg->frag_mode == TLSFW_FRAG_FOLLOW)
