@@ -12,6 +12,7 @@
 #include "apply_bpf.h"
 #include "compile.h"
 #include "ifwait.h"
+#include "lockout.h"
 #include "nft_cmd.h"
 #include "plan.h"
 #include "policy.h"
@@ -20,7 +21,7 @@
 
 static int usage(FILE *out, int ret)
 {
-	fprintf(out, "usage: tlsfw apply POLICY [--dry-run] [--wait SECONDS]\n");
+	fprintf(out, "usage: tlsfw apply POLICY [--dry-run] [--wait SECONDS] [--force]\n");
 	return ret;
 }
 
@@ -132,13 +133,15 @@ int cmd_apply(int argc, char **argv)
 	struct compile_opts co = { .probes = true };
 	unsigned int wait = 0;
 	struct compiled c;
-	bool dry_run = false;
+	bool dry_run = false, force = false;
 	struct diag d;
 	int ret, err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dry-run"))
 			dry_run = true;
+		else if (!strcmp(argv[i], "--force"))
+			force = true;
 		else if (!strcmp(argv[i], "--wait")) {
 			wait = wait_ms(i + 1 < argc ? argv[++i] : NULL);
 			if (!wait)
@@ -167,6 +170,13 @@ int cmd_apply(int argc, char **argv)
 				"tlsfw: error: cannot compile the policy: %s; nothing applied\n",
 				strerror(-err));
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+		goto out;
+	}
+	/* Over SSH: refuse a policy that cuts this session, at the rule that would (lockout.h). */
+	err = force ? 0 : lockout_guard(&c, getenv("SSH_CONNECTION"), DIAG_ERROR, &d);
+	if (err) {
+		print_diag(&d, "nothing applied");
+		ret = err < 0 ? EXIT_SYSTEM : EXIT_BAD_INPUT;
 		goto out;
 	}
 	if (wait_interfaces(&c.pol, wait, &d)) {

@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_json.h"
 #include "compile.h"
+#include "lockout.h"
 #include "plan.h"
 #include "policy.h"
 #include "tlsfw.h"
@@ -68,6 +70,9 @@ int cmd_check(int argc, char **argv)
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 	if (err && err != -EINVAL)
 		diag_error(&d, NULL, "cannot compile the policy: %s", strerror(-err));
+	/* run over SSH: would this policy cut the session? (apply refuses it) */
+	if (!err && lockout_guard(&c, getenv("SSH_CONNECTION"), DIAG_WARNING, &d) < 0)
+		ret = EXIT_SYSTEM;
 	if (json) {
 		if (check_json_print(&c, &d, ret, stdout))
 			ret = EXIT_SYSTEM;

@@ -11,7 +11,7 @@ static const struct command {
 	const char *usage;
 } commands[] = {
 	{ "check", cmd_check, "check [--print-plan] [--probe] POLICY" },
-	{ "apply", cmd_apply, "apply POLICY [--dry-run] [--wait SECONDS]" },
+	{ "apply", cmd_apply, "apply POLICY [--dry-run] [--wait SECONDS] [--force]" },
 	{ "status", cmd_status, "status [--json]" },
 	{ "stats", cmd_stats,
 	  "stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n  tlsfw stats --listen [ADDR]:PORT [--web-config FILE]" },

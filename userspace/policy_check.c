@@ -3,7 +3,7 @@
  * Stage 2: everything that needs the whole policy. Names (rules, interfaces, services,
  * probes), consistency between matches (family against addresses, services against proto and
  * dport, ports against protocols without ports), rules that can never match (check_shadow.c,
- * on the rule list the lowering derives) and lock-outs. It only reports: the policy is left
+ * on the rule list the lowering derives). It only reports: the policy is left
  * as stage 1 made it. Values that stage 1 could not represent were diagnosed there.
  */
 #include <arpa/inet.h>
@@ -498,36 +498,6 @@ static void mark_bad_rules(struct checker *c)
 	}
 }
 
-/* default: drop with nothing letting ssh in is how administrators lock themselves out. */
-static void check_lockout(struct checker *c)
-{
-	const struct policy *p = c->p;
-
-	if (p->default_action != POL_DROP)
-		return;
-	for (size_t i = 0; i < p->n_ifaces && i < TLSFW_MAX_IFACES; i++) {
-		int ok = 0;
-
-		if (!(p->ifaces[i].hooks & POL_HOOK_INGRESS))
-			continue;
-		for (size_t k = 0; k < p->n_rules && !ok; k++) {
-			const struct plan_rule *r = &c->rules[k];
-
-			if (r->action != POL_ALLOW || r->monitor ||
-			    !(c->ctx[k] & RULE_CTX(i, false)))
-				continue;
-			for (size_t j = 0; j < r->n_terms && !ok; j++)
-				ok = proto_has(&r->terms[j].protos, IPPROTO_TCP) &&
-				     (!r->terms[j].has_dport || ivls_find(&r->terms[j].dport, 22));
-		}
-		if (!ok)
-			diag_warning(
-				c->d, p->default_loc.line ? &p->default_loc : &p->ifaces[i].loc,
-				"default: drop and no rule allows tcp/22 (ssh) arriving on '%s': you may lock yourself out",
-				p->ifaces[i].name);
-	}
-}
-
 /* ---- what backend nft cannot do ------------------------------------------------------------ */
 
 /*
@@ -808,9 +778,6 @@ int policy_check(const struct policy *p, struct diag *d)
 	if (!err && !d->truncated) {
 		mark_bad_rules(&c);
 		err = check_shadowing(&c);
-		/* Whether ssh gets in means little while some rule is wrong. */
-		if (!err && !d->errors)
-			check_lockout(&c);
 	}
 out:
 	for (size_t i = 0; c.rules && i < p->n_rules; i++)
