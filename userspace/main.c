@@ -19,6 +19,8 @@ static const struct command {
 	{ "probe", cmd_probe,
 	  "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N]\n  tlsfw probe --policy POLICY" },
 	{ "services", cmd_services, "services [--json]" },
+	{ "explain", cmd_explain,
+	  "explain [POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface IF] [--dir ingress|egress] [--json]" },
 };
 
 static void usage(FILE *out)

@@ -19,5 +19,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_services(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif
