@@ -19,6 +19,7 @@ static const struct command {
 	{ "probe", cmd_probe,
 	  "probe TARGET ... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N]\n  tlsfw probe --policy POLICY" },
 	{ "services", cmd_services, "services [--json]" },
+	{ "diff", cmd_diff, "diff POLICY [--json]" },
 	{ "explain", cmd_explain,
 	  "explain [POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface IF] [--dir ingress|egress] [--json]" },
 };

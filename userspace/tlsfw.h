@@ -20,5 +20,6 @@ int cmd_detach(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_services(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tlsfw diff POLICY [--json]: what applying POLICY would change against the enforced policy
+ * (diff.h): rules added, removed and changed (by name, with the fields), default, backend and
+ * interfaces, and which counters are kept or start at zero. Nothing touches the kernel; the
+ * policy's probes are not run.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compile.h"
+#include "diff.h"
+#include "enforced.h"
+#include "tlsfw.h"
+
+static int usage(FILE *out, int ret)
+{
+	fputs("usage: tlsfw diff POLICY [--json]\n", out);
+	return ret;
+}
+
+/* The enforced side: the recorded file when unchanged, else the maps' records (bpf). */
+static int enforced_side(struct enforced *en, struct diff_side *old)
+{
+	if (en->backend == ENFORCED_NONE) {
+		fprintf(stderr, "tlsfw: error: nothing is enforced in this network namespace\n");
+		return EXIT_SYSTEM;
+	}
+	if (en->have_policy) {
+		if (diff_side_policy(old, &en->c.pol))
+			return EXIT_SYSTEM;
+		old->file = en->file;
+		return EXIT_OK;
+	}
+	if (en->backend == ENFORCED_NFT) {
+		/* table inet tlsfw names its counters, not the rules' fields or order */
+		fprintf(stderr,
+			"tlsfw: error: backend nft is compared through the recorded policy file, but %s\n",
+			en->why_not);
+		return EXIT_SYSTEM;
+	}
+	if (diff_side_records(old, &en->sm))
+		return EXIT_SYSTEM;
+	old->note = en->why_not;
+	return EXIT_OK;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct compile_opts co = { 0 };
+	struct diff_side old = { 0 }, new = { 0 };
+	struct enforced en;
+	struct compiled c;
+	struct diag d;
+	bool json = false;
+	char msg[320];
+	int ret, err, o;
+
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (o == 'j')
+			json = true;
+		else if (o == 'h')
+			return usage(stdout, EXIT_OK);
+		else
+			return usage(stderr, EXIT_BAD_INPUT);
+	}
+	if (optind != argc - 1)
+		return usage(stderr, EXIT_BAD_INPUT);
+	co.path = argv[optind];
+
+	diag_init(&d);
+	err = compile(&co, &c, &d);
+	diag_print(&d, stderr);
+	if (err) {
+		diag_print_summary(&d, stderr, "nothing compared");
+		compiled_free(&c);
+		diag_free(&d);
+		return err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+	}
+	if (enforced_read(&en, msg, sizeof(msg))) {
+		fprintf(stderr, "tlsfw: error: %s\n", msg);
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+	ret = enforced_side(&en, &old);
+	if (ret == EXIT_OK && diff_side_policy(&new, &c.pol))
+		ret = EXIT_SYSTEM;
+	if (ret == EXIT_OK && diff_print(&old, &new, json, stdout))
+		ret = EXIT_SYSTEM;
+	diff_side_free(&old);
+	diff_side_free(&new);
+	enforced_free(&en);
+out:
+	compiled_free(&c);
+	diag_free(&d);
+	return ret;
+}
