@@ -5,7 +5,7 @@
  *
  *  - explain_plan() reads the compiled rule list (rules.h, the list both lowerings are built
  *    from) first match first, and names for every earlier rule the first field that failed;
- *  - explain_maps() (explain_maps.c) does the data plane's own look-ups (bpf/decide.h,
+ *  - explain_live_decide() (explain_maps.c) does the data plane's own look-ups (bpf/decide.h,
  *    classify) on the active generation of the enforced maps, and yields the rule slot.
  *
  * The lock-out guard (lockout.h) and `explain POLICY` use the first; `explain` without a
