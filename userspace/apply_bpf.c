@@ -10,18 +10,13 @@
  * interface at once.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,6 +27,10 @@
 #include "apply_progs.h"
 #include "apply_reply.h"
 #include "bpf_fill.h"
+#include "hook.h"
+#include "lock.h"
+#include "names.h"
+#include "slots.h"
 #include "policy.h"
 #include "state.h"
 
@@ -79,7 +78,7 @@ struct apply_ctx {
 	const struct plan *pl;
 	const struct apply_opts *o;
 	struct diag *d;
-	struct apply_err *e;
+	bool rollback_failed; /* an undo failed too: d says what is left */
 	const char *step;
 
 	struct state st;       /* what was enforced before */
@@ -88,12 +87,9 @@ struct apply_ctx {
 	struct bpf_maps maps;  /* the maps in use (st's), or those loaded by this apply */
 	unsigned int old_gen, new_gen;
 
-	struct apply_iface *ifs;	  /* per plan interface */
-	uint32_t *rule_slot;		  /* per plan rule */
-	uint32_t *ctx_ifindex, *ctx_slot; /* per plan ctx */
-	uint32_t *ctx_flags;		  /* per plan ctx: context word flags */
-	bool *rule_new;			  /* per plan rule: slot newly taken (counters zeroed) */
-	bool *ctx_new;
+	struct apply_iface *ifs; /* per plan interface */
+	struct slots slots;	 /* counter slots of the plan's rules and contexts */
+	uint32_t *ctx_flags;	 /* per plan ctx: context word flags */
 
 	struct tlsfw_rule_info *rules; /* records for the new generation (TLSFW_MAX_RULES) */
 	struct tlsfw_ctx_info *ctxs;   /* TLSFW_MAX_CTX */
@@ -102,27 +98,40 @@ struct apply_ctx {
 	size_t n_undo, cap_undo;
 };
 
-static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct apply_ctx *c, int err, const char *fmt, ...)
+/* A failure is an error in d: at the interface of the policy it concerns (fail_at), else
+ * without a location. Returns err (-EIO when err is not negative). */
+static int fail_va(struct apply_ctx *c, const struct loc *loc, int err, const char *fmt, va_list ap)
 {
-	va_list ap;
+	char *msg = NULL;
 
-	snprintf(c->e->step, sizeof(c->e->step), "%s", c->step);
-	va_start(ap, fmt);
-	vsnprintf(c->e->msg, sizeof(c->e->msg), fmt, ap);
-	va_end(ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	diag_error(c->d, loc, "%s", msg ? msg : "out of memory");
+	free(msg);
 	return err < 0 ? err : -EIO;
 }
 
-bool apply_signal_pending(void)
+__attribute__((format(printf, 3, 4))) static int fail(struct apply_ctx *c, int err, const char *fmt,
+						      ...)
 {
-	sigset_t pending;
+	va_list ap;
 
-	return !sigpending(&pending) &&
-	       (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
-		sigismember(&pending, SIGHUP) || sigismember(&pending, SIGQUIT));
+	va_start(ap, fmt);
+	err = fail_va(c, NULL, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+__attribute__((format(printf, 4, 5))) static int
+fail_at(struct apply_ctx *c, const struct apply_iface *ai, int err, const char *fmt, ...)
+{
+	const struct loc *loc = c->o->iface_loc ? &c->o->iface_loc[ai - c->ifs] : NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = fail_va(c, loc, err, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 /* Each step starts here: a pending signal or an injected fault stops the apply. */
@@ -131,10 +140,10 @@ static int step(struct apply_ctx *c, const char *name)
 	const char *fault = getenv("TLSFW_FAULT");
 
 	c->step = name;
-	if (apply_signal_pending())
+	if (stop_signal_pending())
 		return fail(c, -EINTR, "interrupted by a signal");
 	if (fault && !strcmp(fault, name))
-		return fail(c, -EIO, "fault injected (TLSFW_FAULT=%s)", name);
+		return fail(c, -EIO, "%s: fault injected (TLSFW_FAULT=%s)", name, name);
 	return 0;
 }
 
@@ -155,78 +164,6 @@ static int undo_push(struct apply_ctx *c, struct undo u)
 
 /* ---- hooks ---------------------------------------------------------------------------- */
 
-static uint32_t xdp_mode_flags(unsigned int attached)
-{
-	return attached == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-}
-
-static int xdp_swap(unsigned int ifindex, uint32_t mode, int expect_fd, int new_fd)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = expect_fd);
-
-	/* REPLACE: the kernel swaps only if expect_fd is still the attached program, so a
-	 * program someone else attached in the meantime is never touched. */
-	return bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE | mode, &opts);
-}
-
-static int xdp_add(unsigned int ifindex, uint32_t mode, int fd)
-{
-	/* UPDATE_IF_NOEXIST: never replace a program tlsfw did not install. */
-	return bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
-}
-
-int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd)
-{
-	return xdp_swap(ifindex, xdp_mode_flags(attached), fd, -1);
-}
-
-static int tc_put(unsigned int ifindex, bool egress, int fd, bool replace)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .handle = TLSFW_TC_HANDLE,
-		    .priority = TLSFW_TC_PRIO, .flags = replace ? BPF_TC_F_REPLACE : 0);
-
-	return bpf_tc_attach(&hook, &opts);
-}
-
-int hook_tc_detach(unsigned int ifindex, bool egress)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
-
-	return bpf_tc_detach(&hook, &opts);
-}
-
-/* Create clsact if needed; *created says whether this call did (only then may undo remove
- * it: a qdisc that existed may hold other people's filters). */
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return 0;
-}
-
-static int tc_hook(unsigned int ifindex, bool *created)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	/* An existing clsact is the normal case, not worth libbpf's kernel message. */
-	libbpf_print_fn_t prev = libbpf_set_print(quiet);
-	int err = bpf_tc_hook_create(&hook);
-
-	libbpf_set_print(prev);
-
-	*created = !err;
-	return err == -EEXIST ? 0 : err;
-}
-
-static void tc_hook_destroy(unsigned int ifindex)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-	bpf_tc_hook_destroy(&hook);
-}
-
 static unsigned int hook_role(uint8_t hook, bool egress)
 {
 	if (egress)
@@ -238,13 +175,12 @@ static unsigned int hook_role(uint8_t hook, bool egress)
  * not to attach). Returns the fd or -errno. */
 static int role_fd(struct apply_ctx *c, unsigned int role)
 {
-	char msg[256];
 	int err;
 
 	if (c->progs.fd[role] >= 0)
 		return c->progs.fd[role];
-	err = progs_load(&c->progs, 1u << role, &c->maps, &c->maps, msg, sizeof(msg));
-	return err ? fail(c, err, "%s", msg) : c->progs.fd[role];
+	err = progs_load(&c->progs, 1u << role, &c->maps, &c->maps, c->d);
+	return err ? err : c->progs.fd[role];
 }
 
 static int prog_fd(struct apply_ctx *c, uint8_t hook, bool egress)
@@ -282,19 +218,19 @@ static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress
 
 	err = tc_hook(ai->ifindex, &created);
 	if (err)
-		return fail(c, err, "%s: cannot create the clsact qdisc: %s", ai->pi->name,
-			    strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot create the clsact qdisc: %s", ai->pi->name,
+			       strerror(-err));
 	err = tc_put(ai->ifindex, egress, fd, false);
 	if (err) {
 		if (created)
 			tc_hook_destroy(ai->ifindex);
 		if (err == -EEXIST)
-			return fail(
-				c, err,
+			return fail_at(
+				c, ai, err,
 				"%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
 				ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
-		return fail(c, err, "%s: cannot attach the tc %s program: %s", ai->pi->name,
-			    egress ? "egress" : "ingress", strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot attach the tc %s program: %s", ai->pi->name,
+			       egress ? "egress" : "ingress", strerror(-err));
 	}
 	return undo_push(c, (struct undo){ .kind = U_TC_NEW,
 					   .ifname = ai->pi->name,
@@ -340,11 +276,11 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 			break;
 	}
 	if (ai->pi->xdp_mode != POL_XDP_AUTO || err == -EPERM || err == -EBUSY || err == -EEXIST)
-		return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
-			    ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
-			    ai->pi->xdp_mode == POL_XDP_NATIVE	? "native" :
-								  "any",
-			    strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
+			       ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
+			       ai->pi->xdp_mode == POL_XDP_NATIVE  ? "native" :
+								     "any",
+			       strerror(-err));
 	ai->hook = TLSFW_HOOK_TC;
 	return attach_tc(c, ai, false);
 }
@@ -401,8 +337,9 @@ static int resolve_ifaces(struct apply_ctx *c)
 		ai->pi = &pl->ifaces[i];
 		ai->ifindex = if_nametoindex(ai->pi->name);
 		if (!ai->ifindex)
-			return fail(c, -ENODEV, "%s: no such interface in this network namespace",
-				    ai->pi->name);
+			return fail_at(c, ai, -ENODEV,
+				       "interface '%s' does not exist in this network namespace",
+				       ai->pi->name);
 		old = ai->old = state_iface_find(&c->st, ai->pi->name);
 		if (!wants(ai, POL_HOOK_INGRESS))
 			continue;
@@ -431,8 +368,8 @@ static int resolve_ifaces(struct apply_ctx *c)
 
 			/* Someone else's XDP program: tlsfw never replaces it. */
 			if (!bpf_xdp_query(ai->ifindex, 0, &q) && q.prog_id)
-				return fail(
-					c, -EBUSY,
+				return fail_at(
+					c, ai, -EBUSY,
 					"%s: another XDP program (id %u) is attached; tlsfw does not replace programs it did not install: remove it first, or use hooks: [egress] on %s",
 					ai->pi->name, q.prog_id, ai->pi->name);
 		}
@@ -472,147 +409,18 @@ static int reuse(struct apply_ctx *c)
 /* load: what the policy needs and reuse did not give, sharing the maps in use. */
 static int load(struct apply_ctx *c)
 {
-	char msg[512];
-	int err;
-
 	if (c->st.have_maps)
 		c->maps = c->st.maps;
-	err = progs_load(&c->progs, needed_roles(c), c->st.have_maps ? &c->st.maps : NULL, &c->maps,
-			 msg, sizeof(msg));
-	return err ? fail(c, err, "%s", msg) : 0;
-}
-
-static int cmp_rule_name(const void *a, const void *b, void *arg)
-{
-	const struct plan *pl = arg;
-
-	return strcmp(pl->rules[*(const uint32_t *)a].name, pl->rules[*(const uint32_t *)b].name);
-}
-
-struct name_key {
-	const struct plan *pl;
-	const char *name;
-};
-
-static int find_rule_name(const void *key, const void *elem)
-{
-	const struct name_key *k = key;
-
-	return strcmp(k->name, k->pl->rules[*(const uint32_t *)elem].name);
-}
-
-/* A rule keeps its slot while its name stays, so its counters survive a replacement; a new
- * name takes a slot the active generation does not use. Plan rules are sorted by name once,
- * so matching the old slots costs O((slots + rules) log rules), also at 4,096 rules. */
-static int assign_rule_slots(struct apply_ctx *c, bool *taken)
-{
-	const struct plan *pl = c->pl;
-	uint8_t old_bit = 1u << c->old_gen;
-	uint32_t *by_name = calloc(pl->n_rules + 1, sizeof(uint32_t)), next = 0;
-
-	if (!by_name)
-		return fail(c, -ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < pl->n_rules; i++) {
-		by_name[i] = i;
-		c->rule_new[i] = true;
-	}
-	qsort_r(by_name, pl->n_rules, sizeof(uint32_t), cmp_rule_name, (void *)pl);
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
-		const struct tlsfw_rule_info *ri = &c->old.rules[s];
-		char name[TLSFW_NAME_MAX + 1];
-		struct name_key k = { .pl = pl, .name = name };
-		uint32_t *hit;
-
-		if (!(ri->in_use & old_bit))
-			continue;
-		snprintf(name, sizeof(name), "%.*s", TLSFW_NAME_MAX, ri->name);
-		hit = bsearch(&k, by_name, pl->n_rules, sizeof(uint32_t), find_rule_name);
-		if (hit && c->rule_new[*hit]) {
-			c->rule_slot[*hit] = s;
-			c->rule_new[*hit] = false;
-			taken[s] = true;
-		}
-	}
-	free(by_name);
-	for (size_t i = 0; i < pl->n_rules; i++) {
-		if (!c->rule_new[i])
-			continue;
-		while (next < TLSFW_MAX_RULES &&
-		       (taken[next] || (c->old.rules[next].in_use & old_bit)))
-			next++;
-		if (next == TLSFW_MAX_RULES)
-			return fail(c, -E2BIG, "no free counter slot for rule '%s' (%d slots)",
-				    pl->rules[i].name, TLSFW_MAX_RULES);
-		c->rule_slot[i] = next;
-		taken[next] = true;
-	}
-	return 0;
-}
-
-/* Counter blocks per (interface, direction), kept like rule slots. */
-static int assign_ctx_slots(struct apply_ctx *c)
-{
-	const struct plan *pl = c->pl;
-	uint8_t old_bit = 1u << c->old_gen;
-	bool taken[TLSFW_MAX_CTX] = {};
-
-	for (size_t i = 0; i < pl->n_ctx; i++) {
-		const struct plan_ctx *pc = &pl->ctx[i];
-		unsigned int ifindex = if_nametoindex(pc->ifname);
-
-		if (!ifindex)
-			return fail(c, -ENODEV, "%s: no such interface in this network namespace",
-				    pc->ifname);
-		c->ctx_ifindex[i] = ifindex;
-		c->ctx_new[i] = true;
-		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
-			const struct tlsfw_ctx_info *ci = &c->old.ctxs[s];
-
-			if ((ci->in_use & old_bit) && !taken[s] && ci->dir == pc->dir &&
-			    ci->ifindex == ifindex &&
-			    !strncmp(ci->ifname, pc->ifname, sizeof(ci->ifname))) {
-				c->ctx_slot[i] = s;
-				c->ctx_new[i] = false;
-				taken[s] = true;
-				break;
-			}
-		}
-	}
-	for (size_t i = 0; i < pl->n_ctx; i++) {
-		uint32_t s = 0;
-
-		if (!c->ctx_new[i])
-			continue;
-		while (s < TLSFW_MAX_CTX && (taken[s] || (c->old.ctxs[s].in_use & old_bit)))
-			s++;
-		if (s == TLSFW_MAX_CTX)
-			return fail(c, -E2BIG, "%s: no free counter block (%d)", pl->ctx[i].ifname,
-				    TLSFW_MAX_CTX);
-		c->ctx_slot[i] = s;
-		taken[s] = true;
-	}
-	return 0;
+	return progs_load(&c->progs, needed_roles(c), c->st.have_maps ? &c->st.maps : NULL,
+			  &c->maps, c->d);
 }
 
 static int assign_slots(struct apply_ctx *c)
 {
-	const struct plan *pl = c->pl;
-	bool *taken = calloc(TLSFW_MAX_RULES, sizeof(bool));
-	int err;
-
-	c->rule_slot = calloc(pl->n_rules + 1, sizeof(uint32_t));
-	c->rule_new = calloc(pl->n_rules + 1, sizeof(bool));
-	c->ctx_slot = calloc(pl->n_ctx + 1, sizeof(uint32_t));
-	c->ctx_ifindex = calloc(pl->n_ctx + 1, sizeof(uint32_t));
-	c->ctx_new = calloc(pl->n_ctx + 1, sizeof(bool));
-	c->ctx_flags = calloc(pl->n_ctx + 1, sizeof(uint32_t));
-	if (!taken || !c->rule_slot || !c->rule_new || !c->ctx_slot || !c->ctx_ifindex ||
-	    !c->ctx_new || !c->ctx_flags)
-		err = fail(c, -ENOMEM, "out of memory");
-	else
-		err = assign_rule_slots(c, taken);
-	free(taken);
-	return err ? err : assign_ctx_slots(c);
+	c->ctx_flags = calloc(c->pl->n_ctx + 1, sizeof(uint32_t));
+	if (!c->ctx_flags)
+		return fail(c, -ENOMEM, "out of memory");
+	return slots_assign(&c->slots, c->pl, &c->old, c->old_gen, c->d);
 }
 
 /* New slots may hold the counts of a rule or interface that used them long ago. The counters
@@ -629,17 +437,18 @@ static int zero_new_counters(struct apply_ctx *c)
 	if (err)
 		return fail(c, err, "cannot reset counters: %s", strerror(-err));
 	for (size_t i = 0; i < pl->n_ctx; i++) {
-		uint32_t base = c->ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
+		uint32_t base = c->slots.ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 
-		if (c->ctx_new[i]) {
+		if (c->slots.ctx_new[i]) {
 			for (uint32_t k = 0; k < TLSFW_SLOTS_PER_CTX; k++)
 				bpf_counter_zero(&ctr, base + k);
 			continue;
 		}
 		/* A kept block's statistics (totals, reasons) run on across policies. */
 		for (size_t r = 0; r < pl->n_rules; r++)
-			if (c->rule_new[r])
-				bpf_counter_zero(&ctr, base + TLSFW_STAT_RULE0 + c->rule_slot[r]);
+			if (c->slots.rule_new[r])
+				bpf_counter_zero(&ctr,
+						 base + TLSFW_STAT_RULE0 + c->slots.rule_slot[r]);
 	}
 	bpf_counters_unmap(&ctr);
 	return 0;
@@ -648,9 +457,9 @@ static int zero_new_counters(struct apply_ctx *c)
 static int fill(struct apply_ctx *c)
 {
 	struct fill_ids ids = {
-		.rule_slot = c->rule_slot,
-		.ifindex = c->ctx_ifindex,
-		.ctx_slot = c->ctx_slot,
+		.rule_slot = c->slots.rule_slot,
+		.ifindex = c->slots.ctx_ifindex,
+		.ctx_slot = c->slots.ctx_slot,
 		.ctx_flags = c->ctx_flags,
 	};
 	int err;
@@ -683,8 +492,8 @@ static int tc_swap(struct apply_ctx *c, struct apply_iface *ai, bool egress, int
 	int err = tc_put(ai->ifindex, egress, fd, true);
 
 	if (err)
-		return fail(c, err, "%s: cannot replace the %s program: %s", ai->pi->name, what,
-			    strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot replace the %s program: %s", ai->pi->name,
+			       what, strerror(-err));
 	return undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
 					   .ifname = ai->pi->name,
 					   .ifindex = ai->ifindex,
@@ -725,8 +534,8 @@ static int replace_xdp(struct apply_ctx *c, struct apply_iface *ai)
 		return fd < 0 ? fd : 0;
 	err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
 	if (err)
-		return fail(c, err, "%s: cannot replace the XDP program: %s", ai->pi->name,
-			    strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot replace the XDP program: %s", ai->pi->name,
+			       strerror(-err));
 	return undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
 					   .ifname = ai->pi->name,
 					   .ifindex = ai->ifindex,
@@ -825,7 +634,7 @@ static int write_names(struct apply_ctx *c)
 		c->rules[s].in_use &= old_bit;
 	}
 	for (size_t i = 0; i < pl->n_rules; i++) {
-		struct tlsfw_rule_info *ri = &c->rules[c->rule_slot[i]];
+		struct tlsfw_rule_info *ri = &c->rules[c->slots.rule_slot[i]];
 
 		snprintf(ri->name, sizeof(ri->name), "%s", pl->rules[i].name);
 		ri->order = i;
@@ -839,7 +648,7 @@ static int write_names(struct apply_ctx *c)
 		c->ctxs[s].in_use &= old_bit;
 	}
 	for (size_t i = 0; i < pl->n_ctx; i++) {
-		struct tlsfw_ctx_info *ci = &c->ctxs[c->ctx_slot[i]];
+		struct tlsfw_ctx_info *ci = &c->ctxs[c->slots.ctx_slot[i]];
 		uint8_t hook = TLSFW_HOOK_TC;
 
 		for (size_t k = 0; k < pl->n_ifaces; k++)
@@ -848,7 +657,7 @@ static int write_names(struct apply_ctx *c)
 				hook = c->ifs[k].hook;
 		memset(ci->ifname, 0, sizeof(ci->ifname));
 		snprintf(ci->ifname, sizeof(ci->ifname), "%s", pl->ctx[i].ifname);
-		ci->ifindex = c->ctx_ifindex[i];
+		ci->ifindex = c->slots.ctx_ifindex[i];
 		ci->dir = pl->ctx[i].dir;
 		ci->hook = hook;
 		ci->in_use |= new_bit;
@@ -877,8 +686,8 @@ static int tc_ingress_after_xdp(struct apply_ctx *c, struct apply_iface *ai)
 		return tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, ai->old->tc_in_fd, 0);
 	err = hook_tc_detach(ai->ifindex, false);
 	if (err)
-		return fail(c, err, "%s: cannot remove the tc ingress filter: %s", ai->pi->name,
-			    strerror(-err));
+		return fail_at(c, ai, err, "%s: cannot remove the tc ingress filter: %s",
+			       ai->pi->name, strerror(-err));
 	return undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
 					   .ifname = ai->pi->name,
 					   .ifindex = ai->ifindex,
@@ -905,8 +714,8 @@ static int post_flip_attach(struct apply_ctx *c)
 
 			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, -1);
 			if (err)
-				return fail(c, err, "%s: cannot remove the XDP program: %s",
-					    ai->pi->name, strerror(-err));
+				return fail_at(c, ai, err, "%s: cannot remove the XDP program: %s",
+					       ai->pi->name, strerror(-err));
 			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED,
 							  .ifname = ai->pi->name,
 							  .ifindex = ai->ifindex,
@@ -917,9 +726,10 @@ static int post_flip_attach(struct apply_ctx *c)
 		}
 		err = xdp_add(ai->ifindex, hook_xdp_flags(ai->hook), fd);
 		if (err)
-			return fail(c, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
-				    ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
-				    strerror(-err));
+			return fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s",
+				       ai->pi->name,
+				       ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
+				       strerror(-err));
 		err = undo_push(c, (struct undo){ .kind = U_XDP_NEW,
 						  .ifname = ai->pi->name,
 						  .ifindex = ai->ifindex,
@@ -996,16 +806,13 @@ static int write_meta(struct apply_ctx *c)
 {
 	struct tlsfw_meta m = {};
 	uint32_t zero = 0;
-	int n;
 
+	_Static_assert(sizeof(m.policy_hash) >= SHA256_TEXT_LEN, "tlsfw_meta.policy_hash");
 	m.abi_version = TLSFW_ABI_VERSION;
 	m.n_rules = c->pl->n_rules;
 	m.applied_at = time(NULL);
 	snprintf(m.policy_file, sizeof(m.policy_file), "%s", c->o->policy_file);
-	n = snprintf(m.policy_hash, sizeof(m.policy_hash), "sha256:");
-	for (size_t i = 0; i < 32; i++)
-		n += snprintf(m.policy_hash + n, sizeof(m.policy_hash) - n, "%02x",
-			      c->o->sha256[i]);
+	sha256_text(c->o->sha256, m.policy_hash);
 	m.default_action = c->pl->default_action;
 	m.backend = c->o->backend;
 	progs_record(&c->progs, &c->old.meta, &m);
@@ -1104,13 +911,9 @@ static void rollback(struct apply_ctx *c)
 		}
 
 		if (err) {
-			size_t len = strlen(c->e->msg);
-
-			c->e->rollback_failed = true;
-			snprintf(c->e->msg + len, sizeof(c->e->msg) - len,
-				 "; rollback could not %s%s%s: %s", undo_names[u->kind],
-				 u->ifname ? " on " : "", u->ifname ? u->ifname : "",
-				 strerror(-err));
+			c->rollback_failed = true;
+			diag_sys_error(c->d, err, "rollback could not %s%s%s", undo_names[u->kind],
+				       u->ifname ? " on " : "", u->ifname ? u->ifname : "");
 		}
 	}
 }
@@ -1153,12 +956,11 @@ static void commit(struct apply_ctx *c)
 	err = bpf_clear_gen(&c->maps, c->old_gen);
 
 	if (err)
-		fprintf(stderr, "tlsfw: warning: cannot clear the previous generation: %s\n",
-			strerror(-err));
+		diag_warning(c->d, NULL, "cannot clear the previous generation: %s",
+			     strerror(-err));
 	err = release_slots(c, new_bit);
 	if (err)
-		fprintf(stderr, "tlsfw: warning: cannot release unused counter slots: %s\n",
-			strerror(-err));
+		diag_warning(c->d, NULL, "cannot release unused counter slots: %s", strerror(-err));
 }
 
 static void report(const struct apply_ctx *c)
@@ -1172,7 +974,7 @@ static void report(const struct apply_ctx *c)
 
 		fprintf(out, "%s:", ai->pi->name);
 		if (wants(ai, POL_HOOK_INGRESS))
-			fprintf(out, " ingress %s", state_hook_name(ai->hook));
+			fprintf(out, " ingress %s", hook_label(ai->hook));
 		if (wants(ai, POL_HOOK_EGRESS))
 			fprintf(out, "%s egress tc", wants(ai, POL_HOOK_INGRESS) ? "," : "");
 		if (wants_reply(ai))
@@ -1205,14 +1007,12 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int run(struct apply_ctx *c)
 {
-	char msg[512];
 	int err;
 
 	c->step = "find";
-	err = state_find(&c->st, msg, sizeof(msg));
+	err = state_find(&c->st, c->d);
 	if (err)
-		return fail(c, err, "%s", msg);
-	c->e->had_policy = c->st.have_maps;
+		return err;
 	if ((err = step(c, "find")))
 		return err;
 	if (c->st.have_maps) {
@@ -1279,13 +1079,12 @@ static int check_fault_env(struct apply_ctx *c)
 	return fail(c, -EINVAL, "TLSFW_FAULT=%s names no step of apply (see tlsfw(8))", fault);
 }
 
-int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
-	      struct apply_err *e)
+int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_failed,
+	      struct diag *d)
 {
-	struct apply_ctx c = { .pl = pl, .o = o, .d = d, .e = e, .step = "start" };
+	struct apply_ctx c = { .pl = pl, .o = o, .d = d, .step = "start" };
 	int err;
 
-	memset(e, 0, sizeof(*e));
 	memset(&c.maps, 0xff, sizeof(c.maps));
 	progs_init(&c.progs);
 	libbpf_set_print(print_libbpf);
@@ -1302,13 +1101,10 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 		report(&c);
 	}
 
+	*rollback_failed = c.rollback_failed;
 	free(c.undo);
 	free(c.ifs);
-	free(c.rule_slot);
-	free(c.rule_new);
-	free(c.ctx_slot);
-	free(c.ctx_ifindex);
-	free(c.ctx_new);
+	slots_free(&c.slots);
 	free(c.ctx_flags);
 	free(c.rules);
 	free(c.ctxs);
@@ -1317,93 +1113,4 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
 	progs_free(&c.progs);
 	state_free(&c.st);
 	return err;
-}
-
-/*
- * Wait for the namespace lock. apply blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT before it
- * takes the lock, so that it can roll back instead of dying half-way; while it only waits,
- * nothing has changed yet, and a user's Ctrl-C (or a service manager's SIGTERM) must end the
- * wait instead of being held until another apply finishes. So they are let through here.
- */
-static int lock_wait(int fd)
-{
-	sigset_t stop, old;
-	int err, saved;
-
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigaddset(&stop, SIGQUIT);
-	sigprocmask(SIG_UNBLOCK, &stop, &old);
-	err = flock(fd, LOCK_EX);
-	saved = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-	return err;
-}
-
-int apply_lock(char *msg, size_t len)
-{
-	struct stat ns;
-	char path[64];
-	int fd;
-
-	if (stat("/proc/self/ns/net", &ns)) {
-		snprintf(msg, len, "cannot identify the network namespace: %s", strerror(errno));
-		return -errno;
-	}
-	if (mkdir("/run/tlsfw", 0755) && errno != EEXIST) {
-		snprintf(msg, len, "cannot create /run/tlsfw: %s%s", strerror(errno),
-			 errno == EACCES || errno == EPERM ? " (tlsfw must run as root)" : "");
-		return -errno;
-	}
-	snprintf(path, sizeof(path), "/run/tlsfw/netns-%lu.lock", (unsigned long)ns.st_ino);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(msg, len, "cannot open %s: %s%s", path, strerror(errno),
-			 errno == EACCES || errno == EPERM ? " (tlsfw must run as root)" : "");
-		return -errno;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno != EWOULDBLOCK) {
-			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
-			close(fd);
-			return -errno;
-		}
-		fprintf(stderr,
-			"tlsfw: waiting for another tlsfw command in this network namespace\n");
-		if (lock_wait(fd)) {
-			snprintf(msg, len, "cannot lock %s: %s", path, strerror(errno));
-			close(fd);
-			return -errno;
-		}
-	}
-	return fd;
-}
-
-int apply_lock_exclusive(int (*other_in_force)(char *msg, size_t len), char *msg, size_t len)
-{
-	int lock = apply_lock(msg, len), err;
-
-	if (lock < 0)
-		return lock;
-	err = other_in_force(msg, len);
-	if (err) {
-		close(lock);
-		return err;
-	}
-	return lock;
-}
-
-void policy_abs_path(const char *path, char *abs, size_t len)
-{
-	char real[PATH_MAX];
-
-	if (!strcmp(path, "-"))
-		snprintf(abs, len, "<stdin>");
-	else if (realpath(path, real))
-		snprintf(abs, len, "%s", real);
-	else
-		snprintf(abs, len, "%s", path);
 }

@@ -22,6 +22,9 @@ struct apply_opts {
 	uint8_t backend;	 /* enum pol_backend, recorded */
 	bool dry_run;		 /* load and fill, then roll back: nothing changes */
 	FILE *out;		 /* progress for the user ("lan0: ingress XDP native") */
+	/* Per plan interface, where the policy names it: a failure that concerns an interface
+	 * is an error there. NULL: without a location. */
+	const struct loc *iface_loc;
 };
 
 /*
@@ -30,40 +33,13 @@ struct apply_opts {
  */
 extern const char *const apply_steps[];
 
-/* Result of a failed apply. */
-struct apply_err {
-	char step[32];	      /* the step that failed */
-	char msg[512];	      /* "lan0: cannot attach XDP: Operation not supported" */
-	bool had_policy;      /* a previous policy exists (and is still enforced) */
-	bool rollback_failed; /* undoing failed too: msg says what is left */
-};
-
 /*
  * Enforce pl in the current network namespace. The caller holds the namespace lock and has
- * blocked SIGINT, SIGTERM, SIGHUP and SIGQUIT: a pending one aborts before the switch (and
- * rolls back). Returns 0 or -errno with e filled; map-filling errors may also be in d.
+ * blocked the stopping signals (lock.h): a pending one aborts before the switch (and rolls
+ * back). Returns 0, or -errno with the reasons in d; *rollback_failed says whether undoing
+ * failed too (d then says what is left).
  */
-int apply_bpf(const struct plan *pl, const struct apply_opts *o, struct diag *d,
-	      struct apply_err *e);
-
-/* The per-namespace lock of every command that changes state: flock on
- * /run/tlsfw/netns-<inode of /proc/self/ns/net>.lock. Returns the fd or -errno (msg says why). */
-int apply_lock(char *msg, size_t len);
-/* apply_lock, kept only when no other backend is in force (other_in_force says which and
- * why): one changer and one backend per network namespace. Returns the lock's fd, or -errno
- * with msg set. */
-int apply_lock_exclusive(int (*other_in_force)(char *msg, size_t len), char *msg, size_t len);
-/* A stopping signal (INT, TERM, HUP, QUIT) is pending: the caller blocked them for the apply
- * (cmd_apply.c), and both backends check between steps, rolling back instead of dying
- * half way. */
-bool apply_signal_pending(void);
-/* The policy file as the records name it: its absolute path, "<stdin>" for "-". */
-void policy_abs_path(const char *path, char *abs, size_t len);
-
-/* Remove tlsfw's XDP program fd from ifindex (attached in mode XDP_ATTACHED_DRV/SKB), only
- * if it is still the attached one. */
-int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd);
-/* Remove tlsfw's tc filter (our handle and priority) from ingress or egress. */
-int hook_tc_detach(unsigned int ifindex, bool egress);
+int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_failed,
+	      struct diag *d);
 
 #endif

@@ -38,11 +38,11 @@ struct nft_apply_opts {
 /*
  * Encode the plan's nftables half (nft_encode.c), send and check the batch. On a kernel
  * refusal d receives an error at the policy line whose rule (or interface) produced the
- * refused message, and msg a one-line summary. Returns 0, -EPERM without privilege, or the
- * kernel's -errno; nothing changed on failure.
+ * refused message. The caller holds the namespace lock and has blocked the stopping signals
+ * (one pending before either transaction ends the apply). Returns 0, -EPERM without privilege, or the kernel's -errno;
+ * nothing changed on failure.
  */
-int apply_nft(const struct plan *pl, const struct nft_apply_opts *o, struct diag *d, char *msg,
-	      size_t len);
+int apply_nft(const struct plan *pl, const struct nft_apply_opts *o, struct diag *d);
 
 /* What table inet tlsfw says about itself. */
 struct nft_status {
@@ -52,6 +52,7 @@ struct nft_status {
 	uint64_t applied_at; /* seconds since the epoch */
 	uint32_t n_rules;
 	char default_action[8]; /* "allow" | "drop" */
+	char tag;		/* generation of the sets in force: 'a', 'b' (0: unknown) */
 	struct nft_status_hook {
 		char ifname[IFNAMSIZ];
 		bool ingress, egress;
@@ -59,10 +60,11 @@ struct nft_status {
 	size_t n_hooks;
 };
 
-/* Returns 0 (present false when no table), or -errno with msg set. */
-int nft_status_read(struct nft_status *st, char *msg, size_t len);
-/* Returns 0 (old->table false when no table), or -errno with msg set. */
-int nft_existing_read(struct nft_existing *old, char *msg, size_t len);
+/* Returns 0 (present false when there is no table, also when the kernel has no nf_tables),
+ * or -errno with the reason in d. */
+int nft_status_read(struct nft_status *st, struct diag *d);
+/* Returns 0 (old->table false when no table), or -errno with the reason in d. */
+int nft_existing_read(struct nft_existing *old, struct diag *d);
 void nft_existing_free(struct nft_existing *old);
 void nft_status_free(struct nft_status *st);
 
@@ -85,13 +87,13 @@ struct nft_counter {
  * mode and line from the rules that count into them), then the interfaces' own counters.
  * reset: read and zero atomically. *out is NULL and *n 0 when there is no table. Returns 0
  * or -errno. */
-int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, char *msg, size_t len);
+int nft_counters_read(struct nft_counter **out, size_t *n, bool reset, struct diag *d);
 
 /*
  * Remove what tlsfw installed: with n == 0 the whole table inet tlsfw; otherwise those
- * interfaces' chains, dispatch entries and counters (and the table when none is left).
- * *removed counts the interfaces (or 1 for the table). -ENOENT: nothing of ours there.
+ * interfaces' chains, dispatch entries and counters (and the table when none of the policy's
+ * is left). ifnames are distinct interfaces the table holds. -ENOENT: nothing of ours there.
  */
-int nft_detach(const char *const *ifnames, size_t n, unsigned int *removed, char *msg, size_t len);
+int nft_detach(const char *const *ifnames, size_t n, struct diag *d);
 
 #endif

@@ -118,7 +118,7 @@ int progs_reuse(struct progs *p, const struct state *st, const struct tlsfw_meta
 
 /* The new object's maps are the ones in use (same layout), so that both generations and every
  * program share them. */
-static int reuse_maps(struct tlsfw *skel, const struct bpf_maps *share, char *msg, size_t len)
+static int reuse_maps(struct tlsfw *skel, const struct bpf_maps *share, struct diag *d)
 {
 	struct bpf_map *map;
 
@@ -132,8 +132,8 @@ static int reuse_maps(struct tlsfw *skel, const struct bpf_maps *share, char *ms
 			continue;
 		fd = bpf_maps_fd_by_name(share, name);
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
-			snprintf(
-				msg, len,
+			diag_error(
+				d, NULL,
 				"the enforced policy has no map %s (installed by another tlsfw version?); run `tlsfw detach` first",
 				name);
 			return -ENOENT;
@@ -141,15 +141,15 @@ static int reuse_maps(struct tlsfw *skel, const struct bpf_maps *share, char *ms
 		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
 		    info.value_size != bpf_map__value_size(map) ||
 		    info.max_entries != bpf_map__max_entries(map)) {
-			snprintf(
-				msg, len,
+			diag_error(
+				d, NULL,
 				"map %s of the enforced policy has another layout (installed by another tlsfw version); run `tlsfw detach` first",
 				name);
 			return -EUCLEAN;
 		}
 		err = bpf_map__reuse_fd(map, fd);
 		if (err) {
-			snprintf(msg, len, "cannot reuse map %s: %s", name, strerror(-err));
+			diag_error(d, NULL, "cannot reuse map %s: %s", name, strerror(-err));
 			return err;
 		}
 	}
@@ -168,13 +168,13 @@ static struct bpf_program *skel_prog(struct tlsfw *skel, unsigned int role)
 	return progs[role];
 }
 
-/* Open the object with only the roles wanted to be loaded; NULL with msg set. */
-static struct tlsfw *open_roles(unsigned int want, char *msg, size_t len)
+/* Open the object with only the roles wanted to be loaded; NULL with the reason in d. */
+static struct tlsfw *open_roles(unsigned int want, struct diag *d)
 {
 	struct tlsfw *skel = bpf_open();
 
 	if (!skel) {
-		snprintf(msg, len, "cannot open the BPF programs: %s", strerror(errno));
+		diag_error(d, NULL, "cannot open the BPF programs: %s", strerror(errno));
 		return NULL;
 	}
 	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
@@ -183,7 +183,7 @@ static struct tlsfw *open_roles(unsigned int want, char *msg, size_t len)
 }
 
 int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share,
-	       struct bpf_maps *maps, char *msg, size_t len)
+	       struct bpf_maps *maps, struct diag *d)
 {
 	unsigned int want = 0;
 	struct tlsfw *skel, **grown;
@@ -196,25 +196,25 @@ int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share
 		return 0;
 	grown = realloc(p->skels, (p->n_skels + 1) * sizeof(*grown));
 	if (!grown) {
-		snprintf(msg, len, "out of memory");
+		diag_error(d, NULL, "out of memory");
 		return -ENOMEM;
 	}
 	p->skels = grown;
-	skel = open_roles(want, msg, len);
+	skel = open_roles(want, d);
 	if (!skel)
 		return -ENOMEM;
 	p->skels[p->n_skels++] = skel;
-	if (share && (err = reuse_maps(skel, share, msg, len)))
+	if (share && (err = reuse_maps(skel, share, d)))
 		return err;
 	err = tlsfw__load(skel);
 	if (err) {
-		snprintf(msg, len,
-			 "the kernel refused the BPF programs: %s (the verifier's log is above)",
-			 strerror(-err));
+		diag_error(d, NULL,
+			   "the kernel refused the BPF programs: %s (the verifier's log is above)",
+			   strerror(-err));
 		return err;
 	}
 	if (!share && (err = bpf_maps_from_skel(maps, skel))) {
-		snprintf(msg, len, "cannot find the maps of the BPF programs: %s", strerror(-err));
+		diag_error(d, NULL, "cannot find the maps of the BPF programs: %s", strerror(-err));
 		return err;
 	}
 	for (unsigned int r = 0; r < TLSFW_ROLES; r++) {
@@ -222,8 +222,8 @@ int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share
 			continue;
 		p->fd[r] = bpf_program__fd(skel_prog(skel, r));
 		if (prog_role(p->fd[r], p->tag[r], &p->id[r]) != (int)r) {
-			snprintf(msg, len, "cannot identify the loaded program %s",
-				 kernel_names[r]);
+			diag_error(d, NULL, "cannot identify the loaded program %s",
+				   kernel_names[r]);
 			return -EIO;
 		}
 		p->loaded |= 1u << r;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "bpf_fill.h"
+#include "diag.h"
 #include "state.h"
 
 struct progs {
@@ -46,10 +47,10 @@ int progs_reuse(struct progs *p, const struct state *st, const struct tlsfw_meta
 /*
  * Load the roles in `roles` (bits of enum tlsfw_role) that p does not hold, sharing the maps
  * of `share` (every map; none: fresh maps, returned in *maps). Only those programs are
- * verified. Returns 0 or -errno with msg set.
+ * verified. Returns 0 or -errno with the reason in d.
  */
 int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share,
-	       struct bpf_maps *maps, char *msg, size_t len);
+	       struct bpf_maps *maps, struct diag *d);
 
 /* Record the build and the tags of the programs in p into m. */
 void progs_record(const struct progs *p, const struct tlsfw_meta *old, struct tlsfw_meta *m);

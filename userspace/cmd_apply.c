@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw apply POLICY [--dry-run] [--wait SECONDS]: read, check, lower, (wait for the
- * interfaces,) enforce. Four calls and one exit label. */
+/* tlsfw apply POLICY [--dry-run] [--wait SECONDS] [--force]: compile (read, check, lower), wait for the
+ * interfaces when asked, enforce. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -9,88 +9,56 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apply_bpf.h"
+#include "backend.h"
+#include "cli.h"
 #include "compile.h"
 #include "ifwait.h"
+#include "lock.h"
 #include "lockout.h"
-#include "nft_cmd.h"
-#include "plan.h"
-#include "policy.h"
+#include "names.h"
 #include "textsafe.h"
 #include "tlsfw.h"
 
-static int usage(FILE *out, int ret)
+/* The summary under the diagnostics of a failed apply: what is in force now. */
+static const char *outcome(const struct backend_result *r)
 {
-	fprintf(out, "usage: tlsfw apply POLICY [--dry-run] [--wait SECONDS] [--force]\n");
-	return ret;
+	if (r->rollback_failed)
+		return "the previous state could not be fully restored; check `tlsfw status` and run `tlsfw detach` to start clean";
+	if (r->had_policy)
+		return "nothing applied; the previous policy is still enforced";
+	return "nothing applied; nothing is attached";
 }
 
-/* Signals that would kill us half-way are held until apply has either switched or rolled
- * back; apply_bpf() checks for them between steps. */
-static void block_signals(void)
+/* The compiler's diagnostics (probe warnings among them) come first, before the apply's
+ * progress; the apply's own afterwards. */
+static int enforce(const struct compiled *c, const char *path, bool dry_run, struct diag *d)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-}
-
-static void print_diag(const struct diag *d, const char *what)
-{
-	fflush(stdout);
-	diag_print(d, stderr);
-	if (d->n || d->truncated)
-		diag_print_summary(d, stderr, what);
-}
-
-static int enforce(const struct policy *pol, const struct plan *plan, const char *path,
-		   bool dry_run, struct diag *d)
-{
-	char abs[PATH_MAX], msg[256], safe[TEXTSAFE_LEN(PATH_MAX)];
-	struct apply_opts o = {
-		.sha256 = pol->sha256,
-		.backend = pol->backend,
-		.dry_run = dry_run,
-		.out = stdout,
-	};
-	struct apply_err e;
-	int lock, err;
+	char abs[PATH_MAX], safe[TEXTSAFE_LEN(PATH_MAX)];
+	struct backend_apply a = { .c = c, .policy_file = abs, .dry_run = dry_run, .out = stdout };
+	struct backend_result r;
+	size_t n_rules = c->pol.n_rules, warned = d->n;
+	int err;
 
 	policy_abs_path(path, abs, sizeof(abs));
-	o.policy_file = abs;
-
-	block_signals();
-	lock = apply_lock_exclusive(nft_in_force, msg, sizeof(msg));
-	if (lock < 0) {
-		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
-		return EXIT_SYSTEM;
-	}
-	err = apply_bpf(plan, &o, d, &e);
-	close(lock);
-	print_diag(d, err ? "nothing applied" : "applied");
+	if (warned)
+		diag_print_summary(d, stderr, NULL);
+	stop_signals_block();
+	err = backend_apply(&a, &r, d);
+	fflush(stdout);
+	diag_flush(d, stderr);
 	if (err) {
-		fprintf(stderr, "tlsfw: error: %s: %s\n", e.step, e.msg);
-		if (e.rollback_failed)
-			fprintf(stderr,
-				"tlsfw: the previous state could not be fully restored; check `tlsfw status` and run `tlsfw detach` to start clean\n");
-		else if (e.had_policy)
-			fprintf(stderr,
-				"tlsfw: nothing applied; the previous policy is still enforced\n");
-		else
-			fprintf(stderr, "tlsfw: nothing applied; nothing is attached\n");
+		diag_print_summary(d, stderr, outcome(&r));
 		return EXIT_SYSTEM;
 	}
+	if (d->n > warned)
+		diag_print_summary(d, stderr, NULL);
 	textsafe(abs, safe, sizeof(safe));
 	if (dry_run)
-		printf("tlsfw: dry run: %s loads and fills (%zu rules); nothing changed\n", safe,
-		       plan->n_rules);
+		printf("tlsfw: dry run: the kernel accepts %s (%zu rule%s, backend %s); nothing changed\n",
+		       safe, n_rules, plural(n_rules), backend_for(c)->name);
 	else
-		printf("tlsfw: enforcing %s (%zu rules, default %s)\n", safe, plan->n_rules,
-		       pol_action_names[plan->default_action]);
+		printf("tlsfw: enforcing %s (%zu rule%s, default %s, backend %s)\n", safe, n_rules,
+		       plural(n_rules), action_name(c->pol.default_action), backend_for(c)->name);
 	return EXIT_OK;
 }
 
@@ -101,98 +69,81 @@ static unsigned int wait_ms(const char *s)
 	double v;
 
 	errno = 0;
-	v = s ? strtod(s, &end) : 0;
-	if (!s || !*s || *end || errno || !(v > 0 && v <= IFWAIT_MAX_SECONDS)) {
-		fprintf(stderr,
-			"tlsfw: apply: --wait needs a number of seconds above 0 and at most %d\n",
-			IFWAIT_MAX_SECONDS);
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !(v > 0 && v <= IFWAIT_MAX_SECONDS))
 		return 0;
-	}
 	return (unsigned int)(v * 1000 + 0.5);
 }
 
 /* At boot the policy's interfaces may appear after apply starts: wait for them (exit 2
  * naming the missing ones, nothing changed, when they do not appear in time). */
-static int wait_interfaces(const struct policy *pol, unsigned int ms, const struct diag *d)
+static int wait_interfaces(const struct compiled *c, unsigned int ms, struct diag *d)
 {
-	char msg[512];
-	int err;
+	int err = ms ? ifwait_policy(&c->pol, ms, d) : 0;
 
-	if (!ms)
-		return 0;
-	err = ifwait_policy(pol, ms, msg, sizeof(msg));
 	if (err) {
-		print_diag(d, "nothing applied");
-		fprintf(stderr, "tlsfw: error: %s; nothing applied\n", msg);
+		diag_flush(d, stderr);
+		diag_print_summary(d, stderr, "nothing applied");
 	}
 	return err;
 }
 
-int cmd_apply(int argc, char **argv)
+static int cmd_apply(int argc, char **argv)
 {
 	struct compile_opts co = { .probes = true };
 	unsigned int wait = 0;
+	struct cli_parse p;
 	struct compiled c;
 	bool dry_run = false, force = false;
+	const char *arg;
 	struct diag d;
-	int ret, err;
+	int ret, err, key;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run"))
-			dry_run = true;
-		else if (!strcmp(argv[i], "--force"))
-			force = true;
-		else if (!strcmp(argv[i], "--wait")) {
-			wait = wait_ms(i + 1 < argc ? argv[++i] : NULL);
-			if (!wait)
-				return usage(stderr, EXIT_BAD_INPUT);
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return usage(stdout, EXIT_OK);
-		else if (argv[i][0] == '-' && argv[i][1])
-			return fprintf(stderr, "tlsfw: apply: unknown option '%s'\n", argv[i]),
-			       usage(stderr, EXIT_BAD_INPUT);
-		else if (co.path)
-			return usage(stderr, EXIT_BAD_INPUT);
-		else
-			co.path = argv[i];
+	cli_begin(&p, &cli_apply, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0) {
+		dry_run |= key == 'd';
+		force |= key == 'f';
+		if (key == 'w' && !(wait = wait_ms(arg)))
+			return cli_usage_error(
+				&cli_apply,
+				"--wait needs a number of seconds above 0 and at most %d",
+				IFWAIT_MAX_SECONDS);
 	}
-	if (!co.path)
-		return usage(stderr, EXIT_BAD_INPUT);
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args != 1)
+		return cli_usage_error(&cli_apply, "give one POLICY");
+	co.path = p.args[0];
 
 	diag_init(&d);
 	/* The policy's probes run before lowering: a failing on_fail: block probe adds a drop
 	 * rule (first in order). */
 	err = compile(&co, &c, &d);
+	diag_flush(&d, stderr);
 	if (err) {
-		print_diag(&d, "nothing applied");
 		if (err != -EINVAL)
-			fprintf(stderr,
-				"tlsfw: error: cannot compile the policy: %s; nothing applied\n",
-				strerror(-err));
+			diag_sys_error(&d, err, "cannot compile the policy");
+		diag_flush(&d, stderr);
+		diag_print_summary(&d, stderr, "nothing applied");
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
-		goto out;
-	}
-	/* Over SSH: refuse a policy that cuts this session, at the rule that would (lockout.h). */
-	err = force ? 0 : lockout_guard(&c, getenv("SSH_CONNECTION"), DIAG_ERROR, &d);
-	if (err) {
-		print_diag(&d, "nothing applied");
+	} else if ((err = force ? 0 :
+				  lockout_guard(&c, getenv("SSH_CONNECTION"), DIAG_ERROR, &d))) {
+		/* Over SSH: a policy that cuts this session is refused at its rule (lockout.h). */
+		diag_flush(&d, stderr);
+		diag_print_summary(&d, stderr, "nothing applied");
 		ret = err < 0 ? EXIT_SYSTEM : EXIT_BAD_INPUT;
-		goto out;
-	}
-	if (wait_interfaces(&c.pol, wait, &d)) {
+	} else if (wait_interfaces(&c, wait, &d)) {
 		ret = EXIT_SYSTEM;
-		goto out;
+	} else {
+		ret = enforce(&c, co.path, dry_run, &d);
 	}
-	if (c.pol.backend == POL_BACKEND_NFT) {
-		/* backend: nft compiles the checked policy itself (nft_build.c): the sets, then
-		 * one switch; apply_nft() checks for signals before each */
-		block_signals();
-		ret = nft_cmd_apply(&c.pol, &c.plan, co.path, dry_run, &d);
-		goto out;
-	}
-	ret = enforce(&c.pol, &c.plan, co.path, dry_run, &d);
-out:
 	compiled_free(&c);
 	diag_free(&d);
 	return ret;
 }
+
+static const char *const forms[] = { "POLICY [--dry-run] [--wait] [--force]", NULL };
+static const struct cli_opt opts[] = {
+	{ "dry-run", NULL, 'd' }, { "wait", "SECONDS", 'w' }, { "force", NULL, 'f' }, { NULL }
+};
+const struct cli_cmd cli_apply = { "apply", forms, opts, cmd_apply };

@@ -7,60 +7,44 @@
  * by default) for on_fail: block.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_json.h"
+#include "cli.h"
 #include "compile.h"
 #include "lockout.h"
 #include "plan.h"
 #include "policy.h"
 #include "tlsfw.h"
 
-static const char usage_text[] = "usage: tlsfw check [--print-plan] [--probe] [--json] POLICY\n";
-
-static int usage(FILE *out, int ret)
+static int cmd_check(int argc, char **argv)
 {
-	fputs(usage_text, out);
-	return ret;
-}
-
-int cmd_check(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "print-plan", no_argument, NULL, 'p' },
-		{ "probe", no_argument, NULL, 'P' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct compile_opts co = { 0 };
 	bool print_plan = false, json = false;
+	struct cli_parse p;
 	struct compiled c;
+	const char *arg;
 	struct diag d;
-	int ret = EXIT_OK, err, o;
+	int ret = EXIT_OK, err, key;
 
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (o == 'p')
+	cli_begin(&p, &cli_check, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0) {
+		if (key == 'p')
 			print_plan = true;
-		else if (o == 'P')
+		else if (key == 'P')
 			co.probes = true;
-		else if (o == 'j')
+		else if (key == 'j')
 			json = true;
-		else if (o == 'h')
-			return usage(stdout, EXIT_OK);
-		else
-			return fprintf(stderr, "tlsfw: check: unknown option '%s'\n",
-				       argv[optind - 1]),
-			       usage(stderr, EXIT_BAD_INPUT);
 	}
-	if (optind != argc - 1 || (json && print_plan))
-		return usage(stderr, EXIT_BAD_INPUT);
-	co.path = argv[optind];
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args != 1)
+		return cli_usage_error(&cli_check, "give one POLICY");
+	if (json && print_plan)
+		return cli_usage_error(&cli_check, "--json and --print-plan exclude each other");
+	co.path = p.args[0];
 
 	diag_init(&d);
 	err = compile(&co, &c, &d);
@@ -69,7 +53,7 @@ int cmd_check(int argc, char **argv)
 	if (err)
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 	if (err && err != -EINVAL)
-		diag_error(&d, NULL, "cannot compile the policy: %s", strerror(-err));
+		diag_sys_error(&d, err, "cannot compile the policy");
 	/* run over SSH: would this policy cut the session? (apply refuses it) */
 	if (!err && lockout_guard(&c, getenv("SSH_CONNECTION"), DIAG_WARNING, &d) < 0)
 		ret = EXIT_SYSTEM;
@@ -90,3 +74,9 @@ int cmd_check(int argc, char **argv)
 	diag_free(&d);
 	return ret;
 }
+
+static const char *const forms[] = { "[--print-plan | --json] [--probe] POLICY", NULL };
+static const struct cli_opt opts[] = {
+	{ "print-plan", NULL, 'p' }, { "probe", NULL, 'P' }, { "json", NULL, 'j' }, { NULL }
+};
+const struct cli_cmd cli_check = { "check", forms, opts, cmd_check };

@@ -6,20 +6,14 @@
  * policy's probes are not run.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "compile.h"
 #include "diff.h"
 #include "enforced.h"
 #include "tlsfw.h"
-
-static int usage(FILE *out, int ret)
-{
-	fputs("usage: tlsfw diff POLICY [--json]\n", out);
-	return ret;
-}
 
 /* The enforced side: the recorded file when unchanged, else the maps' records (bpf). */
 static int enforced_side(struct enforced *en, struct diff_side *old)
@@ -47,47 +41,41 @@ static int enforced_side(struct enforced *en, struct diff_side *old)
 	return EXIT_OK;
 }
 
-int cmd_diff(int argc, char **argv)
+static int cmd_diff(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct compile_opts co = { 0 };
+	struct cli_parse p;
+	const char *arg;
 	struct diff_side old = { 0 }, new = { 0 };
 	struct enforced en;
 	struct compiled c;
 	struct diag d;
 	bool json = false;
-	char msg[320];
-	int ret, err, o;
+	int ret, err, key;
 
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (o == 'j')
-			json = true;
-		else if (o == 'h')
-			return usage(stdout, EXIT_OK);
-		else
-			return usage(stderr, EXIT_BAD_INPUT);
-	}
-	if (optind != argc - 1)
-		return usage(stderr, EXIT_BAD_INPUT);
-	co.path = argv[optind];
+	cli_begin(&p, &cli_diff, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0)
+		json |= key == 'j';
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args != 1)
+		return cli_usage_error(&cli_diff, "give one POLICY");
+	co.path = p.args[0];
 
 	diag_init(&d);
 	err = compile(&co, &c, &d);
-	diag_print(&d, stderr);
+	if (err && err != -EINVAL)
+		diag_sys_error(&d, err, "cannot compile the policy");
+	diag_flush(&d, stderr);
 	if (err) {
 		diag_print_summary(&d, stderr, "nothing compared");
 		compiled_free(&c);
 		diag_free(&d);
 		return err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 	}
-	if (enforced_read(&en, msg, sizeof(msg))) {
-		fprintf(stderr, "tlsfw: error: %s\n", msg);
+	if (enforced_read(&en, &d)) {
+		diag_flush(&d, stderr);
+		enforced_free(&en);
 		ret = EXIT_SYSTEM;
 		goto out;
 	}
@@ -104,3 +92,7 @@ out:
 	diag_free(&d);
 	return ret;
 }
+
+static const char *const forms[] = { "POLICY [--json]", NULL };
+static const struct cli_opt opts[] = { { "json", NULL, 'j' }, { NULL } };
+const struct cli_cmd cli_diff = { "diff", forms, opts, cmd_diff };

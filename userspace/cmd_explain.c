@@ -9,21 +9,18 @@
  * interface and direction the policy hooks.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
+#include "cli.h"
 #include "compile.h"
 #include "enforced.h"
 #include "explain.h"
 #include "explain_maps.h"
 #include "textsafe.h"
 #include "tlsfw.h"
-
-static const char usage_text[] =
-	"usage: tlsfw explain [POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface IF] [--dir ingress|egress] [--json]\n";
 
 struct target {
 	char ifname[IFNAMSIZ];
@@ -37,12 +34,6 @@ struct job {
 	bool json;
 	json_object *all; /* --json: the explanations */
 };
-
-static int usage(FILE *out, int ret)
-{
-	fputs(usage_text, out);
-	return ret;
-}
 
 /* One explanation, printed. */
 static int emit(struct job *j, const struct explain *e, const struct explain_pkt *p, bool first)
@@ -213,13 +204,17 @@ static int explain_live_bpf(struct job *j, const struct enforced *en)
 static int explain_enforced(struct job *j)
 {
 	struct enforced en;
-	char msg[320];
+	struct diag d;
 	int ret;
 
-	if (enforced_read(&en, msg, sizeof(msg))) {
-		fprintf(stderr, "tlsfw: error: %s\n", msg);
+	diag_init(&d);
+	if (enforced_read(&en, &d)) {
+		diag_flush(&d, stderr);
+		diag_free(&d);
+		enforced_free(&en);
 		return EXIT_SYSTEM;
 	}
+	diag_free(&d);
 	if (en.backend == ENFORCED_NONE) {
 		fprintf(stderr,
 			"tlsfw: error: nothing is enforced in this network namespace; give a policy: tlsfw explain POLICY PROTO SRC DST\n");
@@ -253,7 +248,9 @@ static int explain_policy(struct job *j, const char *path)
 	diag_init(&d);
 	err = compile(&co, &c, &d);
 	if (err) {
-		diag_print(&d, stderr);
+		if (err != -EINVAL)
+			diag_sys_error(&d, err, "cannot compile the policy");
+		diag_flush(&d, stderr);
 		diag_print_summary(&d, stderr, "nothing explained");
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 	} else if (explain_with_plan(j, &c.plan, NULL)) {
@@ -264,54 +261,38 @@ static int explain_policy(struct job *j, const char *path)
 	return ret;
 }
 
-static int parse_opts(int argc, char **argv, struct job *j)
+static int cmd_explain(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "iface", required_argument, NULL, 'i' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int o;
-
-	optind = 1;
-	opterr = 0;
-	j->dir = -1;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (o == 'i' && strlen(optarg) < IFNAMSIZ) {
-			j->iface = optarg;
-		} else if (o == 'd' && (!strcmp(optarg, "ingress") || !strcmp(optarg, "egress"))) {
-			j->dir = !strcmp(optarg, "egress");
-		} else if (o == 'j') {
-			j->json = true;
-		} else if (o == 'h') {
-			return usage(stdout, EXIT_OK) - 1;
-		} else {
-			fprintf(stderr, "tlsfw: explain: bad option '%s'\n", argv[optind - 1]);
-			return usage(stderr, EXIT_BAD_INPUT);
-		}
-	}
-	return 0;
-}
-
-int cmd_explain(int argc, char **argv)
-{
-	struct job j = { 0 };
-	const char *policy = NULL;
+	struct job j = { .dir = -1 };
+	const char *policy = NULL, *arg;
+	struct cli_parse p;
 	char msg[200];
-	int ret = parse_opts(argc, argv, &j), n = argc - optind;
+	int ret, key;
 
-	if (ret)
-		return ret < 0 ? EXIT_OK : ret;
-	if (n != 3 && n != 4)
-		return usage(stderr, EXIT_BAD_INPUT);
-	if (n == 4)
-		policy = argv[optind++];
-	if (explain_pkt_parse(&j.pkt, (const char *const *)argv + optind, msg, sizeof(msg))) {
-		fprintf(stderr, "tlsfw: explain: %s\n", msg);
-		return usage(stderr, EXIT_BAD_INPUT);
+	cli_begin(&p, &cli_explain, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0) {
+		if (key == 'i' && strlen(arg) >= IFNAMSIZ)
+			return cli_usage_error(&cli_explain,
+					       "--iface: '%s' is too long for an interface name",
+					       arg);
+		if (key == 'i')
+			j.iface = arg;
+		else if (key == 'd' && strcmp(arg, "ingress") && strcmp(arg, "egress"))
+			return cli_usage_error(&cli_explain, "--dir is ingress or egress");
+		else if (key == 'd')
+			j.dir = !strcmp(arg, "egress");
+		else if (key == 'j')
+			j.json = true;
 	}
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args != 3 && p.n_args != 4)
+		return cli_usage_error(&cli_explain, "give [POLICY] PROTO SRC DST");
+	if (p.n_args == 4)
+		policy = p.args[0];
+	if (explain_pkt_parse(&j.pkt, (const char *const *)p.args + (p.n_args - 3), msg,
+			      sizeof(msg)))
+		return cli_usage_error(&cli_explain, "%s", msg);
 	if (j.json)
 		j.all = json_object_new_array();
 	ret = policy ? explain_policy(&j, policy) : explain_enforced(&j);
@@ -327,3 +308,11 @@ int cmd_explain(int argc, char **argv)
 	}
 	return ret;
 }
+
+static const char *const forms[] = {
+	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--json]", NULL
+};
+static const struct cli_opt opts[] = {
+	{ "iface", "IF", 'i' }, { "dir", "ingress|egress", 'd' }, { "json", NULL, 'j' }, { NULL }
+};
+const struct cli_cmd cli_explain = { "explain", forms, opts, cmd_explain };

@@ -6,7 +6,6 @@
  * 1 bad usage.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +14,12 @@
 #include <json-c/json.h>
 #include <openssl/ssl.h>
 
+#include "cli.h"
+#include "names.h"
 #include "probe.h"
 #include "probe_domain.h"
 #include "probe_policy.h"
 #include "tlsfw.h"
-
-static const char usage_line[] =
-	"usage: tlsfw probe TARGET... [--starttls PROTO] [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--name NAME] [--min-tls VER] [--require-tls] [--no-verify] [--warn-days N]\n"
-	"       tlsfw probe --policy POLICY [--json] [--timeout MS] [--concurrency N] [--ca FILE] [--warn-days N] [--trust-anchor FILE]\n"
-	"       tlsfw probe --domain DOMAIN [--trust-anchor FILE] [--ca FILE] [--json] [--timeout MS] [--concurrency N] [--min-tls VER] [--warn-days N]\n"
-	"TARGET is host:port, [v6addr]:port or host:service (mail.example.com:submission)\n";
 
 #define PROBE_ANCHORS_MAX 16 /* --trust-anchor files */
 
@@ -39,9 +34,7 @@ struct probe_cli {
 
 static int bad(const char *fmt, const char *a)
 {
-	fprintf(stderr, "tlsfw: ");
-	fprintf(stderr, fmt, a);
-	fprintf(stderr, "\n%s", usage_line);
+	cli_usage_error(&cli_probe, fmt, a);
 	return -EINVAL;
 }
 
@@ -58,125 +51,92 @@ static int parse_int(const char *s, long lo, long hi, int *out)
 	return 0;
 }
 
-int probe_min_tls_parse(const char *s)
+static int parse_opt(struct probe_cli *cli, int key, const char *arg)
 {
-	static const struct {
-		const char *n;
-		int v;
-	} m[] = {
-		{ "1.0", TLS1_VERSION },   { "1", TLS1_VERSION },     { "1.1", TLS1_1_VERSION },
-		{ "1.2", TLS1_2_VERSION }, { "1.3", TLS1_3_VERSION },
-	};
-
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (!strcmp(s, m[i].n))
-			return m[i].v;
-	return -EINVAL;
+	switch (key) {
+	case 's':
+		if (probe_proto_by_name(arg) < 0)
+			return bad(
+				"unknown --starttls '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
+				arg);
+		cli->starttls = arg;
+		break;
+	case 'j':
+		cli->json = true;
+		break;
+	case 't':
+		if (parse_int(arg, 1, 600000, &cli->o.timeout_ms))
+			return bad("--timeout takes milliseconds, 1-600000, not '%s'", arg);
+		break;
+	case 'c':
+		if (parse_int(arg, 1, 1024, &cli->o.concurrency))
+			return bad("--concurrency takes 1-1024, not '%s'", arg);
+		break;
+	case 'a':
+		if (access(arg, R_OK))
+			return bad("cannot read CA file '%s'", arg);
+		cli->o.ca_file = arg;
+		break;
+	case 'n':
+		if (!*arg || strlen(arg) >= PROBE_NAME_MAX)
+			return bad("bad --name '%s'", arg);
+		cli->name = arg;
+		break;
+	case 'm':
+		cli->min_tls = probe_min_tls_parse(arg);
+		if (cli->min_tls < 0)
+			return bad("--min-tls takes 1.0, 1.1, 1.2 or 1.3, not '%s'", arg);
+		break;
+	case 'r':
+		cli->require_tls = true;
+		break;
+	case 'V':
+		cli->no_verify = true;
+		break;
+	case 'p':
+		cli->policy = arg;
+		break;
+	case 'w':
+		if (parse_int(arg, 0, 3650, &cli->o.warn_days))
+			return bad("--warn-days takes 0-3650, not '%s'", arg);
+		break;
+	case 'd':
+		cli->domain = arg;
+		break;
+	case 'T':
+		if (cli->n_anchors == PROBE_ANCHORS_MAX)
+			return bad("more than 16 --trust-anchor files ('%s')", arg);
+		cli->anchors[cli->n_anchors++] = arg;
+		break;
+	}
+	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct probe_cli *cli)
+/* Returns 0 to go on, or the exit status (+1: stop with EXIT_OK after --help). */
+static int parse_args(int argc, char **argv, struct probe_cli *cli, struct cli_parse *p)
 {
-	static const struct option opts[] = {
-		{ "starttls", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "concurrency", required_argument, NULL, 'c' },
-		{ "ca", required_argument, NULL, 'a' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "min-tls", required_argument, NULL, 'm' },
-		{ "require-tls", no_argument, NULL, 'r' },
-		{ "no-verify", no_argument, NULL, 'V' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "warn-days", required_argument, NULL, 'w' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "trust-anchor", required_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	const char *arg;
+	int key;
 
 	cli->o.timeout_ms = PROBE_DEFAULT_TIMEOUT_MS;
 	cli->o.concurrency = PROBE_DEFAULT_CONCURRENCY;
 	cli->o.warn_days = PROBE_DEFAULT_WARN_DAYS;
 	cli->min_tls = TLS1_2_VERSION;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (probe_proto_by_name(optarg) < 0)
-				return bad(
-					"unknown --starttls '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
-					optarg);
-			cli->starttls = optarg;
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		case 't':
-			if (parse_int(optarg, 1, 600000, &cli->o.timeout_ms))
-				return bad("--timeout takes milliseconds, 1-600000, not '%s'",
-					   optarg);
-			break;
-		case 'c':
-			if (parse_int(optarg, 1, 1024, &cli->o.concurrency))
-				return bad("--concurrency takes 1-1024, not '%s'", optarg);
-			break;
-		case 'a':
-			if (access(optarg, R_OK))
-				return bad("cannot read CA file '%s'", optarg);
-			cli->o.ca_file = optarg;
-			break;
-		case 'n':
-			if (!*optarg || strlen(optarg) >= PROBE_NAME_MAX)
-				return bad("bad --name '%s'", optarg);
-			cli->name = optarg;
-			break;
-		case 'm':
-			cli->min_tls = probe_min_tls_parse(optarg);
-			if (cli->min_tls < 0)
-				return bad("--min-tls takes 1.0, 1.1, 1.2 or 1.3, not '%s'",
-					   optarg);
-			break;
-		case 'r':
-			cli->require_tls = true;
-			break;
-		case 'V':
-			cli->no_verify = true;
-			break;
-		case 'p':
-			cli->policy = optarg;
-			break;
-		case 'w':
-			if (parse_int(optarg, 0, 3650, &cli->o.warn_days))
-				return bad("--warn-days takes 0-3650, not '%s'", optarg);
-			break;
-		case 'd':
-			cli->domain = optarg;
-			break;
-		case 'T':
-			if (cli->n_anchors == PROBE_ANCHORS_MAX)
-				return bad("more than 16 --trust-anchor files ('%s')", optarg);
-			cli->anchors[cli->n_anchors++] = optarg;
-			break;
-		case 'h':
-			fputs(usage_line, stdout);
-			return 1;
-		case ':':
-			return bad("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return bad("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (cli->policy && optind < argc)
-		return bad("give targets or --policy, not both ('%s')", argv[optind]);
-	if (cli->domain && (optind < argc || cli->policy))
+	cli_begin(p, &cli_probe, argc, argv);
+	while ((key = cli_next(p, &arg)) >= 0)
+		if (parse_opt(cli, key, arg))
+			return -EINVAL;
+	if (key == CLI_STOP)
+		return p->status ? -EINVAL : 1;
+	if (cli->policy && p->n_args)
+		return bad("give targets or --policy, not both ('%s')", p->args[0]);
+	if (cli->domain && (p->n_args || cli->policy))
 		return bad("give --domain alone, without targets or --policy ('%s')",
-			   cli->policy ? cli->policy : argv[optind]);
+			   cli->policy ? cli->policy : p->args[0]);
 	if (cli->n_anchors && !cli->domain && !cli->policy)
 		return bad("%s",
 			   "--trust-anchor is for --domain (and the domain probes of --policy)");
-	if (!cli->policy && !cli->domain && optind >= argc)
+	if (!cli->policy && !cli->domain && !p->n_args)
 		return bad("%s", "no target");
 	return 0;
 }
@@ -219,7 +179,7 @@ static void run_free(struct probe_run *run)
 }
 
 /* The targets and domains: from the policy, the arguments or --domain. An exit status. */
-static int collect(const struct probe_cli *cli, int argc, char **argv, struct probe_run *run)
+static int collect(const struct probe_cli *cli, const struct cli_parse *p, struct probe_run *run)
 {
 	struct policy_probes pp;
 	int ret;
@@ -240,9 +200,9 @@ static int collect(const struct probe_cli *cli, int argc, char **argv, struct pr
 			run->n_d = 1;
 		}
 	} else {
-		run->n_t = argc - optind;
+		run->n_t = p->n_args;
 		run->t = calloc(run->n_t, sizeof(*run->t));
-		if (run->t && targets_from_args(cli, run->n_t, argv + optind, run->t))
+		if (run->t && targets_from_args(cli, run->n_t, p->args, run->t))
 			return EXIT_BAD_INPUT;
 	}
 	run->r = calloc(run->n_t + 1, sizeof(*run->r));
@@ -331,16 +291,17 @@ static int report(const struct probe_cli *cli, const struct probe_run *run)
 	return worst(run);
 }
 
-int cmd_probe(int argc, char **argv)
+static int cmd_probe(int argc, char **argv)
 {
 	struct probe_cli cli = { 0 };
 	struct probe_run run = { 0 };
+	struct cli_parse p;
 	int ret, rc;
 
-	ret = parse_args(argc, argv, &cli);
+	ret = parse_args(argc, argv, &cli, &p);
 	if (ret)
 		return ret > 0 ? EXIT_OK : EXIT_BAD_INPUT;
-	rc = collect(&cli, argc, argv, &run);
+	rc = collect(&cli, &p, &run);
 	if (rc == EXIT_OK && cli.policy && !run.n_t && !run.n_d) {
 		fprintf(stderr, "tlsfw: %s declares no probes\n", cli.policy);
 	} else if (rc == EXIT_OK) {
@@ -351,3 +312,20 @@ int cmd_probe(int argc, char **argv)
 	run_free(&run);
 	return rc;
 }
+
+static const char *const forms[] = {
+	"TARGET ... [--starttls] [--json] [--timeout] [--concurrency] [--ca] [--name] [--min-tls] [--require-tls] [--no-verify] [--warn-days]",
+	"--policy [--json] [--timeout] [--concurrency] [--ca] [--warn-days] [--trust-anchor]",
+	"--domain [--trust-anchor] [--ca] [--json] [--timeout] [--concurrency] [--min-tls] [--warn-days]",
+	NULL,
+};
+static const struct cli_opt opts[] = {
+	{ "starttls", "PROTO", 's' },	 { "json", NULL, 'j' },
+	{ "timeout", "MS", 't' },	 { "concurrency", "N", 'c' },
+	{ "ca", "FILE", 'a' },		 { "name", "NAME", 'n' },
+	{ "min-tls", "VER", 'm' },	 { "require-tls", NULL, 'r' },
+	{ "no-verify", NULL, 'V' },	 { "policy", "POLICY", 'p' },
+	{ "warn-days", "N", 'w' },	 { "domain", "DOMAIN", 'd' },
+	{ "trust-anchor", "FILE", 'T' }, { NULL },
+};
+const struct cli_cmd cli_probe = { "probe", forms, opts, cmd_probe };

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tlsfw services [--json]: the built-in service catalog. */
-#include <json-c/json.h>
-#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
 
 #include "catalog.h"
+#include "cli.h"
 #include "tlsfw.h"
 
 static const char *const tls_mode_names[] = { "none", "implicit", "starttls", "quic" };
@@ -58,14 +60,8 @@ static int print_json(void)
 	return EXIT_OK;
 }
 
-int cmd_services(int argc, char **argv)
+static void print_table(void)
 {
-	if (argc == 2 && !strcmp(argv[1], "--json"))
-		return print_json();
-	if (argc != 1) {
-		fprintf(stderr, "usage: tlsfw services [--json]\n");
-		return EXIT_BAD_INPUT;
-	}
 	printf("%-20s %-18s %s\n", "NAME", "TRANSPORT/PORT", "TLS MODE");
 	for (size_t i = 0; i < catalog_len; i++) {
 		const struct service *s = &catalog[i];
@@ -83,5 +79,28 @@ int cmd_services(int argc, char **argv)
 			snprintf(name, sizeof(name), "%s", s->name);
 		printf("%-20s %-18s %s\n", name, ports, s->note);
 	}
+}
+
+static int cmd_services(int argc, char **argv)
+{
+	struct cli_parse p;
+	const char *arg;
+	bool json = false;
+	int key;
+
+	cli_begin(&p, &cli_services, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0)
+		json |= key == 'j';
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args)
+		return cli_usage_error(&cli_services, "unexpected argument '%s'", p.args[0]);
+	if (json)
+		return print_json();
+	print_table();
 	return EXIT_OK;
 }
+
+static const char *const forms[] = { "[--json]", NULL };
+static const struct cli_opt opts[] = { { "json", NULL, 'j' }, { NULL } };
+const struct cli_cmd cli_services = { "services", forms, opts, cmd_services };

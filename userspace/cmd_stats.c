@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]
- *             [--listen ADDR:PORT [--web-config FILE]]
- * Per-rule packet and byte counters of the enforced policy, from kernel state alone: the
- * metadata maps name every counter slot (stats.c collects, stats_print.c, stats_prom.c and
- * stats_http.c render).
+ * tlsfw stats: per-rule packet and byte counters of the enforced policy, from kernel state
+ * alone: the backend in force collects one snapshot (backend.h), stats_print.c, stats_prom.c
+ * and stats_http.c render it.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,6 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lock.h"
+#include "names.h"
+#include "backend.h"
+#include "cli.h"
 #include "stats.h"
 #include "tlsfw.h"
 #include "webcfg.h"
@@ -26,20 +28,6 @@ struct stats_opts {
 	const char *web_config; /* exporter-toolkit web configuration file */
 };
 
-static int usage(FILE *out, int ret)
-{
-	fprintf(out,
-		"usage: tlsfw stats [--json | --prometheus] [--exact] [--watch SECONDS] [--reset]\n"
-		"       tlsfw stats --listen [ADDR]:PORT [--web-config FILE]\n");
-	return ret;
-}
-
-static int bad(const char *what)
-{
-	fprintf(stderr, "tlsfw: stats: %s\n", what);
-	return usage(stderr, EXIT_BAD_INPUT);
-}
-
 static int parse_watch(const char *s, double *out)
 {
 	char *end;
@@ -47,68 +35,71 @@ static int parse_watch(const char *s, double *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(v) || v < 0.1 || v > 86400) {
-		fprintf(stderr,
-			"tlsfw: stats: --watch '%s' is not a number of seconds from 0.1 to 86400\n",
-			s);
-		return -EINVAL;
-	}
+	if (!*s || *end || errno || !isfinite(v) || v < 0.1 || v > 86400)
+		return cli_usage_error(
+			&cli_stats, "--watch '%s' is not a number of seconds from 0.1 to 86400", s);
 	*out = v;
 	return 0;
+}
+
+static int combination(const struct stats_opts *o)
+{
+	const char *bad = NULL;
+
+	if (o->web_config && !o->listen)
+		bad = "--web-config configures the server of --listen";
+	else if (o->json && o->prometheus)
+		bad = "--json and --prometheus exclude each other";
+	else if (o->listen && (o->json || o->watch || o->reset))
+		bad = "--listen serves Prometheus text; it does not combine with --json, --watch or --reset";
+	else if (o->watch && o->prometheus)
+		bad = "--watch does not combine with --prometheus: let Prometheus scrape `tlsfw stats --listen` instead";
+	else if (o->watch && o->reset)
+		bad = "--watch does not combine with --reset: run `tlsfw stats --reset` first";
+	return bad ? cli_usage_error(&cli_stats, "%s", bad) : 0;
 }
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, struct stats_opts *o)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL;
+	struct cli_parse p;
+	const char *arg;
+	int key, ret = 0;
 
-		if (!strcmp(a, "--json")) {
+	cli_begin(&p, &cli_stats, argc, argv);
+	while (!ret && (key = cli_next(&p, &arg)) >= 0) {
+		switch (key) {
+		case 'j':
 			o->json = true;
-		} else if (!strcmp(a, "--prometheus")) {
+			break;
+		case 'P':
 			o->prometheus = true;
-		} else if (!strcmp(a, "--exact")) {
+			break;
+		case 'e':
 			o->exact = true;
-		} else if (!strcmp(a, "--reset")) {
+			break;
+		case 'r':
 			o->reset = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			return usage(stdout, EXIT_OK);
-		} else if (!strcmp(a, "--watch") || !strncmp(a, "--watch=", 8)) {
-			val = a[7] ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val)
-				return bad("--watch needs a number of seconds");
-			if (parse_watch(val, &o->watch))
-				return usage(stderr, EXIT_BAD_INPUT);
-		} else if (!strcmp(a, "--listen") || !strncmp(a, "--listen=", 9)) {
-			val = a[8] ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val)
-				return bad(
-					"--listen needs ADDR:PORT (':PORT' for the loopback address)");
-			o->listen = val;
-		} else if (!strcmp(a, "--web-config") || !strncmp(a, "--web-config=", 13)) {
-			val = a[12] ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val)
-				return bad("--web-config needs a file");
-			o->web_config = val;
-		} else {
-			fprintf(stderr, "tlsfw: stats: unknown argument '%s'\n", a);
-			return usage(stderr, EXIT_BAD_INPUT);
+			break;
+		case 'w':
+			ret = parse_watch(arg, &o->watch);
+			break;
+		case 'l':
+			o->listen = arg;
+			break;
+		case 'W':
+			o->web_config = arg;
+			break;
 		}
 	}
-	if (o->web_config && !o->listen)
-		return bad("--web-config configures the server of --listen");
-	if (o->json && o->prometheus)
-		return bad("--json and --prometheus exclude each other");
-	if (o->listen && (o->json || o->watch || o->reset))
-		return bad(
-			"--listen serves Prometheus text; it does not combine with --json, --watch or --reset");
-	if (o->watch && o->prometheus)
-		return bad(
-			"--watch does not combine with --prometheus: let Prometheus scrape `tlsfw stats --listen` instead");
-	if (o->watch && o->reset)
-		return bad(
-			"--watch does not combine with --reset: run `tlsfw stats --reset` first");
-	return -1;
+	if (ret)
+		return ret;
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args)
+		return cli_usage_error(&cli_stats, "unexpected argument '%s'", p.args[0]);
+	ret = combination(o);
+	return ret ? ret : -1;
 }
 
 static int render(const struct stats_snap *s, const struct stats_opts *o,
@@ -121,49 +112,45 @@ static int render(const struct stats_snap *s, const struct stats_opts *o,
 	return stats_print_table(s, v, out);
 }
 
-static int fail_system(const char *msg)
+/* Diagnostics (the reason a read failed) go to stderr; exit 2 when one is an error. */
+static int finish(struct diag *d, int ret)
 {
-	fprintf(stderr, "tlsfw: error: %s\n", msg);
-	return EXIT_SYSTEM;
+	diag_print(d, stderr);
+	diag_free(d);
+	return d->errors || ret ? EXIT_SYSTEM : EXIT_OK;
 }
 
 static int once(const struct stats_opts *o)
 {
 	struct stats_view v = { .exact = o->exact };
+	bool print = !o->reset || o->json || o->prometheus || o->exact;
 	struct stats_snap s;
-	char msg[512];
-	size_t n = 0;
+	struct diag d;
 	FILE *out;
 	int err;
 
+	diag_init(&d);
 	/* --reset alone only zeroes; with an output option it prints what it zeroes. */
-	if (!o->reset || o->json || o->prometheus || o->exact) {
-		err = stats_collect(&s, msg, sizeof(msg));
-		if (err)
-			return fail_system(msg);
-		err = render(&s, o, &v, stdout);
-		stats_snap_free(&s);
-		if (err || fflush(stdout))
-			return fail_system("cannot write the output");
-	}
-	if (!o->reset)
-		return EXIT_OK;
-	err = stats_reset(&n, msg, sizeof(msg));
+	err = backend_counters(&s, o->reset, &d);
 	if (err)
-		return fail_system(msg);
+		return finish(&d, err);
+	if (print && (render(&s, o, &v, stdout) || fflush(stdout)))
+		err = diag_sys_error(&d, -EIO, "cannot write the output");
 	/* stdout carries one document when a format was asked for. */
 	out = o->json || o->prometheus || o->exact ? stderr : stdout;
-	if (n)
-		fprintf(out, "tlsfw: counters reset (%zu interface directions)\n", n);
-	else
+	if (!err && o->reset && s.enforced)
+		fprintf(out, "tlsfw: counters reset (%zu interface direction%s)\n", s.n_blocks,
+			plural(s.n_blocks));
+	else if (!err && o->reset)
 		fprintf(out,
 			"tlsfw: nothing enforced in this network namespace; no counters to reset\n");
-	return EXIT_OK;
+	stats_snap_free(&s);
+	return finish(&d, err);
 }
 
 static void watch_header(const struct stats_opts *o, bool tty, bool first)
 {
-	char now[32];
+	char now[UTC_TEXT_LEN];
 
 	if (o->json)
 		return;
@@ -171,7 +158,7 @@ static void watch_header(const struct stats_opts *o, bool tty, bool first)
 		fputs("\033[H\033[2J", stdout);
 	else if (!first)
 		fputc('\n', stdout);
-	stats_time_str(time(NULL), now, sizeof(now));
+	utc_text(time(NULL), now);
 	printf("tlsfw stats every %gs at %s (rates since the previous refresh)\n", o->watch, now);
 }
 
@@ -187,7 +174,7 @@ static void ts_add(struct timespec *t, double s)
 	}
 }
 
-/* Sleep until deadline; true when SIGINT or SIGTERM arrived (both are blocked). */
+/* Sleep until deadline; true when a stopping signal arrived (they are blocked). */
 static bool wait_until(const sigset_t *set, const struct timespec *deadline)
 {
 	for (;;) {
@@ -209,29 +196,29 @@ static bool wait_until(const sigset_t *set, const struct timespec *deadline)
 	}
 }
 
-/* Refresh until SIGINT or SIGTERM; rates are per second over the interval actually measured
+/* Refresh until a stopping signal; rates are per second over the interval actually measured
  * between two reads, so a slow refresh does not skew them. */
 static int watch(const struct stats_opts *o, const sigset_t *set)
 {
 	struct stats_snap snap[2] = {};
 	struct timespec deadline;
 	bool tty = isatty(STDOUT_FILENO), have_prev = false;
-	int cur = 0, ret = EXIT_OK;
-	char msg[512];
+	int cur = 0, err = 0;
+	struct diag d;
 
+	diag_init(&d);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	for (;;) {
 		struct stats_view v = { .exact = o->exact, .rates = true };
 		struct timespec now;
 
-		if (stats_collect(&snap[cur], msg, sizeof(msg))) {
-			ret = fail_system(msg);
+		err = backend_counters(&snap[cur], false, &d);
+		if (err)
 			break;
-		}
 		v.prev = have_prev ? &snap[!cur] : NULL;
 		watch_header(o, tty, !have_prev);
 		if (render(&snap[cur], o, &v, stdout) || fflush(stdout)) {
-			ret = fail_system("cannot write the output");
+			err = diag_sys_error(&d, -EIO, "cannot write the output");
 			break;
 		}
 		stats_snap_free(&snap[!cur]);
@@ -249,7 +236,13 @@ static int watch(const struct stats_opts *o, const sigset_t *set)
 	}
 	stats_snap_free(&snap[0]);
 	stats_snap_free(&snap[1]);
-	return ret;
+	return finish(&d, err);
+}
+
+/* A scrape's snapshot. */
+static int collect(struct stats_snap *s, struct diag *d)
+{
+	return backend_counters(s, false, d);
 }
 
 /* --web-config FILE: errors as for a policy (file:line:column), exit 1. */
@@ -260,48 +253,55 @@ static int read_web_config(const char *path, struct webcfg *web)
 
 	diag_init(&d);
 	err = webcfg_read(web, path, &d);
+	if (err && err != -EINVAL)
+		diag_sys_error(&d, err, "cannot read the web configuration");
 	diag_print(&d, stderr);
 	if (d.n || d.truncated)
 		diag_print_summary(&d, stderr, "nothing served");
 	diag_free(&d);
-	if (err && err != -EINVAL)
-		fprintf(stderr, "tlsfw: error: cannot read the web configuration: %s\n",
-			strerror(-err));
 	return err;
 }
 
 static int listen_http(const struct stats_opts *o, const sigset_t *set)
 {
 	struct webcfg web = {};
-	struct stats_snap s;
 	struct stats_listen l;
-	char msg[512];
+	struct stats_snap s;
+	struct diag d, first;
 	int err;
 
-	if (stats_listen_parse(o->listen, &l, msg, sizeof(msg))) {
-		fprintf(stderr, "tlsfw: stats: %s\n", msg);
-		return usage(stderr, EXIT_BAD_INPUT);
+	diag_init(&d);
+	if (stats_listen_parse(o->listen, &l, &d)) {
+		err = cli_usage_error(&cli_stats, "%s", d.n ? d.recs[0].msg : "bad --listen");
+		diag_free(&d);
+		return err;
 	}
 	if (o->web_config && read_web_config(o->web_config, &web)) {
 		webcfg_free(&web);
+		diag_free(&d);
 		return EXIT_BAD_INPUT;
 	}
 	/* Without privilege every scrape would fail: say so now rather than serve errors. A
-	 * policy applied later is fine, so "nothing enforced" is no reason to stop. */
-	err = stats_collect(&s, msg, sizeof(msg));
+	 * policy applied later is fine, so "nothing enforced" is no reason to stop; another
+	 * failure is said and served (the scrape answers 503 with the reason). */
+	diag_init(&first);
+	err = backend_counters(&s, false, &first);
 	stats_snap_free(&s);
 	if (err == -EPERM) {
 		webcfg_free(&web);
-		return fail_system(msg);
+		diag_free(&d);
+		return finish(&first, err);
 	}
-	if (err)
-		fprintf(stderr, "tlsfw: warning: %s\n", msg);
-	err = stats_http_serve(&l, o->web_config ? &web : NULL, msg, sizeof(msg));
+	for (size_t i = 0; i < first.n; i++)
+		diag_warning(&d, NULL, "%s", first.recs[i].msg);
+	diag_free(&first);
+	diag_flush(&d, stderr);
+	err = stats_http_serve(&l, o->web_config ? &web : NULL, collect, &d);
 	webcfg_free(&web);
-	return err ? fail_system(msg) : EXIT_OK;
+	return finish(&d, err);
 }
 
-int cmd_stats(int argc, char **argv)
+static int cmd_stats(int argc, char **argv)
 {
 	struct stats_opts o = {};
 	sigset_t set;
@@ -313,17 +313,29 @@ int cmd_stats(int argc, char **argv)
 		return once(&o);
 	/* Blocked before any thread starts, so that only sigwait/sigtimedwait see them and the
 	 * command ends cleanly (exit 0) between two refreshes or scrapes. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	stop_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	ret = o.listen ? listen_http(&o, &set) : watch(&o, &set);
-	/* Discard a second SIGINT/SIGTERM still pending (timeout(1) sends two, so does an
+	/* Discard a second stopping signal still pending (timeout(1) sends two, so does an
 	 * impatient Ctrl-C): it must not turn a clean exit into death, and LeakSanitizer's exit
 	 * check hangs on a pending blocked signal. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			signal(sig, SIG_IGN);
 	/* A blocked signal is queued even when ignored: unblock so that later ones vanish. */
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	return ret;
 }
+
+static const char *const forms[] = {
+	"[--json | --prometheus] [--exact] [--watch] [--reset]",
+	"--listen [--web-config]",
+	NULL,
+};
+static const struct cli_opt opts[] = {
+	{ "json", NULL, 'j' },	       { "prometheus", NULL, 'P' },
+	{ "exact", NULL, 'e' },	       { "watch", "SECONDS", 'w' },
+	{ "reset", NULL, 'r' },	       { "listen", "[ADDR]:PORT", 'l' },
+	{ "web-config", "FILE", 'W' }, { NULL },
+};
+const struct cli_cmd cli_stats = { "stats", forms, opts, cmd_stats };

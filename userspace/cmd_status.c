@@ -1,113 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw status [--json]: what is enforced in this network namespace, from the kernel alone. */
+/*
+ * tlsfw status [--json]: what is enforced in this network namespace, from the kernel alone,
+ * rendered from the one model both backends fill (backend.h).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
-#include <linux/if_link.h>
 
-#include "nft_cmd.h"
-#include "policy.h"
-#include "state.h"
+#include "backend.h"
+#include "cli.h"
+#include "names.h"
 #include "textsafe.h"
 #include "tlsfw.h"
 
-struct status {
-	struct state st;
-	struct state_meta sm;
-	bool have_meta;
-};
-
-static const char *ingress_hook(const struct state_iface *si)
+static json_object *str_or_null(const char *s)
 {
-	if (si->xdp_fd >= 0)
-		return si->xdp_attached == XDP_ATTACHED_SKB ? "XDP generic" : "XDP native";
-	return si->tc_in_fd >= 0 ? "tc" : NULL;
+	return s ? json_object_new_string(s) : NULL;
 }
 
-static const char *json_hook(const char *h)
+static json_object *policy_json(const struct status_model *m)
 {
-	if (!h)
-		return NULL;
-	if (!strcmp(h, "XDP native"))
-		return "xdp-native";
-	if (!strcmp(h, "XDP generic"))
-		return "xdp-generic";
-	return "tc";
+	json_object *p = json_object_new_object();
+	char when[UTC_TEXT_LEN];
+
+	utc_text(m->applied_at, when);
+	json_object_object_add(p, "file", json_object_new_string(m->file));
+	json_object_object_add(p, "hash", json_object_new_string(m->hash));
+	json_object_object_add(p, "applied_at", json_object_new_string(when));
+	json_object_object_add(p, "applied_at_unix", json_object_new_int64(m->applied_at));
+	json_object_object_add(p, "rules", json_object_new_int64(m->n_rules));
+	json_object_object_add(p, "default",
+			       json_object_new_string(action_name(m->default_action)));
+	json_object_object_add(p, "backend", json_object_new_string(m->backend->name));
+	json_object_object_add(p, "generation",
+			       m->generation < 0 ? NULL : json_object_new_int(m->generation));
+	json_object_object_add(p, "table", str_or_null(m->table));
+	return p;
 }
 
-static void time_str(uint64_t t, char *buf, size_t len)
+/* Per interface, the policy's fields again: a script reading one interface needs no join. */
+static json_object *iface_json(const struct status_model *m, const struct status_iface *si)
 {
-	time_t tt = t;
-	struct tm tm;
+	json_object *o = json_object_new_object();
+	bool p = m->have_policy;
+	char when[UTC_TEXT_LEN];
 
-	if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "unknown");
+	utc_text(m->applied_at, when);
+	json_object_object_add(o, "name", json_object_new_string(si->name));
+	json_object_object_add(o, "ifindex",
+			       si->ifindex ? json_object_new_int64(si->ifindex) : NULL);
+	json_object_object_add(o, "ingress", str_or_null(hook_id_name(si->ingress)));
+	json_object_object_add(o, "egress", str_or_null(hook_id_name(si->egress)));
+	json_object_object_add(o, "in_policy", json_object_new_boolean(si->in_policy));
+	json_object_object_add(o, "policy", p ? json_object_new_string(m->file) : NULL);
+	json_object_object_add(o, "hash", p ? json_object_new_string(m->hash) : NULL);
+	json_object_object_add(o, "applied_at", p ? json_object_new_string(when) : NULL);
+	json_object_object_add(o, "rules", p ? json_object_new_int64(m->n_rules) : NULL);
+	return o;
 }
 
-/* An interface counts as governed by the policy when the active generation has a block for it;
- * a tlsfw program without one is left over from an interrupted apply. */
-static bool in_policy(const struct status *s, const char *name)
-{
-	unsigned int bit = 1u << s->sm.gen;
-
-	if (!s->have_meta)
-		return false;
-	for (size_t i = 0; i < TLSFW_MAX_CTX; i++)
-		if ((s->sm.ctxs[i].in_use & bit) && !strncmp(s->sm.ctxs[i].ifname, name, 16))
-			return true;
-	return false;
-}
-
-static int print_json(const struct status *s)
+static int print_json(const struct status_model *m)
 {
 	json_object *doc = json_object_new_object(), *ifs = json_object_new_array();
-	const struct tlsfw_meta *m = &s->sm.meta;
-	char when[32];
 
-	time_str(m->applied_at, when, sizeof(when));
-	json_object_object_add(doc, "enforced", json_object_new_boolean(s->st.n_ifaces > 0));
-	if (s->have_meta) {
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "file", json_object_new_string(m->policy_file));
-		json_object_object_add(p, "hash", json_object_new_string(m->policy_hash));
-		json_object_object_add(p, "applied_at", json_object_new_string(when));
-		json_object_object_add(p, "applied_at_unix", json_object_new_int64(m->applied_at));
-		json_object_object_add(p, "rules", json_object_new_int(m->n_rules));
-		json_object_object_add(
-			p, "default",
-			json_object_new_string(
-				pol_action_names[m->default_action > 2 ? 0 : m->default_action]));
-		json_object_object_add(p, "generation", json_object_new_int(s->sm.gen));
-		json_object_object_add(doc, "policy", p);
-	}
-	for (size_t i = 0; i < s->st.n_ifaces; i++) {
-		const struct state_iface *si = &s->st.ifaces[i];
-		json_object *o = json_object_new_object();
-		const char *in = json_hook(ingress_hook(si));
-
-		json_object_object_add(o, "name", json_object_new_string(si->name));
-		json_object_object_add(o, "ifindex", json_object_new_int(si->ifindex));
-		json_object_object_add(o, "ingress", in ? json_object_new_string(in) : NULL);
-		json_object_object_add(o, "egress",
-				       si->tc_eg_fd >= 0 ? json_object_new_string("tc") : NULL);
-		json_object_object_add(o, "in_policy",
-				       json_object_new_boolean(in_policy(s, si->name)));
-		if (s->have_meta) {
-			json_object_object_add(o, "policy", json_object_new_string(m->policy_file));
-			json_object_object_add(o, "hash", json_object_new_string(m->policy_hash));
-			json_object_object_add(o, "applied_at", json_object_new_string(when));
-			json_object_object_add(o, "rules", json_object_new_int(m->n_rules));
-		}
-		json_object_array_add(ifs, o);
-	}
+	json_object_object_add(doc, "enforced", json_object_new_boolean(m->n_ifaces > 0));
+	json_object_object_add(doc, "backend", m->backend ? str_or_null(m->backend->name) : NULL);
+	json_object_object_add(doc, "policy", m->have_policy ? policy_json(m) : NULL);
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		json_object_array_add(ifs, iface_json(m, &m->ifaces[i]));
 	json_object_object_add(doc, "interfaces", ifs);
 	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
-	return EXIT_OK;
+	return fflush(stdout) ? EXIT_SYSTEM : EXIT_OK;
 }
 
 static void ago(uint64_t t, char *buf, size_t len)
@@ -126,87 +93,69 @@ static void ago(uint64_t t, char *buf, size_t len)
 		snprintf(buf, len, "%ld days ago", d / 86400);
 }
 
-static int print_text(const struct status *s)
+static void print_policy(const struct status_model *m)
 {
-	const struct tlsfw_meta *m = &s->sm.meta;
-	char when[32], since[32], file[TEXTSAFE_LEN(TLSFW_PATH_MAX)], name[TEXTSAFE_LEN(IFNAMSIZ)];
+	char when[UTC_TEXT_LEN], since[32], buf[TEXTSAFE_LEN(TLSFW_PATH_MAX)];
 
-	if (!s->st.n_ifaces) {
+	utc_text(m->applied_at, when);
+	ago(m->applied_at, since, sizeof(since));
+	printf("policy   %s\n", textsafe(m->file, buf, sizeof(buf)));
+	printf("hash     %s\n", textsafe(m->hash, buf, sizeof(buf)));
+	printf("applied  %s (%s)\n", when, since);
+	printf("rules    %u, default %s\n", m->n_rules, action_name(m->default_action));
+	printf("backend  %s (%s)\n\n", m->backend->name, m->backend->what);
+}
+
+static int print_text(const struct status_model *m)
+{
+	if (!m->n_ifaces) {
 		printf("tlsfw: nothing enforced in this network namespace\n");
 		return EXIT_OK;
 	}
-	if (s->have_meta) {
-		time_str(m->applied_at, when, sizeof(when));
-		ago(m->applied_at, since, sizeof(since));
-		printf("policy   %s\n", textsafe(m->policy_file, file, sizeof(file)));
-		printf("hash     %s\n", textsafe(m->policy_hash, file, sizeof(file)));
-		printf("applied  %s (%s)\n", when, since);
-		printf("rules    %u, default %s\n\n", m->n_rules,
-		       pol_action_names[m->default_action > 2 ? 0 : m->default_action]);
-	}
+	if (m->have_policy)
+		print_policy(m);
 	printf("%-16s %-12s %-8s %s\n", "INTERFACE", "INGRESS", "EGRESS", "RULES");
-	for (size_t i = 0; i < s->st.n_ifaces; i++) {
-		const struct state_iface *si = &s->st.ifaces[i];
-		const char *in = ingress_hook(si);
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct status_iface *si = &m->ifaces[i];
+		char name[TEXTSAFE_LEN(IF_NAMESIZE)];
 
-		textsafe(si->name, name, sizeof(name));
-		if (in_policy(s, si->name))
-			printf("%-16s %-12s %-8s %u\n", name, in ? in : "-",
-			       si->tc_eg_fd >= 0 ? "tc" : "-", m->n_rules);
+		printf("%-16s %-12s %-8s ", textsafe(si->name, name, sizeof(name)),
+		       hook_label(si->ingress), hook_label(si->egress));
+		if (si->in_policy)
+			printf("%u\n", m->n_rules);
 		else
-			printf("%-16s %-12s %-8s %s\n", name, in ? in : "-",
-			       si->tc_eg_fd >= 0 ? "tc" : "-",
-			       "none (left by an interrupted apply: run `tlsfw detach` for it)");
+			printf("none (left by an interrupted apply: run `tlsfw detach` for it)\n");
 	}
 	return EXIT_OK;
 }
 
-int cmd_status(int argc, char **argv)
+static int cmd_status(int argc, char **argv)
 {
-	struct status s = {};
+	struct status_model m;
+	struct cli_parse p;
+	const char *arg;
 	bool json = false;
-	char msg[512];
-	int err, ret;
+	struct diag d;
+	int ret, key;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: tlsfw status [--json]\n");
-			return EXIT_OK;
-		} else {
-			fprintf(stderr,
-				"tlsfw: status: unknown argument '%s'\nusage: tlsfw status [--json]\n",
-				argv[i]);
-			return EXIT_BAD_INPUT;
-		}
-	}
-	err = state_find(&s.st, msg, sizeof(msg));
-	if (err) {
-		fprintf(stderr, "tlsfw: error: %s\n", msg);
-		return EXIT_SYSTEM;
-	}
-	if (!s.st.n_ifaces) {
-		/* backend: nft keeps its policy in table inet tlsfw (nft_cmd.c) */
-		ret = nft_cmd_status(json);
-		if (ret != -ENOENT) {
-			state_free(&s.st);
-			return ret;
-		}
-	}
-	if (s.st.have_maps) {
-		err = state_meta_read(&s.st.maps, &s.sm);
-		if (err) {
-			fprintf(stderr,
-				"tlsfw: error: cannot read the enforced policy's metadata: %s\n",
-				strerror(-err));
-			state_free(&s.st);
-			return EXIT_SYSTEM;
-		}
-		s.have_meta = true;
-	}
-	ret = json ? print_json(&s) : print_text(&s);
-	state_meta_free(&s.sm);
-	state_free(&s.st);
+	cli_begin(&p, &cli_status, argc, argv);
+	while ((key = cli_next(&p, &arg)) >= 0)
+		json |= key == 'j';
+	if (key == CLI_STOP)
+		return p.status;
+	if (p.n_args)
+		return cli_usage_error(&cli_status, "unexpected argument '%s'", p.args[0]);
+	diag_init(&d);
+	if (backend_status(&m, &d))
+		ret = EXIT_SYSTEM;
+	else
+		ret = json ? print_json(&m) : print_text(&m);
+	diag_print(&d, stderr);
+	diag_free(&d);
+	status_model_free(&m);
 	return ret;
 }
+
+static const char *const forms[] = { "[--json]", NULL };
+static const struct cli_opt opts[] = { { "json", NULL, 'j' }, { NULL } };
+const struct cli_cmd cli_status = { "status", forms, opts, cmd_status };

@@ -4,6 +4,7 @@
  * place, with the offending line and a caret under it, as a compiler does.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -139,10 +140,28 @@ void diag_note(struct diag *d, const struct loc *loc, const char *fmt, ...)
 	va_end(ap);
 }
 
+int diag_sys_error(struct diag *d, int err, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (err < 0)
+		diag_error(d, NULL, "%s: %s", msg ? msg : "?", strerror(-err));
+	else
+		diag_error(d, NULL, "%s", msg ? msg : "?");
+	free(msg);
+	return err < 0 ? err : -EIO;
+}
+
+/* Records without a file sort after every file: the details first, what failed last. */
 static size_t file_index(const struct diag *d, const char *file)
 {
 	if (!file)
-		return 0;
+		return SIZE_MAX;
 	for (size_t i = 0; i < d->n_files; i++)
 		if (d->files[i] == file || !strcmp(d->files[i], file))
 			return i + 1;
@@ -311,40 +330,58 @@ static bool *texts_ok(const struct diag *d)
 	return ok;
 }
 
-void diag_print(const struct diag *d, FILE *out)
+static bool text_ok(const struct diag *d, const bool *ok, const char *file)
 {
-	struct order *ord;
-	size_t owner = 0;
-	bool *ok;
+	return ok && file && ok[file_index(d, file)];
+}
 
-	if (!d->n && !d->truncated)
-		return;
-	ord = calloc(d->n ? d->n : 1, sizeof(*ord));
-	ok = texts_ok(d);
-	if (!ord || !ok) {
-		for (size_t i = 0; i < d->n; i++)
+/* Records [from, d->n), sorted; the cap's message when truncated says so. */
+static void print_range(const struct diag *d, size_t from, bool truncated, FILE *out)
+{
+	size_t n = d->n - from, owner = from;
+	struct order *ord = calloc(n ? n : 1, sizeof(*ord));
+	bool *ok = texts_ok(d);
+
+	if (!ord) {
+		for (size_t i = from; i < d->n; i++)
 			print_record(d, &d->recs[i], false, out);
 		goto out;
 	}
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->recs[i].level != DIAG_NOTE || i == 0)
-			owner = i;
-		ord[i].rec = i;
+	for (size_t i = 0; i < n; i++) {
+		if (d->recs[from + i].level != DIAG_NOTE || i == 0)
+			owner = from + i;
+		ord[i].rec = from + i;
 		ord[i].owner = owner;
 		ord[i].file = file_index(d, d->recs[owner].loc.file);
 	}
-	qsort_r(ord, d->n, sizeof(*ord), order_cmp, (void *)d);
-	for (size_t i = 0; i < d->n; i++) {
+	qsort_r(ord, n, sizeof(*ord), order_cmp, (void *)d);
+	for (size_t i = 0; i < n; i++) {
 		const struct diag_record *r = &d->recs[ord[i].rec];
 
-		print_record(d, r, ok[file_index(d, r->loc.file)], out);
+		print_record(d, r, text_ok(d, ok, r->loc.file), out);
 	}
-	if (d->truncated)
+	if (truncated)
 		fprintf(out, "tlsfw: too many errors: stopped after %d; %d more not shown\n",
 			DIAG_MAX_ERRORS, d->truncated);
 out:
 	free(ord);
 	free(ok);
+}
+
+void diag_print(const struct diag *d, FILE *out)
+{
+	if (d->n || d->truncated)
+		print_range(d, 0, d->truncated, out);
+}
+
+void diag_flush(struct diag *d, FILE *out)
+{
+	/* the cap is reached at most once: say so with the records that reached it */
+	bool cap_now = d->truncated && d->flushed < d->n;
+
+	if (d->flushed < d->n)
+		print_range(d, d->flushed, cap_now, out);
+	d->flushed = d->n;
 }
 
 void diag_print_summary(const struct diag *d, FILE *out, const char *what)

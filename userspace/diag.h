@@ -33,6 +33,7 @@ struct diag {
 	size_t n_files;
 	/* source text of each file, for the excerpt under a message (may be NULL) */
 	char **texts;
+	size_t flushed; /* records [0, flushed) were printed by diag_flush */
 };
 
 void diag_init(struct diag *d);
@@ -46,9 +47,17 @@ void diag_warning(struct diag *d, const struct loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void diag_note(struct diag *d, const struct loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* An error without a place in a policy (the system refused, a kernel object is missing),
+ * printed as "tlsfw: error: ..." after the records that have one. err < 0 appends
+ * ": strerror(-err)". Returns err, or -EIO when err is not negative. */
+int diag_sys_error(struct diag *d, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Print every record sorted by (file, line, col, insertion order), with source excerpts and
- * carets, as STYLE.md shows. */
+ * carets, as STYLE.md shows; records without a file come last. */
 void diag_print(const struct diag *d, FILE *out);
+/* Print, in the same order, only the records added since the last diag_flush: a command
+ * that reports as it goes (apply: the compiler's warnings before the kernel is touched). */
+void diag_flush(struct diag *d, FILE *out);
 /* The summary line: "tlsfw: 1 error, 1 warning; nothing applied" (what = "nothing applied"). */
 void diag_print_summary(const struct diag *d, FILE *out, const char *what);
 

@@ -40,10 +40,10 @@ static void recorded_policy(struct enforced *e)
 	}
 }
 
-static int read_nft(struct enforced *e, char *msg, size_t len)
+static int read_nft(struct enforced *e, struct diag *d)
 {
 	struct nft_status ns;
-	int err = nft_status_read(&ns, msg, len);
+	int err = nft_status_read(&ns, d);
 
 	if (err)
 		return err;
@@ -56,26 +56,24 @@ static int read_nft(struct enforced *e, char *msg, size_t len)
 	return 0;
 }
 
-int enforced_read(struct enforced *e, char *msg, size_t len)
+int enforced_read(struct enforced *e, struct diag *d)
 {
 	int err;
 
 	memset(e, 0, sizeof(*e));
-	err = state_find(&e->st, msg, len);
+	err = state_find(&e->st, d);
 	if (err)
 		return err;
 	if (e->st.have_maps) {
 		err = state_meta_read(&e->st.maps, &e->sm);
 		if (err)
-			return snprintf(msg, len, "cannot read tlsfw's records: %s",
-					strerror(-err)),
-			       err;
+			return diag_sys_error(d, err, "cannot read tlsfw's records");
 		e->backend = ENFORCED_BPF;
 		snprintf(e->file, sizeof(e->file), "%s", e->sm.meta.policy_file);
 		if (hash_bytes(e->sm.meta.policy_hash, e->sha256))
 			memset(e->sha256, 0xff, 32);
 	} else {
-		err = read_nft(e, msg, len);
+		err = read_nft(e, d);
 		if (err)
 			return err;
 	}

@@ -29,8 +29,9 @@ struct enforced {
 	char why_not[320]; /* !have_policy: why the file is not used */
 };
 
-/* Fill e (zeroed first). 0 (backend NONE when nothing is enforced), or -errno with msg set. */
-int enforced_read(struct enforced *e, char *msg, size_t len);
+/* Fill e (zeroed first). 0 (backend NONE when nothing is enforced), or -errno with d saying
+ * why. */
+int enforced_read(struct enforced *e, struct diag *d);
 void enforced_free(struct enforced *e);
 
 #endif

@@ -134,9 +134,10 @@ static int wait_loop(struct mnl_socket *nl, struct ifw *w, unsigned int timeout_
 	return err;
 }
 
-static void say_missing(const struct ifw *w, unsigned int timeout_ms, char *msg, size_t len)
+static void say_missing(const struct ifw *w, unsigned int timeout_ms, struct diag *d)
 {
-	size_t off = 0, k = 0;
+	char msg[512];
+	size_t off = 0, k = 0, len = sizeof(msg);
 
 	for (size_t i = 0; i < w->n; i++)
 		k += !w->ifindex[i];
@@ -147,30 +148,30 @@ static void say_missing(const struct ifw *w, unsigned int timeout_ms, char *msg,
 	if (off < len)
 		snprintf(msg + off, len - off, " did not appear within %u s",
 			 (timeout_ms + 999) / 1000);
+	diag_error(d, NULL, "%s", msg);
 }
 
-int ifwait_names(const char *const *names, size_t n, unsigned int timeout_ms, char *msg, size_t len)
+int ifwait_names(const char *const *names, size_t n, unsigned int timeout_ms, struct diag *d)
 {
 	struct ifw w = { .names = names, .n = n, .ifindex = calloc(n + 1, sizeof(int)) };
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	int err;
 
 	if (!w.ifindex || !nl) {
-		err = w.ifindex ? -errno : -ENOMEM;
-		snprintf(msg, len, "cannot open a netlink socket: %s", strerror(-err));
+		err = diag_sys_error(d, w.ifindex ? -errno : -ENOMEM,
+				     "cannot open a netlink socket");
 		goto out;
 	}
 	/* Subscribed before the dump, so no link can appear between the two unseen. */
 	if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		snprintf(msg, len, "cannot listen to link notifications: %s", strerror(-err));
+		err = diag_sys_error(d, -errno, "cannot listen to link notifications");
 		goto out;
 	}
 	err = wait_loop(nl, &w, timeout_ms);
 	if (err == -ETIMEDOUT)
-		say_missing(&w, timeout_ms, msg, len);
+		say_missing(&w, timeout_ms, d);
 	else if (err)
-		snprintf(msg, len, "waiting for interfaces: %s", strerror(-err));
+		diag_sys_error(d, err, "waiting for interfaces");
 out:
 	if (nl)
 		mnl_socket_close(nl);
@@ -178,18 +179,16 @@ out:
 	return err;
 }
 
-int ifwait_policy(const struct policy *pol, unsigned int timeout_ms, char *msg, size_t len)
+int ifwait_policy(const struct policy *pol, unsigned int timeout_ms, struct diag *d)
 {
 	const char **names = calloc(pol->n_ifaces + 1, sizeof(*names));
 	int err;
 
-	if (!names) {
-		snprintf(msg, len, "out of memory");
-		return -ENOMEM;
-	}
+	if (!names)
+		return diag_sys_error(d, -ENOMEM, "cannot wait for the interfaces");
 	for (size_t i = 0; i < pol->n_ifaces; i++)
 		names[i] = pol->ifaces[i].name;
-	err = ifwait_names(names, pol->n_ifaces, timeout_ms, msg, len);
+	err = ifwait_names(names, pol->n_ifaces, timeout_ms, d);
 	free(names);
 	return err;
 }

@@ -11,19 +11,19 @@
 
 #include <stddef.h>
 
+#include "diag.h"
 #include "policy.h"
 
 #define IFWAIT_MAX_SECONDS 3600
 
 /*
  * Wait until every interface named in names[0..n) exists in this network namespace, at most
- * timeout_ms. 0 when they all do; -ETIMEDOUT with msg naming the ones still missing; another
- * -errno with msg saying why.
+ * timeout_ms. 0 when they all do; -ETIMEDOUT with an error in d naming the ones still missing;
+ * another -errno with the reason in d.
  */
-int ifwait_names(const char *const *names, size_t n, unsigned int timeout_ms, char *msg,
-		 size_t len);
+int ifwait_names(const char *const *names, size_t n, unsigned int timeout_ms, struct diag *d);
 
 /* The same for the interfaces of a policy. */
-int ifwait_policy(const struct policy *pol, unsigned int timeout_ms, char *msg, size_t len);
+int ifwait_policy(const struct policy *pol, unsigned int timeout_ms, struct diag *d);
 
 #endif

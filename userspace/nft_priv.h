@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared by lower_nft.c, nft_encode.c and apply_nft.c: names and the table's records. */
+/* Shared by lower_nft.c, nft_encode.c, apply_nft.c and nft_state.c: names, the table's
+ * records and the netlink socket. */
 #ifndef TLSFW_NFT_PRIV_H
 #define TLSFW_NFT_PRIV_H
 
@@ -46,5 +47,14 @@ void nft_counter_name(char *buf, size_t len, const char *rule, const char *ifnam
 void nft_own_counter_name(char *buf, size_t len, const char *stat, const char *ifname, bool egress);
 /* The policy chain's comment, "tlsfw: <file name>", from the policy file's path. */
 void nft_records_comment(char *buf, size_t len, const char *path);
+
+struct mnl_socket;
+
+/* Receive buffer of the netlink socket: a dump of thousands of counters arrives in pieces of
+ * up to this size. */
+#define RECV_BUF (256 * 1024)
+/* A netfilter netlink socket with extended acks; sndbuf: the size of the batch to send (0: a
+ * request). Returns 0 or -errno. */
+int nft_socket_open(struct mnl_socket **out, size_t sndbuf);
 
 #endif

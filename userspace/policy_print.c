@@ -9,9 +9,6 @@
 #include "policy.h"
 #include "textsafe.h"
 
-const char *const pol_action_names[3] = { "allow", "drop", "reject" };
-const char *const pol_mode_names[2] = { "enforce", "monitor" };
-const char *const pol_frag_names[3] = { "follow", "drop", "allow" };
 static const char *const xdp_mode_names[] = { "auto", "native", "generic" };
 static const char *const backend_names[] = { "bpf", "nft" };
 

@@ -6,6 +6,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "names.h"
 #include "probe_engine.h"
 
 void probe_tls_info(struct probe_result *r, SSL *ssl)
@@ -131,10 +132,11 @@ static void expiry_check(struct probe_ctx *p, SSL *ssl, X509 *leaf)
 	if (at < n && !v.readable)
 		probe_set(r, PC_EXPIRY, PS_FAIL, "%sunreadable validity period", where);
 	else if (at < n && v.before > 0)
-		probe_set(r, PC_EXPIRY, PS_FAIL, "%snot valid for another %d days", where,
-			  v.before);
+		probe_set(r, PC_EXPIRY, PS_FAIL, "%snot valid for another %d day%s", where,
+			  v.before, plural(v.before));
 	else if (at < n)
-		probe_set(r, PC_EXPIRY, PS_FAIL, "%sexpired %d days ago", where, -v.after);
+		probe_set(r, PC_EXPIRY, PS_FAIL, "%sexpired %d day%s ago", where, -v.after,
+			  plural(-v.after));
 	else if (r->chain_days_left < p->o->warn_days)
 		probe_set(r, PC_EXPIRY, PS_WARN, "%sexpires in %ld days (warning from %d days)",
 			  where, r->chain_days_left, p->o->warn_days);

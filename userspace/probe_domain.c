@@ -196,10 +196,12 @@ static int targets(struct domain_result *r, const struct domain_opts *o)
 	return 0;
 }
 
-/* One kind of TXT record: its parser (-ENOENT: another kind) and its version tag. */
+/* One kind of TXT record: its parser (-ENOENT: another kind), its version tag and the size
+ * of what it parses into. */
 struct txt_kind {
 	int (*parse)(const char *txt, void *out, char *err, size_t errlen);
 	const char *version;
+	size_t size;
 };
 
 static int parse_sts(const char *txt, void *out, char *err, size_t errlen)
@@ -223,18 +225,28 @@ static bool one_record(const struct dns_answer *a, const struct txt_kind *k, voi
 	size_t len, n = 0;
 	char txt[DNS_TXT_MAX];
 	bool ok = false;
+	/* each record is parsed into a scratch copy: a parser clears what it is given, and a
+	 * record of another kind after the one that counts must not wipe it */
+	void *tmp = malloc(k->size);
 
+	if (!tmp) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
 	for (size_t i = 0; i < dns_count(a); i++) {
 		const uint8_t *rd = dns_rdata(a, i, &len);
 		int ret = dns_txt(rd, len, txt, sizeof(txt));
 
 		if (!ret)
-			ret = k->parse(txt, out, err, errlen);
+			ret = k->parse(txt, tmp, err, errlen);
 		if (ret == -ENOENT)
 			continue;
 		n++;
 		ok = !ret;
+		if (ok)
+			memcpy(out, tmp, k->size);
 	}
+	free(tmp);
 	if (n > 1)
 		snprintf(err, errlen, "%zu v=%s records: senders ignore them all", n, k->version);
 	return ok && n == 1;
@@ -242,7 +254,8 @@ static bool one_record(const struct dns_answer *a, const struct txt_kind *k, voi
 
 static void txt_records(struct domain_result *r)
 {
-	static const struct txt_kind sts = { parse_sts, "STSv1" }, rpt = { parse_rpt, "TLSRPTv1" };
+	static const struct txt_kind sts = { parse_sts, "STSv1", sizeof(struct sts_txt) },
+				     rpt = { parse_rpt, "TLSRPTv1", sizeof(struct tlsrpt) };
 
 	r->sts_record = one_record(&r->sts_txt, &sts, &r->sts, r->sts_error, sizeof(r->sts_error));
 	r->rpt_record = one_record(&r->rpt_txt, &rpt, &r->rpt, r->rpt_error, sizeof(r->rpt_error));

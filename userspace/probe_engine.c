@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "probe_engine.h"
+#include "names.h"
 #include "probe_proto.h"
 
 /* ---- TLS contexts ----------------------------------------------------------------------- */
@@ -95,22 +96,6 @@ void probe_set(struct probe_result *r, enum probe_check_id id, enum probe_status
 	va_start(ap, fmt);
 	vsnprintf(r->checks[id].evidence, sizeof(r->checks[id].evidence), fmt, ap);
 	va_end(ap);
-}
-
-static const char *version_name(int v)
-{
-	switch (v) {
-	case TLS1_VERSION:
-		return "TLSv1";
-	case TLS1_1_VERSION:
-		return "TLSv1.1";
-	case TLS1_2_VERSION:
-		return "TLSv1.2";
-	case TLS1_3_VERSION:
-		return "TLSv1.3";
-	default:
-		return "?";
-	}
 }
 
 static void set_address(struct probe_ctx *p)
@@ -453,7 +438,7 @@ static bool main_session(struct probe_ctx *p, SSL_CTX *ctx)
 		probe_cert_checks(p, c.ssl);
 		if (SSL_version(c.ssl) < t->min_tls)
 			probe_set(r, PC_MIN_TLS, PS_FAIL, "negotiated %s, below the minimum %s",
-				  r->tls_version, version_name(t->min_tls));
+				  r->tls_version, tls_version_name(t->min_tls));
 	}
 	pio_close(&c);
 	free(d);
@@ -493,7 +478,7 @@ static void legacy_session(struct probe_ctx *p)
 		  r->tls_version, r->cipher, main_err);
 	probe_set(r, PC_MIN_TLS, v < t->min_tls ? PS_FAIL : PS_PASS,
 		  "%s: negotiated %s; the minimum is %s", only, r->tls_version,
-		  version_name(t->min_tls));
+		  tls_version_name(t->min_tls));
 	if (t->proto != PROTO_IMPLICIT && r->starttls == ST_HANDSHAKE_FAILED) {
 		r->starttls = ST_OK;
 		probe_set(r, PC_STARTTLS, PS_PASS, "offered and accepted (%s)", only);
@@ -595,10 +580,10 @@ static void extra_old(struct probe_ctx *p)
 	if (ret == 0)
 		probe_set(r, PC_MIN_TLS, PS_FAIL, "accepted %s (%s); the minimum is %s",
 			  SSL_get_version(c.ssl), SSL_get_cipher_name(c.ssl),
-			  version_name(p->t->min_tls));
+			  tls_version_name(p->t->min_tls));
 	else if (ret == 2)
 		probe_set(r, PC_MIN_TLS, PS_PASS, "refused versions below %s; negotiated %s",
-			  version_name(p->t->min_tls), r->tls_version);
+			  tls_version_name(p->t->min_tls), r->tls_version);
 	else
 		probe_set(r, PC_MIN_TLS, PS_NA, "could not test: %s", c.err);
 	pio_close(&c);

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "hook.h"
 #include "state.h"
 
 /* The name of program id, opened; returns the fd or -errno. */
@@ -143,20 +144,36 @@ static void iface_close(struct state_iface *si)
 	si->xdp_fd = si->tc_in_fd = si->tc_eg_fd = -1;
 }
 
+/* Programs of two tlsfw instances overlap: nothing can be changed safely but their removal. */
+static int unclean(struct diag *d, bool lenient, const char *why)
+{
+	if (lenient)
+		diag_warning(d, NULL, "%s", why);
+	else
+		diag_error(d, NULL, "%s", why);
+	return -EUCLEAN;
+}
+
 /* Open the maps through the first interface's program; every other interface must be served
  * by the same maps, or two tlsfw instances overlap and nothing can be changed safely. */
-static int open_maps(struct state *st, char *msg, size_t len)
+int state_open_maps(struct state *st, struct diag *d, bool lenient)
 {
 	const struct state_iface *first = &st->ifaces[0];
+	char why[256];
 	int err;
 
+	if (!st->n_ifaces)
+		return 0;
 	err = bpf_maps_from_prog_fd(&st->maps, iface_prog_fd(first));
+	if (err == -EPERM)
+		return diag_sys_error(d, err, "%s: cannot open the maps of tlsfw's program",
+				      first->name);
 	if (err) {
 		snprintf(
-			msg, len,
+			why, sizeof(why),
 			"%s: the tlsfw program attached there lacks tlsfw's maps (another tlsfw version?): %s; run `tlsfw detach %s` first",
 			first->name, strerror(-err), first->name);
-		return err == -EPERM ? err : -EUCLEAN;
+		return unclean(d, lenient, why);
 	}
 	st->have_maps = true;
 	st->state_map_id = map_id(st->maps.state);
@@ -169,39 +186,33 @@ static int open_maps(struct state *st, char *msg, size_t len)
 		else
 			id = map_id(other.state);
 		bpf_maps_close(&other);
-		if (id != st->state_map_id) {
-			snprintf(
-				msg, len,
-				"%s and %s run tlsfw programs that do not share their maps (left over by an interrupted or older tlsfw); run `tlsfw detach` first",
-				first->name, st->ifaces[i].name);
-			return -EUCLEAN;
-		}
+		if (id == st->state_map_id)
+			continue;
+		bpf_maps_close(&st->maps);
+		st->have_maps = false;
+		snprintf(
+			why, sizeof(why),
+			"%s and %s run tlsfw programs that do not share their maps (left over by an interrupted or older tlsfw); run `tlsfw detach` first",
+			first->name, st->ifaces[i].name);
+		return unclean(d, lenient, why);
 	}
 	return 0;
 }
 
-/* bpf_tc_query on an interface without clsact makes libbpf print the kernel's complaint:
- * absence is the normal answer here, not worth a line. */
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+int state_find_programs(struct state *st, struct diag *d)
 {
-	return 0;
-}
-
-int state_find_programs(struct state *st, char *msg, size_t len)
-{
-	libbpf_print_fn_t prev = libbpf_set_print(quiet);
+	/* bpf_tc_query on an interface without clsact makes libbpf print the kernel's complaint:
+	 * absence is the normal answer here, not worth a line. */
+	libbpf_print_fn_t prev = libbpf_set_print(libbpf_quiet);
 	struct if_nameindex *ifs, *it;
 	int err = 0;
 
 	memset(st, 0, sizeof(*st));
 	memset(&st->maps, 0xff, sizeof(st->maps));
-	msg[0] = 0;
 	ifs = if_nameindex();
 	if (!ifs) {
-		err = -errno;
-		snprintf(msg, len, "cannot list network interfaces: %s", strerror(-err));
 		libbpf_set_print(prev);
-		return err;
+		return diag_sys_error(d, -errno, "cannot list network interfaces");
 	}
 	for (it = ifs; it->if_index; it++) {
 		struct state_iface si = {};
@@ -212,10 +223,10 @@ int state_find_programs(struct state *st, char *msg, size_t len)
 		err = iface_probe(&si);
 		if (err) {
 			iface_close(&si);
-			snprintf(
-				msg, len,
-				"cannot query %s: %s (tlsfw needs CAP_NET_ADMIN and CAP_BPF, usually root)",
-				si.name, strerror(-err));
+			diag_sys_error(
+				d, err,
+				"cannot query %s (tlsfw needs CAP_NET_ADMIN and CAP_BPF, usually root)",
+				si.name);
 			goto out;
 		}
 		if (si.xdp_fd < 0 && si.tc_in_fd < 0 && si.tc_eg_fd < 0)
@@ -223,8 +234,7 @@ int state_find_programs(struct state *st, char *msg, size_t len)
 		grown = realloc(st->ifaces, (st->n_ifaces + 1) * sizeof(*st->ifaces));
 		if (!grown) {
 			iface_close(&si);
-			err = -ENOMEM;
-			snprintf(msg, len, "out of memory");
+			err = diag_sys_error(d, -ENOMEM, "cannot list tlsfw's programs");
 			goto out;
 		}
 		st->ifaces = grown;
@@ -238,12 +248,12 @@ out:
 	return err;
 }
 
-int state_find(struct state *st, char *msg, size_t len)
+int state_find(struct state *st, struct diag *d)
 {
-	int err = state_find_programs(st, msg, len);
+	int err = state_find_programs(st, d);
 
-	if (!err && st->n_ifaces)
-		err = open_maps(st, msg, len);
+	if (!err)
+		err = state_open_maps(st, d, false);
 	if (err)
 		state_free(st);
 	return err;
@@ -334,18 +344,4 @@ void state_meta_free(struct state_meta *sm)
 	free(sm->ctxs);
 	sm->rules = NULL;
 	sm->ctxs = NULL;
-}
-
-const char *state_hook_name(unsigned int hook)
-{
-	switch (hook) {
-	case TLSFW_HOOK_XDP_NATIVE:
-		return "XDP native";
-	case TLSFW_HOOK_XDP_GENERIC:
-		return "XDP generic";
-	case TLSFW_HOOK_TC:
-		return "tc";
-	default:
-		return "-";
-	}
 }

@@ -15,6 +15,7 @@
 
 #include "../bpf/tlsfw_abi.h"
 #include "bpf_fill.h"
+#include "diag.h"
 
 /* tlsfw's tc filter: a fixed handle and priority, so that it finds and replaces exactly its own
  * filter and never another one. Priority 0x7f5 runs before filters added with tc's default
@@ -51,11 +52,15 @@ struct state {
 };
 
 /* Fill st (zeroed first). Returns 0 (also when nothing is enforced), -EPERM without
- * privilege, -EUCLEAN when tlsfw programs on two interfaces use different maps (msg says
- * which), or another -errno. msg (>= 256 bytes) receives a readable reason on failure. */
-int state_find(struct state *st, char *msg, size_t len);
-/* Only the programs, without opening maps (detach of programs that do not share maps). */
-int state_find_programs(struct state *st, char *msg, size_t len);
+ * privilege, -EUCLEAN when tlsfw programs on two interfaces use different maps, or another
+ * -errno; d says why. */
+int state_find(struct state *st, struct diag *d);
+/* Only the programs, without opening maps. */
+int state_find_programs(struct state *st, struct diag *d);
+/* Open the maps of the programs state_find_programs found. Programs that do not share their
+ * maps are an error in d, or with lenient a warning (detach still removes them, interface by
+ * interface); -EUCLEAN either way, st then without maps. */
+int state_open_maps(struct state *st, struct diag *d, bool lenient);
 void state_free(struct state *st);
 struct state_iface *state_iface_find(const struct state *st, const char *name);
 
@@ -69,8 +74,5 @@ struct state_meta {
 
 int state_meta_read(const struct bpf_maps *m, struct state_meta *sm);
 void state_meta_free(struct state_meta *sm);
-
-/* Kernel version of XDP_ATTACHED_* / hook as text: "XDP native", "XDP generic", "tc". */
-const char *state_hook_name(unsigned int hook);
 
 #endif

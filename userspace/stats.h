@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Counters of the enforced policy, collected from kernel state alone (state.h finds the maps;
- * the metadata maps name every counter slot), into one plain snapshot that every renderer
- * reads: the table, JSON, Prometheus text and the HTTP endpoint. A snapshot is taken fresh
- * per refresh or scrape, so a policy replaced in between is simply seen.
+ * Counters of the enforced policy as one plain snapshot, whichever backend counted them
+ * (backend.h collects it from the kernel alone), that every renderer reads: the table, JSON,
+ * Prometheus text and the HTTP endpoint. A snapshot is taken fresh per refresh or scrape, so
+ * a policy replaced in between is simply seen.
  */
 #ifndef TLSFW_STATS_H
 #define TLSFW_STATS_H
@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "../bpf/tlsfw_abi.h"
+#include "diag.h"
 
 struct stats_rule {
 	char name[TLSFW_NAME_MAX + 1];
@@ -33,14 +34,15 @@ struct stats_block {
 	uint32_t ifindex;
 	uint32_t slot;
 	uint8_t dir;				   /* enum tlsfw_dir */
-	uint8_t hook;				   /* enum tlsfw_hook */
+	uint8_t hook;				   /* enum hook_id (names.h) */
 	struct tlsfw_counter stat[TLSFW_STAT_MAX]; /* default, verdict totals, reasons */
 	struct tlsfw_counter *rule;		   /* per snapshot rule, same index */
 };
 
 struct stats_snap {
-	bool enforced; /* false: nothing enforced in this network namespace */
-	bool nft;      /* enforced by the nftables backend (blocks have no BPF hook) */
+	bool enforced;	     /* false: nothing enforced in this network namespace */
+	const char *backend; /* "bpf", "nft" (backend.h) */
+	bool ip_bytes;	     /* bytes count the IP packet, not the frame (nftables) */
 	char policy_file[TLSFW_PATH_MAX + 1];
 	char policy_hash[73];
 	uint64_t applied_at; /* Unix seconds */
@@ -52,32 +54,10 @@ struct stats_snap {
 	struct timespec taken; /* CLOCK_MONOTONIC, for rates */
 };
 
-/* Fill snap (zeroed first) from this network namespace. 0 also when nothing is enforced
- * (snap->enforced false). -EPERM without privilege, other -errno; msg (>= 256 bytes) says why. */
-int stats_collect(struct stats_snap *snap, char *msg, size_t len);
 void stats_snap_free(struct stats_snap *snap);
-
-/* Zero every per-CPU counter in use (statistics of every block in use, rule slots of either
- * generation). *n_blocks receives the number of blocks zeroed (0: nothing enforced). */
-int stats_reset(size_t *n_blocks, char *msg, size_t len);
-
-/* The nftables backend's counters as a snapshot (stats_nft.c): -ENOENT when table inet tlsfw
- * does not exist. reset: read and zero in one step. */
-int stats_collect_nft(struct stats_snap *snap, bool reset, char *msg, size_t len);
-
-/* Names shared by every renderer. */
-const char *stats_block_hook(const struct stats_snap *s, const struct stats_block *b);
-const char *stats_action_name(unsigned int action); /* allow, drop, reject */
-const char *stats_dir_name(unsigned int dir);	    /* ingress, egress */
-const char *stats_hook_id(unsigned int hook);	    /* xdp-native, xdp-generic, tc, none */
-/* Reason counters (malformed, fragments, reject answers): name or NULL for the others. */
-const char *stats_reason_name(unsigned int stat);
-const char *stats_verdict_name(unsigned int stat); /* pass, drop, reject, monitor; or NULL */
 
 /* Human units: packets 1.2M (SI), bytes 3.4 GiB (IEC); exact: the raw number. */
 void stats_human(uint64_t v, bool bytes, bool exact, char *buf, size_t len);
-/* ISO 8601 UTC, "unknown" for 0. */
-void stats_time_str(uint64_t t, char *buf, size_t len);
 
 /*
  * Rates between two snapshots (prev older). For cur's block b and rule r (r == -1: the
@@ -114,10 +94,13 @@ struct stats_listen {
 	socklen_t addrlen;
 	char text[80]; /* "127.0.0.1:9567", "[::1]:9567": for messages */
 };
-int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size_t len);
-/* Serve GET /metrics until SIGINT or SIGTERM (which the caller must have blocked), with TLS
- * and authentication from web (--web-config; NULL: plain HTTP, nobody asked). */
+int stats_listen_parse(const char *spec, struct stats_listen *l, struct diag *d);
+/* What a scrape reads: a fresh snapshot, or -errno with the reason in d. */
+typedef int (*stats_collect_fn)(struct stats_snap *s, struct diag *d);
+/* Serve GET /metrics until a stopping signal (lock.h; the caller must have blocked them), with
+ * TLS and authentication from web (--web-config; NULL: plain HTTP, nobody asked). */
 struct webcfg;
-int stats_http_serve(const struct stats_listen *l, struct webcfg *web, char *msg, size_t len);
+int stats_http_serve(const struct stats_listen *l, struct webcfg *web, stats_collect_fn collect,
+		     struct diag *d);
 
 #endif

@@ -26,6 +26,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "lock.h"
 #include "stats.h"
 #include "webcfg.h"
 
@@ -57,10 +58,11 @@ struct http_srv {
 	struct http_conn *head, *tail;
 	unsigned int live;  /* linked connections */
 	struct webcfg *web; /* --web-config, or NULL */
-	uint64_t last_log;  /* when MHD's last message was let through */
+	stats_collect_fn collect;
+	uint64_t last_log; /* when MHD's last message was let through */
 };
 
-static int resolve(const char *host, struct stats_listen *l, char *msg, size_t len)
+static int resolve(const char *host, struct stats_listen *l, struct diag *d)
 {
 	/* No AI_ADDRCONFIG: "localhost" must resolve also in a namespace with only lo. */
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
@@ -79,8 +81,8 @@ static int resolve(const char *host, struct stats_listen *l, char *msg, size_t l
 	}
 	err = getaddrinfo(host, NULL, &hints, &res);
 	if (err || !res || res->ai_addrlen > sizeof(l->addr)) {
-		snprintf(msg, len, "--listen: cannot resolve '%s': %s", host,
-			 err ? gai_strerror(err) : "no address");
+		diag_error(d, NULL, "--listen: cannot resolve '%s': %s", host,
+			   err ? gai_strerror(err) : "no address");
 		if (res)
 			freeaddrinfo(res);
 		return -EINVAL;
@@ -91,7 +93,7 @@ static int resolve(const char *host, struct stats_listen *l, char *msg, size_t l
 	return 0;
 }
 
-int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size_t len)
+int stats_listen_parse(const char *spec, struct stats_listen *l, struct diag *d)
 {
 	char host[64];
 	const char *colon, *port_s;
@@ -104,8 +106,8 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 		const char *close = strchr(spec, ']');
 
 		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host)) {
-			snprintf(msg, len, "--listen: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)",
-				 spec);
+			diag_error(d, NULL,
+				   "--listen: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)", spec);
 			return -EINVAL;
 		}
 		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
@@ -114,8 +116,8 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 		colon = strrchr(spec, ':');
 		if (!colon || (size_t)(colon - spec) >= sizeof(host) ||
 		    memchr(spec, ':', colon - spec)) {
-			snprintf(
-				msg, len,
+			diag_error(
+				d, NULL,
 				"--listen: '%s' is not ADDR:PORT (':PORT' for the loopback address, [ADDR]:PORT for IPv6)",
 				spec);
 			return -EINVAL;
@@ -127,11 +129,11 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, char *msg, size
 	port = strtoul(port_s, &end, 10);
 	if (!*port_s || *end || errno || port < 1 || port > 65535 || *port_s == '-' ||
 	    *port_s == '+') {
-		snprintf(msg, len, "--listen: port '%s' is not a number from 1 to 65535", port_s);
+		diag_error(d, NULL, "--listen: port '%s' is not a number from 1 to 65535", port_s);
 		return -EINVAL;
 	}
 	/* Counters tell who talks to whom: exposed beyond this host only when asked for. */
-	err = resolve(host[0] ? host : "127.0.0.1", l, msg, len);
+	err = resolve(host[0] ? host : "127.0.0.1", l, d);
 	if (err)
 		return err;
 	if (l->addr.sa.sa_family == AF_INET6) {
@@ -184,22 +186,42 @@ static enum MHD_Result respond_text(struct http_srv *srv, struct MHD_Connection 
 		      MHD_NO;
 }
 
+/* A scrape that cannot read the kernel answers 503 with the reason, and says it here too. */
+static enum MHD_Result unavailable(struct http_srv *srv, struct MHD_Connection *conn,
+				   const struct diag *d)
+{
+	char *body = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&body, &n);
+
+	if (!f)
+		return respond_text(srv, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "tlsfw: out of memory\n");
+	diag_print(d, f);
+	fclose(f);
+	fprintf(stderr, "tlsfw: scrape failed:\n%s", body);
+	return respond(srv, conn, MHD_HTTP_SERVICE_UNAVAILABLE, body, n,
+		       "text/plain; charset=utf-8");
+}
+
 static enum MHD_Result metrics(struct http_srv *srv, struct MHD_Connection *conn)
 {
 	struct stats_snap snap;
-	char msg[512], *body = NULL;
+	char *body = NULL;
+	enum MHD_Result ret;
+	struct diag d;
 	size_t n = 0;
 	FILE *f;
 	int err;
 
-	err = stats_collect(&snap, msg, sizeof(msg));
+	diag_init(&d);
+	err = srv->collect(&snap, &d);
 	if (err) {
-		char text[600];
-
-		fprintf(stderr, "tlsfw: scrape failed: %s\n", msg);
-		snprintf(text, sizeof(text), "tlsfw: %s\n", msg);
-		return respond_text(srv, conn, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+		ret = unavailable(srv, conn, &d);
+		diag_free(&d);
+		return ret;
 	}
+	diag_free(&d);
 	f = open_memstream(&body, &n);
 	if (!f) {
 		stats_snap_free(&snap);
@@ -280,23 +302,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			    "tlsfw: not found; metrics are at /metrics\n");
 }
 
-static int listen_socket(const struct stats_listen *l, char *msg, size_t len)
+static int listen_socket(const struct stats_listen *l, struct diag *d)
 {
 	int one = 1, fd, err;
 
 	fd = socket(l->addr.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(msg, len, "cannot create a socket for %s: %s", l->text, strerror(-err));
-		return err;
-	}
+	if (fd < 0)
+		return diag_sys_error(d, -errno, "cannot create a socket for %s", l->text);
 	/* A restarted exporter must not wait for the old connections' TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, &l->addr.sa, l->addrlen) || listen(fd, 64)) {
 		err = -errno;
-		snprintf(msg, len, "cannot listen on %s: %s", l->text, strerror(-err));
 		close(fd);
-		return err;
+		return diag_sys_error(d, err, "cannot listen on %s", l->text);
 	}
 	return fd;
 }
@@ -526,28 +544,24 @@ static unsigned int daemon_options(struct http_srv *srv, struct MHD_OptionItem *
 	return n;
 }
 
-int stats_http_serve(const struct stats_listen *l, struct webcfg *web, char *msg, size_t len)
+int stats_http_serve(const struct stats_listen *l, struct webcfg *web, stats_collect_fn collect,
+		     struct diag *d)
 {
-	struct http_srv srv = { .listen_fd = -1, .sig_fd = -1, .web = web };
+	struct http_srv srv = { .listen_fd = -1, .sig_fd = -1, .web = web, .collect = collect };
 	bool tls = web && web->tls;
 	struct MHD_OptionItem opts[16];
 	sigset_t set;
 	int err;
 
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-		snprintf(msg, len, "this libmicrohttpd is built without TLS");
+		diag_error(d, NULL, "this libmicrohttpd is built without TLS");
 		return -ENOTSUP;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	stop_signals(&set);
 	srv.sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (srv.sig_fd < 0) {
-		err = -errno;
-		snprintf(msg, len, "cannot wait for signals: %s", strerror(-err));
-		return err;
-	}
-	srv.listen_fd = listen_socket(l, msg, len);
+	if (srv.sig_fd < 0)
+		return diag_sys_error(d, -errno, "cannot wait for signals");
+	srv.listen_fd = listen_socket(l, d);
 	if (srv.listen_fd < 0) {
 		close(srv.sig_fd);
 		return srv.listen_fd;
@@ -558,16 +572,16 @@ int stats_http_serve(const struct stats_listen *l, struct webcfg *web, char *msg
 				 0, NULL, NULL, handle, &srv, MHD_OPTION_ARRAY, opts,
 				 MHD_OPTION_END);
 	if (!srv.d) {
-		snprintf(msg, len, "cannot start the HTTP server on %s", l->text);
-		err = -EIO;
+		err = diag_sys_error(d, -EIO, "cannot start the HTTP server on %s", l->text);
 		goto out;
 	}
 	exposure_warning(l, web);
-	fprintf(stderr, "tlsfw: serving metrics at %s://%s/metrics until SIGINT or SIGTERM\n",
+	fprintf(stderr,
+		"tlsfw: serving metrics at %s://%s/metrics until SIGINT, SIGTERM, SIGHUP or SIGQUIT\n",
 		tls ? "https" : "http", l->text);
 	err = serve_loop(&srv);
 	if (err)
-		snprintf(msg, len, "serving %s: %s", l->text, strerror(-err));
+		diag_sys_error(d, err, "serving %s", l->text);
 	MHD_stop_daemon(srv.d);
 out:
 	close(srv.listen_fd);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
-#include "state.h"
+#include "names.h"
 #include "stats.h"
 #include "textsafe.h"
 
@@ -51,8 +51,8 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 	char p[32], b[32], name[TEXTSAFE_LEN(sizeof(bl->ifname))];
 	bool any = false;
 
-	fprintf(out, "\n%s %s (%s)\n", textsafe(bl->ifname, name, sizeof(name)),
-		stats_dir_name(bl->dir), s->nft ? "nftables" : state_hook_name(bl->hook));
+	fprintf(out, "\n%s %s (%s)\n", textsafe(bl->ifname, name, sizeof(name)), dir_name(bl->dir),
+		hook_label(bl->hook));
 	fprintf(out, "  %-24s %-7s %-8s %12s %13s", "RULE", "ACTION", "MODE", "PACKETS", "BYTES");
 	if (v->rates)
 		fprintf(out, " %12s %15s", "PACKETS/S", "BYTES/S");
@@ -60,32 +60,31 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 	for (size_t r = 0; r < s->n_rules; r++) {
 		const struct stats_rule *ru = &s->rules[r];
 
-		row(out, v, ru->name, stats_action_name(ru->action),
-		    ru->monitor ? "monitor" : "enforce", &bl->rule[r], &rate,
-		    stats_rate(s, v->prev, k, r, &rate));
+		row(out, v, ru->name, action_name(ru->action), ru->monitor ? "monitor" : "enforce",
+		    &bl->rule[r], &rate, stats_rate(s, v->prev, k, r, &rate));
 	}
-	row(out, v, "(default)", stats_action_name(s->default_action), "",
-	    &bl->stat[TLSFW_STAT_DEFAULT], &rate, stats_rate(s, v->prev, k, -1, &rate));
+	row(out, v, "(default)", action_name(s->default_action), "", &bl->stat[TLSFW_STAT_DEFAULT],
+	    &rate, stats_rate(s, v->prev, k, -1, &rate));
 	/* Every packet the hook decided ends as pass, drop or reject; monitor is a part of pass. */
 	fprintf(out, "  verdicts:");
 	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
-		if (!stats_verdict_name(i))
+		if (!stat_verdict_name(i))
 			continue;
 		if (i != TLSFW_STAT_MONITOR) {
 			total.packets += bl->stat[i].packets;
 			total.bytes += bl->stat[i].bytes;
 		}
 		stats_human(bl->stat[i].packets, false, v->exact, p, sizeof(p));
-		fprintf(out, " %s %s", stats_verdict_name(i), p);
+		fprintf(out, " %s %s", stat_verdict_name(i), p);
 	}
 	stats_human(total.packets, false, v->exact, p, sizeof(p));
 	stats_human(total.bytes, true, v->exact, b, sizeof(b));
 	fprintf(out, "; total %s packets, %s\n", p, b);
 	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
-		if (!stats_reason_name(i) || !bl->stat[i].packets)
+		if (!stat_reason_name(i) || !bl->stat[i].packets)
 			continue;
 		stats_human(bl->stat[i].packets, false, v->exact, p, sizeof(p));
-		fprintf(out, "%s %s %s", any ? "," : "  reasons:", stats_reason_name(i), p);
+		fprintf(out, "%s %s %s", any ? "," : "  reasons:", stat_reason_name(i), p);
 		any = true;
 	}
 	if (any)
@@ -94,18 +93,18 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 
 int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FILE *out)
 {
-	char when[32], file[TEXTSAFE_LEN(sizeof(s->policy_file))];
+	char when[UTC_TEXT_LEN], file[TEXTSAFE_LEN(sizeof(s->policy_file))];
 	char hash[TEXTSAFE_LEN(sizeof(s->policy_hash))];
 
 	if (!s->enforced) {
 		fprintf(out, "tlsfw: nothing enforced in this network namespace\n");
 		return 0;
 	}
-	stats_time_str(s->applied_at, when, sizeof(when));
-	fprintf(out, "policy %s (%s), applied %s, default %s%s\n",
+	utc_text(s->applied_at, when);
+	fprintf(out, "policy %s (%s), applied %s, default %s, backend %s\n",
 		textsafe(s->policy_file, file, sizeof(file)),
-		textsafe(s->policy_hash, hash, sizeof(hash)), when,
-		stats_action_name(s->default_action), s->nft ? ", nftables" : "");
+		textsafe(s->policy_hash, hash, sizeof(hash)), when, action_name(s->default_action),
+		s->backend ? s->backend : "-");
 	for (size_t k = 0; k < s->n_blocks; k++)
 		print_block(s, v, k, out);
 	return ferror(out) ? -EIO : 0;
@@ -116,6 +115,16 @@ int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FI
 static json_object *jstr(const char *s)
 {
 	return json_object_new_string(s);
+}
+
+/* A measured number as JSON with a fixed number of decimals: json-c would print every
+ * binary digit of the double (0.10021735300000001 for 0.100217353). */
+static json_object *measured(double v, int decimals)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.*f", decimals, v);
+	return json_object_new_double_s(v, text);
 }
 
 static json_object *pair(const struct tlsfw_counter *c)
@@ -139,15 +148,15 @@ static void add_rate(json_object *o, const struct stats_snap *s, const struct st
 		json_object_object_add(o, "bytes_per_second", NULL);
 		return;
 	}
-	json_object_object_add(o, "packets_per_second", json_object_new_double(rate.packets));
-	json_object_object_add(o, "bytes_per_second", json_object_new_double(rate.bytes));
+	json_object_object_add(o, "packets_per_second", measured(rate.packets, 1));
+	json_object_object_add(o, "bytes_per_second", measured(rate.bytes, 1));
 }
 
 static void json_block(json_object *rules, json_object *ifs, json_object *reasons,
 		       const struct stats_snap *s, const struct stats_view *v, size_t k)
 {
 	const struct stats_block *bl = &s->blocks[k];
-	const char *dir = stats_dir_name(bl->dir);
+	const char *dir = dir_name(bl->dir);
 	json_object *io = json_object_new_object(), *def;
 
 	for (size_t r = 0; r < s->n_rules; r++) {
@@ -155,7 +164,7 @@ static void json_block(json_object *rules, json_object *ifs, json_object *reason
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "name", jstr(ru->name));
-		json_object_object_add(o, "action", jstr(stats_action_name(ru->action)));
+		json_object_object_add(o, "action", jstr(action_name(ru->action)));
 		json_object_object_add(o, "mode", jstr(ru->monitor ? "monitor" : "enforce"));
 		json_object_object_add(o, "interface", jstr(bl->ifname));
 		json_object_object_add(o, "direction", jstr(dir));
@@ -166,24 +175,24 @@ static void json_block(json_object *rules, json_object *ifs, json_object *reason
 	}
 	json_object_object_add(io, "interface", jstr(bl->ifname));
 	json_object_object_add(io, "direction", jstr(dir));
-	json_object_object_add(io, "hook", jstr(s->nft ? "nftables" : state_hook_name(bl->hook)));
+	json_object_object_add(io, "hook", jstr(hook_id_name(bl->hook)));
 	def = pair(&bl->stat[TLSFW_STAT_DEFAULT]);
-	json_object_object_add(def, "action", jstr(stats_action_name(s->default_action)));
+	json_object_object_add(def, "action", jstr(action_name(s->default_action)));
 	add_rate(def, s, v, k, -1);
 	json_object_object_add(io, "default", def);
 	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++)
-		if (stats_verdict_name(i))
-			json_object_object_add(io, stats_verdict_name(i), pair(&bl->stat[i]));
+		if (stat_verdict_name(i))
+			json_object_object_add(io, stat_verdict_name(i), pair(&bl->stat[i]));
 	json_object_array_add(ifs, io);
 	for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
 		json_object *o;
 
-		if (!stats_reason_name(i) || !bl->stat[i].packets)
+		if (!stat_reason_name(i) || !bl->stat[i].packets)
 			continue;
 		o = pair(&bl->stat[i]);
 		json_object_object_add(o, "interface", jstr(bl->ifname));
 		json_object_object_add(o, "direction", jstr(dir));
-		json_object_object_add(o, "reason", jstr(stats_reason_name(i)));
+		json_object_object_add(o, "reason", jstr(stat_reason_name(i)));
 		json_object_array_add(reasons, o);
 	}
 }
@@ -194,7 +203,7 @@ int stats_print_json(const struct stats_snap *s, const struct stats_view *v, boo
 	json_object *doc = json_object_new_object(), *rules = json_object_new_array();
 	json_object *ifs = json_object_new_array(), *reasons = json_object_new_array();
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
-	char when[32];
+	char when[UTC_TEXT_LEN];
 
 	if (!doc || !rules || !ifs || !reasons) {
 		json_object_put(doc);
@@ -206,13 +215,13 @@ int stats_print_json(const struct stats_snap *s, const struct stats_view *v, boo
 	if (s->enforced) {
 		json_object *p = json_object_new_object();
 
-		stats_time_str(s->applied_at, when, sizeof(when));
+		utc_text(s->applied_at, when);
 		json_object_object_add(p, "file", jstr(s->policy_file));
 		json_object_object_add(p, "hash", jstr(s->policy_hash));
 		json_object_object_add(p, "applied_at", jstr(when));
 		json_object_object_add(p, "applied_at_unix", json_object_new_int64(s->applied_at));
-		json_object_object_add(p, "default", jstr(stats_action_name(s->default_action)));
-		json_object_object_add(p, "backend", jstr(s->nft ? "nft" : "bpf"));
+		json_object_object_add(p, "default", jstr(action_name(s->default_action)));
+		json_object_object_add(p, "backend", jstr(s->backend));
 		json_object_object_add(doc, "policy", p);
 	} else {
 		json_object_object_add(doc, "policy", NULL);
@@ -226,7 +235,7 @@ int stats_print_json(const struct stats_snap *s, const struct stats_view *v, boo
 		double dt = (s->taken.tv_sec - v->prev->taken.tv_sec) +
 			    (s->taken.tv_nsec - v->prev->taken.tv_nsec) / 1e9;
 
-		json_object_object_add(doc, "interval_seconds", json_object_new_double(dt));
+		json_object_object_add(doc, "interval_seconds", measured(dt, 3));
 	}
 	flags |= compact ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY;
 	fprintf(out, "%s\n", json_object_to_json_string_ext(doc, flags));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "names.h"
 #include "stats.h"
 #include "textsafe.h"
 
@@ -48,7 +49,7 @@ static void block_labels(FILE *out, const char *name, const struct stats_block *
 {
 	fprintf(out, "%s{", name);
 	label(out, "interface", b->ifname, true);
-	label(out, "direction", stats_dir_name(b->dir), false);
+	label(out, "direction", dir_name(b->dir), false);
 }
 
 /* The mode is not a label of the counters: the usual rollout (monitor, then enforce) would
@@ -64,7 +65,7 @@ static void rule_info(FILE *out, const struct stats_snap *s)
 
 		fprintf(out, "%s{", name);
 		label(out, "rule", ru->name, true);
-		label(out, "action", stats_action_name(ru->action), false);
+		label(out, "action", action_name(ru->action), false);
 		label(out, "mode", ru->monitor ? "monitor" : "enforce", false);
 		fprintf(out, ",order=\"%u\"} 1\n", ru->order + 1);
 	}
@@ -78,7 +79,7 @@ static void rule_family(FILE *out, const struct stats_snap *s, bool bytes)
 	family(out, name, "counter",
 	       !bytes ?
 		       "Packets a rule matched (monitor mode: would have matched)." :
-	       s->nft ?
+	       s->ip_bytes ?
 		       "Bytes of the IP packets a rule matched (monitor mode: would have matched); backend nft counts no link-layer header." :
 		       "Bytes of the frames a rule matched (monitor mode: would have matched), Ethernet header included.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
@@ -89,9 +90,9 @@ static void rule_family(FILE *out, const struct stats_snap *s, bool bytes)
 
 			fprintf(out, "%s{", name);
 			label(out, "rule", ru->name, true);
-			label(out, "action", stats_action_name(ru->action), false);
+			label(out, "action", action_name(ru->action), false);
 			label(out, "interface", b->ifname, false);
-			label(out, "direction", stats_dir_name(b->dir), false);
+			label(out, "direction", dir_name(b->dir), false);
 			fprintf(out, "} %llu\n",
 				(unsigned long long)(bytes ? b->rule[r].bytes :
 							     b->rule[r].packets));
@@ -125,10 +126,10 @@ static void verdict_family(FILE *out, const struct stats_snap *s, bool bytes)
 		for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
 			const struct tlsfw_counter *c = &s->blocks[k].stat[i];
 
-			if (!stats_verdict_name(i))
+			if (!stat_verdict_name(i))
 				continue;
 			block_labels(out, name, &s->blocks[k]);
-			label(out, "verdict", stats_verdict_name(i), false);
+			label(out, "verdict", stat_verdict_name(i), false);
 			fprintf(out, "} %llu\n",
 				(unsigned long long)(bytes ? c->bytes : c->packets));
 		}
@@ -145,10 +146,10 @@ static void reason_family(FILE *out, const struct stats_snap *s)
 	       "Packets counted for a reason: malformed headers, fragments handled, reject answers sent or failed.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		for (unsigned int i = 0; i < TLSFW_STAT_MAX; i++) {
-			if (!stats_reason_name(i))
+			if (!stat_reason_name(i))
 				continue;
 			block_labels(out, name, &s->blocks[k]);
-			label(out, "reason", stats_reason_name(i), false);
+			label(out, "reason", stat_reason_name(i), false);
 			fprintf(out, "} %llu\n", (unsigned long long)s->blocks[k].stat[i].packets);
 		}
 	}
@@ -162,7 +163,7 @@ static void hook_family(FILE *out, const struct stats_snap *s)
 	       "Interfaces and directions the policy filters, with the hook that runs there; always 1.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		block_labels(out, name, &s->blocks[k]);
-		label(out, "hook", stats_block_hook(s, &s->blocks[k]), false);
+		label(out, "hook", hook_id_name(s->blocks[k].hook), false);
 		fprintf(out, "} 1\n");
 	}
 }
@@ -178,8 +179,8 @@ int stats_prom_write(const struct stats_snap *s, FILE *out)
 		fprintf(out, "tlsfw_policy_info{");
 		label(out, "file", s->policy_file, true);
 		label(out, "hash", s->policy_hash, false);
-		label(out, "default", stats_action_name(s->default_action), false);
-		label(out, "backend", s->nft ? "nft" : "bpf", false);
+		label(out, "default", action_name(s->default_action), false);
+		label(out, "backend", s->backend, false);
 		fprintf(out, "} 1\n");
 		family(out, "tlsfw_policy_applied_timestamp_seconds", "gauge",
 		       "When the enforced policy was applied, in seconds since the Unix epoch.");

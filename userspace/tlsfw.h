@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared by every subcommand: exit codes and the command entry points. */
+/* Shared by every subcommand: exit codes and the commands (their tables and entry points). */
 #ifndef TLSFW_H
 #define TLSFW_H
 
@@ -11,15 +11,10 @@
 
 #define TLSFW_VERSION "0.1.0"
 
-/* One per subcommand, in userspace/cmd_*.c. argv[0] is the subcommand name. */
-int cmd_check(int argc, char **argv);
-int cmd_apply(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_stats(int argc, char **argv);
-int cmd_detach(int argc, char **argv);
-int cmd_probe(int argc, char **argv);
-int cmd_services(int argc, char **argv);
-int cmd_explain(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
+struct cli_cmd;
+
+/* One per subcommand, in userspace/cmd_*.c: its synopsis, options and entry point (cli.h). */
+extern const struct cli_cmd cli_check, cli_apply, cli_status, cli_stats, cli_detach, cli_probe,
+	cli_services, cli_explain, cli_diff;
 
 #endif

@@ -47,6 +47,10 @@ nft_counter_bytes() {
 #                          given: counters of TCP handshakes and retransmissions vary by run)
 #   backends_agree A B     the counter files of two backends agree: packets equal, and bytes
 #                          equal once the Ethernet header is added to the nft count
+#   one_schema B POLICY STATUS STATS
+#                          `status --json` (STATUS) and `stats --json` (STATS) of backend B
+#                          enforcing POLICY on lan0 ingress have exactly the keys tlsfw(8)
+#                          documents, the same for both backends, with B's values
 #
 # Bytes: the BPF backend counts the frame as its hook sees it (XDP: from the Ethernet header;
 # tc: skb->len, also with the Ethernet header), nftables counts the IP packet (the inet
@@ -96,6 +100,52 @@ for k in sorted(set(a) | set(b)):
         print("%s: %d packets (bpf) vs %d (nft)" % ("/".join(k), pa, pb)); bad += 1
     elif ba != bb + eth * pb:
         print("%s: %d bytes (bpf) vs %d (nft) + %d x %d Ethernet" % ("/".join(k), ba, bb, eth, pb)); bad += 1
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
+one_schema() {
+	$PY - "$@" <<'PYEOF'
+import hashlib, json, re, sys
+b, policy, status, stats = sys.argv[1:5]
+st, sx = json.load(open(status)), json.load(open(stats))
+bad = []
+def keys(what, obj, want):
+    if set(obj) != set(want):
+        bad.append("%s keys %s, want %s" % (what, sorted(obj), sorted(want)))
+keys("status", st, ["enforced", "backend", "policy", "interfaces"])
+keys("status policy", st["policy"], ["file", "hash", "applied_at", "applied_at_unix", "rules",
+     "default", "backend", "generation", "table"])
+for i in st["interfaces"]:
+    keys("status interface", i, ["name", "ifindex", "ingress", "egress", "in_policy", "policy",
+         "hash", "applied_at", "rules"])
+keys("stats", sx, ["policy", "rules", "interfaces", "reasons"])
+keys("stats policy", sx["policy"], ["file", "hash", "applied_at", "applied_at_unix", "default",
+     "backend"])
+for i in sx["interfaces"]:
+    keys("stats interface", i, ["interface", "direction", "hook", "default", "pass", "drop",
+         "reject", "monitor"])
+for r in sx["rules"]:
+    keys("stats rule", r, ["name", "action", "mode", "interface", "direction", "packets", "bytes"])
+p = st["policy"]
+want = "sha256:" + hashlib.sha256(open(policy, "rb").read()).hexdigest()
+if p["hash"] != want or sx["policy"]["hash"] != want:
+    bad.append("hash %s / %s, want %s" % (p["hash"], sx["policy"]["hash"], want))
+if st["backend"] != b or p["backend"] != b or sx["policy"]["backend"] != b:
+    bad.append("backend %s / %s / %s, want %s" % (st["backend"], p["backend"], sx["policy"]["backend"], b))
+if p["generation"] not in (0, 1):
+    bad.append("generation %r" % p["generation"])
+if p["table"] != ("inet tlsfw" if b == "nft" else None):
+    bad.append("table %r" % p["table"])
+hook = "nft" if b == "nft" else "xdp-native"
+lan = [i for i in st["interfaces"] if i["name"] == "lan0"]
+if len(lan) != 1 or lan[0]["ingress"] != hook or not isinstance(lan[0]["ifindex"], int) or \
+        lan[0]["ifindex"] <= 0 or lan[0]["hash"] != want or lan[0]["in_policy"] is not True:
+    bad.append("status lan0: %s" % lan)
+if [i["hook"] for i in sx["interfaces"] if i["interface"] == "lan0"] != [hook]:
+    bad.append("stats lan0 hook: %s" % [i["hook"] for i in sx["interfaces"]])
+for m in bad:
+    print("%s: %s" % (b, m))
 sys.exit(1 if bad else 0)
 PYEOF
 }

@@ -86,8 +86,9 @@ rc=$?
 el=$(($(ms) - t0))
 [ $rc = 2 ] || fail "apply --wait 2 for never0: exit $rc, want 2: $(cat "$TMP/never.out")"
 [ $el -ge 2000 ] && [ $el -lt 6000 ] || fail "the timeout of 2 s took $el ms"
-grep -q 'error: interfaces never0, never1 did not appear within 2 s; nothing applied' \
-	"$TMP/never.out" || fail "timeout message: $(cat "$TMP/never.out")"
+grep -q '^tlsfw: error: interfaces never0, never1 did not appear within 2 s$' "$TMP/never.out" &&
+	grep -q '^tlsfw: 1 error, 0 warnings; nothing applied$' "$TMP/never.out" ||
+	fail "timeout message: $(cat "$TMP/never.out")"
 now=$(tlsfw status --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["policy"]["hash"])')
 [ "$now" = "$hash" ] || fail "the enforced policy changed after a timeout ($hash -> $now)"
 ok "never0, never1: exit 2 after $el ms naming both; the previous policy stays"

@@ -4,7 +4,8 @@
 # server, over IPv4 and IPv6; a TLS handshake over TCP 443 completes; the rule's counter moves
 # by exactly the datagrams sent. Under both backends (XDP; nftables ingress hook), which must
 # agree on what arrived and on the block-quic counter (allow-https counts TLS handshakes,
-# whose segments vary by run: it must move under both).
+# whose segments vary by run: it must move under both). `status --json` and `stats --json`
+# have one schema for both backends.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
@@ -14,7 +15,8 @@ for B in $BACKENDS; do
 	tls_server 443
 	sink_start "quic$B" 443,80
 
-	tlsfw apply "$(backend_policy "$ROOT/policies/block-quic.conf" "$B")" >"$TMP/apply.out" 2>&1 ||
+	P=$(backend_policy "$ROOT/policies/block-quic.conf" "$B")
+	tlsfw apply "$P" >"$TMP/apply.out" 2>&1 ||
 		{ cat "$TMP/apply.out"; fail "apply block-quic.conf ($B)"; }
 	cat "$TMP/apply.out"
 	if [ "$B" = bpf ]; then
@@ -51,6 +53,11 @@ for B in $BACKENDS; do
 	bytes=$(stat_rule "$TMP/stats.$B.json" block-quic lan0 ingress bytes)
 	[ "$bytes" -ge $((4 * N * 28)) ] || fail "$B: block-quic counted only $bytes bytes"
 	counters_save "$TMP/stats.$B.json" "$TMP/c.$B" block-quic
+
+	tlsfw status --json >"$TMP/status.$B.json" || fail "$B: status --json"
+	one_schema "$B" "$P" "$TMP/status.$B.json" "$TMP/stats.$B.json" ||
+		fail "$B: status --json and stats --json are not the one documented schema"
+	ok "$B: status --json and stats --json have the one schema, sha256 hash, ifindex, generation"
 
 	tlsfw status >"$TMP/status" || fail "status"
 	grep -q "block-quic" "$TMP/status" || fail "$B: status does not name the policy"

@@ -76,6 +76,12 @@ ok "check --probe --print-plan shows the drop rule first; plain check runs no pr
 # apply probes first
 gw "$TLSFW" apply "$TMP/block.conf" >"$TMP/apply.out" 2>"$TMP/apply.err" ||
 	fail "apply: $(cat "$TMP/apply.out" "$TMP/apply.err")"
+# the probes ran first, so their warnings come first: before the hooks apply attached
+gw "$TLSFW" apply "$TMP/block.conf" >"$TMP/both.out" 2>&1 || fail "apply again: $(cat "$TMP/both.out")"
+first_warning=$(grep -n "warning: probe" "$TMP/both.out" | head -1 | cut -d: -f1)
+first_hook=$(grep -n "^lan0: ingress" "$TMP/both.out" | head -1 | cut -d: -f1)
+[ -n "$first_warning" ] && [ -n "$first_hook" ] && [ "$first_warning" -lt "$first_hook" ] ||
+	fail "the probe warnings do not come before the attach lines: $(cat "$TMP/both.out")"
 grep -q "probe 'imap' failed.*on_fail: block drops tcp/143 to $S4" "$TMP/apply.err" ||
 	fail "apply did not report the imap block: $(cat "$TMP/apply.err")"
 grep -q "note: plaintext-auth: " "$TMP/apply.err" || fail "apply: no evidence note"

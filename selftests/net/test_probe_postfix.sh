@@ -94,6 +94,10 @@ postfix_stop
 PF_CERT=expired postfix_start
 probe "$S4:587"
 expect_fail_only "expired certificate" expiry
+ev=$(printf '%s' "$OUT" | $PY -c '
+import json, sys
+print([c["evidence"] for c in json.load(sys.stdin)["targets"][0]["checks"] if c["name"] == "expiry"][0])')
+[ "$ev" = "expired 1 day ago" ] || fail "expiry evidence of a certificate expired a day ago: '$ev'"
 PF_CERT=mail.test
 postfix_stop
 

@@ -7,7 +7,7 @@
 # traffic in both directions and by ip/tc as witnesses. A rejects on lan0 (a veth: answered
 # through tlsfw_tc_reply), B does not, so B also removes that program, and every rollback puts
 # it back. Also: a failing first apply leaves nothing attached, --dry-run changes nothing, a
-# bad policy exits 1, a missing interface 2.
+# bad policy exits 1, a missing interface 2 with an error at the policy line that names it.
 . "$(dirname "$0")/lib.sh"
 
 STEPS="find reuse load fill replace attach-new names flip post-flip-attach detach-old meta"
@@ -137,7 +137,12 @@ sed 's/name: lan0/name: lan9/' "$B" >"$TMP/missing.conf"
 tlsfw apply "$TMP/missing.conf" >"$TMP/out" 2>&1
 rc=$?
 [ $rc = 2 ] || { cat "$TMP/out"; fail "missing interface: exit $rc, expected 2"; }
-grep -q "lan9" "$TMP/out" || fail "missing interface: message does not name lan9"
+# the error points at the policy's line, not at a step of apply
+grep -q "^$TMP/missing.conf:3:11: error: interface 'lan9' does not exist in this network namespace" "$TMP/out" ||
+	{ cat "$TMP/out"; fail "missing interface: the error does not name missing.conf:3:11 and lan9"; }
+grep -q "find:" "$TMP/out" && { cat "$TMP/out"; fail "missing interface: the error names a step of apply"; }
+grep -q "nothing applied; the previous policy is still enforced" "$TMP/out" ||
+	{ cat "$TMP/out"; fail "missing interface: the summary does not say that A is still enforced"; }
 check_a "after a missing interface"
 ok "a missing interface exits 2 and changes nothing"
 
@@ -151,6 +156,7 @@ faults "other build"
 tlsfw apply "$B" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "apply B"; }
 grep -qx 'programs: tlsfw_xdp tlsfw_tc_egress loaded' "$TMP/out" || { cat "$TMP/out"; fail "B over another build: not loaded whole"; }
 grep -q '^lan0: ingress XDP generic, egress tc' "$TMP/out" || { cat "$TMP/out"; fail "B: wrong hooks"; }
+grep -q "^tlsfw: enforcing $B (1 rule, default allow" "$TMP/out" || { cat "$TMP/out"; fail "B: not '(1 rule, ...'"; }
 [ "$(udp_probe "$CLI" "$S4" 5002 0.5)" = timeout ] || fail "B: UDP 5002 not dropped"
 [ "$(udp_probe "$CLI" "$S4" 5001 0.5)" = reply ] || fail "B: UDP 5001 still dropped"
 [ "$(udp_probe "$SRV" "$C4" 7001 0.5)" = reply ] || fail "B: wan0 still filters"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* diag.c: edit distance, did-you-mean, the caret printer, ordering, the error cap. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,11 +128,11 @@ static void test_caret(void)
 	diag_error(&d, &(struct loc){ f, 0, 0, 0 }, "whole");
 	diag_error(&d, NULL, "nowhere");
 	out = printed(&d, 0);
-	CHECK_STR(out, "tlsfw: error: nowhere\n"
-		       "s.conf: error: whole\n"
+	CHECK_STR(out, "s.conf: error: whole\n"
 		       "s.conf:1:2: error: long\n"
 		       "    1 | ab\n"
-		       "      |  ^\n");
+		       "      |  ^\n"
+		       "tlsfw: error: nowhere\n");
 	free(out);
 	diag_free(&d);
 }
@@ -193,6 +194,41 @@ static void test_order(void)
 	diag_free(&d);
 }
 
+/* Records without a place (the system refused) come after the located ones; diag_flush
+ * prints what is new since the last flush, so a command can report as it goes. */
+static void test_system_and_flush(void)
+{
+	struct diag d;
+	const char *f;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	int err;
+
+	diag_init(&d);
+	f = diag_intern_file(&d, "p.conf", NULL, 0);
+	diag_warning(&d, &(struct loc){ f, 3, 1, 1 }, "probe failed");
+	out = open_memstream(&buf, &len);
+	diag_flush(&d, out);
+	fprintf(out, "-- progress --\n");
+	diag_flush(&d, out); /* nothing new: nothing printed */
+	err = diag_sys_error(&d, -ENODEV, "cannot attach %s", "lan0");
+	CHECK(err == -ENODEV, "diag_sys_error returns the error: %d", err);
+	CHECK(diag_sys_error(&d, 0, "refused") == -EIO, "no errno: -EIO");
+	diag_error(&d, &(struct loc){ f, 5, 13, 7 }, "interface 'nosuch0' does not exist");
+	diag_flush(&d, out);
+	diag_print_summary(&d, out, "nothing applied");
+	fclose(out);
+	CHECK_STR(buf, "p.conf:3:1: warning: probe failed\n"
+		       "-- progress --\n"
+		       "p.conf:5:13: error: interface 'nosuch0' does not exist\n"
+		       "tlsfw: error: cannot attach lan0: No such device\n"
+		       "tlsfw: error: refused\n"
+		       "tlsfw: 3 errors, 1 warning; nothing applied\n");
+	free(buf);
+	diag_free(&d);
+}
+
 static void test_cap(void)
 {
 	struct diag d;
@@ -225,6 +261,7 @@ int main(void)
 	test_caret();
 	test_escaped();
 	test_order();
+	test_system_and_flush();
 	test_cap();
 	if (failures) {
 		fprintf(stderr, "test_diag: %d failures\n", failures);

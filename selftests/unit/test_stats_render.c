@@ -21,6 +21,7 @@ static void make_snap(struct stats_snap *s, const char *const *names, size_t n, 
 {
 	memset(s, 0, sizeof(*s));
 	s->enforced = true;
+	s->backend = "bpf";
 	snprintf(s->policy_file, sizeof(s->policy_file), "/etc/tlsfw/policy.conf");
 	snprintf(s->policy_hash, sizeof(s->policy_hash), "sha256:abc");
 	s->applied_at = 1700000000;
@@ -178,7 +179,8 @@ static void test_prom_nft_bytes(void)
 	char *out;
 
 	make_snap(&s, two, 2, 1, 1.0);
-	s.nft = true;
+	s.backend = "nft";
+	s.ip_bytes = true;
 	out = render(0, &s, NULL);
 	CHECK(strstr(out, "# HELP tlsfw_rule_bytes_total Bytes of the IP packets a rule matched") &&
 		      !strstr(out, "Ethernet header included"),
@@ -250,6 +252,12 @@ static void test_json(void)
 			      json_object_object_get_ex(x, "hash", &x) &&
 			      !strcmp(json_object_get_string(x), "sha256:abc"),
 		      "policy hash");
+		/* one id for a hook everywhere: status --json and the Prometheus label agree */
+		CHECK(json_object_object_get_ex(doc, "interfaces", &x) &&
+			      (x = json_object_array_get_idx(x, 0)) &&
+			      json_object_object_get_ex(x, "hook", &x) &&
+			      !strcmp(json_object_get_string(x), "xdp-native"),
+		      "hook id of XDP native: %s", x ? json_object_get_string(x) : "none");
 		json_object_put(doc);
 	}
 	free(out);
@@ -321,29 +329,56 @@ static void test_rates(void)
 	stats_snap_free(&c);
 }
 
+/* --watch --json: measured numbers are rounded (milliseconds, tenths of a packet per second),
+ * not printed with every binary digit of a double (0.10021735300000001). */
+static void test_json_rates(void)
+{
+	struct stats_view v = { .rates = true };
+	struct stats_snap a, b;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	make_snap(&a, two, 1, 100, 10.0);
+	make_snap(&b, two, 1, 300, 10.100217353);
+	v.prev = &a;
+	f = open_memstream(&out, &len);
+	CHECK(stats_print_json(&b, &v, true, f) == 0, "render");
+	fclose(f);
+	CHECK(strstr(out, "\"interval_seconds\":0.100}") != NULL, "interval rounded:\n%s", out);
+	CHECK(strstr(out, "\"packets_per_second\":1995.7,") != NULL, "rate rounded:\n%s", out);
+	free(out);
+	stats_snap_free(&a);
+	stats_snap_free(&b);
+}
+
 static void test_listen_parse(void)
 {
 	static const char *const bad[] = { "9567", "::1:80",  ":0",  ":65536", "[::1]80", "a:b:c",
 					   ":",	   "[::1:80", ":-1", ":+80",   ":80x" };
 	struct stats_listen l;
-	char msg[256];
+	struct diag d;
 
-	CHECK(!stats_listen_parse(":9567", &l, msg, sizeof(msg)), "%s", msg);
+	diag_init(&d);
+	CHECK(!stats_listen_parse(":9567", &l, &d), ":9567 refused");
 	CHECK_STR(l.text, "127.0.0.1:9567");
 	CHECK(l.addr.sa.sa_family == AF_INET && ntohs(l.addr.in4.sin_port) == 9567, "port");
-	CHECK(!stats_listen_parse("0.0.0.0:80", &l, msg, sizeof(msg)), "%s", msg);
+	CHECK(!stats_listen_parse("0.0.0.0:80", &l, &d), "0.0.0.0:80 refused");
 	CHECK_STR(l.text, "0.0.0.0:80");
-	CHECK(!stats_listen_parse("[::1]:9100", &l, msg, sizeof(msg)), "%s", msg);
+	CHECK(!stats_listen_parse("[::1]:9100", &l, &d), "[::1]:9100 refused");
 	CHECK_STR(l.text, "[::1]:9100");
 	CHECK(l.addr.sa.sa_family == AF_INET6 && l.addrlen == sizeof(l.addr.in6), "v6");
-	CHECK(!stats_listen_parse("[::]:9100", &l, msg, sizeof(msg)), "%s", msg);
+	CHECK(!stats_listen_parse("[::]:9100", &l, &d), "[::]:9100 refused");
+	CHECK(d.n == 0, "good addresses said something: %zu records", d.n);
 	CHECK_STR(l.text, "[::]:9100");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		msg[0] = 0;
-		CHECK(stats_listen_parse(bad[i], &l, msg, sizeof(msg)) == -EINVAL, "'%s' accepted",
-		      bad[i]);
-		CHECK(!strncmp(msg, "--listen: ", 10), "message for '%s': %s", bad[i], msg);
+		size_t n = d.n;
+
+		CHECK(stats_listen_parse(bad[i], &l, &d) == -EINVAL, "'%s' accepted", bad[i]);
+		CHECK(d.n == n + 1 && !strncmp(d.recs[n].msg, "--listen: ", 10),
+		      "message for '%s': %s", bad[i], d.n > n ? d.recs[n].msg : "none");
 	}
+	diag_free(&d);
 }
 
 int main(void)
@@ -354,6 +389,7 @@ int main(void)
 	test_json();
 	test_human();
 	test_rates();
+	test_json_rates();
 	test_listen_parse();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);

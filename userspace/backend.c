@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Picking a backend, and what every backend's command does around it (backend.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+
+#include "backend.h"
+#include "lock.h"
+
+/* In the order commands look for state: one namespace holds one backend's at most. */
+static const struct backend *const backends[] = { &backend_bpf, &backend_nft };
+#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+const struct backend *backend_for(const struct compiled *c)
+{
+	return c->pol.backend == POL_BACKEND_NFT ? &backend_nft : &backend_bpf;
+}
+
+int backend_in_force(const struct backend **out, struct diag *d)
+{
+	*out = NULL;
+	for (size_t i = 0; i < N_BACKENDS; i++) {
+		bool yes = false;
+		int err = backends[i]->in_force(&yes, d);
+
+		if (err)
+			return err;
+		if (yes) {
+			*out = backends[i];
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* The plan's interfaces carry their policy location, for both backends (plan.h). */
+const struct loc *backend_iface_loc(const struct compiled *c, size_t i)
+{
+	return i < c->plan.n_ifaces ? &c->plan.ifaces[i].loc : NULL;
+}
+
+/* An interface the policy names must exist: an egress chain or program would otherwise wait
+ * silently for it. Every missing one is an error at its line. */
+static int ifaces_exist(const struct compiled *c, struct diag *d)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < c->plan.n_ifaces; i++) {
+		const char *name = c->plan.ifaces[i].name;
+
+		if (if_nametoindex(name))
+			continue;
+		diag_error(d, backend_iface_loc(c, i),
+			   "interface '%s' does not exist in this network namespace", name);
+		err = -ENODEV;
+	}
+	return err;
+}
+
+/* Both backends at once would decide every packet twice, with two sets of counters and a
+ * status that shows one of them. */
+static int others_absent(const struct backend *b, struct diag *d)
+{
+	for (size_t i = 0; i < N_BACKENDS; i++) {
+		bool yes = false;
+		int err;
+
+		if (backends[i] == b)
+			continue;
+		err = backends[i]->in_force(&yes, d);
+		if (err)
+			return err;
+		if (yes) {
+			diag_error(
+				d, NULL,
+				"this network namespace runs backend: %s (%s); run `tlsfw detach` first to switch to backend: %s",
+				backends[i]->name, backends[i]->what, b->name);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+int backend_apply(const struct backend_apply *a, struct backend_result *r, struct diag *d)
+{
+	const struct backend *b = backend_for(a->c);
+	int lock, err;
+
+	memset(r, 0, sizeof(*r));
+	lock = ns_lock(d);
+	if (lock < 0)
+		return lock;
+	/* first what is in force, so that any failure can say what still is */
+	err = b->in_force(&r->had_policy, d);
+	if (!err)
+		err = ifaces_exist(a->c, d);
+	if (!err)
+		err = others_absent(b, d);
+	if (!err)
+		err = b->apply(a, r, d);
+	close(lock);
+	return err;
+}
+
+int backend_status(struct status_model *m, struct diag *d)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->generation = -1;
+	err = backend_in_force(&m->backend, d);
+	if (!err && m->backend)
+		err = m->backend->status(m, d);
+	if (err)
+		status_model_free(m);
+	return err;
+}
+
+void status_model_free(struct status_model *m)
+{
+	if (!m)
+		return;
+	free(m->ifaces);
+	memset(m, 0, sizeof(*m));
+	m->generation = -1;
+}
+
+int backend_counters(struct stats_snap *s, bool reset, struct diag *d)
+{
+	const struct backend *b;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	err = backend_in_force(&b, d);
+	if (!err && b)
+		err = b->counters(s, reset, d);
+	/* The interval a rate divides by ends when the counters were read. */
+	clock_gettime(CLOCK_MONOTONIC, &s->taken);
+	if (err)
+		stats_snap_free(s);
+	return err;
+}
+
+/* A name twice would be detached twice (and counted twice against the interfaces left). */
+static size_t distinct(char *const *names, size_t n, char **out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (j < k && strcmp(out[j], names[i]))
+			j++;
+		if (j == k)
+			out[k++] = names[i];
+	}
+	return k;
+}
+
+int backend_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
+{
+	char **names = calloc(n + 1, sizeof(*names));
+	const struct backend *b;
+	int lock, err = 0;
+
+	if (!names)
+		return diag_sys_error(d, -ENOMEM, "cannot detach");
+	/* a name that is no interface here is a mistake: refused before anything changes */
+	for (size_t i = 0; i < n; i++) {
+		if (if_nametoindex(ifnames[i]))
+			continue;
+		diag_error(d, NULL, "no interface '%s' in this network namespace; nothing detached",
+			   ifnames[i]);
+		err = -ENODEV;
+	}
+	lock = err ? err : ns_lock(d);
+	if (lock < 0) {
+		free(names);
+		return lock;
+	}
+	n = distinct(ifnames, n, names);
+	err = backend_in_force(&b, d);
+	if (!err && b)
+		err = b->detach(names, n, out, d);
+	else if (!err && !n)
+		fprintf(out, "tlsfw: nothing enforced in this network namespace\n");
+	for (size_t i = 0; !err && !b && i < n; i++)
+		fprintf(out, "%s: nothing of tlsfw attached\n", names[i]);
+	close(lock);
+	free(names);
+	return err;
+}

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BPF backend (backend.h): apply is apply_bpf.c, the state it leaves is found from the
+ * interfaces (state.c), the counters are read by bpf_counters.c. Detach removes exactly the
+ * programs state_find recognised as tlsfw's: XDP with the kernel's compare-and-swap, tc
+ * filters at tlsfw's handle and priority. Other XDP programs, other tc filters and the clsact
+ * qdisc itself stay (see tlsfw(8)).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "apply_bpf.h"
+#include "backend.h"
+#include "bpf_fill.h"
+#include "hook.h"
+#include "state.h"
+
+static int bpf_in_force(bool *yes, struct diag *d)
+{
+	struct state st;
+	int err = state_find_programs(&st, d);
+
+	*yes = !err && st.n_ifaces;
+	state_free(&st);
+	return err;
+}
+
+static int bpf_apply(const struct backend_apply *a, struct backend_result *r, struct diag *d)
+{
+	const struct compiled *c = a->c;
+	struct loc *locs = calloc(c->plan.n_ifaces + 1, sizeof(*locs));
+	struct apply_opts o = {
+		.policy_file = a->policy_file,
+		.sha256 = c->pol.sha256,
+		.backend = c->pol.backend,
+		.dry_run = a->dry_run,
+		.out = a->out,
+		.iface_loc = locs,
+	};
+	int err;
+
+	if (!locs)
+		return diag_sys_error(d, -ENOMEM, "cannot apply");
+	for (size_t i = 0; i < c->plan.n_ifaces; i++) {
+		const struct loc *l = backend_iface_loc(c, i);
+
+		if (l)
+			locs[i] = *l;
+	}
+	err = apply_bpf(&c->plan, &o, &r->rollback_failed, d);
+	free(locs);
+	return err;
+}
+
+static uint8_t ingress_hook(const struct state_iface *si)
+{
+	if (si->xdp_fd >= 0)
+		return si->xdp_attached == XDP_ATTACHED_SKB ? HOOK_XDP_GENERIC : HOOK_XDP_NATIVE;
+	return si->tc_in_fd >= 0 ? HOOK_TC : HOOK_NONE;
+}
+
+/* An interface counts as governed by the policy when the active generation has a block for
+ * it; a tlsfw program without one is left over from an interrupted apply. */
+static bool in_policy(const struct state_meta *sm, const char *name)
+{
+	unsigned int bit = 1u << sm->gen;
+
+	for (size_t i = 0; i < TLSFW_MAX_CTX; i++)
+		if ((sm->ctxs[i].in_use & bit) && !strncmp(sm->ctxs[i].ifname, name, 16))
+			return true;
+	return false;
+}
+
+static void policy_of(struct status_model *m, const struct state_meta *sm)
+{
+	const struct tlsfw_meta *meta = &sm->meta;
+
+	m->have_policy = true;
+	snprintf(m->file, sizeof(m->file), "%.*s", TLSFW_PATH_MAX, meta->policy_file);
+	snprintf(m->hash, sizeof(m->hash), "%.*s", (int)sizeof(meta->policy_hash),
+		 meta->policy_hash);
+	m->applied_at = meta->applied_at;
+	m->n_rules = meta->n_rules;
+	m->default_action = meta->default_action;
+	m->generation = sm->gen;
+}
+
+static int bpf_status(struct status_model *m, struct diag *d)
+{
+	struct state_meta sm = {};
+	struct state st;
+	int err = state_find(&st, d);
+
+	if (err)
+		return err;
+	m->ifaces = calloc(st.n_ifaces + 1, sizeof(*m->ifaces));
+	err = m->ifaces ? state_meta_read(&st.maps, &sm) : -ENOMEM;
+	if (err) {
+		diag_sys_error(d, err, "cannot read the enforced policy's metadata");
+		state_free(&st);
+		return err;
+	}
+	policy_of(m, &sm);
+	for (size_t i = 0; i < st.n_ifaces; i++) {
+		const struct state_iface *si = &st.ifaces[i];
+		struct status_iface *o = &m->ifaces[m->n_ifaces++];
+
+		snprintf(o->name, sizeof(o->name), "%s", si->name);
+		o->ifindex = si->ifindex;
+		o->ingress = ingress_hook(si);
+		o->egress = si->tc_eg_fd >= 0 ? HOOK_TC : HOOK_NONE;
+		o->in_policy = in_policy(&sm, si->name);
+	}
+	state_meta_free(&sm);
+	state_free(&st);
+	return 0;
+}
+
+/* The interface leaves the policy but others stay: forget its counter blocks and context
+ * entries, so that status and stats no longer show it and a later apply starts it afresh. */
+static void forget_iface(const struct state *st, const struct state_iface *si)
+{
+	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
+		struct tlsfw_ctx_info ci;
+
+		if (bpf_map_lookup_elem(st->maps.ifaces, &s, &ci) || !ci.in_use ||
+		    ci.ifindex != si->ifindex)
+			continue;
+		memset(&ci, 0, sizeof(ci));
+		bpf_map_update_elem(st->maps.ifaces, &s, &ci, BPF_ANY);
+	}
+	for (unsigned int gen = 0; gen < 2; gen++) {
+		for (unsigned int dir = 0; dir < 2; dir++) {
+			struct tlsfw_ctx_key k = { .ifindex = si->ifindex, .gen = gen, .dir = dir };
+
+			bpf_map_delete_elem(st->maps.ctx, &k);
+		}
+	}
+}
+
+static void said(char *done, size_t len, const char *what)
+{
+	size_t n = strlen(done);
+
+	snprintf(done + n, len - n, "%s%s", n ? ", " : "", what);
+}
+
+static int detach_iface(const struct state_iface *si, FILE *out, struct diag *d)
+{
+	char done[128] = "";
+	int err;
+
+	if (si->xdp_fd >= 0) {
+		err = hook_xdp_detach(si->ifindex, si->xdp_attached, si->xdp_fd);
+		if (err)
+			return diag_sys_error(d, err, "%s: cannot remove the XDP program",
+					      si->name);
+		said(done, sizeof(done),
+		     si->xdp_attached == XDP_ATTACHED_SKB ? "ingress XDP generic" :
+							    "ingress XDP native");
+	}
+	if (si->tc_in_fd >= 0) {
+		err = hook_tc_detach(si->ifindex, false);
+		if (err)
+			return diag_sys_error(d, err, "%s: cannot remove the tc ingress filter",
+					      si->name);
+		said(done, sizeof(done), si->tc_in_reply ? "reject answers tc" : "ingress tc");
+	}
+	if (si->tc_eg_fd >= 0) {
+		err = hook_tc_detach(si->ifindex, true);
+		if (err)
+			return diag_sys_error(d, err, "%s: cannot remove the tc egress filter",
+					      si->name);
+		said(done, sizeof(done), "egress tc");
+	}
+	fprintf(out, "%s: detached (%s)\n", si->name, done);
+	return 0;
+}
+
+/* Programs that do not share maps (an interrupted or older tlsfw) are still removed,
+ * interface by interface, without touching the metadata; d says so. */
+static int bpf_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
+{
+	bool *pick;
+	size_t n_pick = 0;
+	struct state st;
+	int err = state_find_programs(&st, d), ret = 0;
+
+	if (!err)
+		err = state_open_maps(&st, d, true);
+	if (err && err != -EUCLEAN)
+		return err;
+	pick = calloc(st.n_ifaces + 1, sizeof(*pick));
+	if (!pick) {
+		state_free(&st);
+		return diag_sys_error(d, -ENOMEM, "cannot detach");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct state_iface *si = state_iface_find(&st, ifnames[i]);
+
+		if (si)
+			pick[si - st.ifaces] = true;
+		else
+			fprintf(out, "%s: nothing of tlsfw attached\n", ifnames[i]);
+	}
+	for (size_t i = 0; i < st.n_ifaces; i++)
+		n_pick += pick[i] |= !n;
+	for (size_t i = 0; i < st.n_ifaces; i++) {
+		if (!pick[i])
+			continue;
+		err = detach_iface(&st.ifaces[i], out, d);
+		if (err)
+			ret = err;
+		else if (st.have_maps && n_pick < st.n_ifaces)
+			forget_iface(&st, &st.ifaces[i]);
+	}
+	free(pick);
+	state_free(&st);
+	return ret;
+}
+
+/* ---- counters ------------------------------------------------------------------------ */
+
+/* The counters array is mapped (bpf_fill.h): every slot is read in place and summed over the
+ * CPUs. The metadata maps name every counter slot. */
+struct reader {
+	struct bpf_counters ctr;
+};
+
+static int read_counter(struct reader *rd, uint32_t block, uint32_t idx, struct tlsfw_counter *out)
+{
+	bpf_counter_sum(&rd->ctr, block * TLSFW_SLOTS_PER_CTX + idx, out);
+	return 0;
+}
+
+static int cmp_rule(const void *a, const void *b)
+{
+	const struct stats_rule *ra = a, *rb = b;
+
+	return ra->order < rb->order ? -1 : ra->order > rb->order;
+}
+
+static int cmp_block(const void *a, const void *b)
+{
+	const struct stats_block *ba = a, *bb = b;
+	int c = strcmp(ba->ifname, bb->ifname);
+
+	return c ? c : ba->dir - bb->dir;
+}
+
+/* Rules and blocks of the active generation, named from the metadata maps. */
+static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
+{
+	uint8_t bit = 1u << sm->gen;
+
+	s->rules = calloc(TLSFW_MAX_RULES, sizeof(*s->rules));
+	s->blocks = calloc(TLSFW_MAX_CTX, sizeof(*s->blocks));
+	if (!s->rules || !s->blocks)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < TLSFW_MAX_RULES; i++) {
+		const struct tlsfw_rule_info *ri = &sm->rules[i];
+		struct stats_rule *r;
+
+		if (!(ri->in_use & bit))
+			continue;
+		r = &s->rules[s->n_rules++];
+		snprintf(r->name, sizeof(r->name), "%.*s", TLSFW_NAME_MAX, ri->name);
+		r->slot = i;
+		r->order = ri->order;
+		r->line = ri->line;
+		r->action = ri->action;
+		r->monitor = ri->monitor;
+	}
+	for (uint32_t i = 0; i < TLSFW_MAX_CTX; i++) {
+		const struct tlsfw_ctx_info *ci = &sm->ctxs[i];
+		struct stats_block *b;
+
+		if (!(ci->in_use & bit))
+			continue;
+		b = &s->blocks[s->n_blocks++];
+		snprintf(b->ifname, sizeof(b->ifname), "%.16s", ci->ifname);
+		b->ifindex = ci->ifindex;
+		b->slot = i;
+		b->dir = ci->dir;
+		b->hook = ci->hook;
+	}
+	qsort(s->rules, s->n_rules, sizeof(*s->rules), cmp_rule);
+	qsort(s->blocks, s->n_blocks, sizeof(*s->blocks), cmp_block);
+	return 0;
+}
+
+static int snap_counters(struct stats_snap *s, struct reader *rd)
+{
+	int err = 0;
+
+	for (size_t k = 0; !err && k < s->n_blocks; k++) {
+		struct stats_block *b = &s->blocks[k];
+
+		b->rule = calloc(s->n_rules + 1, sizeof(*b->rule));
+		if (!b->rule)
+			return -ENOMEM;
+		for (uint32_t i = 0; !err && i < TLSFW_STAT_MAX; i++)
+			err = read_counter(rd, b->slot, i, &b->stat[i]);
+		for (size_t r = 0; !err && r < s->n_rules; r++)
+			err = read_counter(rd, b->slot, TLSFW_STAT_RULE0 + s->rules[r].slot,
+					   &b->rule[r]);
+	}
+	return err;
+}
+
+/* Zero every counter in use: the statistics of every block in use and the rule slots, of
+ * either generation (an apply running now may be about to flip). */
+static void bpf_counters_reset(const struct bpf_counters *ctr, const struct state_meta *sm)
+{
+	for (uint32_t c = 0; c < TLSFW_MAX_CTX; c++) {
+		uint32_t base = c * TLSFW_SLOTS_PER_CTX;
+
+		if (!sm->ctxs[c].in_use)
+			continue;
+		for (uint32_t i = 0; i < TLSFW_STAT_RULE0; i++)
+			bpf_counter_zero(ctr, base + i);
+		for (uint32_t r = 0; r < TLSFW_MAX_RULES; r++)
+			if (sm->rules[r].in_use)
+				bpf_counter_zero(ctr, base + TLSFW_STAT_RULE0 + r);
+	}
+}
+
+static int bpf_counters(struct stats_snap *s, bool reset, struct diag *d)
+{
+	struct state_meta sm = {};
+	struct reader rd = {};
+	struct state st;
+	int err = state_find(&st, d);
+
+	if (err)
+		return err;
+	err = bpf_counters_map(&rd.ctr, st.maps.counters);
+	if (!err)
+		err = state_meta_read(&st.maps, &sm);
+	if (err) {
+		diag_sys_error(d, err, "cannot read tlsfw's metadata maps");
+		goto out;
+	}
+	s->enforced = true;
+	s->backend = backend_bpf.name;
+	snprintf(s->policy_file, sizeof(s->policy_file), "%.*s", TLSFW_PATH_MAX,
+		 sm.meta.policy_file);
+	snprintf(s->policy_hash, sizeof(s->policy_hash), "%.*s", (int)sizeof(sm.meta.policy_hash),
+		 sm.meta.policy_hash);
+	s->applied_at = sm.meta.applied_at;
+	s->default_action = sm.meta.default_action;
+	err = snap_layout(s, &sm);
+	if (!err)
+		err = snap_counters(s, &rd);
+	if (err)
+		diag_sys_error(d, err, "cannot read the counters");
+	else if (reset)
+		bpf_counters_reset(&rd.ctr, &sm);
+out:
+	bpf_counters_unmap(&rd.ctr);
+	state_meta_free(&sm);
+	state_free(&st);
+	return err;
+}
+
+const struct backend backend_bpf = {
+	.name = "bpf",
+	.what = "XDP and tc programs",
+	.in_force = bpf_in_force,
+	.apply = bpf_apply,
+	.status = bpf_status,
+	.counters = bpf_counters,
+	.detach = bpf_detach,
+};

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching and removing tlsfw's programs on one interface (hook.h): XDP with the kernel's
+ * compare-and-swap, tc filters at tlsfw's own handle and priority, never anything else.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "hook.h"
+#include "state.h"
+
+uint32_t xdp_mode_flags(unsigned int attached)
+{
+	return attached == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+int xdp_swap(unsigned int ifindex, uint32_t mode, int expect_fd, int new_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = expect_fd);
+
+	/* REPLACE: the kernel swaps only if expect_fd is still the attached program, so a
+	 * program someone else attached in the meantime is never touched. */
+	return bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE | mode, &opts);
+}
+
+int xdp_add(unsigned int ifindex, uint32_t mode, int fd)
+{
+	/* UPDATE_IF_NOEXIST: never replace a program tlsfw did not install. */
+	return bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
+}
+
+int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd)
+{
+	return xdp_swap(ifindex, xdp_mode_flags(attached), fd, -1);
+}
+
+int tc_put(unsigned int ifindex, bool egress, int fd, bool replace)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .handle = TLSFW_TC_HANDLE,
+		    .priority = TLSFW_TC_PRIO, .flags = replace ? BPF_TC_F_REPLACE : 0);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int hook_tc_detach(unsigned int ifindex, bool egress)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+int tc_hook(unsigned int ifindex, bool *created)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	/* An existing clsact is the normal case, not worth libbpf's kernel message. */
+	libbpf_print_fn_t prev = libbpf_set_print(libbpf_quiet);
+	int err = bpf_tc_hook_create(&hook);
+
+	libbpf_set_print(prev);
+
+	*created = !err;
+	return err == -EEXIST ? 0 : err;
+}
+
+void tc_hook_destroy(unsigned int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	bpf_tc_hook_destroy(&hook);
+}
