@@ -13,6 +13,7 @@
 
 #include "tlsfw_abi.h"
 #include "parse.h"
+#include "content.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -103,6 +104,13 @@ struct {
 } tlsfw_comb3 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TLSFW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct tlsfw_rule_flows);
+} tlsfw_rule_flows SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TLSFW_FRAG_ENTRIES);
 	__type(key, struct tlsfw_frag_key);
@@ -180,6 +188,12 @@ static __always_inline void touch_all_maps(void)
 		bpf_map_lookup_elem(&tlsfw_comb2, &zero);
 		bpf_map_lookup_elem(&tlsfw_comb3, &zero);
 		bpf_map_lookup_elem(&tlsfw_frags, &zero);
+		bpf_map_lookup_elem(&tlsfw_rule_flows, &zero);
+		bpf_map_lookup_elem(&tlsfw_flows, &zero);
+		bpf_map_lookup_elem(&tlsfw_content_stats, &zero);
+		bpf_map_lookup_elem(&tlsfw_content_work, &zero);
+		bpf_map_lookup_elem(&tlsfw_names, &zero);
+		bpf_map_lookup_elem(&tlsfw_content_cfg, &zero);
 	}
 }
 
@@ -243,6 +257,8 @@ static __always_inline __u32 rule_word(const struct tlsfw_rule_val *r)
 	if (!r)
 		return 0;
 	return TLSFW_DW_VALID | (r->monitor ? TLSFW_DW_MONITOR : 0) |
+	       (r->content & TLSFW_RV_INSPECT ? TLSFW_DW_INSPECT : 0) |
+	       (r->content & TLSFW_RV_REQUIRE ? TLSFW_DW_REQUIRE : 0) |
 	       (__u32)(r->action & 3) << TLSFW_DW_ACTION_SHIFT | (r->rule_slot & TLSFW_DW_LOW);
 }
 
@@ -319,7 +335,8 @@ static __always_inline __u32 classify_addrs(const struct parsed *p, __u32 gen, _
  * rule matches. Each table in the form tlsfw_cfg names: a missing direct word is 0 too.
  */
 static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw_cfg *cfg,
-				      __u32 gen, __u32 ctx_cls, const struct tlsfw_words *dw)
+				      __u32 gen, __u32 ctx_cls, const struct tlsfw_words *dw,
+				      __u32 pl)
 {
 	struct tlsfw_comb_key k = {};
 	__u32 idx, *v, pc, sc = 0, dc = 0, a, b, flags = cfg->flags, fields = cfg->fields;
@@ -328,7 +345,8 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	if ((flags & (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH)) ==
 	    (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH))
 		return 0;
-	idx = gen * TLSFW_PROTO_SLOTS + p->family * 256 + p->proto;
+	idx = gen * TLSFW_PROTO_SLOTS + (pl & (TLSFW_PL_VALUES - 1)) * 512 + p->family * 256 +
+	      p->proto;
 	v = bpf_map_lookup_elem(&tlsfw_proto, &idx);
 	if (!v)
 		return 0;
@@ -341,7 +359,7 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 		sc = *v;
 	}
 	if (fields & TLSFW_F_DPORT) {
-		idx = gen * TLSFW_PORT_SLOTS + (p->has_ports ? p->dport : TLSFW_PORT_NONE);
+		idx = gen * TLSFW_PORT_SLOTS + (p->has_dkey ? p->dport : TLSFW_PORT_NONE);
 		v = bpf_map_lookup_elem(&tlsfw_dport, &idx);
 		if (!v)
 			return 0;
@@ -388,6 +406,26 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	k.c = b;
 	tab = bpf_map_lookup_elem(&tlsfw_comb3, &gen);
 	return tab ? rule_word(bpf_map_lookup_elem(tab, &k)) : 0;
+}
+
+/* What classify() takes besides the packet and the tables. */
+struct class_in {
+	__u32 gen, ctx_cls, pl;
+};
+
+/*
+ * classify() as a global function: a packet whose rule needs its content classified is
+ * classified twice (tlsfw_decide, inspect), and a global function is verified once, on its
+ * own, instead of once per call site and state (Documentation/performance.md). The input is
+ * a struct of scalars: a global function makes the stack it is given unknown to the verifier,
+ * so the hook's ctx pointer must not be in it. Returns the rule word, 0 for none.
+ */
+__noinline __u32 tlsfw_classify(const struct parsed *p, const struct tlsfw_cfg *cfg,
+				const struct tlsfw_words *dw, const struct class_in *in)
+{
+	if (!p || !cfg || !dw || !in)
+		return 0;
+	return classify(p, cfg, in->gen, in->ctx_cls, dw, in->pl);
 }
 
 static __always_inline void frag_key(struct tlsfw_frag_key *fk, const struct parsed *p, __u32 gen)
@@ -451,14 +489,73 @@ static __always_inline __u32 context(__u32 gen, __u32 ifindex, __u8 dir,
 	return cv ? cv->word : 0;
 }
 
+/* Flows passed or cut by a require: tls rule, once per flow (the packet that decided). */
+static __always_inline void count_flow(__u32 rule, int cut)
+{
+	__u32 slot = rule & TLSFW_DW_LOW;
+	struct tlsfw_rule_flows *f = bpf_map_lookup_elem(&tlsfw_rule_flows, &slot);
+
+	if (!f)
+		return;
+	if (cut)
+		__sync_fetch_and_add(&f->cut, 1);
+	else
+		__sync_fetch_and_add(&f->passed, 1);
+}
+
+/* Where a decision is made: the hook's context, for reading the payload. */
+struct hook {
+	void *ctx;
+	int xdp;
+	__u32 gen, ctx_cls;
+};
+
 /*
- * The decision for one parsed packet (rc from tlsfw_parse, not PARSE_NOT_IP). Returns the
- * verdict (also in d->verdict); packets of an interface and direction that the policy does not
- * name pass uncounted.
+ * A content rule was found (rule has TLSFW_DW_INSPECT): no earlier rule can match. The
+ * packet's facts give its content class (tlsfw_cfg.fact_pl), and the rule is looked up
+ * again with it: the content rule if the class is its own, else a later rule or none.
+ */
+static __always_inline __u32 inspect(const struct hook *h, const struct parsed *p,
+				     const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
+				     __u32 rule)
+{
+	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
+	struct tlsfw_facts f;
+	__u32 i, pl, again;
+
+	if (h->xdp)
+		tlsfw_content_xdp(h->ctx, p, h->gen, 0, &f);
+	else
+		tlsfw_content_tc(h->ctx, p, h->gen, 0, &f);
+	i = ((((__u32)f.quic & 3) * 8 + (f.tls & 7)) * 8 + (f.hello & 7)) * 2 + (f.ech & 1);
+	pl = cfg->fact_pl[i & (TLSFW_FACT_SLOTS - 1)];
+	/* A RST carries no stream data: let it close the server's half of a cut flow. */
+	if (pl == TLSFW_PL_NOT_TLS && p->proto == TLSFW_IPPROTO_TCP &&
+	    (p->tcp_flags & TLSFW_TCP_RST))
+		pl = TLSFW_PL_PLAIN;
+	in.pl = pl;
+	again = tlsfw_classify(p, cfg, dw, &in);
+	if ((f.fresh & TLSFW_FRESH_TLS) && (rule & TLSFW_DW_REQUIRE) &&
+	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
+		count_flow(rule, f.tls == TLSFW_TLS_NO);
+	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
+	if (pl == TLSFW_PL_UNORDERED && (again & TLSFW_DW_REQUIRE))
+		again = (again & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_DROP
+									   << TLSFW_DW_ACTION_SHIFT;
+	return again;
+}
+
+/*
+ * The decision for one parsed packet (rc from tlsfw_parse, not PARSE_NOT_IP) on the hook
+ * whose context is hctx (xdp: an xdp_md, else an __sk_buff). Returns the verdict (also in
+ * d->verdict); packets of an interface and direction that the policy does not name pass
+ * uncounted.
  */
 static __always_inline int tlsfw_decide(struct decision *d, const struct parsed *p, int rc,
-					__u32 ifindex, __u8 dir)
+					__u32 ifindex, __u8 dir, void *hctx, int xdp)
 {
+	struct hook h = { .ctx = hctx, .xdp = xdp };
+	struct class_in in;
 	struct tlsfw_state *st;
 	struct tlsfw_cfg *cfg;
 	struct tlsfw_words *dw;
@@ -507,7 +604,14 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 			return finish(d, VERDICT_DROP);
 		}
 	}
-	rule = classify(p, cfg, gen, cw & TLSFW_DW_LOW, dw);
+	h.gen = gen;
+	h.ctx_cls = cw & TLSFW_DW_LOW;
+	in.gen = gen;
+	in.ctx_cls = h.ctx_cls;
+	in.pl = TLSFW_PL_UNKNOWN;
+	rule = tlsfw_classify(p, cfg, dw, &in);
+	if (rule & TLSFW_DW_INSPECT)
+		rule = inspect(&h, p, cfg, dw, rule);
 	if (p->frag == FRAG_FIRST && cfg->frag_mode == TLSFW_FRAG_FOLLOW)
 		remember_first(p, gen, slot, rule);
 	return apply_rule(d, cfg, rule);

@@ -33,12 +33,17 @@ struct name_run {
 	struct content_work *w;
 };
 
-/* f->name[at..len) equals v's name: 8 bytes at a time, both zero after their ends. */
-static __always_inline int name_equal(const struct tlsfw_flow *f, __u32 at,
-				      const struct tlsfw_name_val *v, __u32 len)
+/*
+ * f->name[at..len) equals v's name: 8 bytes at a time, both zero after their ends. Global:
+ * name_find() has two call sites, and the verifier walks this loop once per iteration.
+ */
+__noinline int tlsfw_name_equal(const struct tlsfw_flow *f, __u32 at,
+				const struct tlsfw_name_val *v, __u32 len)
 {
 	__u32 k;
 
+	if (!f || !v)
+		return 0;
 	for (k = 0; k < TLSFW_NAME_BUF / 8; k++) {
 		__u32 o = at + k * 8;
 		__u64 a, b;
@@ -70,7 +75,7 @@ static __always_inline __u32 name_find(struct name_run *r, __u32 at, __u8 kind)
 	k->kind = kind;
 	k->len = w->len - at;
 	v = bpf_map_lookup_elem(&tlsfw_names, k);
-	if (!v || v->len != w->len - at || !name_equal(r->f, at, v, w->len - at))
+	if (!v || v->len != w->len - at || !tlsfw_name_equal(r->f, at, v, w->len - at))
 		return 0;
 	return v->cls;
 }

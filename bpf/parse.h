@@ -72,6 +72,8 @@ struct parsed {
 	__u8 exthdrs; /* IPv6 extension headers were walked */
 	__u8 tcp_flags;
 	__u8 tcp_doff;	/* TCP header length in bytes */
+	__u8 has_dkey;	/* dport holds a value to classify: a port, or the ICMP type key */
+	__u8 hop_limit; /* IPv6 */
 	__be32 tcp_seq; /* as on the wire, for the reset (reject.h) */
 	__be32 tcp_ack;
 };
@@ -272,6 +274,7 @@ static __always_inline int parse_ipv6(void *ctx, int xdp, void *data, void *end,
 	p->family = 1;
 	p->l3_hlen = sizeof(*ip6);
 	p->ip_end = off + sizeof(*ip6) + plen;
+	p->hop_limit = ip6->hop_limit;
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
 
@@ -296,6 +299,27 @@ static __always_inline int parse_ipv6(void *ctx, int xdp, void *data, void *end,
 	return PARSE_OK;
 }
 
+/*
+ * The ICMP or ICMPv6 type goes where a destination port would, so that the dport table
+ * classifies `icmp_type:` (tlsfw_abi.h, TLSFW_ICMP6_*). A message too short to hold its type
+ * has none: it matches no rule that names types. Read with the helper: ICMP is rare enough
+ * that a copy costs nothing, and the byte may lie beyond the linear part in tc.
+ */
+static __always_inline int parse_icmp(void *ctx, int xdp, struct parsed *p, __u32 l4)
+{
+	__u8 type;
+
+	if (l4 + 1 > p->ip_end || load_bytes(ctx, xdp, l4 & TLSFW_MAX_OFF, &type, 1))
+		return PARSE_OK;
+	p->dport = type;
+	if (p->proto == TLSFW_IPPROTO_ICMPV6)
+		p->dport |= p->hop_limit == 255 ? TLSFW_ICMP6_HL255 :
+			    p->hop_limit == 1	? TLSFW_ICMP6_HL1 :
+						  TLSFW_ICMP6_HLOTHER;
+	p->has_dkey = 1;
+	return PARSE_OK;
+}
+
 /* Ports of TCP and UDP. A cut transport header is malformed, except in a first fragment,
  * where it is the tiny-fragment case (RFC 1858) that the fragment policy decides. */
 static __always_inline int parse_l4(void *ctx, int xdp, void *data, void *end, struct parsed *p,
@@ -313,6 +337,8 @@ static __always_inline int parse_l4(void *ctx, int xdp, void *data, void *end, s
 		need = TLSFW_TCP_HLEN;
 	else if (p->proto == TLSFW_IPPROTO_UDP)
 		need = TLSFW_UDP_HLEN;
+	else if (p->proto == TLSFW_IPPROTO_ICMP || p->proto == TLSFW_IPPROTO_ICMPV6)
+		return parse_icmp(ctx, xdp, p, l4);
 	else
 		return PARSE_OK;
 
@@ -356,6 +382,7 @@ static __always_inline int parse_l4(void *ctx, int xdp, void *data, void *end, s
 		p->payload_off = l4 + TLSFW_UDP_HLEN;
 	}
 	p->has_ports = 1;
+	p->has_dkey = 1;
 	return PARSE_OK;
 }
 

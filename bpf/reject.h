@@ -126,8 +126,10 @@ static __always_inline int csum_frame(void *ctx, int xdp, __u32 start, __u32 len
 	return 0;
 }
 
-/* The pseudo-header sum (RFC 768/793, RFC 8200 8.1) for a reply from p->dst to p->src. */
-static __always_inline __u32 pseudo_sum(const struct parsed *p, int v6, __u8 proto, __u32 len)
+/* The pseudo-header sum (RFC 768/793, RFC 8200 8.1) of a packet from `from` to `to` (parser
+ * addresses: 16 bytes, IPv4 v4-mapped). */
+static __always_inline __u32 pseudo_sum_of(const __u8 *from, const __u8 *to, int v6, __u8 proto,
+					   __u32 len)
 {
 	struct {
 		__u8 src[16];
@@ -137,15 +139,15 @@ static __always_inline __u32 pseudo_sum(const struct parsed *p, int v6, __u8 pro
 	} ph;
 
 	if (v6) {
-		__builtin_memcpy(ph.src, p->dst, 16);
-		__builtin_memcpy(ph.dst, p->src, 16);
+		__builtin_memcpy(ph.src, from, 16);
+		__builtin_memcpy(ph.dst, to, 16);
 		ph.len = bpf_htonl(len);
 		ph.proto = bpf_htonl(proto);
 		return bpf_csum_diff(0, 0, (__be32 *)&ph, sizeof(ph), 0);
 	}
 	/* IPv4: source, destination, zero, protocol, length in 12 bytes */
-	__builtin_memcpy(ph.src, p->dst + 12, 4);
-	__builtin_memcpy(ph.src + 4, p->src + 12, 4);
+	__builtin_memcpy(ph.src, from + 12, 4);
+	__builtin_memcpy(ph.src + 4, to + 12, 4);
 	ph.src[8] = 0;
 	ph.src[9] = proto;
 	ph.src[10] = len >> 8;
@@ -153,9 +155,15 @@ static __always_inline __u32 pseudo_sum(const struct parsed *p, int v6, __u8 pro
 	return bpf_csum_diff(0, 0, (__be32 *)&ph, 12, 0);
 }
 
-/* The reply's IP header at ip (bounds checked by the caller), payload len bytes. */
-static __always_inline void write_ip(void *ip, const struct parsed *p, int v6, __u8 proto,
-				     __u32 len)
+/* ... of a reply, from p->dst to p->src. */
+static __always_inline __u32 pseudo_sum(const struct parsed *p, int v6, __u8 proto, __u32 len)
+{
+	return pseudo_sum_of(p->dst, p->src, v6, proto, len);
+}
+
+/* An IP header at ip (bounds checked by the caller) from `from` to `to`, payload len bytes. */
+static __always_inline void write_ip_of(void *ip, const __u8 *from, const __u8 *to, int v6,
+					__u8 proto, __u32 len)
 {
 	if (v6) {
 		struct ipv6hdr *h = ip;
@@ -164,8 +172,8 @@ static __always_inline void write_ip(void *ip, const struct parsed *p, int v6, _
 		h->payload_len = bpf_htons(len);
 		h->nexthdr = proto;
 		h->hop_limit = TLSFW_REPLY_TTL;
-		__builtin_memcpy(&h->saddr, p->dst, 16);
-		__builtin_memcpy(&h->daddr, p->src, 16);
+		__builtin_memcpy(&h->saddr, from, 16);
+		__builtin_memcpy(&h->daddr, to, 16);
 	} else {
 		struct iphdr *h = ip;
 
@@ -177,10 +185,17 @@ static __always_inline void write_ip(void *ip, const struct parsed *p, int v6, _
 		h->ttl = TLSFW_REPLY_TTL;
 		h->protocol = proto;
 		h->check = 0;
-		__builtin_memcpy(&h->saddr, p->dst + 12, 4);
-		__builtin_memcpy(&h->daddr, p->src + 12, 4);
+		__builtin_memcpy(&h->saddr, from + 12, 4);
+		__builtin_memcpy(&h->daddr, to + 12, 4);
 		h->check = csum_fold(bpf_csum_diff(0, 0, (__be32 *)h, 20, 0));
 	}
+}
+
+/* The reply's IP header: from p->dst to p->src. */
+static __always_inline void write_ip(void *ip, const struct parsed *p, int v6, __u8 proto,
+				     __u32 len)
+{
+	write_ip_of(ip, p->dst, p->src, v6, proto, len);
 }
 
 static __always_inline void swap_macs(struct ethhdr *eth)
@@ -236,6 +251,44 @@ static __always_inline int reject_tcp(void *ctx, int xdp, const struct parsed *p
 	*(__be16 *)(th + 16) = 0; /* checksum */
 	*(__be16 *)(th + 18) = 0; /* urgent pointer */
 	sum = pseudo_sum(p, v6, TLSFW_IPPROTO_TCP, TLSFW_TCP_HLEN);
+	sum = bpf_csum_diff(0, 0, (__be32 *)th, TLSFW_TCP_HLEN, sum);
+	*(__u16 *)(th + 16) = csum_fold(sum);
+	return 0;
+}
+
+/*
+ * The segment p turned into a RST in its own direction, for the destination (require: tls
+ * with reject resets both ends): the segment's own sequence number, which the receiver
+ * expects next (RFC 5961 accepts a RST only then), its ACK, and no payload. MACs are kept:
+ * the frame goes where the segment was going.
+ */
+static __always_inline int reset_forward(void *ctx, int xdp, const struct parsed *p, int v6)
+{
+	__u32 l3 = p->l3_off & 0x1f, nhl = v6 ? 40 : 20, sum;
+	void *data, *end;
+	__u8 *th;
+
+	if (p->tcp_flags & TLSFW_TCP_RST)
+		return -1;
+	if (p->tcp_doff < TLSFW_TCP_HLEN || p->l4_off + p->tcp_doff > p->ip_end)
+		return -1;
+	if (frame_cut(ctx, xdp, l3 + nhl + TLSFW_TCP_HLEN))
+		return -1;
+	frame_ptrs(ctx, xdp, &data, &end);
+	if (data + l3 + nhl + TLSFW_TCP_HLEN > end)
+		return -1;
+	write_ip_of(data + l3, p->src, p->dst, v6, TLSFW_IPPROTO_TCP, TLSFW_TCP_HLEN);
+	th = data + l3 + nhl;
+	*(__be16 *)th = bpf_htons(p->sport);
+	*(__be16 *)(th + 2) = bpf_htons(p->dport);
+	*(__be32 *)(th + 4) = p->tcp_seq;
+	*(__be32 *)(th + 8) = (p->tcp_flags & TLSFW_TCP_ACK) ? p->tcp_ack : 0;
+	th[12] = (TLSFW_TCP_HLEN / 4) << 4;
+	th[13] = TLSFW_TCP_RST | (p->tcp_flags & TLSFW_TCP_ACK);
+	*(__be16 *)(th + 14) = 0;
+	*(__be16 *)(th + 16) = 0;
+	*(__be16 *)(th + 18) = 0;
+	sum = pseudo_sum_of(p->src, p->dst, v6, TLSFW_IPPROTO_TCP, TLSFW_TCP_HLEN);
 	sum = bpf_csum_diff(0, 0, (__be32 *)th, TLSFW_TCP_HLEN, sum);
 	*(__u16 *)(th + 16) = csum_fold(sum);
 	return 0;
@@ -306,6 +359,15 @@ static __always_inline int tlsfw_reject(void *ctx, int xdp, const struct parsed 
 	if (p->proto == TLSFW_IPPROTO_TCP)
 		return p->family ? reject_tcp(ctx, xdp, p, 1) : reject_tcp(ctx, xdp, p, 0);
 	return p->family ? reject_icmp(ctx, xdp, p, 1) : reject_icmp(ctx, xdp, p, 0);
+}
+
+/* A RST for p's destination, in place (tc only: the caller sends a clone of it, then turns
+ * the frame into the reply with tlsfw_reject). Returns 0 or -1 (nothing to send). */
+static __always_inline int tlsfw_reset_forward(void *ctx, const struct parsed *p)
+{
+	if (p->frag != FRAG_NONE || p->proto != TLSFW_IPPROTO_TCP)
+		return -1;
+	return p->family ? reset_forward(ctx, 0, p, 1) : reset_forward(ctx, 0, p, 0);
 }
 
 #endif /* TLSFW_REJECT_H */

@@ -45,6 +45,21 @@ __noinline int tlsfw_reject_tc(struct __sk_buff *skb, const struct parsed *p)
 }
 
 /*
+ * require: tls with reject resets both ends (tlsfw_abi.h, TLSFW_REPLY_RESET_BOTH): the
+ * segment becomes a RST for its destination, a clone of which goes on where the segment was
+ * going (ingress: re-received on the device and routed; egress: out of the device), then the
+ * caller builds the sender's RST from the same frame. A RST passes tlsfw's own rule (see
+ * inspect()), so the clone is not taken for another segment to cut. Returns 0 or -1.
+ */
+__noinline int tlsfw_reset_dest_tc(struct __sk_buff *skb, const struct parsed *p, __u32 ifindex,
+				   __u32 ingress)
+{
+	if (!p || tlsfw_reset_forward(skb, p))
+		return -1;
+	return bpf_clone_redirect(skb, ifindex, ingress ? BPF_F_INGRESS_FLAG : 0) ? -1 : 0;
+}
+
+/*
  * Hand a rejected frame to tlsfw_tc_reply (tlsfw_abi.h, tlsfw_xdp_meta): the record goes in
  * front of the frame as XDP metadata and the frame is passed up. Returns 0, or -1 when the
  * driver keeps no metadata (the caller answers with XDP_TX then).
@@ -61,7 +76,7 @@ static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d)
 	if ((void *)(m + 1) > data)
 		return -1;
 	m->magic = TLSFW_META_MAGIC;
-	m->reply = TLSFW_REPLY_SENDER;
+	m->reply = (d->rule & TLSFW_DW_REQUIRE) ? TLSFW_REPLY_RESET_BOTH : TLSFW_REPLY_SENDER;
 	m->pad = 0;
 	m->ctx_slot = d->slot;
 	m->rule_slot = d->rule ? (d->rule & TLSFW_DW_LOW) : ~0u;
@@ -105,7 +120,7 @@ int tlsfw_xdp(struct xdp_md *ctx)
 	rc = tlsfw_parse_xdp(ctx, &p);
 	if (rc == PARSE_NOT_IP)
 		return XDP_PASS;
-	switch (tlsfw_decide(&d, &p, rc, ctx->ingress_ifindex, TLSFW_DIR_INGRESS)) {
+	switch (tlsfw_decide(&d, &p, rc, ctx->ingress_ifindex, TLSFW_DIR_INGRESS, ctx, 1)) {
 	case VERDICT_PASS:
 		return XDP_PASS;
 	case VERDICT_REJECT:
@@ -149,10 +164,13 @@ static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
 	rc = tc_parse(skb, &p);
 	if (rc == PARSE_NOT_IP)
 		return TC_ACT_UNSPEC;
-	switch (tlsfw_decide(&d, &p, rc, ifindex, dir)) {
+	switch (tlsfw_decide(&d, &p, rc, ifindex, dir, skb, 0)) {
 	case VERDICT_PASS:
 		return TC_ACT_UNSPEC;
 	case VERDICT_REJECT:
+		if ((d.rule & TLSFW_DW_REQUIRE) &&
+		    tlsfw_reset_dest_tc(skb, &p, ifindex, dir == TLSFW_DIR_INGRESS))
+			count_stat(&d, TLSFW_STAT_REJECT_FAILED);
 		if (tlsfw_reject_tc(skb, &p) == 0) {
 			count_stat(&d, TLSFW_STAT_REJECT_SENT);
 			/* Egress: the reply enters the stack as if received, and is routed to the
@@ -191,7 +209,7 @@ int tlsfw_tc_reply(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	struct decision d = { .bytes = skb->len };
 	struct parsed p;
-	__u32 slot;
+	__u32 slot, reply;
 
 	touch_all_maps();
 	if ((void *)(m + 1) > data || m->magic != TLSFW_META_MAGIC)
@@ -201,11 +219,16 @@ int tlsfw_tc_reply(struct __sk_buff *skb)
 	if (slot >= TLSFW_MAX_CTX)
 		return TC_ACT_SHOT;
 	d.base = bpf_get_smp_processor_id() * TLSFW_COUNTERS + slot * TLSFW_SLOTS_PER_CTX;
-	/* TLSFW_REPLY_RESET_BOTH is not built yet: every kind answers the sender. */
-	if (tc_parse(skb, &p) == PARSE_OK && tlsfw_reject_tc(skb, &p) == 0) {
+	reply = m->reply;
+	if (tc_parse(skb, &p) != PARSE_OK)
+		goto failed;
+	if (reply == TLSFW_REPLY_RESET_BOTH && tlsfw_reset_dest_tc(skb, &p, skb->ifindex, 1))
+		count_stat(&d, TLSFW_STAT_REJECT_FAILED);
+	if (tlsfw_reject_tc(skb, &p) == 0) {
 		count_stat(&d, TLSFW_STAT_REJECT_SENT);
 		return bpf_redirect(skb->ifindex, 0);
 	}
+failed:
 	count_stat(&d, TLSFW_STAT_REJECT_FAILED);
 	return TC_ACT_SHOT;
 }

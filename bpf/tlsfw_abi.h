@@ -39,8 +39,9 @@
 #endif
 
 /* 2: tlsfw_direct, tlsfw_cfg fast-path fields; 3: reply handoff (context word flag,
- * tlsfw_xdp_meta, tlsfw_tc_reply), tlsfw_ctx_val holds the context word */
-#define TLSFW_ABI_VERSION 3
+ * tlsfw_xdp_meta, tlsfw_tc_reply), tlsfw_ctx_val holds the context word; 4: content classes
+ * (TLSFW_PL_*, tlsfw_cfg.fact_pl, rule word INSPECT/REQUIRE), tlsfw_flows, tlsfw_rule_flows */
+#define TLSFW_ABI_VERSION 4
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
@@ -56,7 +57,39 @@
 
 #define TLSFW_PORT_NONE 65536 /* port index for packets without ports (not TCP/UDP) */
 #define TLSFW_PORT_SLOTS 65537
-#define TLSFW_PROTO_SLOTS 512 /* family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
+
+/*
+ * Content classes: what the payload says, as a phase-0 value folded into the protocol's
+ * index, so that the rest of classification is unchanged. A packet is classified first as
+ * UNKNOWN, which content rules admit like any other value: when the rule found is a content
+ * rule (its word has TLSFW_DW_INSPECT), no earlier rule can match, and the packet's content
+ * facts (tlsfw_content_abi.h) give its class through tlsfw_cfg.fact_pl; it is classified
+ * again with that class, which content rules admit only when it is theirs.
+ */
+enum tlsfw_pl {
+	TLSFW_PL_UNKNOWN = 0, /* not inspected (yet): every rule admits it */
+	TLSFW_PL_PLAIN,	      /* inspected, no content rule's class */
+	TLSFW_PL_QUIC,	      /* payload: quic: a QUIC long-header packet */
+	TLSFW_PL_NOT_TLS,     /* require: tls fails: the flow's first bytes are not a ClientHello */
+	TLSFW_PL_UNORDERED,   /* require: tls, a segment beyond a gap before the decision: drop */
+	TLSFW_PL_VALUES = 8,  /* room for more (issue 13: ECH; issue 17: connection state) */
+};
+
+/* proto index: content class * 512 + family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
+#define TLSFW_PROTO_SLOTS (512 * TLSFW_PL_VALUES)
+
+/* tlsfw_cfg.fact_pl index of a packet's facts: ((quic * 8 + tls) * 8 + hello) * 2 + ech */
+#define TLSFW_FACT_SLOTS 512
+
+/*
+ * ICMP and ICMPv6 have no ports: the parser puts the message type where the destination port
+ * goes, so the dport table classifies `icmp_type:` without a lookup of its own. ICMP: the
+ * type. ICMPv6: the type plus the class of the hop limit (255: sent on this link, RFC 4861;
+ * 1: cannot be forwarded; any other), which the implicit essentials rule needs.
+ */
+#define TLSFW_ICMP6_HL255 0x000
+#define TLSFW_ICMP6_HL1 0x100
+#define TLSFW_ICMP6_HLOTHER 0x200
 
 /* Verdicts, also rule actions. */
 enum tlsfw_action {
@@ -155,6 +188,9 @@ struct tlsfw_cfg {
 	__u32 comb3_base, comb3_len, n_a, n_b;
 	__u32 words_end; /* the generation's tlsfw_direct words end here: clearing stops here */
 	__u32 pad2;
+	/* content class (enum tlsfw_pl) of a packet's facts, at TLSFW_FACT_SLOTS index; all
+	 * TLSFW_PL_PLAIN but for the classes the generation's rules use */
+	__u8 fact_pl[TLSFW_FACT_SLOTS];
 };
 
 /*
@@ -175,6 +211,8 @@ struct tlsfw_words {
 
 #define TLSFW_DW_VALID (1u << 31)
 #define TLSFW_DW_MONITOR (1u << 30) /* rule words: monitor mode */
+#define TLSFW_DW_INSPECT (1u << 29) /* rule words: a content rule: compute facts, classify again */
+#define TLSFW_DW_REQUIRE (1u << 28) /* rule words: require: tls (flows passed and cut counted) */
 #define TLSFW_DW_ACTION_SHIFT 24    /* rule words: enum tlsfw_action, 2 bits */
 #define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block, 8 bits */
 #define TLSFW_DW_SLOT_MASK 0xffu
@@ -271,7 +309,19 @@ struct tlsfw_rule_val {
 	__u32 rule_slot; /* counter slot of the rule (stable across replacements by name) */
 	__u8 action;	 /* enum tlsfw_action */
 	__u8 monitor;	 /* 1: count, let pass */
-	__u16 pad;
+	__u8 content;	 /* TLSFW_RV_*: as TLSFW_DW_INSPECT, TLSFW_DW_REQUIRE in rule words */
+	__u8 pad;
+};
+
+#define TLSFW_RV_INSPECT (1u << 0)
+#define TLSFW_RV_REQUIRE (1u << 1)
+
+/* tlsfw_rule_flows (ARRAY, TLSFW_MAX_RULES, index = rule slot): flows that a require: tls
+ * rule inspected, by their first bytes; counted once per flow, when the TLS start is
+ * decided (atomic adds: once per flow, not per packet). */
+struct tlsfw_rule_flows {
+	__u64 passed;
+	__u64 cut;
 };
 
 /* tlsfw_frags (LRU_HASH): first fragment's verdict for later fragments (fragments: follow). */
@@ -304,8 +354,8 @@ struct tlsfw_rule_info {
 	__u32 line;  /* source line */
 	__u8 action;
 	__u8 monitor;
-	__u8 in_use; /* bit g set: the rule exists in generation g */
-	__u8 pad;
+	__u8 in_use;  /* bit g set: the rule exists in generation g */
+	__u8 content; /* TLSFW_RV_*: a content rule (REQUIRE: it has flow counters) */
 	__u32 pad2;
 };
 

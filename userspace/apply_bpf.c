@@ -451,6 +451,13 @@ static int zero_new_counters(struct apply_ctx *c)
 						 base + TLSFW_STAT_RULE0 + c->slots.rule_slot[r]);
 	}
 	bpf_counters_unmap(&ctr);
+	for (size_t r = 0; r < pl->n_rules; r++) {
+		struct tlsfw_rule_flows none = { 0 };
+
+		if (c->slots.rule_new[r] &&
+		    bpf_map_update_elem(c->maps.rule_flows, &c->slots.rule_slot[r], &none, BPF_ANY))
+			return fail(c, -errno, "cannot reset flow counters: %s", strerror(errno));
+	}
 	return 0;
 }
 
@@ -641,6 +648,8 @@ static int write_names(struct apply_ctx *c)
 		ri->line = pl->rules[i].line;
 		ri->action = pl->rules[i].action;
 		ri->monitor = pl->rules[i].monitor;
+		ri->content = (rule_is_content(&pl->rules[i]) ? TLSFW_RV_INSPECT : 0) |
+			      (pl->rules[i].require_tls ? TLSFW_RV_REQUIRE : 0);
 		ri->in_use |= new_bit;
 	}
 	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {

@@ -304,23 +304,27 @@ static int send_deletes(const struct nft_del *dels, size_t n, struct refusal *re
 /* After a refused switch: remove the sets the first transaction added. */
 static int staged_del(const struct nft_batch *b)
 {
-	struct nft_del *dels = calloc(b->n_staged + 1, sizeof(*dels));
+	size_t n = b->n_staged + b->n_staged_chains;
+	struct nft_del *dels = calloc(n + 1, sizeof(*dels));
 	struct refusal ref;
 	int err;
 
 	if (!dels)
 		return -ENOMEM;
+	/* the maps first: they jump to the chains */
 	for (size_t i = 0; i < b->n_staged; i++)
 		dels[i] = (struct nft_del){ NFT_MSG_DELSET, b->staged[i] };
-	err = b->n_staged ? send_deletes(dels, b->n_staged, &ref) : 0;
+	for (size_t i = 0; i < b->n_staged_chains; i++)
+		dels[b->n_staged + i] = (struct nft_del){ NFT_MSG_DELCHAIN, b->staged_chains[i] };
+	err = n ? send_deletes(dels, n, &ref) : 0;
 	free(dels);
 	return err;
 }
 
-/* The deletions that take interface h out of the table: its chains, its egress map element
- * and its counters (ks). chains[2] holds the chain names the deletions point to. */
-static size_t iface_dels(const struct nft_status_hook *h, const struct nft_counter *ks, size_t nk,
-			 char (*chains)[IFNAMSIZ + 8], struct nft_del *dels)
+/* The deletions that take interface h's chains out of the table: its chains and its egress
+ * map element. chains[2] holds the chain names the deletions point to. */
+static size_t iface_dels(const struct nft_status_hook *h, char (*chains)[IFNAMSIZ + 8],
+			 struct nft_del *dels)
 {
 	size_t nd = 0;
 
@@ -333,10 +337,47 @@ static size_t iface_dels(const struct nft_status_hook *h, const struct nft_count
 		dels[nd++] = (struct nft_del){ NFT_MSG_DELSETELEM, h->ifname };
 		dels[nd++] = (struct nft_del){ NFT_MSG_DELCHAIN, chains[1] };
 	}
-	for (size_t k = 0; k < nk; k++)
-		if (!strcmp(ks[k].ifname, h->ifname))
-			dels[nd++] = (struct nft_del){ NFT_MSG_DELOBJ, ks[k].name };
 	return nd;
+}
+
+/* Is name a run's map ("<if>/<in|out>/udp0.a") or rule chain ("<rule>/<if>/<in|out>.a") of
+ * interface ifname (lower_nft_run.c)? '/' is in neither a rule nor an interface name. */
+static bool run_object(const char *name, const char *ifname, bool chain)
+{
+	const char *dot = strrchr(name, '.');
+	size_t il = strlen(ifname);
+	char sfx[IFNAMSIZ + 8];
+
+	if (!chain)
+		return !strncmp(name, ifname, il) &&
+		       (!strncmp(name + il, "/in/", 4) || !strncmp(name + il, "/out/", 5));
+	for (int egress = 0; dot && egress < 2; egress++) {
+		size_t sl =
+			(size_t)snprintf(sfx, sizeof(sfx), "/%s/%s", ifname, egress ? "out" : "in");
+
+		if ((size_t)(dot - name) > sl && !strncmp(dot - sl, sfx, sl))
+			return true;
+	}
+	return false;
+}
+
+/* The maps of the interfaces' runs, then their rule chains (the maps jump to them). */
+static void run_dels(const char *const *ifnames, size_t n, struct nft_del *dels, size_t *nd,
+		     const struct nft_existing *ex)
+{
+	for (int chain = 0; chain < 2; chain++) {
+		char **names = chain ? ex->chains : ex->sets;
+		size_t nn = chain ? ex->n_chains : ex->n_sets;
+
+		for (size_t k = 0; k < nn; k++)
+			for (size_t i = 0; i < n; i++)
+				if (run_object(names[k], ifnames[i], chain)) {
+					dels[(*nd)++] = (struct nft_del){ chain ? NFT_MSG_DELCHAIN :
+										  NFT_MSG_DELSET,
+									  names[k] };
+					break;
+				}
+	}
 }
 
 static const struct nft_status_hook *hook_named(const struct nft_status *st, const char *ifname)
@@ -347,21 +388,35 @@ static const struct nft_status_hook *hook_named(const struct nft_status *st, con
 	return NULL;
 }
 
-/* The deletions of the named interfaces (they point into ks and chains). */
-static int detach_dels(const struct nft_status *st, const char *const *ifnames, size_t n,
-		       const struct nft_counter *ks, size_t nk, struct nft_del *dels, size_t *nd,
-		       char (*chains)[IFNAMSIZ + 8], struct diag *d)
+/* What detach removes of the named interfaces (the deletions point into its names). */
+struct detach_set {
+	const struct nft_status *st;
+	const struct nft_counter *ks; /* the table's counters */
+	size_t nk;
+	const struct nft_existing *ex; /* the table's sets and chains */
+	char (*chains)[IFNAMSIZ + 8];
+};
+
+/* The deletions of the named interfaces: their chains, their runs' maps and rule chains, then
+ * their counters (nothing counts into them once the chains are gone). */
+static int detach_dels(const struct detach_set *x, const char *const *ifnames, size_t n,
+		       struct nft_del *dels, size_t *nd, struct diag *d)
 {
 	*nd = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct nft_status_hook *h = hook_named(st, ifnames[i]);
+		const struct nft_status_hook *h = hook_named(x->st, ifnames[i]);
 
 		if (!h) {
 			diag_error(d, NULL, "%s: nothing enforced there by nftables", ifnames[i]);
 			return -ENOENT;
 		}
-		*nd += iface_dels(h, ks, nk, chains + 2 * i, dels + *nd);
+		*nd += iface_dels(h, x->chains + 2 * i, dels + *nd);
 	}
+	run_dels(ifnames, n, dels, nd, x->ex);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < x->nk; k++)
+			if (!strcmp(x->ks[k].ifname, ifnames[i]))
+				dels[(*nd)++] = (struct nft_del){ NFT_MSG_DELOBJ, x->ks[k].name };
 	return 0;
 }
 
@@ -371,6 +426,7 @@ int nft_detach(const char *const *ifnames, size_t n, struct diag *d)
 	char(*chains)[IFNAMSIZ + 8] = NULL;
 	struct nft_del *dels = NULL;
 	struct nft_counter *ks = NULL;
+	struct nft_existing ex = { 0 };
 	struct refusal ref = { 0 };
 	struct nft_status st;
 	size_t nd = 0, nk = 0;
@@ -387,13 +443,15 @@ int nft_detach(const char *const *ifnames, size_t n, struct diag *d)
 	}
 	/* per interface: two chains and a map element, and its counters; when none of the
 	 * policy's interfaces stays, the whole table goes instead, in one batch */
-	if (n && n < st.n_hooks && !(err = nft_counters_read(&ks, &nk, false, d))) {
-		dels = calloc(3 * n + nk + 1, sizeof(*dels));
+	if (n && n < st.n_hooks && !(err = nft_counters_read(&ks, &nk, false, d)) &&
+	    !(err = nft_existing_read(&ex, d))) {
+		dels = calloc(3 * n + ex.n_sets + ex.n_chains + nk + 1, sizeof(*dels));
 		chains = calloc(2 * n + 1, sizeof(*chains));
 		if (!dels || !chains)
 			err = diag_sys_error(d, -ENOMEM, "cannot detach");
 		else
-			err = detach_dels(&st, ifnames, n, ks, nk, dels, &nd, chains, d);
+			err = detach_dels(&(struct detach_set){ &st, ks, nk, &ex, chains }, ifnames,
+					  n, dels, &nd, d);
 	}
 	if (!err)
 		err = dels ? send_deletes(dels, nd, &ref) : send_deletes(&table, 1, &ref);
@@ -405,6 +463,7 @@ int nft_detach(const char *const *ifnames, size_t n, struct diag *d)
 	free(ks);
 	free(dels);
 	free(chains);
+	nft_existing_free(&ex);
 	nft_status_free(&st);
 	return err;
 }

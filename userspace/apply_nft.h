@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <net/if.h>
 
 #include "diag.h"
@@ -82,6 +83,13 @@ struct nft_counter {
 	unsigned int line; /* policy line of the rule, 0 for default/fragments */
 	uint64_t packets, bytes;
 };
+
+/* An interface's own counter ("(default)", "(pass)", ...), not a rule's. The implicit
+ * rule "(essentials)" (rules.h) is written like them but is a rule. */
+static inline bool nft_own_counter(const char *rule)
+{
+	return rule[0] == '(' && strcmp(rule, RULE_ESSENTIALS_NAME);
+}
 
 /* Every counter of table inet tlsfw: rule counters in policy order per chain (their action,
  * mode and line from the rules that count into them), then the interfaces' own counters.

@@ -16,6 +16,7 @@
 #include "apply_bpf.h"
 #include "backend.h"
 #include "bpf_fill.h"
+#include "content_stats.h"
 #include "hook.h"
 #include "state.h"
 
@@ -274,6 +275,8 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		r->line = ri->line;
 		r->action = ri->action;
 		r->monitor = ri->monitor;
+		r->require = !!(ri->content & TLSFW_RV_REQUIRE);
+		s->content |= !!ri->content;
 	}
 	for (uint32_t i = 0; i < TLSFW_MAX_CTX; i++) {
 		const struct tlsfw_ctx_info *ci = &sm->ctxs[i];
@@ -310,6 +313,31 @@ static int snap_counters(struct stats_snap *s, struct reader *rd)
 					   &b->rule[r]);
 	}
 	return err;
+}
+
+/* Flows passed and cut per require: tls rule; the flow table's entries and evictions. */
+static int snap_content(struct stats_snap *s, const struct bpf_maps *m)
+{
+	struct content_stats cs;
+	int err;
+
+	for (size_t r = 0; r < s->n_rules; r++) {
+		struct tlsfw_rule_flows f;
+
+		if (!s->rules[r].require)
+			continue;
+		if (bpf_map_lookup_elem(m->rule_flows, &s->rules[r].slot, &f))
+			return -errno;
+		s->rules[r].flows_passed = f.passed;
+		s->rules[r].flows_cut = f.cut;
+	}
+	err = content_stats_read(m->content_stats, m->flows, &cs);
+	if (err)
+		return err;
+	s->flows = cs.flows;
+	s->flows_evicted = cs.evicted;
+	s->midstream = cs.stat[TLSFW_CSTAT_MIDSTREAM];
+	return 0;
 }
 
 /* Zero every counter in use: the statistics of every block in use and the rule slots, of
@@ -356,6 +384,8 @@ static int bpf_counters(struct stats_snap *s, bool reset, struct diag *d)
 	err = snap_layout(s, &sm);
 	if (!err)
 		err = snap_counters(s, &rd);
+	if (!err && s->content)
+		err = snap_content(s, &st.maps);
 	if (err)
 		diag_sys_error(d, err, "cannot read the counters");
 	else if (reset)

@@ -131,7 +131,7 @@ static int fill(struct stats_snap *s, const struct nft_counter *k, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct stats_rule *r;
 
-		if (k[i].rule[0] != '(' && rule_index(s, k[i].rule) < 0) {
+		if (!nft_own_counter(k[i].rule) && rule_index(s, k[i].rule) < 0) {
 			r = &s->rules[s->n_rules];
 			snprintf(r->name, sizeof(r->name), "%s", k[i].rule);
 			r->order = s->n_rules++;

@@ -198,6 +198,10 @@ static int rule_word_of(const struct plan *pl, const struct fill_ids *ids, uint3
 		return -EINVAL;
 	*w = TLSFW_DW_VALID | (pl->rules[r].monitor ? TLSFW_DW_MONITOR : 0) |
 	     (uint32_t)(pl->rules[r].action & 3) << TLSFW_DW_ACTION_SHIFT | ids->rule_slot[r];
+	if (rule_is_content(&pl->rules[r]))
+		*w |= TLSFW_DW_INSPECT;
+	if (pl->rules[r].require_tls)
+		*w |= TLSFW_DW_REQUIRE;
 	return 0;
 }
 
@@ -229,6 +233,8 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 			.rule_slot = ids->rule_slot[r],
 			.action = pl->rules[r].action,
 			.monitor = pl->rules[r].monitor,
+			.content = (rule_is_content(&pl->rules[r]) ? TLSFW_RV_INSPECT : 0) |
+				   (pl->rules[r].require_tls ? TLSFW_RV_REQUIRE : 0),
 		};
 	}
 	if (t->len) {
@@ -530,6 +536,7 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 			munmap(mem, len);
 		return err;
 	}
+	memcpy(j.cfg.fact_pl, pl->fact_pl, sizeof(j.cfg.fact_pl));
 	j.words = mem + (size_t)gen * TLSFW_DIRECT_WORDS; /* all 0: bpf_clear_gen */
 	choose_b(&j);
 	choose_direct(&j);

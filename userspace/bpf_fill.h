@@ -21,6 +21,8 @@ struct tlsfw; /* the skeleton, build/tlsfw.skel.h */
 struct bpf_maps {
 	int state, cfg, ctx, proto, sport, dport, src, dst, comb1, comb2, comb3, frags, counters,
 		rules, ifaces, meta, direct;
+	/* content inspection */
+	int rule_flows, flows, content_stats, content_work, names, content_cfg;
 };
 
 /* The object (bpf/tlsfw.bpf.c) opened with the map sizes that depend on the machine (the

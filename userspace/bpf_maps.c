@@ -39,6 +39,12 @@ static const struct {
 	{ "tlsfw_ifaces", offsetof(struct bpf_maps, ifaces) },
 	{ "tlsfw_meta", offsetof(struct bpf_maps, meta) },
 	{ "tlsfw_direct", offsetof(struct bpf_maps, direct) },
+	{ "tlsfw_rule_flows", offsetof(struct bpf_maps, rule_flows) },
+	{ "tlsfw_flows", offsetof(struct bpf_maps, flows) },
+	{ "tlsfw_content_stats", offsetof(struct bpf_maps, content_stats) },
+	{ "tlsfw_content_work", offsetof(struct bpf_maps, content_work) },
+	{ "tlsfw_names", offsetof(struct bpf_maps, names) },
+	{ "tlsfw_content_cfg", offsetof(struct bpf_maps, content_cfg) },
 };
 
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
@@ -58,12 +64,18 @@ int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
 {
 	struct bpf_maps r;
 	struct bpf_map *maps[N_MAPS] = {
-		skel->maps.tlsfw_state,	   skel->maps.tlsfw_cfg,    skel->maps.tlsfw_ctx,
-		skel->maps.tlsfw_proto,	   skel->maps.tlsfw_sport,  skel->maps.tlsfw_dport,
-		skel->maps.tlsfw_src,	   skel->maps.tlsfw_dst,    skel->maps.tlsfw_comb1,
-		skel->maps.tlsfw_comb2,	   skel->maps.tlsfw_comb3,  skel->maps.tlsfw_frags,
-		skel->maps.tlsfw_counters, skel->maps.tlsfw_rules,  skel->maps.tlsfw_ifaces,
-		skel->maps.tlsfw_meta,	   skel->maps.tlsfw_direct,
+		skel->maps.tlsfw_state,	       skel->maps.tlsfw_cfg,
+		skel->maps.tlsfw_ctx,	       skel->maps.tlsfw_proto,
+		skel->maps.tlsfw_sport,	       skel->maps.tlsfw_dport,
+		skel->maps.tlsfw_src,	       skel->maps.tlsfw_dst,
+		skel->maps.tlsfw_comb1,	       skel->maps.tlsfw_comb2,
+		skel->maps.tlsfw_comb3,	       skel->maps.tlsfw_frags,
+		skel->maps.tlsfw_counters,     skel->maps.tlsfw_rules,
+		skel->maps.tlsfw_ifaces,       skel->maps.tlsfw_meta,
+		skel->maps.tlsfw_direct,       skel->maps.tlsfw_rule_flows,
+		skel->maps.tlsfw_flows,	       skel->maps.tlsfw_content_stats,
+		skel->maps.tlsfw_content_work, skel->maps.tlsfw_names,
+		skel->maps.tlsfw_content_cfg,
 	};
 
 	for (size_t i = 0; i < N_MAPS; i++) {
@@ -116,8 +128,10 @@ int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd)
 			close(fd);
 			goto out;
 		}
+		/* the kernel keeps BPF_OBJ_NAME_LEN - 1 characters of a name */
 		for (j = 0; j < N_MAPS; j++)
-			if (!strcmp(mi.name, map_names[j].name) && *map_slot(&r, j) < 0)
+			if (!strncmp(mi.name, map_names[j].name, BPF_OBJ_NAME_LEN - 1) &&
+			    *map_slot(&r, j) < 0)
 				break;
 		if (j == N_MAPS) {
 			close(fd); /* .rodata and the like */

@@ -11,6 +11,8 @@
 static const struct ivl ports_all = { 0, 65535 }, ports_none = { IVL_PORT_NONE, IVL_PORT_NONE };
 static const struct ivls any_port = { (struct ivl *)&ports_all, 1, 1 };
 static const struct ivls no_port = { (struct ivl *)&ports_none, 1, 1 };
+static const struct ivl keys_all = { 0, IVL_PORT_NONE };
+static const struct ivls any_key = { (struct ivl *)&keys_all, 1, 1 };
 static const struct ivls root_v4 = { (struct ivl *)&ivl_v4_all, 1, 1 };
 static const struct ivls root_v6 = { (struct ivl *)&ivl_v6_all, 1, 1 };
 
@@ -40,8 +42,18 @@ static bool view_make(const struct shadow_in *in, uint32_t ri, const struct rule
 	v->ctx = in->ctx[ri];
 	v->rule = ri;
 	v->fam = fam;
+	if (!ported && t->fams && !(t->fams & fam))
+		return false;
 	v->field[0] = t->has_sport ? &t->sport : ported ? &any_port : &no_port;
 	v->field[1] = t->has_dport ? &t->dport : ported ? &any_port : &no_port;
+	/* Without ports, the dport field holds what the data plane classifies there: ICMP
+	 * types (tlsfw_abi.h), any of them for a term that names none. */
+	if (!ported && t->has_type) /* one protocol per such term, whose types apply */
+		v->field[1] = &t->keys[proto_has(&t->protos, IPPROTO_ICMPV6) ? RULE_V6 : RULE_V4];
+	else if (!ported)
+		v->field[1] = &any_key;
+	if (!v->field[1]->n)
+		return false;
 	v->field[2] = r->has_src ? &r->src[f].merged : f ? &root_v6 : &root_v4;
 	v->field[3] = r->has_dst ? &r->dst[f].merged : f ? &root_v6 : &root_v4;
 	return true;

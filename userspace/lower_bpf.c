@@ -349,6 +349,45 @@ static const struct ivls *term_ports(const struct rule_term *t, bool dport)
 	return t->has_sport ? &t->sport : NULL;
 }
 
+/* The dport values a term admits: its ports, or its ICMP types as the parser puts them there
+ * (tlsfw_abi.h, TLSFW_ICMP6_*; ICMP's keys are below 256, ICMPv6's of one type come in three
+ * hop-limit classes, and the protocol class keeps the two families apart). */
+static int term_dvals(const struct rule_term *t, bool dport, const struct ivls **a,
+		      const struct ivls **b)
+{
+	*a = term_ports(t, dport);
+	*b = NULL;
+	if (!dport || !t->has_type)
+		return *a != NULL;
+	*a = &t->keys[RULE_V4];
+	*b = &t->keys[RULE_V6];
+	return 1;
+}
+
+struct port_evs {
+	struct port_ev *v;
+	size_t n, cap;
+};
+
+/* An opening and a closing event for each interval of pp, for term t. */
+static int push_events(struct port_evs *e, const struct ivls *pp, uint32_t t)
+{
+	for (size_t i = 0; i < pp->n; i++) {
+		if (e->n + 2 > e->cap) {
+			size_t cap = e->cap ? e->cap * 2 : 64;
+			struct port_ev *v = realloc(e->v, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			e->v = v;
+			e->cap = cap;
+		}
+		e->v[e->n++] = (struct port_ev){ (uint32_t)pp->v[i].lo, t, 1 };
+		e->v[e->n++] = (struct port_ev){ (uint32_t)pp->v[i].hi + 1, t, -1 };
+	}
+	return 0;
+}
+
 /*
  * Phase 0 for a port field: a sweep over the range endpoints. Between two consecutive
  * endpoints (an elementary interval) the set of admitting terms is constant, so each interval
@@ -359,8 +398,7 @@ static int lower_ports(struct lower *l, bool dport)
 	struct bsset *cls = dport ? &l->dport : &l->sport;
 	uint32_t *tab = calloc(TLSFW_PORT_SLOTS, sizeof(*tab));
 	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt));
-	struct port_ev *ev = NULL;
-	size_t n_ev = 0, cap_ev = 0;
+	struct port_evs evs = { 0 };
 	uint64_t *cur = l->tmp;
 	int err = -ENOMEM;
 
@@ -368,31 +406,21 @@ static int lower_ports(struct lower *l, bool dport)
 		goto out;
 	memset(cur, 0, l->w * sizeof(*cur));
 	for (size_t t = 0; t < l->n_terms; t++) {
-		const struct ivls *pp = term_ports(l->term[t], dport);
+		const struct ivls *pab[2];
 
-		if (!pp) {
+		if (!term_dvals(l->term[t], dport, &pab[0], &pab[1])) {
 			bs_set(cur, t);
 			continue;
 		}
-		for (size_t i = 0; i < pp->n; i++) {
-			if (n_ev + 2 > cap_ev) {
-				size_t cap = cap_ev ? cap_ev * 2 : 64;
-				struct port_ev *v = realloc(ev, cap * sizeof(*v));
-
-				if (!v)
-					goto out;
-				ev = v;
-				cap_ev = cap;
-			}
-			ev[n_ev++] = (struct port_ev){ (uint32_t)pp->v[i].lo, t, 1 };
-			ev[n_ev++] = (struct port_ev){ (uint32_t)pp->v[i].hi + 1, t, -1 };
-		}
+		for (int h = 0; h < 2; h++)
+			if (pab[h] && push_events(&evs, pab[h], t))
+				goto out;
 	}
 	/* Slot TLSFW_PORT_NONE (no ports): only terms without a port constraint. */
 	err = bss_intern(cls, cur, &tab[TLSFW_PORT_NONE]);
 	if (err)
 		goto out;
-	if (n_ev && sort_events(ev, n_ev)) {
+	if (evs.n && sort_events(evs.v, evs.n)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -400,18 +428,18 @@ static int lower_ports(struct lower *l, bool dport)
 		size_t next = TLSFW_PORT_NONE;
 		uint32_t id;
 
-		while (k < n_ev && ev[k].pos == pos) {
-			uint32_t t = ev[k].term;
+		while (k < evs.n && evs.v[k].pos == pos) {
+			uint32_t t = evs.v[k].term;
 
-			cnt[t] += ev[k].delta;
+			cnt[t] += evs.v[k].delta;
 			if (cnt[t])
 				bs_set(cur, t);
 			else
 				cur[t / 64] &= ~(1ull << (t % 64));
 			k++;
 		}
-		if (k < n_ev && ev[k].pos < next)
-			next = ev[k].pos;
+		if (k < evs.n && evs.v[k].pos < next)
+			next = evs.v[k].pos;
 		err = bss_intern(cls, cur, &id);
 		if (err)
 			goto out;
@@ -428,7 +456,7 @@ static int lower_ports(struct lower *l, bool dport)
 out:
 	free(tab);
 	free(cnt);
-	free(ev);
+	free(evs.v);
 	return err;
 }
 
@@ -437,35 +465,79 @@ static bool term_has_ports(const struct rule_term *t)
 	return t->has_sport || t->has_dport;
 }
 
+/* Does rule r admit content class pl? Every rule admits UNKNOWN (the first lookup); a
+ * content rule admits its own class only after that. */
+static bool rule_admits_pl(const struct plan_rule *r, unsigned int pl)
+{
+	if (pl == TLSFW_PL_UNKNOWN || !rule_is_content(r))
+		return true;
+	if (r->payload_quic)
+		return pl == TLSFW_PL_QUIC;
+	return pl == TLSFW_PL_NOT_TLS || pl == TLSFW_PL_UNORDERED;
+}
+
+/*
+ * The generation's facts -> content class table (tlsfw_cfg.fact_pl). A QUIC long header is
+ * QUIC; a flow whose first bytes are not a ClientHello is NOT_TLS, and so is one without
+ * state (its SYN not seen: applied mid-stream, or evicted) under midstream: drop; a segment
+ * beyond a gap before the TLS start is decided is UNORDERED. Issue 13's hello and ech facts
+ * have their place in the index already; a name class will be a field of its own.
+ */
+static void lower_facts(struct plan *pl)
+{
+	for (unsigned int i = 0; i < TLSFW_FACT_SLOTS; i++) {
+		unsigned int quic = i / 128, tls = i / 16 % 8;
+		uint8_t c = TLSFW_PL_PLAIN;
+
+		if (quic == TLSFW_QUIC_LONG || quic == TLSFW_QUIC_INITIAL)
+			c = TLSFW_PL_QUIC;
+		else if (tls == TLSFW_TLS_NO)
+			c = TLSFW_PL_NOT_TLS;
+		else if (tls == TLSFW_TLS_MIDSTREAM && pl->midstream_action != TLSFW_ACT_ALLOW)
+			c = TLSFW_PL_NOT_TLS;
+		else if (tls == TLSFW_TLS_UNORDERED)
+			c = TLSFW_PL_UNORDERED;
+		pl->fact_pl[i] = c;
+	}
+}
+
+/* Protocol classes, per content class: index pl * 512 + family * 256 + protocol. Without
+ * content rules every content class is the same, and is copied. */
 static int lower_proto(struct lower *l)
 {
+	uint32_t *cls = l->pl->proto_cls;
+	unsigned int n_pl = l->pl->has_content ? TLSFW_PL_VALUES : 1;
 	uint64_t *b = l->tmp;
 	int err;
 
-	for (unsigned int fam = 0; fam < 2; fam++) {
+	for (unsigned int i = 0; i < n_pl * 512; i++) {
+		unsigned int pl = i / 512, fam = i / 256 % 2, proto = i % 256;
 		unsigned int fam_bit = fam ? POL_FAM_V6 : POL_FAM_V4;
 
-		for (unsigned int proto = 0; proto < 256; proto++) {
-			memset(b, 0, l->w * sizeof(*b));
-			for (size_t t = 0; t < l->n_terms; t++) {
-				const struct rule_term *term = l->term[t];
-				unsigned int fmask = l->pl->rules[l->term_rule[t]].family;
+		memset(b, 0, l->w * sizeof(*b));
+		for (size_t t = 0; t < l->n_terms; t++) {
+			const struct rule_term *term = l->term[t];
+			const struct plan_rule *r = &l->pl->rules[l->term_rule[t]];
 
-				if (fmask && !(fmask & fam_bit))
-					continue;
-				if (!proto_has(&term->protos, proto))
-					continue;
-				/* A rule with a port matches only TCP and UDP. */
-				if (term_has_ports(term) && proto != IPPROTO_TCP &&
-				    proto != IPPROTO_UDP)
-					continue;
-				bs_set(b, t);
-			}
-			err = bss_intern(&l->proto, b, &l->pl->proto_cls[fam * 256 + proto]);
-			if (err)
-				return err;
+			if (r->family && !(r->family & fam_bit))
+				continue;
+			if (term->fams && !(term->fams & fam_bit))
+				continue;
+			if (!proto_has(&term->protos, proto))
+				continue;
+			/* A rule with a port matches only TCP and UDP. */
+			if (term_has_ports(term) && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+				continue;
+			if (!rule_admits_pl(r, pl))
+				continue;
+			bs_set(b, t);
 		}
+		err = bss_intern(&l->proto, b, &cls[i]);
+		if (err)
+			return err;
 	}
+	for (unsigned int i = n_pl * 512; i < TLSFW_PROTO_SLOTS; i++)
+		cls[i] = cls[i % 512];
 	return 0;
 }
 
@@ -808,11 +880,13 @@ static int lower_n(struct lower *l, size_t n_rules, struct plan *out)
 		const struct plan_rule *r = &out->rules[l->term_rule[t]];
 
 		out->fields |= term->has_sport ? TLSFW_F_SPORT : 0;
-		out->fields |= term->has_dport ? TLSFW_F_DPORT : 0;
+		out->fields |= term->has_dport || term->has_type ? TLSFW_F_DPORT : 0;
 		out->fields |= r->has_src ? TLSFW_F_SRC : 0;
 		out->fields |= r->has_dst ? TLSFW_F_DST : 0;
+		out->has_content |= rule_is_content(r);
 	}
 
+	lower_facts(out);
 	err = lower_proto(l);
 	if (!err)
 		err = lower_ports(l, false);

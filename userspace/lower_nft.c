@@ -12,7 +12,11 @@
  *     comment with the rule's name and line;
  *   - ports and addresses are looked up in sets named after the rule (intervals of protocol
  *     . port, and address intervals), so a rule costs the same with one port or a thousand;
- *     a single protocol and port, or a single prefix, is compared inline instead.
+ *     a single protocol and port, or a single prefix, is compared inline instead;
+ *   - a run of at least NFT_RUN_MIN consecutive rules of a chain that match destination ports
+ *     alone is one lookup in a verdict map per protocol, "<if>/<in|out>/<tcp|udp><k>": each
+ *     port jumps to the rule chain "<rule>/<if>/<in|out>" of the first rule of the run holding
+ *     it, which counts and gives the verdict (lower_nft_run.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,8 +28,9 @@
 #include "lower.h"
 #include "nft_priv.h"
 #include "plan.h"
+#include "lower_nft_priv.h"
 
-static const uint8_t ported[2] = { IPPROTO_TCP, IPPROTO_UDP };
+const uint8_t nl_ported[2] = { IPPROTO_TCP, IPPROTO_UDP };
 /* The interface's own counters, in this order after its rules' in every chain. */
 enum {
 	OWN_DEFAULT,
@@ -38,14 +43,6 @@ enum {
 };
 static const char *const own_stats[] = {
 	"default", "pass", "drop", "reject", "monitor", "fragment-dropped", "fragment-allowed",
-};
-
-struct nctx {
-	const struct plan *pl;
-	struct nft_ruleset *rs;
-	int *counters; /* per (interface, direction): index of its first counter, or -1 */
-	size_t cap_chains, cap_sets, cap_counters, cap_rules;
-	int err;
 };
 
 /* ---- names ---------------------------------------------------------------------------------- */
@@ -74,7 +71,7 @@ void nft_records_comment(char *buf, size_t len, const char *path)
 
 /* ---- growing the ruleset ------------------------------------------------------------------- */
 
-static void *grow(struct nctx *c, void *v, size_t n, size_t *cap, size_t size)
+void *nl_grow(struct nctx *c, void *v, size_t n, size_t *cap, size_t size)
 {
 	void *nv;
 
@@ -91,11 +88,12 @@ static void *grow(struct nctx *c, void *v, size_t n, size_t *cap, size_t size)
 	return nv;
 }
 
-static struct nft_rs_chain *chain_new(struct nctx *c, const char *name, int iface,
-				      const struct loc *loc)
+struct nft_rs_chain *nl_chain_new(struct nctx *c, const char *name, int iface,
+				  const struct loc *loc)
 {
 	struct nft_ruleset *rs = c->rs;
-	struct nft_rs_chain *v = grow(c, rs->chains, rs->n_chains, &c->cap_chains, sizeof(*v)), *ch;
+	struct nft_rs_chain *v = nl_grow(c, rs->chains, rs->n_chains, &c->cap_chains, sizeof(*v)),
+			    *ch;
 
 	if (!v)
 		return NULL;
@@ -110,10 +108,10 @@ static struct nft_rs_chain *chain_new(struct nctx *c, const char *name, int ifac
 	return ch;
 }
 
-static struct nft_rs_set *set_new(struct nctx *c, const char *name, int rule, const struct loc *loc)
+struct nft_rs_set *nl_set_new(struct nctx *c, const char *name, int rule, const struct loc *loc)
 {
 	struct nft_ruleset *rs = c->rs;
-	struct nft_rs_set *v = grow(c, rs->sets, rs->n_sets, &c->cap_sets, sizeof(*v)), *s;
+	struct nft_rs_set *v = nl_grow(c, rs->sets, rs->n_sets, &c->cap_sets, sizeof(*v)), *s;
 
 	if (!v)
 		return NULL;
@@ -128,18 +126,21 @@ static struct nft_rs_set *set_new(struct nctx *c, const char *name, int rule, co
 	return s;
 }
 
-static struct nft_rs_elem *elem_new(struct nctx *c, struct nft_rs_set *s, const struct loc *loc)
+struct nft_rs_elem *nl_elem_new(struct nctx *c, struct nft_rs_set *s, const struct loc *loc)
 {
 	struct nft_rs_elem *e;
 
 	if (c->err)
 		return NULL;
-	e = realloc(s->e, (s->n + 1) * sizeof(*e));
-	if (!e) {
-		c->err = -ENOMEM;
-		return NULL;
+	/* capacity 16, then doubled: a run's map holds thousands of elements */
+	if (!s->n || (s->n >= 16 && !(s->n & (s->n - 1)))) {
+		e = realloc(s->e, (s->n ? 2 * s->n : 16) * sizeof(*e));
+		if (!e) {
+			c->err = -ENOMEM;
+			return NULL;
+		}
+		s->e = e;
 	}
-	s->e = e;
 	e = &s->e[s->n++];
 	memset(e, 0, sizeof(*e));
 	e->chain = -1;
@@ -153,7 +154,7 @@ static int counter_new(struct nctx *c, const char *name, const char *comment, in
 {
 	struct nft_ruleset *rs = c->rs;
 	struct nft_rs_counter *v =
-		grow(c, rs->counters, rs->n_counters, &c->cap_counters, sizeof(*v));
+		nl_grow(c, rs->counters, rs->n_counters, &c->cap_counters, sizeof(*v));
 
 	if (!v)
 		return -1;
@@ -167,11 +168,11 @@ static int counter_new(struct nctx *c, const char *name, const char *comment, in
 	return rs->n_counters++;
 }
 
-static struct nft_rs_rule *rule_new(struct nctx *c, int chain, int owner, const struct loc *loc,
-				    const char *comment)
+struct nft_rs_rule *nl_rule_new(struct nctx *c, int chain, int owner, const struct loc *loc,
+				const char *comment)
 {
 	struct nft_ruleset *rs = c->rs;
-	struct nft_rs_rule *v = grow(c, rs->rules, rs->n_rules, &c->cap_rules, sizeof(*v)), *r;
+	struct nft_rs_rule *v = nl_grow(c, rs->rules, rs->n_rules, &c->cap_rules, sizeof(*v)), *r;
 
 	if (!v)
 		return NULL;
@@ -187,7 +188,7 @@ static struct nft_rs_rule *rule_new(struct nctx *c, int chain, int owner, const 
 	return r;
 }
 
-static struct nft_rs_item *item(struct nctx *c, struct nft_rs_rule *r, enum nft_item_kind kind)
+struct nft_rs_item *nl_item(struct nctx *c, struct nft_rs_rule *r, enum nft_item_kind kind)
 {
 	struct nft_rs_item *v;
 
@@ -206,9 +207,9 @@ static struct nft_rs_item *item(struct nctx *c, struct nft_rs_rule *r, enum nft_
 	return v;
 }
 
-static void item_ref(struct nctx *c, struct nft_rs_rule *r, enum nft_item_kind kind, int ref)
+void nl_item_ref(struct nctx *c, struct nft_rs_rule *r, enum nft_item_kind kind, int ref)
 {
-	struct nft_rs_item *it = item(c, r, kind);
+	struct nft_rs_item *it = nl_item(c, r, kind);
 
 	if (it)
 		it->ref = ref;
@@ -216,7 +217,7 @@ static void item_ref(struct nctx *c, struct nft_rs_rule *r, enum nft_item_kind k
 
 static void item_l4proto(struct nctx *c, struct nft_rs_rule *r, uint8_t proto)
 {
-	struct nft_rs_item *it = item(c, r, NFT_I_L4PROTO);
+	struct nft_rs_item *it = nl_item(c, r, NFT_I_L4PROTO);
 
 	if (it)
 		it->proto = proto;
@@ -224,22 +225,8 @@ static void item_l4proto(struct nctx *c, struct nft_rs_rule *r, uint8_t proto)
 
 /* ---- one rule's sets -------------------------------------------------------------------------- */
 
-/* How a rule of the list is matched: what is inline, what in which set. */
-struct shape {
-	int port_set[2];		    /* [0] dport, [1] sport: set index, or -1 */
-	bool one[2];			    /* a single protocol and port (range), inline */
-	struct nft_rs_item port1[2];	    /* that comparison */
-	bool any[2];			    /* the rule has ports there */
-	int one_proto;			    /* a single protocol without ports, or -1 */
-	int proto_set;			    /* set of protocols, or -1 */
-	int addr_set[2][2];		    /* [src, dst][v4, v6]: set, or -1 */
-	const struct rule_pfx *addr1[2][2]; /* a single prefix, inline */
-	bool split;			    /* one nft rule per family */
-	bool never;			    /* no term: the rule matches nothing */
-};
-
 /* Where the port value at lo of protocol proto comes from: the first term holding it. */
-static const struct loc *port_loc(const struct plan_rule *r, bool sport, uint8_t proto, ivl_key lo)
+const struct loc *nl_port_loc(const struct plan_rule *r, bool sport, uint8_t proto, ivl_key lo)
 {
 	for (size_t i = 0; i < r->n_terms; i++) {
 		const struct rule_term *t = &r->terms[i];
@@ -260,11 +247,12 @@ static void port_elems(struct nctx *c, const struct plan_rule *r, bool sport, st
 	for (int k = 0; k < 2; k++) {
 		for (size_t j = 0; j < by[k].n; j++) {
 			uint16_t lo = by[k].v[j].lo, hi = by[k].v[j].hi;
-			struct nft_rs_elem *e = elem_new(c, s, port_loc(r, sport, ported[k], lo));
+			struct nft_rs_elem *e =
+				nl_elem_new(c, s, nl_port_loc(r, sport, nl_ported[k], lo));
 
 			if (!e)
 				return;
-			e->key[0] = ported[k];
+			e->key[0] = nl_ported[k];
 			e->key[4] = lo >> 8;
 			e->key[5] = lo & 0xff;
 			memcpy(e->key_end, e->key, 8);
@@ -292,7 +280,7 @@ static void rule_ports(struct nctx *c, size_t ri, struct shape *sh)
 		struct nft_rs_set *set;
 
 		sh->any[s] = s ? r->any_sport : r->any_dport;
-		if (!sh->any[s])
+		if (!sh->any[s] || (!s && c->in_run[ri]))
 			continue;
 		/* One protocol and one port or range: two comparisons, no set. Besides the lookup,
 		 * a set per rule costs at apply: the kernel finds sets by name in a list, so
@@ -302,7 +290,7 @@ static void rule_ports(struct nctx *c, size_t ri, struct shape *sh)
 
 			sh->one[s] = true;
 			sh->port1[s] = (struct nft_rs_item){ .kind = NFT_I_PORT,
-							     .proto = ported[k],
+							     .proto = nl_ported[k],
 							     .src = s,
 							     .lo = by[k].v[0].lo,
 							     .hi = by[k].v[0].hi,
@@ -310,7 +298,7 @@ static void rule_ports(struct nctx *c, size_t ri, struct shape *sh)
 			continue;
 		}
 		snprintf(name, sizeof(name), "%s_%s", r->name, s ? "ps" : "pd");
-		set = set_new(c, name, ri, &r->loc);
+		set = nl_set_new(c, name, ri, &r->loc);
 		if (!set)
 			return;
 		set->key_type = NFT_TYPE_INET_PROTOCOL << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE;
@@ -341,7 +329,7 @@ static void rule_protos(struct nctx *c, size_t ri, struct shape *sh)
 	if (n < 2 || n == 256)
 		return;
 	snprintf(name, sizeof(name), "%s_proto", r->name);
-	set = set_new(c, name, ri, &r->loc);
+	set = nl_set_new(c, name, ri, &r->loc);
 	if (!set)
 		return;
 	set->key_type = NFT_TYPE_INET_PROTOCOL;
@@ -351,7 +339,7 @@ static void rule_protos(struct nctx *c, size_t ri, struct shape *sh)
 
 		if (!proto_has(&r->protos, i))
 			continue;
-		e = elem_new(c, set, &r->terms[0].loc);
+		e = nl_elem_new(c, set, &r->terms[0].loc);
 		if (e)
 			e->key[0] = i;
 	}
@@ -384,7 +372,7 @@ static void addr_elems(struct nctx *c, const struct rule_addrs *a, unsigned int 
 	for (size_t i = 0; i < a->merged.n; i++) {
 		const struct ivl *x = &a->merged.v[i];
 		const struct loc *loc = addr_loc(a, x);
-		struct nft_rs_elem *e = elem_new(c, s, loc);
+		struct nft_rs_elem *e = nl_elem_new(c, s, loc);
 		uint8_t raw[16];
 
 		if (!e)
@@ -393,7 +381,7 @@ static void addr_elems(struct nctx *c, const struct rule_addrs *a, unsigned int 
 		memcpy(e->key, raw + 16 - alen, alen);
 		if (x->hi == top)
 			continue;
-		e = elem_new(c, s, loc);
+		e = nl_elem_new(c, s, loc);
 		if (!e)
 			return;
 		key_addr(x->hi + 1, raw);
@@ -422,7 +410,7 @@ static void rule_addrs(struct nctx *c, size_t ri, struct shape *sh)
 			}
 			snprintf(name, sizeof(name), "%s_%s%c", r->name, d ? "dst" : "src",
 				 f ? '6' : '4');
-			set = set_new(c, name, ri, &r->loc);
+			set = nl_set_new(c, name, ri, &r->loc);
 			if (!set)
 				return;
 			set->key_type = f ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
@@ -447,7 +435,10 @@ static void rule_shape(struct nctx *c, size_t ri, struct shape *sh)
 		sh->never = true;
 		return;
 	}
-	if (r->any_dport || r->any_sport)
+	sh->per_term = r->has_type;
+	if (sh->per_term)
+		; /* each term's values inline, in rules of their own (term_rules) */
+	else if (r->any_dport || r->any_sport)
 		rule_ports(c, ri, sh);
 	else
 		rule_protos(c, ri, sh);
@@ -456,15 +447,6 @@ static void rule_shape(struct nctx *c, size_t ri, struct shape *sh)
 
 /* ---- chains and rules ----------------------------------------------------------------------- */
 
-struct chain_ctx {
-	int chain;
-	const char *ifname;
-	bool egress;
-	int reject;	  /* the reject chain */
-	int next_counter; /* the counter of the next rule that applies here */
-	int own;	  /* the first of the interface's own counters */
-};
-
 /* The interface's totals a packet of verdict a counts into, as the data plane keeps them:
  * "pass", "drop" or "reject", and "monitor" too for a monitor-mode match (which passes).
  * They are kept across apply whatever the rules are called, as the BPF backend's are. */
@@ -472,13 +454,13 @@ static void totals(struct nctx *c, struct nft_rs_rule *nr, const struct chain_ct
 		   unsigned int a, bool monitor)
 {
 	if (monitor) {
-		item_ref(c, nr, NFT_I_COUNTER, cc->own + OWN_MONITOR);
+		nl_item_ref(c, nr, NFT_I_COUNTER, cc->own + OWN_MONITOR);
 		a = POL_ALLOW;
 	}
-	item_ref(c, nr, NFT_I_COUNTER,
-		 cc->own + (a == POL_DROP   ? OWN_DROP :
-			    a == POL_REJECT ? OWN_REJECT :
-					      OWN_PASS));
+	nl_item_ref(c, nr, NFT_I_COUNTER,
+		    cc->own + (a == POL_DROP   ? OWN_DROP :
+			       a == POL_REJECT ? OWN_REJECT :
+						 OWN_PASS));
 }
 
 /* The verdict of a rule that matched: monitor rules count and pass, like the BPF backend
@@ -487,11 +469,11 @@ static void verdict(struct nctx *c, struct nft_rs_rule *nr, unsigned int a, bool
 		    int reject)
 {
 	if (monitor || a == POL_ALLOW)
-		item(c, nr, NFT_I_ACCEPT);
+		nl_item(c, nr, NFT_I_ACCEPT);
 	else if (a == POL_DROP)
-		item(c, nr, NFT_I_DROP);
+		nl_item(c, nr, NFT_I_DROP);
 	else
-		item_ref(c, nr, NFT_I_GOTO, reject);
+		nl_item_ref(c, nr, NFT_I_GOTO, reject);
 }
 
 static void addr_match(struct nctx *c, struct nft_rs_rule *nr, const struct shape *sh, int d,
@@ -502,7 +484,7 @@ static void addr_match(struct nctx *c, struct nft_rs_rule *nr, const struct shap
 
 	if (sh->addr_set[d][f] < 0 && !one)
 		return;
-	it = item(c, nr, one ? NFT_I_ADDR : NFT_I_ADDR_SET);
+	it = nl_item(c, nr, one ? NFT_I_ADDR : NFT_I_ADDR_SET);
 	if (!it)
 		return;
 	it->fam = f ? POL_FAM_V6 : POL_FAM_V4;
@@ -514,7 +496,91 @@ static void addr_match(struct nctx *c, struct nft_rs_rule *nr, const struct shap
 	}
 }
 
-static void rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, struct chain_ctx *cc)
+/* What one nft rule of a term matches: a protocol, one value range, the family. */
+struct term_match {
+	uint8_t proto;
+	uint16_t lo, hi;
+	int fam; /* POL_FAM_*, 0: either */
+};
+
+static void term_rule(struct nctx *c, size_t ri, const struct shape *sh, const struct chain_ctx *cc,
+		      const struct rule_term *t, const struct term_match *m, int cidx,
+		      const char *comment)
+{
+	const struct plan_rule *r = &c->pl->rules[ri];
+	struct nft_rs_rule *nr = nl_rule_new(c, cc->chain, ri, &t->loc, comment);
+	struct nft_rs_item *it;
+
+	if (!nr)
+		return;
+	nr->counter = cidx;
+	snprintf(nr->info, sizeof(nr->info), "action=%s mode=%s line=%u order=%zu",
+		 pol_action_names[r->action], pol_mode_names[r->monitor], r->line, ri);
+	if (m->fam) {
+		it = nl_item(c, nr, NFT_I_NFPROTO);
+		if (it)
+			it->fam = m->fam;
+	}
+	it = nl_item(c, nr, t->has_type ? NFT_I_ICMP_TYPE : NFT_I_PORT);
+	if (it) {
+		it->proto = m->proto;
+		it->lo = m->lo;
+		it->hi = m->hi;
+	}
+	if (t->has_type && t->hop && m->proto == IPPROTO_ICMPV6) {
+		it = nl_item(c, nr, NFT_I_HOPLIMIT);
+		if (it)
+			it->lo = t->hop;
+	}
+	if (sh->split && m->fam) {
+		addr_match(c, nr, sh, 0, m->fam == POL_FAM_V6);
+		addr_match(c, nr, sh, 1, m->fam == POL_FAM_V6);
+	}
+	nl_item_ref(c, nr, NFT_I_COUNTER, cidx);
+	totals(c, nr, cc, r->action, r->monitor);
+	verdict(c, nr, r->action, r->monitor, cc->reject);
+}
+
+/*
+ * A rule with ICMP types (or the essentials rule, whose terms differ in family and hop
+ * limit): one nft rule per term, protocol and value range, all counting into the rule's
+ * counter, in term order. A union of the terms would mix them (ICMP's types with ICMPv6's,
+ * DHCPv4's ports with IPv6).
+ */
+static void term_rules(struct nctx *c, size_t ri, const struct shape *sh,
+		       const struct chain_ctx *cc, int cidx, const char *comment)
+{
+	const struct plan_rule *r = &c->pl->rules[ri];
+	static const uint8_t protos[4] = { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP };
+
+	for (size_t ti = 0; ti < r->n_terms; ti++) {
+		const struct rule_term *t = &r->terms[ti];
+
+		for (int f = 0; f < 3; f++) {
+			/* f 0: no family of its own; 1, 2: IPv4, IPv6 (addresses, or the term's) */
+			int fam = f == 1 ? POL_FAM_V4 : f == 2 ? POL_FAM_V6 : 0;
+			bool per_fam = sh->split || t->fams;
+
+			if (per_fam != (f > 0) || (fam && !(r->fams & fam)) ||
+			    (fam && t->fams && !(t->fams & fam)))
+				continue;
+			for (int k = t->has_type ? 0 : 2; k < (t->has_type ? 2 : 4); k++) {
+				const struct ivls *v = t->has_type ? &t->types[k] : &t->dport;
+
+				if (!proto_has(&t->protos, protos[k]))
+					continue;
+				for (size_t j = 0; j < v->n; j++) {
+					struct term_match m = { protos[k], v->v[j].lo, v->v[j].hi,
+								fam };
+
+					term_rule(c, ri, sh, cc, t, &m, cidx, comment);
+				}
+			}
+		}
+	}
+}
+
+void nl_rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, struct chain_ctx *cc)
 {
 	const struct plan_rule *r = &c->pl->rules[ri];
 	int cidx = cc->next_counter++;
@@ -524,27 +590,33 @@ static void rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, str
 		 r->monitor ? " monitor" :
 		 sh->never  ? " matches nothing" :
 			      "");
+	if (sh->per_term && !sh->never) {
+		term_rules(c, ri, sh, cc, cidx, comment);
+		return;
+	}
 	for (unsigned int f = 0; f < 2; f++) {
 		struct nft_rs_rule *nr;
 
 		if (sh->never ? f : sh->split ? !(r->fams & (f ? POL_FAM_V6 : POL_FAM_V4)) : f)
 			continue;
-		nr = rule_new(c, cc->chain, ri, &r->loc, comment);
+		nr = nl_rule_new(c, cc->chain, ri, &r->loc, comment);
 		if (!nr)
 			return;
 		nr->counter = cidx;
-		snprintf(nr->info, sizeof(nr->info), "action=%s mode=%s line=%u",
-			 pol_action_names[r->action], pol_mode_names[r->monitor], r->line);
+		/* order: rule chains of runs come after the chains that use them, so stats
+		 * cannot take policy order from the order of the rules in the table */
+		snprintf(nr->info, sizeof(nr->info), "action=%s mode=%s line=%u order=%zu",
+			 pol_action_names[r->action], pol_mode_names[r->monitor], r->line, ri);
 		if (sh->never) {
 			/* Still a rule, so that stats finds the rule's counter and what it is: one
 			 * that asks for two transport protocols at once. */
 			item_l4proto(c, nr, IPPROTO_TCP);
 			item_l4proto(c, nr, IPPROTO_UDP);
-			item_ref(c, nr, NFT_I_COUNTER, cidx);
+			nl_item_ref(c, nr, NFT_I_COUNTER, cidx);
 			return;
 		}
 		if (sh->split) {
-			struct nft_rs_item *it = item(c, nr, NFT_I_NFPROTO);
+			struct nft_rs_item *it = nl_item(c, nr, NFT_I_NFPROTO);
 
 			if (it)
 				it->fam = f ? POL_FAM_V6 : POL_FAM_V4;
@@ -555,11 +627,11 @@ static void rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, str
 			if (!sh->any[s])
 				continue;
 			if (sh->one[s]) {
-				it = item(c, nr, NFT_I_PORT);
+				it = nl_item(c, nr, NFT_I_PORT);
 				if (it)
 					*it = sh->port1[s];
 			} else {
-				it = item(c, nr, NFT_I_PORT_SET);
+				it = nl_item(c, nr, NFT_I_PORT_SET);
 				if (it) {
 					it->src = s;
 					it->ref = sh->port_set[s];
@@ -569,12 +641,12 @@ static void rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, str
 		if (sh->one_proto >= 0)
 			item_l4proto(c, nr, sh->one_proto);
 		if (sh->proto_set >= 0)
-			item_ref(c, nr, NFT_I_L4PROTO_SET, sh->proto_set);
+			nl_item_ref(c, nr, NFT_I_L4PROTO_SET, sh->proto_set);
 		if (sh->split) {
 			addr_match(c, nr, sh, 0, f);
 			addr_match(c, nr, sh, 1, f);
 		}
-		item_ref(c, nr, NFT_I_COUNTER, cidx);
+		nl_item_ref(c, nr, NFT_I_COUNTER, cidx);
 		totals(c, nr, cc, r->action, r->monitor);
 		verdict(c, nr, r->action, r->monitor, cc->reject);
 	}
@@ -594,18 +666,18 @@ static void frag_rules(struct nctx *c, const struct chain_ctx *cc)
 
 	snprintf(comment, sizeof(comment), "fragments: %s", pol_frag_names[c->pl->frag_mode]);
 	for (unsigned int f = 0; f < 2; f++) {
-		struct nft_rs_rule *nr = rule_new(c, cc->chain, -1, NULL, comment);
-		struct nft_rs_item *it = item(c, nr, NFT_I_NFPROTO);
+		struct nft_rs_rule *nr = nl_rule_new(c, cc->chain, -1, NULL, comment);
+		struct nft_rs_item *it = nl_item(c, nr, NFT_I_NFPROTO);
 
 		if (!it)
 			return;
 		it->fam = f ? POL_FAM_V6 : POL_FAM_V4;
-		it = item(c, nr, !f ? NFT_I_FRAG4 : drop ? NFT_I_FRAG6 : NFT_I_FRAG6_OFF);
+		it = nl_item(c, nr, !f ? NFT_I_FRAG4 : drop ? NFT_I_FRAG6 : NFT_I_FRAG6_OFF);
 		if (it && !f)
 			it->lo = drop ? 0x3fff : 0x1fff; /* with MF, or the offset alone */
-		item_ref(c, nr, NFT_I_COUNTER, cidx);
+		nl_item_ref(c, nr, NFT_I_COUNTER, cidx);
 		totals(c, nr, cc, drop ? POL_DROP : POL_ALLOW, false);
-		item(c, nr, drop ? NFT_I_DROP : NFT_I_ACCEPT);
+		nl_item(c, nr, drop ? NFT_I_DROP : NFT_I_ACCEPT);
 	}
 }
 
@@ -615,13 +687,13 @@ static void default_rule(struct nctx *c, const struct chain_ctx *cc)
 	struct nft_rs_rule *nr;
 
 	snprintf(comment, sizeof(comment), "default: %s", pol_action_names[c->pl->default_action]);
-	nr = rule_new(c, cc->chain, -1, NULL, comment);
-	item_ref(c, nr, NFT_I_COUNTER, cc->own + OWN_DEFAULT);
+	nr = nl_rule_new(c, cc->chain, -1, NULL, comment);
+	nl_item_ref(c, nr, NFT_I_COUNTER, cc->own + OWN_DEFAULT);
 	totals(c, nr, cc, c->pl->default_action, false);
-	item(c, nr, c->pl->default_action == POL_DROP ? NFT_I_DROP : NFT_I_ACCEPT);
+	nl_item(c, nr, c->pl->default_action == POL_DROP ? NFT_I_DROP : NFT_I_ACCEPT);
 }
 
-static bool rule_applies(const struct plan_rule *r, size_t ii, bool egress)
+bool nl_rule_applies(const struct plan_rule *r, size_t ii, bool egress)
 {
 	return ii < TLSFW_MAX_IFACES && (r->ctx & RULE_CTX(ii, egress));
 }
@@ -639,9 +711,14 @@ static void chain_counters(struct nctx *c, size_t ii, bool egress)
 	for (size_t ri = 0; ri < c->pl->n_rules; ri++) {
 		const struct plan_rule *r = &c->pl->rules[ri];
 
-		if (!rule_applies(r, ii, egress))
+		if (!nl_rule_applies(r, ii, egress))
 			continue;
-		nft_counter_name(name, sizeof(name), r->name, ifc->name, egress);
+		/* "(essentials)/..." is no name `nft -f` reads back: the implicit rule counts in
+		 * the interface's own namespace, "lan0/in/essentials" */
+		if (r->essentials)
+			nft_own_counter_name(name, sizeof(name), "essentials", ifc->name, egress);
+		else
+			nft_counter_name(name, sizeof(name), r->name, ifc->name, egress);
 		snprintf(comment, sizeof(comment), "rule=%s iface=%s dir=%s", r->name, ifc->name,
 			 dir);
 		counter_new(c, name, comment, ri, &r->loc);
@@ -664,11 +741,11 @@ static void iface_chain(struct nctx *c, const struct shape *shapes, size_t ii, b
 	size_t n = 0;
 
 	for (size_t ri = 0; ri < c->pl->n_rules; ri++)
-		n += rule_applies(&c->pl->rules[ri], ii, egress);
+		n += nl_rule_applies(&c->pl->rules[ri], ii, egress);
 	cc.next_counter = c->counters[2 * ii + egress];
 	cc.own = cc.next_counter + n;
 	nft_chain_name(name, sizeof(name), ifc->name, egress);
-	ch = chain_new(c, name, ii, &ifc->loc);
+	ch = nl_chain_new(c, name, ii, &ifc->loc);
 	if (!ch)
 		return;
 	if (!egress) {
@@ -677,25 +754,36 @@ static void iface_chain(struct nctx *c, const struct shape *shapes, size_t ii, b
 	}
 	cc.chain = c->rs->n_chains - 1;
 	frag_rules(c, &cc);
-	for (size_t ri = 0; ri < c->pl->n_rules; ri++)
-		if (rule_applies(&c->pl->rules[ri], ii, egress))
-			rule_in_chain(c, ri, &shapes[ri], &cc);
+	for (size_t ri = 0, end; ri < c->pl->n_rules && !c->err; ri = end) {
+		size_t n;
+
+		end = ri + 1;
+		if (!nl_rule_applies(&c->pl->rules[ri], ii, egress))
+			continue;
+		n = nl_run_at(c->pl, ii, egress, ri, &end);
+		if (n >= NFT_RUN_MIN) {
+			nl_run_lookup(c, &cc, ri, end, n);
+			continue;
+		}
+		end = ri + 1;
+		nl_rule_in_chain(c, ri, &shapes[ri], &cc);
+	}
 	default_rule(c, &cc);
 }
 
 static int reject_chain(struct nctx *c)
 {
-	struct nft_rs_chain *ch = chain_new(c, NFT_REJECT_CHAIN, -1, NULL);
+	struct nft_rs_chain *ch = nl_chain_new(c, NFT_REJECT_CHAIN, -1, NULL);
 	int idx = c->rs->n_chains - 1;
 	struct nft_rs_rule *nr;
 
 	if (!ch)
 		return -1;
-	nr = rule_new(c, idx, -1, NULL, "reject: TCP reset");
+	nr = nl_rule_new(c, idx, -1, NULL, "reject: TCP reset");
 	item_l4proto(c, nr, IPPROTO_TCP);
-	item(c, nr, NFT_I_REJECT_TCP);
-	nr = rule_new(c, idx, -1, NULL, "reject: ICMP administratively prohibited");
-	item(c, nr, NFT_I_REJECT_ICMPX);
+	nl_item(c, nr, NFT_I_REJECT_TCP);
+	nr = nl_rule_new(c, idx, -1, NULL, "reject: ICMP administratively prohibited");
+	nl_item(c, nr, NFT_I_REJECT_ICMPX);
 	return idx;
 }
 
@@ -706,7 +794,7 @@ static void egress_dispatch(struct nctx *c, const int *out_chain)
 		const char *name;
 		int hook;
 	} base[] = { { "forward", NF_INET_FORWARD }, { "output", NF_INET_LOCAL_OUT } };
-	struct nft_rs_set *map = set_new(c, "egress", -1, NULL);
+	struct nft_rs_set *map = nl_set_new(c, "egress", -1, NULL);
 	int midx = c->rs->n_sets - 1;
 
 	if (!map)
@@ -722,21 +810,22 @@ static void egress_dispatch(struct nctx *c, const int *out_chain)
 
 		if (!(ifc->hooks & POL_HOOK_EGRESS))
 			continue;
-		e = elem_new(c, map, &ifc->loc);
+		e = nl_elem_new(c, map, &ifc->loc);
 		if (!e)
 			return;
 		memcpy(e->key, ifc->name, strnlen(ifc->name, IFNAMSIZ - 1));
 		e->chain = out_chain[ii];
 	}
 	for (size_t i = 0; i < 2; i++) {
-		struct nft_rs_chain *ch = chain_new(c, base[i].name, -1, NULL);
+		struct nft_rs_chain *ch = nl_chain_new(c, base[i].name, -1, NULL);
 		struct nft_rs_rule *nr;
 
 		if (!ch)
 			return;
 		ch->hook = base[i].hook;
-		nr = rule_new(c, c->rs->n_chains - 1, -1, NULL, "egress: each interface's chain");
-		item_ref(c, nr, NFT_I_OIFNAME, midx);
+		nr = nl_rule_new(c, c->rs->n_chains - 1, -1, NULL,
+				 "egress: each interface's chain");
+		nl_item_ref(c, nr, NFT_I_OIFNAME, midx);
 	}
 }
 
@@ -765,25 +854,50 @@ static void lower_chains(struct nctx *c, const struct shape *shapes, int *out_ch
 	}
 	if (any_egress)
 		egress_dispatch(c, out_chain);
+	nl_run_chains(c);
+}
+
+/* Content rules (payload:, require:) have no nftables form that decides exactly as the data
+ * plane does; policy_check says so at the key, this is the lowering's own guard. */
+static int refuse_content(const struct plan *pl, struct diag *d)
+{
+	for (size_t i = 0; i < pl->n_rules; i++) {
+		const struct plan_rule *r = &pl->rules[i];
+
+		if (!rule_is_content(r))
+			continue;
+		diag_error(d, r->payload_quic ? &r->payload_loc : &r->require_loc,
+			   "%s needs backend: bpf",
+			   r->payload_quic ? "payload: quic" : "require: tls");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int lower_nft(struct plan *pl, struct diag *d)
 {
 	struct nctx c = { .pl = pl, .rs = &pl->nft };
+	int refused = refuse_content(pl, d);
+
+	if (refused)
+		return refused;
 	struct shape *shapes = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*shapes));
 	int *out_chain = calloc(pl->n_ifaces ? pl->n_ifaces : 1, sizeof(*out_chain));
 	struct nft_rs_chain *records;
 
 	c.counters = calloc(2 * pl->n_ifaces + 1, sizeof(*c.counters));
+	c.in_run = calloc(pl->n_rules + 1, sizeof(*c.in_run));
 	memset(c.rs, 0, sizeof(*c.rs));
-	if (!shapes || !out_chain || !c.counters)
+	if (!shapes || !out_chain || !c.counters || !c.in_run)
 		c.err = -ENOMEM;
+	else
+		nl_runs_mark(&c);
 	nft_records_comment(c.rs->comment, sizeof(c.rs->comment), pl->file);
 	c.rs->n_policy_rules = pl->n_rules;
 	c.rs->default_action = pl->default_action;
 	for (size_t ri = 0; ri < pl->n_rules && !c.err; ri++)
 		rule_shape(&c, ri, &shapes[ri]);
-	records = chain_new(&c, NFT_POLICY_CHAIN, -1, NULL);
+	records = nl_chain_new(&c, NFT_POLICY_CHAIN, -1, NULL);
 	if (records)
 		records->records = true;
 	if (!c.err)
@@ -791,6 +905,8 @@ int lower_nft(struct plan *pl, struct diag *d)
 	free(shapes);
 	free(out_chain);
 	free(c.counters);
+	free(c.in_run);
+	free(c.runs);
 	if (c.err) {
 		nft_ruleset_free(c.rs);
 		return c.err;

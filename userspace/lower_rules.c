@@ -161,6 +161,69 @@ static int service_terms(const struct pol_rule *r, const struct protoset *protos
 	return err;
 }
 
+/* The values the data plane classifies for the term's types (TLSFW_ICMP6_* in tlsfw_abi.h):
+ * ICMP the type; ICMPv6 the type in each hop-limit class the term admits. */
+static int type_keys(struct rule_term *t)
+{
+	static const unsigned int hl[3] = { TLSFW_ICMP6_HL255, TLSFW_ICMP6_HL1,
+					    TLSFW_ICMP6_HLOTHER };
+
+	for (size_t j = 0; j < t->types[RULE_V4].n; j++)
+		if (ivls_add(&t->keys[RULE_V4], t->types[RULE_V4].v[j].lo,
+			     t->types[RULE_V4].v[j].hi))
+			return -ENOMEM;
+	for (int h = 0; h < 3; h++) {
+		if ((t->hop == 255 && h != 0) || (t->hop == 1 && h != 1))
+			continue;
+		for (size_t j = 0; j < t->types[RULE_V6].n; j++)
+			if (ivls_add(&t->keys[RULE_V6], t->types[RULE_V6].v[j].lo + hl[h],
+				     t->types[RULE_V6].v[j].hi + hl[h]))
+				return -ENOMEM;
+	}
+	ivls_normalize(&t->keys[RULE_V4]);
+	ivls_normalize(&t->keys[RULE_V6]);
+	return 0;
+}
+
+/*
+ * icmp_type: one term per ICMP protocol of the rule that some type exists for. Not one term
+ * for both: the data plane's values of ICMP types and of ICMPv6 types in hop-limit class 255
+ * overlap (tlsfw_abi.h), and only the protocol class may tell them apart.
+ */
+static int icmp_terms(const struct pol_rule *r, const struct protoset *protos,
+		      struct plan_rule *out)
+{
+	static const uint8_t icmp[2] = { IPPROTO_ICMP, IPPROTO_ICMPV6 };
+	int err = 0;
+
+	for (int f = 0; f < 2 && !err; f++) {
+		struct rule_term *t;
+		struct ivls v = { 0 };
+
+		for (size_t i = 0; i < r->icmp_types.n && !err; i++) {
+			int16_t x = f ? r->icmp_types.v[i].v6 : r->icmp_types.v[i].v4;
+
+			if (x >= 0)
+				err = ivls_add(&v, x, x);
+		}
+		ivls_normalize(&v);
+		if (!err && v.n && proto_has(protos, icmp[f]))
+			err = term_push(out, &t);
+		else
+			v.n = 0;
+		if (err || !v.n) {
+			ivls_free(&v);
+			continue;
+		}
+		proto_add(&t->protos, icmp[f]);
+		t->loc = r->icmp_types.loc;
+		t->has_type = true;
+		t->types[f] = v;
+		err = type_keys(t);
+	}
+	return err;
+}
+
 static int rule_terms(const struct pol_rule *r, struct plan_rule *out,
 		      void (*excluded)(void *, size_t), void *arg)
 {
@@ -189,6 +252,10 @@ static int rule_terms(const struct pol_rule *r, struct plan_rule *out,
 		return service_terms(r, &protos, out, excluded, arg);
 	if (protoset_empty(&protos))
 		return 0; /* matches nothing (the checker says why) */
+	if (r->icmp_types.n) {
+		out->has_type = true;
+		return icmp_terms(r, &protos, out);
+	}
 	err = term_push(out, &t);
 	if (err)
 		return err;
@@ -325,6 +392,10 @@ int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rul
 	out->direction = r->direction;
 	out->has_src = r->has_src;
 	out->has_dst = r->has_dst;
+	out->payload_quic = r->payload_quic;
+	out->payload_loc = r->payload_loc;
+	out->require_tls = r->require_tls;
+	out->require_loc = r->require_loc;
 	out->fams = r->family ? r->family : POL_FAM_V4 | POL_FAM_V6;
 	if (r->has_src)
 		out->fams &= prefix_fams(&r->src);
@@ -351,6 +422,10 @@ void rule_free(struct plan_rule *r)
 	for (size_t i = 0; i < r->n_terms; i++) {
 		ivls_free(&r->terms[i].sport);
 		ivls_free(&r->terms[i].dport);
+		for (int k = 0; k < 2; k++) {
+			ivls_free(&r->terms[i].types[k]);
+			ivls_free(&r->terms[i].keys[k]);
+		}
 	}
 	free(r->terms);
 	for (int k = 0; k < 2; k++) {
@@ -362,4 +437,79 @@ void rule_free(struct plan_rule *r)
 		ivls_free(&r->dst[k].merged);
 	}
 	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * "On the link", exactly (tlsfw.conf(5), ESSENTIALS):
+ *   - ICMPv6 neighbour discovery (133-137: router solicitation and advertisement, neighbour
+ *     solicitation and advertisement, redirect) with hop limit 255: RFC 4861 has receivers
+ *     discard any other, and a router forwarding one would lower it, so 255 proves the
+ *     sender is on the link;
+ *   - MLD (130-132 and 143) with hop limit 1: RFC 2710 and 3810 send it so, and a packet with
+ *     hop limit 1 is forwarded by no router;
+ *   - DHCPv4 over IPv4, UDP to port 67 (servers) or 68 (clients), and DHCPv6 over IPv6, UDP
+ *     to port 547 or 546: by destination port, since a client has no address yet to be
+ *     judged by.
+ */
+static const struct {
+	uint8_t proto;
+	uint16_t lo, hi, lo2, hi2; /* a second range, or 0 */
+	uint8_t hop;
+	unsigned int fams;
+} essential[] = {
+	{ IPPROTO_ICMPV6, 133, 137, 0, 0, 255, POL_FAM_V6 },
+	{ IPPROTO_ICMPV6, 130, 132, 143, 143, 1, POL_FAM_V6 },
+	{ IPPROTO_UDP, 67, 68, 0, 0, 0, POL_FAM_V4 },
+	{ IPPROTO_UDP, 546, 547, 0, 0, 0, POL_FAM_V6 },
+};
+
+static int essential_term(struct plan_rule *out, size_t i)
+{
+	struct rule_term *t;
+	struct ivls *v;
+	int err = term_push(out, &t);
+
+	if (err)
+		return err;
+	proto_add(&t->protos, essential[i].proto);
+	t->fams = essential[i].fams;
+	t->loc = out->loc;
+	if (essential[i].proto == IPPROTO_UDP) {
+		t->has_dport = true;
+		v = &t->dport;
+	} else {
+		t->has_type = true;
+		t->hop = essential[i].hop;
+		v = &t->types[RULE_V6];
+	}
+	if (ivls_add(v, essential[i].lo, essential[i].hi) ||
+	    (essential[i].lo2 && ivls_add(v, essential[i].lo2, essential[i].hi2)))
+		return -ENOMEM;
+	ivls_normalize(v);
+	return t->has_type ? type_keys(t) : 0;
+}
+
+int rule_essentials(const struct policy *p, struct plan_rule *out)
+{
+	struct loc whole = { .file = p->file };
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->name = RULE_ESSENTIALS_NAME;
+	out->action = POL_ALLOW;
+	out->essentials = true;
+	out->has_type = true;
+	out->loc = p->essentials_loc.line ? p->essentials_loc : whole;
+	out->name_loc = out->action_loc = out->loc;
+	out->line = out->loc.line;
+	out->fams = POL_FAM_V4 | POL_FAM_V6;
+	for (size_t i = 0; i < p->n_ifaces && i < TLSFW_MAX_IFACES; i++) {
+		if (p->ifaces[i].hooks & POL_HOOK_INGRESS)
+			out->ctx |= RULE_CTX(i, false);
+		if (p->ifaces[i].hooks & POL_HOOK_EGRESS)
+			out->ctx |= RULE_CTX(i, true);
+	}
+	for (size_t i = 0; i < sizeof(essential) / sizeof(essential[0]) && !err; i++)
+		err = essential_term(out, i);
+	return err ? err : rule_unions(out);
 }

@@ -44,6 +44,8 @@ struct bctx {
 	const char *fault_rule; /* TLSFW_NFT_FAULT=set-size:<rule> */
 	bool *sent;		/* per set of the ruleset: its messages are in the batch */
 	char tag;		/* the generation of the new policy's sets: 'a' or 'b' */
+	const char **new_chains, **old_chains; /* sorted, for chain_kept() */
+	size_t n_new_chains;
 	int err;
 };
 
@@ -125,7 +127,10 @@ void nft_batch_free(struct nft_batch *b)
 		return;
 	for (size_t i = 0; i < b->n_staged; i++)
 		free(b->staged[i]);
+	for (size_t i = 0; i < b->n_staged_chains; i++)
+		free(b->staged_chains[i]);
 	free(b->staged);
+	free(b->staged_chains);
 	free(b->buf);
 	free(b->owner);
 	memset(b, 0, sizeof(*b));
@@ -201,16 +206,33 @@ static void counter_add(struct bctx *c, const struct nft_rs_counter *k)
 static bool chain_kept(const struct bctx *c, const char *name)
 {
 	const struct nft_existing *old = c->o->old;
-	bool wanted = false;
 
 	if (!old || !old->table || !strcmp(name, NFT_POLICY_CHAIN))
 		return false;
-	for (size_t i = 0; i < c->rs->n_chains && !wanted; i++)
-		wanted = !strcmp(c->rs->chains[i].name, name);
-	for (size_t i = 0; wanted && i < old->n_chains; i++)
-		if (!strcmp(old->chains[i], name))
-			return true;
-	return false;
+	return bsearch(&name, c->new_chains, c->n_new_chains, sizeof(char *), name_cmp) &&
+	       bsearch(&name, c->old_chains, old->n_chains, sizeof(char *), name_cmp);
+}
+
+/* Sorted names for chain_kept(): the new policy's chains that a previous one may have made
+ * (staged chains are always new) and the table's. Linear scans made replacing thousands of
+ * chains quadratic. */
+static int chain_index(struct bctx *c)
+{
+	const struct nft_existing *old = c->o->old;
+	size_t n_old = old ? old->n_chains : 0;
+
+	c->new_chains = malloc((c->rs->n_chains + 1) * sizeof(char *));
+	c->old_chains = malloc((n_old + 1) * sizeof(char *));
+	if (!c->new_chains || !c->old_chains)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->rs->n_chains; i++)
+		if (!c->rs->chains[i].staged)
+			c->new_chains[c->n_new_chains++] = c->rs->chains[i].name;
+	for (size_t i = 0; i < n_old; i++)
+		c->old_chains[i] = old->chains[i];
+	qsort(c->new_chains, c->n_new_chains, sizeof(char *), name_cmp);
+	qsort(c->old_chains, n_old, sizeof(char *), name_cmp);
+	return 0;
 }
 
 /* The records `tlsfw status` reads (nft_priv.h), after the comment `nft list` prints. */
@@ -247,24 +269,32 @@ static struct nftnl_udata_buf *records(struct bctx *c)
 	return u;
 }
 
-static void chain_add(struct bctx *c, const struct nft_rs_chain *k)
+static void staged_add(struct bctx *c, char ***v, size_t *n, const char *name);
+
+/* A chain of the new policy. Staged ones (rule chains of runs) are made empty in the first
+ * transaction, under the new generation's name, and filled by the switch. */
+static void chain_add(struct bctx *c, const struct nft_rs_chain *k, bool first)
 {
 	struct nftnl_udata_buf *u = NULL;
 	struct nftnl_chain *ch;
 	struct nlmsghdr *nlh;
+	char name[176];
 
-	if (c->err)
+	if (c->err || k->staged != first)
 		return;
 	c->b->n_chains++;
 	if (chain_kept(c, k->name))
 		return;
+	nft_chain_fullname(k, c->tag, name, sizeof(name));
+	if (k->staged)
+		staged_add(c, &c->b->staged_chains, &c->b->n_staged_chains, name);
 	ch = nftnl_chain_alloc();
 	if (!ch) {
 		c->err = -ENOMEM;
 		return;
 	}
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFT_TLSFW_TABLE);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, k->name);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	if (k->hook >= 0) {
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, k->hook);
@@ -282,7 +312,7 @@ static void chain_add(struct bctx *c, const struct nft_rs_chain *k)
 	nftnl_udata_buf_free(u);
 	nlh = msg_begin(c, NFT_MSG_NEWCHAIN, NLM_F_CREATE, owner_kind(-1, k->iface), k->iface,
 			&k->loc, k->dev[0] ? "chain %s on the ingress hook of %s" : "chain %s",
-			k->name, k->dev);
+			name, k->dev);
 	if (nlh) {
 		nftnl_chain_nlmsg_build_payload(nlh, ch);
 		msg_end(c, nlh);
@@ -330,9 +360,11 @@ static void set_elems_add(struct bctx *c, const struct nft_rs_set *k, const char
 		if (e->interval_end)
 			nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
 		if (e->chain >= 0) {
+			char chain[176];
+
+			nft_chain_fullname(&c->rs->chains[e->chain], c->tag, chain, sizeof(chain));
 			nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
-			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN,
-					       c->rs->chains[e->chain].name);
+			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, chain);
 		}
 		nftnl_set_elem_add(s, el);
 	}
@@ -346,20 +378,26 @@ static void set_elems_add(struct bctx *c, const struct nft_rs_set *k, const char
 	nftnl_set_free(s);
 }
 
-static void staged_add(struct bctx *c, const char *name)
+/* Remember a name the first transaction adds (for staged_del() in apply_nft.c). */
+static void staged_add(struct bctx *c, char ***names, size_t *n, const char *name)
 {
-	char **v = realloc(c->b->staged, (c->b->n_staged + 1) * sizeof(*v));
+	char **v = *names;
 
-	if (!v) {
-		c->err = -ENOMEM;
+	if (c->err)
 		return;
+	if (!(*n & (*n + 1))) { /* capacity 1, 3, 7, ...: doubled when full */
+		v = realloc(v, (2 * *n + 1) * sizeof(*v));
+		if (!v) {
+			c->err = -ENOMEM;
+			return;
+		}
+		*names = v;
 	}
-	c->b->staged = v;
-	v[c->b->n_staged] = strdup(name);
-	if (!v[c->b->n_staged])
+	v[*n] = strdup(name);
+	if (!v[*n])
 		c->err = -ENOMEM;
 	else
-		c->b->n_staged++;
+		(*n)++;
 }
 
 /* Declared set size: the element count, or one less for TLSFW_NFT_FAULT=set-size:<rule>
@@ -418,7 +456,7 @@ static void set_add(struct bctx *c, size_t si)
 		msg_end(c, nlh);
 		c->b->n_sets++;
 		if (k->staged)
-			staged_add(c, name);
+			staged_add(c, &c->b->staged, &c->b->n_staged, name);
 	}
 	nftnl_set_free(s);
 	for (size_t i = 0; i < k->n && !c->err; i += ELEMS_PER_MSG)
@@ -484,10 +522,12 @@ static void rule_send(struct bctx *c, struct nftnl_rule *r, enum nft_owner_kind 
 static void rule_add(struct bctx *c, const struct nft_rs_rule *k)
 {
 	const char *counter = k->counter >= 0 ? c->rs->counters[k->counter].name : NULL;
-	struct nftnl_rule *r = rule_obj(c, c->rs->chains[k->chain].name,
-					k->comment[0] ? k->comment : NULL, counter, k->info);
-
 	struct nft_expr_ctx x = { c->rs, c->tag, 0 };
+	struct nftnl_rule *r;
+	char chain[176];
+
+	nft_chain_fullname(&c->rs->chains[k->chain], c->tag, chain, sizeof(chain));
+	r = rule_obj(c, chain, k->comment[0] ? k->comment : NULL, counter, k->info);
 
 	for (size_t i = 0; r && i < k->n; i++)
 		nft_item_exprs(&x, r, &k->items[i]);
@@ -620,6 +660,18 @@ static void old_sets_del(struct bctx *c, bool new_gen)
 			del_named(c, NFT_MSG_DELSET, old->sets[i]);
 }
 
+/* Delete the table's chains that the new policy does not keep: rule chains of the new
+ * generation (left empty by an apply that failed half way, after their maps are gone), or
+ * all the others (once the rules and sets that use them are gone). */
+static void old_chains_del(struct bctx *c, bool new_gen)
+{
+	const struct nft_existing *old = c->o->old;
+
+	for (size_t i = 0; old && i < old->n_chains && !c->err; i++)
+		if (new_generation(c, old->chains[i]) == new_gen && !chain_kept(c, old->chains[i]))
+			del_named(c, NFT_MSG_DELCHAIN, old->chains[i]);
+}
+
 /* Empty the table of what the previous policy made. Flushing the rules first releases
  * every reference to sets, chains and counters, so the deletions that follow cannot fail
  * for being in use. */
@@ -645,9 +697,7 @@ static void old_msgs(struct bctx *c)
 	}
 	nftnl_rule_free(r);
 	old_sets_del(c, false);
-	for (size_t i = 0; i < old->n_chains && !c->err; i++)
-		if (!chain_kept(c, old->chains[i]))
-			del_named(c, NFT_MSG_DELCHAIN, old->chains[i]);
+	old_chains_del(c, false);
 }
 
 /* The previous policy's counters that the new one does not name. */
@@ -704,10 +754,14 @@ int nft_batch_deletes(struct nft_batch *b, const struct nft_del *dels, size_t n)
 	return c.err;
 }
 
-static bool looks_into(const struct nft_rs_item *it, int set)
+/* The set item it looks into, or -1. */
+static int looks_into(const struct nft_rs_item *it)
 {
-	return it->ref == set && (it->kind == NFT_I_OIFNAME || it->kind == NFT_I_L4PROTO_SET ||
-				  it->kind == NFT_I_PORT_SET || it->kind == NFT_I_ADDR_SET);
+	return it->kind == NFT_I_OIFNAME || it->kind == NFT_I_L4PROTO_SET ||
+			       it->kind == NFT_I_PORT_SET || it->kind == NFT_I_PORT_VMAP ||
+			       it->kind == NFT_I_ADDR_SET ?
+		       it->ref :
+		       -1;
 }
 
 /*
@@ -722,7 +776,7 @@ static void switch_msgs(struct bctx *c)
 	old_msgs(c);
 	for (size_t i = 0; i < rs->n_chains; i++)
 		if (rs->chains[i].records)
-			chain_add(c, &rs->chains[i]);
+			chain_add(c, &rs->chains[i], false);
 	for (size_t i = 0; i < rs->n_counters; i++)
 		counter_add(c, &rs->counters[i]);
 	for (size_t ci = 0; ci < rs->n_chains; ci++) {
@@ -733,11 +787,13 @@ static void switch_msgs(struct bctx *c)
 		if (rs->chains[ci].records)
 			continue;
 		for (size_t k = first; k < r; k++)
-			for (size_t i = 0; i < rs->rules[k].n; i++)
-				for (size_t si = 0; si < rs->n_sets; si++)
-					if (!c->sent[si] && looks_into(&rs->rules[k].items[i], si))
-						set_add(c, si);
-		chain_add(c, &rs->chains[ci]);
+			for (size_t i = 0; i < rs->rules[k].n; i++) {
+				int si = looks_into(&rs->rules[k].items[i]);
+
+				if (si >= 0 && !c->sent[si])
+					set_add(c, si);
+			}
+		chain_add(c, &rs->chains[ci], false);
 		for (size_t k = first; k < r; k++)
 			rule_add(c, &rs->rules[k]);
 	}
@@ -754,8 +810,12 @@ int nft_encode(const struct plan *pl, const struct nft_encode_opts *o, struct nf
 		return -EINVAL;
 	b->seq0 = (uint32_t)time(NULL);
 	c.sent = calloc(pl->nft.n_sets + 1, sizeof(*c.sent));
-	if (!c.sent)
+	if (!c.sent || chain_index(&c)) {
+		free(c.sent);
+		free(c.new_chains);
+		free(c.old_chains);
 		return -ENOMEM;
+	}
 	if (fault && !strncmp(fault, "set-size:", 9))
 		c.fault_rule = fault + 9;
 	c.tag = o->old && o->old->tag == 'a' ? 'b' : 'a';
@@ -764,6 +824,9 @@ int nft_encode(const struct plan *pl, const struct nft_encode_opts *o, struct nf
 	batch_mark(&c, NFNL_MSG_BATCH_BEGIN);
 	table_create(&c);
 	old_sets_del(&c, true);
+	old_chains_del(&c, true);
+	for (size_t ci = 0; ci < pl->nft.n_chains; ci++)
+		chain_add(&c, &pl->nft.chains[ci], true);
 	for (size_t si = 0; si < pl->nft.n_sets; si++)
 		if (pl->nft.sets[si].staged)
 			set_add(&c, si);
@@ -780,6 +843,8 @@ int nft_encode(const struct plan *pl, const struct nft_encode_opts *o, struct nf
 	if (!o->dry_run)
 		batch_mark(&c, NFNL_MSG_BATCH_END);
 	free(c.sent);
+	free(c.new_chains);
+	free(c.old_chains);
 	if (c.err)
 		nft_batch_free(b);
 	return c.err;

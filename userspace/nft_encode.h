@@ -67,6 +67,8 @@ struct nft_batch {
 	size_t n_msgs, cap_msgs;
 	char **staged; /* names of the sets the first transaction adds */
 	size_t n_staged;
+	char **staged_chains; /* and of its (empty) chains, which those sets jump to */
+	size_t n_staged_chains;
 	unsigned int n_rules, n_sets, n_chains, n_counters, n_elems;
 };
 

@@ -23,6 +23,14 @@ void nft_set_fullname(const struct nft_rs_set *s, char tag, char *buf, size_t le
 		snprintf(buf, len, "%s", s->name);
 }
 
+void nft_chain_fullname(const struct nft_rs_chain *ch, char tag, char *buf, size_t len)
+{
+	if (ch->staged)
+		snprintf(buf, len, "%s.%c", ch->name, tag);
+	else
+		snprintf(buf, len, "%s", ch->name);
+}
+
 /* ---- expressions -------------------------------------------------------------------------- */
 
 static struct nftnl_expr *expr(struct nft_expr_ctx *c, struct nftnl_rule *r, const char *name)
@@ -167,6 +175,23 @@ static void port_item(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct
 	}
 }
 
+/* The type is the first byte of the ICMP header, as `icmp type` / `icmpv6 type` load it. */
+static void icmp_type_item(struct nft_expr_ctx *c, struct nftnl_rule *r,
+			   const struct nft_rs_item *it)
+{
+	uint8_t lo = it->lo, hi = it->hi;
+
+	e_meta(c, r, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp(c, r, NFT_CMP_EQ, &it->proto, 1);
+	e_payload(c, r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+	if (lo == hi) {
+		e_cmp(c, r, NFT_CMP_EQ, &lo, 1);
+	} else {
+		e_cmp(c, r, NFT_CMP_GTE, &lo, 1);
+		e_cmp(c, r, NFT_CMP_LTE, &hi, 1);
+	}
+}
+
 static void addr_item(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct nft_rs_item *it)
 {
 	bool v4 = it->fam == POL_FAM_V4;
@@ -218,7 +243,7 @@ static void frag_item(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct
 /* The expressions of one item of a rule. */
 void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct nft_rs_item *it)
 {
-	char name[96];
+	char name[176];
 	uint8_t v;
 
 	switch (it->kind) {
@@ -245,6 +270,13 @@ void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct n
 		e_payload(c, r, NFT_PAYLOAD_TRANSPORT_HEADER, it->src ? 0 : 2, 2, NFT_REG32_01);
 		e_lookup(c, r, NFT_REG32_00, name, false);
 		break;
+	case NFT_I_PORT_VMAP:
+		nft_set_fullname(&c->rs->sets[it->ref], c->tag, name, sizeof(name));
+		e_meta(c, r, NFT_META_L4PROTO, NFT_REG_1);
+		e_cmp(c, r, NFT_CMP_EQ, &it->proto, 1);
+		e_payload(c, r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		e_lookup(c, r, NFT_REG_1, name, true);
+		break;
 	case NFT_I_ADDR:
 	case NFT_I_ADDR_SET:
 		addr_item(c, r, it);
@@ -268,13 +300,22 @@ void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct n
 		e_verdict(c, r, NF_DROP, NULL);
 		break;
 	case NFT_I_GOTO:
-		e_verdict(c, r, NFT_GOTO, c->rs->chains[it->ref].name);
+		nft_chain_fullname(&c->rs->chains[it->ref], c->tag, name, sizeof(name));
+		e_verdict(c, r, NFT_GOTO, name);
 		break;
 	case NFT_I_REJECT_TCP:
 		e_reject(c, r, NFT_REJECT_TCP_RST, 0);
 		break;
 	case NFT_I_REJECT_ICMPX:
 		e_reject(c, r, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+		break;
+	case NFT_I_ICMP_TYPE:
+		icmp_type_item(c, r, it);
+		break;
+	case NFT_I_HOPLIMIT: /* ip6 hoplimit: byte 7 of the IPv6 header */
+		v = it->lo;
+		e_payload(c, r, NFT_PAYLOAD_NETWORK_HEADER, 7, 1, NFT_REG_1);
+		e_cmp(c, r, NFT_CMP_EQ, &v, 1);
 		break;
 	}
 }

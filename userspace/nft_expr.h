@@ -15,8 +15,9 @@ struct nft_expr_ctx {
 	int err;		      /* first error (-ENOMEM), kept */
 };
 
-/* The name a set has in the kernel: staged sets get ".<tag>" after their name. */
+/* The name a set or chain has in the kernel: staged ones get ".<tag>" after their name. */
 void nft_set_fullname(const struct nft_rs_set *s, char tag, char *buf, size_t len);
+void nft_chain_fullname(const struct nft_rs_chain *ch, char tag, char *buf, size_t len);
 /* Append the expressions of item it to r. */
 void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct nft_rs_item *it);
 

@@ -53,6 +53,7 @@ enum nft_item_kind {
 	NFT_I_L4PROTO_SET, /* meta l4proto @set */
 	NFT_I_PORT,	   /* meta l4proto == proto, th sport|dport == lo, or in lo..hi */
 	NFT_I_PORT_SET,	   /* meta l4proto . th sport|dport @set */
+	NFT_I_PORT_VMAP,   /* meta l4proto == proto, th dport vmap @set: a run (lower_nft.c) */
 	NFT_I_ADDR,	   /* ip|ip6 saddr|daddr & mask == network */
 	NFT_I_ADDR_SET,	   /* ip|ip6 saddr|daddr @set */
 	NFT_I_FRAG4,	   /* ip frag-off & mask != 0 */
@@ -65,6 +66,8 @@ enum nft_item_kind {
 	NFT_I_GOTO,	    /* goto chain */
 	NFT_I_REJECT_TCP,   /* reject with tcp reset */
 	NFT_I_REJECT_ICMPX, /* reject with icmpx admin-prohibited */
+	NFT_I_ICMP_TYPE,    /* meta l4proto == proto, icmp|icmpv6 type == lo, or in lo..hi */
+	NFT_I_HOPLIMIT,	    /* ip6 hoplimit == lo */
 };
 
 struct nft_rs_item {
@@ -90,8 +93,9 @@ struct nft_rs_rule {
 };
 
 struct nft_rs_chain {
-	char name[IFNAMSIZ + 8];
-	int hook; /* NF_INET_*, -1: a regular chain */
+	char name[160]; /* staged chains get ".a" or ".b" added, as staged sets */
+	bool staged;	/* a rule chain of a run: made in the first transaction, empty */
+	int hook;	/* NF_INET_*, -1: a regular chain */
 	int prio;
 	char dev[IFNAMSIZ]; /* ingress hook: the device */
 	bool records;	    /* the policy chain: holds the records of the policy in force */
@@ -108,7 +112,8 @@ struct nft_rs_counter {
 
 struct nft_ruleset {
 	char comment[64];	     /* the policy chain's: "tlsfw: <file name>" */
-	struct nft_rs_chain *chains; /* the records chain first, then in the order they are made */
+	struct nft_rs_chain *chains; /* the records chain first, then in the order they are made;
+				      * the rule chains of runs last */
 	size_t n_chains;
 	struct nft_rs_set *sets; /* the rules' sets in rule order, then the egress map */
 	size_t n_sets;

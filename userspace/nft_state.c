@@ -560,6 +560,7 @@ struct rule_meta {
 	char counter[128];
 	char action[8], mode[8];
 	unsigned int line;
+	size_t order, pos; /* in the policy (NFT_META_RULE), in the dump */
 };
 
 struct rule_meta_list {
@@ -625,7 +626,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	m = &l->v[l->n];
 	memset(m, 0, sizeof(*m));
 	snprintf(m->counter, sizeof(m->counter), "%s", ru.counter);
-	if (sscanf(ru.info, "action=%7s mode=%7s line=%u", m->action, m->mode, &m->line) == 3)
+	m->pos = m->order = l->n;
+	if (sscanf(ru.info, "action=%7s mode=%7s line=%u order=%zu", m->action, m->mode, &m->line,
+		   &m->order) >= 3)
 		l->n++;
 out:
 	nftnl_rule_free(r);
@@ -637,6 +640,16 @@ static void build_rule_dump(struct nlmsghdr *nlh, void *arg)
 	nftnl_rule_nlmsg_build_payload(nlh, arg);
 }
 
+/* Policy order: the rule chains of runs come after the chains that jump to them. */
+static int rule_meta_cmp(const void *a, const void *b)
+{
+	const struct rule_meta *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
 static int counter_name_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct nft_counter *)a)->name, ((const struct nft_counter *)b)->name);
@@ -644,7 +657,7 @@ static int counter_name_cmp(const void *a, const void *b)
 
 /* The rule counters in the order of the rules that count into them (with their action, mode
  * and line), then the interfaces' own counters. cl is sorted by name here. */
-static int counters_join(struct counter_list *cl, const struct rule_meta_list *rl,
+static int counters_join(struct counter_list *cl, struct rule_meta_list *rl,
 			 struct counter_list *res)
 {
 	bool *listed = calloc(cl->n + 1, sizeof(*listed));
@@ -654,12 +667,14 @@ static int counters_join(struct counter_list *cl, const struct rule_meta_list *r
 		return -ENOMEM;
 	if (cl->n)
 		qsort(cl->v, cl->n, sizeof(*cl->v), counter_name_cmp);
+	if (rl->n)
+		qsort(rl->v, rl->n, sizeof(*rl->v), rule_meta_cmp);
 	for (size_t i = 0; i < rl->n; i++) {
 		struct nft_counter key, *k;
 
 		snprintf(key.name, sizeof(key.name), "%s", rl->v[i].counter);
 		k = cl->n ? bsearch(&key, cl->v, cl->n, sizeof(*cl->v), counter_name_cmp) : NULL;
-		if (!k || k->rule[0] == '(' || listed[k - cl->v])
+		if (!k || nft_own_counter(k->rule) || listed[k - cl->v])
 			continue;
 		listed[k - cl->v] = true;
 		snprintf(k->action, sizeof(k->action), "%s", rl->v[i].action);
@@ -671,7 +686,7 @@ static int counters_join(struct counter_list *cl, const struct rule_meta_list *r
 		res->n++;
 	}
 	for (size_t i = 0; !res->err && i < cl->n; i++) {
-		if (cl->v[i].rule[0] != '(')
+		if (!nft_own_counter(cl->v[i].rule))
 			continue; /* a rule counter no rule counts into: a detach left it behind */
 		if (!(o = counter_push(res)))
 			break;

@@ -16,6 +16,7 @@
 #include <net/if.h>
 
 #include "../bpf/tlsfw_abi.h"
+#include "../bpf/tlsfw_content_abi.h"
 #include "nft_ruleset.h"
 #include "policy.h"
 #include "rules.h"
@@ -50,6 +51,9 @@ struct plan {
 	uint8_t default_action; /* enum tlsfw_action */
 	uint8_t malformed_action;
 	uint8_t frag_mode;
+	uint8_t midstream_action; /* enum tlsfw_action: require: tls on flows without state */
+	uint32_t flows;		  /* flow table entries (the policy's flows:, or the default) */
+	bool has_content;	  /* some rule is a content rule */
 
 	/* the rule list, in order: failing probes' drop rules first, then the policy's */
 	struct plan_rule *rules;
@@ -73,6 +77,8 @@ struct plan {
 	/* class counts per field, for printing and benchmarks */
 	uint32_t n_proto_cls, n_sport_cls, n_dport_cls, n_src_cls, n_dst_cls, n_ctx_cls;
 	uint32_t n_a_cls, n_b_cls;
+	/* content facts -> content class (tlsfw_cfg.fact_pl): TLSFW_PL_* at TLSFW_FACT_SLOTS */
+	uint8_t fact_pl[TLSFW_FACT_SLOTS];
 
 	/* ---- the nftables half (backend: nft) ---- */
 	bool has_nft;

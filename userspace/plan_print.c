@@ -102,14 +102,31 @@ static void print_bpf(const struct plan *pl, FILE *out)
 	for (size_t i = 0; i < pl->n_rules; i++) {
 		const struct plan_rule *r = &pl->rules[i];
 
-		fprintf(out, "  %zu %s %s%s line %u\n", i, r->name ? r->name : "?",
+		fprintf(out, "  %zu %s %s%s%s line %u\n", i, r->name ? r->name : "?",
 			name_of(pol_action_names, 3, r->action), r->monitor ? " monitor" : "",
+			r->payload_quic ? " payload quic" :
+			r->require_tls	? " require tls" :
+					  "",
 			r->line);
 	}
 
 	fprintf(out, "\nproto:\n");
 	print_runs(pl->proto_cls, 256, "  ipv4 ", out);
 	print_runs(pl->proto_cls + 256, 256, "  ipv6 ", out);
+	/* Content classes (TLSFW_PL_*) only where some rule reads content: golden plans of
+	 * policies without stay as they were. */
+	for (unsigned int c = 1; pl->has_content && c <= TLSFW_PL_UNORDERED; c++) {
+		static const char *const names[] = { "", "plain", "quic", "not-tls", "unordered" };
+		char pre[40];
+
+		snprintf(pre, sizeof(pre), "  %s ipv4 ", names[c]);
+		print_runs(pl->proto_cls + c * 512, 256, pre, out);
+		snprintf(pre, sizeof(pre), "  %s ipv6 ", names[c]);
+		print_runs(pl->proto_cls + c * 512 + 256, 256, pre, out);
+	}
+	if (pl->has_content)
+		fprintf(out, "midstream: %s\nflows: %u\n",
+			name_of(pol_action_names, 3, pl->midstream_action), pl->flows);
 	print_ports("sport", pl->sport_cls, out);
 	print_ports("dport", pl->dport_cls, out);
 

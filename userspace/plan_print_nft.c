@@ -15,6 +15,7 @@
 
 #include "nft_expr.h"
 #include "nft_priv.h"
+#include "icmp_types.h"
 #include "plan.h"
 
 #define TAG 'a' /* the generation a first apply names its sets after */
@@ -82,7 +83,7 @@ static unsigned int per_line(const struct nft_rs_set *s)
 {
 	if (s->key_type == NFT_TYPE_IPADDR)
 		return 2;
-	if (s->key_type == NFT_TYPE_INET_PROTOCOL)
+	if (s->key_type == NFT_TYPE_INET_PROTOCOL || s->key_type == NFT_TYPE_INET_SERVICE)
 		return 5;
 	return 1;
 }
@@ -103,6 +104,24 @@ static size_t print_addr_elem(const struct nft_rs_set *s, size_t i, FILE *out)
 	return 1;
 }
 
+/* Element i of a run's port map (lower_nft.c): "lo[-hi] : jump chain", the next element, if
+ * an interval end, one past hi. Returns the elements it took. */
+static size_t print_port_elem(const struct plan *pl, const struct nft_rs_set *s, size_t i,
+			      FILE *out)
+{
+	unsigned int lo = elem_key(s->e[i].key, 2), hi = 65535;
+	bool end = i + 1 < s->n && s->e[i + 1].interval_end;
+	char name[176] = "?";
+
+	if (end)
+		hi = elem_key(s->e[i + 1].key, 2) - 1;
+	fprintf(out, lo == hi ? "%u" : "%u-%u", lo, hi);
+	if (s->e[i].chain >= 0)
+		nft_chain_fullname(&pl->nft.chains[s->e[i].chain], TAG, name, sizeof(name));
+	fprintf(out, " : jump %s", name);
+	return end ? 2 : 1;
+}
+
 static size_t print_elem(const struct plan *pl, const struct nft_rs_set *s, size_t i, FILE *out)
 {
 	const struct nft_rs_elem *e = &s->e[i];
@@ -110,9 +129,11 @@ static size_t print_elem(const struct plan *pl, const struct nft_rs_set *s, size
 
 	if (s->key_type == NFT_TYPE_IPADDR || s->key_type == NFT_TYPE_IP6ADDR)
 		return print_addr_elem(s, i, out);
-	if (s->map) {
-		fprintf(out, "\"%.*s\" : jump %s", (int)strnlen((const char *)e->key, s->key_len),
-			(const char *)e->key, e->chain >= 0 ? pl->nft.chains[e->chain].name : "?");
+	if (s->key_type == NFT_TYPE_INET_SERVICE)
+		return print_port_elem(pl, s, i, out);
+	if (s->key_type == NFT_TYPE_IFNAME) {
+		fprintf(out, "\"%.*s\"", (int)strnlen((const char *)e->key, s->key_len),
+			(const char *)e->key);
 	} else if (s->key_type == NFT_TYPE_INET_PROTOCOL) {
 		fputs(proto_name(e->key[0], buf, sizeof(buf)), out);
 	} else { /* inet_proto . inet_service */
@@ -122,6 +143,13 @@ static size_t print_elem(const struct plan *pl, const struct nft_rs_set *s, size
 		fprintf(out, "%s . %u", proto_name(e->key[0], buf, sizeof(buf)), lo);
 		if (e->has_end && hi != lo)
 			fprintf(out, "-%u", hi);
+	}
+	if (s->map) {
+		char name[176] = "?";
+
+		if (e->chain >= 0)
+			nft_chain_fullname(&pl->nft.chains[e->chain], TAG, name, sizeof(name));
+		fprintf(out, " : jump %s", name);
 	}
 	return 1;
 }
@@ -133,15 +161,14 @@ static void print_set(const struct plan *pl, const struct nft_rs_set *s, FILE *o
 
 	nft_set_fullname(s, TAG, name, sizeof(name));
 	fprintf(out, "\t%s %s {\n", s->map ? "map" : "set", name);
-	if (s->map)
-		fprintf(out, "\t\ttype ifname : verdict\n");
-	else if (s->key_type == NFT_TYPE_IPADDR || s->key_type == NFT_TYPE_IP6ADDR)
-		fprintf(out, "\t\ttype %s\n",
-			s->key_type == NFT_TYPE_IPADDR ? "ipv4_addr" : "ipv6_addr");
-	else if (s->key_type == NFT_TYPE_INET_PROTOCOL)
-		fprintf(out, "\t\ttype inet_proto\n");
-	else
-		fprintf(out, "\t\ttype inet_proto . inet_service\n");
+	fprintf(out, "\t\ttype %s%s\n",
+		s->key_type == NFT_TYPE_IFNAME	      ? "ifname" :
+		s->key_type == NFT_TYPE_IPADDR	      ? "ipv4_addr" :
+		s->key_type == NFT_TYPE_IP6ADDR	      ? "ipv6_addr" :
+		s->key_type == NFT_TYPE_INET_PROTOCOL ? "inet_proto" :
+		s->key_type == NFT_TYPE_INET_SERVICE  ? "inet_service" :
+							"inet_proto . inet_service",
+		s->map ? " : verdict" : "");
 	if (s->size)
 		fprintf(out, "\t\tsize %u\n", s->size);
 	if (s->flags & NFT_SET_INTERVAL)
@@ -176,6 +203,7 @@ static bool implied(const struct nft_rs_rule *r, size_t i)
 		    (it->kind == NFT_I_FRAG4 && fam == POL_FAM_V4) ||
 		    ((it->kind == NFT_I_FRAG6 || it->kind == NFT_I_FRAG6_OFF) &&
 		     fam == POL_FAM_V6) ||
+		    (it->kind == NFT_I_HOPLIMIT && fam == POL_FAM_V6) ||
 		    (it->kind == NFT_I_L4PROTO &&
 		     it->proto == (fam == POL_FAM_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)))
 			return true;
@@ -196,10 +224,10 @@ static void print_address(const struct nft_rs_item *it, FILE *out)
 static void print_item(const struct plan *pl, const struct nft_rs_item *it, FILE *out)
 {
 	const struct nft_ruleset *rs = &pl->nft;
-	char buf[32], name[96];
+	char buf[32], name[176];
 
 	if (it->kind == NFT_I_L4PROTO_SET || it->kind == NFT_I_PORT_SET ||
-	    it->kind == NFT_I_ADDR_SET || it->kind == NFT_I_OIFNAME)
+	    it->kind == NFT_I_PORT_VMAP || it->kind == NFT_I_ADDR_SET || it->kind == NFT_I_OIFNAME)
 		nft_set_fullname(&rs->sets[it->ref], TAG, name, sizeof(name));
 	switch (it->kind) {
 	case NFT_I_NFPROTO:
@@ -219,6 +247,9 @@ static void print_item(const struct plan *pl, const struct nft_rs_item *it, FILE
 		break;
 	case NFT_I_PORT_SET:
 		fprintf(out, "meta l4proto . th %s @%s", it->src ? "sport" : "dport", name);
+		break;
+	case NFT_I_PORT_VMAP:
+		fprintf(out, "%s dport vmap @%s", proto_name(it->proto, buf, sizeof(buf)), name);
 		break;
 	case NFT_I_ADDR:
 		print_address(it, out);
@@ -249,13 +280,30 @@ static void print_item(const struct plan *pl, const struct nft_rs_item *it, FILE
 		fprintf(out, "drop");
 		break;
 	case NFT_I_GOTO:
-		fprintf(out, "goto %s", rs->chains[it->ref].name);
+		nft_chain_fullname(&rs->chains[it->ref], TAG, name, sizeof(name));
+		fprintf(out, "goto %s", name);
 		break;
 	case NFT_I_REJECT_TCP:
 		fprintf(out, "reject with tcp reset");
 		break;
 	case NFT_I_REJECT_ICMPX:
 		fprintf(out, "reject with icmpx admin-prohibited");
+		break;
+	case NFT_I_ICMP_TYPE: {
+		bool v6 = it->proto == IPPROTO_ICMPV6;
+		const char *tn = icmp_type_name(it->lo, v6);
+
+		fprintf(out, "%s type ", v6 ? "icmpv6" : "icmp");
+		if (it->lo == it->hi && tn)
+			fprintf(out, "%s", tn);
+		else if (it->lo == it->hi)
+			fprintf(out, "%u", it->lo);
+		else
+			fprintf(out, "%u-%u", it->lo, it->hi);
+		break;
+	}
+	case NFT_I_HOPLIMIT:
+		fprintf(out, "ip6 hoplimit %u", it->lo);
 		break;
 	}
 }
@@ -291,11 +339,14 @@ static const char *hook_name(int hook)
 	return "?";
 }
 
-static void print_chain(const struct plan *pl, size_t ci, FILE *out)
+/* Chain ci, whose rules are rules[r, end): the ruleset keeps a chain's rules together. */
+static void print_chain(const struct plan *pl, size_t ci, size_t r, size_t end, FILE *out)
 {
 	const struct nft_rs_chain *c = &pl->nft.chains[ci];
+	char name[176];
 
-	fprintf(out, "\tchain %s {\n", c->name);
+	nft_chain_fullname(c, TAG, name, sizeof(name));
+	fprintf(out, "\tchain %s {\n", name);
 	if (c->records)
 		fprintf(out, "\t\tcomment \"%s\"\n", pl->nft.comment);
 	if (c->hook >= 0) {
@@ -304,10 +355,32 @@ static void print_chain(const struct plan *pl, size_t ci, FILE *out)
 			fprintf(out, " device \"%s\"", c->dev);
 		fprintf(out, " priority filter; policy accept;\n");
 	}
-	for (size_t r = 0; r < pl->nft.n_rules; r++)
-		if (pl->nft.rules[r].chain == (int)ci)
-			print_rule(pl, &pl->nft.rules[r], out);
+	for (; r < end; r++)
+		print_rule(pl, &pl->nft.rules[r], out);
 	fprintf(out, "\t}\n");
+}
+
+/* The chains as nft lists them, in the order they were made: the staged ones (rule chains
+ * of runs) in the first transaction, then the others. */
+static void print_chains(const struct plan *pl, bool first, FILE *out)
+{
+	const struct nft_ruleset *rs = &pl->nft;
+
+	for (int staged = 1; staged >= 0; staged--) {
+		size_t r = 0;
+
+		for (size_t ci = 0; ci < rs->n_chains; ci++) {
+			size_t start = r;
+
+			while (r < rs->n_rules && rs->rules[r].chain == (int)ci)
+				r++;
+			if (rs->chains[ci].staged != staged)
+				continue;
+			fputs(first ? "" : "\n", out);
+			print_chain(pl, ci, start, r, out);
+			first = false;
+		}
+	}
 }
 
 void plan_print_nft(const struct plan *pl, FILE *out)
@@ -325,9 +398,6 @@ void plan_print_nft(const struct plan *pl, FILE *out)
 		fputs(first ? "" : "\n", out);
 		print_set(pl, &rs->sets[i], out);
 	}
-	for (size_t i = 0; i < rs->n_chains; i++, first = false) {
-		fputs(first ? "" : "\n", out);
-		print_chain(pl, i, out);
-	}
+	print_chains(pl, first, out);
 	fprintf(out, "}\n");
 }

@@ -65,6 +65,19 @@ struct pol_names { /* a list of words as written (services, interfaces) */
 	struct loc loc;
 };
 
+/* One `icmp_type:` item: a name (the type it has in each family that defines it) or a
+ * number (the same in both). -1: the name does not exist in that family. */
+struct pol_icmp_type {
+	int16_t v4, v6;
+	struct loc loc;
+};
+
+struct pol_icmp_types {
+	struct pol_icmp_type *v;
+	size_t n;
+	struct loc loc; /* of the whole value */
+};
+
 struct pol_rule {
 	char *name;
 	struct loc loc; /* of the rule's mapping (the "- name:" item) */
@@ -89,12 +102,19 @@ struct pol_rule {
 	struct loc family_loc;
 	unsigned int direction; /* POL_DIR_* mask, 0 = any */
 	struct loc direction_loc;
-	struct pol_names ifaces; /* interface names; n == 0: every listed interface */
+	struct pol_names ifaces;	  /* interface names; n == 0: every listed interface */
+	struct pol_icmp_types icmp_types; /* icmp_type: n == 0: any (or not ICMP) */
 
 	enum pol_action action;
 	struct loc action_loc;
 	enum pol_mode mode;
 	struct loc mode_loc;
+
+	/* Content matches (issue 12): the rule matches only packets whose payload says so. */
+	bool payload_quic; /* payload: quic (UDP rules) */
+	struct loc payload_loc;
+	bool require_tls; /* require: tls (TCP rules): matches flows that do not start TLS */
+	struct loc require_loc;
 
 	const char *probe; /* set for rules added by a failing probe (on_fail: block) */
 };
@@ -133,6 +153,12 @@ struct policy {
 	struct loc fragments_loc;
 	enum pol_action malformed; /* allow | drop */
 	struct loc malformed_loc;
+	enum pol_action midstream; /* allow | drop: TCP flows seen without their SYN */
+	struct loc midstream_loc;
+	uint32_t flows; /* flow table entries; 0: TLSFW_FLOWS_DEFAULT */
+	struct loc flows_loc;
+	enum pol_action essentials; /* allow (default) | drop: see rule_essentials() */
+	struct loc essentials_loc;  /* line 0: not written */
 	struct pol_rule *rules;
 	size_t n_rules;
 	struct loc rules_loc;

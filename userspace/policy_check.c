@@ -3,7 +3,7 @@
  * Stage 2: everything that needs the whole policy. Names (rules, interfaces, services,
  * probes), consistency between matches (family against addresses, services against proto and
  * dport, ports against protocols without ports), rules that can never match (check_shadow.c,
- * on the rule list the lowering derives). It only reports: the policy is left
+ * on the rule list the lowering derives) and lock-outs. It only reports: the policy is left
  * as stage 1 made it. Values that stage 1 could not represent were diagnosed there.
  */
 #include <arpa/inet.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../bpf/tlsfw_abi.h"
+#include "../bpf/tlsfw_content_abi.h"
 #include "catalog.h"
 #include "policy.h"
 #include "rules.h"
@@ -218,6 +219,43 @@ static void check_prefixes(struct checker *c, const struct pol_rule *r,
 	}
 }
 
+/*
+ * icmp_type: only where every protocol of the rule is icmp or icmpv6, and each type must
+ * exist in some family of the rule: a name of one family on a rule of the other would
+ * match nothing.
+ */
+static void check_icmp_types(struct checker *c, const struct pol_rule *r)
+{
+	bool v4 = r->protos[IPPROTO_ICMP / 8] >> (IPPROTO_ICMP % 8) & 1;
+	bool v6 = r->protos[IPPROTO_ICMPV6 / 8] >> (IPPROTO_ICMPV6 % 8) & 1;
+	size_t others = 0;
+
+	if (!r->icmp_types.n)
+		return;
+	for (unsigned int i = 0; i < 256; i++)
+		others += i != IPPROTO_ICMP && i != IPPROTO_ICMPV6 &&
+			  (r->protos[i / 8] >> (i % 8) & 1);
+	if (!r->has_proto || others || (!v4 && !v6)) {
+		diag_error(
+			c->d, &r->icmp_types.loc,
+			"icmp_type needs a rule whose proto is icmp, icmpv6 or both (rule '%s' says %s)",
+			r->name ? r->name : "?", r->has_proto ? "other protocols too" : "no proto");
+		return;
+	}
+	for (size_t i = 0; i < r->icmp_types.n; i++) {
+		const struct pol_icmp_type *t = &r->icmp_types.v[i];
+
+		if (!v6 && t->v4 < 0)
+			diag_error(
+				c->d, &t->loc,
+				"this ICMP type exists only in ICMPv6, but the rule's proto is icmp");
+		else if (!v4 && t->v6 < 0)
+			diag_error(
+				c->d, &t->loc,
+				"this ICMP type exists only in ICMP (IPv4), but the rule's proto is icmpv6");
+	}
+}
+
 static void check_rule(struct checker *c, size_t ri)
 {
 	const struct policy *p = c->p;
@@ -275,6 +313,7 @@ static void check_rule(struct checker *c, size_t ri)
 			diag_error(c->d, &r->services.locs[j],
 				   "unknown service '%s' (see `tlsfw services`)", r->services.v[j]);
 	}
+	check_icmp_types(c, r);
 	check_rule_ifaces(c, ri);
 }
 
@@ -411,7 +450,8 @@ static void shadow_warning(void *arg, size_t ri, const uint8_t *by)
 	shadow_say(c->d, c->rules, ri, by);
 }
 
-static int check_shadowing(struct checker *c)
+/* skip: rules left out, besides those with errors (content rules: check_content). */
+static int check_shadowing(struct checker *c, const uint8_t *skip)
 {
 	struct shadow_in in = {
 		.rules = c->rules,
@@ -420,8 +460,17 @@ static int check_shadowing(struct checker *c)
 		.bad = c->bad,
 		.budget = SHADOW_BUDGET,
 	};
+	uint8_t *bad = malloc(c->p->n_rules ? c->p->n_rules : 1);
+	int err;
 
-	return shadow_analyse(&in, shadow_warning, c);
+	if (!bad)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->p->n_rules; i++)
+		bad[i] = c->bad[i] | skip[i];
+	in.bad = bad;
+	err = shadow_analyse(&in, shadow_warning, c);
+	free(bad);
+	return err;
 }
 
 struct probe_shadow {
@@ -496,6 +545,119 @@ static void mark_bad_rules(struct checker *c)
 		if (lo && (lo < p->n_rules || rec->loc.line < end_last))
 			c->bad[lo - 1] = 1;
 	}
+}
+
+/* ---- content matches (payload:, require:) -------------------------------------------------- */
+
+/* The first protocol of r other than keep, or -1. */
+static int other_proto(const struct plan_rule *r, unsigned int keep)
+{
+	for (unsigned int i = 0; i < 256; i++)
+		if (i != keep && proto_has(&r->protos, i))
+			return i;
+	return -1;
+}
+
+/* require: tls where a flow begins in plaintext (a STARTTLS protocol): every such flow would
+ * be cut. By service, else by a TCP port the rule names. */
+static void check_starttls(struct checker *c, const struct pol_rule *pr, const struct plan_rule *r)
+{
+	for (size_t j = 0; j < pr->services.n; j++) {
+		const struct service *s = catalog_find(pr->services.v[j]);
+
+		if (s && s->tls == TLS_STARTTLS) {
+			diag_error(
+				c->d, &pr->services.locs[j],
+				"require: tls would cut every %s flow: %s begins in plaintext and upgrades with STARTTLS (hint: require: tls is for implicit-TLS ports; see `tlsfw services`)",
+				s->name, s->name);
+			return;
+		}
+	}
+	if (pr->services.n || !pr->has_dport)
+		return;
+	for (size_t i = 0; i < catalog_len; i++) {
+		const struct service *s = &catalog[i];
+
+		if (s->tls != TLS_STARTTLS)
+			continue;
+		for (size_t k = 0; k < s->n_ports; k++) {
+			if (s->ports[k].proto != IPPROTO_TCP ||
+			    !ivls_find(&r->dport_by[0], s->ports[k].lo))
+				continue;
+			diag_error(
+				c->d, &pr->dport.loc,
+				"require: tls would cut every flow to port %u (%s): it begins in plaintext and upgrades with STARTTLS (hint: require: tls is for implicit-TLS ports; see `tlsfw services`)",
+				s->ports[k].lo, s->name);
+			return;
+		}
+	}
+}
+
+/*
+ * payload: quic reads UDP datagrams and require: tls TCP streams: a rule that matches other
+ * protocols too would mean something the data plane does not do. A content rule matches a
+ * subset of what its other matches select, so it never makes a later rule unreachable: it is
+ * left out of the shadowing analysis (skip).
+ */
+static void check_content(struct checker *c, uint8_t *skip)
+{
+	const struct policy *p = c->p;
+
+	if (p->flows)
+		diag_warning(
+			c->d, &p->flows_loc,
+			"flows: %u is not applied yet: the flow table keeps its default of %u entries",
+			p->flows, TLSFW_FLOWS_DEFAULT);
+
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct pol_rule *pr = &p->rules[i];
+		const struct plan_rule *r = &c->rules[i];
+		int o;
+
+		if (!pr->payload_quic && !pr->require_tls)
+			continue;
+		skip[i] = 1;
+		if (p->backend == POL_BACKEND_NFT) {
+			diag_error(
+				c->d, pr->payload_quic ? &pr->payload_loc : &pr->require_loc,
+				"%s needs backend: bpf: nftables cannot %s (write backend: bpf, or remove the key)",
+				pr->payload_quic ? "payload: quic" : "require: tls",
+				pr->payload_quic ?
+					"check a QUIC long header's version and connection ID lengths" :
+					"follow a TCP flow's first bytes");
+			continue;
+		}
+		if (pr->payload_quic && pr->require_tls) {
+			diag_error(
+				c->d, &pr->require_loc,
+				"a rule has either payload: quic (UDP) or require: tls (TCP), not both: write two rules");
+			continue;
+		}
+		o = other_proto(r, pr->payload_quic ? IPPROTO_UDP : IPPROTO_TCP);
+		if (o >= 0)
+			diag_error(
+				c->d, pr->payload_quic ? &pr->payload_loc : &pr->require_loc,
+				"%s applies to %s only, but rule '%s' also matches %s (write proto: %s)",
+				pr->payload_quic ? "payload: quic" : "require: tls",
+				pr->payload_quic ? "UDP datagrams" : "TCP flows",
+				pr->name ? pr->name : "?",
+				o == IPPROTO_TCP || o == IPPROTO_UDP ? proto_word(o) :
+								       "other protocols",
+				pr->payload_quic ? "udp" : "tcp");
+		else if (pr->require_tls)
+			check_starttls(c, pr, r);
+	}
+}
+
+/* Essentials dropped under default drop: IPv6 neighbours never resolve, DHCP leases lapse. */
+static void check_essentials(struct checker *c)
+{
+	const struct policy *p = c->p;
+
+	if (p->essentials == POL_DROP && p->default_action == POL_DROP)
+		diag_warning(
+			c->d, &p->essentials_loc,
+			"essentials: drop with default: drop: IPv6 neighbour discovery, router advertisements, MLD and DHCP pass only where a rule allows them; IPv6 neighbours may never resolve");
 }
 
 /* ---- what backend nft cannot do ------------------------------------------------------------ */
@@ -770,14 +932,23 @@ int policy_check(const struct policy *p, struct diag *d)
 			     "the policy has no rules: every packet gets the default verdict (%s)",
 			     pol_action_names[p->default_action]);
 	check_probes(&c);
+	check_essentials(&c);
 	check_nft_limits(&c);
 	/* Past a hard limit the policy is refused anyway: analysing it would only take time. */
 	if (p->n_rules > POL_MAX_RULES || d->truncated)
 		goto out;
 	err = build_rules(&c);
 	if (!err && !d->truncated) {
+		uint8_t *skip = calloc(p->n_rules ? p->n_rules : 1, 1);
+
+		if (!skip)
+			err = -ENOMEM;
+		else
+			check_content(&c, skip);
 		mark_bad_rules(&c);
-		err = check_shadowing(&c);
+		if (!err)
+			err = check_shadowing(&c, skip);
+		free(skip);
 	}
 out:
 	for (size_t i = 0; c.rules && i < p->n_rules; i++)

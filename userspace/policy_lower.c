@@ -26,20 +26,24 @@ static int lower_ifaces(const struct policy *p, struct plan *pl)
 	return 0;
 }
 
-/* The extra rules first (failing probes' drop rules), then the policy's, in order. */
+/* The extra rules first (failing probes' drop rules), then the implicit essentials rule
+ * (unless `essentials: drop`), then the policy's, in order. */
 static int lower_rule_list(const struct policy *p, const struct lower_opts *o, struct plan *pl)
 {
-	size_t n = o->n_extra + p->n_rules;
+	size_t ess = p->essentials == POL_ALLOW, n = o->n_extra + ess + p->n_rules;
 	int err = 0;
 
 	pl->rules = calloc(n ? n : 1, sizeof(*pl->rules));
 	if (!pl->rules)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++) {
-		const struct pol_rule *r =
-			i < o->n_extra ? &o->extra[i] : &p->rules[i - o->n_extra];
-
-		err = rule_build(p, r, &pl->rules[i], NULL, NULL);
+		if (i < o->n_extra)
+			err = rule_build(p, &o->extra[i], &pl->rules[i], NULL, NULL);
+		else if (ess && i == o->n_extra)
+			err = rule_essentials(p, &pl->rules[i]);
+		else
+			err = rule_build(p, &p->rules[i - o->n_extra - ess], &pl->rules[i], NULL,
+					 NULL);
 		pl->n_rules = i + 1;
 	}
 	pl->n_probe_rules = o->n_extra;
@@ -60,6 +64,8 @@ int policy_lower(const struct policy *p, const struct lower_opts *o, struct plan
 	out->default_action = p->default_action;
 	out->malformed_action = p->malformed;
 	out->frag_mode = p->fragments;
+	out->midstream_action = p->midstream;
+	out->flows = p->flows ? p->flows : TLSFW_FLOWS_DEFAULT;
 	err = lower_ifaces(p, out);
 	if (!err)
 		err = lower_rule_list(p, o, out);

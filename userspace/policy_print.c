@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "icmp_types.h"
 #include "policy.h"
 #include "textsafe.h"
 
@@ -142,6 +143,15 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		sb_ports(s, "sport", &r->sport);
 	if (r->has_dport)
 		sb_ports(s, "dport", &r->dport);
+	for (size_t i = 0; i < r->icmp_types.n; i++) {
+		const struct pol_icmp_type *t = &r->icmp_types.v[i];
+		const char *name = icmp_type_name(t->v4 >= 0 ? t->v4 : t->v6, t->v4 < 0);
+
+		/* a number is the same in both families: print it as one */
+		if (t->v4 == t->v6 || !name)
+			snprintf(num, sizeof(num), "%d", t->v4 >= 0 ? t->v4 : t->v6);
+		sb_add(s, i ? ",%s" : " icmp_type %s", t->v4 == t->v6 || !name ? num : name);
+	}
 	if (r->has_src)
 		sb_prefixes(s, "src", &r->src);
 	if (r->has_dst)
@@ -152,13 +162,17 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		sb_add(s, " direction %s", r->direction == POL_DIR_INGRESS ? "ingress" : "egress");
 	if (r->ifaces.n)
 		sb_names(s, "interface", &r->ifaces);
+	if (r->payload_quic)
+		sb_add(s, "%s", " payload quic");
+	if (r->require_tls)
+		sb_add(s, "%s", " require tls");
 	if (!s->n)
 		sb_add(s, "%s", " any");
 }
 
 void policy_print_table(const struct policy *p, FILE *out)
 {
-	size_t width = 4;
+	size_t width = p->essentials == POL_ALLOW ? strlen("(essentials)") : 4;
 
 	/* Checked names are plain; the file name and the probes' strings may be anything. */
 	fputs("policy ", out);
@@ -166,9 +180,10 @@ void policy_print_table(const struct policy *p, FILE *out)
 	fprintf(out, " sha256 ");
 	for (int i = 0; i < 32; i++)
 		fprintf(out, "%02x", p->sha256[i]);
-	fprintf(out, "\nbackend %s, default %s, fragments %s, malformed %s\n",
+	fprintf(out, "\nbackend %s, default %s, fragments %s, malformed %s, essentials %s\n",
 		backend_names[p->backend], pol_action_names[p->default_action],
-		pol_frag_names[p->fragments], pol_action_names[p->malformed]);
+		pol_frag_names[p->fragments], pol_action_names[p->malformed],
+		pol_action_names[p->essentials]);
 	for (size_t i = 0; i < p->n_ifaces; i++) {
 		const struct pol_iface *f = &p->ifaces[i];
 
@@ -182,6 +197,11 @@ void policy_print_table(const struct policy *p, FILE *out)
 			width = strlen(p->rules[i].name);
 	fprintf(out, "\n%4s  %-*s  %-6s  %-7s  %5s  %s\n", "#", (int)width, "NAME", "ACTION",
 		"MODE", "LINE", "MATCH");
+	/* the implicit rule ahead of the policy's (lower_rules.c, rule_essentials) */
+	if (p->essentials == POL_ALLOW)
+		fprintf(out, "%4s  %-*s  %-6s  %-7s  %5s  %s\n", "-", (int)width, "(essentials)",
+			"allow", "enforce", "-",
+			"icmpv6 133-137 hoplimit 255, 130-132,143 hoplimit 1; udp dport 67-68 (ipv4), 546-547 (ipv6)");
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pol_rule *r = &p->rules[i];
 		struct sbuf s = { .n = 0 };

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "../bpf/tlsfw_content_abi.h"
 #include "catalog.h"
 #include "policy.h"
 #include "policy_read.h"
@@ -540,6 +541,50 @@ static void top_malformed(struct reader *rd, void *obj, const struct ynode *k,
 		p->malformed = i == 0 ? POL_ALLOW : POL_DROP;
 }
 
+static void top_midstream(struct reader *rd, void *obj, const struct ynode *k,
+			  const struct ynode *v)
+{
+	static const char *const names[] = { "allow", "drop" };
+	struct policy *p = obj;
+	int i = rd_enum(rd, "midstream:midstream verdict", v, names, 2);
+
+	p->midstream_loc = v->loc;
+	if (i >= 0)
+		p->midstream = i == 0 ? POL_ALLOW : POL_DROP;
+}
+
+/* flows: the flow table's entries (TLSFW_FLOWS_MIN..TLSFW_FLOWS_MAX). */
+static void top_flows(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	struct policy *p = obj;
+	long num;
+
+	p->flows_loc = v->loc;
+	if (!rd_want_scalar(rd, "flows", v))
+		return;
+	num = rd_num(v->val, v->len);
+	if (num < TLSFW_FLOWS_MIN || num > TLSFW_FLOWS_MAX) {
+		diag_error(
+			rd->d, &v->loc,
+			"flows must be a whole number from %u to %u (the flow table's entries; default %u)",
+			TLSFW_FLOWS_MIN, TLSFW_FLOWS_MAX, TLSFW_FLOWS_DEFAULT);
+		return;
+	}
+	p->flows = num;
+}
+
+static void top_essentials(struct reader *rd, void *obj, const struct ynode *k,
+			   const struct ynode *v)
+{
+	static const char *const names[] = { "allow", "drop" };
+	struct policy *p = obj;
+	int i = rd_enum(rd, "essentials:essentials verdict", v, names, 2);
+
+	p->essentials_loc = v->loc;
+	if (i >= 0)
+		p->essentials = i == 0 ? POL_ALLOW : POL_DROP;
+}
+
 static void top_rules(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct policy *p = obj;
@@ -572,6 +617,8 @@ static const struct keydef top_keys[] = {
 	{ "interfaces", top_interfaces }, { "default", top_default },
 	{ "fragments", top_fragments },	  { "malformed", top_malformed },
 	{ "rules", top_rules },		  { "probes", top_probes },
+	{ "midstream", top_midstream },	  { "flows", top_flows },
+	{ "essentials", top_essentials },
 };
 
 /* ---- entry points --------------------------------------------------------------------------- */
@@ -661,6 +708,7 @@ void policy_free(struct policy *p)
 		free(r->dst.p);
 		free_names(&r->services);
 		free_names(&r->ifaces);
+		free(r->icmp_types.v);
 	}
 	free(p->rules);
 	for (size_t i = 0; i < p->n_probes; i++) {

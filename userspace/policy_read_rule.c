@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "icmp_types.h"
 #include "policy.h"
 #include "policy_read.h"
 
@@ -516,6 +517,59 @@ static void rule_interface(struct reader *rd, void *obj, const struct ynode *k,
 	rd_names(rd, "interface", v, &r->ifaces);
 }
 
+/* A number 0-255 (the same type in both families), or a name from icmp_types.c. */
+static int add_icmp_type(struct reader *rd, void *obj, const struct ynode *item)
+{
+	struct pol_icmp_types *tt = obj;
+	long num = rd_num(item->val, item->len);
+	const struct icmp_type_name *e = NULL;
+	struct pol_icmp_type *v;
+
+	if (num > 255) {
+		diag_error(rd->d, &item->loc, "ICMP type %s is out of range (0-255)", item->val);
+		return 0;
+	}
+	if (num < 0) {
+		const char *names[64], *hint;
+		size_t n = 0;
+
+		e = icmp_type_find(item->val);
+		for (size_t i = 0; !e && i < n_icmp_type_names && n < 64; i++)
+			names[n++] = icmp_type_names[i].name;
+		hint = e ? NULL : did_you_mean(item->val, names, n);
+		if (!e && hint) {
+			diag_error(rd->d, &item->loc, "unknown ICMP type '%s' (did you mean '%s'?)",
+				   item->val, hint);
+			return 0;
+		}
+		if (!e) {
+			diag_error(
+				rd->d, &item->loc,
+				"unknown ICMP type '%s' (expected a number 0-255 or a name as nft writes it, e.g. echo-request)",
+				item->val);
+			return 0;
+		}
+	}
+	v = rd_room_for(tt->v, tt->n, sizeof(*v));
+	if (!v)
+		return 0;
+	tt->v = v;
+	v[tt->n].v4 = e ? e->v4 : num;
+	v[tt->n].v6 = e ? e->v6 : num;
+	v[tt->n].loc = item->loc;
+	tt->n++;
+	return 1;
+}
+
+static void rule_icmp_type(struct reader *rd, void *obj, const struct ynode *k,
+			   const struct ynode *v)
+{
+	struct pol_rule *r = obj;
+
+	r->icmp_types.loc = v->loc;
+	rd_for_each_item(rd, "icmp_type", v, add_icmp_type, &r->icmp_types);
+}
+
 static void rule_action(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
 {
 	struct pol_rule *r = obj;
@@ -537,6 +591,26 @@ static void rule_mode(struct reader *rd, void *obj, const struct ynode *k, const
 		r->mode = i;
 }
 
+static void rule_payload(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	static const char *const names[] = { "quic" };
+	struct pol_rule *r = obj;
+
+	r->payload_loc = v->loc;
+	if (rd_enum(rd, "payload:payload class", v, names, 1) == 0)
+		r->payload_quic = true;
+}
+
+static void rule_require(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	static const char *const names[] = { "tls" };
+	struct pol_rule *r = obj;
+
+	r->require_loc = v->loc;
+	if (rd_enum(rd, "require:requirement", v, names, 1) == 0)
+		r->require_tls = true;
+}
+
 const struct keydef rule_keys[] = {
 	{ "name", rule_name },
 	{ "proto", rule_proto },
@@ -548,8 +622,11 @@ const struct keydef rule_keys[] = {
 	{ "family", rule_family },
 	{ "direction", rule_direction },
 	{ "interface", rule_interface },
+	{ "icmp_type", rule_icmp_type },
 	{ "action", rule_action },
 	{ "mode", rule_mode },
+	{ "payload", rule_payload },
+	{ "require", rule_require },
 };
 
 const size_t n_rule_keys = sizeof(rule_keys) / sizeof(rule_keys[0]);

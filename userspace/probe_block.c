@@ -16,6 +16,7 @@
 
 #include <openssl/ssl.h>
 
+#include "names.h"
 #include "policy.h"
 #include "probe_domain.h"
 #include "probe_block.h"

@@ -7,8 +7,6 @@
 
 #include "probe.h"
 
-/* "1.0".."1.3" to an OpenSSL version; -EINVAL otherwise. */
-int probe_min_tls_parse(const char *s);
 /* A domain: probe of a policy. */
 struct policy_domain {
 	char domain[PROBE_NAME_MAX];

@@ -28,6 +28,12 @@ struct rule_term {
 	bool has_sport, has_dport; /* false: any, packets without ports included */
 	struct ivls sport, dport;  /* normalized */
 	struct loc loc;		   /* where its ports come from: the service, or the rule's dport */
+	/* icmp_type: the types per family ([RULE_V4] ICMP, [RULE_V6] ICMPv6), and the same as
+	 * the values the data plane classifies in place of a dport (keys: TLSFW_ICMP6_*) */
+	bool has_type;
+	struct ivls types[2], keys[2];
+	uint8_t hop;	   /* ICMPv6: the hop limit it needs (255 or 1), 0: any */
+	unsigned int fams; /* POL_FAM_* its packets can have, 0: the rule's */
 };
 
 struct rule_pfx {
@@ -61,12 +67,18 @@ struct plan_rule {
 	struct rule_addrs src[2], dst[2];     /* [0] IPv4, [1] IPv6 */
 	unsigned int direction;		      /* POL_DIR_* mask, 0: both */
 	uint32_t ctx;			      /* RULE_CTX bits of the hooks it applies to */
-					      /*
-	 * Matches still to come each get one member here, with its location, and are derived
-	 * in lower_rules.c: a payload class (`payload:`, issue 12), `require: tls` and the
-	 * ClientHello's server name and ECH (`sni:`, `ech:`, issue 13), connection state and
-	 * ICMP types (`state:`, `icmp_type:`, issue 17). The lowerings read them from here.
+	bool essentials;		      /* the implicit rule of `essentials: allow` */
+	bool has_type;			      /* some term has ICMP types, hop limits or fams */
+	/*
+	 * Content matches: the rule matches a subset of the packets its other matches select,
+	 * those whose content class (tlsfw_abi.h, TLSFW_PL_*) the rule admits. A content rule
+	 * is inspected: its rule words carry TLSFW_DW_INSPECT. Still to come, each one member
+	 * here with its location, derived in lower_rules.c and admitted in lower_bpf.c's
+	 * content field: the ClientHello's server name and ECH (`sni:`, `ech:`, issue 13),
+	 * connection state (`state:`, issue 17).
 	 */
+	bool payload_quic, require_tls;
+	struct loc payload_loc, require_loc;
 };
 
 /* Bit of (interface i of the policy, direction) in plan_rule.ctx. */
@@ -75,6 +87,12 @@ struct plan_rule {
 /* Family index of rule_addrs arrays. */
 #define RULE_V4 0
 #define RULE_V6 1
+
+/* A content rule: it matches only packets whose content class it admits (rule_admits_pl). */
+static inline bool rule_is_content(const struct plan_rule *r)
+{
+	return r->payload_quic || r->require_tls;
+}
 
 /*
  * Build the rule list entry of r (a rule of p, or an extra rule placed ahead of p's; its
@@ -85,5 +103,11 @@ struct plan_rule {
 int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rule *out,
 	       void (*excluded)(void *arg, size_t service), void *arg);
 void rule_free(struct plan_rule *r);
+/* The implicit rule "(essentials)" of p, which the lowering puts ahead of p's rules: IPv6
+ * neighbour discovery and MLD, DHCPv4 and DHCPv6 on the link (lower_rules.c says exactly
+ * what). 0 or -ENOMEM; out is safe to free either way. */
+int rule_essentials(const struct policy *p, struct plan_rule *out);
+/* Name of the implicit rule, in stats and status. */
+#define RULE_ESSENTIALS_NAME "(essentials)"
 
 #endif

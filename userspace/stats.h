@@ -26,6 +26,8 @@ struct stats_rule {
 	uint32_t line;
 	uint8_t action; /* enum tlsfw_action */
 	uint8_t monitor;
+	bool require;			  /* require: tls: the flow counters below */
+	uint64_t flows_passed, flows_cut; /* flows whose first bytes started TLS, or did not */
 };
 
 /* One counter block: an interface and a direction. */
@@ -52,6 +54,10 @@ struct stats_snap {
 	struct stats_block *blocks; /* by interface name, then direction */
 	size_t n_blocks;
 	struct timespec taken; /* CLOCK_MONOTONIC, for rates */
+	/* content inspection: TCP flow table (BPF backend) */
+	bool content;		       /* some rule reads content */
+	uint64_t flows, flows_evicted; /* entries present; evicted (content_stats.h) */
+	uint64_t midstream;	       /* TCP packets of inspected rules without flow state */
 };
 
 void stats_snap_free(struct stats_snap *snap);

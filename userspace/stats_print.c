@@ -91,6 +91,28 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 		fputc('\n', out);
 }
 
+/* require: tls rules' flows, and the flow table, under the blocks. */
+static void print_content(const struct stats_snap *s, const struct stats_view *v, FILE *out)
+{
+	char a[32], b[32], c[32], safe[TEXTSAFE_LEN(TLSFW_NAME_MAX + 1)];
+
+	if (!s->content)
+		return;
+	fprintf(out, "\nflows (require: tls)\n  %-24s %12s %12s\n", "RULE", "PASSED", "CUT");
+	for (size_t r = 0; r < s->n_rules; r++) {
+		if (!s->rules[r].require)
+			continue;
+		stats_human(s->rules[r].flows_passed, false, v->exact, a, sizeof(a));
+		stats_human(s->rules[r].flows_cut, false, v->exact, b, sizeof(b));
+		fprintf(out, "  %-24s %12s %12s\n", textsafe(s->rules[r].name, safe, sizeof(safe)),
+			a, b);
+	}
+	stats_human(s->flows, false, v->exact, a, sizeof(a));
+	stats_human(s->flows_evicted, false, v->exact, b, sizeof(b));
+	stats_human(s->midstream, false, v->exact, c, sizeof(c));
+	fprintf(out, "  flow table: %s flows, %s evicted; %s mid-stream packets\n", a, b, c);
+}
+
 int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FILE *out)
 {
 	char when[UTC_TEXT_LEN], file[TEXTSAFE_LEN(sizeof(s->policy_file))];
@@ -107,6 +129,7 @@ int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FI
 		s->backend ? s->backend : "-");
 	for (size_t k = 0; k < s->n_blocks; k++)
 		print_block(s, v, k, out);
+	print_content(s, v, out);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -197,6 +220,31 @@ static void json_block(json_object *rules, json_object *ifs, json_object *reason
 	}
 }
 
+/* "flows": per require: tls rule, and the flow table. */
+static json_object *json_flows(const struct stats_snap *s)
+{
+	json_object *o = json_object_new_object(), *rules = json_object_new_array();
+
+	for (size_t r = 0; r < s->n_rules; r++) {
+		json_object *x;
+
+		if (!s->rules[r].require)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "name", jstr(s->rules[r].name));
+		json_object_object_add(x, "flows_passed",
+				       json_object_new_int64(s->rules[r].flows_passed));
+		json_object_object_add(x, "flows_cut",
+				       json_object_new_int64(s->rules[r].flows_cut));
+		json_object_array_add(rules, x);
+	}
+	json_object_object_add(o, "rules", rules);
+	json_object_object_add(o, "table_entries", json_object_new_int64(s->flows));
+	json_object_object_add(o, "evicted", json_object_new_int64(s->flows_evicted));
+	json_object_object_add(o, "midstream_packets", json_object_new_int64(s->midstream));
+	return o;
+}
+
 int stats_print_json(const struct stats_snap *s, const struct stats_view *v, bool compact,
 		     FILE *out)
 {
@@ -231,6 +279,8 @@ int stats_print_json(const struct stats_snap *s, const struct stats_view *v, boo
 	json_object_object_add(doc, "rules", rules);
 	json_object_object_add(doc, "interfaces", ifs);
 	json_object_object_add(doc, "reasons", reasons);
+	if (s->content)
+		json_object_object_add(doc, "flows", json_flows(s));
 	if (v->rates && v->prev) {
 		double dt = (s->taken.tv_sec - v->prev->taken.tv_sec) +
 			    (s->taken.tv_nsec - v->prev->taken.tv_nsec) / 1e9;

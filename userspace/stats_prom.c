@@ -168,6 +168,38 @@ static void hook_family(FILE *out, const struct stats_snap *s)
 	}
 }
 
+/* require: tls flow counters and the flow table, where some rule reads content. */
+static void content_family(FILE *out, const struct stats_snap *s)
+{
+	static const char *const names[] = { "tlsfw_rule_flows_passed_total",
+					     "tlsfw_rule_flows_cut_total" };
+	static const char *const help[] = {
+		"TCP flows a require: tls rule inspected whose first bytes started a TLS handshake.",
+		"TCP flows a require: tls rule cut: their first bytes did not start a TLS handshake.",
+	};
+
+	if (!s->content)
+		return;
+	for (int k = 0; k < 2; k++) {
+		family(out, names[k], "counter", help[k]);
+		for (size_t r = 0; r < s->n_rules; r++) {
+			const struct stats_rule *ru = &s->rules[r];
+
+			if (!ru->require)
+				continue;
+			fprintf(out, "%s{", names[k]);
+			label(out, "rule", ru->name, true);
+			fprintf(out, "} %llu\n",
+				(unsigned long long)(k ? ru->flows_cut : ru->flows_passed));
+		}
+	}
+	family(out, "tlsfw_flows", "gauge", "Entries of the TCP flow table.");
+	fprintf(out, "tlsfw_flows %llu\n", (unsigned long long)s->flows);
+	family(out, "tlsfw_flows_evicted_total", "counter",
+	       "Flows the flow table evicted to make room (their next packets are mid-stream).");
+	fprintf(out, "tlsfw_flows_evicted_total %llu\n", (unsigned long long)s->flows_evicted);
+}
+
 int stats_prom_write(const struct stats_snap *s, FILE *out)
 {
 	family(out, "tlsfw_enforced", "gauge",
@@ -197,6 +229,7 @@ int stats_prom_write(const struct stats_snap *s, FILE *out)
 		verdict_family(out, s, false);
 		verdict_family(out, s, true);
 		reason_family(out, s);
+		content_family(out, s);
 	}
 	return ferror(out) ? -EIO : 0;
 }

@@ -8,8 +8,9 @@
 #      `udp dport 443 drop` in a base chain on the same inet ingress hook of lan0;
 #      packets per second dropped (the dropping rule's counter / seconds; for no filter: the
 #      datagrams the gateway forwarded to the server per second);
-#   2. apply time of 1, 1,000 and 4,096 rules (one UDP dport rule each on lan0) for both
-#      backends, cold (nothing enforced) and as a replacement, median of RUNS.
+#   2. apply time of 1, 1,000 and 4,096 rules (one UDP dport rule of one or two ports each on
+#      lan0) for both backends and for `nft -f` of the nft backend's ruleset, cold (nothing
+#      enforced) and as a replacement, median of RUNS; ratio nft backend / nft -f.
 # Prints a markdown table and writes it into Documentation/performance.md between
 # <!-- bench:nft:begin --> and <!-- bench:nft:end --> (markers appended when absent).
 #   BUILD=build-x selftests/bench/bench_nft.sh   (uses $BUILD/tlsfw and $BUILD/bench/bench_flood)
@@ -145,27 +146,53 @@ measure "hand-written nft \`udp dport 443 drop\`" hand_packets
 gw nft delete table inet benchhand
 
 # ---- 2. apply time -------------------------------------------------------------------------
+# Per size: bpf and nft backends cold and as a replacement, and `nft -f` of the ruleset the nft
+# backend installs (`tlsfw check --print-plan`, valid nft input), cold and as a replacement
+# (the same file after `table inet tlsfw {}; delete table inet tlsfw`: one transaction, as an
+# operator reloads a table atomically). tlsfw and nft alternate run by run, so that a change
+# of load on the machine weighs on both.
 now_ms() { date +%s%3N; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 arows=()
-for spec in "1 1" "1000 1" "4096 1" "1000 2" "4096 2"; do
+for spec in "1 1" "1000 1" "4096 1" "1 2" "1000 2" "4096 2"; do
 	read -r n ports <<<"$spec"
-	line="| $n |"
-	[ "$ports" = 2 ] && line="| $n, two ports each |"
+	line="| $n | $ports |"
 	for b in bpf nft; do
 		pol=$(policy $b $n "$ports")
 		: >"$TMP/times"
 		: >"$TMP/rtimes"
+		: >"$TMP/ftimes"
+		: >"$TMP/frtimes"
+		if [ $b = nft ]; then
+			"$TLSFW" check --print-plan "$pol" >"$TMP/plan.nft" 2>/dev/null || die "print-plan $n rules"
+			{ echo "table inet tlsfw {}"; echo "delete table inet tlsfw"; cat "$TMP/plan.nft"; } >"$TMP/plan-r.nft"
+		fi
 		for ((r = 0; r < RUNS; r++)); do
 			t0=$(now_ms)
-			gw "$TLSFW" apply "$pol" >/dev/null || die "apply $n rules ($b)"
+			gw "$TLSFW" apply "$pol" >/dev/null 2>&1 || die "apply $n rules ($b)"
 			t1=$(now_ms)
-			gw "$TLSFW" apply "$pol" >/dev/null || die "replace $n rules ($b)"
+			gw "$TLSFW" apply "$pol" >/dev/null 2>&1 || die "replace $n rules ($b)"
 			t2=$(now_ms)
 			echo $((t1 - t0)) >>"$TMP/times"
 			echo $((t2 - t1)) >>"$TMP/rtimes"
 			gw "$TLSFW" detach >/dev/null || die "detach ($b)"
+			[ $b = nft ] || continue
+			t0=$(now_ms)
+			gw nft -f "$TMP/plan.nft" || die "nft -f of $n rules"
+			t1=$(now_ms)
+			gw nft -f "$TMP/plan-r.nft" || die "nft -f replacing $n rules"
+			t2=$(now_ms)
+			echo $((t1 - t0)) >>"$TMP/ftimes"
+			echo $((t2 - t1)) >>"$TMP/frtimes"
+			gw nft delete table inet tlsfw || die "nft delete table"
 		done
-		line="$line $(median <"$TMP/times") | $(median <"$TMP/rtimes") |"
+		c=$(median <"$TMP/times") rc=$(median <"$TMP/rtimes")
+		if [ $b = bpf ]; then
+			line="$line $c | $rc |"
+		else
+			fc=$(median <"$TMP/ftimes") frc=$(median <"$TMP/frtimes")
+			line="$line $c | $fc | $(ratio "$c" "$fc") | $rc | $frc | $(ratio "$rc" "$frc") |"
+		fi
 	done
 	arows+=("$line")
 done
@@ -180,10 +207,10 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
-	echo "Apply time: wall clock of \`tlsfw apply\` inside the gateway namespace, median of $RUNS, in ms: cold (\`tlsfw detach\` before each run) and as a replacement of the same policy right after (bpf: a generation switch; nft: the sets in one transaction, then the switch that flushes and refills the kept chains and deletes the previous sets); rule 0 drops UDP 443, every other rule one more UDP port (two more in the \"two ports each\" rows: the nft backend compares a single port inline and needs a set per rule for two)."
+	echo "Apply time: wall clock of the whole process inside the gateway namespace, median of $RUNS, in ms: \`tlsfw apply\` cold (\`tlsfw detach\` before each run) and as a replacement of the same policy right after (bpf: a generation switch; nft: the maps and rule chains staged in one transaction, then the switch that flushes and refills the kept chains and deletes the previous generation); \`nft -f\` of the ruleset the nft backend installs (\`tlsfw check --print-plan\`) into a namespace without the table, and as a replacement (the same file after \`table inet tlsfw {}; delete table inet tlsfw\`, one transaction). Ratio: tlsfw / nft -f, same run (target: at most 1.0). Rule 0 drops UDP 443, rule i UDP 10000+i (ports: 2 adds 30000+i). From 8 rules on, the nft backend looks such consecutive port-only rules up in one verdict map per protocol (architecture.md, \"Runs\")."
 	echo
-	echo "| rules | bpf cold ms | bpf replace ms | nft cold ms | nft replace ms |"
-	echo "|---|---|---|---|---|"
+	echo "| rules | ports | bpf cold | bpf replace | nft cold | nft -f cold | ratio | nft replace | nft -f replace | ratio |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
 	printf '%s\n' "${arows[@]}"
 } >"$TMP/nft.md"
 cat "$TMP/nft.md"

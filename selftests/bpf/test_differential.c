@@ -49,6 +49,7 @@ struct env {
 	uint32_t frag_id; /* fragment ids never repeat within a run */
 	unsigned long packets, runs, failures;
 	unsigned long frags, rejects_sent, defaults, monitors;
+	const struct policy *pol; /* of the batch being built */
 };
 
 /* One frame and what must happen to it on one hook. */
@@ -101,13 +102,13 @@ static void expect_verdict(struct env *e, struct shot *s, const struct ref_verdi
 {
 	uint8_t act = ref_effective(v);
 
-	if (v->rule < 0) {
+	if (v->rule == -1) {
 		add_stat(s, TLSFW_STAT_DEFAULT);
 		e->defaults++;
-	} else {
-		add_stat(s, TLSFW_STAT_RULE0 + v->rule); /* rule slot = rule index here */
+	} else { /* rule slot = plan index here */
+		add_stat(s, TLSFW_STAT_RULE0 + ref_plan_index(e->pol, v->rule));
 	}
-	if (v->rule >= 0 && v->monitor) {
+	if (v->rule != -1 && v->monitor) {
 		add_stat(s, TLSFW_STAT_MONITOR);
 		e->monitors++;
 	}
@@ -235,6 +236,10 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 	o.proto = ref.proto;
 	o.sport = ref.sport;
 	o.dport = ref.dport;
+	ref.has_type = ref.proto == IPPROTO_ICMP || ref.proto == IPPROTO_ICMPV6;
+	o.icmp_type = ref.has_type ? ref.icmp_type + 1 : 0;
+	o.hop_limit = ref.hop_limit ? ref.hop_limit : 64;
+	ref.hop_limit = o.hop_limit;
 	if (ref.proto == IPPROTO_TCP) {
 		static const uint8_t flags[] = { 0x02, 0x10, 0x12, 0x18, 0x11, 0x04, 0x14 };
 
@@ -246,6 +251,7 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 	o.frag_id = id;
 	rand_encap(r, &o);
 	v = ref_decide(pol, &ref);
+	e->pol = pol;
 
 	hooks_mask =
 		ref.dir == TLSFW_DIR_INGRESS ? (1u << H_XDP) | (1u << H_TC_IN) : 1u << H_TC_OUT;

@@ -317,6 +317,8 @@ static bool build(struct env *e, struct sent *s, uint32_t tag)
 	o.dport = s->ref.dport;
 	o.tcp_flags = 0x02;
 	o.payload = 16;
+	o.icmp_type = s->ref.has_type ? s->ref.icmp_type + 1 : 0;
+	o.hop_limit = s->ref.hop_limit;
 	if (pkt_build(&s->p, &o))
 		return false;
 	b = s->p.buf;
@@ -486,10 +488,12 @@ static void explain(const struct policy *pol, const struct sent *s, size_t n, co
 			if (h && !a->delivered[i])
 				continue;
 			v = ref_decide(pol, &p);
-			if (v.rule < 0)
+			if (v.rule == -1)
 				continue;
-			snprintf(k, sizeof(k), "%s %s %s", pol->rules[v.rule].name, ifs[h],
-				 h ? "egress" : "ingress");
+			snprintf(k, sizeof(k), "%s %s %s",
+				 v.rule == REF_ESSENTIALS ? "(essentials)" :
+							    pol->rules[v.rule].name,
+				 ifs[h], h ? "egress" : "ingress");
 			if (strcmp(k, key))
 				continue;
 			fprintf(stderr, "    reference: packet %zu (%s) counts here: ", i,
@@ -527,6 +531,11 @@ static void compare(struct env *e, uint64_t seed, const char *yaml, const struct
 				   pb = c >= 0 ? b->c[j].packets : 0;
 		const char *key = c <= 0 ? a->c[i].key : b->c[j].key;
 
+		/* The gateway's own neighbour discovery and MLD leave by egress when the kernel
+		 * decides (reachability probes, reports): the implicit rule's egress counts
+		 * differ by run, not by backend. */
+		if (!strncmp(key, "(essentials) ", 13) && strstr(key, " egress"))
+			pa = pb;
 		if (pa != pb) {
 			if (e->failures < MAX_FAILURES)
 				fprintf(stderr,

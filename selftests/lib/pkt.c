@@ -102,7 +102,7 @@ static size_t build_l4(uint8_t *b, const struct pkt_opts *o, uint8_t proto, size
 	case 1:
 	case 58:
 		hl = 8;
-		b[0] = proto == 1 ? 8 : 128; /* echo request */
+		b[0] = o->icmp_type ? o->icmp_type - 1 : proto == 1 ? 8 : 128; /* echo request */
 		put16(b + 4, 1);
 		put16(b + 6, 1);
 		break;
@@ -202,7 +202,7 @@ int pkt_build(struct pkt *p, const struct pkt_opts *o)
 		uint16_t fo = 0;
 
 		b[off] = 0x40 | (hl / 4);
-		b[off + 8] = 64;
+		b[off + 8] = o->hop_limit ? o->hop_limit : 64;
 		b[off + 9] = proto;
 		put16(b + off + 4, o->frag_id);
 		if (o->frag == PKT_FRAG_FIRST)
@@ -224,7 +224,7 @@ int pkt_build(struct pkt *p, const struct pkt_opts *o)
 		uint8_t *next = b + off + 6;
 
 		b[off] = 0x60;
-		b[off + 7] = 64;
+		b[off + 7] = o->hop_limit ? o->hop_limit : 64;
 		memcpy(b + off + 8, src, 16);
 		memcpy(b + off + 24, dst, 16);
 		off += 40;

@@ -33,6 +33,8 @@ struct pkt_opts {
 	uint32_t frag_id;
 	uint16_t frag_off; /* bytes, multiple of 8, for PKT_FRAG_LATER (default 1480) */
 	int l4_cut;	   /* > 0: only this many bytes of the transport header (tiny) */
+	int icmp_type;	   /* ICMP, ICMPv6: type + 1; 0: echo request */
+	uint8_t hop_limit; /* TTL or hop limit; 0: 64 */
 	size_t truncate;   /* > 0: cut the frame to this length after building */
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Plan look-ups in C; see plan_sim.h. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "plan_sim.h"
@@ -39,11 +40,29 @@ long plan_sim_comb(const struct plan_comb *v, size_t n, uint32_t a, uint32_t b, 
 	return -1;
 }
 
+/* The dport value the parser gives the packet: a port, the ICMP type (with the hop-limit
+ * class for ICMPv6, tlsfw_abi.h), or none. */
+static uint32_t dkey(const struct ref_pkt *pkt)
+{
+	uint32_t hl;
+
+	if (pkt->has_ports)
+		return pkt->dport;
+	if (!pkt->has_type || (pkt->proto != IPPROTO_ICMP && pkt->proto != IPPROTO_ICMPV6))
+		return TLSFW_PORT_NONE;
+	if (pkt->proto == IPPROTO_ICMP)
+		return pkt->icmp_type;
+	hl = pkt->family == 6 ? pkt->hop_limit : 0;
+	return pkt->icmp_type | (hl == 255 ? TLSFW_ICMP6_HL255 :
+				 hl == 1   ? TLSFW_ICMP6_HL1 :
+					     TLSFW_ICMP6_HLOTHER);
+}
+
 int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref_verdict *v)
 {
 	unsigned int fam = pkt->family == 6;
 	uint32_t p, s = 0, d = 0, sa = 0, da = 0, x = 0;
-	long a, b, r, k;
+	long a, b, r, k, ess;
 	bool found = false;
 
 	for (size_t i = 0; i < pl->n_ctx; i++) {
@@ -58,7 +77,7 @@ int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref
 	if (pl->fields & TLSFW_F_SPORT)
 		s = pl->sport_cls[pkt->has_ports ? pkt->sport : TLSFW_PORT_NONE];
 	if (pl->fields & TLSFW_F_DPORT)
-		d = pl->dport_cls[pkt->has_ports ? pkt->dport : TLSFW_PORT_NONE];
+		d = pl->dport_cls[dkey(pkt)];
 	if (pl->fields & TLSFW_F_SRC) {
 		k = plan_sim_lpm(pl->src, pl->n_src, pkt->src);
 		if (k < 0)
@@ -81,6 +100,11 @@ int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref
 		return 0;
 	if ((size_t)r >= pl->n_rules)
 		return -ERANGE;
-	*v = (struct ref_verdict){ (int)r, pl->rules[r].action, pl->rules[r].monitor };
+	/* numbered as ref_decide numbers: the essentials rule apart, the others after it */
+	ess = 0;
+	for (long i = 0; i < r; i++)
+		ess += pl->rules[i].essentials;
+	*v = (struct ref_verdict){ pl->rules[r].essentials ? REF_ESSENTIALS : (int)(r - ess),
+				   pl->rules[r].action, pl->rules[r].monitor };
 	return 0;
 }

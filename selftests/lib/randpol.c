@@ -10,6 +10,7 @@
 
 #include "../../bpf/tlsfw_abi.h"
 #include "catalog.h"
+#include "icmp_types.h"
 #include "randpol.h"
 
 static const char rp_file[] = "random.conf";
@@ -182,6 +183,7 @@ void randpol_free(struct policy *p)
 		free(r->dport.r);
 		free(r->src.p);
 		free(r->dst.p);
+		free(r->icmp_types.v);
 		free_names(&r->services);
 		free_names(&r->ifaces);
 	}
@@ -325,6 +327,58 @@ static int make_valid(const struct policy *p, struct rp_rng *r, struct pol_rule 
 	return 0;
 }
 
+/* ICMP types, named and numbered, the essentials' among them. */
+static const char *const icmp_pool[] = {
+	"echo-request",
+	"echo-reply",
+	"destination-unreachable",
+	"nd-neighbor-solicit",
+	"packet-too-big",
+	"redirect",
+	"mld-listener-query",
+	"time-exceeded",
+	"router-solicitation",
+	"mld2-listener-report",
+	"0",
+	"3",
+	"8",
+	"128",
+	"135",
+	"143",
+	"255",
+};
+
+/* A rule whose protocols are ICMP alone gets icmp_type: now and then; only types that exist
+ * in one of its protocols when it must be valid. */
+static int rand_icmp_types(struct rp_rng *r, struct pol_rule *rule, bool valid)
+{
+	bool v4 = rule->protos[IPPROTO_ICMP / 8] >> (IPPROTO_ICMP % 8) & 1;
+	bool v6 = rule->protos[IPPROTO_ICMPV6 / 8] >> (IPPROTO_ICMPV6 % 8) & 1;
+	unsigned int n = 1 + rp_below(r, 3), others = 0;
+
+	for (unsigned int i = 0; i < 256; i++)
+		others += i != IPPROTO_ICMP && i != IPPROTO_ICMPV6 &&
+			  (rule->protos[i / 8] >> (i % 8) & 1);
+	if (!rule->has_proto || others || (!v4 && !v6) || rule->has_sport || rule->has_dport ||
+	    rule->services.n || rp_below(r, 2))
+		return 0;
+	for (unsigned int i = 0; i < n; i++) {
+		const char *w = icmp_pool[rp_below(r, sizeof(icmp_pool) / sizeof(icmp_pool[0]))];
+		const struct icmp_type_name *e = icmp_type_find(w);
+		struct pol_icmp_type t = { e ? e->v4 : atoi(w), e ? e->v6 : atoi(w) };
+		struct pol_icmp_type *v;
+
+		if (valid && ((!v4 && t.v6 < 0) || (!v6 && t.v4 < 0)))
+			continue;
+		v = realloc(rule->icmp_types.v, (rule->icmp_types.n + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		rule->icmp_types.v = v;
+		v[rule->icmp_types.n++] = t;
+	}
+	return 0;
+}
+
 static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_opts *o,
 		     unsigned int i)
 {
@@ -380,6 +434,8 @@ static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_op
 	}
 	if (!err && o->valid)
 		err = make_valid(p, r, rule);
+	if (!err)
+		err = rand_icmp_types(r, rule, o->valid);
 	/* A rule matching everything hides every later rule: keep them rare. */
 	if (!err && !rule->has_proto && !rule->has_sport && !rule->has_dport && !rule->services.n &&
 	    !rule->has_src && !rule->has_dst && !rule->family && !rule->direction &&
@@ -399,6 +455,7 @@ int randpol_new(struct policy *p, struct rp_rng *r, const struct randpol_opts *o
 	p->default_action = rp_below(r, 2) ? POL_ALLOW : POL_DROP;
 	p->malformed = rp_below(r, 2) ? POL_ALLOW : POL_DROP;
 	p->fragments = (enum pol_frag)rp_below(r, 3);
+	p->essentials = rp_below(r, 4) ? POL_ALLOW : POL_DROP;
 	for (unsigned int i = 0; !err && i < n_if; i++) {
 		unsigned int hooks = 1 + rp_below(r, 3);
 
@@ -533,6 +590,20 @@ static void yaml_rule(struct sb *b, const struct pol_rule *r)
 		yaml_ports(b, "sport", &r->sport);
 	if (r->has_dport)
 		yaml_ports(b, "dport", &r->dport);
+	for (size_t i = 0; i < r->icmp_types.n; i++) {
+		const struct pol_icmp_type *t = &r->icmp_types.v[i];
+		const char *name = NULL;
+
+		for (size_t k = 0; t->v4 != t->v6 && !name && k < n_icmp_type_names; k++)
+			if (icmp_type_names[k].v4 == t->v4 && icmp_type_names[k].v6 == t->v6)
+				name = icmp_type_names[k].name;
+		if (name)
+			sb_printf(b, i ? ", %s" : "    icmp_type: [%s", name);
+		else
+			sb_printf(b, i ? ", %d" : "    icmp_type: [%d", t->v4);
+		if (i + 1 == r->icmp_types.n)
+			sb_printf(b, "]\n");
+	}
 	if (r->has_src)
 		yaml_prefixes(b, "src", &r->src);
 	if (r->has_dst)
@@ -564,6 +635,8 @@ char *randpol_yaml(const struct policy *p)
 	}
 	sb_printf(&b, "default: %s\nfragments: %s\nmalformed: %s\n", act_words[p->default_action],
 		  frag_words[p->fragments], act_words[p->malformed]);
+	if (p->essentials == POL_DROP)
+		sb_printf(&b, "essentials: drop\n");
 	if (p->n_rules)
 		sb_printf(&b, "rules:\n");
 	for (size_t i = 0; i < p->n_rules; i++)
@@ -630,6 +703,16 @@ void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pk
 	pkt->family = rp_below(r, 2) ? 4 : 6;
 	pkt->proto = rp_below(r, 8) ? protos[rp_below(r, sizeof(protos))] : rp_below(r, 256);
 	pkt->has_ports = pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP;
+	pkt->has_type = pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6;
+	if (pkt->has_type) {
+		static const uint8_t types[] = { 0,   3,   8,	128, 129, 130, 131, 132,
+						 133, 134, 135, 136, 137, 143, 2,   1 };
+		static const uint8_t hops[] = { 255, 1, 64, 254 };
+
+		pkt->icmp_type =
+			rp_below(r, 4) ? types[rp_below(r, sizeof(types))] : rp_below(r, 256);
+		pkt->hop_limit = hops[rp_below(r, sizeof(hops))];
+	}
 	if (pkt->has_ports) {
 		pkt->sport = rand_port(r);
 		pkt->dport = rand_port(r);
@@ -648,6 +731,12 @@ void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pk
 				else
 					pkt->sport = v;
 			}
+		}
+		/* the essentials' ports, and their neighbours */
+		if (pkt->proto == IPPROTO_UDP && !rp_below(r, 8)) {
+			static const uint16_t ess[] = { 66, 67, 68, 69, 545, 546, 547, 548 };
+
+			pkt->dport = ess[rp_below(r, sizeof(ess) / sizeof(ess[0]))];
 		}
 	}
 	if (p->n_rules) {

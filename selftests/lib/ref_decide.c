@@ -59,6 +59,39 @@ static bool service_matches(const struct pol_names *svcs, const struct ref_pkt *
 	return false;
 }
 
+/* icmp_type: the type as the packet's protocol numbers it, named or numbered in the rule. */
+static bool icmp_type_matches(const struct pol_icmp_types *tt, const struct ref_pkt *pkt)
+{
+	if (!pkt->has_type || (pkt->proto != IPPROTO_ICMP && pkt->proto != IPPROTO_ICMPV6))
+		return false;
+	for (size_t i = 0; i < tt->n; i++)
+		if ((pkt->proto == IPPROTO_ICMP ? tt->v[i].v4 : tt->v[i].v6) == pkt->icmp_type)
+			return true;
+	return false;
+}
+
+/* tlsfw.conf(5), ESSENTIALS, as written there. */
+bool ref_essential(const struct ref_pkt *pkt)
+{
+	uint8_t t = pkt->icmp_type;
+
+	if (pkt->family == 6 && pkt->proto == IPPROTO_ICMPV6 && pkt->has_type)
+		return (t >= 133 && t <= 137 && pkt->hop_limit == 255) ||
+		       ((t == 130 || t == 131 || t == 132 || t == 143) && pkt->hop_limit == 1);
+	if (pkt->proto != IPPROTO_UDP || !pkt->has_ports)
+		return false;
+	if (pkt->family == 4)
+		return pkt->dport == 67 || pkt->dport == 68;
+	return pkt->dport == 546 || pkt->dport == 547;
+}
+
+int ref_plan_index(const struct policy *p, int rule)
+{
+	if (rule == REF_ESSENTIALS)
+		return 0;
+	return rule < 0 ? rule : rule + (p->essentials == POL_ALLOW);
+}
+
 bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt)
 {
 	bool wants_ports = r->has_sport || r->has_dport || r->services.n;
@@ -97,6 +130,8 @@ bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt)
 		if (r->services.n && !service_matches(&r->services, pkt))
 			return false;
 	}
+	if (r->icmp_types.n && !icmp_type_matches(&r->icmp_types, pkt))
+		return false;
 	if (r->has_src && !in_prefixes(&r->src, pkt->family, pkt->src))
 		return false;
 	if (r->has_dst && !in_prefixes(&r->dst, pkt->family, pkt->dst))
@@ -106,6 +141,8 @@ bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt)
 
 struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt)
 {
+	if (p->essentials == POL_ALLOW && ref_essential(pkt))
+		return (struct ref_verdict){ REF_ESSENTIALS, TLSFW_ACT_ALLOW, 0 };
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pol_rule *r = &p->rules[i];
 
@@ -134,6 +171,8 @@ void ref_pkt_print(const struct ref_pkt *pkt, FILE *out)
 	fprintf(out, "ipv%u proto %u", pkt->family, pkt->proto);
 	if (pkt->has_ports)
 		fprintf(out, " sport %u dport %u", pkt->sport, pkt->dport);
+	else if (pkt->has_type)
+		fprintf(out, " type %u hop limit %u", pkt->icmp_type, pkt->hop_limit);
 	else
 		fprintf(out, " (no ports)");
 	fprintf(out, " src %s dst %s on %s %s\n", s, d, pkt->ifname ? pkt->ifname : "?",

@@ -18,14 +18,20 @@ struct ref_pkt {
 	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
 	bool has_ports; /* TCP or UDP with a readable transport header */
+	bool has_type;	/* ICMP or ICMPv6 with a readable type */
+	uint8_t icmp_type;
+	uint8_t hop_limit; /* IPv6 (IPv4: ignored) */
 	uint16_t sport, dport;
 	uint8_t src[16], dst[16]; /* v4-mapped for IPv4 */
 	const char *ifname;
 	uint8_t dir; /* enum tlsfw_dir */
 };
 
+/* ref_verdict.rule of the implicit rule of `essentials: allow`, which comes first */
+#define REF_ESSENTIALS (-2)
+
 struct ref_verdict {
-	int rule;	/* -1: default */
+	int rule;	/* index into the policy's rules; -1: default; REF_ESSENTIALS */
 	uint8_t action; /* enum tlsfw_action */
 	uint8_t monitor;
 };
@@ -33,6 +39,11 @@ struct ref_verdict {
 struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt);
 /* What happens to the packet: a monitor-mode rule lets it pass. */
 uint8_t ref_effective(const struct ref_verdict *v);
+/* Does the essentials rule match pkt (whatever the policy says of essentials)? */
+bool ref_essential(const struct ref_pkt *pkt);
+/* Where rule (of a ref_verdict) is in the plan's rule list of p, without probe rules: the
+ * essentials rule first, then p's rules; -1 stays -1. */
+int ref_plan_index(const struct policy *p, int rule);
 /* Does rule r match pkt? (exported for tests that want to explain a verdict) */
 bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt);
 /* One line describing pkt, for failure messages. */

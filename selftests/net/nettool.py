@@ -13,6 +13,12 @@ Every subcommand prints one JSON line on stdout so that the shell tests can asse
                                                       and for an ICMP error its origin, type,
                                                       code and sender ("icmp": [...])
   tcp-probe  --to A --port P [--timeout S]            connected, refused (RST), or timeout
+  tcp-listen --bind A --port P --seconds S [--ready F] [--stop F]
+                                       accept (and close) connections, count them
+  icmp-send  --to A --type T --count N one ICMP (ICMPv6 for an IPv6 address) message of type T,
+                                       code 0, N times, from a raw socket
+  icmp-count --family 4|6 --type T --seconds S [--ready F] [--stop F]
+                                       count arriving ICMP (ICMPv6) messages of type T
 """
 import argparse
 import errno
@@ -151,6 +157,80 @@ def tcp_probe(a):
     print(json.dumps({"result": res}))
 
 
+def stop_or_end(a, end):
+    if a.stop and os.path.exists(a.stop):
+        end = min(end, time.monotonic() + 1.0)
+    return end
+
+
+def tcp_listen(a):
+    s = socket.socket(family(a.bind), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.bind, a.port))
+    s.listen(64)
+    if a.ready:
+        open(a.ready, "w").close()
+    n, end = 0, time.monotonic() + a.seconds
+    while True:
+        end = stop_or_end(a, end)
+        left = min(end - time.monotonic(), 0.2)
+        if left <= 0:
+            break
+        r, _, _ = select.select([s], [], [], left)
+        if r:
+            c, _ = s.accept()
+            c.close()
+            n += 1
+    print(json.dumps({"accepted": n}))
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xffff)
+    t += t >> 16
+    return ~t & 0xffff
+
+
+def icmp_send(a):
+    fam = family(a.to)
+    proto = socket.IPPROTO_ICMP if fam == socket.AF_INET else socket.IPPROTO_ICMPV6
+    s = socket.socket(fam, socket.SOCK_RAW, proto)
+    sent = 0
+    for i in range(a.count):
+        msg = struct.pack("!BBHHH", a.type, 0, 0, 0x7f5, i) + b"tlsfw" * 4
+        if fam == socket.AF_INET:  # the kernel computes ICMPv6's checksum, not ICMP's
+            msg = msg[:2] + struct.pack("!H", csum(msg)) + msg[4:]
+        s.sendto(msg, (a.to, 0))
+        sent += 1
+        time.sleep(0.01)
+    print(json.dumps({"sent": sent}))
+
+
+def icmp_count(a):
+    fam = socket.AF_INET if a.family == 4 else socket.AF_INET6
+    proto = socket.IPPROTO_ICMP if fam == socket.AF_INET else socket.IPPROTO_ICMPV6
+    s = socket.socket(fam, socket.SOCK_RAW, proto)
+    if a.ready:
+        open(a.ready, "w").close()
+    n, end = 0, time.monotonic() + a.seconds
+    while True:
+        end = stop_or_end(a, end)
+        left = min(end - time.monotonic(), 0.2)
+        if left <= 0:
+            break
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            continue
+        data = s.recv(4096)
+        if fam == socket.AF_INET:  # raw IPv4 sockets see the IP header, IPv6 ones do not
+            data = data[(data[0] & 0xf) * 4:]
+        if data and data[0] == a.type:
+            n += 1
+    print(json.dumps({"received": n}))
+
+
 def ports(v):
     return [int(x) for x in v.split(",")]
 
@@ -175,9 +255,26 @@ def main():
         p.add_argument("--to", required=True)
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--timeout", type=float, default=1.0)
+    p = sub.add_parser("tcp-listen")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--ready")
+    p.add_argument("--stop")
+    p = sub.add_parser("icmp-send")
+    p.add_argument("--to", required=True)
+    p.add_argument("--type", type=int, required=True)
+    p.add_argument("--count", type=int, default=1)
+    p = sub.add_parser("icmp-count")
+    p.add_argument("--family", type=int, choices=(4, 6), required=True)
+    p.add_argument("--type", type=int, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--ready")
+    p.add_argument("--stop")
     a = ap.parse_args()
     {"udp-sink": udp_sink, "udp-stream": udp_stream, "udp-probe": udp_probe,
-     "tcp-probe": tcp_probe}[a.cmd](a)
+     "tcp-probe": tcp_probe, "tcp-listen": tcp_listen, "icmp-send": icmp_send,
+     "icmp-count": icmp_count}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,10 @@ def load(p):
 a, b, eth = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
 bad = 0
 for k in sorted(set(a) | set(b)):
+    # The gateway's own neighbour discovery and MLD leave by egress when the kernel decides
+    # (reachability probes, reports), so the implicit rule's egress counts differ by run.
+    if k[0] == "(essentials)" and k[2] == "egress":
+        continue
     if k not in a or k not in b:
         print("counter %s exists under one backend only" % "/".join(k)); bad += 1; continue
     (pa, ba), (pb, bb) = a[k], b[k]

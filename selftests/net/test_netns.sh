@@ -30,8 +30,8 @@ send_udp "$C1" "$S4" 443,853 $N
 send_udp "$C2" "$S4" 443,853 $N
 sleep 0.3
 t1 stats --json --exact >"$TMP/s1" && t2 stats --json --exact >"$TMP/s2" || fail "stats"
-[ "$(jget "$TMP/s1" "sorted(r['name'] for r in d['rules'])")" = "['allow-https', 'block-quic']" ] || fail "gateway one's stats: $(cat "$TMP/s1")"
-[ "$(jget "$TMP/s2" "sorted(r['name'] for r in d['rules'])")" = "['allow-dns', 'block-dot']" ] || fail "gateway two's stats"
+[ "$(jget "$TMP/s1" "sorted(r['name'] for r in d['rules'])")" = "['(essentials)', 'allow-https', 'block-quic']" ] || fail "gateway one's stats: $(cat "$TMP/s1")"
+[ "$(jget "$TMP/s2" "sorted(r['name'] for r in d['rules'])")" = "['(essentials)', 'allow-dns', 'block-dot']" ] || fail "gateway two's stats"
 [ "$(stat_rule "$TMP/s1" block-quic lan0 ingress packets)" = $N ] || fail "gateway one counted $(stat_rule "$TMP/s1" block-quic lan0 ingress packets)"
 [ "$(stat_rule "$TMP/s2" block-dot lan0 ingress packets)" = $N ] || fail "gateway two counted $(stat_rule "$TMP/s2" block-dot lan0 ingress packets)"
 ok "each gateway's stats count only its own traffic"

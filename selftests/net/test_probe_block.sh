@@ -60,13 +60,14 @@ ok "premise: mx compliant, imap and pop fail plaintext-auth"
 # check does not touch the network unless asked
 gw "$TLSFW" check --print-plan "$TMP/block.conf" >"$TMP/plan0" 2>"$TMP/check0.err" ||
 	fail "check --print-plan: $(cat "$TMP/check0.err")"
-grep -q '^  0 allow-mail allow' "$TMP/plan0" || fail "check without --probe: $(grep -A4 '^rules:' "$TMP/plan0")"
+grep -q '^  0 (essentials) allow' "$TMP/plan0" && grep -q '^  1 allow-mail allow' "$TMP/plan0" || fail "check without --probe: $(grep -A4 '^rules:' "$TMP/plan0")"
 grep -q 'probe' "$TMP/check0.err" && fail "check without --probe ran probes: $(cat "$TMP/check0.err")"
 gw "$TLSFW" check --probe --print-plan "$TMP/block.conf" >"$TMP/plan1" 2>"$TMP/check1.err" ||
 	fail "check --probe --print-plan: $(cat "$TMP/check1.err")"
 line=$(grep -n '  - name: imap' "$TMP/block.conf" | cut -d: -f1)
 grep -q "^  0 imap drop line $line\$" "$TMP/plan1" &&
-	grep -q '^  1 allow-mail allow' "$TMP/plan1" ||
+	grep -q '^  1 (essentials) allow' "$TMP/plan1" &&
+	grep -q '^  2 allow-mail allow' "$TMP/plan1" ||
 	fail "check --probe: the plan's rules: $(grep -A4 '^rules:' "$TMP/plan1")"
 grep -Eq '^  [0-9]+ (mx|pop) ' "$TMP/plan1" && fail "a passing or warn probe got a rule"
 grep -q "warning: probe 'imap' failed: $S4:imap is not compliant (failed: plaintext-auth); on_fail: block drops tcp/143 to $S4" \

@@ -63,7 +63,7 @@ ok "probe --policy runs domain probes: partner not protected, good protected by 
 line=$(grep -n '  - name: partner' "$TMP/mail.conf" | cut -d: -f1)
 gw "$TLSFW" check --probe --print-plan "$TMP/mail.conf" >"$TMP/plan" 2>"$TMP/check.err" ||
 	fail "check --probe: $(cat "$TMP/check.err")"
-grep -q "^  0 partner drop line $line\$" "$TMP/plan" && grep -q '^  1 smtp-out allow' "$TMP/plan" ||
+grep -q "^  0 partner drop line $line\$" "$TMP/plan" && grep -q '^  1 (essentials) allow' "$TMP/plan" && grep -q '^  2 smtp-out allow' "$TMP/plan" ||
 	fail "check --probe: the plan's rules: $(grep -A4 '^rules:' "$TMP/plan")"
 grep -q "warning: probe 'partner' failed: mail domain dane.example is NOT PROTECTED AS CLAIMED (1 check failed); in force: opportunistic; on_fail: block drops tcp/25 to $MX2 (rule 'partner', first in order)" \
 	"$TMP/check.err" || fail "check --probe: warning: $(cat "$TMP/check.err")"

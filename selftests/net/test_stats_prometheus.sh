@@ -50,7 +50,8 @@ ts=$(metric "$TMP/m.prom" tlsfw_policy_applied_timestamp_seconds)
 now=$(date +%s)
 [ -n "$ts" ] && [ $((now - ts)) -ge 0 ] && [ $((now - ts)) -lt 120 ] ||
 	fail "tlsfw_policy_applied_timestamp_seconds $ts, now $now"
-grep -q '^tlsfw_rule_info{rule="watch-dns",action="drop",mode="monitor",order="2"} 1$' \
+# order counts the (essentials) rule, which comes first
+grep -q '^tlsfw_rule_info{rule="watch-dns",action="drop",mode="monitor",order="3"} 1$' \
 	"$TMP/m.prom" || fail "tlsfw_rule_info for the monitor rule"
 grep -q '^tlsfw_reason_packets_total{interface="lan0",direction="egress",reason="malformed-ihl"} 0$' \
 	"$TMP/m.prom" || fail "zero reason counters are exported"

@@ -48,6 +48,9 @@ static int fx_yaml(struct fx *f, const char *body)
 		return -ENOMEM;
 	err = policy_read_mem(&f->pol, "hand.conf", text, strlen(text), &f->d);
 	free(text);
+	/* the tests below check the policy's own rules, unless the body says otherwise */
+	if (!strstr(body, "essentials:"))
+		f->pol.essentials = POL_DROP;
 	if (!err)
 		policy_check(&f->pol, &f->d);
 	if (err || f->d.errors) {
@@ -70,6 +73,7 @@ static int fx_mem(struct fx *f)
 {
 	f->yaml = false;
 	diag_init(&f->d);
+	f->pol.essentials = POL_DROP;
 	f->err = policy_lower(&f->pol, NULL, &f->plan, &f->d);
 	return f->err;
 }
@@ -98,7 +102,8 @@ static void addr(uint8_t *out, const char *s, uint8_t *family)
 	}
 }
 
-/* "udp 1234 443 10.0.0.1 10.0.0.2 lan0 in" -> packet; proto a number or tcp/udp/icmp. */
+/* "udp 1234 443 10.0.0.1 10.0.0.2 lan0 in" -> packet; proto a number or tcp/udp/icmp;
+ * for icmp and icmpv6 the two numbers are the type and the hop limit. */
 static struct ref_pkt pkt(const char *desc)
 {
 	char proto[16], src[64], dst[64], ifname[16], dir[8];
@@ -118,6 +123,12 @@ static struct ref_pkt pkt(const char *desc)
 	p.has_ports = p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP;
 	p.sport = sp;
 	p.dport = dp;
+	if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6) {
+		p.has_type = true;
+		p.icmp_type = sp;
+		p.hop_limit = dp;
+		p.sport = p.dport = 0;
+	}
 	addr(p.src, src, &p.family);
 	addr(p.dst, dst, &p.family);
 	p.ifname = strcmp(ifname, "lan0") ? "wan0" : "lan0";
@@ -133,10 +144,13 @@ static void expect(const struct fx *f, const char *desc, const char *want)
 	const char *got_name, *ref_name;
 	int err = plan_sim_decide(&f->plan, &p, &got);
 
-	got_name = err		? "(lookup error)" :
-		   got.rule < 0 ? "(default)" :
-				  f->plan.rules[got.rule].name;
-	ref_name = ref.rule < 0 ? "(default)" : f->pol.rules[ref.rule].name;
+	got_name = err			      ? "(lookup error)" :
+		   got.rule == REF_ESSENTIALS ? "(essentials)" :
+		   got.rule < 0		      ? "(default)" :
+						f->pol.rules[got.rule].name;
+	ref_name = ref.rule == REF_ESSENTIALS ? "(essentials)" :
+		   ref.rule < 0		      ? "(default)" :
+						f->pol.rules[ref.rule].name;
 	CHECK(!strcmp(got_name, want ? want : "(default)"), "%s: plan says %s, want %s", desc,
 	      got_name, want ? want : "(default)");
 	CHECK(!strcmp(ref_name, want ? want : "(default)"), "%s: reference says %s, want %s", desc,
@@ -713,8 +727,42 @@ static void test_scale(void)
 	}
 }
 
+/* The essentials rule and icmp_type: under default drop, on both hooks. */
+static void test_essentials(void)
+{
+	struct fx f;
+
+	if (fx_yaml(&f, "default: drop\nessentials: allow\nrules:\n"
+			"  - name: ping\n    proto: [icmp, icmpv6]\n"
+			"    icmp_type: [echo-request, nd-neighbor-solicit]\n    action: allow\n"
+			"  - name: no-dhcp\n    dport: [67, 68, 546, 547]\n    action: drop\n"))
+		return;
+	CHECK(f.plan.n_rules == 3 && f.plan.rules[0].essentials, "essentials first");
+	expect(&f, "icmpv6 135 255 fe80::1 ff02::1:ff00:1 lan0 in", "(essentials)");
+	expect(&f, "icmpv6 135 64 fe80::1 fd00::2 lan0 in", "ping");
+	expect(&f, "icmpv6 136 254 fd00::1 fd00::2 wan0 in", NULL);
+	expect(&f, "icmpv6 134 255 fe80::1 ff02::1 lan0 out", "(essentials)");
+	expect(&f, "icmpv6 143 1 fe80::1 ff02::16 lan0 out", "(essentials)");
+	expect(&f, "icmpv6 143 255 fe80::1 ff02::16 lan0 out", NULL);
+	expect(&f, "icmpv6 130 1 fe80::1 ff02::1 wan0 in", "(essentials)");
+	expect(&f, "icmpv6 128 64 fd00::1 fd00::2 lan0 in", "ping");
+	expect(&f, "icmpv6 129 64 fd00::1 fd00::2 lan0 in", NULL);
+	expect(&f, "icmp 8 64 10.0.0.1 10.0.0.2 lan0 in", "ping");
+	expect(&f, "icmp 0 64 10.0.0.1 10.0.0.2 lan0 in", NULL);
+	/* ICMP type 135 is not ICMPv6's neighbour solicitation */
+	expect(&f, "icmp 135 255 10.0.0.1 10.0.0.2 lan0 in", NULL);
+	expect(&f, "udp 68 67 0.0.0.0 255.255.255.255 lan0 in", "(essentials)");
+	expect(&f, "udp 67 68 10.0.0.1 10.0.0.2 wan0 in", "(essentials)");
+	expect(&f, "udp 546 547 fe80::1 ff02::1:2 lan0 in", "(essentials)");
+	expect(&f, "udp 68 67 fe80::1 fd00::2 lan0 in", "no-dhcp");
+	expect(&f, "udp 547 546 10.0.0.1 10.0.0.2 lan0 in", "no-dhcp");
+	expect(&f, "tcp 68 67 10.0.0.1 10.0.0.2 lan0 in", "no-dhcp");
+	fx_free(&f);
+}
+
 int main(void)
 {
+	test_essentials();
 	test_block_quic();
 	test_ranges();
 	test_nested_prefixes();

@@ -98,11 +98,12 @@ static void test_block_quic(void)
 	 * compared inline, without a set; chains: tlsfw_policy, tlsfw_reject, lan0_in */
 	CHECK(f.b.n_sets == 1, "%u sets", f.b.n_sets);
 	CHECK(f.b.n_chains == 3, "%u chains", f.b.n_chains);
-	/* reject chain 2 + fragments (IPv4, IPv6) 2 + two rules + default */
-	CHECK(f.b.n_rules == 7, "%u rules", f.b.n_rules);
-	/* two rules, and the interface's seven: default, pass, drop, reject, monitor, and the
-	 * two fragment outcomes */
-	CHECK(f.b.n_counters == 9, "%u counters", f.b.n_counters);
+	/* reject chain 2 + fragments (IPv4, IPv6) 2 + essentials 5 (ND, MLD in two ranges,
+	 * DHCPv4, DHCPv6) + two rules + default */
+	CHECK(f.b.n_rules == 12, "%u rules", f.b.n_rules);
+	/* essentials, two rules, and the interface's seven: default, pass, drop, reject,
+	 * monitor, and the two fragment outcomes */
+	CHECK(f.b.n_counters == 10, "%u counters", f.b.n_counters);
 	/* quic: udp/443 and udp/80 */
 	CHECK(f.b.n_elems == 2, "%u elements", f.b.n_elems);
 	CHECK(msg_type(&f.b, 0) == NFNL_MSG_BATCH_BEGIN, "first message %d", msg_type(&f.b, 0));
@@ -122,7 +123,7 @@ static void test_block_quic(void)
 		size_t mine = 0;
 
 		for (size_t i = 0; i < f.b.n_msgs; i++)
-			if (f.b.owner[i].kind == NFT_OWN_RULE && f.b.owner[i].idx == 0)
+			if (f.b.owner[i].kind == NFT_OWN_RULE && f.b.owner[i].idx == 1)
 				mine++;
 		/* counter, set, elements, rule */
 		CHECK(mine == 4, "%zu messages owned by block-quic", mine);
@@ -136,8 +137,10 @@ static void test_block_quic(void)
 	free(text);
 }
 
-static const char head[] = "version: 1\nbackend: nft\ninterfaces:\n  - name: lan0\n"
-			   "    hooks: [ingress, egress]\n  - name: wan0\n";
+/* essentials: drop, so that only the rules under test make nft rules and counters */
+static const char head[] =
+	"version: 1\nbackend: nft\nessentials: drop\ninterfaces:\n  - name: lan0\n"
+	"    hooks: [ingress, egress]\n  - name: wan0\n";
 
 static void test_merge(void)
 {
@@ -179,6 +182,57 @@ static void test_merge(void)
 	CHECK(f.b.n_counters == 3 * 7 + 1, "%u counters", f.b.n_counters);
 	CHECK(f.b.n_sets == 2, "%u sets (w_proto, egress)", f.b.n_sets);
 	fx_free(&f);
+}
+
+/* n rules of two UDP ports each, the first n - 1 in policy text order. */
+static char *run_policy(unsigned int n)
+{
+	size_t cap = 256 + 96 * (size_t)n, len;
+	char *text = malloc(cap);
+
+	if (!text)
+		return NULL;
+	len = (size_t)snprintf(text, cap, "%srules:\n", head);
+	for (unsigned int i = 0; i < n; i++)
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"  - name: r%u\n    proto: udp\n    dport: [%u, %u]\n    action: drop\n", i,
+			10000 + i, 30000 + i);
+	return text;
+}
+
+/* A run: the sets do not grow with the rules (one UDP map per chain, and the egress map). */
+static void test_runs(void)
+{
+	unsigned int sizes[] = { 8, 1000 };
+
+	for (size_t k = 0; k < 2; k++) {
+		unsigned int n = sizes[k];
+		char *text = run_policy(n);
+		struct fx f;
+
+		CHECK(text && fx_build(&f, text, false) == 0, "build failed");
+		CHECK(f.b.n_sets == 3 + 1, "%u rules: %u sets", n, f.b.n_sets);
+		/* three chains: a start and an end element per port */
+		CHECK(f.b.n_elems == 3 * 4 * n + 1, "%u rules: %u elements", n, f.b.n_elems);
+		/* records, reject, lan0_out, lan0_in, wan0_in, forward, output, a chain per member */
+		CHECK(f.b.n_chains == 7 + 3 * n, "%u rules: %u chains", n, f.b.n_chains);
+		CHECK(f.b.n_staged == 3 && f.b.n_staged_chains == 3 * n, "%zu/%zu staged",
+		      f.b.n_staged, f.b.n_staged_chains);
+		fx_free(&f);
+		free(text);
+	}
+	/* seven rules: no run, a set per rule */
+	{
+		char *text = run_policy(7);
+		struct fx f;
+
+		CHECK(text && fx_build(&f, text, false) == 0, "build failed");
+		CHECK(f.b.n_sets == 7 + 1, "7 rules: %u sets", f.b.n_sets);
+		CHECK(f.b.n_staged_chains == 0, "7 rules: %zu staged chains", f.b.n_staged_chains);
+		fx_free(&f);
+		free(text);
+	}
 }
 
 static void test_fault(void)
@@ -294,13 +348,13 @@ static void test_replace(void)
 	      "first transaction: %s", got_stage);
 	CHECK(!strcmp(got_switch,
 		      "flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
-		      "+chain tlsfw_policy "
+		      "+chain tlsfw_policy +counter lan0/in/essentials "
 		      "+counter lan0/in/pass +counter lan0/in/drop +counter lan0/in/reject "
 		      "+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
 		      "+counter lan0/in/fragment-allowed "
 		      "-counter gone/lan0/in -counter wan0/out/drop "),
 	      "second transaction: %s", got_switch);
-	CHECK(f.b.n_counters == 9 && f.b.n_chains == 3 && f.b.n_staged == 1,
+	CHECK(f.b.n_counters == 10 && f.b.n_chains == 3 && f.b.n_staged == 1,
 	      "%u counters, %u chains, %zu staged sets in the new policy", f.b.n_counters,
 	      f.b.n_chains, f.b.n_staged);
 	fx_free(&f);
@@ -318,6 +372,7 @@ int main(void)
 {
 	test_block_quic();
 	test_merge();
+	test_runs();
 	test_fault();
 	test_replace();
 	if (failures)

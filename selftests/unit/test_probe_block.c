@@ -180,12 +180,13 @@ static void test_add_blocks(void)
 	CHECK(!err, "lower: %d", err);
 	if (err)
 		goto out;
-	CHECK(pl.n_rules == 6 && pl.n_probe_rules == 2, "4 rules + 2 drop rules, got %zu",
-	      pl.n_rules);
+	CHECK(pl.n_rules == 7 && pl.n_probe_rules == 2,
+	      "4 rules + 2 drop rules + the essentials rule, got %zu", pl.n_rules);
 	CHECK(!strcmp(pl.rules[0].name, "mx") && pl.rules[0].line == 23 &&
-		      !strcmp(pl.rules[1].name, "dual") && !strcmp(pl.rules[2].name, "allow-mx") &&
-		      !strcmp(pl.rules[5].name, "web-again"),
-	      "plan rules: mx, dual, then the file's in their order");
+		      !strcmp(pl.rules[1].name, "dual") && pl.rules[2].essentials &&
+		      !strcmp(pl.rules[3].name, "allow-mx") &&
+		      !strcmp(pl.rules[6].name, "web-again"),
+	      "plan rules: mx, dual, (essentials), then the file's in their order");
 	CHECK(pl.rules[0].n_terms == 1 && pl.rules[0].terms[0].has_dport &&
 		      pl.rules[0].terms[0].dport.n == 1 && pl.rules[0].terms[0].dport.v[0].lo == 25,
 	      "term dport 25");

@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# require: tls on a real gateway (issue 12). TLS clients (openssl s_client, curl, a handshake
+# whose ClientHello is split after 1, 3 and 100 bytes) pass over IPv4 and IPv6; a plain HTTP
+# request and an SSH client are cut: with reject the client sees a RST and the server never
+# sees a payload byte. The rule counts flows passed and cut exactly. A flow established before
+# the apply keeps working under midstream: allow and is cut under midstream: drop.
+# Decided by XDP on lan0's ingress (the resets built by tlsfw_tc_reply); with REQ_EGRESS=1
+# (test_require_tls_egress.sh) by tc on wan0's egress.
+. "$(dirname "$0")/lib.sh"
+
+IFACE="  - name: lan0"
+[ "${REQ_EGRESS:-0}" = 1 ] && IFACE=$(printf '  - name: wan0\n    hooks: [egress]')
+
+FB="$PY $ROOT/selftests/net/firstbytes.py"
+fb() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" $FB "$@" | $PY -c 'import json,sys; print(json.load(sys.stdin)["result"])'
+}
+
+topo_up
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj /CN=server.test -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null || fail "openssl req"
+# 443: TLS (s_server -www answers curl); 8443: a recorder of first bytes; 2222: sshd
+bg ip netns exec "$SRV" openssl s_server -quiet -www -accept 443 -naccept 1000 \
+	-cert "$TMP/cert.pem" -key "$TMP/key.pem" </dev/null >/dev/null 2>&1
+bg ip netns exec "$SRV" $FB server --port 8443 --out "$TMP/rec.json"
+ssh-keygen -q -t ed25519 -N '' -f "$TMP/hostkey" || fail "ssh-keygen"
+mkdir -p /run/sshd
+bg ip netns exec "$SRV" /usr/sbin/sshd -D -e -p 2222 -h "$TMP/hostkey" -o PidFile=none \
+	-o UsePAM=no >"$TMP/sshd.log" 2>&1
+for p in 443 8443 2222; do
+	for i in $(seq 50); do
+		srv ss -Hltn "sport = :$p" | grep -q . && break
+		sleep 0.1
+	done
+	srv ss -Hltn "sport = :$p" | grep -q . || { cat "$TMP/sshd.log"; fail "no listener on $p"; }
+done
+
+# midflow READY GO OUT: a plain flow to 8443 established now, which sends again once GO exists
+midflow() {
+	rm -f "$1" "$2"
+	bg ip netns exec "$CLI" $FB send --to "$S4" --port 8443 --data 'before\n' --ready "$1" \
+		--go "$2" --timeout 2 >"$3"
+	MID=$BG_PID
+	wait_file "$1"
+}
+
+pol() { # MIDSTREAM
+	policy "req-$1" <<EOF2
+version: 1
+interfaces:
+$IFACE
+midstream: $1
+rules:
+  - name: tls-only
+    proto: tcp
+    dport: [443, 8443, 2222]
+    require: tls
+    action: reject
+EOF2
+}
+
+midflow "$TMP/ready" "$TMP/go" "$TMP/mid.out"
+tlsfw apply "$(pol allow)" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply"; }
+touch "$TMP/go"
+wait $MID
+r=$(jget "$TMP/mid.out" "d['result']")
+[ "$r" = reply ] || fail "midstream: allow: a flow established before the apply got '$r'"
+ok "midstream: allow: a plain flow established before the apply keeps working"
+
+for a in "$S4" "$S6"; do
+	tls_handshake "$a" 443 || fail "openssl s_client to $a 443 did not complete"
+	h=$a
+	[[ $a == *:* ]] && h="[$a]"
+	cli curl -sk --max-time 5 -o /dev/null "https://$h/" || fail "curl https://$h/ failed"
+	for n in 1 3 100; do
+		r=$(fb "$CLI" tls --to "$a" --port 443 --split $n)
+		[ "$r" = handshake ] || fail "ClientHello split after $n bytes to $a: $r"
+	done
+done
+ok "openssl s_client, curl and ClientHellos split after 1, 3, 100 bytes pass (IPv4, IPv6)"
+
+for a in "$S4" "$S6"; do
+	r=$(fb "$CLI" send --to "$a" --port 8443 --data 'GET / HTTP/1.0\r\n\r\n')
+	[ "$r" = reset ] || fail "plain HTTP to $a 8443: '$r', expected a reset"
+done
+sleep 0.3
+n=$(jget "$TMP/rec.json" "sum(c['bytes'] for c in d[1:])")
+[ "$n" = 0 ] || fail "the server received $n bytes of plain HTTP"
+ends=$(jget "$TMP/rec.json" "' '.join(c['end'] for c in d[1:])")
+[ "$ends" = "reset reset" ] || fail "the server's ends of the plain HTTP flows: '$ends', expected two resets"
+ok "plain HTTP is reset at both ends (IPv4, IPv6); the server received no byte of it"
+
+timeout 10 ip netns exec "$CLI" ssh -p 2222 -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 "nobody@$S4" true \
+	>"$TMP/ssh.out" 2>&1
+grep -q 'Permission denied' "$TMP/ssh.out" && fail "ssh reached authentication"
+grep -qi 'reset\|closed\|timed out' "$TMP/ssh.out" || {
+	cat "$TMP/ssh.out"
+	fail "ssh through require: tls was not cut"
+}
+ok "ssh to sshd is cut: $(head -c 80 "$TMP/ssh.out" | tr '\n' ' ')"
+
+stats_json "$TMP/s.json"
+passed=$(jget "$TMP/s.json" "[r['flows_passed'] for r in d['flows']['rules'] if r['name']=='tls-only'][0]")
+cut=$(jget "$TMP/s.json" "[r['flows_cut'] for r in d['flows']['rules'] if r['name']=='tls-only'][0]")
+# 2 x (s_client, curl, 3 splits) passed; 2 plain HTTP and 1 ssh cut
+[ "$passed" = 10 ] || fail "tls-only counted $passed flows passed, expected 10"
+[ "$cut" = 3 ] || fail "tls-only counted $cut flows cut, expected 3"
+ok "tls-only counted 10 flows passed and 3 cut"
+
+# midstream: drop cuts a flow established before the apply
+tlsfw detach >/dev/null || fail "detach"
+midflow "$TMP/ready2" "$TMP/go2" "$TMP/mid2.out"
+tlsfw apply "$(pol drop)" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply midstream: drop"; }
+touch "$TMP/go2"
+wait $MID
+r=$(jget "$TMP/mid2.out" "d['result']")
+[ "$r" = reset ] || fail "midstream: drop: a flow established before the apply got '$r', expected reset"
+ok "midstream: drop: a plain flow established before the apply is cut"
+tls_handshake "$S4" 443 || fail "midstream: drop: a new TLS flow did not pass"
+ok "midstream: drop: new TLS flows still pass"
