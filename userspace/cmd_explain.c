@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <json-c/json.h>
 
 #include "cli.h"
@@ -19,6 +20,7 @@
 #include "enforced.h"
 #include "explain.h"
 #include "explain_maps.h"
+#include "icmp_types.h"
 #include "textsafe.h"
 #include "tlsfw.h"
 
@@ -261,10 +263,44 @@ static int explain_policy(struct job *j, const char *path)
 	return ret;
 }
 
+static bool hop_parse(const char *s, long *v)
+{
+	char *end;
+
+	*v = strtol(s, &end, 10);
+	return end != s && !*end && *v >= 0 && *v <= 255;
+}
+
+/* ICMP and ICMPv6 packets carry a type, which rules with icmp_type: (and the essentials
+ * rule) classify: --icmp-type, echo request when not given; the hop limit with it. */
+static int icmp_of(struct explain_pkt *pkt, const char *type, long hop)
+{
+	bool v6 = pkt->proto == IPPROTO_ICMPV6;
+	const struct icmp_type_name *n;
+	char *end;
+	long v;
+
+	if (pkt->proto != IPPROTO_ICMP && !v6)
+		return type ? -EINVAL : 0;
+	pkt->has_type = true;
+	pkt->hop_limit = hop;
+	if (!type) {
+		pkt->icmp_type = v6 ? 128 : 8;
+		return 0;
+	}
+	n = icmp_type_find(type);
+	v = n ? (v6 ? n->v6 : n->v4) : strtol(type, &end, 10);
+	if (v < 0 || v > 255 || (!n && (*end || end == type)))
+		return -EINVAL;
+	pkt->icmp_type = v;
+	return 0;
+}
+
 static int cmd_explain(int argc, char **argv)
 {
 	struct job j = { .dir = -1 };
-	const char *policy = NULL, *arg;
+	const char *policy = NULL, *arg, *type = NULL;
+	long hop = 64;
 	struct cli_parse p;
 	char msg[200];
 	int ret, key;
@@ -283,6 +319,11 @@ static int cmd_explain(int argc, char **argv)
 			j.dir = !strcmp(arg, "egress");
 		else if (key == 'j')
 			j.json = true;
+		else if (key == 't')
+			type = arg;
+		else if (key == 'L' && !hop_parse(arg, &hop))
+			return cli_usage_error(&cli_explain,
+					       "--hop-limit is a number from 0 to 255");
 	}
 	if (key == CLI_STOP)
 		return p.status;
@@ -293,6 +334,10 @@ static int cmd_explain(int argc, char **argv)
 	if (explain_pkt_parse(&j.pkt, (const char *const *)p.args + (p.n_args - 3), msg,
 			      sizeof(msg)))
 		return cli_usage_error(&cli_explain, "%s", msg);
+	if (icmp_of(&j.pkt, type, hop))
+		return cli_usage_error(
+			&cli_explain,
+			"--icmp-type is a type of the packet's protocol (icmp or icmpv6): a number up to 255 or a name of `nft describe icmp type`");
 	if (j.json)
 		j.all = json_object_new_array();
 	ret = policy ? explain_policy(&j, policy) : explain_enforced(&j);
@@ -310,9 +355,12 @@ static int cmd_explain(int argc, char **argv)
 }
 
 static const char *const forms[] = {
-	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--json]", NULL
+	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--json]",
+	NULL
 };
 static const struct cli_opt opts[] = {
-	{ "iface", "IF", 'i' }, { "dir", "ingress|egress", 'd' }, { "json", NULL, 'j' }, { NULL }
+	{ "iface", "IF", 'i' },	      { "dir", "ingress|egress", 'd' },
+	{ "icmp-type", "TYPE", 't' }, { "hop-limit", "N", 'L' },
+	{ "json", NULL, 'j' },	      { NULL }
 };
 const struct cli_cmd cli_explain = { "explain", forms, opts, cmd_explain };

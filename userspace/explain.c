@@ -179,6 +179,36 @@ static bool addrs_admit(bool has, const struct rule_addrs *a, const uint8_t *add
 	return !has || ivls_find(&a->merged, addr_key(addr));
 }
 
+uint32_t explain_dkey(const struct explain_pkt *pkt)
+{
+	uint32_t k;
+
+	if (pkt->has_ports)
+		return pkt->dport;
+	if (!pkt->has_type)
+		return TLSFW_PORT_NONE;
+	k = pkt->icmp_type;
+	if (pkt->proto == IPPROTO_ICMPV6)
+		k |= pkt->hop_limit == 255 ? TLSFW_ICMP6_HL255 :
+		     pkt->hop_limit == 1   ? TLSFW_ICMP6_HL1 :
+					     TLSFW_ICMP6_HLOTHER;
+	return k;
+}
+
+/* The dport constraint of term t: its ports, or its ICMP types as the data plane keys them
+ * (either family's keys: the protocol keeps the two apart). */
+static bool dport_admits(const struct rule_term *t, const struct explain_pkt *pkt)
+{
+	uint32_t k;
+
+	if (!t->has_type)
+		return ports_admit(t->has_dport, &t->dport, pkt, pkt->dport);
+	if (!pkt->has_type)
+		return false;
+	k = explain_dkey(pkt);
+	return ivls_find(&t->keys[RULE_V4], k) || ivls_find(&t->keys[RULE_V6], k);
+}
+
 /* The first field of r that pkt fails, in the order of enum explain_field (the terms are
  * alternatives: a field fails when no term that passed the fields before it admits it). */
 static enum explain_field rule_fails(const struct plan_rule *r, const struct explain_pkt *pkt,
@@ -193,13 +223,13 @@ static enum explain_field rule_fails(const struct plan_rule *r, const struct exp
 	for (size_t i = 0; i < r->n_terms; i++) {
 		const struct rule_term *t = &r->terms[i];
 
-		if (!proto_has(&t->protos, pkt->proto))
+		if (!proto_has(&t->protos, pkt->proto) || (t->fams && !(t->fams & fam)))
 			continue;
 		proto = true;
 		if (!ports_admit(t->has_sport, &t->sport, pkt, pkt->sport))
 			continue;
 		sport = true;
-		dport |= ports_admit(t->has_dport, &t->dport, pkt, pkt->dport);
+		dport |= dport_admits(t, pkt);
 	}
 	if (!proto)
 		return EXPLAIN_PROTO;

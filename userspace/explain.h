@@ -49,6 +49,11 @@ struct explain_pkt {
 	uint8_t proto;
 	bool has_ports; /* TCP and UDP */
 	uint16_t sport, dport;
+	/* ICMP, ICMPv6: the message type and the hop limit, which the data plane classifies
+	 * where a destination port would be (tlsfw_abi.h, TLSFW_ICMP6_*); without a type the
+	 * packet matches no rule that names types */
+	bool has_type;
+	uint8_t icmp_type, hop_limit;
 	uint8_t src[16], dst[16]; /* IPv4 v4-mapped */
 	char ifname[IFNAMSIZ];
 	uint8_t dir; /* enum tlsfw_dir */
@@ -81,6 +86,10 @@ struct explain {
  * [addr]:port. 0, or -EINVAL with msg saying which argument is wrong.
  */
 int explain_pkt_parse(struct explain_pkt *pkt, const char *const argv[3], char *msg, size_t len);
+
+/* The value the data plane classifies in the dport table: the port, the ICMP key, or
+ * TLSFW_PORT_NONE. */
+uint32_t explain_dkey(const struct explain_pkt *pkt);
 
 /* The first-match scan over pl's rule list. out is freed with explain_free(). 0 or -ENOMEM. */
 int explain_plan(const struct plan *pl, const struct explain_pkt *pkt, struct explain *out);

@@ -81,10 +81,7 @@ static int classify_a(const struct explain_live *l, const struct explain_pkt *p,
 					 (p->has_ports ? p->sport : TLSFW_PORT_NONE),
 				 &k.b);
 	if (!err && (cfg->fields & TLSFW_F_DPORT))
-		err = array_word(l->m->dport,
-				 l->gen * TLSFW_PORT_SLOTS +
-					 (p->has_ports ? p->dport : TLSFW_PORT_NONE),
-				 &k.c);
+		err = array_word(l->m->dport, l->gen * TLSFW_PORT_SLOTS + explain_dkey(p), &k.c);
 	if (err)
 		return err;
 	if (!(cfg->flags & TLSFW_CFG_COMB1_DIRECT))

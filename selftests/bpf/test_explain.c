@@ -112,6 +112,10 @@ static int make_packet(const struct policy *pol, const struct pol_iface *ifc, st
 	x->has_ports = ref.proto == IPPROTO_TCP || ref.proto == IPPROTO_UDP;
 	x->sport = x->has_ports ? (ref.sport ? ref.sport : 1) : 0;
 	x->dport = x->has_ports ? (ref.dport ? ref.dport : 1) : 0;
+	/* the builder always writes an ICMP type (echo request unless told) */
+	x->has_type = ref.proto == IPPROTO_ICMP || ref.proto == IPPROTO_ICMPV6;
+	x->icmp_type = ref.has_type ? ref.icmp_type : ref.proto == IPPROTO_ICMPV6 ? 128 : 8;
+	x->hop_limit = ref.hop_limit ? ref.hop_limit : 64;
 	memcpy(x->src, ref.src, 16);
 	memcpy(x->dst, ref.dst, 16);
 	snprintf(x->ifname, sizeof(x->ifname), "%s", ifc->name);
@@ -126,6 +130,8 @@ static int make_packet(const struct policy *pol, const struct pol_iface *ifc, st
 	o.proto = x->proto;
 	o.sport = x->sport;
 	o.dport = x->dport;
+	o.icmp_type = x->has_type ? x->icmp_type + 1 : 0;
+	o.hop_limit = x->hop_limit;
 	o.tcp_flags = 0x02; /* SYN: a reject can always be answered */
 	o.payload = rp_below(r, 64);
 	return pkt_build(frame, &o);

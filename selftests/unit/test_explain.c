@@ -97,8 +97,9 @@ static void test_fields(void)
 		"  - name: direction\n    direction: egress\n    action: allow\n"
 		"  - name: empty-icmp-port\n    proto: icmp\n    action: drop\n"
 		"  - name: decides\n    dport: 22\n    action: reject\n    mode: monitor\n";
-	static const char *const want[] = { "proto", "family",	  "sport",     "dport", "src",
-					    "dst",   "interface", "direction", "proto" };
+	/* the plan's first rule is the implicit (essentials) rule: not tcp */
+	static const char *const want[] = { "proto", "proto", "family",	   "sport",	"dport",
+					    "src",   "dst",   "interface", "direction", "proto" };
 	struct explain_pkt x;
 	struct explain e;
 	struct ctx c;
@@ -107,9 +108,9 @@ static void test_fields(void)
 		return;
 	pkt(&x, "tcp", "10.0.0.5:40000", "10.1.0.1:22", "lan0", TLSFW_DIR_INGRESS);
 	CHECK(!explain_plan(&c.pl, &x, &e), "explain");
-	CHECK(e.hooked && e.rule == 9 && e.n_skipped == 9, "rule %ld after %zu", e.rule,
+	CHECK(e.hooked && e.rule == 10 && e.n_skipped == 10, "rule %ld after %zu", e.rule,
 	      e.n_skipped);
-	for (size_t i = 0; i < e.n_skipped && i < 9; i++)
+	for (size_t i = 0; i < e.n_skipped && i < 10; i++)
 		CHECK(!strcmp(explain_field_names[e.skipped[i].failed], want[i]),
 		      "rule %zu failed on %s, want %s", i, explain_field_names[e.skipped[i].failed],
 		      want[i]);
@@ -125,7 +126,7 @@ static void test_fields(void)
 	/* the default */
 	pkt(&x, "tcp", "10.0.0.5:40000", "10.1.0.1:23", "lan0", TLSFW_DIR_INGRESS);
 	CHECK(!explain_plan(&c.pl, &x, &e) && e.rule == -1 && e.verdict == TLSFW_ACT_DROP &&
-		      e.n_skipped == 10,
+		      e.n_skipped == 11,
 	      "default after every rule");
 	explain_free(&e);
 	unload(&c);
@@ -197,20 +198,29 @@ static void test_random(void)
 			x.has_ports = rp.has_ports;
 			x.sport = rp.sport;
 			x.dport = rp.dport;
+			x.has_type = rp.has_type;
+			x.icmp_type = rp.icmp_type;
+			x.hop_limit = rp.hop_limit;
 			memcpy(x.src, rp.src, 16);
 			memcpy(x.dst, rp.dst, 16);
 			snprintf(x.ifname, sizeof(x.ifname), "%s", rp.ifname);
 			x.dir = rp.dir;
 			v = ref_decide(&p, &rp);
 			CHECK(!explain_plan(&pl, &x, &e), "explain");
-			CHECK(e.hooked && e.rule == v.rule && e.verdict == ref_effective(&v),
+			CHECK(e.hooked && e.rule == ref_plan_index(&p, v.rule) &&
+				      e.verdict == ref_effective(&v),
 			      "policy %d packet %d: explain %ld, reference %d", i, k, e.rule,
-			      v.rule);
-			/* every skipped rule really does not match, and says why */
-			for (size_t j = 0; j < e.n_skipped; j++)
+			      ref_plan_index(&p, v.rule));
+			/* every skipped rule really does not match, and says why (the plan's
+			 * rule list starts with the essentials rule when it is on) */
+			for (size_t j = 0; j < e.n_skipped; j++) {
+				size_t off = p.essentials == POL_ALLOW;
+
 				CHECK(e.skipped[j].failed != EXPLAIN_MATCHED &&
-					      !ref_rule_matches(&p.rules[j], &rp),
+					      (j < off ? !ref_essential(&rp) :
+							 !ref_rule_matches(&p.rules[j - off], &rp)),
 				      "policy %d rule %zu", i, j);
+			}
 			explain_free(&e);
 			n++;
 		}
