@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw apply POLICY [--dry-run] [--wait SECONDS]: compile (read, check, lower), wait for the
+/* tlsfw apply POLICY [--dry-run] [--wait SECONDS] [--force]: compile (read, check, lower), wait for the
  * interfaces when asked, enforce. */
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +14,7 @@
 #include "compile.h"
 #include "ifwait.h"
 #include "lock.h"
+#include "lockout.h"
 #include "names.h"
 #include "textsafe.h"
 #include "tlsfw.h"
@@ -93,7 +94,7 @@ static int cmd_apply(int argc, char **argv)
 	unsigned int wait = 0;
 	struct cli_parse p;
 	struct compiled c;
-	bool dry_run = false;
+	bool dry_run = false, force = false;
 	const char *arg;
 	struct diag d;
 	int ret, err, key;
@@ -101,6 +102,7 @@ static int cmd_apply(int argc, char **argv)
 	cli_begin(&p, &cli_apply, argc, argv);
 	while ((key = cli_next(&p, &arg)) >= 0) {
 		dry_run |= key == 'd';
+		force |= key == 'f';
 		if (key == 'w' && !(wait = wait_ms(arg)))
 			return cli_usage_error(
 				&cli_apply,
@@ -124,6 +126,12 @@ static int cmd_apply(int argc, char **argv)
 		diag_flush(&d, stderr);
 		diag_print_summary(&d, stderr, "nothing applied");
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
+	} else if ((err = force ? 0 :
+				  lockout_guard(&c, getenv("SSH_CONNECTION"), DIAG_ERROR, &d))) {
+		/* Over SSH: a policy that cuts this session is refused at its rule (lockout.h). */
+		diag_flush(&d, stderr);
+		diag_print_summary(&d, stderr, "nothing applied");
+		ret = err < 0 ? EXIT_SYSTEM : EXIT_BAD_INPUT;
 	} else if (wait_interfaces(&c, wait, &d)) {
 		ret = EXIT_SYSTEM;
 	} else {
@@ -134,8 +142,8 @@ static int cmd_apply(int argc, char **argv)
 	return ret;
 }
 
-static const char *const forms[] = { "POLICY [--dry-run] [--wait]", NULL };
-static const struct cli_opt opts[] = { { "dry-run", NULL, 'd' },
-				       { "wait", "SECONDS", 'w' },
-				       { NULL } };
+static const char *const forms[] = { "POLICY [--dry-run] [--wait] [--force]", NULL };
+static const struct cli_opt opts[] = {
+	{ "dry-run", NULL, 'd' }, { "wait", "SECONDS", 'w' }, { "force", NULL, 'f' }, { NULL }
+};
 const struct cli_cmd cli_apply = { "apply", forms, opts, cmd_apply };

@@ -8,11 +8,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_json.h"
 #include "cli.h"
 #include "compile.h"
+#include "lockout.h"
 #include "plan.h"
 #include "policy.h"
 #include "tlsfw.h"
@@ -52,6 +54,9 @@ static int cmd_check(int argc, char **argv)
 		ret = err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 	if (err && err != -EINVAL)
 		diag_sys_error(&d, err, "cannot compile the policy");
+	/* run over SSH: would this policy cut the session? (apply refuses it) */
+	if (!err && lockout_guard(&c, getenv("SSH_CONNECTION"), DIAG_WARNING, &d) < 0)
+		ret = EXIT_SYSTEM;
 	if (json) {
 		if (check_json_print(&c, &d, ret, stdout))
 			ret = EXIT_SYSTEM;

@@ -649,36 +649,6 @@ static void check_content(struct checker *c, uint8_t *skip)
 	}
 }
 
-/* default: drop with nothing letting ssh in is how administrators lock themselves out. */
-static void check_lockout(struct checker *c)
-{
-	const struct policy *p = c->p;
-
-	if (p->default_action != POL_DROP)
-		return;
-	for (size_t i = 0; i < p->n_ifaces && i < TLSFW_MAX_IFACES; i++) {
-		int ok = 0;
-
-		if (!(p->ifaces[i].hooks & POL_HOOK_INGRESS))
-			continue;
-		for (size_t k = 0; k < p->n_rules && !ok; k++) {
-			const struct plan_rule *r = &c->rules[k];
-
-			if (r->action != POL_ALLOW || r->monitor ||
-			    !(c->ctx[k] & RULE_CTX(i, false)))
-				continue;
-			for (size_t j = 0; j < r->n_terms && !ok; j++)
-				ok = proto_has(&r->terms[j].protos, IPPROTO_TCP) &&
-				     (!r->terms[j].has_dport || ivls_find(&r->terms[j].dport, 22));
-		}
-		if (!ok)
-			diag_warning(
-				c->d, p->default_loc.line ? &p->default_loc : &p->ifaces[i].loc,
-				"default: drop and no rule allows tcp/22 (ssh) arriving on '%s': you may lock yourself out",
-				p->ifaces[i].name);
-	}
-}
-
 /* Essentials dropped under default drop: IPv6 neighbours never resolve, DHCP leases lapse. */
 static void check_essentials(struct checker *c)
 {
@@ -979,9 +949,6 @@ int policy_check(const struct policy *p, struct diag *d)
 		if (!err)
 			err = check_shadowing(&c, skip);
 		free(skip);
-		/* Whether ssh gets in means little while some rule is wrong. */
-		if (!err && !d->errors)
-			check_lockout(&c);
 	}
 out:
 	for (size_t i = 0; c.rules && i < p->n_rules; i++)

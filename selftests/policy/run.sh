@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Golden tests for `tlsfw check`.
-#   bad/NAME.conf:  stderr must equal bad/NAME.expected (the last line is "exit: N").
+#   bad/NAME.conf:  stderr must equal bad/NAME.expected (the last line is "exit: N");
+#                   bad/NAME.env, when present, holds VAR=value lines set for that check
+#                   (SSH_CONNECTION for the lock-out guard; the caller's is never used).
 #   good: every policies/*.conf and good/*.conf must pass (exit 0), and
 #         `tlsfw check --print-plan F` must equal good/<basename>.plan; every policies/*.conf
 #         with `backend: nft` must print good/<basename>.nft.plan.
@@ -9,6 +11,8 @@
 # REGEN=1 rewrites every expectation (review the diff before committing).
 # Paths in messages are relative to the repository root: run from there (this script cd's).
 set -u
+# The lock-out guard reads SSH_CONNECTION: only bad/NAME.env may set it (below).
+unset SSH_CONNECTION
 cd "$(dirname "$0")/../.."
 TLSFW=${TLSFW:-build/asan/tlsfw}
 REGEN=${REGEN:-0}
@@ -34,7 +38,9 @@ for conf in "$DIR"/bad/*.conf; do
 	n_bad=$((n_bad + 1))
 	exp=${conf%.conf}.expected
 	out=$tmp/out
-	"$TLSFW" check "$conf" >/dev/null 2>"$out"
+	envs=()
+	[ -f "${conf%.conf}.env" ] && mapfile -t envs <"${conf%.conf}.env"
+	env "${envs[@]}" "$TLSFW" check "$conf" >/dev/null 2>"$out"
 	echo "exit: $?" >>"$out"
 	if [ "$REGEN" = 1 ]; then
 		cp "$out" "$exp"

@@ -341,26 +341,6 @@ static void test_shadowing(void)
 
 static void test_other_warnings(void)
 {
-	expect_warnings(
-		"lockout",
-		"version: 1\ninterfaces:\n  - name: lan0\n  - name: wan0\ndefault: drop\nrules:\n"
-		"  - name: ssh\n    proto: tcp\n    dport: 22\n    interface: lan0\n    action: allow\n",
-		1, "no rule allows tcp/22 (ssh) arriving on 'wan0'");
-	expect_warnings("lockout: monitor does not allow",
-			"version: 1\ninterfaces:\n  - name: lan0\ndefault: drop\nrules:\n"
-			"  - name: ssh\n    service: dns\n    action: allow\n"
-			"  - name: ssh2\n    dport: 22\n    action: allow\n    mode: monitor\n",
-			1, "you may lock yourself out");
-	expect_warnings(
-		"lockout: egress-only interface needs nothing",
-		"version: 1\ninterfaces:\n  - name: lan0\n    hooks: [egress]\ndefault: drop\nrules:\n"
-		"  - name: web\n    service: https\n    action: allow\n",
-		0, NULL);
-	expect_warnings(
-		"no lockout: a range holds 22",
-		"version: 1\ninterfaces:\n  - name: lan0\ndefault: drop\nrules:\n"
-		"  - name: low\n    dport: 1-1023\n    src: 10.0.0.0/8\n    action: allow\n",
-		0, NULL);
 	expect_warnings("empty rules", "version: 1\ninterfaces:\n  - name: lan0\nrules: []\n", 1,
 			"the policy has no rules");
 	expect_warnings("no interfaces", "version: 1\nrules:\n  - name: a\n    action: drop\n", 1,
