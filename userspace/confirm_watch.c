@@ -59,8 +59,8 @@ static int wait_deadline(int64_t deadline_ms)
 
 /* Under the namespace lock: still the watchdog the record names (a `tlsfw confirm`, a
  * detach or a newer apply --confirm did not end it while it waited for the lock), then the
- * rollback. */
-static int rollback(struct confirm_arm *ca, struct diag *d)
+ * rollback (*done). */
+static int rollback(struct confirm_arm *ca, bool *done, struct diag *d)
 {
 	struct backend_apply a = { .c = &ca->prev,
 				   .policy_file = ca->rec.restore_file,
@@ -70,13 +70,15 @@ static int rollback(struct confirm_arm *ca, struct diag *d)
 	bool found;
 	int lock = ns_lock(d), err;
 
+	*done = false;
 	if (lock < 0)
 		return lock;
 	err = confirm_read(&cur, &found, d);
 	if (err || !found || cur.pid != getpid() || stop_signal_pending()) {
 		close(lock);
-		return err ? err : 1;
+		return err;
 	}
+	*done = true;
 	if (ca->rec.restore)
 		err = backend_apply_locked(&a, &r, d);
 	else
@@ -92,12 +94,12 @@ static void watchdog_log(const struct confirm_arm *ca, int err, const struct dia
 
 	confirm_rollback_text(&ca->rec, what, sizeof(what));
 	openlog("tlsfw", LOG_PID, LOG_DAEMON);
-	if (err < 0)
+	if (err)
 		syslog(LOG_ERR, "%s was not confirmed; tlsfw %s: failed (%s)", ca->rec.policy, what,
 		       strerror(-err));
-	else if (!err)
+	else
 		syslog(LOG_WARNING, "%s was not confirmed in time; tlsfw %s", ca->rec.policy, what);
-	for (size_t i = 0; err < 0 && i < d->n; i++)
+	for (size_t i = 0; err && i < d->n; i++)
 		syslog(LOG_ERR, "%s", d->recs[i].msg);
 	closelog();
 }
@@ -107,8 +109,9 @@ static void watchdog(struct confirm_arm *ca, int cmd_fd, int pid_fd)
 {
 	int64_t deadline = ca->rec.deadline_ms, msg;
 	pid_t me = getpid();
+	bool done;
 	struct diag d;
-	int err = 0;
+	int err;
 
 	signal(SIGHUP, SIG_IGN);
 	stop_signals_block();
@@ -126,10 +129,11 @@ static void watchdog(struct confirm_arm *ca, int cmd_fd, int pid_fd)
 	if (!deadline || wait_deadline(deadline))
 		_exit(0);
 	diag_init(&d);
-	err = rollback(ca, &d);
-	watchdog_log(ca, err, &d);
+	err = rollback(ca, &done, &d);
+	if (done || err)
+		watchdog_log(ca, err, &d);
 	/* _exit: the memory goes with the process; nothing of the caller's atexit must run */
-	_exit(err < 0 ? 2 : 0);
+	_exit(err ? 2 : 0);
 }
 
 int confirm_watchdog_start(struct confirm_arm *ca, struct diag *d)

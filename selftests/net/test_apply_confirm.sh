@@ -77,6 +77,18 @@ past_deadline() {
 	fail "$B: the confirmation record is still there 15 s later"
 }
 
+# usage errors: exit 1, nothing changed
+B=usage
+for args in "--confirm 0" "--confirm 1.5" "--confirm 86401" "--confirm x" "--dry-run --confirm 3"; do
+	tlsfw apply $args "$(mkpol usage bpf 8001)" >/dev/null 2>"$TMP/usage.err"
+	rc=$?
+	[ $rc = 1 ] || { cat "$TMP/usage.err"; fail "apply $args: exit $rc, expected 1"; }
+	grep -q "^tlsfw: apply: .*--confirm\|^tlsfw: apply: --dry-run changes nothing" "$TMP/usage.err" || { cat "$TMP/usage.err"; fail "apply $args: no usage error naming --confirm"; }
+	[ -e "$RECORD" ] && fail "apply $args left a confirmation record"
+done
+status_is "d['enforced']" False
+ok "apply --confirm: 0, 1.5, 86401, x and with --dry-run are usage errors; nothing changed"
+
 for B in bpf nft; do
 	A=$(mkpol "a-$B" $B 8001)
 	NEW=$(mkpol "b-$B" $B 8002)
