@@ -120,7 +120,7 @@ def keys(what, obj, want):
         bad.append("%s keys %s, want %s" % (what, sorted(obj), sorted(want)))
 keys("status", st, ["enforced", "backend", "policy", "interfaces"])
 keys("status policy", st["policy"], ["file", "hash", "applied_at", "applied_at_unix", "rules",
-     "default", "backend", "generation", "table"])
+     "default", "backend", "generation", "table", "flow_table_entries"])
 for i in st["interfaces"]:
     keys("status interface", i, ["name", "ifindex", "ingress", "egress", "in_policy", "policy",
          "hash", "applied_at", "rules"])
