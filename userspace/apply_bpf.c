@@ -579,6 +579,10 @@ static int run(struct apply_ctx *c)
 		return err;
 	if ((err = step(c, "find")))
 		return err;
+	c->progs.flows = c->pl->flows;
+	err = progs_fit_flows(&c->st, c->pl->flows); /* another size: the cold path */
+	if (err < 0)
+		return fail(c, err, "cannot read the flow table in use: %s", strerror(-err));
 	if (c->st.have_maps) {
 		err = state_meta_read(&c->st.maps, &c->old);
 		if (err)

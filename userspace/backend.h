@@ -56,6 +56,7 @@ struct status_model {
 	uint8_t default_action; /* enum tlsfw_action */
 	int generation;		/* the generation in force (0, 1), -1 unknown */
 	const char *table;	/* the nftables table that holds it ("inet tlsfw"), or NULL */
+	uint32_t flows;		/* entries of the flow table in force (BPF); 0: none */
 	struct status_iface *ifaces;
 	size_t n_ifaces;
 	bool confirm_pending;		/* an `apply --confirm` waits (confirm.h) */

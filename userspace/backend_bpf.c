@@ -90,6 +90,15 @@ static void policy_of(struct status_model *m, const struct state_meta *sm)
 	m->generation = sm->gen;
 }
 
+/* A map's size (max_entries), 0 when it cannot be read. */
+static uint32_t map_entries(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
 static int bpf_status(struct status_model *m, struct diag *d)
 {
 	struct state_meta sm = {};
@@ -106,6 +115,7 @@ static int bpf_status(struct status_model *m, struct diag *d)
 		return err;
 	}
 	policy_of(m, &sm);
+	m->flows = map_entries(st.maps.flows);
 	for (size_t i = 0; i < st.n_ifaces; i++) {
 		const struct state_iface *si = &st.ifaces[i];
 		struct status_iface *o = &m->ifaces[m->n_ifaces++];

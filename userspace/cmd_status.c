@@ -38,6 +38,8 @@ static json_object *policy_json(const struct status_model *m)
 	json_object_object_add(p, "generation",
 			       m->generation < 0 ? NULL : json_object_new_int(m->generation));
 	json_object_object_add(p, "table", str_or_null(m->table));
+	json_object_object_add(p, "flow_table_entries",
+			       m->flows ? json_object_new_int64(m->flows) : NULL);
 	return p;
 }
 
@@ -133,7 +135,10 @@ static void print_policy(const struct status_model *m)
 	printf("hash     %s\n", textsafe(m->hash, buf, sizeof(buf)));
 	printf("applied  %s (%s)\n", when, since);
 	printf("rules    %u, default %s\n", m->n_rules, action_name(m->default_action));
-	printf("backend  %s (%s)\n\n", m->backend->name, m->backend->what);
+	printf("backend  %s (%s)\n", m->backend->name, m->backend->what);
+	if (m->flows)
+		printf("flows    %u entries in the flow table\n", m->flows);
+	putchar('\n');
 }
 
 static void print_confirm(const struct status_model *m)

@@ -603,12 +603,6 @@ static void check_content(struct checker *c, uint8_t *skip)
 {
 	const struct policy *p = c->p;
 
-	if (p->flows)
-		diag_warning(
-			c->d, &p->flows_loc,
-			"flows: %u is not applied yet: the flow table keeps its default of %u entries",
-			p->flows, TLSFW_FLOWS_DEFAULT);
-
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pol_rule *pr = &p->rules[i];
 		const struct plan_rule *r = &c->rules[i];
