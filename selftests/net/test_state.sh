@@ -40,7 +40,7 @@ outside_connect() {
 for B in $BACKENDS; do
 	topo_up "$B"
 	bg srv socat TCP6-LISTEN:8080,fork,reuseaddr,ipv6only=0 SYSTEM:'echo hello'
-	bg srv socat UDP-RECVFROM:5300,fork,reuseaddr SYSTEM:'echo pong'
+	bg srv socat UDP-RECVFROM:5300,fork,reuseaddr SYSTEM:'read -r x; echo pong'
 	bg cli socat TCP-LISTEN:2222,fork,reuseaddr SYSTEM:'echo inside'
 	sleep 0.5
 	[ "$(outside_connect)" = connected ] || fail "$B: without tlsfw the server cannot reach the client (witness)"
@@ -85,6 +85,17 @@ for B in $BACKENDS; do
 	# each TCP exchange brings back at least SYN-ACK, data and FIN; each UDP one a datagram
 	[ $((r1 - r0)) -ge $((4 * 4 + 3 + 2)) ] || fail "$B: the return rule counted $((r1 - r0))"
 	ok "$B: the return rule counted $((r1 - r0)) packets"
+
+	# explain of the enforced policy: the state decides, and without --state it says so
+	for a in "established allow" "related allow" "new drop" "invalid drop"; do
+		set -- $a
+		tlsfw explain tcp $S4:8080 $C4:40000 --iface wan0 --dir ingress --state $1 >"$TMP/x.$B" ||
+			fail "$B: explain --state $1"
+		grep -q "^verdict  $2\$" "$TMP/x.$B" || { cat "$TMP/x.$B"; fail "$B: explain --state $1 is not $2"; }
+	done
+	tlsfw explain tcp $S4:8080 $C4:40000 --iface wan0 --dir ingress >"$TMP/x.$B" || fail "$B: explain"
+	grep -q "needs --state" "$TMP/x.$B" || { cat "$TMP/x.$B"; fail "$B: explain without --state does not say the rule needs it"; }
+	ok "$B: explain --state gives the verdict of each state; without it the return rule needs --state"
 	tlsfw detach >/dev/null || fail "$B: detach"
 	if [ "$B" = bpf ]; then
 		gw nft list tables | grep -q tlsfw_conntrack &&
