@@ -377,10 +377,11 @@ static const char *const forms[] = {
 	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--state] [--json]",
 	NULL
 };
-static const struct cli_opt opts[] = {
-	{ "iface", "IF", 'i' },	      { "dir", "ingress|egress", 'd' },
-	{ "icmp-type", "TYPE", 't' }, { "hop-limit", "N", 'L' },
-	{ "json", NULL, 'j' },	      { "state", "new|established|related|invalid", 'S' },
-	{ NULL }
-};
+static const struct cli_opt opts[] = { { "iface", "IF", 'i' },
+				       { "dir", "ingress|egress", 'd' },
+				       { "icmp-type", "TYPE", 't' },
+				       { "hop-limit", "N", 'L' },
+				       { "json", NULL, 'j' },
+				       { "state", "new|established|related|invalid", 'S' },
+				       { NULL } };
 const struct cli_cmd cli_explain = { "explain", forms, opts, cmd_explain };

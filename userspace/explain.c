@@ -297,7 +297,8 @@ int explain_plan(const struct plan *pl, const struct explain_pkt *pkt, struct ex
 		}
 		out->skipped[out->n_skipped++] = rule_view(&pl->rules[i], f);
 		if (f == EXPLAIN_NEEDS_STATE)
-			out->note = "state rules were taken as not matching: give --state new|established|related|invalid";
+			out->note =
+				"state rules were taken as not matching: give --state new|established|related|invalid";
 	}
 	if (out->rule < 0)
 		out->verdict = out->default_action;

@@ -78,7 +78,8 @@ static int classify_a(const struct explain_live *l, const struct explain_pkt *p,
 	 * explain_plan, state rules then do not match. */
 	ct = p->ct_state ? p->ct_state : TLSFW_CT_VALUES - 1;
 	err = array_word(l->m->proto,
-			 l->gen * TLSFW_PROTO_SLOTS + ct * TLSFW_PL_VALUES * 512 + fam * 256 + p->proto,
+			 l->gen * TLSFW_PROTO_SLOTS + ct * TLSFW_PL_VALUES * 512 + fam * 256 +
+				 p->proto,
 			 &k.a);
 	if (!err && (cfg->fields & TLSFW_F_SPORT))
 		err = array_word(l->m->sport,
