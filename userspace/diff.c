@@ -314,13 +314,7 @@ static json_object *rule_lists(const struct diff_side *old, const struct diff_si
 		long k = find(old, new->rules[i].name);
 		json_object *f = k < 0 ? NULL : rule_changes(old, new, i, k), *c;
 
-		/* backend bpf keeps a rule's counters only under the same action and mode
-		 * (slots.c): counts are never shown under a label they were not counted with */
-		bool relabel = k >= 0 && !strcmp(new->backend, "bpf") &&
-			       (old->rules[k].action != new->rules[i].action ||
-				old->rules[k].monitor != new->rules[i].monitor);
-
-		json_object_array_add(k < 0 || relabel ? reset : kept, str(new->rules[i].name));
+		json_object_array_add(k < 0 ? reset : kept, str(new->rules[i].name));
 		if (k < 0) {
 			json_object_array_add(added, rule_ref(&new->rules[i]));
 		} else if (f) {

@@ -37,9 +37,9 @@ static int find_rule_name(const void *key, const void *elem)
 	return strcmp(k->name, k->pl->rules[*(const uint32_t *)elem].name);
 }
 
-/* A rule keeps its slot while its name, action and mode stay, so its counters survive a
- * replacement under the label they were counted with; a new name, or a rule whose action or
- * mode changed, takes a slot the active generation does not use (its counters start at 0). Plan rules are sorted by name once,
+/* A rule keeps its slot while its name stays, so its counters survive a replacement (a rule
+ * switched from monitor to enforce counts on: tlsfw(8)); a new name takes a slot the active
+ * generation does not use. Plan rules are sorted by name once,
  * so matching the old slots costs O((slots + rules) log rules), also at 4,096 rules. */
 static int assign_rule_slots(struct slot_ctx *c, bool *taken)
 {
@@ -64,8 +64,7 @@ static int assign_rule_slots(struct slot_ctx *c, bool *taken)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", TLSFW_NAME_MAX, ri->name);
 		hit = bsearch(&k, by_name, pl->n_rules, sizeof(uint32_t), find_rule_name);
-		if (hit && c->s->rule_new[*hit] && ri->action == pl->rules[*hit].action &&
-		    ri->monitor == pl->rules[*hit].monitor) {
+		if (hit && c->s->rule_new[*hit]) {
 			c->s->rule_slot[*hit] = s;
 			c->s->rule_new[*hit] = false;
 			taken[s] = true;

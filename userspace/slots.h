@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Which counters a new generation uses (stage 4a, before the fill). A rule keeps its counter
- * slot while its name, action and mode stay, so its counters survive a replacement under the
- * label they were counted with; a new name or label takes a slot the active generation does
- * not use. Counter blocks of (interface, direction) are kept the
+ * slot while its name stays, so its counters survive a replacement; a new name takes a slot
+ * the active generation does not use. Counter blocks of (interface, direction) are kept the
  * same way. What a new slot held long ago is zeroed by apply (rule_new, ctx_new).
  */
 #ifndef TLSFW_SLOTS_H
@@ -33,8 +32,8 @@ void slots_free(struct slots *s);
  * Counters of a kept (interface, direction) block whose label the new policy pl changes (item
  * 5 of issue 17): the (default) line when the default action changed (its packets got the
  * old default), the reject total (with the replies sent and failed) when no rule of pl can
- * reject, the monitor total when no rule is in monitor mode. apply zeroes them and says so;
- * rules are kept only under their old action and mode (slots_assign). had_policy: old
+ * reject, the monitor total when no rule is in monitor mode. apply zeroes them and says so.
+ * A rule's own line keeps counting by name (slots_assign). had_policy: old
  * describes a policy in force. Returns SLOTS_RESET_* bits.
  */
 #define SLOTS_RESET_DEFAULT 1u
