@@ -41,7 +41,8 @@
 /* 2: tlsfw_direct, tlsfw_cfg fast-path fields; 3: reply handoff (context word flag,
  * tlsfw_xdp_meta, tlsfw_tc_reply), tlsfw_ctx_val holds the context word; 4: content classes
  * (TLSFW_PL_*, tlsfw_cfg.fact_pl, rule word INSPECT/REQUIRE), tlsfw_flows, tlsfw_rule_flows */
-#define TLSFW_ABI_VERSION 4
+/* 5: connection state (TLSFW_CT_*) in the proto index, rule word STATE */
+#define TLSFW_ABI_VERSION 5
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
@@ -75,8 +76,28 @@ enum tlsfw_pl {
 	TLSFW_PL_VALUES = 8,  /* room for more (issue 13: ECH; issue 17: connection state) */
 };
 
-/* proto index: content class * 512 + family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
-#define TLSFW_PROTO_SLOTS (512 * TLSFW_PL_VALUES)
+/*
+ * Connection state from the kernel's conntrack (`state:`), a phase-0 value of its own folded
+ * into the protocol's index like the content class, and looked up the same way: a packet is
+ * classified first as UNKNOWN, which state rules admit; when the rule found has
+ * TLSFW_DW_STATE, bpf/ct.h asks conntrack (bpf_*_ct_lookup) and the packet is classified
+ * again with its state, which a state rule admits only when it lists it. Only packets that
+ * meet a state rule first pay for the lookup. Not a term of fact_pl: content facts are read
+ * from tlsfw_flows only under TLSFW_DW_INSPECT, and states times content classes would not
+ * fit the 8 content classes.
+ */
+enum tlsfw_ct {
+	TLSFW_CT_UNKNOWN = 0, /* not looked up (yet): every rule admits it */
+	TLSFW_CT_NEW,	      /* order: pol_state_names, bit (value - 1) of POL_ST_* */
+	TLSFW_CT_ESTABLISHED,
+	TLSFW_CT_RELATED,
+	TLSFW_CT_INVALID,
+	TLSFW_CT_VALUES = 8,
+};
+
+/* proto index: (state * TLSFW_PL_VALUES + content class) * 512 + family (0 = IPv4,
+ * 1 = IPv6) * 256 + IP protocol */
+#define TLSFW_PROTO_SLOTS (512 * TLSFW_PL_VALUES * TLSFW_CT_VALUES)
 
 /* tlsfw_cfg.fact_pl index of a packet's facts: ((quic * 8 + tls) * 8 + hello) * 2 + ech */
 #define TLSFW_FACT_SLOTS 512
@@ -213,6 +234,7 @@ struct tlsfw_words {
 #define TLSFW_DW_MONITOR (1u << 30) /* rule words: monitor mode */
 #define TLSFW_DW_INSPECT (1u << 29) /* rule words: a content rule: compute facts, classify again */
 #define TLSFW_DW_REQUIRE (1u << 28) /* rule words: require: tls (flows passed and cut counted) */
+#define TLSFW_DW_STATE (1u << 27)   /* rule words: a state rule: look up conntrack, again */
 #define TLSFW_DW_ACTION_SHIFT 24    /* rule words: enum tlsfw_action, 2 bits */
 #define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block, 8 bits */
 #define TLSFW_DW_SLOT_MASK 0xffu
@@ -315,6 +337,7 @@ struct tlsfw_rule_val {
 
 #define TLSFW_RV_INSPECT (1u << 0)
 #define TLSFW_RV_REQUIRE (1u << 1)
+#define TLSFW_RV_STATE (1u << 2)
 
 /* tlsfw_rule_flows (ARRAY, TLSFW_MAX_RULES, index = rule slot): flows that a require: tls
  * rule inspected, by their first bytes; counted once per flow, when the TLS start is

@@ -228,6 +228,7 @@ static int zero_new_counters(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
 	struct bpf_counters ctr;
+	unsigned int reset;
 	int err;
 
 	if (!c->st.have_maps)
@@ -235,6 +236,8 @@ static int zero_new_counters(struct apply_ctx *c)
 	err = bpf_counters_map(&ctr, c->maps.counters);
 	if (err)
 		return apply_fail(c, err, "cannot reset counters: %s", strerror(-err));
+	reset = slots_relabel(pl, &c->old, c->st.have_maps);
+	slots_say_relabeled(c->o->out, reset, c->old.meta.default_action, pl->default_action);
 	for (size_t i = 0; i < pl->n_ctx; i++) {
 		uint32_t base = c->slots.ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 
@@ -243,7 +246,9 @@ static int zero_new_counters(struct apply_ctx *c)
 				bpf_counter_zero(&ctr, base + k);
 			continue;
 		}
-		/* A kept block's statistics (totals, reasons) run on across policies. */
+		/* A kept block's statistics (totals, reasons) run on across policies, but for
+		 * those whose label the new policy changes (slots_relabel). */
+		slots_zero_relabeled(&ctr, base, reset);
 		for (size_t r = 0; r < pl->n_rules; r++)
 			if (c->slots.rule_new[r])
 				bpf_counter_zero(&ctr,
@@ -582,7 +587,7 @@ static int run(struct apply_ctx *c)
 	c->progs.flows = c->pl->flows;
 	err = progs_fit_flows(&c->st, c->pl->flows); /* another size: the cold path */
 	if (err < 0)
-		return fail(c, err, "cannot read the flow table in use: %s", strerror(-err));
+		return apply_fail(c, err, "cannot read the flow table in use: %s", strerror(-err));
 	if (c->st.have_maps) {
 		err = state_meta_read(&c->st.maps, &c->old);
 		if (err)

@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "bpf_fill.h"
 #include "content_stats.h"
+#include "ct_track.h"
 #include "hook.h"
 #include "state.h"
 
@@ -52,7 +53,13 @@ static int bpf_apply(const struct backend_apply *a, struct backend_result *r, st
 		if (l)
 			locs[i] = *l;
 	}
-	err = apply_bpf(&c->plan, &o, &r->rollback_failed, d);
+	/* state: conntrack must track the namespace before a state rule is in force; refused,
+	 * nothing else changes. Without state rules it is let go once the policy is. */
+	err = c->plan.has_state && !a->dry_run ? ct_track_on(d) : 0;
+	if (!err)
+		err = apply_bpf(&c->plan, &o, &r->rollback_failed, d);
+	if (!err && !c->plan.has_state && !a->dry_run)
+		ct_track_off();
 	free(locs);
 	return err;
 }
@@ -229,6 +236,9 @@ static int bpf_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 		else if (st.have_maps && n_pick < st.n_ifaces)
 			forget_iface(&st, &st.ifaces[i]);
 	}
+	/* Nothing of tlsfw left: neither is conntrack tracking for it (ct_track.h). */
+	if (!ret && n_pick == st.n_ifaces)
+		ct_track_off();
 	free(pick);
 	state_free(&st);
 	return ret;

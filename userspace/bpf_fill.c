@@ -202,6 +202,8 @@ static int rule_word_of(const struct plan *pl, const struct fill_ids *ids, uint3
 		*w |= TLSFW_DW_INSPECT;
 	if (pl->rules[r].require_tls)
 		*w |= TLSFW_DW_REQUIRE;
+	if (rule_is_state(&pl->rules[r]))
+		*w |= TLSFW_DW_STATE;
 	return 0;
 }
 
@@ -234,7 +236,8 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 			.action = pl->rules[r].action,
 			.monitor = pl->rules[r].monitor,
 			.content = (rule_is_content(&pl->rules[r]) ? TLSFW_RV_INSPECT : 0) |
-				   (pl->rules[r].require_tls ? TLSFW_RV_REQUIRE : 0),
+				   (pl->rules[r].require_tls ? TLSFW_RV_REQUIRE : 0) |
+				   (rule_is_state(&pl->rules[r]) ? TLSFW_RV_STATE : 0),
 		};
 	}
 	if (t->len) {

@@ -27,6 +27,7 @@ _Static_assert(SAME(HOOK_NONE, TLSFW_HOOK_NONE) && SAME(HOOK_XDP_NATIVE, TLSFW_H
 	       "enum hook_id must extend enum tlsfw_hook");
 
 const char *const pol_action_names[3] = { "allow", "drop", "reject" };
+const char *const pol_state_names[POL_ST_COUNT] = { "new", "established", "related", "invalid" };
 const char *const pol_mode_names[2] = { "enforce", "monitor" };
 const char *const pol_frag_names[3] = { "follow", "drop", "allow" };
 

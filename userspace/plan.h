@@ -54,6 +54,7 @@ struct plan {
 	uint8_t midstream_action; /* enum tlsfw_action: require: tls on flows without state */
 	uint32_t flows;		  /* flow table entries (the policy's flows:, or the default) */
 	bool has_content;	  /* some rule is a content rule */
+	bool has_state;		  /* some rule has state: */
 
 	/* the rule list, in order: failing probes' drop rules first, then the policy's */
 	struct plan_rule *rules;

@@ -608,6 +608,9 @@ static void check_content(struct checker *c, uint8_t *skip)
 		const struct plan_rule *r = &c->rules[i];
 		int o;
 
+		/* A state rule also matches a subset of what its other matches select. */
+		if (pr->state)
+			skip[i] = 1;
 		if (!pr->payload_quic && !pr->require_tls)
 			continue;
 		skip[i] = 1;

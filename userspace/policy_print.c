@@ -166,6 +166,12 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		sb_add(s, "%s", " payload quic");
 	if (r->require_tls)
 		sb_add(s, "%s", " require tls");
+	for (unsigned int i = 0, first = 1; i < POL_ST_COUNT; i++) {
+		if (!(r->state & (1u << i)))
+			continue;
+		sb_add(s, first ? " state %s" : ",%s", pol_state_names[i]);
+		first = 0;
+	}
 	if (!s->n)
 		sb_add(s, "%s", " any");
 }

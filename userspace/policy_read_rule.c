@@ -611,6 +611,25 @@ static void rule_require(struct reader *rd, void *obj, const struct ynode *k, co
 		r->require_tls = true;
 }
 
+/* state: new | established | related | invalid, one or a list (POL_ST_* bits). */
+static int add_state(struct reader *rd, void *obj, const struct ynode *item)
+{
+	int i = rd_enum(rd, "state:connection state", item, pol_state_names, POL_ST_COUNT);
+
+	if (i < 0)
+		return 0;
+	*(unsigned int *)obj |= 1u << i;
+	return 1;
+}
+
+static void rule_state(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	struct pol_rule *r = obj;
+
+	r->state_loc = v->loc;
+	rd_for_each_item(rd, "state", v, add_state, &r->state);
+}
+
 const struct keydef rule_keys[] = {
 	{ "name", rule_name },
 	{ "proto", rule_proto },
@@ -627,6 +646,7 @@ const struct keydef rule_keys[] = {
 	{ "mode", rule_mode },
 	{ "payload", rule_payload },
 	{ "require", rule_require },
+	{ "state", rule_state },
 };
 
 const size_t n_rule_keys = sizeof(rule_keys) / sizeof(rule_keys[0]);

@@ -79,6 +79,10 @@ struct plan_rule {
 	 */
 	bool payload_quic, require_tls;
 	struct loc payload_loc, require_loc;
+	/* state: POL_ST_* mask, 0 = any state. The same two-step lookup as content, with its
+	 * own phase-0 value (TLSFW_CT_*, rule_admits_ct) and rule word bit TLSFW_DW_STATE. */
+	unsigned int state;
+	struct loc state_loc;
 };
 
 /* Bit of (interface i of the policy, direction) in plan_rule.ctx. */
@@ -92,6 +96,12 @@ struct plan_rule {
 static inline bool rule_is_content(const struct plan_rule *r)
 {
 	return r->payload_quic || r->require_tls;
+}
+
+/* A state rule: it matches only packets whose conntrack state it admits (rule_admits_ct). */
+static inline bool rule_is_state(const struct plan_rule *r)
+{
+	return r->state != 0;
 }
 
 /*
