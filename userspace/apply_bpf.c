@@ -468,6 +468,7 @@ static int fill(struct apply_ctx *c)
 		.ifindex = c->slots.ctx_ifindex,
 		.ctx_slot = c->slots.ctx_slot,
 		.ctx_flags = c->ctx_flags,
+		.rule_new = c->slots.rule_new,
 	};
 	int err;
 

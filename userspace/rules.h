@@ -79,6 +79,8 @@ struct plan_rule {
 	 */
 	bool payload_quic, require_tls;
 	struct loc payload_loc, require_loc;
+	uint32_t log_rate; /* log: events per second (TLSFW_DW_LOG), 0: none */
+	struct loc log_loc;
 };
 
 /* Bit of (interface i of the policy, direction) in plan_rule.ctx. */
