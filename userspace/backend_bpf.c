@@ -386,6 +386,8 @@ static int bpf_counters(struct stats_snap *s, bool reset, struct diag *d)
 		err = snap_counters(s, &rd);
 	if (!err && s->content)
 		err = snap_content(s, &st.maps);
+	if (!err)
+		err = stats_log_read(s, st.maps.log_rules);
 	if (err)
 		diag_sys_error(d, err, "cannot read the counters");
 	else if (reset)

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "bpf_fill.h"
+#include "stats.h"
 
 int bpf_log_rules_read(int fd, struct tlsfw_log_rule *out)
 {
@@ -69,4 +70,23 @@ out:
 	free(cur);
 	free(want);
 	return err;
+}
+
+int stats_log_read(struct stats_snap *s, int fd)
+{
+	for (size_t r = 0; r < s->n_rules; r++) {
+		struct stats_rule *ru = &s->rules[r];
+		struct tlsfw_log_rule lr;
+
+		if (bpf_map_lookup_elem(fd, &ru->slot, &lr))
+			return -errno;
+		if (!lr.burst || !lr.interval_ns)
+			continue;
+		ru->log_rate = lr.burst; /* a second's worth: the rate */
+		ru->log_events = lr.events;
+		ru->log_suppressed = lr.suppressed;
+		ru->log_ring_full = lr.ring_full;
+		s->log = true;
+	}
+	return 0;
 }
