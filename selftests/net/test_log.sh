@@ -38,6 +38,11 @@ rules:
     dport: 5003
     action: drop
     log: 5/s
+  - name: ping
+    proto: icmp
+    icmp_type: echo-request
+    action: allow
+    log: true
 EOF2
 )
 tlsfw apply "$pol" >/dev/null || fail "apply"
@@ -119,7 +124,7 @@ sup=$(logj suppressed)
 lev=$(logj events)
 full=$(logj ring_full)
 [ "$(logj rate)" = 5 ] || fail "stats: flood-5003 rate $(logj rate), expected 5"
-[ "$(jget "$TMP/stats.json" "sorted(r['name'] for r in d['log']['rules'])")" = "['flood-5003', 'udp-5001', 'web-8080']" ] ||
+[ "$(jget "$TMP/stats.json" "sorted(r['name'] for r in d['log']['rules'])")" = "['flood-5003', 'ping', 'udp-5001', 'web-8080']" ] ||
 	fail "stats: log rules $(jget "$TMP/stats.json" "[r['name'] for r in d['log']['rules']]")"
 
 [ "$pk" = 3000 ] || fail "flood-5003 counted $pk packets, 3000 sent"
@@ -129,6 +134,14 @@ full=$(logj ring_full)
 tlsfw stats --prometheus | grep -q '^tlsfw_rule_log_suppressed_total{rule="flood-5003"} '"$sup"'$' ||
 	fail "prometheus: no tlsfw_rule_log_suppressed_total of $sup"
 ok "flood of ${secs}s: $ev events, $sup suppressed"
+
+# ICMP: the type instead of ports, on both hooks.
+cli ping -c 2 -i 0.2 -W 1 "$S4" >/dev/null || fail "ping through the gateway"
+tlsfw log >"$TMP/ping" || fail "tlsfw log after ping"
+[ "$(grep -c "^.* lan0 ingress icmp $C4 -> $S4 type 8 rule ping allow\$" "$TMP/ping")" = 2 ] &&
+	[ "$(grep -c "^.* wan0 egress icmp $C4 -> $S4 type 8 rule ping allow\$" "$TMP/ping")" = 2 ] &&
+	[ "$(wc -l <"$TMP/ping")" = 4 ] || fail "ping -c 2 gave: $(cat "$TMP/ping")"
+ok "ping -c 2: 2 echo requests logged on lan0 ingress and on wan0 egress"
 
 # --follow until SIGINT.
 ip netns exec "$GW" "$TLSFW" log --follow >"$TMP/follow" 2>"$TMP/follow.err" &
