@@ -360,7 +360,8 @@ struct tlsfw_rule_info {
 	__u8 monitor;
 	__u8 in_use;  /* bit g set: the rule exists in generation g */
 	__u8 content; /* TLSFW_RV_*: a content rule (REQUIRE: it has flow counters) */
-	__u32 pad2;
+	__u8 log;     /* 1: log: (its bucket in tlsfw_log_rules is in use) */
+	__u8 pad2[3];
 };
 
 /* tlsfw_ifaces (ARRAY, TLSFW_MAX_CTX): counter block -> interface and direction. */

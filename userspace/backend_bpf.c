@@ -276,6 +276,7 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		r->action = ri->action;
 		r->monitor = ri->monitor;
 		r->require = !!(ri->content & TLSFW_RV_REQUIRE);
+		r->log = ri->log;
 		s->content |= !!ri->content;
 	}
 	for (uint32_t i = 0; i < TLSFW_MAX_CTX; i++) {

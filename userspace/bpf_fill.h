@@ -93,13 +93,11 @@ struct fill_ids {		   /* what only apply knows */
  */
 int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
 		 const struct fill_ids *ids, struct diag *d);
-/* log_fill.c: the token buckets (tlsfw_log_rules) of pl's rules: rate and burst of the rules
- * with `log:`, 0 for the others; the counters of a slot start at 0 where it begins to log
- * or is newly taken (ids->rule_new). Called by bpf_fill_gen. 0 or -errno (told to d). */
+/* log_fill.c: the token buckets (tlsfw_log_rules) of pl's rules with `log:`: their rate and
+ * burst; the counters start at 0 where a slot is newly taken (ids->rule_new) or begins to
+ * log. Called by bpf_fill_gen. 0 or -errno (told to d). */
 int bpf_fill_log(const struct bpf_maps *m, const struct plan *pl, const struct fill_ids *ids,
 		 struct diag *d);
-/* The whole of tlsfw_log_rules (TLSFW_MAX_RULES elements) into out. 0 or -errno. */
-int bpf_log_rules_read(int fd, struct tlsfw_log_rule *out);
 /* The configuration of generation gen as the data plane reads it (which forms it uses). */
 int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cfg);
 /* Remove every entry of generation gen (hash/trie entries deleted, arrays and its

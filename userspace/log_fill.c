@@ -15,67 +15,44 @@
 #include "bpf_fill.h"
 #include "stats.h"
 
-int bpf_log_rules_read(int fd, struct tlsfw_log_rule *out)
+/* The bucket of plan rule r (a rule with log:), b holding what the map holds. */
+static void log_bucket(const struct plan_rule *r, struct tlsfw_log_rule *b)
 {
-	static uint32_t keys[TLSFW_MAX_RULES];
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t n = TLSFW_MAX_RULES, next;
-
-	/* one batch: 8,192 single lookups cost an apply tens of ms (bench_xdp, fill ms) */
-	if (!bpf_map_lookup_batch(fd, NULL, &next, keys, out, &n, &opts) ||
-	    (errno == ENOENT && n == TLSFW_MAX_RULES))
-		return 0;
-	for (uint32_t k = 0; k < TLSFW_MAX_RULES; k++)
-		if (bpf_map_lookup_elem(fd, &k, &out[k]))
-			return -errno;
-	return 0;
-}
-
-/* The bucket of plan rule r, b holding what the map holds (fresh: a slot newly taken). */
-static void log_bucket(const struct plan_rule *r, bool fresh, struct tlsfw_log_rule *b)
-{
-	uint32_t rate = r->log_rate;
-
-	if (!rate) {
-		if (fresh)
-			memset(b, 0, sizeof(*b));
-		b->burst = 0;
-		return;
-	}
-	if (fresh || !b->burst)
-		memset(b, 0, sizeof(*b));
-	b->interval_ns = 1000000000ull / rate;
+	if (!b->burst)
+		memset(b, 0, sizeof(*b)); /* it starts to log: counters from 0 */
+	b->interval_ns = 1000000000ull / r->log_rate;
 	/* a second's worth: what a burst of connection attempts needs to be seen whole */
-	b->burst = rate;
+	b->burst = r->log_rate;
 }
 
+/*
+ * Only the rules with log: are touched: a policy without any costs no system call. A rule
+ * that stops logging keeps its bucket (no rule word reaches it, stats skip it: its record
+ * says it does not log); a slot newly taken starts from zero.
+ */
 int bpf_fill_log(const struct bpf_maps *m, const struct plan *pl, const struct fill_ids *ids,
 		 struct diag *d)
 {
-	struct tlsfw_log_rule *cur = calloc(TLSFW_MAX_RULES, sizeof(*cur));
-	struct tlsfw_log_rule *want = calloc(TLSFW_MAX_RULES, sizeof(*want));
-	int err = -ENOMEM;
+	int err = 0;
 
-	if (!cur || !want)
-		goto out;
-	err = bpf_log_rules_read(m->log_rules, cur);
-	if (err)
-		goto out;
-	memcpy(want, cur, TLSFW_MAX_RULES * sizeof(*cur));
-	for (size_t r = 0; r < pl->n_rules; r++) {
+	for (size_t r = 0; !err && r < pl->n_rules; r++) {
 		uint32_t slot = ids->rule_slot[r];
+		struct tlsfw_log_rule b = { 0 }, was;
 
-		if (slot >= TLSFW_MAX_RULES)
+		if (!pl->rules[r].log_rate || slot >= TLSFW_MAX_RULES)
 			continue;
-		log_bucket(&pl->rules[r], ids->rule_new && ids->rule_new[r], &want[slot]);
+		if (!(ids->rule_new && ids->rule_new[r]) &&
+		    bpf_map_lookup_elem(m->log_rules, &slot, &b))
+			err = -errno;
+		was = b;
+		log_bucket(&pl->rules[r], &b);
+		if (!err && memcmp(&was, &b, sizeof(b)) &&
+		    bpf_map_update_elem(m->log_rules, &slot, &b, BPF_ANY))
+			err = -errno;
 	}
-	err = bpf_array_write_changed(m->log_rules, want, cur, sizeof(*want), TLSFW_MAX_RULES);
-out:
 	if (err && d)
 		diag_error(d, NULL, "map tlsfw_log_rules: cannot write the log rate limits: %s",
 			   strerror(-err));
-	free(cur);
-	free(want);
 	return err;
 }
 
@@ -85,9 +62,11 @@ int stats_log_read(struct stats_snap *s, int fd)
 		struct stats_rule *ru = &s->rules[r];
 		struct tlsfw_log_rule lr;
 
+		if (!ru->log)
+			continue;
 		if (bpf_map_lookup_elem(fd, &ru->slot, &lr))
 			return -errno;
-		if (!lr.burst || !lr.interval_ns)
+		if (!ru->log || !lr.burst)
 			continue;
 		ru->log_rate = lr.burst; /* a second's worth: the rate */
 		ru->log_events = lr.events;

@@ -26,6 +26,7 @@ struct stats_rule {
 	uint32_t line;
 	uint8_t action; /* enum tlsfw_action */
 	uint8_t monitor;
+	bool log;			  /* log: (log_* below) */
 	bool require;			  /* require: tls: the flow counters below */
 	uint64_t flows_passed, flows_cut; /* flows whose first bytes started TLS, or did not */
 	/* log: (tlsfw_abi.h, "Logging"): rate 0 when the rule does not log */

@@ -158,4 +158,15 @@ rc=$?
 [ $rc = 0 ] || fail "log --follow: exit $rc after SIGINT ($(cat "$TMP/follow.err"))"
 [ "$(grep -c 'rule web-8080 drop$' "$TMP/follow")" = 3 ] || fail "--follow printed: $(cat "$TMP/follow")"
 ok "--follow: 3 events, SIGINT exits 0"
+
+# The same policy without web-8080's log: its packets make no event, stats list it no more.
+sed '/name: web-8080/,/log: true/{/log: true/d}' "$pol" >"$TMP/nolog.conf"
+tlsfw apply "$TMP/nolog.conf" >/dev/null || fail "apply without web-8080's log:"
+cli curl -s --connect-timeout 0.3 "http://$S4:8080/" && fail "curl to 8080 connected"
+tlsfw log >"$TMP/nolog" || fail "tlsfw log after the re-apply"
+[ ! -s "$TMP/nolog" ] || fail "web-8080 without log: still logs: $(cat "$TMP/nolog")"
+stats_json "$TMP/stats2.json"
+[ "$(jget "$TMP/stats2.json" "sorted(r['name'] for r in d['log']['rules'])")" = "['flood-5003', 'ping', 'udp-5001']" ] ||
+	fail "stats after the re-apply: $(jget "$TMP/stats2.json" "d['log']")"
+ok "log: removed by a re-apply: no events, not in stats"
 sink_stop k
