@@ -15,6 +15,7 @@
 #include "parse.h"
 #include "content.h"
 #include "ct.h"
+#include "log.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -195,6 +196,8 @@ static __always_inline void touch_all_maps(void)
 		bpf_map_lookup_elem(&tlsfw_content_work, &zero);
 		bpf_map_lookup_elem(&tlsfw_names, &zero);
 		bpf_map_lookup_elem(&tlsfw_content_cfg, &zero);
+		bpf_map_lookup_elem(&tlsfw_log_rules, &zero);
+		bpf_ringbuf_query(&tlsfw_log_ring, 0);
 	}
 }
 
@@ -261,6 +264,7 @@ static __always_inline __u32 rule_word(const struct tlsfw_rule_val *r)
 	       (r->content & TLSFW_RV_INSPECT ? TLSFW_DW_INSPECT : 0) |
 	       (r->content & TLSFW_RV_REQUIRE ? TLSFW_DW_REQUIRE : 0) |
 	       (r->content & TLSFW_RV_STATE ? TLSFW_DW_STATE : 0) |
+	       (r->content & TLSFW_RV_LOG ? TLSFW_DW_LOG : 0) |
 	       (__u32)(r->action & 3) << TLSFW_DW_ACTION_SHIFT | (r->rule_slot & TLSFW_DW_LOW);
 }
 
@@ -647,7 +651,19 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	rule = decide_rule(&h, p, cfg, dw);
 	if (p->frag == FRAG_FIRST && cfg->frag_mode == TLSFW_FRAG_FOLLOW)
 		remember_first(p, gen, slot, rule);
-	return apply_rule(d, cfg, rule);
+	apply_rule(d, cfg, rule);
+	/* the whole cost of `log:` to a rule without it: this test */
+	if (rule & TLSFW_DW_LOG) {
+		struct log_in li = { .ifindex = ifindex,
+				     .rule = rule,
+				     .gen = gen,
+				     .dir = dir,
+				     .hook = xdp ? TLSFW_LOG_XDP : TLSFW_LOG_TC,
+				     .verdict = d->verdict };
+
+		tlsfw_log(p, &li);
+	}
+	return d->verdict;
 }
 
 #endif /* TLSFW_DECIDE_H */

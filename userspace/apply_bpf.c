@@ -273,6 +273,7 @@ static int fill(struct apply_ctx *c)
 		.ifindex = c->slots.ctx_ifindex,
 		.ctx_slot = c->slots.ctx_slot,
 		.ctx_flags = c->ctx_flags,
+		.rule_new = c->slots.rule_new,
 	};
 	int err;
 
@@ -334,6 +335,7 @@ static int write_names(struct apply_ctx *c)
 		ri->monitor = pl->rules[i].monitor;
 		ri->content = (rule_is_content(&pl->rules[i]) ? TLSFW_RV_INSPECT : 0) |
 			      (pl->rules[i].require_tls ? TLSFW_RV_REQUIRE : 0);
+		ri->log = !!pl->rules[i].log_rate;
 		ri->in_use |= new_bit;
 	}
 	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {

@@ -296,6 +296,7 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		r->action = ri->action;
 		r->monitor = ri->monitor;
 		r->require = !!(ri->content & TLSFW_RV_REQUIRE);
+		r->log = ri->log;
 		s->content |= !!ri->content;
 	}
 	for (uint32_t i = 0; i < TLSFW_MAX_CTX; i++) {
@@ -406,6 +407,8 @@ static int bpf_counters(struct stats_snap *s, bool reset, struct diag *d)
 		err = snap_counters(s, &rd);
 	if (!err && s->content)
 		err = snap_content(s, &st.maps);
+	if (!err)
+		err = stats_log_read(s, st.maps.log_rules);
 	if (err)
 		diag_sys_error(d, err, "cannot read the counters");
 	else if (reset)

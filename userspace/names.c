@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Names and formats written once (names.h), and the ties of userspace enums to the ABI. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -176,4 +177,20 @@ const char *tls_version_name(int version)
 		if (version == tls_versions[i].version)
 			return tls_versions[i].name;
 	return "?";
+}
+
+const char *ip_proto_name(unsigned int proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
 }

@@ -126,6 +126,9 @@ struct pol_rule {
 	struct loc state_loc;
 
 	const char *probe; /* set for rules added by a failing probe (on_fail: block) */
+
+	uint32_t log_rate; /* log: events per second, 0: no logging */
+	struct loc log_loc;
 };
 
 struct pol_probe {

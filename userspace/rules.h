@@ -83,6 +83,8 @@ struct plan_rule {
 	 * own phase-0 value (TLSFW_CT_*, rule_admits_ct) and rule word bit TLSFW_DW_STATE. */
 	unsigned int state;
 	struct loc state_loc;
+	uint32_t log_rate; /* log: events per second (TLSFW_DW_LOG), 0: none */
+	struct loc log_loc;
 };
 
 /* Bit of (interface i of the policy, direction) in plan_rule.ctx. */
