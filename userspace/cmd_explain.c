@@ -309,10 +309,28 @@ static int state_parse(const char *s, struct explain_pkt *pkt)
 	return -EINVAL;
 }
 
+/*
+ * --payload quic|tls|other: what the data plane's content inspection would see in the
+ * packet (TLSFW_PL_*), for payload: and require: rules. quic: a QUIC long-header datagram
+ * (UDP); tls: a TCP flow that starts with a ClientHello; other: neither.
+ */
+static int payload_parse(const char *s, struct explain_pkt *pkt)
+{
+	if (!strcmp(s, "quic") && pkt->proto == IPPROTO_UDP)
+		pkt->pl = TLSFW_PL_QUIC;
+	else if (!strcmp(s, "tls") && pkt->proto == IPPROTO_TCP)
+		pkt->pl = TLSFW_PL_PLAIN;
+	else if (!strcmp(s, "other"))
+		pkt->pl = pkt->proto == IPPROTO_TCP ? TLSFW_PL_NOT_TLS : TLSFW_PL_PLAIN;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int cmd_explain(int argc, char **argv)
 {
 	struct job j = { .dir = -1 };
-	const char *policy = NULL, *arg, *type = NULL;
+	const char *policy = NULL, *arg, *type = NULL, *payload = NULL;
 	long hop = 64;
 	uint8_t ct;
 	struct cli_parse p;
@@ -335,6 +353,8 @@ static int cmd_explain(int argc, char **argv)
 			j.json = true;
 		else if (key == 't')
 			type = arg;
+		else if (key == 'P')
+			payload = arg;
 		else if (key == 'S' && state_parse(arg, &j.pkt))
 			return cli_usage_error(&cli_explain,
 					       "--state is new, established, related or invalid");
@@ -353,6 +373,10 @@ static int cmd_explain(int argc, char **argv)
 			      sizeof(msg)))
 		return cli_usage_error(&cli_explain, "%s", msg);
 	j.pkt.ct_state = ct;
+	if (payload && payload_parse(payload, &j.pkt))
+		return cli_usage_error(
+			&cli_explain,
+			"--payload is quic (a UDP packet), tls (a TCP flow that starts with a ClientHello) or other");
 	if (icmp_of(&j.pkt, type, hop))
 		return cli_usage_error(
 			&cli_explain,
@@ -374,7 +398,7 @@ static int cmd_explain(int argc, char **argv)
 }
 
 static const char *const forms[] = {
-	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--state] [--json]",
+	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--state] [--payload] [--json]",
 	NULL
 };
 static const struct cli_opt opts[] = { { "iface", "IF", 'i' },
@@ -383,5 +407,6 @@ static const struct cli_opt opts[] = { { "iface", "IF", 'i' },
 				       { "hop-limit", "N", 'L' },
 				       { "json", NULL, 'j' },
 				       { "state", "new|established|related|invalid", 'S' },
+				       { "payload", "quic|tls|other", 'P' },
 				       { NULL } };
 const struct cli_cmd cli_explain = { "explain", forms, opts, cmd_explain };

@@ -25,6 +25,8 @@ const char *const explain_field_names[] = {
 	[EXPLAIN_EMPTY] = "nothing",
 	[EXPLAIN_STATE] = "state",
 	[EXPLAIN_NEEDS_STATE] = "needs --state",
+	[EXPLAIN_PAYLOAD] = "payload",
+	[EXPLAIN_NEEDS_PAYLOAD] = "needs --payload",
 };
 
 /* ---- the packet from the command line ---------------------------------------------------- */
@@ -249,6 +251,10 @@ static enum explain_field rule_fails(const struct plan_rule *r, const struct exp
 	if (!(r->ctx & ctx_bit))
 		return r->direction && !(r->direction & dir) ? EXPLAIN_DIRECTION :
 							       EXPLAIN_INTERFACE;
+	if (rule_is_content(r) && pkt->pl == TLSFW_PL_UNKNOWN)
+		return EXPLAIN_NEEDS_PAYLOAD;
+	if (rule_is_content(r) && !rule_admits_pl(r, pkt->pl))
+		return EXPLAIN_PAYLOAD;
 	if (rule_is_state(r) && pkt->ct_state == TLSFW_CT_UNKNOWN)
 		return EXPLAIN_NEEDS_STATE;
 	if (rule_is_state(r) && !(r->state & (1u << (pkt->ct_state - 1))))
@@ -299,6 +305,9 @@ int explain_plan(const struct plan *pl, const struct explain_pkt *pkt, struct ex
 		if (f == EXPLAIN_NEEDS_STATE)
 			out->note =
 				"state rules were taken as not matching: give --state new|established|related|invalid";
+		if (f == EXPLAIN_NEEDS_PAYLOAD)
+			out->note =
+				"payload: and require: rules were taken as not matching: give --payload quic|tls|other";
 	}
 	if (out->rule < 0)
 		out->verdict = out->default_action;

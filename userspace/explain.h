@@ -35,9 +35,11 @@ enum explain_field {
 	EXPLAIN_DST,
 	EXPLAIN_INTERFACE,
 	EXPLAIN_DIRECTION,
-	EXPLAIN_EMPTY,	     /* the rule matches nothing at all (check warned about it) */
-	EXPLAIN_STATE,	     /* state: does not list the packet's --state */
-	EXPLAIN_NEEDS_STATE, /* a state rule, and no --state given: taken as not matching */
+	EXPLAIN_EMPTY,	       /* the rule matches nothing at all (check warned about it) */
+	EXPLAIN_STATE,	       /* state: does not list the packet's --state */
+	EXPLAIN_NEEDS_STATE,   /* a state rule, and no --state given: taken as not matching */
+	EXPLAIN_PAYLOAD,       /* payload: / require: does not admit the packet's --payload */
+	EXPLAIN_NEEDS_PAYLOAD, /* a content rule, and no --payload given: taken as not matching */
 };
 
 extern const char *const explain_field_names[];
@@ -60,6 +62,7 @@ struct explain_pkt {
 	char ifname[IFNAMSIZ];
 	uint8_t dir;	  /* enum tlsfw_dir */
 	uint8_t ct_state; /* --state: TLSFW_CT_*, TLSFW_CT_UNKNOWN when not given */
+	uint8_t pl;	  /* --payload: TLSFW_PL_*, TLSFW_PL_UNKNOWN when not given */
 };
 
 /* A rule as an explanation names it: from the plan, or from the enforced rule records. */

@@ -71,15 +71,20 @@ static int classify_a(const struct explain_live *l, const struct explain_pkt *p,
 {
 	const struct tlsfw_cfg *cfg = &l->cfg;
 	struct tlsfw_comb_key k = { 0 };
-	uint32_t idx, fam = p->family == 6, ct;
+	uint32_t idx, fam = p->family == 6, ct, pl;
 	int err;
 
 	/* The packet's state as given (--state), else one that no state rule lists: as
 	 * explain_plan, state rules then do not match. */
 	ct = p->ct_state ? p->ct_state : TLSFW_CT_VALUES - 1;
+	/* The content class as given (--payload), else PLAIN, which no content rule admits:
+	 * content rules then do not match, as in explain_plan. The data plane reaches the
+	 * same words in two steps (UNKNOWN, then the facts' class) when the first finds a
+	 * content rule; a packet of class PLAIN or QUIC ends where this one lookup does. */
+	pl = p->pl ? p->pl : TLSFW_PL_PLAIN;
 	err = array_word(l->m->proto,
-			 l->gen * TLSFW_PROTO_SLOTS + ct * TLSFW_PL_VALUES * 512 + fam * 256 +
-				 p->proto,
+			 l->gen * TLSFW_PROTO_SLOTS + (ct * TLSFW_PL_VALUES + pl) * 512 +
+				 fam * 256 + p->proto,
 			 &k.a);
 	if (!err && (cfg->fields & TLSFW_F_SPORT))
 		err = array_word(l->m->sport,

@@ -50,8 +50,9 @@ void explain_print(const struct explain *e, const struct explain_pkt *pkt, FILE 
 		rule_name(r, name, sizeof(name));
 		if (r->failed == EXPLAIN_EMPTY)
 			fprintf(out, "  no match  rule %s at %s: matches no packet\n", name, at);
-		else if (r->failed == EXPLAIN_NEEDS_STATE)
-			fprintf(out, "  no match  rule %s at %s: needs --state\n", name, at);
+		else if (r->failed == EXPLAIN_NEEDS_STATE || r->failed == EXPLAIN_NEEDS_PAYLOAD)
+			fprintf(out, "  no match  rule %s at %s: %s\n", name, at,
+				explain_field_names[r->failed]);
 		else
 			fprintf(out, "  no match  rule %s at %s: %s does not match\n", name, at,
 				explain_field_names[r->failed]);
@@ -110,6 +111,16 @@ static json_object *pkt_json(const struct explain_pkt *pkt)
 	json_object_object_add(
 		o, "direction",
 		json_object_new_string(pkt->dir == TLSFW_DIR_EGRESS ? "egress" : "ingress"));
+	/* the packet facts given as options; null when not given */
+	json_object_object_add(
+		o, "state",
+		pkt->ct_state ? json_object_new_string(pol_state_names[pkt->ct_state - 1]) : NULL);
+	json_object_object_add(o, "payload",
+			       !pkt->pl			? NULL :
+			       pkt->pl == TLSFW_PL_QUIC ? json_object_new_string("quic") :
+			       pkt->pl == TLSFW_PL_PLAIN && pkt->proto == IPPROTO_TCP ?
+							  json_object_new_string("tls") :
+							  json_object_new_string("other"));
 	return o;
 }
 

@@ -315,17 +315,6 @@ static bool term_has_ports(const struct rule_term *t)
 	return t->has_sport || t->has_dport;
 }
 
-/* Does rule r admit content class pl? Every rule admits UNKNOWN (the first lookup); a
- * content rule admits its own class only after that. */
-static bool rule_admits_pl(const struct plan_rule *r, unsigned int pl)
-{
-	if (pl == TLSFW_PL_UNKNOWN || !rule_is_content(r))
-		return true;
-	if (r->payload_quic)
-		return pl == TLSFW_PL_QUIC;
-	return pl == TLSFW_PL_NOT_TLS || pl == TLSFW_PL_UNORDERED;
-}
-
 /* Does rule r admit conntrack state ct? Every rule admits UNKNOWN (the first lookup); a
  * state rule admits the states it lists after that. */
 static bool rule_admits_ct(const struct plan_rule *r, unsigned int ct)

@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "intervals.h"
 #include "policy.h"
+#include "tlsfw_abi.h"
 
 /*
  * One alternative of a rule: a rule is the OR of its terms. A rule without services has one;
@@ -98,6 +99,17 @@ struct plan_rule {
 static inline bool rule_is_content(const struct plan_rule *r)
 {
 	return r->payload_quic || r->require_tls;
+}
+
+/* Does r admit content class pl (TLSFW_PL_*)? Every rule admits UNKNOWN (the first
+ * classification); a content rule after that only its own classes. */
+static inline bool rule_admits_pl(const struct plan_rule *r, unsigned int pl)
+{
+	if (pl == TLSFW_PL_UNKNOWN || !rule_is_content(r))
+		return true;
+	if (r->payload_quic)
+		return pl == TLSFW_PL_QUIC;
+	return pl == TLSFW_PL_NOT_TLS || pl == TLSFW_PL_UNORDERED;
 }
 
 /* A state rule: it matches only packets whose conntrack state it admits (rule_admits_ct). */

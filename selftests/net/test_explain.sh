@@ -92,3 +92,20 @@ for B in $BACKENDS; do
 	ex "$TMP/none.json" udp "$C4:1" "$S4:2"
 	[ $? = 2 ] || fail "$B: explain with nothing enforced did not exit 2"
 done
+
+# Content rules (backend bpf only: nft refuses them) explained from the enforced maps: the
+# packet's payload is an option; without it the rule needs it, with it the rule decides.
+topo_up content
+tlsfw apply "$ROOT/policies/block-quic.conf" >/dev/null || fail "apply block-quic.conf"
+ex "$TMP/q0.json" udp "$C4:40000" "$S4:8443" --iface lan0 --dir ingress || fail "explain without --payload"
+[ "$(field "$TMP/q0.json" "['not_matched'][1]['failed']")" = "needs --payload" ] ||
+	fail "a payload rule without --payload: $(cat "$TMP/q0.json")"
+[ "$(field "$TMP/q0.json" "['verdict']")" = allow ] || fail "UDP 8443 without --payload is not allowed"
+ex "$TMP/q1.json" udp "$C4:40000" "$S4:8443" --iface lan0 --dir ingress --payload quic || fail "explain --payload quic"
+[ "$(field "$TMP/q1.json" "['rule']['name']")" = block-quic ] || fail "--payload quic: $(cat "$TMP/q1.json")"
+[ "$(field "$TMP/q1.json" "['verdict']")" = reject ] || fail "--payload quic is not rejected"
+[ "$(field "$TMP/q1.json" "['packet']['payload']")" = quic ] || fail "--payload not in the packet"
+ex "$TMP/q2.json" tcp "$C4:40000" "$S4:443" --payload quic
+[ $? = 1 ] || fail "--payload quic on TCP was not a usage error"
+tlsfw detach >/dev/null || fail "detach block-quic.conf"
+ok "bpf: content rules explained from the maps with --payload"

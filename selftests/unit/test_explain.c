@@ -132,6 +132,54 @@ static void test_fields(void)
 	unload(&c);
 }
 
+/* payload: and require: rules: taken as not matching without --payload (and said so), then
+ * each admits its own class only. */
+static void test_payload(void)
+{
+	static const char text[] = "version: 1\ninterfaces:\n  - name: lan0\ndefault: allow\n"
+				   "rules:\n"
+				   "  - name: quic\n    proto: udp\n    payload: quic\n"
+				   "    action: reject\n"
+				   "  - name: tls-only\n    proto: tcp\n    dport: 443\n"
+				   "    require: tls\n    action: reject\n";
+	static const struct {
+		const char *proto, *dst;
+		uint8_t pl;
+		long rule;	    /* plan index (0 is (essentials)), -1: the default */
+		const char *failed; /* of the content rule skipped, or NULL */
+	} cases[] = {
+		{ "udp", "10.1.0.1:443", TLSFW_PL_UNKNOWN, -1, "needs --payload" },
+		{ "udp", "10.1.0.1:8443", TLSFW_PL_QUIC, 1, NULL },
+		{ "udp", "10.1.0.1:443", TLSFW_PL_PLAIN, -1, "payload" },
+		{ "tcp", "10.1.0.1:443", TLSFW_PL_UNKNOWN, -1, "needs --payload" },
+		{ "tcp", "10.1.0.1:443", TLSFW_PL_PLAIN, -1, "payload" },
+		{ "tcp", "10.1.0.1:443", TLSFW_PL_NOT_TLS, 2, NULL },
+	};
+	struct explain_pkt x;
+	struct explain e;
+	struct ctx c;
+
+	if (load(&c, text))
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t k = !strcmp(cases[i].proto, "udp") ? 1 : 2; /* the content rule it meets */
+
+		pkt(&x, cases[i].proto, "10.0.0.5:40000", cases[i].dst, "lan0", TLSFW_DIR_INGRESS);
+		x.pl = cases[i].pl;
+		CHECK(!explain_plan(&c.pl, &x, &e), "explain %zu", i);
+		CHECK(e.rule == cases[i].rule, "case %zu: rule %ld, want %ld", i, e.rule,
+		      cases[i].rule);
+		if (cases[i].failed && e.n_skipped > k)
+			CHECK(!strcmp(explain_field_names[e.skipped[k].failed], cases[i].failed),
+			      "case %zu: failed on %s, want %s", i,
+			      explain_field_names[e.skipped[k].failed], cases[i].failed);
+		CHECK(!cases[i].failed || e.n_skipped > k, "case %zu: rule %zu not skipped", i, k);
+		CHECK((cases[i].pl == TLSFW_PL_UNKNOWN) == (e.note != NULL), "case %zu: note", i);
+		explain_free(&e);
+	}
+	unload(&c);
+}
+
 static void test_lockout(void)
 {
 	static const char text[] = "version: 1\ninterfaces:\n  - name: lan0\n  - name: wan0\n"
@@ -236,6 +284,7 @@ int main(void)
 {
 	test_parse();
 	test_fields();
+	test_payload();
 	test_lockout();
 	test_random();
 	return check_report("test_explain");
