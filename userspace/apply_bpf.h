@@ -3,7 +3,7 @@
  * Stage 4a: enforce a plan with the BPF data plane, atomically. Loads new programs that share
  * the maps of what is enforced now, fills the inactive generation, swaps the programs in
  * place, flips the generation, then attaches and detaches what the interface list changed.
- * Any failure undoes every step taken, in reverse order (see "Apply and state" in
+ * Any failure undoes every step taken, in reverse order (see "BPF backend: apply and state" in
  * Documentation/architecture.md).
  */
 #ifndef TLSFW_APPLY_BPF_H

@@ -3,7 +3,7 @@
  * Finding what tlsfw enforces in the current network namespace, from the kernel alone: walk
  * the interfaces, ask each for its XDP program and for the tc filter at tlsfw's handle and
  * priority, keep those whose program is a tlsfw program, and open their maps. No file system
- * state (see Documentation/architecture.md, "Apply and state").
+ * state (see Documentation/architecture.md, "BPF backend: apply and state").
  */
 #ifndef TLSFW_STATE_H
 #define TLSFW_STATE_H
