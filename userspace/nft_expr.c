@@ -254,7 +254,8 @@ static void frag_item(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct
 	}
 }
 
-/* The expressions of one item of a rule. */
+/* The expressions of one item of a rule. Long only because it is one flat case per item kind
+ * (enum nft_item_kind), mirroring print_item in plan_print_nft.c case for case. */
 void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct nft_rs_item *it)
 {
 	char name[176];

@@ -65,7 +65,8 @@ static void print_comb(const char *title, const struct plan_comb *v, size_t n,
 	}
 }
 
-static void print_bpf(const struct plan *pl, FILE *out)
+/* The plan's header: fields used, policy-wide settings, class and entry counts, hooks. */
+static void print_bpf_header(const struct plan *pl, FILE *out)
 {
 	static const char *const field_names[] = { "sport", "dport", "src", "dst" };
 	bool any = false;
@@ -97,7 +98,10 @@ static void print_bpf(const struct plan *pl, FILE *out)
 			f->hooks & POL_HOOK_EGRESS ? "egress" : "",
 			name_of(xdp_names, 3, f->xdp_mode));
 	}
+}
 
+static void print_bpf_rules(const struct plan *pl, FILE *out)
+{
 	fprintf(out, "\nrules:\n");
 	for (size_t i = 0; i < pl->n_rules; i++) {
 		const struct plan_rule *r = &pl->rules[i];
@@ -115,7 +119,11 @@ static void print_bpf(const struct plan *pl, FILE *out)
 		}
 		fprintf(out, " line %u\n", r->line);
 	}
+}
 
+/* Phase 0: the protocol classes, and the content and state slices where rules use them. */
+static void print_bpf_proto(const struct plan *pl, FILE *out)
+{
 	fprintf(out, "\nproto:\n");
 	print_runs(pl->proto_cls, 256, "  ipv4 ", out);
 	print_runs(pl->proto_cls + 256, 256, "  ipv6 ", out);
@@ -143,6 +151,13 @@ static void print_bpf(const struct plan *pl, FILE *out)
 	if (pl->has_content)
 		fprintf(out, "midstream: %s\nflows: %u\n",
 			name_of(pol_action_names, 3, pl->midstream_action), pl->flows);
+}
+
+static void print_bpf(const struct plan *pl, FILE *out)
+{
+	print_bpf_header(pl, out);
+	print_bpf_rules(pl, out);
+	print_bpf_proto(pl, out);
 	print_ports("sport", pl->sport_cls, out);
 	print_ports("dport", pl->dport_cls, out);
 

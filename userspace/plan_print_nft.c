@@ -236,6 +236,8 @@ static void print_ct_state(unsigned int bits, FILE *out)
 	}
 }
 
+/* One item of a rule as `nft list` writes it. Long only because it is one flat case per item
+ * kind (enum nft_item_kind), each a line or two: splitting it would scatter the table. */
 static void print_item(const struct plan *pl, const struct nft_rs_item *it, FILE *out)
 {
 	const struct nft_ruleset *rs = &pl->nft;
