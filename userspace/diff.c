@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "diff.h"
+#include "icmp_types.h"
 #include "textsafe.h"
 
 enum {
@@ -21,10 +22,17 @@ enum {
 	F_FAMILY,
 	F_DIRECTION,
 	F_INTERFACE,
+	F_ICMP_TYPE,
+	F_PAYLOAD,
+	F_REQUIRE,
+	F_STATE,
+	F_LOG,
 	N_F
 };
-static const char *const field_names[N_F] = { "proto", "service", "sport",     "dport",	   "src",
-					      "dst",   "family",  "direction", "interface" };
+static const char *const field_names[N_F] = { "proto",	   "service",	"sport",   "dport",
+					      "src",	   "dst",	"family",  "direction",
+					      "interface", "icmp_type", "payload", "require",
+					      "state",	   "log" };
 
 /* ---- the two sides ------------------------------------------------------------------------ */
 
@@ -124,6 +132,43 @@ static void add(char *buf, size_t len, const char *word)
 	snprintf(buf + n, len - n, "%s%s", n ? "," : "", word);
 }
 
+/* icmp_type (by name where the type has one), payload, require, state, log: "" when absent */
+static void field_content_str(const struct pol_rule *r, int f, char *buf, size_t len)
+{
+	char one[32];
+
+	switch (f) {
+	case F_ICMP_TYPE:
+		for (size_t i = 0; i < r->icmp_types.n; i++) {
+			const struct pol_icmp_type *t = &r->icmp_types.v[i];
+			const char *nm = t->v4 >= 0 ? icmp_type_name(t->v4, false) :
+						      icmp_type_name(t->v6, true);
+
+			if (!nm)
+				snprintf(one, sizeof(one), "%d", t->v4 >= 0 ? t->v4 : t->v6);
+			add(buf, len, nm ? nm : one);
+		}
+		break;
+	case F_PAYLOAD:
+		snprintf(buf, len, "%s", r->payload_quic ? "quic" : "");
+		break;
+	case F_REQUIRE:
+		snprintf(buf, len, "%s", r->require_tls ? "tls" : "");
+		break;
+	case F_STATE:
+		for (unsigned int i = 0; i < POL_ST_COUNT; i++)
+			if (r->state & (1u << i))
+				add(buf, len, pol_state_names[i]);
+		break;
+	case F_LOG:
+		if (r->log_rate)
+			snprintf(buf, len, "%u/s", r->log_rate);
+		else
+			snprintf(buf, len, "false");
+		break;
+	}
+}
+
 static void field_str(const struct pol_rule *r, int f, char *buf, size_t len)
 {
 	const struct pol_ports *pp = f == F_SPORT ? &r->sport : &r->dport;
@@ -179,6 +224,9 @@ static void field_str(const struct pol_rule *r, int f, char *buf, size_t len)
 			 r->direction == POL_DIR_INGRESS ? "ingress" :
 			 r->direction == POL_DIR_EGRESS	 ? "egress" :
 							   "");
+		break;
+	default:
+		field_content_str(r, f, buf, len);
 		break;
 	}
 	if (!buf[0])
