@@ -239,8 +239,8 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 			.monitor = pl->rules[r].monitor,
 			.content = (rule_is_content(&pl->rules[r]) ? TLSFW_RV_INSPECT : 0) |
 				   (pl->rules[r].require_tls ? TLSFW_RV_REQUIRE : 0) |
-				   (rule_is_state(&pl->rules[r]) ? TLSFW_RV_STATE : 0),
-			(pl->rules[r].log_rate ? TLSFW_RV_LOG : 0),
+				   (rule_is_state(&pl->rules[r]) ? TLSFW_RV_STATE : 0) |
+				   (pl->rules[r].log_rate ? TLSFW_RV_LOG : 0),
 		};
 	}
 	if (t->len) {
