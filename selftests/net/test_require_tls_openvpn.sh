@@ -37,7 +37,17 @@ cli ping -c1 -W2 10.99.0.1 >/dev/null || { cat "$TMP/c0.log"; fail "no tunnel wi
 ok "OpenVPN over TCP 443 works without a policy"
 _kill_tree "$c0"
 wait "$c0" 2>/dev/null
-sleep 0.5
+# The TCP server restarts when its client leaves and stops listening meanwhile (seen in CI: the
+# next client was refused, not reset): wait for the listener to go, then to come back.
+for i in $(seq 30); do
+	srv ss -Hltn "sport = :443" | grep -q . || break
+	sleep 0.1
+done
+for i in $(seq 100); do
+	srv ss -Hltn "sport = :443" | grep -q . && break
+	sleep 0.1
+done
+srv ss -Hltn "sport = :443" | grep -q . || { cat "$TMP/server.log"; fail "the OpenVPN server did not listen again"; }
 
 cat >"$TMP/p.conf" <<'POL'
 version: 1
