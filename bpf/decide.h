@@ -259,6 +259,7 @@ static __always_inline __u32 rule_word(const struct tlsfw_rule_val *r)
 	return TLSFW_DW_VALID | (r->monitor ? TLSFW_DW_MONITOR : 0) |
 	       (r->content & TLSFW_RV_INSPECT ? TLSFW_DW_INSPECT : 0) |
 	       (r->content & TLSFW_RV_REQUIRE ? TLSFW_DW_REQUIRE : 0) |
+	       (r->content & TLSFW_RV_NAME ? TLSFW_DW_NAME : 0) |
 	       (__u32)(r->action & 3) << TLSFW_DW_ACTION_SHIFT | (r->rule_slot & TLSFW_DW_LOW);
 }
 
@@ -503,6 +504,33 @@ static __always_inline void count_flow(__u32 rule, int cut)
 		__sync_fetch_and_add(&f->passed, 1);
 }
 
+/* A flow whose ClientHello a sni:/ech: rule matched, once per flow. */
+static __always_inline void count_matched(__u32 rule)
+{
+	__u32 slot = rule & TLSFW_DW_LOW;
+	struct tlsfw_rule_flows *f = bpf_map_lookup_elem(&tlsfw_rule_flows, &slot);
+
+	if (f)
+		__sync_fetch_and_add(&f->matched, 1);
+}
+
+/* The content class of a decided ClientHello (name or not, ECH) when the generation has
+ * name rules; else pl as the facts table gave it. */
+static __always_inline __u32 hello_pl(const struct tlsfw_facts *f, __u32 pl)
+{
+	__u32 slot;
+
+	if (f->hello == TLSFW_HELLO_NO_NAME)
+		slot = 0;
+	else if (f->hello == TLSFW_HELLO_NAME)
+		slot = f->name_cls + 1;
+	else
+		return pl;
+	if (slot >= TLSFW_PL_NAME_SLOTS) /* the lowering never makes so many classes */
+		return TLSFW_PL_HELLO_BAD;
+	return TLSFW_PL_NAME0 + slot * 2 + (f->ech & 1);
+}
+
 /* Where a decision is made: the hook's context, for reading the payload. */
 struct hook {
 	void *ctx;
@@ -520,15 +548,18 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 				     __u32 rule)
 {
 	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
+	__u32 want = (cfg->flags & TLSFW_CFG_NAMES) ? TLSFW_WANT_HELLO : 0;
 	struct tlsfw_facts f;
 	__u32 i, pl, again;
 
 	if (h->xdp)
-		tlsfw_content_xdp(h->ctx, p, h->gen, 0, &f);
+		tlsfw_content_xdp(h->ctx, p, h->gen, want, &f);
 	else
-		tlsfw_content_tc(h->ctx, p, h->gen, 0, &f);
+		tlsfw_content_tc(h->ctx, p, h->gen, want, &f);
 	i = ((((__u32)f.quic & 3) * 8 + (f.tls & 7)) * 8 + (f.hello & 7)) * 2 + (f.ech & 1);
 	pl = cfg->fact_pl[i & (TLSFW_FACT_SLOTS - 1)];
+	if (want)
+		pl = hello_pl(&f, pl);
 	/* A RST carries no stream data: let it close the server's half of a cut flow. */
 	if (pl == TLSFW_PL_NOT_TLS && p->proto == TLSFW_IPPROTO_TCP &&
 	    (p->tcp_flags & TLSFW_TCP_RST))
@@ -538,8 +569,10 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	if ((f.fresh & TLSFW_FRESH_TLS) && (rule & TLSFW_DW_REQUIRE) &&
 	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
 		count_flow(rule, f.tls == TLSFW_TLS_NO);
+	if ((f.fresh & TLSFW_FRESH_HELLO) && (again & TLSFW_DW_NAME) && pl != TLSFW_PL_UNORDERED)
+		count_matched(again);
 	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
-	if (pl == TLSFW_PL_UNORDERED && (again & TLSFW_DW_REQUIRE))
+	if (pl == TLSFW_PL_UNORDERED && (again & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))
 		again = (again & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_DROP
 									   << TLSFW_DW_ACTION_SHIFT;
 	return again;

@@ -19,6 +19,7 @@
 #include "lower.h"
 #include "lower_pfx.h"
 #include "plan.h"
+#include "policy_sni.h"
 #include "termsets.h"
 
 struct lower {
@@ -333,6 +334,20 @@ static bool rule_admits_pl(const struct plan_rule *r, unsigned int pl)
  * beyond a gap before the TLS start is decided is UNORDERED. Issue 13's hello and ech facts
  * have their place in the index already; a name class will be a field of its own.
  */
+/* With name rules: a malformed ClientHello is HELLO_BAD (name rules fail closed), a segment
+ * beyond a gap before the ClientHello ended is UNORDERED (sni_unordered: says what then). */
+static void lower_facts_hello(struct plan *pl, unsigned int i)
+{
+	unsigned int hello = i / 2 % 8;
+
+	if (pl->fact_pl[i] != TLSFW_PL_PLAIN)
+		return;
+	if (hello == TLSFW_HELLO_MALFORMED)
+		pl->fact_pl[i] = TLSFW_PL_HELLO_BAD;
+	else if (hello == TLSFW_HELLO_UNORDERED)
+		pl->fact_pl[i] = TLSFW_PL_UNORDERED;
+}
+
 static void lower_facts(struct plan *pl)
 {
 	for (unsigned int i = 0; i < TLSFW_FACT_SLOTS; i++) {
@@ -348,6 +363,8 @@ static void lower_facts(struct plan *pl)
 		else if (tls == TLSFW_TLS_UNORDERED)
 			c = TLSFW_PL_UNORDERED;
 		pl->fact_pl[i] = c;
+		if (pl->has_names)
+			lower_facts_hello(pl, i);
 	}
 }
 
@@ -356,7 +373,7 @@ static void lower_facts(struct plan *pl)
 static int lower_proto(struct lower *l)
 {
 	uint32_t *cls = l->pl->proto_cls;
-	unsigned int n_pl = l->pl->has_content ? TLSFW_PL_VALUES : 1;
+	unsigned int n_pl = !l->pl->has_content ? 1 : l->pl->has_names ? TLSFW_PL_VALUES : 8;
 	uint64_t *b = l->tmp;
 	int err;
 
@@ -378,7 +395,9 @@ static int lower_proto(struct lower *l)
 			/* A rule with a port matches only TCP and UDP. */
 			if (term_has_ports(term) && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 				continue;
-			if (!rule_admits_pl(r, pl))
+			if (r->names && pl != TLSFW_PL_UNKNOWN ?
+				    !rule_admits_name_pl(l->pl, r, pl) :
+				    !rule_admits_pl(r, pl))
 				continue;
 			bs_set(b, t);
 		}

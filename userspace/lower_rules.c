@@ -374,6 +374,17 @@ static unsigned int prefix_fams(const struct pol_prefixes *pp)
 	return f;
 }
 
+/* sni:, sni_match:, ech: (issue 13). */
+static void rule_build_names(const struct pol_rule *r, struct plan_rule *out)
+{
+	out->names = r->has_sni || r->ech != POL_ECH_ANY;
+	out->sni_none = r->sni_none;
+	out->sni_not = r->sni_not;
+	out->ech = r->ech;
+	out->sni = r->has_sni && !r->sni_none ? &r->sni : NULL;
+	out->names_loc = r->has_sni ? r->sni.loc : r->ech_loc;
+}
+
 int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rule *out,
 	       void (*excluded)(void *arg, size_t service), void *arg)
 {
@@ -396,6 +407,7 @@ int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rul
 	out->payload_loc = r->payload_loc;
 	out->require_tls = r->require_tls;
 	out->require_loc = r->require_loc;
+	rule_build_names(r, out);
 	out->fams = r->family ? r->family : POL_FAM_V4 | POL_FAM_V6;
 	if (r->has_src)
 		out->fams &= prefix_fams(&r->src);

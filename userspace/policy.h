@@ -78,6 +78,12 @@ struct pol_icmp_types {
 	struct loc loc; /* of the whole value */
 };
 
+enum pol_ech {
+	POL_ECH_ANY = 0,
+	POL_ECH_PRESENT,
+	POL_ECH_ABSENT,
+};
+
 struct pol_rule {
 	char *name;
 	struct loc loc; /* of the rule's mapping (the "- name:" item) */
@@ -115,6 +121,14 @@ struct pol_rule {
 	struct loc payload_loc;
 	bool require_tls; /* require: tls (TCP rules): matches flows that do not start TLS */
 	struct loc require_loc;
+	/* Server names (issue 13, TCP rules): the ClientHello's server_name and ECH. */
+	bool has_sni;	      /* sni: written */
+	bool sni_none;	      /* sni: none: a ClientHello without server_name */
+	struct pol_names sni; /* the names as written (and from @FILE), sni.loc the value's */
+	bool sni_not;	      /* sni_match: not */
+	struct loc sni_match_loc;
+	unsigned int ech; /* enum pol_ech */
+	struct loc ech_loc;
 
 	const char *probe; /* set for rules added by a failing probe (on_fail: block) */
 };
@@ -157,6 +171,9 @@ struct policy {
 	struct loc midstream_loc;
 	uint32_t flows; /* flow table entries; 0: TLSFW_FLOWS_DEFAULT */
 	struct loc flows_loc;
+	enum pol_action sni_unordered; /* allow (default) | drop: segments beyond a gap before a
+					* name rule decided */
+	struct loc sni_unordered_loc;
 	enum pol_action essentials; /* allow (default) | drop: see rule_essentials() */
 	struct loc essentials_loc;  /* line 0: not written */
 	struct pol_rule *rules;

@@ -28,6 +28,8 @@ struct stats_rule {
 	uint8_t monitor;
 	bool require;			  /* require: tls: the flow counters below */
 	uint64_t flows_passed, flows_cut; /* flows whose first bytes started TLS, or did not */
+	bool names;			  /* sni:/ech: (issue 13): flows_matched below */
+	uint64_t flows_matched;		  /* flows whose ClientHello the rule matched */
 };
 
 /* One counter block: an interface and a direction. */
