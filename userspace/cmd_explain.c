@@ -321,6 +321,11 @@ static int cmd_explain(int argc, char **argv)
 			j.json = true;
 		else if (key == 't')
 			type = arg;
+		else if (key == 's' || key == 'e')
+			return cli_usage_error(
+				&cli_explain,
+				"--%s: not supported yet: explain follows ports, addresses and interfaces; sni: and ech: rules match a subset of a flow's packets by its ClientHello (try the flow, and read `tlsfw stats` flows matched)",
+				key == 's' ? "sni" : "ech");
 		else if (key == 'L' && !hop_parse(arg, &hop))
 			return cli_usage_error(&cli_explain,
 					       "--hop-limit is a number from 0 to 255");
@@ -361,6 +366,7 @@ static const char *const forms[] = {
 static const struct cli_opt opts[] = {
 	{ "iface", "IF", 'i' },	      { "dir", "ingress|egress", 'd' },
 	{ "icmp-type", "TYPE", 't' }, { "hop-limit", "N", 'L' },
-	{ "json", NULL, 'j' },	      { NULL }
+	{ "json", NULL, 'j' },	      { "sni", "NAME", 's' },
+	{ "ech", NULL, 'e' },	      { NULL }
 };
 const struct cli_cmd cli_explain = { "explain", forms, opts, cmd_explain };

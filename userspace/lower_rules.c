@@ -383,6 +383,15 @@ static void rule_build_names(const struct pol_rule *r, struct plan_rule *out)
 	out->ech = r->ech;
 	out->sni = r->has_sni && !r->sni_none ? &r->sni : NULL;
 	out->names_loc = r->has_sni ? r->sni.loc : r->ech_loc;
+	for (size_t j = 0; j < r->services.n && !out->sni; j++) {
+		const struct service *s = catalog_find(r->services.v[j]);
+
+		if (s && s->names) {
+			out->names = true;
+			out->builtin_sni = s->names;
+			out->names_loc = r->services.locs[j];
+		}
+	}
 }
 
 int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rule *out,

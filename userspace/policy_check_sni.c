@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../bpf/tlsfw_content_abi.h"
+#include "catalog.h"
 #include "name_table.h"
 #include "policy_sni.h"
 #include "rules.h"
@@ -84,11 +85,45 @@ static int other_than_tcp(const struct plan_rule *r)
 	return 0;
 }
 
+/* service: doh (a service with server names): alone, and without sni:. Its index or -1. */
+static int check_named_service(const struct pol_rule *pr, struct diag *d)
+{
+	for (size_t j = 0; j < pr->services.n; j++) {
+		const struct service *s = catalog_find(pr->services.v[j]);
+
+		if (!s || !s->names)
+			continue;
+		if (pr->services.n > 1)
+			diag_error(
+				d, &pr->services.locs[j],
+				"service: %s matches by server name, which would apply to the rule's other services too: give it a rule of its own",
+				s->name);
+		else if (pr->has_sni)
+			diag_error(
+				d, &pr->sni.loc,
+				"sni: and service: %s (a list of names already): write two rules",
+				s->name);
+		return (int)j;
+	}
+	return -1;
+}
+
 void check_sni(const struct policy *p, const struct plan_rule *rules, struct diag *d, uint8_t *skip)
 {
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pol_rule *pr = &p->rules[i];
 		const char *key = pr->has_sni ? "sni" : "ech";
+		int svc = check_named_service(pr, d);
+
+		if (svc >= 0 && !pol_rule_has_names(pr)) {
+			skip[i] = 1;
+			if (p->backend == POL_BACKEND_NFT)
+				diag_error(
+					d, &pr->services.locs[svc],
+					"service: %s needs backend: bpf: it matches by server name, and nftables cannot parse a TLS ClientHello across segments (write backend: bpf)",
+					pr->services.v[svc]);
+			continue;
+		}
 
 		if (pr->sni_match_loc.line && !pr->has_sni)
 			diag_error(d, &pr->sni_match_loc,

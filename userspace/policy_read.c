@@ -100,7 +100,7 @@ char *rd_strdup(struct reader *rd, const char *s)
 static void read_map(struct reader *rd, const struct ynode *map, const char *what,
 		     const struct keydef *keys, size_t nkeys, void *obj)
 {
-	const char *names[16];
+	const char *names[32];
 
 	for (size_t i = 0; i < nkeys && i < ARRAY_SIZE(names); i++)
 		names[i] = keys[i].name;

@@ -101,3 +101,31 @@ tlsfw stats --prometheus 2>/dev/null | grep -q '^tlsfw_rule_flows_matched_total{
 	fail "prometheus: no tlsfw_rule_flows_matched_total for no-doh of 10"
 tlsfw stats | grep -q 'no-doh .* 10$' || fail "tlsfw stats: no-doh does not show 10 flows matched"
 ok "tlsfw stats text and Prometheus show the flows matched"
+
+# service: doh: the catalog's resolver names on port 443
+tlsfw services | grep -q '^doh ' || fail "tlsfw services does not list doh"
+tlsfw services | grep -q 'dns.quad9.net' || fail "tlsfw services does not show doh's names"
+P=$(policy doh <<EOF2
+version: 1
+interfaces:
+  - name: lan0
+rules:
+  - name: doh-names
+    service: doh
+    action: reject
+  - name: web
+    service: https
+    action: allow
+EOF2
+)
+tlsfw apply "$P" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply service: doh"; }
+for a in "$S4" "$S6"; do
+	for n in dns.quad9.net mozilla.cloudflare-dns.com DOH.MULLVAD.NET; do
+		get "$n" "$a" 443 && fail "service: doh let $n to $a load"
+	done
+	get www.example.com "$a" 443 || fail "service: doh refused www.example.com to $a"
+done
+stats_json "$TMP/s2.json"
+n=$(jget "$TMP/s2.json" "[r['flows_matched'] for r in d['flows']['rules'] if r['name']=='doh-names'][0]")
+[ "$n" = 6 ] || fail "service: doh rule matched $n flows, expected 6"
+ok "service: doh resets the resolvers' names (IPv4, IPv6), other names load; 6 flows matched"
