@@ -10,11 +10,18 @@ BPFTOOL ?= bpftool
 BUILD := build
 FUZZ_SECONDS ?= 300
 
-PKGS := libbpf yaml-0.1 libnftnl libmnl json-c libssl libcrypto libmicrohttpd gnutls libxcrypt \
-	libunbound libcurl
+PKGS := libbpf yaml-0.1 libnftnl libmnl json-c libssl libcrypto libxcrypt
+# Opened with dlopen() on first use, not linked (userspace/lazylib.h says why): their headers
+# are used, and their SONAMEs are compiled in.
+LAZY_PKGS := libcurl libunbound libmicrohttpd gnutls
 # Recursive (=) so that a sub-make run after install-deps sees the new packages.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null) $(SONAMES)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+soname = $(shell objdump -p $$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2).so 2>/dev/null | awk '/SONAME/ { print $$2 }')
+SONAMES = -DTLSFW_SONAME_CURL='"$(call soname,libcurl,libcurl)"' \
+	-DTLSFW_SONAME_UNBOUND='"$(call soname,libunbound,libunbound)"' \
+	-DTLSFW_SONAME_MICROHTTPD='"$(call soname,libmicrohttpd,libmicrohttpd)"' \
+	-DTLSFW_SONAME_GNUTLS='"$(call soname,gnutls,libgnutls)"'
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 COMMON_CFLAGS = -std=gnu11 -g $(WARN) -D_GNU_SOURCE -I$(BUILD) -Iuserspace -Ibpf $(PKG_CFLAGS)

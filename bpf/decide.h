@@ -14,6 +14,8 @@
 #include "tlsfw_abi.h"
 #include "parse.h"
 #include "content.h"
+#include "ct.h"
+#include "log.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -194,6 +196,8 @@ static __always_inline void touch_all_maps(void)
 		bpf_map_lookup_elem(&tlsfw_content_work, &zero);
 		bpf_map_lookup_elem(&tlsfw_names, &zero);
 		bpf_map_lookup_elem(&tlsfw_content_cfg, &zero);
+		bpf_map_lookup_elem(&tlsfw_log_rules, &zero);
+		bpf_ringbuf_query(&tlsfw_log_ring, 0);
 	}
 }
 
@@ -260,6 +264,8 @@ static __always_inline __u32 rule_word(const struct tlsfw_rule_val *r)
 	       (r->content & TLSFW_RV_INSPECT ? TLSFW_DW_INSPECT : 0) |
 	       (r->content & TLSFW_RV_REQUIRE ? TLSFW_DW_REQUIRE : 0) |
 	       (r->content & TLSFW_RV_NAME ? TLSFW_DW_NAME : 0) |
+	       (r->content & TLSFW_RV_STATE ? TLSFW_DW_STATE : 0) |
+	       (r->content & TLSFW_RV_LOG ? TLSFW_DW_LOG : 0) |
 	       (__u32)(r->action & 3) << TLSFW_DW_ACTION_SHIFT | (r->rule_slot & TLSFW_DW_LOW);
 }
 
@@ -337,7 +343,7 @@ static __always_inline __u32 classify_addrs(const struct parsed *p, __u32 gen, _
  */
 static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw_cfg *cfg,
 				      __u32 gen, __u32 ctx_cls, const struct tlsfw_words *dw,
-				      __u32 pl)
+				      __u32 pl, __u32 ct)
 {
 	struct tlsfw_comb_key k = {};
 	__u32 idx, *v, pc, sc = 0, dc = 0, a, b, flags = cfg->flags, fields = cfg->fields;
@@ -346,8 +352,11 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	if ((flags & (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH)) ==
 	    (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH))
 		return 0;
-	idx = gen * TLSFW_PROTO_SLOTS + (pl & (TLSFW_PL_VALUES - 1)) * 512 + p->family * 256 +
-	      p->proto;
+	idx = gen * TLSFW_PROTO_SLOTS +
+	      ((ct < TLSFW_CT_VALUES ? ct : TLSFW_CT_UNKNOWN) * TLSFW_PL_VALUES +
+	       (pl & (TLSFW_PL_VALUES - 1))) *
+		      512 +
+	      p->family * 256 + p->proto;
 	v = bpf_map_lookup_elem(&tlsfw_proto, &idx);
 	if (!v)
 		return 0;
@@ -411,7 +420,7 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 
 /* What classify() takes besides the packet and the tables. */
 struct class_in {
-	__u32 gen, ctx_cls, pl;
+	__u32 gen, ctx_cls, pl, ct;
 };
 
 /*
@@ -426,7 +435,7 @@ __noinline __u32 tlsfw_classify(const struct parsed *p, const struct tlsfw_cfg *
 {
 	if (!p || !cfg || !dw || !in)
 		return 0;
-	return classify(p, cfg, in->gen, in->ctx_cls, dw, in->pl);
+	return classify(p, cfg, in->gen, in->ctx_cls, dw, in->pl, in->ct);
 }
 
 static __always_inline void frag_key(struct tlsfw_frag_key *fk, const struct parsed *p, __u32 gen)
@@ -540,14 +549,14 @@ struct hook {
 
 /*
  * A content rule was found (rule has TLSFW_DW_INSPECT): no earlier rule can match. The
- * packet's facts give its content class (tlsfw_cfg.fact_pl), and the rule is looked up
- * again with it: the content rule if the class is its own, else a later rule or none.
+ * packet's facts give its content class (tlsfw_cfg.fact_pl, into in->pl), and the rule is
+ * looked up again with it: the content rule if the class is its own, else a later rule or
+ * none. *hello: this packet decided the flow's ClientHello (TLSFW_FRESH_HELLO).
  */
 static __always_inline __u32 inspect(const struct hook *h, const struct parsed *p,
 				     const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
-				     __u32 rule)
+				     __u32 rule, struct class_in *in, __u32 *hello)
 {
-	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
 	__u32 want = (cfg->flags & TLSFW_CFG_NAMES) ? TLSFW_WANT_HELLO : 0;
 	struct tlsfw_facts f;
 	__u32 i, pl, again;
@@ -564,18 +573,55 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	if (pl == TLSFW_PL_NOT_TLS && p->proto == TLSFW_IPPROTO_TCP &&
 	    (p->tcp_flags & TLSFW_TCP_RST))
 		pl = TLSFW_PL_PLAIN;
-	in.pl = pl;
-	again = tlsfw_classify(p, cfg, dw, &in);
+	in->pl = pl;
+	again = tlsfw_classify(p, cfg, dw, in);
 	if ((f.fresh & TLSFW_FRESH_TLS) && (rule & TLSFW_DW_REQUIRE) &&
 	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
 		count_flow(rule, f.tls == TLSFW_TLS_NO);
-	if ((f.fresh & TLSFW_FRESH_HELLO) && (again & TLSFW_DW_NAME) && pl != TLSFW_PL_UNORDERED)
-		count_matched(again);
-	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
-	if (pl == TLSFW_PL_UNORDERED && (again & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))
-		again = (again & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_DROP
-									   << TLSFW_DW_ACTION_SHIFT;
+	*hello = f.fresh & TLSFW_FRESH_HELLO;
 	return again;
+}
+
+/* A state rule was found (rule has TLSFW_DW_STATE): conntrack's state of the packet (in->ct)
+ * and the rule looked up again with it, as for content (ct.h). */
+static __always_inline __u32 with_state(const struct hook *h, const struct parsed *p,
+					const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
+					struct class_in *in)
+{
+	if (h->xdp)
+		in->ct = tlsfw_ct_xdp(h->ctx, p);
+	else
+		in->ct = tlsfw_ct_tc(h->ctx, p);
+	return tlsfw_classify(p, cfg, dw, in);
+}
+
+/*
+ * The rule of a packet, its facts looked up only when the rule found so far depends on them:
+ * state before content (a conntrack lookup is cheaper than the flow table), and state once
+ * more when the rule after a content rule is a state rule. Each lookup leaves fewer rules
+ * possible, and every rule admits the UNKNOWN value of a fact not yet known.
+ */
+static __always_inline __u32 decide_rule(const struct hook *h, const struct parsed *p,
+					 const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw)
+{
+	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
+	__u32 rule = tlsfw_classify(p, cfg, dw, &in), hello = 0;
+
+	if (rule & TLSFW_DW_STATE)
+		rule = with_state(h, p, cfg, dw, &in);
+	if (rule & TLSFW_DW_INSPECT) {
+		rule = inspect(h, p, cfg, dw, rule, &in, &hello);
+		if ((rule & TLSFW_DW_STATE) && in.ct == TLSFW_CT_UNKNOWN)
+			rule = with_state(h, p, cfg, dw, &in);
+	}
+	/* Flows matched: counted once, on the rule that decides the ClientHello's packet. */
+	if (hello && (rule & TLSFW_DW_NAME) && in.pl != TLSFW_PL_UNORDERED)
+		count_matched(rule);
+	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
+	if (in.pl == TLSFW_PL_UNORDERED && (rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))
+		rule = (rule & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_DROP
+									 << TLSFW_DW_ACTION_SHIFT;
+	return rule;
 }
 
 /*
@@ -588,7 +634,6 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 					__u32 ifindex, __u8 dir, void *hctx, int xdp)
 {
 	struct hook h = { .ctx = hctx, .xdp = xdp };
-	struct class_in in;
 	struct tlsfw_state *st;
 	struct tlsfw_cfg *cfg;
 	struct tlsfw_words *dw;
@@ -639,15 +684,22 @@ static __always_inline int tlsfw_decide(struct decision *d, const struct parsed 
 	}
 	h.gen = gen;
 	h.ctx_cls = cw & TLSFW_DW_LOW;
-	in.gen = gen;
-	in.ctx_cls = h.ctx_cls;
-	in.pl = TLSFW_PL_UNKNOWN;
-	rule = tlsfw_classify(p, cfg, dw, &in);
-	if (rule & TLSFW_DW_INSPECT)
-		rule = inspect(&h, p, cfg, dw, rule);
+	rule = decide_rule(&h, p, cfg, dw);
 	if (p->frag == FRAG_FIRST && cfg->frag_mode == TLSFW_FRAG_FOLLOW)
 		remember_first(p, gen, slot, rule);
-	return apply_rule(d, cfg, rule);
+	apply_rule(d, cfg, rule);
+	/* the whole cost of `log:` to a rule without it: this test */
+	if (rule & TLSFW_DW_LOG) {
+		struct log_in li = { .ifindex = ifindex,
+				     .rule = rule,
+				     .gen = gen,
+				     .dir = dir,
+				     .hook = xdp ? TLSFW_LOG_XDP : TLSFW_LOG_TC,
+				     .verdict = d->verdict };
+
+		tlsfw_log(p, &li);
+	}
+	return d->verdict;
 }
 
 #endif /* TLSFW_DECIDE_H */

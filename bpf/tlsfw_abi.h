@@ -41,9 +41,10 @@
 /* 2: tlsfw_direct, tlsfw_cfg fast-path fields; 3: reply handoff (context word flag,
  * tlsfw_xdp_meta, tlsfw_tc_reply), tlsfw_ctx_val holds the context word; 4: content classes
  * (TLSFW_PL_*, tlsfw_cfg.fact_pl, rule word INSPECT/REQUIRE), tlsfw_flows, tlsfw_rule_flows;
- * 5: name classes (TLSFW_PL_VALUES 64, TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES,
- * tlsfw_rule_flows.matched) */
-#define TLSFW_ABI_VERSION 5
+ * 5: connection state (TLSFW_CT_*) in the proto index, rule word STATE; 6: rule word
+ * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
+ * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6 */
+#define TLSFW_ABI_VERSION 7
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
@@ -85,8 +86,31 @@ enum tlsfw_pl {
 /* Name slots of a generation: no name, in no list, then the name classes 1..this - 2. */
 #define TLSFW_PL_NAME_SLOTS ((TLSFW_PL_VALUES - TLSFW_PL_NAME0) / 2)
 
-/* proto index: content class * 512 + family (0 = IPv4, 1 = IPv6) * 256 + IP protocol */
-#define TLSFW_PROTO_SLOTS (512 * TLSFW_PL_VALUES)
+/*
+ * Connection state from the kernel's conntrack (`state:`), a phase-0 value of its own folded
+ * into the protocol's index like the content class, and looked up the same way: a packet is
+ * classified first as UNKNOWN, which state rules admit; when the rule found has
+ * TLSFW_DW_STATE, bpf/ct.h asks conntrack (bpf_*_ct_lookup) and the packet is classified
+ * again with its state, which a state rule admits only when it lists it. Only packets that
+ * meet a state rule first pay for the lookup. Not a term of fact_pl: content facts are read
+ * from tlsfw_flows only under TLSFW_DW_INSPECT, and states times content classes would not
+ * fit the content classes.
+ */
+enum tlsfw_ct {
+	TLSFW_CT_UNKNOWN = 0, /* not looked up (yet): every rule admits it */
+	TLSFW_CT_NEW,	      /* order: pol_state_names, bit (value - 1) of POL_ST_* */
+	TLSFW_CT_ESTABLISHED,
+	TLSFW_CT_RELATED,
+	TLSFW_CT_INVALID,
+	TLSFW_CT_NONE, /* no state rule admits it: tlsfw explain without --state */
+	/* Not 8: with 64 content classes every state value costs 32,768 proto slots per
+	 * generation (Documentation/performance.md, the cold apply) */
+	TLSFW_CT_VALUES = 6,
+};
+
+/* proto index: (state * TLSFW_PL_VALUES + content class) * 512 + family (0 = IPv4,
+ * 1 = IPv6) * 256 + IP protocol */
+#define TLSFW_PROTO_SLOTS (512 * TLSFW_PL_VALUES * TLSFW_CT_VALUES)
 
 /* tlsfw_cfg.fact_pl index of a packet's facts: ((quic * 8 + tls) * 8 + hello) * 2 + ech */
 #define TLSFW_FACT_SLOTS 512
@@ -225,8 +249,9 @@ struct tlsfw_words {
 #define TLSFW_DW_MONITOR (1u << 30) /* rule words: monitor mode */
 #define TLSFW_DW_INSPECT (1u << 29) /* rule words: a content rule: compute facts, classify again */
 #define TLSFW_DW_REQUIRE (1u << 28) /* rule words: require: tls (flows passed and cut counted) */
+#define TLSFW_DW_STATE (1u << 27)   /* rule words: a state rule: look up conntrack, again */
 #define TLSFW_DW_NAME \
-	(1u << 23) /* rule words: sni:/ech: (flows matched counted, both ends reset) */
+	(1u << 22) /* rule words: sni:/ech: (flows matched counted, both ends reset) */
 #define TLSFW_DW_ACTION_SHIFT 24 /* rule words: enum tlsfw_action, 2 bits */
 #define TLSFW_DW_SLOT_SHIFT 16	 /* context words: counter block, 8 bits */
 #define TLSFW_DW_SLOT_MASK 0xffu
@@ -234,6 +259,8 @@ struct tlsfw_words {
 /* Context words: XDP hands rejected packets to tlsfw_tc_reply (see tlsfw_xdp_meta) instead
  * of answering with XDP_TX, which does not reach the peer of a veth. */
 #define TLSFW_DW_HANDOFF (1u << 24)
+/* Rule words: `log:` (tlsfw_log_ring, below). */
+#define TLSFW_DW_LOG (1u << 23)
 
 /* tlsfw_ctx (HASH): (generation, ifindex, direction) -> the context word, as above. */
 struct tlsfw_ctx_key {
@@ -329,7 +356,9 @@ struct tlsfw_rule_val {
 
 #define TLSFW_RV_INSPECT (1u << 0)
 #define TLSFW_RV_REQUIRE (1u << 1)
-#define TLSFW_RV_NAME (1u << 2)
+#define TLSFW_RV_STATE (1u << 2)
+#define TLSFW_RV_LOG (1u << 3) /* TLSFW_DW_LOG */
+#define TLSFW_RV_NAME (1u << 4)
 
 /* tlsfw_rule_flows (ARRAY, TLSFW_MAX_RULES, index = rule slot): flows that a require: tls
  * rule inspected, by their first bytes; counted once per flow, when the TLS start is
@@ -373,7 +402,8 @@ struct tlsfw_rule_info {
 	__u8 monitor;
 	__u8 in_use;  /* bit g set: the rule exists in generation g */
 	__u8 content; /* TLSFW_RV_*: a content rule (REQUIRE: it has flow counters) */
-	__u32 pad2;
+	__u8 log;     /* 1: log: (its bucket in tlsfw_log_rules is in use) */
+	__u8 pad2[3];
 };
 
 /* tlsfw_ifaces (ARRAY, TLSFW_MAX_CTX): counter block -> interface and direction. */
@@ -418,6 +448,56 @@ struct tlsfw_meta {
 	 * that object in use (all zero: none loaded). */
 	__u8 build[32];
 	__u8 prog_tag[TLSFW_ROLES][8];
+};
+
+/*
+ * Logging (`log:` on a rule): a packet decided by a rule whose word has TLSFW_DW_LOG is
+ * reported as one struct tlsfw_log_event in tlsfw_log_ring (BPF_MAP_TYPE_RINGBUF of
+ * TLSFW_LOG_RING_BYTES), rate-limited per rule by a token bucket in tlsfw_log_rules (ARRAY,
+ * TLSFW_MAX_RULES, index = rule slot), shared by every CPU under its spin lock (clang 14
+ * builds for BPF v1 here: no compare-and-exchange). The bucket is GCRA: tat is the
+ * theoretical arrival time of the next event; an event is admitted when tat - now <=
+ * interval_ns * (burst - 1), and moves tat on by interval_ns. Over T seconds a rule emits at
+ * most burst + T * rate events. Userspace writes interval_ns and burst when it applies.
+ */
+#define TLSFW_LOG_RING_BYTES (256u * 1024) /* a power of 2, a multiple of the page size */
+#define TLSFW_LOG_RATE_DEFAULT 10	   /* events per second of `log: true` */
+#define TLSFW_LOG_RATE_MAX 100000
+
+enum tlsfw_log_hook {
+	TLSFW_LOG_XDP = 0,
+	TLSFW_LOG_TC = 1,
+};
+
+struct tlsfw_log_event {
+	__u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u32 ifindex;
+	__u32 rule_slot;
+	__u8 src[16]; /* IPv4 v4-mapped */
+	__u8 dst[16];
+	__u16 sport, dport; /* 0 without ports */
+	__u8 dir;	    /* enum tlsfw_dir */
+	__u8 hook;	    /* enum tlsfw_log_hook */
+	__u8 family;	    /* 0 IPv4, 1 IPv6 */
+	__u8 proto;
+	__u8 icmp_type; /* ICMP and ICMPv6: the message type */
+	__u8 verdict;	/* enum tlsfw_action that was applied (monitor: ALLOW) */
+	__u8 monitor;	/* the rule is in monitor mode */
+	__u8 gen;
+};
+
+struct tlsfw_log_rule {
+#ifdef __bpf__
+	struct bpf_spin_lock lock;
+#else
+	__u32 lock;
+#endif
+	__u32 burst;	   /* events admitted at once; 0: the rule does not log */
+	__u64 interval_ns; /* 1e9 / rate */
+	__u64 tat;	   /* theoretical arrival time (CLOCK_MONOTONIC ns) */
+	__u64 events;	   /* events written to the ring */
+	__u64 suppressed;  /* events the rate limit dropped */
+	__u64 ring_full;   /* events lost: the ring buffer was full */
 };
 
 #endif /* TLSFW_ABI_H */

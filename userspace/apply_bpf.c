@@ -20,19 +20,14 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/if_link.h>
 #include <linux/membarrier.h>
 
-#include "apply_bpf.h"
-#include "apply_progs.h"
+#include "apply_bpf_priv.h"
 #include "apply_reply.h"
-#include "bpf_fill.h"
 #include "hook.h"
 #include "lock.h"
 #include "names.h"
-#include "slots.h"
 #include "policy.h"
-#include "state.h"
 
 const char *const apply_steps[] = {
 	"find",	      "reuse",	 "load",
@@ -41,65 +36,6 @@ const char *const apply_steps[] = {
 	"detach-old", "meta",	 NULL,
 };
 
-enum undo_kind {
-	U_FILLED,	/* generation gen was filled: clear it */
-	U_XDP_NEW,	/* attached new_fd: detach it */
-	U_XDP_REPLACED, /* old_fd replaced by new_fd: put old_fd back */
-	U_XDP_REMOVED,	/* old_fd detached: attach it again */
-	U_TC_NEW,	/* filter attached (hook_created: clsact too): remove */
-	U_TC_REPLACED,	/* filter's old_fd replaced by new_fd: put old_fd back */
-	U_TC_REMOVED,	/* filter with old_fd removed: attach it again */
-	U_NAMES,	/* rule and interface records written: restore the snapshot */
-	U_FLIP,		/* generation switched: switch back */
-	U_META,		/* tlsfw_meta written: restore the snapshot */
-};
-
-struct undo {
-	enum undo_kind kind;
-	const char *ifname;
-	unsigned int ifindex;
-	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
-	bool egress;	    /* tc: which side */
-	bool hook_created;
-	int old_fd, new_fd;
-};
-
-/* What one interface of the plan needs, and what it has. */
-struct apply_iface {
-	const struct plan_iface *pi;
-	unsigned int ifindex;
-	struct state_iface *old; /* what tlsfw had installed there, or NULL */
-	uint8_t hook;		 /* enum tlsfw_hook chosen for ingress (NONE: no ingress) */
-	bool mode_change;	 /* ingress hook kind changes: done after the flip */
-	bool handoff;		 /* XDP hands rejects to tlsfw_tc_reply (apply_reply.h) */
-};
-
-struct apply_ctx {
-	const struct plan *pl;
-	const struct apply_opts *o;
-	struct diag *d;
-	bool rollback_failed; /* an undo failed too: d says what is left */
-	const char *step;
-
-	struct state st;       /* what was enforced before */
-	struct state_meta old; /* its metadata (zeroed arrays when nothing was) */
-	struct progs progs;    /* the programs attached by this apply */
-	struct bpf_maps maps;  /* the maps in use (st's), or those loaded by this apply */
-	unsigned int old_gen, new_gen;
-
-	struct apply_iface *ifs; /* per plan interface */
-	struct slots slots;	 /* counter slots of the plan's rules and contexts */
-	uint32_t *ctx_flags;	 /* per plan ctx: context word flags */
-
-	struct tlsfw_rule_info *rules; /* records for the new generation (TLSFW_MAX_RULES) */
-	struct tlsfw_ctx_info *ctxs;   /* TLSFW_MAX_CTX */
-
-	struct undo *undo;
-	size_t n_undo, cap_undo;
-};
-
-/* A failure is an error in d: at the interface of the policy it concerns (fail_at), else
- * without a location. Returns err (-EIO when err is not negative). */
 static int fail_va(struct apply_ctx *c, const struct loc *loc, int err, const char *fmt, va_list ap)
 {
 	char *msg = NULL;
@@ -111,8 +47,7 @@ static int fail_va(struct apply_ctx *c, const struct loc *loc, int err, const ch
 	return err < 0 ? err : -EIO;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(struct apply_ctx *c, int err, const char *fmt,
-						      ...)
+int apply_fail(struct apply_ctx *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,8 +57,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct apply_ctx *c, int e
 	return err;
 }
 
-__attribute__((format(printf, 4, 5))) static int
-fail_at(struct apply_ctx *c, const struct apply_iface *ai, int err, const char *fmt, ...)
+int apply_fail_at(struct apply_ctx *c, const struct apply_iface *ai, int err, const char *fmt, ...)
 {
 	const struct loc *loc = c->o->iface_loc ? &c->o->iface_loc[ai - c->ifs] : NULL;
 	va_list ap;
@@ -141,20 +75,20 @@ static int step(struct apply_ctx *c, const char *name)
 
 	c->step = name;
 	if (stop_signal_pending())
-		return fail(c, -EINTR, "interrupted by a signal");
+		return apply_fail(c, -EINTR, "interrupted by a signal");
 	if (fault && !strcmp(fault, name))
-		return fail(c, -EIO, "%s: fault injected (TLSFW_FAULT=%s)", name, name);
+		return apply_fail(c, -EIO, "%s: fault injected (TLSFW_FAULT=%s)", name, name);
 	return 0;
 }
 
-static int undo_push(struct apply_ctx *c, struct undo u)
+int apply_undo_push(struct apply_ctx *c, struct undo u)
 {
 	if (c->n_undo == c->cap_undo) {
 		size_t cap = c->cap_undo ? c->cap_undo * 2 : 32;
 		struct undo *grown = realloc(c->undo, cap * sizeof(*grown));
 
 		if (!grown)
-			return fail(c, -ENOMEM, "out of memory");
+			return apply_fail(c, -ENOMEM, "out of memory");
 		c->undo = grown;
 		c->cap_undo = cap;
 	}
@@ -162,143 +96,7 @@ static int undo_push(struct apply_ctx *c, struct undo u)
 	return 0;
 }
 
-/* ---- hooks ---------------------------------------------------------------------------- */
-
-static unsigned int hook_role(uint8_t hook, bool egress)
-{
-	if (egress)
-		return TLSFW_ROLE_TC_EGRESS;
-	return hook == TLSFW_HOOK_TC ? TLSFW_ROLE_TC_INGRESS : TLSFW_ROLE_XDP;
-}
-
-/* The program of a role, loaded now if the load step did not (tc ingress where XDP turned out
- * not to attach). Returns the fd or -errno. */
-static int role_fd(struct apply_ctx *c, unsigned int role)
-{
-	int err;
-
-	if (c->progs.fd[role] >= 0)
-		return c->progs.fd[role];
-	err = progs_load(&c->progs, 1u << role, &c->maps, &c->maps, c->d);
-	return err ? err : c->progs.fd[role];
-}
-
-static int prog_fd(struct apply_ctx *c, uint8_t hook, bool egress)
-{
-	return role_fd(c, hook_role(hook, egress));
-}
-
-/* The reply helper next to XDP on tc ingress (apply_reply.h): wanted where XDP decides
- * ingress and hands its rejects over. */
-static bool wants_reply(const struct apply_iface *ai)
-{
-	return ai->handoff &&
-	       (ai->hook == TLSFW_HOOK_XDP_NATIVE || ai->hook == TLSFW_HOOK_XDP_GENERIC);
-}
-
-static bool has_reply(const struct apply_iface *ai)
-{
-	return ai->old && ai->old->tc_in_fd >= 0 && ai->old->tc_in_reply;
-}
-
-static uint8_t hook_of_attached(unsigned int attached)
-{
-	return attached == XDP_ATTACHED_SKB ? TLSFW_HOOK_XDP_GENERIC : TLSFW_HOOK_XDP_NATIVE;
-}
-
-static uint32_t hook_xdp_flags(uint8_t hook)
-{
-	return hook == TLSFW_HOOK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-}
-
-static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd)
-{
-	bool created;
-	int err;
-
-	err = tc_hook(ai->ifindex, &created);
-	if (err)
-		return fail_at(c, ai, err, "%s: cannot create the clsact qdisc: %s", ai->pi->name,
-			       strerror(-err));
-	err = tc_put(ai->ifindex, egress, fd, false);
-	if (err) {
-		if (created)
-			tc_hook_destroy(ai->ifindex);
-		if (err == -EEXIST)
-			return fail_at(
-				c, ai, err,
-				"%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
-				ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
-		return fail_at(c, ai, err, "%s: cannot attach the tc %s program: %s", ai->pi->name,
-			       egress ? "egress" : "ingress", strerror(-err));
-	}
-	return undo_push(c, (struct undo){ .kind = U_TC_NEW,
-					   .ifname = ai->pi->name,
-					   .ifindex = ai->ifindex,
-					   .egress = egress,
-					   .hook_created = created,
-					   .new_fd = fd });
-}
-
-static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
-{
-	int fd = prog_fd(c, TLSFW_HOOK_TC, egress);
-
-	return fd < 0 ? fd : attach_tc_fd(c, ai, egress, fd);
-}
-
-/* Ingress on an interface without tlsfw: XDP in the mode asked for; auto tries native, then
- * generic, then tc ingress. */
-static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
-{
-	static const uint8_t order[] = { TLSFW_HOOK_XDP_NATIVE, TLSFW_HOOK_XDP_GENERIC };
-	int fd = prog_fd(c, TLSFW_HOOK_XDP_NATIVE, false), err = -EOPNOTSUPP;
-
-	if (fd < 0)
-		return fd;
-	for (size_t i = 0; i < 2; i++) {
-		uint8_t hook = order[i];
-
-		if (ai->pi->xdp_mode == POL_XDP_NATIVE && hook != TLSFW_HOOK_XDP_NATIVE)
-			continue;
-		if (ai->pi->xdp_mode == POL_XDP_GENERIC && hook != TLSFW_HOOK_XDP_GENERIC)
-			continue;
-		err = xdp_add(ai->ifindex, hook_xdp_flags(hook), fd);
-		if (!err) {
-			ai->hook = hook;
-			return undo_push(c, (struct undo){ .kind = U_XDP_NEW,
-							   .ifname = ai->pi->name,
-							   .ifindex = ai->ifindex,
-							   .xdp_flags = hook_xdp_flags(hook),
-							   .new_fd = fd });
-		}
-		if (err == -EPERM || err == -EBUSY || err == -EEXIST)
-			break;
-	}
-	if (ai->pi->xdp_mode != POL_XDP_AUTO || err == -EPERM || err == -EBUSY || err == -EEXIST)
-		return fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
-			       ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
-			       ai->pi->xdp_mode == POL_XDP_NATIVE  ? "native" :
-								     "any",
-			       strerror(-err));
-	ai->hook = TLSFW_HOOK_TC;
-	return attach_tc(c, ai, false);
-}
-
 /* ---- preparation ------------------------------------------------------------------------ */
-
-static bool wants(const struct apply_iface *ai, unsigned int hook)
-{
-	return ai->pi->hooks & hook;
-}
-
-static const struct apply_iface *plan_iface(const struct apply_ctx *c, const char *name)
-{
-	for (size_t i = 0; i < c->pl->n_ifaces; i++)
-		if (!strcmp(c->ifs[i].pi->name, name))
-			return &c->ifs[i];
-	return NULL;
-}
 
 /* Which interfaces' XDP hands its rejects to tc (apply_reply.h): those whose ingress a
  * reject rule can decide and whose XDP_TX is not known to reach the sender. */
@@ -308,7 +106,7 @@ static int decide_handoff(struct apply_ctx *c)
 	bool *rejecting = reply_rejecting_classes(pl);
 
 	if (!rejecting)
-		return fail(c, -ENOMEM, "out of memory");
+		return apply_fail(c, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < pl->n_ctx; i++) {
 		const struct plan_ctx *pc = &pl->ctx[i];
 
@@ -329,7 +127,7 @@ static int resolve_ifaces(struct apply_ctx *c)
 
 	c->ifs = calloc(pl->n_ifaces ? pl->n_ifaces : 1, sizeof(*c->ifs));
 	if (!c->ifs)
-		return fail(c, -ENOMEM, "out of memory");
+		return apply_fail(c, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < pl->n_ifaces; i++) {
 		struct apply_iface *ai = &c->ifs[i];
 		struct state_iface *old;
@@ -337,9 +135,10 @@ static int resolve_ifaces(struct apply_ctx *c)
 		ai->pi = &pl->ifaces[i];
 		ai->ifindex = if_nametoindex(ai->pi->name);
 		if (!ai->ifindex)
-			return fail_at(c, ai, -ENODEV,
-				       "interface '%s' does not exist in this network namespace",
-				       ai->pi->name);
+			return apply_fail_at(
+				c, ai, -ENODEV,
+				"interface '%s' does not exist in this network namespace",
+				ai->pi->name);
 		old = ai->old = state_iface_find(&c->st, ai->pi->name);
 		if (!wants(ai, POL_HOOK_INGRESS))
 			continue;
@@ -368,7 +167,7 @@ static int resolve_ifaces(struct apply_ctx *c)
 
 			/* Someone else's XDP program: tlsfw never replaces it. */
 			if (!bpf_xdp_query(ai->ifindex, 0, &q) && q.prog_id)
-				return fail_at(
+				return apply_fail_at(
 					c, ai, -EBUSY,
 					"%s: another XDP program (id %u) is attached; tlsfw does not replace programs it did not install: remove it first, or use hooks: [egress] on %s",
 					ai->pi->name, q.prog_id, ai->pi->name);
@@ -402,7 +201,7 @@ static int reuse(struct apply_ctx *c)
 	int err = progs_reuse(&c->progs, &c->st, &c->old.meta);
 
 	if (err)
-		return fail(c, err, "cannot inspect the programs in use: %s", strerror(-err));
+		return apply_fail(c, err, "cannot inspect the programs in use: %s", strerror(-err));
 	return 0;
 }
 
@@ -419,7 +218,7 @@ static int assign_slots(struct apply_ctx *c)
 {
 	c->ctx_flags = calloc(c->pl->n_ctx + 1, sizeof(uint32_t));
 	if (!c->ctx_flags)
-		return fail(c, -ENOMEM, "out of memory");
+		return apply_fail(c, -ENOMEM, "out of memory");
 	return slots_assign(&c->slots, c->pl, &c->old, c->old_gen, c->d);
 }
 
@@ -429,13 +228,16 @@ static int zero_new_counters(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
 	struct bpf_counters ctr;
+	unsigned int reset;
 	int err;
 
 	if (!c->st.have_maps)
 		return 0; /* fresh maps are zero */
 	err = bpf_counters_map(&ctr, c->maps.counters);
 	if (err)
-		return fail(c, err, "cannot reset counters: %s", strerror(-err));
+		return apply_fail(c, err, "cannot reset counters: %s", strerror(-err));
+	reset = slots_relabel(pl, &c->old, c->st.have_maps);
+	slots_say_relabeled(c->o->out, reset, c->old.meta.default_action, pl->default_action);
 	for (size_t i = 0; i < pl->n_ctx; i++) {
 		uint32_t base = c->slots.ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 
@@ -444,7 +246,9 @@ static int zero_new_counters(struct apply_ctx *c)
 				bpf_counter_zero(&ctr, base + k);
 			continue;
 		}
-		/* A kept block's statistics (totals, reasons) run on across policies. */
+		/* A kept block's statistics (totals, reasons) run on across policies, but for
+		 * those whose label the new policy changes (slots_relabel). */
+		slots_zero_relabeled(&ctr, base, reset);
 		for (size_t r = 0; r < pl->n_rules; r++)
 			if (c->slots.rule_new[r])
 				bpf_counter_zero(&ctr,
@@ -456,7 +260,8 @@ static int zero_new_counters(struct apply_ctx *c)
 
 		if (c->slots.rule_new[r] &&
 		    bpf_map_update_elem(c->maps.rule_flows, &c->slots.rule_slot[r], &none, BPF_ANY))
-			return fail(c, -errno, "cannot reset flow counters: %s", strerror(errno));
+			return apply_fail(c, -errno, "cannot reset flow counters: %s",
+					  strerror(errno));
 	}
 	return 0;
 }
@@ -468,6 +273,7 @@ static int fill(struct apply_ctx *c)
 		.ifindex = c->slots.ctx_ifindex,
 		.ctx_slot = c->slots.ctx_slot,
 		.ctx_flags = c->ctx_flags,
+		.rule_new = c->slots.rule_new,
 	};
 	int err;
 
@@ -480,136 +286,15 @@ static int fill(struct apply_ctx *c)
 	/* An apply killed with SIGKILL may have left entries in the inactive generation. */
 	err = bpf_clear_gen(&c->maps, c->new_gen);
 	if (err)
-		return fail(c, err, "cannot clear generation %u: %s", c->new_gen, strerror(-err));
-	err = undo_push(c, (struct undo){ .kind = U_FILLED });
+		return apply_fail(c, err, "cannot clear generation %u: %s", c->new_gen,
+				  strerror(-err));
+	err = apply_undo_push(c, (struct undo){ .kind = U_FILLED });
 	if (err)
 		return err;
 	err = bpf_fill_gen(&c->maps, c->pl, c->new_gen, &ids, c->d);
 	if (err)
-		return fail(c, err, "cannot fill the maps: %s", strerror(-err));
+		return apply_fail(c, err, "cannot fill the maps: %s", strerror(-err));
 	return zero_new_counters(c);
-}
-
-/* ---- the switch ------------------------------------------------------------------------- */
-
-/* Swap the tc filter at tlsfw's place on one side from old_fd to fd. */
-static int tc_swap(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd, int old_fd,
-		   const char *what)
-{
-	int err = tc_put(ai->ifindex, egress, fd, true);
-
-	if (err)
-		return fail_at(c, ai, err, "%s: cannot replace the %s program: %s", ai->pi->name,
-			       what, strerror(-err));
-	return undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
-					   .ifname = ai->pi->name,
-					   .ifindex = ai->ifindex,
-					   .egress = egress,
-					   .old_fd = old_fd,
-					   .new_fd = fd });
-}
-
-/* A role's program is already the one in place (reused: nothing to swap). */
-static bool in_place(const struct apply_ctx *c, unsigned int role, uint32_t id)
-{
-	return c->progs.fd[role] >= 0 && c->progs.id[role] == id;
-}
-
-/* Swap the tc filter of a role, unless its program is already in place. */
-static int tc_renew(struct apply_ctx *c, struct apply_iface *ai, unsigned int role, int old_fd,
-		    uint32_t old_id)
-{
-	static const char *const what[TLSFW_ROLES] = {
-		[TLSFW_ROLE_TC_INGRESS] = "tc ingress",
-		[TLSFW_ROLE_TC_EGRESS] = "tc egress",
-		[TLSFW_ROLE_TC_REPLY] = "tc reply",
-	};
-	int fd = role_fd(c, role);
-
-	if (fd < 0 || in_place(c, role, old_id))
-		return fd < 0 ? fd : 0;
-	return tc_swap(c, ai, role == TLSFW_ROLE_TC_EGRESS, fd, old_fd, what[role]);
-}
-
-static int replace_xdp(struct apply_ctx *c, struct apply_iface *ai)
-{
-	struct state_iface *old = ai->old;
-	uint32_t mode = xdp_mode_flags(old->xdp_attached);
-	int err, fd = role_fd(c, TLSFW_ROLE_XDP);
-
-	if (fd < 0 || in_place(c, TLSFW_ROLE_XDP, old->xdp_id))
-		return fd < 0 ? fd : 0;
-	err = xdp_swap(ai->ifindex, mode, old->xdp_fd, fd);
-	if (err)
-		return fail_at(c, ai, err, "%s: cannot replace the XDP program: %s", ai->pi->name,
-			       strerror(-err));
-	return undo_push(c, (struct undo){ .kind = U_XDP_REPLACED,
-					   .ifname = ai->pi->name,
-					   .ifindex = ai->ifindex,
-					   .xdp_flags = mode,
-					   .old_fd = old->xdp_fd,
-					   .new_fd = fd });
-}
-
-/* replace: hooks that stay get this apply's programs (nothing to do for reused ones). */
-static int replace(struct apply_ctx *c)
-{
-	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
-		struct apply_iface *ai = &c->ifs[i];
-		struct state_iface *old = ai->old;
-		bool in = wants(ai, POL_HOOK_INGRESS) && !ai->mode_change;
-		int err = 0;
-
-		if (!old)
-			continue;
-		if (in && old->xdp_fd >= 0)
-			err = replace_xdp(c, ai);
-		if (!err && in && old->xdp_fd < 0 && old->tc_in_fd >= 0)
-			err = tc_renew(c, ai, TLSFW_ROLE_TC_INGRESS, old->tc_in_fd, old->tc_in_id);
-		if (!err && wants_reply(ai) && has_reply(ai))
-			err = tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, old->tc_in_fd, old->tc_in_id);
-		if (!err && wants(ai, POL_HOOK_EGRESS) && old->tc_eg_fd >= 0)
-			err = tc_renew(c, ai, TLSFW_ROLE_TC_EGRESS, old->tc_eg_fd, old->tc_eg_id);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* Interfaces (and hooks) new to tlsfw are attached before the flip: the active generation
- * has no entry for them, so the new programs let their packets pass untouched until the flip
- * enforces every interface at the same instant. */
-static int attach_new(struct apply_ctx *c)
-{
-	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
-		struct apply_iface *ai = &c->ifs[i];
-		struct state_iface *old = ai->old;
-		int err;
-
-		if (wants(ai, POL_HOOK_INGRESS) &&
-		    (!old || (old->xdp_fd < 0 && old->tc_in_fd < 0))) {
-			err = attach_ingress(c, ai);
-			if (err)
-				return err;
-		}
-		/* After a tc ingress hook (xdp_mode changes to XDP) the helper takes its place
-		 * after the flip (post_flip_attach); otherwise before, like any new hook: until
-		 * the flip no context word asks for it. */
-		if (wants_reply(ai) && !has_reply(ai) &&
-		    !(ai->mode_change && old && old->tc_in_fd >= 0)) {
-			int fd = role_fd(c, TLSFW_ROLE_TC_REPLY);
-
-			err = fd < 0 ? fd : attach_tc_fd(c, ai, false, fd);
-			if (err)
-				return err;
-		}
-		if (wants(ai, POL_HOOK_EGRESS) && (!old || old->tc_eg_fd < 0)) {
-			err = attach_tc(c, ai, true);
-			if (err)
-				return err;
-		}
-	}
-	return 0;
 }
 
 /* The rule and interface records that differ from those the maps hold (base), written with
@@ -633,7 +318,7 @@ static int write_names(struct apply_ctx *c)
 	uint8_t old_bit = 1u << c->old_gen, new_bit = 1u << c->new_gen;
 	int err;
 
-	err = undo_push(c, (struct undo){ .kind = U_NAMES });
+	err = apply_undo_push(c, (struct undo){ .kind = U_NAMES });
 	if (err)
 		return err;
 	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
@@ -651,6 +336,7 @@ static int write_names(struct apply_ctx *c)
 		ri->content = (rule_is_content(&pl->rules[i]) ? TLSFW_RV_INSPECT : 0) |
 			      (pl->rules[i].require_tls ? TLSFW_RV_REQUIRE : 0) |
 			      (pl->rules[i].names ? TLSFW_RV_NAME : 0);
+		ri->log = !!pl->rules[i].log_rate;
 		ri->in_use |= new_bit;
 	}
 	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
@@ -673,7 +359,9 @@ static int write_names(struct apply_ctx *c)
 		ci->in_use |= new_bit;
 	}
 	err = records_write(c, c->rules, c->ctxs, c->old.rules, c->old.ctxs);
-	return err ? fail(c, err, "cannot write rule and interface names: %s", strerror(-err)) : 0;
+	return err ? apply_fail(c, err, "cannot write rule and interface names: %s",
+				strerror(-err)) :
+		     0;
 }
 
 static int flip(struct apply_ctx *c)
@@ -681,135 +369,9 @@ static int flip(struct apply_ctx *c)
 	int err = bpf_set_gen(&c->maps, c->new_gen);
 
 	if (err)
-		return fail(c, err, "cannot switch to generation %u: %s", c->new_gen,
-			    strerror(-err));
-	return undo_push(c, (struct undo){ .kind = U_FLIP });
-}
-
-/* XDP took over ingress from the tc ingress program: that filter goes, or becomes the reply
- * helper at the same place when XDP hands its rejects over. */
-static int tc_ingress_after_xdp(struct apply_ctx *c, struct apply_iface *ai)
-{
-	int err;
-
-	if (wants_reply(ai))
-		return tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, ai->old->tc_in_fd, 0);
-	err = hook_tc_detach(ai->ifindex, false);
-	if (err)
-		return fail_at(c, ai, err, "%s: cannot remove the tc ingress filter: %s",
-			       ai->pi->name, strerror(-err));
-	return undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
-					   .ifname = ai->pi->name,
-					   .ifindex = ai->ifindex,
-					   .old_fd = ai->old->tc_in_fd });
-}
-
-/* Ingress changes kind (xdp_mode changed): the old hook goes, the new comes. Native and
- * generic XDP cannot coexist on a device, so this is the one place with a short moment in
- * which that interface's ingress is unfiltered. */
-static int post_flip_attach(struct apply_ctx *c)
-{
-	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
-		struct apply_iface *ai = &c->ifs[i];
-		struct state_iface *old = ai->old;
-		int err, fd;
-
-		if (!ai->mode_change)
-			continue;
-		fd = prog_fd(c, ai->hook, false);
-		if (fd < 0)
-			return fd;
-		if (old->xdp_fd >= 0) {
-			uint32_t mode = xdp_mode_flags(old->xdp_attached);
-
-			err = xdp_swap(ai->ifindex, mode, old->xdp_fd, -1);
-			if (err)
-				return fail_at(c, ai, err, "%s: cannot remove the XDP program: %s",
-					       ai->pi->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED,
-							  .ifname = ai->pi->name,
-							  .ifindex = ai->ifindex,
-							  .xdp_flags = mode,
-							  .old_fd = old->xdp_fd });
-			if (err)
-				return err;
-		}
-		err = xdp_add(ai->ifindex, hook_xdp_flags(ai->hook), fd);
-		if (err)
-			return fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s",
-				       ai->pi->name,
-				       ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
-				       strerror(-err));
-		err = undo_push(c, (struct undo){ .kind = U_XDP_NEW,
-						  .ifname = ai->pi->name,
-						  .ifindex = ai->ifindex,
-						  .xdp_flags = hook_xdp_flags(ai->hook),
-						  .new_fd = fd });
-		if (err)
-			return err;
-		if (old->tc_in_fd >= 0 && !old->tc_in_reply) {
-			err = tc_ingress_after_xdp(c, ai);
-			if (err)
-				return err;
-		}
-	}
-	return 0;
-}
-
-/* Hooks the new policy does not use. After the flip their programs already let everything
- * pass (no entry in the new generation), so removing them changes no verdict. */
-static int detach_old(struct apply_ctx *c)
-{
-	for (size_t i = 0; i < c->st.n_ifaces; i++) {
-		struct state_iface *old = &c->st.ifaces[i];
-		const struct apply_iface *ai = plan_iface(c, old->name);
-		bool in = ai && wants(ai, POL_HOOK_INGRESS), eg = ai && wants(ai, POL_HOOK_EGRESS);
-		int err;
-
-		if (old->xdp_fd >= 0 && !in) {
-			uint32_t mode = xdp_mode_flags(old->xdp_attached);
-
-			err = xdp_swap(old->ifindex, mode, old->xdp_fd, -1);
-			if (err)
-				return fail(c, err, "%s: cannot remove the XDP program: %s",
-					    old->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_XDP_REMOVED,
-							  .ifname = old->name,
-							  .ifindex = old->ifindex,
-							  .xdp_flags = mode,
-							  .old_fd = old->xdp_fd });
-			if (err)
-				return err;
-		}
-		/* the reply helper goes too when XDP no longer hands anything over */
-		if (old->tc_in_fd >= 0 &&
-		    (!in || (old->tc_in_reply && !wants_reply(ai) && ai->hook != TLSFW_HOOK_TC))) {
-			err = hook_tc_detach(old->ifindex, false);
-			if (err)
-				return fail(c, err, "%s: cannot remove the tc ingress filter: %s",
-					    old->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
-							  .ifname = old->name,
-							  .ifindex = old->ifindex,
-							  .old_fd = old->tc_in_fd });
-			if (err)
-				return err;
-		}
-		if (old->tc_eg_fd >= 0 && !eg) {
-			err = hook_tc_detach(old->ifindex, true);
-			if (err)
-				return fail(c, err, "%s: cannot remove the tc egress filter: %s",
-					    old->name, strerror(-err));
-			err = undo_push(c, (struct undo){ .kind = U_TC_REMOVED,
-							  .ifname = old->name,
-							  .ifindex = old->ifindex,
-							  .egress = true,
-							  .old_fd = old->tc_eg_fd });
-			if (err)
-				return err;
-		}
-	}
-	return 0;
+		return apply_fail(c, err, "cannot switch to generation %u: %s", c->new_gen,
+				  strerror(-err));
+	return apply_undo_push(c, (struct undo){ .kind = U_FLIP });
 }
 
 static int write_meta(struct apply_ctx *c)
@@ -827,8 +389,8 @@ static int write_meta(struct apply_ctx *c)
 	m.backend = c->o->backend;
 	progs_record(&c->progs, &c->old.meta, &m);
 	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
-		return fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
-	return undo_push(c, (struct undo){ .kind = U_META });
+		return apply_fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
+	return apply_undo_push(c, (struct undo){ .kind = U_META });
 }
 
 /* ---- rollback and commit ---------------------------------------------------------------- */
@@ -1025,14 +587,18 @@ static int run(struct apply_ctx *c)
 		return err;
 	if ((err = step(c, "find")))
 		return err;
+	c->progs.flows = c->pl->flows;
+	err = progs_fit_flows(&c->st, c->pl->flows); /* another size: the cold path */
+	if (err < 0)
+		return apply_fail(c, err, "cannot read the flow table in use: %s", strerror(-err));
 	if (c->st.have_maps) {
 		err = state_meta_read(&c->st.maps, &c->old);
 		if (err)
-			return fail(c, err, "cannot read the enforced policy's metadata: %s",
-				    strerror(-err));
+			return apply_fail(c, err, "cannot read the enforced policy's metadata: %s",
+					  strerror(-err));
 		/* 0: an apply killed before its meta step; the map layouts are checked at load. */
 		if (c->old.meta.abi_version && c->old.meta.abi_version != TLSFW_ABI_VERSION)
-			return fail(
+			return apply_fail(
 				c, -EUCLEAN,
 				"the enforced policy was installed by a tlsfw with map layout %u (this one: %u); run `tlsfw detach` first",
 				c->old.meta.abi_version, TLSFW_ABI_VERSION);
@@ -1041,7 +607,7 @@ static int run(struct apply_ctx *c)
 		c->old.rules = calloc(TLSFW_MAX_RULES, sizeof(*c->old.rules));
 		c->old.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c->old.ctxs));
 		if (!c->old.rules || !c->old.ctxs)
-			return fail(c, -ENOMEM, "out of memory");
+			return apply_fail(c, -ENOMEM, "out of memory");
 		c->old_gen = 0; /* fresh maps start at generation 0, empty */
 	}
 	c->new_gen = !c->old_gen;
@@ -1059,17 +625,17 @@ static int run(struct apply_ctx *c)
 		return err;
 	if (c->o->dry_run)
 		return 0;
-	if ((err = step(c, "replace")) || (err = replace(c)))
+	if ((err = step(c, "replace")) || (err = hooks_replace(c)))
 		return err;
-	if ((err = step(c, "attach-new")) || (err = attach_new(c)))
+	if ((err = step(c, "attach-new")) || (err = hooks_attach_new(c)))
 		return err;
 	if ((err = step(c, "names")) || (err = write_names(c)))
 		return err;
 	if ((err = step(c, "flip")) || (err = flip(c)))
 		return err;
-	if ((err = step(c, "post-flip-attach")) || (err = post_flip_attach(c)))
+	if ((err = step(c, "post-flip-attach")) || (err = hooks_post_flip_attach(c)))
 		return err;
-	if ((err = step(c, "detach-old")) || (err = detach_old(c)))
+	if ((err = step(c, "detach-old")) || (err = hooks_detach_old(c)))
 		return err;
 	if ((err = step(c, "meta")) || (err = write_meta(c)))
 		return err;
@@ -1086,7 +652,8 @@ static int check_fault_env(struct apply_ctx *c)
 	for (size_t i = 0; apply_steps[i]; i++)
 		if (!strcmp(apply_steps[i], fault))
 			return 0;
-	return fail(c, -EINVAL, "TLSFW_FAULT=%s names no step of apply (see tlsfw(8))", fault);
+	return apply_fail(c, -EINVAL, "TLSFW_FAULT=%s names no step of apply (see tlsfw(8))",
+			  fault);
 }
 
 int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_failed,
@@ -1101,7 +668,7 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_
 	c.rules = calloc(TLSFW_MAX_RULES, sizeof(*c.rules));
 	c.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c.ctxs));
 	if (!c.rules || !c.ctxs)
-		err = fail(&c, -ENOMEM, "out of memory");
+		err = apply_fail(&c, -ENOMEM, "out of memory");
 	else if (!(err = check_fault_env(&c)))
 		err = run(&c);
 	if (err || o->dry_run)

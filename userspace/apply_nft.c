@@ -249,10 +249,11 @@ static void report(const struct plan *pol, const struct nft_batch *b,
 			pol->ifaces[i].hooks & POL_HOOK_INGRESS ? " ingress" : "",
 			pol->ifaces[i].hooks & POL_HOOK_EGRESS ? " egress" : "", NFT_TLSFW_TABLE);
 	fprintf(o->out,
-		"nftables: %u rule%s, %u set%s (%u element%s), %u chain%s, %u counter%s; sets staged, then one switch\n",
+		"nftables: %u rule%s, %u set%s (%u element%s), %u chain%s, %u counter%s; %s\n",
 		b->n_rules, plural(b->n_rules), b->n_sets, plural(b->n_sets), b->n_elems,
 		plural(b->n_elems), b->n_chains, plural(b->n_chains), b->n_counters,
-		plural(b->n_counters));
+		plural(b->n_counters),
+		b->split ? "sets staged, then one switch" : "one transaction");
 }
 
 int apply_nft(const struct plan *pol, const struct nft_apply_opts *o, struct diag *d)

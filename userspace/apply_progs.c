@@ -65,6 +65,23 @@ static int prog_role(int fd, uint8_t tag[8], uint32_t *id)
 	return -ENOENT;
 }
 
+int progs_fit_flows(struct state *st, uint32_t flows)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (!st->have_maps)
+		return 0;
+	if (bpf_obj_get_info_by_fd(st->maps.flows, &info, &len))
+		return -errno;
+	if (info.max_entries == flows)
+		return 0;
+	bpf_maps_close(&st->maps);
+	memset(&st->maps, 0xff, sizeof(st->maps));
+	st->have_maps = false;
+	return 1;
+}
+
 /* One attached program: of this build (its role's tag as recorded) or not. */
 static int take(struct progs *p, const struct tlsfw_meta *m, int fd)
 {
@@ -204,6 +221,11 @@ int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share
 	if (!skel)
 		return -ENOMEM;
 	p->skels[p->n_skels++] = skel;
+	/* before reuse_maps, which compares sizes: the flow table is the policy's size */
+	if (p->flows && (err = bpf_map__set_max_entries(skel->maps.tlsfw_flows, p->flows))) {
+		diag_error(d, NULL, "cannot size the flow table: %s", strerror(-err));
+		return err;
+	}
 	if (share && (err = reuse_maps(skel, share, d)))
 		return err;
 	err = tlsfw__load(skel);

@@ -29,11 +29,20 @@ struct progs {
 	uint8_t build[32];	     /* this binary's build */
 	struct tlsfw **skels;	     /* loaded objects (their programs and maps) */
 	size_t n_skels;
+	uint32_t flows; /* tlsfw_flows entries of every load (0: the object's default) */
 };
 
 void progs_init(struct progs *p);
 /* Close what progs holds (attached programs stay attached). */
 void progs_free(struct progs *p);
+
+/*
+ * Whether the maps in use (st) hold a flow table of `flows` entries. A map's size is fixed
+ * when it is made, so when they do not, they are let go (closed, st->have_maps false): the
+ * apply takes the cold path, new maps and programs loaded for every hook. Returns 1 when they
+ * were let go, 0 when they fit (or there are none), -errno when the kernel could not be asked.
+ */
+int progs_fit_flows(struct state *st, uint32_t flows);
 
 /* Kernel program name (at most 15 characters) of a role. */
 const char *progs_kernel_name(unsigned int role);

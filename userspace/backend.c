@@ -84,15 +84,12 @@ static int others_absent(const struct backend *b, struct diag *d)
 	return 0;
 }
 
-int backend_apply(const struct backend_apply *a, struct backend_result *r, struct diag *d)
+int backend_apply_locked(const struct backend_apply *a, struct backend_result *r, struct diag *d)
 {
 	const struct backend *b = backend_for(a->c);
-	int lock, err;
+	int err;
 
 	memset(r, 0, sizeof(*r));
-	lock = ns_lock(d);
-	if (lock < 0)
-		return lock;
 	/* first what is in force, so that any failure can say what still is */
 	err = b->in_force(&r->had_policy, d);
 	if (!err)
@@ -101,6 +98,18 @@ int backend_apply(const struct backend_apply *a, struct backend_result *r, struc
 		err = others_absent(b, d);
 	if (!err)
 		err = b->apply(a, r, d);
+	return err;
+}
+
+int backend_apply(const struct backend_apply *a, struct backend_result *r, struct diag *d)
+{
+	int lock, err;
+
+	memset(r, 0, sizeof(*r));
+	lock = ns_lock(d);
+	if (lock < 0)
+		return lock;
+	err = backend_apply_locked(a, r, d);
 	close(lock);
 	return err;
 }
@@ -160,11 +169,11 @@ static size_t distinct(char *const *names, size_t n, char **out)
 	return k;
 }
 
-int backend_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
+int backend_detach_locked(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 {
 	char **names = calloc(n + 1, sizeof(*names));
 	const struct backend *b;
-	int lock, err = 0;
+	int err = 0;
 
 	if (!names)
 		return diag_sys_error(d, -ENOMEM, "cannot detach");
@@ -176,10 +185,9 @@ int backend_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 			   ifnames[i]);
 		err = -ENODEV;
 	}
-	lock = err ? err : ns_lock(d);
-	if (lock < 0) {
+	if (err) {
 		free(names);
-		return lock;
+		return err;
 	}
 	n = distinct(ifnames, n, names);
 	err = backend_in_force(&b, d);
@@ -189,7 +197,17 @@ int backend_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 		fprintf(out, "tlsfw: nothing enforced in this network namespace\n");
 	for (size_t i = 0; !err && !b && i < n; i++)
 		fprintf(out, "%s: nothing of tlsfw attached\n", names[i]);
-	close(lock);
 	free(names);
+	return err;
+}
+
+int backend_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
+{
+	int lock = ns_lock(d), err;
+
+	if (lock < 0)
+		return lock;
+	err = backend_detach_locked(ifnames, n, out, d);
+	close(lock);
 	return err;
 }

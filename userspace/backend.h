@@ -21,6 +21,7 @@
 
 #include "../bpf/tlsfw_abi.h"
 #include "compile.h"
+#include "confirm.h"
 #include "diag.h"
 #include "names.h"
 #include "stats.h"
@@ -55,8 +56,11 @@ struct status_model {
 	uint8_t default_action; /* enum tlsfw_action */
 	int generation;		/* the generation in force (0, 1), -1 unknown */
 	const char *table;	/* the nftables table that holds it ("inet tlsfw"), or NULL */
+	uint32_t flows;		/* entries of the flow table in force (BPF); 0: none */
 	struct status_iface *ifaces;
 	size_t n_ifaces;
+	bool confirm_pending;		/* an `apply --confirm` waits (confirm.h) */
+	struct confirm_pending confirm; /* filled by the caller of backend_status */
 };
 
 struct backend {
@@ -87,6 +91,8 @@ int backend_in_force(const struct backend **out, struct diag *d);
  * its line), no other backend is in force, then the backend's apply. r says what is in
  * force after a failure. */
 int backend_apply(const struct backend_apply *a, struct backend_result *r, struct diag *d);
+/* The same, for a caller that holds the namespace lock (ns_lock) already. */
+int backend_apply_locked(const struct backend_apply *a, struct backend_result *r, struct diag *d);
 /* The model of what is enforced here (m->backend NULL: nothing). */
 int backend_status(struct status_model *m, struct diag *d);
 void status_model_free(struct status_model *m);
@@ -96,6 +102,8 @@ int backend_counters(struct stats_snap *s, bool reset, struct diag *d);
  * force. Every name must be an interface here (else nothing is detached); names that
  * tlsfw holds nothing on are said so on out. */
 int backend_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d);
+/* The same, for a caller that holds the namespace lock already. */
+int backend_detach_locked(char *const *ifnames, size_t n, FILE *out, struct diag *d);
 
 /* The policy's location of interface i of c (NULL when unknown): where errors about that
  * interface point. */

@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "bpf_fill.h"
 #include "content_stats.h"
+#include "ct_track.h"
 #include "hook.h"
 #include "state.h"
 
@@ -52,7 +53,13 @@ static int bpf_apply(const struct backend_apply *a, struct backend_result *r, st
 		if (l)
 			locs[i] = *l;
 	}
-	err = apply_bpf(&c->plan, &o, &r->rollback_failed, d);
+	/* state: conntrack must track the namespace before a state rule is in force; refused,
+	 * nothing else changes. Without state rules it is let go once the policy is. */
+	err = c->plan.has_state && !a->dry_run ? ct_track_on(d) : 0;
+	if (!err)
+		err = apply_bpf(&c->plan, &o, &r->rollback_failed, d);
+	if (!err && !c->plan.has_state && !a->dry_run)
+		ct_track_off();
 	free(locs);
 	return err;
 }
@@ -90,6 +97,15 @@ static void policy_of(struct status_model *m, const struct state_meta *sm)
 	m->generation = sm->gen;
 }
 
+/* A map's size (max_entries), 0 when it cannot be read. */
+static uint32_t map_entries(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
 static int bpf_status(struct status_model *m, struct diag *d)
 {
 	struct state_meta sm = {};
@@ -106,6 +122,7 @@ static int bpf_status(struct status_model *m, struct diag *d)
 		return err;
 	}
 	policy_of(m, &sm);
+	m->flows = map_entries(st.maps.flows);
 	for (size_t i = 0; i < st.n_ifaces; i++) {
 		const struct state_iface *si = &st.ifaces[i];
 		struct status_iface *o = &m->ifaces[m->n_ifaces++];
@@ -219,6 +236,9 @@ static int bpf_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 		else if (st.have_maps && n_pick < st.n_ifaces)
 			forget_iface(&st, &st.ifaces[i]);
 	}
+	/* Nothing of tlsfw left: neither is conntrack tracking for it (ct_track.h). */
+	if (!ret && n_pick == st.n_ifaces)
+		ct_track_off();
 	free(pick);
 	state_free(&st);
 	return ret;
@@ -277,6 +297,7 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		r->monitor = ri->monitor;
 		r->require = !!(ri->content & TLSFW_RV_REQUIRE);
 		r->names = !!(ri->content & TLSFW_RV_NAME);
+		r->log = ri->log;
 		s->content |= !!ri->content;
 	}
 	for (uint32_t i = 0; i < TLSFW_MAX_CTX; i++) {
@@ -388,6 +409,8 @@ static int bpf_counters(struct stats_snap *s, bool reset, struct diag *d)
 		err = snap_counters(s, &rd);
 	if (!err && s->content)
 		err = snap_content(s, &st.maps);
+	if (!err)
+		err = stats_log_read(s, st.maps.log_rules);
 	if (err)
 		diag_sys_error(d, err, "cannot read the counters");
 	else if (reset)

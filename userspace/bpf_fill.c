@@ -204,6 +204,10 @@ static int rule_word_of(const struct plan *pl, const struct fill_ids *ids, uint3
 		*w |= TLSFW_DW_REQUIRE;
 	if (pl->rules[r].names)
 		*w |= TLSFW_DW_NAME;
+	if (rule_is_state(&pl->rules[r]))
+		*w |= TLSFW_DW_STATE;
+	if (pl->rules[r].log_rate)
+		*w |= TLSFW_DW_LOG;
 	return 0;
 }
 
@@ -237,7 +241,9 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 			.monitor = pl->rules[r].monitor,
 			.content = (rule_is_content(&pl->rules[r]) ? TLSFW_RV_INSPECT : 0) |
 				   (pl->rules[r].require_tls ? TLSFW_RV_REQUIRE : 0) |
-				   (pl->rules[r].names ? TLSFW_RV_NAME : 0),
+				   (pl->rules[r].names ? TLSFW_RV_NAME : 0) |
+				   (rule_is_state(&pl->rules[r]) ? TLSFW_RV_STATE : 0) |
+				   (pl->rules[r].log_rate ? TLSFW_RV_LOG : 0),
 		};
 	}
 	if (t->len) {
@@ -548,6 +554,8 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 	/* Before any word: a configuration that decides nothing but bounds the words this fill
 	 * writes, for a clear after a fill cut short (see bpf_clear_gen). */
 	err = set_cfg(m, gen, &(struct tlsfw_cfg){ .words_end = j.cfg.words_end });
+	if (!err)
+		err = bpf_fill_log(m, pl, ids, d);
 	if (!err)
 		err = fill_ctx(m, pl, gen, ids, j.words, d);
 	if (!err)

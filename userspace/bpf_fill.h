@@ -23,6 +23,8 @@ struct bpf_maps {
 		rules, ifaces, meta, direct;
 	/* content inspection */
 	int rule_flows, flows, content_stats, content_work, names, content_cfg;
+	/* logging (log_fill.c) */
+	int log_ring, log_rules;
 };
 
 /* The object (bpf/tlsfw.bpf.c) opened with the map sizes that depend on the machine (the
@@ -76,6 +78,8 @@ struct fill_ids {		   /* what only apply knows */
 	/* Tests and benchmarks: the most words one direct-indexed combination table may use
 	 * (0: no limit but the room in tlsfw_direct); 1 forces every hash form. */
 	uint32_t direct_max;
+	/* per plan rule: its slot is newly taken (its log counters start at 0), or NULL */
+	const bool *rule_new;
 };
 
 /*
@@ -89,6 +93,11 @@ struct fill_ids {		   /* what only apply knows */
  */
 int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
 		 const struct fill_ids *ids, struct diag *d);
+/* log_fill.c: the token buckets (tlsfw_log_rules) of pl's rules with `log:`: their rate and
+ * burst; the counters start at 0 where a slot is newly taken (ids->rule_new) or begins to
+ * log. Called by bpf_fill_gen. 0 or -errno (told to d). */
+int bpf_fill_log(const struct bpf_maps *m, const struct plan *pl, const struct fill_ids *ids,
+		 struct diag *d);
 /* The configuration of generation gen as the data plane reads it (which forms it uses). */
 int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cfg);
 /* Remove every entry of generation gen (hash/trie entries deleted, arrays and its

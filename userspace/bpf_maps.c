@@ -45,6 +45,8 @@ static const struct {
 	{ "tlsfw_content_work", offsetof(struct bpf_maps, content_work) },
 	{ "tlsfw_names", offsetof(struct bpf_maps, names) },
 	{ "tlsfw_content_cfg", offsetof(struct bpf_maps, content_cfg) },
+	{ "tlsfw_log_ring", offsetof(struct bpf_maps, log_ring) },
+	{ "tlsfw_log_rules", offsetof(struct bpf_maps, log_rules) },
 };
 
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
@@ -75,7 +77,8 @@ int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
 		skel->maps.tlsfw_direct,       skel->maps.tlsfw_rule_flows,
 		skel->maps.tlsfw_flows,	       skel->maps.tlsfw_content_stats,
 		skel->maps.tlsfw_content_work, skel->maps.tlsfw_names,
-		skel->maps.tlsfw_content_cfg,
+		skel->maps.tlsfw_content_cfg,  skel->maps.tlsfw_log_ring,
+		skel->maps.tlsfw_log_rules,
 	};
 
 	for (size_t i = 0; i < N_MAPS; i++) {

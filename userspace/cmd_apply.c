@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tlsfw apply POLICY [--dry-run] [--wait SECONDS] [--force]: compile (read, check, lower), wait for the
- * interfaces when asked, enforce. */
+/* tlsfw apply POLICY [--dry-run] [--wait SECONDS] [--force] [--confirm SECONDS]: compile (read,
+ * check, lower), wait for the interfaces when asked, enforce (with a rollback unless
+ * confirmed in time: confirm.h). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include "backend.h"
 #include "cli.h"
 #include "compile.h"
+#include "confirm.h"
 #include "ifwait.h"
 #include "lock.h"
 #include "lockout.h"
@@ -29,26 +31,56 @@ static const char *outcome(const struct backend_result *r)
 	return "nothing applied; nothing is attached";
 }
 
+/* Under the namespace lock: the pending confirmation's gate (and with --confirm its
+ * watchdog), the backend's apply, then the watchdog armed or cancelled. -EINVAL: refused by
+ * the gate; -ECANCELED: the gate failed; both before anything changed. */
+static int enforce_locked(const struct backend_apply *a, struct confirm_arm *ca,
+			  struct backend_result *r, struct diag *d)
+{
+	int lock, err;
+
+	memset(r, 0, sizeof(*r));
+	lock = ns_lock(d);
+	if (lock < 0)
+		return lock;
+	err = a->dry_run ? 0 : confirm_before(ca, a->policy_file, d);
+	if (err) {
+		confirm_arm_free(ca);
+		close(lock);
+		return err == -EINVAL ? err : -ECANCELED;
+	}
+	err = backend_apply_locked(a, r, d);
+	if (!a->dry_run)
+		confirm_after(ca, err, d);
+	close(lock);
+	return err == -EINVAL ? -EIO : err;
+}
+
 /* The compiler's diagnostics (probe warnings among them) come first, before the apply's
  * progress; the apply's own afterwards. */
-static int enforce(const struct compiled *c, const char *path, bool dry_run, struct diag *d)
+static int enforce(const struct compiled *c, const char *path, bool dry_run, unsigned int confirm,
+		   struct diag *d)
 {
 	char abs[PATH_MAX], safe[TEXTSAFE_LEN(PATH_MAX)];
 	struct backend_apply a = { .c = c, .policy_file = abs, .dry_run = dry_run, .out = stdout };
+	struct confirm_arm ca;
 	struct backend_result r;
 	size_t n_rules = c->pol.n_rules, warned = d->n;
 	int err;
 
+	confirm_arm_init(&ca, confirm);
 	policy_abs_path(path, abs, sizeof(abs));
 	if (warned)
 		diag_print_summary(d, stderr, NULL);
 	stop_signals_block();
-	err = backend_apply(&a, &r, d);
+	err = enforce_locked(&a, &ca, &r, d);
 	fflush(stdout);
 	diag_flush(d, stderr);
 	if (err) {
-		diag_print_summary(d, stderr, outcome(&r));
-		return EXIT_SYSTEM;
+		diag_print_summary(d, stderr,
+				   err == -EINVAL || err == -ECANCELED ? "nothing applied" :
+									 outcome(&r));
+		return err == -EINVAL ? EXIT_BAD_INPUT : EXIT_SYSTEM;
 	}
 	if (d->n > warned)
 		diag_print_summary(d, stderr, NULL);
@@ -59,6 +91,8 @@ static int enforce(const struct compiled *c, const char *path, bool dry_run, str
 	else
 		printf("tlsfw: enforcing %s (%zu rule%s, default %s, backend %s)\n", safe, n_rules,
 		       plural(n_rules), action_name(c->pol.default_action), backend_for(c)->name);
+	if (confirm)
+		confirm_print(&ca.rec, stdout);
 	return EXIT_OK;
 }
 
@@ -88,10 +122,23 @@ static int wait_interfaces(const struct compiled *c, unsigned int ms, struct dia
 	return err;
 }
 
+/* --confirm SECONDS: a whole number from 1 to CONFIRM_MAX_SECONDS; 0 for a bad value. */
+static unsigned int confirm_seconds(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v > CONFIRM_MAX_SECONDS)
+		return 0;
+	return (unsigned int)v;
+}
+
 static int cmd_apply(int argc, char **argv)
 {
 	struct compile_opts co = { .probes = true };
-	unsigned int wait = 0;
+	unsigned int wait = 0, confirm = 0;
 	struct cli_parse p;
 	struct compiled c;
 	bool dry_run = false, force = false;
@@ -108,11 +155,19 @@ static int cmd_apply(int argc, char **argv)
 				&cli_apply,
 				"--wait needs a number of seconds above 0 and at most %d",
 				IFWAIT_MAX_SECONDS);
+		if (key == 'c' && !(confirm = confirm_seconds(arg)))
+			return cli_usage_error(
+				&cli_apply,
+				"--confirm needs a whole number of seconds from 1 to %d",
+				CONFIRM_MAX_SECONDS);
 	}
 	if (key == CLI_STOP)
 		return p.status;
 	if (p.n_args != 1)
 		return cli_usage_error(&cli_apply, "give one POLICY");
+	if (dry_run && confirm)
+		return cli_usage_error(&cli_apply,
+				       "--dry-run changes nothing: there is nothing to confirm");
 	co.path = p.args[0];
 
 	diag_init(&d);
@@ -135,15 +190,17 @@ static int cmd_apply(int argc, char **argv)
 	} else if (wait_interfaces(&c, wait, &d)) {
 		ret = EXIT_SYSTEM;
 	} else {
-		ret = enforce(&c, co.path, dry_run, &d);
+		ret = enforce(&c, co.path, dry_run, confirm, &d);
 	}
 	compiled_free(&c);
 	diag_free(&d);
 	return ret;
 }
 
-static const char *const forms[] = { "POLICY [--dry-run] [--wait] [--force]", NULL };
-static const struct cli_opt opts[] = {
-	{ "dry-run", NULL, 'd' }, { "wait", "SECONDS", 'w' }, { "force", NULL, 'f' }, { NULL }
-};
+static const char *const forms[] = { "POLICY [--dry-run] [--wait] [--force] [--confirm]", NULL };
+static const struct cli_opt opts[] = { { "dry-run", NULL, 'd' },
+				       { "wait", "SECONDS", 'w' },
+				       { "force", NULL, 'f' },
+				       { "confirm", "SECONDS", 'c' },
+				       { NULL } };
 const struct cli_cmd cli_apply = { "apply", forms, opts, cmd_apply };

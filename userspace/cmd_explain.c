@@ -100,7 +100,8 @@ static int explain_with_plan(struct job *j, const struct plan *pl, const char *n
 		memcpy(p.ifname, t[i].ifname, sizeof(p.ifname));
 		p.dir = t[i].dir;
 		err = explain_plan(pl, &p, &e);
-		e.note = note;
+		if (note || !e.note) /* explain_plan's own: state rules without --state */
+			e.note = note;
 		err = err ?: emit(j, &e, &p, i == 0);
 		explain_free(&e);
 	}
@@ -296,11 +297,24 @@ static int icmp_of(struct explain_pkt *pkt, const char *type, long hop)
 	return 0;
 }
 
+/* --state NAME: the packet's conntrack state (TLSFW_CT_*), for state rules. */
+static int state_parse(const char *s, struct explain_pkt *pkt)
+{
+	for (unsigned int i = 0; i < POL_ST_COUNT; i++) {
+		if (!strcmp(s, pol_state_names[i])) {
+			pkt->ct_state = TLSFW_CT_NEW + i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int cmd_explain(int argc, char **argv)
 {
 	struct job j = { .dir = -1 };
 	const char *policy = NULL, *arg, *type = NULL;
 	long hop = 64;
+	uint8_t ct;
 	struct cli_parse p;
 	char msg[200];
 	int ret, key;
@@ -321,6 +335,9 @@ static int cmd_explain(int argc, char **argv)
 			j.json = true;
 		else if (key == 't')
 			type = arg;
+		else if (key == 'S' && state_parse(arg, &j.pkt))
+			return cli_usage_error(&cli_explain,
+					       "--state is new, established, related or invalid");
 		else if (key == 's' || key == 'e')
 			return cli_usage_error(
 				&cli_explain,
@@ -336,9 +353,11 @@ static int cmd_explain(int argc, char **argv)
 		return cli_usage_error(&cli_explain, "give [POLICY] PROTO SRC DST");
 	if (p.n_args == 4)
 		policy = p.args[0];
+	ct = j.pkt.ct_state;
 	if (explain_pkt_parse(&j.pkt, (const char *const *)p.args + (p.n_args - 3), msg,
 			      sizeof(msg)))
 		return cli_usage_error(&cli_explain, "%s", msg);
+	j.pkt.ct_state = ct;
 	if (icmp_of(&j.pkt, type, hop))
 		return cli_usage_error(
 			&cli_explain,
@@ -360,13 +379,16 @@ static int cmd_explain(int argc, char **argv)
 }
 
 static const char *const forms[] = {
-	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--json]",
+	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--state] [--json]",
 	NULL
 };
-static const struct cli_opt opts[] = {
-	{ "iface", "IF", 'i' },	      { "dir", "ingress|egress", 'd' },
-	{ "icmp-type", "TYPE", 't' }, { "hop-limit", "N", 'L' },
-	{ "json", NULL, 'j' },	      { "sni", "NAME", 's' },
-	{ "ech", NULL, 'e' },	      { NULL }
-};
+static const struct cli_opt opts[] = { { "iface", "IF", 'i' },
+				       { "dir", "ingress|egress", 'd' },
+				       { "icmp-type", "TYPE", 't' },
+				       { "hop-limit", "N", 'L' },
+				       { "json", NULL, 'j' },
+				       { "state", "new|established|related|invalid", 'S' },
+				       { "sni", "NAME", 's' },
+				       { "ech", NULL, 'e' },
+				       { NULL } };
 const struct cli_cmd cli_explain = { "explain", forms, opts, cmd_explain };

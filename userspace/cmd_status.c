@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "confirm.h"
 #include "names.h"
 #include "textsafe.h"
 #include "tlsfw.h"
@@ -37,6 +38,8 @@ static json_object *policy_json(const struct status_model *m)
 	json_object_object_add(p, "generation",
 			       m->generation < 0 ? NULL : json_object_new_int(m->generation));
 	json_object_object_add(p, "table", str_or_null(m->table));
+	json_object_object_add(p, "flow_table_entries",
+			       m->flows ? json_object_new_int64(m->flows) : NULL);
 	return p;
 }
 
@@ -61,6 +64,34 @@ static json_object *iface_json(const struct status_model *m, const struct status
 	return o;
 }
 
+/* The pending `apply --confirm`, or null. */
+static json_object *confirm_json(const struct status_model *m)
+{
+	const struct confirm_pending *p = &m->confirm;
+	int64_t left = p->deadline_ms - confirm_now_ms();
+	json_object *o;
+	char when[UTC_TEXT_LEN];
+
+	if (!m->confirm_pending)
+		return NULL;
+	o = json_object_new_object();
+	utc_text((uint64_t)((p->deadline_ms + 999) / 1000), when);
+	json_object_object_add(o, "policy", json_object_new_string(p->policy));
+	json_object_object_add(o, "deadline", json_object_new_string(when));
+	json_object_object_add(o, "deadline_unix",
+			       json_object_new_int64((p->deadline_ms + 999) / 1000));
+	json_object_object_add(o, "seconds_left",
+			       json_object_new_int64(left > 0 ? (left + 999) / 1000 : 0));
+	json_object_object_add(o, "rollback",
+			       json_object_new_string(p->restore ? "restore" : "detach"));
+	json_object_object_add(o, "rollback_policy",
+			       p->restore ? json_object_new_string(p->restore_file) : NULL);
+	json_object_object_add(o, "rollback_hash",
+			       p->restore ? json_object_new_string(p->restore_hash) : NULL);
+	json_object_object_add(o, "watchdog_pid", json_object_new_int64(p->pid));
+	return o;
+}
+
 static int print_json(const struct status_model *m)
 {
 	json_object *doc = json_object_new_object(), *ifs = json_object_new_array();
@@ -71,6 +102,7 @@ static int print_json(const struct status_model *m)
 	for (size_t i = 0; i < m->n_ifaces; i++)
 		json_object_array_add(ifs, iface_json(m, &m->ifaces[i]));
 	json_object_object_add(doc, "interfaces", ifs);
+	json_object_object_add(doc, "confirm", confirm_json(m));
 	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
@@ -103,17 +135,35 @@ static void print_policy(const struct status_model *m)
 	printf("hash     %s\n", textsafe(m->hash, buf, sizeof(buf)));
 	printf("applied  %s (%s)\n", when, since);
 	printf("rules    %u, default %s\n", m->n_rules, action_name(m->default_action));
-	printf("backend  %s (%s)\n\n", m->backend->name, m->backend->what);
+	printf("backend  %s (%s)\n", m->backend->name, m->backend->what);
+	if (m->flows)
+		printf("flows    %u entries in the flow table\n", m->flows);
+	putchar('\n');
+}
+
+static void print_confirm(const struct status_model *m)
+{
+	char when[80], what[TEXTSAFE_LEN(TLSFW_PATH_MAX) + 40];
+	char safe[TEXTSAFE_LEN(TLSFW_PATH_MAX)];
+
+	confirm_when(&m->confirm, when, sizeof(when));
+	confirm_rollback_text(&m->confirm, what, sizeof(what));
+	printf("confirm  pending: %s waits for `tlsfw confirm` until %s, then tlsfw %s\n\n",
+	       textsafe(m->confirm.policy, safe, sizeof(safe)), when, what);
 }
 
 static int print_text(const struct status_model *m)
 {
 	if (!m->n_ifaces) {
 		printf("tlsfw: nothing enforced in this network namespace\n");
+		if (m->confirm_pending)
+			print_confirm(m);
 		return EXIT_OK;
 	}
 	if (m->have_policy)
 		print_policy(m);
+	if (m->confirm_pending)
+		print_confirm(m);
 	printf("%-16s %-12s %-8s %s\n", "INTERFACE", "INGRESS", "EGRESS", "RULES");
 	for (size_t i = 0; i < m->n_ifaces; i++) {
 		const struct status_iface *si = &m->ifaces[i];
@@ -146,7 +196,7 @@ static int cmd_status(int argc, char **argv)
 	if (p.n_args)
 		return cli_usage_error(&cli_status, "unexpected argument '%s'", p.args[0]);
 	diag_init(&d);
-	if (backend_status(&m, &d))
+	if (backend_status(&m, &d) || confirm_read(&m.confirm, &m.confirm_pending, &d))
 		ret = EXIT_SYSTEM;
 	else
 		ret = json ? print_json(&m) : print_text(&m);

@@ -23,6 +23,8 @@ const char *const explain_field_names[] = {
 	[EXPLAIN_INTERFACE] = "interface",
 	[EXPLAIN_DIRECTION] = "direction",
 	[EXPLAIN_EMPTY] = "nothing",
+	[EXPLAIN_STATE] = "state",
+	[EXPLAIN_NEEDS_STATE] = "needs --state",
 };
 
 /* ---- the packet from the command line ---------------------------------------------------- */
@@ -247,6 +249,10 @@ static enum explain_field rule_fails(const struct plan_rule *r, const struct exp
 	if (!(r->ctx & ctx_bit))
 		return r->direction && !(r->direction & dir) ? EXPLAIN_DIRECTION :
 							       EXPLAIN_INTERFACE;
+	if (rule_is_state(r) && pkt->ct_state == TLSFW_CT_UNKNOWN)
+		return EXPLAIN_NEEDS_STATE;
+	if (rule_is_state(r) && !(r->state & (1u << (pkt->ct_state - 1))))
+		return EXPLAIN_STATE;
 	return EXPLAIN_MATCHED;
 }
 
@@ -290,6 +296,9 @@ int explain_plan(const struct plan *pl, const struct explain_pkt *pkt, struct ex
 			break;
 		}
 		out->skipped[out->n_skipped++] = rule_view(&pl->rules[i], f);
+		if (f == EXPLAIN_NEEDS_STATE)
+			out->note =
+				"state rules were taken as not matching: give --state new|established|related|invalid";
 	}
 	if (out->rule < 0)
 		out->verdict = out->default_action;

@@ -35,7 +35,9 @@ enum explain_field {
 	EXPLAIN_DST,
 	EXPLAIN_INTERFACE,
 	EXPLAIN_DIRECTION,
-	EXPLAIN_EMPTY, /* the rule matches nothing at all (check warned about it) */
+	EXPLAIN_EMPTY,	     /* the rule matches nothing at all (check warned about it) */
+	EXPLAIN_STATE,	     /* state: does not list the packet's --state */
+	EXPLAIN_NEEDS_STATE, /* a state rule, and no --state given: taken as not matching */
 };
 
 extern const char *const explain_field_names[];
@@ -56,7 +58,8 @@ struct explain_pkt {
 	uint8_t icmp_type, hop_limit;
 	uint8_t src[16], dst[16]; /* IPv4 v4-mapped */
 	char ifname[IFNAMSIZ];
-	uint8_t dir; /* enum tlsfw_dir */
+	uint8_t dir;	  /* enum tlsfw_dir */
+	uint8_t ct_state; /* --state: TLSFW_CT_*, TLSFW_CT_UNKNOWN when not given */
 };
 
 /* A rule as an explanation names it: from the plan, or from the enforced rule records. */

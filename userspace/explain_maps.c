@@ -71,10 +71,16 @@ static int classify_a(const struct explain_live *l, const struct explain_pkt *p,
 {
 	const struct tlsfw_cfg *cfg = &l->cfg;
 	struct tlsfw_comb_key k = { 0 };
-	uint32_t idx, fam = p->family == 6;
+	uint32_t idx, fam = p->family == 6, ct;
 	int err;
 
-	err = array_word(l->m->proto, l->gen * TLSFW_PROTO_SLOTS + fam * 256 + p->proto, &k.a);
+	/* The packet's state as given (--state), else one that no state rule lists: as
+	 * explain_plan, state rules then do not match. */
+	ct = p->ct_state ? p->ct_state : TLSFW_CT_NONE;
+	err = array_word(l->m->proto,
+			 l->gen * TLSFW_PROTO_SLOTS + ct * TLSFW_PL_VALUES * 512 + fam * 256 +
+				 p->proto,
+			 &k.a);
 	if (!err && (cfg->fields & TLSFW_F_SPORT))
 		err = array_word(l->m->sport,
 				 l->gen * TLSFW_PORT_SLOTS +

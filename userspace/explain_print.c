@@ -50,6 +50,8 @@ void explain_print(const struct explain *e, const struct explain_pkt *pkt, FILE 
 		rule_name(r, name, sizeof(name));
 		if (r->failed == EXPLAIN_EMPTY)
 			fprintf(out, "  no match  rule %s at %s: matches no packet\n", name, at);
+		else if (r->failed == EXPLAIN_NEEDS_STATE)
+			fprintf(out, "  no match  rule %s at %s: needs --state\n", name, at);
 		else
 			fprintf(out, "  no match  rule %s at %s: %s does not match\n", name, at,
 				explain_field_names[r->failed]);

@@ -327,6 +327,27 @@ static bool rule_admits_pl(const struct plan_rule *r, unsigned int pl)
 	return pl == TLSFW_PL_NOT_TLS || pl == TLSFW_PL_UNORDERED;
 }
 
+/* Does rule r admit conntrack state ct? Every rule admits UNKNOWN (the first lookup); a
+ * state rule admits the states it lists after that. */
+static bool rule_admits_ct(const struct plan_rule *r, unsigned int ct)
+{
+	if (ct == TLSFW_CT_UNKNOWN || !rule_is_state(r))
+		return true;
+	return ct <= POL_ST_COUNT && (r->state & (1u << (ct - 1)));
+}
+
+/* Does rule r admit content class pl and state ct together? (A rule with a name and a
+ * state matches a packet only when both are its own.) */
+static bool rule_admits(const struct plan *pl, const struct plan_rule *r, unsigned int c,
+			unsigned int ct)
+{
+	if (!rule_admits_ct(r, ct))
+		return false;
+	if (r->names && c != TLSFW_PL_UNKNOWN)
+		return rule_admits_name_pl(pl, r, c);
+	return rule_admits_pl(r, c);
+}
+
 /*
  * The generation's facts -> content class table (tlsfw_cfg.fact_pl). A QUIC long header is
  * QUIC; a flow whose first bytes are not a ClientHello is NOT_TLS, and so is one without
@@ -368,19 +389,25 @@ static void lower_facts(struct plan *pl)
 	}
 }
 
-/* Protocol classes, per content class: index pl * 512 + family * 256 + protocol. Without
- * content rules every content class is the same, and is copied. */
+/* Protocol classes, per state and content class: index (ct * TLSFW_PL_VALUES + pl) * 512 +
+ * family * 256 + protocol. Without content (state) rules every content class (state) is the
+ * same, and is copied. */
 static int lower_proto(struct lower *l)
 {
 	uint32_t *cls = l->pl->proto_cls;
+	/* Name classes (8..63) only when some rule has a name; content classes are below 8. */
 	unsigned int n_pl = !l->pl->has_content ? 1 : l->pl->has_names ? TLSFW_PL_VALUES : 8;
+	unsigned int n_ct = l->pl->has_state ? TLSFW_CT_VALUES : 1;
 	uint64_t *b = l->tmp;
 	int err;
 
-	for (unsigned int i = 0; i < n_pl * 512; i++) {
-		unsigned int pl = i / 512, fam = i / 256 % 2, proto = i % 256;
+	for (unsigned int i = 0; i < TLSFW_PROTO_SLOTS; i++) {
+		unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
+		unsigned int fam = i / 256 % 2, proto = i % 256;
 		unsigned int fam_bit = fam ? POL_FAM_V6 : POL_FAM_V4;
 
+		if (ct >= n_ct || pl >= n_pl)
+			continue;
 		memset(b, 0, l->w * sizeof(*b));
 		for (size_t t = 0; t < l->n_terms; t++) {
 			const struct rule_term *term = l->term[t];
@@ -395,9 +422,7 @@ static int lower_proto(struct lower *l)
 			/* A rule with a port matches only TCP and UDP. */
 			if (term_has_ports(term) && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 				continue;
-			if (r->names && pl != TLSFW_PL_UNKNOWN ?
-				    !rule_admits_name_pl(l->pl, r, pl) :
-				    !rule_admits_pl(r, pl))
+			if (!rule_admits(l->pl, r, pl, ct))
 				continue;
 			bs_set(b, t);
 		}
@@ -405,8 +430,15 @@ static int lower_proto(struct lower *l)
 		if (err)
 			return err;
 	}
-	for (unsigned int i = n_pl * 512; i < TLSFW_PROTO_SLOTS; i++)
-		cls[i] = cls[i % 512];
+	for (unsigned int i = 0; i < TLSFW_PROTO_SLOTS; i++) {
+		unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
+
+		if (ct >= n_ct || pl >= n_pl)
+			cls[i] =
+				cls[((ct < n_ct ? ct : 0) * TLSFW_PL_VALUES + (pl < n_pl ? pl : 0)) *
+					    512 +
+				    i % 512];
+	}
 	return 0;
 }
 
@@ -753,6 +785,7 @@ static int lower_n(struct lower *l, size_t n_rules, struct plan *out)
 		out->fields |= r->has_src ? TLSFW_F_SRC : 0;
 		out->fields |= r->has_dst ? TLSFW_F_DST : 0;
 		out->has_content |= rule_is_content(r);
+		out->has_state |= rule_is_state(r);
 	}
 
 	lower_facts(out);

@@ -536,6 +536,7 @@ static void term_rule(struct nctx *c, size_t ri, const struct shape *sh, const s
 		addr_match(c, nr, sh, 0, m->fam == POL_FAM_V6);
 		addr_match(c, nr, sh, 1, m->fam == POL_FAM_V6);
 	}
+	nl_ct_state(c, nr, r);
 	nl_item_ref(c, nr, NFT_I_COUNTER, cidx);
 	totals(c, nr, cc, r->action, r->monitor);
 	verdict(c, nr, r->action, r->monitor, cc->reject);
@@ -646,6 +647,7 @@ void nl_rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, struct 
 			addr_match(c, nr, sh, 0, f);
 			addr_match(c, nr, sh, 1, f);
 		}
+		nl_ct_state(c, nr, r);
 		nl_item_ref(c, nr, NFT_I_COUNTER, cidx);
 		totals(c, nr, cc, r->action, r->monitor);
 		verdict(c, nr, r->action, r->monitor, cc->reject);
@@ -745,6 +747,8 @@ static void iface_chain(struct nctx *c, const struct shape *shapes, size_t ii, b
 	cc.next_counter = c->counters[2 * ii + egress];
 	cc.own = cc.next_counter + n;
 	nft_chain_name(name, sizeof(name), ifc->name, egress);
+	if (!egress && c->pl->has_state)
+		nl_ct_chain_name(name, sizeof(name), ifc->name);
 	ch = nl_chain_new(c, name, ii, &ifc->loc);
 	if (!ch)
 		return;
@@ -753,6 +757,8 @@ static void iface_chain(struct nctx *c, const struct shape *shapes, size_t ii, b
 		snprintf(ch->dev, sizeof(ch->dev), "%s", ifc->name);
 	}
 	cc.chain = c->rs->n_chains - 1;
+	if (!egress && c->pl->has_state)
+		nl_ct_ingress(c, ch, cc.chain, ifc->name);
 	frag_rules(c, &cc);
 	for (size_t ri = 0, end; ri < c->pl->n_rules && !c->err; ri = end) {
 		size_t n;

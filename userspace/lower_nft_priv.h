@@ -80,6 +80,15 @@ bool nl_rule_applies(const struct plan_rule *r, size_t ii, bool egress);
  * counter of cc. */
 void nl_rule_in_chain(struct nctx *c, size_t ri, const struct shape *sh, struct chain_ctx *cc);
 
+/* ---- state: (lower_nft_ct.c) ---------------------------------------------------------------- */
+
+/* `ct state` of rule r in nr, when r has state: */
+void nl_ct_state(struct nctx *c, struct nft_rs_rule *nr, const struct plan_rule *r);
+/* With state rules, the ingress chain of ifname is "<if>_pre" on the prerouting hook (after
+ * conntrack), chain ch at index chain, which it makes so and gives its first rule. */
+void nl_ct_chain_name(char *buf, size_t len, const char *ifname);
+void nl_ct_ingress(struct nctx *c, struct nft_rs_chain *ch, int chain, const char *ifname);
+
 /* ---- runs (lower_nft_run.c) ---------------------------------------------------------------- */
 
 /* c->in_run for every rule, before the rules' sets are made. */

@@ -27,7 +27,7 @@ static bool port_only(const struct plan_rule *r)
 	 * are more than a port: such a rule keeps its own nft rules */
 	if (!r->n_terms || !r->any_dport || r->any_sport || r->has_src || r->has_dst ||
 	    r->fams != (POL_FAM_V4 | POL_FAM_V6) || r->has_type || r->payload_quic ||
-	    r->require_tls)
+	    r->require_tls || r->state)
 		return false;
 	for (size_t i = 0; i < r->n_terms; i++)
 		if (!r->terms[i].has_dport || r->terms[i].has_sport)

@@ -417,6 +417,10 @@ int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rul
 	out->require_tls = r->require_tls;
 	out->require_loc = r->require_loc;
 	rule_build_names(r, out);
+	out->state = r->state;
+	out->state_loc = r->state_loc;
+	out->log_rate = r->log_rate;
+	out->log_loc = r->log_loc;
 	out->fams = r->family ? r->family : POL_FAM_V4 | POL_FAM_V6;
 	if (r->has_src)
 		out->fams &= prefix_fams(&r->src);

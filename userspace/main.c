@@ -4,8 +4,8 @@
 #include "tlsfw.h"
 
 static const struct cli_cmd *const commands[] = {
-	&cli_check, &cli_apply,	   &cli_status,	 &cli_stats, &cli_detach,
-	&cli_probe, &cli_services, &cli_explain, &cli_diff,
+	&cli_check,    &cli_apply,   &cli_status, &cli_stats,	&cli_detach, &cli_probe,
+	&cli_services, &cli_explain, &cli_diff,	  &cli_confirm, &cli_log,
 };
 
 int main(int argc, char **argv)

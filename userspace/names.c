@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Names and formats written once (names.h), and the ties of userspace enums to the ABI. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,7 @@ _Static_assert(SAME(HOOK_NONE, TLSFW_HOOK_NONE) && SAME(HOOK_XDP_NATIVE, TLSFW_H
 	       "enum hook_id must extend enum tlsfw_hook");
 
 const char *const pol_action_names[3] = { "allow", "drop", "reject" };
+const char *const pol_state_names[POL_ST_COUNT] = { "new", "established", "related", "invalid" };
 const char *const pol_mode_names[2] = { "enforce", "monitor" };
 const char *const pol_frag_names[3] = { "follow", "drop", "allow" };
 
@@ -175,4 +177,20 @@ const char *tls_version_name(int version)
 		if (version == tls_versions[i].version)
 			return tls_versions[i].name;
 	return "?";
+}
+
+const char *ip_proto_name(unsigned int proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
 }

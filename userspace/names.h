@@ -48,6 +48,10 @@ void sha256_text(const uint8_t hash[32], char out[SHA256_TEXT_LEN]);
 #define UTC_TEXT_LEN 32
 void utc_text(uint64_t unix_seconds, char out[UTC_TEXT_LEN]);
 
+/* An IP protocol as policies write it: "tcp", "udp", "icmp", "icmpv6", else its number in
+ * buf. */
+const char *ip_proto_name(unsigned int proto, char *buf, size_t len);
+
 /* "s" unless n is 1: "%zu rule%s". */
 const char *plural(unsigned long long n);
 

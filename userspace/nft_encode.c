@@ -830,8 +830,10 @@ int nft_encode(const struct plan *pl, const struct nft_encode_opts *o, struct nf
 	for (size_t si = 0; si < pl->nft.n_sets; si++)
 		if (pl->nft.sets[si].staged)
 			set_add(&c, si);
-	/* second transaction: everything else */
-	if (!o->dry_run) {
+	/* second transaction: everything else. Without a table in force and without sets,
+	 * nothing needs a first commit (no chain in use is flushed, no rule can miss an element
+	 * not yet published): one transaction, as `nft -f`. */
+	if (!o->dry_run && ((o->old && o->old->table) || b->n_staged)) {
 		batch_mark(&c, NFNL_MSG_BATCH_END);
 		b->split = b->len;
 		batch_mark(&c, NFNL_MSG_BATCH_BEGIN);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -124,6 +125,19 @@ static void e_exthdr_frag(struct nft_expr_ctx *c, struct nftnl_rule *r, bool off
 	nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_IPV6);
 	if (!offset)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_FLAGS, NFT_EXTHDR_F_PRESENT);
+}
+
+static void ct_state_item(struct nft_expr_ctx *c, struct nftnl_rule *r, uint32_t bits)
+{
+	struct nftnl_expr *e = expr(c, r, "ct");
+	uint32_t zero = 0;
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	e_bitwise(c, r, &bits, sizeof(bits));
+	e_cmp(c, r, NFT_CMP_NEQ, &zero, sizeof(zero));
 }
 
 static void e_counter(struct nft_expr_ctx *c, struct nftnl_rule *r, const char *name)
@@ -311,6 +325,13 @@ void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct n
 		break;
 	case NFT_I_ICMP_TYPE:
 		icmp_type_item(c, r, it);
+		break;
+	case NFT_I_CT_STATE: /* ct state & bits != 0, as nft writes a set of flags */
+		ct_state_item(c, r, it->lo);
+		break;
+	case NFT_I_IIFNAME_NE:
+		e_meta(c, r, NFT_META_IIFNAME, NFT_REG_1);
+		e_cmp(c, r, NFT_CMP_NEQ, it->addr, IFNAMSIZ);
 		break;
 	case NFT_I_HOPLIMIT: /* ip6 hoplimit: byte 7 of the IPv6 header */
 		v = it->lo;

@@ -68,6 +68,8 @@ enum nft_item_kind {
 	NFT_I_REJECT_ICMPX, /* reject with icmpx admin-prohibited */
 	NFT_I_ICMP_TYPE,    /* meta l4proto == proto, icmp|icmpv6 type == lo, or in lo..hi */
 	NFT_I_HOPLIMIT,	    /* ip6 hoplimit == lo */
+	NFT_I_CT_STATE,	    /* ct state { lo: NF_CT_STATE_* bits } */
+	NFT_I_IIFNAME_NE,   /* iifname != addr (the name, NUL-padded to IFNAMSIZ) */
 };
 
 struct nft_rs_item {

@@ -175,6 +175,9 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	n = strlen(name);
 	if (n > 3 && !strcmp(name + n - 3, "_in") && nftnl_chain_is_set(c, NFTNL_CHAIN_DEV))
 		egress = false;
+	else if (n > 4 && !strcmp(name + n - 4, "_pre") &&
+		 nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) /* state: (lower_nft_ct.c) */
+		n--, egress = false;
 	else if (n > 4 && !strcmp(name + n - 4, "_out") &&
 		 !nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM))
 		egress = true;

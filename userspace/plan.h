@@ -58,6 +58,7 @@ struct plan {
 	bool has_names;		  /* some rule is a name rule (sni:, ech:): TLSFW_CFG_NAMES */
 	uint8_t sni_unordered;	  /* enum tlsfw_action: segments beyond a gap before a name */
 	struct name_table names;  /* the name rules' lists (keys for generation 0) */
+	bool has_state;		  /* some rule has state: */
 
 	/* the rule list, in order: failing probes' drop rules first, then the policy's */
 	struct plan_rule *rules;

@@ -102,12 +102,18 @@ static void print_bpf(const struct plan *pl, FILE *out)
 	for (size_t i = 0; i < pl->n_rules; i++) {
 		const struct plan_rule *r = &pl->rules[i];
 
-		fprintf(out, "  %zu %s %s%s%s line %u\n", i, r->name ? r->name : "?",
+		fprintf(out, "  %zu %s %s%s%s", i, r->name ? r->name : "?",
 			name_of(pol_action_names, 3, r->action), r->monitor ? " monitor" : "",
 			r->payload_quic ? " payload quic" :
 			r->require_tls	? " require tls" :
-					  "",
-			r->line);
+					  "");
+		for (unsigned int s = 0, first = 1; s < POL_ST_COUNT; s++) {
+			if (!(r->state & (1u << s)))
+				continue;
+			fprintf(out, first ? " state %s" : ",%s", pol_state_names[s]);
+			first = 0;
+		}
+		fprintf(out, " line %u\n", r->line);
 	}
 
 	fprintf(out, "\nproto:\n");
@@ -123,6 +129,16 @@ static void print_bpf(const struct plan *pl, FILE *out)
 		print_runs(pl->proto_cls + c * 512, 256, pre, out);
 		snprintf(pre, sizeof(pre), "  %s ipv6 ", names[c]);
 		print_runs(pl->proto_cls + c * 512 + 256, 256, pre, out);
+	}
+	/* States (TLSFW_CT_*, content class unknown) only where some rule has state: */
+	for (unsigned int c = 1; pl->has_state && c <= POL_ST_COUNT; c++) {
+		const uint32_t *cls = pl->proto_cls + c * TLSFW_PL_VALUES * 512;
+		char pre[40];
+
+		snprintf(pre, sizeof(pre), "  state %s ipv4 ", pol_state_names[c - 1]);
+		print_runs(cls, 256, pre, out);
+		snprintf(pre, sizeof(pre), "  state %s ipv6 ", pol_state_names[c - 1]);
+		print_runs(cls + 256, 256, pre, out);
 	}
 	if (pl->has_content)
 		fprintf(out, "midstream: %s\nflows: %u\n",

@@ -221,6 +221,21 @@ static void print_address(const struct nft_rs_item *it, FILE *out)
 		fprintf(out, "/%u", it->plen);
 }
 
+/* `ct state` flags as nft lists them: names in the order of their bits, comma-separated. */
+static void print_ct_state(unsigned int bits, FILE *out)
+{
+	static const char *const names[] = { "invalid", "established", "related", "new" };
+	const char *sep = "";
+
+	fputs("ct state ", out);
+	for (unsigned int i = 0; i < 4; i++) {
+		if (!(bits & (1u << i)))
+			continue;
+		fprintf(out, "%s%s", sep, names[i]);
+		sep = ",";
+	}
+}
+
 static void print_item(const struct plan *pl, const struct nft_rs_item *it, FILE *out)
 {
 	const struct nft_ruleset *rs = &pl->nft;
@@ -305,6 +320,12 @@ static void print_item(const struct plan *pl, const struct nft_rs_item *it, FILE
 	case NFT_I_HOPLIMIT:
 		fprintf(out, "ip6 hoplimit %u", it->lo);
 		break;
+	case NFT_I_CT_STATE:
+		print_ct_state(it->lo, out);
+		break;
+	case NFT_I_IIFNAME_NE:
+		fprintf(out, "iifname != \"%.16s\"", (const char *)it->addr);
+		break;
 	}
 }
 
@@ -331,6 +352,8 @@ static const char *hook_name(int hook)
 	switch (hook) {
 	case NF_INET_INGRESS:
 		return "ingress";
+	case NF_INET_PRE_ROUTING:
+		return "prerouting";
 	case NF_INET_FORWARD:
 		return "forward";
 	case NF_INET_LOCAL_OUT:

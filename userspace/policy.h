@@ -26,6 +26,12 @@ enum pol_xdp_mode { POL_XDP_AUTO = 0, POL_XDP_NATIVE, POL_XDP_GENERIC };
 #define POL_DIR_EGRESS 2u
 #define POL_FAM_V4 1u /* family mask; 0 = both */
 #define POL_FAM_V6 2u
+/* state: bits, in the order of pol_state_names (bit i: TLSFW_CT_* value i + 1) */
+#define POL_ST_NEW 1u
+#define POL_ST_ESTABLISHED 2u
+#define POL_ST_RELATED 4u
+#define POL_ST_INVALID 8u
+#define POL_ST_COUNT 4
 
 struct pol_iface {
 	char name[IFNAMSIZ];
@@ -129,8 +135,14 @@ struct pol_rule {
 	struct loc sni_match_loc;
 	unsigned int ech; /* enum pol_ech */
 	struct loc ech_loc;
+	/* Connection state (issue 17): POL_ST_* mask from the kernel's conntrack, 0 = any. */
+	unsigned int state;
+	struct loc state_loc;
 
 	const char *probe; /* set for rules added by a failing probe (on_fail: block) */
+
+	uint32_t log_rate; /* log: events per second, 0: no logging */
+	struct loc log_loc;
 };
 
 struct pol_probe {
@@ -213,6 +225,7 @@ const char *policy_rule_match(const struct pol_rule *r, char *buf, size_t len);
 extern const char *const pol_action_names[3];
 extern const char *const pol_mode_names[2];
 extern const char *const pol_frag_names[3];
+extern const char *const pol_state_names[POL_ST_COUNT];
 /* Format one prefix as written by users ("10.0.0.0/8", "fd00::/8"). buf >= 64 bytes. */
 const char *pol_prefix_str(const struct pol_prefix *p, char *buf, size_t len);
 

@@ -604,17 +604,14 @@ static void check_content(struct checker *c, uint8_t *skip)
 {
 	const struct policy *p = c->p;
 
-	if (p->flows)
-		diag_warning(
-			c->d, &p->flows_loc,
-			"flows: %u is not applied yet: the flow table keeps its default of %u entries",
-			p->flows, TLSFW_FLOWS_DEFAULT);
-
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pol_rule *pr = &p->rules[i];
 		const struct plan_rule *r = &c->rules[i];
 		int o;
 
+		/* A state rule also matches a subset of what its other matches select. */
+		if (pr->state)
+			skip[i] = 1;
 		if (!pr->payload_quic && !pr->require_tls)
 			continue;
 		skip[i] = 1;
@@ -905,6 +902,18 @@ static void check_probes(struct checker *c)
 	}
 }
 
+/* log: is read from a BPF ring buffer; NFLOG (nft `log group`) is not read by tlsfw log yet. */
+static void check_log(struct checker *c)
+{
+	const struct policy *p = c->p;
+
+	for (size_t i = 0; i < p->n_rules && p->backend == POL_BACKEND_NFT; i++)
+		if (p->rules[i].log_rate)
+			diag_error(
+				c->d, &p->rules[i].log_loc,
+				"log: needs backend: bpf: tlsfw log reads the BPF data plane's ring buffer and does not read nftables' NFLOG groups yet (write backend: bpf, or remove the key)");
+}
+
 /* ---- entry point ------------------------------------------------------------------------------ */
 
 int policy_check(const struct policy *p, struct diag *d)
@@ -935,6 +944,7 @@ int policy_check(const struct policy *p, struct diag *d)
 	check_probes(&c);
 	check_essentials(&c);
 	check_nft_limits(&c);
+	check_log(&c);
 	/* Past a hard limit the policy is refused anyway: analysing it would only take time. */
 	if (p->n_rules > POL_MAX_RULES || d->truncated)
 		goto out;

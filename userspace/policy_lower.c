@@ -46,6 +46,8 @@ static int lower_rule_list(const struct policy *p, const struct lower_opts *o, s
 			err = rule_build(p, &p->rules[i - o->n_extra - ess], &pl->rules[i], NULL,
 					 NULL);
 		pl->n_rules = i + 1;
+		/* both backends shape their tables by it (lower_proto, lower_nft_ct.c) */
+		pl->has_state |= !err && rule_is_state(&pl->rules[i]);
 	}
 	pl->n_probe_rules = o->n_extra;
 	return err;

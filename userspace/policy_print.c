@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "icmp_types.h"
+#include "names.h"
 #include "policy.h"
 #include "textsafe.h"
 
@@ -57,22 +58,6 @@ static void sb_add(struct sbuf *s, const char *fmt, const char *word)
 	memcpy(s->buf + s->n, ELLIPSIS, sizeof(ELLIPSIS));
 	s->n += sizeof(ELLIPSIS) - 1;
 	s->cut = true;
-}
-
-static const char *proto_name(unsigned int proto, char *buf, size_t len)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	}
-	snprintf(buf, len, "%u", proto);
-	return buf;
 }
 
 static void sb_ports(struct sbuf *s, const char *what, const struct pol_ports *pp)
@@ -133,7 +118,7 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		for (unsigned int p = 0; p < 256; p++) {
 			if (!(r->protos[p / 8] & (1u << (p % 8))))
 				continue;
-			sb_add(s, first ? "%s" : ",%s", proto_name(p, num, sizeof(num)));
+			sb_add(s, first ? "%s" : ",%s", ip_proto_name(p, num, sizeof(num)));
 			first = 0;
 		}
 	}
@@ -166,6 +151,12 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		sb_add(s, "%s", " payload quic");
 	if (r->require_tls)
 		sb_add(s, "%s", " require tls");
+	for (unsigned int i = 0, first = 1; i < POL_ST_COUNT; i++) {
+		if (!(r->state & (1u << i)))
+			continue;
+		sb_add(s, first ? " state %s" : ",%s", pol_state_names[i]);
+		first = 0;
+	}
 	if (!s->n)
 		sb_add(s, "%s", " any");
 }

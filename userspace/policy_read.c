@@ -100,9 +100,10 @@ char *rd_strdup(struct reader *rd, const char *s)
 static void read_map(struct reader *rd, const struct ynode *map, const char *what,
 		     const struct keydef *keys, size_t nkeys, void *obj)
 {
-	const char *names[32];
+	/* the key names, for "did you mean" and the list of valid keys: as many as there are */
+	const char *names[nkeys ? nkeys : 1];
 
-	for (size_t i = 0; i < nkeys && i < ARRAY_SIZE(names); i++)
+	for (size_t i = 0; i < nkeys; i++)
 		names[i] = keys[i].name;
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
 		const struct ynode *k = map->kids[i], *v = map->kids[i + 1];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bpf/tlsfw_abi.h"
 #include "catalog.h"
 #include "icmp_types.h"
 #include "policy.h"
@@ -657,6 +658,53 @@ static void rule_ech(struct reader *rd, void *obj, const struct ynode *k, const 
 		r->ech = i == 0 ? POL_ECH_PRESENT : POL_ECH_ABSENT;
 }
 
+/* state: new | established | related | invalid, one or a list (POL_ST_* bits). */
+static int add_state(struct reader *rd, void *obj, const struct ynode *item)
+{
+	int i = rd_enum(rd, "state:connection state", item, pol_state_names, POL_ST_COUNT);
+
+	if (i < 0)
+		return 0;
+	*(unsigned int *)obj |= 1u << i;
+	return 1;
+}
+
+static void rule_state(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	struct pol_rule *r = obj;
+
+	r->state_loc = v->loc;
+	rd_for_each_item(rd, "state", v, add_state, &r->state);
+}
+
+/* log: true (TLSFW_LOG_RATE_DEFAULT per second), false, or N/s. */
+static void rule_log(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	struct pol_rule *r = obj;
+	unsigned long n;
+	char *end;
+
+	r->log_loc = v->loc;
+	if (!rd_want_scalar(rd, "log", v))
+		return;
+	if (!strcmp(v->val, "true")) {
+		r->log_rate = TLSFW_LOG_RATE_DEFAULT;
+		return;
+	}
+	if (!strcmp(v->val, "false"))
+		return;
+	errno = 0;
+	n = v->val[0] >= '1' && v->val[0] <= '9' ? strtoul(v->val, &end, 10) : 0;
+	if (n && !errno && !strcmp(end, "/s") && n <= TLSFW_LOG_RATE_MAX) {
+		r->log_rate = n;
+		return;
+	}
+	diag_error(
+		rd->d, &v->loc,
+		"unknown log value '%s' (expected true, false or a rate N/s with N from 1 to %u, e.g. 10/s)",
+		v->val, TLSFW_LOG_RATE_MAX);
+}
+
 const struct keydef rule_keys[] = {
 	{ "name", rule_name },
 	{ "proto", rule_proto },
@@ -676,6 +724,8 @@ const struct keydef rule_keys[] = {
 	{ "sni", rule_sni },
 	{ "sni_match", rule_sni_match },
 	{ "ech", rule_ech },
+	{ "state", rule_state },
+	{ "log", rule_log },
 };
 
 const size_t n_rule_keys = sizeof(rule_keys) / sizeof(rule_keys[0]);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <unbound.h>
+#include "lazy_unbound.h"
 
 #include "probe_dns.h"
 #include "probe_io.h"

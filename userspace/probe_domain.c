@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include "lazy_curl.h"
 
 #include "probe_domain.h"
 #include "probe_io.h"

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include "lazy_curl.h"
 
 #include "probe_io.h"
 #include "probe_mailrec.h"

@@ -62,6 +62,34 @@ static int tgt_err(char *err, size_t len, const char *fmt, const char *a)
 	return -EINVAL;
 }
 
+/* The protocol spoken before TLS: as asked (--starttls), else the catalog's for the port. */
+static int target_proto(struct probe_target *t, const struct service *svc, const char *proto_name,
+			const char *spec, char *err, size_t errlen)
+{
+	if (proto_name) {
+		int p = probe_proto_by_name(proto_name);
+
+		if (p < 0)
+			return tgt_err(
+				err, errlen,
+				"unknown STARTTLS protocol '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
+				proto_name);
+		t->proto = p;
+	} else if (svc && svc->tls == TLS_STARTTLS && svc->starttls) {
+		int p = probe_proto_by_name(svc->starttls);
+
+		t->proto = p < 0 ? PROTO_IMPLICIT : p;
+	} else if (svc && svc->tls == TLS_IMPLICIT) {
+		t->proto = PROTO_IMPLICIT;
+	} else {
+		return tgt_err(
+			err, errlen,
+			"target '%s': the catalog has no TLS mode for this port; say --starttls PROTO or --starttls none",
+			spec);
+	}
+	return 0;
+}
+
 int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name, char *err,
 		       size_t errlen)
 {
@@ -70,6 +98,7 @@ int probe_target_parse(struct probe_target *t, const char *spec, const char *pro
 	struct in6_addr a6;
 	struct in_addr a4;
 	size_t hl;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->min_tls = TLS1_2_VERSION;
@@ -126,27 +155,9 @@ int probe_target_parse(struct probe_target *t, const char *spec, const char *pro
 		inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1;
 	if (!t->host_is_addr)
 		snprintf(t->name, sizeof(t->name), "%s", t->host);
-	if (proto_name) {
-		int p = probe_proto_by_name(proto_name);
-
-		if (p < 0)
-			return tgt_err(
-				err, errlen,
-				"unknown STARTTLS protocol '%s' (smtp, imap, pop3, ftp, ldap, xmpp, postgres, sieve, nntp or none)",
-				proto_name);
-		t->proto = p;
-	} else if (svc && svc->tls == TLS_STARTTLS && svc->starttls) {
-		int p = probe_proto_by_name(svc->starttls);
-
-		t->proto = p < 0 ? PROTO_IMPLICIT : p;
-	} else if (svc && svc->tls == TLS_IMPLICIT) {
-		t->proto = PROTO_IMPLICIT;
-	} else {
-		return tgt_err(
-			err, errlen,
-			"target '%s': the catalog has no TLS mode for this port; say --starttls PROTO or --starttls none",
-			spec);
-	}
+	rc = target_proto(t, svc, proto_name, spec, err, errlen);
+	if (rc)
+		return rc;
 	/* Submission exists for authenticated clients: plaintext there is never fine. */
 	t->require_tls = t->proto == PROTO_SMTP && t->port == 587;
 	return 0;

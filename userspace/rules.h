@@ -87,6 +87,12 @@ struct plan_rule {
 	const char *const *builtin_sni; /* service: doh: the catalog's list, NULL-terminated */
 	uint32_t sni_list;		/* the list's index in the plan's name table */
 	struct loc names_loc;
+	/* state: POL_ST_* mask, 0 = any state. The same two-step lookup as content, with its
+	 * own phase-0 value (TLSFW_CT_*, rule_admits_ct) and rule word bit TLSFW_DW_STATE. */
+	unsigned int state;
+	struct loc state_loc;
+	uint32_t log_rate; /* log: events per second (TLSFW_DW_LOG), 0: none */
+	struct loc log_loc;
 };
 
 /* Bit of (interface i of the policy, direction) in plan_rule.ctx. */
@@ -100,6 +106,12 @@ struct plan_rule {
 static inline bool rule_is_content(const struct plan_rule *r)
 {
 	return r->payload_quic || r->require_tls || r->names;
+}
+
+/* A state rule: it matches only packets whose conntrack state it admits (rule_admits_ct). */
+static inline bool rule_is_state(const struct plan_rule *r)
+{
+	return r->state != 0;
 }
 
 /*

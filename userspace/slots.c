@@ -7,6 +7,7 @@
 #include <string.h>
 #include <net/if.h>
 
+#include "bpf_fill.h"
 #include "slots.h"
 
 struct slot_ctx {
@@ -36,8 +37,9 @@ static int find_rule_name(const void *key, const void *elem)
 	return strcmp(k->name, k->pl->rules[*(const uint32_t *)elem].name);
 }
 
-/* A rule keeps its slot while its name stays, so its counters survive a replacement; a new
- * name takes a slot the active generation does not use. Plan rules are sorted by name once,
+/* A rule keeps its slot while its name stays, so its counters survive a replacement (a rule
+ * switched from monitor to enforce counts on: tlsfw(8)); a new name takes a slot the active
+ * generation does not use. Plan rules are sorted by name once,
  * so matching the old slots costs O((slots + rules) log rules), also at 4,096 rules. */
 static int assign_rule_slots(struct slot_ctx *c, bool *taken)
 {
@@ -155,6 +157,61 @@ int slots_assign(struct slots *s, const struct plan *pl, const struct state_meta
 		err = assign_rule_slots(&c, taken);
 	free(taken);
 	return err ? err : assign_ctx_slots(&c);
+}
+
+unsigned int slots_relabel(const struct plan *pl, const struct state_meta *old, bool had_policy)
+{
+	unsigned int reset = 0;
+	bool reject = false, monitor = false;
+
+	if (!had_policy)
+		return 0;
+	for (size_t i = 0; i < pl->n_rules; i++) {
+		reject |= !pl->rules[i].monitor && pl->rules[i].action == TLSFW_ACT_REJECT;
+		monitor |= pl->rules[i].monitor;
+	}
+	if (old->meta.default_action != pl->default_action)
+		reset |= SLOTS_RESET_DEFAULT;
+	if (!reject)
+		reset |= SLOTS_RESET_REJECT;
+	for (uint32_t s = 0; !reject && s < TLSFW_MAX_RULES; s++) {
+		const struct tlsfw_rule_info *ri = &old->rules[s];
+
+		if ((ri->in_use & (1u << old->gen)) && !ri->monitor &&
+		    ri->action == TLSFW_ACT_REJECT) {
+			reset |= SLOTS_SAY_REJECT;
+			break;
+		}
+	}
+	if (!monitor)
+		reset |= SLOTS_RESET_MONITOR;
+	return reset;
+}
+
+void slots_zero_relabeled(const struct bpf_counters *ctr, uint32_t base, unsigned int reset)
+{
+	if (reset & SLOTS_RESET_DEFAULT)
+		bpf_counter_zero(ctr, base + TLSFW_STAT_DEFAULT);
+	if (reset & SLOTS_RESET_REJECT) {
+		bpf_counter_zero(ctr, base + TLSFW_STAT_REJECT);
+		bpf_counter_zero(ctr, base + TLSFW_STAT_REJECT_SENT);
+		bpf_counter_zero(ctr, base + TLSFW_STAT_REJECT_FAILED);
+	}
+	if (reset & SLOTS_RESET_MONITOR)
+		bpf_counter_zero(ctr, base + TLSFW_STAT_MONITOR);
+}
+
+void slots_say_relabeled(FILE *out, unsigned int reset, uint8_t old_default, uint8_t new_default)
+{
+	static const char *const act[] = { "allow", "drop", "reject" };
+
+	if (!out)
+		return;
+	if (reset & SLOTS_RESET_DEFAULT)
+		fprintf(out, "counters: (default) reset: the default changed from %s to %s\n",
+			act[old_default % 3], act[new_default % 3]);
+	if (reset & SLOTS_SAY_REJECT)
+		fprintf(out, "counters: reject totals reset: no rule of the new policy rejects\n");
 }
 
 void slots_free(struct slots *s)

@@ -26,10 +26,14 @@ struct stats_rule {
 	uint32_t line;
 	uint8_t action; /* enum tlsfw_action */
 	uint8_t monitor;
+	bool log;			  /* log: (log_* below) */
 	bool require;			  /* require: tls: the flow counters below */
 	uint64_t flows_passed, flows_cut; /* flows whose first bytes started TLS, or did not */
 	bool names;			  /* sni:/ech: (issue 13): flows_matched below */
 	uint64_t flows_matched;		  /* flows whose ClientHello the rule matched */
+	/* log: (tlsfw_abi.h, "Logging"): rate 0 when the rule does not log */
+	uint32_t log_rate;
+	uint64_t log_events, log_suppressed, log_ring_full;
 };
 
 /* One counter block: an interface and a direction. */
@@ -60,7 +64,11 @@ struct stats_snap {
 	bool content;		       /* some rule reads content */
 	uint64_t flows, flows_evicted; /* entries present; evicted (content_stats.h) */
 	uint64_t midstream;	       /* TCP packets of inspected rules without flow state */
+	bool log;		       /* some rule logs (log_* of the rules) */
 };
+
+/* The log: counters of s's rules from tlsfw_log_rules (log_fill.c). 0 or -errno. */
+int stats_log_read(struct stats_snap *s, int log_rules_fd);
 
 void stats_snap_free(struct stats_snap *snap);
 

@@ -24,6 +24,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
+#include "lazy_gnutls.h"
+#include "lazy_microhttpd.h"
 #include <openssl/crypto.h>
 
 #include "lock.h"

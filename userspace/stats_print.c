@@ -131,6 +131,28 @@ static void print_content(const struct stats_snap *s, const struct stats_view *v
 	fprintf(out, "  flow table: %s flows, %s evicted; %s mid-stream packets\n", a, b, c);
 }
 
+/* log: rules' events and what their rate limit or a full ring buffer dropped. */
+static void print_log(const struct stats_snap *s, const struct stats_view *v, FILE *out)
+{
+	char a[32], b[32], c[32], safe[TEXTSAFE_LEN(TLSFW_NAME_MAX + 1)];
+
+	if (!s->log)
+		return;
+	fprintf(out, "\nlog\n  %-24s %8s %12s %12s %12s\n", "RULE", "RATE/S", "EVENTS",
+		"SUPPRESSED", "RING-FULL");
+	for (size_t r = 0; r < s->n_rules; r++) {
+		const struct stats_rule *ru = &s->rules[r];
+
+		if (!ru->log_rate)
+			continue;
+		stats_human(ru->log_events, false, v->exact, a, sizeof(a));
+		stats_human(ru->log_suppressed, false, v->exact, b, sizeof(b));
+		stats_human(ru->log_ring_full, false, v->exact, c, sizeof(c));
+		fprintf(out, "  %-24s %8u %12s %12s %12s\n", textsafe(ru->name, safe, sizeof(safe)),
+			ru->log_rate, a, b, c);
+	}
+}
+
 int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FILE *out)
 {
 	char when[UTC_TEXT_LEN], file[TEXTSAFE_LEN(sizeof(s->policy_file))];
@@ -148,6 +170,7 @@ int stats_print_table(const struct stats_snap *s, const struct stats_view *v, FI
 	for (size_t k = 0; k < s->n_blocks; k++)
 		print_block(s, v, k, out);
 	print_content(s, v, out);
+	print_log(s, v, out);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -269,6 +292,29 @@ static json_object *json_flows(const struct stats_snap *s)
 	return o;
 }
 
+/* "log": per log: rule, its rate, events and drops. */
+static json_object *json_log(const struct stats_snap *s)
+{
+	json_object *o = json_object_new_object(), *rules = json_object_new_array();
+
+	for (size_t r = 0; r < s->n_rules; r++) {
+		const struct stats_rule *ru = &s->rules[r];
+		json_object *x;
+
+		if (!ru->log_rate)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "name", jstr(ru->name));
+		json_object_object_add(x, "rate", json_object_new_int64(ru->log_rate));
+		json_object_object_add(x, "events", json_object_new_int64(ru->log_events));
+		json_object_object_add(x, "suppressed", json_object_new_int64(ru->log_suppressed));
+		json_object_object_add(x, "ring_full", json_object_new_int64(ru->log_ring_full));
+		json_object_array_add(rules, x);
+	}
+	json_object_object_add(o, "rules", rules);
+	return o;
+}
+
 int stats_print_json(const struct stats_snap *s, const struct stats_view *v, bool compact,
 		     FILE *out)
 {
@@ -305,6 +351,8 @@ int stats_print_json(const struct stats_snap *s, const struct stats_view *v, boo
 	json_object_object_add(doc, "reasons", reasons);
 	if (s->content)
 		json_object_object_add(doc, "flows", json_flows(s));
+	if (s->log)
+		json_object_object_add(doc, "log", json_log(s));
 	if (v->rates && v->prev) {
 		double dt = (s->taken.tv_sec - v->prev->taken.tv_sec) +
 			    (s->taken.tv_nsec - v->prev->taken.tv_nsec) / 1e9;

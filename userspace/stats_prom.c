@@ -209,6 +209,36 @@ static void content_family(FILE *out, const struct stats_snap *s)
 	fprintf(out, "tlsfw_flows_evicted_total %llu\n", (unsigned long long)s->flows_evicted);
 }
 
+/* log: rules: events written, and dropped by the rate limit or a full ring buffer. */
+static void log_family(FILE *out, const struct stats_snap *s)
+{
+	static const char *const names[] = { "tlsfw_rule_log_events_total",
+					     "tlsfw_rule_log_suppressed_total",
+					     "tlsfw_rule_log_ring_full_total" };
+	static const char *const help[] = {
+		"Events a log: rule wrote to the log ring buffer.",
+		"Events of a log: rule its rate limit dropped.",
+		"Events of a log: rule lost because the log ring buffer was full.",
+	};
+
+	if (!s->log)
+		return;
+	for (int k = 0; k < 3; k++) {
+		family(out, names[k], "counter", help[k]);
+		for (size_t r = 0; r < s->n_rules; r++) {
+			const struct stats_rule *ru = &s->rules[r];
+			const uint64_t v[] = { ru->log_events, ru->log_suppressed,
+					       ru->log_ring_full };
+
+			if (!ru->log_rate)
+				continue;
+			fprintf(out, "%s{", names[k]);
+			label(out, "rule", ru->name, true);
+			fprintf(out, "} %llu\n", (unsigned long long)v[k]);
+		}
+	}
+}
+
 int stats_prom_write(const struct stats_snap *s, FILE *out)
 {
 	family(out, "tlsfw_enforced", "gauge",
@@ -239,6 +269,7 @@ int stats_prom_write(const struct stats_snap *s, FILE *out)
 		verdict_family(out, s, true);
 		reason_family(out, s);
 		content_family(out, s);
+		log_family(out, s);
 	}
 	return ferror(out) ? -EIO : 0;
 }

@@ -15,6 +15,6 @@ struct cli_cmd;
 
 /* One per subcommand, in userspace/cmd_*.c: its synopsis, options and entry point (cli.h). */
 extern const struct cli_cmd cli_check, cli_apply, cli_status, cli_stats, cli_detach, cli_probe,
-	cli_services, cli_explain, cli_diff;
+	cli_services, cli_explain, cli_diff, cli_confirm, cli_log;
 
 #endif

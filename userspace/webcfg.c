@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gnutls/gnutls.h>
+#include "lazy_gnutls.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 

@@ -334,6 +334,97 @@ static void content_paths(struct bench *b)
 		    flow, 2, &seg);
 }
 
+/* Open every rule's log bucket (no rate limit): each packet of a log: rule makes an event. */
+static void log_unlimited(struct bench *b)
+{
+	struct tlsfw_log_rule lr = { .burst = 1, .interval_ns = 0 };
+
+	for (uint32_t k = 0; k < 4; k++)
+		bpf_map_update_elem(b->m.log_rules, &k, &lr, BPF_ANY);
+}
+
+static int log_drop(void *ctx, void *data, size_t size)
+{
+	return 0;
+}
+
+/* ns per event written: runs of LOG_BATCH packets (the ring holds about 3,600 events), the
+ * ring drained between runs; median of the runs. */
+#define LOG_BATCH 2000
+static uint32_t log_written_ns(struct bench *b, int fd, const struct pkt *p)
+{
+	struct ring_buffer *rb = ring_buffer__new(b->m.log_ring, log_drop, NULL, NULL);
+	unsigned int n = b->repeat / LOG_BATCH ? b->repeat / LOG_BATCH : 1;
+	uint32_t *v = calloc(n, sizeof(*v)), r;
+
+	if (!rb || !v) {
+		fprintf(stderr, "log ring: %s\n", strerror(errno));
+		exit(1);
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		ring_buffer__consume(rb);
+		v[i] = bench_ns(fd, p, LOG_BATCH, 1);
+	}
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	qsort(v, n, sizeof(v[0]), bench_cmp_u32);
+	r = v[n / 2];
+	free(v);
+	return r;
+}
+
+/*
+ * log: (issue 15): a dropped UDP 443 datagram under the port-only policy, with no rule
+ * logging, with another rule logging, and with its own rule logging: every event suppressed
+ * by the rate limit, written (ring drained), or lost (ring full).
+ */
+static void log_paths(struct bench *b)
+{
+	static const char *const head = "version: 1\ninterfaces:\n  - name: lan0\n"
+					"    hooks: [ingress, egress]\ndefault: allow\nrules:\n";
+	int fd_x = bpf_program__fd(b->skel->progs.tlsfw_xdp);
+	int fd_b = bpf_program__fd(b->base->progs.xdp_pass);
+	struct policy pol = { 0 };
+	struct plan pl = { 0 };
+	uint32_t w, full, bx;
+	double fill_ms;
+	struct pkt udp;
+	char y[1024];
+
+	pkt_build(&udp, &(struct pkt_opts){ .payload = 64 });
+	printf("\nlog: on the deciding rule or not (tlsfw_xdp, UDP 443 dropped; ns per packet as above):\n\n");
+	printf("| path | XDP ns | bare XDP ns | ratio |\n|---|---|---|---|\n");
+	snprintf(y, sizeof(y), "%s%s", head,
+		 "  - name: block-quic\n    proto: udp\n    dport: 443\n    action: drop\n"
+		 "  - name: allow-https\n    proto: tcp\n    dport: 443\n    action: allow\n");
+	content_row(b, "port-only policy, no rule logs", y, NULL, 0, &udp);
+	snprintf(y, sizeof(y), "%s%s", head,
+		 "  - name: block-quic\n    proto: udp\n    dport: 443\n    action: drop\n"
+		 "  - name: allow-https\n    proto: tcp\n    dport: 443\n    action: allow\n"
+		 "    log: true\n");
+	content_row(b, "another rule logs, not the deciding one", y, NULL, 0, &udp);
+	snprintf(y, sizeof(y), "%s%s", head,
+		 "  - name: block-quic\n    proto: udp\n    dport: 443\n    action: drop\n"
+		 "    log: 10/s\n"
+		 "  - name: allow-https\n    proto: tcp\n    dport: 443\n    action: allow\n");
+	content_row(b, "log: 10/s on the deciding rule: suppressed by the rate limit", y, NULL, 0,
+		    &udp);
+	if (apply(b, y, &fill_ms, &pl, &pol)) {
+		fprintf(stderr, "log: cannot apply\n");
+		exit(1);
+	}
+	log_unlimited(b);
+	w = log_written_ns(b, fd_x, &udp);
+	full = ns_per_pkt(b, fd_x, &udp); /* nothing drains: the ring is full at once */
+	bx = ns_per_pkt(b, fd_b, &udp);
+	printf("| log: without limit: event written (ring drained every %u) | %u | %u | %.2f |\n",
+	       LOG_BATCH, w, bx, bx ? (double)w / bx : 0);
+	printf("| log: without limit: event lost (ring full) | %u | %u | %.2f |\n", full, bx,
+	       bx ? (double)full / bx : 0);
+	plan_free(&pl);
+	policy_free(&pol);
+}
+
 int main(void)
 {
 	static const struct scenario sc[] = {
@@ -416,6 +507,7 @@ int main(void)
 	}
 
 	content_paths(&b);
+	log_paths(&b);
 
 	/* reject against drop, single runs (a repeat would feed the reply back in) */
 	{

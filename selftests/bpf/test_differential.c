@@ -22,10 +22,14 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_fill.h"
+#include "content_gen.h"
+#include "content_run.h"
 #include "pkt.h"
 #include "plan.h"
 #include "randpol.h"
+#include "ref_content.h"
 #include "ref_decide.h"
+#include "ref_flowtab.h"
 #include "tlsfw.skel.h"
 #include "percpu.h"
 
@@ -49,7 +53,10 @@ struct env {
 	uint32_t frag_id; /* fragment ids never repeat within a run */
 	unsigned long packets, runs, failures;
 	unsigned long frags, rejects_sent, defaults, monitors;
+	unsigned long content, quic, tls_yes, tls_no, midstream, unordered; /* content cases */
 	const struct policy *pol; /* of the batch being built */
+	struct ref_flowtab flows; /* the reference's flow table, cleared with the kernel's */
+	int flows_fd;
 };
 
 /* One frame and what must happen to it on one hook. */
@@ -107,6 +114,9 @@ static void expect_verdict(struct env *e, struct shot *s, const struct ref_verdi
 		e->defaults++;
 	} else { /* rule slot = plan index here */
 		add_stat(s, TLSFW_STAT_RULE0 + ref_plan_index(e->pol, v->rule));
+		if (v->rule >= 0 &&
+		    (e->pol->rules[v->rule].payload_quic || e->pol->rules[v->rule].require_tls))
+			e->content++;
 	}
 	if (v->rule != -1 && v->monitor) {
 		add_stat(s, TLSFW_STAT_MONITOR);
@@ -118,6 +128,11 @@ static void expect_verdict(struct env *e, struct shot *s, const struct ref_verdi
 	if (act == TLSFW_ACT_REJECT) {
 		add_stat(s, can_reply ? TLSFW_STAT_REJECT_SENT : TLSFW_STAT_REJECT_FAILED);
 		e->rejects_sent += can_reply;
+		/* require: tls resets both ends in tc: the server's RST fails (and counts) too;
+		 * a later fragment follows its first one's verdict, not its rule's reply */
+		if (!can_reply && s->hook != H_XDP && e->pol->rules[v->rule].require_tls &&
+		    strcmp(s->kind, "later fragment"))
+			add_stat(s, TLSFW_STAT_REJECT_FAILED);
 	}
 	s->want_rc = rc_for(s->hook, act, can_reply);
 }
@@ -168,6 +183,17 @@ static void rand_encap(struct rp_rng *r, struct pkt_opts *o)
 	o->payload = rp_below(r, 4) ? rp_below(r, 64) : rp_below(r, 600);
 }
 
+/* The builder's options for ref's headers; src and dst hold INET6_ADDRSTRLEN bytes. */
+static void opts_of(const struct ref_pkt *ref, struct pkt_opts *o, char *src, char *dst)
+{
+	o->family = ref->family;
+	o->src = addr_str(ref->src, ref->family, src, INET6_ADDRSTRLEN);
+	o->dst = addr_str(ref->dst, ref->family, dst, INET6_ADDRSTRLEN);
+	o->proto = ref->proto;
+	o->sport = ref->sport;
+	o->dport = ref->dport;
+}
+
 static int build(struct shot *s, const struct pkt_opts *o, const char *kind)
 {
 	s->kind = kind;
@@ -190,6 +216,52 @@ static int push(struct batch *b, const struct shot *s)
 	}
 	b->v[b->n++] = *s;
 	return 0;
+}
+
+/*
+ * The content facts of shot s, built from o with payload data (len bytes), as the data plane
+ * finds them when it reads them: the QUIC check of a UDP datagram; for TCP, the flow table,
+ * which only a segment whose first rule is a content rule reads and updates. Counts the
+ * cases met.
+ */
+static int shot_facts(struct env *e, struct shot *s, const struct pkt_opts *o, const uint8_t *data,
+		      size_t len)
+{
+	struct ref_segment seg = { .flags = o->tcp_flags,
+				   .seq = o->seq,
+				   .data = data,
+				   .len = len,
+				   .fragment = o->frag == PKT_FRAG_FIRST };
+	int err;
+
+	s->ref.quic = s->ref.tls = 0;
+	s->ref.rst = false;
+	if (!ref_inspects(e->pol, &s->ref))
+		return 0;
+	if (s->ref.proto == IPPROTO_UDP) {
+		s->ref.quic = ref_quic(data, len);
+		e->quic += s->ref.quic != TLSFW_QUIC_NONE;
+		return 0;
+	}
+	if (s->ref.proto != IPPROTO_TCP)
+		return 0;
+	err = ref_flowtab_segment(&e->flows, &s->ref, &seg);
+	e->tls_yes += s->ref.tls == TLSFW_TLS_YES;
+	e->tls_no += s->ref.tls == TLSFW_TLS_NO;
+	e->midstream += s->ref.tls == TLSFW_TLS_MIDSTREAM;
+	e->unordered += s->ref.tls == TLSFW_TLS_UNORDERED;
+	return err;
+}
+
+/* The payload pkt_build wrote into s (its pattern; a first fragment's part of it). */
+static const uint8_t *shot_payload(const struct shot *s, const struct pkt_opts *o, size_t *len)
+{
+	size_t at = s->p.l4_off + (o->proto == IPPROTO_TCP ? 20 : 8);
+
+	*len = at < s->p.len ? s->p.len - at : 0;
+	if (o->frag == PKT_NOFRAG && *len > o->payload)
+		*len = o->payload;
+	return s->p.buf + at;
 }
 
 /*
@@ -230,12 +302,7 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 	if ((kind == 8) && !ref.has_ports)
 		kind = 7; /* only TCP and UDP have a transport header to cut */
 
-	o.family = ref.family;
-	o.src = addr_str(ref.src, ref.family, src, sizeof(src));
-	o.dst = addr_str(ref.dst, ref.family, dst, sizeof(dst));
-	o.proto = ref.proto;
-	o.sport = ref.sport;
-	o.dport = ref.dport;
+	opts_of(&ref, &o, src, dst);
 	ref.has_type = ref.proto == IPPROTO_ICMP || ref.proto == IPPROTO_ICMPV6;
 	o.icmp_type = ref.has_type ? ref.icmp_type + 1 : 0;
 	o.hop_limit = ref.hop_limit ? ref.hop_limit : 64;
@@ -250,7 +317,6 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 	}
 	o.frag_id = id;
 	rand_encap(r, &o);
-	v = ref_decide(pol, &ref);
 	e->pol = pol;
 
 	hooks_mask =
@@ -259,6 +325,8 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 		struct shot s = { .ref = ref, .hook = h };
 		struct shot later = { .ref = ref, .hook = h };
 		enum pol_frag fm = pol->fragments;
+		const uint8_t *data;
+		size_t len;
 
 		if (!(hooks_mask & (1u << h)))
 			continue;
@@ -266,10 +334,14 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 		later.ref.ifname = ifc->name;
 		if (kind <= 6) {
 			err = build(&s, &o, "whole");
-			if (unhooked)
+			data = shot_payload(&s, &o, &len);
+			if (unhooked) {
 				s.want_rc = rc_for(h, TLSFW_ACT_ALLOW, false);
-			else
+			} else {
+				err = err ?: shot_facts(e, &s, &o, data, len);
+				v = ref_decide(pol, &s.ref);
 				expect_verdict(e, &s, &v, !rst);
+			}
 			err = err ?: push(b, &s);
 			continue;
 		}
@@ -292,6 +364,12 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 		o.frag = PKT_FRAG_FIRST;
 		o.l4_cut = kind == 8 ? 1 + rp_below(r, ref.proto == IPPROTO_TCP ? 19 : 7) : 0;
 		err = build(&s, &o, kind == 8 ? "tiny first fragment" : "first fragment");
+		/* classified (so inspected) unless dropped as a fragment first */
+		if (!err && !unhooked && fm != POL_FRAG_DROP && kind != 8) {
+			data = shot_payload(&s, &o, &len);
+			err = shot_facts(e, &s, &o, data, len);
+			v = ref_decide(pol, &s.ref);
+		}
 		o.l4_cut = 0;
 		o.frag = PKT_FRAG_LATER;
 		err = err ?: build(&later, &o, "later fragment");
@@ -322,6 +400,225 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 	e->packets++;
 	e->frags += kind >= 7;
 	return err;
+}
+
+/* ---- content: datagrams and flows --------------------------------------------------- */
+
+#define FLOWS_PER_IFACE 40
+#define FLOW_DATA 64 /* first bytes of a flow */
+
+/* A UDP payload: QUIC long headers of every kind and version (RFC 9000, 9369, drafts,
+ * greasing, version negotiation), and the look-alikes that must not be taken for QUIC. */
+static size_t udp_payload(struct rp_rng *r, uint8_t *buf, size_t cap)
+{
+	static const uint32_t versions[] = { 1,		 0x6b3343cf, 0xff00001d, 0xff000022,
+					     0x1a2a3a4a, 0,	     0xff000023, 0x00000002 };
+	uint64_t rng = rp_next(r);
+	struct quic_opts q = { 0 };
+	int n;
+
+	switch (rp_below(r, 10)) {
+	case 0:
+		return dns_query(buf, 0xc3c3, "example.com", rp_below(r, 2));
+	case 1:
+		return stun_binding(buf, &rng);
+	case 2:
+		return wireguard_initiation(buf, &rng);
+	case 3:
+		return rtp_packet(buf, 96, rp_below(r, 200), rp_below(r, 2), &rng);
+	case 4:
+		return dtls13_ciphertext(buf, rp_below(r, 200), &rng);
+	case 5:
+		return openvpn_reset(buf, &rng);
+	default:
+		break;
+	}
+	q.version = versions[rp_below(r, sizeof(versions) / sizeof(versions[0]))];
+	q.kind = rp_below(r, 4);
+	q.dcid_len = rp_below(r, 5) ? 8 : rp_below(r, 24);
+	q.scid_len = rp_below(r, 21);
+	q.size = q.kind == QK_INITIAL && rp_below(r, 4) ? 1200 + rp_below(r, 200) : 0;
+	q.payload_len = 20 + rp_below(r, 40);
+	n = quic_build(buf, cap, &q, &rng);
+	if (n < 0)
+		return 0;
+	/* now and then a truncated one */
+	return rp_below(r, 8) ? (size_t)n : rp_below(r, (uint32_t)n + 1);
+}
+
+/* A client's first bytes: ClientHello starts of every record version, near misses in each of
+ * the six decisive bytes, and protocols that hide on TLS ports. */
+static size_t tcp_first(struct rp_rng *r, uint8_t *buf)
+{
+	/* HTTP/1.1, SSH, OpenVPN over TCP (a 2-byte length, P_CONTROL_HARD_RESET_CLIENT_V2),
+	 * HTTP/2 without TLS */
+	static const struct {
+		const char *s;
+		size_t n;
+	} plain[] = { { "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27 },
+		      { "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", 33 },
+		      { "\x00\x2a\x38\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00", 13 },
+		      { "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24 } };
+	size_t len = 6 + rp_below(r, FLOW_DATA - 6);
+
+	for (size_t i = 0; i < FLOW_DATA; i++)
+		buf[i] = rp_next(r);
+	if (rp_below(r, 4) == 0) {
+		unsigned int k = rp_below(r, sizeof(plain) / sizeof(plain[0]));
+
+		memcpy(buf, plain[k].s, plain[k].n);
+		return plain[k].n < len ? plain[k].n : len;
+	}
+	buf[0] = 22;
+	buf[1] = 3;
+	buf[2] = 1 + rp_below(r, 4);
+	buf[3] = rp_below(r, 0x40);
+	buf[4] = rp_next(r);
+	buf[5] = 1;
+	if (!rp_below(r, 3)) { /* one decisive byte off */
+		static const uint8_t wrong[][2] = { { 0, 23 }, { 0, 21 },   { 1, 2 }, { 2, 0 },
+						    { 2, 5 },  { 3, 0x40 }, { 5, 2 }, { 5, 0 } };
+		const uint8_t *w = wrong[rp_below(r, sizeof(wrong) / sizeof(wrong[0]))];
+
+		buf[w[0]] = w[1];
+		if (w[0] == 3) /* a record longer than 2^14 */
+			buf[4] = 1;
+		if (w[0] == 3 && rp_below(r, 2)) /* or empty */
+			buf[3] = buf[4] = 0;
+	}
+	return len;
+}
+
+/* One frame of a flow, on every hook of its direction: o gives the headers, data the
+ * payload (copied over the builder's pattern). */
+static int flow_frame(struct env *e, const struct pol_iface *ifc, const struct ref_pkt *ref,
+		      struct pkt_opts *o, const uint8_t *data, size_t len, const char *kind,
+		      struct batch *b)
+{
+	unsigned int hooks =
+		ref->dir == TLSFW_DIR_INGRESS ? (1u << H_XDP) | (1u << H_TC_IN) : 1u << H_TC_OUT;
+	int err = 0;
+
+	o->payload = len;
+	for (int h = 0; h < N_HOOKS && !err; h++) {
+		struct shot s = { .ref = *ref, .hook = h };
+		struct ref_verdict v;
+		size_t n;
+
+		if (!(hooks & (1u << h)))
+			continue;
+		s.ref.ifname = ifc->name;
+		err = build(&s, o, kind);
+		if (err) {
+			fprintf(stderr, "cannot build a %s of %zu bytes\n", kind, len);
+			break;
+		}
+		memcpy((uint8_t *)shot_payload(&s, o, &n), data, len);
+		err = shot_facts(e, &s, o, data, len);
+		v = ref_decide(e->pol, &s.ref);
+		expect_verdict(e, &s, &v, !(o->tcp_flags & 0x04));
+		err = err ?: push(b, &s);
+	}
+	e->packets++;
+	return err;
+}
+
+/* A TCP flow from its SYN (Fast Open data now and then) or from mid-stream; its first bytes
+ * in one segment, split after 1 to 5 bytes, or with the second part first (a gap), with a
+ * retransmission that changes them now and then; then an ACK, more data, the server's reply
+ * and a FIN or a RST. */
+static int make_flow(struct env *e, const struct pol_iface *ifc, struct ref_pkt *ref,
+		     struct pkt_opts *o, struct rp_rng *r, struct batch *b)
+{
+	uint8_t data[FLOW_DATA], other[FLOW_DATA];
+	size_t len = tcp_first(r, data), cut = 1 + rp_below(r, rp_below(r, 2) ? 5 : len - 1);
+	uint32_t isn = rp_next(r), off = 0;
+	int order = rp_below(r, 4), err = 0;
+
+	o->seq = isn;
+	if (rp_below(r, 8)) { /* from the SYN */
+		o->tcp_flags = 0x02;
+		off = rp_below(r, 6) ? 0 : cut; /* Fast Open: the first part in the SYN */
+		err = flow_frame(e, ifc, ref, o, data, off, off ? "SYN with data" : "SYN", b);
+	}
+	o->tcp_flags = 0x18;
+	if (order == 0 && off < cut) { /* the second part first: beyond a gap */
+		o->seq = isn + 1 + cut;
+		err = err ?: flow_frame(e, ifc, ref, o, data + cut, len - cut, "after a gap", b);
+	}
+	if (off < cut) {
+		o->seq = isn + 1 + off;
+		err = err ?: flow_frame(e, ifc, ref, o, data + off, cut - off, "first bytes", b);
+	}
+	if (order == 1) { /* a retransmission of the first part, changed */
+		memcpy(other, data, cut);
+		other[rp_below(r, cut)] ^= 1 + rp_below(r, 255);
+		o->seq = isn + 1;
+		err = err ?: flow_frame(e, ifc, ref, o, other, cut, "changed retransmission", b);
+	}
+	o->seq = isn + 1 + cut;
+	err = err ?: flow_frame(e, ifc, ref, o, data + cut, len - cut, "rest", b);
+	o->tcp_flags = 0x10;
+	o->seq = isn + 1 + len;
+	err = err ?: flow_frame(e, ifc, ref, o, data, 0, "ACK", b);
+	err = err ?: flow_frame(e, ifc, ref, o, data, rp_below(r, len), "later data", b);
+	o->tcp_flags = rp_below(r, 2) ? 0x11 : 0x04;
+	return err ?: flow_frame(e, ifc, ref, o, data, 0, o->tcp_flags == 0x04 ? "RST" : "FIN", b);
+}
+
+/* The server's answer on the same hook: the reverse 5-tuple, which has no state of its own. */
+static int make_reply(struct env *e, const struct pol_iface *ifc, struct ref_pkt *ref,
+		      struct pkt_opts *o, struct rp_rng *r, struct batch *b)
+{
+	struct ref_pkt rev = *ref;
+	struct pkt_opts ro = *o;
+	uint8_t data[FLOW_DATA];
+
+	memcpy(rev.src, ref->dst, 16);
+	memcpy(rev.dst, ref->src, 16);
+	rev.sport = ref->dport;
+	rev.dport = ref->sport;
+	ro.src = o->dst;
+	ro.dst = o->src;
+	ro.sport = o->dport;
+	ro.dport = o->sport;
+	ro.tcp_flags = rp_below(r, 2) ? 0x12 : 0x18;
+	ro.seq = rp_next(r);
+	tcp_first(r, data);
+	return flow_frame(e, ifc, &rev, &ro, data, ro.tcp_flags == 0x12 ? 0 : 6 + rp_below(r, 40),
+			  "reply", b);
+}
+
+/* Datagrams and flows on iface aimed at the policy's rules, each frame with its outcome. */
+static int make_content(struct env *e, const struct policy *pol, const struct pol_iface *ifc,
+			struct rp_rng *r, struct batch *b)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	uint8_t buf[PKT_MAX];
+	struct pkt_opts o = { 0 };
+	struct ref_pkt ref;
+	bool udp = rp_below(r, 3) == 0;
+	int err;
+
+	do
+		randpol_packet(pol, r, &ref);
+	while (strcmp(ref.ifname, ifc->name));
+	ref.proto = udp ? IPPROTO_UDP : IPPROTO_TCP;
+	ref.has_ports = true;
+	ref.has_type = false;
+	ref.sport = ref.sport ?: 1;
+	ref.dport = ref.dport ?: 1;
+	opts_of(&ref, &o, src, dst);
+	o.hop_limit = 64;
+	rand_encap(r, &o);
+	e->pol = pol;
+	if (udp) {
+		size_t len = udp_payload(r, buf, 1400);
+
+		return flow_frame(e, ifc, &ref, &o, buf, len, "datagram", b);
+	}
+	err = make_flow(e, ifc, &ref, &o, r, b);
+	return err || rp_below(r, 3) ? err : make_reply(e, ifc, &ref, &o, r, b);
 }
 
 /* ---- running ------------------------------------------------------------------------- */
@@ -409,6 +706,13 @@ static int diff_counters(const struct counters *a, const struct counters *b,
 	return n;
 }
 
+/* Both flow tables empty: the kernel's and the reference's. */
+static void flows_clear(struct env *e)
+{
+	crun_flows_clear(&(struct crun){ .flows = e->flows_fd });
+	ref_flowtab_clear(&e->flows);
+}
+
 /* Fill a generation with plan's contexts of one interface on ifindex 1, and switch to it. */
 static int fill_iface(struct env *e, const struct plan *pl, const char *ifname)
 {
@@ -481,6 +785,7 @@ static int run_batch(struct env *e, const struct policy *pol, const struct plan 
 		bad++;
 		if (fill_iface(e, pl, ifname))
 			return -1;
+		flows_clear(e);
 		for (size_t i = 0; i < b->n; i++) {
 			if (snapshot(e, &before) || run_shot(e, &b->v[i], &rc) ||
 			    snapshot(e, &after))
@@ -497,11 +802,13 @@ static int run_batch(struct env *e, const struct policy *pol, const struct plan 
 	return bad ? -1 : 0;
 }
 
-static int one_policy(struct env *e, uint64_t seed, bool valid)
+static int one_policy(struct env *e, uint64_t seed, bool valid, bool content)
 {
-	struct randpol_opts o = {
-		.max_rules = 12, .services = true, .monitor = true, .valid = valid
-	};
+	struct randpol_opts o = { .max_rules = 12,
+				  .services = true,
+				  .monitor = true,
+				  .valid = valid,
+				  .content = content };
 	struct policy mem, read, *pol = &mem;
 	struct plan pl = { 0 };
 	struct diag d;
@@ -541,8 +848,15 @@ static int one_policy(struct env *e, uint64_t seed, bool valid)
 		struct batch b = { 0 };
 		size_t n = PACKETS_PER_POLICY / pol->n_ifaces;
 
+		flows_clear(e);
 		for (size_t k = 0; k < n && !ret; k++)
 			ret = make_packet(e, pol, &pol->ifaces[i], &r, &b);
+		for (size_t k = 0; content && k < FLOWS_PER_IFACE && !ret; k++)
+			ret = make_content(e, pol, &pol->ifaces[i], &r, &b);
+		flows_clear(e); /* the reference's ran ahead while the batch was built */
+		if (ret)
+			fprintf(stderr, "FAIL: building packets (seed %llu): %s\n",
+				(unsigned long long)seed, strerror(-ret));
 		if (!ret)
 			ret = fill_iface(e, &pl, pol->ifaces[i].name);
 		if (!ret)
@@ -586,22 +900,29 @@ int main(void)
 	e.prog[H_XDP] = bpf_program__fd(e.skel->progs.tlsfw_xdp);
 	e.prog[H_TC_IN] = bpf_program__fd(e.skel->progs.tlsfw_tc_ingress);
 	e.prog[H_TC_OUT] = bpf_program__fd(e.skel->progs.tlsfw_tc_egress);
+	e.flows_fd = bpf_map__fd(e.skel->maps.tlsfw_flows);
 
 	for (int i = 0; i < N_POLICIES && e.failures < MAX_FAILURES; i++) {
 		uint64_t seed = base * 1000003u + i;
 
-		if (one_policy(&e, seed, i % 2 == 0))
+		if (one_policy(&e, seed, i % 2 == 0, i % 4 >= 2))
 			e.failures++;
 	}
 	printf("%d policies, %lu packets (%lu fragment cases), %lu test runs: %lu defaults, %lu monitor matches, %lu rejects answered\n",
 	       N_POLICIES, e.packets, e.frags, e.runs, e.defaults, e.monitors, e.rejects_sent);
+	printf("content: %lu verdicts of content rules; inspected: %lu QUIC, TLS start %lu yes, %lu no, %lu mid-stream, %lu unordered\n",
+	       e.content, e.quic, e.tls_yes, e.tls_no, e.midstream, e.unordered);
+	ref_flowtab_clear(&e.flows);
+	free(e.flows.v);
 	tlsfw__destroy(e.skel);
 	if (e.failures) {
 		printf("FAIL: %lu policies disagree with the reference\n", e.failures);
 		return 1;
 	}
 	/* Not vacuous: the interesting paths were taken. */
-	if (e.packets < 100000 || !e.defaults || !e.monitors || !e.rejects_sent || !e.frags) {
+	if (e.packets < 100000 || !e.defaults || !e.monitors || !e.rejects_sent || !e.frags ||
+	    e.content < 1000 || !e.quic || !e.tls_yes || !e.tls_no || !e.midstream ||
+	    !e.unordered) {
 		printf("FAIL: too little coverage\n");
 		return 1;
 	}

@@ -1078,18 +1078,19 @@ int main(void)
 		fprintf(stderr, "test_packets needs root (BPF_PROG_TEST_RUN, map creation)\n");
 		return 1;
 	}
-	if (load_policy(&quic, "policies/block-quic.conf", NULL, 0) ||
-	    load_policy(&quic_drop, "policies/block-quic.conf", "fragments: drop\n", 0) ||
-	    load_policy(&quic_allow, "policies/block-quic.conf", "fragments: allow\n", 0) ||
+	if (load_policy(&quic, "policies/block-quic-port.conf", NULL, 0) ||
+	    load_policy(&quic_drop, "policies/block-quic-port.conf", "fragments: drop\n", 0) ||
+	    load_policy(&quic_allow, "policies/block-quic-port.conf", "fragments: allow\n", 0) ||
 	    load_policy(&dot, "policies/block-dot.conf", NULL, 100))
 		return 1;
 	/* block-quic with "action: allow" of allow-https turned into reject, for the RST */
 	{
 		size_t len;
-		char *t = tree_file("policies/block-quic.conf", &len), *at, *rt;
+		char *t = tree_file("policies/block-quic-port.conf", &len), *at, *rt;
 
 		if (!t || !(at = strstr(t, "service: https"))) {
-			fprintf(stderr, "block-quic.conf: no https rule to turn into reject\n");
+			fprintf(stderr,
+				"block-quic-port.conf: no https rule to turn into reject\n");
 			return 1;
 		}
 		at = strstr(at, "action: allow");

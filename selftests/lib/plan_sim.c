@@ -58,11 +58,13 @@ static uint32_t dkey(const struct ref_pkt *pkt)
 					     TLSFW_ICMP6_HLOTHER);
 }
 
-int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref_verdict *v)
+/* The rule index the plan gives pkt under content class pc (proto_cls slot pc * 512 + ...),
+ * -1 for the default. Returns 0 or -ENOENT as plan_sim_decide. */
+static int classify(const struct plan *pl, const struct ref_pkt *pkt, unsigned int pc, long *r)
 {
 	unsigned int fam = pkt->family == 6;
 	uint32_t p, s = 0, d = 0, sa = 0, da = 0, x = 0;
-	long a, b, r, k, ess;
+	long a, b, k;
 	bool found = false;
 
 	for (size_t i = 0; i < pl->n_ctx; i++) {
@@ -73,7 +75,7 @@ int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref
 	}
 	if (!found)
 		return -ENOENT;
-	p = pl->proto_cls[fam * 256 + pkt->proto];
+	p = pl->proto_cls[pc * 512 + fam * 256 + pkt->proto];
 	if (pl->fields & TLSFW_F_SPORT)
 		s = pl->sport_cls[pkt->has_ports ? pkt->sport : TLSFW_PORT_NONE];
 	if (pl->fields & TLSFW_F_DPORT)
@@ -90,21 +92,49 @@ int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref
 			return -ENOENT;
 		da = k;
 	}
-	*v = (struct ref_verdict){ -1, pl->default_action, 0 };
+	*r = -1;
 	a = plan_sim_comb(pl->comb1, pl->n_comb1, p, s, d);
 	b = plan_sim_comb(pl->comb2, pl->n_comb2, sa, da, 0);
-	if (a < 0 || b < 0)
-		return 0;
-	r = plan_sim_comb(pl->comb3, pl->n_comb3, x, a, b);
+	if (a >= 0 && b >= 0)
+		*r = plan_sim_comb(pl->comb3, pl->n_comb3, x, a, b);
+	return *r >= (long)pl->n_rules ? -ERANGE : 0;
+}
+
+/* The content class of pkt, as decide.h's inspect() takes it from tlsfw_cfg.fact_pl (no
+ * ClientHello facts: no rule reads them yet); a RST has none. */
+static unsigned int content_class(const struct plan *pl, const struct ref_pkt *pkt)
+{
+	unsigned int i = ((pkt->quic & 3) * 8 + (pkt->tls & 7)) * 8 * 2;
+	unsigned int pc = pl->fact_pl[i];
+
+	if (pc == TLSFW_PL_NOT_TLS && pkt->proto == IPPROTO_TCP && pkt->rst)
+		pc = TLSFW_PL_PLAIN;
+	return pc;
+}
+
+int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref_verdict *v)
+{
+	unsigned int pc = TLSFW_PL_UNKNOWN;
+	long r, ess;
+	int err;
+
+	err = classify(pl, pkt, pc, &r);
+	if (!err && r >= 0 && (pl->rules[r].payload_quic || pl->rules[r].require_tls)) {
+		pc = content_class(pl, pkt);
+		err = classify(pl, pkt, pc, &r);
+	}
+	if (err)
+		return err;
+	*v = (struct ref_verdict){ -1, pl->default_action, 0 };
 	if (r < 0)
 		return 0;
-	if ((size_t)r >= pl->n_rules)
-		return -ERANGE;
 	/* numbered as ref_decide numbers: the essentials rule apart, the others after it */
 	ess = 0;
 	for (long i = 0; i < r; i++)
 		ess += pl->rules[i].essentials;
 	*v = (struct ref_verdict){ pl->rules[r].essentials ? REF_ESSENTIALS : (int)(r - ess),
 				   pl->rules[r].action, pl->rules[r].monitor };
+	if (pc == TLSFW_PL_UNORDERED && pl->rules[r].require_tls)
+		v->action = TLSFW_ACT_DROP;
 	return 0;
 }

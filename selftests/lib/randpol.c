@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../bpf/tlsfw_abi.h"
+#include "../../bpf/tlsfw_content_abi.h"
 #include "catalog.h"
 #include "icmp_types.h"
 #include "randpol.h"
@@ -379,6 +380,35 @@ static int rand_icmp_types(struct rp_rng *r, struct pol_rule *rule, bool valid)
 	return 0;
 }
 
+/* Ports of implicit-TLS services and others, none a STARTTLS port (the checker refuses
+ * require: tls there). */
+static const uint16_t tls_port_pool[] = { 22, 80, 443, 853, 993, 995, 1194, 8443 };
+
+/* A content rule: payload: quic on UDP, or require: tls on TCP, with or without ports. */
+static int rand_content(struct rp_rng *r, struct pol_rule *rule)
+{
+	unsigned int n = rp_below(r, 3);
+	int err = 0;
+
+	rule->payload_quic = rp_below(r, 2);
+	rule->require_tls = !rule->payload_quic;
+	randpol_add_proto(rule, rule->payload_quic ? IPPROTO_UDP : IPPROTO_TCP);
+	rule->has_dport = n > 0;
+	for (unsigned int k = 0; !err && k < n; k++) {
+		uint16_t v = rule->payload_quic && !rp_below(r, 2) ?
+				     rand_port(r) | 1 :
+				     tls_port_pool[rp_below(r, sizeof(tls_port_pool) /
+								       sizeof(tls_port_pool[0]))];
+		bool seen = false;
+
+		for (size_t j = 0; j < rule->dport.n; j++)
+			seen |= rule->dport.r[j].lo == v;
+		if (!seen)
+			err = randpol_add_range(&rule->dport, v, v);
+	}
+	return err;
+}
+
 static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_opts *o,
 		     unsigned int i)
 {
@@ -394,7 +424,9 @@ static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_op
 		rule->mode = POL_MONITOR;
 	if (!rp_below(r, 5))
 		rule->family = rp_below(r, 2) ? POL_FAM_V4 : POL_FAM_V6;
-	if (o->services && !rp_below(r, 5)) {
+	if (o->content && !rp_below(r, 3)) {
+		err = rand_content(r, rule);
+	} else if (o->services && !rp_below(r, 5)) {
 		unsigned int n = 1 + rp_below(r, 2);
 
 		for (unsigned int k = 0; !err && k < n; k++) {
@@ -459,6 +491,8 @@ int randpol_new(struct policy *p, struct rp_rng *r, const struct randpol_opts *o
 	p->malformed = rp_below(r, 2) ? POL_ALLOW : POL_DROP;
 	p->fragments = (enum pol_frag)rp_below(r, 3);
 	p->essentials = rp_below(r, 4) ? POL_ALLOW : POL_DROP;
+	if (o->content)
+		p->midstream = rp_below(r, 2) ? POL_ALLOW : POL_DROP;
 	for (unsigned int i = 0; !err && i < n_if; i++) {
 		unsigned int hooks = 1 + rp_below(r, 3);
 
@@ -618,6 +652,10 @@ static void yaml_rule(struct sb *b, const struct pol_rule *r)
 			  r->direction == POL_DIR_INGRESS ? "ingress" : "egress");
 	if (r->ifaces.n)
 		yaml_names(b, "interface", &r->ifaces);
+	if (r->payload_quic)
+		sb_printf(b, "    payload: quic\n");
+	if (r->require_tls)
+		sb_printf(b, "    require: tls\n");
 	sb_printf(b, "    action: %s\n", act_words[r->action]);
 	if (r->mode == POL_MONITOR)
 		sb_printf(b, "    mode: monitor\n");
@@ -640,6 +678,8 @@ char *randpol_yaml(const struct policy *p)
 		  frag_words[p->fragments], act_words[p->malformed]);
 	if (p->essentials == POL_DROP)
 		sb_printf(&b, "essentials: drop\n");
+	if (p->midstream == POL_DROP)
+		sb_printf(&b, "midstream: drop\n");
 	if (p->n_rules)
 		sb_printf(&b, "rules:\n");
 	for (size_t i = 0; i < p->n_rules; i++)
@@ -748,6 +788,18 @@ void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pk
 	} else {
 		pkt->src[10] = pkt->src[11] = pkt->dst[10] = pkt->dst[11] = 0xff;
 		pkt->family = 4;
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		if (!p->rules[i].payload_quic && !p->rules[i].require_tls)
+			continue;
+		if (pkt->proto == IPPROTO_UDP)
+			pkt->quic = rp_below(r, 3); /* NONE, LONG, INITIAL */
+		if (pkt->proto == IPPROTO_TCP) {
+			pkt->tls = 1 + rp_below(r, 5); /* UNDECIDED .. UNORDERED */
+			/* a RST carries no data: never beyond a gap */
+			pkt->rst = pkt->tls != TLSFW_TLS_UNORDERED && !rp_below(r, 8);
+		}
+		break;
 	}
 	ifc = &p->ifaces[rp_below(r, p->n_ifaces)];
 	pkt->ifname = ifc->name;

@@ -29,6 +29,7 @@ struct randpol_opts {
 	bool monitor;		/* may use `mode: monitor` */
 	bool valid;		/* only what policy_check accepts (else also contradictions
 				  * that the checker refuses but the lowering must survive) */
+	bool content;		/* may use `payload: quic`, `require: tls`, `midstream:` */
 };
 
 /* Builder helpers. Names are copied. Return 0 or -ENOMEM (-EINVAL for a bad CIDR). */
@@ -51,7 +52,8 @@ char *randpol_yaml(const struct policy *p);
 
 /* A random packet seen on one of the policy's hooked (interface, direction) pairs, biased
  * towards the policy's ports and prefixes so that rules match often. Never an IPv6 address
- * inside ::ffff:0:0/96. ifname points into p. */
+ * inside ::ffff:0:0/96. ifname points into p. Under a policy with content rules, random
+ * content facts too (quic, tls, rst). */
 void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pkt);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../bpf/tlsfw_abi.h"
+#include "../../bpf/tlsfw_content_abi.h"
 #include "catalog.h"
 #include "ref_decide.h"
 
@@ -139,15 +140,49 @@ bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt)
 	return true;
 }
 
+/*
+ * tlsfw.conf(5) on content rules: payload: quic matches a UDP datagram that is a QUIC long
+ * header; require: tls matches a TCP segment of a flow whose first bytes are not a
+ * ClientHello, of a flow without state under midstream: drop, and a segment beyond a gap
+ * before the decision (dropped alone, whatever the action); never a RST.
+ */
+static bool content_matches(const struct policy *p, const struct pol_rule *r,
+			    const struct ref_pkt *pkt)
+{
+	if (r->payload_quic)
+		return pkt->proto == IPPROTO_UDP && pkt->quic != TLSFW_QUIC_NONE;
+	if (!r->require_tls)
+		return true;
+	if (pkt->proto != IPPROTO_TCP || pkt->rst)
+		return false;
+	return pkt->tls == TLSFW_TLS_NO || pkt->tls == TLSFW_TLS_UNORDERED ||
+	       (pkt->tls == TLSFW_TLS_MIDSTREAM && p->midstream == POL_DROP);
+}
+
+bool ref_inspects(const struct policy *p, const struct ref_pkt *pkt)
+{
+	if (p->essentials == POL_ALLOW && ref_essential(pkt))
+		return false;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (ref_rule_matches(&p->rules[i], pkt))
+			return p->rules[i].payload_quic || p->rules[i].require_tls;
+	return false;
+}
+
 struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt)
 {
 	if (p->essentials == POL_ALLOW && ref_essential(pkt))
 		return (struct ref_verdict){ REF_ESSENTIALS, TLSFW_ACT_ALLOW, 0 };
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pol_rule *r = &p->rules[i];
+		uint8_t act = r->action;
 
-		if (ref_rule_matches(r, pkt))
-			return (struct ref_verdict){ (int)i, r->action, r->mode == POL_MONITOR };
+		if (!ref_rule_matches(r, pkt) || !content_matches(p, r, pkt))
+			continue;
+		/* the retransmission in order decides: no reset for this one */
+		if (r->require_tls && pkt->tls == TLSFW_TLS_UNORDERED)
+			act = TLSFW_ACT_DROP;
+		return (struct ref_verdict){ (int)i, act, r->mode == POL_MONITOR };
 	}
 	return (struct ref_verdict){ -1, p->default_action, 0 };
 }
@@ -175,6 +210,8 @@ void ref_pkt_print(const struct ref_pkt *pkt, FILE *out)
 		fprintf(out, " type %u hop limit %u", pkt->icmp_type, pkt->hop_limit);
 	else
 		fprintf(out, " (no ports)");
+	if (pkt->quic || pkt->tls || pkt->rst)
+		fprintf(out, " quic %u tls %u%s", pkt->quic, pkt->tls, pkt->rst ? " rst" : "");
 	fprintf(out, " src %s dst %s on %s %s\n", s, d, pkt->ifname ? pkt->ifname : "?",
 		pkt->dir == TLSFW_DIR_EGRESS ? "egress" : "ingress");
 }

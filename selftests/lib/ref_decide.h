@@ -25,6 +25,11 @@ struct ref_pkt {
 	uint8_t src[16], dst[16]; /* v4-mapped for IPv4 */
 	const char *ifname;
 	uint8_t dir; /* enum tlsfw_dir */
+	/* What content rules read (issue 12; zero: nothing known, no content rule matches):
+	 * enum tlsfw_quic of a UDP datagram; enum tlsfw_tls of the TCP flow once this segment
+	 * is taken (MIDSTREAM: no flow state); a TCP RST (no stream data, no content class). */
+	uint8_t quic, tls;
+	bool rst;
 };
 
 /* ref_verdict.rule of the implicit rule of `essentials: allow`, which comes first */
@@ -44,8 +49,12 @@ bool ref_essential(const struct ref_pkt *pkt);
 /* Where rule (of a ref_verdict) is in the plan's rule list of p, without probe rules: the
  * essentials rule first, then p's rules; -1 stays -1. */
 int ref_plan_index(const struct policy *p, int rule);
-/* Does rule r match pkt? (exported for tests that want to explain a verdict) */
+/* Does rule r match pkt by its fields, content aside? (exported for tests that want to
+ * explain a verdict) */
 bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt);
+/* Does the data plane read pkt's content: is the first rule whose fields match it a content
+ * rule (payload: or require:)? Only then does a TCP segment update its flow's state. */
+bool ref_inspects(const struct policy *p, const struct ref_pkt *pkt);
 /* One line describing pkt, for failure messages. */
 void ref_pkt_print(const struct ref_pkt *pkt, FILE *out);
 

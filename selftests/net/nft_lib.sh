@@ -118,9 +118,11 @@ bad = []
 def keys(what, obj, want):
     if set(obj) != set(want):
         bad.append("%s keys %s, want %s" % (what, sorted(obj), sorted(want)))
-keys("status", st, ["enforced", "backend", "policy", "interfaces"])
+keys("status", st, ["enforced", "backend", "policy", "interfaces", "confirm"])
+if st["confirm"] is not None:
+    bad.append("status confirm %r, want null (no apply --confirm pending)" % st["confirm"])
 keys("status policy", st["policy"], ["file", "hash", "applied_at", "applied_at_unix", "rules",
-     "default", "backend", "generation", "table"])
+     "default", "backend", "generation", "table", "flow_table_entries"])
 for i in st["interfaces"]:
     keys("status interface", i, ["name", "ifindex", "ingress", "egress", "in_policy", "policy",
          "hash", "applied_at", "rules"])

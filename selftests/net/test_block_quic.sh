@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# policies/block-quic.conf on a real gateway: UDP 443 (QUIC) from the client never reaches the
-# server, over IPv4 and IPv6; a TLS handshake over TCP 443 completes; the rule's counter moves
-# by exactly the datagrams sent. Under both backends (XDP; nftables ingress hook), which must
+# policies/block-quic-port.conf on a real gateway: UDP 443 (QUIC) from the client never
+# reaches the server, over IPv4 and IPv6; a TLS handshake over TCP 443 completes; the rule's
+# counter moves by exactly the datagrams sent. Under both backends (XDP; nftables ingress hook), which must
 # agree on what arrived and on the block-quic counter (allow-https counts TLS handshakes,
 # whose segments vary by run: it must move under both). `status --json` and `stats --json`
 # have one schema for both backends.
@@ -15,7 +15,7 @@ for B in $BACKENDS; do
 	tls_server 443
 	sink_start "quic$B" 443,80
 
-	P=$(backend_policy "$ROOT/policies/block-quic.conf" "$B")
+	P=$(backend_policy "$ROOT/policies/block-quic-port.conf" "$B")
 	tlsfw apply "$P" >"$TMP/apply.out" 2>&1 ||
 		{ cat "$TMP/apply.out"; fail "apply block-quic.conf ($B)"; }
 	cat "$TMP/apply.out"

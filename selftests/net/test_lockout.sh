@@ -125,3 +125,20 @@ ok "apply --force enforces it: the session stalls, no-ssh dropped $n segments"
 tlsfw detach >/dev/null || fail "detach"
 answered after-force 20 || fail "the session did not recover after detach"
 ok "after detach the stalled line arrives"
+
+# --force with --confirm: the policy that cuts the session is enforced, nobody can confirm it
+# from the stalled session, and at the deadline the policy before it is back: the session
+# answers again.
+gwssh apply "$elsewhere" >/dev/null 2>"$TMP/else2.err" || { cat "$TMP/else2.err"; fail "apply the sparing policy again"; }
+answered before-confirm 10 || fail "the session does not answer before apply --confirm"
+gwssh apply --force --confirm 6 "$cut" >/dev/null 2>"$TMP/confirm.err" || { cat "$TMP/confirm.err"; fail "apply --force --confirm was refused"; }
+tlsfw status --json >"$TMP/status.json" || fail "status"
+_pids+=("$(jget "$TMP/status.json" "d['confirm']['watchdog_pid']")") # killed by PID on exit
+[ "$(jget "$TMP/status.json" "d['confirm']['rollback_policy']")" = "$elsewhere" ] || fail "the rollback target is not $elsewhere"
+if answered in-window 3; then
+	fail "the session answers under apply --force --confirm of a policy that drops it"
+fi
+answered in-window 25 || fail "the session did not come back after the --confirm deadline"
+tlsfw status --json >"$TMP/status.json" || fail "status"
+[ "$(jget "$TMP/status.json" "d['policy']['file']")" = "$elsewhere" ] || fail "after the deadline the enforced policy is not $elsewhere"
+ok "apply --force --confirm 6: the session stalls, and answers again once $elsewhere is restored"

@@ -17,11 +17,11 @@ for s in 1 2; do
 	sink_start "k$s" 443,853
 done
 
-t1 apply "$ROOT/policies/block-quic.conf" >/dev/null || fail "apply in gateway one"
+t1 apply "$ROOT/policies/block-quic-port.conf" >/dev/null || fail "apply in gateway one"
 t2 apply "$ROOT/policies/block-dot.conf" >/dev/null || fail "apply in gateway two"
 
 t1 status --json >"$TMP/st1" && t2 status --json >"$TMP/st2" || fail "status"
-[ "$(jget "$TMP/st1" "d['policy']['file'].split('/')[-1]")" = block-quic.conf ] || fail "gateway one's status: $(cat "$TMP/st1")"
+[ "$(jget "$TMP/st1" "d['policy']['file'].split('/')[-1]")" = block-quic-port.conf ] || fail "gateway one's status: $(cat "$TMP/st1")"
 [ "$(jget "$TMP/st2" "d['policy']['file'].split('/')[-1]")" = block-dot.conf ] || fail "gateway two's status: $(cat "$TMP/st2")"
 ok "each gateway's status shows its own policy"
 

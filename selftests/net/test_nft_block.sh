@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The nftables backend on a real gateway: policies/block-quic.conf, then (replacing it in
+# The nftables backend on a real gateway: policies/block-quic-port.conf, then (replacing it in
 # one batch) policies/block-dot.conf, both with `backend: nft`. Blocked datagrams never reach
 # the server, allowed ones all do, over IPv4 and IPv6; a TLS handshake over TCP 443 completes;
 # the rules' named counters (read with `nft`, as a witness) move by exactly what was sent.
@@ -13,7 +13,7 @@ gw sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 tls_server 443
 sink_start s1 443,80,853,53
 
-quic=$(nft_policy "$ROOT/policies/block-quic.conf" quic)
+quic=$(nft_policy "$ROOT/policies/block-quic-port.conf" quic)
 nftfw apply "$quic" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply block-quic (nft)"; }
 cat "$TMP/apply.out"
 gw nft list table inet tlsfw >"$TMP/quic.nft" || fail "no table inet tlsfw after apply"

@@ -24,7 +24,7 @@ EOP
 
 run() { # MODE
 	local mode=$1 p N=4 fam
-	p=$(nft_policy "$ROOT/policies/block-quic.conf" "frag-$mode")
+	p=$(nft_policy "$ROOT/policies/block-quic-port.conf" "frag-$mode")
 	sed -i "s/^default: allow/default: allow\nfragments: $mode/" "$p"
 	grep -q "^fragments: $mode" "$p" || fail "cannot set fragments: $mode"
 	nftfw apply "$p" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply ($mode)"; }

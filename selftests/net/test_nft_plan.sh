@@ -3,7 +3,8 @@
 # `tlsfw check --print-plan` of a backend: nft policy prints table inet tlsfw from the plan,
 # as nft lists it: for every shipped policy (with `backend: nft`) the text is valid input for
 # `nft -c -f` on the gateway, and equal, line for line, to what `nft list table inet tlsfw`
-# shows once `tlsfw apply` has installed the same policy (counter values aside).
+# shows once `tlsfw apply` has installed the same policy (counter values aside). A shipped
+# policy with content rules must be refused, naming the key's line.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
@@ -12,6 +13,16 @@ n=0
 for src in "$ROOT"/policies/*.conf; do
 	base=$(basename "$src" .conf)
 	conf=$(nft_policy "$src" "$base")
+	# content rules (payload:, require:) need backend: bpf: refused at the key, nothing applied
+	key=$(grep -n -m1 -E '^ +(payload|require):' "$conf" | cut -d: -f1)
+	if [ -n "$key" ]; then
+		"$TLSFW" check --print-plan "$conf" >"$TMP/$base.plan" 2>"$TMP/$base.err" &&
+			fail "$base: check --print-plan took a content rule under backend: nft"
+		grep -q "^$conf:$key:[0-9]*: error: .* needs backend: bpf" "$TMP/$base.err" ||
+			{ cat "$TMP/$base.err"; fail "$base: the refusal does not name line $key"; }
+		ok "$base: refused under backend: nft at line $key (content rule)"
+		continue
+	fi
 	"$TLSFW" check --print-plan "$conf" >"$TMP/$base.plan" 2>"$TMP/$base.err" ||
 		{ cat "$TMP/$base.err"; fail "$base: check --print-plan"; }
 	gw nft -c -f "$TMP/$base.plan" >"$TMP/$base.nftc" 2>&1 ||

@@ -12,7 +12,7 @@
 topo_up
 sink_start s 443,8080
 
-good=$(nft_policy "$ROOT/policies/block-quic.conf" good)
+good=$(nft_policy "$ROOT/policies/block-quic-port.conf" good)
 nftfw apply "$good" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply the good policy"; }
 # the table as text, counter values masked: stray IPv6 neighbour and MLD traffic on lan0 may
 # move the default counter meanwhile (the exact counts are checked with traffic below)
@@ -111,7 +111,7 @@ ok "the previous policy still blocks QUIC and counted exactly $((2 * N))"
 
 # one backend at a time: with tlsfw's BPF programs attached, an nft apply is refused
 nftfw detach >/dev/null || fail "detach (nft)"
-tlsfw apply "$ROOT/policies/block-quic.conf" >"$TMP/bpf.out" 2>&1 || { cat "$TMP/bpf.out"; fail "apply (bpf)"; }
+tlsfw apply "$ROOT/policies/block-quic-port.conf" >"$TMP/bpf.out" 2>&1 || { cat "$TMP/bpf.out"; fail "apply (bpf)"; }
 nftfw apply "$good" >"$TMP/both.out" 2>&1
 rc=$?
 [ $rc = 2 ] || { cat "$TMP/both.out"; fail "nft apply over BPF programs exited $rc, expected 2"; }
@@ -123,7 +123,7 @@ ok "an nft apply over BPF programs was refused (exit 2); after detach it applies
 
 # and the reverse: with table inet tlsfw in place, a BPF apply (also a dry run) is refused
 for dry in "" --dry-run; do
-	tlsfw apply "$ROOT/policies/block-quic.conf" $dry >"$TMP/rev.out" 2>&1
+	tlsfw apply "$ROOT/policies/block-quic-port.conf" $dry >"$TMP/rev.out" 2>&1
 	rc=$?
 	[ $rc = 2 ] || { cat "$TMP/rev.out"; fail "BPF apply $dry over table inet tlsfw exited $rc, expected 2"; }
 	grep -q 'tlsfw detach' "$TMP/rev.out" || fail "the refusal does not say to run tlsfw detach"
@@ -131,6 +131,6 @@ done
 gw ip -d link show lan0 | grep -q 'prog/xdp' && fail "XDP was attached next to table inet tlsfw"
 gw nft list table inet tlsfw >/dev/null 2>&1 || fail "the refused BPF apply removed table inet tlsfw"
 nftfw detach >/dev/null || fail "detach (nft)"
-tlsfw apply "$ROOT/policies/block-quic.conf" >/dev/null 2>&1 || fail "BPF apply after detach"
+tlsfw apply "$ROOT/policies/block-quic-port.conf" >/dev/null 2>&1 || fail "BPF apply after detach"
 tlsfw detach >/dev/null || fail "detach (bpf)"
 ok "a BPF apply over table inet tlsfw was refused (exit 2); after detach it applies"

@@ -9,7 +9,7 @@
 
 topo_up
 gw sysctl -qw net.ipv4.icmp_ratelimit=0
-p=$(nft_policy "$ROOT/policies/block-quic.conf" quic)
+p=$(nft_policy "$ROOT/policies/block-quic-port.conf" quic)
 nftfw apply "$p" >"$TMP/a1" 2>&1 || { cat "$TMP/a1"; fail "apply"; }
 
 LANMAC=$(gw cat /sys/class/net/lan0/address)

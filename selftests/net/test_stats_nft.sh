@@ -8,7 +8,7 @@
 command -v promtool >/dev/null ||
 	fail "promtool not found: install the Debian package prometheus (scripts/install-deps.sh)"
 topo_up
-pol=$(nft_policy "$ROOT/policies/block-quic.conf" quic)
+pol=$(nft_policy "$ROOT/policies/block-quic-port.conf" quic)
 nftfw apply "$pol" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply (nft)"; }
 N=9
 send_udp "$CLI" "$S4" 443 $N

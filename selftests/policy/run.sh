@@ -104,6 +104,18 @@ for conf in policies/*.conf; do
 	base=$(basename "$conf" .conf)
 	plan=$DIR/good/$base.nft.plan
 	grep -v '^backend:' "$conf" | sed 's/^version: 1$/version: 1\nbackend: nft/' >"$tmp/nft/$base.conf"
+	# content rules need backend: bpf: the refusal must name the key's line
+	key=$(grep -n -m1 -E '^ +(payload|require):' "$tmp/nft/$base.conf" | cut -d: -f1)
+	if [ -n "$key" ]; then
+		if "$TLSFW" check "$tmp/nft/$base.conf" >/dev/null 2>"$tmp/err" ||
+			! grep -q "^$tmp/nft/$base.conf:$key:[0-9]*: error: .* needs backend: bpf" "$tmp/err"; then
+			failed "$conf (backend: nft): not refused at line $key"
+			cat "$tmp/err"
+		else
+			pass=$((pass + 1))
+		fi
+		continue
+	fi
 	if ! "$TLSFW" check --print-plan "$tmp/nft/$base.conf" >"$tmp/plan" 2>"$tmp/err"; then
 		failed "$conf (backend: nft): --print-plan failed"
 		cat "$tmp/err"

@@ -87,10 +87,10 @@ static int msg_type(const struct nft_batch *b, size_t i)
 
 static void test_block_quic(void)
 {
-	char *text = tree_file("policies/block-quic.conf", NULL);
+	char *text = tree_file("policies/block-quic-port.conf", NULL);
 	struct fx f;
 
-	CHECK(text, "cannot read policies/block-quic.conf (run from the tree's top)");
+	CHECK(text, "cannot read policies/block-quic-port.conf (run from the tree's top)");
 	if (!text)
 		return;
 	CHECK(fx_build(&f, text, false) == 0, "build failed: %d", f.err);
@@ -308,12 +308,12 @@ static void test_replace(void)
 		.n_counters = 5,
 	};
 	char got_stage[512] = "", got_switch[1024] = "";
-	char *text = tree_file("policies/block-quic.conf", NULL);
+	char *text = tree_file("policies/block-quic-port.conf", NULL);
 	size_t off = 0;
 	bool second = false;
 	struct fx f;
 
-	CHECK(text, "cannot read policies/block-quic.conf");
+	CHECK(text, "cannot read policies/block-quic-port.conf");
 	if (!text)
 		return;
 	fx_old = &old;

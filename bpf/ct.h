@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Connection state (`state:`) from the kernel's own conntrack, through its lookup kfuncs: no
+ * connection table of tlsfw's. A packet is given the state netfilter's ctinfo would give it
+ * (nf_conntrack_core.c, resolve_normal_ct), as far as a lookup can tell:
+ *
+ *   entry found, reply direction, or a reply seen (IPS_SEEN_REPLY)   established
+ *   entry found, expected (IPS_EXPECTED: it has a master)            related
+ *   entry found otherwise                                            new
+ *   ICMP / ICMPv6 error whose embedded TCP or UDP flow has an entry  related
+ *   ICMP / ICMPv6 error otherwise                                    invalid
+ *   no entry, TCP: SYN alone, or ACK alone (nf_conntrack_tcp_loose,
+ *     on by default, picks such a flow up mid-stream)                new
+ *   no entry, TCP: any other flags (RST, FIN, SYN+ACK, none)         invalid
+ *   no entry, UDP; ICMP that is not an error; other protocols        new
+ *
+ * The lookup kfuncs know TCP and UDP only, so ICMP echo and other protocols are never
+ * established here (nftables says established for an echo reply): write a rule for them.
+ * Window tracking (an out-of-window segment that conntrack calls invalid) is not seen either.
+ * XDP runs before netfilter: a flow's first packet has no entry yet (new); every later one,
+ * and the first reply, meets the entry that packet created. tc egress runs after netfilter,
+ * so there the first packet meets its own (confirmed) entry in the original direction: new.
+ */
+#ifndef TLSFW_CT_H
+#define TLSFW_CT_H
+
+#include "tlsfw_abi.h"
+#include "parse.h"
+
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *xdp_ctx, struct bpf_sock_tuple *bpf_tuple,
+					 __u32 tuple__sz, struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym;
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb_ctx,
+					 struct bpf_sock_tuple *bpf_tuple, __u32 tuple__sz,
+					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+
+/* The opts the kfuncs have taken since 6.0 (netns_id, error, l4proto, dir, reserved) */
+#define TLSFW_CT_OPTS_SZ 12
+#define TLSFW_CT_NETNS_CURRENT (-1) /* BPF_F_CURRENT_NETNS */
+#define TLSFW_IPS_EXPECTED (1u << 0)
+#define TLSFW_IPS_SEEN_REPLY (1u << 1)
+#define TLSFW_CT_DIR_REPLY 1
+
+/* The one field read, relocated against the running kernel's struct nf_conn (CO-RE: the
+ * kfuncs make libbpf read the kernel's BTF anyway). */
+struct nf_conn___tlsfw {
+	unsigned long status;
+} __attribute__((preserve_access_index));
+
+/* A flow's addresses and ports as conntrack keys them (network order). */
+struct ct_key {
+	struct bpf_sock_tuple t;
+	__u32 len; /* of t: 12 (IPv4) or 36 (IPv6) */
+	__u8 proto;
+};
+
+static __always_inline void ct_key_of(struct ct_key *k, const __u8 *src, const __u8 *dst,
+				      __be16 sport, __be16 dport, __u8 family, __u8 proto)
+{
+	k->proto = proto;
+	if (!family) {
+		__builtin_memcpy(&k->t.ipv4.saddr, src + 12, 4);
+		__builtin_memcpy(&k->t.ipv4.daddr, dst + 12, 4);
+		k->t.ipv4.sport = sport;
+		k->t.ipv4.dport = dport;
+		k->len = sizeof(k->t.ipv4);
+		return;
+	}
+	__builtin_memcpy(k->t.ipv6.saddr, src, 16);
+	__builtin_memcpy(k->t.ipv6.daddr, dst, 16);
+	k->t.ipv6.sport = sport;
+	k->t.ipv6.dport = dport;
+	k->len = sizeof(k->t.ipv6);
+}
+
+/* TLSFW_CT_* of the entry of k, TLSFW_CT_UNKNOWN when conntrack has none. */
+static __always_inline __u32 ct_lookup(void *ctx, int xdp, struct ct_key *k)
+{
+	struct bpf_ct_opts opts = { .netns_id = TLSFW_CT_NETNS_CURRENT, .l4proto = k->proto };
+	struct nf_conn *ct;
+	__u32 status, len = k->len == sizeof(k->t.ipv4) ? sizeof(k->t.ipv4) : sizeof(k->t.ipv6);
+
+	if (xdp)
+		ct = bpf_xdp_ct_lookup(ctx, &k->t, len, &opts, TLSFW_CT_OPTS_SZ);
+	else
+		ct = bpf_skb_ct_lookup(ctx, &k->t, len, &opts, TLSFW_CT_OPTS_SZ);
+	if (!ct)
+		return TLSFW_CT_UNKNOWN;
+	status = ((struct nf_conn___tlsfw *)ct)->status;
+	bpf_ct_release(ct);
+	if (opts.dir == TLSFW_CT_DIR_REPLY || (status & TLSFW_IPS_SEEN_REPLY))
+		return TLSFW_CT_ESTABLISHED;
+	if (status & TLSFW_IPS_EXPECTED)
+		return TLSFW_CT_RELATED;
+	return TLSFW_CT_NEW;
+}
+
+static __always_inline int icmp_is_error(const struct parsed *p)
+{
+	__u8 type = p->dport & 0xff;
+
+	if (!p->has_dkey)
+		return 0;
+	if (p->proto == TLSFW_IPPROTO_ICMP)
+		return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+	return p->proto == TLSFW_IPPROTO_ICMPV6 && type >= 1 && type <= 4;
+}
+
+/*
+ * An ICMP error carries the start of the packet it answers after its 8-byte header: that
+ * packet's flow, as conntrack keys it. IPv4 with options is read; an IPv6 extension header
+ * chain inside the error is not walked (the error is then invalid).
+ */
+static __always_inline __u32 ct_icmp_error(void *ctx, int xdp, const struct parsed *p)
+{
+	__u32 at = p->l4_off + 8, ports;
+	struct ct_key k = {};
+	__u8 ip[40], src[16], dst[16];
+
+	if (!p->family) {
+		if (load_bytes(ctx, xdp, at & TLSFW_MAX_OFF, ip, 20) || (ip[0] >> 4) != 4)
+			return TLSFW_CT_INVALID;
+		k.proto = ip[9];
+		__builtin_memcpy(src + 12, ip + 12, 4);
+		__builtin_memcpy(dst + 12, ip + 16, 4);
+		at += (ip[0] & 0xf) * 4;
+	} else {
+		if (load_bytes(ctx, xdp, at & TLSFW_MAX_OFF, ip, 40) || (ip[0] >> 4) != 6)
+			return TLSFW_CT_INVALID;
+		k.proto = ip[6];
+		__builtin_memcpy(src, ip + 8, 16);
+		__builtin_memcpy(dst, ip + 24, 16);
+		at += 40;
+	}
+	if (k.proto != TLSFW_IPPROTO_TCP && k.proto != TLSFW_IPPROTO_UDP)
+		return TLSFW_CT_INVALID;
+	if (load_bytes(ctx, xdp, at & TLSFW_MAX_OFF, &ports, 4))
+		return TLSFW_CT_INVALID;
+	ct_key_of(&k, src, dst, ports & 0xffff, ports >> 16, p->family, k.proto);
+	return ct_lookup(ctx, xdp, &k) != TLSFW_CT_UNKNOWN ? TLSFW_CT_RELATED : TLSFW_CT_INVALID;
+}
+
+/* What a TCP segment without an entry is to netfilter (nf_conntrack_proto_tcp.c, sNO). */
+static __always_inline __u32 ct_tcp_no_entry(const struct parsed *p)
+{
+	__u8 f = p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_ACK | TLSFW_TCP_RST | TLSFW_TCP_FIN);
+
+	return f == TLSFW_TCP_SYN || f == TLSFW_TCP_ACK ? TLSFW_CT_NEW : TLSFW_CT_INVALID;
+}
+
+static __always_inline __u32 ct_state(void *ctx, int xdp, const struct parsed *p)
+{
+	struct ct_key k = {};
+	__u32 st;
+
+	if (icmp_is_error(p))
+		return ct_icmp_error(ctx, xdp, p);
+	if ((p->proto != TLSFW_IPPROTO_TCP && p->proto != TLSFW_IPPROTO_UDP) || !p->has_ports)
+		return TLSFW_CT_NEW;
+	ct_key_of(&k, p->src, p->dst, bpf_htons(p->sport), bpf_htons(p->dport), p->family,
+		  p->proto);
+	st = ct_lookup(ctx, xdp, &k);
+	if (st != TLSFW_CT_UNKNOWN)
+		return st;
+	return p->proto == TLSFW_IPPROTO_TCP ? ct_tcp_no_entry(p) : TLSFW_CT_NEW;
+}
+
+/* Global functions: each verified once, whatever the number of call sites (decide.h). */
+__noinline __u32 tlsfw_ct_xdp(struct xdp_md *ctx, const struct parsed *p)
+{
+	if (!p)
+		return TLSFW_CT_INVALID;
+	return ct_state(ctx, 1, p);
+}
+
+__noinline __u32 tlsfw_ct_tc(struct __sk_buff *skb, const struct parsed *p)
+{
+	if (!p)
+		return TLSFW_CT_INVALID;
+	return ct_state(skb, 0, p);
+}
+
+#endif /* TLSFW_CT_H */
