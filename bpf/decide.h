@@ -597,8 +597,8 @@ static __always_inline __u32 with_state(const struct hook *h, const struct parse
 
 /*
  * The rule of a packet, its facts looked up only when the rule found so far depends on them:
- * state before content (a conntrack lookup is cheaper than the flow table), and state once
- * more when the rule after a content rule is a state rule. Each lookup leaves fewer rules
+ * state before content (a conntrack lookup is cheaper than the flow table) unless the rule
+ * has both, and state once more when the rule after a content rule is a state rule. Each lookup leaves fewer rules
  * possible, and every rule admits the UNKNOWN value of a fact not yet known.
  */
 static __always_inline __u32 decide_rule(const struct hook *h, const struct parsed *p,
@@ -607,7 +607,9 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
 	__u32 rule = tlsfw_classify(p, cfg, dw, &in), hello = 0;
 
-	if (rule & TLSFW_DW_STATE)
+	/* A rule with both content and state: content first, so that its flows' SYNs (NEW) are
+	 * inspected too: a flow's parse state starts at the SYN (flow.h). */
+	if ((rule & (TLSFW_DW_STATE | TLSFW_DW_INSPECT)) == TLSFW_DW_STATE)
 		rule = with_state(h, p, cfg, dw, &in);
 	if (rule & TLSFW_DW_INSPECT) {
 		rule = inspect(h, p, cfg, dw, rule, &in, &hello);

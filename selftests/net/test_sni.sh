@@ -5,7 +5,8 @@
 # Blocked names are reset (no HTTP answer), allowed names load, over IPv4 and IPv6, exact and
 # wildcard, in upper case; a ClientHello without server_name (-noservername) matches
 # `sni: none` and `sni_match: not`, never an `in` list. Each name rule counts exactly the
-# flows it matched.
+# flows it matched. A name rule with state: (established) matches the ClientHello; its SYN (new)
+# is inspected all the same, or the flow would have no parse state.
 . "$(dirname "$0")/lib.sh"
 
 topo_up
@@ -129,3 +130,43 @@ stats_json "$TMP/s2.json"
 n=$(jget "$TMP/s2.json" "[r['flows_matched'] for r in d['flows']['rules'] if r['name']=='doh-names'][0]")
 [ "$n" = 6 ] || fail "service: doh rule matched $n flows, expected 6"
 ok "service: doh resets the resolvers' names (IPv4, IPv6), other names load; 6 flows matched"
+
+# sni: with state: (issue 17): both must hold. The ClientHello follows the handshake, so
+# conntrack calls it established: a name rule for `new` never matches it, one for
+# `established` does. The SYN is NEW, and is inspected all the same (the flow's parse state
+# starts there: decide_rule asks content before state for a rule with both).
+P=$(policy sni-state <<EOF2
+version: 1
+interfaces:
+  - name: lan0
+rules:
+  - name: names-new
+    proto: tcp
+    dport: 443
+    sni: [dns.google]
+    state: new
+    action: reject
+  - name: names-est
+    proto: tcp
+    dport: 8443
+    sni: [dns.google]
+    state: established
+    action: reject
+  - name: tls
+    proto: tcp
+    dport: [443, 8443]
+    action: allow
+EOF2
+)
+tlsfw apply "$P" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply sni with state"; }
+for a in "$S4" "$S6"; do
+	get dns.google "$a" 443 || fail "sni + state: new reset dns.google to $a 443 (its ClientHello is established)"
+	get dns.google "$a" 8443 && fail "sni + state: established let dns.google to $a 8443 load"
+	get ok.test "$a" 8443 || fail "sni + state: established refused ok.test to $a 8443"
+done
+stats_json "$TMP/s3.json"
+n=$(jget "$TMP/s3.json" "[r['flows_matched'] for r in d['flows']['rules'] if r['name']=='names-est'][0]")
+[ "$n" = 2 ] || fail "names-est matched $n flows, expected 2"
+n=$(jget "$TMP/s3.json" "[r['flows_matched'] for r in d['flows']['rules'] if r['name']=='names-new'][0]")
+[ "$n" = 0 ] || fail "names-new matched $n flows, expected 0"
+ok "sni with state: the ClientHello is established: names-est resets 2 flows, names-new none"
