@@ -263,6 +263,7 @@ static __always_inline __u32 rule_word(const struct tlsfw_rule_val *r)
 	return TLSFW_DW_VALID | (r->monitor ? TLSFW_DW_MONITOR : 0) |
 	       (r->content & TLSFW_RV_INSPECT ? TLSFW_DW_INSPECT : 0) |
 	       (r->content & TLSFW_RV_REQUIRE ? TLSFW_DW_REQUIRE : 0) |
+	       (r->content & TLSFW_RV_NAME ? TLSFW_DW_NAME : 0) |
 	       (r->content & TLSFW_RV_STATE ? TLSFW_DW_STATE : 0) |
 	       (r->content & TLSFW_RV_LOG ? TLSFW_DW_LOG : 0) |
 	       (__u32)(r->action & 3) << TLSFW_DW_ACTION_SHIFT | (r->rule_slot & TLSFW_DW_LOW);
@@ -352,7 +353,8 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	    (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH))
 		return 0;
 	idx = gen * TLSFW_PROTO_SLOTS +
-	      ((ct & (TLSFW_CT_VALUES - 1)) * TLSFW_PL_VALUES + (pl & (TLSFW_PL_VALUES - 1))) *
+	      ((ct < TLSFW_CT_VALUES ? ct : TLSFW_CT_UNKNOWN) * TLSFW_PL_VALUES +
+	       (pl & (TLSFW_PL_VALUES - 1))) *
 		      512 +
 	      p->family * 256 + p->proto;
 	v = bpf_map_lookup_elem(&tlsfw_proto, &idx);
@@ -511,6 +513,33 @@ static __always_inline void count_flow(__u32 rule, int cut)
 		__sync_fetch_and_add(&f->passed, 1);
 }
 
+/* A flow whose ClientHello a sni:/ech: rule matched, once per flow. */
+static __always_inline void count_matched(__u32 rule)
+{
+	__u32 slot = rule & TLSFW_DW_LOW;
+	struct tlsfw_rule_flows *f = bpf_map_lookup_elem(&tlsfw_rule_flows, &slot);
+
+	if (f)
+		__sync_fetch_and_add(&f->matched, 1);
+}
+
+/* The content class of a decided ClientHello (name or not, ECH) when the generation has
+ * name rules; else pl as the facts table gave it. */
+static __always_inline __u32 hello_pl(const struct tlsfw_facts *f, __u32 pl)
+{
+	__u32 slot;
+
+	if (f->hello == TLSFW_HELLO_NO_NAME)
+		slot = 0;
+	else if (f->hello == TLSFW_HELLO_NAME)
+		slot = f->name_cls + 1;
+	else
+		return pl;
+	if (slot >= TLSFW_PL_NAME_SLOTS) /* the lowering never makes so many classes */
+		return TLSFW_PL_HELLO_BAD;
+	return TLSFW_PL_NAME0 + slot * 2 + (f->ech & 1);
+}
+
 /* Where a decision is made: the hook's context, for reading the payload. */
 struct hook {
 	void *ctx;
@@ -522,21 +551,24 @@ struct hook {
  * A content rule was found (rule has TLSFW_DW_INSPECT): no earlier rule can match. The
  * packet's facts give its content class (tlsfw_cfg.fact_pl, into in->pl), and the rule is
  * looked up again with it: the content rule if the class is its own, else a later rule or
- * none.
+ * none. *hello: this packet decided the flow's ClientHello (TLSFW_FRESH_HELLO).
  */
 static __always_inline __u32 inspect(const struct hook *h, const struct parsed *p,
 				     const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
-				     __u32 rule, struct class_in *in)
+				     __u32 rule, struct class_in *in, __u32 *hello)
 {
+	__u32 want = (cfg->flags & TLSFW_CFG_NAMES) ? TLSFW_WANT_HELLO : 0;
 	struct tlsfw_facts f;
 	__u32 i, pl, again;
 
 	if (h->xdp)
-		tlsfw_content_xdp(h->ctx, p, h->gen, 0, &f);
+		tlsfw_content_xdp(h->ctx, p, h->gen, want, &f);
 	else
-		tlsfw_content_tc(h->ctx, p, h->gen, 0, &f);
+		tlsfw_content_tc(h->ctx, p, h->gen, want, &f);
 	i = ((((__u32)f.quic & 3) * 8 + (f.tls & 7)) * 8 + (f.hello & 7)) * 2 + (f.ech & 1);
 	pl = cfg->fact_pl[i & (TLSFW_FACT_SLOTS - 1)];
+	if (want)
+		pl = hello_pl(&f, pl);
 	/* A RST carries no stream data: let it close the server's half of a cut flow. */
 	if (pl == TLSFW_PL_NOT_TLS && p->proto == TLSFW_IPPROTO_TCP &&
 	    (p->tcp_flags & TLSFW_TCP_RST))
@@ -546,6 +578,7 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	if ((f.fresh & TLSFW_FRESH_TLS) && (rule & TLSFW_DW_REQUIRE) &&
 	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
 		count_flow(rule, f.tls == TLSFW_TLS_NO);
+	*hello = f.fresh & TLSFW_FRESH_HELLO;
 	return again;
 }
 
@@ -564,25 +597,30 @@ static __always_inline __u32 with_state(const struct hook *h, const struct parse
 
 /*
  * The rule of a packet, its facts looked up only when the rule found so far depends on them:
- * state before content (a conntrack lookup is cheaper than the flow table), and state once
- * more when the rule after a content rule is a state rule. Each lookup leaves fewer rules
+ * state before content (a conntrack lookup is cheaper than the flow table) unless the rule
+ * has both, and state once more when the rule after a content rule is a state rule. Each lookup leaves fewer rules
  * possible, and every rule admits the UNKNOWN value of a fact not yet known.
  */
 static __always_inline __u32 decide_rule(const struct hook *h, const struct parsed *p,
 					 const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw)
 {
 	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
-	__u32 rule = tlsfw_classify(p, cfg, dw, &in);
+	__u32 rule = tlsfw_classify(p, cfg, dw, &in), hello = 0;
 
-	if (rule & TLSFW_DW_STATE)
+	/* A rule with both content and state: content first, so that its flows' SYNs (NEW) are
+	 * inspected too: a flow's parse state starts at the SYN (flow.h). */
+	if ((rule & (TLSFW_DW_STATE | TLSFW_DW_INSPECT)) == TLSFW_DW_STATE)
 		rule = with_state(h, p, cfg, dw, &in);
 	if (rule & TLSFW_DW_INSPECT) {
-		rule = inspect(h, p, cfg, dw, rule, &in);
+		rule = inspect(h, p, cfg, dw, rule, &in, &hello);
 		if ((rule & TLSFW_DW_STATE) && in.ct == TLSFW_CT_UNKNOWN)
 			rule = with_state(h, p, cfg, dw, &in);
 	}
+	/* Flows matched: counted once, on the rule that decides the ClientHello's packet. */
+	if (hello && (rule & TLSFW_DW_NAME) && in.pl != TLSFW_PL_UNORDERED)
+		count_matched(rule);
 	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
-	if (in.pl == TLSFW_PL_UNORDERED && (rule & TLSFW_DW_REQUIRE))
+	if (in.pl == TLSFW_PL_UNORDERED && (rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))
 		rule = (rule & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_DROP
 									 << TLSFW_DW_ACTION_SHIFT;
 	return rule;

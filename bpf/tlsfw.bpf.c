@@ -76,7 +76,8 @@ static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d)
 	if ((void *)(m + 1) > data)
 		return -1;
 	m->magic = TLSFW_META_MAGIC;
-	m->reply = (d->rule & TLSFW_DW_REQUIRE) ? TLSFW_REPLY_RESET_BOTH : TLSFW_REPLY_SENDER;
+	m->reply = (d->rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)) ? TLSFW_REPLY_RESET_BOTH :
+								    TLSFW_REPLY_SENDER;
 	m->pad = 0;
 	m->ctx_slot = d->slot;
 	m->rule_slot = d->rule ? (d->rule & TLSFW_DW_LOW) : ~0u;
@@ -168,7 +169,7 @@ static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
 	case VERDICT_PASS:
 		return TC_ACT_UNSPEC;
 	case VERDICT_REJECT:
-		if ((d.rule & TLSFW_DW_REQUIRE) &&
+		if ((d.rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)) &&
 		    tlsfw_reset_dest_tc(skb, &p, ifindex, dir == TLSFW_DIR_INGRESS))
 			count_stat(&d, TLSFW_STAT_REJECT_FAILED);
 		if (tlsfw_reject_tc(skb, &p) == 0) {

@@ -42,8 +42,9 @@
  * tlsfw_xdp_meta, tlsfw_tc_reply), tlsfw_ctx_val holds the context word; 4: content classes
  * (TLSFW_PL_*, tlsfw_cfg.fact_pl, rule word INSPECT/REQUIRE), tlsfw_flows, tlsfw_rule_flows;
  * 5: connection state (TLSFW_CT_*) in the proto index, rule word STATE; 6: rule word
- * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules */
-#define TLSFW_ABI_VERSION 6
+ * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
+ * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6 */
+#define TLSFW_ABI_VERSION 7
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
@@ -74,8 +75,16 @@ enum tlsfw_pl {
 	TLSFW_PL_QUIC,	      /* payload: quic: a QUIC long-header packet */
 	TLSFW_PL_NOT_TLS,     /* require: tls fails: the flow's first bytes are not a ClientHello */
 	TLSFW_PL_UNORDERED,   /* require: tls, a segment beyond a gap before the decision: drop */
-	TLSFW_PL_VALUES = 8,  /* room for more (issue 13: ECH; issue 17: connection state) */
+	/* issue 13: a decided ClientHello. HELLO_BAD: malformed (every name rule admits it:
+	 * fail closed); NAME0 + slot * 2 + ech, slot 0: no server_name, 1: a name in no list,
+	 * 1 + c: a name of name class c (tlsfw_names) */
+	TLSFW_PL_HELLO_BAD = 7,
+	TLSFW_PL_NAME0 = 8,
+	TLSFW_PL_VALUES = 64,
 };
+
+/* Name slots of a generation: no name, in no list, then the name classes 1..this - 2. */
+#define TLSFW_PL_NAME_SLOTS ((TLSFW_PL_VALUES - TLSFW_PL_NAME0) / 2)
 
 /*
  * Connection state from the kernel's conntrack (`state:`), a phase-0 value of its own folded
@@ -85,7 +94,7 @@ enum tlsfw_pl {
  * again with its state, which a state rule admits only when it lists it. Only packets that
  * meet a state rule first pay for the lookup. Not a term of fact_pl: content facts are read
  * from tlsfw_flows only under TLSFW_DW_INSPECT, and states times content classes would not
- * fit the 8 content classes.
+ * fit the content classes.
  */
 enum tlsfw_ct {
 	TLSFW_CT_UNKNOWN = 0, /* not looked up (yet): every rule admits it */
@@ -93,7 +102,10 @@ enum tlsfw_ct {
 	TLSFW_CT_ESTABLISHED,
 	TLSFW_CT_RELATED,
 	TLSFW_CT_INVALID,
-	TLSFW_CT_VALUES = 8,
+	TLSFW_CT_NONE, /* no state rule admits it: tlsfw explain without --state */
+	/* Not 8: with 64 content classes every state value costs 32,768 proto slots per
+	 * generation (Documentation/performance.md, the cold apply) */
+	TLSFW_CT_VALUES = 6,
 };
 
 /* proto index: (state * TLSFW_PL_VALUES + content class) * 512 + family (0 = IPv4,
@@ -192,6 +204,8 @@ struct tlsfw_state {
 /* With B_CONST and COMB1_DIRECT: comb1 and comb3 fused into one slice, the rule word of
  * (ctx class, comb1 index i) in word comb1_base + ctx class * comb1_len + i (no comb3) */
 #define TLSFW_CFG_FUSED (1u << 4)
+/* Some rule matches the server name or ECH: content rules ask for the ClientHello */
+#define TLSFW_CFG_NAMES (1u << 5)
 
 /* tlsfw_cfg (ARRAY, 2 entries, index = generation). */
 struct tlsfw_cfg {
@@ -236,8 +250,10 @@ struct tlsfw_words {
 #define TLSFW_DW_INSPECT (1u << 29) /* rule words: a content rule: compute facts, classify again */
 #define TLSFW_DW_REQUIRE (1u << 28) /* rule words: require: tls (flows passed and cut counted) */
 #define TLSFW_DW_STATE (1u << 27)   /* rule words: a state rule: look up conntrack, again */
-#define TLSFW_DW_ACTION_SHIFT 24    /* rule words: enum tlsfw_action, 2 bits */
-#define TLSFW_DW_SLOT_SHIFT 16	    /* context words: counter block, 8 bits */
+#define TLSFW_DW_NAME \
+	(1u << 22) /* rule words: sni:/ech: (flows matched counted, both ends reset) */
+#define TLSFW_DW_ACTION_SHIFT 24 /* rule words: enum tlsfw_action, 2 bits */
+#define TLSFW_DW_SLOT_SHIFT 16	 /* context words: counter block, 8 bits */
 #define TLSFW_DW_SLOT_MASK 0xffu
 #define TLSFW_DW_LOW 0xffffu /* rule words: rule slot; context words: class */
 /* Context words: XDP hands rejected packets to tlsfw_tc_reply (see tlsfw_xdp_meta) instead
@@ -342,6 +358,7 @@ struct tlsfw_rule_val {
 #define TLSFW_RV_REQUIRE (1u << 1)
 #define TLSFW_RV_STATE (1u << 2)
 #define TLSFW_RV_LOG (1u << 3) /* TLSFW_DW_LOG */
+#define TLSFW_RV_NAME (1u << 4)
 
 /* tlsfw_rule_flows (ARRAY, TLSFW_MAX_RULES, index = rule slot): flows that a require: tls
  * rule inspected, by their first bytes; counted once per flow, when the TLS start is
@@ -349,6 +366,8 @@ struct tlsfw_rule_val {
 struct tlsfw_rule_flows {
 	__u64 passed;
 	__u64 cut;
+	__u64 matched; /* sni:/ech: rules: flows whose ClientHello the rule matched */
+	__u64 pad;
 };
 
 /* tlsfw_frags (LRU_HASH): first fragment's verdict for later fragments (fragments: follow). */

@@ -334,7 +334,8 @@ static int write_names(struct apply_ctx *c)
 		ri->action = pl->rules[i].action;
 		ri->monitor = pl->rules[i].monitor;
 		ri->content = (rule_is_content(&pl->rules[i]) ? TLSFW_RV_INSPECT : 0) |
-			      (pl->rules[i].require_tls ? TLSFW_RV_REQUIRE : 0);
+			      (pl->rules[i].require_tls ? TLSFW_RV_REQUIRE : 0) |
+			      (pl->rules[i].names ? TLSFW_RV_NAME : 0);
 		ri->log = !!pl->rules[i].log_rate;
 		ri->in_use |= new_bit;
 	}

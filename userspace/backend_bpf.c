@@ -296,6 +296,7 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		r->action = ri->action;
 		r->monitor = ri->monitor;
 		r->require = !!(ri->content & TLSFW_RV_REQUIRE);
+		r->names = !!(ri->content & TLSFW_RV_NAME);
 		r->log = ri->log;
 		s->content |= !!ri->content;
 	}
@@ -345,12 +346,13 @@ static int snap_content(struct stats_snap *s, const struct bpf_maps *m)
 	for (size_t r = 0; r < s->n_rules; r++) {
 		struct tlsfw_rule_flows f;
 
-		if (!s->rules[r].require)
+		if (!s->rules[r].require && !s->rules[r].names)
 			continue;
 		if (bpf_map_lookup_elem(m->rule_flows, &s->rules[r].slot, &f))
 			return -errno;
 		s->rules[r].flows_passed = f.passed;
 		s->rules[r].flows_cut = f.cut;
+		s->rules[r].flows_matched = f.matched;
 	}
 	err = content_stats_read(m->content_stats, m->flows, &cs);
 	if (err)

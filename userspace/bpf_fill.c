@@ -202,6 +202,8 @@ static int rule_word_of(const struct plan *pl, const struct fill_ids *ids, uint3
 		*w |= TLSFW_DW_INSPECT;
 	if (pl->rules[r].require_tls)
 		*w |= TLSFW_DW_REQUIRE;
+	if (pl->rules[r].names)
+		*w |= TLSFW_DW_NAME;
 	if (rule_is_state(&pl->rules[r]))
 		*w |= TLSFW_DW_STATE;
 	if (pl->rules[r].log_rate)
@@ -239,6 +241,7 @@ static int fill_comb3(const struct bpf_maps *m, const struct plan *pl, unsigned 
 			.monitor = pl->rules[r].monitor,
 			.content = (rule_is_content(&pl->rules[r]) ? TLSFW_RV_INSPECT : 0) |
 				   (pl->rules[r].require_tls ? TLSFW_RV_REQUIRE : 0) |
+				   (pl->rules[r].names ? TLSFW_RV_NAME : 0) |
 				   (rule_is_state(&pl->rules[r]) ? TLSFW_RV_STATE : 0) |
 				   (pl->rules[r].log_rate ? TLSFW_RV_LOG : 0),
 		};
@@ -546,6 +549,8 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 	j.words = mem + (size_t)gen * TLSFW_DIRECT_WORDS; /* all 0: bpf_clear_gen */
 	choose_b(&j);
 	choose_direct(&j);
+	if (pl->has_names)
+		j.cfg.flags |= TLSFW_CFG_NAMES;
 	/* Before any word: a configuration that decides nothing but bounds the words this fill
 	 * writes, for a clear after a fill cut short (see bpf_clear_gen). */
 	err = set_cfg(m, gen, &(struct tlsfw_cfg){ .words_end = j.cfg.words_end });
@@ -557,6 +562,8 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 		err = fill_phase0(&j);
 	if (!err)
 		err = fill_combs(&j);
+	if (!err)
+		err = bpf_fill_names(m, pl, gen, d);
 	munmap(mem, len);
 	if (err)
 		return err;
@@ -683,6 +690,12 @@ int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen)
 		err = clear_hash(m->frags, sizeof(struct tlsfw_frag_key),
 				 sizeof(struct tlsfw_frag_val),
 				 offsetof(struct tlsfw_frag_key, gen), gen);
+	if (!err)
+		err = bpf_clear_names(m, gen);
+	if (!err)
+		err = clear_hash(m->names, sizeof(struct tlsfw_name_key),
+				 sizeof(struct tlsfw_name_val),
+				 offsetof(struct tlsfw_name_key, gen), gen);
 	return err;
 }
 

@@ -103,6 +103,11 @@ int bpf_get_cfg(const struct bpf_maps *m, unsigned int gen, struct tlsfw_cfg *cf
 /* Remove every entry of generation gen (hash/trie entries deleted, arrays and its
  * tlsfw_direct value zeroed, fragment state of that generation forgotten). Counters are left
  * alone. */
+/* The name table of generation gen (tlsfw_names entries, tlsfw_content_cfg): pl's, with
+ * a new epoch. bpf_clear_names empties the configuration (bpf_clear_gen the entries). */
+int bpf_fill_names(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		   struct diag *d);
+int bpf_clear_names(const struct bpf_maps *m, unsigned int gen);
 int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen);
 int bpf_get_gen(const struct bpf_maps *m, unsigned int *gen);
 /* The atomic switch: one aligned 32-bit store that every program reads per packet. */

@@ -14,6 +14,44 @@
 		IPPROTO_UDP, lo, hi \
 	}
 
+/* DNS over HTTPS: public resolvers' host names, each as its operator documents it. */
+static const char *const doh_names[] = {
+	/* Google Public DNS: developers.google.com/speed/public-dns/docs/doh */
+	"dns.google",
+	"dns64.dns.google",
+	/* Cloudflare 1.1.1.1 (also security., family., mozilla.):
+	 * developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/ */
+	"cloudflare-dns.com",
+	"*.cloudflare-dns.com",
+	"one.one.one.one",
+	/* Quad9: quad9.net/service/service-addresses-and-features */
+	"dns.quad9.net",
+	"dns9.quad9.net",
+	"dns10.quad9.net",
+	"dns11.quad9.net",
+	/* Cisco OpenDNS: support.opendns.com (DNS over HTTPS, doh.opendns.com) */
+	"doh.opendns.com",
+	"doh.familyshield.opendns.com",
+	/* NextDNS: nextdns.io (dns.nextdns.io/<profile>) */
+	"dns.nextdns.io",
+	/* Mullvad: mullvad.net/en/help/dns-over-https-and-dns-over-tls */
+	"doh.mullvad.net",
+	"dns.mullvad.net",
+	"*.dns.mullvad.net",
+	/* AdGuard DNS: adguard-dns.io/en/public-dns.html */
+	"dns.adguard-dns.com",
+	"unfiltered.adguard-dns.com",
+	"family.adguard-dns.com",
+	/* CleanBrowsing: cleanbrowsing.org/filters */
+	"doh.cleanbrowsing.org",
+	/* Control D: controld.com/free-dns */
+	"freedns.controld.com",
+	"dns.controld.com",
+	/* DNS.SB: dns.sb/doh/ */
+	"doh.dns.sb",
+	NULL,
+};
+
 const struct service catalog[] = {
 	{ "http", NULL, { TCP(80, 80) }, 1, TLS_NONE, NULL, "none" },
 	{ "https", NULL, { TCP(443, 443) }, 1, TLS_IMPLICIT, NULL, "implicit" },
@@ -51,6 +89,14 @@ const struct service catalog[] = {
 	  "STARTTLS (SSLRequest)" },
 	{ "sieve", NULL, { TCP(4190, 4190) }, 1, TLS_STARTTLS, "sieve", "STARTTLS" },
 	{ "https-alt", NULL, { TCP(8443, 8443) }, 1, TLS_IMPLICIT, NULL, "implicit" },
+	{ "doh",
+	  NULL,
+	  { TCP(443, 443) },
+	  1,
+	  TLS_IMPLICIT,
+	  NULL,
+	  "implicit; server names of public DoH resolvers (needs backend: bpf)",
+	  doh_names },
 };
 
 const size_t catalog_len = sizeof(catalog) / sizeof(catalog[0]);

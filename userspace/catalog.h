@@ -21,6 +21,9 @@ struct service {
 	enum tls_mode tls;
 	const char *starttls; /* probe protocol for TLS_STARTTLS: smtp, imap, ... */
 	const char *note;     /* the catalog's "TLS mode" column */
+	/* server names (issue 13): a rule naming the service matches these ClientHello names
+	 * too, as with sni: (NULL-terminated; NULL: ports only) */
+	const char *const *names;
 };
 
 extern const struct service catalog[];

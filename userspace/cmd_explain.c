@@ -358,6 +358,11 @@ static int cmd_explain(int argc, char **argv)
 		else if (key == 'S' && state_parse(arg, &j.pkt))
 			return cli_usage_error(&cli_explain,
 					       "--state is new, established, related or invalid");
+		else if (key == 's' || key == 'e')
+			return cli_usage_error(
+				&cli_explain,
+				"--%s: not supported yet: explain follows ports, addresses and interfaces; sni: and ech: rules match a subset of a flow's packets by its ClientHello (try the flow, and read `tlsfw stats` flows matched)",
+				key == 's' ? "sni" : "ech");
 		else if (key == 'L' && !hop_parse(arg, &hop))
 			return cli_usage_error(&cli_explain,
 					       "--hop-limit is a number from 0 to 255");
@@ -408,5 +413,7 @@ static const struct cli_opt opts[] = { { "iface", "IF", 'i' },
 				       { "json", NULL, 'j' },
 				       { "state", "new|established|related|invalid", 'S' },
 				       { "payload", "quic|tls|other", 'P' },
+				       { "sni", "NAME", 's' },
+				       { "ech", NULL, 'e' },
 				       { NULL } };
 const struct cli_cmd cli_explain = { "explain", forms, opts, cmd_explain };

@@ -22,6 +22,28 @@ static void port_str(const struct svc_port *p, char *buf, size_t len)
 		snprintf(buf, len, "%s/%u-%u", proto, p->lo, p->hi);
 }
 
+static json_object *names_json(const char *const *names)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; names[i]; i++)
+		json_object_array_add(a, json_object_new_string(names[i]));
+	return a;
+}
+
+/* The server names of the services that have them, under the table. */
+static void print_names(void)
+{
+	for (size_t i = 0; i < catalog_len; i++) {
+		if (!catalog[i].names)
+			continue;
+		printf("\n%s server names:", catalog[i].name);
+		for (size_t j = 0; catalog[i].names[j]; j++)
+			printf("%s%s", j % 4 ? " " : "\n  ", catalog[i].names[j]);
+		printf("\n");
+	}
+}
+
 static int print_json(void)
 {
 	json_object *arr = json_object_new_array();
@@ -49,6 +71,8 @@ static int print_json(void)
 		json_object_object_add(o, "starttls",
 				       s->starttls ? json_object_new_string(s->starttls) : NULL);
 		json_object_object_add(o, "description", json_object_new_string(s->note));
+		if (s->names)
+			json_object_object_add(o, "server_names", names_json(s->names));
 		json_object_array_add(arr, o);
 	}
 	json_object *doc = json_object_new_object();
@@ -98,6 +122,7 @@ static int cmd_services(int argc, char **argv)
 	if (json)
 		return print_json();
 	print_table();
+	print_names();
 	return EXIT_OK;
 }
 

@@ -76,7 +76,7 @@ static int classify_a(const struct explain_live *l, const struct explain_pkt *p,
 
 	/* The packet's state as given (--state), else one that no state rule lists: as
 	 * explain_plan, state rules then do not match. */
-	ct = p->ct_state ? p->ct_state : TLSFW_CT_VALUES - 1;
+	ct = p->ct_state ? p->ct_state : TLSFW_CT_NONE;
 	/* The content class as given (--payload), else PLAIN, which no content rule admits:
 	 * content rules then do not match, as in explain_plan. The data plane reaches the
 	 * same words in two steps (UNKNOWN, then the facts' class) when the first finds a

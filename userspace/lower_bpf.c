@@ -19,6 +19,7 @@
 #include "lower.h"
 #include "lower_pfx.h"
 #include "plan.h"
+#include "policy_sni.h"
 #include "termsets.h"
 
 struct lower {
@@ -324,6 +325,18 @@ static bool rule_admits_ct(const struct plan_rule *r, unsigned int ct)
 	return ct <= POL_ST_COUNT && (r->state & (1u << (ct - 1)));
 }
 
+/* Does rule r admit content class pl and state ct together? (A rule with a name and a
+ * state matches a packet only when both are its own.) */
+static bool rule_admits(const struct plan *pl, const struct plan_rule *r, unsigned int c,
+			unsigned int ct)
+{
+	if (!rule_admits_ct(r, ct))
+		return false;
+	if (r->names && c != TLSFW_PL_UNKNOWN)
+		return rule_admits_name_pl(pl, r, c);
+	return rule_admits_pl(r, c);
+}
+
 /*
  * The generation's facts -> content class table (tlsfw_cfg.fact_pl). A QUIC long header is
  * QUIC; a flow whose first bytes are not a ClientHello is NOT_TLS, and so is one without
@@ -331,6 +344,20 @@ static bool rule_admits_ct(const struct plan_rule *r, unsigned int ct)
  * beyond a gap before the TLS start is decided is UNORDERED. Issue 13's hello and ech facts
  * have their place in the index already; a name class will be a field of its own.
  */
+/* With name rules: a malformed ClientHello is HELLO_BAD (name rules fail closed), a segment
+ * beyond a gap before the ClientHello ended is UNORDERED (sni_unordered: says what then). */
+static void lower_facts_hello(struct plan *pl, unsigned int i)
+{
+	unsigned int hello = i / 2 % 8;
+
+	if (pl->fact_pl[i] != TLSFW_PL_PLAIN)
+		return;
+	if (hello == TLSFW_HELLO_MALFORMED)
+		pl->fact_pl[i] = TLSFW_PL_HELLO_BAD;
+	else if (hello == TLSFW_HELLO_UNORDERED)
+		pl->fact_pl[i] = TLSFW_PL_UNORDERED;
+}
+
 static void lower_facts(struct plan *pl)
 {
 	for (unsigned int i = 0; i < TLSFW_FACT_SLOTS; i++) {
@@ -346,6 +373,8 @@ static void lower_facts(struct plan *pl)
 		else if (tls == TLSFW_TLS_UNORDERED)
 			c = TLSFW_PL_UNORDERED;
 		pl->fact_pl[i] = c;
+		if (pl->has_names)
+			lower_facts_hello(pl, i);
 	}
 }
 
@@ -355,7 +384,8 @@ static void lower_facts(struct plan *pl)
 static int lower_proto(struct lower *l)
 {
 	uint32_t *cls = l->pl->proto_cls;
-	unsigned int n_pl = l->pl->has_content ? TLSFW_PL_VALUES : 1;
+	/* Name classes (8..63) only when some rule has a name; content classes are below 8. */
+	unsigned int n_pl = !l->pl->has_content ? 1 : l->pl->has_names ? TLSFW_PL_VALUES : 8;
 	unsigned int n_ct = l->pl->has_state ? TLSFW_CT_VALUES : 1;
 	uint64_t *b = l->tmp;
 	int err;
@@ -381,7 +411,7 @@ static int lower_proto(struct lower *l)
 			/* A rule with a port matches only TCP and UDP. */
 			if (term_has_ports(term) && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 				continue;
-			if (!rule_admits_pl(r, pl) || !rule_admits_ct(r, ct))
+			if (!rule_admits(l->pl, r, pl, ct))
 				continue;
 			bs_set(b, t);
 		}

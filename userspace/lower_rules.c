@@ -374,6 +374,26 @@ static unsigned int prefix_fams(const struct pol_prefixes *pp)
 	return f;
 }
 
+/* sni:, sni_match:, ech: (issue 13). */
+static void rule_build_names(const struct pol_rule *r, struct plan_rule *out)
+{
+	out->names = r->has_sni || r->ech != POL_ECH_ANY;
+	out->sni_none = r->sni_none;
+	out->sni_not = r->sni_not;
+	out->ech = r->ech;
+	out->sni = r->has_sni && !r->sni_none ? &r->sni : NULL;
+	out->names_loc = r->has_sni ? r->sni.loc : r->ech_loc;
+	for (size_t j = 0; j < r->services.n && !out->sni; j++) {
+		const struct service *s = catalog_find(r->services.v[j]);
+
+		if (s && s->names) {
+			out->names = true;
+			out->builtin_sni = s->names;
+			out->names_loc = r->services.locs[j];
+		}
+	}
+}
+
 int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rule *out,
 	       void (*excluded)(void *arg, size_t service), void *arg)
 {
@@ -396,6 +416,7 @@ int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rul
 	out->payload_loc = r->payload_loc;
 	out->require_tls = r->require_tls;
 	out->require_loc = r->require_loc;
+	rule_build_names(r, out);
 	out->state = r->state;
 	out->state_loc = r->state_loc;
 	out->log_rate = r->log_rate;

@@ -17,6 +17,7 @@
 
 #include "../bpf/tlsfw_abi.h"
 #include "../bpf/tlsfw_content_abi.h"
+#include "name_table.h"
 #include "nft_ruleset.h"
 #include "policy.h"
 #include "rules.h"
@@ -54,6 +55,9 @@ struct plan {
 	uint8_t midstream_action; /* enum tlsfw_action: require: tls on flows without state */
 	uint32_t flows;		  /* flow table entries (the policy's flows:, or the default) */
 	bool has_content;	  /* some rule is a content rule */
+	bool has_names;		  /* some rule is a name rule (sni:, ech:): TLSFW_CFG_NAMES */
+	uint8_t sni_unordered;	  /* enum tlsfw_action: segments beyond a gap before a name */
+	struct name_table names;  /* the name rules' lists (keys for generation 0) */
 	bool has_state;		  /* some rule has state: */
 
 	/* the rule list, in order: failing probes' drop rules first, then the policy's */

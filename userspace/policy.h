@@ -84,6 +84,12 @@ struct pol_icmp_types {
 	struct loc loc; /* of the whole value */
 };
 
+enum pol_ech {
+	POL_ECH_ANY = 0,
+	POL_ECH_PRESENT,
+	POL_ECH_ABSENT,
+};
+
 struct pol_rule {
 	char *name;
 	struct loc loc; /* of the rule's mapping (the "- name:" item) */
@@ -121,6 +127,14 @@ struct pol_rule {
 	struct loc payload_loc;
 	bool require_tls; /* require: tls (TCP rules): matches flows that do not start TLS */
 	struct loc require_loc;
+	/* Server names (issue 13, TCP rules): the ClientHello's server_name and ECH. */
+	bool has_sni;	      /* sni: written */
+	bool sni_none;	      /* sni: none: a ClientHello without server_name */
+	struct pol_names sni; /* the names as written (and from @FILE), sni.loc the value's */
+	bool sni_not;	      /* sni_match: not */
+	struct loc sni_match_loc;
+	unsigned int ech; /* enum pol_ech */
+	struct loc ech_loc;
 	/* Connection state (issue 17): POL_ST_* mask from the kernel's conntrack, 0 = any. */
 	unsigned int state;
 	struct loc state_loc;
@@ -169,6 +183,9 @@ struct policy {
 	struct loc midstream_loc;
 	uint32_t flows; /* flow table entries; 0: TLSFW_FLOWS_DEFAULT */
 	struct loc flows_loc;
+	enum pol_action sni_unordered; /* allow (default) | drop: segments beyond a gap before a
+					* name rule decided */
+	struct loc sni_unordered_loc;
 	enum pol_action essentials; /* allow (default) | drop: see rule_essentials() */
 	struct loc essentials_loc;  /* line 0: not written */
 	struct pol_rule *rules;

@@ -19,6 +19,7 @@
 #include "../bpf/tlsfw_content_abi.h"
 #include "catalog.h"
 #include "policy.h"
+#include "policy_sni.h"
 #include "rules.h"
 #include "shadow.h"
 
@@ -955,6 +956,8 @@ int policy_check(const struct policy *p, struct diag *d)
 			err = -ENOMEM;
 		else
 			check_content(&c, skip);
+		if (skip)
+			check_sni(p, c.rules, d, skip);
 		mark_bad_rules(&c);
 		if (!err)
 			err = check_shadowing(&c, skip);

@@ -10,6 +10,7 @@
 
 #include "lower.h"
 #include "plan.h"
+#include "policy_sni.h"
 
 static int lower_ifaces(const struct policy *p, struct plan *pl)
 {
@@ -68,9 +69,12 @@ int policy_lower(const struct policy *p, const struct lower_opts *o, struct plan
 	out->frag_mode = p->fragments;
 	out->midstream_action = p->midstream;
 	out->flows = p->flows ? p->flows : TLSFW_FLOWS_DEFAULT;
+	out->sni_unordered = p->sni_unordered;
 	err = lower_ifaces(p, out);
 	if (!err)
 		err = lower_rule_list(p, o, out);
+	if (!err)
+		err = lower_names(out, d);
 	if (!err && (o->bpf || (!o->nft && p->backend == POL_BACKEND_BPF)))
 		err = lower_bpf(out, d);
 	if (!err && (o->nft || (!o->bpf && p->backend == POL_BACKEND_NFT)))
@@ -88,5 +92,6 @@ void plan_free(struct plan *pl)
 		rule_free(&pl->rules[i]);
 	free(pl->rules);
 	free(pl->ifaces);
+	name_table_free(&pl->names);
 	memset(pl, 0, sizeof(*pl));
 }

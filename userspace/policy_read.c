@@ -542,6 +542,18 @@ static void top_malformed(struct reader *rd, void *obj, const struct ynode *k,
 		p->malformed = i == 0 ? POL_ALLOW : POL_DROP;
 }
 
+static void top_sni_unordered(struct reader *rd, void *obj, const struct ynode *k,
+			      const struct ynode *v)
+{
+	static const char *const names[] = { "allow", "drop" };
+	struct policy *p = obj;
+	int i = rd_enum(rd, "sni_unordered:verdict", v, names, 2);
+
+	p->sni_unordered_loc = v->loc;
+	if (i >= 0)
+		p->sni_unordered = i == 0 ? POL_ALLOW : POL_DROP;
+}
+
 static void top_midstream(struct reader *rd, void *obj, const struct ynode *k,
 			  const struct ynode *v)
 {
@@ -619,7 +631,7 @@ static const struct keydef top_keys[] = {
 	{ "fragments", top_fragments },	  { "malformed", top_malformed },
 	{ "rules", top_rules },		  { "probes", top_probes },
 	{ "midstream", top_midstream },	  { "flows", top_flows },
-	{ "essentials", top_essentials },
+	{ "essentials", top_essentials }, { "sni_unordered", top_sni_unordered },
 };
 
 /* ---- entry points --------------------------------------------------------------------------- */
@@ -632,6 +644,7 @@ static void policy_init(struct policy *p, const char *file)
 	p->fragments = POL_FRAG_FOLLOW;
 	p->malformed = POL_DROP;
 	p->backend = POL_BACKEND_BPF;
+	p->sni_unordered = POL_ALLOW;
 }
 
 int policy_read_mem(struct policy *out, const char *name, const char *buf, size_t len,
@@ -709,6 +722,7 @@ void policy_free(struct policy *p)
 		free(r->dst.p);
 		free_names(&r->services);
 		free_names(&r->ifaces);
+		free_names(&r->sni);
 		free(r->icmp_types.v);
 	}
 	free(p->rules);

@@ -43,6 +43,12 @@ void *rd_room_for(void *v, size_t n, size_t size);
 /* A list of words (services, interfaces), each with its location. */
 void rd_names(struct reader *rd, const char *key, const struct ynode *v, struct pol_names *nn);
 
+/* sni: @FILE: the names of FILE (relative to the policy file's directory) into nn, each
+ * located at its line in FILE; the file's bytes join the policy hash. */
+void rd_sni_file(struct reader *rd, const struct ynode *v, struct pol_names *nn);
+/* Add one name (a scalar item) to nn; 0 when out of memory. */
+int rd_sni_add(struct reader *rd, struct pol_names *nn, const struct ynode *item);
+
 extern const struct keydef rule_keys[]; /* the keys of a rule */
 extern const size_t n_rule_keys;
 

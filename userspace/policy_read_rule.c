@@ -69,6 +69,11 @@ static int add_name(struct reader *rd, void *obj, const struct ynode *item)
 	return 1;
 }
 
+int rd_sni_add(struct reader *rd, struct pol_names *nn, const struct ynode *item)
+{
+	return add_name(rd, nn, item);
+}
+
 void rd_names(struct reader *rd, const char *key, const struct ynode *v, struct pol_names *nn)
 {
 	nn->loc = v->loc;
@@ -612,6 +617,47 @@ static void rule_require(struct reader *rd, void *obj, const struct ynode *k, co
 		r->require_tls = true;
 }
 
+/* sni: a list of names, `none`, or @FILE (one name a line, # comments, relative to the
+ * policy file; policy_read_sni_file reads it). */
+static void rule_sni(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	struct pol_rule *r = obj;
+
+	r->has_sni = true;
+	r->sni.loc = v->loc;
+	if (v->type == Y_SCALAR && !strcmp(v->val, "none")) {
+		r->sni_none = true;
+		return;
+	}
+	if (v->type == Y_SCALAR && v->val[0] == '@') {
+		rd_sni_file(rd, v, &r->sni);
+		return;
+	}
+	rd_names(rd, "sni", v, &r->sni);
+}
+
+static void rule_sni_match(struct reader *rd, void *obj, const struct ynode *k,
+			   const struct ynode *v)
+{
+	static const char *const names[] = { "in", "not" };
+	struct pol_rule *r = obj;
+
+	r->sni_match_loc = v->loc;
+	if (rd_enum(rd, "sni_match", v, names, 2) == 1)
+		r->sni_not = true;
+}
+
+static void rule_ech(struct reader *rd, void *obj, const struct ynode *k, const struct ynode *v)
+{
+	static const char *const names[] = { "present", "absent" };
+	struct pol_rule *r = obj;
+	int i = rd_enum(rd, "ech", v, names, 2);
+
+	r->ech_loc = v->loc;
+	if (i >= 0)
+		r->ech = i == 0 ? POL_ECH_PRESENT : POL_ECH_ABSENT;
+}
+
 /* state: new | established | related | invalid, one or a list (POL_ST_* bits). */
 static int add_state(struct reader *rd, void *obj, const struct ynode *item)
 {
@@ -675,6 +721,9 @@ const struct keydef rule_keys[] = {
 	{ "mode", rule_mode },
 	{ "payload", rule_payload },
 	{ "require", rule_require },
+	{ "sni", rule_sni },
+	{ "sni_match", rule_sni_match },
+	{ "ech", rule_ech },
 	{ "state", rule_state },
 	{ "log", rule_log },
 };

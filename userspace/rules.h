@@ -80,6 +80,14 @@ struct plan_rule {
 	 */
 	bool payload_quic, require_tls;
 	struct loc payload_loc, require_loc;
+	/* sni:, sni_match:, ech: (issue 13): the ClientHello's name class and ECH */
+	bool names;			/* some of them written: a content rule */
+	bool sni_none, sni_not;		/* sni: none; sni_match: not */
+	uint8_t ech;			/* enum pol_ech */
+	const struct pol_names *sni;	/* the policy's list (NULL: no sni: list) */
+	const char *const *builtin_sni; /* service: doh: the catalog's list, NULL-terminated */
+	uint32_t sni_list;		/* the list's index in the plan's name table */
+	struct loc names_loc;
 	/* state: POL_ST_* mask, 0 = any state. The same two-step lookup as content, with its
 	 * own phase-0 value (TLSFW_CT_*, rule_admits_ct) and rule word bit TLSFW_DW_STATE. */
 	unsigned int state;
@@ -98,7 +106,7 @@ struct plan_rule {
 /* A content rule: it matches only packets whose content class it admits (rule_admits_pl). */
 static inline bool rule_is_content(const struct plan_rule *r)
 {
-	return r->payload_quic || r->require_tls;
+	return r->payload_quic || r->require_tls || r->names;
 }
 
 /* Does r admit content class pl (TLSFW_PL_*)? Every rule admits UNKNOWN (the first

@@ -29,6 +29,8 @@ struct stats_rule {
 	bool log;			  /* log: (log_* below) */
 	bool require;			  /* require: tls: the flow counters below */
 	uint64_t flows_passed, flows_cut; /* flows whose first bytes started TLS, or did not */
+	bool names;			  /* sni:/ech: (issue 13): flows_matched below */
+	uint64_t flows_matched;		  /* flows whose ClientHello the rule matched */
 	/* log: (tlsfw_abi.h, "Logging"): rate 0 when the rule does not log */
 	uint32_t log_rate;
 	uint64_t log_events, log_suppressed, log_ring_full;

@@ -91,6 +91,23 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 		fputc('\n', out);
 }
 
+/* sni:/ech: rules' flows matched. */
+static void print_names(const struct stats_snap *s, const struct stats_view *v, FILE *out)
+{
+	char a[32], safe[TEXTSAFE_LEN(TLSFW_NAME_MAX + 1)];
+	bool head = false;
+
+	for (size_t r = 0; r < s->n_rules; r++) {
+		if (!s->rules[r].names)
+			continue;
+		if (!head)
+			fprintf(out, "flows (sni:, ech:)\n  %-24s %12s\n", "RULE", "MATCHED");
+		head = true;
+		stats_human(s->rules[r].flows_matched, false, v->exact, a, sizeof(a));
+		fprintf(out, "  %-24s %12s\n", textsafe(s->rules[r].name, safe, sizeof(safe)), a);
+	}
+}
+
 /* require: tls rules' flows, and the flow table, under the blocks. */
 static void print_content(const struct stats_snap *s, const struct stats_view *v, FILE *out)
 {
@@ -107,6 +124,7 @@ static void print_content(const struct stats_snap *s, const struct stats_view *v
 		fprintf(out, "  %-24s %12s %12s\n", textsafe(s->rules[r].name, safe, sizeof(safe)),
 			a, b);
 	}
+	print_names(s, v, out);
 	stats_human(s->flows, false, v->exact, a, sizeof(a));
 	stats_human(s->flows_evicted, false, v->exact, b, sizeof(b));
 	stats_human(s->midstream, false, v->exact, c, sizeof(c));
@@ -251,10 +269,16 @@ static json_object *json_flows(const struct stats_snap *s)
 	for (size_t r = 0; r < s->n_rules; r++) {
 		json_object *x;
 
-		if (!s->rules[r].require)
+		if (!s->rules[r].require && !s->rules[r].names)
 			continue;
 		x = json_object_new_object();
 		json_object_object_add(x, "name", jstr(s->rules[r].name));
+		if (s->rules[r].names) {
+			json_object_object_add(x, "flows_matched",
+					       json_object_new_int64(s->rules[r].flows_matched));
+			json_object_array_add(rules, x);
+			continue;
+		}
 		json_object_object_add(x, "flows_passed",
 				       json_object_new_int64(s->rules[r].flows_passed));
 		json_object_object_add(x, "flows_cut",

@@ -193,6 +193,15 @@ static void content_family(FILE *out, const struct stats_snap *s)
 				(unsigned long long)(k ? ru->flows_cut : ru->flows_passed));
 		}
 	}
+	family(out, "tlsfw_rule_flows_matched_total", "counter",
+	       "TCP flows whose ClientHello an sni: or ech: rule matched.");
+	for (size_t r = 0; r < s->n_rules; r++) {
+		if (!s->rules[r].names)
+			continue;
+		fprintf(out, "tlsfw_rule_flows_matched_total{");
+		label(out, "rule", s->rules[r].name, true);
+		fprintf(out, "} %llu\n", (unsigned long long)s->rules[r].flows_matched);
+	}
 	family(out, "tlsfw_flows", "gauge", "Entries of the TCP flow table.");
 	fprintf(out, "tlsfw_flows %llu\n", (unsigned long long)s->flows);
 	family(out, "tlsfw_flows_evicted_total", "counter",

@@ -429,9 +429,12 @@ static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_op
 	} else if (o->services && !rp_below(r, 5)) {
 		unsigned int n = 1 + rp_below(r, 2);
 
-		for (unsigned int k = 0; !err && k < n; k++)
-			err = randpol_add_name(&rule->services,
-					       catalog[rp_below(r, catalog_len)].name);
+		for (unsigned int k = 0; !err && k < n; k++) {
+			const struct service *s = &catalog[rp_below(r, catalog_len)];
+
+			/* a service with server names (doh) makes a name rule: not modelled */
+			err = randpol_add_name(&rule->services, s->names ? "https" : s->name);
+		}
 	} else {
 		if (!rp_below(r, 3)) {
 			unsigned int n = 1 + rp_below(r, 2);

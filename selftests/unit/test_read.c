@@ -235,7 +235,7 @@ static void test_errors(void)
 		     "unknown default verdict 'reject' (expected allow or drop)");
 	expect_error(
 		"version: 1\nbogus: 1\n", 2, 1,
-		"unknown key 'bogus' in the policy (expected version, backend, interfaces, default, fragments, malformed, rules, probes, midstream, flows or essentials)");
+		"unknown key 'bogus' in the policy (expected version, backend, interfaces, default, fragments, malformed, rules, probes, midstream, flows, essentials or sni_unordered)");
 	expect_error("version: 1\n---\nversion: 1\n", 2, 1, "one YAML document");
 	expect_error("- 1\n", 1, 1, "a policy is a mapping");
 	expect_error("", 0, 0, "the policy is empty");
