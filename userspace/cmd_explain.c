@@ -21,6 +21,7 @@
 #include "explain.h"
 #include "explain_maps.h"
 #include "icmp_types.h"
+#include "name_table.h"
 #include "textsafe.h"
 #include "tlsfw.h"
 
@@ -327,10 +328,34 @@ static int payload_parse(const char *s, struct explain_pkt *pkt)
 	return 0;
 }
 
+/*
+ * --sni NAME|none [--ech]: the flow's ClientHello, for sni: and ech: rules (a TCP flow that
+ * starts with TLS). NULL, or what is wrong.
+ */
+static const char *hello_parse(const char *sni, bool ech, const char *payload,
+			       struct explain_pkt *pkt)
+{
+	size_t len;
+
+	if (!sni)
+		return ech ? "--ech describes a ClientHello: give --sni NAME|none with it" : NULL;
+	if (pkt->proto != IPPROTO_TCP)
+		return "--sni: a ClientHello is sent over TCP";
+	if (payload && strcmp(payload, "tls"))
+		return "--sni describes a flow that starts with TLS: --payload must be tls or left out";
+	if (strcmp(sni, "none") && name_normalize(sni, pkt->sni, &len) != 0)
+		return "--sni is a host name (no wildcard, no trailing dot) or none";
+	pkt->hello = true;
+	pkt->ech = ech;
+	pkt->pl = TLSFW_PL_PLAIN;
+	return NULL;
+}
+
 static int cmd_explain(int argc, char **argv)
 {
 	struct job j = { .dir = -1 };
-	const char *policy = NULL, *arg, *type = NULL, *payload = NULL;
+	const char *policy = NULL, *arg, *type = NULL, *payload = NULL, *sni = NULL, *bad;
+	bool ech = false;
 	long hop = 64;
 	uint8_t ct;
 	struct cli_parse p;
@@ -358,11 +383,10 @@ static int cmd_explain(int argc, char **argv)
 		else if (key == 'S' && state_parse(arg, &j.pkt))
 			return cli_usage_error(&cli_explain,
 					       "--state is new, established, related or invalid");
-		else if (key == 's' || key == 'e')
-			return cli_usage_error(
-				&cli_explain,
-				"--%s: not supported yet: explain follows ports, addresses and interfaces; sni: and ech: rules match a subset of a flow's packets by its ClientHello (try the flow, and read `tlsfw stats` flows matched)",
-				key == 's' ? "sni" : "ech");
+		else if (key == 's')
+			sni = arg;
+		else if (key == 'e')
+			ech = true;
 		else if (key == 'L' && !hop_parse(arg, &hop))
 			return cli_usage_error(&cli_explain,
 					       "--hop-limit is a number from 0 to 255");
@@ -382,6 +406,8 @@ static int cmd_explain(int argc, char **argv)
 		return cli_usage_error(
 			&cli_explain,
 			"--payload is quic (a UDP packet), tls (a TCP flow that starts with a ClientHello) or other");
+	if ((bad = hello_parse(sni, ech, payload, &j.pkt)))
+		return cli_usage_error(&cli_explain, "%s", bad);
 	if (icmp_of(&j.pkt, type, hop))
 		return cli_usage_error(
 			&cli_explain,
@@ -403,7 +429,7 @@ static int cmd_explain(int argc, char **argv)
 }
 
 static const char *const forms[] = {
-	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--state] [--payload] [--json]",
+	"[POLICY] PROTO SRC[:PORT] DST[:PORT] [--iface] [--dir] [--icmp-type] [--hop-limit] [--state] [--payload] [--sni] [--ech] [--json]",
 	NULL
 };
 static const struct cli_opt opts[] = { { "iface", "IF", 'i' },

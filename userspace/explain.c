@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 
 #include "explain.h"
+#include "name_table.h"
+#include "policy_sni.h"
 
 const char *const explain_field_names[] = {
 	[EXPLAIN_MATCHED] = "matched",
@@ -27,6 +29,9 @@ const char *const explain_field_names[] = {
 	[EXPLAIN_NEEDS_STATE] = "needs --state",
 	[EXPLAIN_PAYLOAD] = "payload",
 	[EXPLAIN_NEEDS_PAYLOAD] = "needs --payload",
+	[EXPLAIN_NEEDS_SNI] = "needs --sni",
+	[EXPLAIN_SNI] = "sni",
+	[EXPLAIN_ECH] = "ech",
 };
 
 /* ---- the packet from the command line ---------------------------------------------------- */
@@ -165,8 +170,13 @@ void explain_pkt_str(const struct explain_pkt *pkt, char *buf, size_t len)
 	}
 	if (!name)
 		snprintf(proto, sizeof(proto), "%u", pkt->proto);
-	snprintf(buf, len, "%s %s -> %s on %s %s", name ? name : proto, a[0], a[1], pkt->ifname,
-		 pkt->dir == TLSFW_DIR_EGRESS ? "egress" : "ingress");
+	snprintf(buf, len, "%s %s -> %s on %s %s%s%s%s", name ? name : proto, a[0], a[1],
+		 pkt->ifname, pkt->dir == TLSFW_DIR_EGRESS ? "egress" : "ingress",
+		 pkt->hello ? ", ClientHello with server_name " : "",
+		 !pkt->hello ? "" :
+		 pkt->sni[0] ? pkt->sni :
+			       "(none)",
+		 pkt->hello && pkt->ech ? " and encrypted_client_hello" : "");
 }
 
 /* ---- the scan ------------------------------------------------------------------------------ */
@@ -215,8 +225,8 @@ static bool dport_admits(const struct rule_term *t, const struct explain_pkt *pk
 
 /* The first field of r that pkt fails, in the order of enum explain_field (the terms are
  * alternatives: a field fails when no term that passed the fields before it admits it). */
-static enum explain_field rule_fails(const struct plan_rule *r, const struct explain_pkt *pkt,
-				     uint32_t ctx_bit)
+static enum explain_field rule_fails(const struct plan *pl, const struct plan_rule *r,
+				     const struct explain_pkt *pkt, uint32_t ctx_bit)
 {
 	unsigned int fam = pkt->family == 4 ? POL_FAM_V4 : POL_FAM_V6, k = pkt->family == 6;
 	unsigned int dir = pkt->dir == TLSFW_DIR_EGRESS ? POL_DIR_EGRESS : POL_DIR_INGRESS;
@@ -251,9 +261,16 @@ static enum explain_field rule_fails(const struct plan_rule *r, const struct exp
 	if (!(r->ctx & ctx_bit))
 		return r->direction && !(r->direction & dir) ? EXPLAIN_DIRECTION :
 							       EXPLAIN_INTERFACE;
+	if (r->names && !pkt->hello && pkt->pl != TLSFW_PL_QUIC && pkt->pl != TLSFW_PL_NOT_TLS)
+		return EXPLAIN_NEEDS_SNI;
+	if (r->names && pkt->hello && !rule_admits_content(pl, r, pkt->pl))
+		return (r->ech == POL_ECH_PRESENT && !pkt->ech) ||
+				       (r->ech == POL_ECH_ABSENT && pkt->ech) ?
+			       EXPLAIN_ECH :
+			       EXPLAIN_SNI;
 	if (rule_is_content(r) && pkt->pl == TLSFW_PL_UNKNOWN)
 		return EXPLAIN_NEEDS_PAYLOAD;
-	if (rule_is_content(r) && !rule_admits_pl(r, pkt->pl))
+	if (rule_is_content(r) && !rule_admits_content(pl, r, pkt->pl))
 		return EXPLAIN_PAYLOAD;
 	if (rule_is_state(r) && pkt->ct_state == TLSFW_CT_UNKNOWN)
 		return EXPLAIN_NEEDS_STATE;
@@ -271,10 +288,27 @@ static struct explain_rule rule_view(const struct plan_rule *r, enum explain_fie
 				      .failed = failed };
 }
 
-int explain_plan(const struct plan *pl, const struct explain_pkt *pkt, struct explain *out)
+uint8_t explain_hello_pl(const struct explain_pkt *pkt, bool names, uint32_t cls)
 {
-	bool egress = pkt->dir == TLSFW_DIR_EGRESS;
-	uint32_t ctx_bit = 0;
+	unsigned int slot = !pkt->sni[0] ? 0 : 1 + cls;
+
+	/* without name rules the data plane does not read the ClientHello's names */
+	if (!names)
+		return TLSFW_PL_PLAIN;
+	return TLSFW_PL_NAME0 + slot * 2 + pkt->ech;
+}
+
+int explain_plan(const struct plan *pl, const struct explain_pkt *in, struct explain *out)
+{
+	bool egress = in->dir == TLSFW_DIR_EGRESS;
+	struct explain_pkt q = *in, *pkt = &q;
+	uint32_t ctx_bit = 0, cls = 0;
+
+	if (q.hello && q.sni[0] && pl->has_names)
+		cls = name_class_of(q.sni, pl->names.seed, pl->names.wild_mask, 0, name_table_find,
+				    (void *)&pl->names);
+	if (q.hello)
+		q.pl = explain_hello_pl(&q, pl->has_names, cls);
 
 	memset(out, 0, sizeof(*out));
 	out->file = pl->file;
@@ -294,7 +328,7 @@ int explain_plan(const struct plan *pl, const struct explain_pkt *pkt, struct ex
 	if (!out->skipped)
 		return -ENOMEM;
 	for (size_t i = 0; i < pl->n_rules; i++) {
-		enum explain_field f = rule_fails(&pl->rules[i], pkt, ctx_bit);
+		enum explain_field f = rule_fails(pl, &pl->rules[i], pkt, ctx_bit);
 
 		if (f == EXPLAIN_MATCHED) {
 			out->rule = i;
@@ -308,6 +342,9 @@ int explain_plan(const struct plan *pl, const struct explain_pkt *pkt, struct ex
 		if (f == EXPLAIN_NEEDS_PAYLOAD)
 			out->note =
 				"payload: and require: rules were taken as not matching: give --payload quic|tls|other";
+		if (f == EXPLAIN_NEEDS_SNI)
+			out->note =
+				"sni: and ech: rules were taken as not matching: give --sni NAME|none (and --ech for a ClientHello with encrypted_client_hello)";
 	}
 	if (out->rule < 0)
 		out->verdict = out->default_action;

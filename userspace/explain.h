@@ -40,6 +40,9 @@ enum explain_field {
 	EXPLAIN_NEEDS_STATE,   /* a state rule, and no --state given: taken as not matching */
 	EXPLAIN_PAYLOAD,       /* payload: / require: does not admit the packet's --payload */
 	EXPLAIN_NEEDS_PAYLOAD, /* a content rule, and no --payload given: taken as not matching */
+	EXPLAIN_NEEDS_SNI,     /* a name rule (sni:, ech:), and no --sni given: not matching */
+	EXPLAIN_SNI,	       /* sni: (with sni_match:) does not admit the --sni name */
+	EXPLAIN_ECH,	       /* ech: does not admit the ClientHello (--ech or not) */
 };
 
 extern const char *const explain_field_names[];
@@ -63,7 +66,15 @@ struct explain_pkt {
 	uint8_t dir;	  /* enum tlsfw_dir */
 	uint8_t ct_state; /* --state: TLSFW_CT_*, TLSFW_CT_UNKNOWN when not given */
 	uint8_t pl;	  /* --payload: TLSFW_PL_*, TLSFW_PL_UNKNOWN when not given */
+	/* --sni NAME|none [--ech]: the flow's ClientHello, which decides name rules; its name
+	 * class depends on the policy's name table (explain_hello_pl) */
+	bool hello, ech;
+	char sni[TLSFW_SNI_MAX + 1]; /* lower case; "": no server_name */
 };
+
+/* The content class (TLSFW_PL_*) of pkt's ClientHello under a generation whose name table
+ * gives `cls` for pkt->sni (0: in no list); names: the generation has name rules. */
+uint8_t explain_hello_pl(const struct explain_pkt *pkt, bool names, uint32_t cls);
 
 /* A rule as an explanation names it: from the plan, or from the enforced rule records. */
 struct explain_rule {

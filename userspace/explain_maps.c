@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "explain_maps.h"
+#include "name_table.h"
 
 /* The inner map of generation gen in an array of maps: fd, or -ENOENT when it has none. */
 static int inner_map(int outer, uint32_t gen)
@@ -151,6 +152,29 @@ static int classify(const struct explain_live *l, const struct explain_pkt *p, u
 	return 0;
 }
 
+static int map_find(void *fd, const struct tlsfw_name_key *k, struct tlsfw_name_val *v)
+{
+	return bpf_map_lookup_elem(*(int *)fd, k, v) ? -errno : 0;
+}
+
+/* The content class of p's ClientHello (--sni) under the active generation: its name class
+ * read from tlsfw_names as bpf/names.h reads it. */
+static int live_hello_pl(const struct explain_live *l, const struct explain_pkt *p, uint8_t *pl)
+{
+	bool names = l->cfg.flags & TLSFW_CFG_NAMES;
+	struct tlsfw_content_cfg cc;
+	uint32_t cls = 0;
+	int fd = l->m->names;
+
+	if (names && p->sni[0]) {
+		if (bpf_map_lookup_elem(l->m->content_cfg, &l->gen, &cc))
+			return -errno;
+		cls = name_class_of(p->sni, cc.seed, cc.wild_mask, l->gen, map_find, &fd);
+	}
+	*pl = explain_hello_pl(p, names, cls);
+	return 0;
+}
+
 int explain_live_open(struct explain_live *l, const struct bpf_maps *m)
 {
 	uint32_t zero = 0;
@@ -181,9 +205,10 @@ void explain_live_close(struct explain_live *l)
 	l->words = NULL;
 }
 
-int explain_live_decide(const struct explain_live *l, uint32_t ifindex, const struct explain_pkt *p,
-			struct explain_live_verdict *v)
+int explain_live_decide(const struct explain_live *l, uint32_t ifindex,
+			const struct explain_pkt *in, struct explain_live_verdict *v)
 {
+	struct explain_pkt q = *in, *p = &q;
 	struct tlsfw_ctx_key ck = { .ifindex = ifindex, .gen = l->gen, .dir = p->dir };
 	struct tlsfw_ctx_val cv = { 0 };
 	uint32_t cw;
@@ -199,7 +224,8 @@ int explain_live_decide(const struct explain_live *l, uint32_t ifindex, const st
 	    ((cw >> TLSFW_DW_SLOT_SHIFT) & TLSFW_DW_SLOT_MASK) >= TLSFW_MAX_CTX)
 		return 0;
 	v->hooked = true;
-	err = classify(l, p, cw & TLSFW_DW_LOW, &v->rule_word);
+	err = q.hello ? live_hello_pl(l, &q, &q.pl) : 0;
+	err = err ?: classify(l, p, cw & TLSFW_DW_LOW, &v->rule_word);
 	if (err)
 		return err;
 	v->matched = v->rule_word != 0;

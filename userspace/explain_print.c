@@ -29,7 +29,8 @@ static void rule_name(const struct explain_rule *r, char *buf, size_t len)
 
 void explain_print(const struct explain *e, const struct explain_pkt *pkt, FILE *out)
 {
-	char p[160], at[TEXTSAFE_LEN(TLSFW_PATH_MAX) + 16], name[TEXTSAFE_LEN(TLSFW_NAME_MAX) + 2];
+	char p[200 + TLSFW_SNI_MAX], at[TEXTSAFE_LEN(TLSFW_PATH_MAX) + 16],
+		name[TEXTSAFE_LEN(TLSFW_NAME_MAX) + 2];
 
 	explain_pkt_str(pkt, p, sizeof(p));
 	fprintf(out, "packet   %s\n", p);
@@ -50,7 +51,8 @@ void explain_print(const struct explain *e, const struct explain_pkt *pkt, FILE 
 		rule_name(r, name, sizeof(name));
 		if (r->failed == EXPLAIN_EMPTY)
 			fprintf(out, "  no match  rule %s at %s: matches no packet\n", name, at);
-		else if (r->failed == EXPLAIN_NEEDS_STATE || r->failed == EXPLAIN_NEEDS_PAYLOAD)
+		else if (r->failed == EXPLAIN_NEEDS_STATE || r->failed == EXPLAIN_NEEDS_PAYLOAD ||
+			 r->failed == EXPLAIN_NEEDS_SNI)
 			fprintf(out, "  no match  rule %s at %s: %s\n", name, at,
 				explain_field_names[r->failed]);
 		else
@@ -121,6 +123,11 @@ static json_object *pkt_json(const struct explain_pkt *pkt)
 			       pkt->pl == TLSFW_PL_PLAIN && pkt->proto == IPPROTO_TCP ?
 							  json_object_new_string("tls") :
 							  json_object_new_string("other"));
+	json_object_object_add(o, "sni",
+			       !pkt->hello ? NULL :
+			       pkt->sni[0] ? json_object_new_string(pkt->sni) :
+					     json_object_new_string("none"));
+	json_object_object_add(o, "ech", pkt->hello ? json_object_new_boolean(pkt->ech) : NULL);
 	return o;
 }
 

@@ -330,11 +330,7 @@ static bool rule_admits_ct(const struct plan_rule *r, unsigned int ct)
 static bool rule_admits(const struct plan *pl, const struct plan_rule *r, unsigned int c,
 			unsigned int ct)
 {
-	if (!rule_admits_ct(r, ct))
-		return false;
-	if (r->names && c != TLSFW_PL_UNKNOWN)
-		return rule_admits_name_pl(pl, r, c);
-	return rule_admits_pl(r, c);
+	return rule_admits_ct(r, ct) && rule_admits_content(pl, r, c);
 }
 
 /*

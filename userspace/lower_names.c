@@ -120,3 +120,10 @@ bool rule_admits_name_pl(const struct plan *pl, const struct plan_rule *r, unsig
 		return true; /* ech: alone */
 	return in != r->sni_not;
 }
+
+bool rule_admits_content(const struct plan *pl, const struct plan_rule *r, unsigned int c)
+{
+	if (r->names && c != TLSFW_PL_UNKNOWN)
+		return rule_admits_name_pl(pl, r, c);
+	return rule_admits_pl(r, c);
+}

@@ -142,6 +142,14 @@ static int classes(struct name_table *t, struct item *it, size_t m)
 	return 0;
 }
 
+/* What name_class_of() looks up with. */
+struct name_ctx {
+	uint64_t seed;
+	uint8_t gen;
+	name_find_fn find;
+	void *arg;
+};
+
 static unsigned int labels(const char *s)
 {
 	unsigned int n = 1;
@@ -246,4 +254,51 @@ int name_table_has(const struct name_table *t, uint32_t cls, uint32_t list)
 	if (!cls || cls > t->n_classes || list / 64 >= t->words)
 		return 0;
 	return !!(t->sets[(cls - 1) * t->words + list / 64] & (1ull << (list % 64)));
+}
+
+/* The class of the entry for s[at..len) of this kind, 0 when none. */
+static uint32_t class_at(const char *s, size_t len, size_t at, uint8_t kind,
+			 const struct name_ctx *c)
+{
+	struct tlsfw_name_key k = { .gen = c->gen, .kind = kind, .len = len - at };
+	struct tlsfw_name_val v;
+
+	k.hash = name_hash(c->seed, s + at, len - at);
+	if (c->find(c->arg, &k, &v) || v.len != len - at || memcmp(v.name, s + at, len - at))
+		return 0;
+	return v.cls;
+}
+
+uint32_t name_class_of(const char *s, uint64_t seed, uint32_t wild_mask, uint8_t gen,
+		       name_find_fn find, void *arg)
+{
+	const struct name_ctx c = { seed, gen, find, arg };
+	size_t len = strlen(s);
+	uint32_t cls = class_at(s, len, 0, TLSFW_NAME_EXACT, &c);
+
+	/* the suffix after each dot, longest first, as far as wildcard entries reach */
+	for (size_t i = 0; !cls && i < len; i++) {
+		unsigned int d;
+
+		if (s[i] != '.')
+			continue;
+		d = labels(s + i + 1);
+		if (d <= TLSFW_WILD_MAX_LABELS && (wild_mask >> d) & 1)
+			cls = class_at(s, len, i + 1, TLSFW_NAME_WILD, &c);
+	}
+	return cls;
+}
+
+int name_table_find(void *table, const struct tlsfw_name_key *k, struct tlsfw_name_val *v)
+{
+	const struct name_table *t = table;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->keys[i].hash == k->hash && t->keys[i].kind == k->kind &&
+		    t->keys[i].len == k->len) {
+			*v = t->vals[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
 }

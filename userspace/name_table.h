@@ -49,4 +49,18 @@ int name_normalize(const char *pattern, char *out, size_t *len);
 /* The hash of s[0..len) as the data plane computes it (from the last byte to the first). */
 uint64_t name_hash(uint64_t seed, const char *s, size_t len);
 
+/* An entry look-up: 0 and *v filled when a table has key k, else nonzero. */
+typedef int (*name_find_fn)(void *arg, const struct tlsfw_name_key *k, struct tlsfw_name_val *v);
+
+/*
+ * The name class of host name s (in name_normalize's form) as bpf/names.h computes it under
+ * (seed, wild_mask, gen): the exact entry, else the longest suffix after a label whose label
+ * count is in wild_mask and which has a wildcard entry; a hit counts only when the stored name
+ * is s's. 0: in no entry. For `tlsfw explain --sni` on a plan's table and on the maps.
+ */
+uint32_t name_class_of(const char *s, uint64_t seed, uint32_t wild_mask, uint8_t gen,
+		       name_find_fn find, void *arg);
+/* name_find_fn over a struct name_table (arg), whatever generation its keys were built for. */
+int name_table_find(void *table, const struct tlsfw_name_key *k, struct tlsfw_name_val *v);
+
 #endif

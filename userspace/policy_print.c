@@ -157,6 +157,15 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		sb_add(s, first ? " state %s" : ",%s", pol_state_names[i]);
 		first = 0;
 	}
+	/* names last: a long list is cut with an ellipsis, not the fields after it */
+	if (r->sni_none)
+		sb_add(s, "%s", " sni none");
+	else if (r->has_sni)
+		sb_names(s, r->sni_not ? "sni not" : "sni", &r->sni);
+	if (r->sni_none && r->sni_not)
+		sb_add(s, "%s", " sni_match not");
+	if (r->ech != POL_ECH_ANY)
+		sb_add(s, " ech %s", r->ech == POL_ECH_PRESENT ? "present" : "absent");
 	if (!s->n)
 		sb_add(s, "%s", " any");
 }

@@ -33,5 +33,8 @@ void check_sni(const struct policy *p, const struct plan_rule *rules, struct dia
  */
 int lower_names(struct plan *pl, struct diag *d);
 bool rule_admits_name_pl(const struct plan *pl, const struct plan_rule *r, unsigned int c);
+/* Does r, a rule of pl, admit content class c (TLSFW_PL_*)? rule_admits_pl, or for a name
+ * rule rule_admits_name_pl: what the lowering fills and explain reads. */
+bool rule_admits_content(const struct plan *pl, const struct plan_rule *r, unsigned int c);
 
 #endif

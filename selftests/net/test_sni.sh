@@ -103,6 +103,36 @@ tlsfw stats --prometheus 2>/dev/null | grep -q '^tlsfw_rule_flows_matched_total{
 tlsfw stats | grep -q 'no-doh .* 10$' || fail "tlsfw stats: no-doh does not show 10 flows matched"
 ok "tlsfw stats text and Prometheus show the flows matched"
 
+# tlsfw explain --sni/--ech: from the enforced maps and from the policy file, the same rule
+# and verdict as the flows above met (what the name table of the generation says).
+# xp NAME PORT [--ech]: "RULE VERDICT" of both explains, one line each.
+xp() {
+	local n=$1 p=$2 f
+	shift 2
+	for f in "" "$P"; do
+		tlsfw explain --json $f tcp "$C4:40000" "$S4:$p" --iface lan0 --dir ingress \
+			--sni "$n" "$@" >"$TMP/x.json" 2>"$TMP/x.err" || { cat "$TMP/x.err"; fail "explain --sni $n $*"; }
+		jget "$TMP/x.json" "(d['explanations'][0]['rule'] or {}).get('name','(default)')+' '+d['explanations'][0]['verdict']"
+	done | sort -u
+}
+for c in "dns.google 443 no-doh reject" "X.Y.Cloudflare-DNS.com 443 no-doh reject" \
+	"cloudflare-dns.com 443 tls allow" "www.example.com 443 tls allow" "none 443 tls allow" \
+	"admin2.example.com 8443 tls allow" "other.example.com 8443 admin-only reject" \
+	"none 8443 admin-only reject" "none 9443 need-sni reject" "x.test 9443 tls allow"; do
+	set -- $c
+	got=$(xp "$1" "$2")
+	[ "$got" = "$3 $4" ] || fail "explain --sni $1 to $2: '$got', expected '$3 $4' from the maps and the file"
+done
+tlsfw explain tcp "$C4:40000" "$S4:443" --iface lan0 --dir ingress >"$TMP/x.txt" || fail "explain without --sni"
+grep -q "rule 'no-doh' .*needs --sni" "$TMP/x.txt" || { cat "$TMP/x.txt"; fail "explain without --sni does not say no-doh needs --sni"; }
+tlsfw explain "$P" tcp "$C4:40000" "$S4:443" --iface lan0 --dir ingress --sni cloudflare-dns.com >"$TMP/x.txt"
+grep -q "rule 'no-doh' .*: sni does not match" "$TMP/x.txt" || { cat "$TMP/x.txt"; fail "explain does not say sni does not match"; }
+tlsfw explain udp "$C4:40000" "$S4:443" --sni dns.google >/dev/null 2>&1
+[ $? = 1 ] || fail "explain --sni with udp is not a usage error"
+tlsfw explain tcp "$C4:40000" "$S4:443" --sni '*.google' >/dev/null 2>&1
+[ $? = 1 ] || fail "explain --sni with a wildcard is not a usage error"
+ok "explain --sni: the maps and the file name the rule the flows met; reasons sni / needs --sni"
+
 # service: doh: the catalog's resolver names on port 443
 tlsfw services | grep -q '^doh ' || fail "tlsfw services does not list doh"
 tlsfw services | grep -q 'dns.quad9.net' || fail "tlsfw services does not show doh's names"
@@ -114,6 +144,10 @@ rules:
   - name: doh-names
     service: doh
     action: reject
+  - name: no-ech
+    service: https
+    ech: present
+    action: drop
   - name: web
     service: https
     action: allow
@@ -130,6 +164,15 @@ stats_json "$TMP/s2.json"
 n=$(jget "$TMP/s2.json" "[r['flows_matched'] for r in d['flows']['rules'] if r['name']=='doh-names'][0]")
 [ "$n" = 6 ] || fail "service: doh rule matched $n flows, expected 6"
 ok "service: doh resets the resolvers' names (IPv4, IPv6), other names load; 6 flows matched"
+n=$(jget "$TMP/s2.json" "[r['flows_matched'] for r in d['flows']['rules'] if r['name']=='no-ech'][0]")
+[ "$n" = 0 ] || fail "ech: present matched $n flows of clients without ECH (curl), expected 0"
+for c in "dns.quad9.net doh-names reject" "www.example.com web allow" \
+	"www.example.com no-ech drop --ech" "DNS.QUAD9.NET doh-names reject --ech"; do
+	set -- $c
+	got=$(xp "$1" 443 ${4-})
+	[ "$got" = "$2 $3" ] || fail "explain --sni $1 ${4-}: '$got', expected '$2 $3' from the maps and the file"
+done
+ok "ech: present matches no curl flow; explain --sni/--ech names doh-names and no-ech"
 
 # sni: with state: (issue 17): both must hold. The ClientHello follows the handshake, so
 # conntrack calls it established: a name rule for `new` never matches it, one for

@@ -364,6 +364,38 @@ static void test_table_cut(void)
 	diag_free(&d);
 }
 
+/* The MATCH column shows the name keys (sni:, sni_match:, ech:) after the others. */
+static void test_table_names(void)
+{
+	static const char text[] =
+		"version: 1\ninterfaces:\n  - name: lan0\nrules:\n"
+		"  - name: a\n    service: https\n    sni: [dns.google, \"*.Example.com\"]\n    action: reject\n"
+		"  - name: b\n    proto: tcp\n    dport: 8443\n    sni: [admin.test]\n    sni_match: not\n    state: new\n    action: reject\n"
+		"  - name: c\n    proto: tcp\n    sni: none\n    ech: absent\n    action: drop\n";
+	char *out = NULL, m[256];
+	size_t n = 0;
+	struct policy p;
+	struct diag d;
+	FILE *f;
+
+	diag_init(&d);
+	CHECK(!policy_read_mem(&p, "names.conf", text, sizeof(text) - 1, &d) && !d.errors, "reads");
+	f = open_memstream(&out, &n);
+	policy_print_table(&p, f);
+	fclose(f);
+	CHECK(strstr(out, "service https sni dns.google,*.Example.com\n"),
+	      "a: sni list as written");
+	CHECK(!strcmp(policy_rule_match(&p.rules[1], m, sizeof(m)),
+		      "proto tcp dport 8443 state new sni not admin.test"),
+	      "b: sni not, after state (got '%s')", m);
+	CHECK(!strcmp(policy_rule_match(&p.rules[2], m, sizeof(m)),
+		      "proto tcp sni none ech absent"),
+	      "c: sni none, ech absent (got '%s')", m);
+	free(out);
+	policy_free(&p);
+	diag_free(&d);
+}
+
 int main(void)
 {
 	test_every_key();
@@ -371,6 +403,7 @@ int main(void)
 	test_entry_points();
 	test_files();
 	test_table_cut();
+	test_table_names();
 	if (failures) {
 		fprintf(stderr, "test_read: %d failures\n", failures);
 		return 1;
