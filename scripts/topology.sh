@@ -12,6 +12,10 @@
 # ends are left as users have them: no XDP program, default offloads (tlsfw must answer
 # rejects that reach them as they are).
 #
+# With TOPO_BRIDGE=1 the gateway bridges instead of routing: lan0 and wan0 are ports of br0
+# (no addresses), client and server share 10.10.0.0/16 and fd00::/16 with the same
+# addresses as above, so a test runs unchanged on a transparent (bridge-mode) gateway.
+#
 #   topology.sh up PREFIX      create (fails if PREFIXgw already exists)
 #   topology.sh down PREFIX    delete whatever exists of it, ending what still runs inside
 #   topology.sh reap NAMESPACE end the processes left in one namespace of ours (by PID)
@@ -76,7 +80,12 @@ up() {
 	# caller's namespace, so parallel topologies cannot collide.
 	ip link add lan0 netns "$G" type veth peer name veth0 netns "$C"
 	ip link add wan0 netns "$G" type veth peer name veth0 netns "$S"
-	addr "$C" veth0 10.10.1.2/24 fd00:1::2/64
+	[ "${TOPO_BRIDGE:-0}" = 1 ] || addr "$C" veth0 10.10.1.2/24 fd00:1::2/64
+	if [ "${TOPO_BRIDGE:-0}" = 1 ]; then
+		bridge
+		trap - ERR
+		return
+	fi
 	addr "$G" lan0 10.10.1.1/24 fd00:1::1/64
 	addr "$G" wan0 10.10.2.1/24 fd00:2::1/64
 	addr "$S" veth0 10.10.2.2/24 fd00:2::2/64
@@ -86,6 +95,18 @@ up() {
 	ip -n "$S" route add default via 10.10.2.1
 	ip -n "$S" -6 route add default via fd00:2::1
 	trap - ERR
+}
+
+# The gateway as a bridge: one link for client and server, no route.
+bridge() {
+	addr "$C" veth0 10.10.1.2/16 fd00:1::2/16
+	addr "$S" veth0 10.10.2.2/16 fd00:2::2/16
+	ip -n "$G" link add br0 type bridge
+	ip -n "$G" link set lan0 master br0
+	ip -n "$G" link set wan0 master br0
+	ip -n "$G" link set lan0 up
+	ip -n "$G" link set wan0 up
+	ip -n "$G" link set br0 up
 }
 
 case $1 in

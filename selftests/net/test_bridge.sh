@@ -1,0 +1,74 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A transparent gateway: the client -- gateway -- server topology with lan0 and wan0 as ports
+# of a bridge, no address and no route on the gateway (scripts/topology.sh, TOPO_BRIDGE=1).
+# Backend bpf: the real-traffic tests of require: tls, sni:/ech: and payload: quic run
+# unchanged on it and must pass: XDP on a bridge port sees each frame before the bridge, and
+# rejects leave by the port the packet came in by. Backend nft: a drop policy works (the
+# netdev ingress hook sees bridged frames); reject and state: are refused at the interface's
+# line (exit 2, as for a missing interface) and change nothing: inet `reject` routes its answer and the gateway has no route, and
+# prerouting `ct state` did not see the bridged flows (measured with test_reject.sh and
+# test_state.sh on this topology).
+. "$(dirname "$0")/lib.sh"
+export TOPO_BRIDGE=1
+
+for t in test_require_tls test_sni test_payload_quic; do
+	"$ROOT/selftests/net/$t.sh" >"$TMP/$t.log" 2>&1 || {
+		tail -20 "$TMP/$t.log"
+		fail "$t on a bridge-mode gateway"
+	}
+	ok "bpf: $t passes on a bridge-mode gateway ($(grep -c '^ok:' "$TMP/$t.log") checks)"
+done
+
+topo_up
+gw ip link show lan0 | grep -q 'master br0' || fail "lan0 is not a port of br0"
+sink_start s 5004,5005
+D=$(policy drop <<EOF2
+version: 1
+backend: nft
+interfaces:
+  - name: lan0
+rules:
+  - name: drop-5004
+    proto: udp
+    dport: 5004
+    action: drop
+EOF2
+)
+tlsfw apply "$D" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "nft: apply a drop policy on a bridge port"; }
+for a in "$S4" "$S6"; do
+	[ "$(udp_probe "$CLI" "$a" 5004)" = timeout ] || fail "nft: UDP 5004 to $a crossed the bridge"
+	[ "$(udp_probe "$CLI" "$a" 5005)" = reply ] || fail "nft: UDP 5005 to $a did not cross the bridge"
+done
+stats_json "$TMP/s.json"
+[ "$(stat_rule "$TMP/s.json" drop-5004 lan0 ingress packets)" = 2 ] ||
+	fail "nft: drop-5004 counted $(stat_rule "$TMP/s.json" drop-5004 lan0 ingress packets) packets, expected 2"
+ok "nft: a drop rule on a bridge port drops and counts (IPv4, IPv6)"
+
+hash=$(tlsfw status --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["policy"]["hash"])')
+for what in "action: reject" "state:"; do
+	R=$(policy refused <<EOF2
+version: 1
+backend: nft
+interfaces:
+  - name: lan0
+rules:
+  - name: refused
+    proto: udp
+    dport: 5005
+$([ "$what" = "state:" ] && echo "    state: new" || true)
+    action: $([ "$what" = "state:" ] && echo drop || echo reject)
+EOF2
+)
+	tlsfw apply "$R" >"$TMP/refused.out" 2>&1
+	rc=$?
+	[ $rc = 2 ] || { cat "$TMP/refused.out"; fail "nft: $what on a bridge port: exit $rc, expected 2 (as for a missing interface)"; }
+	grep -q "refused.conf:4:.*interface 'lan0' is a port of bridge 'br0': backend nft cannot apply $what" "$TMP/refused.out" ||
+		{ cat "$TMP/refused.out"; fail "nft: the refusal of $what does not name the interface's line"; }
+	now=$(tlsfw status --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["policy"]["hash"])')
+	[ "$now" = "$hash" ] || fail "nft: the refused apply of $what changed the policy in force"
+	[ "$(udp_probe "$CLI" "$S4" 5004)" = timeout ] || fail "nft: after the refusal UDP 5004 crosses"
+	[ "$(udp_probe "$CLI" "$S4" 5005)" = reply ] || fail "nft: after the refusal UDP 5005 is blocked"
+done
+ok "nft: reject and state: on a bridge port are refused at the interface's line; the drop policy stays"
+tlsfw detach >/dev/null || fail "detach"

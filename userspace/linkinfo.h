@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What rtnetlink says about a link of the current network namespace. */
+#ifndef TLSFW_LINKINFO_H
+#define TLSFW_LINKINFO_H
+
+#include <stddef.h>
+#include <net/if.h>
+
+/*
+ * Is link `name` a port of a bridge? 1 with the bridge's name in master (IFNAMSIZ bytes),
+ * 0 when it is not (no master, or a master of another kind: a bond, a VRF), or -errno.
+ */
+int link_bridge_master(const char *name, char master[IFNAMSIZ]);
+
+#endif
