@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run every test: unit and BPF test binaries (built with ASan/UBSan), the golden policy
-# tests, the network-namespace tests and a short fuzzing run. Prints "N passed, N failed".
+# tests, the network-namespace tests (TEST_JOBS at a time) and a short fuzzing run. Prints
+# "N passed, N failed".
 # TESTS=pattern runs only tests whose name contains the pattern.
 set -u
 cd "$(dirname "$0")/.."
@@ -12,9 +13,9 @@ export TLSFW=${TLSFW:-$PWD/$BUILD/asan/tlsfw}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-passed=0
-failed=0
-failures=()
+# One line per test that ran, "ok NAME" or "FAIL NAME": run() may be a background job.
+RESULTS=$(mktemp /tmp/tlsfw-results.XXXXXX)
+trap 'rm -f "$RESULTS"' EXIT
 
 run() { # name command...
 	local name=$1
@@ -24,13 +25,13 @@ run() { # name command...
 	fi
 	local log=$LOGS/${name//\//_}.log start=$SECONDS
 	if timeout 900 "$@" >"$log" 2>&1 </dev/null; then
-		passed=$((passed + 1))
+		echo "ok $name" >>"$RESULTS"
 		printf 'ok   %-50s %3ds\n' "$name" $((SECONDS - start))
 	else
-		failed=$((failed + 1))
-		failures+=("$name")
-		printf 'FAIL %-50s %3ds (log: %s)\n' "$name" $((SECONDS - start)) "$log"
-		tail -n 40 "$log" | sed 's/^/     | /'
+		echo "FAIL $name" >>"$RESULTS"
+		# one write, so that a test finishing beside it does not cut into the excerpt
+		printf 'FAIL %-50s %3ds (log: %s)\n%s\n' "$name" $((SECONDS - start)) "$log" \
+			"$(tail -n 40 "$log" | sed 's/^/     | /')"
 	fi
 }
 
@@ -41,16 +42,26 @@ done
 for t in "$BUILD"/asan/tests/bpf/test_*; do
 	[ -x "$t" ] && run "bpf/${t##*/}" "$t"
 done
+# The network tests TEST_JOBS at a time (default 2): each builds its own namespaces (names
+# carry its PID) and locks, and most of a test's time is spent waiting for peers and
+# timeouts, so two lanes take about half the time on two cores.
 for t in selftests/net/test_*.sh; do
-	[ -x "$t" ] && run "net/${t##*/}" "$t"
+	[ -x "$t" ] || continue
+	while [ "$(jobs -rp | wc -l)" -ge "${TEST_JOBS:-2}" ]; do
+		wait -n
+	done
+	run "net/${t##*/}" "$t" &
 done
+wait
 if [ -x selftests/fuzz/run.sh ]; then
 	run "fuzz/30s" env FUZZ_SECONDS="${FUZZ_TEST_SECONDS:-30}" selftests/fuzz/run.sh
 fi
 
+passed=$(grep -c '^ok ' "$RESULTS")
+failed=$(grep -c '^FAIL ' "$RESULTS")
 echo
-if [ $failed -gt 0 ]; then
-	echo "failed: ${failures[*]}"
+if [ "$failed" -gt 0 ]; then
+	echo "failed: $(sed -n 's/^FAIL //p' "$RESULTS" | tr '\n' ' ')"
 fi
 echo "$passed passed, $failed failed"
-[ $failed -eq 0 ] && [ $passed -gt 0 ]
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
