@@ -166,9 +166,10 @@ cap_stop
 chromium_hellos
 n=$(cflows "len([f for f in F if f['hello']['sni'] == 'allowed.test'])")
 [ "$n" -ge 1 ] || fail "no ClientHello for allowed.test in the capture"
-[ "$(cflows "all(G[f['port']]['server_hello'] for f in F)")" = True ] ||
-	fail "allowed.test: a flow without ServerHello on the gateway's wan0: $(cat "$CAP.gw.json")"
-ok "allowed.test loads ($n flows, each ClientHello in 2 segments with X25519MLKEM768 and GREASE ECH)"
+# the gateway's own witness: each ClientHello crossed in two segments, the server answered
+[ "$(cflows "all(G[f['port']]['hello']['segments'] == f['hello']['segments'] and G[f['port']]['server_hello'] for f in F)")" = True ] ||
+	fail "allowed.test: on the gateway's wan0, a ClientHello not in the client's 2 segments or no ServerHello: $(cat "$CAP.gw.json")"
+ok "allowed.test loads ($n flows, each ClientHello in 2 segments on both sides of the gateway, with X25519MLKEM768 and GREASE ECH)"
 
 seen1=0 seen2=0 flows=0 straddle=0 before=$(matched no-doh) most=0
 for i in $(seq 16); do
@@ -182,10 +183,11 @@ for i in $(seq 16); do
 	n=$(cflows "len([f for f in F if f['hello']['sni'] == '$name'])")
 	[ "$n" -ge 1 ] && [ "$(cflows "len(F)")" = "$n" ] ||
 		fail "load $i of $name: $n flows with its name in $(cflows "[f['hello']['sni'] for f in F]")"
-	# each flow crossed the gateway (its SYN is on wan0), its ClientHello did not cross whole,
-	# and the server sent nothing
-	[ "$(cflows "all(f['port'] in G and G[f['port']]['server_bytes'] == 0 and not G[f['port']]['hello'] for f in F)")" = True ] ||
-		fail "load $i of $name: the server answered or the ClientHello crossed: $(cat "$CAP.gw.json")"
+	# on the gateway's wan0: each flow's SYN and the first segment of its ClientHello crossed
+	# (the rule decides on the segment that ends the ClientHello), the second did not, and
+	# the server sent nothing
+	[ "$(cflows "all(f['port'] in G and G[f['port']]['client_bytes'] == f['hello']['segments'][0] and G[f['port']]['server_bytes'] == 0 for f in F)")" = True ] ||
+		fail "load $i of $name: more than the first segment crossed, or the server answered: $(cat "$CAP.gw.json")"
 	flows=$((flows + n))
 	[ "$n" -gt $most ] && most=$n
 	seen1=$((seen1 + $(cflows "len([f for f in F if f['hello']['sni_segment'] == 1])")))
