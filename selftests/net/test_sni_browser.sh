@@ -12,7 +12,7 @@
 # (1,448 + the rest). It permutes its extensions per connection, so the server_name lies in
 # the first segment on some flows and in the second on others; a long name cannot move it.
 # The test loads the listed names until both cases were seen. Chromium opens a second
-# (preconnect) connection for most navigations, retries a refused one (4 to 8 flows a load,
+# (preconnect) connection for most navigations, retries a refused one (4 to 13 flows a load,
 # measured), and reloads an error page by itself later: each load ends on about:blank and
 # is captured whole, and every count is checked against the flows captured.
 #
