@@ -10,7 +10,7 @@ iproute2 nftables openssl socat scdoc ethtool tcpdump curl python3 prometheus st
 postfix dovecot-imapd dovecot-pop3d slapd ldap-utils testssl.sh
 libunbound-dev libcurl4-openssl-dev libcrypt-dev libgnutls28-dev unbound ldnsutils bind9-dnsutils
 caddy chromium libnss3-tools ngtcp2-client openvpn openssh-server openssh-client apache2-utils systemd
-dns-root-data iputils-ping"
+dns-root-data iputils-ping tshark"
 
 missing=""
 for p in $PKGS; do

@@ -5,14 +5,22 @@
 # packages, talking through the gateway. Everything ends with the test (lib.sh's EXIT trap
 # ends the PIDs started here; topology.sh down reaps what is left in the namespaces).
 #
-#   caddy_start [HOST] [PORT]   Caddy on SRV's addresses, HTTPS on TCP PORT (default 443) and
-#                               HTTP/3 on UDP PORT, certificate for HOST (default server.test)
-#                               made here (never ACME), admin endpoint off. Serves
-#                               $WWW (index.html and /probe); answers carry Alt-Svc for h3.
+#   caddy_start [HOSTS] [PORT]  Caddy on SRV's addresses, HTTPS on TCP PORT (default 443) and
+#                               HTTP/3 on UDP PORT for HOSTS (comma-separated, default
+#                               server.test; WEB_HOST is the first), each with a certificate of
+#                               its own made here (never ACME; one certificate for all would let
+#                               Chromium send every name over one HTTP/2 connection), admin
+#                               endpoint off, one JSON line per request in $TMP/caddy.access.
+#                               Serves $WWW (index.html and /probe); answers carry Alt-Svc
+#                               for h3.
 #   browser_start [FLAG...]     Chromium in CLI (selftests/net/browser.py over the DevTools
-#                               pipe), HOST resolving to $S4, the test CA in its NSS database
-#                               (a certificate error would make it ignore Alt-Svc), QUIC on
+#                               pipe), each of HOSTS resolving to $S4, the test CA in its NSS
+#                               database (a certificate error would make it ignore Alt-Svc),
+#                               QUIC on
 #   browser_goto URL            navigate, wait for the load event
+#   browser_try_goto URL        the same, but a failed navigation sets NAV_ERROR (the net
+#                               error, e.g. net::ERR_CONNECTION_RESET) instead of failing the
+#                               test; NAV_ERROR is empty when the page loaded
 #   browser_js JS               evaluate JS in the page (promises awaited): its value as JSON
 #                               in JS_VALUE; an exception fails the test
 #   browser_fetch PATH          fetch PATH from the page's origin, no cache: FETCH_PROTO (the
@@ -25,25 +33,32 @@ command -v chromium >/dev/null || fail "chromium (Debian package chromium) is no
 BROWSER_PY=$ROOT/selftests/net/browser.py
 WWW=$TMP/www
 WEB_HOST=server.test
+WEB_HOSTS=server.test
 WEB_PORT=443
 
+# _web_cert HOST: a key and a certificate for HOST, signed by the test CA.
+_web_cert() {
+	# the name is in subjectAltName only: a common name has at most 64 characters
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=tlsfw test server" \
+		-keyout "$TMP/web-$1.key" -out "$TMP/web-$1.csr" 2>/dev/null || fail "openssl req (key of $1)"
+	printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$1" >"$TMP/web-$1.ext"
+	openssl x509 -req -in "$TMP/web-$1.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" \
+		-CAcreateserial -days 2 -extfile "$TMP/web-$1.ext" -out "$TMP/web-$1.crt" 2>/dev/null ||
+		fail "openssl x509 (certificate of $1)"
+}
+
 caddy_start() {
-	WEB_HOST=${1:-server.test}
+	WEB_HOSTS=${1:-server.test}
+	WEB_HOST=${WEB_HOSTS%%,*}
 	WEB_PORT=${2:-443}
 	mkdir -p "$WWW" "$TMP/caddy"
 	echo '<!doctype html><title>tlsfw</title><p>tlsfw test page' >"$WWW/index.html"
 	echo ok >"$WWW/probe"
-	# a test CA (the browser trusts it through its NSS database) and the server's certificate
+	# a test CA (the browser trusts it through its NSS database) and the server's certificates
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj "/CN=tlsfw test CA" -addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" \
 		-keyout "$TMP/ca.key" -out "$TMP/ca.crt" 2>/dev/null || fail "openssl req (test CA)"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$WEB_HOST" \
-		-keyout "$TMP/web.key" -out "$TMP/web.csr" 2>/dev/null || fail "openssl req (web key)"
-	printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$WEB_HOST" >"$TMP/web.ext"
-	openssl x509 -req -in "$TMP/web.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" \
-		-CAcreateserial -days 2 -extfile "$TMP/web.ext" -out "$TMP/web.crt" 2>/dev/null ||
-		fail "openssl x509 (web certificate)"
 	cat >"$TMP/Caddyfile" <<EOF
 {
 	admin off
@@ -53,14 +68,24 @@ caddy_start() {
 		protocols h1 h2 h3
 	}
 }
-https://$WEB_HOST:$WEB_PORT {
+EOF
+	local h
+	for h in ${WEB_HOSTS//,/ }; do
+		_web_cert "$h"
+		cat >>"$TMP/Caddyfile" <<EOF
+https://$h:$WEB_PORT {
 	bind $S4 $S6
-	tls $TMP/web.crt $TMP/web.key
+	tls $TMP/web-$h.crt $TMP/web-$h.key
 	root * $WWW
 	header Cache-Control no-store
 	file_server
+	log {
+		output file $TMP/caddy.access
+		format json
+	}
 }
 EOF
+	done
 	XDG_DATA_HOME=$TMP/caddy XDG_CONFIG_HOME=$TMP/caddy HOME=$TMP/caddy \
 		bg srv caddy run --config "$TMP/Caddyfile" --adapter caddyfile >"$TMP/caddy.log" 2>&1
 	local i
@@ -75,7 +100,10 @@ EOF
 }
 
 browser_start() {
-	local dir=$TMP/chromium
+	local dir=$TMP/chromium h rules=""
+	for h in ${WEB_HOSTS//,/ }; do
+		rules="${rules:+$rules, }MAP $h $S4"
+	done
 	mkdir -p "$dir/profile" "$dir/home/.pki/nssdb"
 	rm -f "$dir/in" "$dir/out" "$dir/ready"
 	mkfifo "$dir/in" "$dir/out"
@@ -88,18 +116,23 @@ browser_start() {
 		fail "certutil: cannot add the test CA"
 	HOME=$dir/home bg cli $PY "$BROWSER_PY" --user-data-dir "$dir/profile" --commands "$dir/in" \
 		--replies "$dir/out" --ready "$dir/ready" -- \
-		--host-resolver-rules="MAP $WEB_HOST $S4" --enable-quic \
+		--host-resolver-rules="$rules" --enable-quic \
 		--origin-to-force-quic-on="$WEB_HOST:1" "$@"
 	BROWSER_PID=$BG_PID
 	exec {BROWSER_IN}>"$dir/in" {BROWSER_OUT}<"$dir/out"
 	wait_file "$dir/ready"
 }
 
-# _browser JSON: one command; its reply (JSON) in BROWSER_REPLY. (These functions set
-# variables instead of printing, so that a failure inside ends the test, not a subshell.)
-_browser() {
+# _browser_send JSON: one command; its reply (JSON) in BROWSER_REPLY. _browser JSON: the
+# same, and a reply that is not ok fails the test. (These functions set variables instead of
+# printing, so that a failure inside ends the test, not a subshell.)
+_browser_send() {
 	echo "$1" >&"$BROWSER_IN" || fail "the browser driver is gone"
 	read -r -t 90 BROWSER_REPLY <&"$BROWSER_OUT" || fail "no reply from the browser driver"
+}
+
+_browser() {
+	_browser_send "$1"
 	case $BROWSER_REPLY in '{"ok": true'*) ;; *) fail "browser: $BROWSER_REPLY (command $1)" ;; esac
 }
 
@@ -109,6 +142,11 @@ _json_cmd() { # CMD KEY VALUE
 
 browser_goto() {
 	_browser "$(_json_cmd goto url "$1")"
+}
+
+browser_try_goto() {
+	_browser_send "$(_json_cmd goto url "$1")"
+	NAV_ERROR=$($PY -c 'import json,sys; r=json.loads(sys.argv[1]); print("" if r["ok"] else r["error"].rsplit(": ", 1)[-1])' "$BROWSER_REPLY")
 }
 
 browser_js() {
