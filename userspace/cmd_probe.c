@@ -141,21 +141,36 @@ static int parse_args(int argc, char **argv, struct probe_cli *cli, struct cli_p
 	return 0;
 }
 
+/* A stage refused what the command line gave it: its record in d, printed as a usage error. */
+static int bad_arg(const struct diag *d)
+{
+	return bad("%s", d->n ? d->recs[d->n - 1].msg : "?");
+}
+
 static int targets_from_args(const struct probe_cli *cli, int n, char **argv,
 			     struct probe_target *t)
 {
-	char err[256];
+	struct diag d;
+	const struct probe_diag pd = { .d = &d };
+	int ret = 0;
 
+	diag_init(&d);
 	for (int i = 0; i < n; i++) {
-		if (probe_target_parse(&t[i], argv[i], cli->starttls, err, sizeof(err)))
-			return bad("%s", err);
+		const struct target_spec ts = { .spec = argv[i], .starttls = cli->starttls };
+
+		ret = probe_target_parse(&t[i], &ts, &pd);
+		if (ret) {
+			bad_arg(&d);
+			break;
+		}
 		t[i].min_tls = cli->min_tls;
 		t[i].verify = !cli->no_verify;
 		t[i].require_tls |= cli->require_tls;
 		if (cli->name)
 			snprintf(t[i].name, sizeof(t[i].name), "%s", cli->name);
 	}
-	return 0;
+	diag_free(&d);
+	return ret;
 }
 
 /* What one probe command checks, and what it found. */
@@ -222,8 +237,9 @@ static int execute(const struct probe_cli *cli, struct probe_run *run)
 		.dns = { .root_anchor = DNS_ROOT_ANCHOR },
 	};
 	const char *anchors[PROBE_ANCHORS_MAX + 1];
-	char err[512];
-	int ret = probe_run(&cli->o, run->t, run->n_t, run->r);
+	struct diag d;
+	const struct probe_diag pd = { .d = &d };
+	int ret = probe_run(&cli->o, run->t, run->n_t, run->r), rc = EXIT_OK;
 
 	memcpy(anchors, cli->anchors, cli->n_anchors * sizeof(anchors[0]));
 
@@ -231,24 +247,22 @@ static int execute(const struct probe_cli *cli, struct probe_run *run)
 		fprintf(stderr, "tlsfw: cannot run probes: %s\n", strerror(-ret));
 		return EXIT_SYSTEM;
 	}
-	for (size_t i = 0; i < run->n_d; i++) {
+	diag_init(&d);
+	for (size_t i = 0; i < run->n_d && rc == EXIT_OK; i++) {
 		/* the command line's anchors, then the probe's own (trust_anchor:) */
 		o.dns.n_anchors = cli->n_anchors + (run->d[i].trust_anchor[0] != '\0');
 		o.dns.anchors = anchors;
 		anchors[cli->n_anchors] = run->d[i].trust_anchor;
 		o.min_tls = run->d[i].min_tls;
-		ret = domain_probe(&o, run->d[i].domain, &run->dr[i], err, sizeof(err));
-		if (ret == -EINVAL) {
-			bad("%s", err);
-			return EXIT_BAD_INPUT;
-		}
-		if (ret) {
-			fprintf(stderr, "tlsfw: %s\n", err);
-			return EXIT_SYSTEM;
-		}
+		ret = domain_probe(&o, run->d[i].domain, &run->dr[i], &pd);
+		if (ret)
+			rc = ret == -EINVAL ? (bad_arg(&d), EXIT_BAD_INPUT) : EXIT_SYSTEM;
 		snprintf(run->dr[i].label, sizeof(run->dr[i].label), "%s", run->d[i].label);
 	}
-	return EXIT_OK;
+	if (rc == EXIT_SYSTEM)
+		diag_print(&d, stderr);
+	diag_free(&d);
+	return rc;
 }
 
 /* 2 (something unreachable) wins over 3 (something not compliant or not protected). */

@@ -7,17 +7,17 @@
 
 #include "lockout.h"
 
-int lockout_session(const char *s, struct explain_pkt *pkt, char *msg, size_t len)
+int lockout_session(const char *s, struct explain_pkt *pkt, struct diag *d)
 {
-	char cip[64], sip[64], cport[8], sport[8], src[80], dst[80];
+	char cip[64], sip[64], cport[8], sport[8], src[80], dst[80], why[200];
 	const char *argv[3] = { "tcp", src, dst };
 
 	if (!s || !*s)
 		return -ENOENT;
 	if (sscanf(s, "%63s %7s %63s %7s", cip, cport, sip, sport) != 4) {
-		snprintf(
-			msg, len,
-			"SSH_CONNECTION '%.80s' is not 'client_ip client_port server_ip server_port'",
+		diag_warning(
+			d, NULL,
+			"SSH_CONNECTION '%.80s' is not 'client_ip client_port server_ip server_port': the lock-out guard cannot check this session",
 			s);
 		return -EINVAL;
 	}
@@ -30,9 +30,12 @@ int lockout_session(const char *s, struct explain_pkt *pkt, char *msg, size_t le
 		snprintf(i ? dst : src, sizeof(src), strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip,
 			 i ? sport : cport);
 	}
-	if (explain_pkt_parse(pkt, argv, msg, len)) {
-		snprintf(msg, len,
-			 "SSH_CONNECTION '%.80s' holds no addresses and ports tlsfw can read", s);
+	/* why the packet parser refuses is about its own arguments, not the variable */
+	if (explain_pkt_parse(pkt, argv, why, sizeof(why))) {
+		diag_warning(
+			d, NULL,
+			"SSH_CONNECTION '%.80s' holds no addresses and ports tlsfw can read: the lock-out guard cannot check this session",
+			s);
 		return -EINVAL;
 	}
 	return 0;
@@ -99,14 +102,8 @@ int lockout_guard(const struct compiled *c, const char *ssh_connection, enum dia
 		  struct diag *d)
 {
 	struct explain_pkt pkt;
-	char msg[200];
-	int err = lockout_session(ssh_connection, &pkt, msg, sizeof(msg));
 
-	if (err == -ENOENT)
-		return 0;
-	if (err) {
-		diag_warning(d, NULL, "%s: the lock-out guard cannot check this session", msg);
-		return 0;
-	}
+	if (lockout_session(ssh_connection, &pkt, d))
+		return 0; /* not under SSH, or a warning in d: never a refusal */
 	return lockout_check(&c->pol, &c->plan, &pkt, level, d);
 }

@@ -19,8 +19,8 @@
 
 /* The session's client-to-server segment (no interface, no direction yet) from the value of
  * SSH_CONNECTION. 0; -ENOENT when s is NULL or empty (not under SSH); -EINVAL when it cannot
- * be read (msg says why). */
-int lockout_session(const char *s, struct explain_pkt *pkt, char *msg, size_t len);
+ * be read, with a warning in d (the guard cannot check the session: never a refusal). */
+int lockout_session(const char *s, struct explain_pkt *pkt, struct diag *d);
 
 /*
  * One diagnostic per rule (or the default) that would drop or reject pkt where the policy

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "diag.h"
+
 /* ---- response parsers ------------------------------------------------------------------- */
 
 #define PP_LINE_MAX 65536 /* a reply line longer than this is hostile */
@@ -182,11 +184,34 @@ struct probe_result {
 	char dane_evidence[320];
 };
 
-/* Parse "host:port", "[v6]:port" or "host:service"; proto_name NULL: from the port's catalog
- * entry. Fills t (name defaults to the host when it is not an address). On error returns
- * -EINVAL with a message in err. */
-int probe_target_parse(struct probe_target *t, const char *spec, const char *proto_name, char *err,
-		       size_t errlen);
+/*
+ * Where a probe stage reports what stops it (a target it cannot read, a resolver it cannot
+ * set up): records in d, at loc (zero: no place in a policy, printed "tlsfw: error: ..."),
+ * each message begun "probe 'NAME': " when probe is set. level is DIAG_ERROR, or
+ * DIAG_WARNING where one failing probe must not stop the others (a policy's domain probes).
+ */
+struct probe_diag {
+	struct diag *d;
+	struct loc loc;
+	const char *probe;
+	enum diag_level level;
+};
+
+/* Add one record to pd (at `at` when not NULL, else at pd->loc); returns err. */
+int probe_fail(const struct probe_diag *pd, const struct loc *at, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* A target as written: on the command line, or in a policy's probe block. */
+struct target_spec {
+	const char *spec;		/* "host:port", "[v6]:port" or "host:service" */
+	const char *starttls;		/* a protocol name; NULL: the port's catalog entry says */
+	const struct loc *starttls_loc; /* where starttls is written (NULL: pd->loc) */
+};
+
+/* Parse s into t (name defaults to the host when it is not an address). On error returns
+ * -EINVAL with one record in pd. */
+int probe_target_parse(struct probe_target *t, const struct target_spec *s,
+		       const struct probe_diag *pd);
 
 /* Run every target, at most o->concurrency at a time. r has n entries. Returns 0 or -errno
  * (a system error before any probe ran). */

@@ -36,16 +36,12 @@ int probe_min_tls_of(const struct pol_probe *pp, struct diag *d)
 
 int probe_target_of(struct probe_target *t, const struct pol_probe *pp, struct diag *d)
 {
-	char err[256];
+	const struct target_spec ts = { pp->target, pp->starttls, &pp->starttls_loc };
+	const struct probe_diag pd = { d, pp->target_loc, pp->name, DIAG_ERROR };
 	int v;
 
-	if (probe_target_parse(t, pp->target, pp->starttls, err, sizeof(err))) {
-		diag_error(d,
-			   pp->starttls && strstr(err, "STARTTLS protocol") ? &pp->starttls_loc :
-									      &pp->target_loc,
-			   "probe '%s': %s", pp->name, err);
+	if (probe_target_parse(t, &ts, &pd))
 		return -EINVAL;
-	}
 	v = probe_min_tls_of(pp, d);
 	if (v < 0)
 		return -EINVAL;
@@ -373,12 +369,12 @@ static int one_domain_probe(const struct pol_probe *pp, struct diag *d, const st
 			    struct probe_block *b)
 {
 	const struct loc *at = pp->on_fail_loc.line ? &pp->on_fail_loc : &pp->name_loc;
+	/* a domain that cannot be probed is a warning: the other probes and the policy go on */
+	const struct probe_diag pd = { d, *at, pp->name, DIAG_WARNING };
 	struct domain_result dr;
-	char err[512], what[PROBE_NAME_MAX + 16], why[400];
-	int ret = domain_probe(o, pp->domain, &dr, err, sizeof(err));
+	char what[PROBE_NAME_MAX + 16], why[400];
+	int ret = domain_probe(o, pp->domain, &dr, &pd);
 
-	if (ret)
-		diag_warning(d, at, "probe '%s': %s", pp->name, err);
 	if (ret || (dr.reachable && !dr.n_fail)) {
 		domain_result_free(&dr);
 		return ret == -ENOMEM ? ret : 0;

@@ -24,15 +24,13 @@ const char *const probe_dane_names[DANE_NOT_USABLE + 1] = {
 	[DANE_NOT_USABLE] = "no-usable-tlsa",
 };
 
-static int add_records(SSL *ssl, const void *arg, char *err, size_t errlen)
+static int add_records(struct pio *c, const void *arg)
 {
 	const struct probe_target *t = arg;
 	int usable = 0;
 
-	if (SSL_dane_enable(ssl, t->name) <= 0) {
-		snprintf(err, errlen, "cannot enable DANE for %s", t->name);
-		return -EINVAL;
-	}
+	if (SSL_dane_enable(c->ssl, t->name) <= 0)
+		return pio_fail(c, -EINVAL, "cannot enable DANE for %s", t->name);
 	for (size_t i = 0; i < t->n_tlsa; i++) {
 		const struct dns_tlsa *r = &t->tlsa[i];
 
@@ -40,13 +38,11 @@ static int add_records(SSL *ssl, const void *arg, char *err, size_t errlen)
 			continue;
 		/* 0: unusable (a selector or matching type OpenSSL lacks, a wrong digest
 		 * length), skipped like RFC 7672 says; < 0: malformed */
-		if (SSL_dane_tlsa_add(ssl, r->usage, r->selector, r->mtype, r->data, r->len) > 0)
+		if (SSL_dane_tlsa_add(c->ssl, r->usage, r->selector, r->mtype, r->data, r->len) > 0)
 			usable++;
 	}
-	if (!usable) {
-		snprintf(err, errlen, "none of the %zu TLSA records is usable", t->n_tlsa);
-		return -ENODATA;
-	}
+	if (!usable)
+		return pio_fail(c, -ENODATA, "none of the %zu TLSA records is usable", t->n_tlsa);
 	return 0;
 }
 

@@ -31,55 +31,51 @@ struct dns_ctx {
 	size_t n_pending;
 };
 
-static int ub_fail(char *err, size_t len, const char *what, const char *arg, int ret)
+static int ub_fail(const struct probe_diag *pd, const char *what, const char *arg, int ret)
 {
-	snprintf(err, len, "%s%s%s: %s", what, arg ? " " : "", arg ? arg : "", ub_strerror(ret));
-	return -EINVAL;
+	return probe_fail(pd, NULL, -EINVAL, "%s%s%s: %s", what, arg ? " " : "", arg ? arg : "",
+			  ub_strerror(ret));
 }
 
-static int load_anchors(struct ub_ctx *ub, const struct dns_opts *o, char *err, size_t errlen)
+static int load_anchors(struct ub_ctx *ub, const struct dns_opts *o, const struct probe_diag *pd)
 {
 	int ret;
 
 	for (size_t i = 0; i < o->n_anchors; i++) {
-		if (access(o->anchors[i], R_OK)) {
-			snprintf(err, errlen, "cannot read trust anchor file %s: %s", o->anchors[i],
-				 strerror(errno));
-			return -ENOENT;
-		}
+		if (access(o->anchors[i], R_OK))
+			return probe_fail(pd, NULL, -ENOENT, "cannot read trust anchor file %s: %s",
+					  o->anchors[i], strerror(errno));
 		ret = ub_ctx_add_ta_file(ub, o->anchors[i]);
 		if (ret)
-			return ub_fail(err, errlen, "trust anchor file", o->anchors[i], ret);
+			return ub_fail(pd, "trust anchor file", o->anchors[i], ret);
 	}
 	if (!o->root_anchor)
 		return 0;
 	if (access(o->root_anchor, R_OK)) {
 		if (o->n_anchors) /* private zones only: the rest is insecure, and says so */
 			return 0;
-		snprintf(
-			err, errlen,
+		return probe_fail(
+			pd, NULL, -ENOENT,
 			"no DNSSEC trust anchor: cannot read %s (%s; on Debian: dns-root-data) and no --trust-anchor given",
 			o->root_anchor, strerror(errno));
-		return -ENOENT;
 	}
 	ret = ub_ctx_add_ta_file(ub, o->root_anchor);
-	return ret ? ub_fail(err, errlen, "root trust anchor", o->root_anchor, ret) : 0;
+	return ret ? ub_fail(pd, "root trust anchor", o->root_anchor, ret) : 0;
 }
 
-int dns_new(struct dns_ctx **out, const struct dns_opts *o, char *err, size_t errlen)
+int dns_new(struct dns_ctx **out, const struct dns_opts *o, const struct probe_diag *pd)
 {
 	struct dns_ctx *c = calloc(1, sizeof(*c));
 	int ret;
 
 	if (!c || !(c->ub = ub_ctx_create())) {
 		free(c);
-		snprintf(err, errlen, "cannot create a resolver context");
-		return -ENOMEM;
+		return probe_fail(pd, NULL, -ENOMEM, "cannot create a resolver context");
 	}
 	/* a thread, not libunbound's default of a forked process: the prober has threads */
 	ret = ub_ctx_async(c->ub, 1);
 	if (ret) {
-		ret = ub_fail(err, errlen, "resolver", NULL, ret);
+		ret = ub_fail(pd, "resolver", NULL, ret);
 		goto err;
 	}
 	/* resolv.conf may name a resolver on loopback (systemd-resolved, a local unbound) */
@@ -87,10 +83,10 @@ int dns_new(struct dns_ctx **out, const struct dns_opts *o, char *err, size_t er
 	if (!ret)
 		ret = ub_ctx_resolvconf(c->ub, NULL);
 	if (ret) {
-		ret = ub_fail(err, errlen, "cannot use /etc/resolv.conf", NULL, ret);
+		ret = ub_fail(pd, "cannot use /etc/resolv.conf", NULL, ret);
 		goto err;
 	}
-	ret = load_anchors(c->ub, o, err, errlen);
+	ret = load_anchors(c->ub, o, pd);
 	if (ret)
 		goto err;
 	*out = c;

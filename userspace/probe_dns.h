@@ -48,8 +48,8 @@ struct dns_opts {
 	const char *root_anchor; /* NULL: none; a missing file is an error only without anchors */
 };
 
-/* A resolver context. On error returns -errno with a message in err. */
-int dns_new(struct dns_ctx **out, const struct dns_opts *o, char *err, size_t errlen);
+/* A resolver context. On error returns -errno with one record in pd. */
+int dns_new(struct dns_ctx **out, const struct dns_opts *o, const struct probe_diag *pd);
 void dns_free(struct dns_ctx *c);
 /* Start a query; a is filled when dns_wait() sees its answer. a must stay put until then. */
 int dns_submit(struct dns_ctx *c, struct dns_answer *a, const char *name, uint16_t type);

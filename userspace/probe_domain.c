@@ -23,7 +23,7 @@
 #include "probe_io.h"
 
 /* "example.org" or "example.org.": letters, digits, '-', '_' and dots; lower-cased. */
-static int domain_name(const char *in, char *out, size_t len, char *err, size_t errlen)
+static int domain_name(const char *in, char *out, size_t len, const struct probe_diag *pd)
 {
 	size_t n = strlen(in), label = 0;
 
@@ -49,8 +49,7 @@ static int domain_name(const char *in, char *out, size_t len, char *err, size_t 
 	out[n] = '\0';
 	return 0;
 bad:
-	snprintf(err, errlen, "'%s' is not a domain name", in);
-	return -EINVAL;
+	return probe_fail(pd, NULL, -EINVAL, "'%s' is not a domain name", in);
 }
 
 static int by_pref(const void *a, const void *b)
@@ -152,11 +151,18 @@ static int add_target(struct domain_result *r, const struct domain_opts *o, stru
 		      const char *addr, uint16_t type)
 {
 	struct probe_target *t = &r->t[r->n_t];
-	char spec[INET6_ADDRSTRLEN + 16], err[256];
+	char spec[INET6_ADDRSTRLEN + 16];
+	const struct target_spec ts = { .spec = spec, .starttls = "smtp" };
+	struct diag d; /* an address and port formatted here: nothing to report */
+	const struct probe_diag pd = { .d = &d };
+	int ret;
 
 	snprintf(spec, sizeof(spec), type == DNS_T_AAAA ? "[%s]:25" : "%s:25", addr);
-	if (probe_target_parse(t, spec, "smtp", err, sizeof(err)))
-		return -EINVAL;
+	diag_init(&d);
+	ret = probe_target_parse(t, &ts, &pd);
+	diag_free(&d);
+	if (ret)
+		return ret;
 	snprintf(t->name, sizeof(t->name), "%s", h->name);
 	t->min_tls = o->min_tls;
 	t->verify = r->sts_record;
@@ -200,28 +206,40 @@ static int targets(struct domain_result *r, const struct domain_opts *o)
 /* One kind of TXT record: its parser (-ENOENT: another kind), its version tag and the size
  * of what it parses into. */
 struct txt_kind {
-	int (*parse)(const char *txt, void *out, char *err, size_t errlen);
+	int (*parse)(const char *txt, void *out, struct diag *d);
 	const char *version;
 	size_t size;
 };
 
-static int parse_sts(const char *txt, void *out, char *err, size_t errlen)
+static int parse_sts(const char *txt, void *out, struct diag *d)
 {
-	return sts_txt_parse(txt, out, err, errlen);
+	return sts_txt_parse(txt, out, d);
 }
 
-static int parse_rpt(const char *txt, void *out, char *err, size_t errlen)
+static int parse_rpt(const char *txt, void *out, struct diag *d)
 {
-	return tlsrpt_parse(txt, out, err, errlen);
+	return tlsrpt_parse(txt, out, d);
+}
+
+/* A record's (or the policy's) last error is the finding about it: its text goes into the
+ * result, which outlives d (emptied here). */
+static void finding_of(struct diag *d, char out[MAILREC_ERR_MAX])
+{
+	for (size_t i = d->n; i-- > 0;)
+		if (d->recs[i].level == DIAG_ERROR) {
+			snprintf(out, MAILREC_ERR_MAX, "%s", d->recs[i].msg);
+			break;
+		}
+	diag_free(d);
 }
 
 /*
  * Exactly one record of a kind counts (RFC 8461 3.1, RFC 8460 3); records of other kinds
- * are ignored. True when there is one and it parsed into out; else err says why, or is ""
- * when there is none.
+ * are ignored. True when there is one and it parsed into out; else the last error in d says
+ * why, and there is none when there is no record.
  */
-static bool one_record(const struct dns_answer *a, const struct txt_kind *k, void *out, char *err,
-		       size_t errlen)
+static bool one_record(const struct dns_answer *a, const struct txt_kind *k, void *out,
+		       struct diag *d)
 {
 	size_t len, n = 0;
 	char txt[DNS_TXT_MAX];
@@ -231,7 +249,7 @@ static bool one_record(const struct dns_answer *a, const struct txt_kind *k, voi
 	void *tmp = malloc(k->size);
 
 	if (!tmp) {
-		snprintf(err, errlen, "out of memory");
+		diag_error(d, NULL, "out of memory");
 		return false;
 	}
 	for (size_t i = 0; i < dns_count(a); i++) {
@@ -239,7 +257,7 @@ static bool one_record(const struct dns_answer *a, const struct txt_kind *k, voi
 		int ret = dns_txt(rd, len, txt, sizeof(txt));
 
 		if (!ret)
-			ret = k->parse(txt, tmp, err, errlen);
+			ret = k->parse(txt, tmp, d);
 		if (ret == -ENOENT)
 			continue;
 		n++;
@@ -249,7 +267,7 @@ static bool one_record(const struct dns_answer *a, const struct txt_kind *k, voi
 	}
 	free(tmp);
 	if (n > 1)
-		snprintf(err, errlen, "%zu v=%s records: senders ignore them all", n, k->version);
+		diag_error(d, NULL, "%zu v=%s records: senders ignore them all", n, k->version);
 	return ok && n == 1;
 }
 
@@ -257,9 +275,13 @@ static void txt_records(struct domain_result *r)
 {
 	static const struct txt_kind sts = { parse_sts, "STSv1", sizeof(struct sts_txt) },
 				     rpt = { parse_rpt, "TLSRPTv1", sizeof(struct tlsrpt) };
+	struct diag d;
 
-	r->sts_record = one_record(&r->sts_txt, &sts, &r->sts, r->sts_error, sizeof(r->sts_error));
-	r->rpt_record = one_record(&r->rpt_txt, &rpt, &r->rpt, r->rpt_error, sizeof(r->rpt_error));
+	diag_init(&d);
+	r->sts_record = one_record(&r->sts_txt, &sts, &r->sts, &d);
+	finding_of(&d, r->sts_error);
+	r->rpt_record = one_record(&r->rpt_txt, &rpt, &r->rpt, &d);
+	finding_of(&d, r->rpt_error);
 }
 
 struct fetch_job {
@@ -271,12 +293,14 @@ static void *fetch_policy(void *arg)
 {
 	struct fetch_job *j = arg;
 	struct domain_result *r = j->r;
+	struct diag d;
 
 	r->sts_fetched = true;
 	if (sts_fetch(r->domain, j->o, &r->fetch))
 		return NULL;
-	r->policy_ok = !sts_policy_parse(r->fetch.body, r->fetch.len, &r->policy, r->sts_error,
-					 sizeof(r->sts_error));
+	diag_init(&d);
+	r->policy_ok = !sts_policy_parse(r->fetch.body, r->fetch.len, &r->policy, &d);
+	finding_of(&d, r->sts_error);
 	return NULL;
 }
 
@@ -324,20 +348,20 @@ static int rounds(struct dns_ctx *dc, const struct domain_opts *o, struct domain
 }
 
 int domain_probe(const struct domain_opts *o, const char *domain, struct domain_result *r,
-		 char *err, size_t errlen)
+		 const struct probe_diag *pd)
 {
 	uint64_t start = pio_now_ms();
 	struct dns_ctx *dc = NULL;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	ret = domain_name(domain, r->domain, sizeof(r->domain), err, errlen);
+	ret = domain_name(domain, r->domain, sizeof(r->domain), pd);
 	if (ret)
 		return ret;
 	r->mx_hosts = calloc(DOMAIN_MX_MAX, sizeof(*r->mx_hosts));
 	if (!r->mx_hosts)
 		return -ENOMEM;
-	ret = dns_new(&dc, &o->dns, err, errlen);
+	ret = dns_new(&dc, &o->dns, pd);
 	if (ret)
 		return ret == -EINVAL ? -ENOENT : ret; /* -EINVAL is for the domain name */
 	/* before any thread: libcurl's global state (reference counted) */
@@ -345,7 +369,7 @@ int domain_probe(const struct domain_opts *o, const char *domain, struct domain_
 	ret = rounds(dc, o, r);
 	curl_global_cleanup();
 	if (ret)
-		snprintf(err, errlen, "cannot probe %s: %s", r->domain, strerror(-ret));
+		probe_fail(pd, NULL, ret, "cannot probe %s: %s", r->domain, strerror(-ret));
 	else
 		domain_verdict(r);
 	dns_free(dc);

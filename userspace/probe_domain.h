@@ -94,11 +94,11 @@ struct domain_result {
 /*
  * Probe one domain into r (zeroed first; free with domain_result_free, also on error).
  * Returns 0 once the domain was examined (its findings say how it went), -EINVAL for a
- * domain name that is not one (message in err), other -errno when the probe could not run
- * (resolver set-up, trust anchors: message in err).
+ * domain name that is not one, other -errno when the probe could not run (resolver set-up,
+ * trust anchors); either with one record in pd.
  */
 int domain_probe(const struct domain_opts *o, const char *domain, struct domain_result *r,
-		 char *err, size_t errlen);
+		 const struct probe_diag *pd);
 void domain_result_free(struct domain_result *r);
 
 /* Findings and protection of a probed domain (probe_domain_verdict.c). */

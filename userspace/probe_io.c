@@ -29,9 +29,7 @@ uint64_t pio_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int fail(struct pio *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(struct pio *c, int err, const char *fmt, ...)
+int pio_fail(struct pio *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -96,8 +94,8 @@ static int wait_fd(struct pio *c, short events)
 static int timeout_msg(struct pio *c, const char *what)
 {
 	if (c->step_end >= c->deadline && pio_now_ms() >= c->deadline)
-		return fail(c, -ETIMEDOUT, "overall deadline reached %s", what);
-	return fail(c, -ETIMEDOUT, "timed out after %d ms %s", c->step_ms, what);
+		return pio_fail(c, -ETIMEDOUT, "overall deadline reached %s", what);
+	return pio_fail(c, -ETIMEDOUT, "timed out after %d ms %s", c->step_ms, what);
 }
 
 int pio_connect(struct pio *c, const struct sockaddr *sa, socklen_t salen)
@@ -108,18 +106,18 @@ int pio_connect(struct pio *c, const struct sockaddr *sa, socklen_t salen)
 	pio_step(c);
 	c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		return fail(c, -errno, "socket: %s", strerror(errno));
+		return pio_fail(c, -errno, "socket: %s", strerror(errno));
 	if (connect(c->fd, sa, salen) && errno != EINPROGRESS)
-		return fail(c, -errno, "connect: %s", strerror(errno));
+		return pio_fail(c, -errno, "connect: %s", strerror(errno));
 	ret = wait_fd(c, POLLOUT);
 	if (ret == -ETIMEDOUT)
 		return timeout_msg(c, "connecting");
 	if (ret)
-		return fail(c, ret, "poll: %s", strerror(-ret));
+		return pio_fail(c, ret, "poll: %s", strerror(-ret));
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l))
-		return fail(c, -errno, "getsockopt: %s", strerror(errno));
+		return pio_fail(c, -errno, "getsockopt: %s", strerror(errno));
 	if (err)
-		return fail(c, -err, "connect: %s", strerror(err));
+		return pio_fail(c, -err, "connect: %s", strerror(err));
 	c->connected = true;
 	return 0;
 }
@@ -137,11 +135,11 @@ static int raw_send(struct pio *c, const void *buf, size_t len)
 			if (ret == -ETIMEDOUT)
 				return timeout_msg(c, "sending");
 			if (ret)
-				return fail(c, ret, "poll: %s", strerror(-ret));
+				return pio_fail(c, ret, "poll: %s", strerror(-ret));
 			continue;
 		}
 		if (n < 0)
-			return fail(c, -errno, "send: %s", strerror(errno));
+			return pio_fail(c, -errno, "send: %s", strerror(errno));
 		p += n;
 		len -= n;
 	}
@@ -156,15 +154,15 @@ static int raw_recv(struct pio *c, void *buf, size_t cap, const char *what)
 		if (n > 0)
 			return n;
 		if (n == 0)
-			return fail(c, -ECONNRESET, "server closed the connection %s", what);
+			return pio_fail(c, -ECONNRESET, "server closed the connection %s", what);
 		if (errno != EAGAIN && errno != EINTR)
-			return fail(c, -errno, "recv: %s %s", strerror(errno), what);
+			return pio_fail(c, -errno, "recv: %s %s", strerror(errno), what);
 		int ret = wait_fd(c, POLLIN);
 
 		if (ret == -ETIMEDOUT)
 			return timeout_msg(c, what);
 		if (ret)
-			return fail(c, ret, "poll: %s", strerror(-ret));
+			return pio_fail(c, ret, "poll: %s", strerror(-ret));
 	}
 }
 
@@ -197,7 +195,7 @@ int pio_send(struct pio *c, const void *buf, size_t len)
 		return raw_send(c, buf, len);
 	ERR_clear_error();
 	if (len && SSL_write(c->ssl, buf, len) <= 0)
-		return fail(c, -EPROTO, "TLS write failed: %s", ssl_reason());
+		return pio_fail(c, -EPROTO, "TLS write failed: %s", ssl_reason());
 	return flush_tls(c);
 }
 
@@ -213,7 +211,7 @@ static int fill(struct pio *c, const char *what)
 	int n;
 
 	if (c->in_len >= PIO_BUF)
-		return fail(c, -EMSGSIZE, "reply line over 64 KiB %s", what);
+		return pio_fail(c, -EMSGSIZE, "reply line over 64 KiB %s", what);
 	if (!c->ssl) {
 		n = raw_recv(c, c->in + c->in_len, PIO_BUF - c->in_len, what);
 		if (n > 0)
@@ -238,9 +236,9 @@ static int fill(struct pio *c, const char *what)
 			BIO_write(c->rbio, tmp, n);
 			break;
 		case SSL_ERROR_ZERO_RETURN:
-			return fail(c, -ECONNRESET, "server closed the TLS session %s", what);
+			return pio_fail(c, -ECONNRESET, "server closed the TLS session %s", what);
 		default:
-			return fail(c, -EPROTO, "TLS error %s: %s", what, ssl_reason());
+			return pio_fail(c, -EPROTO, "TLS error %s: %s", what, ssl_reason());
 		}
 	}
 }
@@ -258,11 +256,11 @@ int pio_read(struct pio *c, pio_parser parse, const void *arg, struct pp_reply *
 			return 0;
 		}
 		if (ret == -EMSGSIZE)
-			return fail(c, ret, "reply line over 64 KiB");
+			return pio_fail(c, ret, "reply line over 64 KiB");
 		if (ret == -E2BIG)
-			return fail(c, ret, "reply of more than %d lines", PP_LINES_MAX);
+			return pio_fail(c, ret, "reply of more than %d lines", PP_LINES_MAX);
 		if (ret < 0)
-			return fail(c, ret, "malformed or binary reply (%zu bytes)", c->in_len);
+			return pio_fail(c, ret, "malformed or binary reply (%zu bytes)", c->in_len);
 		ret = fill(c, "waiting for a reply");
 		if (ret)
 			return ret;
@@ -277,9 +275,9 @@ int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni)
 
 	pio_step(c);
 	if (c->in_len)
-		return fail(c, -EPROTO,
-			    "server sent %zu bytes of plaintext after accepting STARTTLS",
-			    c->in_len);
+		return pio_fail(c, -EPROTO,
+				"server sent %zu bytes of plaintext after accepting STARTTLS",
+				c->in_len);
 	c->ssl = SSL_new(ctx);
 	c->rbio = BIO_new(BIO_s_mem());
 	c->wbio = BIO_new(BIO_s_mem());
@@ -287,7 +285,7 @@ int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni)
 		BIO_free(c->rbio);
 		BIO_free(c->wbio);
 		c->rbio = c->wbio = NULL;
-		return fail(c, -ENOMEM, "out of memory");
+		return pio_fail(c, -ENOMEM, "out of memory");
 	}
 	SSL_set_bio(c->ssl, c->rbio, c->wbio);
 	SSL_set_connect_state(c->ssl);
@@ -295,7 +293,7 @@ int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni)
 		SSL_set_tlsext_host_name(c->ssl, sni);
 	setup = SSL_CTX_get_app_data(ctx);
 	if (setup) {
-		ret = setup->fn(c->ssl, setup->arg, c->err, sizeof(c->err));
+		ret = setup->fn(c, setup->arg);
 		if (ret)
 			return ret;
 	}
@@ -308,7 +306,7 @@ int pio_handshake(struct pio *c, SSL_CTX *ctx, const char *sni)
 		if (n == 1)
 			return 0;
 		if (SSL_get_error(c->ssl, n) != SSL_ERROR_WANT_READ)
-			return fail(c, -EPROTO, "TLS handshake failed: %s", ssl_reason());
+			return pio_fail(c, -EPROTO, "TLS handshake failed: %s", ssl_reason());
 		n = raw_recv(c, tmp, sizeof(tmp), "during the TLS handshake");
 		if (n < 0)
 			return n;

@@ -36,12 +36,15 @@ void pio_step(struct pio *c);
 int pio_connect(struct pio *c, const struct sockaddr *sa, socklen_t salen);
 int pio_send(struct pio *c, const void *buf, size_t len);
 int pio_sendstr(struct pio *c, const char *s);
+/* What went wrong on the connection, for evidence: c->err; returns err. */
+int pio_fail(struct pio *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Read one reply with parse (its arg passed through). Errors carry a message in c->err. */
 int pio_read(struct pio *c, pio_parser parse, const void *arg, struct pp_reply *r);
 /* What to set on each new SSL of a context before its handshake (DANE: the TLSA records);
- * a context carries it as its app data (SSL_CTX_set_app_data). fn returns 0 or -errno. */
+ * a context carries it as its app data (SSL_CTX_set_app_data). fn sets up c->ssl and returns
+ * 0, or -errno through pio_fail(). */
 struct pio_tls_setup {
-	int (*fn)(SSL *ssl, const void *arg, char *err, size_t errlen);
+	int (*fn)(struct pio *c, const void *arg);
 	const void *arg;
 };
 

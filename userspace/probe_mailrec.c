@@ -20,17 +20,8 @@
 
 const char *const sts_mode_names[3] = { "none", "testing", "enforce" };
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* An error of the record: in d, where the caller reads it (a finding about the domain). */
+#define fail(d, ...) (diag_error((d), NULL, __VA_ARGS__), -EINVAL)
 
 static bool wsp(char c)
 {
@@ -59,7 +50,7 @@ struct tv_field {
  * Split a record at ';' into name=value fields, spaces and tabs around each trimmed. The
  * first field is the version ("v=..."), compared by the caller. A final ';' is allowed.
  */
-static int tv_split(const char *txt, struct tv_field *f, size_t *n, char *err, size_t errlen)
+static int tv_split(const char *txt, struct tv_field *f, size_t *n, struct diag *d)
 {
 	const char *p = txt;
 
@@ -77,13 +68,13 @@ static int tv_split(const char *txt, struct tv_field *f, size_t *n, char *err, s
 		if (b == e && !*end && *n) /* after a final ';' */
 			return 0;
 		if (b == e)
-			return fail(err, errlen, "empty field after '%.*s'", (int)(p - txt), txt);
+			return fail(d, "empty field after '%.*s'", (int)(p - txt), txt);
 		if (*n == TV_FIELDS_MAX)
-			return fail(err, errlen, "more than %d fields", TV_FIELDS_MAX);
+			return fail(d, "more than %d fields", TV_FIELDS_MAX);
 		eq = memchr(b, '=', e - b);
 		if (!eq || !field_name_ok(b, eq - b) || eq + 1 == e)
-			return fail(err, errlen, "malformed field '%.*s' (expected name=value)",
-				    (int)(e - b), b);
+			return fail(d, "malformed field '%.*s' (expected name=value)", (int)(e - b),
+				    b);
 		f[*n] = (struct tv_field){ b, eq + 1, eq - b, e - eq - 1 };
 		(*n)++;
 		if (!*end)
@@ -127,58 +118,56 @@ struct tv_spec {
 	const char *version; /* "STSv1" */
 	const char *key;     /* "id": required, once */
 	const char *missing; /* the message when key is absent */
-	int (*handle)(const struct tv_field *f, void *out, char *err, size_t errlen);
+	int (*handle)(const struct tv_field *f, void *out, struct diag *d);
 };
 
-static int tv_record(const char *txt, const struct tv_spec *sp, void *out, char *err, size_t errlen)
+static int tv_record(const char *txt, const struct tv_spec *sp, void *out, struct diag *d)
 {
 	struct tv_field f[TV_FIELDS_MAX];
 	size_t n, seen = 0;
 	int ret = tv_version(txt, sp->version);
 
 	if (!ret)
-		ret = tv_split(txt, f, &n, err, errlen);
+		ret = tv_split(txt, f, &n, d);
 	for (size_t i = 1; !ret && i < n; i++) {
 		if (tv_is(&f[i], "v"))
-			return fail(err, errlen, "a second version field");
+			return fail(d, "a second version field");
 		if (tv_is(&f[i], sp->key))
-			ret = seen++ ? fail(err, errlen, "more than one %s field", sp->key) :
-				       sp->handle(&f[i], out, err, errlen);
+			ret = seen++ ? fail(d, "more than one %s field", sp->key) :
+				       sp->handle(&f[i], out, d);
 		else if (!ext_value_ok(&f[i]))
-			ret = fail(err, errlen, "bad value in field '%.*s'", (int)f[i].nlen,
-				   f[i].name);
+			ret = fail(d, "bad value in field '%.*s'", (int)f[i].nlen, f[i].name);
 	}
 	if (!ret && !seen)
-		ret = fail(err, errlen, "%s", sp->missing);
+		ret = fail(d, "%s", sp->missing);
 	return ret;
 }
 
-static int sts_id(const struct tv_field *f, void *out, char *err, size_t errlen)
+static int sts_id(const struct tv_field *f, void *out, struct diag *d)
 {
 	struct sts_txt *t = out;
 
 	if (f->vlen > STS_ID_MAX)
-		return fail(err, errlen, "id '%.*s' is longer than %d characters", (int)f->vlen,
-			    f->val, STS_ID_MAX);
+		return fail(d, "id '%.*s' is longer than %d characters", (int)f->vlen, f->val,
+			    STS_ID_MAX);
 	for (size_t k = 0; k < f->vlen; k++)
 		if (!isalnum((unsigned char)f->val[k]))
-			return fail(err, errlen,
-				    "id '%.*s' holds a character other than a letter or digit",
+			return fail(d, "id '%.*s' holds a character other than a letter or digit",
 				    (int)f->vlen, f->val);
 	memcpy(t->id, f->val, f->vlen);
 	return 0;
 }
 
-int sts_txt_parse(const char *txt, struct sts_txt *out, char *err, size_t errlen)
+int sts_txt_parse(const char *txt, struct sts_txt *out, struct diag *d)
 {
 	static const struct tv_spec sp = { "STSv1", "id", "no id field", sts_id };
 
 	memset(out, 0, sizeof(*out));
-	return tv_record(txt, &sp, out, err, errlen);
+	return tv_record(txt, &sp, out, d);
 }
 
 /* rua=: URIs separated by ',' (spaces around allowed); only mailto: and https: are known. */
-static int rua_parse(const struct tv_field *f, void *arg, char *err, size_t errlen)
+static int rua_parse(const struct tv_field *f, void *arg, struct diag *d)
 {
 	const char *p = f->val, *end = f->val + f->vlen;
 	struct tlsrpt *out = arg;
@@ -195,15 +184,14 @@ static int rua_parse(const struct tv_field *f, void *arg, char *err, size_t errl
 			e--;
 		if ((e - p <= 7 || strncasecmp(p, "mailto:", 7)) &&
 		    (e - p <= 8 || strncasecmp(p, "https://", 8)))
-			return fail(err, errlen,
-				    "rua '%.*s' is neither a mailto: nor an https:// URI",
+			return fail(d, "rua '%.*s' is neither a mailto: nor an https:// URI",
 				    (int)(e - p), p);
 		for (const char *q = p; q < e; q++)
 			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-				return fail(err, errlen, "rua '%.*s' holds a space or control",
-					    (int)(e - p), p);
+				return fail(d, "rua '%.*s' holds a space or control", (int)(e - p),
+					    p);
 		if ((size_t)(e - p) >= sizeof(out->rua[0]))
-			return fail(err, errlen, "rua '%.40s...' is longer than %zu characters", p,
+			return fail(d, "rua '%.40s...' is longer than %zu characters", p,
 				    sizeof(out->rua[0]) - 1);
 		if (out->n_rua < TLSRPT_RUA_MAX)
 			memcpy(out->rua[out->n_rua++], p, e - p);
@@ -212,13 +200,13 @@ static int rua_parse(const struct tv_field *f, void *arg, char *err, size_t errl
 	return 0;
 }
 
-int tlsrpt_parse(const char *txt, struct tlsrpt *out, char *err, size_t errlen)
+int tlsrpt_parse(const char *txt, struct tlsrpt *out, struct diag *d)
 {
 	static const struct tv_spec sp = { "TLSRPTv1", "rua", "no rua field (where reports go)",
 					   rua_parse };
 
 	memset(out, 0, sizeof(*out));
-	return tv_record(txt, &sp, out, err, errlen);
+	return tv_record(txt, &sp, out, d);
 }
 
 /* ---- the MTA-STS policy file ------------------------------------------------------------ */
@@ -248,8 +236,7 @@ struct pp {
 	struct sts_policy *p;
 	unsigned int line, version_at, mode_at, max_age_at;
 	char unknown[40]; /* an ignored field that differs from a known one only in case */
-	char *err;
-	size_t errlen;
+	struct diag *d;
 };
 
 static void warn(struct pp *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -268,8 +255,7 @@ static void warn(struct pp *x, const char *fmt, ...)
 static int once(struct pp *x, unsigned int *at, const char *key)
 {
 	if (*at)
-		return fail(x->err, x->errlen, "line %u: '%s' again (first at line %u)", x->line,
-			    key, *at);
+		return fail(x->d, "line %u: '%s' again (first at line %u)", x->line, key, *at);
 	*at = x->line;
 	return 0;
 }
@@ -279,14 +265,13 @@ static int field_max_age(struct pp *x, const char *v, size_t vl)
 	long age = 0;
 
 	if (!vl || vl > 10 || strspn(v, "0123456789") < vl)
-		return fail(x->err, x->errlen, "line %u: max_age '%.*s' is not a number of seconds",
-			    x->line, (int)vl, v);
+		return fail(x->d, "line %u: max_age '%.*s' is not a number of seconds", x->line,
+			    (int)vl, v);
 	for (size_t i = 0; i < vl; i++)
 		age = age * 10 + (v[i] - '0');
 	if (age > STS_MAX_AGE_MAX)
-		return fail(x->err, x->errlen,
-			    "line %u: max_age %ld is above the maximum of %d (one year)", x->line,
-			    age, STS_MAX_AGE_MAX);
+		return fail(x->d, "line %u: max_age %ld is above the maximum of %d (one year)",
+			    x->line, age, STS_MAX_AGE_MAX);
 	if (age < STS_MAX_AGE_LOW)
 		warn(x, "line %u: max_age %ld is under a day; RFC 8461 expects weeks or more",
 		     x->line, age);
@@ -299,12 +284,10 @@ static int field_mx(struct pp *x, const char *v, size_t vl)
 	size_t skip = vl > 2 && !strncmp(v, "*.", 2) ? 2 : 0;
 
 	if (!domain_ok(v + skip, vl - skip))
-		return fail(x->err, x->errlen,
-			    "line %u: mx '%.*s' is not a host name or *.domain pattern", x->line,
-			    (int)vl, v);
+		return fail(x->d, "line %u: mx '%.*s' is not a host name or *.domain pattern",
+			    x->line, (int)vl, v);
 	if (x->p->n_mx == STS_MX_MAX)
-		return fail(x->err, x->errlen, "line %u: more than %d mx patterns", x->line,
-			    STS_MX_MAX);
+		return fail(x->d, "line %u: more than %d mx patterns", x->line, STS_MX_MAX);
 	memcpy(x->p->mx[x->p->n_mx++], v, vl);
 	return 0;
 }
@@ -317,8 +300,8 @@ static int field(struct pp *x, const char *k, size_t kl, const char *v, size_t v
 	if (kl == 7 && !memcmp(k, "version", 7)) {
 		ret = once(x, &x->version_at, "version");
 		if (!ret && (vl != 5 || memcmp(v, "STSv1", 5)))
-			ret = fail(x->err, x->errlen, "line %u: version '%.*s', expected STSv1",
-				   x->line, (int)vl, v);
+			ret = fail(x->d, "line %u: version '%.*s', expected STSv1", x->line,
+				   (int)vl, v);
 		return ret;
 	}
 	if (kl == 4 && !memcmp(k, "mode", 4)) {
@@ -329,8 +312,7 @@ static int field(struct pp *x, const char *k, size_t kl, const char *v, size_t v
 				return 0;
 			}
 		return ret ? ret :
-			     fail(x->err, x->errlen,
-				  "line %u: mode '%.*s', expected enforce, testing or none",
+			     fail(x->d, "line %u: mode '%.*s', expected enforce, testing or none",
 				  x->line, (int)vl, v);
 	}
 	if (kl == 7 && !memcmp(k, "max_age", 7))
@@ -357,11 +339,11 @@ static int policy_line(struct pp *x, const char *s, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
-			return fail(x->err, x->errlen, "line %u: control character 0x%02x", x->line,
+			return fail(x->d, "line %u: control character 0x%02x", x->line,
 				    (unsigned char)s[i]);
 	if (!colon || !field_name_ok(s, colon - s))
-		return fail(x->err, x->errlen, "line %u: expected 'key: value', not '%.*s'",
-			    x->line, (int)(n > 60 ? 60 : n), s);
+		return fail(x->d, "line %u: expected 'key: value', not '%.*s'", x->line,
+			    (int)(n > 60 ? 60 : n), s);
 	v = colon + 1;
 	while (v < s + n && wsp(*v))
 		v++;
@@ -369,14 +351,13 @@ static int policy_line(struct pp *x, const char *s, size_t n)
 	while (vl && wsp(v[vl - 1]))
 		vl--;
 	if (!vl)
-		return fail(x->err, x->errlen, "line %u: '%.*s' has no value", x->line,
-			    (int)(colon - s), s);
+		return fail(x->d, "line %u: '%.*s' has no value", x->line, (int)(colon - s), s);
 	return field(x, s, colon - s, v, vl);
 }
 
-int sts_policy_parse(const char *buf, size_t len, struct sts_policy *p, char *err, size_t errlen)
+int sts_policy_parse(const char *buf, size_t len, struct sts_policy *p, struct diag *d)
 {
-	struct pp x = { .p = p, .err = err, .errlen = errlen };
+	struct pp x = { .p = p, .d = d };
 	size_t i = 0;
 	int ret;
 
@@ -394,12 +375,12 @@ int sts_policy_parse(const char *buf, size_t len, struct sts_policy *p, char *er
 	if (!x.version_at || !x.mode_at || !x.max_age_at) {
 		const char *missing = !x.version_at ? "version" : !x.mode_at ? "mode" : "max_age";
 
-		return fail(err, errlen, "no %s field%s%s%s", missing,
+		return fail(d, "no %s field%s%s%s", missing,
 			    x.unknown[0] ? " (field names are case-sensitive: " : "", x.unknown,
 			    x.unknown[0] ? ")" : "");
 	}
 	if (!p->n_mx && p->mode != STS_MODE_NONE)
-		return fail(err, errlen, "mode %s without any mx pattern", sts_mode_names[p->mode]);
+		return fail(d, "mode %s without any mx pattern", sts_mode_names[p->mode]);
 	return 0;
 }
 

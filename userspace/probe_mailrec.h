@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "diag.h"
 #include "probe.h"
 
 #define STS_ID_MAX 32		 /* id=: 1 to 32 letters and digits */
@@ -29,9 +30,9 @@ struct sts_txt {
 /*
  * One TXT record of _mta-sts.<domain>. Returns 0; -ENOENT when it does not begin with
  * "v=STSv1" (such records are ignored, RFC 8461 3.1); -EINVAL when it does but is malformed
- * (message in err).
+ * (one error in d, without a place: the caller tells whose record it is).
  */
-int sts_txt_parse(const char *txt, struct sts_txt *out, char *err, size_t errlen);
+int sts_txt_parse(const char *txt, struct sts_txt *out, struct diag *d);
 
 /* ---- the policy: https://mta-sts.<domain>/.well-known/mta-sts.txt ------------------------ */
 
@@ -52,9 +53,9 @@ struct sts_policy {
  * Strictly by the ABNF of RFC 8461 3.2: lines "key: value" ended by LF or CRLF; version
  * STSv1, mode, max_age (0 to 31557600) required once each; mx patterns ("*." only as the
  * first label), at least one unless mode is none; unknown fields ignored. Returns 0 or
- * -EINVAL with "line N: ..." in err.
+ * -EINVAL with one error "line N: ..." in d.
  */
-int sts_policy_parse(const char *buf, size_t len, struct sts_policy *p, char *err, size_t errlen);
+int sts_policy_parse(const char *buf, size_t len, struct sts_policy *p, struct diag *d);
 
 /* RFC 8461 4.1: host matches pattern, case-insensitively; "*.example.org" matches exactly
  * one label in place of the star. A final dot on host is ignored. */
@@ -88,6 +89,6 @@ struct tlsrpt {
 };
 
 /* One TXT record of _smtp._tls.<domain>; returns like sts_txt_parse. */
-int tlsrpt_parse(const char *txt, struct tlsrpt *out, char *err, size_t errlen);
+int tlsrpt_parse(const char *txt, struct tlsrpt *out, struct diag *d);
 
 #endif

@@ -16,9 +16,16 @@
 static void policy(const char *b, size_t l)
 {
 	static struct sts_policy p;
-	char err[MAILREC_ERR_MAX];
+	struct diag d;
+	int ret;
 
-	if (sts_policy_parse(b, l, &p, err, sizeof(err)))
+	diag_init(&d);
+	ret = sts_policy_parse(b, l, &p, &d);
+	/* an error is one record, a success none */
+	if (d.errors != (ret != 0))
+		abort();
+	diag_free(&d);
+	if (ret)
 		return;
 	if (p.mode > STS_MODE_ENFORCE || p.max_age < 0 || p.max_age > STS_MAX_AGE_MAX ||
 	    p.n_mx > STS_MX_MAX || (p.mode != STS_MODE_NONE && !p.n_mx))
@@ -30,14 +37,16 @@ static void policy(const char *b, size_t l)
 
 static void txt(const char *s)
 {
-	char err[MAILREC_ERR_MAX];
+	struct diag d;
 	struct sts_txt t;
 	struct tlsrpt r;
 
-	if (!sts_txt_parse(s, &t, err, sizeof(err)) && (!t.id[0] || strlen(t.id) > STS_ID_MAX))
+	diag_init(&d);
+	if (!sts_txt_parse(s, &t, &d) && (!t.id[0] || strlen(t.id) > STS_ID_MAX))
 		abort();
-	if (!tlsrpt_parse(s, &r, err, sizeof(err)) && (!r.n_rua || r.n_rua > TLSRPT_RUA_MAX))
+	if (!tlsrpt_parse(s, &r, &d) && (!r.n_rua || r.n_rua > TLSRPT_RUA_MAX))
 		abort();
+	diag_free(&d);
 	sts_mx_match(s, "mx.example.org");
 	sts_mx_match("*.example.org", s);
 }

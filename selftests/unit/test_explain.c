@@ -190,15 +190,19 @@ static void test_lockout(void)
 	struct explain_pkt x;
 	struct compiled cp = { 0 };
 	struct ctx c;
-	char msg[200];
+	struct diag w;
 
 	if (load(&c, text))
 		return;
-	CHECK(lockout_session(NULL, &x, msg, sizeof(msg)) == -ENOENT, "no session");
-	CHECK(lockout_session("1.2.3.4 22", &x, msg, sizeof(msg)) == -EINVAL, "short");
-	CHECK(!lockout_session("::ffff:10.0.0.2 41000 ::ffff:10.1.0.2 22", &x, msg, sizeof(msg)) &&
+	diag_init(&w);
+	CHECK(lockout_session(NULL, &x, &w) == -ENOENT && !w.n, "no session");
+	CHECK(lockout_session("1.2.3.4 22", &x, &w) == -EINVAL && w.n == 1 && w.warnings == 1 &&
+		      strstr(w.recs[0].msg, "the lock-out guard cannot check this session"),
+	      "short: a warning");
+	CHECK(!lockout_session("::ffff:10.0.0.2 41000 ::ffff:10.1.0.2 22", &x, &w) && w.n == 1 &&
 		      x.family == 4 && x.sport == 41000 && x.dport == 22,
 	      "v4-mapped session");
+	diag_free(&w);
 	cp.pol = c.p;
 	cp.plan = c.pl;
 	/* both hooks decide by 'cut': one error, at its name (line 11) */

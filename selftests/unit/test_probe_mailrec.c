@@ -13,11 +13,23 @@
 #include "check.h"
 
 static char err[MAILREC_ERR_MAX];
+static struct diag d;
+
+/* A parser's result: an error is exactly one record in d, its text kept in err. */
+static int got(int ret)
+{
+	err[0] = '\0';
+	CHECK(d.errors == (ret == -EINVAL) && d.n == d.errors, "%d: %u errors in %zu records", ret,
+	      d.errors, d.n);
+	if (d.n)
+		snprintf(err, sizeof(err), "%s", d.recs[0].msg);
+	diag_free(&d);
+	return ret;
+}
 
 static int policy(const char *text, struct sts_policy *p)
 {
-	err[0] = '\0';
-	return sts_policy_parse(text, strlen(text), p, err, sizeof(err));
+	return got(sts_policy_parse(text, strlen(text), p, &d));
 }
 
 /* the policy text must be refused with an error containing want */
@@ -34,57 +46,53 @@ static void test_sts_txt(void)
 {
 	struct sts_txt t;
 
-	CHECK(!sts_txt_parse("v=STSv1; id=20240101T000000", &t, err, sizeof(err)) &&
+	CHECK(!got(sts_txt_parse("v=STSv1; id=20240101T000000", &t, &d)) &&
 		      !strcmp(t.id, "20240101T000000"),
 	      "plain record: %s", err);
-	CHECK(!sts_txt_parse("v=STSv1;id=abc;", &t, err, sizeof(err)) && !strcmp(t.id, "abc"),
+	CHECK(!got(sts_txt_parse("v=STSv1;id=abc;", &t, &d)) && !strcmp(t.id, "abc"),
 	      "no spaces, final ';': %s", err);
-	CHECK(!sts_txt_parse("v=STSv1 ;\tid=x1 ; ext=a.b-c", &t, err, sizeof(err)) &&
-		      !strcmp(t.id, "x1"),
+	CHECK(!got(sts_txt_parse("v=STSv1 ;\tid=x1 ; ext=a.b-c", &t, &d)) && !strcmp(t.id, "x1"),
 	      "spaces around ';' and an extension: %s", err);
-	CHECK(sts_txt_parse("v=spf1 -all", &t, err, sizeof(err)) == -ENOENT, "other TXT");
-	CHECK(sts_txt_parse("v=STSv10; id=1", &t, err, sizeof(err)) == -ENOENT, "STSv10");
-	CHECK(sts_txt_parse("V=STSv1; id=1", &t, err, sizeof(err)) == -ENOENT, "case");
-	CHECK(sts_txt_parse("v=STSv1", &t, err, sizeof(err)) == -EINVAL && strstr(err, "no id"),
-	      "no id: %s", err);
-	CHECK(sts_txt_parse("v=STSv1; id=a-b", &t, err, sizeof(err)) == -EINVAL &&
+	CHECK(got(sts_txt_parse("v=spf1 -all", &t, &d)) == -ENOENT, "other TXT");
+	CHECK(got(sts_txt_parse("v=STSv10; id=1", &t, &d)) == -ENOENT, "STSv10");
+	CHECK(got(sts_txt_parse("V=STSv1; id=1", &t, &d)) == -ENOENT, "case");
+	CHECK(got(sts_txt_parse("v=STSv1", &t, &d)) == -EINVAL && strstr(err, "no id"), "no id: %s",
+	      err);
+	CHECK(got(sts_txt_parse("v=STSv1; id=a-b", &t, &d)) == -EINVAL &&
 		      strstr(err, "letter or digit"),
 	      "id with '-': %s", err);
-	CHECK(sts_txt_parse("v=STSv1; id=123456789012345678901234567890123", &t, err,
-			    sizeof(err)) == -EINVAL,
+	CHECK(got(sts_txt_parse("v=STSv1; id=123456789012345678901234567890123", &t, &d)) ==
+		      -EINVAL,
 	      "33-character id");
-	CHECK(sts_txt_parse("v=STSv1; id=1; id=2", &t, err, sizeof(err)) == -EINVAL, "two ids");
-	CHECK(sts_txt_parse("v=STSv1;; id=1", &t, err, sizeof(err)) == -EINVAL &&
-		      strstr(err, "empty field"),
+	CHECK(got(sts_txt_parse("v=STSv1; id=1; id=2", &t, &d)) == -EINVAL, "two ids");
+	CHECK(got(sts_txt_parse("v=STSv1;; id=1", &t, &d)) == -EINVAL && strstr(err, "empty field"),
 	      "empty field: %s", err);
-	CHECK(sts_txt_parse("v=STSv1; id", &t, err, sizeof(err)) == -EINVAL, "no '='");
+	CHECK(got(sts_txt_parse("v=STSv1; id", &t, &d)) == -EINVAL, "no '='");
 }
 
 static void test_tlsrpt(void)
 {
 	struct tlsrpt r;
 
-	CHECK(!tlsrpt_parse("v=TLSRPTv1; rua=mailto:tls@example.org", &r, err, sizeof(err)) &&
+	CHECK(!got(tlsrpt_parse("v=TLSRPTv1; rua=mailto:tls@example.org", &r, &d)) &&
 		      r.n_rua == 1 && !strcmp(r.rua[0], "mailto:tls@example.org"),
 	      "one rua: %s", err);
-	CHECK(!tlsrpt_parse("v=TLSRPTv1;rua=mailto:a@x.org , https://r.x.org/tls", &r, err,
-			    sizeof(err)) &&
+	CHECK(!got(tlsrpt_parse("v=TLSRPTv1;rua=mailto:a@x.org , https://r.x.org/tls", &r, &d)) &&
 		      r.n_rua == 2 && !strcmp(r.rua[1], "https://r.x.org/tls"),
 	      "two: %s", err);
-	CHECK(tlsrpt_parse("v=TLSRPTv1; rua=ftp://x.org", &r, err, sizeof(err)) == -EINVAL &&
+	CHECK(got(tlsrpt_parse("v=TLSRPTv1; rua=ftp://x.org", &r, &d)) == -EINVAL &&
 		      strstr(err, "neither a mailto: nor an https://"),
 	      "ftp: %s", err);
-	CHECK(tlsrpt_parse("v=TLSRPTv1;", &r, err, sizeof(err)) == -EINVAL && strstr(err, "no rua"),
+	CHECK(got(tlsrpt_parse("v=TLSRPTv1;", &r, &d)) == -EINVAL && strstr(err, "no rua"),
 	      "no rua: %s", err);
-	CHECK(tlsrpt_parse("v=STSv1; id=1", &r, err, sizeof(err)) == -ENOENT, "not TLSRPT");
-	CHECK(tlsrpt_parse("v=TLSRPTv1; rua=mailto:", &r, err, sizeof(err)) == -EINVAL,
-	      "empty mailto");
+	CHECK(got(tlsrpt_parse("v=STSv1; id=1", &r, &d)) == -ENOENT, "not TLSRPT");
+	CHECK(got(tlsrpt_parse("v=TLSRPTv1; rua=mailto:", &r, &d)) == -EINVAL, "empty mailto");
 
 	/* A URI too long to keep is refused, not dropped: a parsed record has a rua. */
 	char longrua[400] = "v=TLSRPTv1; rua=mailto:a@";
 	memset(longrua + strlen(longrua), 'x', 300);
 	strcat(longrua, ".org");
-	CHECK(tlsrpt_parse(longrua, &r, err, sizeof(err)) == -EINVAL && strstr(err, "longer than"),
+	CHECK(got(tlsrpt_parse(longrua, &r, &d)) == -EINVAL && strstr(err, "longer than"),
 	      "overlong rua: %s", err);
 }
 

@@ -233,52 +233,83 @@ static void test_plaintext_kind(void)
 	}
 }
 
+static char err[256];
+
+/* A target from the command line: an error is exactly one record, without a place. */
+static int target(struct probe_target *t, const char *spec, const char *starttls)
+{
+	const struct target_spec ts = { spec, starttls, NULL };
+	struct diag d;
+	const struct probe_diag pd = { .d = &d };
+	int ret;
+
+	diag_init(&d);
+	ret = probe_target_parse(t, &ts, &pd);
+	err[0] = '\0';
+	CHECK(d.errors == (ret != 0) && d.n == d.errors && (!d.n || !d.recs[0].loc.file),
+	      "'%s': %d with %zu records", spec, ret, d.n);
+	if (d.n)
+		snprintf(err, sizeof(err), "%s", d.recs[0].msg);
+	diag_free(&d);
+	return ret;
+}
+
+/* In a policy: "probe 'NAME': " first, at the target, or at starttls: when that is wrong. */
+static void test_target_in_policy(void)
+{
+	const struct loc tl = { "p.conf", 9, 13, 4 }, sl = { "p.conf", 10, 15, 5 };
+	const struct target_spec bad_port = { "h:0", "smtp", &sl },
+				 bad_proto = { "h:25", "smtpx", &sl };
+	struct probe_target t;
+	struct diag d;
+	const struct probe_diag pd = { &d, tl, "mx", DIAG_ERROR };
+
+	diag_init(&d);
+	CHECK(probe_target_parse(&t, &bad_port, &pd) == -EINVAL && d.n == 1 &&
+		      d.recs[0].loc.line == 9 && d.recs[0].level == DIAG_ERROR &&
+		      !strcmp(d.recs[0].msg, "probe 'mx': target 'h:0': port must be 1-65535"),
+	      "port: %s", d.n ? d.recs[0].msg : "no record");
+	CHECK(probe_target_parse(&t, &bad_proto, &pd) == -EINVAL && d.n == 2 &&
+		      d.recs[1].loc.line == 10 && d.recs[1].loc.col == 15 &&
+		      !strncmp(d.recs[1].msg, "probe 'mx': unknown STARTTLS protocol 'smtpx'", 45),
+	      "protocol: %s", d.n > 1 ? d.recs[1].msg : "no record");
+	diag_free(&d);
+}
+
 static void test_targets(void)
 {
 	struct probe_target t;
-	char err[256];
 
-	CHECK(!probe_target_parse(&t, "mail.example.com:submission", NULL, err, sizeof(err)), "%s",
-	      err);
+	CHECK(!target(&t, "mail.example.com:submission", NULL), "%s", err);
 	CHECK(t.port == 587 && t.proto == PROTO_SMTP && !t.host_is_addr &&
 		      !strcmp(t.name, "mail.example.com") && t.require_tls,
 	      "submission");
-	CHECK(!probe_target_parse(&t, "[2001:db8::1]:993", NULL, err, sizeof(err)), "%s", err);
+	CHECK(!target(&t, "[2001:db8::1]:993", NULL), "%s", err);
 	CHECK(t.port == 993 && t.proto == PROTO_IMPLICIT && t.host_is_addr && !t.name[0] &&
 		      !strcmp(t.host, "2001:db8::1"),
 	      "v6");
-	CHECK(!probe_target_parse(&t, "192.0.2.1:2525", "smtp", err, sizeof(err)) &&
-		      t.proto == PROTO_SMTP && !t.require_tls,
+	CHECK(!target(&t, "192.0.2.1:2525", "smtp") && t.proto == PROTO_SMTP && !t.require_tls,
 	      "explicit protocol");
-	CHECK(!probe_target_parse(&t, "192.0.2.1:25", "none", err, sizeof(err)) &&
-		      t.proto == PROTO_IMPLICIT,
-	      "--starttls none");
-	CHECK(!probe_target_parse(&t, "h:ldap", NULL, err, sizeof(err)) && t.proto == PROTO_LDAP &&
-		      t.port == 389,
-	      "ldap");
-	CHECK(!probe_target_parse(&t, "h:5432", NULL, err, sizeof(err)) &&
-		      t.proto == PROTO_POSTGRES,
-	      "postgres");
-	CHECK(!probe_target_parse(&t, "h:990", NULL, err, sizeof(err)) && t.proto == PROTO_IMPLICIT,
-	      "ftps range");
+	CHECK(!target(&t, "192.0.2.1:25", "none") && t.proto == PROTO_IMPLICIT, "--starttls none");
+	CHECK(!target(&t, "h:ldap", NULL) && t.proto == PROTO_LDAP && t.port == 389, "ldap");
+	CHECK(!target(&t, "h:5432", NULL) && t.proto == PROTO_POSTGRES, "postgres");
+	CHECK(!target(&t, "h:990", NULL) && t.proto == PROTO_IMPLICIT, "ftps range");
 	CHECK(t.min_tls == TLS1_2_VERSION && t.verify, "defaults");
-	CHECK(probe_target_parse(&t, "h:2525", NULL, err, sizeof(err)) == -EINVAL &&
-		      strstr(err, "--starttls"),
+	CHECK(target(&t, "h:2525", NULL) == -EINVAL && strstr(err, "--starttls"),
 	      "unknown port needs --starttls: %s", err);
-	CHECK(probe_target_parse(&t, "h:http", NULL, err, sizeof(err)) == -EINVAL, "http: no TLS");
-	CHECK(probe_target_parse(&t, "h:dns", NULL, err, sizeof(err)) == -EINVAL, "dns: no TLS");
-	CHECK(probe_target_parse(&t, "2001:db8::1:25", NULL, err, sizeof(err)) == -EINVAL &&
-		      strstr(err, "[addr]"),
+	CHECK(target(&t, "h:http", NULL) == -EINVAL, "http: no TLS");
+	CHECK(target(&t, "h:dns", NULL) == -EINVAL, "dns: no TLS");
+	CHECK(target(&t, "2001:db8::1:25", NULL) == -EINVAL && strstr(err, "[addr]"),
 	      "unbracketed v6: %s", err);
-	CHECK(probe_target_parse(&t, "[::1]25", NULL, err, sizeof(err)) == -EINVAL, "[::1]25");
-	CHECK(probe_target_parse(&t, "[zz]:25", NULL, err, sizeof(err)) == -EINVAL, "[zz]");
-	CHECK(probe_target_parse(&t, "h:0", NULL, err, sizeof(err)) == -EINVAL, "port 0");
-	CHECK(probe_target_parse(&t, "h:70000", NULL, err, sizeof(err)) == -EINVAL, "port 70000");
-	CHECK(probe_target_parse(&t, "h:25x", NULL, err, sizeof(err)) == -EINVAL, "25x");
-	CHECK(probe_target_parse(&t, ":25", NULL, err, sizeof(err)) == -EINVAL, "no host");
-	CHECK(probe_target_parse(&t, "h", NULL, err, sizeof(err)) == -EINVAL, "no port");
-	CHECK(probe_target_parse(&t, "h:nosuch", NULL, err, sizeof(err)) == -EINVAL, "service");
-	CHECK(probe_target_parse(&t, "h:25", "smtpx", err, sizeof(err)) == -EINVAL, "protocol");
+	CHECK(target(&t, "[::1]25", NULL) == -EINVAL, "[::1]25");
+	CHECK(target(&t, "[zz]:25", NULL) == -EINVAL, "[zz]");
+	CHECK(target(&t, "h:0", NULL) == -EINVAL, "port 0");
+	CHECK(target(&t, "h:70000", NULL) == -EINVAL, "port 70000");
+	CHECK(target(&t, "h:25x", NULL) == -EINVAL, "25x");
+	CHECK(target(&t, ":25", NULL) == -EINVAL, "no host");
+	CHECK(target(&t, "h", NULL) == -EINVAL, "no port");
+	CHECK(target(&t, "h:nosuch", NULL) == -EINVAL, "service");
+	CHECK(target(&t, "h:25", "smtpx") == -EINVAL, "protocol");
 	CHECK(probe_proto_by_name("sieve") == PROTO_SIEVE && probe_proto_by_name("x") < 0, "names");
 }
 
@@ -293,6 +324,7 @@ int main(void)
 	test_xmpp_pg();
 	test_plaintext_kind();
 	test_targets();
+	test_target_in_policy();
 	if (failures) {
 		printf("%d failures\n", failures);
 		return 1;

@@ -21,20 +21,27 @@ int main(void)
 {
 	struct probe_target t[3];
 	struct probe_result r[3];
-	char err[128], *buf = NULL;
+	char *buf = NULL;
+	struct diag d;
+	const struct probe_diag pd = { .d = &d };
 	size_t len = 0;
 	FILE *f;
 
 	memset(r, 0, sizeof(r));
-	CHECK(!probe_target_parse(&t[0], "mail.test:submission", NULL, err, sizeof(err)), "%s",
-	      err);
-	CHECK(!probe_target_parse(&t[1], "192.0.2.1:993", NULL, err, sizeof(err)), "%s", err);
-	CHECK(!probe_target_parse(&t[2], "[2001:db8::1]:25", NULL, err, sizeof(err)), "%s", err);
+	diag_init(&d);
+	CHECK(!probe_target_parse(&t[0], &(struct target_spec){ "mail.test:submission" }, &pd),
+	      "%s", d.n ? d.recs[0].msg : "");
+	CHECK(!probe_target_parse(&t[1], &(struct target_spec){ "192.0.2.1:993" }, &pd), "%s",
+	      d.n ? d.recs[0].msg : "");
+	CHECK(!probe_target_parse(&t[2], &(struct target_spec){ "[2001:db8::1]:25" }, &pd), "%s",
+	      d.n ? d.recs[0].msg : "");
 	snprintf(t[0].label, sizeof(t[0].label), "corp-submission");
 	/* ftps is 989 (data) and 990 (control): a new connection goes to the control port */
-	CHECK(!probe_target_parse(&t[1], "ftp.test:ftps", NULL, err, sizeof(err)), "%s", err);
+	CHECK(!probe_target_parse(&t[1], &(struct target_spec){ "ftp.test:ftps" }, &pd), "%s",
+	      d.n ? d.recs[0].msg : "");
 	CHECK(t[1].port == 990 && t[1].proto == PROTO_IMPLICIT, "ftps: port %u", t[1].port);
-	CHECK(!probe_target_parse(&t[1], "192.0.2.1:993", NULL, err, sizeof(err)), "%s", err);
+	CHECK(!probe_target_parse(&t[1], &(struct target_spec){ "192.0.2.1:993" }, &pd), "%s",
+	      d.n ? d.recs[0].msg : "");
 
 	r[0].reachable = true;
 	r[0].starttls = ST_STRIPPED;
@@ -111,6 +118,7 @@ int main(void)
 		      NULL,
 	      "unreachable line:\n%s", buf);
 	free(buf);
+	diag_free(&d);
 
 	if (failures) {
 		printf("%d failures\n", failures);
