@@ -237,7 +237,7 @@ static int zero_new_counters(struct apply_ctx *c)
 	if (err)
 		return apply_fail(c, err, "cannot reset counters: %s", strerror(-err));
 	reset = slots_relabel(pl, &c->old, c->st.have_maps);
-	slots_say_relabeled(c->o->out, reset, c->old.meta.default_action, pl->default_action);
+	relabel_say(c->o->out, reset, c->old.meta.default_action, pl->default_action);
 	for (size_t i = 0; i < pl->n_ctx; i++) {
 		uint32_t base = c->slots.ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 

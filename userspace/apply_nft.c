@@ -261,6 +261,8 @@ int apply_nft(const struct plan *pol, const struct nft_apply_opts *o, struct dia
 	struct nft_existing old;
 	struct nft_encode_opts eo;
 	struct nft_batch b;
+	struct relabel_old was;
+	unsigned int relabel;
 	int err;
 
 	/* The batch replaces what the table holds now, by name. The exclusive apply lock keeps
@@ -269,12 +271,16 @@ int apply_nft(const struct plan *pol, const struct nft_apply_opts *o, struct dia
 	err = nft_existing_read(&old, d);
 	if (err)
 		return err;
-	eo = (struct nft_encode_opts){ o->policy_file, o->sha256, o->dry_run, &old };
+	was = old.records;
+	relabel = relabel_counters(pol, old.have_records ? &was : NULL);
+	eo = (struct nft_encode_opts){ o->policy_file, o->sha256, o->dry_run, &old, relabel };
 	err = nft_encode(pol, &eo, &b);
 	nft_existing_free(&old);
 	if (err)
 		return diag_sys_error(d, err, "cannot build the nftables batch");
 	err = send_batch(pol, &b, d);
+	if (!err && !o->dry_run)
+		relabel_say(o->out, relabel, was.default_action, pol->default_action);
 	if (!err)
 		report(pol, &b, o);
 	nft_batch_free(&b);

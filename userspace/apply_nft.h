@@ -3,10 +3,11 @@
  * Stage 4b: enforce a checked policy with nftables alone (`backend: nft`). The whole policy
  * becomes one table, inet tlsfw, that tlsfw alone owns; one libnftnl batch sent with libmnl
  * replaces its contents atomically (the kernel commits all of the batch or none of it). The
- * table itself stays: the batch flushes its rules,
- * deletes its sets and chains and the counters the new policy no longer names, and creates
- * the new ones, so counters that keep their name go on counting through the commit. See
- * "nftables backend" in Documentation/architecture.md for the ruleset's shape.
+ * table itself stays: the batch flushes its rules, deletes its sets and chains and the
+ * counters the new policy no longer names, and creates the new ones, so counters that keep
+ * their name go on counting through the commit (but for the interface totals whose label the
+ * new policy changes, relabel.h: made again at zero, and said on out). See "nftables backend"
+ * in Documentation/architecture.md for the ruleset's shape.
  *
  * Every function works in the caller's network namespace and never runs `nft`.
  */

@@ -28,6 +28,7 @@
 #include "lower.h"
 #include "nft_priv.h"
 #include "plan.h"
+#include "relabel.h"
 #include "lower_nft_priv.h"
 
 const uint8_t nl_ported[2] = { IPPROTO_TCP, IPPROTO_UDP };
@@ -43,6 +44,12 @@ enum {
 };
 static const char *const own_stats[] = {
 	"default", "pass", "drop", "reject", "monitor", "fragment-dropped", "fragment-allowed",
+};
+/* Which of them apply zeroes when the new policy changes their label (relabel.h). */
+static const unsigned int own_relabel[] = {
+	[OWN_DEFAULT] = RELABEL_DEFAULT,
+	[OWN_REJECT] = RELABEL_REJECT,
+	[OWN_MONITOR] = RELABEL_MONITOR,
 };
 
 /* ---- names ---------------------------------------------------------------------------------- */
@@ -729,7 +736,9 @@ static void chain_counters(struct nctx *c, size_t ii, bool egress)
 		nft_own_counter_name(name, sizeof(name), own_stats[i], ifc->name, egress);
 		snprintf(comment, sizeof(comment), "rule=(%s) iface=%s dir=%s", own_stats[i],
 			 ifc->name, dir);
-		counter_new(c, name, comment, -1, &ifc->loc);
+		if (counter_new(c, name, comment, -1, &ifc->loc) >= 0 &&
+		    i < sizeof(own_relabel) / sizeof(own_relabel[0]))
+			c->rs->counters[c->rs->n_counters - 1].relabel = own_relabel[i];
 	}
 }
 
@@ -901,6 +910,7 @@ int lower_nft(struct plan *pl, struct diag *d)
 	nft_records_comment(c.rs->comment, sizeof(c.rs->comment), pl->file);
 	c.rs->n_policy_rules = pl->n_rules;
 	c.rs->default_action = pl->default_action;
+	c.rs->rejects = relabel_rejects(pl);
 	for (size_t ri = 0; ri < pl->n_rules && !c.err; ri++)
 		rule_shape(&c, ri, &shapes[ri]);
 	records = nl_chain_new(&c, NFT_POLICY_CHAIN, -1, NULL);

@@ -157,9 +157,13 @@ static bool old_counter(const struct bctx *c, const char *name)
 	       bsearch(&name, old->counters, old->n_counters, sizeof(char *), name_cmp);
 }
 
+static void del_named(struct bctx *c, uint16_t type, const char *name);
+
 /* A counter of the new policy. One the table holds already is left as it is: the kernel
- * would ignore the message (a counter has nothing to update), and its count goes on. Its
- * comment names only what its name says, so it never goes stale. */
+ * would ignore the message (a counter has nothing to update), and its count goes on. But an
+ * interface's total whose label the new policy changes (relabel.h) is deleted and made again:
+ * in the switch, so that a refused apply keeps it, and the old rules that counted into it are
+ * flushed first. Its comment names only what its name says, so it never goes stale. */
 static void counter_add(struct bctx *c, const struct nft_rs_counter *k)
 {
 	struct nftnl_udata_buf *u;
@@ -169,8 +173,11 @@ static void counter_add(struct bctx *c, const struct nft_rs_counter *k)
 	if (c->err)
 		return;
 	c->b->n_counters++;
-	if (old_counter(c, k->name))
-		return;
+	if (old_counter(c, k->name)) {
+		if (!(k->relabel & c->o->relabel))
+			return;
+		del_named(c, NFT_MSG_DELOBJ, k->name);
+	}
 	ob = nftnl_obj_alloc();
 	u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
 	if (!ob || !u) {
@@ -258,14 +265,16 @@ static struct nftnl_udata_buf *records(struct bctx *c)
 		snprintf(path, sizeof(path), "...%s", file + fl - (NFT_META_PATH_MAX - 3));
 	else
 		snprintf(path, sizeof(path), "%s", file);
-	nftnl_udata_put_strz(u, NFTNL_UDATA_CHAIN_COMMENT, comment);
-	nftnl_udata_put_strz(u, NFT_META_FILE, path);
-	if (c->o->sha256)
-		nftnl_udata_put(u, NFT_META_SHA256, 32, c->o->sha256);
-	nftnl_udata_put(u, NFT_META_APPLIED, sizeof(now), &now);
-	nftnl_udata_put(u, NFT_META_NRULES, sizeof(nrules), &nrules);
-	nftnl_udata_put_strz(u, NFT_META_DEFAULT, pol_action_names[c->rs->default_action]);
-	nftnl_udata_put(u, NFT_META_TAG, 1, &c->tag);
+	/* a record that does not fit would be lost without a word (see NFT_META_PATH_MAX) */
+	if (!nftnl_udata_put_strz(u, NFTNL_UDATA_CHAIN_COMMENT, comment) ||
+	    !nftnl_udata_put_strz(u, NFT_META_FILE, path) ||
+	    (c->o->sha256 && !nftnl_udata_put(u, NFT_META_SHA256, 32, c->o->sha256)) ||
+	    !nftnl_udata_put(u, NFT_META_APPLIED, sizeof(now), &now) ||
+	    !nftnl_udata_put(u, NFT_META_NRULES, sizeof(nrules), &nrules) ||
+	    !nftnl_udata_put_strz(u, NFT_META_DEFAULT, pol_action_names[c->rs->default_action]) ||
+	    !nftnl_udata_put(u, NFT_META_TAG, 1, &c->tag) ||
+	    !nftnl_udata_put(u, NFT_META_REJECTS, 1, &(uint8_t){ c->rs->rejects }))
+		c->err = -E2BIG;
 	return u;
 }
 

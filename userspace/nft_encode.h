@@ -13,6 +13,7 @@
 
 #include "diag.h"
 #include "plan.h"
+#include "relabel.h"
 
 #define NFT_TLSFW_TABLE "tlsfw" /* family inet */
 
@@ -20,6 +21,8 @@
 struct nft_existing {
 	bool table;
 	char tag;			   /* generation of the sets in force ('a', 'b', 0) */
+	bool have_records;		   /* the policy chain's records were read: */
+	struct relabel_old records;	   /* the default action, whether a rule rejects */
 	char **chains, **sets, **counters; /* counters: sorted by strcmp */
 	size_t n_chains, n_sets, n_counters;
 };
@@ -33,6 +36,9 @@ struct nft_encode_opts {
 	 * (same rule, interface and direction) are left in place, so counts continue across
 	 * apply exactly, as in the BPF backend; the others are deleted. */
 	const struct nft_existing *old;
+	/* RELABEL_* bits (relabel.h): the interfaces' own counters of these kinds that old
+	 * holds are deleted and made again at zero, in the switch. */
+	unsigned int relabel;
 };
 
 /* Which element of the plan produced message i of a batch (0 is the batch begin). */

@@ -27,8 +27,12 @@ enum {
 	NFT_META_COUNTER,     /* rule: name of its rule counter, NUL-terminated */
 	NFT_META_RULE,	      /* rule: "rule=R action=A mode=M line=N", NUL-terminated */
 	NFT_META_TAG,	      /* policy chain: the generation of its sets, 'a' or 'b' */
+	NFT_META_REJECTS,     /* policy chain: uint8_t, 1 when a rule in enforce mode rejects */
 };
-#define NFT_META_PATH_MAX 140
+/* The policy chain's records fit the kernel's 256 bytes: each is 2 bytes of header and its
+ * value, comment 48, path NFT_META_PATH_MAX + 1, sha256 32, applied 8, nrules 4, default 6,
+ * tag 1, rejects 1: 253 bytes at most. */
+#define NFT_META_PATH_MAX 136
 #define NFT_POLICY_CHAIN "tlsfw_policy"
 #define NFT_TABLE_COMMENT "tlsfw: see `tlsfw status`, chain " NFT_POLICY_CHAIN
 /* Where reject rules go (not "reject": a keyword, which `nft -f` would not read back from

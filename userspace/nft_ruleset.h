@@ -106,9 +106,10 @@ struct nft_rs_chain {
 };
 
 struct nft_rs_counter {
-	char name[160];	   /* "<rule>/<if>/<in|out>", "<if>/<in|out>/<stat>" */
-	char comment[128]; /* "rule=R iface=I dir=D": only what the name says */
-	int rule;	   /* index into plan.rules, -1: the interface's own */
+	char name[160];	      /* "<rule>/<if>/<in|out>", "<if>/<in|out>/<stat>" */
+	char comment[128];    /* "rule=R iface=I dir=D": only what the name says */
+	int rule;	      /* index into plan.rules, -1: the interface's own */
+	unsigned int relabel; /* the RELABEL_* bit that zeroes it across apply (relabel.h), or 0 */
 	struct loc loc;
 };
 
@@ -125,6 +126,7 @@ struct nft_ruleset {
 	size_t n_rules;
 	uint32_t n_policy_rules; /* records: the policy's rule count */
 	uint8_t default_action;	 /* records */
+	bool rejects;		 /* records: a rule in enforce mode rejects */
 };
 
 void nft_ruleset_free(struct nft_ruleset *rs);

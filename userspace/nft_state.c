@@ -22,6 +22,7 @@
 #include <libnftnl/udata.h>
 
 #include "apply_nft.h"
+#include "names.h"
 #include "nft_priv.h"
 
 /* ---- requests (get and dump) -------------------------------------------------------------- */
@@ -293,13 +294,26 @@ static void names_free(char **v, size_t n)
 
 struct chain_names {
 	struct name_list l;
-	char tag; /* NFT_META_TAG of the policy chain */
+	char tag;	    /* the policy chain's records: NFT_META_TAG, */
+	int default_action; /* NFT_META_DEFAULT (-EINVAL: none), */
+	int rejects;	    /* NFT_META_REJECTS (-1: none) */
 };
 
-static int tag_cb(const struct nftnl_udata *attr, void *data)
+static int records_cb(const struct nftnl_udata *attr, void *data)
 {
-	if (nftnl_udata_type(attr) == NFT_META_TAG && nftnl_udata_len(attr) == 1)
-		*(char *)data = *(const char *)nftnl_udata_get(attr);
+	struct chain_names *cn = data;
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+	char def[8];
+
+	if (nftnl_udata_type(attr) == NFT_META_TAG && len == 1)
+		cn->tag = *v;
+	if (nftnl_udata_type(attr) == NFT_META_REJECTS && len == 1)
+		cn->rejects = *v != 0;
+	if (nftnl_udata_type(attr) == NFT_META_DEFAULT && len < sizeof(def)) {
+		snprintf(def, sizeof(def), "%.*s", (int)len, v);
+		cn->default_action = action_parse(def);
+	}
 	return 0;
 }
 
@@ -322,7 +336,7 @@ static int chain_name_cb(const struct nlmsghdr *nlh, void *data)
 					nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &ulen);
 
 				if (ud && ulen)
-					nftnl_udata_parse(ud, ulen, tag_cb, &cn->tag);
+					nftnl_udata_parse(ud, ulen, records_cb, cn);
 			}
 		}
 	}
@@ -389,7 +403,7 @@ int nft_existing_read(struct nft_existing *old, struct diag *d)
 	struct nftnl_set *st = nftnl_set_alloc();
 	struct nftnl_obj *ob = nftnl_obj_alloc();
 	struct name_list sets = { 0 }, counters = { 0 };
-	struct chain_names cn = { 0 };
+	struct chain_names cn = { .default_action = -EINVAL, .rejects = -1 };
 	struct nft_status present = { 0 };
 	const char *what = "table";
 	int err;
@@ -437,6 +451,10 @@ out:
 		old->chains = cn.l.v;
 		old->n_chains = cn.l.n;
 		old->tag = cn.tag;
+		/* A table made before NFT_META_REJECTS: its policy may have rejected. */
+		old->have_records = cn.default_action >= 0;
+		old->records = (struct relabel_old){ .default_action = cn.default_action,
+						     .rejects = cn.rejects != 0 };
 		old->sets = sets.v;
 		old->n_sets = sets.n;
 		if (counters.n)

@@ -161,57 +161,28 @@ int slots_assign(struct slots *s, const struct plan *pl, const struct state_meta
 
 unsigned int slots_relabel(const struct plan *pl, const struct state_meta *old, bool had_policy)
 {
-	unsigned int reset = 0;
-	bool reject = false, monitor = false;
+	struct relabel_old ro = { .default_action = old->meta.default_action };
 
-	if (!had_policy)
-		return 0;
-	for (size_t i = 0; i < pl->n_rules; i++) {
-		reject |= !pl->rules[i].monitor && pl->rules[i].action == TLSFW_ACT_REJECT;
-		monitor |= pl->rules[i].monitor;
-	}
-	if (old->meta.default_action != pl->default_action)
-		reset |= SLOTS_RESET_DEFAULT;
-	if (!reject)
-		reset |= SLOTS_RESET_REJECT;
-	for (uint32_t s = 0; !reject && s < TLSFW_MAX_RULES; s++) {
+	for (uint32_t s = 0; had_policy && !ro.rejects && s < TLSFW_MAX_RULES; s++) {
 		const struct tlsfw_rule_info *ri = &old->rules[s];
 
-		if ((ri->in_use & (1u << old->gen)) && !ri->monitor &&
-		    ri->action == TLSFW_ACT_REJECT) {
-			reset |= SLOTS_SAY_REJECT;
-			break;
-		}
+		ro.rejects = (ri->in_use & (1u << old->gen)) && !ri->monitor &&
+			     ri->action == TLSFW_ACT_REJECT;
 	}
-	if (!monitor)
-		reset |= SLOTS_RESET_MONITOR;
-	return reset;
+	return relabel_counters(pl, had_policy ? &ro : NULL);
 }
 
 void slots_zero_relabeled(const struct bpf_counters *ctr, uint32_t base, unsigned int reset)
 {
-	if (reset & SLOTS_RESET_DEFAULT)
+	if (reset & RELABEL_DEFAULT)
 		bpf_counter_zero(ctr, base + TLSFW_STAT_DEFAULT);
-	if (reset & SLOTS_RESET_REJECT) {
+	if (reset & RELABEL_REJECT) {
 		bpf_counter_zero(ctr, base + TLSFW_STAT_REJECT);
 		bpf_counter_zero(ctr, base + TLSFW_STAT_REJECT_SENT);
 		bpf_counter_zero(ctr, base + TLSFW_STAT_REJECT_FAILED);
 	}
-	if (reset & SLOTS_RESET_MONITOR)
+	if (reset & RELABEL_MONITOR)
 		bpf_counter_zero(ctr, base + TLSFW_STAT_MONITOR);
-}
-
-void slots_say_relabeled(FILE *out, unsigned int reset, uint8_t old_default, uint8_t new_default)
-{
-	static const char *const act[] = { "allow", "drop", "reject" };
-
-	if (!out)
-		return;
-	if (reset & SLOTS_RESET_DEFAULT)
-		fprintf(out, "counters: (default) reset: the default changed from %s to %s\n",
-			act[old_default % 3], act[new_default % 3]);
-	if (reset & SLOTS_SAY_REJECT)
-		fprintf(out, "counters: reject totals reset: no rule of the new policy rejects\n");
 }
 
 void slots_free(struct slots *s)

@@ -13,6 +13,7 @@
 
 #include "diag.h"
 #include "plan.h"
+#include "relabel.h"
 #include "state.h"
 
 struct slots {
@@ -28,23 +29,12 @@ int slots_assign(struct slots *s, const struct plan *pl, const struct state_meta
 		 unsigned int old_gen, struct diag *d);
 void slots_free(struct slots *s);
 
-/*
- * Counters of a kept (interface, direction) block whose label the new policy pl changes (item
- * 5 of issue 17): the (default) line when the default action changed (its packets got the
- * old default), the reject total (with the replies sent and failed) when no rule of pl can
- * reject, the monitor total when no rule is in monitor mode. apply zeroes them and says so.
- * A rule's own line keeps counting by name (slots_assign). had_policy: old
- * describes a policy in force. Returns SLOTS_RESET_* bits.
- */
-#define SLOTS_RESET_DEFAULT 1u
-#define SLOTS_RESET_REJECT 2u
-#define SLOTS_RESET_MONITOR 4u
-#define SLOTS_SAY_REJECT 8u /* and the previous policy had a reject rule: say so */
+/* The counters of a kept (interface, direction) block that pl relabels (relabel.h), from
+ * the rules of the generation old describes; had_policy: old describes a policy in force.
+ * Returns RELABEL_* bits. A rule's own line keeps counting by name (slots_assign). */
 unsigned int slots_relabel(const struct plan *pl, const struct state_meta *old, bool had_policy);
 struct bpf_counters;
-/* Zero the reset statistics of the counter block at base. */
+/* Zero the relabelled statistics of the counter block at base. */
 void slots_zero_relabeled(const struct bpf_counters *ctr, uint32_t base, unsigned int reset);
-/* One line on out saying what was reset and why (nothing when reset is 0). */
-void slots_say_relabeled(FILE *out, unsigned int reset, uint8_t old_default, uint8_t new_default);
 
 #endif

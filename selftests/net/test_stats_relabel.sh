@@ -1,14 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Counters honest across applies (issue 17 item 5), backend bpf: after traffic under a
-# default-allow policy whose rule 'blocky' rejects, a default-drop policy whose 'blocky' drops
-# replaces it. apply says which totals it reset; `stats` then shows (default) 0 and reject 0,
-# while the pass total and the rules' own lines (kept by name) carry on.
+# Counters honest across applies (issue 17 item 5), under each backend of $BACKENDS: after
+# traffic through the gateway under a default-allow policy with a reject rule and a
+# monitor-mode rule, a default-drop policy replaces it in which no rule rejects, the monitor
+# rule enforces and one rule is renamed. apply says which totals it reset; `stats` then shows
+# (default), reject and monitor at 0, while the pass total and the rules' own lines (kept by
+# name, also the one turned enforcing) carry on and the renamed rule starts at 0. Traffic
+# after the flip counts exactly under the new labels. With backend nft the reset is part of
+# the switch transaction: a refused switch and a dry run leave every counter as it was (read
+# by `nft` too, an independent witness).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nft_lib.sh"
 
-N=4
-topo_up
-a=$(policy allow <<EOF
+N=4 M=3
+pa=$(policy allow <<EOF
 version: 1
 interfaces:
   - name: lan0
@@ -22,9 +27,18 @@ rules:
     proto: udp
     dport: 5301
     action: allow
+  - name: watch
+    proto: udp
+    dport: 5302
+    action: drop
+    mode: monitor
+  - name: old-name
+    proto: udp
+    dport: 5303
+    action: allow
 EOF
 )
-b=$(policy drop <<EOF
+pb=$(policy drop <<EOF
 version: 1
 interfaces:
   - name: lan0
@@ -38,30 +52,104 @@ rules:
     proto: udp
     dport: 5301
     action: allow
+  - name: watch
+    proto: udp
+    dport: 5302
+    action: drop
+  - name: new-name
+    proto: udp
+    dport: 5303
+    action: allow
 EOF
 )
+# iface JSON STAT: packets of lan0 ingress's STAT (default, pass, drop, reject, monitor)
 iface() { jget "$1" "[i for i in d['interfaces'] if i['interface']=='lan0' and i['direction']=='ingress'][0]['$2']['packets']"; }
+rule() { stat_rule "$1" "$2" lan0 ingress packets; }
+# want JSON WHAT N: WHAT is "stat:NAME" or "rule:NAME"; its packets must be N
+want() {
+	local got
+	case $2 in
+	stat:*) got=$(iface "$1" "${2#stat:}") ;;
+	rule:*) got=$(rule "$1" "${2#rule:}") ;;
+	esac
+	[ "$got" = "$3" ] || { tlsfw stats --exact; fail "$B: $4: ${2#*:} shows $got packets, want $3"; }
+}
 
-tlsfw apply "$a" >/dev/null || fail "apply the default-allow policy"
-send_udp "$CLI" "$S4" 9999,5300,5301 $N
-stats_json "$TMP/a.json"
-[ "$(iface "$TMP/a.json" default)" = $N ] || fail "the default counted $(iface "$TMP/a.json" default), not $N"
-[ "$(iface "$TMP/a.json" reject)" = $N ] || fail "the reject total is $(iface "$TMP/a.json" reject), not $N"
-pass=$(iface "$TMP/a.json" pass)
+# nft only: a refused switch and a dry run of the default-drop policy keep every counter.
+nft_unchanged() {
+	local what
+	for what in "TLSFW_NFT_FAULT=switch" "--dry-run"; do
+		if [ "$what" = --dry-run ]; then
+			tlsfw apply "$b" --dry-run >"$TMP/try.out" 2>&1 || { cat "$TMP/try.out"; fail "$B: apply --dry-run"; }
+		else
+			gw env "$what" "$TLSFW" apply "$b" >"$TMP/try.out" 2>&1 &&
+				fail "$B: apply with a refused switch succeeded"
+		fi
+		grep -q "^counters:" "$TMP/try.out" && { cat "$TMP/try.out"; fail "$B: $what said it reset counters"; }
+		stats_json "$TMP/try.json"
+		want "$TMP/try.json" stat:default $N "$what"
+		want "$TMP/try.json" stat:reject $N "$what"
+		want "$TMP/try.json" stat:monitor $N "$what"
+		[ "$(nft_counter lan0/in/default)" = $N ] || fail "$B: $what: nft shows lan0/in/default $(nft_counter lan0/in/default)"
+		[ "$(nft_counter lan0/in/reject)" = $N ] || fail "$B: $what: nft shows lan0/in/reject $(nft_counter lan0/in/reject)"
+	done
+	ok "$B: a refused switch and a dry run keep (default), reject and monitor"
+}
 
-tlsfw apply "$b" >"$TMP/apply.out" || fail "apply the default-drop policy"
-grep -q "counters: (default) reset: the default changed from allow to drop" "$TMP/apply.out" ||
-	{ cat "$TMP/apply.out"; fail "apply did not say that the (default) line was reset"; }
-grep -q "counters: reject totals reset" "$TMP/apply.out" ||
-	{ cat "$TMP/apply.out"; fail "apply did not say that the reject totals were reset"; }
-stats_json "$TMP/b.json"
-[ "$(iface "$TMP/b.json" default)" = 0 ] || fail "(default) drop shows $(iface "$TMP/b.json" default) packets the old default passed"
-[ "$(iface "$TMP/b.json" reject)" = 0 ] || fail "a reject total of $(iface "$TMP/b.json" reject) under a policy that cannot reject"
-[ "$(stat_rule "$TMP/b.json" blocky lan0 ingress packets)" = $N ] ||
-	fail "'blocky' (kept by name) lost its count"
-[ "$(stat_rule "$TMP/b.json" kept lan0 ingress packets)" = $N ] ||
-	fail "'kept' (unchanged) lost its count: $(stat_rule "$TMP/b.json" kept lan0 ingress packets)"
-[ "$(iface "$TMP/b.json" pass)" -ge "$pass" ] || fail "the pass total did not carry on (it may only grow: neighbour discovery passes)"
-tlsfw stats >"$TMP/b.txt" || fail "stats"
-grep -q "reject [1-9]" "$TMP/b.txt" && { cat "$TMP/b.txt"; fail "stats shows a reject count"; }
-ok "after allow -> drop: (default) and reject start at 0 (said by apply); rule lines and pass carry on"
+for B in $BACKENDS; do
+	topo_up "$B"
+	a=$(backend_policy "$pa" "$B")
+	b=$(backend_policy "$pb" "$B")
+
+	tlsfw apply "$a" >/dev/null || fail "$B: apply the default-allow policy"
+	send_udp "$CLI" "$S4" 9999,5300,5301,5302,5303 $N
+	stats_json "$TMP/a.json"
+	want "$TMP/a.json" stat:default $N "default allow"
+	want "$TMP/a.json" stat:reject $N "default allow"
+	want "$TMP/a.json" stat:monitor $N "default allow"
+	pass=$(iface "$TMP/a.json" pass)
+	[ "$B" = nft ] && nft_unchanged
+
+	tlsfw apply "$b" >"$TMP/apply.out" || fail "$B: apply the default-drop policy"
+	grep -qx "counters: (default) reset: the default changed from allow to drop" "$TMP/apply.out" ||
+		{ cat "$TMP/apply.out"; fail "$B: apply did not say that the (default) line was reset"; }
+	grep -qx "counters: reject totals reset: no rule of the new policy rejects" "$TMP/apply.out" ||
+		{ cat "$TMP/apply.out"; fail "$B: apply did not say that the reject totals were reset"; }
+	stats_json "$TMP/b.json"
+	want "$TMP/b.json" stat:default 0 "(default) drop after allow -> drop"
+	want "$TMP/b.json" stat:reject 0 "a policy that cannot reject"
+	want "$TMP/b.json" stat:monitor 0 "a policy without monitor rules"
+	want "$TMP/b.json" rule:blocky $N "'blocky' (kept by name, reject -> drop)"
+	want "$TMP/b.json" rule:kept $N "'kept' (unchanged)"
+	want "$TMP/b.json" rule:watch $N "'watch' (monitor -> enforce)"
+	want "$TMP/b.json" rule:new-name 0 "'new-name' (renamed from old-name)"
+	[ "$(rule "$TMP/b.json" old-name)" = 0 ] || fail "$B: 'old-name' (renamed) is still listed"
+	# it may only grow: neighbour discovery passes (the essentials)
+	[ "$(iface "$TMP/b.json" pass)" -ge "$pass" ] || fail "$B: the pass total did not carry on"
+	tlsfw stats >"$TMP/b.txt" || fail "$B: stats"
+	grep -q "reject [1-9]" "$TMP/b.txt" && { cat "$TMP/b.txt"; fail "$B: stats shows a reject count"; }
+	if [ "$B" = nft ]; then
+		[ "$(nft_counter lan0/in/default)" = 0 ] || fail "$B: nft shows lan0/in/default $(nft_counter lan0/in/default)"
+		[ "$(nft_counter lan0/in/reject)" = 0 ] || fail "$B: nft shows lan0/in/reject $(nft_counter lan0/in/reject)"
+	fi
+	ok "$B: after allow -> drop: (default), reject and monitor start at 0 (said by apply); rule lines and pass carry on"
+
+	# traffic under the new policy counts under its labels, exactly
+	send_udp "$CLI" "$S4" 9999,5300,5301,5302,5303 $M
+	stats_json "$TMP/c.json"
+	want "$TMP/c.json" stat:default $M "(default) drop after traffic"
+	want "$TMP/c.json" stat:reject 0 "reject after traffic"
+	want "$TMP/c.json" stat:monitor 0 "monitor after traffic"
+	want "$TMP/c.json" rule:blocky $((N + M)) "'blocky' after traffic"
+	want "$TMP/c.json" rule:kept $((N + M)) "'kept' after traffic"
+	want "$TMP/c.json" rule:watch $((N + M)) "'watch' after traffic"
+	want "$TMP/c.json" rule:new-name $M "'new-name' after traffic"
+	ok "$B: $M datagrams per port after the flip: (default) drop $M, blocky/kept/watch $((N + M)), new-name $M"
+
+	# the same policy again: nothing is relabelled, nothing said
+	tlsfw apply "$b" >"$TMP/again.out" || fail "$B: apply the default-drop policy again"
+	grep -q "^counters:" "$TMP/again.out" && { cat "$TMP/again.out"; fail "$B: apply of the same policy reset counters"; }
+	stats_json "$TMP/d.json"
+	want "$TMP/d.json" stat:default $M "the same policy again"
+	ok "$B: the same policy again keeps (default) drop at $M and says nothing"
+done

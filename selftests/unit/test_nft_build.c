@@ -4,7 +4,7 @@
  * nft_encode.c): what a policy turns into (sets,
  * chains, rules, counters), merged set elements, the map from batch messages back to policy
  * rules, the dry-run batch without its end message, and the replacement of a table that
- * holds a previous policy (kept counters, deleted leftovers).
+ * holds a previous policy (kept counters, deleted leftovers, relabelled totals made again).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +33,7 @@ struct fx {
 };
 
 static const struct nft_existing *fx_old; /* opts.old of the next fx_build */
+static unsigned int fx_relabel;		  /* opts.relabel of the next fx_build */
 
 static int fx_build(struct fx *f, const char *text, bool dry_run)
 {
@@ -40,7 +41,8 @@ static int fx_build(struct fx *f, const char *text, bool dry_run)
 	struct nft_encode_opts o = { .policy_file = "/etc/tlsfw/test.conf",
 				     .sha256 = hash,
 				     .dry_run = dry_run,
-				     .old = fx_old };
+				     .old = fx_old,
+				     .relabel = fx_relabel };
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -280,87 +282,122 @@ static void msg_name(const struct nlmsghdr *nlh, int t, char *out, size_t len)
 	}
 }
 
-/*
- * Replacing a table that holds a previous policy (generation a, and a set of generation b
- * left by an apply that failed half way). First transaction: only the new generation's sets
- * (after deleting that leftover). Second: flush the rules, delete the previous sets, the
- * chains the new policy does not make and the counters it does not name; chains and
- * counters it makes again are left in place (no message: a base chain stays on its hook, a
- * counter goes on counting).
- */
-static void test_replace(void)
+/* What the two transactions of b add and delete, "+set block-quic_pd.b " and so on. */
+static void batch_names(const struct nft_batch *b, char *stage, size_t n_stage, char *sw,
+			size_t n_sw)
 {
-	static char *chains[] = { "tlsfw_policy", "tlsfw_reject", "lan0_in", "wan0_out" };
-	static char *sets[] = { "block-quic_pd.a", "gone_pd.a", "egress", "stale_pd.b" };
-	static char *counters[] = {
-		/* sorted */
-		"allow-https/lan0/in", "block-quic/lan0/in", "gone/lan0/in",
-		"lan0/in/default",     "wan0/out/drop",
+	static const char *const verb[] = {
+		[NFT_MSG_NEWTABLE] = "+table", [NFT_MSG_NEWSET] = "+set",
+		[NFT_MSG_DELSET] = "-set",     [NFT_MSG_NEWCHAIN] = "+chain",
+		[NFT_MSG_DELCHAIN] = "-chain", [NFT_MSG_NEWOBJ] = "+counter",
+		[NFT_MSG_DELOBJ] = "-counter", [NFT_MSG_DELRULE] = "flush",
 	};
-	static const struct nft_existing old = {
-		.table = true,
-		.tag = 'a',
-		.chains = chains,
-		.n_chains = 4,
-		.sets = sets,
-		.n_sets = 4,
-		.counters = counters,
-		.n_counters = 5,
-	};
-	char got_stage[512] = "", got_switch[1024] = "";
-	char *text = tree_file("policies/block-quic-port.conf", NULL);
 	size_t off = 0;
 	bool second = false;
-	struct fx f;
 
-	CHECK(text, "cannot read policies/block-quic-port.conf");
-	if (!text)
-		return;
-	fx_old = &old;
-	CHECK(fx_build(&f, text, false) == 0, "build over a previous policy failed: %d", f.err);
-	fx_old = NULL;
-	CHECK(f.b.split > 0 && f.b.split < f.b.len, "no second transaction (split %zu of %zu)",
-	      f.b.split, f.b.len);
-	for (size_t i = 0; i < f.b.n_msgs && off < f.b.len; i++) {
-		struct nlmsghdr *nlh = (struct nlmsghdr *)(f.b.buf + off);
-		int t = msg_type(&f.b, i);
+	stage[0] = sw[0] = 0;
+	for (size_t i = 0; i < b->n_msgs && off < b->len; i++) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)(b->buf + off);
+		int t = msg_type(b, i);
 		char name[128], item[160];
-		static const char *const verb[] = {
-			[NFT_MSG_NEWTABLE] = "+table", [NFT_MSG_NEWSET] = "+set",
-			[NFT_MSG_DELSET] = "-set",     [NFT_MSG_NEWCHAIN] = "+chain",
-			[NFT_MSG_DELCHAIN] = "-chain", [NFT_MSG_NEWOBJ] = "+counter",
-			[NFT_MSG_DELOBJ] = "-counter", [NFT_MSG_DELRULE] = "flush",
-		};
 
-		if (off == f.b.split)
+		if (off == b->split)
 			second = true;
 		off += NLMSG_ALIGN(nlh->nlmsg_len);
 		if (t < 0 || t >= (int)(sizeof(verb) / sizeof(verb[0])) || !verb[t])
 			continue; /* batch markers, rules, elements */
 		msg_name(nlh, t, name, sizeof(name));
 		snprintf(item, sizeof(item), "%s%s%s ", verb[t], name[0] ? " " : "", name);
-		strncat(second ? got_switch : got_stage, item,
-			(second ? sizeof(got_switch) - strlen(got_switch) :
-				  sizeof(got_stage) - strlen(got_stage)) -
-				1);
+		if (second)
+			strncat(sw, item, n_sw - strlen(sw) - 1);
+		else
+			strncat(stage, item, n_stage - strlen(stage) - 1);
 	}
+}
+
+static char *replace_chains[] = { "tlsfw_policy", "tlsfw_reject", "lan0_in", "wan0_out" };
+static char *replace_sets[] = { "block-quic_pd.a", "gone_pd.a", "egress", "stale_pd.b" };
+static char *replace_counters[] = {
+	/* sorted */
+	"allow-https/lan0/in", "block-quic/lan0/in", "gone/lan0/in",
+	"lan0/in/default",     "lan0/in/reject",     "wan0/out/drop",
+};
+/* A table that holds a previous policy (generation a, and a set of generation b left by an
+ * apply that failed half way). */
+static const struct nft_existing replace_old = {
+	.table = true,
+	.tag = 'a',
+	.chains = replace_chains,
+	.n_chains = 4,
+	.sets = replace_sets,
+	.n_sets = 4,
+	.counters = replace_counters,
+	.n_counters = 6,
+};
+
+/* Build text over replace_old with opts.relabel = relabel: the first transaction only
+ * stages the new generation's sets (after deleting the leftover), the second is want. */
+static void replace_check(const char *text, unsigned int relabel, const char *want)
+{
+	char got_stage[512] = "", got_switch[1024] = "";
+	struct fx f;
+
+	fx_old = &replace_old;
+	fx_relabel = relabel;
+	CHECK(fx_build(&f, text, false) == 0, "build over a previous policy failed: %d", f.err);
+	fx_old = NULL;
+	fx_relabel = 0;
+	CHECK(f.b.split > 0 && f.b.split < f.b.len, "no second transaction (split %zu of %zu)",
+	      f.b.split, f.b.len);
+	batch_names(&f.b, got_stage, sizeof(got_stage), got_switch, sizeof(got_switch));
 	CHECK(!strcmp(got_stage, "+table -set stale_pd.b +set block-quic_pd.b "),
 	      "first transaction: %s", got_stage);
-	CHECK(!strcmp(got_switch,
-		      "flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
-		      "+chain tlsfw_policy +counter lan0/in/essentials "
-		      "+counter lan0/in/pass +counter lan0/in/drop +counter lan0/in/reject "
-		      "+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
-		      "+counter lan0/in/fragment-allowed "
-		      "-counter gone/lan0/in -counter wan0/out/drop "),
-	      "second transaction: %s", got_switch);
+	CHECK(!strcmp(got_switch, want), "second transaction (relabel %#x): %s", relabel,
+	      got_switch);
 	CHECK(f.b.n_counters == 10 && f.b.n_chains == 3 && f.b.n_staged == 1,
 	      "%u counters, %u chains, %zu staged sets in the new policy", f.b.n_counters,
 	      f.b.n_chains, f.b.n_staged);
 	fx_free(&f);
+}
+
+/*
+ * Replacing a table that holds a previous policy. Second transaction: flush the rules,
+ * delete the previous sets, the chains the new policy does not make and the counters it does
+ * not name; chains and counters it makes again are left in place (no message: a base chain
+ * stays on its hook, a counter goes on counting). Counters relabelled (relabel.h): the
+ * interface totals the table holds whose label changes are deleted and made again, after
+ * the flush (which releases them), and only those: not the rule counters or pass, and not a
+ * total the table does not hold yet (it is new anyway).
+ */
+static void test_replace(void)
+{
+	char *text = tree_file("policies/block-quic-port.conf", NULL);
+	struct fx f;
+
+	CHECK(text, "cannot read policies/block-quic-port.conf");
+	if (!text)
+		return;
+	replace_check(
+		text, 0,
+		"flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
+		"+chain tlsfw_policy +counter lan0/in/essentials "
+		"+counter lan0/in/pass +counter lan0/in/drop "
+		"+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
+		"+counter lan0/in/fragment-allowed "
+		"-counter gone/lan0/in -counter wan0/out/drop ");
+	replace_check(
+		text, RELABEL_DEFAULT | RELABEL_REJECT | RELABEL_MONITOR,
+		"flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
+		"+chain tlsfw_policy +counter lan0/in/essentials "
+		"-counter lan0/in/default +counter lan0/in/default "
+		"+counter lan0/in/pass +counter lan0/in/drop "
+		"-counter lan0/in/reject +counter lan0/in/reject "
+		"+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
+		"+counter lan0/in/fragment-allowed "
+		"-counter gone/lan0/in -counter wan0/out/drop ");
 
 	/* a dry run is one transaction, without its end */
-	fx_old = &old;
+	fx_old = &replace_old;
 	CHECK(fx_build(&f, text, true) == 0, "dry-run build failed");
 	fx_old = NULL;
 	CHECK(f.b.split == 0, "a dry run is split at %zu", f.b.split);
