@@ -223,12 +223,13 @@ static int assign_slots(struct apply_ctx *c)
 }
 
 /* New slots may hold the counts of a rule or interface that used them long ago. The counters
- * are written in memory, one at a time: their neighbours (the rules in use) count on. */
+ * are written in memory, one at a time: their neighbours (the rules in use) count on. The
+ * active generation uses none of these slots, so a dry run or a failed apply changes no
+ * count anyone reads. */
 static int zero_new_counters(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
 	struct bpf_counters ctr;
-	unsigned int reset;
 	int err;
 
 	if (!c->st.have_maps)
@@ -236,8 +237,6 @@ static int zero_new_counters(struct apply_ctx *c)
 	err = bpf_counters_map(&ctr, c->maps.counters);
 	if (err)
 		return apply_fail(c, err, "cannot reset counters: %s", strerror(-err));
-	reset = slots_relabel(pl, &c->old, c->st.have_maps);
-	relabel_say(c->o->out, reset, c->old.meta.default_action, pl->default_action);
 	for (size_t i = 0; i < pl->n_ctx; i++) {
 		uint32_t base = c->slots.ctx_slot[i] * TLSFW_SLOTS_PER_CTX;
 
@@ -246,9 +245,6 @@ static int zero_new_counters(struct apply_ctx *c)
 				bpf_counter_zero(&ctr, base + k);
 			continue;
 		}
-		/* A kept block's statistics (totals, reasons) run on across policies, but for
-		 * those whose label the new policy changes (slots_relabel). */
-		slots_zero_relabeled(&ctr, base, reset);
 		for (size_t r = 0; r < pl->n_rules; r++)
 			if (c->slots.rule_new[r])
 				bpf_counter_zero(&ctr,
@@ -263,6 +259,32 @@ static int zero_new_counters(struct apply_ctx *c)
 			return apply_fail(c, -errno, "cannot reset flow counters: %s",
 					  strerror(errno));
 	}
+	return 0;
+}
+
+/* A kept block's statistics (totals, reasons) run on across policies, but for those whose
+ * label the new policy changes (slots_relabel): zeroed right before the flip, so that a dry
+ * run or an apply that fails before it leaves the counts of the policy in force alone. */
+static int zero_relabeled(struct apply_ctx *c)
+{
+	struct bpf_counters ctr;
+	unsigned int reset;
+	int err;
+
+	if (!c->st.have_maps)
+		return 0;
+	reset = slots_relabel(c->pl, &c->old, c->st.have_maps);
+	if (!reset)
+		return 0;
+	err = bpf_counters_map(&ctr, c->maps.counters);
+	if (err)
+		return apply_fail(c, err, "cannot reset counters: %s", strerror(-err));
+	for (size_t i = 0; i < c->pl->n_ctx; i++)
+		if (!c->slots.ctx_new[i])
+			slots_zero_relabeled(&ctr, c->slots.ctx_slot[i] * TLSFW_SLOTS_PER_CTX,
+					     reset);
+	bpf_counters_unmap(&ctr);
+	relabel_say(c->o->out, reset, c->old.meta.default_action, c->pl->default_action);
 	return 0;
 }
 
@@ -631,7 +653,7 @@ static int run(struct apply_ctx *c)
 		return err;
 	if ((err = step(c, "names")) || (err = write_names(c)))
 		return err;
-	if ((err = step(c, "flip")) || (err = flip(c)))
+	if ((err = step(c, "flip")) || (err = zero_relabeled(c)) || (err = flip(c)))
 		return err;
 	if ((err = step(c, "post-flip-attach")) || (err = hooks_post_flip_attach(c)))
 		return err;

@@ -75,10 +75,12 @@ want() {
 	[ "$got" = "$3" ] || { tlsfw stats --exact; fail "$B: $4: ${2#*:} shows $got packets, want $3"; }
 }
 
-# nft only: a refused switch and a dry run of the default-drop policy keep every counter.
-nft_unchanged() {
-	local what
-	for what in "TLSFW_NFT_FAULT=switch" "--dry-run"; do
+# A refused switch (nft) or flip (bpf) and a dry run of the default-drop policy keep every
+# counter: the resets happen with the switch itself.
+unchanged() {
+	local what fault=TLSFW_FAULT=flip
+	[ "$B" = nft ] && fault=TLSFW_NFT_FAULT=switch
+	for what in "$fault" "--dry-run"; do
 		if [ "$what" = --dry-run ]; then
 			tlsfw apply "$b" --dry-run >"$TMP/try.out" 2>&1 || { cat "$TMP/try.out"; fail "$B: apply --dry-run"; }
 		else
@@ -90,6 +92,7 @@ nft_unchanged() {
 		want "$TMP/try.json" stat:default $N "$what"
 		want "$TMP/try.json" stat:reject $N "$what"
 		want "$TMP/try.json" stat:monitor $N "$what"
+		[ "$B" = nft ] || continue
 		[ "$(nft_counter lan0/in/default)" = $N ] || fail "$B: $what: nft shows lan0/in/default $(nft_counter lan0/in/default)"
 		[ "$(nft_counter lan0/in/reject)" = $N ] || fail "$B: $what: nft shows lan0/in/reject $(nft_counter lan0/in/reject)"
 	done
@@ -108,7 +111,7 @@ for B in $BACKENDS; do
 	want "$TMP/a.json" stat:reject $N "default allow"
 	want "$TMP/a.json" stat:monitor $N "default allow"
 	pass=$(iface "$TMP/a.json" pass)
-	[ "$B" = nft ] && nft_unchanged
+	unchanged
 
 	tlsfw apply "$b" >"$TMP/apply.out" || fail "$B: apply the default-drop policy"
 	grep -qx "counters: (default) reset: the default changed from allow to drop" "$TMP/apply.out" ||
