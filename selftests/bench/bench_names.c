@@ -299,6 +299,7 @@ static void config_rows(struct bench *b, struct flows *fl, const char *names, co
 	char w1[96], w2[96], w3[96];
 	struct arm a[] = {
 		{ "SYN of a new flow (the rule's port)", &fl->syn, MODE_NEW_FLOW },
+		{ "the same SYN again (its flow found)", &fl->syn, MODE_NONE },
 		{ w1, &fl->one, MODE_RESTORE },
 		{ w2, &fl->s1, MODE_RESTORE },
 		{ w3, &fl->s2, MODE_RESTORE },
@@ -317,18 +318,19 @@ static void config_rows(struct bench *b, struct flows *fl, const char *names, co
 	check(once(b, &fl->syn) == XDP_PASS, "the SYN did not pass");
 	snapshot(b);
 	row(b, "", "", &a[1]);
+	row(b, "", "", &a[2]);
 	check(once(b, &fl->one) == XDP_DROP, "the one-segment ClientHello was not dropped");
 	/* two segments: segment 1 after the SYN, segment 2 after segment 1 */
 	flows_clear(b);
 	once(b, &fl->syn);
 	snapshot(b);
-	row(b, "", "", &a[2]);
+	row(b, "", "", &a[3]);
 	check(once(b, &fl->s1) == XDP_PASS, "segment 1 did not pass");
 	check(snapshot(b) == TLSFW_FH_PARSING, "segment 1 ended the parse");
-	row(b, "", "", &a[3]);
+	row(b, "", "", &a[4]);
 	check(once(b, &fl->s2) == XDP_DROP, "segment 2 did not decide the flow");
 	check(snapshot(b) == TLSFW_FH_NAME, "segment 2 did not find the name");
-	for (size_t i = 4; i < sizeof(a) / sizeof(a[0]); i++)
+	for (size_t i = 5; i < sizeof(a) / sizeof(a[0]); i++)
 		row(b, "", "", &a[i]);
 }
 
