@@ -93,8 +93,8 @@ static char *gen_policy(unsigned int n, unsigned int depths, int names)
 	return s;
 }
 
-/* Read, check, lower and fill generation gen (not switched to). fill_ms: the fill alone. */
-static int fill(struct bench *b, const char *yaml, unsigned int gen, double *fill_ms)
+/* Read, check, lower and fill generation gen (not switched to). */
+static int fill(struct bench *b, const char *yaml, unsigned int gen)
 {
 	uint32_t ifindex[TLSFW_MAX_CTX], ctx_slot[TLSFW_MAX_CTX], slots[16];
 	struct policy pol = { 0 };
@@ -120,11 +120,8 @@ static int fill(struct bench *b, const char *yaml, unsigned int gen, double *fil
 	ids = (struct fill_ids){ .rule_slot = slots, .ifindex = ifindex, .ctx_slot = ctx_slot };
 	if (!err)
 		err = bpf_clear_gen(&b->m, gen);
-	if (!err) {
-		*fill_ms = bench_now_ms();
+	if (!err)
 		err = bpf_fill_gen(&b->m, &pl, gen, &ids, &d);
-		*fill_ms = bench_now_ms() - *fill_ms;
-	}
 	diag_print(&d, stderr);
 	diag_free(&d);
 	plan_free(&pl);
@@ -211,17 +208,31 @@ static int frame(struct pkt *p, uint16_t dport, uint32_t seq, uint8_t flags, con
 	return frame_build(p, &o);
 }
 
-/* One real run of p through tlsfw_xdp (generation GEN_NAMES); its XDP verdict. */
-static uint32_t once(struct bench *b, const struct pkt *p)
+/* One real run of p through prog_fd (generation GEN_NAMES); its XDP verdict. */
+static uint32_t run_once(struct bench *b, int prog_fd, const struct pkt *p)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len, .repeat = 1);
 
 	bpf_set_gen(&b->m, GEN_NAMES);
-	if (bpf_prog_test_run_opts(b->fd_x, &o)) {
+	if (bpf_prog_test_run_opts(prog_fd, &o)) {
 		fprintf(stderr, "test run: %s\n", strerror(errno));
 		exit(1);
 	}
 	return o.retval;
+}
+
+static uint32_t once(struct bench *b, const struct pkt *p)
+{
+	return run_once(b, b->fd_x, p);
+}
+
+/* The same through the wrapper in a's mode: a failed tail call would return XDP_ABORTED, and
+ * a restore that did not happen would not decide the flow. */
+static uint32_t wrapped_once(struct bench *b, const struct arm *a)
+{
+	set_next(b, b->fd_x);
+	b->wrap->bss->mode = a->mode;
+	return run_once(b, b->fd_wrap, a->p);
 }
 
 /* The flow table holds one flow: its state becomes what the wrapper restores. Returns its
@@ -312,6 +323,7 @@ static void config_rows(struct bench *b, struct flows *fl, const char *names, co
 	snprintf(w2, sizeof(w2), "ClientHello of %zu bytes, segment 1 of 2", fl->two_len);
 	snprintf(w3, sizeof(w3), "ClientHello of %zu bytes, segment 2 of 2: decides", fl->two_len);
 
+	check(wrapped_once(b, &a[0]) == XDP_PASS, "the wrapped SYN did not pass");
 	row(b, names, depths, &a[0]);
 	/* one segment: from the state after the SYN */
 	flows_clear(b);
@@ -327,6 +339,7 @@ static void config_rows(struct bench *b, struct flows *fl, const char *names, co
 	row(b, "", "", &a[3]);
 	check(once(b, &fl->s1) == XDP_PASS, "segment 1 did not pass");
 	check(snapshot(b) == TLSFW_FH_PARSING, "segment 1 ended the parse");
+	check(wrapped_once(b, &a[4]) == XDP_DROP, "the wrapped segment 2 did not decide the flow");
 	row(b, "", "", &a[4]);
 	check(once(b, &fl->s2) == XDP_DROP, "segment 2 did not decide the flow");
 	check(snapshot(b) == TLSFW_FH_NAME, "segment 2 did not find the name");
@@ -404,10 +417,7 @@ int main(void)
 			char *with = gen_policy(counts[c], depths[d], 1);
 			char *without = gen_policy(counts[c], depths[d], 0);
 			char nm[32], dp[16];
-			double ms_with, ms_without;
-
-			if (fill(&b, with, GEN_NAMES, &ms_with) ||
-			    fill(&b, without, GEN_PORTS, &ms_without)) {
+			if (fill(&b, with, GEN_NAMES) || fill(&b, without, GEN_PORTS)) {
 				fprintf(stderr, "%u names, %u depths: cannot fill\n", counts[c],
 					depths[d]);
 				return 1;
