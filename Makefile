@@ -68,10 +68,11 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
+BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ibpf -Wall -Wno-unused-function
+
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
-		-c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
@@ -81,11 +82,20 @@ CONTENT_SKEL := $(BUILD)/content_prog.skel.h
 
 $(BUILD)/selftests/content_prog.bpf.o: selftests/bpf/content_prog.bpf.c selftests/bpf/content_prog.h $(BPF_HDRS) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ibpf -Wall -Wno-unused-function \
-		-c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(CONTENT_SKEL): $(BUILD)/selftests/content_prog.bpf.o
 	$(BPFTOOL) gen skeleton $< name content_prog > $@.tmp && mv $@.tmp $@
+
+# The benchmark's wrapper that tail-calls the real program (selftests/bench/bench_wrap.bpf.c).
+BENCH_WRAP_SKEL := $(BUILD)/bench_wrap.skel.h
+
+$(BUILD)/selftests/bench_wrap.bpf.o: selftests/bench/bench_wrap.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_WRAP_SKEL): $(BUILD)/selftests/bench_wrap.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench_wrap > $@.tmp && mv $@.tmp $@
 
 # ---- userspace -------------------------------------------------------------------------------
 $(OBJ)/%.o: userspace/%.c $(US_HDRS) | $(SKELS)
@@ -143,6 +153,7 @@ $(FUZZ)/%: selftests/fuzz/%.c $(FUZZ_LIB_OBJS)
 
 # Every BPF test and benchmark may drive the content test program (selftests/lib/content_run.c).
 $(BPF_TESTS) $(BENCH_PROGS): $(CONTENT_SKEL)
+$(BENCH_PROGS): $(BENCH_WRAP_SKEL)
 
 tests: $(ASAN)/tlsfw $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_TARGETS)
 

@@ -36,6 +36,7 @@ STREAM=$ROOT/selftests/bench/apply_stream.py
 SIZES=(1 1000 4096)
 PORT=9000 # allowed by every generated policy
 source "$ROOT/selftests/net/lib.sh"
+source "$ROOT/selftests/bench/timing.sh"
 
 # genpol FILE N VARIANT: N rules, one UDP dport each; variants a and b differ in every rule
 # name and port, so a replacement takes new counter slots and rewrites every map entry.
@@ -49,17 +50,6 @@ genpol() {
 				"$v" "$i" $((base + i))
 		done
 	} >"$file"
-}
-
-# gw_timed CMD...: "WALL CPU" in microseconds for CMD, measured inside the gateway namespace
-# by bash's `time` (so neither `ip netns exec` nor a fork for the clock is counted); CPU is
-# user + system time, which the other work on a loaded machine disturbs less than the wall
-# clock. Fails the bench when CMD fails.
-gw_timed() {
-	gw bash -c 'TIMEFORMAT="%3R %3U %3S"
-		t=$( { time "$@" >/dev/null 2>"$0"; } 2>&1 ) || { cat "$0" >&2; exit 1; }
-		echo "$t" | awk "{ printf \"%d %d\n\", \$1 * 1e6, (\$2 + \$3) * 1e6 }"' \
-		"$TMP/timed.err" "$@"
 }
 
 # median [COLUMN]: of the numbers in COLUMN (default 1) of stdin

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -48,14 +47,6 @@ struct bench {
 	unsigned int verif[4]; /* processed insns: xdp, tc ingress, tc egress, tc reply */
 	char *logs[4];
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* Median over runs of the mean ns per packet of repeat runs. */
 static uint32_t ns_per_pkt(struct bench *b, int prog_fd, const struct pkt *p)
@@ -181,10 +172,10 @@ static int apply(struct bench *b, const char *yaml, double *fill_ms, struct plan
 		slots[i] = i;
 	ids = (struct fill_ids){ .rule_slot = slots, .ifindex = ifindex, .ctx_slot = ctx_slot };
 	err = bpf_clear_gen(&b->m, 0);
-	t0 = now_ms();
+	t0 = bench_now_ms();
 	if (!err)
 		err = bpf_fill_gen(&b->m, pl, 0, &ids, &d);
-	*fill_ms = now_ms() - t0;
+	*fill_ms = bench_now_ms() - t0;
 	if (!err)
 		err = bpf_set_gen(&b->m, 0);
 	if (err)

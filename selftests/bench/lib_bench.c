@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -41,4 +42,12 @@ void bench_env(unsigned int *repeat, unsigned int *runs)
 	*runs = getenv("BENCH_RUNS") ? strtoul(getenv("BENCH_RUNS"), NULL, 10) : 5;
 	if (!*runs || *runs > 16)
 		*runs = 5;
+}
+
+double bench_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }

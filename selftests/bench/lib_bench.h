@@ -14,6 +14,9 @@ uint32_t bench_ns(int prog_fd, const struct pkt *p, unsigned int repeat, unsigne
 /* BENCH_REPEAT and BENCH_RUNS from the environment (a quick look), else 1,000,000 and 5. */
 void bench_env(unsigned int *repeat, unsigned int *runs);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+double bench_now_ms(void);
+
 /* For qsort: ascending 32-bit values. */
 int bench_cmp_u32(const void *a, const void *b);
 
