@@ -573,6 +573,10 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	if (pl == TLSFW_PL_NOT_TLS && p->proto == TLSFW_IPPROTO_TCP &&
 	    (p->tcp_flags & TLSFW_TCP_RST))
 		pl = TLSFW_PL_PLAIN;
+	/* A RST of a CONFLICT flow: require: tls lets it pass as above, name rules match it as
+	 * any later segment of a malformed ClientHello's flow. */
+	if (pl == TLSFW_PL_CONFLICT && (p->tcp_flags & TLSFW_TCP_RST))
+		pl = TLSFW_PL_HELLO_BAD;
 	in->pl = pl;
 	again = tlsfw_classify(p, cfg, dw, in);
 	if ((f.fresh & TLSFW_FRESH_TLS) && (rule & TLSFW_DW_REQUIRE) &&
@@ -605,7 +609,7 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 					 const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw)
 {
 	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
-	__u32 rule = tlsfw_classify(p, cfg, dw, &in), hello = 0;
+	__u32 rule = tlsfw_classify(p, cfg, dw, &in), hello = 0, unordered;
 
 	/* A rule with both content and state: content first, so that its flows' SYNs (NEW) are
 	 * inspected too: a flow's parse state starts at the SYN (flow.h). */
@@ -617,10 +621,11 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 			rule = with_state(h, p, cfg, dw, &in);
 	}
 	/* Flows matched: counted once, on the rule that decides the ClientHello's packet. */
-	if (hello && (rule & TLSFW_DW_NAME) && in.pl != TLSFW_PL_UNORDERED)
+	unordered = in.pl == TLSFW_PL_UNORDERED || in.pl == TLSFW_PL_HELLO_UNORDERED;
+	if (hello && (rule & TLSFW_DW_NAME) && !unordered)
 		count_matched(rule);
 	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
-	if (in.pl == TLSFW_PL_UNORDERED && (rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))
+	if (unordered && (rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))
 		rule = (rule & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_DROP
 									 << TLSFW_DW_ACTION_SHIFT;
 	return rule;

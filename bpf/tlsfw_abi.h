@@ -75,6 +75,14 @@ enum tlsfw_pl {
 	TLSFW_PL_QUIC,	      /* payload: quic: a QUIC long-header packet */
 	TLSFW_PL_NOT_TLS,     /* require: tls fails: the flow's first bytes are not a ClientHello */
 	TLSFW_PL_UNORDERED,   /* require: tls, a segment beyond a gap before the decision: drop */
+	/* issue 13, with name rules: a flow whose first bytes changed in a retransmission (tls
+	 * NO, hello MALFORMED: CONFLICT) is both not TLS (require: tls) and a malformed
+	 * ClientHello (name rules: fail closed), so both kinds of rule admit it */
+	TLSFW_PL_CONFLICT = 5,
+	/* issue 13: a segment beyond a gap after the TLS start was decided, before the
+	 * ClientHello ended: name rules admit it under sni_unordered: drop, require: tls rules
+	 * never (their decision is made) */
+	TLSFW_PL_HELLO_UNORDERED = 6,
 	/* issue 13: a decided ClientHello. HELLO_BAD: malformed (every name rule admits it:
 	 * fail closed); NAME0 + slot * 2 + ech, slot 0: no server_name, 1: a name in no list,
 	 * 1 + c: a name of name class c (tlsfw_names) */

@@ -341,17 +341,23 @@ static bool rule_admits(const struct plan *pl, const struct plan_rule *r, unsign
  * have their place in the index already; a name class will be a field of its own.
  */
 /* With name rules: a malformed ClientHello is HELLO_BAD (name rules fail closed), a segment
- * beyond a gap before the ClientHello ended is UNORDERED (sni_unordered: says what then). */
+ * beyond a gap after the TLS start, before the ClientHello ended, is HELLO_UNORDERED
+ * (sni_unordered: says what then; not a require rule's: its decision is made). A
+ * flow whose first bytes changed in a retransmission is CONFLICT: were it NOT_TLS, a name rule
+ * would let through a ClientHello that the server reassembles from the first copy. */
 static void lower_facts_hello(struct plan *pl, unsigned int i)
 {
-	unsigned int hello = i / 2 % 8;
+	unsigned int hello = i / 2 % 8, tls = i / 16 % 8;
 
+	if (pl->fact_pl[i] == TLSFW_PL_NOT_TLS && tls == TLSFW_TLS_NO &&
+	    hello == TLSFW_HELLO_MALFORMED)
+		pl->fact_pl[i] = TLSFW_PL_CONFLICT;
 	if (pl->fact_pl[i] != TLSFW_PL_PLAIN)
 		return;
 	if (hello == TLSFW_HELLO_MALFORMED)
 		pl->fact_pl[i] = TLSFW_PL_HELLO_BAD;
 	else if (hello == TLSFW_HELLO_UNORDERED)
-		pl->fact_pl[i] = TLSFW_PL_UNORDERED;
+		pl->fact_pl[i] = TLSFW_PL_HELLO_UNORDERED;
 }
 
 static void lower_facts(struct plan *pl)

@@ -102,9 +102,9 @@ bool rule_admits_name_pl(const struct plan *pl, const struct plan_rule *r, unsig
 	unsigned int slot, ech;
 	bool in;
 
-	if (c == TLSFW_PL_HELLO_BAD)
+	if (c == TLSFW_PL_HELLO_BAD || c == TLSFW_PL_CONFLICT)
 		return true; /* a malformed ClientHello: fail closed, the rule's action */
-	if (c == TLSFW_PL_UNORDERED)
+	if (c == TLSFW_PL_UNORDERED || c == TLSFW_PL_HELLO_UNORDERED)
 		return pl->sni_unordered != TLSFW_ACT_ALLOW;
 	if (c < TLSFW_PL_NAME0 || c >= TLSFW_PL_VALUES)
 		return false;

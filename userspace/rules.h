@@ -117,7 +117,7 @@ static inline bool rule_admits_pl(const struct plan_rule *r, unsigned int pl)
 		return true;
 	if (r->payload_quic)
 		return pl == TLSFW_PL_QUIC;
-	return pl == TLSFW_PL_NOT_TLS || pl == TLSFW_PL_UNORDERED;
+	return pl == TLSFW_PL_NOT_TLS || pl == TLSFW_PL_CONFLICT || pl == TLSFW_PL_UNORDERED;
 }
 
 /* A state rule: it matches only packets whose conntrack state it admits (rule_admits_ct). */

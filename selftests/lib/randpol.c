@@ -187,6 +187,7 @@ void randpol_free(struct policy *p)
 		free(r->icmp_types.v);
 		free_names(&r->services);
 		free_names(&r->ifaces);
+		free_names(&r->sni);
 	}
 	free(p->rules);
 	free(p->ifaces);
@@ -424,7 +425,9 @@ static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_op
 		rule->mode = POL_MONITOR;
 	if (!rp_below(r, 5))
 		rule->family = rp_below(r, 2) ? POL_FAM_V4 : POL_FAM_V6;
-	if (o->content && !rp_below(r, 3)) {
+	if (o->names && !rp_below(r, 3)) {
+		err = randpol_names_rule(r, rule);
+	} else if (o->content && !rp_below(r, 3)) {
 		err = rand_content(r, rule);
 	} else if (o->services && !rp_below(r, 5)) {
 		unsigned int n = 1 + rp_below(r, 2);
@@ -493,6 +496,8 @@ int randpol_new(struct policy *p, struct rp_rng *r, const struct randpol_opts *o
 	p->essentials = rp_below(r, 4) ? POL_ALLOW : POL_DROP;
 	if (o->content)
 		p->midstream = rp_below(r, 2) ? POL_ALLOW : POL_DROP;
+	if (o->names)
+		p->sni_unordered = rp_below(r, 2) ? POL_ALLOW : POL_DROP;
 	for (unsigned int i = 0; !err && i < n_if; i++) {
 		unsigned int hooks = 1 + rp_below(r, 3);
 
@@ -586,6 +591,23 @@ static void yaml_names(struct sb *b, const char *key, const struct pol_names *nn
 	sb_printf(b, "]\n");
 }
 
+/* sni: names always quoted ("*." would start a YAML alias) */
+static void yaml_sni(struct sb *b, const struct pol_rule *r)
+{
+	if (r->sni_none)
+		sb_printf(b, "    sni: none\n");
+	else if (r->has_sni)
+		sb_printf(b, "    sni: [");
+	for (size_t i = 0; r->has_sni && !r->sni_none && i < r->sni.n; i++)
+		sb_printf(b, "%s\"%s\"", i ? ", " : "", r->sni.v[i]);
+	if (r->has_sni && !r->sni_none)
+		sb_printf(b, "]\n");
+	if (r->sni_not)
+		sb_printf(b, "    sni_match: not\n");
+	if (r->ech != POL_ECH_ANY)
+		sb_printf(b, "    ech: %s\n", r->ech == POL_ECH_PRESENT ? "present" : "absent");
+}
+
 static const char *proto_word(unsigned int proto, char *buf)
 {
 	switch (proto) {
@@ -656,6 +678,7 @@ static void yaml_rule(struct sb *b, const struct pol_rule *r)
 		sb_printf(b, "    payload: quic\n");
 	if (r->require_tls)
 		sb_printf(b, "    require: tls\n");
+	yaml_sni(b, r);
 	sb_printf(b, "    action: %s\n", act_words[r->action]);
 	if (r->mode == POL_MONITOR)
 		sb_printf(b, "    mode: monitor\n");
@@ -680,6 +703,8 @@ char *randpol_yaml(const struct policy *p)
 		sb_printf(&b, "essentials: drop\n");
 	if (p->midstream == POL_DROP)
 		sb_printf(&b, "midstream: drop\n");
+	if (p->sni_unordered == POL_DROP)
+		sb_printf(&b, "sni_unordered: drop\n");
 	if (p->n_rules)
 		sb_printf(&b, "rules:\n");
 	for (size_t i = 0; i < p->n_rules; i++)

@@ -30,6 +30,8 @@ struct randpol_opts {
 	bool valid;		/* only what policy_check accepts (else also contradictions
 				  * that the checker refuses but the lowering must survive) */
 	bool content;		/* may use `payload: quic`, `require: tls`, `midstream:` */
+	bool names;		/* may use `sni:`, `sni_match:`, `ech:`, `service: doh`,
+				 * `sni_unordered:` (always valid: TCP only) */
 };
 
 /* Builder helpers. Names are copied. Return 0 or -ENOMEM (-EINVAL for a bad CIDR). */
@@ -44,6 +46,12 @@ int randpol_add_range(struct pol_ports *pp, uint16_t lo, uint16_t hi);
 int randpol_add_cidr(struct pol_prefixes *ps, const char *cidr);
 int randpol_add_name(struct pol_names *nn, const char *name);
 void randpol_free(struct policy *p);
+
+/* Server names (randpol_names.c): make rule a name rule (TCP, sni: list from a small pool, not,
+ * none, ech:, or service: doh); a host name for traffic, from the pool's names, the names
+ * its wildcards cover and names outside it, in mixed case now and then. */
+int randpol_names_rule(struct rp_rng *r, struct pol_rule *rule);
+void randpol_host_name(struct rp_rng *r, char *buf, size_t len);
 
 /* A random valid policy. */
 int randpol_new(struct policy *p, struct rp_rng *r, const struct randpol_opts *o);

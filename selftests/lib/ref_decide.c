@@ -151,6 +151,8 @@ static bool content_matches(const struct policy *p, const struct pol_rule *r,
 {
 	if (r->payload_quic)
 		return pkt->proto == IPPROTO_UDP && pkt->quic != TLSFW_QUIC_NONE;
+	if (ref_rule_has_names(r))
+		return ref_names_match(p, r, pkt);
 	if (!r->require_tls)
 		return true;
 	if (pkt->proto != IPPROTO_TCP || pkt->rst)
@@ -165,7 +167,8 @@ bool ref_inspects(const struct policy *p, const struct ref_pkt *pkt)
 		return false;
 	for (size_t i = 0; i < p->n_rules; i++)
 		if (ref_rule_matches(&p->rules[i], pkt))
-			return p->rules[i].payload_quic || p->rules[i].require_tls;
+			return p->rules[i].payload_quic || p->rules[i].require_tls ||
+			       ref_rule_has_names(&p->rules[i]);
 	return false;
 }
 
@@ -182,6 +185,8 @@ struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt)
 		/* the retransmission in order decides: no reset for this one */
 		if (r->require_tls && pkt->tls == TLSFW_TLS_UNORDERED)
 			act = TLSFW_ACT_DROP;
+		if (ref_rule_has_names(r) && pkt->hello == TLSFW_HELLO_UNORDERED)
+			act = TLSFW_ACT_DROP; /* sni_unordered: drop, without a reset */
 		return (struct ref_verdict){ (int)i, act, r->mode == POL_MONITOR };
 	}
 	return (struct ref_verdict){ -1, p->default_action, 0 };
@@ -212,6 +217,11 @@ void ref_pkt_print(const struct ref_pkt *pkt, FILE *out)
 		fprintf(out, " (no ports)");
 	if (pkt->quic || pkt->tls || pkt->rst)
 		fprintf(out, " quic %u tls %u%s", pkt->quic, pkt->tls, pkt->rst ? " rst" : "");
+	if (pkt->hello)
+		fprintf(out, " hello %u%s%s%s%s", pkt->hello, pkt->ech ? " ech" : "",
+			pkt->hello == TLSFW_HELLO_NAME ? " name " : "",
+			pkt->hello == TLSFW_HELLO_NAME ? pkt->name : "",
+			pkt->hello_fresh ? " (completes it)" : "");
 	fprintf(out, " src %s dst %s on %s %s\n", s, d, pkt->ifname ? pkt->ifname : "?",
 		pkt->dir == TLSFW_DIR_EGRESS ? "egress" : "ingress");
 }

@@ -14,6 +14,8 @@
 
 #include "policy.h"
 
+#define REF_NAME_MAX 255 /* TLSFW_SNI_MAX */
+
 struct ref_pkt {
 	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
@@ -30,6 +32,13 @@ struct ref_pkt {
 	 * is taken (MIDSTREAM: no flow state); a TCP RST (no stream data, no content class). */
 	uint8_t quic, tls;
 	bool rst;
+	/* What name rules read (issue 13), for a TCP segment of a flow the data plane parses:
+	 * enum tlsfw_hello after this segment, the encrypted_client_hello extension, the server
+	 * name (lower case, with NAME), and whether this segment completed the ClientHello (it
+	 * counts the flow as matched by the name rule that decides it). */
+	uint8_t hello, ech;
+	bool hello_fresh;
+	char name[REF_NAME_MAX + 1];
 };
 
 /* ref_verdict.rule of the implicit rule of `essentials: allow`, which comes first */
@@ -53,8 +62,13 @@ int ref_plan_index(const struct policy *p, int rule);
  * explain a verdict) */
 bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt);
 /* Does the data plane read pkt's content: is the first rule whose fields match it a content
- * rule (payload: or require:)? Only then does a TCP segment update its flow's state. */
+ * rule (payload:, require:, or a name rule)? Only then does a TCP segment update its flow's
+ * state. */
 bool ref_inspects(const struct policy *p, const struct ref_pkt *pkt);
+/* Is r a name rule (sni:, ech:, or a service with server names such as doh)? (ref_names.c) */
+bool ref_rule_has_names(const struct pol_rule *r);
+/* Does name rule r match pkt by its ClientHello facts (its fields aside)? */
+bool ref_names_match(const struct policy *p, const struct pol_rule *r, const struct ref_pkt *pkt);
 /* One line describing pkt, for failure messages. */
 void ref_pkt_print(const struct ref_pkt *pkt, FILE *out);
 

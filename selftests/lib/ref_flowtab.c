@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The flow table in plain C; see ref_flowtab.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,19 @@ static struct ref_flowtab_entry *add(struct ref_flowtab *t, const struct ref_pkt
 	return e;
 }
 
+/* The ClientHello's facts for name rules; the segment that completes it is fresh. */
+static void hello_facts(struct ref_flowtab_entry *e, struct ref_pkt *pkt, const struct ref_facts *f)
+{
+	bool done = f->hello == TLSFW_HELLO_NAME || f->hello == TLSFW_HELLO_NO_NAME ||
+		    f->hello == TLSFW_HELLO_MALFORMED;
+
+	pkt->hello = f->hello;
+	pkt->ech = f->ech;
+	snprintf(pkt->name, sizeof(pkt->name), "%s", f->hello == TLSFW_HELLO_NAME ? f->name : "");
+	pkt->hello_fresh = done && !e->hello_done;
+	e->hello_done |= done;
+}
+
 int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct ref_segment *s)
 {
 	struct ref_flowtab_entry *e = find(t, pkt);
@@ -58,17 +72,19 @@ int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct
 			if (!e)
 				return -ENOMEM;
 			e->isn = s->seq;
-			ref_flow_init(&e->flow, 0);
+			ref_flow_init(&e->flow, t->want);
 		} else if (e->isn != s->seq) { /* a new connection on the same 5-tuple */
 			ref_flow_free(&e->flow);
-			ref_flow_init(&e->flow, 0);
+			ref_flow_init(&e->flow, t->want);
 			e->isn = s->seq;
+			e->hello_done = false;
 		}
 		off = 0; /* data in a SYN (Fast Open) comes first */
 	} else if (e) {
 		off = (uint32_t)(s->seq - e->isn - 1);
 	} else {
 		pkt->tls = TLSFW_TLS_MIDSTREAM;
+		pkt->hello = t->want ? TLSFW_HELLO_MIDSTREAM : 0;
 		return 0;
 	}
 	if (s->fragment && len == 0)
@@ -76,6 +92,8 @@ int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct
 	if (ref_flow_segment(&e->flow, off, s->data, len, !s->fragment, &f))
 		return -ENOMEM;
 	pkt->tls = f.tls;
+	if (t->want)
+		hello_facts(e, pkt, &f);
 	return 0;
 }
 

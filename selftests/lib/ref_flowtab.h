@@ -20,12 +20,14 @@ struct ref_flowtab_entry {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	uint32_t isn;
+	bool hello_done; /* the ClientHello was complete (or malformed) after an earlier segment */
 	struct ref_flow flow;
 };
 
 struct ref_flowtab {
 	struct ref_flowtab_entry *v;
 	size_t n, cap;
+	int want; /* TLSFW_WANT_HELLO: the policy has name rules, ClientHellos are parsed */
 };
 
 /* One TCP segment of pkt's 5-tuple as the data plane reads it: flags, sequence number, the
@@ -39,8 +41,9 @@ struct ref_segment {
 	bool fragment;
 };
 
-/* Take the segment; pkt->tls gets the flow's TLS start after it (MIDSTREAM without state) and
- * pkt->rst the RST flag. Returns 0 or -ENOMEM. */
+/* Take the segment; pkt->tls gets the flow's TLS start after it (MIDSTREAM without state),
+ * pkt->rst the RST flag, and with `want` pkt->hello, ech, name and hello_fresh the flow's
+ * ClientHello. Returns 0 or -ENOMEM. */
 int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct ref_segment *s);
 void ref_flowtab_clear(struct ref_flowtab *t);
 
