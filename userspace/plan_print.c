@@ -129,8 +129,10 @@ static void print_bpf_proto(const struct plan *pl, FILE *out)
 	print_runs(pl->proto_cls + 256, 256, "  ipv6 ", out);
 	/* Content classes (TLSFW_PL_*) only where some rule reads content: golden plans of
 	 * policies without stay as they were. */
-	for (unsigned int c = 1; pl->has_content && c <= TLSFW_PL_UNORDERED; c++) {
-		static const char *const names[] = { "", "plain", "quic", "not-tls", "unordered" };
+	for (unsigned int c = 1; pl->has_content && c <= TLSFW_PL_HELLO_UNORDERED; c++) {
+		static const char *const names[] = {
+			"", "plain", "quic", "not-tls", "unordered", "conflict", "hello-unordered"
+		};
 		char pre[40];
 
 		snprintf(pre, sizeof(pre), "  %s ipv4 ", names[c]);
