@@ -298,13 +298,12 @@ struct tlsfw_ctx_val {
  *
  * reply says what to build, so that the record can carry more than today's answer:
  *   TLSFW_REPLY_SENDER      the answer of `action: reject`: RST or ICMP to the sender
- *   TLSFW_REPLY_RESET_BOTH  (TCP, for `require: tls` with reject; not built yet) also a RST
+ *   TLSFW_REPLY_RESET_BOTH  (TCP, for `require: tls` and name rules with reject) also a RST
  *                           towards the destination: tc clones the frame, turns the clone
  *                           into a RST in the original direction and re-injects it with
  *                           bpf_clone_redirect(ifindex, BPF_F_INGRESS), so that it is routed
- *                           like the segment it replaces; then answers the sender as above.
- *                           XDP cannot emit two packets; tc can. Until it is built, tc
- *                           answers the sender only.
+ *                           (or bridged) like the segment it replaces; then answers the
+ *                           sender as above. XDP cannot emit two packets; tc can.
  * A new kind is a new value; a changed layout is a new magic (and an ABI version).
  */
 #define TLSFW_META_MAGIC 0x544c5301u /* "TLS" 1 */
