@@ -54,10 +54,14 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 										    MNL_CB_OK;
 }
 
+/* A link's message (statistics, per-family settings) can exceed MNL_SOCKET_BUFFER_SIZE,
+ * which is the page size; a cut message would not parse. */
+#define LINK_MSG_MAX 32768
+
 /* One RTM_GETLINK, by name (index 0) or by index. */
 static int get_link(struct mnl_socket *nl, const char *name, uint32_t index, struct link *out)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	static char buf[LINK_MSG_MAX];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 	unsigned int seq = time(NULL), port = mnl_socket_get_portid(nl);
