@@ -8,7 +8,6 @@
 #include <net/if.h>
 
 #include "backend.h"
-#include "linkinfo.h"
 #include "lock.h"
 
 /* In the order commands look for state: one namespace holds one backend's at most. */
@@ -61,49 +60,6 @@ static int ifaces_exist(const struct compiled *c, struct diag *d)
 	return err;
 }
 
-/* What of c backend nft cannot do on a bridge port: nftables' inet `reject` routes its
- * answer (a bridge's ports have no route: measured, the answer never left), and `ct state`
- * in its prerouting chains did not see bridged flows (test_bridge.sh). NULL: nothing. */
-static const char *nft_bridge_gap(const struct compiled *c)
-{
-	if (c->plan.default_action == TLSFW_ACT_REJECT)
-		return "default: reject";
-	for (size_t i = 0; i < c->plan.n_rules; i++) {
-		const struct plan_rule *r = &c->plan.rules[i];
-
-		if (r->action == TLSFW_ACT_REJECT && !r->monitor)
-			return "action: reject";
-		if (rule_is_state(r))
-			return "state:";
-	}
-	return NULL;
-}
-
-/* Backend nft on a bridge port: refused, at the interface's line, for what it cannot do. */
-static int nft_bridge_ports(const struct backend *b, const struct compiled *c, struct diag *d)
-{
-	const char *gap = b == &backend_nft ? nft_bridge_gap(c) : NULL;
-	char master[IFNAMSIZ];
-	int err = 0, yes;
-
-	for (size_t i = 0; gap && i < c->plan.n_ifaces; i++) {
-		yes = link_bridge_master(c->plan.ifaces[i].name, master);
-		if (yes < 0) {
-			diag_error(d, NULL, "rtnetlink: cannot read interface '%s': %s",
-				   c->plan.ifaces[i].name, strerror(-yes));
-			return yes;
-		}
-		if (!yes)
-			continue;
-		diag_error(
-			d, backend_iface_loc(c, i),
-			"interface '%s' is a port of bridge '%s': backend nft cannot apply %s there (its answers and connection state need a routed interface); use backend: bpf, or drop",
-			c->plan.ifaces[i].name, master, gap);
-		err = -EOPNOTSUPP;
-	}
-	return err;
-}
-
 /* Both backends at once would decide every packet twice, with two sets of counters and a
  * status that shows one of them. */
 static int others_absent(const struct backend *b, struct diag *d)
@@ -138,8 +94,6 @@ int backend_apply_locked(const struct backend_apply *a, struct backend_result *r
 	err = b->in_force(&r->had_policy, d);
 	if (!err)
 		err = ifaces_exist(a->c, d);
-	if (!err)
-		err = nft_bridge_ports(b, a->c, d);
 	if (!err)
 		err = others_absent(b, d);
 	if (!err)
