@@ -3,8 +3,11 @@
  * The content facts of a parsed packet, as the decision will call them: one global function
  * per hook. Global, like the reply builders (tlsfw.bpf.c): the verifier checks the content
  * code once on its own, with nothing known about the packet, instead of once for every path
- * through the parser that reaches it (inlined, the parser's paths times the content code
- * exceeded the verifier's limit). Include this header in one program object only.
+ * through the parser and the decision that reaches it (inlined into the hook, the parser's
+ * paths times the content code exceeded the verifier's limit; inlined into a global function
+ * that went on to the second classification, tlsfw_xdp's processed instructions went from
+ * 28,000 to 103,000). Include this
+ * header in one program object only.
  *
  * p: tlsfw_parse() returned PARSE_OK for it. gen: the generation the decision uses. want:
  * TLSFW_WANT_HELLO to parse ClientHellos of new flows. Fills *out (zeroed first): quic for

@@ -418,9 +418,10 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
 	return tab ? rule_word(bpf_map_lookup_elem(tab, &k)) : 0;
 }
 
-/* What classify() takes besides the packet and the tables. */
+/* What classify() takes besides the packet and the tables; rule and hello: inspect()'s
+ * input (the content rule found) and output. */
 struct class_in {
-	__u32 gen, ctx_cls, pl, ct;
+	__u32 gen, ctx_cls, pl, ct, rule, hello;
 };
 
 /*
@@ -548,27 +549,39 @@ struct hook {
 };
 
 /*
- * A content rule was found (rule has TLSFW_DW_INSPECT): no earlier rule can match. The
- * packet's facts give its content class (tlsfw_cfg.fact_pl, into in->pl), and the rule is
- * looked up again with it: the content rule if the class is its own, else a later rule or
- * none. *hello: this packet decided the flow's ClientHello (TLSFW_FRESH_HELLO).
+ * Decided flows. A settled segment (flow.h, flow_settled) of a flow has the facts of every
+ * other settled segment, so under one generation and interface context it gets the same
+ * rule: inspect_flow() caches it in the flow (tlsfw_flow.decided) and the next settled segment
+ * takes it after one flow lookup, without the facts and the second classification. The tag
+ * is the generation's epoch, new for every fill of a generation (so a replaced policy never
+ * inherits a rule), plus the context's class; 0 (nothing cached) when conntrack's state was
+ * an input of the decision, which changes from packet to packet.
  */
-static __always_inline __u32 inspect(const struct hook *h, const struct parsed *p,
-				     const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
-				     __u32 rule, struct class_in *in, __u32 *hello)
-{
-	__u32 want = (cfg->flags & TLSFW_CFG_NAMES) ? TLSFW_WANT_HELLO : 0;
-	struct tlsfw_facts f;
-	__u32 i, pl, again;
+_Static_assert(TLSFW_MAX_CTX <= TLSFW_EPOCH_STEP, "a context class fits below the epoch step");
 
-	if (h->xdp)
-		tlsfw_content_xdp(h->ctx, p, h->gen, want, &f);
-	else
-		tlsfw_content_tc(h->ctx, p, h->gen, want, &f);
-	i = ((((__u32)f.quic & 3) * 8 + (f.tls & 7)) * 8 + (f.hello & 7)) * 2 + (f.ech & 1);
+static __always_inline __u32 decided_tag(const struct class_in *in)
+{
+	struct tlsfw_content_cfg *cc;
+	__u32 key = in->gen & 1;
+
+	if (in->ct != TLSFW_CT_UNKNOWN || in->ctx_cls >= TLSFW_EPOCH_STEP)
+		return 0;
+	cc = bpf_map_lookup_elem(&tlsfw_content_cfg, &key);
+	if (!cc || !(cc->epoch & ~(TLSFW_EPOCH_STEP - 1)))
+		return 0;
+	return (cc->epoch & ~(TLSFW_EPOCH_STEP - 1)) | in->ctx_cls;
+}
+
+/* The content class of a packet whose facts are f (tlsfw_cfg.fact_pl, then names). */
+static __always_inline __u32 facts_pl(const struct tlsfw_facts *f, const struct parsed *p,
+				      const struct tlsfw_cfg *cfg, __u32 want)
+{
+	__u32 i, pl;
+
+	i = ((((__u32)f->quic & 3) * 8 + (f->tls & 7)) * 8 + (f->hello & 7)) * 2 + (f->ech & 1);
 	pl = cfg->fact_pl[i & (TLSFW_FACT_SLOTS - 1)];
 	if (want)
-		pl = hello_pl(&f, pl);
+		pl = hello_pl(f, pl);
 	/* A RST carries no stream data: let it close the server's half of a cut flow. */
 	if (pl == TLSFW_PL_NOT_TLS && p->proto == TLSFW_IPPROTO_TCP &&
 	    (p->tcp_flags & TLSFW_TCP_RST))
@@ -577,13 +590,87 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	 * any later segment of a malformed ClientHello's flow. */
 	if (pl == TLSFW_PL_CONFLICT && (p->tcp_flags & TLSFW_TCP_RST))
 		pl = TLSFW_PL_HELLO_BAD;
-	in->pl = pl;
+	return pl;
+}
+
+/*
+ * A content rule was found (rule has TLSFW_DW_INSPECT): no earlier rule can match. The
+ * packet's facts give its content class (into in->pl), and the rule is looked up again with
+ * it: the content rule if the class is its own, else a later rule or none. in->rule: the
+ * content rule; in->hello: this packet decided the flow's ClientHello (TLSFW_FRESH_HELLO).
+ */
+static __always_inline __u32 inspect(const struct hook *h, const struct parsed *p,
+				     const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
+				     struct class_in *in)
+{
+	__u32 want = (cfg->flags & TLSFW_CFG_NAMES) ? TLSFW_WANT_HELLO : 0;
+	struct tlsfw_facts f;
+	__u32 again;
+
+	if (h->xdp)
+		tlsfw_content_xdp(h->ctx, p, in->gen, want, &f);
+	else
+		tlsfw_content_tc(h->ctx, p, in->gen, want, &f);
+	in->pl = facts_pl(&f, p, cfg, want);
 	again = tlsfw_classify(p, cfg, dw, in);
-	if ((f.fresh & TLSFW_FRESH_TLS) && (rule & TLSFW_DW_REQUIRE) &&
+	if ((f.fresh & TLSFW_FRESH_TLS) && (in->rule & TLSFW_DW_REQUIRE) &&
 	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
-		count_flow(rule, f.tls == TLSFW_TLS_NO);
-	*hello = f.fresh & TLSFW_FRESH_HELLO;
+		count_flow(in->rule, f.tls == TLSFW_TLS_NO);
+	in->hello = f.fresh & TLSFW_FRESH_HELLO;
 	return again;
+}
+
+/*
+ * The flow of a TCP packet that met a content rule, and *seg_off, its payload's stream
+ * offset; NULL when it has none (a new flow's SYN too: the content function creates it). The
+ * key is on the stack: a decided flow's segment pays this lookup and nothing of the content
+ * code (the per-CPU scratch key cost 8 to 10 ns more, performance.md).
+ */
+static __always_inline struct tlsfw_flow *decided_flow(const struct parsed *p, __u32 *seg_off)
+{
+	struct tlsfw_flow_key k;
+	struct tlsfw_flow *f;
+
+	*seg_off = 0;
+	if (p->proto != TLSFW_IPPROTO_TCP || !p->has_ports)
+		return NULL;
+	flow_key(&k, p);
+	f = bpf_map_lookup_elem(&tlsfw_flows, &k);
+	if (f)
+		*seg_off = bpf_ntohl(p->tcp_seq) - f->isn - 1;
+	return f;
+}
+
+/*
+ * A content rule's decision with the cache of decided flows (see "Decided flows"): a settled
+ * segment whose flow holds this tag takes the cached rule, any other is inspected and the
+ * flow's cache rewritten with the result (or emptied: a fact that changed, a CONFLICT or a
+ * SYN's restart, leaves no rule of the old facts behind).
+ */
+static __always_inline __u32 inspect_flow(const struct hook *h, const struct parsed *p,
+					  const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
+					  struct class_in *in)
+{
+	__u32 seg_off, tag = 0, rule;
+	struct tlsfw_flow *fl = decided_flow(p, &seg_off);
+	__u64 cached;
+
+	if (fl) {
+		tag = decided_tag(in);
+		if (tag && flow_settled(fl, p, seg_off)) {
+			cached = fl->decided;
+			if ((__u32)(cached >> 32) == tag) {
+				in->pl = TLSFW_PL_PLAIN; /* any class but the UNORDERED ones */
+				return (__u32)cached;
+			}
+		}
+	}
+	rule = inspect(h, p, cfg, dw, in);
+	if (fl)
+		fl->decided = tag && flow_settled(fl, p, seg_off) && !(rule & TLSFW_DW_STATE) ?
+				      (__u64)tag << 32 | rule :
+				      0;
+	return rule;
 }
 
 /* A state rule was found (rule has TLSFW_DW_STATE): conntrack's state of the packet (in->ct)
@@ -609,20 +696,21 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 					 const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw)
 {
 	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
-	__u32 rule = tlsfw_classify(p, cfg, dw, &in), hello = 0, unordered;
+	__u32 rule = tlsfw_classify(p, cfg, dw, &in), unordered;
 
 	/* A rule with both content and state: content first, so that its flows' SYNs (NEW) are
 	 * inspected too: a flow's parse state starts at the SYN (flow.h). */
 	if ((rule & (TLSFW_DW_STATE | TLSFW_DW_INSPECT)) == TLSFW_DW_STATE)
 		rule = with_state(h, p, cfg, dw, &in);
 	if (rule & TLSFW_DW_INSPECT) {
-		rule = inspect(h, p, cfg, dw, rule, &in, &hello);
+		in.rule = rule;
+		rule = inspect_flow(h, p, cfg, dw, &in);
 		if ((rule & TLSFW_DW_STATE) && in.ct == TLSFW_CT_UNKNOWN)
 			rule = with_state(h, p, cfg, dw, &in);
 	}
 	/* Flows matched: counted once, on the rule that decides the ClientHello's packet. */
 	unordered = in.pl == TLSFW_PL_UNORDERED || in.pl == TLSFW_PL_HELLO_UNORDERED;
-	if (hello && (rule & TLSFW_DW_NAME) && !unordered)
+	if (in.hello && (rule & TLSFW_DW_NAME) && !unordered)
 		count_matched(rule);
 	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
 	if (unordered && (rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))

@@ -14,7 +14,9 @@
  *   - a segment beginning beyond the bytes seen (a gap: reordering or loss before the
  *     gateway) is UNORDERED for the undecided facts and leaves the state alone, so that the
  *     decision may drop it and the retransmission arrive in order;
- *   - once every fact the flow needs is decided, a segment costs one lookup.
+ *   - once every fact the flow needs is decided, the flow is settled: a segment that cannot
+ *     change a fact (flow_settled) gets the rule cached in the flow (decide.h, "decided
+ *     flows"), one lookup.
  * A packet without flow state (a flow first seen without its SYN, or evicted) is MIDSTREAM.
  */
 #ifndef TLSFW_FLOW_H
@@ -44,7 +46,7 @@ struct {
 	__type(value, __u64);
 } tlsfw_content_stats SEC(".maps");
 
-/* What a new flow's value is copied from: read-only data, so no 344 bytes of stack. */
+/* What a new flow's value is copied from: read-only data, so no 352 bytes of stack. */
 static const struct tlsfw_flow tlsfw_flow_zero;
 
 static __always_inline void cstat(__u32 idx)
@@ -70,6 +72,7 @@ static __always_inline void flow_init(struct tlsfw_flow *f, __u32 isn)
 	f->isn = isn;
 	f->next = 0;
 	f->name_cache = 0;
+	f->decided = 0;
 	f->tls = TLSFW_TLS_UNDECIDED;
 	f->hello = TLSFW_FH_IDLE;
 	f->why = 0;
@@ -220,29 +223,56 @@ static __always_inline void facts_of(struct tlsfw_flow *f, __u32 gen, struct tls
 }
 
 /*
- * The content facts of a TCP packet p under generation gen, into *out (zeroed first). want:
- * TLSFW_WANT_HELLO to start parsing ClientHellos. Creates the flow on the client's SYN.
+ * The flow of a TCP packet p, NULL when it has none (a flow first seen without its SYN, or
+ * evicted), and *seg_off, the stream offset of its payload. Creates the flow on the client's
+ * SYN. The caller has checked that p is TCP with ports.
  */
-static __always_inline void content_tcp(void *ctx, int xdp, const struct parsed *p, __u32 gen,
-					__u32 want, struct tlsfw_facts *out)
+static __always_inline struct tlsfw_flow *flow_find(const struct parsed *p, __u32 *seg_off)
 {
 	struct content_work *w = content_work();
-	__u32 seq = bpf_ntohl(p->tcp_seq), seg_off, plen;
-	struct tlsfw_flow *f = NULL;
+	__u32 seq = bpf_ntohl(p->tcp_seq);
+	struct tlsfw_flow *f;
+
+	*seg_off = 0;
+	if (!w)
+		return NULL;
+	flow_key(&w->key, p);
+	if ((p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_ACK | TLSFW_TCP_RST)) == TLSFW_TCP_SYN)
+		return flow_syn(&w->key, seq);
+	f = bpf_map_lookup_elem(&tlsfw_flows, &w->key);
+	if (f)
+		*seg_off = seq - f->isn - 1;
+	return f;
+}
+
+/*
+ * A segment that cannot change the facts of its flow: no fact is open, and the segment
+ * carries no bytes among the first TLSFW_TLS_START (a changed copy would be a CONFLICT), is
+ * no SYN (a restart), no RST (classed apart, decide.h) and no fragment. Every such segment
+ * of the flow has the same facts, so under one generation and context the same rule.
+ */
+static __always_inline int flow_settled(const struct tlsfw_flow *f, const struct parsed *p,
+					__u32 seg_off)
+{
+	return f->next == TLSFW_NEXT_DONE && p->frag == FRAG_NONE &&
+	       !(p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_RST)) &&
+	       (seg_off >= TLSFW_TLS_START || !tcp_payload(p));
+}
+
+/*
+ * The content facts of TCP packet p of flow f (from flow_find; NULL: MIDSTREAM) under
+ * generation gen, into *out (zeroed first). want: TLSFW_WANT_HELLO to start parsing
+ * ClientHellos.
+ */
+static __always_inline void flow_facts(void *ctx, int xdp, const struct parsed *p,
+				       struct tlsfw_flow *f, __u32 seg_off, __u32 gen, __u32 want,
+				       struct tlsfw_facts *out)
+{
+	__u32 plen;
 	__u8 tls0, hello0;
 	int gap = 0;
 
 	__builtin_memset(out, 0, sizeof(*out));
-	if (p->proto != TLSFW_IPPROTO_TCP || !p->has_ports || !w)
-		return;
-	flow_key(&w->key, p);
-	if ((p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_ACK | TLSFW_TCP_RST)) == TLSFW_TCP_SYN) {
-		f = flow_syn(&w->key, seq);
-		seg_off = 0;
-	} else {
-		f = bpf_map_lookup_elem(&tlsfw_flows, &w->key);
-		seg_off = f ? seq - f->isn - 1 : 0;
-	}
 	if (!f) {
 		out->tls = TLSFW_TLS_MIDSTREAM;
 		out->hello = TLSFW_HELLO_MIDSTREAM;
@@ -273,6 +303,21 @@ static __always_inline void content_tcp(void *ctx, int xdp, const struct parsed 
 			out->hello = TLSFW_HELLO_UNORDERED;
 		cstat(TLSFW_CSTAT_UNORDERED);
 	}
+}
+
+/* The content facts of a TCP packet p: flow_find, then flow_facts. */
+static __always_inline void content_tcp(void *ctx, int xdp, const struct parsed *p, __u32 gen,
+					__u32 want, struct tlsfw_facts *out)
+{
+	struct tlsfw_flow *f;
+	__u32 seg_off;
+
+	if (p->proto != TLSFW_IPPROTO_TCP || !p->has_ports) {
+		__builtin_memset(out, 0, sizeof(*out));
+		return;
+	}
+	f = flow_find(p, &seg_off);
+	flow_facts(ctx, xdp, p, f, seg_off, gen, want, out);
 }
 
 #endif /* TLSFW_FLOW_H */

@@ -43,8 +43,9 @@
  * (TLSFW_PL_*, tlsfw_cfg.fact_pl, rule word INSPECT/REQUIRE), tlsfw_flows, tlsfw_rule_flows;
  * 5: connection state (TLSFW_CT_*) in the proto index, rule word STATE; 6: rule word
  * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
- * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6 */
-#define TLSFW_ABI_VERSION 7
+ * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6;
+ * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP */
+#define TLSFW_ABI_VERSION 8
 
 /* Limits. */
 #define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */

@@ -9,8 +9,8 @@
  *   quic   a UDP datagram is a QUIC long-header packet (and which kind)
  *   tls    the client's first bytes of a TCP flow start a TLS handshake
  *   hello  the ClientHello's server name (as a name class of the generation), ECH, or why not
- * Facts of a TCP flow live in the LRU flow table tlsfw_flows; name classes are cached there
- * with the epoch of the generation that computed them.
+ * Facts of a TCP flow live in the LRU flow table tlsfw_flows; name classes and the decision
+ * of a decided flow are cached there with the epoch of the generation that computed them.
  */
 #ifndef TLSFW_CONTENT_ABI_H
 #define TLSFW_CONTENT_ABI_H
@@ -153,6 +153,10 @@ struct tlsfw_flow {
 	/* class | epoch << 32: name class of `name` under the generation with that epoch, one
 	 * aligned word so that a reader never pairs one epoch with another's class */
 	__u64 name_cache;
+	/* rule word | tag << 32: the rule a settled segment of this flow gets (decide.h,
+	 * "decided flows"), tag = the generation's epoch + the interface context's class; 0: none.
+	 * One aligned word, so that a reader never pairs one tag with another's rule. */
+	__u64 decided;
 	__u8 tls;   /* enum tlsfw_tls: UNDECIDED, YES or NO */
 	__u8 hello; /* enum tlsfw_flow_hello */
 	__u8 why;   /* enum tlsfw_why */
@@ -217,10 +221,15 @@ struct tlsfw_name_val {
 
 /* tlsfw_content_cfg (ARRAY, 2 entries, index = generation). */
 struct tlsfw_content_cfg {
-	__u64 seed;	 /* name hash seed of this generation's tlsfw_names entries */
-	__u32 epoch;	 /* nonzero and new for every fill: tags name classes cached in flows */
+	__u64 seed; /* name hash seed of this generation's tlsfw_names entries */
+	/* nonzero and new for every fill, a multiple of TLSFW_EPOCH_STEP: tags the name classes
+	 * and decisions cached in flows (a decision's tag adds the context class) */
+	__u32 epoch;
 	__u32 wild_mask; /* bit d: some wildcard entry has d labels (1..TLSFW_WILD_MAX_LABELS) */
 };
+
+/* Epochs step by this much, so that epoch + context class is a tag of its own. */
+#define TLSFW_EPOCH_STEP 64u
 
 /* tlsfw_content_stats (PERCPU_ARRAY of __u64, TLSFW_CSTAT_MAX entries). */
 enum tlsfw_cstat {
@@ -253,7 +262,7 @@ static inline __u64 tlsfw_name_hash_step(__u64 h, __u8 c)
 /* Both halves compile these: a layout change breaks the build, not the maps. */
 _Static_assert(sizeof(struct tlsfw_flow_key) == 40, "tlsfw_flow_key layout");
 _Static_assert(sizeof(struct tlsfw_hello_parse) == 48, "tlsfw_hello_parse layout");
-_Static_assert(sizeof(struct tlsfw_flow) == 344, "tlsfw_flow layout");
+_Static_assert(sizeof(struct tlsfw_flow) == 352, "tlsfw_flow layout");
 _Static_assert(sizeof(struct tlsfw_name_key) == 16, "tlsfw_name_key layout");
 _Static_assert(sizeof(struct tlsfw_name_val) == 272, "tlsfw_name_val layout");
 _Static_assert(sizeof(struct tlsfw_content_cfg) == 16, "tlsfw_content_cfg layout");

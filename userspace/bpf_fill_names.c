@@ -18,6 +18,33 @@ static int set_content_cfg(const struct bpf_maps *m, unsigned int gen,
 	return bpf_map_update_elem(m->content_cfg, &key, c, BPF_ANY) ? -errno : 0;
 }
 
+/*
+ * A new epoch for generation gen: the other generation's (the policy in force) plus one
+ * step: epochs count up across applies, so a flow's cached name class or decision is never
+ * taken for a later policy's (2^26 fills before they wrap), and flows compute both again
+ * (tlsfw_content_abi.h, TLSFW_EPOCH_STEP). When no generation has an epoch (new maps), the
+ * count starts at a random value: a flow table kept from elsewhere then matches one of its
+ * tags with odds of 2^-26 at most.
+ */
+static uint32_t next_epoch(const struct bpf_maps *m, unsigned int gen)
+{
+	struct tlsfw_content_cfg other = { 0 }, mine = { 0 };
+	uint32_t key = gen ^ 1, e;
+
+	bpf_map_lookup_elem(m->content_cfg, &key, &other);
+	key = gen;
+	bpf_map_lookup_elem(m->content_cfg, &key, &mine);
+	e = other.epoch & ~(TLSFW_EPOCH_STEP - 1);
+	if (e)
+		e += TLSFW_EPOCH_STEP;
+	else if (getrandom(&e, sizeof(e), 0) != sizeof(e))
+		e = 0x5ca1ab00u ^ (gen << 16);
+	e &= ~(TLSFW_EPOCH_STEP - 1);
+	while (!e || e == (mine.epoch & ~(TLSFW_EPOCH_STEP - 1)))
+		e += TLSFW_EPOCH_STEP;
+	return e;
+}
+
 int bpf_fill_names(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
 		   struct diag *d)
 {
@@ -27,11 +54,7 @@ int bpf_fill_names(const struct bpf_maps *m, const struct plan *pl, unsigned int
 	size_t failed = 0;
 	int err;
 
-	/* A new epoch for every fill: flows compute their name class again (a fixed value is
-	 * still correct when random bytes are missing: it only costs a stale class once). */
-	if (getrandom(&c.epoch, sizeof(c.epoch), 0) != sizeof(c.epoch))
-		c.epoch = 0x5ca1ab1e ^ gen;
-	c.epoch |= 1;
+	c.epoch = next_epoch(m, gen);
 	if (!pl->has_names || !t->n)
 		return set_content_cfg(m, gen, &c);
 	keys = malloc(t->n * sizeof(*keys));

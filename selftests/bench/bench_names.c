@@ -31,7 +31,7 @@
 #include "xdp_pass.skel.h"
 #include "bench_wrap.skel.h"
 
-enum { MODE_NONE = 0, MODE_NEW_FLOW, MODE_RESTORE }; /* bench_wrap.bpf.c */
+enum { MODE_NONE = 0, MODE_NEW_FLOW, MODE_RESTORE, MODE_LOOKUP }; /* bench_wrap.bpf.c */
 enum { GEN_NAMES = 0, GEN_PORTS = 1 };
 #define MAX_RUNS 16
 #define REPEAT_DEFAULT 100000 /* without BENCH_REPEAT: a new flow's SYN costs about 1 us */
@@ -193,6 +193,33 @@ static void row(struct bench *b, const char *names, const char *depths, const st
 	fflush(stdout);
 }
 
+/*
+ * The unit of a decided flow's target: one lookup of the decided flow's key in the flow table
+ * (the key the last snapshot() set), as the wrapper in MODE_LOOKUP minus the wrapper alone,
+ * both before the bare program, in each run. The row's "over port-only" column is that cost.
+ */
+static void lookup_row(struct bench *b, const struct pkt *p)
+{
+	uint32_t d[MAX_RUNS], bare[MAX_RUNS], lo = ~0u, hi = 0, wl, w0;
+	unsigned int n = b->runs;
+
+	set_next(b, b->fd_bare);
+	for (unsigned int r = 0; r < n; r++) {
+		b->wrap->bss->mode = MODE_LOOKUP;
+		wl = bench_ns(b->fd_wrap, p, b->repeat, 1);
+		b->wrap->bss->mode = MODE_NONE;
+		w0 = bench_ns(b->fd_wrap, p, b->repeat, 1);
+		bare[r] = bench_ns(b->fd_bare, p, b->repeat, 1);
+		d[r] = wl - w0 + 1000; /* kept positive for the sort */
+		lo = wl - w0 < lo ? wl - w0 : lo;
+		hi = wl - w0 > hi ? wl - w0 : hi;
+	}
+	printf("| | | one flow-table lookup of the decided flow (the target's unit) | - | %d-%d | - | "
+	       "%+d | %u | - |\n",
+	       (int)lo, (int)hi, (int)med(d, n) - 1000, med(bare, n));
+	fflush(stdout);
+}
+
 static int frame(struct pkt *p, uint16_t dport, uint32_t seq, uint8_t flags, const uint8_t *d,
 		 size_t len)
 {
@@ -345,6 +372,7 @@ static void config_rows(struct bench *b, struct flows *fl, const char *names, co
 	check(snapshot(b) == TLSFW_FH_NAME, "segment 2 did not find the name");
 	for (size_t i = 5; i < sizeof(a) / sizeof(a[0]); i++)
 		row(b, "", "", &a[i]);
+	lookup_row(b, &fl->later);
 }
 
 /* Half a second of the programs before the first figure: the first rows measured cold. */
@@ -408,7 +436,7 @@ int main(void)
 	b.wrap->bss->sport_off = fl.syn.l4_off;
 	b.wrap->bss->saddr_off = fl.syn.l3_off + 12;
 
-	printf("Each row: ns per packet of `tlsfw_xdp` (median of %u runs of %u BPF_PROG_TEST_RUN repeats; min-max of the runs), under a policy whose name rule (`sni:`, TCP 443, drop) lists the ClientHello's name among N names with wildcards of D label depths, then the same packet under the same policy without the name rule (\"port-only\", the other generation, measured in the same runs) and the difference (median of the runs' differences), and the bare `xdp_pass` on the same packet; ratio: name policy / bare. Rows through the wrapper (SYN, ClientHello segments): each repeat is a first sight, the wrapper's own time taken out (see the text above).\n\n",
+	printf("Each row: ns per packet of `tlsfw_xdp` (median of %u runs of %u BPF_PROG_TEST_RUN repeats; min-max of the runs), under a policy whose name rule (`sni:`, TCP 443, drop) lists the ClientHello's name among N names with wildcards of D label depths, then the same packet under the same policy without the name rule (\"port-only\", the other generation, measured in the same runs) and the difference (median of the runs' differences), and the bare `xdp_pass` on the same packet; ratio: name policy / bare. Rows through the wrapper (SYN, ClientHello segments): each repeat is a first sight, the wrapper's own time taken out (see the text above). The last row of each configuration: the cost of one flow-table lookup of the decided flow's key (the wrapper doing it, less the wrapper alone), the unit of the target for a decided flow's segment.\n\n",
 	       b.runs, b.repeat);
 	printf("| names | wildcard depths | packet | ns | min-max | port-only ns | over port-only | bare XDP ns | ratio |\n");
 	printf("|---|---|---|---|---|---|---|---|---|\n");

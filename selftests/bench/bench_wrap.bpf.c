@@ -11,13 +11,16 @@
  * bytes of the IPv4 source address (at saddr_off) each repeat, so that each SYN starts a
  * flow not in the table (the table fills up, then the LRU evicts, as on a busy gateway). MODE_RESTORE: the flow `key` is given the state in tlsfw_snap (the state the
  * segment finds in the real sequence), so that each repeat parses the segment afresh.
+ * MODE_LOOKUP: one lookup of `key` in the flow table and nothing else, so that the wrapper in
+ * this mode minus the wrapper in MODE_NONE is the cost of one flow lookup, the unit of issue
+ * 13's target for a decided flow's segment.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "tlsfw_content_abi.h"
 
-enum { MODE_NONE = 0, MODE_NEW_FLOW, MODE_RESTORE };
+enum { MODE_NONE = 0, MODE_NEW_FLOW, MODE_RESTORE, MODE_LOOKUP };
 
 /* Set by the caller before a run. */
 __u32 mode;
@@ -67,6 +70,10 @@ int bench_wrap(struct xdp_md *ctx)
 		s = bpf_map_lookup_elem(&tlsfw_snap, &zero);
 		if (f && s)
 			__builtin_memcpy(f, s, sizeof(*f));
+	} else if (mode == MODE_LOOKUP) {
+		f = bpf_map_lookup_elem(&tlsfw_flows, &key);
+		if (f) /* used, so that the lookup stays */
+			n++;
 	}
 	bpf_tail_call(ctx, &next, 0);
 	return XDP_ABORTED;
