@@ -104,7 +104,8 @@ static __always_inline int icmp_is_error(const struct parsed *p)
 		return 0;
 	if (p->proto == TLSFW_IPPROTO_ICMP)
 		return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
-	return p->proto == TLSFW_IPPROTO_ICMPV6 && type >= 1 && type <= 4;
+	/* RFC 4443 2.1: every type below 128 is an error, as netfilter reads it */
+	return p->proto == TLSFW_IPPROTO_ICMPV6 && type < 128;
 }
 
 /*

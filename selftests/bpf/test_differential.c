@@ -9,7 +9,13 @@
  * counter delta of every batch, must be what ref_decide() and the documented counting rules
  * (architecture.md, "Data plane") say. Policies with name rules (sni:, ech:, service: doh)
  * get ClientHello flows too (hello_flow.c), decided by ref_names.c; each name rule's flows
- * matched (tlsfw_rule_flows) must move as the reference says. Seeded (TLSFW_SEED); a failure
+ * matched (tlsfw_rule_flows) must move as the reference says. Policies with state rules
+ * (state:) run against conntrack entries the test makes (diff_state.c: in a network namespace
+ * of its own, through ctnetlink), each packet's state known from how its entry was made: new,
+ * established (either direction), related (an expected entry; ICMP errors carrying an entry's
+ * packet), invalid (TCP flags without an entry; ICMP errors about no connection). Not
+ * exercised: entries a conntrack helper expects (FTP), TCP window tracking. Every verdict of a
+ * policy without name rules is also the plan's (plan_sim). Seeded (TLSFW_SEED); a failure
  * prints the seed, the policy, the packet and its flow. Needs root.
  */
 #include <arpa/inet.h>
@@ -26,6 +32,7 @@
 #include "bpf_fill.h"
 #include "content_gen.h"
 #include "content_run.h"
+#include "diff_state.h"
 #include "diff_traffic.h"
 #include "hello_flow.h"
 #include "pkt.h"
@@ -44,7 +51,8 @@
 #define TC_ACT_REDIRECT 7
 #define N_STATS (TLSFW_STAT_RULE0 + 64) /* watched counters per block: stats, 64 rule slots */
 #define MAX_FAILURES 5
-#define N_NAME_POLICIES 80 /* after the N_POLICIES: with name rules (sni:, ech:, doh) */
+#define N_NAME_POLICIES 80  /* after the N_POLICIES: with name rules (sni:, ech:, doh) */
+#define N_STATE_POLICIES 64 /* then with state rules, against conntrack entries (diff_state) */
 
 enum hook { H_XDP, H_TC_IN, H_TC_OUT, N_HOOKS };
 static const char *const hook_names[N_HOOKS] = { "xdp", "tc-ingress", "tc-egress" };
@@ -68,6 +76,9 @@ struct env {
 	const struct policy *pol; /* of the batch being built */
 	struct ref_flowtab flows; /* the reference's flow table, cleared with the kernel's */
 	int flows_fd;
+	struct diff_state ds;	/* conntrack entries and packets' states (state policies) */
+	const struct plan *pl;	/* of the batch, when plan_sim can decide it (no names) */
+	unsigned long plan_bad; /* packets the plan decides otherwise than the reference */
 };
 
 /* One frame and what must happen to it on one hook. */
@@ -123,6 +134,9 @@ static void expect_verdict(struct env *e, struct shot *s, const struct ref_verdi
 {
 	uint8_t act = ref_effective(v);
 
+	/* a later fragment has its first fragment's verdict, not one of its own facts */
+	e->plan_bad += ds_verdict(&e->ds, e->pol, strcmp(s->kind, "later fragment") ? e->pl : NULL,
+				  &s->ref, v);
 	if (v->rule == -1) {
 		add_stat(s, TLSFW_STAT_DEFAULT);
 		e->defaults++;
@@ -170,24 +184,6 @@ static void expect_fixed(struct shot *s, unsigned int stat, int verdict)
 }
 
 /* ---- packets ------------------------------------------------------------------------- */
-
-static const char *addr_str(const uint8_t *a, uint8_t family, char *buf, size_t len)
-{
-	if (family == 4)
-		return inet_ntop(AF_INET, a + 12, buf, len);
-	return inet_ntop(AF_INET6, a, buf, len);
-}
-
-/* The builder's options for ref's headers; src and dst hold INET6_ADDRSTRLEN bytes. */
-static void opts_of(const struct ref_pkt *ref, struct pkt_opts *o, char *src, char *dst)
-{
-	o->family = ref->family;
-	o->src = addr_str(ref->src, ref->family, src, INET6_ADDRSTRLEN);
-	o->dst = addr_str(ref->dst, ref->family, dst, INET6_ADDRSTRLEN);
-	o->proto = ref->proto;
-	o->sport = ref->sport;
-	o->dport = ref->dport;
-}
 
 static int build(struct shot *s, const struct pkt_opts *o, const char *kind)
 {
@@ -316,6 +312,7 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 	}
 	o.frag_id = id;
 	rand_encap(r, &o);
+	ds_packet(&e->ds, r, &ref, &o, kind <= 6); /* only under a state policy */
 	e->pol = pol;
 
 	hooks_mask =
@@ -332,7 +329,7 @@ static int make_packet(struct env *e, const struct policy *pol, const struct pol
 		s.ref.ifname = ifc->name; /* policy storage outlives the batch */
 		later.ref.ifname = ifc->name;
 		if (kind <= 6) {
-			err = build(&s, &o, "whole");
+			err = build(&s, &o, "whole") ?: ds_embed(&e->ds, &s.p);
 			data = shot_payload(&s, &o, &len);
 			if (unhooked) {
 				s.want_rc = rc_for(h, TLSFW_ACT_ALLOW, false);
@@ -431,6 +428,7 @@ static int flow_frame(struct env *e, const struct pol_iface *ifc, const struct r
 		}
 		memcpy((uint8_t *)shot_payload(&s, o, &n), data, len);
 		snprintf(s.flow, sizeof(s.flow), "%s", e->flow_what ? e->flow_what : "");
+		s.ref.ct = ds_expect(&e->ds, &s.ref, o->tcp_flags);
 		err = shot_facts(e, &s, o, data, len);
 		v = ref_decide(e->pol, &s.ref);
 		expect_verdict(e, &s, &v, !(o->tcp_flags & 0x04));
@@ -808,34 +806,27 @@ static int run_batch(struct env *e, const struct policy *pol, const struct plan 
 	return bad ? -1 : 0;
 }
 
-/* Does the data plane parse ClientHellos under pol: has it a name rule? */
-static bool has_names(const struct policy *pol)
-{
-	for (size_t i = 0; i < pol->n_rules; i++)
-		if (ref_rule_has_names(&pol->rules[i]))
-			return true;
-	return false;
-}
-
 /* The lowering refuses lists that overlap in more ways than the data plane has name classes
  * for (at most 26): such a policy is counted as refused, not run. */
 static bool refused(struct env *e, const struct diag *d, int err, const struct policy *pol)
 {
-	if (err != -E2BIG || !has_names(pol) || d->n != 1 ||
+	if (err != -E2BIG || !ref_has_names(pol) || d->n != 1 ||
 	    !strstr(d->recs[0].msg, "the lists overlap in"))
 		return false;
 	e->refused++;
 	return true;
 }
 
-static int one_policy(struct env *e, uint64_t seed, bool valid, bool content, bool names)
+static int one_policy(struct env *e, uint64_t seed, bool valid, bool content, bool names,
+		      bool state)
 {
 	struct randpol_opts o = { .max_rules = 12,
 				  .services = true,
 				  .monitor = true,
 				  .valid = valid,
 				  .content = content,
-				  .names = names };
+				  .names = names,
+				  .state = state };
 	struct policy mem, read, *pol = &mem;
 	struct plan pl = { 0 };
 	struct diag d;
@@ -875,13 +866,17 @@ static int one_policy(struct env *e, uint64_t seed, bool valid, bool content, bo
 		goto out;
 	}
 	ret = 0;
-	e->flows.want = has_names(pol) ? TLSFW_WANT_HELLO : 0;
+	e->pl = ref_has_names(pol) ? NULL : &pl;
+	e->plan_bad = 0;
+	e->flows.want = ref_has_names(pol) ? TLSFW_WANT_HELLO : 0;
 	e->name_policies += e->flows.want != 0;
 	for (size_t i = 0; i < pol->n_ifaces && !ret; i++) {
 		struct batch b = { 0 };
 		size_t n = PACKETS_PER_POLICY / pol->n_ifaces;
 
 		flows_clear(e);
+		if (state)
+			ret = ds_batch(&e->ds, pol, &pol->ifaces[i], &r);
 		for (size_t k = 0; k < n && !ret; k++)
 			ret = make_packet(e, pol, &pol->ifaces[i], &r, &b);
 		for (size_t k = 0; content && k < FLOWS_PER_IFACE && !ret; k++)
@@ -897,6 +892,10 @@ static int one_policy(struct env *e, uint64_t seed, bool valid, bool content, bo
 		if (!ret)
 			ret = run_batch(e, pol, &pl, pol->ifaces[i].name, &b, seed);
 		free(b.v);
+	}
+	if (!ret && e->plan_bad) {
+		print_policy(e, &mem, seed);
+		ret = -1;
 	}
 out:
 	plan_free(&pl);
@@ -919,6 +918,11 @@ int main(void)
 	if (!hello_buf)
 		return 1;
 	e.hf.buf = hello_buf;
+	err = ds_open(&e.ds);
+	if (err) {
+		fprintf(stderr, "FAIL: a network namespace with ctnetlink: %s\n", strerror(-err));
+		return 1;
+	}
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	e.skel = bpf_open();
 	if (e.skel && tlsfw__load(e.skel)) {
@@ -944,14 +948,21 @@ int main(void)
 	for (int i = 0; i < N_POLICIES && e.failures < MAX_FAILURES; i++) {
 		uint64_t seed = base * 1000003u + i;
 
-		if (one_policy(&e, seed, i % 2 == 0, i % 4 >= 2, false))
+		if (one_policy(&e, seed, i % 2 == 0, i % 4 >= 2, false, false))
 			e.failures++;
 	}
 	/* server names, with content rules in half of them */
 	for (int i = 0; i < N_NAME_POLICIES && e.failures < MAX_FAILURES; i++) {
 		uint64_t seed = base * 1000003u + N_POLICIES + i;
 
-		if (one_policy(&e, seed, i % 2 == 0, i % 4 >= 2, true))
+		if (one_policy(&e, seed, i % 2 == 0, i % 4 >= 2, true, false))
+			e.failures++;
+	}
+	/* state rules, with content rules in half of them and name rules in an eighth */
+	for (int i = 0; i < N_STATE_POLICIES && e.failures < MAX_FAILURES; i++) {
+		uint64_t seed = base * 1000003u + N_POLICIES + N_NAME_POLICIES + i;
+
+		if (one_policy(&e, seed, i % 2 == 0, i % 4 >= 2, i % 8 == 7, true))
 			e.failures++;
 	}
 	printf("%d policies, %lu packets (%lu fragment cases), %lu test runs: %lu defaults, %lu monitor matches, %lu rejects answered\n",
@@ -962,6 +973,8 @@ int main(void)
 	       e.name_policies, e.refused, e.names, e.matched, e.hello[TLSFW_HELLO_NAME],
 	       e.hello[TLSFW_HELLO_NO_NAME], e.hello[TLSFW_HELLO_MALFORMED],
 	       e.hello[TLSFW_HELLO_UNORDERED], e.split_flows);
+	ds_print(&e.ds);
+	ds_close(&e.ds);
 	free(hello_buf);
 	ref_flowtab_clear(&e.flows);
 	free(e.flows.v);
@@ -976,7 +989,7 @@ int main(void)
 	    !e.unordered || e.name_policies < N_NAME_POLICIES * 3 / 4 ||
 	    e.refused * 10 > N_NAME_POLICIES || e.names < 1000 || !e.matched ||
 	    !e.hello[TLSFW_HELLO_NAME] || !e.hello[TLSFW_HELLO_NO_NAME] ||
-	    !e.hello[TLSFW_HELLO_MALFORMED] || !e.hello[TLSFW_HELLO_UNORDERED]) {
+	    !e.hello[TLSFW_HELLO_MALFORMED] || !e.hello[TLSFW_HELLO_UNORDERED] || ds_thin(&e.ds)) {
 		printf("FAIL: too little coverage\n");
 		return 1;
 	}

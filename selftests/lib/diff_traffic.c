@@ -1,9 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Random traffic pieces for the differential test; see diff_traffic.h. */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "content_gen.h"
 #include "diff_traffic.h"
+
+static const char *addr_str(const uint8_t *a, uint8_t family, char *buf, size_t len)
+{
+	if (family == 4)
+		return inet_ntop(AF_INET, a + 12, buf, len);
+	return inet_ntop(AF_INET6, a, buf, len);
+}
+
+void opts_of(const struct ref_pkt *ref, struct pkt_opts *o, char *src, char *dst)
+{
+	o->family = ref->family;
+	o->src = addr_str(ref->src, ref->family, src, INET6_ADDRSTRLEN);
+	o->dst = addr_str(ref->dst, ref->family, dst, INET6_ADDRSTRLEN);
+	o->proto = ref->proto;
+	o->sport = ref->sport;
+	o->dport = ref->dport;
+}
 
 /* Protocol numbers the builder and the parser treat as transports. */
 uint8_t usable_proto(uint8_t proto, uint8_t family)

@@ -15,6 +15,8 @@
 
 #define FLOW_DATA 64 /* first bytes of a flow (tcp_first) */
 
+/* The builder's options for ref's headers; src and dst hold INET6_ADDRSTRLEN bytes. */
+void opts_of(const struct ref_pkt *ref, struct pkt_opts *o, char *src, char *dst);
 /* Protocol numbers the builder and the parser treat as transports. */
 uint8_t usable_proto(uint8_t proto, uint8_t family);
 /* VLAN and QinQ tags, IPv4 options or IPv6 extension headers, a payload length. */

@@ -58,9 +58,11 @@ static uint32_t dkey(const struct ref_pkt *pkt)
 					     TLSFW_ICMP6_HLOTHER);
 }
 
-/* The rule index the plan gives pkt under content class pc (proto_cls slot pc * 512 + ...),
- * -1 for the default. Returns 0 or -ENOENT as plan_sim_decide. */
-static int classify(const struct plan *pl, const struct ref_pkt *pkt, unsigned int pc, long *r)
+/* The rule index the plan gives pkt under conntrack state ct and content class pc (proto_cls
+ * slot (ct * TLSFW_PL_VALUES + pc) * 512 + ...), -1 for the default. Returns 0 or -ENOENT as
+ * plan_sim_decide. */
+static int classify(const struct plan *pl, const struct ref_pkt *pkt, unsigned int ct,
+		    unsigned int pc, long *r)
 {
 	unsigned int fam = pkt->family == 6;
 	uint32_t p, s = 0, d = 0, sa = 0, da = 0, x = 0;
@@ -75,7 +77,7 @@ static int classify(const struct plan *pl, const struct ref_pkt *pkt, unsigned i
 	}
 	if (!found)
 		return -ENOENT;
-	p = pl->proto_cls[pc * 512 + fam * 256 + pkt->proto];
+	p = pl->proto_cls[(ct * TLSFW_PL_VALUES + pc) * 512 + fam * 256 + pkt->proto];
 	if (pl->fields & TLSFW_F_SPORT)
 		s = pl->sport_cls[pkt->has_ports ? pkt->sport : TLSFW_PORT_NONE];
 	if (pl->fields & TLSFW_F_DPORT)
@@ -112,17 +114,43 @@ static unsigned int content_class(const struct plan *pl, const struct ref_pkt *p
 	return pc;
 }
 
+static bool is_content(const struct plan *pl, long r)
+{
+	return r >= 0 && (pl->rules[r].payload_quic || pl->rules[r].require_tls);
+}
+
+/*
+ * The facts looked up as decide.h's decide_rule() does, each only when the rule found so far
+ * reads it: the state (pkt->ct; a packet without one is NONE, which no state rule admits)
+ * for a state rule, the content class for a content rule (first, when the rule is both), and
+ * the state again when the content leads to a state rule.
+ */
+static int classify_facts(const struct plan *pl, const struct ref_pkt *pkt, unsigned int *pc,
+			  long *r)
+{
+	unsigned int ct = TLSFW_CT_UNKNOWN, known = pkt->ct ? pkt->ct : TLSFW_CT_NONE;
+	int err = classify(pl, pkt, ct, *pc, r);
+
+	if (!err && *r >= 0 && pl->rules[*r].state && !is_content(pl, *r)) {
+		ct = known;
+		err = classify(pl, pkt, ct, *pc, r);
+	}
+	if (!err && is_content(pl, *r)) {
+		*pc = content_class(pl, pkt);
+		err = classify(pl, pkt, ct, *pc, r);
+		if (!err && *r >= 0 && pl->rules[*r].state && ct == TLSFW_CT_UNKNOWN)
+			err = classify(pl, pkt, known, *pc, r);
+	}
+	return err;
+}
+
 int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref_verdict *v)
 {
 	unsigned int pc = TLSFW_PL_UNKNOWN;
 	long r, ess;
 	int err;
 
-	err = classify(pl, pkt, pc, &r);
-	if (!err && r >= 0 && (pl->rules[r].payload_quic || pl->rules[r].require_tls)) {
-		pc = content_class(pl, pkt);
-		err = classify(pl, pkt, pc, &r);
-	}
+	err = classify_facts(pl, pkt, &pc, &r);
 	if (err)
 		return err;
 	*v = (struct ref_verdict){ -1, pl->default_action, 0 };

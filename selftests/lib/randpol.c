@@ -470,6 +470,10 @@ static int rand_rule(struct policy *p, struct rp_rng *r, const struct randpol_op
 			if (rp_below(r, 2))
 				err = randpol_add_name(&rule->ifaces, p->ifaces[k].name);
 	}
+	/* state: alone or with anything else; one value most of the time */
+	if (!err && o->state && !rp_below(r, 3))
+		rule->state = rp_below(r, 2) ? 1u << rp_below(r, POL_ST_COUNT) :
+					       1 + rp_below(r, (1u << POL_ST_COUNT) - 1);
 	if (!err && o->valid)
 		err = make_valid(p, r, rule);
 	if (!err)
@@ -679,6 +683,10 @@ static void yaml_rule(struct sb *b, const struct pol_rule *r)
 	if (r->require_tls)
 		sb_printf(b, "    require: tls\n");
 	yaml_sni(b, r);
+	for (unsigned int k = 0, n = 0; k < POL_ST_COUNT; k++)
+		if (r->state & (1u << k))
+			sb_printf(b, "%s%s%s", n++ ? ", " : "    state: [", pol_state_names[k],
+				  r->state >> (k + 1) ? "" : "]\n");
 	sb_printf(b, "    action: %s\n", act_words[r->action]);
 	if (r->mode == POL_MONITOR)
 		sb_printf(b, "    mode: monitor\n");
@@ -825,6 +833,12 @@ void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pk
 			pkt->rst = pkt->tls != TLSFW_TLS_UNORDERED && !rp_below(r, 8);
 		}
 		break;
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		if (p->rules[i].state) {
+			pkt->ct = TLSFW_CT_NEW + rp_below(r, POL_ST_COUNT);
+			break;
+		}
 	}
 	ifc = &p->ifaces[rp_below(r, p->n_ifaces)];
 	pkt->ifname = ifc->name;

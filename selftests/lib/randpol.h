@@ -32,6 +32,7 @@ struct randpol_opts {
 	bool content;		/* may use `payload: quic`, `require: tls`, `midstream:` */
 	bool names;		/* may use `sni:`, `sni_match:`, `ech:`, `service: doh`,
 				 * `sni_unordered:` (always valid: TCP only) */
+	bool state;		/* may use `state:` (one value or a list) on any rule */
 };
 
 /* Builder helpers. Names are copied. Return 0 or -ENOMEM (-EINVAL for a bad CIDR). */
@@ -61,7 +62,7 @@ char *randpol_yaml(const struct policy *p);
 /* A random packet seen on one of the policy's hooked (interface, direction) pairs, biased
  * towards the policy's ports and prefixes so that rules match often. Never an IPv6 address
  * inside ::ffff:0:0/96. ifname points into p. Under a policy with content rules, random
- * content facts too (quic, tls, rst). */
+ * content facts too (quic, tls, rst); under one with state rules, a random state (ct). */
 void randpol_packet(const struct policy *p, struct rp_rng *r, struct ref_pkt *pkt);
 
 #endif

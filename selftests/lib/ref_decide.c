@@ -161,14 +161,52 @@ static bool content_matches(const struct policy *p, const struct pol_rule *r,
 	       (pkt->tls == TLSFW_TLS_MIDSTREAM && p->midstream == POL_DROP);
 }
 
+/* tlsfw.conf(5), state: the four names, each one state of the packet's connection. */
+bool ref_state_matches(const struct pol_rule *r, const struct ref_pkt *pkt)
+{
+	unsigned int bit;
+
+	if (!r->state)
+		return true;
+	switch (pkt->ct) {
+	case TLSFW_CT_NEW:
+		bit = POL_ST_NEW;
+		break;
+	case TLSFW_CT_ESTABLISHED:
+		bit = POL_ST_ESTABLISHED;
+		break;
+	case TLSFW_CT_RELATED:
+		bit = POL_ST_RELATED;
+		break;
+	case TLSFW_CT_INVALID:
+		bit = POL_ST_INVALID;
+		break;
+	default:
+		return false;
+	}
+	return r->state & bit;
+}
+
+bool ref_has_names(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (ref_rule_has_names(&p->rules[i]))
+			return true;
+	return false;
+}
+
 bool ref_inspects(const struct policy *p, const struct ref_pkt *pkt)
 {
 	if (p->essentials == POL_ALLOW && ref_essential(pkt))
 		return false;
-	for (size_t i = 0; i < p->n_rules; i++)
-		if (ref_rule_matches(&p->rules[i], pkt))
-			return p->rules[i].payload_quic || p->rules[i].require_tls ||
-			       ref_rule_has_names(&p->rules[i]);
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct pol_rule *r = &p->rules[i];
+		bool content = r->payload_quic || r->require_tls || ref_rule_has_names(r);
+
+		if (!ref_rule_matches(r, pkt) || (!content && !ref_state_matches(r, pkt)))
+			continue;
+		return content;
+	}
 	return false;
 }
 
@@ -180,7 +218,8 @@ struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt)
 		const struct pol_rule *r = &p->rules[i];
 		uint8_t act = r->action;
 
-		if (!ref_rule_matches(r, pkt) || !content_matches(p, r, pkt))
+		if (!ref_rule_matches(r, pkt) || !ref_state_matches(r, pkt) ||
+		    !content_matches(p, r, pkt))
 			continue;
 		/* the retransmission in order decides: no reset for this one */
 		if (r->require_tls && pkt->tls == TLSFW_TLS_UNORDERED)
@@ -217,6 +256,9 @@ void ref_pkt_print(const struct ref_pkt *pkt, FILE *out)
 		fprintf(out, " (no ports)");
 	if (pkt->quic || pkt->tls || pkt->rst)
 		fprintf(out, " quic %u tls %u%s", pkt->quic, pkt->tls, pkt->rst ? " rst" : "");
+	if (pkt->ct)
+		fprintf(out, " state %s",
+			pkt->ct <= POL_ST_COUNT ? pol_state_names[pkt->ct - 1] : "?");
 	if (pkt->hello)
 		fprintf(out, " hello %u%s%s%s%s", pkt->hello, pkt->ech ? " ech" : "",
 			pkt->hello == TLSFW_HELLO_NAME ? " name " : "",

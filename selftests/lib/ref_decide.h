@@ -39,6 +39,9 @@ struct ref_pkt {
 	uint8_t hello, ech;
 	bool hello_fresh;
 	char name[REF_NAME_MAX + 1];
+	/* What state rules read (issue 17): enum tlsfw_ct, the packet's connection state as
+	 * the test made it (NEW .. INVALID); UNKNOWN (zero): not known, no state rule matches. */
+	uint8_t ct;
 };
 
 /* ref_verdict.rule of the implicit rule of `essentials: allow`, which comes first */
@@ -61,10 +64,15 @@ int ref_plan_index(const struct policy *p, int rule);
 /* Does rule r match pkt by its fields, content aside? (exported for tests that want to
  * explain a verdict) */
 bool ref_rule_matches(const struct pol_rule *r, const struct ref_pkt *pkt);
+/* Does rule r admit pkt's connection state (a rule without state: admits every state)? */
+bool ref_state_matches(const struct pol_rule *r, const struct ref_pkt *pkt);
 /* Does the data plane read pkt's content: is the first rule whose fields match it a content
  * rule (payload:, require:, or a name rule)? Only then does a TCP segment update its flow's
- * state. */
+ * state. A rule with state: alone that does not list pkt's state is passed over (the data
+ * plane asks conntrack first); one with content and state: reads the content first. */
 bool ref_inspects(const struct policy *p, const struct ref_pkt *pkt);
+/* Has p a name rule: does the data plane parse ClientHellos under it? */
+bool ref_has_names(const struct policy *p);
 /* Is r a name rule (sni:, ech:, or a service with server names such as doh)? (ref_names.c) */
 bool ref_rule_has_names(const struct pol_rule *r);
 /* Does name rule r match pkt by its ClientHello facts (its fields aside)? */
