@@ -44,12 +44,16 @@
  * 5: connection state (TLSFW_CT_*) in the proto index, rule word STATE; 6: rule word
  * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
  * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6;
- * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP */
+ * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP, TLSFW_MAX_RULES 8,320 */
 #define TLSFW_ABI_VERSION 8
 
 /* Limits. */
-#define TLSFW_MAX_RULES 8192 /* rule slots (4,096 rules plus room for renames across gens) */
-#define TLSFW_MAX_IFACES 16  /* interfaces one policy may list */
+#define TLSFW_POLICY_RULES 4096 /* rules one policy may list */
+#define TLSFW_IMPLICIT_RULES 64 /* rules the lowering adds: essentials, failing probes' drops */
+/* rule slots: two generations whose every rule has a new name (a replacement keeps the old
+ * generation's slots until the flip) */
+#define TLSFW_MAX_RULES (2 * (TLSFW_POLICY_RULES + TLSFW_IMPLICIT_RULES))
+#define TLSFW_MAX_IFACES 16		     /* interfaces one policy may list */
 #define TLSFW_MAX_CTX (TLSFW_MAX_IFACES * 2) /* (interface, direction) counter blocks */
 #define TLSFW_MAX_PREFIXES 262144	     /* LPM entries per tree: half per generation */
 #define TLSFW_MAX_COMB 1048576	      /* entries per combination table: half per generation */

@@ -24,7 +24,9 @@
 #include "shadow.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define POL_MAX_RULES 4096 /* TLSFW_MAX_RULES holds two generations' worth of renames */
+#define POL_MAX_RULES TLSFW_POLICY_RULES
+/* each failing probe adds a drop rule, and the essentials rule is one more */
+#define POL_MAX_PROBES (TLSFW_IMPLICIT_RULES - 1)
 #define POL_NAME_MAX 63
 #define SHADOW_BUDGET 50000000ul /* work units before the shadowing analysis gives up */
 
@@ -848,6 +850,9 @@ static void check_probes(struct checker *c)
 	static const char *const versions[] = { "1.0", "1.1", "1.2", "1.3" };
 	const struct policy *p = c->p;
 
+	if (p->n_probes > POL_MAX_PROBES)
+		diag_error(c->d, &p->probes[POL_MAX_PROBES].loc,
+			   "too many probes: a policy holds at most %d", POL_MAX_PROBES);
 	for (size_t i = 0; i < p->n_probes; i++) {
 		const struct pol_probe *pr = &p->probes[i];
 

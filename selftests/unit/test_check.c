@@ -441,6 +441,11 @@ static void test_errors(void)
 		len += sprintf(big + len, "  - name: r%d\n    dport: %d\n    action: drop\n", i,
 			       i + 1);
 	expect_error(big, 5 + 4096 * 3, 5, "too many rules: a policy holds at most 4096");
+	/* 64 probes: each failing one would add a rule beyond the slots (TLSFW_IMPLICIT_RULES) */
+	len = sprintf(big, HDR "  - name: a\n    action: drop\nprobes:\n");
+	for (int i = 0; i < 64; i++)
+		len += sprintf(big + len, "  - name: p%d\n    target: a.b:%d\n", i, 1000 + i);
+	expect_error(big, 8 + 63 * 2, 5, "too many probes: a policy holds at most 63");
 	free(big);
 }
 

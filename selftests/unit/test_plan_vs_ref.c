@@ -24,7 +24,7 @@
 #define N_PACKETS 1000
 
 struct stats {
-	unsigned long packets, matched, defaulted, yaml_ok, yaml_rejected, content;
+	unsigned long packets, matched, defaulted, yaml_ok, yaml_rejected, content, state;
 };
 
 static void print_failure(const struct policy *p, const struct plan *pl, uint64_t seed,
@@ -117,6 +117,8 @@ static int run_one(const struct policy *p, uint64_t seed, const char *source, st
 		if (want.rule >= 0 &&
 		    (p->rules[want.rule].payload_quic || p->rules[want.rule].require_tls))
 			st->content++;
+		if (want.rule >= 0 && p->rules[want.rule].state)
+			st->state++;
 		if (err || want.rule != got.rule || want.action != got.action ||
 		    want.monitor != got.monitor) {
 			fprintf(stderr, "FAIL: packet %d: ", i);
@@ -193,6 +195,7 @@ int main(void)
 		o.max_rules = i % 10 == 9 ? 60 : 12;
 		o.valid = i % 2;
 		o.content = i % 3 == 1; /* payload: quic, require: tls, midstream: */
+		o.state = i % 4 == 2;	/* state: on some rules, a random state per packet */
 		rp_seed(&r, seed);
 		if (randpol_new(&p, &r, &o)) {
 			fprintf(stderr, "FAIL: randpol_new (seed %llu)\n",
@@ -205,9 +208,9 @@ int main(void)
 			failures++;
 		randpol_free(&p);
 	}
-	printf("%d policies (%lu through reader+checker, %lu refused by the checker), %lu packets: %lu matched a rule (%lu a content rule), %lu defaulted\n",
+	printf("%d policies (%lu through reader+checker, %lu refused by the checker), %lu packets: %lu matched a rule (%lu a content rule, %lu a state rule), %lu defaulted\n",
 	       N_POLICIES, st.yaml_ok, st.yaml_rejected, st.packets, st.matched, st.content,
-	       st.defaulted);
+	       st.state, st.defaulted);
 	if (failures) {
 		printf("FAIL: %d policies disagree with the reference\n", failures);
 		return 1;
@@ -217,8 +220,9 @@ int main(void)
 		return 1;
 	}
 	/* A generator that never matches would make this test vacuous. */
-	if (st.content < st.packets / 100) {
-		printf("FAIL: only %lu packets matched a content rule\n", st.content);
+	if (st.content < st.packets / 100 || st.state < st.packets / 100) {
+		printf("FAIL: only %lu packets matched a content rule, %lu a state rule\n",
+		       st.content, st.state);
 		return 1;
 	}
 	if (st.matched < st.packets / 10 || st.defaulted < st.packets / 10) {
