@@ -281,7 +281,7 @@ struct state_iface *state_iface_find(const struct state *st, const char *name)
 }
 
 /* All n values of an array map, in order: a few batch system calls instead of one lookup per
- * element (8,192 rule records: a measurable part of every apply, status and stats). Kernels
+ * element (8,320 rule records: a measurable part of every apply, status and stats). Kernels
  * or maps without batch lookups fall back to single lookups. */
 static int array_read(int fd, uint32_t n, void *values, size_t value_size)
 {
