@@ -7,6 +7,7 @@
  *   - the cache is what decides: a flow's stored name changed behind the data plane's back
  *     does not change a settled segment's rule, but a segment that is not settled (the first
  *     bytes again) decides anew and rewrites the cache;
+ *   - a changed retransmission of the first bytes (CONFLICT) replaces the cached rule;
  *   - a replaced policy never inherits a rule: after a fill of the other generation, and
  *     after a refill of the same one, a settled segment gets the new policy's rule;
  *   - the interface context is part of the tag: with a name rule per direction, the rule
@@ -93,11 +94,16 @@ static void start(struct env *e, struct flow *f, const char *name, int want, con
 	segment(e, H_XDP, "ClientHello", f, ISN + 1, 0x18, h.buf, h.len, want, stats);
 }
 
-/* The ClientHello again (a retransmission: the first bytes, so not settled). */
-static void hello_again(struct env *e, const char *what, const struct flow *f, int want,
-			const long *stats)
+/* The ClientHello again (a retransmission: the first bytes, so not settled); first: its
+ * first byte as sent this time. */
+static void hello_again(struct env *e, const char *what, const struct flow *f, uint8_t first,
+			int want, const long *stats)
 {
+	uint8_t keep = hello_buf[0];
+
+	hello_buf[0] = first;
 	segment(e, H_XDP, what, f, ISN + 1, 0x18, hello_buf, f->hello_len, want, stats);
+	hello_buf[0] = keep;
 }
 
 static void flow_key_of(const struct flow *f, struct tlsfw_flow_key *k)
@@ -151,7 +157,7 @@ static void cache_decides(struct env *e)
 	data(e, H_XDP, "settled segment after a rename: the cached rule", &f, V_PASS, DEFAULT_PASS);
 	data(e, H_TC_IN, "settled segment on tc ingress: the cached rule", &f, V_PASS,
 	     DEFAULT_PASS);
-	hello_again(e, "the ClientHello again: decided anew from the stored name", &f, V_DROP,
+	hello_again(e, "the ClientHello again: decided anew from the stored name", &f, 22, V_DROP,
 		    NAMES_DROP);
 	data(e, H_XDP, "settled segment: the rule cached by the retransmission", &f, V_DROP,
 	     NAMES_DROP);
@@ -193,6 +199,21 @@ static void replaced(struct env *e, const struct loaded *a, const struct loaded 
 		     e2, TLSFW_EPOCH_STEP);
 }
 
+/* A retransmission of the first bytes that differs (CONFLICT: which copy the server took is
+ * unknown) changes the facts of a decided flow: every name rule admits it (fail closed), and
+ * the rule cached before must not be taken after it. */
+static void conflict(struct env *e)
+{
+	struct flow f = { .sport = 40004 };
+
+	start(e, &f, "b.example", V_PASS, DEFAULT_PASS);
+	data(e, H_XDP, "decided flow, not in the list", &f, V_PASS, DEFAULT_PASS);
+	data(e, H_XDP, "settled, cached", &f, V_PASS, DEFAULT_PASS);
+	hello_again(e, "first bytes again, changed: CONFLICT", &f, 23, V_DROP, NAMES_DROP);
+	data(e, H_XDP, "settled after the CONFLICT: not the cached pass", &f, V_DROP, NAMES_DROP);
+	data(e, H_TC_IN, "and on tc ingress", &f, V_DROP, NAMES_DROP);
+}
+
 static void contexts(struct env *e)
 {
 	struct flow f = { .sport = 40003 };
@@ -222,6 +243,7 @@ int main(void)
 	if (use(&e, &a, 0))
 		return 1;
 	cache_decides(&e);
+	conflict(&e);
 	replaced(&e, &a, &b);
 	if (use(&e, &in, 1))
 		return 1;
