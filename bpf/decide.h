@@ -598,19 +598,20 @@ static __always_inline __u32 facts_pl(const struct tlsfw_facts *f, const struct 
  * packet's facts give its content class (into in->pl), and the rule is looked up again with
  * it: the content rule if the class is its own, else a later rule or none. in->rule: the
  * content rule; in->hello: this packet decided the flow's ClientHello (TLSFW_FRESH_HELLO).
+ * no_flow: TLSFW_WANT_NO_FLOW when the caller found no flow for the packet.
  */
 static __always_inline __u32 inspect(const struct hook *h, const struct parsed *p,
 				     const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
-				     struct class_in *in)
+				     struct class_in *in, __u32 no_flow)
 {
 	__u32 want = (cfg->flags & TLSFW_CFG_NAMES) ? TLSFW_WANT_HELLO : 0;
 	struct tlsfw_facts f;
 	__u32 again;
 
 	if (h->xdp)
-		tlsfw_content_xdp(h->ctx, p, in->gen, want, &f);
+		tlsfw_content_xdp(h->ctx, p, in->gen, want | no_flow, &f);
 	else
-		tlsfw_content_tc(h->ctx, p, in->gen, want, &f);
+		tlsfw_content_tc(h->ctx, p, in->gen, want | no_flow, &f);
 	in->pl = facts_pl(&f, p, cfg, want);
 	again = tlsfw_classify(p, cfg, dw, in);
 	if ((f.fresh & TLSFW_FRESH_TLS) && (in->rule & TLSFW_DW_REQUIRE) &&
@@ -665,7 +666,8 @@ static __always_inline __u32 inspect_flow(const struct hook *h, const struct par
 			}
 		}
 	}
-	rule = inspect(h, p, cfg, dw, in);
+	rule = inspect(h, p, cfg, dw, in,
+		       !fl && p->proto == TLSFW_IPPROTO_TCP ? TLSFW_WANT_NO_FLOW : 0);
 	if (fl)
 		fl->decided = tag && flow_settled(fl, p, seg_off) && !(rule & TLSFW_DW_STATE) ?
 				      (__u64)tag << 32 | rule :

@@ -225,9 +225,11 @@ static __always_inline void facts_of(struct tlsfw_flow *f, __u32 gen, struct tls
 /*
  * The flow of a TCP packet p, NULL when it has none (a flow first seen without its SYN, or
  * evicted), and *seg_off, the stream offset of its payload. Creates the flow on the client's
- * SYN. The caller has checked that p is TCP with ports.
+ * SYN. want: TLSFW_WANT_NO_FLOW, the caller found none already. The caller has checked that p
+ * is TCP with ports.
  */
-static __always_inline struct tlsfw_flow *flow_find(const struct parsed *p, __u32 *seg_off)
+static __always_inline struct tlsfw_flow *flow_find(const struct parsed *p, __u32 want,
+						    __u32 *seg_off)
 {
 	struct content_work *w = content_work();
 	__u32 seq = bpf_ntohl(p->tcp_seq);
@@ -239,6 +241,8 @@ static __always_inline struct tlsfw_flow *flow_find(const struct parsed *p, __u3
 	flow_key(&w->key, p);
 	if ((p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_ACK | TLSFW_TCP_RST)) == TLSFW_TCP_SYN)
 		return flow_syn(&w->key, seq);
+	if (want & TLSFW_WANT_NO_FLOW)
+		return NULL;
 	f = bpf_map_lookup_elem(&tlsfw_flows, &w->key);
 	if (f)
 		*seg_off = seq - f->isn - 1;
@@ -316,7 +320,7 @@ static __always_inline void content_tcp(void *ctx, int xdp, const struct parsed 
 		__builtin_memset(out, 0, sizeof(*out));
 		return;
 	}
-	f = flow_find(p, &seg_off);
+	f = flow_find(p, want, &seg_off);
 	flow_facts(ctx, xdp, p, f, seg_off, gen, want, out);
 }
 

@@ -109,6 +109,9 @@ struct tlsfw_facts {
  * decided (YES) by this packet. Without it only the TLS start is computed and the hello fact
  * of a TLS flow is MIDSTREAM; a parse once started always runs to its end. */
 #define TLSFW_WANT_HELLO (1u << 0)
+/* The caller looked the packet's flow up and found none: a packet other than the client's
+ * SYN is then MIDSTREAM without a second lookup (decide.h, decided_flow). */
+#define TLSFW_WANT_NO_FLOW (1u << 1)
 
 /*
  * tlsfw_flows (LRU_HASH, `flows:` entries, default TLSFW_FLOWS_DEFAULT): per TCP flow, keyed
