@@ -5,14 +5,17 @@
 # packages, talking through the gateway. Everything ends with the test (lib.sh's EXIT trap
 # ends the PIDs started here; topology.sh down reaps what is left in the namespaces).
 #
-#   caddy_start [HOSTS] [PORT]  Caddy on SRV's addresses, HTTPS on TCP PORT (default 443) and
-#                               HTTP/3 on UDP PORT for HOSTS (comma-separated, default
-#                               server.test; WEB_HOST is the first), each with a certificate of
-#                               its own made here (never ACME; one certificate for all would let
-#                               Chromium send every name over one HTTP/2 connection), admin
-#                               endpoint off, one JSON line per request in $TMP/caddy.access.
-#                               Serves $WWW (index.html and /probe); answers carry Alt-Svc
-#                               for h3.
+#   caddy_start [HOSTS] [PORT] [H3PORT]
+#                               Caddy on SRV's addresses, HTTPS on TCP PORT (default 443) and
+#                               HTTP/3 on UDP H3PORT (default PORT) for HOSTS (comma-separated,
+#                               default server.test; WEB_HOST is the first), each with a
+#                               certificate of its own made here (never ACME; one certificate
+#                               for all would let Chromium send every name over one HTTP/2
+#                               connection), admin endpoint off, one JSON line per request in
+#                               $TMP/caddy.access. Serves $WWW (index.html and /probe); answers
+#                               carry Alt-Svc for h3 (h3=":H3PORT"). With H3PORT other than
+#                               PORT, PORT serves h1 and h2 only and H3PORT h3 only (Caddy
+#                               still listens on TCP H3PORT: it opens TCP for every server).
 #   browser_start [FLAG...]     Chromium in CLI (selftests/net/browser.py over the DevTools
 #                               pipe), each of HOSTS resolving to $S4, the test CA in its NSS
 #                               database (a certificate error would make it ignore Alt-Svc),
@@ -27,6 +30,11 @@
 #                               request's nextHopProtocol: h2, h3, ...) and FETCH_MS (its
 #                               duration in the page's clock)
 #   browser_until_h3 PATH       fetch until a request goes over HTTP/3 (a live QUIC session)
+#   browser_close_connections   close every connection of the browser (TCP, HTTP/2 and QUIC
+#                               sessions) with chrome://net-internals "Flush socket pools",
+#                               and wait until no UDP socket of the client is connected to
+#                               the server (each QUIC session has one); the page is left on
+#                               net-internals (browser_goto next)
 command -v caddy >/dev/null || fail "caddy (Debian package caddy) is not installed"
 command -v chromium >/dev/null || fail "chromium (Debian package chromium) is not installed"
 
@@ -51,6 +59,7 @@ caddy_start() {
 	WEB_HOSTS=${1:-server.test}
 	WEB_HOST=${WEB_HOSTS%%,*}
 	WEB_PORT=${2:-443}
+	WEB_H3_PORT=${3:-$WEB_PORT}
 	mkdir -p "$WWW" "$TMP/caddy"
 	echo '<!doctype html><title>tlsfw</title><p>tlsfw test page' >"$WWW/index.html"
 	echo ok >"$WWW/probe"
@@ -59,25 +68,41 @@ caddy_start() {
 		-subj "/CN=tlsfw test CA" -addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" \
 		-keyout "$TMP/ca.key" -out "$TMP/ca.crt" 2>/dev/null || fail "openssl req (test CA)"
+	# Caddy serves h3 on the port of the server that has it and announces that port; h3 on
+	# another port is a server of its own (a listener there, protocols h3), and the header
+	# is written on PORT's server (Caddy adds none to a server without h3).
+	local servers="servers {
+		protocols h1 h2 h3
+	}" sites="" altsvc=""
+	if [ "$WEB_H3_PORT" != "$WEB_PORT" ]; then
+		servers="servers $S4:$WEB_PORT {
+		protocols h1 h2
+	}
+	servers $S4:$WEB_H3_PORT {
+		protocols h3
+	}"
+		altsvc="header Alt-Svc \`h3=\":$WEB_H3_PORT\"\`"
+	fi
 	cat >"$TMP/Caddyfile" <<EOF
 {
 	admin off
 	auto_https disable_redirects
 	storage file_system $TMP/caddy
-	servers {
-		protocols h1 h2 h3
-	}
+	$servers
 }
 EOF
 	local h
 	for h in ${WEB_HOSTS//,/ }; do
 		_web_cert "$h"
+		sites="https://$h:$WEB_PORT"
+		[ "$WEB_H3_PORT" = "$WEB_PORT" ] || sites="$sites, https://$h:$WEB_H3_PORT"
 		cat >>"$TMP/Caddyfile" <<EOF
-https://$h:$WEB_PORT {
+$sites {
 	bind $S4 $S6
 	tls $TMP/web-$h.crt $TMP/web-$h.key
 	root * $WWW
 	header Cache-Control no-store
+	$altsvc
 	file_server
 	log {
 		output file $TMP/caddy.access
@@ -90,13 +115,13 @@ EOF
 		bg srv caddy run --config "$TMP/Caddyfile" --adapter caddyfile >"$TMP/caddy.log" 2>&1
 	local i
 	for i in $(seq 100); do
-		if srv ss -Hltn "sport = :$WEB_PORT" | grep -q . && srv ss -Hlun "sport = :$WEB_PORT" | grep -q .; then
+		if srv ss -Hltn "sport = :$WEB_PORT" | grep -q . && srv ss -Hlun "sport = :$WEB_H3_PORT" | grep -q .; then
 			return 0
 		fi
 		sleep 0.1
 	done
 	cat "$TMP/caddy.log" >&2
-	fail "caddy does not listen on TCP and UDP $WEB_PORT"
+	fail "caddy does not listen on TCP $WEB_PORT and UDP $WEB_H3_PORT"
 }
 
 browser_start() {
@@ -175,4 +200,21 @@ browser_until_h3() {
 		sleep 0.1
 	done
 	fail "no request went over HTTP/3 in 40 fetches (last: $FETCH_PROTO); caddy: $(tail -2 "$TMP/caddy.log")"
+}
+
+browser_close_connections() {
+	browser_goto "chrome://net-internals/#sockets"
+	browser_js "(() => {
+		const b = document.getElementById('sockets-view-flush-button');
+		if (!b)
+			throw new Error('chrome://net-internals has no flush button');
+		b.click();
+		return true;
+	})()"
+	local i
+	for i in $(seq 100); do
+		cli ss -Hun dst "$S4" or dst "[$S6]" | grep -q . || return 0
+		sleep 0.1
+	done
+	fail "QUIC sockets still open after flushing the browser's socket pools: $(cli ss -Hun dst "$S4" or dst "[$S6]")"
 }
