@@ -96,4 +96,12 @@ static __always_inline const __u8 *payload_peek(void *ctx, int xdp, __u32 off, _
 	return p;
 }
 
+/* The end of the frame's linear part, for checks of pointers from payload_peek(). */
+static __always_inline const void *payload_end(void *ctx, int xdp)
+{
+	if (xdp)
+		return (const void *)(long)((struct xdp_md *)ctx)->data_end;
+	return (const void *)(long)((struct __sk_buff *)ctx)->data_end;
+}
+
 #endif /* TLSFW_CONTENT_UTIL_H */

@@ -572,14 +572,19 @@ static __always_inline __u32 decided_tag(const struct class_in *in)
 	return (cc->epoch & ~(TLSFW_EPOCH_STEP - 1)) | in->ctx_cls;
 }
 
+/* The index into tlsfw_cfg.fact_pl of these facts. */
+static __always_inline __u32 fact_index(__u32 quic, __u32 tls, __u32 hello, __u32 ech)
+{
+	return ((((quic & 3) * 8 + (tls & 7)) * 8 + (hello & 7)) * 2 + (ech & 1)) &
+	       (TLSFW_FACT_SLOTS - 1);
+}
+
 /* The content class of a packet whose facts are f (tlsfw_cfg.fact_pl, then names). */
 static __always_inline __u32 facts_pl(const struct tlsfw_facts *f, const struct parsed *p,
 				      const struct tlsfw_cfg *cfg, __u32 want)
 {
-	__u32 i, pl;
+	__u32 pl = cfg->fact_pl[fact_index(f->quic, f->tls, f->hello, f->ech)];
 
-	i = ((((__u32)f->quic & 3) * 8 + (f->tls & 7)) * 8 + (f->hello & 7)) * 2 + (f->ech & 1);
-	pl = cfg->fact_pl[i & (TLSFW_FACT_SLOTS - 1)];
 	if (want)
 		pl = hello_pl(f, pl);
 	/* A RST carries no stream data: let it close the server's half of a cut flow. */
@@ -606,19 +611,31 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 {
 	__u32 want = (cfg->flags & TLSFW_CFG_NAMES) ? TLSFW_WANT_HELLO : 0;
 	struct tlsfw_facts f;
-	__u32 again;
+	__u32 quic;
 
+	if (p->proto == TLSFW_IPPROTO_UDP) {
+		quic = h->xdp ? tlsfw_quic_xdp(h->ctx, p) : tlsfw_quic_tc(h->ctx, p);
+		in->pl = cfg->fact_pl[fact_index(quic, 0, 0, 0)];
+		in->hello = 0;
+		/* A payload: quic rule (INSPECT without REQUIRE or NAME: rules.h) was found
+		 * first, and the class is QUIC: that rule is the answer. A rule before it would
+		 * have matched QUIC on its other fields only, and every rule admits the UNKNOWN
+		 * class it was found with. */
+		if (in->pl == TLSFW_PL_QUIC && (in->rule & (TLSFW_DW_INSPECT | TLSFW_DW_REQUIRE |
+							    TLSFW_DW_NAME)) == TLSFW_DW_INSPECT)
+			return in->rule;
+		return tlsfw_classify(p, cfg, dw, in);
+	}
 	if (h->xdp)
 		tlsfw_content_xdp(h->ctx, p, in->gen, want | no_flow, &f);
 	else
 		tlsfw_content_tc(h->ctx, p, in->gen, want | no_flow, &f);
 	in->pl = facts_pl(&f, p, cfg, want);
-	again = tlsfw_classify(p, cfg, dw, in);
 	if ((f.fresh & TLSFW_FRESH_TLS) && (in->rule & TLSFW_DW_REQUIRE) &&
 	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
 		count_flow(in->rule, f.tls == TLSFW_TLS_NO);
 	in->hello = f.fresh & TLSFW_FRESH_HELLO;
-	return again;
+	return tlsfw_classify(p, cfg, dw, in);
 }
 
 /*

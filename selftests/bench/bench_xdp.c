@@ -8,7 +8,8 @@
  * constant), program size, verifier work, fill time, and the cost of an in-program reject
  * against a drop. Prints markdown on stdout.
  *
- * BENCH_REPEAT / BENCH_RUNS in the environment shorten a run (for a quick look).
+ * BENCH_REPEAT / BENCH_RUNS in the environment shorten a run (for a quick look);
+ * BENCH_ONLY=content runs the content inspection rows alone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -453,6 +454,12 @@ int main(void)
 	       b.runs, b.repeat);
 	printf("| policy | fill ms | comb1/2/3 entries | comb1/B/comb3 | packet | XDP ns | bare XDP ns | XDP ratio | tc ns | bare tc ns | tc ratio |\n");
 	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+	if (getenv("BENCH_ONLY") && !strcmp(getenv("BENCH_ONLY"), "content")) {
+		content_paths(&b);
+		printf("\nverifier processed insns: xdp %u, tc ingress %u, tc egress %u\n",
+		       b.verif[0], b.verif[1], b.verif[2]);
+		return 0;
+	}
 	for (size_t s = 0; s < sizeof(sc) / sizeof(sc[0]); s++) {
 		char *yaml = gen_policy(sc[s].rules, sc[s].prefixes, "drop");
 		struct policy pol = { 0 };
