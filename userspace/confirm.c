@@ -267,8 +267,10 @@ static int target_copy(struct confirm_arm *ca, const char *file, const char *has
 		err = confirm_file_write(path, buf ? buf : "", len, d);
 	free(buf);
 	co.path = path;
+	if (!err && !ca->prev && !(ca->prev = malloc(sizeof(*ca->prev))))
+		err = diag_sys_error(d, -ENOMEM, "cannot compile the policy in force");
 	/* its warnings were given when it was applied: not again, under the copy's name */
-	if (!err && compile(&co, &ca->prev, &ca->prev_d)) {
+	if (!err && compile(&co, ca->prev, &ca->prev_d)) {
 		diag_error(
 			d, NULL,
 			"--confirm cannot restore the policy in force: %s does not compile with this tlsfw",
@@ -354,8 +356,10 @@ void confirm_arm_init(struct confirm_arm *ca, unsigned int seconds)
 
 void confirm_arm_free(struct confirm_arm *ca)
 {
-	compiled_free(&ca->prev);
-	memset(&ca->prev, 0, sizeof(ca->prev));
+	if (ca->prev)
+		compiled_free(ca->prev);
+	free(ca->prev);
+	ca->prev = NULL;
 	diag_free(&ca->prev_d);
 	diag_init(&ca->prev_d);
 }

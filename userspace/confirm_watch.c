@@ -62,7 +62,7 @@ static int wait_deadline(int64_t deadline_ms)
  * rollback (*done). */
 static int rollback(struct confirm_arm *ca, bool *done, struct diag *d)
 {
-	struct backend_apply a = { .c = &ca->prev,
+	struct backend_apply a = { .c = ca->prev,
 				   .policy_file = ca->rec.restore_file,
 				   .out = stdout };
 	struct confirm_pending cur;
