@@ -239,6 +239,16 @@ static int push_events(struct port_evs *e, const struct ivls *pp, uint32_t t)
 	return 0;
 }
 
+/* Distinct positions of the (sorted) events. */
+static size_t count_positions(const struct port_evs *e)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < e->n; k++)
+		n += !k || e->v[k].pos != e->v[k - 1].pos;
+	return n;
+}
+
 /*
  * Phase 0 for a port field: a sweep over the range endpoints. Between two consecutive
  * endpoints (an elementary interval) the set of admitting terms is constant, so each interval
@@ -267,14 +277,16 @@ static int lower_ports(struct lower *l, bool dport)
 			if (pab[h] && push_events(&evs, pab[h], t))
 				goto out;
 	}
+	if (evs.n && sort_events(evs.v, evs.n))
+		goto out;
+	/* at most one class per elementary interval, and the one of no ports */
+	err = bss_reserve(cls, count_positions(&evs) + 2);
+	if (err)
+		goto out;
 	/* Slot TLSFW_PORT_NONE (no ports): only terms without a port constraint. */
 	err = bss_intern(cls, cur, &tab[TLSFW_PORT_NONE]);
 	if (err)
 		goto out;
-	if (evs.n && sort_events(evs.v, evs.n)) {
-		err = -ENOMEM;
-		goto out;
-	}
 	for (size_t k = 0, pos = 0; pos < TLSFW_PORT_NONE;) {
 		size_t next = TLSFW_PORT_NONE;
 		uint32_t id;
@@ -380,6 +392,83 @@ static void lower_facts(struct plan *pl)
 	}
 }
 
+#define PROTO_MASKS_MAX 64 /* distinct protocol sets told apart; beyond, every protocol alone */
+
+/*
+ * rep[p]: the lowest protocol that every term treats as it treats p (both in or both out of
+ * every term's protocols, both or neither TCP/UDP), hence with the same class in every slot.
+ * A policy names a few protocol sets, so lower_proto computes a handful of classes per
+ * (state, content, family) instead of 256, each a pass over all terms.
+ */
+static void proto_reps(const struct lower *l, uint8_t rep[256])
+{
+	struct protoset masks[PROTO_MASKS_MAX];
+	uint16_t label[256], first[512];
+	size_t n_masks = 0;
+
+	for (size_t t = 0; t < l->n_terms && n_masks <= PROTO_MASKS_MAX; t++) {
+		const struct protoset *m = &l->term[t]->protos;
+		size_t k = 0;
+
+		while (k < n_masks && memcmp(&masks[k], m, sizeof(*m)))
+			k++;
+		if (k == n_masks && n_masks++ < PROTO_MASKS_MAX)
+			masks[k] = *m;
+	}
+	for (unsigned int p = 0; p < 256; p++) {
+		rep[p] = p;
+		label[p] = n_masks > PROTO_MASKS_MAX ? p : p == IPPROTO_TCP || p == IPPROTO_UDP;
+	}
+	if (n_masks > PROTO_MASKS_MAX)
+		return;
+	/* refine the partition by each set: (label, in the set) -> the new label */
+	for (size_t k = 0; k < n_masks; k++) {
+		uint16_t n = 0;
+
+		memset(first, 0xff, sizeof(first));
+		for (unsigned int p = 0; p < 256; p++) {
+			unsigned int key = label[p] * 2 + proto_has(&masks[k], p);
+
+			if (first[key] == 0xffff)
+				first[key] = n++;
+			label[p] = first[key];
+		}
+	}
+	memset(first, 0xff, sizeof(first));
+	for (unsigned int p = 0; p < 256; p++) {
+		if (first[label[p]] == 0xffff)
+			first[label[p]] = p;
+		rep[p] = first[label[p]];
+	}
+}
+
+/* The terms that slot i of the protocol table admits (its protocol, family, content, state). */
+static void proto_terms(struct lower *l, unsigned int i, uint64_t *b)
+{
+	unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
+	unsigned int fam = i / 256 % 2, proto = i % 256;
+	unsigned int fam_bit = fam ? POL_FAM_V6 : POL_FAM_V4;
+
+	memset(b, 0, l->w * sizeof(*b));
+	for (size_t t = 0; t < l->n_terms; t++) {
+		const struct rule_term *term = l->term[t];
+		const struct plan_rule *r = &l->pl->rules[l->term_rule[t]];
+
+		if (r->family && !(r->family & fam_bit))
+			continue;
+		if (term->fams && !(term->fams & fam_bit))
+			continue;
+		if (!proto_has(&term->protos, proto))
+			continue;
+		/* A rule with a port matches only TCP and UDP. */
+		if (term_has_ports(term) && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+			continue;
+		if (!rule_admits(l->pl, r, pl, ct))
+			continue;
+		bs_set(b, t);
+	}
+}
+
 /* Protocol classes, per state and content class: index (ct * TLSFW_PL_VALUES + pl) * 512 +
  * family * 256 + protocol. Without content (state) rules every content class (state) is the
  * same, and is copied. */
@@ -389,35 +478,22 @@ static int lower_proto(struct lower *l)
 	/* Name classes (8..63) only when some rule has a name; content classes are below 8. */
 	unsigned int n_pl = !l->pl->has_content ? 1 : l->pl->has_names ? TLSFW_PL_VALUES : 8;
 	unsigned int n_ct = l->pl->has_state ? TLSFW_CT_VALUES : 1;
-	uint64_t *b = l->tmp;
+	uint8_t rep[256];
 	int err;
 
+	proto_reps(l, rep);
 	for (unsigned int i = 0; i < TLSFW_PROTO_SLOTS; i++) {
 		unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
-		unsigned int fam = i / 256 % 2, proto = i % 256;
-		unsigned int fam_bit = fam ? POL_FAM_V6 : POL_FAM_V4;
 
 		if (ct >= n_ct || pl >= n_pl)
 			continue;
-		memset(b, 0, l->w * sizeof(*b));
-		for (size_t t = 0; t < l->n_terms; t++) {
-			const struct rule_term *term = l->term[t];
-			const struct plan_rule *r = &l->pl->rules[l->term_rule[t]];
-
-			if (r->family && !(r->family & fam_bit))
-				continue;
-			if (term->fams && !(term->fams & fam_bit))
-				continue;
-			if (!proto_has(&term->protos, proto))
-				continue;
-			/* A rule with a port matches only TCP and UDP. */
-			if (term_has_ports(term) && proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-				continue;
-			if (!rule_admits(l->pl, r, pl, ct))
-				continue;
-			bs_set(b, t);
+		/* the same set as its representative's, interned (to the same id) before */
+		if (rep[i % 256] != i % 256) {
+			cls[i] = cls[i - i % 256 + rep[i % 256]];
+			continue;
 		}
-		err = bss_intern(&l->proto, b, &cls[i]);
+		proto_terms(l, i, l->tmp);
+		err = bss_intern(&l->proto, l->tmp, &cls[i]);
 		if (err)
 			return err;
 	}
@@ -822,15 +898,12 @@ static int lower_n(struct lower *l, size_t n_rules, struct plan *out)
 	return err;
 }
 
-/* A trial lowering of the first n_rules rules into out: a copy of pl (whose BPF half is
- * still empty) sharing everything else with it. */
-static int lower_try(const struct plan *pl, size_t n_rules, struct plan *out, struct diag *d,
-		     const char **overflow)
+/* The BPF half of out from its first n_rules rules; on failure out's BPF half is empty. */
+static int lower_into(struct plan *out, size_t n_rules, struct diag *d, const char **overflow)
 {
 	struct lower l = { .d = d };
 	int err;
 
-	*out = *pl;
 	err = lower_n(&l, n_rules, out);
 	*overflow = l.overflow;
 	lower_free(&l);
@@ -839,21 +912,31 @@ static int lower_try(const struct plan *pl, size_t n_rules, struct plan *out, st
 	return err;
 }
 
+/* A trial lowering of the first n_rules rules into out: a copy of pl (whose BPF half is
+ * still empty) sharing everything else with it. */
+static int lower_try(const struct plan *pl, size_t n_rules, struct plan *out, struct diag *d,
+		     const char **overflow)
+{
+	*out = *pl;
+	return lower_into(out, n_rules, d, overflow);
+}
+
 int lower_bpf(struct plan *pl, struct diag *d)
 {
 	const char *overflow = NULL;
+	bool content = pl->has_content;
 	size_t lo, hi;
 	struct plan t;
 	int err;
 
-	err = lower_try(pl, pl->n_rules, &t, d, &overflow);
+	/* In place, not in a copy: a plan is 800 KB (proto_cls), and copying it twice was a
+	 * tenth of the lowering at 4,096 rules. */
+	err = lower_into(pl, pl->n_rules, d, &overflow);
 	if (err != -E2BIG) {
-		if (!err) {
-			*pl = t;
-			pl->has_bpf = true;
-		}
+		pl->has_bpf = !err;
 		return err;
 	}
+	pl->has_content = content; /* the trials start from the plan as it came */
 	/* Tables only grow as rules are added (classes refine, intersections stay non-empty),
 	 * so the first prefix of the rule list that overflows ends at the rule to blame. The
 	 * trial runs report into a scratch context: d gets one message. */

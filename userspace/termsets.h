@@ -15,6 +15,7 @@
 struct bsset {
 	size_t w;	/* 64-bit words per bitset */
 	uint64_t *bits; /* n * w words */
+	uint64_t *hash; /* n hashes of them: a rehash reads no bitset */
 	size_t n, cap;
 	uint32_t *slots; /* open addressing, id + 1, 0 = empty */
 	size_t hcap;	 /* power of two */
@@ -91,5 +92,7 @@ int enum_buf_init(struct enum_buf *e, size_t n);
 void enum_buf_free(struct enum_buf *e);
 /* Cut every class of s after its first term in stop, re-intern, map[old id] = new id. */
 int bss_cut(struct bsset *s, const uint64_t *stop, uint32_t *map);
+/* Room for n classes in s, so that interning them copies and rehashes nothing. */
+int bss_reserve(struct bsset *s, size_t n);
 
 #endif
