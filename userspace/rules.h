@@ -103,7 +103,10 @@ struct plan_rule {
 #define RULE_V4 0
 #define RULE_V6 1
 
-/* A content rule: it matches only packets whose content class it admits (rule_admits_pl). */
+/* A content rule: it matches only packets whose content class it admits (rule_admits_pl).
+ * Its rule word has TLSFW_DW_INSPECT, plus REQUIRE or NAME for the TCP kinds: the data plane
+ * (decide.h, inspect) takes INSPECT alone for payload: quic. A new content kind needs a bit
+ * of its own there. */
 static inline bool rule_is_content(const struct plan_rule *r)
 {
 	return r->payload_quic || r->require_tls || r->names;
