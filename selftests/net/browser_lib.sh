@@ -30,6 +30,9 @@
 #                               request's nextHopProtocol: h2, h3, ...) and FETCH_MS (its
 #                               duration in the page's clock)
 #   browser_until_h3 PATH       fetch until a request goes over HTTP/3 (a live QUIC session)
+#   apply_reject NAME MATCH     tlsfw apply of one reject rule NAME for UDP matching MATCH on
+#                               lan0, xdp_mode auto (must give native XDP); output in
+#                               $TMP/apply.out
 #   browser_close_connections   close every connection of the browser (TCP, HTTP/2 and QUIC
 #                               sessions) with chrome://net-internals "Flush socket pools",
 #                               and wait until no UDP socket of the client is connected to
@@ -217,4 +220,25 @@ browser_close_connections() {
 		sleep 0.1
 	done
 	fail "QUIC sockets still open after flushing the browser's socket pools: $(cli ss -Hun dst "$S4" or dst "[$S6]")"
+}
+
+# apply_reject NAME MATCH: a policy of one rule NAME on lan0 (xdp_mode auto, which must give
+# native XDP): UDP datagrams that MATCH (one line of the policy language) are rejected.
+apply_reject() {
+	local pol
+	pol=$(policy "$1" <<EOF
+version: 1
+interfaces:
+  - name: lan0
+    xdp_mode: auto
+default: allow
+rules:
+  - name: $1
+    proto: udp
+    $2
+    action: reject
+EOF
+)
+	tlsfw apply "$pol" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply ($2)"; }
+	grep -q '^lan0: ingress XDP native' "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on native XDP in auto mode"; }
 }

@@ -56,27 +56,6 @@ nav_proto() {
 	read -r NAV_PROTO NAV_MS <<<"$(echo "$JS_VALUE" | tr -d '"')"
 }
 
-# apply_reject NAME MATCH: a policy of one rule NAME on lan0 (xdp_mode auto, which must give
-# native XDP): UDP datagrams that MATCH (one line of the policy language) are rejected.
-apply_reject() {
-	local pol
-	pol=$(policy "$1" <<EOF
-version: 1
-interfaces:
-  - name: lan0
-    xdp_mode: auto
-default: allow
-rules:
-  - name: $1
-    proto: udp
-    $2
-    action: reject
-EOF
-)
-	tlsfw apply "$pol" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply ($2)"; }
-	grep -q '^lan0: ingress XDP native' "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on native XDP in auto mode"; }
-}
-
 browser_start --enable-user-controlled-alternate-protocol-ports
 browser_goto "https://server.test/"
 browser_until_h3 /probe

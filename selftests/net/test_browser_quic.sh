@@ -18,21 +18,7 @@ browser_goto "https://server.test/"
 browser_until_h3 /probe
 ok "live HTTP/3 session before the policy: $FETCH_PROTO in $FETCH_MS ms"
 
-pol=$(policy reject-quic <<'EOF2'
-version: 1
-interfaces:
-  - name: lan0
-    xdp_mode: auto
-default: allow
-rules:
-  - name: reject-quic
-    proto: udp
-    dport: 443
-    action: reject
-EOF2
-)
-tlsfw apply "$pol" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply"; }
-grep -q '^lan0: ingress XDP native' "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on native XDP in auto mode"; }
+apply_reject reject-quic "dport: 443"
 
 browser_fetch /probe
 proto=$FETCH_PROTO ms=$FETCH_MS
