@@ -44,8 +44,9 @@
  * 5: connection state (TLSFW_CT_*) in the proto index, rule word STATE; 6: rule word
  * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
  * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6;
- * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP, TLSFW_MAX_RULES 8,320 */
-#define TLSFW_ABI_VERSION 8
+ * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP, TLSFW_MAX_RULES 8,320;
+ * 9: tlsfw_meta.rule_end */
+#define TLSFW_ABI_VERSION 9
 
 /* Limits. */
 #define TLSFW_POLICY_RULES 4096 /* rules one policy may list */
@@ -453,7 +454,10 @@ struct tlsfw_meta {
 	char policy_hash[72]; /* "sha256:" + 64 hex */
 	__u8 default_action;
 	__u8 backend;
-	__u8 pad[6];
+	__u8 pad[2];
+	/* Every tlsfw_rules record from this slot on is all zero, so a reader of the records
+	 * in use reads [0, rule_end) alone (8,320 records are 666 KB, 170 page faults). */
+	__u32 rule_end;
 	/* Identity of the programs in use, so that a later apply of the same build can keep
 	 * them instead of loading (and verifying) them again: the SHA-256 of the BPF object
 	 * they were loaded from, and the kernel's tag (BPF_TAG_SIZE bytes) of each program of

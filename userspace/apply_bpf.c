@@ -335,11 +335,29 @@ static int records_write(const struct apply_ctx *c, const struct tlsfw_rule_info
 			 const struct tlsfw_ctx_info *base_ctxs)
 {
 	int err = bpf_array_write_changed(c->maps.rules, rules, base_rules, sizeof(*rules),
-					  TLSFW_MAX_RULES);
+					  c->rule_end);
 
 	return err ? err :
 		     bpf_array_write_changed(c->maps.ifaces, ctxs, base_ctxs, sizeof(*ctxs),
 					     TLSFW_MAX_CTX);
+}
+
+/* Records are about to be written up to c->rule_end: tlsfw_meta says so first, so that a
+ * reader (or an apply after this one was killed) never misses one. */
+static int raise_rule_end(struct apply_ctx *c)
+{
+	struct tlsfw_meta m = c->old.meta;
+	uint32_t zero = 0;
+	int err;
+
+	/* another layout's (or no) meta: its readers read every record anyway */
+	if (c->rule_end <= m.rule_end || m.abi_version != TLSFW_ABI_VERSION)
+		return 0;
+	m.rule_end = c->rule_end;
+	err = apply_undo_push(c, (struct undo){ .kind = U_META });
+	if (!err && bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
+		err = apply_fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
+	return err;
 }
 
 static int write_names(struct apply_ctx *c)
@@ -348,10 +366,19 @@ static int write_names(struct apply_ctx *c)
 	uint8_t old_bit = 1u << c->old_gen, new_bit = 1u << c->new_gen;
 	int err;
 
-	err = apply_undo_push(c, (struct undo){ .kind = U_NAMES });
+	c->rule_end = c->old.rule_end;
+	for (size_t i = 0; i < pl->n_rules; i++)
+		if (c->slots.rule_slot[i] >= c->rule_end)
+			c->rule_end = c->slots.rule_slot[i] + 1;
+	/* Sized to the records written, not TLSFW_MAX_RULES: by now the heap reuses memory the
+	 * compiler freed, and calloc() cleared all 666 KB of it (50 page faults). */
+	c->rules = calloc(c->rule_end + 1, sizeof(*c->rules));
+	err = c->rules ? raise_rule_end(c) : apply_fail(c, -ENOMEM, "out of memory");
+	if (!err)
+		err = apply_undo_push(c, (struct undo){ .kind = U_NAMES });
 	if (err)
 		return err;
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+	for (uint32_t s = 0; s < c->rule_end; s++) {
 		c->rules[s] = c->old.rules[s];
 		c->rules[s].in_use &= old_bit;
 	}
@@ -417,9 +444,11 @@ static int write_meta(struct apply_ctx *c)
 	sha256_text(c->o->sha256, m.policy_hash);
 	m.default_action = c->pl->default_action;
 	m.backend = c->o->backend;
+	m.rule_end = c->rule_end; /* both generations' records, until commit releases some */
 	progs_record(&c->progs, &c->old.meta, &m);
 	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
 		return apply_fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
+	c->meta = m;
 	return apply_undo_push(c, (struct undo){ .kind = U_META });
 }
 
@@ -529,12 +558,16 @@ static int release_slots(struct apply_ctx *c, uint8_t new_bit)
 {
 	struct tlsfw_rule_info *rules = c->old.rules;
 	struct tlsfw_ctx_info *ctxs = c->old.ctxs;
+	uint32_t zero = 0, end = 0;
+	int err;
 
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+	for (uint32_t s = 0; s < c->rule_end; s++) {
 		rules[s] = c->rules[s];
 		rules[s].in_use &= new_bit;
 		if (!rules[s].in_use)
 			memset(&rules[s], 0, sizeof(rules[s]));
+		else
+			end = s + 1;
 	}
 	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
 		ctxs[s] = c->ctxs[s];
@@ -542,7 +575,12 @@ static int release_slots(struct apply_ctx *c, uint8_t new_bit)
 		if (!ctxs[s].in_use)
 			memset(&ctxs[s], 0, sizeof(ctxs[s]));
 	}
-	return records_write(c, rules, ctxs, c->rules, c->ctxs);
+	err = records_write(c, rules, ctxs, c->rules, c->ctxs);
+	if (err || end == c->meta.rule_end)
+		return err;
+	/* The released records are zero now: the next reader reads up to the new ones alone. */
+	c->meta.rule_end = end;
+	return bpf_map_update_elem(c->maps.meta, &zero, &c->meta, BPF_ANY) ? -errno : 0;
 }
 
 static void commit(struct apply_ctx *c)
@@ -631,9 +669,7 @@ static int run(struct apply_ctx *c)
 				c->old.meta.abi_version, TLSFW_ABI_VERSION);
 		c->old_gen = c->old.gen;
 	} else {
-		c->old.rules = calloc(TLSFW_MAX_RULES, sizeof(*c->old.rules));
-		c->old.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c->old.ctxs));
-		if (!c->old.rules || !c->old.ctxs)
+		if (state_meta_alloc(&c->old))
 			return apply_fail(c, -ENOMEM, "out of memory");
 		c->old_gen = 0; /* fresh maps start at generation 0, empty */
 	}
@@ -692,9 +728,8 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_
 	memset(&c.maps, 0xff, sizeof(c.maps));
 	progs_init(&c.progs);
 	libbpf_set_print(print_libbpf);
-	c.rules = calloc(TLSFW_MAX_RULES, sizeof(*c.rules));
 	c.ctxs = calloc(TLSFW_MAX_CTX, sizeof(*c.ctxs));
-	if (!c.rules || !c.ctxs)
+	if (!c.ctxs)
 		err = apply_fail(&c, -ENOMEM, "out of memory");
 	else if (!(err = check_fault_env(&c)))
 		err = run(&c);

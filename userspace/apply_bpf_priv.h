@@ -66,7 +66,9 @@ struct apply_ctx {
 	struct slots slots;	 /* counter slots of the plan's rules and contexts */
 	uint32_t *ctx_flags;	 /* per plan ctx: context word flags */
 
-	struct tlsfw_rule_info *rules; /* records for the new generation (TLSFW_MAX_RULES) */
+	struct tlsfw_rule_info *rules; /* records for the new generation, rule_end of them */
+	uint32_t rule_end;	       /* old.rules[] is all zero from this slot on */
+	struct tlsfw_meta meta;	       /* as write_meta wrote it */
 	struct tlsfw_ctx_info *ctxs;   /* TLSFW_MAX_CTX */
 
 	struct undo *undo;

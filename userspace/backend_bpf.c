@@ -282,7 +282,7 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 	s->blocks = calloc(TLSFW_MAX_CTX, sizeof(*s->blocks));
 	if (!s->rules || !s->blocks)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < TLSFW_MAX_RULES; i++) {
+	for (uint32_t i = 0; i < sm->rule_end; i++) {
 		const struct tlsfw_rule_info *ri = &sm->rules[i];
 		struct stats_rule *r;
 
@@ -374,7 +374,7 @@ static void bpf_counters_reset(const struct bpf_counters *ctr, const struct stat
 			continue;
 		for (uint32_t i = 0; i < TLSFW_STAT_RULE0; i++)
 			bpf_counter_zero(ctr, base + i);
-		for (uint32_t r = 0; r < TLSFW_MAX_RULES; r++)
+		for (uint32_t r = 0; r < sm->rule_end; r++)
 			if (sm->rules[r].in_use)
 				bpf_counter_zero(ctr, base + TLSFW_STAT_RULE0 + r);
 	}

@@ -11,11 +11,11 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "confirm.h"
 #include "confirm_priv.h"
 #include "enforced.h"
+#include "policy_hash.h"
 #include "textsafe.h"
 #include "yaml_tree.h"
 
@@ -255,7 +255,7 @@ static int target_copy(struct confirm_arm *ca, const char *file, const char *has
 			safe, why);
 		return -EINVAL;
 	}
-	EVP_Digest(buf ? buf : "", len, md, NULL, EVP_sha256(), NULL);
+	policy_hash(buf ? buf : "", len, md);
 	sha256_text(md, got);
 	err = strcmp(got, hash) ? -EINVAL : confirm_path(path, sizeof(path), "rollback");
 	if (err == -EINVAL)

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "../bpf/tlsfw_content_abi.h"
 #include "catalog.h"
 #include "policy.h"
+#include "policy_hash.h"
 #include "policy_read.h"
 #include "yaml_tree.h"
 
@@ -658,7 +658,7 @@ int policy_read_mem(struct policy *out, const char *name, const char *buf, size_
 	policy_init(out, rd.file);
 	if (!rd.file)
 		return -ENOMEM;
-	EVP_Digest(buf, len, out->sha256, NULL, EVP_sha256(), NULL);
+	policy_hash(buf, len, out->sha256);
 	err = ytree_load(&t, rd.file, buf, len, d);
 	if (!err && (!t.root || ynode_is_null(t.root))) {
 		struct loc l = { .file = rd.file };

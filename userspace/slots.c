@@ -54,7 +54,7 @@ static int assign_rule_slots(struct slot_ctx *c, bool *taken)
 		c->s->rule_new[i] = true;
 	}
 	qsort_r(by_name, pl->n_rules, sizeof(uint32_t), cmp_rule_name, (void *)pl);
-	for (uint32_t s = 0; s < TLSFW_MAX_RULES; s++) {
+	for (uint32_t s = 0; s < c->old->rule_end; s++) {
 		const struct tlsfw_rule_info *ri = &c->old->rules[s];
 		char name[TLSFW_NAME_MAX + 1];
 		struct name_key k = { .pl = pl, .name = name };
@@ -163,7 +163,7 @@ unsigned int slots_relabel(const struct plan *pl, const struct state_meta *old, 
 {
 	struct relabel_old ro = { .default_action = old->meta.default_action };
 
-	for (uint32_t s = 0; had_policy && !ro.rejects && s < TLSFW_MAX_RULES; s++) {
+	for (uint32_t s = 0; had_policy && !ro.rejects && s < old->rule_end; s++) {
 		const struct tlsfw_rule_info *ri = &old->rules[s];
 
 		ro.rejects = (ri->in_use & (1u << old->gen)) && !ri->monitor &&

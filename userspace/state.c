@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -286,9 +287,12 @@ struct state_iface *state_iface_find(const struct state *st, const char *name)
 static int array_read(int fd, uint32_t n, void *values, size_t value_size)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t *keys = calloc(n, sizeof(*keys)), got = 0, out = 0;
+	uint32_t *keys, got = 0, out = 0;
 	int err = 0;
 
+	if (!n)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
 	while (got < n) {
@@ -312,23 +316,42 @@ static int array_read(int fd, uint32_t n, void *values, size_t value_size)
 	return 0;
 }
 
-int state_meta_read(const struct bpf_maps *m, struct state_meta *sm)
+/* The rule records are indexed by slot up to TLSFW_MAX_RULES (666 KB), though a reader
+ * fills rule_end of them. Mapped rather than calloc()ed: after the compiler has freed its
+ * large buffers, malloc serves this from the heap and calloc() clears all of it (160 pages,
+ * 100 page faults of a 1-rule apply); fresh anonymous pages cost only where written. */
+int state_meta_alloc(struct state_meta *sm)
 {
-	uint32_t zero = 0;
-	int err;
+	void *rules = mmap(NULL, TLSFW_MAX_RULES * sizeof(*sm->rules), PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	memset(sm, 0, sizeof(*sm));
-	sm->rules = calloc(TLSFW_MAX_RULES, sizeof(*sm->rules));
+	sm->rules = rules == MAP_FAILED ? NULL : rules;
 	sm->ctxs = calloc(TLSFW_MAX_CTX, sizeof(*sm->ctxs));
 	if (!sm->rules || !sm->ctxs) {
 		state_meta_free(sm);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+int state_meta_read(const struct bpf_maps *m, struct state_meta *sm)
+{
+	uint32_t zero = 0;
+	int err = state_meta_alloc(sm);
+
+	if (err)
+		return err;
 	err = bpf_get_gen(m, &sm->gen);
 	if (!err && bpf_map_lookup_elem(m->meta, &zero, &sm->meta))
 		err = -errno;
+	/* A tlsfw of another map layout leaves rule_end unset: read every record. */
+	sm->rule_end =
+		sm->meta.abi_version == TLSFW_ABI_VERSION && sm->meta.rule_end <= TLSFW_MAX_RULES ?
+			sm->meta.rule_end :
+			TLSFW_MAX_RULES;
 	if (!err)
-		err = array_read(m->rules, TLSFW_MAX_RULES, sm->rules, sizeof(*sm->rules));
+		err = array_read(m->rules, sm->rule_end, sm->rules, sizeof(*sm->rules));
 	if (!err)
 		err = array_read(m->ifaces, TLSFW_MAX_CTX, sm->ctxs, sizeof(*sm->ctxs));
 	if (err)
@@ -340,7 +363,8 @@ void state_meta_free(struct state_meta *sm)
 {
 	if (!sm)
 		return;
-	free(sm->rules);
+	if (sm->rules)
+		munmap(sm->rules, TLSFW_MAX_RULES * sizeof(*sm->rules));
 	free(sm->ctxs);
 	sm->rules = NULL;
 	sm->ctxs = NULL;

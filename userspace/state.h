@@ -69,9 +69,12 @@ struct state_meta {
 	unsigned int gen; /* active generation */
 	struct tlsfw_meta meta;
 	struct tlsfw_rule_info *rules; /* TLSFW_MAX_RULES */
+	uint32_t rule_end;	       /* rules[rule_end...] are all zero: read only up to it */
 	struct tlsfw_ctx_info *ctxs;   /* TLSFW_MAX_CTX */
 };
 
+/* sm with zeroed records (nothing enforced); state_meta_read fills them from the maps. */
+int state_meta_alloc(struct state_meta *sm);
 int state_meta_read(const struct bpf_maps *m, struct state_meta *sm);
 void state_meta_free(struct state_meta *sm);
 
