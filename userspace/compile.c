@@ -40,7 +40,8 @@ static bool failed(const struct diag *d)
 
 int compile(const struct compile_opts *o, struct compiled *out, struct diag *d)
 {
-	struct lower_opts lo = { .bpf = o->bpf, .nft = o->nft };
+	struct rule_list rules = { 0 };
+	struct lower_opts lo = { .bpf = o->bpf, .nft = o->nft, .rules = &rules };
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -53,23 +54,22 @@ int compile(const struct compile_opts *o, struct compiled *out, struct diag *d)
 	err = policy_read_file(&out->pol, o->path, d);
 	if (err)
 		return failed(d) ? -EINVAL : err;
-	err = policy_check(&out->pol, d);
+	err = policy_check_rules(&out->pol, d, &rules);
 	if (failed(d))
-		return -EINVAL;
-	if (err)
-		return err;
-	if (o->probes) {
+		err = -EINVAL;
+	if (!err && o->probes) {
 		/* -EINVAL: an error in d; anything else: the probes could not run at all */
 		err = probe_policy_run(&out->pol, d, o->probe_opts, &out->probe_rules,
 				       &out->n_probe_rules);
-		if (err)
-			return err;
 	}
-	if (o->no_lower)
-		return 0;
+	if (err || o->no_lower) {
+		rule_list_free(&rules);
+		return err;
+	}
 	lo.extra = out->probe_rules;
 	lo.n_extra = out->n_probe_rules;
 	err = policy_lower(&out->pol, &lo, &out->plan, d);
+	rule_list_free(&rules); /* empty when the lowering took it */
 	if (err)
 		return d->errors ? -EINVAL : err;
 	/* What the probes' drop rules mean for the policy's own rules: said once, here. */
