@@ -65,8 +65,9 @@ const char *diag_intern_file(struct diag *d, const char *file, const char *text,
 	}
 	if (copy) {
 		/* Keep embedded NULs from cutting the excerpt short: they print as spaces. */
-		for (size_t i = 0; i < len; i++)
-			copy[i] = text[i] ? text[i] : ' ';
+		memcpy(copy, text, len);
+		for (char *z = memchr(copy, '\0', len); z; z = memchr(z, '\0', copy + len - z))
+			*z++ = ' ';
 		copy[len] = '\0';
 	}
 	d->files[d->n_files] = name;

@@ -502,30 +502,34 @@ static int lower_proto(struct lower *l)
 		return -ENOMEM;
 	l->pl->proto_cls = cls;
 	proto_reps(l, rep);
-	for (unsigned int i = 0; i < TLSFW_PROTO_SLOTS; i++) {
-		unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
+	/* the blocks of 512 slots in use, in slot order (class ids in order of appearance) */
+	for (unsigned int ct = 0; ct < n_ct; ct++) {
+		for (unsigned int pc = 0; pc < n_pl; pc++) {
+			unsigned int base = (ct * TLSFW_PL_VALUES + pc) * 512;
 
-		if (ct >= n_ct || pl >= n_pl)
-			continue;
-		/* the same set as its representative's, interned (to the same id) before */
-		if (rep[i % 256] != i % 256) {
-			cls[i] = cls[i - i % 256 + rep[i % 256]];
-			continue;
+			for (unsigned int i = base; i < base + 512; i++) {
+				/* the same set as its representative's, interned (to the same
+				 * id) before */
+				if (rep[i % 256] != i % 256) {
+					cls[i] = cls[i - i % 256 + rep[i % 256]];
+					continue;
+				}
+				proto_terms(l, i, l->tmp);
+				err = bss_intern(&l->proto, l->tmp, &cls[i]);
+				if (err)
+					return err;
+			}
 		}
-		proto_terms(l, i, l->tmp);
-		err = bss_intern(&l->proto, l->tmp, &cls[i]);
-		if (err)
-			return err;
 	}
-	for (unsigned int i = 0; i < TLSFW_PROTO_SLOTS; i++) {
-		unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
-
-		if (ct >= n_ct || pl >= n_pl)
-			cls[i] =
-				cls[((ct < n_ct ? ct : 0) * TLSFW_PL_VALUES + (pl < n_pl ? pl : 0)) *
-					    512 +
-				    i % 512];
-	}
+	/* the others are copies of a block in use, one memcpy each */
+	for (unsigned int ct = 0; ct < TLSFW_CT_VALUES; ct++)
+		for (unsigned int pc = 0; pc < TLSFW_PL_VALUES; pc++)
+			if (ct >= n_ct || pc >= n_pl)
+				memcpy(cls + (ct * TLSFW_PL_VALUES + pc) * 512,
+				       cls + ((ct < n_ct ? ct : 0) * TLSFW_PL_VALUES +
+					      (pc < n_pl ? pc : 0)) *
+						       512,
+				       512 * sizeof(*cls));
 	return 0;
 }
 
