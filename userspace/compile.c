@@ -23,9 +23,15 @@
  */
 static void heap_huge_pages(void)
 {
-	void *p = malloc(HUGE_HEAP);
+	void *p;
 	uintptr_t lo, hi;
 
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan's allocator maps a block this big apart (mallopt does not reach it) and poisons
+	 * its shadow when it is freed: 60 MB written for nothing in every test run of tlsfw */
+	return;
+#endif
+	p = malloc(HUGE_HEAP);
 	if (!p)
 		return;
 	lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
