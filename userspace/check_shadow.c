@@ -443,13 +443,14 @@ static bool covered_by(struct walk *w, uint32_t ti, size_t first, int k, size_t 
 
 	w->cover.n = 0;
 	for (size_t j = 0; j < m; j++) {
-		struct ivl iv = ivl_index_ivl(&w->fx[k].ix, w->buf[j]);
 		uint32_t v = view_at(w, k, w->buf[j], f);
+		struct ivl iv;
 
 		if (v == NO_VIEW || !in_group(w, ti, first, v, k))
 			continue;
 		if (lo == hi) /* a single value: one member holding it is enough */
 			return true;
+		iv = ivl_index_ivl(&w->fx[k].ix, w->buf[j]);
 		if (ivls_add(&w->cover, iv.lo, iv.hi))
 			return false;
 	}

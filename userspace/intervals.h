@@ -34,6 +34,8 @@ struct ivls {
 /* Append [lo, hi] (any order, overlaps allowed until the next normalize). 0 or -ENOMEM. */
 int ivls_add(struct ivls *s, ivl_key lo, ivl_key hi);
 void ivls_normalize(struct ivls *s);
+/* v sorted by (lo, hi), equal ones in their order. 0, or -ENOMEM with v not sorted. */
+int ivl_sort(struct ivl *v, size_t n);
 void ivls_free(struct ivls *s);
 /* dst = a copy of src. 0 or -ENOMEM. */
 int ivls_copy(struct ivls *dst, const struct ivls *src);
@@ -126,6 +128,9 @@ struct ivl_index {
 	uint32_t *pid;	  /* ids, by value, then id */
 	uint32_t *pvalue; /* per id of pid: index of its value in pkeys */
 	size_t n_pt;
+	/* many ports (every single value at most IVL_PORT_NONE): pdense[v] is how many of
+	 * them are below v, v in [0, IVL_PORT_NONE + 1], so a look-up is two loads */
+	uint32_t *pdense;
 };
 
 /* items in order of id (equal values keep it). 0 or -ENOMEM. */

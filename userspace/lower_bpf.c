@@ -169,13 +169,28 @@ struct port_ev {
 	int delta;
 };
 
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct port_ev *x = a, *y = b;
+
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+#define EVENTS_FEW 4096 /* fewer events: qsort, not the 256 KB counting table */
+
 /* Events by position (0..TLSFW_PORT_NONE), a counting sort: a million of them in a few
  * milliseconds. Their order at one position does not matter to the sweep. */
 static int sort_events(struct port_ev *ev, size_t n)
 {
-	uint32_t *start = calloc(TLSFW_PORT_SLOTS + 1, sizeof(*start));
-	struct port_ev *tmp = malloc((n + 1) * sizeof(*tmp));
+	uint32_t *start;
+	struct port_ev *tmp;
 
+	if (n < EVENTS_FEW) {
+		qsort(ev, n, sizeof(*ev), ev_cmp);
+		return 0;
+	}
+	start = calloc(TLSFW_PORT_SLOTS + 1, sizeof(*start));
+	tmp = malloc((n + 1) * sizeof(*tmp));
 	if (!start || !tmp) {
 		free(start);
 		free(tmp);
@@ -257,7 +272,7 @@ static size_t count_positions(const struct port_evs *e)
 static int lower_ports(struct lower *l, bool dport)
 {
 	struct bsset *cls = dport ? &l->dport : &l->sport;
-	uint32_t *tab = calloc(TLSFW_PORT_SLOTS, sizeof(*tab));
+	uint32_t *tab = malloc(TLSFW_PORT_SLOTS * sizeof(*tab)); /* every slot written below */
 	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt));
 	struct port_evs evs = { 0 };
 	uint64_t *cur = l->tmp;
@@ -474,38 +489,47 @@ static void proto_terms(struct lower *l, unsigned int i, uint64_t *b)
  * same, and is copied. */
 static int lower_proto(struct lower *l)
 {
-	uint32_t *cls = l->pl->proto_cls;
+	/* every slot is written below; on the heap, not in the plan, so that a plan (and the
+	 * struct compiled around it) is not 800 KB to zero in every process */
+	uint32_t *cls = malloc(TLSFW_PROTO_SLOTS * sizeof(*cls));
 	/* Name classes (8..63) only when some rule has a name; content classes are below 8. */
 	unsigned int n_pl = !l->pl->has_content ? 1 : l->pl->has_names ? TLSFW_PL_VALUES : 8;
 	unsigned int n_ct = l->pl->has_state ? TLSFW_CT_VALUES : 1;
 	uint8_t rep[256];
 	int err;
 
+	if (!cls)
+		return -ENOMEM;
+	l->pl->proto_cls = cls;
 	proto_reps(l, rep);
-	for (unsigned int i = 0; i < TLSFW_PROTO_SLOTS; i++) {
-		unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
+	/* the blocks of 512 slots in use, in slot order (class ids in order of appearance) */
+	for (unsigned int ct = 0; ct < n_ct; ct++) {
+		for (unsigned int pc = 0; pc < n_pl; pc++) {
+			unsigned int base = (ct * TLSFW_PL_VALUES + pc) * 512;
 
-		if (ct >= n_ct || pl >= n_pl)
-			continue;
-		/* the same set as its representative's, interned (to the same id) before */
-		if (rep[i % 256] != i % 256) {
-			cls[i] = cls[i - i % 256 + rep[i % 256]];
-			continue;
+			for (unsigned int i = base; i < base + 512; i++) {
+				/* the same set as its representative's, interned (to the same
+				 * id) before */
+				if (rep[i % 256] != i % 256) {
+					cls[i] = cls[i - i % 256 + rep[i % 256]];
+					continue;
+				}
+				proto_terms(l, i, l->tmp);
+				err = bss_intern(&l->proto, l->tmp, &cls[i]);
+				if (err)
+					return err;
+			}
 		}
-		proto_terms(l, i, l->tmp);
-		err = bss_intern(&l->proto, l->tmp, &cls[i]);
-		if (err)
-			return err;
 	}
-	for (unsigned int i = 0; i < TLSFW_PROTO_SLOTS; i++) {
-		unsigned int ct = i / 512 / TLSFW_PL_VALUES, pl = i / 512 % TLSFW_PL_VALUES;
-
-		if (ct >= n_ct || pl >= n_pl)
-			cls[i] =
-				cls[((ct < n_ct ? ct : 0) * TLSFW_PL_VALUES + (pl < n_pl ? pl : 0)) *
-					    512 +
-				    i % 512];
-	}
+	/* the others are copies of a block in use, one memcpy each */
+	for (unsigned int ct = 0; ct < TLSFW_CT_VALUES; ct++)
+		for (unsigned int pc = 0; pc < TLSFW_PL_VALUES; pc++)
+			if (ct >= n_ct || pc >= n_pl)
+				memcpy(cls + (ct * TLSFW_PL_VALUES + pc) * 512,
+				       cls + ((ct < n_ct ? ct : 0) * TLSFW_PL_VALUES +
+					      (pc < n_pl ? pc : 0)) *
+						       512,
+				       512 * sizeof(*cls));
 	return 0;
 }
 
@@ -929,8 +953,8 @@ int lower_bpf(struct plan *pl, struct diag *d)
 	struct plan t;
 	int err;
 
-	/* In place, not in a copy: a plan is 800 KB (proto_cls), and copying it twice was a
-	 * tenth of the lowering at 4,096 rules. */
+	/* In place, not in a copy of the plan (the trials below copy it: only the BPF half
+	 * differs). */
 	err = lower_into(pl, pl->n_rules, d, &overflow);
 	if (err != -E2BIG) {
 		pl->has_bpf = !err;
@@ -987,7 +1011,8 @@ void plan_bpf_free(struct plan *pl)
 	pl->ctx = NULL;
 	pl->comb1 = pl->comb2 = pl->comb3 = NULL;
 	pl->n_src = pl->n_dst = pl->n_ctx = pl->n_comb1 = pl->n_comb2 = pl->n_comb3 = 0;
-	memset(pl->proto_cls, 0, sizeof(pl->proto_cls));
+	free(pl->proto_cls);
+	pl->proto_cls = NULL;
 	pl->fields = 0;
 	pl->n_proto_cls = pl->n_sport_cls = pl->n_dport_cls = pl->n_src_cls = 0;
 	pl->n_dst_cls = pl->n_ctx_cls = pl->n_a_cls = pl->n_b_cls = 0;

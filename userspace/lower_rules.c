@@ -464,6 +464,17 @@ void rule_free(struct plan_rule *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void rule_list_free(struct rule_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		rule_free(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 /*
  * "On the link", exactly (tlsfw.conf(5), ESSENTIALS):
  *   - ICMPv6 neighbour discovery (133-137: router solicitation and advertisement, neighbour

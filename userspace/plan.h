@@ -69,11 +69,11 @@ struct plan {
 
 	/* ---- the BPF half (backend: bpf) ---- */
 	bool has_bpf;
-	uint32_t fields;		       /* TLSFW_F_* */
-	uint32_t proto_cls[TLSFW_PROTO_SLOTS]; /* [family * 256 + proto] */
-	uint32_t *sport_cls;		       /* TLSFW_PORT_SLOTS entries */
-	uint32_t *dport_cls;		       /* TLSFW_PORT_SLOTS entries */
-	struct plan_prefix *src, *dst;	       /* always hold ::/0 so every lookup hits */
+	uint32_t fields;	       /* TLSFW_F_* */
+	uint32_t *proto_cls;	       /* TLSFW_PROTO_SLOTS: [family * 256 + proto] */
+	uint32_t *sport_cls;	       /* TLSFW_PORT_SLOTS entries */
+	uint32_t *dport_cls;	       /* TLSFW_PORT_SLOTS entries */
+	struct plan_prefix *src, *dst; /* always hold ::/0 so every lookup hits */
 	size_t n_src, n_dst;
 	struct plan_ctx *ctx;
 	size_t n_ctx;
@@ -97,6 +97,9 @@ struct lower_opts {
 	const struct pol_rule *extra;
 	size_t n_extra;
 	bool bpf, nft; /* both false: the half that the policy's backend needs */
+	/* policy_check_rules' rule list of the policy's rules, taken over (left empty); NULL
+	 * or empty: the lowering builds it */
+	struct rule_list *rules;
 };
 
 /*

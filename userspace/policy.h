@@ -208,6 +208,11 @@ void policy_free(struct policy *p);
 /* Stage 2: validate; diagnostics only, p is left as it is. Returns 0 if no error was
  * recorded, -EINVAL if one was, -ENOMEM. */
 int policy_check(const struct policy *p, struct diag *d);
+struct rule_list;
+/* The same, with its product: the rule list of p's rules (rules.h) that the analyses judged,
+ * for the lowering (lower_opts.rules). *rules is filled only when 0 is returned, and then
+ * only when the analyses ran (no hard limit exceeded); else it stays empty. */
+int policy_check_rules(const struct policy *p, struct diag *d, struct rule_list *rules);
 
 struct plan_rule;
 /* After the lowering put the drop rules of failing probes (the first n_extra of rules, the

@@ -923,6 +923,11 @@ static void check_log(struct checker *c)
 
 int policy_check(const struct policy *p, struct diag *d)
 {
+	return policy_check_rules(p, d, NULL);
+}
+
+int policy_check_rules(const struct policy *p, struct diag *d, struct rule_list *rules)
+{
 	struct checker c = { .p = p, .d = d };
 	unsigned int errors = d->errors;
 	struct loc whole = { .file = p->file };
@@ -969,12 +974,19 @@ int policy_check(const struct policy *p, struct diag *d)
 		free(skip);
 	}
 out:
+	free(c.ctx);
+	free(c.bad);
+	if (!err && (d->errors > errors || d->truncated))
+		err = -EINVAL;
+	/* built, and judged: the lowering's rule list of these rules (a second build was a
+	 * tenth of `tlsfw check` at 4,096 rules) */
+	if (!err && rules && c.rules) {
+		rules->v = c.rules;
+		rules->n = p->n_rules;
+		c.rules = NULL;
+	}
 	for (size_t i = 0; c.rules && i < p->n_rules; i++)
 		rule_free(&c.rules[i]);
 	free(c.rules);
-	free(c.ctx);
-	free(c.bad);
-	if (err)
-		return err;
-	return d->errors > errors || d->truncated ? -EINVAL : 0;
+	return err;
 }

@@ -138,6 +138,15 @@ static inline bool rule_is_state(const struct plan_rule *r)
 int rule_build(const struct policy *p, const struct pol_rule *r, struct plan_rule *out,
 	       void (*excluded)(void *arg, size_t service), void *arg);
 void rule_free(struct plan_rule *r);
+
+/* The rule list of a policy's own rules, one entry each, in order: stage 2's product (it
+ * judges them), which stage 3 takes over instead of building it again. */
+struct rule_list {
+	struct plan_rule *v;
+	size_t n;
+};
+
+void rule_list_free(struct rule_list *l);
 /* The implicit rule "(essentials)" of p, which the lowering puts ahead of p's rules: IPv6
  * neighbour discovery and MLD, DHCPv4 and DHCPv6 on the link (lower_rules.c says exactly
  * what). 0 or -ENOMEM; out is safe to free either way. */

@@ -96,52 +96,91 @@ static void test_protos(void)
 	CHECK(!memcmp(&a, &b, sizeof(a)), "del");
 }
 
-/* The index answers "lo <= x and hi >= y" exactly as a scan does, capped or not. */
+/* One index of n items with values below span (ranges up to width long, half of the items
+ * single values) answers "lo <= x and hi >= y" exactly as a scan does, capped or not; equal
+ * single values come in the order of their ids. */
+static void index_round(struct rp_rng *r, size_t n, unsigned int span, unsigned int width)
+{
+	struct ivl_item *items = calloc(n + 1, sizeof(*items)), *copy;
+	uint32_t *out = calloc(n + 1, sizeof(*out));
+	struct ivl_index x;
+
+	copy = calloc(n + 1, sizeof(*copy));
+	for (size_t i = 0; i < n; i++) {
+		unsigned int a = rp_below(r, span),
+			     b = a + (rp_below(r, 2) ? 0 : rp_below(r, width));
+
+		items[i] = (struct ivl_item){ a, b, i };
+	}
+	memcpy(copy, items, n * sizeof(*items));
+	CHECK(!ivl_index_build(&x, items, n), "build");
+	for (int q = 0; q < 50; q++) {
+		ivl_key lo_max = rp_below(r, span + span / 10),
+			hi_min = rp_below(r, span + span / 10);
+		size_t want = 0, got, cap;
+
+		if (q % 2) /* a single value, as the shadowing analysis asks */
+			lo_max = hi_min;
+		got = ivl_index_query(&x, lo_max, hi_min, out, n);
+		for (size_t i = 0; i < n; i++)
+			want += copy[i].lo <= lo_max && copy[i].hi >= hi_min;
+		CHECK(got == want, "query %u %u: %zu, want %zu", (unsigned int)lo_max,
+		      (unsigned int)hi_min, got, want);
+		for (size_t i = 0; i < got && i < n; i++) {
+			uint32_t id = ivl_index_id(&x, out[i]);
+			struct ivl iv = ivl_index_ivl(&x, out[i]);
+
+			CHECK(copy[id].lo <= lo_max && copy[id].hi >= hi_min, "a wrong entry");
+			CHECK(iv.lo == copy[id].lo && iv.hi == copy[id].hi, "its interval");
+			if (i && iv.lo == iv.hi && out[i] >= x.n && out[i - 1] >= x.n &&
+			    ivl_index_ivl(&x, out[i - 1]).lo == iv.lo)
+				CHECK(ivl_index_id(&x, out[i - 1]) < id, "equal values by id");
+		}
+		cap = want ? want - 1 : 0;
+		if (want)
+			CHECK(ivl_index_query(&x, lo_max, hi_min, out, cap) == cap + 1,
+			      "capped: cap + 1");
+	}
+	ivl_index_free(&x);
+	free(items);
+	free(copy);
+	free(out);
+}
+
 static void test_index(void)
 {
 	struct rp_rng r;
 
 	rp_seed(&r, 11);
-	for (int round = 0; round < 200; round++) {
-		size_t n = rp_below(&r, 300);
-		struct ivl_item *items = calloc(n + 1, sizeof(*items)), *copy;
-		uint32_t *out = calloc(n + 1, sizeof(*out));
-		struct ivl_index x;
+	for (int round = 0; round < 200; round++)
+		index_round(&r, rp_below(&r, 300), 1000, 100);
+	/* many single ports (the dense form), up to IVL_PORT_NONE, and a few ranges */
+	for (int round = 0; round < 4; round++)
+		index_round(&r, 12000 + rp_below(&r, 3000), IVL_PORT_NONE + 1, 50);
+}
 
-		copy = calloc(n + 1, sizeof(*copy));
-		for (size_t i = 0; i < n; i++) {
-			unsigned int a = rp_below(&r, 1000),
-				     b = a + (rp_below(&r, 2) ? 0 : rp_below(&r, 100));
+/* ivl_sort orders by (lo, hi): equal lo come out with hi 0, 1, 2, ... (their input order). */
+static void test_sort(void)
+{
+	struct rp_rng r;
 
-			items[i] = (struct ivl_item){ a, b, i };
-		}
-		memcpy(copy, items, n * sizeof(*items));
-		CHECK(!ivl_index_build(&x, items, n), "build");
-		for (int q = 0; q < 50; q++) {
-			ivl_key lo_max = rp_below(&r, 1100), hi_min = rp_below(&r, 1100);
-			size_t want = 0, got = ivl_index_query(&x, lo_max, hi_min, out, n), cap;
+	rp_seed(&r, 12);
+	for (int round = 0; round < 100; round++) {
+		size_t n = rp_below(&r, 500);
+		struct ivl *v = calloc(n + 1, sizeof(*v));
 
-			for (size_t i = 0; i < n; i++)
-				want += copy[i].lo <= lo_max && copy[i].hi >= hi_min;
-			CHECK(got == want, "query %u %u: %zu, want %zu", (unsigned int)lo_max,
-			      (unsigned int)hi_min, got, want);
-			for (size_t i = 0; i < got && i < n; i++) {
-				uint32_t id = ivl_index_id(&x, out[i]);
-				struct ivl iv = ivl_index_ivl(&x, out[i]);
-
-				CHECK(copy[id].lo <= lo_max && copy[id].hi >= hi_min,
-				      "a wrong entry");
-				CHECK(iv.lo == copy[id].lo && iv.hi == copy[id].hi, "its interval");
-			}
-			cap = want ? want - 1 : 0;
-			if (want)
-				CHECK(ivl_index_query(&x, lo_max, hi_min, out, cap) == cap + 1,
-				      "capped: cap + 1");
-		}
-		ivl_index_free(&x);
-		free(items);
-		free(copy);
-		free(out);
+		/* hi holds the input position among equal lo: stable means ascending */
+		for (size_t i = 0; i < n; i++)
+			v[i] = (struct ivl){ (ivl_key)rp_below(&r, 40) << 100, 0 };
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < i; j++)
+				v[i].hi += v[j].lo == v[i].lo;
+		CHECK(!ivl_sort(v, n), "sort");
+		for (size_t i = 1; i < n; i++)
+			CHECK(v[i - 1].lo < v[i].lo ||
+				      (v[i - 1].lo == v[i].lo && v[i - 1].hi + 1 == v[i].hi),
+			      "order at %zu of %zu", i, n);
+		free(v);
 	}
 }
 
@@ -151,5 +190,6 @@ int main(void)
 	test_prefixes();
 	test_protos();
 	test_index();
+	test_sort();
 	return check_report("test_intervals");
 }
