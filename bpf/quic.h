@@ -135,10 +135,14 @@ static __always_inline int quic_start(const struct parsed *p, __u64 udp, __u64 w
 	return quic_layout(__builtin_bswap32(w >> 8));
 }
 
-/* The destination connection ID's length, from w as for quic_start(). */
-static __always_inline __u32 quic_dcil(__u64 w)
+/* The destination connection ID's length, from w as for quic_start(), or ~0 when it is above
+ * 20 or the IP packet (avail bytes from the UDP header on) ends before the byte after it,
+ * the source connection ID's length. */
+static __always_inline __u32 quic_dcil(__u64 w, __u32 avail)
 {
-	return (w >> 40) & 0xff;
+	__u32 dcil = (w >> 40) & 0xff;
+
+	return dcil > TLSFW_QUIC_MAX_CID || TLSFW_UDP_HLEN + 7 + dcil > avail ? ~0u : dcil;
 }
 
 /* What the source connection ID's length (scil) and end (pos) decide: TLSFW_QUIC_NONE or
@@ -184,8 +188,8 @@ static __always_inline int quic_header(void *ctx, int xdp, const struct parsed *
 	if (layout == QUIC_LAYOUT_NONE)
 		return TLSFW_QUIC_NONE;
 	got -= TLSFW_UDP_HLEN;
-	dcil = quic_dcil(w);
-	if (dcil > TLSFW_QUIC_MAX_CID || 7 + dcil > got)
+	dcil = quic_dcil(w, avail);
+	if (dcil == ~0u)
 		return TLSFW_QUIC_NONE;
 	scil = q[(6 + dcil) & (TLSFW_QUIC_READ - 1)];
 	pos = 7 + dcil + scil;
@@ -237,9 +241,9 @@ static __always_inline int quic_length_inplace(const __u8 *q, const void *end, _
 }
 
 /* h: the UDP header in the linear part, TLSFW_UDP_HLEN + 8 bytes checked; end: the linear
- * part's end. got as for quic_header(). */
+ * part's end; avail as for quic_span(). */
 static __always_inline int quic_inplace(const struct parsed *p, const __u8 *h, const void *end,
-					__u32 got, __u32 avail)
+					__u32 avail)
 {
 	const __u8 *q = h + TLSFW_UDP_HLEN, *b;
 	__u32 dlen = 0, dcil, scil, n;
@@ -249,8 +253,8 @@ static __always_inline int quic_inplace(const struct parsed *p, const __u8 *h, c
 	layout = quic_start(p, quic_load8(h), w, avail, &dlen);
 	if (layout == QUIC_LAYOUT_NONE)
 		return TLSFW_QUIC_NONE;
-	dcil = quic_dcil(w);
-	if (dcil > TLSFW_QUIC_MAX_CID || 7 + dcil > got - TLSFW_UDP_HLEN)
+	dcil = quic_dcil(w, avail);
+	if (dcil == ~0u)
 		return TLSFW_QUIC_NONE;
 	b = q + 6 + dcil;
 	if ((const void *)(b + 1) > end)
@@ -275,16 +279,15 @@ static __always_inline int quic_inplace(const struct parsed *p, const __u8 *h, c
 }
 
 /* Whether p is a UDP datagram to check: 0 with *avail, its bytes in the IP packet from the
- * UDP header on, and *got, those the checks read. A first fragment is judged by its UDP
- * length; later fragments are not (the decision gives them their first fragment's verdict). */
-static __always_inline int quic_span(const struct parsed *p, __u32 *avail, __u32 *got)
+ * UDP header on. A first fragment is judged by its UDP length; later fragments are not (the
+ * decision gives them their first fragment's verdict). */
+static __always_inline int quic_span(const struct parsed *p, __u32 *avail)
 {
 	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER)
 		return -1;
 	*avail = p->ip_end - p->l4_off;
 	if (*avail < TLSFW_UDP_HLEN + 7 || p->ip_end < p->l4_off)
 		return -1;
-	*got = *avail < TLSFW_QUIC_READ ? *avail : TLSFW_QUIC_READ;
 	return 0;
 }
 
@@ -293,15 +296,15 @@ static __always_inline int quic_span(const struct parsed *p, __u32 *avail, __u32
  * is not a long header of a version we know, which its first bytes say. */
 static __always_inline int content_quic(void *ctx, int xdp, const struct parsed *p)
 {
-	__u32 avail, got;
 	const __u8 *h;
+	__u32 avail;
 
-	if (quic_span(p, &avail, &got))
+	if (quic_span(p, &avail))
 		return TLSFW_QUIC_NONE;
 	h = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 8);
 	if (!h)
 		return QUIC_SLOW;
-	return quic_inplace(p, h, payload_end(ctx, xdp), got, avail);
+	return quic_inplace(p, h, payload_end(ctx, xdp), avail);
 }
 
 /* The same answer from a copy of the header in the per-CPU scratch, read with the helper
@@ -316,8 +319,9 @@ static __always_inline int content_quic_copy(void *ctx, int xdp, const struct pa
 	__u8 *buf;
 	__u64 len;
 
-	if (quic_span(p, &avail, &got))
+	if (quic_span(p, &avail))
 		return TLSFW_QUIC_NONE;
+	got = avail < TLSFW_QUIC_READ ? avail : TLSFW_QUIC_READ;
 	w = content_work();
 	if (!w)
 		return TLSFW_QUIC_NONE;
