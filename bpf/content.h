@@ -21,16 +21,32 @@
 #include "quic.h"
 #include "flow.h"
 
+/* The QUIC header from a copy (quic.h: content_quic_copy): a function of its own, called
+ * when the fields are not all in the frame's linear part. */
+__noinline int tlsfw_quic_copy_xdp(struct xdp_md *ctx, const struct parsed *p)
+{
+	return p ? content_quic_copy(ctx, 1, p) : TLSFW_QUIC_NONE;
+}
+
+__noinline int tlsfw_quic_copy_tc(struct __sk_buff *skb, const struct parsed *p)
+{
+	return p ? content_quic_copy(skb, 0, p) : TLSFW_QUIC_NONE;
+}
+
 /* enum tlsfw_quic of a UDP datagram: a function of its own, so that the decision's UDP path
  * does not pay for the facts struct and shares no registers with the TCP code. */
 __noinline int tlsfw_quic_xdp(struct xdp_md *ctx, const struct parsed *p)
 {
-	return p ? content_quic(ctx, 1, p) : TLSFW_QUIC_NONE;
+	int r = p ? content_quic(ctx, 1, p) : TLSFW_QUIC_NONE;
+
+	return r == QUIC_SLOW ? tlsfw_quic_copy_xdp(ctx, p) : r;
 }
 
 __noinline int tlsfw_quic_tc(struct __sk_buff *skb, const struct parsed *p)
 {
-	return p ? content_quic(skb, 0, p) : TLSFW_QUIC_NONE;
+	int r = p ? content_quic(skb, 0, p) : TLSFW_QUIC_NONE;
+
+	return r == QUIC_SLOW ? tlsfw_quic_copy_tc(skb, p) : r;
 }
 
 static __always_inline int content_facts(void *ctx, int xdp, const struct parsed *p, __u32 gen,

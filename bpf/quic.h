@@ -58,28 +58,27 @@ static __always_inline int quic_layout(__u32 v)
 	return QUIC_LAYOUT_NONE;
 }
 
-/* RFC 9000 16: the variable-length integer at b (8 readable bytes); its length in *len. One
- * branch per length, so that the usual one- and two-byte fields read one or two bytes. */
-static __always_inline __u64 quic_varint(const __u8 *b, __u32 *len)
+/* The 8 bytes at b in one load, first byte in the low bits (packet order in memory). An asm
+ * load: a dereference would tell clang that b is 8-byte aligned, and it would then compute
+ * nearby addresses with a bitwise or, which the verifier refuses on a pointer. */
+static __always_inline __u64 quic_load8(const void *b)
 {
-	__u32 t;
 	__u64 v;
 
-	/* hides that a stack buffer is aligned: clang then computed its byte addresses with
-	 * a bitwise or, which the verifier refuses on a pointer */
-	asm volatile("" : "+r"(b));
-	t = b[0] >> 6;
-	v = b[0] & 0x3f;
+	asm volatile("%0 = *(u64 *)(%1 + 0)" : "=r"(v) : "r"(b));
+	return v;
+}
+
+/* RFC 9000 16: the variable-length integer whose 8 bytes (as quic_load8() reads them) are
+ * raw; its length in *len. Branch-free: the prefix gives the length, the value is the top
+ * 8 x len bits less the prefix. */
+static __always_inline __u64 quic_varint(__u64 raw, __u32 *len)
+{
+	__u64 be = __builtin_bswap64(raw);
+	__u32 t = be >> 62;
 
 	*len = 1u << t;
-	if (t == 0)
-		return v;
-	if (t == 1)
-		return v << 8 | b[1];
-	if (t == 2)
-		return v << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
-	return v << 56 | (__u64)b[1] << 48 | (__u64)b[2] << 40 | (__u64)b[3] << 32 |
-	       (__u64)b[4] << 24 | (__u64)b[5] << 16 | (__u64)b[6] << 8 | b[7];
+	return (be << 2 >> 2) >> (64 - (8u << t));
 }
 
 /* Reads the varint at datagram offset `at` (from the buffer when it holds 8 bytes from there,
@@ -87,27 +86,24 @@ static __always_inline __u64 quic_varint(const __u8 *b, __u32 *len)
 static __always_inline __u64 quic_field(void *ctx, int xdp, const __u8 *buf, __u32 got, __u32 base,
 					__u32 at, __u32 dlen, __u32 *len)
 {
-	__u8 tmp[8] = {};
+	__u64 tmp = 0, v;
 	__u32 n = 8;
-	__u64 v;
 
 	if (at >= dlen)
 		return ~0ull;
-	/* one call of quic_varint(), on the stack: with two, clang merged the copy's and the
-	 * stack's pointers into one register, which the verifier refuses */
 	if (at + 8 <= got) {
-		__builtin_memcpy(tmp, buf + (at & (TLSFW_QUIC_READ - 1)), 8);
+		__builtin_memcpy(&tmp, buf + (at & (TLSFW_QUIC_READ - 1)), 8);
 	} else {
 		n = dlen - at;
 		if (n >= 8) {
-			if (load_bytes(ctx, xdp, base + at, tmp, 8))
+			if (load_bytes(ctx, xdp, base + at, &tmp, 8))
 				return ~0ull;
 			n = 8;
-		} else if (payload_read(ctx, xdp, base + at, tmp, n)) {
+		} else if (payload_read(ctx, xdp, base + at, (__u8 *)&tmp, n)) {
 			return ~0ull;
 		}
 	}
-	v = quic_varint(tmp, len);
+	v = quic_varint(tmp, len); /* bytes past n are zero: *len > n says so */
 	if (*len > n || at + *len > dlen)
 		return ~0ull;
 	return v;
@@ -121,22 +117,32 @@ static __always_inline int quic_type(__u8 first, int layout)
 	return layout == QUIC_LAYOUT_V2 ? (type + 3) & 3 : type;
 }
 
-/* What every reading of the header checks first, from its first UDP_HLEN + 5 bytes at h: the
- * form bits, the UDP length (into *dlen, the datagram's payload) and the version. Returns
- * the layout, QUIC_LAYOUT_NONE when the datagram is not QUIC. */
-static __always_inline int quic_start(const struct parsed *p, const __u8 *h, __u32 avail,
+/* What every reading of the header checks first: the form bits, the UDP length (into *dlen,
+ * the datagram's payload) and the version. udp and w: the UDP header and the datagram's first
+ * 8 bytes, as quic_load8() reads them. Returns the layout, QUIC_LAYOUT_NONE when the datagram
+ * is not QUIC. */
+static __always_inline int quic_start(const struct parsed *p, __u64 udp, __u64 w, __u32 avail,
 				      __u32 *dlen)
 {
-	const __u8 *q = h + TLSFW_UDP_HLEN;
 	__u32 n;
 
-	if ((q[0] & 0xc0) != 0xc0)
+	if ((w & 0xc0) != 0xc0)
 		return QUIC_LAYOUT_NONE;
-	n = (__u32)h[4] << 8 | h[5];
+	n = __builtin_bswap16(udp >> 32);
 	if (n < TLSFW_UDP_HLEN || (p->frag == FRAG_NONE && n > avail))
 		return QUIC_LAYOUT_NONE;
 	*dlen = n - TLSFW_UDP_HLEN;
-	return quic_layout((__u32)q[1] << 24 | (__u32)q[2] << 16 | (__u32)q[3] << 8 | q[4]);
+	return quic_layout(__builtin_bswap32(w >> 8));
+}
+
+/* The destination connection ID's length, from w as for quic_start(), or ~0 when it is above
+ * 20 or the IP packet (avail bytes from the UDP header on) ends before the byte after it,
+ * the source connection ID's length. */
+static __always_inline __u32 quic_dcil(__u64 w, __u32 avail)
+{
+	__u32 dcil = (w >> 40) & 0xff;
+
+	return dcil > TLSFW_QUIC_MAX_CID || TLSFW_UDP_HLEN + 7 + dcil > avail ? ~0u : dcil;
 }
 
 /* What the source connection ID's length (scil) and end (pos) decide: TLSFW_QUIC_NONE or
@@ -156,11 +162,12 @@ static __always_inline int quic_cids(int layout, __u8 first, __u32 scil, __u32 p
 	return QUIC_FIELDS;
 }
 
-/* The class once the fields are known: type, pos (after the source CID), the Length field
- * (its value and size) and dlen. */
-static __always_inline int quic_class(int type, __u32 pos, __u64 len, __u32 n, __u32 dlen)
+/* The class once the fields are known: type, the Length field's offset (at), value (len, below
+ * 2^62) and size (n), and dlen. One signed compare says both that the field fits the
+ * datagram and that the packet it announces does. */
+static __always_inline int quic_class(int type, __u64 at, __u64 len, __u32 n, __u32 dlen)
 {
-	if (len < TLSFW_QUIC_MIN_PAYLOAD || len > dlen - pos - n)
+	if (len < TLSFW_QUIC_MIN_PAYLOAD || (__s64)len > (__s64)(dlen - at - n))
 		return TLSFW_QUIC_NONE;
 	if (type == QUIC_T_INITIAL && dlen >= TLSFW_QUIC_MIN_INITIAL)
 		return TLSFW_QUIC_INITIAL;
@@ -175,18 +182,18 @@ static __always_inline int quic_header(void *ctx, int xdp, const struct parsed *
 	const __u8 *q = h + TLSFW_UDP_HLEN;
 	__u32 dlen = 0, dcil, scil, pos, n, base = p->l4_off + TLSFW_UDP_HLEN;
 	int layout, type = 0, r;
-	__u64 v;
+	__u64 v, w = quic_load8(q);
 
-	layout = quic_start(p, h, avail, &dlen);
+	layout = quic_start(p, quic_load8(h), w, avail, &dlen);
 	if (layout == QUIC_LAYOUT_NONE)
 		return TLSFW_QUIC_NONE;
 	got -= TLSFW_UDP_HLEN;
-	dcil = q[5];
-	if (dcil > TLSFW_QUIC_MAX_CID || 7 + dcil > got)
+	dcil = quic_dcil(w, avail);
+	if (dcil == ~0u)
 		return TLSFW_QUIC_NONE;
 	scil = q[(6 + dcil) & (TLSFW_QUIC_READ - 1)];
 	pos = 7 + dcil + scil;
-	r = quic_cids(layout, q[0], scil, pos, dlen, &type);
+	r = quic_cids(layout, (__u8)w, scil, pos, dlen, &type);
 	if (r != QUIC_FIELDS)
 		return r;
 	if (type == QUIC_T_INITIAL) {
@@ -211,90 +218,110 @@ static __always_inline int quic_header(void *ctx, int xdp, const struct parsed *
 #define QUIC_SLOW (-1)
 #define QUIC_INPLACE_MAX 2047 /* a mask: the highest offset of a field read in place */
 
-/* The varint at datagram offset at: 0 with *v and *len, 1 when it does not fit the datagram,
- * QUIC_SLOW when its 8 bytes are not in the linear part. */
-static __always_inline int quic_field_inplace(const __u8 *q, const void *end, __u32 at, __u32 dlen,
-					      __u64 *v, __u32 *len)
+/* The Length field at datagram offset at (any value: the token's length was not bounded), and
+ * the class (quic_class) of a packet of this type; QUIC_SLOW when its 8 bytes are not in the
+ * linear part. */
+static __always_inline int quic_length_inplace(const __u8 *q, const void *end, __u64 at, __u32 dlen,
+					       int type)
 {
-	__u64 off = at;
 	const __u8 *b;
+	__u64 off = at, len;
+	__u32 n;
 
 	if (at >= dlen)
-		return 1;
+		return TLSFW_QUIC_NONE;
 	if (at > QUIC_INPLACE_MAX)
 		return QUIC_SLOW;
 	asm volatile("%0 &= %1" : "+r"(off) : "i"(QUIC_INPLACE_MAX));
 	b = q + off;
 	if ((const void *)(b + 8) > end)
 		return QUIC_SLOW;
-	*v = quic_varint(b, len);
-	return at + *len > dlen;
+	len = quic_varint(quic_load8(b), &n);
+	return quic_class(type, at, len, n, dlen);
 }
 
-/* h: the UDP header in the linear part, TLSFW_UDP_HLEN + 7 bytes checked; end: the linear
- * part's end. got as for quic_header(). */
+/* h: the UDP header in the linear part, TLSFW_UDP_HLEN + 8 bytes checked; end: the linear
+ * part's end; avail as for quic_span(). */
 static __always_inline int quic_inplace(const struct parsed *p, const __u8 *h, const void *end,
-					__u32 got, __u32 avail)
+					__u32 avail)
 {
 	const __u8 *q = h + TLSFW_UDP_HLEN, *b;
-	__u32 dlen = 0, dcil, scil, pos, n;
+	__u32 dlen = 0, dcil, scil, n;
+	__u64 w = quic_load8(q), pos, v;
 	int layout, type = 0, r;
-	__u64 v;
 
-	layout = quic_start(p, h, avail, &dlen);
+	layout = quic_start(p, quic_load8(h), w, avail, &dlen);
 	if (layout == QUIC_LAYOUT_NONE)
 		return TLSFW_QUIC_NONE;
-	dcil = q[5];
-	if (dcil > TLSFW_QUIC_MAX_CID || 7 + dcil > got - TLSFW_UDP_HLEN)
+	dcil = quic_dcil(w, avail);
+	if (dcil == ~0u)
 		return TLSFW_QUIC_NONE;
 	b = q + 6 + dcil;
 	if ((const void *)(b + 1) > end)
 		return QUIC_SLOW;
 	scil = *b;
 	pos = 7 + dcil + scil;
-	r = quic_cids(layout, q[0], scil, pos, dlen, &type);
+	r = quic_cids(layout, (__u8)w, scil, pos, dlen, &type);
 	if (r != QUIC_FIELDS)
 		return r;
 	if (type == QUIC_T_INITIAL) {
-		r = quic_field_inplace(q, end, pos, dlen, &v, &n); /* token length */
-		if (r)
-			return r == QUIC_SLOW ? QUIC_SLOW : TLSFW_QUIC_NONE;
-		if (v > dlen)
-			return TLSFW_QUIC_NONE;
-		pos += n + (__u32)v;
+		/* the token's length: at most 47 (both IDs at most 20); a token or a field
+		 * that does not fit the datagram puts the Length field past its end */
+		v = pos;
+		asm volatile("%0 &= 63" : "+r"(v));
+		b = q + v;
+		if ((const void *)(b + 8) > end)
+			return QUIC_SLOW;
+		v = quic_varint(quic_load8(b), &n);
+		pos += n + v;
 	}
-	r = quic_field_inplace(q, end, pos, dlen, &v, &n); /* Length */
-	if (r)
-		return r == QUIC_SLOW ? QUIC_SLOW : TLSFW_QUIC_NONE;
-	return quic_class(type, pos, v, n, dlen);
+	return quic_length_inplace(q, end, pos, dlen, type);
 }
 
-/* enum tlsfw_quic of the UDP datagram of p (any port). A first fragment is judged by its UDP
- * length; later fragments are not (the decision gives them their first fragment's verdict).
- * The header is read from the frame's linear part when it is there, else with the helper. */
+/* Whether p is a UDP datagram to check: 0 with *avail, its bytes in the IP packet from the
+ * UDP header on. A first fragment is judged by its UDP length; later fragments are not (the
+ * decision gives them their first fragment's verdict). */
+static __always_inline int quic_span(const struct parsed *p, __u32 *avail)
+{
+	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER)
+		return -1;
+	*avail = p->ip_end - p->l4_off;
+	if (*avail < TLSFW_UDP_HLEN + 7 || p->ip_end < p->l4_off)
+		return -1;
+	return 0;
+}
+
+/* enum tlsfw_quic of the UDP datagram of p (any port), from the frame's linear part;
+ * QUIC_SLOW when the fields are not all there: content_quic_copy() decides then. Most UDP
+ * is not a long header of a version we know, which its first bytes say. */
 static __always_inline int content_quic(void *ctx, int xdp, const struct parsed *p)
 {
+	const __u8 *h;
+	__u32 avail;
+
+	if (quic_span(p, &avail))
+		return TLSFW_QUIC_NONE;
+	h = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 8);
+	if (!h)
+		return QUIC_SLOW;
+	return quic_inplace(p, h, payload_end(ctx, xdp), avail);
+}
+
+/* The same answer from a copy of the header in the per-CPU scratch, read with the helper
+ * when it is not in the linear part. A function of its own for the caller (content.h): no
+ * value of the in-place path lives across its helper calls, so that path keeps its values
+ * in registers. */
+static __always_inline int content_quic_copy(void *ctx, int xdp, const struct parsed *p)
+{
 	struct content_work *w;
+	__u32 avail, got;
 	const __u8 *h;
 	__u8 *buf;
-	__u32 avail, got;
 	__u64 len;
-	int r;
 
-	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER)
-		return TLSFW_QUIC_NONE;
-	avail = p->ip_end - p->l4_off;
-	if (avail < TLSFW_UDP_HLEN + 7 || p->ip_end < p->l4_off)
+	if (quic_span(p, &avail))
 		return TLSFW_QUIC_NONE;
 	got = avail < TLSFW_QUIC_READ ? avail : TLSFW_QUIC_READ;
-	/* in place when the frame's linear part has the fields (XDP: always): most UDP is
-	 * not a long header of a version we know, which its first bytes say */
-	h = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 7);
-	if (h) {
-		r = quic_inplace(p, h, payload_end(ctx, xdp), got, avail);
-		if (r != QUIC_SLOW)
-			return r;
-	}
 	w = content_work();
 	if (!w)
 		return TLSFW_QUIC_NONE;
