@@ -50,7 +50,8 @@ static const char *rule_name(struct log_ctx *c, uint32_t s)
 {
 	if (s >= TLSFW_MAX_RULES)
 		return "?";
-	if (!c->sm.rules[s].in_use) {
+	/* NULL after a failed re-read below: read again at the next event */
+	if (!c->sm.rules || !c->sm.rules[s].in_use) {
 		state_meta_free(&c->sm);
 		if (state_meta_read(&c->st.maps, &c->sm))
 			return "?";
@@ -60,7 +61,7 @@ static const char *rule_name(struct log_ctx *c, uint32_t s)
 
 static void iface_name(const struct log_ctx *c, uint32_t ifindex, char out[IF_NAMESIZE])
 {
-	for (size_t i = 0; i < TLSFW_MAX_CTX; i++)
+	for (size_t i = 0; c->sm.ctxs && i < TLSFW_MAX_CTX; i++)
 		if (c->sm.ctxs[i].in_use && c->sm.ctxs[i].ifindex == ifindex) {
 			snprintf(out, IF_NAMESIZE, "%.15s", c->sm.ctxs[i].ifname);
 			return;
