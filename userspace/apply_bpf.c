@@ -25,6 +25,7 @@
 #include "apply_bpf_priv.h"
 #include "apply_reply.h"
 #include "hook.h"
+#include "grace.h"
 #include "lock.h"
 #include "names.h"
 #include "policy.h"
@@ -313,7 +314,10 @@ static int fill(struct apply_ctx *c)
 		if (ai && ai->handoff && c->pl->ctx[i].dir == TLSFW_DIR_INGRESS)
 			c->ctx_flags[i] = TLSFW_DW_HANDOFF;
 	}
-	/* An apply killed with SIGKILL may have left entries in the inactive generation. */
+	/* The inactive generation holds the policy the last flip retired (or what an apply
+	 * killed with SIGKILL left): cleared once no packet can still be using it (grace.h). */
+	if (c->st.have_maps)
+		grace_since_flip();
 	err = bpf_clear_gen(&c->maps, c->new_gen);
 	if (err)
 		return apply_fail(c, err, "cannot clear generation %u: %s", c->new_gen,
@@ -423,8 +427,13 @@ static int write_names(struct apply_ctx *c)
 
 static int flip(struct apply_ctx *c)
 {
-	int err = bpf_set_gen(&c->maps, c->new_gen);
+	int err = grace_flip_begin();
 
+	if (err)
+		return apply_fail(c, err, "cannot count the flip in the namespace's lock file: %s",
+				  strerror(-err));
+	c->flip_counted = true;
+	err = bpf_set_gen(&c->maps, c->new_gen);
 	if (err)
 		return apply_fail(c, err, "cannot switch to generation %u: %s", c->new_gen,
 				  strerror(-err));
@@ -453,25 +462,6 @@ static int write_meta(struct apply_ctx *c)
 }
 
 /* ---- rollback and commit ---------------------------------------------------------------- */
-
-/*
- * Wait until no program still works with the generation it read before a flip. A program
- * reads the generation once per packet and then looks up entries of that generation; one
- * that read it just before the flip may still be running when the flip returns, and if the
- * generation it uses were cleared under it, that packet would see neither policy (a program
- * takes ~100 ns, but an interrupt, or on a VM a descheduled vCPU, can hold it far longer than
- * the few system calls between flip and clear). Every XDP and tc program runs inside an RCU
- * read-side section (NAPI and the qdisc path run with bottom halves off), and
- * MEMBARRIER_CMD_GLOBAL is synchronize_rcu() in the kernel: when it returns, every such
- * program has finished.
- */
-static void grace_period(void)
-{
-	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
-		return;
-	/* nohz_full kernels refuse the command: wait far longer than any program runs. */
-	usleep(50 * 1000);
-}
 
 static int undo_one(struct apply_ctx *c, const struct undo *u)
 {
@@ -583,19 +573,15 @@ static int release_slots(struct apply_ctx *c, uint8_t new_bit)
 	return bpf_map_update_elem(c->maps.meta, &zero, &c->meta, BPF_ANY) ? -errno : 0;
 }
 
+/* The old generation stays as it is: packets that read it before the flip may still be
+ * using it, and the next apply clears it after a grace period that runs while it compiles
+ * (grace.h). Its counter slots are released here; a slot is zeroed only when the next apply
+ * gives it out, after that grace period. */
 static void commit(struct apply_ctx *c)
 {
 	uint8_t new_bit = 1u << c->new_gen;
-	int err;
+	int err = release_slots(c, new_bit);
 
-	/* Packets that read the old generation before the flip may still be using it. */
-	grace_period();
-	err = bpf_clear_gen(&c->maps, c->old_gen);
-
-	if (err)
-		diag_warning(c->d, NULL, "cannot clear the previous generation: %s",
-			     strerror(-err));
-	err = release_slots(c, new_bit);
 	if (err)
 		diag_warning(c->d, NULL, "cannot release unused counter slots: %s", strerror(-err));
 }
@@ -740,6 +726,8 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_
 		report(&c);
 	}
 
+	if (c.flip_counted)
+		grace_flip_end();
 	*rollback_failed = c.rollback_failed;
 	free(c.undo);
 	free(c.ifs);

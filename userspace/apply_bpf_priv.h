@@ -54,6 +54,7 @@ struct apply_ctx {
 	const struct apply_opts *o;
 	struct diag *d;
 	bool rollback_failed; /* an undo failed too: d says what is left */
+	bool flip_counted;    /* grace_flip_begin made the counter odd: grace_flip_end at the end */
 	const char *step;
 
 	struct state st;       /* what was enforced before */

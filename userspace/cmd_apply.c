@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "confirm.h"
+#include "grace.h"
 #include "ifwait.h"
 #include "lock.h"
 #include "lockout.h"
@@ -135,9 +136,17 @@ static unsigned int confirm_seconds(const char *s)
 	return (unsigned int)v;
 }
 
+/* A BPF apply writes the generation the last flip retired: the grace period it must wait
+ * for first runs while the policy is checked and lowered (grace.h). */
+static void policy_read(const struct policy *pol)
+{
+	if (pol->backend == POL_BACKEND_BPF)
+		grace_start();
+}
+
 static int cmd_apply(int argc, char **argv)
 {
-	struct compile_opts co = { .probes = true };
+	struct compile_opts co = { .probes = true, .on_read = policy_read };
 	unsigned int wait = 0, confirm = 0;
 	struct cli_parse p;
 	struct compiled c;

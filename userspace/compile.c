@@ -62,6 +62,8 @@ int compile(const struct compile_opts *o, struct compiled *out, struct diag *d)
 	err = policy_read_file(&out->pol, o->path, d);
 	if (err)
 		return failed(d) ? -EINVAL : err;
+	if (o->on_read)
+		o->on_read(&out->pol);
 	err = policy_check_rules(&out->pol, d, &rules);
 	if (failed(d))
 		err = -EINVAL;

@@ -22,6 +22,9 @@ struct compile_opts {
 	bool no_lower;			     /* stop after check: probe --policy */
 	bool bpf, nft;			     /* lower both halves when asked (tests); by default
 					      * the one of the policy's backend */
+	/* Called once the policy is read, before it is checked and lowered (apply starts the
+	 * grace period's wait there, grace.h). */
+	void (*on_read)(const struct policy *pol);
 };
 
 struct compiled {

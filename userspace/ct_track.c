@@ -185,7 +185,12 @@ int ct_track_on(struct diag *d)
 
 int ct_track_off(void)
 {
-	int err = talk(false);
+	/* Every apply without state: asked first, so that the usual case sends no transaction. */
+	int err = nft_table_present(CT_TABLE);
+
+	if (err <= 0)
+		return err;
+	err = talk(false);
 
 	return err == -ENOENT ? 0 : err;
 }

@@ -67,19 +67,27 @@ static const char *root_hint(int err)
 	return err == -EACCES || err == -EPERM ? " (tlsfw must run as root)" : "";
 }
 
-static int lock_open(char *path, size_t len, struct diag *d)
+int ns_lock_path(char *path, size_t len)
 {
 	struct stat ns;
-	int fd;
 
 	if (stat("/proc/self/ns/net", &ns))
+		return -errno;
+	snprintf(path, len, "/run/tlsfw/netns-%lu.lock", (unsigned long)ns.st_ino);
+	return 0;
+}
+
+static int lock_open(char *path, size_t len, struct diag *d)
+{
+	int fd;
+
+	if (ns_lock_path(path, len))
 		return diag_sys_error(d, -errno, "cannot identify the network namespace");
 	if (mkdir("/run/tlsfw", 0755) && errno != EEXIST) {
 		int err = -errno;
 
 		return diag_sys_error(d, err, "cannot create /run/tlsfw%s", root_hint(err));
 	}
-	snprintf(path, len, "/run/tlsfw/netns-%lu.lock", (unsigned long)ns.st_ino);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int err = -errno;

@@ -28,6 +28,8 @@ bool stop_signal_pending(void);
  * -errno with the reason in d.
  */
 int ns_lock(struct diag *d);
+/* That lock file's path (grace.h keeps a flip counter in it); 0 or -errno. */
+int ns_lock_path(char *path, size_t len);
 
 /* The policy file as the records name it: its absolute path, "<stdin>" for "-". */
 void policy_abs_path(const char *path, char *abs, size_t len);

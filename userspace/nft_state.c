@@ -211,6 +211,28 @@ static void build_chain_dump(struct nlmsghdr *nlh, void *arg)
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 }
 
+static int present_cb(const struct nlmsghdr *nlh, void *data)
+{
+	*(bool *)data = true;
+	return MNL_CB_OK;
+}
+
+int nft_table_present(const char *name)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	bool present = false;
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	err = request(NFT_MSG_GETTABLE, 0, build_table_get, t, present_cb, &present);
+	nftnl_table_free(t);
+	if (err == -ENOENT || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT)
+		return 0;
+	return err ? err : present;
+}
+
 int nft_status_read(struct nft_status *st, struct diag *d)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
