@@ -727,7 +727,7 @@ int apply_bpf(const struct plan *pl, const struct apply_opts *o, bool *rollback_
 	}
 
 	if (c.flip_counted)
-		grace_flip_end();
+		grace_flip_end(!err);
 	*rollback_failed = c.rollback_failed;
 	free(c.undo);
 	free(c.ifs);

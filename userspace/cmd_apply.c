@@ -203,6 +203,7 @@ static int cmd_apply(int argc, char **argv)
 	}
 	compiled_free(&c);
 	diag_free(&d);
+	grace_detach();
 	return ret;
 }
 

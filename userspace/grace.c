@@ -56,16 +56,45 @@ static int flips_read(uint32_t *flips)
 	return err;
 }
 
-static int flips_write(uint32_t flips)
+/* The counter's two low bits: the state since the last flip of epoch (counter & ~3). */
+enum { QUIET = 0, FLIPPING = 1, FLIPPED = 2, STATE = 3 };
+
+/* The epoch of this process's flip, from grace_flip_begin; whether a waiter must mark it. */
+static uint32_t epoch;
+static bool detach_pending;
+
+/*
+ * One step of the counter, read, changed and written under an OFD lock of its four bytes
+ * (the detached waiter holds no flock; OFD and flock locks do not interact):
+ *   FLIPPING: a new epoch, about to flip (unconditional);
+ *   FLIPPED:  FLIPPING of this epoch -> its flip done and the apply over;
+ *   QUIET:    FLIPPED of this epoch -> a grace period ended after its flip.
+ * A step from a state the counter no longer has (a later apply moved it on) changes nothing.
+ */
+static int counter_step(unsigned int to)
 {
-	int fd = counter_open(O_WRONLY), err;
-	ssize_t n;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = sizeof(uint32_t) };
+	int fd = counter_open(O_RDWR), err = 0;
+	uint32_t c = 0, want;
 
 	if (fd < 0)
 		return fd;
-	n = pwrite(fd, &flips, sizeof(flips), 0);
-	err = n == sizeof(flips) ? 0 : n < 0 ? -errno : -EIO;
-	close(fd);
+	if (fcntl(fd, F_OFD_SETLKW, &fl) || pread(fd, &c, sizeof(c), 0) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (to == FLIPPING) {
+		epoch = (c & ~(uint32_t)STATE) + 4;
+		want = epoch | FLIPPING;
+	} else if (c == (epoch | (to == FLIPPED ? FLIPPING : FLIPPED))) {
+		want = epoch | to;
+	} else {
+		goto out;
+	}
+	if (pwrite(fd, &want, sizeof(want), 0) != sizeof(want))
+		err = errno ? -errno : -EIO;
+out:
+	close(fd); /* releases the OFD lock */
 	return err;
 }
 
@@ -111,22 +140,56 @@ void grace_start(void)
 	}
 }
 
+/* The early waiter has ended: true when its wait completed. Its stack is released. */
+static bool early_reap(bool block)
+{
+	int status;
+	pid_t r;
+
+	while ((r = waitpid(early.pid, &status, __WCLONE | (block ? 0 : WNOHANG))) < 0 &&
+	       errno == EINTR)
+		;
+	if (r == 0)
+		return false;
+	early.pid = 0;
+	munmap(early.stack, EARLY_STACK);
+	early.stack = NULL;
+	return r > 0 && WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
+/*
+ * FLIPPED, and the early waiter read this very value before its wait began: its wait covers
+ * the flip. So does the detached waiter's of the apply that flipped, which began earlier (at
+ * that apply's end) and marks the counter QUIET when it ends: whichever ends first. Polled
+ * every half millisecond, for at most one grace period.
+ */
+static bool early_or_quiet(void)
+{
+	uint32_t now;
+
+	for (;;) {
+		if (!early.pid)
+			return false;
+		if (early_reap(false))
+			return true;
+		if (!early.pid)
+			return false; /* it ended without its wait: a signal */
+		if (!flips_read(&now) && (now & STATE) == QUIET)
+			return true; /* the early waiter is left to end on its own */
+		usleep(500);
+	}
+}
+
 void grace_since_flip(void)
 {
 	uint32_t now;
 	bool covered = false;
 
-	if (early.pid) {
-		int status;
-		pid_t r;
-
-		while ((r = waitpid(early.pid, &status, __WCLONE)) < 0 && errno == EINTR)
-			;
-		covered = r == early.pid && WIFEXITED(status) && !WEXITSTATUS(status) &&
-			  !(early.flips & 1) && !flips_read(&now) && now == early.flips;
-		early.pid = 0;
-		munmap(early.stack, EARLY_STACK);
-		early.stack = NULL;
+	if (!flips_read(&now)) {
+		if ((now & STATE) == QUIET)
+			covered = true;
+		else if ((now & STATE) == FLIPPED && early.pid && early.flips == now)
+			covered = early_or_quiet();
 	}
 	if (!covered)
 		grace_period();
@@ -134,16 +197,31 @@ void grace_since_flip(void)
 
 int grace_flip_begin(void)
 {
-	uint32_t flips;
-	int err = flips_read(&flips);
-
-	return err ? err : flips_write((flips | 1) + 2);
+	return counter_step(FLIPPING);
 }
 
-void grace_flip_end(void)
+void grace_flip_end(bool committed)
 {
-	uint32_t flips;
+	/* A rollback leaves FLIPPING: the next apply waits under the lock. */
+	if (committed && !counter_step(FLIPPED))
+		detach_pending = true;
+}
 
-	if (!flips_read(&flips) && (flips & 1))
-		flips_write(flips + 1);
+void grace_detach(void)
+{
+	pid_t pid;
+
+	if (!detach_pending)
+		return;
+	detach_pending = false;
+	pid = fork();
+	if (pid)
+		return; /* the parent; or no waiter (-1): the next apply waits itself */
+	/* Nothing of the parent's: no terminal's signals, no pipe a caller reads to its end,
+	 * no lock or map kept. */
+	setsid();
+	close_range(0, ~0U, 0);
+	grace_period();
+	counter_step(QUIET);
+	_exit(0);
 }

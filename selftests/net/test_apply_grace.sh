@@ -6,14 +6,14 @@
 # clearing its generation under it would give that packet neither policy. An RCU grace period
 # (membarrier(MEMBARRIER_CMD_GLOBAL), synchronize_rcu() in the kernel) that began after the
 # flip must end before the generation the flip retired is cleared. apply leaves that
-# generation alone after its flip; the next apply clears it, after a wait that it starts in a
-# child process as soon as it has read the policy, and again under the lock when an apply
-# flipped after that wait began (a counter in the namespace's lock file says so). The race
-# lasts nanoseconds and cannot be provoked from a test, so strace witnesses the order of the
-# system calls: the first update of tlsfw_cfg (a clear starts by zeroing the generation's
-# configuration) comes after a membarrier that ended, and that began after the last flip;
-# after a rollback's flip back, the same. The maps are told apart by their ids (bpftool),
-# which the trace links to descriptors (BPF_MAP_GET_FD_BY_ID).
+# generation alone after its flip and leaves behind a process that waits for a grace period,
+# then marks the flip counter in the namespace's lock file QUIET; the next apply clears the
+# generation at once when it reads QUIET, else after a wait it began while compiling (when
+# that wait began after the flip) or one under the lock. The race lasts nanoseconds and cannot
+# be provoked from a test, so strace witnesses the order of the system calls: the flip
+# (an update of tlsfw_state), the waits, the counter's writes and the first update of
+# tlsfw_cfg (a clear starts by zeroing the generation's configuration). The maps are told
+# apart by their ids (bpftool), which the trace links to descriptors (BPF_MAP_GET_FD_BY_ID).
 . "$(dirname "$0")/lib.sh"
 
 command -v strace >/dev/null || fail "strace is needed as the witness of this test"
@@ -41,17 +41,41 @@ rules:
 EOF2
 )
 
-# traced OUT RC ARGS...: tlsfw ARGS under strace -f (its early wait is a child process;
+# traced OUT RC ARGS...: tlsfw ARGS under strace -f (its waits are processes of their own;
 # environment: $FAULT), expecting exit status RC
 FAULT=
 traced() {
 	local out=$1 want=$2 rc
 	shift 2
 	# LeakSanitizer cannot run under ptrace; the other tests check leaks.
-	gw env TLSFW_FAULT="$FAULT" ASAN_OPTIONS=detect_leaks=0 strace -f -o "$out" \
-		-e trace=bpf,membarrier,close,flock,clone "$TLSFW" "$@" >"$TMP/out" 2>&1
+	gw env TLSFW_FAULT="$FAULT" ASAN_OPTIONS=detect_leaks=0 strace -f -xx -o "$out" \
+		-e trace=bpf,membarrier,close,flock,pwrite64 "$TLSFW" "$@" >"$TMP/out" 2>&1
 	rc=$?
 	[ $rc = "$want" ] || { cat "$TMP/out"; fail "tlsfw $* exited $rc, expected $want"; }
+}
+
+# The flip counter: the lock file's first four bytes; its two low bits the state
+# (0 QUIET, 1 FLIPPING, 2 FLIPPED).
+counter_file() { echo "/run/tlsfw/netns-$(gw stat -L -c %i /proc/self/ns/net).lock"; }
+counter() { $PY -c 'import struct,sys; print(struct.unpack("<I", open(sys.argv[1], "rb").read(4))[0])' "$(counter_file)"; }
+# set_state N: the counter's state made N, its epoch kept
+set_state() {
+	$PY - "$(counter_file)" "$1" <<'PYEOF' || fail "cannot write the flip counter"
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    v = struct.unpack("<I", f.read(4))[0]
+    f.seek(0)
+    f.write(struct.pack("<I", (v & ~3) | int(sys.argv[2])))
+PYEOF
+}
+# wait_quiet: the waiter the last apply left behind marks QUIET (well within 2 s)
+wait_quiet() {
+	local i
+	for i in $(seq 200); do
+		[ $(($(counter) & 3)) = 0 ] && return
+		sleep 0.01
+	done
+	fail "the flip counter is $(counter) 2 s after apply: no waiter marked it QUIET"
 }
 
 # map_id NAME: the id of tlsfw's map NAME, found from lan0's XDP program
@@ -65,82 +89,118 @@ map_id() {
 	fail "no map $1 behind lan0's XDP program"
 }
 
-# ordered TRACE WHAT FLIPS CLEARS WAITS_UNDER_LOCK: the trace has FLIPS updates of tlsfw_state
-# and CLEARS clears (a first update of tlsfw_cfg: before the fill, after a flip back); each
-# clear comes after a membarrier that ended after the last flip (or, for the first, one that
-# began in this process). WAITS_UNDER_LOCK: 1 if the wait before the first clear must have
-# begun after the lock was taken (another apply flipped in between), 0 if it must have begun
-# before (the early wait, which the compiling hides).
+# ordered TRACE WHAT FLIPS CLEARS FIRST: the trace has FLIPS updates of tlsfw_state and
+# CLEARS clears (a first update of tlsfw_cfg: in the fill, and after a rollback's flip back).
+# The clear after a flip back comes after a membarrier that ended after it. The first clear,
+# FIRST: "quiet" (the counter said a grace period had passed: no wait under the lock), "early"
+# (after a membarrier that ended, and began before the lock was taken: the wait begun while
+# compiling) or "locked" (after one that began under the lock). When the trace flips forward
+# and commits, the counter goes FLIPPING before the flip, FLIPPED after it, and a process of
+# the trace waits for a membarrier that begins after the flip, then writes QUIET.
 ordered() {
 	$PY - "$@" "$STATE_ID" "$CFG_ID" <<'PYEOF' || fail "$2: a generation was cleared without waiting for programs using it"
-import re, sys
-trace, what, flips, clears, under_lock, state_id, cfg_id = sys.argv[1:8]
-flips, clears, under_lock = int(flips), int(clears), int(under_lock)
-fds = {}  # descriptor -> map id, as the trace opens and closes them
-seen, cleared, bad = 0, 0, 0
-need_clear = True        # before the fill, or after a flip back
-ended_since_flip = False  # a membarrier ended since the last flip
-locked, began_locked = False, None
+import re, struct, sys
+trace, what, flips, clears, first, state_id, cfg_id = sys.argv[1:8]
+flips, clears = int(flips), int(clears)
+fds = {}  # (pid, descriptor) -> map id, as the trace opens and closes them
+seen, cleared, bad = 0, 0, []
+need_clear = True  # the fill's, or after a flip back
+ended_since_flip = False
+locked, began = False, []  # membarriers begun: whether under the lock
+writes = []  # (line, state, whether a membarrier that began after the first flip had ended)
+flip_line, mb_after_flip_ended = None, False
+pending = {}  # pid -> membarrier began after the first flip
 for n, line in enumerate(open(trace), 1):
-    line = re.sub(r"^\d+ +", "", line)
+    m = re.match(r"(\d+) +(.*)", line)
+    pid, line = m.group(1), m.group(2)
     m = re.match(r"bpf\(BPF_MAP_GET_FD_BY_ID, \{map_id=(\d+).*\) = (\d+)", line)
     if m:
-        fds[m.group(2)] = m.group(1)
+        fds[(pid, m.group(2))] = m.group(1)
         continue
     m = re.match(r"close\((\d+)\)", line)
     if m:
-        fds.pop(m.group(1), None)
+        fds.pop((pid, m.group(1)), None)
         continue
     if re.match(r"flock\(\d+, LOCK_EX.*= 0", line):
         locked = True
         continue
+    m = re.match(r'pwrite64\(\d+, "((?:\\x[0-9a-f]{2}){4})", 4, 0\) = 4', line)
+    if m:
+        v = struct.unpack("<I", bytes(int(h, 16) for h in m.group(1).split("\\x")[1:]))[0]
+        writes.append((n, v & 3, mb_after_flip_ended, flip_line is not None))
+        continue
     if line.startswith("membarrier(MEMBARRIER_CMD_GLOBAL"):
-        if began_locked is None or locked:
-            began_locked = locked
+        began.append(locked)
+        pending[pid] = flip_line is not None
     if re.match(r"(membarrier\(MEMBARRIER_CMD_GLOBAL|<\.\.\. membarrier resumed>).* = 0", line):
         ended_since_flip = True
+        if pending.pop(pid, False):
+            mb_after_flip_ended = True
         continue
     m = re.match(r"bpf\(BPF_MAP_UPDATE_ELEM, \{map_fd=(\d+)", line)
     if not m:
         continue
-    if fds.get(m.group(1)) == state_id:
+    if fds.get((pid, m.group(1))) == state_id:
         seen += 1
+        if flip_line is None:
+            flip_line = n
         ended_since_flip = False
         need_clear = seen > 1  # the flip back of a rollback clears the new generation
-    elif fds.get(m.group(1)) == cfg_id and need_clear:
+    elif fds.get((pid, m.group(1))) == cfg_id and need_clear:
         need_clear = False
         cleared += 1
-        if not ended_since_flip:
-            print("FAIL: %s: line %d zeroes a configuration without a grace period since the last flip" % (what, n))
-            bad = 1
-        if cleared == 1 and began_locked != bool(under_lock):
-            print("FAIL: %s: the wait before the first clear began %s the lock was taken (expected %s)"
-                  % (what, "after" if began_locked else "before", "after" if under_lock else "before"))
-            bad = 1
+        if cleared > 1 or first != "quiet":
+            if not ended_since_flip:
+                bad.append("line %d zeroes a configuration without a grace period since the last flip" % n)
+        if cleared == 1:
+            if first == "quiet" and any(began):
+                bad.append("waited under the lock although the counter said a grace period had passed")
+            if first == "early" and (not began or began[-1]):
+                bad.append("the wait before the first clear did not begin before the lock was taken")
+            if first == "locked" and (not began or not began[-1]):
+                bad.append("the wait before the first clear did not begin under the lock")
 if seen != flips or cleared != clears:
-    print("FAIL: %s: %d flips and %d clears traced (expected %d and %d)" % (what, seen, cleared, flips, clears))
-    bad = 1
-sys.exit(bad)
+    bad.append("%d flips and %d clears traced (expected %d and %d)" % (seen, cleared, flips, clears))
+if flips == 1:  # a committed apply: FLIPPING before the flip, FLIPPED, then QUIET after a wait
+    states = [w[1] for w in writes]
+    if states != [1, 2, 0]:
+        bad.append("the counter went through states %s (expected FLIPPING, FLIPPED, QUIET: 1, 2, 0)" % states)
+    elif writes[0][3] or not writes[1][3] or not writes[2][2]:
+        bad.append("FLIPPING after the flip, FLIPPED before it, or QUIET before a grace period begun after it")
+for b in bad:
+    print("FAIL: %s: %s" % (what, b))
+sys.exit(1 if bad else 0)
 PYEOF
 }
 
 tlsfw apply "$A" >/dev/null || fail "first apply"
 STATE_ID=$(map_id tlsfw_state)
 CFG_ID=$(map_id tlsfw_cfg)
+wait_quiet
 traced "$TMP/replace.trace" 0 apply "$B"
-ordered "$TMP/replace.trace" "replacement" 1 1 0
-ok "replacement: the retired generation is cleared by the next apply, after a wait begun while it compiled"
+ordered "$TMP/replace.trace" "replacement" 1 1 quiet
+ok "replacement after a grace period: cleared at once; the apply leaves a waiter that marks QUIET after one"
+
+# FLIPPED (the last apply's waiter has not ended): the wait begun while compiling covers it.
+wait_quiet
+set_state 2
+traced "$TMP/early.trace" 0 apply "$A"
+ordered "$TMP/early.trace" "replacement right after another" 1 1 early
+ok "replacement while a grace period may be running: the wait begun while compiling covers it"
 
 # A fault after the flip: the rollback flips back, then clears the new generation.
-FAULT=detach-old traced "$TMP/rollback.trace" 2 apply "$A"
+wait_quiet
+FAULT=detach-old traced "$TMP/rollback.trace" 2 apply "$B"
 grep -q "fault injected" "$TMP/out" || { cat "$TMP/out"; fail "the fault was not injected"; }
-ordered "$TMP/rollback.trace" "rollback" 2 2 0
-tlsfw status | grep -q "$(basename "$B")" || fail "policy B is not enforced after the rollback"
-ok "rollback after the flip: the new generation is cleared after a grace period"
+ordered "$TMP/rollback.trace" "rollback" 2 2 quiet
+tlsfw status | grep -q "$(basename "$A")" || fail "policy A is not enforced after the rollback"
+[ $(($(counter) & 3)) = 1 ] || fail "a rollback left the counter at $(counter), not FLIPPING"
+ok "rollback after the flip: the new generation is cleared after a grace period; FLIPPING stays"
 
 # An apply that flips while another one compiles: the other's early wait may have begun
-# before that flip, so it waits again under the lock. C waits for interface lan9 (--wait),
-# having read its policy; A is applied meanwhile; then lan9 appears.
+# before that flip, so unless that flip's waiter has ended (QUIET) it waits again under the
+# lock. C waits for interface lan9 (--wait), having read its policy; A is applied meanwhile;
+# then lan9 appears.
 C=$(policy c <<'EOF2'
 version: 1
 interfaces:
@@ -160,23 +220,20 @@ for i in $(seq 100); do
 	sleep 0.1
 done
 tlsfw apply "$A" >/dev/null || fail "apply of A while C waits"
+# A's waiter marks QUIET, which would cover C too; FLIPPED is the state before it ends.
+wait_quiet
+set_state 2
 gw ip link add lan9 type veth peer name lan9p || fail "cannot add lan9"
 gw ip link set lan9p up
 gw ip link set lan9 up
 wait $LATE || fail "apply of C"
-ordered "$TMP/late.trace" "a flip while compiling" 1 1 1
+ordered "$TMP/late.trace" "a flip while compiling" 1 1 locked
 ok "a flip after the early wait began: the next apply waits again under the lock"
 
-# An apply killed between its flip and its end leaves the counter odd: the next one waits
-# under the lock. The counter is the lock file's first four bytes.
-NS=$(gw stat -L -c %i /proc/self/ns/net)
-$PY - "/run/tlsfw/netns-$NS.lock" <<'PYEOF' || fail "cannot write the flip counter"
-import struct, sys
-with open(sys.argv[1], "r+b") as f:
-    v = struct.unpack("<I", f.read(4))[0]
-    f.seek(0)
-    f.write(struct.pack("<I", v | 1))
-PYEOF
-traced "$TMP/odd.trace" 0 apply "$B"
-ordered "$TMP/odd.trace" "after a killed apply" 1 1 1
-ok "an apply that did not finish its flip: the next apply waits under the lock"
+# FLIPPING (an apply killed between its flip and its end; a rollback): the next apply waits
+# under the lock.
+wait_quiet
+set_state 1
+traced "$TMP/flipping.trace" 0 apply "$B"
+ordered "$TMP/flipping.trace" "after a killed apply" 1 1 locked
+ok "FLIPPING: the next apply waits under the lock"
