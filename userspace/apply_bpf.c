@@ -17,15 +17,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/membarrier.h>
 
 #include "apply_bpf_priv.h"
 #include "apply_reply.h"
-#include "hook.h"
 #include "grace.h"
+#include "hook.h"
 #include "lock.h"
 #include "names.h"
 #include "policy.h"
@@ -574,9 +572,9 @@ static int release_slots(struct apply_ctx *c, uint8_t new_bit)
 }
 
 /* The old generation stays as it is: packets that read it before the flip may still be
- * using it, and the next apply clears it after a grace period that runs while it compiles
- * (grace.h). Its counter slots are released here; a slot is zeroed only when the next apply
- * gives it out, after that grace period. */
+ * using it, and the next apply clears it once a grace period has passed since the flip
+ * (grace.h). Its counter slots are released here; a slot is zeroed only when an apply gives
+ * it out, after that grace period. */
 static void commit(struct apply_ctx *c)
 {
 	uint8_t new_bit = 1u << c->new_gen;
