@@ -140,14 +140,14 @@ void grace_start(void)
 	}
 }
 
-/* The early waiter has ended: true when its wait completed. Its stack is released. */
-static bool early_reap(bool block)
+/* Whether the early waiter has ended with its wait complete; once it has ended (either
+ * way), early.pid is 0 and its stack released. Does not block. */
+static bool early_reap(void)
 {
 	int status;
 	pid_t r;
 
-	while ((r = waitpid(early.pid, &status, __WCLONE | (block ? 0 : WNOHANG))) < 0 &&
-	       errno == EINTR)
+	while ((r = waitpid(early.pid, &status, __WCLONE | WNOHANG)) < 0 && errno == EINTR)
 		;
 	if (r == 0)
 		return false;
@@ -170,7 +170,7 @@ static bool early_or_quiet(void)
 	for (;;) {
 		if (!early.pid)
 			return false;
-		if (early_reap(false))
+		if (early_reap())
 			return true;
 		if (!early.pid)
 			return false; /* it ended without its wait: a signal */
