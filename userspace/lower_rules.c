@@ -233,9 +233,9 @@ static int rule_terms(const struct pol_rule *r, struct plan_rule *out,
 
 	if (r->has_proto) {
 		memset(&protos, 0, sizeof(protos));
-		for (unsigned int i = 0; i < 256; i++)
-			if (r->protos[i / 8] >> (i % 8) & 1)
-				proto_add(&protos, i);
+		for (unsigned int i = pol_proto_next(r->protos, 0); i < 256;
+		     i = pol_proto_next(r->protos, i + 1))
+			proto_add(&protos, i);
 	} else {
 		protoset_all(&protos);
 	}

@@ -196,6 +196,19 @@ struct policy {
 	uint8_t sha256[32]; /* of the file's bytes, for status and stats */
 };
 
+/* The first IP protocol at or after from in a rule's proto bitmap, 256 when none: a byte
+ * at a time, so a walk over a rule's one or two protocols does not test 256 bits. */
+static inline unsigned int pol_proto_next(const uint8_t protos[32], unsigned int from)
+{
+	for (; from < 256; from = (from | 7) + 1) {
+		unsigned int b = protos[from / 8] >> (from % 8);
+
+		if (b)
+			return from + __builtin_ctz(b);
+	}
+	return 256;
+}
+
 /* Stage 1: read a policy file (path "-" = stdin) into *out. Problems go to d. Returns 0, or
  * a negative errno when the file could not be read or parsed at all (the model is then empty
  * but safe to free). Unknown keys and bad values are diagnosed, not fatal. */

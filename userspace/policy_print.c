@@ -115,9 +115,8 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 
 	if (r->has_proto) {
 		sb_add(s, "%s", " proto ");
-		for (unsigned int p = 0; p < 256; p++) {
-			if (!(r->protos[p / 8] & (1u << (p % 8))))
-				continue;
+		for (unsigned int p = pol_proto_next(r->protos, 0); p < 256;
+		     p = pol_proto_next(r->protos, p + 1)) {
 			sb_add(s, first ? "%s" : ",%s", ip_proto_name(p, num, sizeof(num)));
 			first = 0;
 		}
