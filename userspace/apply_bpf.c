@@ -229,6 +229,32 @@ static int map_ctx_counters(struct apply_ctx *c, struct bpf_counters *ctr)
 	return err ? apply_fail(c, err, "cannot reset counters: %s", strerror(-err)) : 0;
 }
 
+/* The flows passed and cut of each new rule slot (tlsfw_rule_flows), in one batch: a
+ * replacement by a policy of 4,096 new rule names made 4,096 calls of it. */
+static int zero_new_flow_counters(struct apply_ctx *c)
+{
+	const struct plan *pl = c->pl;
+	uint32_t *keys = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*keys));
+	struct tlsfw_rule_flows *none = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*none));
+	size_t n = 0, failed;
+	int err = 0;
+
+	if (!keys || !none)
+		err = apply_fail(c, -ENOMEM, "out of memory");
+	for (size_t r = 0; !err && r < pl->n_rules; r++)
+		if (c->slots.rule_new[r])
+			keys[n++] = c->slots.rule_slot[r];
+	if (!err) {
+		err = bpf_update_many(c->maps.rule_flows, keys, sizeof(*keys), none, sizeof(*none),
+				      n, &failed);
+		if (err)
+			apply_fail(c, err, "cannot reset flow counters: %s", strerror(-err));
+	}
+	free(keys);
+	free(none);
+	return err;
+}
+
 /* New slots may hold the counts of a rule or interface that used them long ago. The counters
  * are written in memory, one at a time: their neighbours (the rules in use) count on. The
  * active generation uses none of these slots, so a dry run or a failed apply changes no
@@ -258,15 +284,7 @@ static int zero_new_counters(struct apply_ctx *c)
 						 base + TLSFW_STAT_RULE0 + c->slots.rule_slot[r]);
 	}
 	bpf_counters_unmap(&ctr);
-	for (size_t r = 0; r < pl->n_rules; r++) {
-		struct tlsfw_rule_flows none = { 0 };
-
-		if (c->slots.rule_new[r] &&
-		    bpf_map_update_elem(c->maps.rule_flows, &c->slots.rule_slot[r], &none, BPF_ANY))
-			return apply_fail(c, -errno, "cannot reset flow counters: %s",
-					  strerror(errno));
-	}
-	return 0;
+	return zero_new_flow_counters(c);
 }
 
 /* A kept block's statistics (totals, reasons) run on across policies, but for those whose

@@ -47,14 +47,14 @@ midflow() {
 	wait_file "$1"
 }
 
-pol() { # MIDSTREAM
-	policy "req-$1" <<EOF2
+pol() { # MIDSTREAM [RULE_NAME]
+	policy "req-$1-${2:-tls-only}" <<EOF2
 version: 1
 interfaces:
 $IFACE
 midstream: $1
 rules:
-  - name: tls-only
+  - name: ${2:-tls-only}
     proto: tcp
     dport: [443, 8443, 2222]
     require: tls
@@ -110,6 +110,21 @@ cut=$(jget "$TMP/s.json" "[r['flows_cut'] for r in d['flows']['rules'] if r['nam
 [ "$passed" = 10 ] || fail "tls-only counted $passed flows passed, expected 10"
 [ "$cut" = 3 ] || fail "tls-only counted $cut flows cut, expected 3"
 ok "tls-only counted 10 flows passed and 3 cut"
+
+# A renamed rule counts its flows from zero. Renamed twice: the second new name takes the
+# rule slot tls-only left (the first could not: the generation in force still used it), whose
+# flows counters still say 10 and 3 unless the apply zeroed them.
+flows_of() { # RULE: "passed cut" of RULE in tlsfw stats
+	stats_json "$TMP/r.json"
+	jget "$TMP/r.json" "' '.join(str(r[k]) for r in d['flows']['rules'] if r['name']=='$1' for k in ('flows_passed', 'flows_cut'))"
+}
+for name in tls-renamed tls-renamed-again; do
+	tlsfw apply "$(pol allow $name)" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply $name"; }
+	[ "$(flows_of $name)" = "0 0" ] || fail "$name, a new rule, starts at flows '$(flows_of $name)', expected '0 0'"
+done
+tls_handshake "$S4" 443 || fail "openssl s_client through tls-renamed-again"
+[ "$(flows_of tls-renamed-again)" = "1 0" ] || fail "tls-renamed-again counted '$(flows_of tls-renamed-again)' after one TLS flow, expected '1 0'"
+ok "a renamed rule counts flows from zero, in a slot used before too"
 
 # midstream: drop cuts a flow established before the apply
 tlsfw detach >/dev/null || fail "detach"
