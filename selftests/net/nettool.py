@@ -4,8 +4,9 @@
 
 Every subcommand prints one JSON line on stdout so that the shell tests can assert on it.
   udp-sink   --bind A --ports P[,P..] --seconds S [--stop F]
-                                       count datagrams per port, answer probes; ends after S
-                                       seconds, or 1 s after file F appears
+                                       count datagrams per port, answer probes (counted
+                                       apart too); ends after S seconds, or 1 s after file F
+                                       appears
   udp-stream --to A --ports P[,P..] --count N --rate R [--stop F]
                                        sequence-numbered datagrams per port, N rounds or until
                                        file F appears
@@ -48,6 +49,7 @@ def udp_sink(a):
         socks[s] = p
     seen = {p: set() for p in a.ports}
     count = {p: 0 for p in a.ports}
+    probes = {p: 0 for p in a.ports}
     # Tell the caller we are listening: tests wait for this file before sending.
     if a.ready:
         open(a.ready, "w").close()
@@ -68,9 +70,11 @@ def udp_sink(a):
             if data.startswith(b"seq "):
                 seen[p].add(int(data[4:].split()[0]))
             if data == b"probe":
+                probes[p] += 1
                 s.sendto(data, peer)
     print(json.dumps({"received": {str(p): count[p] for p in a.ports},
-                      "distinct": {str(p): len(seen[p]) for p in a.ports}}))
+                      "distinct": {str(p): len(seen[p]) for p in a.ports},
+                      "probes": {str(p): probes[p] for p in a.ports}}))
 
 
 def udp_stream(a):
