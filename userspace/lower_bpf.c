@@ -416,6 +416,16 @@ static int cmp_comb(const void *a, const void *b)
 	return x->c < y->c ? -1 : x->c > y->c;
 }
 
+/* Entries come out of combine() in key order (x, then y, then z ascending, as enumerate()
+ * lists classes): the sort is only a safeguard. */
+static bool comb_sorted(const struct combv *cv)
+{
+	for (size_t i = 1; i < cv->n; i++)
+		if (cmp_comb(&cv->v[i - 1], &cv->v[i]) > 0)
+			return false;
+	return true;
+}
+
 /* One combination table: f1 x f2 (x f3) -> out, or -> first rule when out is NULL. */
 struct comb_step {
 	const struct bsset *f1;
@@ -492,7 +502,7 @@ static int combine(struct lower *l, const struct comb_step *st)
 	}
 	enum_buf_free(&e2);
 	enum_buf_free(&e3);
-	if (!err && st->cv->n)
+	if (!err && !comb_sorted(st->cv))
 		qsort(st->cv->v, st->cv->n, sizeof(*st->cv->v), cmp_comb);
 	return err;
 }
