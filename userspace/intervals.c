@@ -82,6 +82,56 @@ int ivl_sort(struct ivl *v, size_t n)
 	return 0;
 }
 
+/*
+ * An LSD radix sort on the keys' upper 32 bits, a byte a pass (a pass whose byte is the same in
+ * every key is skipped): the 200 ports of a rule were sorted as 32-byte intervals of 128-bit
+ * keys, twice, 7% of `tlsfw check` at 4,096 such rules (performance.md).
+ */
+void port_keys_sort(uint64_t *k, uint64_t *tmp, size_t n)
+{
+	uint64_t *a = k, *b = tmp;
+
+	for (unsigned int shift = 32; shift < 64 && n > 1; shift += 8) {
+		size_t count[256] = { 0 }, at = 0;
+
+		for (size_t i = 0; i < n; i++)
+			count[a[i] >> shift & 255]++;
+		if (count[a[0] >> shift & 255] == n)
+			continue;
+		for (unsigned int d = 0; d < 256; d++) {
+			size_t c = count[d];
+
+			count[d] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[count[a[i] >> shift & 255]++] = a[i];
+		a = b;
+		b = b == tmp ? k : tmp;
+	}
+	if (a != k)
+		memcpy(k, a, n * sizeof(*k));
+}
+
+int ivls_add_port_keys(struct ivls *out, const uint64_t *k, size_t n)
+{
+	uint32_t lo = 0, hi = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = k[i] >> 48, h = k[i] >> 32 & 0xffff;
+
+		if (i && l <= hi + 1) { /* overlapping or adjacent: one interval */
+			hi = h > hi ? h : hi;
+			continue;
+		}
+		if (i && ivls_add(out, lo, hi))
+			return -ENOMEM;
+		lo = l;
+		hi = h;
+	}
+	return n ? ivls_add(out, lo, hi) : 0;
+}
+
 static int ivl_cmp(const void *a, const void *b)
 {
 	const struct ivl *x = a, *y = b;

@@ -37,6 +37,13 @@ void ivls_normalize(struct ivls *s);
 /* v sorted by (lo, hi), equal ones in their order. 0, or -ENOMEM with v not sorted. */
 int ivl_sort(struct ivl *v, size_t n);
 void ivls_free(struct ivls *s);
+/* A port range [lo, hi] as a sort key, tag in the low half: PORT_KEY(lo, hi) | tag. */
+#define PORT_KEY(lo, hi) ((uint64_t)((uint32_t)(lo) << 16 | (uint16_t)(hi)) << 32)
+/* k sorted by range (the keys' upper halves), equal ranges in their order; tmp holds n. */
+void port_keys_sort(uint64_t *k, uint64_t *tmp, size_t n);
+/* Appends the union of the n ranges of k (sorted by port_keys_sort) to out, merged: out
+ * stays normalized when it was empty. 0 or -ENOMEM. */
+int ivls_add_port_keys(struct ivls *out, const uint64_t *k, size_t n);
 /* dst = a copy of src. 0 or -ENOMEM. */
 int ivls_copy(struct ivls *dst, const struct ivls *src);
 /* The interval of s holding value x, or NULL. */

@@ -67,12 +67,18 @@ static size_t merge_alts(struct alt *alts, size_t n)
 
 static int ports_of(struct ivls *out, const struct pol_ports *pp)
 {
+	uint64_t *k = malloc((2 * pp->n + 1) * sizeof(*k));
+	int err;
+
 	memset(out, 0, sizeof(*out));
+	if (!k)
+		return -ENOMEM;
 	for (size_t i = 0; i < pp->n; i++)
-		if (ivls_add(out, pp->r[i].lo, pp->r[i].hi))
-			return -ENOMEM;
-	ivls_normalize(out);
-	return 0;
+		k[i] = PORT_KEY(pp->r[i].lo, pp->r[i].hi);
+	port_keys_sort(k, k + pp->n, pp->n);
+	err = ivls_add_port_keys(out, k, pp->n);
+	free(k);
+	return err;
 }
 
 /* One alternative from a service port, cut down to the rule's dport; 1 when something is

@@ -311,14 +311,14 @@ static int range_cmp(const void *a, const void *b)
 /* The errors of one run of equal ranges (at least two): sorted by place, each item after the
  * first names it. */
 static void duplicate_run(struct reader *rd, const char *key, const struct pol_ports *pp,
-			  const struct ivl *run, size_t n)
+			  const uint64_t *run, size_t n)
 {
 	struct pol_port_range *v = malloc(n * sizeof(*v));
 
 	if (!v)
 		return;
 	for (size_t i = 0; i < n; i++)
-		v[i] = pp->r[run[i].hi];
+		v[i] = pp->r[(uint32_t)run[i]];
 	qsort(v, n, sizeof(*v), range_cmp);
 	for (size_t i = 1; i < n; i++) {
 		if (!loc_cmp(&v[i].loc, &v[0].loc))
@@ -338,26 +338,23 @@ static void duplicate_run(struct reader *rd, const char *key, const struct pol_p
 
 /*
  * A port (or range) listed twice in one list: the ranges sorted (as one key each, with their
- * index, by a typed sort: qsort's callbacks over 200 ports a rule were a tenth of `tlsfw
+ * index, by a radix sort: qsort's callbacks over 200 ports a rule were a tenth of `tlsfw
  * check`), then each run of equal ones, rare, by place.
  */
 static void duplicate_ports(struct reader *rd, const char *key, const struct pol_ports *pp)
 {
-	struct ivl *k;
+	uint64_t *k;
 
 	if (pp->n < 2)
 		return;
-	k = malloc(pp->n * sizeof(*k));
+	k = malloc(2 * pp->n * sizeof(*k));
 	if (!k)
 		return;
 	for (size_t i = 0; i < pp->n; i++)
-		k[i] = (struct ivl){ (ivl_key)pp->r[i].lo << 16 | pp->r[i].hi, i };
-	if (ivl_sort(k, pp->n)) { /* no memory: nothing said, as when malloc fails */
-		free(k);
-		return;
-	}
+		k[i] = PORT_KEY(pp->r[i].lo, pp->r[i].hi) | i;
+	port_keys_sort(k, k + pp->n, pp->n);
 	for (size_t i = 0, j; i < pp->n; i = j) {
-		for (j = i + 1; j < pp->n && k[j].lo == k[i].lo; j++)
+		for (j = i + 1; j < pp->n && k[j] >> 32 == k[i] >> 32; j++)
 			;
 		if (j - i > 1)
 			duplicate_run(rd, key, pp, k + i, j - i);

@@ -184,6 +184,46 @@ static void test_sort(void)
 	}
 }
 
+/* port_keys_sort: by range, stable (the tag, the input position, ascending among equal
+ * ranges); ivls_add_port_keys: the same set as ivls_add + ivls_normalize of the ranges. Ports
+ * from a narrow or the whole range, ranges of a few ports, repeats. */
+static void test_port_keys(void)
+{
+	struct rp_rng r;
+
+	rp_seed(&r, 13);
+	for (int round = 0; round < 300; round++) {
+		size_t n = rp_below(&r, 400);
+		uint32_t span = round % 2 ? 65535 : 300;
+		uint64_t *k = calloc(2 * n + 1, sizeof(*k));
+		struct ivls want = { 0 }, got = { 0 };
+
+		for (size_t i = 0; i < n; i++) {
+			uint32_t lo = 1 + rp_below(&r, span),
+				 hi = lo + (rp_below(&r, 4) ? 0 : rp_below(&r, 9));
+
+			hi = hi > 65535 ? 65535 : hi;
+			k[i] = PORT_KEY(lo, hi) | i;
+			CHECK(!ivls_add(&want, lo, hi), "ivls_add");
+		}
+		port_keys_sort(k, k + n, n);
+		for (size_t i = 1; i < n; i++)
+			CHECK(k[i - 1] >> 32 < k[i] >> 32 || (k[i - 1] >> 32 == k[i] >> 32 &&
+							      (uint32_t)k[i - 1] < (uint32_t)k[i]),
+			      "order at %zu of %zu", i, n);
+		ivls_normalize(&want);
+		CHECK(!ivls_add_port_keys(&got, k, n), "ivls_add_port_keys");
+		CHECK(got.n == want.n, "round %d: %zu intervals, expected %zu", round, got.n,
+		      want.n);
+		for (size_t i = 0; i < got.n && i < want.n; i++)
+			CHECK(got.v[i].lo == want.v[i].lo && got.v[i].hi == want.v[i].hi,
+			      "round %d: interval %zu differs", round, i);
+		ivls_free(&want);
+		ivls_free(&got);
+		free(k);
+	}
+}
+
 int main(void)
 {
 	test_sets();
@@ -191,5 +231,6 @@ int main(void)
 	test_protos();
 	test_index();
 	test_sort();
+	test_port_keys();
 	return check_report("test_intervals");
 }
