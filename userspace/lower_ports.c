@@ -9,49 +9,21 @@
 
 #include "lower_bpf_priv.h"
 
-struct port_ev {
-	uint32_t pos;
-	uint32_t term;
-	int delta;
+/*
+ * The sweep's events, by position: at each of the n distinct positions pos[i], the events
+ * ev[at[i]] .. ev[at[i + 1] - 1], each a term t opening (2 t + 1) or closing (2 t) one of its
+ * intervals there. Their order at one position does not matter to the sweep.
+ */
+struct sweep {
+	uint32_t *pos, *at, *ev;
+	size_t n;
 };
 
-static int ev_cmp(const void *a, const void *b)
+static void sweep_free(struct sweep *sw)
 {
-	const struct port_ev *x = a, *y = b;
-
-	return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-#define EVENTS_FEW 4096 /* fewer events: qsort, not the 256 KB counting table */
-
-/* Events by position (0..TLSFW_PORT_NONE), a counting sort: a million of them in a few
- * milliseconds. Their order at one position does not matter to the sweep. */
-static int sort_events(struct port_ev *ev, size_t n)
-{
-	uint32_t *start;
-	struct port_ev *tmp;
-
-	if (n < EVENTS_FEW) {
-		qsort(ev, n, sizeof(*ev), ev_cmp);
-		return 0;
-	}
-	start = calloc(TLSFW_PORT_SLOTS + 1, sizeof(*start));
-	tmp = malloc((n + 1) * sizeof(*tmp));
-	if (!start || !tmp) {
-		free(start);
-		free(tmp);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		start[ev[i].pos + 1]++;
-	for (size_t p = 1; p <= TLSFW_PORT_SLOTS; p++)
-		start[p] += start[p - 1];
-	for (size_t i = 0; i < n; i++)
-		tmp[start[ev[i].pos]++] = ev[i];
-	memcpy(ev, tmp, n * sizeof(*ev));
-	free(start);
-	free(tmp);
-	return 0;
+	free(sw->pos);
+	free(sw->at);
+	free(sw->ev);
 }
 
 static const struct ivls *term_ports(const struct rule_term *t, bool dport)
@@ -76,38 +48,100 @@ static int term_dvals(const struct rule_term *t, bool dport, const struct ivls *
 	return 1;
 }
 
-struct port_evs {
-	struct port_ev *v;
-	size_t n, cap;
+#define EVENTS_FEW 4096 /* fewer events: a sort of 64-bit keys, not the 256 KB counting table */
+
+/* Where ev_emit() puts each event: as a (position, code) key into few; else, with ev NULL,
+ * counted at count[position + 1]; else into ev at count[position], the position's next slot. */
+struct ev_sink {
+	uint64_t *few;
+	uint32_t *count, *ev;
+	size_t n;
 };
 
-/* An opening and a closing event for each interval of pp, for term t. */
-static int push_events(struct port_evs *e, const struct ivls *pp, uint32_t t)
+static void ev_put(struct ev_sink *k, uint32_t pos, uint32_t code)
 {
-	for (size_t i = 0; i < pp->n; i++) {
-		if (e->n + 2 > e->cap) {
-			size_t cap = e->cap ? e->cap * 2 : 64;
-			struct port_ev *v = realloc(e->v, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			e->v = v;
-			e->cap = cap;
-		}
-		e->v[e->n++] = (struct port_ev){ (uint32_t)pp->v[i].lo, t, 1 };
-		e->v[e->n++] = (struct port_ev){ (uint32_t)pp->v[i].hi + 1, t, -1 };
-	}
-	return 0;
+	if (k->few)
+		k->few[k->n++] = (uint64_t)pos << 32 | code;
+	else if (k->ev)
+		k->ev[k->count[pos]++] = code;
+	else
+		k->count[pos + 1]++;
 }
 
-/* Distinct positions of the (sorted) events. */
-static size_t count_positions(const struct port_evs *e)
+/* Every interval of every term with port values, through ev_put. */
+static void ev_emit(struct lower *l, bool dport, struct ev_sink *k)
 {
-	size_t n = 0;
+	for (size_t t = 0; t < l->n_terms; t++) {
+		const struct ivls *pab[2];
 
-	for (size_t k = 0; k < e->n; k++)
-		n += !k || e->v[k].pos != e->v[k - 1].pos;
-	return n;
+		if (!term_dvals(l->term[t], dport, &pab[0], &pab[1]))
+			continue;
+		for (int h = 0; h < 2; h++)
+			for (size_t i = 0; pab[h] && i < pab[h]->n; i++) {
+				ev_put(k, (uint32_t)pab[h]->v[i].lo, 2 * t + 1);
+				ev_put(k, (uint32_t)pab[h]->v[i].hi + 1, 2 * t);
+			}
+	}
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The events in position order: under EVENTS_FEW a sort of (position, code) keys; else a
+ * counting sort straight from the terms' intervals into their slots (a million events in a
+ * few milliseconds, with no unsorted copy of them written and read back).
+ */
+static int sweep_build(struct lower *l, bool dport, size_t n_ev, struct sweep *sw)
+{
+	struct ev_sink k = { 0 };
+
+	memset(sw, 0, sizeof(*sw));
+	sw->ev = malloc((n_ev + 1) * sizeof(*sw->ev));
+	sw->pos = malloc((n_ev + 1) * sizeof(*sw->pos));
+	sw->at = malloc((n_ev + 2) * sizeof(*sw->at));
+	if (!sw->ev || !sw->pos || !sw->at)
+		return -ENOMEM;
+	if (n_ev < EVENTS_FEW) {
+		k.few = malloc((n_ev + 1) * sizeof(*k.few));
+		if (!k.few)
+			return -ENOMEM;
+		ev_emit(l, dport, &k);
+		qsort(k.few, n_ev, sizeof(*k.few), u64_cmp);
+		for (size_t i = 0; i < n_ev; i++) {
+			uint32_t pos = k.few[i] >> 32;
+
+			if (!sw->n || sw->pos[sw->n - 1] != pos) {
+				sw->at[sw->n] = i;
+				sw->pos[sw->n++] = pos;
+			}
+			sw->ev[i] = (uint32_t)k.few[i];
+		}
+		sw->at[sw->n] = n_ev;
+		free(k.few);
+		return 0;
+	}
+	k.count = calloc(TLSFW_PORT_SLOTS + 2, sizeof(*k.count));
+	if (!k.count)
+		return -ENOMEM;
+	ev_emit(l, dport, &k); /* counts, at pos + 1 */
+	for (size_t p = 1; p <= TLSFW_PORT_SLOTS + 1; p++)
+		k.count[p] += k.count[p - 1];
+	for (size_t p = 0; p <= TLSFW_PORT_SLOTS; p++) {
+		if (k.count[p] == k.count[p + 1])
+			continue;
+		sw->at[sw->n] = k.count[p];
+		sw->pos[sw->n++] = p;
+	}
+	sw->at[sw->n] = n_ev;
+	k.ev = sw->ev;
+	ev_emit(l, dport, &k); /* placed: count[pos] is the next slot of pos */
+	free(k.count);
+	return 0;
 }
 
 /*
@@ -120,8 +154,9 @@ int lower_ports(struct lower *l, bool dport)
 	struct bsset *cls = dport ? &l->dport : &l->sport;
 	uint32_t *tab = malloc(TLSFW_PORT_SLOTS * sizeof(*tab)); /* every slot written below */
 	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt));
-	struct port_evs evs = { 0 };
+	struct sweep sw = { 0 };
 	uint64_t *cur = l->tmp;
+	size_t n_ev = 0;
 	int err = -ENOMEM;
 
 	if (!tab || !cnt)
@@ -135,51 +170,49 @@ int lower_ports(struct lower *l, bool dport)
 			continue;
 		}
 		for (int h = 0; h < 2; h++)
-			if (pab[h] && push_events(&evs, pab[h], t))
-				goto out;
+			n_ev += pab[h] ? 2 * pab[h]->n : 0;
 	}
-	if (evs.n && sort_events(evs.v, evs.n))
-		goto out;
+	err = sweep_build(l, dport, n_ev, &sw);
 	/* at most one class per elementary interval, and the one of no ports */
-	err = bss_reserve(cls, count_positions(&evs) + 2);
-	if (err)
-		goto out;
+	if (!err)
+		err = bss_reserve(cls, sw.n + 2);
 	/* Slot TLSFW_PORT_NONE (no ports): only terms without a port constraint. */
-	err = bss_intern(cls, cur, &tab[TLSFW_PORT_NONE]);
-	if (err)
-		goto out;
-	for (size_t k = 0, pos = 0; pos < TLSFW_PORT_NONE;) {
-		size_t next = TLSFW_PORT_NONE;
+	if (!err)
+		err = bss_intern(cls, cur, &tab[TLSFW_PORT_NONE]);
+	for (size_t i = 0, pos = 0; !err && pos < TLSFW_PORT_NONE;) {
+		size_t next;
 		uint32_t id;
 
-		while (k < evs.n && evs.v[k].pos == pos) {
-			uint32_t t = evs.v[k].term;
+		/* a term's close here follows an interval of it open before: no count underflows */
+		for (uint32_t j = sw.at[i]; i < sw.n && sw.pos[i] == pos && j < sw.at[i + 1]; j++) {
+			uint32_t t = sw.ev[j] / 2;
 
-			cnt[t] += evs.v[k].delta;
+			if (sw.ev[j] & 1)
+				cnt[t]++;
+			else
+				cnt[t]--;
 			if (cnt[t])
 				bs_set(cur, t);
 			else
 				cur[t / 64] &= ~(1ull << (t % 64));
-			k++;
 		}
-		if (k < evs.n && evs.v[k].pos < next)
-			next = evs.v[k].pos;
+		i += i < sw.n && sw.pos[i] == pos;
+		next = i < sw.n && sw.pos[i] < TLSFW_PORT_NONE ? sw.pos[i] : TLSFW_PORT_NONE;
 		err = bss_intern(cls, cur, &id);
-		if (err)
-			goto out;
-		for (size_t i = pos; i < next; i++)
-			tab[i] = id;
+		for (size_t p = pos; !err && p < next; p++)
+			tab[p] = id;
 		pos = next;
 	}
+	if (err)
+		goto out;
 	if (dport)
 		l->pl->dport_cls = tab;
 	else
 		l->pl->sport_cls = tab;
 	tab = NULL;
-	err = 0;
 out:
 	free(tab);
 	free(cnt);
-	free(evs.v);
+	sweep_free(&sw);
 	return err;
 }
