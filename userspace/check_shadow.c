@@ -181,6 +181,7 @@ struct field_index {
 struct fam_index {	   /* the views of one family */
 	uint32_t *univ[4]; /* that do not constrain the field, ascending */
 	size_t n_univ[4];
+	size_t memo_first[4], memo_n[4]; /* univ_before's last answer, per field (first + 1) */
 };
 
 /* What the cheap tests read of a view, in one place (a view's fields are pointers). */
@@ -299,10 +300,15 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* How many views of t's family before first do not constrain field k: a prefix of the list. */
-static size_t univ_before(const struct fam_index *x, int k, size_t first)
+/* How many views of t's family before first do not constrain field k: a prefix of the list.
+ * The look-ups of one view ask it several times with the same first: the last answer is kept. */
+static size_t univ_before(struct fam_index *x, int k, size_t first)
 {
 	size_t lo = 0, hi = x->n_univ[k];
+
+	if (x->memo_first[k] == first + 1)
+		return x->memo_n[k];
+	x->memo_first[k] = first + 1;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -312,6 +318,7 @@ static size_t univ_before(const struct fam_index *x, int k, size_t first)
 		else
 			hi = mid;
 	}
+	x->memo_n[k] = lo;
 	return lo;
 }
 
@@ -335,7 +342,7 @@ static size_t containing(struct walk *w, uint32_t ti, size_t first, int k, uint3
 {
 	const struct shadow_view *t = &w->views[ti];
 	int f = t->fam == POL_FAM_V6;
-	const struct fam_index *x = &w->fam[f];
+	struct fam_index *x = &w->fam[f];
 	size_t nu = univ_before(x, k, first), m = 0, n = 0, i = 0, j = 0;
 
 	if (!(w->sum[ti].univ >> k & 1)) {
