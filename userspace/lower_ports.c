@@ -84,13 +84,6 @@ static void ev_emit(struct lower *l, bool dport, struct ev_sink *k)
 	}
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * The events in position order: under EVENTS_FEW a sort of (position, code) keys; else a
  * counting sort straight from the terms' intervals into their slots (a million events in a
@@ -107,11 +100,11 @@ static int sweep_build(struct lower *l, bool dport, size_t n_ev, struct sweep *s
 	if (!sw->ev || !sw->pos || !sw->at)
 		return -ENOMEM;
 	if (n_ev < EVENTS_FEW) {
-		k.few = malloc((n_ev + 1) * sizeof(*k.few));
+		k.few = malloc((2 * n_ev + 1) * sizeof(*k.few));
 		if (!k.few)
 			return -ENOMEM;
 		ev_emit(l, dport, &k);
-		qsort(k.few, n_ev, sizeof(*k.few), u64_cmp);
+		port_keys_sort(k.few, k.few + n_ev, n_ev); /* by position, the upper half */
 		for (size_t i = 0; i < n_ev; i++) {
 			uint32_t pos = k.few[i] >> 32;
 
@@ -183,20 +176,22 @@ int lower_ports(struct lower *l, bool dport)
 		size_t next;
 		uint32_t id;
 
-		/* a term's close here follows an interval of it open before: no count underflows */
-		for (uint32_t j = sw.at[i]; i < sw.n && sw.pos[i] == pos && j < sw.at[i + 1]; j++) {
-			uint32_t t = sw.ev[j] / 2;
+		if (i < sw.n && sw.pos[i] == pos) {
+			/* a term's close here follows an interval of it open before: no underflow */
+			for (uint32_t j = sw.at[i]; j < sw.at[i + 1]; j++) {
+				uint32_t t = sw.ev[j] / 2;
 
-			if (sw.ev[j] & 1)
-				cnt[t]++;
-			else
-				cnt[t]--;
-			if (cnt[t])
-				bs_set(cur, t);
-			else
-				cur[t / 64] &= ~(1ull << (t % 64));
+				if (sw.ev[j] & 1)
+					cnt[t]++;
+				else
+					cnt[t]--;
+				if (cnt[t])
+					bs_set(cur, t);
+				else
+					cur[t / 64] &= ~(1ull << (t % 64));
+			}
+			i++;
 		}
-		i += i < sw.n && sw.pos[i] == pos;
 		next = i < sw.n && sw.pos[i] < TLSFW_PORT_NONE ? sw.pos[i] : TLSFW_PORT_NONE;
 		err = bss_intern(cls, cur, &id);
 		for (size_t p = pos; !err && p < next; p++)
