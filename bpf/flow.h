@@ -288,8 +288,8 @@ static __always_inline void flow_facts(void *ctx, int xdp, const struct parsed *
 	plen = tcp_payload(p);
 	if (plen)
 		gap = flow_segment(ctx, xdp, f, p->payload_off, seg_off, plen, want);
-	else if (p->frag == FRAG_FIRST) /* its payload cannot be placed: like a gap */
-		gap = flow_open(f);
+	else if (p->frag == FRAG_FIRST && !(p->tcp_flags & TLSFW_TCP_RST))
+		gap = flow_open(f); /* its payload cannot be placed: like a gap (a RST has none) */
 	facts_of(f, gen, out);
 	if (out->tls != tls0)
 		out->fresh |= TLSFW_FRESH_TLS;

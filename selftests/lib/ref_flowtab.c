@@ -87,8 +87,8 @@ int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct
 		pkt->hello = t->want ? TLSFW_HELLO_MIDSTREAM : 0;
 		return 0;
 	}
-	if (s->fragment && len == 0)
-		len = 1; /* a first fragment's payload cannot be placed: like a gap */
+	if (s->fragment && len == 0 && !(s->flags & RST))
+		len = 1; /* a first fragment's payload cannot be placed: like a gap (a RST has none) */
 	if (ref_flow_segment(&e->flow, off, s->data, len, !s->fragment, &f))
 		return -ENOMEM;
 	pkt->tls = f.tls;
