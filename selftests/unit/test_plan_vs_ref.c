@@ -25,6 +25,7 @@
 
 struct stats {
 	unsigned long packets, matched, defaulted, yaml_ok, yaml_rejected, content, state;
+	unsigned long too_big; /* lowerings refused for exceeding a map (located, -E2BIG) */
 };
 
 static void print_failure(const struct policy *p, const struct plan *pl, uint64_t seed,
@@ -91,11 +92,18 @@ static int run_one(const struct policy *p, uint64_t seed, const char *source, st
 
 	diag_init(&d);
 	err = policy_lower(p, NULL, &pl, &d);
+	if (err == -E2BIG && d.errors) {
+		/* a limit of the maps (tlsfw.conf(5), "Limits"), said at a rule: counted, and
+		 * main() fails when it is more than rare */
+		st->too_big++;
+		ret = 0;
+		goto out;
+	}
 	if (err) {
 		fprintf(stderr, "FAIL: policy_lower: %s\n", strerror(-err));
 		diag_print(&d, stderr);
 		print_failure(p, NULL, seed, source);
-		goto out_diag;
+		goto out;
 	}
 	if (check_plan_shape(&pl)) {
 		print_failure(p, &pl, seed, source);
@@ -134,7 +142,6 @@ static int run_one(const struct policy *p, uint64_t seed, const char *source, st
 	ret = 0;
 out:
 	plan_free(&pl);
-out_diag:
 	diag_free(&d);
 	return ret;
 }
@@ -208,19 +215,25 @@ int main(void)
 			failures++;
 		randpol_free(&p);
 	}
-	printf("%d policies (%lu through reader+checker, %lu refused by the checker), %lu packets: %lu matched a rule (%lu a content rule, %lu a state rule), %lu defaulted\n",
-	       N_POLICIES, st.yaml_ok, st.yaml_rejected, st.packets, st.matched, st.content,
-	       st.state, st.defaulted);
+	printf("%d policies (%lu through reader+checker, %lu refused by the checker, %lu lowerings over a map's size), %lu packets: %lu matched a rule (%lu a content rule, %lu a state rule), %lu defaulted\n",
+	       N_POLICIES, st.yaml_ok, st.yaml_rejected, st.too_big, st.packets, st.matched,
+	       st.content, st.state, st.defaulted);
 	if (failures) {
 		printf("FAIL: %d policies disagree with the reference\n", failures);
+		return 1;
+	}
+	if (st.too_big > N_POLICIES / 50) {
+		printf("FAIL: %lu lowerings exceeded a map's size\n", st.too_big);
 		return 1;
 	}
 	if (st.yaml_ok < N_POLICIES / 2) {
 		printf("FAIL: only %lu policies went through the reader and checker\n", st.yaml_ok);
 		return 1;
 	}
-	/* A generator that never matches would make this test vacuous. */
-	if (st.content < st.packets / 100 || st.state < st.packets / 100) {
+	/* A generator that never matches would make this test vacuous. (Over seeds 100 to 260
+	 * the lowest shares were 0.7% content and 0.8% state: a bound of 1% failed a fifth of
+	 * them.) */
+	if (st.content < st.packets / 400 || st.state < st.packets / 400) {
 		printf("FAIL: only %lu packets matched a content rule, %lu a state rule\n",
 		       st.content, st.state);
 		return 1;
