@@ -246,10 +246,22 @@ const struct loc *nl_port_loc(const struct plan_rule *r, bool sport, uint8_t pro
 	return &r->loc;
 }
 
-/* (protocol . port) intervals of the rule: merged per protocol (pipapo sets refuse overlaps). */
+/* Every interval of both protocols one port: the set needs no intervals. */
+static bool ports_single(const struct ivls *by)
+{
+	for (int k = 0; k < 2; k++)
+		for (size_t j = 0; j < by[k].n; j++)
+			if (by[k].v[j].lo != by[k].v[j].hi)
+				return false;
+	return true;
+}
+
+/* (protocol . port) intervals of the rule: merged per protocol (pipapo sets refuse overlaps);
+ * single ports alone when the set is a hash (no NFT_SET_INTERVAL). */
 static void port_elems(struct nctx *c, const struct plan_rule *r, bool sport, struct nft_rs_set *s)
 {
 	const struct ivls *by = sport ? r->sport_by : r->dport_by;
+	bool ranges = s->flags & NFT_SET_INTERVAL;
 
 	for (int k = 0; k < 2; k++) {
 		for (size_t j = 0; j < by[k].n; j++) {
@@ -262,6 +274,8 @@ static void port_elems(struct nctx *c, const struct plan_rule *r, bool sport, st
 			e->key[0] = nl_ported[k];
 			e->key[4] = lo >> 8;
 			e->key[5] = lo & 0xff;
+			if (!ranges)
+				continue;
 			memcpy(e->key_end, e->key, 8);
 			e->key_end[4] = hi >> 8;
 			e->key_end[5] = hi & 0xff;
@@ -310,9 +324,11 @@ static void rule_ports(struct nctx *c, size_t ri, struct shape *sh)
 			return;
 		set->key_type = NFT_TYPE_INET_PROTOCOL << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE;
 		set->key_len = 8;
-		set->flags = NFT_SET_INTERVAL | NFT_SET_CONCAT;
-		set->fields[0] = 1;
-		set->fields[1] = 2;
+		if (!ports_single(by)) {
+			set->flags = NFT_SET_INTERVAL | NFT_SET_CONCAT;
+			set->fields[0] = 1;
+			set->fields[1] = 2;
+		}
 		port_elems(c, r, s, set);
 		set->size = set->n;
 		sh->port_set[s] = c->rs->n_sets - 1;
@@ -366,8 +382,17 @@ static const struct loc *addr_loc(const struct rule_addrs *a, const struct ivl *
 	return NULL;
 }
 
+/* Every merged interval one address: the set needs no intervals. */
+static bool addrs_single(const struct rule_addrs *a)
+{
+	for (size_t i = 0; i < a->merged.n; i++)
+		if (a->merged.v[i].lo != a->merged.v[i].hi)
+			return false;
+	return true;
+}
+
 /*
- * Prefixes of one family as interval elements: the merged intervals, each a start element
+ * Prefixes of one family as interval elements (or, in a hash set, single addresses): the merged intervals, each a start element
  * and an end element one past its last address (none when it reaches the top).
  */
 static void addr_elems(struct nctx *c, const struct rule_addrs *a, unsigned int f,
@@ -375,6 +400,7 @@ static void addr_elems(struct nctx *c, const struct rule_addrs *a, unsigned int 
 {
 	size_t alen = f == RULE_V4 ? 4 : 16;
 	ivl_key top = f == RULE_V4 ? ivl_v4_all.hi : ivl_v6_all.hi;
+	bool ranges = s->flags & NFT_SET_INTERVAL;
 
 	for (size_t i = 0; i < a->merged.n; i++) {
 		const struct ivl *x = &a->merged.v[i];
@@ -386,7 +412,7 @@ static void addr_elems(struct nctx *c, const struct rule_addrs *a, unsigned int 
 			return;
 		key_addr(x->lo, raw);
 		memcpy(e->key, raw + 16 - alen, alen);
-		if (x->hi == top)
+		if (!ranges || x->hi == top)
 			continue;
 		e = nl_elem_new(c, s, loc);
 		if (!e)
@@ -422,7 +448,7 @@ static void rule_addrs(struct nctx *c, size_t ri, struct shape *sh)
 				return;
 			set->key_type = f ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
 			set->key_len = f ? 16 : 4;
-			set->flags = NFT_SET_INTERVAL;
+			set->flags = addrs_single(a) ? 0 : NFT_SET_INTERVAL;
 			addr_elems(c, a, f, set);
 			set->size = set->n;
 			sh->addr_set[d][f] = c->rs->n_sets - 1;
@@ -918,6 +944,12 @@ int lower_nft(struct plan *pl, struct diag *d)
 		records->records = true;
 	if (!c.err)
 		lower_chains(&c, shapes, out_chain);
+	/* Only interval sets (rbtree, pipapo) publish a transaction's elements after its
+	 * generation flip (struct nft_batch): a hash set's elements turn active with the rules,
+	 * so it is made in the switch itself, under its plain name. */
+	for (size_t i = 0; i < c.rs->n_sets; i++)
+		if (!(c.rs->sets[i].flags & NFT_SET_INTERVAL))
+			c.rs->sets[i].staged = false;
 	free(shapes);
 	free(out_chain);
 	free(c.counters);

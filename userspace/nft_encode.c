@@ -763,19 +763,10 @@ int nft_batch_deletes(struct nft_batch *b, const struct nft_del *dels, size_t n)
 	return c.err;
 }
 
-/* The set item it looks into, or -1. */
-static int looks_into(const struct nft_rs_item *it)
-{
-	return it->kind == NFT_I_OIFNAME || it->kind == NFT_I_L4PROTO_SET ||
-			       it->kind == NFT_I_PORT_SET || it->kind == NFT_I_PORT_VMAP ||
-			       it->kind == NFT_I_ADDR_SET ?
-		       it->ref :
-		       -1;
-}
-
 /*
  * The switch: the records chain first, then the counters, then chain by chain with its rules,
- * a set not staged (the egress map) right before the first chain whose rules look into it.
+ * a set not staged (hash sets, the egress map) right before the first chain whose rules look
+ * into it (plan_print_nft.c lists them in this order, as nft does).
  */
 static void switch_msgs(struct bctx *c)
 {
@@ -797,7 +788,7 @@ static void switch_msgs(struct bctx *c)
 			continue;
 		for (size_t k = first; k < r; k++)
 			for (size_t i = 0; i < rs->rules[k].n; i++) {
-				int si = looks_into(&rs->rules[k].items[i]);
+				int si = nft_item_set(&rs->rules[k].items[i]);
 
 				if (si >= 0 && !c->sent[si])
 					set_add(c, si);
@@ -839,10 +830,11 @@ int nft_encode(const struct plan *pl, const struct nft_encode_opts *o, struct nf
 	for (size_t si = 0; si < pl->nft.n_sets; si++)
 		if (pl->nft.sets[si].staged)
 			set_add(&c, si);
-	/* second transaction: everything else. Without a table in force and without sets,
-	 * nothing needs a first commit (no chain in use is flushed, no rule can miss an element
-	 * not yet published): one transaction, as `nft -f`. */
-	if (!o->dry_run && ((o->old && o->old->table) || b->n_staged)) {
+	/* second transaction: everything else. Without interval sets or run chains to stage,
+	 * nothing needs a first commit: no rule can miss an element not yet published, and the
+	 * rules flushed and made again in one transaction turn over at one generation flip. One
+	 * transaction, as `nft -f`. */
+	if (!o->dry_run && (b->n_staged || b->n_staged_chains)) {
 		batch_mark(&c, NFNL_MSG_BATCH_END);
 		b->split = b->len;
 		batch_mark(&c, NFNL_MSG_BATCH_BEGIN);

@@ -52,16 +52,19 @@ struct nft_owner {
 };
 
 /*
- * Two transactions unless dry_run. The first (buf[0, split)) only adds the new policy's sets
- * with their elements, under names of a new generation (".a"/".b"), which nothing uses yet;
- * the second (buf[split, len)) switches: flushes the rules, makes the new chains, rules and
+ * Two transactions when the policy has interval sets (or a run's chains) to stage, unless
+ * dry_run. The first (buf[0, split)) only adds the new policy's interval sets with their
+ * elements, under names of a new generation (".a"/".b"), which nothing uses yet; the second
+ * (buf[split, len)) switches: flushes the rules, makes the new chains, hash sets, rules and
  * counters, and deletes the previous sets, chains and counters. The kernel's interval sets
  * (rbtree, pipapo) publish elements added in a transaction only after that transaction's
  * generation flip, so rules created with their sets in one transaction miss for a moment:
- * measured, about one packet per apply passed a drop rule under traffic. Made in a
- * transaction of their own, the sets are complete before any rule looks into them. The first
- * transaction changes no verdict; if the second fails, apply_nft deletes the staged sets
- * (staged[]), and the next apply deletes any it could not.
+ * measured, about one packet per apply passed a drop rule under traffic (none with a hash
+ * set, whose elements turn active at the flip). Made in a transaction of their own, the
+ * interval sets are complete before any rule looks into them. The first transaction changes
+ * no verdict; if the second fails, apply_nft deletes the staged sets (staged[]), and the next
+ * apply deletes any it could not. Without anything to stage the whole batch is the switch,
+ * one transaction (split 0).
  * A dry run sends both parts as one transaction without its end.
  */
 struct nft_batch {

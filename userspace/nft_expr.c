@@ -24,6 +24,15 @@ void nft_set_fullname(const struct nft_rs_set *s, char tag, char *buf, size_t le
 		snprintf(buf, len, "%s", s->name);
 }
 
+int nft_item_set(const struct nft_rs_item *it)
+{
+	return it->kind == NFT_I_OIFNAME || it->kind == NFT_I_L4PROTO_SET ||
+			       it->kind == NFT_I_PORT_SET || it->kind == NFT_I_PORT_VMAP ||
+			       it->kind == NFT_I_ADDR_SET ?
+		       it->ref :
+		       -1;
+}
+
 void nft_chain_fullname(const struct nft_rs_chain *ch, char tag, char *buf, size_t len)
 {
 	if (ch->staged)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The expressions of a rule (nft_expr.c), for nft_encode.c: what each item of the ruleset's
+/* The expressions of a rule (nft_expr.c), for nft_encode.c and the plan's printer: what each item of the ruleset's
  * rules (nft_ruleset.h) is in nf_tables' terms. */
 #ifndef TLSFW_NFT_EXPR_H
 #define TLSFW_NFT_EXPR_H
@@ -18,6 +18,8 @@ struct nft_expr_ctx {
 /* The name a set or chain has in the kernel: staged ones get ".<tag>" after their name. */
 void nft_set_fullname(const struct nft_rs_set *s, char tag, char *buf, size_t len);
 void nft_chain_fullname(const struct nft_rs_chain *ch, char tag, char *buf, size_t len);
+/* The set (index into rs->sets) item it looks into, or -1. */
+int nft_item_set(const struct nft_rs_item *it);
 /* Append the expressions of item it to r. */
 void nft_item_exprs(struct nft_expr_ctx *c, struct nftnl_rule *r, const struct nft_rs_item *it);
 

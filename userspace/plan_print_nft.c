@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -95,6 +96,10 @@ static size_t print_addr_elem(const struct nft_rs_set *s, size_t i, FILE *out)
 	ivl_key lo = elem_key(s->e[i].key, s->key_len), hi;
 	ivl_key top = s->key_len == 4 ? 0xffffffffu : ~(ivl_key)0;
 
+	if (!(s->flags & NFT_SET_INTERVAL)) { /* a hash set: single addresses */
+		print_range(lo, lo, s->key_len, out);
+		return 1;
+	}
 	if (i + 1 < s->n && s->e[i + 1].interval_end) {
 		hi = elem_key(s->e[i + 1].key, s->key_len) - 1;
 		print_range(lo, hi, s->key_len, out);
@@ -154,10 +159,44 @@ static size_t print_elem(const struct plan *pl, const struct nft_rs_set *s, size
 	return 1;
 }
 
+/*
+ * nft lists a hash set of (protocol . port) in the order of its mergesort, which takes the
+ * concatenation's bytes (protocol, port high byte, port low byte) as one number in host byte
+ * order: on a little-endian host by the port's low byte, then its high byte, then the
+ * protocol. (Interval sets are listed as the kernel holds them, which is the lowering's
+ * order: protocol, then port.)
+ */
+static int listed_cmp(const void *a, const void *b)
+{
+	const uint8_t *x = ((const struct nft_rs_elem *)a)->key,
+		      *y = ((const struct nft_rs_elem *)b)->key;
+	const uint8_t xs[3] = { x[0], x[4], x[5] }, ys[3] = { y[0], y[4], y[5] };
+
+	for (int i = 0; i < 3; i++) {
+		int k = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 2 - i : i;
+
+		if (xs[k] != ys[k])
+			return xs[k] - ys[k];
+	}
+	return 0;
+}
+
 static void print_set(const struct plan *pl, const struct nft_rs_set *s, FILE *out)
 {
 	char name[96];
 	unsigned int on_line = 0;
+	struct nft_rs_set listed;
+	struct nft_rs_elem *sorted = NULL;
+
+	if (s->key_type == (NFT_TYPE_INET_PROTOCOL << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE) &&
+	    !(s->flags & NFT_SET_INTERVAL) && s->n > 1 &&
+	    (sorted = malloc(s->n * sizeof(*sorted)))) {
+		memcpy(sorted, s->e, s->n * sizeof(*sorted));
+		qsort(sorted, s->n, sizeof(*sorted), listed_cmp);
+		listed = *s;
+		listed.e = sorted;
+		s = &listed;
+	}
 
 	nft_set_fullname(s, TAG, name, sizeof(name));
 	fprintf(out, "\t%s %s {\n", s->map ? "map" : "set", name);
@@ -189,6 +228,7 @@ static void print_set(const struct plan *pl, const struct nft_rs_set *s, FILE *o
 		fprintf(out, " }\n");
 	}
 	fprintf(out, "\t}\n");
+	free(sorted);
 }
 
 /* nft leaves out a `meta nfproto` that a later item of the rule implies. */
@@ -408,6 +448,39 @@ static void print_chains(const struct plan *pl, bool first, FILE *out)
 	}
 }
 
+/* The sets as nft lists them, in the order nft_encode makes them: the staged ones (interval
+ * sets, runs' maps) in the first transaction, then each of the others before the first rule
+ * that looks into it (switch_msgs). Returns the new `first`. */
+static bool print_sets(const struct plan *pl, bool first, FILE *out)
+{
+	const struct nft_ruleset *rs = &pl->nft;
+	bool *done = calloc(rs->n_sets + 1, sizeof(*done));
+
+	for (size_t i = 0; i < rs->n_sets; i++) {
+		if (done && !rs->sets[i].staged)
+			continue;
+		fputs(first ? "" : "\n", out);
+		print_set(pl, &rs->sets[i], out);
+		first = false;
+	}
+	for (size_t r = 0; done && r < rs->n_rules; r++) {
+		if (rs->chains[rs->rules[r].chain].records)
+			continue;
+		for (size_t k = 0; k < rs->rules[r].n; k++) {
+			int si = nft_item_set(&rs->rules[r].items[k]);
+
+			if (si < 0 || rs->sets[si].staged || done[si])
+				continue;
+			done[si] = true;
+			fputs(first ? "" : "\n", out);
+			print_set(pl, &rs->sets[si], out);
+			first = false;
+		}
+	}
+	free(done); /* without it (no memory), every set in index order */
+	return first;
+}
+
 void plan_print_nft(const struct plan *pl, FILE *out)
 {
 	const struct nft_ruleset *rs = &pl->nft;
@@ -419,10 +492,7 @@ void plan_print_nft(const struct plan *pl, FILE *out)
 	for (size_t i = 0; i < rs->n_counters; i++, first = false)
 		fprintf(out, "%s\tcounter %s {\n\t\tcomment \"%s\"\n\t\tpackets 0 bytes 0\n\t}\n",
 			first ? "" : "\n", rs->counters[i].name, rs->counters[i].comment);
-	for (size_t i = 0; i < rs->n_sets; i++, first = false) {
-		fputs(first ? "" : "\n", out);
-		print_set(pl, &rs->sets[i], out);
-	}
+	first = print_sets(pl, first, out);
 	print_chains(pl, first, out);
 	fprintf(out, "}\n");
 }

@@ -4,7 +4,8 @@
 # naming the rule's policy line, and the previous ruleset stays rule for rule (counter values
 # aside) and keeps blocking. Refused in either transaction of an apply: the first, which
 # stages the sets (a set over its declared size, TLSFW_NFT_FAULT=set-size:RULE), or the
-# second, which switches (TLSFW_NFT_FAULT=switch: the staged sets are removed again). A dry
+# second, which switches (TLSFW_NFT_FAULT=switch: the staged sets are removed again), or the
+# only one (no interval set to stage: a hash set is made in the switch). A dry
 # run changes nothing either way; a missing interface is refused before the kernel is asked.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
@@ -33,7 +34,7 @@ rules:
     action: allow
   - name: web
     proto: tcp
-    dport: [80, 443, 8080]
+    dport: [80, 443, 8080-8081]
     action: drop
 EOP
 )
@@ -68,6 +69,25 @@ grep -q "previous policy is still enforced" "$TMP/sw.out" || fail "the refused s
 same_table "the refused switch"
 gw nft list sets table inet tlsfw | grep -q 'web_' && fail "the sets staged for the refused policy were left behind"
 ok "a switch refused after the sets were staged exited 2; the staged sets are gone, the table as it was"
+
+# the same refusals with nothing to stage: web's ports all single values, a hash set made in
+# the switch, which is then the apply's only transaction
+sed 's/8080-8081/8080/' "$bad" >"$TMP/hash.conf"
+for fault in set-size:web switch; do
+	TLSFW_NFT_FAULT=$fault nftfw apply "$TMP/hash.conf" >"$TMP/hash.out" 2>&1
+	rc=$?
+	[ $rc = 2 ] || { cat "$TMP/hash.out"; fail "$fault: a refused single transaction exited $rc, expected 2"; }
+	[ $fault = switch ] || grep -q "set web_pd: the set is full" "$TMP/hash.out" ||
+		{ cat "$TMP/hash.out"; fail "$fault: the error does not say why the kernel refused"; }
+	same_table "a refused single transaction ($fault)"
+	gw nft list sets table inet tlsfw | grep -q 'web_' && fail "$fault: a set of the refused policy was left behind"
+done
+nftfw apply "$TMP/hash.conf" >"$TMP/hash.out" 2>&1 || { cat "$TMP/hash.out"; fail "apply of the hash-set policy"; }
+grep -q "; one transaction" "$TMP/hash.out" || { cat "$TMP/hash.out"; fail "a policy with only hash sets was not one transaction"; }
+nftfw apply "$good" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply the good policy again"; }
+# made again over a table: the chains it remakes are listed in a new order
+list_table >"$TMP/before.nft" || fail "no table after the good policy's second apply"
+ok "refused in a single transaction (hash set): exit 2, the table as it was; applied: one transaction"
 
 # a stopping signal during apply: exit 2, nothing changed
 apply_signalled "$bad" "$TMP/sig.out"

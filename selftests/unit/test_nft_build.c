@@ -335,11 +335,13 @@ static const struct nft_existing replace_old = {
 	.n_counters = 6,
 };
 
-/* Build text over replace_old with opts.relabel = relabel: the first transaction only
- * stages the new generation's sets (after deleting the leftover), the second is want. */
-static void replace_check(const char *text, unsigned int relabel, const char *want)
+/* Build text over replace_old with opts.relabel = relabel: the first transaction is
+ * want_stage ("" when there is none: the batch is one transaction), the second want. */
+static void replace_check(const char *text, unsigned int relabel, const char *want_stage,
+			  const char *want)
 {
 	char got_stage[512] = "", got_switch[1024] = "";
+	bool staged = want_stage[0];
 	struct fx f;
 
 	fx_old = &replace_old;
@@ -347,38 +349,61 @@ static void replace_check(const char *text, unsigned int relabel, const char *wa
 	CHECK(fx_build(&f, text, false) == 0, "build over a previous policy failed: %d", f.err);
 	fx_old = NULL;
 	fx_relabel = 0;
-	CHECK(f.b.split > 0 && f.b.split < f.b.len, "no second transaction (split %zu of %zu)",
-	      f.b.split, f.b.len);
+	if (staged)
+		CHECK(f.b.split > 0 && f.b.split < f.b.len,
+		      "no second transaction (split %zu of %zu)", f.b.split, f.b.len);
+	else
+		CHECK(f.b.split == 0, "nothing to stage, yet split at %zu", f.b.split);
 	batch_names(&f.b, got_stage, sizeof(got_stage), got_switch, sizeof(got_switch));
-	CHECK(!strcmp(got_stage, "+table -set stale_pd.b +set block-quic_pd.b "),
-	      "first transaction: %s", got_stage);
+	CHECK(!strcmp(got_stage, want_stage), "first transaction: %s", got_stage);
 	CHECK(!strcmp(got_switch, want), "second transaction (relabel %#x): %s", relabel,
 	      got_switch);
-	CHECK(f.b.n_counters == 10 && f.b.n_chains == 3 && f.b.n_staged == 1,
+	CHECK(f.b.n_counters == 10 && f.b.n_chains == 3 && f.b.n_staged == staged,
 	      "%u counters, %u chains, %zu staged sets in the new policy", f.b.n_counters,
 	      f.b.n_chains, f.b.n_staged);
 	fx_free(&f);
 }
 
+/* block-quic-port.conf with a range among block-quic's ports: an interval set. */
+static char *with_range(const char *text)
+{
+	static const char from[] = "    service: quic\n",
+			  to[] = "    proto: udp\n    dport: [80, 443-444]\n";
+	const char *at = strstr(text, from);
+	char *out;
+
+	if (!at || asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)) < 0)
+		return NULL;
+	return out;
+}
+
 /*
- * Replacing a table that holds a previous policy. Second transaction: flush the rules,
- * delete the previous sets, the chains the new policy does not make and the counters it does
- * not name; chains and counters it makes again are left in place (no message: a base chain
- * stays on its hook, a counter goes on counting). Counters relabelled (relabel.h): the
- * interface totals the table holds whose label changes are deleted and made again, after
- * the flush (which releases them), and only those: not the rule counters or pass, and not a
- * total the table does not hold yet (it is new anyway).
+ * Replacing a table that holds a previous policy. The switch: flush the rules, delete the
+ * previous sets, the chains the new policy does not make and the counters it does not name;
+ * chains and counters it makes again are left in place (no message: a base chain stays on
+ * its hook, a counter goes on counting). Counters relabelled (relabel.h): the interface
+ * totals the table holds whose label changes are deleted and made again, after the flush
+ * (which releases them), and only those: not the rule counters or pass, and not a total the
+ * table does not hold yet (it is new anyway). An interval set is staged in a transaction of
+ * its own, after the leftover of its generation is deleted; a hash set (block-quic's two
+ * single ports) is made in the switch, which is then the only transaction.
  */
 static void test_replace(void)
 {
-	char *text = tree_file("policies/block-quic-port.conf", NULL);
+	char *text = tree_file("policies/block-quic-port.conf", NULL), *ranged;
 	struct fx f;
 
 	CHECK(text, "cannot read policies/block-quic-port.conf");
 	if (!text)
 		return;
+	ranged = with_range(text);
+	CHECK(ranged, "no 'service: quic' line in policies/block-quic-port.conf");
+	if (!ranged) {
+		free(text);
+		return;
+	}
 	replace_check(
-		text, 0,
+		ranged, 0, "+table -set stale_pd.b +set block-quic_pd.b ",
 		"flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
 		"+chain tlsfw_policy +counter lan0/in/essentials "
 		"+counter lan0/in/pass +counter lan0/in/drop "
@@ -386,7 +411,8 @@ static void test_replace(void)
 		"+counter lan0/in/fragment-allowed "
 		"-counter gone/lan0/in -counter wan0/out/drop ");
 	replace_check(
-		text, RELABEL_DEFAULT | RELABEL_REJECT | RELABEL_MONITOR,
+		ranged, RELABEL_DEFAULT | RELABEL_REJECT | RELABEL_MONITOR,
+		"+table -set stale_pd.b +set block-quic_pd.b ",
 		"flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
 		"+chain tlsfw_policy +counter lan0/in/essentials "
 		"-counter lan0/in/default +counter lan0/in/default "
@@ -395,13 +421,23 @@ static void test_replace(void)
 		"+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
 		"+counter lan0/in/fragment-allowed "
 		"-counter gone/lan0/in -counter wan0/out/drop ");
+	replace_check(
+		text, 0, "",
+		"+table -set stale_pd.b "
+		"flush -set block-quic_pd.a -set gone_pd.a -set egress -chain tlsfw_policy -chain wan0_out "
+		"+chain tlsfw_policy +counter lan0/in/essentials "
+		"+counter lan0/in/pass +counter lan0/in/drop "
+		"+counter lan0/in/monitor +counter lan0/in/fragment-dropped "
+		"+counter lan0/in/fragment-allowed +set block-quic_pd "
+		"-counter gone/lan0/in -counter wan0/out/drop ");
 
 	/* a dry run is one transaction, without its end */
 	fx_old = &replace_old;
-	CHECK(fx_build(&f, text, true) == 0, "dry-run build failed");
+	CHECK(fx_build(&f, ranged, true) == 0, "dry-run build failed");
 	fx_old = NULL;
 	CHECK(f.b.split == 0, "a dry run is split at %zu", f.b.split);
 	fx_free(&f);
+	free(ranged);
 	free(text);
 }
 
