@@ -159,7 +159,7 @@ static int talk(bool on)
 	err = first;
 out:
 	if (nl)
-		mnl_socket_close(nl);
+		nft_socket_close(nl);
 	if (b)
 		mnl_nlmsg_batch_stop(b);
 	free(buf);

@@ -60,6 +60,9 @@ struct mnl_socket;
 /* A netfilter netlink socket with extended acks; sndbuf: the size of the batch to send (0: a
  * request). Returns 0 or -errno. */
 int nft_socket_open(struct mnl_socket **out, size_t sndbuf);
+/* Close a socket that sent a batch, leaving the kernel's cleanup wait to a child
+ * (apply_nft.c). */
+void nft_socket_close(struct mnl_socket *nl);
 /* Whether table inet NAME exists: 1, 0 (none, or no nf_tables), or -errno. A get request,
  * not a transaction: deleting an absent table costs an aborted transaction, whose
  * synchronize_rcu() took 10 ms here. */

@@ -101,3 +101,18 @@ ok "block-dot, allow-dns and default counters moved as expected"
 nftfw detach >/dev/null || fail "detach"
 gw nft list table inet tlsfw >/dev/null 2>&1 && fail "table inet tlsfw survived detach"
 ok "detach removed table inet tlsfw"
+
+# apply and detach return once the kernel acknowledged the batch; the last close of their
+# netlink socket, which waits for the kernel to free the previous ruleset, is a child's
+# (nft_socket_close), which must be gone soon after.
+out=$(nftfw apply "$dot" 2>&1) || { echo "$out"; fail "apply again"; }
+out=$(nftfw detach 2>&1) || { echo "$out"; fail "detach again"; }
+for i in $(seq 50); do
+	left=$(for pid in $(ip netns pids "$GW"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tlsfw ] && echo "$pid"
+	done)
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] || fail "tlsfw processes still in the gateway 5 s after apply and detach: $left"
+ok "apply and detach left no process behind"
