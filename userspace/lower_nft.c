@@ -392,8 +392,9 @@ static bool addrs_single(const struct rule_addrs *a)
 }
 
 /*
- * Prefixes of one family as interval elements (or, in a hash set, single addresses): the merged intervals, each a start element
- * and an end element one past its last address (none when it reaches the top).
+ * Prefixes of one family as interval elements: the merged intervals, each a start element
+ * and an end element one past its last address (none when it reaches the top). In a hash set
+ * (every merged interval one address) the start elements alone.
  */
 static void addr_elems(struct nctx *c, const struct rule_addrs *a, unsigned int f,
 		       struct nft_rs_set *s)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The expressions of a rule (nft_expr.c), for nft_encode.c and the plan's printer: what each item of the ruleset's
- * rules (nft_ruleset.h) is in nf_tables' terms. */
+/* The expressions of a rule (nft_expr.c), for nft_encode.c and the plan's printer: what each
+ * item of the ruleset's rules (nft_ruleset.h) is in nf_tables' terms. */
 #ifndef TLSFW_NFT_EXPR_H
 #define TLSFW_NFT_EXPR_H
 
