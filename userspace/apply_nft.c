@@ -95,12 +95,9 @@ void nft_socket_close(struct mnl_socket *nl)
 		_exit(0);
 	}
 	mnl_socket_close(nl);
-	if (pid > 0) {
+	if (p[0] >= 0) {
 		close(p[0]);
-		close(p[1]); /* the child's read returns: the socket is its alone */
-	} else if (pid < 0 && p[0] >= 0) {
-		close(p[0]);
-		close(p[1]);
+		close(p[1]); /* a child's read returns: the socket is its alone */
 	}
 }
 

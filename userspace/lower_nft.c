@@ -246,13 +246,12 @@ const struct loc *nl_port_loc(const struct plan_rule *r, bool sport, uint8_t pro
 	return &r->loc;
 }
 
-/* Every interval of both protocols one port: the set needs no intervals. */
-static bool ports_single(const struct ivls *by)
+/* Every interval of v one value: a set of them needs no intervals (a hash set). */
+static bool ivls_single(const struct ivls *v)
 {
-	for (int k = 0; k < 2; k++)
-		for (size_t j = 0; j < by[k].n; j++)
-			if (by[k].v[j].lo != by[k].v[j].hi)
-				return false;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].lo != v->v[i].hi)
+			return false;
 	return true;
 }
 
@@ -324,7 +323,7 @@ static void rule_ports(struct nctx *c, size_t ri, struct shape *sh)
 			return;
 		set->key_type = NFT_TYPE_INET_PROTOCOL << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE;
 		set->key_len = 8;
-		if (!ports_single(by)) {
+		if (!ivls_single(&by[0]) || !ivls_single(&by[1])) {
 			set->flags = NFT_SET_INTERVAL | NFT_SET_CONCAT;
 			set->fields[0] = 1;
 			set->fields[1] = 2;
@@ -380,15 +379,6 @@ static const struct loc *addr_loc(const struct rule_addrs *a, const struct ivl *
 			return &a->v[i].loc;
 	}
 	return NULL;
-}
-
-/* Every merged interval one address: the set needs no intervals. */
-static bool addrs_single(const struct rule_addrs *a)
-{
-	for (size_t i = 0; i < a->merged.n; i++)
-		if (a->merged.v[i].lo != a->merged.v[i].hi)
-			return false;
-	return true;
 }
 
 /*
@@ -449,7 +439,7 @@ static void rule_addrs(struct nctx *c, size_t ri, struct shape *sh)
 				return;
 			set->key_type = f ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR;
 			set->key_len = f ? 16 : 4;
-			set->flags = addrs_single(a) ? 0 : NFT_SET_INTERVAL;
+			set->flags = ivls_single(&a->merged) ? 0 : NFT_SET_INTERVAL;
 			addr_elems(c, a, f, set);
 			set->size = set->n;
 			sh->addr_set[d][f] = c->rs->n_sets - 1;
