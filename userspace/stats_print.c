@@ -113,12 +113,18 @@ static void print_content(const struct stats_snap *s, const struct stats_view *v
 {
 	char a[32], b[32], c[32], safe[TEXTSAFE_LEN(TLSFW_NAME_MAX + 1)];
 
+	bool head = false;
+
 	if (!s->content)
 		return;
-	fprintf(out, "\nflows (require: tls)\n  %-24s %12s %12s\n", "RULE", "PASSED", "CUT");
+	fputc('\n', out);
 	for (size_t r = 0; r < s->n_rules; r++) {
 		if (!s->rules[r].require)
 			continue;
+		if (!head)
+			fprintf(out, "flows (require: tls)\n  %-24s %12s %12s\n", "RULE", "PASSED",
+				"CUT");
+		head = true;
 		stats_human(s->rules[r].flows_passed, false, v->exact, a, sizeof(a));
 		stats_human(s->rules[r].flows_cut, false, v->exact, b, sizeof(b));
 		fprintf(out, "  %-24s %12s %12s\n", textsafe(s->rules[r].name, safe, sizeof(safe)),
@@ -128,7 +134,7 @@ static void print_content(const struct stats_snap *s, const struct stats_view *v
 	stats_human(s->flows, false, v->exact, a, sizeof(a));
 	stats_human(s->flows_evicted, false, v->exact, b, sizeof(b));
 	stats_human(s->midstream, false, v->exact, c, sizeof(c));
-	fprintf(out, "  flow table: %s flows, %s evicted; %s mid-stream packets\n", a, b, c);
+	fprintf(out, "flow table: %s flows, %s evicted; %s mid-stream packets\n", a, b, c);
 }
 
 /* log: rules' events and what their rate limit or a full ring buffer dropped. */

@@ -105,6 +105,11 @@ stats_json "$TMP/s.json"
 got=$(stat_rule "$TMP/s.json" quic-anywhere lan0 ingress packets)
 [ "$sent" -gt 0 ] || fail "the client sent no QUIC datagram"
 [ "$got" = "$sent" ] || fail "quic-anywhere counted $got packets, the client sent $sent"
+tlsfw stats >"$TMP/s.txt" || fail "tlsfw stats"
+grep -q '^flow table: ' "$TMP/s.txt" && ! grep -q 'require: tls' "$TMP/s.txt" || {
+	cat "$TMP/s.txt"
+	fail "tlsfw stats: a flow table line and no require: tls heading without such a rule"
+}
 ok "quic-anywhere counted exactly the $sent datagrams the client sent"
 
 # look-alikes: counted on the default, never on the rule

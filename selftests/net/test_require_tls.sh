@@ -109,7 +109,14 @@ cut=$(jget "$TMP/s.json" "[r['flows_cut'] for r in d['flows']['rules'] if r['nam
 # 2 x (s_client, curl, 3 splits) passed; 2 plain HTTP and 1 ssh cut
 [ "$passed" = 10 ] || fail "tls-only counted $passed flows passed, expected 10"
 [ "$cut" = 3 ] || fail "tls-only counted $cut flows cut, expected 3"
-ok "tls-only counted 10 flows passed and 3 cut"
+tlsfw stats >"$TMP/s.txt" || fail "tlsfw stats"
+grep -q '^flows (require: tls)$' "$TMP/s.txt" &&
+	grep -Eq '^  tls-only +10 +3$' "$TMP/s.txt" &&
+	grep -Eq '^flow table: [0-9]+ flows, 0 evicted; [0-9]+ mid-stream packets$' "$TMP/s.txt" || {
+	cat "$TMP/s.txt"
+	fail "tlsfw stats' text does not show tls-only's 10 passed and 3 cut under its heading"
+}
+ok "tls-only counted 10 flows passed and 3 cut (--json and the table)"
 
 # A renamed rule counts its flows from zero. Renamed twice: the second new name takes the
 # rule slot tls-only left (the first could not: the generation in force still used it), whose
