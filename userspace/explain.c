@@ -285,6 +285,7 @@ static struct explain_rule rule_view(const struct plan_rule *r, enum explain_fie
 				      .line = r->name_loc.line ? r->name_loc.line : r->line,
 				      .action = r->action,
 				      .monitor = r->monitor,
+				      .builtin = r->essentials,
 				      .failed = failed };
 }
 

@@ -81,6 +81,7 @@ struct explain_rule {
 	const char *name;
 	uint32_t line; /* 0: unknown */
 	uint8_t action, monitor;
+	bool builtin; /* the essentials rule: no line unless the policy sets essentials: */
 	enum explain_field failed; /* for rules before the deciding one */
 };
 

@@ -12,12 +12,14 @@ static void where(const struct explain *e, const struct explain_rule *r, char *b
 {
 	char safe[TEXTSAFE_LEN(TLSFW_PATH_MAX)];
 
-	if (!r->line)
-		snprintf(buf, len, "(line unknown)");
+	if (!r->line && r->builtin)
+		snprintf(buf, len, "(built in, see essentials: in tlsfw.conf(5))");
+	else if (!r->line)
+		snprintf(buf, len, "at (line unknown)");
 	else if (e->file)
-		snprintf(buf, len, "%s:%u", textsafe(e->file, safe, sizeof(safe)), r->line);
+		snprintf(buf, len, "at %s:%u", textsafe(e->file, safe, sizeof(safe)), r->line);
 	else
-		snprintf(buf, len, "line %u", r->line);
+		snprintf(buf, len, "at line %u", r->line);
 }
 
 static void rule_name(const struct explain_rule *r, char *buf, size_t len)
@@ -50,13 +52,13 @@ void explain_print(const struct explain *e, const struct explain_pkt *pkt, FILE 
 		where(e, r, at, sizeof(at));
 		rule_name(r, name, sizeof(name));
 		if (r->failed == EXPLAIN_EMPTY)
-			fprintf(out, "  no match  rule %s at %s: matches no packet\n", name, at);
+			fprintf(out, "  no match  rule %s %s: matches no packet\n", name, at);
 		else if (r->failed == EXPLAIN_NEEDS_STATE || r->failed == EXPLAIN_NEEDS_PAYLOAD ||
 			 r->failed == EXPLAIN_NEEDS_SNI)
-			fprintf(out, "  no match  rule %s at %s: %s\n", name, at,
+			fprintf(out, "  no match  rule %s %s: %s\n", name, at,
 				explain_field_names[r->failed]);
 		else
-			fprintf(out, "  no match  rule %s at %s: %s does not match\n", name, at,
+			fprintf(out, "  no match  rule %s %s: %s does not match\n", name, at,
 				explain_field_names[r->failed]);
 	}
 	if (e->rule < 0) {
@@ -65,7 +67,7 @@ void explain_print(const struct explain *e, const struct explain_pkt *pkt, FILE 
 	} else {
 		where(e, &e->decided, at, sizeof(at));
 		rule_name(&e->decided, name, sizeof(name));
-		fprintf(out, "  match     rule %s at %s: action %s%s\n", name, at,
+		fprintf(out, "  match     rule %s %s: action %s%s\n", name, at,
 			pol_action_names[e->decided.action],
 			e->decided.monitor ? ", mode monitor (counted; the packet passes)" : "");
 	}

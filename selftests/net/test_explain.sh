@@ -51,6 +51,9 @@ for B in $BACKENDS; do
 	[ "$(field "$TMP/drop.json" "['reasons_known']")" = True ] || fail "$B: reasons unknown with the file unchanged"
 	got=$(jget "$TMP/drop.json" "' '.join(r['name'] + ':' + r['failed'] for r in d['explanations'][0]['not_matched'])")
 	[ "$got" = "(essentials):dport dns-server:dport no-quic:dport" ] || fail "$B: reasons '$got'"
+	tlsfw explain udp "$C4:40000" "$S4:5004" --iface lan0 --dir ingress >"$TMP/drop.txt" || fail "$B: explain (text)"
+	grep -Fxq "  no match  rule '(essentials)' (built in, see essentials: in tlsfw.conf(5)): dport does not match" "$TMP/drop.txt" &&
+		grep -Eq "^  match     rule 'drop-5004' at .+:14: action drop$" "$TMP/drop.txt" || { cat "$TMP/drop.txt"; fail "$B: explain's text form"; }
 	ex "$TMP/pass.json" udp "$C4:40000" "$S4:5005" --iface lan0 --dir ingress || fail "$B: explain 5005"
 	[ "$(field "$TMP/pass.json" "['default']")" = True ] && [ "$(field "$TMP/pass.json" "['verdict']")" = allow ] || fail "$B: udp 5005 is not the default allow"
 	ex "$TMP/rej.json" udp "[$C6]:40000" "[$S6]:443" --iface lan0 || fail "$B: explain 443"
