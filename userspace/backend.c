@@ -61,8 +61,9 @@ static int ifaces_exist(const struct compiled *c, struct diag *d)
 }
 
 /* Both backends at once would decide every packet twice, with two sets of counters and a
- * status that shows one of them. */
-static int others_absent(const struct backend *b, struct diag *d)
+ * status that shows one of them. The other backend's policy stays in force (r->had_policy,
+ * for the summary under the error). */
+static int others_absent(const struct backend *b, struct backend_result *r, struct diag *d)
 {
 	for (size_t i = 0; i < N_BACKENDS; i++) {
 		bool yes = false;
@@ -74,6 +75,7 @@ static int others_absent(const struct backend *b, struct diag *d)
 		if (err)
 			return err;
 		if (yes) {
+			r->had_policy = true;
 			diag_error(
 				d, NULL,
 				"this network namespace runs backend: %s (%s); run `tlsfw detach` first to switch to backend: %s",
@@ -95,7 +97,7 @@ int backend_apply_locked(const struct backend_apply *a, struct backend_result *r
 	if (!err)
 		err = ifaces_exist(a->c, d);
 	if (!err)
-		err = others_absent(b, d);
+		err = others_absent(b, r, d);
 	if (!err)
 		err = b->apply(a, r, d);
 	return err;

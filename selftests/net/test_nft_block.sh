@@ -98,6 +98,18 @@ got=$(nft_counter "lan0/in/default")
 [ "$got" -ge $((2 * N)) ] || fail "the default rule counted $got packets, expected >= $((2 * N)) (udp/443)"
 ok "block-dot, allow-dns and default counters moved as expected"
 
+# one backend at a time: a policy of the other is refused (exit 2), and says what stays
+# in force (2026-12-06: it said "nothing is attached")
+gw nft list table inet tlsfw >"$TMP/before.nft" || fail "nft list before the bpf apply"
+nftfw apply "$ROOT/policies/block-quic.conf" >"$TMP/bpf.out" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "runs backend: nft" "$TMP/bpf.out" &&
+	grep -q "nothing applied; the previous policy is still enforced" "$TMP/bpf.out" ||
+	{ cat "$TMP/bpf.out"; fail "a backend: bpf apply over backend: nft: exit $rc, or not the message"; }
+gw nft list table inet tlsfw | cmp -s - "$TMP/before.nft" || fail "the refused bpf apply changed table inet tlsfw"
+gw ip -d link show lan0 | grep -q 'prog/xdp' && fail "the refused bpf apply attached XDP"
+ok "a backend: bpf policy over backend: nft is refused and the nft policy stays"
+
 nftfw detach >/dev/null || fail "detach"
 gw nft list table inet tlsfw >/dev/null 2>&1 && fail "table inet tlsfw survived detach"
 ok "detach removed table inet tlsfw"
@@ -116,3 +128,14 @@ for i in $(seq 50); do
 done
 [ -z "$left" ] || fail "tlsfw processes still in the gateway 5 s after apply and detach: $left"
 ok "apply and detach left no process behind"
+
+nftfw apply "$ROOT/policies/block-quic.conf" >"$TMP/bpf.out" 2>&1 || { cat "$TMP/bpf.out"; fail "apply block-quic.conf (bpf)"; }
+nftfw apply "$dot" >"$TMP/nft.out" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "runs backend: bpf" "$TMP/nft.out" &&
+	grep -q "nothing applied; the previous policy is still enforced" "$TMP/nft.out" ||
+	{ cat "$TMP/nft.out"; fail "a backend: nft apply over backend: bpf: exit $rc, or not the message"; }
+gw nft list table inet tlsfw >/dev/null 2>&1 && fail "the refused nft apply made table inet tlsfw"
+nftfw status | grep -q "block-quic.conf" || fail "block-quic.conf is no longer enforced after the refused nft apply"
+nftfw detach >/dev/null || fail "detach (bpf)"
+ok "a backend: nft policy over backend: bpf is refused and the bpf policy stays"
