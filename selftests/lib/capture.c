@@ -98,28 +98,37 @@ static int hello_complete(const uint8_t *b, size_t n)
 	return 0;
 }
 
+/* The first handshake message of the first connection that sends anything. A client may
+ * close a connection unused: Chromium's backup connect job opens a second connection when
+ * the first is slow to complete (a loaded machine) and closes whichever it does not use, so
+ * a connection that ends with nothing read is skipped for the next one. */
 static ssize_t read_tcp(int lfd, uint8_t *buf, size_t cap, const struct timespec *end)
 {
-	size_t n = 0;
-	int fd, err;
+	for (;;) {
+		size_t n = 0;
+		int fd, err;
 
-	if ((err = wait_in(lfd, end)))
-		return err;
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (n < cap && !hello_complete(buf, n)) {
-		ssize_t r;
+		if ((err = wait_in(lfd, end)))
+			return err;
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		while (n < cap && !hello_complete(buf, n)) {
+			ssize_t r;
 
-		if ((err = wait_in(fd, end)))
-			break;
-		r = read(fd, buf + n, cap - n);
-		if (r <= 0)
-			break;
-		n += r;
+			if ((err = wait_in(fd, end)))
+				break;
+			r = read(fd, buf + n, cap - n);
+			if (r <= 0)
+				break;
+			n += r;
+		}
+		close(fd);
+		if (n)
+			return n;
+		if (err)
+			return err;
 	}
-	close(fd);
-	return n ? (ssize_t)n : (err ? err : -EIO);
 }
 
 ssize_t capture_run(struct capture *c, char *const argv[], uint8_t *buf, size_t cap, int timeout_ms)
