@@ -163,11 +163,20 @@ static bool rule_admits_ct(const struct plan_rule *r, unsigned int ct)
 	return ct <= POL_ST_COUNT && (r->state & (1u << (ct - 1)));
 }
 
-/* Does rule r admit content class pl and state ct together? (A rule with a name and a
- * state matches a packet only when both are its own.) */
+/*
+ * Does rule r admit content class pl and state ct together? (A rule with a name and a
+ * state matches a packet only when both are its own.) A content rule with a state admits
+ * every state while its class is UNKNOWN: content first, its state after. A segment whose
+ * state an earlier state rule had looked up still reaches it and feeds its flow (decide.h,
+ * decide_rule), as one that found it first does: otherwise a flow's SYN and first bytes
+ * (new) never reach a rule with state: [established], whose later segments find no flow
+ * (test_differential seed 161; tlsfw.conf(5), state:).
+ */
 static bool rule_admits(const struct plan *pl, const struct plan_rule *r, unsigned int c,
 			unsigned int ct)
 {
+	if (c == TLSFW_PL_UNKNOWN && rule_is_content(r))
+		return true;
 	return rule_admits_ct(r, ct) && rule_admits_content(pl, r, c);
 }
 

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "content_gen.h"
 #include "lib_packets.h"
 #include "percpu.h"
 #include "treefile.h"
@@ -638,4 +639,24 @@ void fragments(struct env *e, uint32_t id_base)
 #undef FRAG
 		}
 	}
+}
+
+void tcp_segment(struct env *e, int hook, const char *what, uint16_t sport, uint32_t seq,
+		 uint8_t flags, const uint8_t *data, size_t len, int want, const long *stats)
+{
+	struct frame_opts o = { .family = 4,
+				.proto = 6,
+				.sport = sport,
+				.dport = 443,
+				.seq = seq,
+				.tcp_flags = flags,
+				.data = data,
+				.len = len };
+	struct pkt p;
+
+	if (frame_build(&p, &o)) {
+		fprintf(stderr, "cannot build %s\n", what);
+		exit(1);
+	}
+	run(e, hook, what, &p, want, stats, NULL, NULL);
 }

@@ -80,6 +80,10 @@ long rule_stat(struct env *e, const char *name);
 void run(struct env *e, int hook, const char *what, const struct pkt *p, int want,
 	 const long *stats, uint8_t *out, uint32_t *out_len);
 void build(struct env *e, struct pkt *p, const struct pkt_opts *o, const char *what);
+/* An IPv4 TCP segment from sport to dport 443 (frame_build's addresses) through hook, as run()
+ * checks it; exits when the frame cannot be built. */
+void tcp_segment(struct env *e, int hook, const char *what, uint16_t sport, uint32_t seq,
+		 uint8_t flags, const uint8_t *data, size_t len, int want, const long *stats);
 /* The same case on every hook (fragment ids kept apart per hook by the caller). */
 void all_hooks(struct env *e, const char *what, const struct pkt_opts *o, int want,
 	       const long *stats);

@@ -49,21 +49,7 @@ struct flow {
 static void segment(struct env *e, int hook, const char *what, const struct flow *f, uint32_t seq,
 		    uint8_t flags, const uint8_t *data, size_t len, int want, const long *stats)
 {
-	struct frame_opts o = { .family = 4,
-				.proto = 6,
-				.sport = f->sport,
-				.dport = 443,
-				.seq = seq,
-				.tcp_flags = flags,
-				.data = data,
-				.len = len };
-	struct pkt p;
-
-	if (frame_build(&p, &o)) {
-		fprintf(stderr, "cannot build %s\n", what);
-		exit(1);
-	}
-	run(e, hook, what, &p, want, stats, NULL, NULL);
+	tcp_segment(e, hook, what, f->sport, seq, flags, data, len, want, stats);
 }
 
 /* A data segment after the ClientHello: settled once the flow's ClientHello is decided. */

@@ -16,7 +16,8 @@
  * packet), invalid (TCP flags without an entry; ICMP errors about no connection). Not
  * exercised: entries a conntrack helper expects (FTP), TCP window tracking. Every verdict of a
  * policy without name rules is also the plan's (plan_sim). Seeded (TLSFW_SEED); a failure
- * prints the seed, the policy, the packet and its flow. Needs root.
+ * prints the seed, the policy, the packet and the segments of its TCP flow before it (or a
+ * name flow's ClientHello). Needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -607,6 +608,8 @@ static int make_name_flows(struct env *e, const struct policy *pol, const struct
 
 static int snapshot(struct env *e, struct counters *c)
 {
+	int err = 0;
+
 	memset(c, 0, sizeof(*c));
 	for (uint32_t k = 0; k < 64; k++) {
 		struct tlsfw_rule_flows f;
@@ -615,14 +618,10 @@ static int snapshot(struct env *e, struct counters *c)
 			return -errno;
 		c->matched[k] = f.matched;
 	}
-	for (int blk = 0; blk < 2; blk++) {
-		int err = percpu_counters_sum(e->m.counters, blk * TLSFW_SLOTS_PER_CTX, N_STATS,
-					      e->ncpu, c->pk[blk], c->by[blk]);
-
-		if (err)
-			return err;
-	}
-	return 0;
+	for (int blk = 0; !err && blk < 2; blk++)
+		err = percpu_counters_sum(e->m.counters, blk * TLSFW_SLOTS_PER_CTX, N_STATS,
+					  e->ncpu, c->pk[blk], c->by[blk]);
+	return err;
 }
 
 static int run_shot(struct env *e, const struct shot *s, int *rc)
@@ -638,11 +637,11 @@ static int run_shot(struct env *e, const struct shot *s, int *rc)
 	return 0;
 }
 
-static void print_shot(const struct shot *s)
+static void print_shot(const struct shot *s, const char *what)
 {
 	fprintf(stderr,
-		"  %s on %s (%d VLAN tags, %d IPv4 option bytes, %d IPv6 ext headers, %zu bytes): ",
-		s->kind, hook_names[s->hook], s->vlans, s->opts, s->exts, s->p.len);
+		"  %s%s on %s (%d VLAN tags, %d IPv4 option bytes, %d IPv6 ext headers, %zu bytes): ",
+		what, s->kind, hook_names[s->hook], s->vlans, s->opts, s->exts, s->p.len);
 	ref_pkt_print(&s->ref, stderr);
 	if (s->flow[0])
 		fprintf(stderr, "  flow: %s\n", s->flow);
@@ -773,7 +772,7 @@ static int run_batch(struct env *e, const struct policy *pol, const struct plan 
 		err = run_shot(e, s, &rc);
 		if (!err && rc != s->want_rc) {
 			fprintf(stderr, "FAIL: returned %d, want %d\n", rc, s->want_rc);
-			print_shot(s);
+			print_shot(s, "");
 			bad++;
 		}
 	}
@@ -796,7 +795,10 @@ static int run_batch(struct env *e, const struct policy *pol, const struct plan 
 				return -1;
 			expected(b, i, i + 1, &want);
 			if (diff_counters(&before, &after, &want, true)) {
-				print_shot(&b->v[i]);
+				print_shot(&b->v[i], "");
+				for (size_t k = 0; k < i; k++) /* what its flow's state came from */
+					if (ref_same_flow(&b->v[k].ref, &b->v[i].ref))
+						print_shot(&b->v[k], "earlier in its flow: ");
 				break;
 			}
 		}

@@ -350,5 +350,5 @@ bool ds_thin(const struct diff_state *d)
 	for (int ct = TLSFW_CT_NEW; ct <= TLSFW_CT_INVALID; ct++)
 		if (d->states[ct] < DS_MIN_VERDICTS)
 			return true;
-	return d->icmp_related < DS_MIN_VERDICTS / 10 || d->plan_checks < 100000;
+	return d->icmp_related < 10 || d->plan_checks < 100000;
 }

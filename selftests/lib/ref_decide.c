@@ -267,3 +267,14 @@ void ref_pkt_print(const struct ref_pkt *pkt, FILE *out)
 	fprintf(out, " src %s dst %s on %s %s\n", s, d, pkt->ifname ? pkt->ifname : "?",
 		pkt->dir == TLSFW_DIR_EGRESS ? "egress" : "ingress");
 }
+
+bool ref_same_flow(const struct ref_pkt *a, const struct ref_pkt *b)
+{
+	if (a->proto != IPPROTO_TCP || b->proto != IPPROTO_TCP || !a->has_ports || !b->has_ports ||
+	    a->family != b->family)
+		return false;
+	return (!memcmp(a->src, b->src, 16) && !memcmp(a->dst, b->dst, 16) &&
+		a->sport == b->sport && a->dport == b->dport) ||
+	       (!memcmp(a->src, b->dst, 16) && !memcmp(a->dst, b->src, 16) &&
+		a->sport == b->dport && a->dport == b->sport);
+}

@@ -79,5 +79,7 @@ bool ref_rule_has_names(const struct pol_rule *r);
 bool ref_names_match(const struct policy *p, const struct pol_rule *r, const struct ref_pkt *pkt);
 /* One line describing pkt, for failure messages. */
 void ref_pkt_print(const struct ref_pkt *pkt, FILE *out);
+/* Are a and b segments of one TCP connection (either direction)? */
+bool ref_same_flow(const struct ref_pkt *a, const struct ref_pkt *b);
 
 #endif
