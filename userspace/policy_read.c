@@ -411,9 +411,10 @@ static void *read_list(struct reader *rd, const struct list_def *ld, const struc
 		void *elem = arr + *n * size;
 
 		if (item->type != Y_MAP) {
-			diag_error(rd->d, &item->loc,
-				   "each item of '%s' must be a mapping (name: ...), not %s", key,
-				   rd_type_name(item));
+			if (!item->diagnosed) /* an alias: said once */
+				diag_error(rd->d, &item->loc,
+					   "each item of '%s' must be a mapping (name: ...), not %s",
+					   key, rd_type_name(item));
 			continue;
 		}
 		ld->init(elem, &item->loc);
