@@ -112,7 +112,6 @@ static void print_names(const struct stats_snap *s, const struct stats_view *v, 
 static void print_content(const struct stats_snap *s, const struct stats_view *v, FILE *out)
 {
 	char a[32], b[32], c[32], safe[TEXTSAFE_LEN(TLSFW_NAME_MAX + 1)];
-
 	bool head = false;
 
 	if (!s->content)

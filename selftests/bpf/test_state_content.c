@@ -107,7 +107,7 @@ int main(void)
 	struct env e = { 0 };
 	int rc;
 
-	/* no conntrack entry but those of the test (none): states as bpf/ct.h gives them */
+	/* a namespace without conntrack entries: each state as bpf/ct.h gives it without one */
 	if (unshare(CLONE_NEWNET)) {
 		perror("unshare(CLONE_NEWNET)");
 		return 1;
