@@ -412,9 +412,10 @@ static void *read_list(struct reader *rd, const struct list_def *ld, const struc
 
 		if (item->type != Y_MAP) {
 			if (!item->diagnosed) /* an alias: said once */
-				diag_error(rd->d, &item->loc,
-					   "each item of '%s' must be a mapping (name: ...), not %s",
-					   key, rd_type_name(item));
+				diag_error(
+					rd->d, &item->loc,
+					"each item of '%s' must be a mapping (name: ...), not %s",
+					key, rd_type_name(item));
 			continue;
 		}
 		ld->init(elem, &item->loc);
