@@ -620,12 +620,10 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 		/* A payload: quic rule (INSPECT without REQUIRE or NAME: rules.h) was found
 		 * first, and the class is QUIC: that rule is the answer. A rule before it would
 		 * have matched QUIC on its other fields only, and every rule admits the UNKNOWN
-		 * class it was found with. Not when the rule has a state and the state is known:
-		 * with the class UNKNOWN it admitted every state (lower_bpf.c, rule_admits). */
-		if (in->pl == TLSFW_PL_QUIC &&
-		    (in->rule & (TLSFW_DW_INSPECT | TLSFW_DW_REQUIRE | TLSFW_DW_NAME)) ==
-			    TLSFW_DW_INSPECT &&
-		    (in->ct == TLSFW_CT_UNKNOWN || !(in->rule & TLSFW_DW_STATE)))
+		 * class it was found with; a payload: quic rule found with a known state admits
+		 * it (unlike require and name rules: lower_bpf.c, rule_admits). */
+		if (in->pl == TLSFW_PL_QUIC && (in->rule & (TLSFW_DW_INSPECT | TLSFW_DW_REQUIRE |
+							    TLSFW_DW_NAME)) == TLSFW_DW_INSPECT)
 			return in->rule;
 		return tlsfw_classify(p, cfg, dw, in);
 	}

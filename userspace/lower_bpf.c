@@ -165,17 +165,19 @@ static bool rule_admits_ct(const struct plan_rule *r, unsigned int ct)
 
 /*
  * Does rule r admit content class pl and state ct together? (A rule with a name and a
- * state matches a packet only when both are its own.) A content rule with a state admits
- * every state while its class is UNKNOWN: content first, its state after. A segment whose
- * state an earlier state rule had looked up still reaches it and feeds its flow (decide.h,
- * decide_rule), as one that found it first does: otherwise a flow's SYN and first bytes
- * (new) never reach a rule with state: [established], whose later segments find no flow
- * (test_differential seed 161; tlsfw.conf(5), state:).
+ * state matches a packet only when both are its own.) A rule that follows TCP flows
+ * (require, names) admits every state while the class is UNKNOWN: content first, its state
+ * after. A segment whose state an earlier state rule had looked up still reaches it and
+ * feeds its flow (decide.h, decide_rule), as one that found it first does: otherwise a
+ * flow's SYN and first bytes (new) never reach a rule with state: [established], whose later
+ * segments find no flow (test_differential seed 161; tlsfw.conf(5), state:). A payload: quic
+ * rule keeps no flow: it admits by state as any rule, which inspect()'s QUIC shortcut, taking
+ * the rule found with the class UNKNOWN, relies on.
  */
 static bool rule_admits(const struct plan *pl, const struct plan_rule *r, unsigned int c,
 			unsigned int ct)
 {
-	if (c == TLSFW_PL_UNKNOWN && rule_is_content(r))
+	if (c == TLSFW_PL_UNKNOWN && (r->require_tls || r->names))
 		return true;
 	return rule_admits_ct(r, ct) && rule_admits_content(pl, r, c);
 }

@@ -12,8 +12,8 @@
  *     passes; a flow whose first bytes are not TLS, and a FIN+ACK of a flow never seen
  *     (midstream: drop), are cut by the rule (test_differential seed 161 found the first).
  *   - UDP: a QUIC Initial (new) is not taken by a payload: quic rule that lists established
- *     only, though that rule was found before its state was checked; the next rule, which
- *     lists new, takes it.
+ *     only (such a rule keeps no flow and admits by state; inspect()'s QUIC shortcut returns
+ *     the rule found with the state known); the next rule, which lists new, takes it.
  * Every case checks the verdict and that exactly the expected counters moved. Needs root.
  */
 #include <errno.h>
