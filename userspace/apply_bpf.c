@@ -492,7 +492,7 @@ static int undo_one(struct apply_ctx *c, const struct undo *u)
 	case U_XDP_REPLACED:
 		return xdp_swap(u->ifindex, u->xdp_flags, u->new_fd, u->old_fd);
 	case U_XDP_REMOVED:
-		return xdp_add(u->ifindex, u->xdp_flags, u->old_fd);
+		return xdp_add(u->ifindex, u->xdp_flags, u->old_fd, NULL, 0);
 	case U_TC_NEW:
 		err = hook_tc_detach(u->ifindex, u->egress);
 		if (u->hook_created)
@@ -619,6 +619,8 @@ static void report(const struct apply_ctx *c)
 		if (wants_reply(ai))
 			fprintf(out, " (reject answers built in tc)");
 		fputc('\n', out);
+		if (*ai->native_why)
+			fprintf(out, "  native XDP refused by the kernel: %s\n", ai->native_why);
 	}
 	for (size_t i = 0; i < c->st.n_ifaces; i++)
 		if (!plan_iface(c, c->st.ifaces[i].name))

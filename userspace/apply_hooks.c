@@ -101,6 +101,7 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 {
 	static const uint8_t order[] = { TLSFW_HOOK_XDP_NATIVE, TLSFW_HOOK_XDP_GENERIC };
 	int fd = prog_fd(c, TLSFW_HOOK_XDP_NATIVE, false), err = -EOPNOTSUPP;
+	char why[sizeof(ai->native_why)] = "";
 
 	if (fd < 0)
 		return fd;
@@ -111,7 +112,10 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 			continue;
 		if (ai->pi->xdp_mode == POL_XDP_GENERIC && hook != TLSFW_HOOK_XDP_GENERIC)
 			continue;
-		err = xdp_add(ai->ifindex, hook_xdp_flags(hook), fd);
+		err = xdp_add(ai->ifindex, hook_xdp_flags(hook), fd, why, sizeof(why));
+		if (err && hook == TLSFW_HOOK_XDP_NATIVE)
+			snprintf(ai->native_why, sizeof(ai->native_why), "%s",
+				 *why ? why : strerror(-err));
 		if (!err) {
 			ai->hook = hook;
 			return apply_undo_push(c, (struct undo){ .kind = U_XDP_NEW,
@@ -124,12 +128,12 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 			break;
 	}
 	if (ai->pi->xdp_mode != POL_XDP_AUTO || err == -EPERM || err == -EBUSY || err == -EEXIST)
-		return apply_fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s",
+		return apply_fail_at(c, ai, err, "%s: cannot attach XDP in %s mode: %s%s%s%s",
 				     ai->pi->name,
 				     ai->pi->xdp_mode == POL_XDP_GENERIC ? "generic" :
 				     ai->pi->xdp_mode == POL_XDP_NATIVE	 ? "native" :
 									   "any",
-				     strerror(-err));
+				     why, *why ? " (" : "", strerror(-err), *why ? ")" : "");
 	ai->hook = TLSFW_HOOK_TC;
 	return attach_tc(c, ai, false);
 }
@@ -315,6 +319,7 @@ int hooks_post_flip_attach(struct apply_ctx *c)
 	for (size_t i = 0; i < c->pl->n_ifaces; i++) {
 		struct apply_iface *ai = &c->ifs[i];
 		struct state_iface *old = ai->old;
+		char why[sizeof(ai->native_why)];
 		int err, fd;
 
 		if (!ai->mode_change)
@@ -324,12 +329,13 @@ int hooks_post_flip_attach(struct apply_ctx *c)
 			return fd;
 		if (old->xdp_fd >= 0 && (err = xdp_remove(c, ai, old)))
 			return err;
-		err = xdp_add(ai->ifindex, hook_xdp_flags(ai->hook), fd);
+		err = xdp_add(ai->ifindex, hook_xdp_flags(ai->hook), fd, why, sizeof(why));
 		if (err)
 			return apply_fail_at(
-				c, ai, err, "%s: cannot attach XDP in %s mode: %s", ai->pi->name,
-				ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native",
-				strerror(-err));
+				c, ai, err, "%s: cannot attach XDP in %s mode: %s%s%s%s",
+				ai->pi->name,
+				ai->hook == TLSFW_HOOK_XDP_GENERIC ? "generic" : "native", why,
+				*why ? " (" : "", strerror(-err), *why ? ")" : "");
 		err = apply_undo_push(c, (struct undo){ .kind = U_XDP_NEW,
 							.ifname = ai->pi->name,
 							.ifindex = ai->ifindex,

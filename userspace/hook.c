@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -26,10 +28,48 @@ int xdp_swap(unsigned int ifindex, uint32_t mode, int expect_fd, int new_fd)
 	return bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE | mode, &opts);
 }
 
-int xdp_add(unsigned int ifindex, uint32_t mode, int fd)
+/* Where libbpf_why puts the kernel's extended ack ("veth: Peer MTU is too large to set
+ * XDP"), which libbpf would print as a warning of its own. */
+static char *why_buf;
+static size_t why_len;
+
+static int libbpf_why(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	static const char ack[] = "Kernel error message: ";
+	const char *at = strstr(fmt, ack);
+	char line[256];
+	size_t n;
+
+	if (!at || level != LIBBPF_WARN)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	at = strstr(line, ack);
+	if (!at)
+		return 0;
+	at += sizeof(ack) - 1;
+	n = strcspn(at, "\n");
+	snprintf(why_buf, why_len, "%.*s", (int)n, at);
+	return 0;
+}
+
+int xdp_add(unsigned int ifindex, uint32_t mode, int fd, char *why, size_t len)
+{
+	libbpf_print_fn_t prev = NULL;
+	int err;
+
+	if (why && len) {
+		*why = 0;
+		why_buf = why;
+		why_len = len;
+		prev = libbpf_set_print(libbpf_why);
+	}
 	/* UPDATE_IF_NOEXIST: never replace a program tlsfw did not install. */
-	return bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
+	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
+	if (why && len) {
+		libbpf_set_print(prev);
+		why_buf = NULL;
+	}
+	return err;
 }
 
 int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd)

@@ -17,8 +17,9 @@
 uint32_t xdp_mode_flags(unsigned int attached);
 /* Replace expect_fd by new_fd (-1: remove), only if expect_fd is still the attached one. */
 int xdp_swap(unsigned int ifindex, uint32_t mode, int expect_fd, int new_fd);
-/* Attach fd where no XDP program is attached in that mode. */
-int xdp_add(unsigned int ifindex, uint32_t mode, int fd);
+/* Attach fd where no XDP program is attached in that mode. With why, a failure's reason as
+ * the kernel words it (its extended ack, "" if it gave none) goes there instead of stderr. */
+int xdp_add(unsigned int ifindex, uint32_t mode, int fd, char *why, size_t len);
 /* Remove tlsfw's XDP program fd (attached as XDP_ATTACHED_DRV/SKB), only if still attached. */
 int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd);
 

@@ -6,11 +6,13 @@
 # it sent to, and a TCP client a RST (ECONNREFUSED), at once, IPv4 and IPv6. Under the BPF
 # backend in each xdp_mode of lan0 (auto, native, generic: XDP on veth hands the reply to tc,
 # see architecture.md "Reject everywhere"), and under the nft backend (ingress hook, forward
-# chain); every run counts exactly 4 + 4, and the backends must agree.
+# chain); every run counts exactly 4 + 4, and the backends must agree. Mode jumbo: auto with
+# lan0 and its peer at MTU 9000, where veth refuses native XDP: xdp_mode native fails with the
+# kernel's reason and changes nothing, auto falls back to generic and says why.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
-MODES=${MODES:-auto native generic}
+MODES=${MODES:-auto native generic jumbo}
 
 # policy_in MODE: the reject policy with lan0 in xdp_mode MODE
 policy_in() {
@@ -51,6 +53,19 @@ expect_rejects() {
 	done
 }
 
+# expect_jumbo: lan0 and its peer at MTU 9000; xdp_mode native is refused with the kernel's
+# reason at lan0's line, exit 2, nothing attached
+expect_jumbo() {
+	local rc=0
+	gw ip link set lan0 mtu 9000 && cli ip link set veth0 mtu 9000 || fail "MTU 9000"
+	tlsfw apply "$(policy_in native)" >"$TMP/native.out" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q ":3:11: error: lan0: cannot attach XDP in native mode: veth: Peer MTU is too large to set XDP (Numerical result out of range)" "$TMP/native.out" ||
+		{ cat "$TMP/native.out"; fail "native XDP at MTU 9000: exit $rc, expected 2 and the kernel's reason at lan0's line"; }
+	! grep -q "^libbpf" "$TMP/native.out" || fail "native XDP at MTU 9000: libbpf's own message printed"
+	tlsfw status | grep -q "nothing enforced" || fail "native XDP at MTU 9000 left something attached"
+	ok "MTU 9000: xdp_mode native refused with the kernel's reason, nothing attached"
+}
+
 # run B MODE: one backend (and xdp_mode) on a fresh topology
 run() {
 	local B=$1 mode=$2 name="$1-$2" sent failed
@@ -61,9 +76,21 @@ run() {
 	sink_start "r$name" 6000,6001
 	bg srv socat TCP6-LISTEN:6000,ipv6only=0,reuseaddr,fork OPEN:/dev/null
 	bg srv socat TCP6-LISTEN:6001,ipv6only=0,reuseaddr,fork OPEN:/dev/null
-	tlsfw apply "$(backend_policy "$(policy_in "$mode")" "$B")" >"$TMP/apply.out" ||
-		{ cat "$TMP/apply.out"; fail "apply ($name)"; }
-	if [ "$B" = bpf ]; then
+	if [ "$mode" = jumbo ]; then
+		expect_jumbo
+		mode=auto
+	fi
+	tlsfw apply "$(backend_policy "$(policy_in "$mode")" "$B")" >"$TMP/apply.out" \
+		2>"$TMP/apply.err" || { cat "$TMP/apply.out" "$TMP/apply.err"; fail "apply ($name)"; }
+	# the nft backend warns of what nftables cannot do (fragments, QinQ) on stderr
+	[ "$B" != bpf ] || [ ! -s "$TMP/apply.err" ] ||
+		{ cat "$TMP/apply.err"; fail "$name: apply wrote to stderr"; }
+	if [ "$name" = bpf-jumbo ]; then
+		grep -q "^lan0: ingress XDP generic" "$TMP/apply.out" &&
+			grep -qx "  native XDP refused by the kernel: veth: Peer MTU is too large to set XDP" \
+				"$TMP/apply.out" || { cat "$TMP/apply.out"; fail "$name: no fallback to generic with the kernel's reason"; }
+		ok "$name: MTU 9000: auto falls back to XDP generic and prints the kernel's reason"
+	elif [ "$B" = bpf ]; then
 		grep -q "^lan0: ingress XDP ${mode/auto/native}" "$TMP/apply.out" ||
 			{ cat "$TMP/apply.out"; fail "$name: lan0 is not on XDP ${mode/auto/native}"; }
 		gw tc filter show dev lan0 ingress | grep -q tlsfw_tc_reply ||
