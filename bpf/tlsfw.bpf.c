@@ -21,7 +21,8 @@
  * later priority still sees the packet), then lets it through: tlsfw only takes packets away. */
 #define TC_ACT_UNSPEC (-1)
 #define TC_ACT_SHOT 2
-#define BPF_F_INGRESS_FLAG 1 /* BPF_F_INGRESS */
+#define BPF_F_INGRESS_FLAG 1	 /* BPF_F_INGRESS */
+#define TLSFW_LOOPBACK_IFINDEX 1 /* lo is ifindex 1 in every network namespace */
 
 /* How much of a frame tc makes linear when the headers were not in the linear part. */
 #define TLSFW_PULL_LEN 512
@@ -175,9 +176,15 @@ static __always_inline int tc_run(struct __sk_buff *skb, __u8 dir)
 		if (tlsfw_reject_tc(skb, &p) == 0) {
 			count_stat(&d, TLSFW_STAT_REJECT_SENT);
 			/* Egress: the reply enters the stack as if received, and is routed to the
-			 * sender. Ingress: it leaves through the device the packet came in by. */
+			 * sender. Ingress: it leaves through the device the packet came in by.
+			 * Egress of lo: out of lo again, which hands it to the stack with the
+			 * route the packet had (local delivery); received anew it would be
+			 * routed and dropped as a martian, its IPv4 source being local. */
 			return bpf_redirect(ifindex,
-					    dir == TLSFW_DIR_EGRESS ? BPF_F_INGRESS_FLAG : 0);
+					    dir == TLSFW_DIR_EGRESS &&
+							    ifindex != TLSFW_LOOPBACK_IFINDEX ?
+						    BPF_F_INGRESS_FLAG :
+						    0);
 		}
 		count_stat(&d, TLSFW_STAT_REJECT_FAILED);
 		return TC_ACT_SHOT;

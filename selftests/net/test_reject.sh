@@ -8,7 +8,8 @@
 # see architecture.md "Reject everywhere"), and under the nft backend (ingress hook, forward
 # chain); every run counts exactly 4 + 4, and the backends must agree. Mode jumbo: auto with
 # lan0 and its peer at MTU 9000, where veth refuses native XDP: xdp_mode native fails with the
-# kernel's reason and changes nothing, auto falls back to generic and says why.
+# kernel's reason and changes nothing, auto falls back to generic and says why. Then the same
+# rules on the gateway's lo, probed from the gateway itself, on each backend.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
@@ -16,13 +17,18 @@ MODES=${MODES:-auto native generic jumbo}
 
 # policy_in MODE: the reject policy with lan0 in xdp_mode MODE
 policy_in() {
-	policy "reject-$1" <<EOF2
-version: 1
-interfaces:
-  - name: lan0
+	policy_of "reject-$1" "  - name: lan0
     xdp_mode: $1
   - name: wan0
-    hooks: [egress]
+    hooks: [egress]"
+}
+
+# policy_of NAME INTERFACES: the two reject rules with that interfaces: list
+policy_of() {
+	policy "$1" <<EOF2
+version: 1
+interfaces:
+$2
 default: allow
 rules:
   - name: reject-6000-in
@@ -36,20 +42,26 @@ rules:
 EOF2
 }
 
-# expect_rejects RUN: every probe is answered by the reject, nothing else is
+# expect_rejects RUN [NS ADDRESS...]: every probe from NS (the client) to each ADDRESS (the
+# server's) is answered by the reject, nothing else is
 expect_rejects() {
-	local a port r want
-	for a in "$S4" "$S6"; do
+	local run=$1 ns=$CLI a port r want addrs=("$S4" "$S6")
+	if [ $# -gt 1 ]; then
+		ns=$2
+		shift 2
+		addrs=("$@")
+	fi
+	for a in "${addrs[@]}"; do
 		want="icmp 3 13"
-		[ "$a" = "$S6" ] && want="icmp6 1 1"
+		[[ $a == *:* ]] && want="icmp6 1 1"
 		for port in 6000 6001; do
-			r=$(udp_icmp "$CLI" "$a" $port 2)
-			[ "$r" = "$want" ] || fail "$1: UDP $a port $port: '$r', expected ICMP '$want' (administratively prohibited)"
-			r=$(tcp_probe "$CLI" "$a" $port 2)
-			[ "$r" = ECONNREFUSED ] || fail "$1: TCP $a port $port: '$r', expected a RST (ECONNREFUSED)"
+			r=$(udp_icmp "$ns" "$a" $port 2)
+			[ "$r" = "$want" ] || fail "$run: UDP $a port $port: '$r', expected ICMP '$want' (administratively prohibited)"
+			r=$(tcp_probe "$ns" "$a" $port 2)
+			[ "$r" = ECONNREFUSED ] || fail "$run: TCP $a port $port: '$r', expected a RST (ECONNREFUSED)"
 		done
-		r=$(udp_probe "$CLI" "$a" 6002 2)
-		[ "$r" = timeout ] || [ "$r" = ECONNREFUSED ] || fail "$1: control: UDP $a port 6002: $r"
+		r=$(udp_probe "$ns" "$a" 6002 2)
+		[ "$r" = timeout ] || [ "$r" = ECONNREFUSED ] || fail "$run: control: UDP $a port 6002: $r"
 	done
 }
 
@@ -116,6 +128,28 @@ run() {
 	tlsfw detach >/dev/null || fail "detach ($name)"
 }
 
+# run_lo B: the same rules on the gateway's lo, probed from the gateway itself. lo's egress
+# is its ingress: a reply re-received there would be routed anew and dropped as a martian
+# (IPv4 source 127.0.0.1 or another local address), so tc sends it out of lo again.
+run_lo() {
+	local B=$1
+	topo_up "lo-$B"
+	gw ip addr add 10.99.0.1/32 dev lo || fail "address on lo"
+	bg gw socat TCP6-LISTEN:6000,ipv6only=0,reuseaddr,fork OPEN:/dev/null
+	bg gw socat TCP6-LISTEN:6001,ipv6only=0,reuseaddr,fork OPEN:/dev/null
+	policy_of reject-lo "  - name: lo
+    hooks: [ingress, egress]" >/dev/null
+	tlsfw apply "$(backend_policy "$TMP/reject-lo.conf" "$B")" >"$TMP/apply.out" 2>&1 ||
+		{ cat "$TMP/apply.out"; fail "apply on lo ($B)"; }
+	expect_rejects "lo ($B)" "$GW" 127.0.0.1 10.99.0.1 ::1
+	stats_json "$TMP/s.lo-$B.json"
+	[ "$(stat_rule "$TMP/s.lo-$B.json" reject-6000-in lo ingress packets)" = 6 ] &&
+		[ "$(stat_rule "$TMP/s.lo-$B.json" reject-6001-out lo egress packets)" = 6 ] ||
+		fail "lo ($B): each rule should count 6"
+	ok "lo ($B): reject answered on lo's ingress and egress, 127.0.0.1, a local address, ::1"
+	tlsfw detach >/dev/null || fail "detach lo ($B)"
+}
+
 for B in $BACKENDS; do
 	if [ "$B" = bpf ]; then
 		for mode in $MODES; do
@@ -124,6 +158,7 @@ for B in $BACKENDS; do
 	else
 		run "$B" auto # xdp_mode means nothing to nftables
 	fi
+	run_lo "$B"
 done
 [ "$BACKENDS" = "bpf nft" ] || exit 0
 backends_agree "$TMP/c.bpf" "$TMP/c.nft" || fail "the backends' counters differ"
