@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <json-c/json.h>
 
+#include "backend.h"
 #include "confirm.h"
 #include "confirm_priv.h"
 #include "enforced.h"
@@ -308,6 +309,33 @@ int confirm_file_write(const char *path, const char *buf, size_t len, struct dia
 	return 0;
 }
 
+/* Each interface of the policy in force (compiled in prev) must carry it now: one detached by
+ * hand since (or gone) would be attached again by a rollback, which restores the file whole,
+ * not what was in force. -EINVAL: refused, d says which. */
+static int target_attached(const struct compiled *prev, const char *file, struct diag *d)
+{
+	char safe[TEXTSAFE_LEN(TLSFW_PATH_MAX)], name[TEXTSAFE_LEN(IF_NAMESIZE)];
+	struct status_model m;
+	int err = backend_status(&m, d);
+
+	for (size_t i = 0; !err && i < prev->plan.n_ifaces; i++) {
+		const char *want = prev->plan.ifaces[i].name;
+		size_t j = 0;
+
+		while (j < m.n_ifaces && strcmp(m.ifaces[j].name, want))
+			j++;
+		if (j < m.n_ifaces && m.ifaces[j].ifindex)
+			continue;
+		diag_error(
+			d, NULL,
+			"--confirm cannot restore the policy in force: %s names %s, where it is no longer enforced (detached since it was applied, or the interface is gone), and a rollback would attach it there again; apply it again, or detach, first",
+			textsafe(file, safe, sizeof(safe)), textsafe(want, name, sizeof(name)));
+		err = -EINVAL;
+	}
+	status_model_free(&m);
+	return err;
+}
+
 /* To the watchdog waiting on its pipe: its deadline (Unix ms), or 0: exit. */
 static int watchdog_tell(struct confirm_arm *ca, int64_t msg)
 {
@@ -343,7 +371,15 @@ static int target_find(struct confirm_arm *ca, struct diag *d)
 		sha256_text(e.sha256, rec->restore_hash);
 	}
 	enforced_free(&e);
-	return rec->restore ? target_copy(ca, rec->restore_file, rec->restore_hash, d) : 0;
+	if (!rec->restore)
+		return 0;
+	err = target_copy(ca, rec->restore_file, rec->restore_hash, d);
+	if (!err)
+		err = target_attached(ca->prev, rec->restore_file, d);
+	/* refused: no confirmation is pending, so the copy just written is nobody's */
+	if (err && !confirm_path(copy, sizeof(copy), "rollback"))
+		unlink(copy);
+	return err;
 }
 
 void confirm_arm_init(struct confirm_arm *ca, unsigned int seconds)

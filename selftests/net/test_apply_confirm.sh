@@ -14,7 +14,8 @@
 #   first watchdog exits, A is back at the second deadline;
 # - SIGKILL of the apply process as soon as its record appears, and SIGKILL of the whole
 #   session (setsid, the process group) after it returned: A is back at the deadline;
-# - an edited file of the policy in force refuses --confirm (exit 1, nothing changed);
+# - an edited file of the policy in force refuses --confirm (exit 1, nothing changed), and so
+#   does one detached by hand from one of its interfaces (the rollback would attach it again);
 # - detach during the window ends the confirmation (nothing comes back).
 # Every watchdog started is killed by PID in the EXIT trap (lib.sh's _pids).
 . "$(dirname "$0")/lib.sh"
@@ -207,6 +208,22 @@ for B in bpf nft; do
 	passes 8002
 	cp "$TMP/a.saved" "$A"
 	ok "$B: --confirm refused when the enforced policy's file changed; nothing changed"
+
+	# an interface of the policy in force detached by hand: a rollback would attach it again
+	sed 's/^  - name: lan0$/  - name: lan0\n  - name: wan0\n    hooks: [egress]/' "$A" >"$TMP/a2-$B.conf"
+	tlsfw apply "$TMP/a2-$B.conf" >/dev/null 2>>"$TMP/warnings" || fail "$B: apply A on lan0 and wan0"
+	tlsfw detach wan0 >/dev/null || fail "$B: detach wan0"
+	tlsfw apply --confirm 3 "$NEW" >/dev/null 2>"$TMP/partial.err"
+	rc=$?
+	[ $rc = 1 ] || { cat "$TMP/partial.err"; fail "$B: --confirm over a policy detached from wan0: exit $rc, expected 1"; }
+	grep -q "cannot restore the policy in force: $TMP/a2-$B.conf names wan0, where it is no longer enforced" "$TMP/partial.err" ||
+		{ cat "$TMP/partial.err"; fail "$B: the refusal does not name wan0"; }
+	[ -e "$RECORD" ] || [ -e "${RECORD%.confirm}.rollback" ] && fail "$B: a refused --confirm left a record or a rollback copy"
+	status_is "[i['name'] for i in d['interfaces']]" "['lan0']"
+	dropped 8001
+	passes 8002
+	tlsfw apply "$A" >/dev/null 2>>"$TMP/warnings" || fail "$B: apply A again"
+	ok "$B: --confirm refused when an interface of the enforced policy was detached by hand; nothing changed"
 
 	# detach during the window: nothing comes back at the deadline
 	tlsfw apply --confirm 3 "$NEW" >/dev/null 2>>"$TMP/warnings" || fail "$B: apply --confirm B"
