@@ -39,11 +39,17 @@ struct backend_result {
 };
 
 /* What status shows, whatever the backend: the one model of `status` and `status --json`. */
+/* What became of an interface the policy was applied to that carries nothing of tlsfw now
+ * (the kernel removes XDP and tc programs with their device; the records stay). */
+enum iface_lost { IFACE_HELD = 0, IFACE_DELETED, IFACE_RECREATED };
+
 struct status_iface {
 	char name[IF_NAMESIZE];
-	unsigned int ifindex;	 /* 0: the interface is gone */
+	char applied_name[IF_NAMESIZE]; /* its name at apply, "" when the same (not renamed) */
+	unsigned int ifindex;		/* 0: the interface is gone */
 	uint8_t ingress, egress; /* enum hook_id; HOOK_NONE: that direction is not filtered */
 	bool in_policy;		 /* false: left by an interrupted apply, not the policy's */
+	enum iface_lost lost;	 /* not IFACE_HELD: the policy's, deleted since apply */
 };
 
 struct status_model {

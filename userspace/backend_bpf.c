@@ -72,15 +72,42 @@ static uint8_t ingress_hook(const struct state_iface *si)
 }
 
 /* An interface counts as governed by the policy when the active generation has a block for
- * it; a tlsfw program without one is left over from an interrupted apply. */
-static bool in_policy(const struct state_meta *sm, const char *name)
+ * its ifindex (the data plane's key: a renamed interface stays governed); a tlsfw program
+ * without one is left over from an interrupted apply. The block, or NULL. */
+static const struct tlsfw_ctx_info *block_of(const struct state_meta *sm, unsigned int ifindex)
 {
 	unsigned int bit = 1u << sm->gen;
 
 	for (size_t i = 0; i < TLSFW_MAX_CTX; i++)
-		if ((sm->ctxs[i].in_use & bit) && !strncmp(sm->ctxs[i].ifname, name, 16))
-			return true;
-	return false;
+		if ((sm->ctxs[i].in_use & bit) && sm->ctxs[i].ifindex == ifindex)
+			return &sm->ctxs[i];
+	return NULL;
+}
+
+/* The active generation's interfaces that carry nothing of tlsfw now: deleted since apply
+ * (their programs went with them), perhaps created again under the same name. Detach
+ * forgets an interface's blocks, so these are never interfaces detached by hand. */
+static void lost_ifaces(struct status_model *m, const struct state_meta *sm)
+{
+	unsigned int bit = 1u << sm->gen;
+
+	for (size_t i = 0; i < TLSFW_MAX_CTX; i++) {
+		const struct tlsfw_ctx_info *ci = &sm->ctxs[i];
+		struct status_iface *o;
+		size_t k = 0;
+
+		if (!(ci->in_use & bit) || block_of(sm, ci->ifindex) != ci)
+			continue; /* unused, or the interface's other direction */
+		while (k < m->n_ifaces && m->ifaces[k].ifindex != ci->ifindex)
+			k++;
+		if (k < m->n_ifaces)
+			continue;
+		o = &m->ifaces[m->n_ifaces++];
+		snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(ci->ifname), ci->ifname);
+		o->ifindex = if_nametoindex(o->name);
+		o->in_policy = true;
+		o->lost = o->ifindex ? IFACE_RECREATED : IFACE_DELETED;
+	}
 }
 
 static void policy_of(struct status_model *m, const struct state_meta *sm)
@@ -114,7 +141,7 @@ static int bpf_status(struct status_model *m, struct diag *d)
 
 	if (err)
 		return err;
-	m->ifaces = calloc(st.n_ifaces + 1, sizeof(*m->ifaces));
+	m->ifaces = calloc(st.n_ifaces + TLSFW_MAX_CTX, sizeof(*m->ifaces));
 	err = m->ifaces ? state_meta_read(&st.maps, &sm) : -ENOMEM;
 	if (err) {
 		diag_sys_error(d, err, "cannot read the enforced policy's metadata");
@@ -126,13 +153,19 @@ static int bpf_status(struct status_model *m, struct diag *d)
 	for (size_t i = 0; i < st.n_ifaces; i++) {
 		const struct state_iface *si = &st.ifaces[i];
 		struct status_iface *o = &m->ifaces[m->n_ifaces++];
+		const struct tlsfw_ctx_info *b;
 
 		snprintf(o->name, sizeof(o->name), "%s", si->name);
 		o->ifindex = si->ifindex;
 		o->ingress = ingress_hook(si);
 		o->egress = si->tc_eg_fd >= 0 ? HOOK_TC : HOOK_NONE;
-		o->in_policy = in_policy(&sm, si->name);
+		b = block_of(&sm, si->ifindex);
+		o->in_policy = b != NULL;
+		if (b && strncmp(b->ifname, si->name, sizeof(b->ifname)))
+			snprintf(o->applied_name, sizeof(o->applied_name), "%.*s",
+				 (int)sizeof(b->ifname), b->ifname);
 	}
+	lost_ifaces(m, &sm);
 	state_meta_free(&sm);
 	state_free(&st);
 	return 0;
@@ -277,6 +310,7 @@ static int cmp_block(const void *a, const void *b)
 static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 {
 	uint8_t bit = 1u << sm->gen;
+	char name[IF_NAMESIZE];
 
 	s->rules = calloc(TLSFW_MAX_RULES, sizeof(*s->rules));
 	s->blocks = calloc(TLSFW_MAX_CTX, sizeof(*s->blocks));
@@ -312,6 +346,7 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		b->slot = i;
 		b->dir = ci->dir;
 		b->hook = ci->hook;
+		b->deleted = !if_indextoname(ci->ifindex, name);
 	}
 	qsort(s->rules, s->n_rules, sizeof(*s->rules), cmp_rule);
 	qsort(s->blocks, s->n_blocks, sizeof(*s->blocks), cmp_block);

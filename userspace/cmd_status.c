@@ -57,6 +57,13 @@ static json_object *iface_json(const struct status_model *m, const struct status
 	json_object_object_add(o, "ingress", str_or_null(hook_id_name(si->ingress)));
 	json_object_object_add(o, "egress", str_or_null(hook_id_name(si->egress)));
 	json_object_object_add(o, "in_policy", json_object_new_boolean(si->in_policy));
+	json_object_object_add(
+		o, "applied_name",
+		json_object_new_string(*si->applied_name ? si->applied_name : si->name));
+	json_object_object_add(o, "lost",
+			       str_or_null(si->lost == IFACE_DELETED   ? "deleted" :
+					   si->lost == IFACE_RECREATED ? "recreated" :
+									 NULL));
 	json_object_object_add(o, "policy", p ? json_object_new_string(m->file) : NULL);
 	json_object_object_add(o, "hash", p ? json_object_new_string(m->hash) : NULL);
 	json_object_object_add(o, "applied_at", p ? json_object_new_string(when) : NULL);
@@ -92,11 +99,20 @@ static json_object *confirm_json(const struct status_model *m)
 	return o;
 }
 
+/* Some interface is filtered: one of the policy's not deleted since, or a leftover. */
+static bool enforced(const struct status_model *m)
+{
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		if (m->ifaces[i].lost == IFACE_HELD)
+			return true;
+	return false;
+}
+
 static int print_json(const struct status_model *m)
 {
 	json_object *doc = json_object_new_object(), *ifs = json_object_new_array();
 
-	json_object_object_add(doc, "enforced", json_object_new_boolean(m->n_ifaces > 0));
+	json_object_object_add(doc, "enforced", json_object_new_boolean(enforced(m)));
 	json_object_object_add(doc, "backend", m->backend ? str_or_null(m->backend->name) : NULL);
 	json_object_object_add(doc, "policy", m->have_policy ? policy_json(m) : NULL);
 	for (size_t i = 0; i < m->n_ifaces; i++)
@@ -171,7 +187,14 @@ static int print_text(const struct status_model *m)
 
 		printf("%-16s %-12s %-8s ", textsafe(si->name, name, sizeof(name)),
 		       hook_label(si->ingress), hook_label(si->egress));
-		if (si->in_policy)
+		if (si->lost == IFACE_DELETED)
+			printf("none: deleted since the policy was applied\n");
+		else if (si->lost == IFACE_RECREATED)
+			printf("none: deleted and created again since the policy was applied (run `tlsfw apply` again)\n");
+		else if (si->in_policy && *si->applied_name)
+			printf("%u (renamed: %s when the policy was applied)\n", m->n_rules,
+			       textsafe(si->applied_name, name, sizeof(name)));
+		else if (si->in_policy)
 			printf("%u\n", m->n_rules);
 		else
 			printf("none (left by an interrupted apply: run `tlsfw detach` for it)\n");

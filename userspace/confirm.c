@@ -324,7 +324,7 @@ static int target_attached(const struct compiled *prev, const char *file, struct
 
 		while (j < m.n_ifaces && strcmp(m.ifaces[j].name, want))
 			j++;
-		if (j < m.n_ifaces && m.ifaces[j].ifindex)
+		if (j < m.n_ifaces && m.ifaces[j].ifindex && m.ifaces[j].lost == IFACE_HELD)
 			continue;
 		diag_error(
 			d, NULL,

@@ -41,8 +41,9 @@ struct stats_block {
 	char ifname[17];
 	uint32_t ifindex;
 	uint32_t slot;
-	uint8_t dir;				   /* enum tlsfw_dir */
-	uint8_t hook;				   /* enum hook_id (names.h) */
+	uint8_t dir;  /* enum tlsfw_dir */
+	uint8_t hook; /* enum hook_id (names.h) */
+	bool deleted; /* the interface is gone since apply (bpf: no device has ifindex now) */
 	struct tlsfw_counter stat[TLSFW_STAT_MAX]; /* default, verdict totals, reasons */
 	struct tlsfw_counter *rule;		   /* per snapshot rule, same index */
 };

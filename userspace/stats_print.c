@@ -51,8 +51,9 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 	char p[32], b[32], name[TEXTSAFE_LEN(sizeof(bl->ifname))];
 	bool any = false;
 
-	fprintf(out, "\n%s %s (%s)\n", textsafe(bl->ifname, name, sizeof(name)), dir_name(bl->dir),
-		hook_label(bl->hook));
+	fprintf(out, "\n%s %s (%s%s)\n", textsafe(bl->ifname, name, sizeof(name)),
+		dir_name(bl->dir), hook_label(bl->hook),
+		bl->deleted ? "; interface deleted since the policy was applied" : "");
 	fprintf(out, "  %-24s %-7s %-8s %12s %13s", "RULE", "ACTION", "MODE", "PACKETS", "BYTES");
 	if (v->rates)
 		fprintf(out, " %12s %15s", "PACKETS/S", "BYTES/S");

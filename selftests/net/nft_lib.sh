@@ -124,8 +124,8 @@ if st["confirm"] is not None:
 keys("status policy", st["policy"], ["file", "hash", "applied_at", "applied_at_unix", "rules",
      "default", "backend", "generation", "table", "flow_table_entries"])
 for i in st["interfaces"]:
-    keys("status interface", i, ["name", "ifindex", "ingress", "egress", "in_policy", "policy",
-         "hash", "applied_at", "rules"])
+    keys("status interface", i, ["name", "applied_name", "ifindex", "ingress", "egress",
+         "in_policy", "lost", "policy", "hash", "applied_at", "rules"])
 keys("stats", sx, ["policy", "rules", "interfaces", "reasons"])
 keys("stats policy", sx["policy"], ["file", "hash", "applied_at", "applied_at_unix", "default",
      "backend"])

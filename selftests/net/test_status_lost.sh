@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# An interface of the enforced policy deleted, created again or renamed after apply, and what
+# `status` and `stats` say about it, checked against traffic. A second link t0 (gateway) --
+# t1 (client), 10.30.0.0/24, next to lan0; the policy drops UDP 5004 on lan0 and t0; a sink
+# on the gateway and on the server answers probes to 5004, so a probe times out exactly
+# when tlsfw filters the link it crosses.
+# - bpf: XDP and tc programs go with their device. Deleted: status shows t0 as deleted,
+#   stats marks its block; created again: the probe is answered (nothing filters the new t0)
+#   and status says so; apply again filters it. Renamed (lan0 -> lan9): still filtered, and
+#   status counts it as the policy's, with the name it was applied under.
+# - nft: the ingress chain is bound to the name: the new t0 is filtered again at once, and
+#   status shows it as enforced.
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+sink_start gws 5004 "$GW"
+sink_start srvs 5004
+
+# link_up: (re)create t0 -- t1 with their addresses
+link_up() {
+	gw ip link add t0 type veth peer name t1 netns "$CLI" &&
+		gw ip addr add 10.30.0.1/24 dev t0 && gw ip link set t0 up &&
+		cli ip addr add 10.30.0.2/24 dev t1 && cli ip link set t1 up || fail "link t0 -- t1"
+	# the first probe may wait for the neighbour entry: until the link answers at all
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(udp_probe "$CLI" 10.30.0.1 9 0.3)" != timeout ] && return 0
+	done
+	fail "no answer over t0 -- t1"
+}
+
+# filtered ADDR | answered ADDR: a probe to ADDR port 5004 from the client times out / is answered
+filtered() { [ "$(udp_probe "$CLI" "$1" 5004)" = timeout ] || fail "$B: $2: UDP 5004 to $1 was not dropped"; }
+answered() { [ "$(udp_probe "$CLI" "$1" 5004)" = reply ] || fail "$B: $2: UDP 5004 to $1 was not answered"; }
+
+# row NAME: the status text's row of interface NAME
+row() { tlsfw status | awk -v n="$1" '$1 == n'; }
+# ifield NAME KEY: a key of interface NAME in status --json
+ifield() {
+	tlsfw status --json >"$TMP/st.json" || fail "status --json"
+	jget "$TMP/st.json" "[i['$2'] for i in d['interfaces'] if i['name'] == '$1']"
+}
+
+link_up
+for B in bpf nft; do
+	P=$(policy "p-$B" <<EOF2
+version: 1
+backend: $B
+interfaces:
+  - name: lan0
+  - name: t0
+rules:
+  - name: drop-5004
+    proto: udp
+    dport: 5004
+    action: drop
+EOF2
+)
+	tlsfw apply "$P" >/dev/null 2>&1 || fail "$B: apply"
+	filtered 10.30.0.1 "applied"
+	filtered "$S4" "applied"
+	gw ip link del t0 || fail "delete t0"
+	link_up
+	if [ "$B" = nft ]; then
+		filtered 10.30.0.1 "t0 deleted and created again"
+		[ "$(ifield t0 lost)" = "[None]" ] && [ "$(ifield t0 ingress)" = "['nft']" ] ||
+			{ cat "$TMP/st.json"; fail "nft: status of the new t0"; }
+		ok "nft: a deleted and recreated t0 is filtered again at once (the chain follows the name), status shows it enforced"
+		tlsfw detach >/dev/null || fail "nft: detach"
+		continue
+	fi
+	answered 10.30.0.1 "t0 deleted and created again"
+	row t0 | grep -q -- "-  *-  *none: deleted and created again since the policy was applied (run \`tlsfw apply\` again)$" ||
+		{ tlsfw status; fail "bpf: status row of the recreated t0"; }
+	[ "$(ifield t0 lost)" = "['recreated']" ] && [ "$(ifield t0 ingress)" = "[None]" ] &&
+		[ "$(jget "$TMP/st.json" "d['enforced']")" = True ] ||
+		{ cat "$TMP/st.json"; fail "bpf: status --json of the recreated t0"; }
+	filtered "$S4" "t0 created again (lan0)"
+	ok "bpf: t0 deleted and created again: not filtered, and status says so"
+
+	gw ip link del t0 || fail "delete t0"
+	row t0 | grep -q -- "-  *-  *none: deleted since the policy was applied$" ||
+		{ tlsfw status; fail "bpf: status row of the deleted t0"; }
+	[ "$(ifield t0 lost)" = "['deleted']" ] && [ "$(ifield t0 ifindex)" = "[None]" ] ||
+		{ cat "$TMP/st.json"; fail "bpf: status --json of the deleted t0"; }
+	tlsfw stats | grep -qx "t0 ingress (XDP native; interface deleted since the policy was applied)" ||
+		{ tlsfw stats; fail "bpf: stats does not mark t0's block"; }
+	grep -qx "lan0 ingress (XDP native)" <(tlsfw stats) || fail "bpf: stats marks lan0"
+	ok "bpf: t0 deleted: status and stats say so"
+
+	link_up
+	tlsfw apply "$P" >/dev/null 2>&1 || fail "bpf: apply again"
+	filtered 10.30.0.1 "applied again"
+	[ "$(ifield t0 lost)" = "[None]" ] && [ "$(ifield t0 ingress)" = "['xdp-native']" ] ||
+		{ cat "$TMP/st.json"; fail "bpf: status after apply again"; }
+	ok "bpf: apply again filters the new t0"
+
+	gw ip link set lan0 down && gw ip link set lan0 name lan9 && gw ip link set lan9 up ||
+		fail "rename lan0"
+	filtered "$S4" "lan0 renamed lan9"
+	row lan9 | grep -q "XDP native  *-  *2 (renamed: lan0 when the policy was applied)$" ||
+		{ tlsfw status; fail "bpf: status row of the renamed lan0"; }
+	[ "$(ifield lan9 in_policy)" = "[True]" ] && [ "$(ifield lan9 applied_name)" = "['lan0']" ] ||
+		{ cat "$TMP/st.json"; fail "bpf: status --json of the renamed lan0"; }
+	gw ip link set lan9 down && gw ip link set lan9 name lan0 && gw ip link set lan0 up ||
+		fail "rename lan9 back"
+	ok "bpf: lan0 renamed lan9: still filtered, status names it the policy's"
+	tlsfw detach >/dev/null || fail "bpf: detach"
+done
