@@ -171,6 +171,24 @@ static size_t distinct(char *const *names, size_t n, char **out)
 	return k;
 }
 
+/* An interface of the enforced policy deleted since apply (status lists it): detach forgets
+ * it, so its name is no mistake. */
+static bool lost_name(const char *name)
+{
+	struct status_model m;
+	bool lost = false;
+	struct diag q;
+
+	diag_init(&q);
+	if (!backend_status(&m, &q)) {
+		for (size_t i = 0; i < m.n_ifaces; i++)
+			lost |= m.ifaces[i].lost != IFACE_HELD && !strcmp(m.ifaces[i].name, name);
+		status_model_free(&m);
+	}
+	diag_free(&q);
+	return lost;
+}
+
 int backend_detach_locked(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 {
 	char **names = calloc(n + 1, sizeof(*names));
@@ -181,7 +199,7 @@ int backend_detach_locked(char *const *ifnames, size_t n, FILE *out, struct diag
 		return diag_sys_error(d, -ENOMEM, "cannot detach");
 	/* a name that is no interface here is a mistake: refused before anything changes */
 	for (size_t i = 0; i < n; i++) {
-		if (if_nametoindex(ifnames[i]))
+		if (if_nametoindex(ifnames[i]) || lost_name(ifnames[i]))
 			continue;
 		diag_error(d, NULL, "no interface '%s' in this network namespace; nothing detached",
 			   ifnames[i]);

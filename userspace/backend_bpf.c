@@ -193,6 +193,32 @@ static void forget_iface(const struct state *st, const struct state_iface *si)
 	}
 }
 
+/* name carries nothing of tlsfw, but the records name it: an interface of the policy deleted
+ * since apply, perhaps created again (status: lost). Forgotten as detach forgets any. */
+static bool forget_lost(const struct state *st, const char *name, FILE *out)
+{
+	struct state_iface gone = { .ifindex = 0 };
+	struct tlsfw_ctx_info ci;
+
+	for (uint32_t s = 0; st->have_maps && !gone.ifindex && s < TLSFW_MAX_CTX; s++) {
+		size_t k = 0;
+
+		if (bpf_map_lookup_elem(st->maps.ifaces, &s, &ci) || !ci.in_use ||
+		    strncmp(ci.ifname, name, sizeof(ci.ifname)))
+			continue;
+		while (k < st->n_ifaces && st->ifaces[k].ifindex != ci.ifindex)
+			k++;
+		if (k == st->n_ifaces)
+			gone.ifindex = ci.ifindex;
+	}
+	if (!gone.ifindex)
+		return false;
+	forget_iface(st, &gone);
+	fprintf(out, "%s: forgotten (deleted since the policy was applied: nothing was attached)\n",
+		name);
+	return true;
+}
+
 static void said(char *done, size_t len, const char *what)
 {
 	size_t n = strlen(done);
@@ -255,7 +281,7 @@ static int bpf_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 
 		if (si)
 			pick[si - st.ifaces] = true;
-		else
+		else if (!forget_lost(&st, ifnames[i], out))
 			fprintf(out, "%s: nothing of tlsfw attached\n", ifnames[i]);
 	}
 	for (size_t i = 0; i < st.n_ifaces; i++)

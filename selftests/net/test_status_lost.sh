@@ -6,7 +6,8 @@
 # on the gateway and on the server answers probes to 5004, so a probe times out exactly
 # when tlsfw filters the link it crosses.
 # - bpf: XDP and tc programs go with their device. Deleted: status shows t0 as deleted,
-#   stats marks its block; created again: the probe is answered (nothing filters the new t0)
+#   stats marks its block, detach t0 forgets it; created again: the probe is answered
+#   (nothing filters the new t0)
 #   and status says so; apply again filters it. Renamed (lan0 -> lan9): still filtered, and
 #   status counts it as the policy's, with the name it was applied under.
 # - nft: the ingress chain is bound to the name: the new t0 is filtered again at once, and
@@ -88,6 +89,13 @@ EOF2
 		{ tlsfw stats; fail "bpf: stats does not mark t0's block"; }
 	grep -qx "lan0 ingress (XDP native)" <(tlsfw stats) || fail "bpf: stats marks lan0"
 	ok "bpf: t0 deleted: status and stats say so"
+	tlsfw detach t0 >"$TMP/detach.out" || { cat "$TMP/detach.out"; fail "bpf: detach of the deleted t0"; }
+	grep -qx "t0: forgotten (deleted since the policy was applied: nothing was attached)" "$TMP/detach.out" ||
+		{ cat "$TMP/detach.out"; fail "bpf: detach does not say it forgot t0"; }
+	[ -z "$(row t0)" ] && ! tlsfw stats | grep -q "^t0 " && [ -n "$(row lan0)" ] ||
+		{ tlsfw status; tlsfw stats; fail "bpf: t0 still listed after detach t0"; }
+	filtered "$S4" "t0 forgotten (lan0)"
+	ok "bpf: detach t0 forgets the deleted t0; lan0 still filtered"
 
 	link_up
 	tlsfw apply "$P" >/dev/null 2>&1 || fail "bpf: apply again"
