@@ -200,6 +200,18 @@ static struct loc offset_loc(const struct composer *c, size_t off)
 	return l;
 }
 
+/* The byte at line and column l (characters, as libyaml counts them), or -1. */
+static int byte_at(const struct composer *c, struct loc l)
+{
+	size_t i = 0;
+
+	for (unsigned int line = 1; line < l.line && i < c->len; i++)
+		line += c->buf[i] == '\n';
+	for (unsigned int col = 1; col < l.col && i < c->len; i++)
+		col += i + 1 == c->len || ((unsigned char)c->buf[i + 1] & 0xc0) != 0x80;
+	return i < c->len ? (unsigned char)c->buf[i] : -1;
+}
+
 /* Not text YAML can read: a binary file, another encoding, a NUL byte. libyaml points at the
  * octet that broke a UTF-8 sequence: name the one that began it. */
 static void reader_error(struct composer *c)
@@ -235,6 +247,9 @@ static void syntax_error(struct composer *c)
 		diag_error(c->d, &l, "out of memory while reading YAML");
 	} else if (ps->error == YAML_READER_ERROR) {
 		reader_error(c);
+	} else if (ps->error == YAML_SCANNER_ERROR && byte_at(c, l) == '\t') {
+		/* libyaml: "found character that cannot start any token" */
+		diag_error(c->d, &l, "invalid YAML: a tab: YAML indents with spaces only");
 	} else if (ps->context &&
 		   (ps->error == YAML_SCANNER_ERROR || ps->error == YAML_PARSER_ERROR)) {
 		diag_error(c->d, &l, "invalid YAML: %s %s (line %zu)",
