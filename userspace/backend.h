@@ -39,9 +39,11 @@ struct backend_result {
 };
 
 /* What status shows, whatever the backend: the one model of `status` and `status --json`. */
-/* What became of an interface the policy was applied to that carries nothing of tlsfw now
- * (the kernel removes XDP and tc programs with their device; the records stay). */
-enum iface_lost { IFACE_HELD = 0, IFACE_DELETED, IFACE_RECREATED };
+/* What became of an interface the policy was applied to that carries nothing of tlsfw now.
+ * bpf: the kernel removes XDP and tc programs with their device; the records stay (DELETED,
+ * or RECREATED when an interface of that name exists again). nft: chains are bound to the
+ * name; none exists now (ABSENT: filtered again once one appears). */
+enum iface_lost { IFACE_HELD = 0, IFACE_DELETED, IFACE_RECREATED, IFACE_ABSENT };
 
 struct status_iface {
 	char name[IF_NAMESIZE];

@@ -110,6 +110,10 @@ static int nft_status(struct status_model *m, struct diag *d)
 		o->ingress = st.hooks[i].ingress ? HOOK_NFT : HOOK_NONE;
 		o->egress = st.hooks[i].egress ? HOOK_NFT : HOOK_NONE;
 		o->in_policy = true;
+		if (!o->ifindex) { /* the hooks wait for a device of that name */
+			o->lost = IFACE_ABSENT;
+			o->ingress = o->egress = HOOK_NONE;
+		}
 	}
 	nft_status_free(&st);
 	return 0;
@@ -191,6 +195,7 @@ static int fill(struct stats_snap *s, const struct nft_counter *k, size_t n)
 			b->dir = dir_parse(k[i].direction) == TLSFW_DIR_EGRESS ? TLSFW_DIR_EGRESS :
 										 TLSFW_DIR_INGRESS;
 			b->hook = HOOK_NFT;
+			b->deleted = !if_nametoindex(b->ifname);
 		}
 	}
 	for (size_t b = 0; b < s->n_blocks; b++) {

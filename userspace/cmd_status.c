@@ -63,6 +63,7 @@ static json_object *iface_json(const struct status_model *m, const struct status
 	json_object_object_add(o, "lost",
 			       str_or_null(si->lost == IFACE_DELETED   ? "deleted" :
 					   si->lost == IFACE_RECREATED ? "recreated" :
+					   si->lost == IFACE_ABSENT    ? "absent" :
 									 NULL));
 	json_object_object_add(o, "policy", p ? json_object_new_string(m->file) : NULL);
 	json_object_object_add(o, "hash", p ? json_object_new_string(m->hash) : NULL);
@@ -189,6 +190,8 @@ static int print_text(const struct status_model *m)
 		       hook_label(si->ingress), hook_label(si->egress));
 		if (si->lost == IFACE_DELETED)
 			printf("none: deleted since the policy was applied\n");
+		else if (si->lost == IFACE_ABSENT)
+			printf("none: no interface of that name now (nftables filters one again once it appears)\n");
 		else if (si->lost == IFACE_RECREATED)
 			printf("none: deleted and created again since the policy was applied (run `tlsfw apply` again)\n");
 		else if (si->in_policy && *si->applied_name)

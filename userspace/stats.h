@@ -43,7 +43,8 @@ struct stats_block {
 	uint32_t slot;
 	uint8_t dir;  /* enum tlsfw_dir */
 	uint8_t hook; /* enum hook_id (names.h) */
-	bool deleted; /* the interface is gone since apply (bpf: no device has ifindex now) */
+	bool deleted; /* the interface is gone since apply (bpf: no device has that ifindex
+		       * now; nft: none has that name) */
 	struct tlsfw_counter stat[TLSFW_STAT_MAX]; /* default, verdict totals, reasons */
 	struct tlsfw_counter *rule;		   /* per snapshot rule, same index */
 };

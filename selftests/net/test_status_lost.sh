@@ -10,8 +10,8 @@
 #   (nothing filters the new t0)
 #   and status says so; apply again filters it. Renamed (lan0 -> lan9): still filtered, and
 #   status counts it as the policy's, with the name it was applied under.
-# - nft: the ingress chain is bound to the name: the new t0 is filtered again at once, and
-#   status shows it as enforced.
+# - nft: the ingress chain is bound to the name: while no t0 exists status says so; the new
+#   t0 is filtered again at once, and status shows it as enforced.
 . "$(dirname "$0")/lib.sh"
 
 topo_up
@@ -62,6 +62,14 @@ EOF2
 	filtered 10.30.0.1 "applied"
 	filtered "$S4" "applied"
 	gw ip link del t0 || fail "delete t0"
+	if [ "$B" = nft ]; then
+		row t0 | grep -q -- "-  *-  *none: no interface of that name now (nftables filters one again once it appears)$" ||
+			{ tlsfw status; fail "nft: status row of the deleted t0"; }
+		[ "$(ifield t0 lost)" = "['absent']" ] || { cat "$TMP/st.json"; fail "nft: status --json of the deleted t0"; }
+		tlsfw stats | grep -qx "t0 ingress (nftables; interface deleted since the policy was applied)" ||
+			{ tlsfw stats; fail "nft: stats does not mark t0's block"; }
+		ok "nft: t0 deleted: status and stats say so"
+	fi
 	link_up
 	if [ "$B" = nft ]; then
 		filtered 10.30.0.1 "t0 deleted and created again"
