@@ -96,6 +96,10 @@ EOF2
 	tlsfw stats | grep -qx "t0 ingress (XDP native; interface deleted since the policy was applied)" ||
 		{ tlsfw stats; fail "bpf: stats does not mark t0's block"; }
 	grep -qx "lan0 ingress (XDP native)" <(tlsfw stats) || fail "bpf: stats marks lan0"
+	tlsfw stats --prometheus >"$TMP/prom" || fail "bpf: stats --prometheus"
+	grep -qx 'tlsfw_interface_deleted{interface="t0",direction="ingress"} 1' "$TMP/prom" &&
+		grep -qx 'tlsfw_interface_deleted{interface="lan0",direction="ingress"} 0' "$TMP/prom" ||
+		{ grep interface_deleted "$TMP/prom"; fail "bpf: tlsfw_interface_deleted"; }
 	ok "bpf: t0 deleted: status and stats say so"
 	tlsfw detach t0 >"$TMP/detach.out" || { cat "$TMP/detach.out"; fail "bpf: detach of the deleted t0"; }
 	grep -qx "t0: forgotten (deleted since the policy was applied: nothing was attached)" "$TMP/detach.out" ||
