@@ -38,13 +38,14 @@ struct backend_result {
 	bool rollback_failed; /* a failure could not be undone fully (d says what is left) */
 };
 
-/* What status shows, whatever the backend: the one model of `status` and `status --json`. */
 /* What became of an interface the policy was applied to that carries nothing of tlsfw now.
  * bpf: the kernel removes XDP and tc programs with their device; the records stay (DELETED,
- * or RECREATED when an interface of that name exists again). nft: chains are bound to the
- * name; none exists now (ABSENT: filtered again once one appears). */
-enum iface_lost { IFACE_HELD = 0, IFACE_DELETED, IFACE_RECREATED, IFACE_ABSENT };
+ * or RECREATED when an interface of that name exists again); REMOVED: the device is there,
+ * another tool took tlsfw's programs off it. nft: chains are bound to the name; none exists
+ * now (ABSENT: filtered again once one appears). */
+enum iface_lost { IFACE_HELD = 0, IFACE_DELETED, IFACE_RECREATED, IFACE_REMOVED, IFACE_ABSENT };
 
+/* What status shows, whatever the backend: the one model of `status` and `status --json`. */
 struct status_iface {
 	char name[IF_NAMESIZE];
 	char applied_name[IF_NAMESIZE]; /* its name at apply, "" when the same (not renamed) */

@@ -64,11 +64,40 @@ static int bpf_apply(const struct backend_apply *a, struct backend_result *r, st
 	return err;
 }
 
+/* The hook deciding ingress packets; XDP's reply helper alone decides nothing. */
 static uint8_t ingress_hook(const struct state_iface *si)
 {
 	if (si->xdp_fd >= 0)
 		return si->xdp_attached == XDP_ATTACHED_SKB ? HOOK_XDP_GENERIC : HOOK_XDP_NATIVE;
-	return si->tc_in_fd >= 0 ? HOOK_TC : HOOK_NONE;
+	return si->tc_in_fd >= 0 && !si->tc_in_reply ? HOOK_TC : HOOK_NONE;
+}
+
+static uint8_t hook_of(const struct state_iface *si, uint8_t dir)
+{
+	if (dir == TLSFW_DIR_INGRESS)
+		return ingress_hook(si);
+	return si->tc_eg_fd >= 0 ? HOOK_TC : HOOK_NONE;
+}
+
+/* The interface of ifindex carries tlsfw's program for dir (st lists it). */
+static bool attached(const struct state *st, uint32_t ifindex, uint8_t dir)
+{
+	for (size_t k = 0; k < st->n_ifaces; k++)
+		if (st->ifaces[k].ifindex == ifindex)
+			return hook_of(&st->ifaces[k], dir) != HOOK_NONE;
+	return false;
+}
+
+/* The active generation has a block for (ifindex, dir): the policy filters there. */
+static bool wanted(const struct state_meta *sm, uint32_t ifindex, uint8_t dir)
+{
+	unsigned int bit = 1u << sm->gen;
+
+	for (size_t i = 0; i < TLSFW_MAX_CTX; i++)
+		if ((sm->ctxs[i].in_use & bit) && sm->ctxs[i].ifindex == ifindex &&
+		    sm->ctxs[i].dir == dir)
+			return true;
+	return false;
 }
 
 /* An interface counts as governed by the policy when the active generation has a block for
@@ -85,11 +114,13 @@ static const struct tlsfw_ctx_info *block_of(const struct state_meta *sm, unsign
 }
 
 /* The active generation's interfaces that carry nothing of tlsfw now: deleted since apply
- * (their programs went with them), perhaps created again under the same name. Detach
- * forgets an interface's blocks, so these are never interfaces detached by hand. */
+ * (their programs went with them), perhaps created again under the same name, or stripped
+ * of tlsfw's programs by another tool. Detach forgets an interface's blocks, so these are
+ * never interfaces detached by hand. */
 static void lost_ifaces(struct status_model *m, const struct state_meta *sm)
 {
 	unsigned int bit = 1u << sm->gen;
+	char now[IF_NAMESIZE];
 
 	for (size_t i = 0; i < TLSFW_MAX_CTX; i++) {
 		const struct tlsfw_ctx_info *ci = &sm->ctxs[i];
@@ -104,8 +135,17 @@ static void lost_ifaces(struct status_model *m, const struct state_meta *sm)
 			continue;
 		o = &m->ifaces[m->n_ifaces++];
 		snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(ci->ifname), ci->ifname);
-		o->ifindex = if_nametoindex(o->name);
 		o->in_policy = true;
+		if (if_indextoname(ci->ifindex, now)) { /* the device is still there */
+			if (strcmp(now, o->name)) {
+				snprintf(o->applied_name, sizeof(o->applied_name), "%s", o->name);
+				snprintf(o->name, sizeof(o->name), "%s", now);
+			}
+			o->ifindex = ci->ifindex;
+			o->lost = IFACE_REMOVED;
+			continue;
+		}
+		o->ifindex = if_nametoindex(o->name);
 		o->lost = o->ifindex ? IFACE_RECREATED : IFACE_DELETED;
 	}
 }
@@ -157,10 +197,13 @@ static int bpf_status(struct status_model *m, struct diag *d)
 
 		snprintf(o->name, sizeof(o->name), "%s", si->name);
 		o->ifindex = si->ifindex;
-		o->ingress = ingress_hook(si);
-		o->egress = si->tc_eg_fd >= 0 ? HOOK_TC : HOOK_NONE;
+		o->ingress = hook_of(si, TLSFW_DIR_INGRESS);
+		o->egress = hook_of(si, TLSFW_DIR_EGRESS);
 		b = block_of(&sm, si->ifindex);
 		o->in_policy = b != NULL;
+		for (uint8_t dir = 0; b && dir < 2; dir++)
+			if (wanted(&sm, si->ifindex, dir) && hook_of(si, dir) == HOOK_NONE)
+				o->lost = IFACE_REMOVED; /* another tool took that program off */
 		if (b && strncmp(b->ifname, si->name, sizeof(b->ifname)))
 			snprintf(o->applied_name, sizeof(o->applied_name), "%.*s",
 				 (int)sizeof(b->ifname), b->ifname);
@@ -201,21 +244,17 @@ static bool forget_lost(const struct state *st, const char *name, FILE *out)
 	struct tlsfw_ctx_info ci;
 
 	for (uint32_t s = 0; st->have_maps && !gone.ifindex && s < TLSFW_MAX_CTX; s++) {
-		size_t k = 0;
-
 		if (bpf_map_lookup_elem(st->maps.ifaces, &s, &ci) || !ci.in_use ||
 		    strncmp(ci.ifname, name, sizeof(ci.ifname)))
 			continue;
-		while (k < st->n_ifaces && st->ifaces[k].ifindex != ci.ifindex)
-			k++;
-		if (k == st->n_ifaces)
+		if (!attached(st, ci.ifindex, TLSFW_DIR_INGRESS) &&
+		    !attached(st, ci.ifindex, TLSFW_DIR_EGRESS))
 			gone.ifindex = ci.ifindex;
 	}
 	if (!gone.ifindex)
 		return false;
 	forget_iface(st, &gone);
-	fprintf(out, "%s: forgotten (deleted since the policy was applied: nothing was attached)\n",
-		name);
+	fprintf(out, "%s: forgotten (nothing of tlsfw was attached any more)\n", name);
 	return true;
 }
 
@@ -333,10 +372,9 @@ static int cmp_block(const void *a, const void *b)
 }
 
 /* Rules and blocks of the active generation, named from the metadata maps. */
-static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
+static int snap_layout(struct stats_snap *s, const struct state *st, const struct state_meta *sm)
 {
 	uint8_t bit = 1u << sm->gen;
-	char name[IF_NAMESIZE];
 
 	s->rules = calloc(TLSFW_MAX_RULES, sizeof(*s->rules));
 	s->blocks = calloc(TLSFW_MAX_CTX, sizeof(*s->blocks));
@@ -372,7 +410,7 @@ static int snap_layout(struct stats_snap *s, const struct state_meta *sm)
 		b->slot = i;
 		b->dir = ci->dir;
 		b->hook = ci->hook;
-		b->deleted = !if_indextoname(ci->ifindex, name);
+		b->lost = !attached(st, ci->ifindex, ci->dir);
 	}
 	qsort(s->rules, s->n_rules, sizeof(*s->rules), cmp_rule);
 	qsort(s->blocks, s->n_blocks, sizeof(*s->blocks), cmp_block);
@@ -465,7 +503,7 @@ static int bpf_counters(struct stats_snap *s, bool reset, struct diag *d)
 		 sm.meta.policy_hash);
 	s->applied_at = sm.meta.applied_at;
 	s->default_action = sm.meta.default_action;
-	err = snap_layout(s, &sm);
+	err = snap_layout(s, &st, &sm);
 	if (!err)
 		err = snap_counters(s, &rd);
 	if (!err && s->content)

@@ -195,7 +195,7 @@ static int fill(struct stats_snap *s, const struct nft_counter *k, size_t n)
 			b->dir = dir_parse(k[i].direction) == TLSFW_DIR_EGRESS ? TLSFW_DIR_EGRESS :
 										 TLSFW_DIR_INGRESS;
 			b->hook = HOOK_NFT;
-			b->deleted = !if_nametoindex(b->ifname);
+			b->lost = !if_nametoindex(b->ifname);
 		}
 	}
 	for (size_t b = 0; b < s->n_blocks; b++) {

@@ -63,6 +63,7 @@ static json_object *iface_json(const struct status_model *m, const struct status
 	json_object_object_add(o, "lost",
 			       str_or_null(si->lost == IFACE_DELETED   ? "deleted" :
 					   si->lost == IFACE_RECREATED ? "recreated" :
+					   si->lost == IFACE_REMOVED   ? "removed" :
 					   si->lost == IFACE_ABSENT    ? "absent" :
 									 NULL));
 	json_object_object_add(o, "policy", p ? json_object_new_string(m->file) : NULL);
@@ -100,11 +101,11 @@ static json_object *confirm_json(const struct status_model *m)
 	return o;
 }
 
-/* Some interface is filtered: one of the policy's not deleted since, or a leftover. */
+/* Some interface is filtered in some direction. */
 static bool enforced(const struct status_model *m)
 {
 	for (size_t i = 0; i < m->n_ifaces; i++)
-		if (m->ifaces[i].lost == IFACE_HELD)
+		if (m->ifaces[i].ingress != HOOK_NONE || m->ifaces[i].egress != HOOK_NONE)
 			return true;
 	return false;
 }
@@ -190,6 +191,12 @@ static int print_text(const struct status_model *m)
 		       hook_label(si->ingress), hook_label(si->egress));
 		if (si->lost == IFACE_DELETED)
 			printf("none: deleted since the policy was applied\n");
+		else if (si->lost == IFACE_REMOVED && si->ingress == HOOK_NONE &&
+			 si->egress == HOOK_NONE)
+			printf("none: tlsfw's programs were removed by another tool since the policy was applied (run `tlsfw apply` again)\n");
+		else if (si->lost == IFACE_REMOVED)
+			printf("%u, but tlsfw's %s program was removed by another tool since the policy was applied (run `tlsfw apply` again)\n",
+			       m->n_rules, si->ingress == HOOK_NONE ? "ingress" : "egress");
 		else if (si->lost == IFACE_ABSENT)
 			printf("none: no interface of that name now (nftables filters one again once it appears)\n");
 		else if (si->lost == IFACE_RECREATED)

@@ -43,8 +43,8 @@ struct stats_block {
 	uint32_t slot;
 	uint8_t dir;  /* enum tlsfw_dir */
 	uint8_t hook; /* enum hook_id (names.h) */
-	bool deleted; /* the interface is gone since apply (bpf: no device has that ifindex
-		       * now; nft: none has that name) */
+	bool lost;    /* nothing filters there now: the interface was deleted since apply (nft: no
+		    * device has its name), or another tool removed tlsfw's programs (bpf) */
 	struct tlsfw_counter stat[TLSFW_STAT_MAX]; /* default, verdict totals, reasons */
 	struct tlsfw_counter *rule;		   /* per snapshot rule, same index */
 };

@@ -53,7 +53,7 @@ static void print_block(const struct stats_snap *s, const struct stats_view *v, 
 
 	fprintf(out, "\n%s %s (%s%s)\n", textsafe(bl->ifname, name, sizeof(name)),
 		dir_name(bl->dir), hook_label(bl->hook),
-		bl->deleted ? "; interface deleted since the policy was applied" : "");
+		bl->lost ? "; nothing filters there now: see tlsfw status" : "");
 	fprintf(out, "  %-24s %-7s %-8s %12s %13s", "RULE", "ACTION", "MODE", "PACKETS", "BYTES");
 	if (v->rates)
 		fprintf(out, " %12s %15s", "PACKETS/S", "BYTES/S");

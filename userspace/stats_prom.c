@@ -166,12 +166,12 @@ static void hook_family(FILE *out, const struct stats_snap *s)
 		label(out, "hook", hook_id_name(s->blocks[k].hook), false);
 		fprintf(out, "} 1\n");
 	}
-	name = "tlsfw_interface_deleted";
+	name = "tlsfw_interface_lost";
 	family(out, name, "gauge",
-	       "1 when the interface was deleted since the policy was applied: nothing filters it there now.");
+	       "1 when nothing filters there any more: the interface was deleted since the policy was applied, or another tool removed tlsfw's programs.");
 	for (size_t k = 0; k < s->n_blocks; k++) {
 		block_labels(out, name, &s->blocks[k]);
-		fprintf(out, "} %d\n", s->blocks[k].deleted);
+		fprintf(out, "} %d\n", s->blocks[k].lost);
 	}
 }
 

@@ -9,7 +9,9 @@
 #   stats marks its block, detach t0 forgets it; created again: the probe is answered
 #   (nothing filters the new t0)
 #   and status says so; apply again filters it. Renamed (lan0 -> lan9): still filtered, and
-#   status counts it as the policy's, with the name it was applied under.
+#   status counts it as the policy's, with the name it was applied under. Its XDP program
+#   removed by another tool (ip link set xdp off): unfiltered, and status, stats and the
+#   metrics say so; apply restores it.
 # - nft: the ingress chain is bound to the name: while no t0 exists status says so; the new
 #   t0 is filtered again at once, and status shows it as enforced.
 . "$(dirname "$0")/lib.sh"
@@ -66,7 +68,7 @@ EOF2
 		row t0 | grep -q -- "-  *-  *none: no interface of that name now (nftables filters one again once it appears)$" ||
 			{ tlsfw status; fail "nft: status row of the deleted t0"; }
 		[ "$(ifield t0 lost)" = "['absent']" ] || { cat "$TMP/st.json"; fail "nft: status --json of the deleted t0"; }
-		tlsfw stats | grep -qx "t0 ingress (nftables; interface deleted since the policy was applied)" ||
+		tlsfw stats | grep -qx "t0 ingress (nftables; nothing filters there now: see tlsfw status)" ||
 			{ tlsfw stats; fail "nft: stats does not mark t0's block"; }
 		ok "nft: t0 deleted: status and stats say so"
 	fi
@@ -93,16 +95,16 @@ EOF2
 		{ tlsfw status; fail "bpf: status row of the deleted t0"; }
 	[ "$(ifield t0 lost)" = "['deleted']" ] && [ "$(ifield t0 ifindex)" = "[None]" ] ||
 		{ cat "$TMP/st.json"; fail "bpf: status --json of the deleted t0"; }
-	tlsfw stats | grep -qx "t0 ingress (XDP native; interface deleted since the policy was applied)" ||
+	tlsfw stats | grep -qx "t0 ingress (XDP native; nothing filters there now: see tlsfw status)" ||
 		{ tlsfw stats; fail "bpf: stats does not mark t0's block"; }
 	grep -qx "lan0 ingress (XDP native)" <(tlsfw stats) || fail "bpf: stats marks lan0"
 	tlsfw stats --prometheus >"$TMP/prom" || fail "bpf: stats --prometheus"
-	grep -qx 'tlsfw_interface_deleted{interface="t0",direction="ingress"} 1' "$TMP/prom" &&
-		grep -qx 'tlsfw_interface_deleted{interface="lan0",direction="ingress"} 0' "$TMP/prom" ||
-		{ grep interface_deleted "$TMP/prom"; fail "bpf: tlsfw_interface_deleted"; }
+	grep -qx 'tlsfw_interface_lost{interface="t0",direction="ingress"} 1' "$TMP/prom" &&
+		grep -qx 'tlsfw_interface_lost{interface="lan0",direction="ingress"} 0' "$TMP/prom" ||
+		{ grep interface_lost "$TMP/prom"; fail "bpf: tlsfw_interface_lost"; }
 	ok "bpf: t0 deleted: status and stats say so"
 	tlsfw detach t0 >"$TMP/detach.out" || { cat "$TMP/detach.out"; fail "bpf: detach of the deleted t0"; }
-	grep -qx "t0: forgotten (deleted since the policy was applied: nothing was attached)" "$TMP/detach.out" ||
+	grep -qx "t0: forgotten (nothing of tlsfw was attached any more)" "$TMP/detach.out" ||
 		{ cat "$TMP/detach.out"; fail "bpf: detach does not say it forgot t0"; }
 	[ -z "$(row t0)" ] && ! tlsfw stats | grep -q "^t0 " && [ -n "$(row lan0)" ] ||
 		{ tlsfw status; tlsfw stats; fail "bpf: t0 still listed after detach t0"; }
@@ -126,5 +128,19 @@ EOF2
 	gw ip link set lan9 down && gw ip link set lan9 name lan0 && gw ip link set lan0 up ||
 		fail "rename lan9 back"
 	ok "bpf: lan0 renamed lan9: still filtered, status names it the policy's"
+
+	gw ip link set dev lan0 xdp off || fail "xdp off on lan0"
+	answered "$S4" "tlsfw's XDP program removed from lan0 by ip"
+	row lan0 | grep -q -- "-  *-  *none: tlsfw's programs were removed by another tool since the policy was applied (run \`tlsfw apply\` again)$" ||
+		{ tlsfw status; fail "bpf: status row of lan0 without its program"; }
+	[ "$(ifield lan0 lost)" = "['removed']" ] || { cat "$TMP/st.json"; fail "bpf: status --json of lan0 without its program"; }
+	tlsfw stats | grep -qx "lan0 ingress (XDP native; nothing filters there now: see tlsfw status)" ||
+		{ tlsfw stats; fail "bpf: stats does not mark lan0's block"; }
+	tlsfw stats --prometheus | grep -qx 'tlsfw_interface_lost{interface="lan0",direction="ingress"} 1' ||
+		fail "bpf: tlsfw_interface_lost of lan0"
+	tlsfw apply "$P" >/dev/null 2>&1 || fail "bpf: apply after xdp off"
+	filtered "$S4" "applied after xdp off"
+	[ "$(ifield lan0 lost)" = "[None]" ] || { cat "$TMP/st.json"; fail "bpf: lan0 still lost after apply"; }
+	ok "bpf: lan0's program removed by another tool: unfiltered, status, stats and metrics say so; apply restores it"
 	tlsfw detach >/dev/null || fail "bpf: detach"
 done
