@@ -310,8 +310,8 @@ int confirm_file_write(const char *path, const char *buf, size_t len, struct dia
 }
 
 /* Each interface of the policy in force (compiled in prev) must carry it now: one detached by
- * hand since (or gone) would be attached again by a rollback, which restores the file whole,
- * not what was in force. -EINVAL: refused, d says which. */
+ * hand since (or deleted, or stripped: status's lost) would be attached again by a rollback,
+ * which restores the file whole, not what was in force. -EINVAL: refused, d says which. */
 static int target_attached(const struct compiled *prev, const char *file, struct diag *d)
 {
 	char safe[TEXTSAFE_LEN(TLSFW_PATH_MAX)], name[TEXTSAFE_LEN(IF_NAMESIZE)];
@@ -328,7 +328,7 @@ static int target_attached(const struct compiled *prev, const char *file, struct
 			continue;
 		diag_error(
 			d, NULL,
-			"--confirm cannot restore the policy in force: %s names %s, where it is no longer enforced (detached since it was applied, or the interface is gone), and a rollback would attach it there again; apply it again, or detach, first",
+			"--confirm cannot restore the policy in force: %s names %s, where it is no longer enforced (detached, deleted, or its programs removed by another tool since it was applied), and a rollback would attach it there again; apply it again, or detach, first",
 			textsafe(file, safe, sizeof(safe)), textsafe(want, name, sizeof(name)));
 		err = -EINVAL;
 	}
