@@ -153,7 +153,7 @@ static int resolve_ifaces(struct apply_ctx *c)
 						   TLSFW_HOOK_XDP_GENERIC;
 				ai->mode_change = true;
 			}
-		} else if (old && old->tc_in_fd >= 0) {
+		} else if (tc_decides(old)) {
 			ai->hook = TLSFW_HOOK_TC;
 			if (ai->pi->xdp_mode != POL_XDP_AUTO) {
 				ai->hook = ai->pi->xdp_mode == POL_XDP_NATIVE ?

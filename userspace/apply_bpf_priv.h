@@ -91,6 +91,13 @@ static inline bool wants(const struct apply_iface *ai, unsigned int hook)
 	return ai->pi->hooks & hook;
 }
 
+/* tc decides the interface's ingress: its tc ingress program is not just XDP's reply helper
+ * (which stays behind when another tool removes XDP, and then decides nothing). */
+static inline bool tc_decides(const struct state_iface *old)
+{
+	return old && old->tc_in_fd >= 0 && !old->tc_in_reply;
+}
+
 static inline const struct apply_iface *plan_iface(const struct apply_ctx *c, const char *name)
 {
 	for (size_t i = 0; i < c->pl->n_ifaces; i++)

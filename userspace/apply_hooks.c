@@ -31,6 +31,9 @@ static int role_fd(struct apply_ctx *c, unsigned int role)
 	return err ? err : c->progs.fd[role];
 }
 
+static int tc_renew(struct apply_ctx *c, struct apply_iface *ai, unsigned int role, int old_fd,
+		    uint32_t old_id);
+
 static int prog_fd(struct apply_ctx *c, uint8_t hook, bool egress)
 {
 	return role_fd(c, hook_role(hook, egress));
@@ -135,6 +138,9 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 									   "any",
 				     why, *why ? " (" : "", strerror(-err), *why ? ")" : "");
 	ai->hook = TLSFW_HOOK_TC;
+	/* only XDP's reply helper on tc ingress (XDP removed by another tool): tc takes its place */
+	if (has_reply(ai))
+		return tc_renew(c, ai, TLSFW_ROLE_TC_INGRESS, ai->old->tc_in_fd, ai->old->tc_in_id);
 	return attach_tc(c, ai, false);
 }
 
@@ -212,7 +218,7 @@ int hooks_replace(struct apply_ctx *c)
 			continue;
 		if (in && old->xdp_fd >= 0)
 			err = replace_xdp(c, ai);
-		if (!err && in && old->xdp_fd < 0 && old->tc_in_fd >= 0)
+		if (!err && in && old->xdp_fd < 0 && tc_decides(old))
 			err = tc_renew(c, ai, TLSFW_ROLE_TC_INGRESS, old->tc_in_fd, old->tc_in_id);
 		if (!err && wants_reply(ai) && has_reply(ai))
 			err = tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, old->tc_in_fd, old->tc_in_id);
@@ -235,8 +241,12 @@ int hooks_attach_new(struct apply_ctx *c)
 		int err;
 
 		if (wants(ai, POL_HOOK_INGRESS) &&
-		    (!old || (old->xdp_fd < 0 && old->tc_in_fd < 0))) {
+		    (!old || (old->xdp_fd < 0 && !tc_decides(old)))) {
 			err = attach_ingress(c, ai);
+			/* XDP back next to the reply helper that another tool left behind */
+			if (!err && wants_reply(ai) && has_reply(ai))
+				err = tc_renew(c, ai, TLSFW_ROLE_TC_REPLY, old->tc_in_fd,
+					       old->tc_in_id);
 			if (err)
 				return err;
 		}

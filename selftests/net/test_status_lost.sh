@@ -11,7 +11,8 @@
 #   and status says so; apply again filters it. Renamed (lan0 -> lan9): still filtered, and
 #   status counts it as the policy's, with the name it was applied under. Its XDP program
 #   removed by another tool (ip link set xdp off): unfiltered, and status, stats and the
-#   metrics say so; apply restores it.
+#   metrics say so; apply restores it. The same with a reject rule, whose helper on tc
+#   ingress ip leaves behind: apply attaches XDP again, not a tc ingress filter.
 # - nft: the ingress chain is bound to the name: while no t0 exists status says so; the new
 #   t0 is filtered again at once, and status shows it as enforced.
 . "$(dirname "$0")/lib.sh"
@@ -142,5 +143,39 @@ EOF2
 	filtered "$S4" "applied after xdp off"
 	[ "$(ifield lan0 lost)" = "[None]" ] || { cat "$TMP/st.json"; fail "bpf: lan0 still lost after apply"; }
 	ok "bpf: lan0's program removed by another tool: unfiltered, status, stats and metrics say so; apply restores it"
+
+	# A reject rule: XDP hands its rejects to the helper on tc ingress (lan0's peer has no
+	# XDP program). ip removes XDP and leaves the helper, which decides nothing; apply
+	# attaches XDP again, as auto mode chooses, and the helper stays XDP's helper.
+	R=$(policy "r-$B" <<EOF2
+version: 1
+backend: $B
+interfaces:
+  - name: lan0
+rules:
+  - name: drop-5004
+    proto: udp
+    dport: 5004
+    action: drop
+  - name: reject-5005
+    proto: udp
+    dport: 5005
+    action: reject
+EOF2
+)
+	tlsfw apply "$R" >/dev/null 2>&1 || fail "bpf: apply of the reject policy"
+	gw ip link set dev lan0 xdp off || fail "xdp off on lan0 (reject policy)"
+	answered "$S4" "XDP removed, the reply helper left"
+	row lan0 | grep -q -- "-  *-  *none: tlsfw's programs were removed by another tool since the policy was applied (run \`tlsfw apply\` again)$" ||
+		{ tlsfw status; fail "bpf: status row of lan0 with the reply helper alone"; }
+	tlsfw apply "$R" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "bpf: apply after xdp off (reject policy)"; }
+	[ "$(ifield lan0 ingress)" = "['xdp-native']" ] && [ "$(ifield lan0 lost)" = "[None]" ] ||
+		{ cat "$TMP/apply.out" "$TMP/st.json"; fail "bpf: apply after xdp off did not attach XDP again"; }
+	filtered "$S4" "applied after xdp off (reject policy)"
+	[ "$(udp_icmp "$CLI" "$S4" 5005)" = "icmp 3 13" ] || fail "bpf: UDP 5005 not rejected after the apply"
+	tlsfw detach lan0 >"$TMP/detach.out" || fail "bpf: detach lan0"
+	grep -qx "lan0: detached (ingress XDP native, reject answers tc)" "$TMP/detach.out" ||
+		{ cat "$TMP/detach.out"; fail "bpf: lan0's hooks after the apply"; }
+	ok "bpf: XDP removed by another tool, its reply helper left: apply attaches XDP again"
 	tlsfw detach >/dev/null || fail "bpf: detach"
 done
