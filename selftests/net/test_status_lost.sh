@@ -168,6 +168,18 @@ EOF2
 	answered "$S4" "XDP removed, the reply helper left"
 	row lan0 | grep -q -- "-  *-  *none: tlsfw's programs were removed by another tool since the policy was applied (run \`tlsfw apply\` again)$" ||
 		{ tlsfw status; fail "bpf: status row of lan0 with the reply helper alone"; }
+	# a fault at each step from the new XDP on rolls back to exactly this: no XDP, the helper
+	helper=$(gw tc filter show dev lan0 ingress | grep -o 'id [0-9]* name tlsfw_tc_reply')
+	[ -n "$helper" ] || fail "bpf: xdp off removed the reply helper too"
+	for step in attach-new names flip post-flip-attach detach-old meta; do
+		TLSFW_FAULT=$step tlsfw apply "$R" >"$TMP/apply.out" 2>&1
+		[ $? = 2 ] && grep -q "error: $step: fault injected" "$TMP/apply.out" ||
+			{ cat "$TMP/apply.out"; fail "bpf: fault at $step after xdp off"; }
+		! gw ip -d link show lan0 | grep -q prog/xdp &&
+			[ "$(gw tc filter show dev lan0 ingress | grep -o 'id [0-9]* name tlsfw_tc_reply')" = "$helper" ] ||
+			{ gw ip -d link show lan0; gw tc filter show dev lan0 ingress; fail "bpf: fault at $step after xdp off: not rolled back"; }
+	done
+	answered "$S4" "XDP removed, the reply helper left, faults rolled back"
 	tlsfw apply "$R" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "bpf: apply after xdp off (reject policy)"; }
 	[ "$(ifield lan0 ingress)" = "['xdp-native']" ] && [ "$(ifield lan0 lost)" = "[None]" ] ||
 		{ cat "$TMP/apply.out" "$TMP/st.json"; fail "bpf: apply after xdp off did not attach XDP again"; }
@@ -176,6 +188,6 @@ EOF2
 	tlsfw detach lan0 >"$TMP/detach.out" || fail "bpf: detach lan0"
 	grep -qx "lan0: detached (ingress XDP native, reject answers tc)" "$TMP/detach.out" ||
 		{ cat "$TMP/detach.out"; fail "bpf: lan0's hooks after the apply"; }
-	ok "bpf: XDP removed by another tool, its reply helper left: apply attaches XDP again"
+	ok "bpf: XDP removed by another tool, its reply helper left: apply attaches XDP again (a fault at any later step rolls back)"
 	tlsfw detach >/dev/null || fail "bpf: detach"
 done
