@@ -45,8 +45,8 @@
  * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
  * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6;
  * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP, TLSFW_MAX_RULES 8,320;
- * 9: tlsfw_meta.rule_end */
-#define TLSFW_ABI_VERSION 9
+ * 9: tlsfw_meta.rule_end; 10: tlsfw_meta.netns_cookie */
+#define TLSFW_ABI_VERSION 10
 
 /* Limits. */
 #define TLSFW_POLICY_RULES 4096 /* rules one policy may list */
@@ -464,6 +464,10 @@ struct tlsfw_meta {
 	 * that object in use (all zero: none loaded). */
 	__u8 build[32];
 	__u8 prog_tag[TLSFW_ROLES][8];
+	/* The network namespace the policy was applied in (SO_NETNS_COOKIE; 0: unknown). A
+	 * device moved to another namespace keeps its XDP program, and with it these maps:
+	 * tlsfw there tells them from its own policy by this (state.h, "foreign"). */
+	__u64 netns_cookie;
 };
 
 /*

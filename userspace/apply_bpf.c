@@ -138,6 +138,11 @@ static int resolve_ifaces(struct apply_ctx *c)
 				c, ai, -ENODEV,
 				"interface '%s' does not exist in this network namespace",
 				ai->pi->name);
+		if (state_foreign_find(&c->st, ai->pi->name))
+			return apply_fail_at(
+				c, ai, -EBUSY,
+				"%s carries the tlsfw programs of another network namespace's policy (it was moved here after that apply; they still filter it as that policy says): run `tlsfw detach %s` here first",
+				ai->pi->name, ai->pi->name);
 		old = ai->old = state_iface_find(&c->st, ai->pi->name);
 		if (!wants(ai, POL_HOOK_INGRESS))
 			continue;
@@ -470,6 +475,7 @@ static int write_meta(struct apply_ctx *c)
 	m.default_action = c->pl->default_action;
 	m.backend = c->o->backend;
 	m.rule_end = c->rule_end; /* both generations' records, until commit releases some */
+	m.netns_cookie = netns_cookie();
 	progs_record(&c->progs, &c->old.meta, &m);
 	if (bpf_map_update_elem(c->maps.meta, &zero, &m, BPF_ANY))
 		return apply_fail(c, -errno, "cannot write tlsfw_meta: %s", strerror(errno));
@@ -654,6 +660,8 @@ static int run(struct apply_ctx *c)
 	err = state_find(&c->st, c->d);
 	if (err)
 		return err;
+	if (c->o->had_policy)
+		*c->o->had_policy = c->st.n_ifaces > 0;
 	if ((err = step(c, "find")))
 		return err;
 	c->progs.flows = c->pl->flows;

@@ -25,6 +25,9 @@ struct apply_opts {
 	/* Per plan interface, where the policy names it: a failure that concerns an interface
 	 * is an error there. NULL: without a location. */
 	const struct loc *iface_loc;
+	/* Set once the state is read: whether this namespace had a policy of its own (not only
+	 * another namespace's programs on a device moved here, state.h). NULL: not asked. */
+	bool *had_policy;
 };
 
 /*

@@ -52,7 +52,8 @@ struct status_iface {
 	unsigned int ifindex;		/* 0: the interface is gone */
 	uint8_t ingress, egress; /* enum hook_id; HOOK_NONE: that direction is not filtered */
 	bool in_policy;		 /* false: left by an interrupted apply, not the policy's */
-	enum iface_lost lost;	 /* not IFACE_HELD: the policy's, deleted since apply */
+	bool foreign; /* its tlsfw programs serve another network namespace's policy (state.h) */
+	enum iface_lost lost; /* not IFACE_HELD: the policy's, deleted since apply */
 };
 
 struct status_model {

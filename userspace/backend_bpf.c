@@ -26,7 +26,7 @@ static int bpf_in_force(bool *yes, struct diag *d)
 	struct state st;
 	int err = state_find_programs(&st, d);
 
-	*yes = !err && st.n_ifaces;
+	*yes = !err && (st.n_ifaces || st.n_foreign);
 	state_free(&st);
 	return err;
 }
@@ -42,6 +42,7 @@ static int bpf_apply(const struct backend_apply *a, struct backend_result *r, st
 		.dry_run = a->dry_run,
 		.out = a->out,
 		.iface_loc = locs,
+		.had_policy = &r->had_policy,
 	};
 	int err;
 
@@ -181,15 +182,17 @@ static int bpf_status(struct status_model *m, struct diag *d)
 
 	if (err)
 		return err;
-	m->ifaces = calloc(st.n_ifaces + TLSFW_MAX_CTX, sizeof(*m->ifaces));
-	err = m->ifaces ? state_meta_read(&st.maps, &sm) : -ENOMEM;
+	m->ifaces = calloc(st.n_ifaces + st.n_foreign + TLSFW_MAX_CTX, sizeof(*m->ifaces));
+	err = !m->ifaces ? -ENOMEM : st.have_maps ? state_meta_read(&st.maps, &sm) : 0;
 	if (err) {
 		diag_sys_error(d, err, "cannot read the enforced policy's metadata");
 		state_free(&st);
 		return err;
 	}
-	policy_of(m, &sm);
-	m->flows = map_entries(st.maps.flows);
+	if (st.have_maps) {
+		policy_of(m, &sm);
+		m->flows = map_entries(st.maps.flows);
+	}
 	for (size_t i = 0; i < st.n_ifaces; i++) {
 		const struct state_iface *si = &st.ifaces[i];
 		struct status_iface *o = &m->ifaces[m->n_ifaces++];
@@ -208,7 +211,19 @@ static int bpf_status(struct status_model *m, struct diag *d)
 			snprintf(o->applied_name, sizeof(o->applied_name), "%.*s",
 				 (int)sizeof(b->ifname), b->ifname);
 	}
-	lost_ifaces(m, &sm);
+	if (st.have_maps)
+		lost_ifaces(m, &sm);
+	/* after lost_ifaces, which matches the records to the rows by ifindex */
+	for (size_t i = 0; i < st.n_foreign; i++) {
+		const struct state_iface *si = &st.foreign[i];
+		struct status_iface *o = &m->ifaces[m->n_ifaces++];
+
+		snprintf(o->name, sizeof(o->name), "%s", si->name);
+		o->ifindex = si->ifindex;
+		o->ingress = hook_of(si, TLSFW_DIR_INGRESS);
+		o->egress = hook_of(si, TLSFW_DIR_EGRESS);
+		o->foreign = true;
+	}
 	state_meta_free(&sm);
 	state_free(&st);
 	return 0;
@@ -320,8 +335,20 @@ static int bpf_detach(char *const *ifnames, size_t n, FILE *out, struct diag *d)
 
 		if (si)
 			pick[si - st.ifaces] = true;
+		else if (state_foreign_find(&st, ifnames[i]))
+			continue; /* below */
 		else if (!forget_lost(&st, ifnames[i], out))
 			fprintf(out, "%s: nothing of tlsfw attached\n", ifnames[i]);
+	}
+	/* Another namespace's programs on a device moved here: their hooks go, their maps (that
+	 * namespace's policy) are not touched. */
+	for (size_t i = 0; i < st.n_foreign; i++) {
+		bool named = !n;
+
+		for (size_t k = 0; k < n && !named; k++)
+			named = !strcmp(ifnames[k], st.foreign[i].name);
+		if (named && (err = detach_iface(&st.foreign[i], out, d)))
+			ret = err;
 	}
 	for (size_t i = 0; i < st.n_ifaces; i++)
 		n_pick += pick[i] |= !n;
@@ -488,6 +515,10 @@ static int bpf_counters(struct stats_snap *s, bool reset, struct diag *d)
 
 	if (err)
 		return err;
+	if (!st.have_maps) { /* only another namespace's programs (state.h): nothing here */
+		state_free(&st);
+		return 0;
+	}
 	err = bpf_counters_map(&rd.ctr, st.maps.counters);
 	if (!err)
 		err = state_meta_read(&st.maps, &sm);

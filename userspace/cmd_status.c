@@ -57,6 +57,7 @@ static json_object *iface_json(const struct status_model *m, const struct status
 	json_object_object_add(o, "ingress", str_or_null(hook_id_name(si->ingress)));
 	json_object_object_add(o, "egress", str_or_null(hook_id_name(si->egress)));
 	json_object_object_add(o, "in_policy", json_object_new_boolean(si->in_policy));
+	json_object_object_add(o, "foreign", json_object_new_boolean(si->foreign));
 	json_object_object_add(
 		o, "applied_name",
 		json_object_new_string(*si->applied_name ? si->applied_name : si->name));
@@ -105,7 +106,8 @@ static json_object *confirm_json(const struct status_model *m)
 static bool enforced(const struct status_model *m)
 {
 	for (size_t i = 0; i < m->n_ifaces; i++)
-		if (m->ifaces[i].ingress != HOOK_NONE || m->ifaces[i].egress != HOOK_NONE)
+		if (!m->ifaces[i].foreign &&
+		    (m->ifaces[i].ingress != HOOK_NONE || m->ifaces[i].egress != HOOK_NONE))
 			return true;
 	return false;
 }
@@ -180,6 +182,8 @@ static int print_text(const struct status_model *m)
 	}
 	if (m->have_policy)
 		print_policy(m);
+	else if (!enforced(m))
+		printf("tlsfw: nothing enforced in this network namespace\n\n");
 	if (m->confirm_pending)
 		print_confirm(m);
 	printf("%-16s %-12s %-8s %s\n", "INTERFACE", "INGRESS", "EGRESS", "RULES");
@@ -189,8 +193,11 @@ static int print_text(const struct status_model *m)
 
 		printf("%-16s %-12s %-8s ", textsafe(si->name, name, sizeof(name)),
 		       hook_label(si->ingress), hook_label(si->egress));
-		if (si->lost == IFACE_DELETED)
-			printf("none: deleted since the policy was applied\n");
+		if (si->foreign)
+			printf("none here: the tlsfw programs of another network namespace's policy (moved here after that apply): run `tlsfw detach %s`\n",
+			       name);
+		else if (si->lost == IFACE_DELETED)
+			printf("none: deleted (or moved to another network namespace) since the policy was applied\n");
 		else if (si->lost == IFACE_REMOVED && si->ingress == HOOK_NONE &&
 			 si->egress == HOOK_NONE)
 			printf("none: tlsfw's programs were removed by another tool since the policy was applied (run `tlsfw apply` again)\n");

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -114,14 +115,97 @@ static int iface_probe(struct state_iface *si)
 	return 0;
 }
 
-/* A program that decides (tlsfw_tc_reply only builds replies: the last choice). */
+/* A program that decides (tlsfw_tc_reply only builds replies: the last choice): its fd, and
+ * its id in *id when id is not NULL. */
+static int iface_prog(const struct state_iface *si, uint32_t *id)
+{
+	int fd = si->tc_in_fd; /* tc ingress, unless it is the reply helper and there is more */
+	uint32_t prog = si->tc_in_id;
+
+	if (si->xdp_fd >= 0) {
+		fd = si->xdp_fd;
+		prog = si->xdp_id;
+	} else if ((si->tc_in_fd < 0 || si->tc_in_reply) && si->tc_eg_fd >= 0) {
+		fd = si->tc_eg_fd;
+		prog = si->tc_eg_id;
+	}
+	if (id)
+		*id = prog;
+	return fd;
+}
+
 static int iface_prog_fd(const struct state_iface *si)
 {
-	if (si->xdp_fd >= 0)
-		return si->xdp_fd;
-	if (si->tc_in_fd >= 0 && !si->tc_in_reply)
-		return si->tc_in_fd;
-	return si->tc_eg_fd >= 0 ? si->tc_eg_fd : si->tc_in_fd;
+	return iface_prog(si, NULL);
+}
+
+uint64_t netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+/* The network namespace whose policy a program's maps hold (tlsfw_meta.netns_cookie); 0 when
+ * unknown: no record yet (an apply killed before it wrote one), another map layout. */
+static uint64_t prog_netns(int prog_fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), zero = 0;
+	struct tlsfw_meta meta;
+	struct bpf_maps m;
+	uint64_t cookie = 0;
+
+	if (bpf_maps_from_prog_fd(&m, prog_fd))
+		return 0;
+	if (!bpf_obj_get_info_by_fd(m.meta, &info, &len) && info.value_size == sizeof(meta) &&
+	    !bpf_map_lookup_elem(m.meta, &zero, &meta) && meta.abi_version == TLSFW_ABI_VERSION)
+		cookie = meta.netns_cookie;
+	bpf_maps_close(&m);
+	return cookie;
+}
+
+/* Move the interfaces whose programs serve another namespace's policy to st->foreign. The
+ * maps are asked once per program: a policy's interfaces share theirs. */
+static int split_foreign(struct state *st)
+{
+	uint64_t here = netns_cookie(), seen_ns[8];
+	uint32_t seen_id[8];
+	size_t n_seen = 0, kept = 0;
+
+	if (!here || !st->n_ifaces)
+		return 0;
+	st->foreign = calloc(st->n_ifaces, sizeof(*st->foreign));
+	if (!st->foreign)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_ifaces; i++) {
+		const struct state_iface *si = &st->ifaces[i];
+		uint32_t id;
+		int fd = iface_prog(si, &id);
+		uint64_t ns;
+		size_t k = 0;
+
+		while (k < n_seen && seen_id[k] != id)
+			k++;
+		ns = k < n_seen ? seen_ns[k] : prog_netns(fd);
+		if (k == n_seen && n_seen < 8) {
+			seen_id[n_seen] = id;
+			seen_ns[n_seen++] = ns;
+		}
+		if (ns && ns != here)
+			st->foreign[st->n_foreign++] = *si;
+		else
+			st->ifaces[kept++] = *si;
+	}
+	st->n_ifaces = kept;
+	return 0;
 }
 
 static uint32_t map_id(int fd)
@@ -244,6 +328,8 @@ int state_find_programs(struct state *st, struct diag *d)
 out:
 	if_freenameindex(ifs);
 	libbpf_set_print(prev);
+	if (!err && split_foreign(st))
+		err = diag_sys_error(d, -ENOMEM, "cannot list tlsfw's programs");
 	if (err)
 		state_free(st);
 	return err;
@@ -266,19 +352,32 @@ void state_free(struct state *st)
 		return;
 	for (size_t i = 0; i < st->n_ifaces; i++)
 		iface_close(&st->ifaces[i]);
+	for (size_t i = 0; i < st->n_foreign; i++)
+		iface_close(&st->foreign[i]);
 	free(st->ifaces);
+	free(st->foreign);
 	if (st->have_maps)
 		bpf_maps_close(&st->maps);
 	memset(st, 0, sizeof(*st));
 	memset(&st->maps, 0xff, sizeof(st->maps));
 }
 
+static struct state_iface *find_in(struct state_iface *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i].name, name))
+			return &list[i];
+	return NULL;
+}
+
 struct state_iface *state_iface_find(const struct state *st, const char *name)
 {
-	for (size_t i = 0; i < st->n_ifaces; i++)
-		if (!strcmp(st->ifaces[i].name, name))
-			return &st->ifaces[i];
-	return NULL;
+	return find_in(st->ifaces, st->n_ifaces, name);
+}
+
+struct state_iface *state_foreign_find(const struct state *st, const char *name)
+{
+	return find_in(st->foreign, st->n_foreign, name);
 }
 
 /* All n values of an array map, in order: a few batch system calls instead of one lookup per

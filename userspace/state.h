@@ -46,6 +46,11 @@ struct state_iface {
 struct state {
 	struct state_iface *ifaces; /* interfaces with at least one tlsfw program */
 	size_t n_ifaces;
+	/* Interfaces whose tlsfw programs serve another network namespace's policy: a device
+	 * moved here after apply keeps its XDP program (tlsfw_meta.netns_cookie). Not part of
+	 * what is enforced here; only detach touches them, and never their maps. */
+	struct state_iface *foreign;
+	size_t n_foreign;
 	bool have_maps;	       /* maps found (false: nothing enforced) */
 	struct bpf_maps maps;  /* opened from one of the programs */
 	uint32_t state_map_id; /* identity of this tlsfw instance's maps */
@@ -63,6 +68,10 @@ int state_find_programs(struct state *st, struct diag *d);
 int state_open_maps(struct state *st, struct diag *d, bool lenient);
 void state_free(struct state *st);
 struct state_iface *state_iface_find(const struct state *st, const char *name);
+struct state_iface *state_foreign_find(const struct state *st, const char *name);
+
+/* This network namespace's cookie (SO_NETNS_COOKIE), 0 when the kernel cannot say. */
+uint64_t netns_cookie(void);
 
 /* The metadata maps, read whole. Arrays allocated by the callee; free with state_meta_free. */
 struct state_meta {

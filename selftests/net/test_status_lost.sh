@@ -92,7 +92,7 @@ EOF2
 	ok "bpf: t0 deleted and created again: not filtered, and status says so"
 
 	gw ip link del t0 || fail "delete t0"
-	row t0 | grep -q -- "-  *-  *none: deleted since the policy was applied$" ||
+	row t0 | grep -q -- "-  *-  *none: deleted (or moved to another network namespace) since the policy was applied$" ||
 		{ tlsfw status; fail "bpf: status row of the deleted t0"; }
 	[ "$(ifield t0 lost)" = "['deleted']" ] && [ "$(ifield t0 ifindex)" = "[None]" ] ||
 		{ cat "$TMP/st.json"; fail "bpf: status --json of the deleted t0"; }
