@@ -322,7 +322,7 @@ static int target_attached(const struct compiled *prev, const char *file, struct
 		const char *want = prev->plan.ifaces[i].name;
 		size_t j = 0;
 
-		while (j < m.n_ifaces && strcmp(m.ifaces[j].name, want))
+		while (j < m.n_ifaces && (m.ifaces[j].foreign || strcmp(m.ifaces[j].name, want)))
 			j++;
 		if (j < m.n_ifaces && m.ifaces[j].ifindex && m.ifaces[j].lost == IFACE_HELD)
 			continue;
