@@ -125,7 +125,7 @@ keys("status policy", st["policy"], ["file", "hash", "applied_at", "applied_at_u
      "default", "backend", "generation", "table", "flow_table_entries"])
 for i in st["interfaces"]:
     keys("status interface", i, ["name", "applied_name", "ifindex", "ingress", "egress",
-         "in_policy", "lost", "policy", "hash", "applied_at", "rules"])
+         "in_policy", "foreign", "lost", "policy", "hash", "applied_at", "rules"])
 keys("stats", sx, ["policy", "rules", "interfaces", "reasons"])
 keys("stats policy", sx["policy"], ["file", "hash", "applied_at", "applied_at_unix", "default",
      "backend"])
@@ -147,7 +147,8 @@ if p["table"] != ("inet tlsfw" if b == "nft" else None):
 hook = "nft" if b == "nft" else "xdp-native"
 lan = [i for i in st["interfaces"] if i["name"] == "lan0"]
 if len(lan) != 1 or lan[0]["ingress"] != hook or not isinstance(lan[0]["ifindex"], int) or \
-        lan[0]["ifindex"] <= 0 or lan[0]["hash"] != want or lan[0]["in_policy"] is not True:
+        lan[0]["ifindex"] <= 0 or lan[0]["hash"] != want or lan[0]["in_policy"] is not True or \
+        lan[0]["foreign"] is not False:
     bad.append("status lan0: %s" % lan)
 if [i["hook"] for i in sx["interfaces"] if i["interface"] == "lan0"] != [hook]:
     bad.append("stats lan0 hook: %s" % [i["hook"] for i in sx["interfaces"]])
