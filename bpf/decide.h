@@ -113,6 +113,13 @@ struct {
 } tlsfw_rule_flows SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * TLSFW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, __u32);
+} tlsfw_rule_order SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TLSFW_FRAG_ENTRIES);
 	__type(key, struct tlsfw_frag_key);
@@ -191,6 +198,7 @@ static __always_inline void touch_all_maps(void)
 		bpf_map_lookup_elem(&tlsfw_comb3, &zero);
 		bpf_map_lookup_elem(&tlsfw_frags, &zero);
 		bpf_map_lookup_elem(&tlsfw_rule_flows, &zero);
+		bpf_map_lookup_elem(&tlsfw_rule_order, &zero);
 		bpf_map_lookup_elem(&tlsfw_flows, &zero);
 		bpf_map_lookup_elem(&tlsfw_content_stats, &zero);
 		bpf_map_lookup_elem(&tlsfw_content_work, &zero);
@@ -422,6 +430,7 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
  * input (the content rule found) and output. */
 struct class_in {
 	__u32 gen, ctx_cls, pl, ct, rule, hello;
+	__u32 tls; /* TLSFW_TLS_YES or _NO: this segment decided the flow's TLS start; else 0 */
 };
 
 /*
@@ -500,7 +509,7 @@ static __always_inline __u32 context(__u32 gen, __u32 ifindex, __u8 dir,
 	return cv ? cv->word : 0;
 }
 
-/* Flows passed or cut by a require: tls rule, once per flow (the packet that decided). */
+/* Flows passed or cut by a require: tls rule, once per flow (count_tls). */
 static __always_inline void count_flow(__u32 rule, int cut)
 {
 	__u32 slot = rule & TLSFW_DW_LOW;
@@ -632,9 +641,8 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	else
 		tlsfw_content_tc(h->ctx, p, in->gen, want | no_flow, &f);
 	in->pl = facts_pl(&f, p, cfg, want);
-	if ((f.fresh & TLSFW_FRESH_TLS) && (in->rule & TLSFW_DW_REQUIRE) &&
-	    (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
-		count_flow(in->rule, f.tls == TLSFW_TLS_NO);
+	if ((f.fresh & TLSFW_FRESH_TLS) && (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
+		in->tls = f.tls;
 	in->hello = f.fresh & TLSFW_FRESH_HELLO;
 	return tlsfw_classify(p, cfg, dw, in);
 }
@@ -706,6 +714,45 @@ static __always_inline __u32 with_state(const struct hook *h, const struct parse
 	return tlsfw_classify(p, cfg, dw, in);
 }
 
+/* The position of a rule of generation gen in its policy's order (tlsfw_rule_order). */
+static __always_inline __u32 rule_pos(__u32 gen, __u32 rule)
+{
+	__u32 key = (gen & 1) * TLSFW_MAX_RULES + (rule & TLSFW_DW_LOW), *pos;
+
+	pos = bpf_map_lookup_elem(&tlsfw_rule_order, &key);
+	return pos ? *pos : 0;
+}
+
+/*
+ * Flows passed and cut by require: tls rules, once per flow, on the segment that decided the
+ * flow's TLS start (in->tls), whose rule is rule. Not TLS: cut by rule if it is a require rule.
+ * TLS: passed by the require rule the segment would have met as NOT_TLS, unless rule comes
+ * before it: a name rule that matched the ClientHello this segment completed (any other rule
+ * matches NOT_TLS as well, so it cannot come first). Once per flow: a classification more.
+ */
+static __always_inline void count_tls(const struct hook *h, const struct parsed *p,
+				      const struct tlsfw_cfg *cfg, const struct tlsfw_words *dw,
+				      const struct class_in *in, __u32 rule)
+{
+	struct class_in nt = *in;
+	__u32 r;
+
+	if (in->tls == TLSFW_TLS_NO) {
+		if (rule & TLSFW_DW_REQUIRE)
+			count_flow(rule, 1);
+		return;
+	}
+	nt.pl = TLSFW_PL_NOT_TLS;
+	r = tlsfw_classify(p, cfg, dw, &nt);
+	if ((r & TLSFW_DW_STATE) && nt.ct == TLSFW_CT_UNKNOWN)
+		r = with_state(h, p, cfg, dw, &nt);
+	if (!(r & TLSFW_DW_REQUIRE))
+		return;
+	if ((rule & TLSFW_DW_NAME) && rule_pos(in->gen, rule) < rule_pos(in->gen, r))
+		return;
+	count_flow(r, 0);
+}
+
 /*
  * The rule of a packet, its facts looked up only when the rule found so far depends on them:
  * state before content (a conntrack lookup is cheaper than the flow table) unless the rule
@@ -728,6 +775,8 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 		if ((rule & TLSFW_DW_STATE) && in.ct == TLSFW_CT_UNKNOWN)
 			rule = with_state(h, p, cfg, dw, &in);
 	}
+	if (in.tls)
+		count_tls(h, p, cfg, dw, &in, rule);
 	/* Flows matched: counted once, on the rule that decides the ClientHello's packet. */
 	unordered = in.pl == TLSFW_PL_UNORDERED || in.pl == TLSFW_PL_HELLO_UNORDERED;
 	if (in.hello && (rule & TLSFW_DW_NAME) && !unordered)
@@ -735,6 +784,12 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 	/* Beyond a gap: drop this segment alone, so that the retransmission comes in order. */
 	if (unordered && (rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)))
 		rule = (rule & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_DROP
+									 << TLSFW_DW_ACTION_SHIFT;
+	/* A RST carries no data and closes the flow: a name rule lets it pass (counted on the
+	 * rule), so the server's half of a flow it cuts closes. tlsfw's own RST for the server
+	 * meets this program again (tc egress, and tc ingress after the clone is re-received). */
+	if ((rule & TLSFW_DW_NAME) && (p->tcp_flags & TLSFW_TCP_RST))
+		rule = (rule & ~(3u << TLSFW_DW_ACTION_SHIFT)) | (__u32)TLSFW_ACT_ALLOW
 									 << TLSFW_DW_ACTION_SHIFT;
 	return rule;
 }

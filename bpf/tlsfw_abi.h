@@ -45,8 +45,8 @@
  * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
  * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6;
  * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP, TLSFW_MAX_RULES 8,320;
- * 9: tlsfw_meta.rule_end; 10: tlsfw_meta.netns_cookie */
-#define TLSFW_ABI_VERSION 10
+ * 9: tlsfw_meta.rule_end; 10: tlsfw_meta.netns_cookie; 11: tlsfw_rule_order */
+#define TLSFW_ABI_VERSION 11
 
 /* Limits. */
 #define TLSFW_POLICY_RULES 4096 /* rules one policy may list */
@@ -382,6 +382,13 @@ struct tlsfw_rule_flows {
 	__u64 matched; /* sni:/ech: rules: flows whose ClientHello the rule matched */
 	__u64 pad;
 };
+
+/* tlsfw_rule_order (ARRAY, 2 * TLSFW_MAX_RULES, index = generation * TLSFW_MAX_RULES + rule
+ * slot; value __u32): the position of a require: tls or name rule in its generation's order,
+ * from 1. Written only for a generation that has both kinds: a TLS flow that a name rule
+ * matched was passed by the require rule it would otherwise have met only if that rule comes
+ * first (flows passed, decide.h count_tls). Entries of slots not in the generation are stale
+ * and never read. */
 
 /* tlsfw_frags (LRU_HASH): first fragment's verdict for later fragments (fragments: follow). */
 struct tlsfw_frag_key {

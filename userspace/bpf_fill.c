@@ -519,6 +519,43 @@ store:
 	return err;
 }
 
+/*
+ * The positions of generation gen's require: tls and name rules (tlsfw_rule_order), in one
+ * batch; nothing unless it has both, the only case where the data plane compares them.
+ */
+static int fill_order(const struct bpf_maps *m, const struct plan *pl, unsigned int gen,
+		      const struct fill_ids *ids, struct diag *d)
+{
+	uint32_t *keys, *pos;
+	size_t n = 0, failed = 0;
+	bool req = false, names = false;
+	int err;
+
+	for (size_t r = 0; r < pl->n_rules; r++) {
+		req |= pl->rules[r].require_tls;
+		names |= pl->rules[r].names;
+	}
+	if (!req || !names)
+		return 0;
+	keys = calloc(pl->n_rules, sizeof(*keys));
+	pos = calloc(pl->n_rules, sizeof(*pos));
+	err = keys && pos ? 0 : -ENOMEM;
+	for (size_t r = 0; !err && r < pl->n_rules; r++) {
+		if (!pl->rules[r].require_tls && !pl->rules[r].names)
+			continue;
+		keys[n] = gen * TLSFW_MAX_RULES + ids->rule_slot[r];
+		pos[n++] = (uint32_t)r + 1;
+	}
+	if (!err)
+		err = bpf_update_many(m->rule_order, keys, sizeof(*keys), pos, sizeof(*pos), n,
+				      &failed);
+	if (err)
+		fill_error(d, 0, "map %s: %s: %s", "tlsfw_rule_order", "update failed", err);
+	free(keys);
+	free(pos);
+	return err;
+}
+
 static int set_cfg(const struct bpf_maps *m, unsigned int gen, const struct tlsfw_cfg *cfg)
 {
 	uint32_t key = gen;
@@ -573,6 +610,8 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 		err = fill_combs(&j);
 	if (!err)
 		err = bpf_fill_names(m, pl, gen, d);
+	if (!err)
+		err = fill_order(m, pl, gen, ids, d);
 	munmap(mem, len);
 	if (err)
 		return err;

@@ -22,7 +22,7 @@ struct bpf_maps {
 	int state, cfg, ctx, proto, sport, dport, src, dst, comb1, comb2, comb3, frags, counters,
 		rules, ifaces, meta, direct;
 	/* content inspection */
-	int rule_flows, flows, content_stats, content_work, names, content_cfg;
+	int rule_flows, flows, content_stats, content_work, names, content_cfg, rule_order;
 	/* logging (log_fill.c) */
 	int log_ring, log_rules;
 };

@@ -18,9 +18,12 @@
 #include "bpf_fill.h"
 #include "tlsfw.skel.h"
 
+/* optional: a map that older layouts lack and that only apply (which refuses another layout)
+ * writes or the data plane reads: status, stats and detach still read an older policy */
 static const struct {
 	const char *name;
 	size_t off;
+	bool optional;
 } map_names[] = {
 	{ "tlsfw_state", offsetof(struct bpf_maps, state) },
 	{ "tlsfw_cfg", offsetof(struct bpf_maps, cfg) },
@@ -45,6 +48,7 @@ static const struct {
 	{ "tlsfw_content_work", offsetof(struct bpf_maps, content_work) },
 	{ "tlsfw_names", offsetof(struct bpf_maps, names) },
 	{ "tlsfw_content_cfg", offsetof(struct bpf_maps, content_cfg) },
+	{ "tlsfw_rule_order", offsetof(struct bpf_maps, rule_order), true },
 	{ "tlsfw_log_ring", offsetof(struct bpf_maps, log_ring) },
 	{ "tlsfw_log_rules", offsetof(struct bpf_maps, log_rules) },
 };
@@ -77,8 +81,8 @@ int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel)
 		skel->maps.tlsfw_direct,       skel->maps.tlsfw_rule_flows,
 		skel->maps.tlsfw_flows,	       skel->maps.tlsfw_content_stats,
 		skel->maps.tlsfw_content_work, skel->maps.tlsfw_names,
-		skel->maps.tlsfw_content_cfg,  skel->maps.tlsfw_log_ring,
-		skel->maps.tlsfw_log_rules,
+		skel->maps.tlsfw_content_cfg,  skel->maps.tlsfw_rule_order,
+		skel->maps.tlsfw_log_ring,     skel->maps.tlsfw_log_rules,
 	};
 
 	for (size_t i = 0; i < N_MAPS; i++) {
@@ -143,7 +147,7 @@ int bpf_maps_from_prog_fd(struct bpf_maps *m, int prog_fd)
 		*map_slot(&r, j) = fd;
 	}
 	for (size_t j = 0; j < N_MAPS; j++)
-		if (*map_slot(&r, j) < 0)
+		if (*map_slot(&r, j) < 0 && !map_names[j].optional)
 			err = -ENOENT;
 out:
 	free(ids);

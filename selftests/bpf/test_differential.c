@@ -71,11 +71,12 @@ struct env {
 	/* name cases: verdicts of name rules, ClientHellos decided by kind, flows matched,
 	 * name policies run and refused by the lowering (too many name classes) */
 	unsigned long names, hello[8], matched, split_flows, name_policies, refused;
-	const char *flow_what;	  /* the name flow being built, for its shots */
-	uint64_t base_seed;	  /* TLSFW_SEED, to replay a failure */
-	struct hello_flow hf;	  /* the ClientHello flow being built */
-	const struct policy *pol; /* of the batch being built */
-	struct ref_flowtab flows; /* the reference's flow table, cleared with the kernel's */
+	unsigned long passed, cut; /* flows passed and cut by require: tls rules */
+	const char *flow_what;	   /* the name flow being built, for its shots */
+	uint64_t base_seed;	   /* TLSFW_SEED, to replay a failure */
+	struct hello_flow hf;	   /* the ClientHello flow being built */
+	const struct policy *pol;  /* of the batch being built */
+	struct ref_flowtab flows;  /* the reference's flow table, cleared with the kernel's */
 	int flows_fd;
 	struct diff_state ds;	/* conntrack entries and packets' states (state policies) */
 	const struct plan *pl;	/* of the batch, when plan_sim can decide it (no names) */
@@ -92,13 +93,15 @@ struct shot {
 	uint8_t stats[6]; /* counters in the hook's block that move by one packet */
 	const char *kind; /* "whole", "first", "later", "tiny", "orphan" */
 	int vlans, opts, exts;
-	int matched;	/* rule slot whose flows matched (tlsfw_rule_flows) moves by one, or -1 */
-	char flow[256]; /* the name flow's ClientHello and segments, or "" */
+	int matched;	 /* rule slot whose flows matched (tlsfw_rule_flows) moves by one, or -1 */
+	int passed, cut; /* rule slots whose flows passed / cut move by one, or -1 */
+	char flow[256];	 /* the name flow's ClientHello and segments, or "" */
 };
 
 struct counters {
 	uint64_t pk[2][N_STATS], by[2][N_STATS];
 	uint64_t matched[64]; /* tlsfw_rule_flows.matched of slots 0..63 */
+	uint64_t passed[64], cut[64];
 };
 
 struct batch {
@@ -128,6 +131,35 @@ static void add_stat(struct shot *s, unsigned int stat)
 	s->stats[s->n_stats++] = stat;
 }
 
+/*
+ * tlsfw.conf(5), require: flows passed and cut, counted on the segment that decides the TLS
+ * start (s->ref.tls_fresh). Not TLS: cut by the rule that decides the segment, if it is a
+ * require rule. TLS: passed by the first rule the flow would meet were it not TLS, if that is
+ * a require rule and the rule that decides the segment does not come before it.
+ */
+static void expect_tls_flows(struct env *e, struct shot *s, const struct ref_verdict *v)
+{
+	struct ref_pkt nt = s->ref;
+	struct ref_verdict w;
+
+	if (!s->ref.tls_fresh)
+		return;
+	if (s->ref.tls == TLSFW_TLS_NO) {
+		if (v->rule >= 0 && e->pol->rules[v->rule].require_tls)
+			s->cut = ref_plan_index(e->pol, v->rule);
+		e->cut += s->cut >= 0;
+		return;
+	}
+	nt.tls = TLSFW_TLS_NO;
+	if (nt.hello)
+		nt.hello = TLSFW_HELLO_NOT_TLS;
+	nt.name[0] = 0;
+	w = ref_decide(e->pol, &nt);
+	if (w.rule >= 0 && e->pol->rules[w.rule].require_tls && (v->rule == -1 || v->rule > w.rule))
+		s->passed = ref_plan_index(e->pol, w.rule);
+	e->passed += s->passed >= 0;
+}
+
 /* apply_rule + finish of decide.h, on the reference verdict. can_reply: a reject answer can
  * be built (not a fragment, not a TCP RST). */
 static void expect_verdict(struct env *e, struct shot *s, const struct ref_verdict *v,
@@ -155,6 +187,7 @@ static void expect_verdict(struct env *e, struct shot *s, const struct ref_verdi
 			e->matched += s->matched >= 0;
 		}
 	}
+	expect_tls_flows(e, s, v);
 	if (v->rule != -1 && v->monitor) {
 		add_stat(s, TLSFW_STAT_MONITOR);
 		e->monitors++;
@@ -189,7 +222,7 @@ static void expect_fixed(struct shot *s, unsigned int stat, int verdict)
 static int build(struct shot *s, const struct pkt_opts *o, const char *kind)
 {
 	s->kind = kind;
-	s->matched = -1;
+	s->matched = s->passed = s->cut = -1;
 	s->flow[0] = 0;
 	s->vlans = o->n_vlan;
 	s->opts = (int)o->ip4_opts;
@@ -229,7 +262,7 @@ static int shot_facts(struct env *e, struct shot *s, const struct pkt_opts *o, c
 	int err;
 
 	s->ref.quic = s->ref.tls = s->ref.hello = s->ref.ech = 0;
-	s->ref.rst = s->ref.hello_fresh = false;
+	s->ref.rst = s->ref.hello_fresh = s->ref.tls_fresh = false;
 	s->ref.name[0] = 0;
 	if (!ref_inspects(e->pol, &s->ref))
 		return 0;
@@ -617,6 +650,8 @@ static int snapshot(struct env *e, struct counters *c)
 		if (bpf_map_lookup_elem(e->m.rule_flows, &k, &f))
 			return -errno;
 		c->matched[k] = f.matched;
+		c->passed[k] = f.passed;
+		c->cut[k] = f.cut;
 	}
 	for (int blk = 0; !err && blk < 2; blk++)
 		err = percpu_counters_sum(e->m.counters, blk * TLSFW_SLOTS_PER_CTX, N_STATS,
@@ -670,6 +705,10 @@ static void expected(const struct batch *b, size_t from, size_t to, struct count
 		}
 		if (s->matched >= 0 && s->matched < 64)
 			want->matched[s->matched]++;
+		if (s->passed >= 0 && s->passed < 64)
+			want->passed[s->passed]++;
+		if (s->cut >= 0 && s->cut < 64)
+			want->cut[s->cut]++;
 	}
 }
 
@@ -696,15 +735,21 @@ static int diff_counters(const struct counters *a, const struct counters *b,
 		}
 	}
 	for (int k = 0; k < 64; k++) {
-		uint64_t dm = b->matched[k] - a->matched[k];
+		const char *what[] = { "matched", "passed", "cut" };
+		uint64_t d[] = { b->matched[k] - a->matched[k], b->passed[k] - a->passed[k],
+				 b->cut[k] - a->cut[k] },
+			 w[] = { want->matched[k], want->passed[k], want->cut[k] };
 
-		if (dm == want->matched[k])
-			continue;
-		if (print && n < 8)
-			fprintf(stderr,
-				"  flows matched of rule slot %d moved by %llu, want %llu\n", k,
-				(unsigned long long)dm, (unsigned long long)want->matched[k]);
-		n++;
+		for (int i = 0; i < 3; i++) {
+			if (d[i] == w[i])
+				continue;
+			if (print && n < 8)
+				fprintf(stderr,
+					"  flows %s of rule slot %d moved by %llu, want %llu\n",
+					what[i], k, (unsigned long long)d[i],
+					(unsigned long long)w[i]);
+			n++;
+		}
 	}
 	return n;
 }
@@ -969,8 +1014,8 @@ int main(void)
 	}
 	printf("%d policies, %lu packets (%lu fragment cases), %lu test runs: %lu defaults, %lu monitor matches, %lu rejects answered\n",
 	       N_POLICIES, e.packets, e.frags, e.runs, e.defaults, e.monitors, e.rejects_sent);
-	printf("content: %lu verdicts of content rules; inspected: %lu QUIC, TLS start %lu yes, %lu no, %lu mid-stream, %lu unordered\n",
-	       e.content, e.quic, e.tls_yes, e.tls_no, e.midstream, e.unordered);
+	printf("content: %lu verdicts of content rules; inspected: %lu QUIC, TLS start %lu yes, %lu no, %lu mid-stream, %lu unordered; flows %lu passed, %lu cut\n",
+	       e.content, e.quic, e.tls_yes, e.tls_no, e.midstream, e.unordered, e.passed, e.cut);
 	printf("names: %lu policies (%lu refused: too many name classes), %lu verdicts of name rules, %lu flows matched; ClientHellos %lu with a name, %lu without, %lu malformed, %lu unordered segments; %lu byte-split flows\n",
 	       e.name_policies, e.refused, e.names, e.matched, e.hello[TLSFW_HELLO_NAME],
 	       e.hello[TLSFW_HELLO_NO_NAME], e.hello[TLSFW_HELLO_MALFORMED],
@@ -988,7 +1033,7 @@ int main(void)
 	/* Not vacuous: the interesting paths were taken. */
 	if (e.packets < 100000 || !e.defaults || !e.monitors || !e.rejects_sent || !e.frags ||
 	    e.content < 1000 || !e.quic || !e.tls_yes || !e.tls_no || !e.midstream ||
-	    !e.unordered || e.name_policies < N_NAME_POLICIES * 3 / 4 ||
+	    !e.unordered || !e.passed || !e.cut || e.name_policies < N_NAME_POLICIES * 3 / 4 ||
 	    e.refused * 10 > N_NAME_POLICIES || e.names < 1000 || !e.matched ||
 	    !e.hello[TLSFW_HELLO_NAME] || !e.hello[TLSFW_HELLO_NO_NAME] ||
 	    !e.hello[TLSFW_HELLO_MALFORMED] || !e.hello[TLSFW_HELLO_UNORDERED] || ds_thin(&e.ds)) {

@@ -226,6 +226,8 @@ struct ref_verdict ref_decide(const struct policy *p, const struct ref_pkt *pkt)
 			act = TLSFW_ACT_DROP;
 		if (ref_rule_has_names(r) && pkt->hello == TLSFW_HELLO_UNORDERED)
 			act = TLSFW_ACT_DROP; /* sni_unordered: drop, without a reset */
+		if (ref_rule_has_names(r) && pkt->rst)
+			act = TLSFW_ACT_ALLOW; /* a RST closes the flow the rule cuts */
 		return (struct ref_verdict){ (int)i, act, r->mode == POL_MONITOR };
 	}
 	return (struct ref_verdict){ -1, p->default_action, 0 };

@@ -32,6 +32,9 @@ struct ref_pkt {
 	 * is taken (MIDSTREAM: no flow state); a TCP RST (no stream data, no content class). */
 	uint8_t quic, tls;
 	bool rst;
+	/* This segment decided the flow's TLS start (tls became YES or NO): the flows passed or
+	 * cut of a require: tls rule count the flow once (decide.h, count_tls). */
+	bool tls_fresh;
 	/* What name rules read (issue 13), for a TCP segment of a flow the data plane parses:
 	 * enum tlsfw_hello after this segment, the encrypted_client_hello extension, the server
 	 * name (lower case, with NAME), and whether this segment completed the ClientHello (it

@@ -66,18 +66,21 @@ int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct
 	size_t len = s->flags & RST ? 0 : s->len;
 
 	pkt->rst = s->flags & RST;
+	pkt->tls_fresh = false;
 	if ((s->flags & (SYN | ACK | RST)) == SYN) {
 		if (!e) {
 			e = add(t, pkt);
 			if (!e)
 				return -ENOMEM;
 			e->isn = s->seq;
+			e->tls = TLSFW_TLS_UNDECIDED;
 			ref_flow_init(&e->flow, t->want);
 		} else if (e->isn != s->seq) { /* a new connection on the same 5-tuple */
 			ref_flow_free(&e->flow);
 			ref_flow_init(&e->flow, t->want);
 			e->isn = s->seq;
 			e->hello_done = false;
+			e->tls = TLSFW_TLS_UNDECIDED;
 		}
 		off = 0; /* data in a SYN (Fast Open) comes first */
 	} else if (e) {
@@ -92,6 +95,8 @@ int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct
 	if (ref_flow_segment(&e->flow, off, s->data, len, !s->fragment, &f))
 		return -ENOMEM;
 	pkt->tls = f.tls;
+	pkt->tls_fresh = f.tls != e->tls && (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO);
+	e->tls = f.tls;
 	if (t->want)
 		hello_facts(e, pkt, &f);
 	return 0;

@@ -21,6 +21,7 @@ struct ref_flowtab_entry {
 	uint16_t sport, dport;
 	uint32_t isn;
 	bool hello_done; /* the ClientHello was complete (or malformed) after an earlier segment */
+	int tls;	 /* the TLS start after the last segment (enum tlsfw_tls) */
 	struct ref_flow flow;
 };
 
@@ -42,8 +43,8 @@ struct ref_segment {
 };
 
 /* Take the segment; pkt->tls gets the flow's TLS start after it (MIDSTREAM without state),
- * pkt->rst the RST flag, and with `want` pkt->hello, ech, name and hello_fresh the flow's
- * ClientHello. Returns 0 or -ENOMEM. */
+ * pkt->rst the RST flag, pkt->tls_fresh whether the segment changed it to YES or NO, and with
+ * `want` pkt->hello, ech, name and hello_fresh the flow's ClientHello. Returns 0 or -ENOMEM. */
 int ref_flowtab_segment(struct ref_flowtab *t, struct ref_pkt *pkt, const struct ref_segment *s);
 void ref_flowtab_clear(struct ref_flowtab *t);
 
