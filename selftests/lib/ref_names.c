@@ -60,9 +60,8 @@ static bool in_list(const struct pol_rule *r, const char *name)
  * tlsfw.conf(5): a name rule matches TCP flows by their ClientHello once it is complete (the
  * segment that completes it and every later one, a RST too, which then passes: ref_decide);
  * never before (PLAIN), never a flow that does not start with a ClientHello or was met
- * mid-stream. A malformed ClientHello
- * is matched by every name rule (fail closed); a segment beyond a gap before the ClientHello
- * ended, only under sni_unordered: drop.
+ * mid-stream. A malformed ClientHello is matched by every name rule (fail closed); a segment
+ * beyond a gap before the ClientHello ended, only under sni_unordered: drop.
  */
 bool ref_names_match(const struct policy *p, const struct pol_rule *r, const struct ref_pkt *pkt)
 {
