@@ -430,7 +430,7 @@ static __always_inline __u32 classify(const struct parsed *p, const struct tlsfw
  * input (the content rule found) and output. */
 struct class_in {
 	__u32 gen, ctx_cls, pl, ct, rule, hello;
-	__u32 tls; /* TLSFW_TLS_YES or _NO: this segment decided the flow's TLS start; else 0 */
+	__u32 tls; /* TLSFW_TLS_YES or _NO: this segment decides passed or cut (inspect); else 0 */
 };
 
 /*
@@ -641,7 +641,11 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	else
 		tlsfw_content_tc(h->ctx, p, in->gen, want | no_flow, &f);
 	in->pl = facts_pl(&f, p, cfg, want);
-	if ((f.fresh & TLSFW_FRESH_TLS) && (f.tls == TLSFW_TLS_YES || f.tls == TLSFW_TLS_NO))
+	/* The segment that decides whether the flow is passed or cut (count_tls): its TLS start,
+	 * or for a TLS flow under name rules its ClientHello, which a name rule may yet match. */
+	if ((f.fresh & TLSFW_FRESH_TLS) && f.tls == TLSFW_TLS_NO)
+		in->tls = f.tls;
+	if (f.tls == TLSFW_TLS_YES && (f.fresh & (want ? TLSFW_FRESH_HELLO : TLSFW_FRESH_TLS)))
 		in->tls = f.tls;
 	in->hello = f.fresh & TLSFW_FRESH_HELLO;
 	return tlsfw_classify(p, cfg, dw, in);
@@ -724,8 +728,9 @@ static __always_inline __u32 rule_pos(__u32 gen, __u32 rule)
 }
 
 /*
- * Flows passed and cut by require: tls rules, once per flow, on the segment that decided the
- * flow's TLS start (in->tls), whose rule is rule. Not TLS: cut by rule if it is a require rule.
+ * Flows passed and cut by require: tls rules, once per flow, on the segment that decides the
+ * flow's TLS start or, for a TLS flow under name rules, completes its ClientHello (in->tls),
+ * whose rule is rule. Not TLS: cut by rule if it is a require rule.
  * TLS: passed by the require rule the segment would have met as NOT_TLS, unless rule comes
  * before it: a name rule that matched the ClientHello this segment completed (any other rule
  * matches NOT_TLS as well, so it cannot come first). Once per flow: a classification more.

@@ -132,24 +132,25 @@ static void add_stat(struct shot *s, unsigned int stat)
 }
 
 /*
- * tlsfw.conf(5), require: flows passed and cut, counted on the segment that decides the TLS
- * start (s->ref.tls_fresh). Not TLS: cut by the rule that decides the segment, if it is a
- * require rule. TLS: passed by the first rule the flow would meet were it not TLS, if that is
- * a require rule and the rule that decides the segment does not come before it.
+ * tlsfw.conf(5), require: flows passed and cut, counted once. Not TLS: on the segment that
+ * decides the TLS start (s->ref.tls_fresh), cut by the rule that decides it, if that is a
+ * require rule. TLS: on the segment that decides the TLS start, or under name rules the one
+ * that completes the ClientHello (s->ref.hello_fresh), passed by the first rule the flow would
+ * meet were it not TLS, if that is a require rule and the segment's rule does not come first.
  */
 static void expect_tls_flows(struct env *e, struct shot *s, const struct ref_verdict *v)
 {
 	struct ref_pkt nt = s->ref;
 	struct ref_verdict w;
 
-	if (!s->ref.tls_fresh)
-		return;
-	if (s->ref.tls == TLSFW_TLS_NO) {
+	if (s->ref.tls == TLSFW_TLS_NO && s->ref.tls_fresh) {
 		if (v->rule >= 0 && e->pol->rules[v->rule].require_tls)
 			s->cut = ref_plan_index(e->pol, v->rule);
 		e->cut += s->cut >= 0;
 		return;
 	}
+	if (s->ref.tls != TLSFW_TLS_YES || !(e->flows.want ? s->ref.hello_fresh : s->ref.tls_fresh))
+		return;
 	nt.tls = TLSFW_TLS_NO;
 	if (nt.hello)
 		nt.hello = TLSFW_HELLO_NOT_TLS;

@@ -145,8 +145,8 @@ ok "midstream: drop: a plain flow established before the apply is cut"
 tls_handshake "$S4" 443 || fail "midstream: drop: a new TLS flow did not pass"
 ok "midstream: drop: new TLS flows still pass"
 
-# A name rule next to the require rule: the flows it matches are not passed by a require rule
-# after it, and are passed by one before it. Cut flows are counted on the require rule that
+# A name rule next to the require rule: the flows it matches (curl, and a ClientHello in two
+# segments) are not passed by a require rule after it, and are passed by one before it. Cut flows are counted on the require rule that
 # cuts them whatever came first. Each order once, with rule names of their own (counters from 0);
 # on lan0 once more in generic XDP, where tlsfw's RST for the server is received anew and meets
 # tlsfw_xdp again.
@@ -180,6 +180,10 @@ for order in "${orders[@]}"; do
 		fail "$order: curl https://ok.test/ failed"
 	cli curl -sk --max-time 5 -o /dev/null --resolve "blocked.test:443:$S4" https://blocked.test/ &&
 		fail "$order: curl https://blocked.test/ was not cut"
+	# the TLS start decided by the first 100 bytes, the name only by the next segment: the
+	# require rule counts the flow when the ClientHello ends, as a name rule matches it then
+	r=$(fb "$CLI" tls --to "$S4" --port 443 --sni blocked.test --split 100)
+	[ "$r" = ConnectionResetError ] || fail "$order: a ClientHello for blocked.test split after 100 bytes: '$r'"
 	# the server's end was reset too (on wan0's egress and in generic XDP, tlsfw's RST for the
 	# server meets the name rule again: it must pass)
 	sleep 0.3
@@ -188,12 +192,12 @@ for order in "${orders[@]}"; do
 	r=$(fb "$CLI" send --to "$S4" --port 8443 --data 'GET / HTTP/1.0\r\n\r\n')
 	[ "$r" = reset ] || fail "$order: plain HTTP to 8443: '$r', expected a reset"
 	req=$2 want="1 1"
-	[ "$1" = req-first ] && req=req-first want="2 1"
+	[ "$1" = req-first ] && req=req-first want="3 1"
 	name=${order/$req/}
 	name=${name// /}
 	got=$(rule_flows "$req" flows_passed flows_cut)
 	[ "$got" = "$want" ] || fail "$order: $req counted '$got' flows passed and cut, expected '$want'"
 	got=$(rule_flows "$name" flows_matched)
-	[ "$got" = 1 ] || fail "$order: $name counted '$got' flows matched, expected 1"
-	ok "$order: the require rule counted '$want' flows passed and cut, the name rule 1 matched"
+	[ "$got" = 2 ] || fail "$order: $name counted '$got' flows matched, expected 2"
+	ok "$order: the require rule counted '$want' flows passed and cut, the name rule 2 matched"
 done
