@@ -528,14 +528,12 @@ static int fill_order(const struct bpf_maps *m, const struct plan *pl, unsigned 
 {
 	uint32_t *keys, *pos;
 	size_t n = 0, failed = 0;
-	bool req = false, names = false;
+	bool req = false;
 	int err;
 
-	for (size_t r = 0; r < pl->n_rules; r++) {
+	for (size_t r = 0; r < pl->n_rules; r++)
 		req |= pl->rules[r].require_tls;
-		names |= pl->rules[r].names;
-	}
-	if (!req || !names)
+	if (!req || !pl->has_names)
 		return 0;
 	keys = calloc(pl->n_rules, sizeof(*keys));
 	pos = calloc(pl->n_rules, sizeof(*pos));

@@ -121,9 +121,14 @@ ok "tls-only counted 10 flows passed and 3 cut (--json and the table)"
 # A renamed rule counts its flows from zero. Renamed twice: the second new name takes the
 # rule slot tls-only left (the first could not: the generation in force still used it), whose
 # flows counters still say 10 and 3 unless the apply zeroed them.
-flows_of() { # RULE: "passed cut" of RULE in tlsfw stats
+rule_flows() { # RULE KEY...: the values of KEYs of RULE's flows in tlsfw stats --json
+	local r=$1
+	shift
 	stats_json "$TMP/r.json"
-	jget "$TMP/r.json" "' '.join(str(r[k]) for r in d['flows']['rules'] if r['name']=='$1' for k in ('flows_passed', 'flows_cut'))"
+	jget "$TMP/r.json" "' '.join(str(r[k]) for r in d['flows']['rules'] if r['name']=='$r' for k in '$*'.split())"
+}
+flows_of() { # RULE: "passed cut" of RULE in tlsfw stats
+	rule_flows "$1" flows_passed flows_cut
 }
 for name in tls-renamed tls-renamed-again; do
 	tlsfw apply "$(pol allow $name)" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply $name"; }
@@ -164,12 +169,6 @@ names_pol() { # FIRST SECOND: the two rules' names, in order (req-* is the requi
 		done
 	} >"$f"
 	echo "$f"
-}
-rule_flows() { # RULE KEY...: the values of KEYs of RULE's flows in tlsfw stats --json
-	local r=$1
-	shift
-	stats_json "$TMP/o.json"
-	jget "$TMP/o.json" "' '.join(str(r[k]) for r in d['flows']['rules'] if r['name']=='$r' for k in '$*'.split())"
 }
 orders=("names-first req-after" "req-first names-after")
 [ "${REQ_EGRESS:-0}" = 1 ] || orders+=("names-generic req-generic")
