@@ -717,11 +717,16 @@ static int run(struct apply_ctx *c)
 	return 0;
 }
 
-/* A misspelt TLSFW_FAULT would make a rollback test pass without injecting anything. */
+/* A misspelt TLSFW_FAULT would make a rollback test pass without injecting anything (and a
+ * misspelt TLSFW_XDP_FAULT a fallback test pass on XDP). */
 static int check_fault_env(struct apply_ctx *c)
 {
-	const char *fault = getenv("TLSFW_FAULT");
+	const char *fault = getenv("TLSFW_FAULT"), *xdp = getenv("TLSFW_XDP_FAULT");
 
+	if (xdp && *xdp && strcmp(xdp, "refuse"))
+		return apply_fail(c, -EINVAL,
+				  "TLSFW_XDP_FAULT=%s: the only value is 'refuse' (see tlsfw(8))",
+				  xdp);
 	if (!fault || !*fault)
 		return 0;
 	for (size_t i = 0; apply_steps[i]; i++)

@@ -6,6 +6,7 @@
  * what happens on an interface here.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/if_link.h>
 
@@ -98,6 +99,16 @@ static int attach_tc(struct apply_ctx *c, struct apply_iface *ai, bool egress)
 	return fd < 0 ? fd : attach_tc_fd(c, ai, egress, fd);
 }
 
+/* TLSFW_XDP_FAULT=refuse (tests only): in xdp_mode auto, XDP is taken as refused in both
+ * modes, so that auto takes its tc ingress fallback, which no device of the test machine
+ * needs (generic XDP attaches everywhere there). */
+static bool xdp_refused_for_test(void)
+{
+	const char *f = getenv("TLSFW_XDP_FAULT");
+
+	return f && !strcmp(f, "refuse");
+}
+
 /* Ingress on an interface without tlsfw: XDP in the mode asked for; auto tries native, then
  * generic, then tc ingress. */
 static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
@@ -115,7 +126,12 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 			continue;
 		if (ai->pi->xdp_mode == POL_XDP_GENERIC && hook != TLSFW_HOOK_XDP_GENERIC)
 			continue;
-		err = xdp_add(ai->ifindex, hook_xdp_flags(hook), fd, why, sizeof(why));
+		if (ai->pi->xdp_mode == POL_XDP_AUTO && xdp_refused_for_test()) {
+			err = -EOPNOTSUPP;
+			snprintf(why, sizeof(why), "refused for the test (TLSFW_XDP_FAULT=refuse)");
+		} else {
+			err = xdp_add(ai->ifindex, hook_xdp_flags(hook), fd, why, sizeof(why));
+		}
 		if (err && hook == TLSFW_HOOK_XDP_NATIVE)
 			snprintf(ai->native_why, sizeof(ai->native_why), "%s",
 				 *why ? why : strerror(-err));

@@ -78,6 +78,20 @@ gw() { ip netns exec "$GW" "$@"; }
 srv() { ip netns exec "$SRV" "$@"; }
 tlsfw() { ip netns exec "$GW" "$TLSFW" "$@"; }
 
+# rerun WHERE TEST...: run other net tests unchanged in this test's environment (a topology
+# variable, a fault knob); each must pass. WHERE finishes "passes ..." in the ok lines.
+rerun() {
+	local where=$1 t
+	shift
+	for t in "$@"; do
+		"$ROOT/selftests/net/$t.sh" >"$TMP/$t.log" 2>&1 || {
+			tail -20 "$TMP/$t.log"
+			fail "$t $where"
+		}
+		ok "$t passes $where ($(grep -c '^ok:' "$TMP/$t.log") checks)"
+	done
+}
+
 # bg CMD...: start CMD in the background, remembered for cleanup; its PID is in $BG_PID.
 bg() {
 	"$@" &

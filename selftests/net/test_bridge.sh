@@ -12,13 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 export TOPO_BRIDGE=1
 
-for t in test_require_tls test_sni test_payload_quic; do
-	"$ROOT/selftests/net/$t.sh" >"$TMP/$t.log" 2>&1 || {
-		tail -20 "$TMP/$t.log"
-		fail "$t on a bridge-mode gateway"
-	}
-	ok "bpf: $t passes on a bridge-mode gateway ($(grep -c '^ok:' "$TMP/$t.log") checks)"
-done
+rerun "on a bridge-mode gateway (bpf)" test_require_tls test_sni test_payload_quic
 
 topo_up
 gw ip link show lan0 | grep -q 'master br0' || fail "lan0 is not a port of br0"

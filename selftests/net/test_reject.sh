@@ -8,12 +8,14 @@
 # see architecture.md "Reject everywhere"), and under the nft backend (ingress hook, forward
 # chain); every run counts exactly 4 + 4, and the backends must agree. Mode jumbo: auto with
 # lan0 and its peer at MTU 9000, where veth refuses native XDP: xdp_mode native fails with the
-# kernel's reason and changes nothing, auto falls back to generic and says why. Then the same
-# rules on the gateway's lo, probed from the gateway itself, on each backend.
+# kernel's reason and changes nothing, auto falls back to generic and says why. Mode tc: auto
+# where XDP cannot attach at all (TLSFW_XDP_FAULT=refuse stands in for such a device): a tc
+# ingress filter decides and builds the answers itself. Then the same rules on the gateway's
+# lo, probed from the gateway itself, on each backend.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
-MODES=${MODES:-auto native generic jumbo}
+MODES=${MODES:-auto native generic jumbo tc}
 
 # policy_in MODE: the reject policy with lan0 in xdp_mode MODE
 policy_in() {
@@ -80,7 +82,7 @@ expect_jumbo() {
 
 # run B MODE: one backend (and xdp_mode) on a fresh topology
 run() {
-	local B=$1 mode=$2 name="$1-$2" sent failed
+	local B=$1 mode=$2 name="$1-$2" sent failed fault=
 	topo_up "$name"
 	# Eight rejects in a row: no ICMP rate limit for the answers the gateway's stack sends
 	# (the nft backend's reject; the BPF backend builds its own).
@@ -92,8 +94,10 @@ run() {
 		expect_jumbo
 		mode=auto
 	fi
-	tlsfw apply "$(backend_policy "$(policy_in "$mode")" "$B")" >"$TMP/apply.out" \
-		2>"$TMP/apply.err" || { cat "$TMP/apply.out" "$TMP/apply.err"; fail "apply ($name)"; }
+	[ "$mode" = tc ] && fault=refuse mode=auto
+	TLSFW_XDP_FAULT=$fault tlsfw apply "$(backend_policy "$(policy_in "$mode")" "$B")" \
+		>"$TMP/apply.out" 2>"$TMP/apply.err" ||
+		{ cat "$TMP/apply.out" "$TMP/apply.err"; fail "apply ($name)"; }
 	# the nft backend warns of what nftables cannot do (fragments, QinQ) on stderr
 	[ "$B" != bpf ] || [ ! -s "$TMP/apply.err" ] ||
 		{ cat "$TMP/apply.err"; fail "$name: apply wrote to stderr"; }
@@ -102,6 +106,13 @@ run() {
 			grep -qx "  native XDP refused by the kernel: veth: Peer MTU is too large to set XDP" \
 				"$TMP/apply.out" || { cat "$TMP/apply.out"; fail "$name: no fallback to generic with the kernel's reason"; }
 		ok "$name: MTU 9000: auto falls back to XDP generic and prints the kernel's reason"
+	elif [ "$name" = bpf-tc ]; then
+		grep -qx "lan0: ingress tc" "$TMP/apply.out" ||
+			{ cat "$TMP/apply.out"; fail "$name: lan0 did not fall back to tc ingress"; }
+		! gw ip link show lan0 | grep -q xdp || fail "$name: an XDP program is attached to lan0"
+		gw tc filter show dev lan0 ingress | grep -q tlsfw_tc_ingres ||
+			fail "$name: no tlsfw_tc_ingress on lan0's tc ingress"
+		ok "$name: XDP refused in both modes: auto falls back to a tc ingress filter"
 	elif [ "$B" = bpf ]; then
 		grep -q "^lan0: ingress XDP ${mode/auto/native}" "$TMP/apply.out" ||
 			{ cat "$TMP/apply.out"; fail "$name: lan0 is not on XDP ${mode/auto/native}"; }

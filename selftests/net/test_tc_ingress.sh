@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Ingress on a device where XDP cannot attach: with xdp_mode auto, apply falls back to a tc
+# ingress filter (tlsfw(8)), which then decides and builds its rejects itself. Every device of
+# the test machine takes generic XDP, so TLSFW_XDP_FAULT=refuse stands in for such a device:
+# auto finds XDP refused in both modes. The real-traffic tests of require: tls, sni:/ech: and
+# payload: quic run unchanged on it and must pass (test_reject.sh has the tc mode of reject).
+# Their resets for the server are re-received on lan0's ingress and meet the tc program again.
+. "$(dirname "$0")/lib.sh"
+export TLSFW_XDP_FAULT=refuse
+
+topo_up
+p=$(policy tc-check <<EOF2
+version: 1
+interfaces:
+  - name: lan0
+rules:
+  - name: tls-only
+    proto: tcp
+    dport: 443
+    require: tls
+    action: reject
+EOF2
+)
+tlsfw apply "$p" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply"; }
+grep -qx "lan0: ingress tc" "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on tc ingress"; }
+! gw ip link show lan0 | grep -q xdp || fail "an XDP program is attached to lan0"
+tlsfw status --json >"$TMP/status.json" || fail "status"
+[ "$(jget "$TMP/status.json" "d['interfaces'][0]['ingress']")" = tc ] ||
+	fail "status does not show lan0's ingress on tc"
+ok "auto with XDP refused: lan0's ingress is a tc filter"
+tlsfw detach >/dev/null || fail "detach"
+
+rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic
