@@ -4,9 +4,9 @@
 
 tlsfw_meta records the SHA-256 of the BPF object the programs came from (tlsfw_abi.h,
 struct tlsfw_meta.build); apply keeps the programs in use only when it equals its own. This
-flips every bit of that field with bpftool, found from the XDP program of IFACE, so that the
-next apply must take the path of another build (load, verify, replace). Run it inside the
-namespace (ip netns exec). Prints the map id it changed.
+flips every bit of that field with bpftool, found from the XDP program of IFACE (or its tc
+ingress filter), so that the next apply must take the path of another build (load, verify,
+replace). Run it inside the namespace (ip netns exec). Prints the map id it changed.
 
   metaedit.py other-build IFACE
 """
@@ -19,13 +19,24 @@ def run(*args):
     return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
 
-def meta_map(iface):
+def ingress_prog(iface):
+    """The id of tlsfw's XDP program on IFACE, else of its tc ingress filter."""
     link = run("ip", "-d", "-j", "link", "show", iface)[0]
-    prog = link["xdp"]["prog"]["id"]
+    if "xdp" in link:
+        return link["xdp"]["prog"]["id"]
+    for f in run("tc", "-j", "filter", "show", "dev", iface, "ingress"):
+        prog = f.get("options", {}).get("prog", {})
+        if prog.get("name", "").startswith("tlsfw_tc_ingres"):
+            return prog["id"]
+    sys.exit("no tlsfw program on the ingress of %s" % iface)
+
+
+def meta_map(iface):
+    prog = ingress_prog(iface)
     for mid in run("bpftool", "prog", "show", "id", str(prog), "-j")["map_ids"]:
         if run("bpftool", "map", "show", "id", str(mid), "-j")["name"] == "tlsfw_meta":
             return mid
-    sys.exit("no tlsfw_meta map behind the XDP program of %s" % iface)
+    sys.exit("no tlsfw_meta map behind the ingress program of %s" % iface)
 
 
 def main():

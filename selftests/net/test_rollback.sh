@@ -8,7 +8,11 @@
 # through tlsfw_tc_reply), B does not, so B also removes that program, and every rollback puts
 # it back. Also: a failing first apply leaves nothing attached, --dry-run changes nothing, a
 # bad policy exits 1, a missing interface 2 with an error at the policy line that names it.
+# Under TLSFW_XDP_FAULT=refuse (test_tc_ingress.sh) A's interfaces take tc ingress, and B moves
+# lan0 from tc to generic XDP: the same faults, with tc as the witness of A's hooks.
 . "$(dirname "$0")/lib.sh"
+TC=
+[ "${TLSFW_XDP_FAULT:-}" = refuse ] && TC=1
 
 STEPS="find reuse load fill replace attach-new names flip post-flip-attach detach-old meta"
 
@@ -56,6 +60,25 @@ EOF2
 
 # A is enforced: what traffic and the kernel show.
 xdp_id() { gw ip -d -j link show "$1" | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])'; }
+tc_in_id() { gw tc filter show dev "$1" ingress | sed -n 's/.*tlsfw_tc_ingres.* id \([0-9]*\) .*/\1/p'; }
+
+hooks_a() { # context: A's ingress hooks, XDP native (or tc under TLSFW_XDP_FAULT=refuse)
+	local i
+	if [ -n "$TC" ]; then
+		for i in lan0 wan0; do
+			gw ip -d link show $i 2>/dev/null | grep -q 'prog/xdp' && fail "$1: XDP on $i"
+			[ "$(tc_in_id $i)" = "${TC_A[$i]}" ] ||
+				fail "$1: $i's tc ingress runs '$(tc_in_id $i)', not A's tlsfw_tc_ingress (${TC_A[$i]})"
+		done
+		return
+	fi
+	gw ip -d link show lan0 2>/dev/null | grep -q 'prog/xdp .*name tlsfw_xdp' || fail "$1: no XDP program on lan0"
+	gw ip -d link show lan0 2>/dev/null | grep -q 'xdpgeneric' && fail "$1: lan0 was switched to generic XDP"
+	gw ip -d link show wan0 2>/dev/null | grep -q 'prog/xdp .*name tlsfw_xdp' || fail "$1: no XDP program on wan0"
+	[ "$(xdp_id lan0)" = "$XDP_A" ] || fail "$1: lan0 runs XDP program $(xdp_id lan0), not A's ($XDP_A)"
+	# A's reject on lan0 is answered through tc (veth): the reply program must be back
+	gw tc filter show dev lan0 ingress 2>/dev/null | grep -q tlsfw_tc_reply || fail "$1: no reply program on lan0"
+}
 
 check_a() { # context
 	local r
@@ -65,15 +88,10 @@ check_a() { # context
 	[ "$r" = reply ] || fail "$1: UDP 5002 did not pass ($r): policy B leaked in"
 	r=$(udp_probe "$SRV" "$C4" 7001 0.5)
 	[ "$r" = timeout ] || fail "$1: UDP 7001 from the server passed ($r): wan0 lost policy A"
-	gw ip -d link show lan0 2>/dev/null | grep -q 'prog/xdp .*name tlsfw_xdp' || fail "$1: no XDP program on lan0"
-	gw ip -d link show lan0 2>/dev/null | grep -q 'xdpgeneric' && fail "$1: lan0 was switched to generic XDP"
-	gw ip -d link show wan0 2>/dev/null | grep -q 'prog/xdp .*name tlsfw_xdp' || fail "$1: no XDP program on wan0"
-	[ "$(xdp_id lan0)" = "$XDP_A" ] || fail "$1: lan0 runs XDP program $(xdp_id lan0), not A's ($XDP_A)"
+	hooks_a "$1"
 	gw tc filter show dev lan0 egress 2>/dev/null | grep -q tlsfw && fail "$1: a tc egress filter was left on lan0"
-	# A's reject on lan0 is answered through tc (veth): the reply program must be back
 	r=$(udp_icmp "$CLI" "$S4" 5003 0.5)
 	[ "$r" = "icmp 3 13" ] || fail "$1: UDP 5003 got '$r', not A's reject answer"
-	gw tc filter show dev lan0 ingress 2>/dev/null | grep -q tlsfw_tc_reply || fail "$1: no reply program on lan0"
 	tlsfw status --json >"$TMP/st.json" || fail "$1: status"
 	[ "$(jget "$TMP/st.json" "d['policy']['file']")" = "$A" ] || fail "$1: status names another policy"
 	[ "$(jget "$TMP/st.json" "d['policy']['hash']")" = "$HASH_A" ] || fail "$1: status shows another hash"
@@ -91,9 +109,17 @@ tlsfw status | grep -q "nothing enforced" || fail "status after a failing first 
 ok "a failing first apply leaves nothing attached"
 
 tlsfw apply "$A" >"$TMP/out" || fail "apply A"
-grep -qx 'programs: tlsfw_xdp tlsfw_tc_reply loaded' "$TMP/out" || { cat "$TMP/out"; fail "A: not exactly the programs its hooks need were loaded"; }
+# with XDP refused, XDP and its reply helper were loaded for the attempt, then tc ingress
+want='programs: tlsfw_xdp tlsfw_tc_reply loaded'
+[ -n "$TC" ] && want='programs: tlsfw_xdp tlsfw_tc_ingres tlsfw_tc_reply loaded'
+grep -qx "$want" "$TMP/out" || { cat "$TMP/out"; fail "A: not '$want'"; }
 HASH_A="sha256:$(sha256sum "$A" | cut -d' ' -f1)"
-XDP_A=$(xdp_id lan0)
+declare -A TC_A
+if [ -n "$TC" ]; then
+	TC_A[lan0]=$(tc_in_id lan0) TC_A[wan0]=$(tc_in_id wan0)
+else
+	XDP_A=$(xdp_id lan0)
+fi
 check_a "after apply A"
 ok "policy A enforced"
 
@@ -166,5 +192,8 @@ ok "B applies cleanly afterwards (generic XDP, tc egress, wan0 detached)"
 
 # B recorded this build: A takes B's programs and loads only the reply program B lacks.
 tlsfw apply "$A" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "apply A after B"; }
-grep -qx 'programs: tlsfw_tc_reply loaded, the others reused' "$TMP/out" || { cat "$TMP/out"; fail "A after B: programs not reused"; }
-ok "A after B reuses B's programs and loads only tlsfw_tc_reply"
+# (with XDP refused, lan0 stays on B's generic XDP, and wan0 needs tc ingress)
+want='programs: tlsfw_tc_reply loaded, the others reused'
+[ -n "$TC" ] && want='programs: tlsfw_tc_ingres tlsfw_tc_reply loaded, the others reused'
+grep -qx "$want" "$TMP/out" || { cat "$TMP/out"; fail "A after B: not '$want'"; }
+ok "A after B reuses B's programs and loads only what B lacks"

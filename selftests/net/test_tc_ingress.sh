@@ -6,6 +6,8 @@
 # auto finds XDP refused in both modes. The real-traffic tests of require: tls, sni:/ech: and
 # payload: quic run unchanged on it and must pass (test_reject.sh has the tc mode of reject).
 # Their resets for the server are re-received on lan0's ingress and meet the tc program again.
+# test_rollback injects a fault at every step of apply with tc as the witness of the hooks, and
+# its second policy moves lan0 from tc ingress to generic XDP.
 . "$(dirname "$0")/lib.sh"
 export TLSFW_XDP_FAULT=refuse
 
@@ -31,4 +33,4 @@ tlsfw status --json >"$TMP/status.json" || fail "status"
 ok "auto with XDP refused: lan0's ingress is a tc filter"
 tlsfw detach >/dev/null || fail "detach"
 
-rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic
+rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic test_rollback
