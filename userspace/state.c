@@ -57,10 +57,13 @@ static int prog_open_ours(uint32_t id, const char *prefix)
 }
 
 /* The tc filter at tlsfw's place on one side, if its program is ours; *reply says whether it
- * is tlsfw_tc_reply. */
-static void tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd, uint32_t *id,
-		    bool *reply)
+ * is tlsfw_tc_reply. -EPERM when its program cannot be opened without privilege (as for XDP
+ * in iface_probe: an interface with only tc programs must not look like one without any). */
+static int tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd, uint32_t *id,
+		   bool *reply)
 {
+	int err;
+
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = si->ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
 	char name[BPF_OBJ_NAME_LEN];
@@ -69,17 +72,25 @@ static void tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int 
 	*id = 0;
 	*reply = false;
 	/* Fails (ENOENT, EINVAL) when there is no clsact qdisc or no filter at our place. */
-	if (bpf_tc_query(&hook, &opts) || !opts.prog_id)
-		return;
+	err = bpf_tc_query(&hook, &opts);
+	if (err == -EPERM)
+		return err;
+	if (err || !opts.prog_id)
+		return 0;
 	*fd = prog_open(opts.prog_id, name, sizeof(name));
+	if (*fd == -EPERM) {
+		*fd = -1;
+		return -EPERM;
+	}
 	if (*fd < 0 || strncmp(name, TLSFW_PROG_TC_PREFIX, strlen(TLSFW_PROG_TC_PREFIX))) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
-		return;
+		return 0;
 	}
 	*id = opts.prog_id;
 	*reply = !strcmp(name, TLSFW_PROG_TC_REPLY);
+	return 0;
 }
 
 static int iface_probe(struct state_iface *si)
@@ -110,9 +121,10 @@ static int iface_probe(struct state_iface *si)
 		si->xdp_id = xdp_id;
 	else
 		si->xdp_fd = -1;
-	tc_find(si, BPF_TC_INGRESS, &si->tc_in_fd, &si->tc_in_id, &si->tc_in_reply);
-	tc_find(si, BPF_TC_EGRESS, &si->tc_eg_fd, &si->tc_eg_id, &egress_reply);
-	return 0;
+	err = tc_find(si, BPF_TC_INGRESS, &si->tc_in_fd, &si->tc_in_id, &si->tc_in_reply);
+	if (!err)
+		err = tc_find(si, BPF_TC_EGRESS, &si->tc_eg_fd, &si->tc_eg_id, &egress_reply);
+	return err;
 }
 
 /* A program that decides (tlsfw_tc_reply only builds replies: the last choice): its fd, and

@@ -3,7 +3,8 @@
 # An egress rule on the gateway's server-facing wan0 (hooks: [egress] only): UDP 5002 leaving
 # towards the server is dropped, UDP 5003 passes; the counters are on wan0/egress. Under the
 # BPF backend the tc program enforces it (no XDP on wan0); under the nft backend the forward
-# chain's egress verdict map. Both must deliver the same datagrams and count the same.
+# chain's egress verdict map. Both must deliver the same datagrams and count the same. Without
+# privilege, status and stats of the tc-only policy exit 2 naming what is missing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
@@ -49,6 +50,18 @@ for B in $BACKENDS; do
 	[ "$got" = $((2 * N)) ] || fail "$B: no-5002-out counted $got, sent $((2 * N))"
 	ok "$B: egress counter moved by exactly $((2 * N))"
 	counters_save "$TMP/s.$B.json" "$TMP/c.$B"
+	if [ "$B" = bpf ]; then
+		# only tc programs: without privilege they cannot be opened either, and the error
+		# must say so, not fall through to the nftables table
+		for c in status stats; do
+			gw setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all \
+				"$TLSFW" $c >/dev/null 2>"$TMP/p.err"
+			rc=$?
+			[ $rc = 2 ] && grep -q "cannot query wan0 (tlsfw needs CAP_NET_ADMIN" "$TMP/p.err" ||
+				fail "$c as nobody with only tc programs: exit $rc: $(cat "$TMP/p.err")"
+		done
+		ok "bpf: status and stats without privilege name CAP_NET_ADMIN (only tc programs)"
+	fi
 	tlsfw detach >/dev/null || fail "detach ($B)"
 done
 [ "$BACKENDS" = "bpf nft" ] || exit 0
