@@ -627,6 +627,8 @@ static void report(const struct apply_ctx *c)
 		fputc('\n', out);
 		if (*ai->native_why)
 			fprintf(out, "  native XDP refused by the kernel: %s\n", ai->native_why);
+		if (*ai->generic_why && ai->hook == TLSFW_HOOK_TC)
+			fprintf(out, "  generic XDP refused by the kernel: %s\n", ai->generic_why);
 	}
 	for (size_t i = 0; i < c->st.n_ifaces; i++)
 		if (!plan_iface(c, c->st.ifaces[i].name))

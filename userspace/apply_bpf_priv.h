@@ -48,6 +48,7 @@ struct apply_iface {
 	bool mode_change;	 /* ingress hook kind changes: done after the flip */
 	bool handoff;		 /* XDP hands rejects to tlsfw_tc_reply (apply_reply.h) */
 	char native_why[128];	 /* xdp_mode auto: why native XDP was refused ("": it was not) */
+	char generic_why[128];	 /* and generic XDP, when tc ingress took its place */
 };
 
 struct apply_ctx {

@@ -135,6 +135,9 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 		if (err && hook == TLSFW_HOOK_XDP_NATIVE)
 			snprintf(ai->native_why, sizeof(ai->native_why), "%s",
 				 *why ? why : strerror(-err));
+		if (err && hook == TLSFW_HOOK_XDP_GENERIC)
+			snprintf(ai->generic_why, sizeof(ai->generic_why), "%s",
+				 *why ? why : strerror(-err));
 		if (!err) {
 			ai->hook = hook;
 			return apply_undo_push(c, (struct undo){ .kind = U_XDP_NEW,

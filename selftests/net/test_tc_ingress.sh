@@ -26,11 +26,15 @@ EOF2
 )
 tlsfw apply "$p" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply"; }
 grep -qx "lan0: ingress tc" "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on tc ingress"; }
+for m in native generic; do
+	grep -qx "  $m XDP refused by the kernel: refused for the test (TLSFW_XDP_FAULT=refuse)" \
+		"$TMP/apply.out" || { cat "$TMP/apply.out"; fail "apply does not say why $m XDP was not taken"; }
+done
 ! gw ip link show lan0 | grep -q xdp || fail "an XDP program is attached to lan0"
 tlsfw status --json >"$TMP/status.json" || fail "status"
 [ "$(jget "$TMP/status.json" "d['interfaces'][0]['ingress']")" = tc ] ||
 	fail "status does not show lan0's ingress on tc"
-ok "auto with XDP refused: lan0's ingress is a tc filter"
+ok "auto with XDP refused: lan0's ingress is a tc filter, and apply says why for each mode"
 tlsfw detach >/dev/null || fail "detach"
 
 rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic test_rollback
