@@ -7,9 +7,12 @@
 # payload: quic run unchanged on it and must pass (test_reject.sh has the tc mode of reject).
 # Their resets for the server are re-received on lan0's ingress and meet the tc program again.
 # test_rollback injects a fault at every step of apply with tc as the witness of the hooks, and
-# its second policy moves lan0 from tc ingress to generic XDP.
+# its second policy moves lan0 from tc ingress to generic XDP; test_hot_reload replaces the
+# policy 50 times under traffic (tc filters swapped in place, nothing lost or leaked);
+# test_state asks conntrack from tc ingress (the skb lookup, not XDP's).
 . "$(dirname "$0")/lib.sh"
 export TLSFW_XDP_FAULT=refuse
+export BACKENDS=bpf # the knob is the BPF backend's; the nft runs of these tests run anyway
 
 topo_up
 p=$(policy tc-check <<EOF2
@@ -37,4 +40,5 @@ tlsfw status --json >"$TMP/status.json" || fail "status"
 ok "auto with XDP refused: lan0's ingress is a tc filter, and apply says why for each mode"
 tlsfw detach >/dev/null || fail "detach"
 
-rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic test_rollback
+rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic test_rollback \
+	test_hot_reload test_state
