@@ -78,6 +78,16 @@ gw() { ip netns exec "$GW" "$@"; }
 srv() { ip netns exec "$SRV" "$@"; }
 tlsfw() { ip netns exec "$GW" "$TLSFW" "$@"; }
 
+# map_of NAME [IFACE]: "ID MAX_ENTRIES" of tlsfw's map NAME behind the ingress program of
+# IFACE (default lan0: XDP, else tc ingress); nothing, and the reason on stderr, if none.
+map_of() { gw $PY "$ROOT/selftests/net/metaedit.py" map "$1" "${2:-lan0}"; }
+# map_id NAME [IFACE]: its id; fails the test if there is none
+map_id() {
+	local r
+	r=$(map_of "$@") && [ -n "$r" ] || fail "no map $1 behind ${2:-lan0}'s ingress program"
+	echo "${r%% *}"
+}
+
 # rerun WHERE TEST...: run other net tests unchanged in this test's environment (a topology
 # variable, a fault knob); each must pass. WHERE finishes "passes ..." in the ok lines.
 rerun() {

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""Make the policy enforced in this network namespace look installed by another tlsfw build.
+"""tlsfw's maps as the tests find them, and one edit of them. Run inside the namespace (ip
+netns exec). A map is found from the ingress program of IFACE: its XDP program, else tlsfw's
+tc ingress filter (where XDP cannot attach).
 
-tlsfw_meta records the SHA-256 of the BPF object the programs came from (tlsfw_abi.h,
-struct tlsfw_meta.build); apply keeps the programs in use only when it equals its own. This
-flips every bit of that field with bpftool, found from the XDP program of IFACE (or its tc
-ingress filter), so that the next apply must take the path of another build (load, verify,
-replace). Run it inside the namespace (ip netns exec). Prints the map id it changed.
+  metaedit.py map NAME IFACE     print "ID MAX_ENTRIES" of tlsfw's map NAME
+  metaedit.py other-build IFACE  make the enforced policy look installed by another build
 
-  metaedit.py other-build IFACE
+other-build: tlsfw_meta records the SHA-256 of the BPF object the programs came from
+(tlsfw_abi.h, struct tlsfw_meta.build); apply keeps the programs in use only when it equals
+its own. This flips every bit of that field with bpftool, so that the next apply must take
+the path of another build (load, verify, replace). Prints the map id it changed.
 """
 import json
 import subprocess
@@ -31,18 +33,24 @@ def ingress_prog(iface):
     sys.exit("no tlsfw program on the ingress of %s" % iface)
 
 
-def meta_map(iface):
+def find_map(name, iface):
+    """The bpftool record of tlsfw's map NAME behind IFACE's ingress program."""
     prog = ingress_prog(iface)
     for mid in run("bpftool", "prog", "show", "id", str(prog), "-j")["map_ids"]:
-        if run("bpftool", "map", "show", "id", str(mid), "-j")["name"] == "tlsfw_meta":
-            return mid
-    sys.exit("no tlsfw_meta map behind the ingress program of %s" % iface)
+        m = run("bpftool", "map", "show", "id", str(mid), "-j")
+        if m["name"] == name:
+            return m
+    sys.exit("no map %s behind the ingress program of %s" % (name, iface))
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "map":
+        m = find_map(sys.argv[2], sys.argv[3])
+        print(m["id"], m["max_entries"])
+        return
     if len(sys.argv) != 3 or sys.argv[1] != "other-build":
         sys.exit(__doc__)
-    mid = meta_map(sys.argv[2])
+    mid = find_map("tlsfw_meta", sys.argv[2])["id"]
     entry = run("bpftool", "map", "lookup", "id", str(mid), "key", "0", "0", "0", "0", "-j")
     value = [int(b, 16) for b in entry["value"]]
     # build follows policy_hash (72 bytes, "sha256:..."), default_action, backend, pad[6]

@@ -78,17 +78,6 @@ wait_quiet() {
 	fail "the flip counter is $(counter) 2 s after apply: no waiter marked it QUIET"
 }
 
-# map_id NAME: the id of tlsfw's map NAME, found from lan0's XDP program
-map_id() {
-	local prog
-	prog=$(gw ip -d -j link show lan0 | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])')
-	for m in $(bpftool prog show id "$prog" -j | $PY -c 'import json,sys; print(*json.load(sys.stdin)["map_ids"])'); do
-		[ "$(bpftool map show id "$m" -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["name"])')" = "$1" ] &&
-			echo "$m" && return
-	done
-	fail "no map $1 behind lan0's XDP program"
-}
-
 # ordered TRACE WHAT FLIPS CLEARS FIRST: the trace has FLIPS updates of tlsfw_state and
 # CLEARS clears (a first update of tlsfw_cfg: in the fill, and after a rollback's flip back).
 # The clear after a flip back comes after a membarrier that ended after it. The first clear,

@@ -16,19 +16,6 @@ gen() {
 	}' >"$TMP/$1.conf"
 }
 
-# map_id NAME: the id of map NAME used by lan0's XDP program
-map_id() {
-	local p m
-	p=$(gw ip -d -j link show lan0 | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])')
-	for m in $(bpftool prog show id "$p" -j | $PY -c 'import json,sys; print(*json.load(sys.stdin)["map_ids"])'); do
-		bpftool map show id "$m" -j | $PY -c '
-import json, sys
-m = json.load(sys.stdin)
-if m.get("name") == sys.argv[1]:
-    print(m["id"])' "$1"
-	done
-}
-
 # rule_end: tlsfw_meta.rule_end, after checking with bpftool that every record from there on
 # is zero and that one is in use just below it
 rule_end() {

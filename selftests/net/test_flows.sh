@@ -9,21 +9,6 @@
 
 topo_up
 
-# prog_id: lan0's XDP program; map_of NAME: the id and size of its map NAME
-prog_id() {
-	gw ip -d -j link show lan0 | $PY -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])'
-}
-map_of() {
-	local m
-	for m in $(bpftool prog show id "$(prog_id)" -j | $PY -c 'import json,sys; print(*json.load(sys.stdin)["map_ids"])'); do
-		bpftool map show id "$m" -j | $PY -c '
-import json, sys
-m = json.load(sys.stdin)
-if m.get("name") == sys.argv[1]:
-    print(m["id"], m["max_entries"])' "$1"
-	done
-}
-
 policy() { # policy FILE [FLOWS]
 	{
 		printf 'version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress]\n'
@@ -50,7 +35,7 @@ for flows in 128 70000 70000 ""; do
 	grep -q warning "$TMP/check.out" && { cat "$TMP/check.out"; fail "check warns about flows: $want"; }
 	tlsfw apply "$TMP/p.conf" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply flows: $want"; }
 	read -r map size < <(map_of tlsfw_flows)
-	[ -n "$map" ] || fail "no tlsfw_flows behind lan0's XDP program"
+	[ -n "$map" ] || fail "no tlsfw_flows behind lan0's ingress program"
 	[ "$size" = "$want" ] || fail "flows: $want: bpftool shows $size entries"
 	if [ "$flows" = 70000 ] && [ "$map" = "$last_size_map" ]; then
 		ok "flows: 70000 again: the same map (id $map) is kept"
