@@ -240,5 +240,5 @@ rules:
 EOF
 )
 	tlsfw apply "$pol" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply ($2)"; }
-	grep -q '^lan0: ingress XDP native' "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on native XDP in auto mode"; }
+	grep -q "^lan0: ingress $AUTO_INGRESS" "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on $AUTO_INGRESS in auto mode"; }
 }

@@ -78,6 +78,11 @@ gw() { ip netns exec "$GW" "$@"; }
 srv() { ip netns exec "$SRV" "$@"; }
 tlsfw() { ip netns exec "$GW" "$TLSFW" "$@"; }
 
+# The ingress hook xdp_mode auto takes on the topology's veths: native XDP, or a tc ingress
+# filter when the test runs with XDP refused (test_tc_ingress.sh).
+AUTO_INGRESS="XDP native"
+[ "${TLSFW_XDP_FAULT:-}" = refuse ] && AUTO_INGRESS=tc
+
 # map_of NAME [IFACE]: "ID MAX_ENTRIES" of tlsfw's map NAME behind the ingress program of
 # IFACE (default lan0: XDP, else tc ingress); nothing, and the reason on stderr, if none.
 map_of() { gw $PY "$ROOT/selftests/net/metaedit.py" map "$1" "${2:-lan0}"; }

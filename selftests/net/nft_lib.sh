@@ -111,7 +111,7 @@ PYEOF
 
 one_schema() {
 	$PY - "$@" <<'PYEOF'
-import hashlib, json, re, sys
+import hashlib, json, os, re, sys
 b, policy, status, stats = sys.argv[1:5]
 st, sx = json.load(open(status)), json.load(open(stats))
 bad = []
@@ -144,7 +144,8 @@ if p["generation"] not in (0, 1):
     bad.append("generation %r" % p["generation"])
 if p["table"] != ("inet tlsfw" if b == "nft" else None):
     bad.append("table %r" % p["table"])
-hook = "nft" if b == "nft" else "xdp-native"
+# auto on a veth: native XDP, or tc ingress with XDP refused (test_tc_ingress.sh)
+hook = "nft" if b == "nft" else "tc" if os.environ.get("TLSFW_XDP_FAULT") == "refuse" else "xdp-native"
 lan = [i for i in st["interfaces"] if i["name"] == "lan0"]
 if len(lan) != 1 or lan[0]["ingress"] != hook or not isinstance(lan[0]["ifindex"], int) or \
         lan[0]["ifindex"] <= 0 or lan[0]["hash"] != want or lan[0]["in_policy"] is not True or \

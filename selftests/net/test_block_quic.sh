@@ -20,7 +20,7 @@ for B in $BACKENDS; do
 		{ cat "$TMP/apply.out"; fail "apply block-quic.conf ($B)"; }
 	cat "$TMP/apply.out"
 	if [ "$B" = bpf ]; then
-		grep -q '^lan0: ingress XDP native' "$TMP/apply.out" || fail "apply did not report XDP native on lan0"
+		grep -q "^lan0: ingress $AUTO_INGRESS" "$TMP/apply.out" || fail "apply did not report $AUTO_INGRESS on lan0"
 	else
 		gw nft list table inet tlsfw | grep -q 'hook ingress device "lan0"' || fail "nft: no ingress chain on lan0"
 		gw ip -d link show lan0 | grep -q 'prog/xdp' && fail "nft: an XDP program is on lan0"
