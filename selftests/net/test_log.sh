@@ -87,7 +87,10 @@ EOF2
 send_udp_n 5001 20 0.001 >/dev/null
 sleep 0.2
 tlsfw log --json >"$TMP/udp.json" || fail "tlsfw log --json"
-$PY - "$TMP/udp.json" "$C4" "$S4" <<'EOF2' || fail "--json events"
+# lan0's ingress is XDP, or tc when the test runs with XDP refused (test_tc_ingress.sh)
+lan_hook=xdp
+[ "$AUTO_INGRESS" = tc ] && lan_hook=tc
+$PY - "$TMP/udp.json" "$C4" "$S4" "$lan_hook" <<'EOF2' || fail "--json events"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 ev = [json.loads(l) for l in lines]
@@ -99,9 +102,9 @@ for e in ev:
     seen[where] = seen.get(where, 0) + 1
     assert e["proto"] == "udp" and e["src"] == sys.argv[2] and e["dst"] == sys.argv[3], e
     assert e["dport"] == 5001 and e["sport"] == ev[0]["sport"] and e["family"] == "ipv4", e
-assert seen == {("lan0", "ingress", "xdp"): 20, ("wan0", "egress", "tc"): 20}, seen
+assert seen == {("lan0", "ingress", sys.argv[4]): 20, ("wan0", "egress", "tc"): 20}, seen
 EOF2
-ok "20 allowed datagrams: 20 JSON events from XDP on lan0, 20 from tc on wan0 egress"
+ok "20 allowed datagrams: 20 JSON events from $lan_hook on lan0, 20 from tc on wan0 egress"
 send_udp_n 5001 5 0.001 >/dev/null
 sleep 0.2
 tlsfw log --iface wan0 >"$TMP/wan0" || fail "tlsfw log --iface wan0"

@@ -13,7 +13,8 @@
 # test_apply_grace and test_apply_rule_end read the maps behind the tc program (the flow
 # table's size and evictions, the grace period before a generation is cleared, the records);
 # test_block_quic, test_browser_quic and test_browser_altsvc are the main scenario with
-# Chromium and Caddy: tc ingress rejects QUIC and the browser falls back to h2 in time.
+# Chromium and Caddy: tc ingress rejects QUIC and the browser falls back to h2 in time;
+# test_log reads per-packet events that tc ingress wrote.
 # (test_sni_browser is not among them: its witness expects Chromium's ClientHello in two
 # segments, which it is only when an XDP program on lan0 makes the client's veth segment it.)
 . "$(dirname "$0")/lib.sh"
@@ -48,4 +49,4 @@ tlsfw detach >/dev/null || fail "detach"
 
 rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic test_rollback \
 	test_hot_reload test_state test_flows test_apply_grace test_apply_rule_end test_block_quic \
-	test_browser_quic test_browser_altsvc
+	test_browser_quic test_browser_altsvc test_log
