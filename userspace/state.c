@@ -62,11 +62,10 @@ static int prog_open_ours(uint32_t id, const char *prefix)
 static int tc_find(struct state_iface *si, enum bpf_tc_attach_point where, int *fd, uint32_t *id,
 		   bool *reply)
 {
-	int err;
-
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = si->ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TLSFW_TC_HANDLE, .priority = TLSFW_TC_PRIO);
 	char name[BPF_OBJ_NAME_LEN];
+	int err;
 
 	*fd = -1;
 	*id = 0;
