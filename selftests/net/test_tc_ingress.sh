@@ -6,17 +6,12 @@
 # auto finds XDP refused in both modes. The real-traffic tests of require: tls, sni:/ech: and
 # payload: quic run unchanged on it and must pass (test_reject.sh has the tc mode of reject).
 # Their resets for the server are re-received on lan0's ingress and meet the tc program again.
-# test_rollback injects a fault at every step of apply with tc as the witness of the hooks, and
-# its second policy moves lan0 from tc ingress to generic XDP; test_hot_reload replaces the
-# policy 50 times under traffic (tc filters swapped in place, nothing lost or leaked);
-# test_state asks conntrack from tc ingress (the skb lookup, not XDP's); test_flows,
-# test_apply_grace and test_apply_rule_end read the maps behind the tc program (the flow
-# table's size and evictions, the grace period before a generation is cleared, the records);
 # test_block_quic, test_browser_quic and test_browser_altsvc are the main scenario with
 # Chromium and Caddy: tc ingress rejects QUIC and the browser falls back to h2 in time;
 # test_log reads per-packet events that tc ingress wrote.
-# (test_sni_browser is not among them: its witness expects Chromium's ClientHello in two
-# segments, which it is only when an XDP program on lan0 makes the client's veth segment it.)
+# test_apply_tc_fallback.sh runs the tests of apply the same way. (test_sni_browser is not
+# among them: its witness expects Chromium's ClientHello in two segments, which it is only
+# when an XDP program on lan0 makes the client's veth segment it.)
 . "$(dirname "$0")/lib.sh"
 export TLSFW_XDP_FAULT=refuse
 export BACKENDS=bpf # the knob is the BPF backend's; the nft runs of these tests run anyway
@@ -47,6 +42,5 @@ tlsfw status --json >"$TMP/status.json" || fail "status"
 ok "auto with XDP refused: lan0's ingress is a tc filter, and apply says why for each mode"
 tlsfw detach >/dev/null || fail "detach"
 
-rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic test_rollback \
-	test_hot_reload test_state test_flows test_apply_grace test_apply_rule_end test_block_quic \
+rerun "with lan0's ingress on tc" test_require_tls test_sni test_payload_quic test_block_quic \
 	test_browser_quic test_browser_altsvc test_log
