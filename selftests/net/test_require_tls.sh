@@ -151,10 +151,10 @@ tls_handshake "$S4" 443 || fail "midstream: drop: a new TLS flow did not pass"
 ok "midstream: drop: new TLS flows still pass"
 
 # A name rule next to the require rule: the flows it matches (curl, and a ClientHello in two
-# segments) are not passed by a require rule after it, and are passed by one before it. Cut flows are counted on the require rule that
-# cuts them whatever came first. Each order once, with rule names of their own (counters from 0);
-# on lan0 once more in generic XDP, where tlsfw's RST for the server is received anew and meets
-# tlsfw_xdp again.
+# segments) are not passed by a require rule after it, and are passed by one before it. Cut
+# flows are counted on the require rule that cuts them whatever came first. Each order once,
+# with rule names of their own (counters from 0); on lan0 once more in generic XDP, where
+# tlsfw's RST for the server is received anew and meets tlsfw_xdp again.
 names_pol() { # FIRST SECOND: the two rules' names, in order (req-* is the require rule)
 	local f iface=$IFACE
 	[ "$1" = names-generic ] && iface=$(printf '%s\n    xdp_mode: generic' "$IFACE")

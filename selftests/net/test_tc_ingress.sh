@@ -17,19 +17,8 @@ export TLSFW_XDP_FAULT=refuse
 export BACKENDS=bpf # the knob is the BPF backend's; the nft runs of these tests run anyway
 
 topo_up
-p=$(policy tc-check <<EOF2
-version: 1
-interfaces:
-  - name: lan0
-rules:
-  - name: tls-only
-    proto: tcp
-    dport: 443
-    require: tls
-    action: reject
-EOF2
-)
-tlsfw apply "$p" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply"; }
+# any policy on lan0 in auto: the shipped one of the main scenario
+tlsfw apply "$ROOT/policies/block-quic.conf" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply"; }
 grep -qx "lan0: ingress tc" "$TMP/apply.out" || { cat "$TMP/apply.out"; fail "lan0 is not on tc ingress"; }
 for m in native generic; do
 	grep -qx "  $m XDP refused by the kernel: refused for the test (TLSFW_XDP_FAULT=refuse)" \
