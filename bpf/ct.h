@@ -18,11 +18,22 @@
  * established here (nftables says established for an echo reply): write a rule for them.
  * Window tracking (an out-of-window segment that conntrack calls invalid) is not seen either.
  * XDP runs before netfilter: a flow's first packet has no entry yet (new); every later one,
- * and the first reply, meets the entry that packet created. tc egress runs after netfilter,
- * so there the first packet meets its own (confirmed) entry in the original direction: new.
+ * and the first reply, meets the entry that packet created.
+ *
+ * tc egress runs after netfilter, which has already attached the packet's entry and ctinfo
+ * to the skb (skb->_nfct). There the state is that ctinfo, exactly as nftables' ct state
+ * reads it: a lookup by the packet's addresses would miss every entry once source NAT
+ * (masquerade) has rewritten them, or on a reply destination NAT has restored. ICMP echo is
+ * then established too. A packet that carries no entry (conntrack found it invalid, or it
+ * has not met netfilter: tc ingress of a received packet, a bridged frame,
+ * BPF_PROG_TEST_RUN) is looked up as at XDP.
+ * The kfunc that reaches the skb (bpf_cast_to_kern_ctx, Linux 6.3) is weak: without it the
+ * lookup is all there is.
  */
 #ifndef TLSFW_CT_H
 #define TLSFW_CT_H
+
+#include <bpf/bpf_core_read.h>
 
 #include "tlsfw_abi.h"
 #include "parse.h"
@@ -34,6 +45,7 @@ extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb_ctx,
 					 struct bpf_sock_tuple *bpf_tuple, __u32 tuple__sz,
 					 struct bpf_ct_opts *opts, __u32 opts__sz) __ksym;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 /* The opts the kfuncs have taken since 6.0 (netns_id, error, l4proto, dir, reserved) */
 #define TLSFW_CT_OPTS_SZ 12
@@ -47,6 +59,14 @@ extern void bpf_ct_release(struct nf_conn *ct) __ksym;
 struct nf_conn___tlsfw {
 	unsigned long status;
 } __attribute__((preserve_access_index));
+
+/* skb->_nfct: the entry's address, ctinfo in the low bits (nf_conntrack_common.h) */
+struct sk_buff___tlsfw {
+	unsigned long _nfct;
+} __attribute__((preserve_access_index));
+
+#define TLSFW_NFCT_INFOMASK 7ul
+#define TLSFW_IP_CT_IS_REPLY 3 /* ctinfo % 3: 0 established, 1 related, 2 new */
 
 /* A flow's addresses and ports as conntrack keys them (network order). */
 struct ct_key {
@@ -175,10 +195,38 @@ __noinline __u32 tlsfw_ct_xdp(struct xdp_md *ctx, const struct parsed *p)
 	return ct_state(ctx, 1, p);
 }
 
+/* The state netfilter gave the skb (see the top), TLSFW_CT_UNKNOWN when it carries no entry. */
+static __always_inline __u32 ct_attached(struct __sk_buff *skb)
+{
+	struct sk_buff___tlsfw *k;
+	unsigned long nfct;
+
+	if (!bpf_cast_to_kern_ctx || !bpf_core_field_exists(struct sk_buff___tlsfw, _nfct))
+		return TLSFW_CT_UNKNOWN;
+	k = bpf_cast_to_kern_ctx(skb);
+	nfct = k->_nfct;
+	/* no entry; IP_CT_UNTRACKED (7) has none either */
+	if (!(nfct & ~TLSFW_NFCT_INFOMASK))
+		return TLSFW_CT_UNKNOWN;
+	switch ((nfct & TLSFW_NFCT_INFOMASK) % TLSFW_IP_CT_IS_REPLY) {
+	case 0:
+		return TLSFW_CT_ESTABLISHED;
+	case 1:
+		return TLSFW_CT_RELATED;
+	default:
+		return TLSFW_CT_NEW;
+	}
+}
+
 __noinline __u32 tlsfw_ct_tc(struct __sk_buff *skb, const struct parsed *p)
 {
+	__u32 st;
+
 	if (!p)
 		return TLSFW_CT_INVALID;
+	st = ct_attached(skb);
+	if (st != TLSFW_CT_UNKNOWN)
+		return st;
 	return ct_state(skb, 0, p);
 }
 
