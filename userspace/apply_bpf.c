@@ -19,11 +19,13 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <net/if_arp.h>
 
 #include "apply_bpf_priv.h"
 #include "apply_reply.h"
 #include "grace.h"
 #include "hook.h"
+#include "linkinfo.h"
 #include "lock.h"
 #include "names.h"
 #include "policy.h"
@@ -119,10 +121,64 @@ static int decide_handoff(struct apply_ctx *c)
 	return 0;
 }
 
+/* ip link's name of a link type without an Ethernet header (linux/if_arp.h) */
+static const char *l3_link_name(int type)
+{
+	switch (type) {
+	case ARPHRD_NONE:
+		return "none: a tun or WireGuard device";
+	case ARPHRD_PPP:
+		return "ppp";
+	case ARPHRD_TUNNEL:
+		return "ipip";
+	case ARPHRD_TUNNEL6:
+		return "tunnel6";
+	case ARPHRD_SIT:
+		return "sit";
+	case ARPHRD_IPGRE:
+		return "gre";
+	case 823: /* ARPHRD_IP6GRE, which glibc's net/if_arp.h lacks */
+		return "ip6gre";
+	case ARPHRD_RAWIP:
+		return "rawip";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The programs read Ethernet frames (bpf/parse.h): on a device without a link-layer header
+ * (tun, WireGuard, GRE, PPP) the IP header is where they look for the Ethernet type, so no
+ * packet would ever be recognised and the policy would enforce nothing. Refused; nft's inet
+ * hooks see the IP packet on any device.
+ */
+static int ethernet_only(struct apply_ctx *c, const struct apply_iface *ai)
+{
+	int type = link_type(ai->ifindex);
+	const char *name;
+	char other[24];
+
+	if (type < 0)
+		return apply_fail_at(c, ai, type, "rtnetlink: cannot read interface '%s': %s",
+				     ai->pi->name, strerror(-type));
+	if (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK)
+		return 0;
+	name = l3_link_name(type);
+	if (!name) {
+		snprintf(other, sizeof(other), "link type %d", type);
+		name = other;
+	}
+	return apply_fail_at(
+		c, ai, -EOPNOTSUPP,
+		"interface '%s' has no Ethernet header (link/%s): backend bpf reads Ethernet frames only and would see no IP packet there; use backend: nft for it",
+		ai->pi->name, name);
+}
+
 /* Map interfaces to indexes and decide, before touching anything, what each one needs. */
 static int resolve_ifaces(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
+	int err;
 
 	c->ifs = calloc(pl->n_ifaces ? pl->n_ifaces : 1, sizeof(*c->ifs));
 	if (!c->ifs)
@@ -138,6 +194,9 @@ static int resolve_ifaces(struct apply_ctx *c)
 				c, ai, -ENODEV,
 				"interface '%s' does not exist in this network namespace",
 				ai->pi->name);
+		err = ethernet_only(c, ai);
+		if (err)
+			return err;
 		if (state_foreign_find(&c->st, ai->pi->name))
 			return apply_fail_at(
 				c, ai, -EBUSY,

@@ -14,6 +14,7 @@
 
 struct link {
 	uint32_t master; /* IFLA_MASTER, 0: none */
+	uint16_t type;	 /* ifi_type: ARPHRD_* */
 	char name[IFNAMSIZ];
 	bool bridge; /* IFLA_LINKINFO's kind is "bridge" */
 };
@@ -50,6 +51,12 @@ static int link_attr(const struct nlattr *a, void *data)
 
 static int on_link(const struct nlmsghdr *nlh, void *data)
 {
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link *l = data;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_ERROR;
+	l->type = ifi->ifi_type;
 	return mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr, data) < 0 ? MNL_CB_ERROR :
 										    MNL_CB_OK;
 }
@@ -86,16 +93,42 @@ static int get_link(struct mnl_socket *nl, const char *name, uint32_t index, str
 	return ret < 0 ? -errno : 0;
 }
 
-int link_bridge_master(const char *name, char master[IFNAMSIZ])
+static struct mnl_socket *rtnl_open(void)
 {
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = errno;
+
+		mnl_socket_close(nl);
+		errno = err;
+		return NULL;
+	}
+	return nl;
+}
+
+int link_type(uint32_t ifindex)
+{
+	struct mnl_socket *nl = rtnl_open();
+	struct link l;
+	int err;
+
+	if (!nl)
+		return -errno;
+	err = get_link(nl, NULL, ifindex, &l);
+	mnl_socket_close(nl);
+	return err ?: l.type;
+}
+
+int link_bridge_master(const char *name, char master[IFNAMSIZ])
+{
+	struct mnl_socket *nl = rtnl_open();
 	struct link l, m;
 	int err;
 
 	if (!nl)
 		return -errno;
-	err = mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ? -errno : 0;
-	err = err ?: get_link(nl, name, 0, &l);
+	err = get_link(nl, name, 0, &l);
 	if (!err && l.master)
 		err = get_link(nl, NULL, l.master, &m);
 	mnl_socket_close(nl);

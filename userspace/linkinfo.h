@@ -4,6 +4,7 @@
 #define TLSFW_LINKINFO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <net/if.h>
 
 /*
@@ -11,5 +12,8 @@
  * 0 when it is not (no master, or a master of another kind: a bond, a VRF), or -errno.
  */
 int link_bridge_master(const char *name, char master[IFNAMSIZ]);
+
+/* The link type of ifindex (ARPHRD_*, linux/if_arp.h), or -errno. */
+int link_type(uint32_t ifindex);
 
 #endif
