@@ -14,8 +14,9 @@
  *   no entry, TCP: any other flags (RST, FIN, SYN+ACK, none)         invalid
  *   no entry, UDP; ICMP that is not an error; other protocols        new
  *
- * The lookup kfuncs know TCP and UDP only, so ICMP echo and other protocols are never
- * established here (nftables says established for an echo reply): write a rule for them.
+ * The lookup kfuncs know TCP and UDP only, so a lookup never finds ICMP echo and other
+ * protocols established (nftables says established for an echo reply): write a rule for them
+ * on XDP. (On tc, the packet's own entry below knows them.)
  * Window tracking (an out-of-window segment that conntrack calls invalid) is not seen either.
  * XDP runs before netfilter: a flow's first packet has no entry yet (new); every later one,
  * and the first reply, meets the entry that packet created.
