@@ -397,8 +397,13 @@ static int tls_priorities(struct wchk *c)
 	gnutls_priority_t prio;
 	const char *where;
 
-	if (min < 0 || max < 0)
+	if (min < 0 || max < 0) {
+		/* Still check the names of the lists: one run shows every error. */
+		if (r->cipher_suites.n)
+			listed_suites(c, listed);
+		prio_groups(c, &p);
 		return 0;
+	}
 	if (min > max) {
 		diag_error(c->d, &r->min_version.loc, "min_version %s is above max_version %s",
 			   go_versions[min], go_versions[max]);
@@ -410,8 +415,11 @@ static int tls_priorities(struct wchk *c)
 		snprintf(word, sizeof(word), "+%s", gnutls_versions[v]);
 		prio_add(&p, word);
 	}
+	/* With min_version TLS13 the list is unused (as in Go), but its names are still Go's. */
 	if (r->cipher_suites.n && min < 3)
 		ok &= prio_suites(c, &p, listed, max);
+	else if (r->cipher_suites.n)
+		ok &= listed_suites(c, listed);
 	ok &= prio_groups(c, &p);
 	if (!r->prefer_server_cipher_suites.set || r->prefer_server_cipher_suites.v)
 		prio_add(&p, "%SERVER_PRECEDENCE");
@@ -430,8 +438,28 @@ static int tls_priorities(struct wchk *c)
 	return c->out->priorities ? 0 : -ENOMEM;
 }
 
+/* A key of tls_server_config that only matters with TLS on (its place and name), or NULL. */
+static const struct loc *tls_setting(const struct webcfg_raw *r, const char **key)
+{
+	const struct wraw_list *lists[] = { &r->cipher_suites, &r->curve_preferences };
+	const char *list_keys[] = { "cipher_suites", "curve_preferences" };
+
+	*key = given(&r->min_version) ? "min_version" : "max_version";
+	if (given(&r->min_version) || given(&r->max_version))
+		return given(&r->min_version) ? &r->min_version.loc : &r->max_version.loc;
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		*key = list_keys[i];
+		if (lists[i]->n)
+			return &lists[i]->loc;
+	}
+	*key = "prefer_server_cipher_suites";
+	return r->prefer_server_cipher_suites.set ? &r->prefer_server_cipher_suites.loc : NULL;
+}
+
 /* tls_server_config. As in the exporters, TLS is on when any of the certificate keys is
- * given, and then cert_file and key_file are both needed. */
+ * given, and then cert_file and key_file are both needed. Without them the exporters ignore
+ * the other keys and serve plain HTTP; here a setting is never ignored: it is checked, and
+ * its presence without a certificate is an error at its place. */
 static int check_tls(struct wchk *c)
 {
 	const struct webcfg_raw *r = c->raw;
@@ -441,10 +469,20 @@ static int check_tls(struct wchk *c)
 				     given(&r->client_auth_type) ? &r->client_auth_type :
 				     given(&r->client_ca_file)	 ? &r->client_ca_file :
 								   NULL;
+	const struct loc *set;
+	const char *key;
 	int err;
 
-	if (!any)
-		return 0;
+	if (!any) {
+		set = tls_setting(r, &key);
+		if (!set)
+			return 0;
+		diag_error(
+			c->d, set,
+			"%s is set but TLS is off: it needs cert_file and key_file in tls_server_config (without them the exporters serve plain HTTP and ignore it); add them, or remove %s",
+			key, key);
+		return tls_priorities(c);
+	}
 	o->tls = true;
 	if (!given(&r->cert_file) || !given(&r->key_file)) {
 		diag_error(c->d, &any->loc, "missing %s: TLS needs both cert_file and key_file",

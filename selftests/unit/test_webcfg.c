@@ -2,7 +2,8 @@
 /*
  * webcfg without TLS files: what the reader accepts (YAML 1.1 booleans, null values, an
  * empty file, headers, users) and where it puts its errors (aliases, several documents, deep
- * nesting, a control character, keys given twice, wrong types), and basic authentication
+ * nesting, a control character, keys given twice, wrong types, TLS settings without a
+ * certificate), and basic authentication
  * (bcrypt through libxcrypt, the remembered password, unknown users). Certificates and the
  * comparison with promtool are in selftests/net/test_stats_web_config.sh.
  */
@@ -114,6 +115,26 @@ static void test_errors(void)
 		":3:23: error: the value of X-XSS-Protection holds a line break");
 }
 
+/* TLS settings without a certificate: checked all the same, and refused (the exporters
+ * would serve plain HTTP and ignore them). */
+static void test_tls_without_cert(void)
+{
+	expect_error("tls_server_config:\n  min_version: TLS99\n",
+		     ":2:16: error: unknown TLS version 'TLS99'");
+	expect_error("tls_server_config:\n  cipher_suites: [BOGUS]\n",
+		     ":2:19: error: unknown cipher 'BOGUS'");
+	expect_error("tls_server_config:\n  max_version: TLS12\n  curve_preferences: [P256]\n",
+		     ":3:23: error: unknown curve 'P256'");
+	expect_error(
+		"tls_server_config:\n  max_version: TLS12\n",
+		":2:16: error: max_version is set but TLS is off: it needs cert_file and key_file");
+	expect_error(
+		"tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
+		":2:18: error: cipher_suites is set but TLS is off: it needs cert_file and key_file");
+	expect_error("tls_server_config:\n  prefer_server_cipher_suites: false\n",
+		     ":2:32: error: prefer_server_cipher_suites is set but TLS is off");
+}
+
 static void test_password(void)
 {
 	struct webcfg w;
@@ -134,6 +155,7 @@ int main(void)
 {
 	test_accepted();
 	test_errors();
+	test_tls_without_cert();
 	test_password();
 	return check_report("test_webcfg");
 }
