@@ -39,19 +39,29 @@
  * sent a header line every 5 s made every scrape fail). A request must be read and answered
  * within HTTP_REQUEST_SECONDS of its connection's start (or of the previous answer on a
  * kept-alive connection), however slowly its bytes trickle in; an address holds at most
- * HTTP_CONN_PER_ADDR connections; and at HTTP_CONN_MAX connections a newcomer closes the
- * one nearest its deadline, so a new scraper always gets a slot.
+ * HTTP_CONN_PER_ADDR connections (a newcomer beyond that is closed before it touches anyone
+ * else's); and above HTTP_CONN_MAX connections a newcomer makes room by closing one of the
+ * address that holds the most (see evict()), so that the connections of an address holding
+ * one are never closed for a newcomer while fewer than HTTP_CONN_MAX addresses are connected.
  */
 #define HTTP_REQUEST_SECONDS 5
 #define HTTP_CONN_PER_ADDR 4
 #define HTTP_CONN_MAX 32
 #define HTTP_ACCEPT_BATCH 16 /* accepted per wakeup; the rest at the next one */
 
+enum http_conn_state {
+	HTTP_CONN_IDLE,	   /* kept alive after an answer, its next request not yet in */
+	HTTP_CONN_READING, /* new (TLS handshake, request) or reading a request */
+	HTTP_CONN_SENDING, /* answer queued: neither expired nor evicted */
+};
+
 struct http_conn {
-	struct http_conn *prev, *next; /* live connections, earliest deadline first */
+	struct http_conn *prev, *next; /* live connections, in accept order */
 	int fd;			       /* owned by MHD */
-	uint64_t deadline;	       /* CLOCK_MONOTONIC milliseconds */
-	bool linked;		       /* false once closed by us */
+	unsigned char addr[16];	       /* the client's, IPv4 as v4-mapped IPv6 */
+	enum http_conn_state state;
+	uint64_t deadline; /* CLOCK_MONOTONIC milliseconds */
+	bool linked;	   /* false once closed by us */
 };
 
 struct http_srv {
@@ -154,6 +164,8 @@ int stats_listen_parse(const char *spec, struct stats_listen *l, struct diag *d)
 	return 0;
 }
 
+static void conn_sending(struct MHD_Connection *conn);
+
 /* Every answer carries the headers of http_server_config. */
 static enum MHD_Result respond(struct http_srv *srv, struct MHD_Connection *conn,
 			       unsigned int status, char *body, size_t n, const char *type)
@@ -166,6 +178,7 @@ static enum MHD_Result respond(struct http_srv *srv, struct MHD_Connection *conn
 		free(body);
 		return MHD_NO;
 	}
+	conn_sending(conn);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	for (size_t i = 0; srv->web && i < srv->web->n_headers; i++)
 		MHD_add_response_header(r, srv->web->headers[i].name, srv->web->headers[i].value);
@@ -334,6 +347,7 @@ static uint64_t now_ms(void)
 static void conn_link(struct http_srv *srv, struct http_conn *c)
 {
 	c->deadline = now_ms() + HTTP_REQUEST_SECONDS * 1000;
+	c->state = HTTP_CONN_READING;
 	c->prev = srv->tail;
 	c->next = NULL;
 	if (srv->tail)
@@ -361,6 +375,18 @@ static void conn_unlink(struct http_srv *srv, struct http_conn *c)
 	srv->live--;
 }
 
+/* The client's address as 16 bytes, IPv4 as v4-mapped IPv6: one key for both families. */
+static void addr_key(const struct sockaddr *sa, unsigned char *key)
+{
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	} else if (sa->sa_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	}
+}
+
 /* MHD owns the socket: shut it down, and MHD sees the end at its next read and closes it. */
 static void conn_close(struct http_srv *srv, struct http_conn *c)
 {
@@ -373,7 +399,7 @@ static void notify_connection(void *cls, struct MHD_Connection *conn, void **soc
 {
 	struct http_srv *srv = cls;
 	struct http_conn *c = *socket_context;
-	const union MHD_ConnectionInfo *ci;
+	const union MHD_ConnectionInfo *ci, *ca;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (c)
@@ -392,44 +418,111 @@ static void notify_connection(void *cls, struct MHD_Connection *conn, void **soc
 		return;
 	}
 	c->fd = ci->connect_fd;
+	ca = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ca && ca->client_addr)
+		addr_key(ca->client_addr, c->addr);
 	conn_link(srv, c);
 	*socket_context = c;
 }
 
+static struct http_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* An answer being sent is not cut: it leaves the deadline (MHD's own inactivity timeout
+ * still closes a client that stops reading) and cannot be evicted. */
+static void conn_sending(struct MHD_Connection *conn)
+{
+	struct http_conn *c = conn_of(conn);
+
+	if (c)
+		c->state = HTTP_CONN_SENDING;
+}
+
 /* An answered request starts the next one's time: a kept-alive connection gets the same
- * deadline for its next request as a new one (moved to the tail: deadlines stay sorted). */
+ * deadline for its next request as a new one. */
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
-	struct http_srv *srv = cls;
-	const union MHD_ConnectionInfo *ci;
-	struct http_conn *c;
+	struct http_conn *c = conn_of(conn);
 
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	c = ci ? ci->socket_context : NULL;
 	if (c && c->linked) {
-		conn_unlink(srv, c);
-		conn_link(srv, c);
+		c->deadline = now_ms() + HTTP_REQUEST_SECONDS * 1000;
+		c->state = HTTP_CONN_IDLE;
 	}
 }
 
-/* Accepted here rather than by MHD, so that a full server makes room for the newcomer by
- * closing the connection nearest its deadline (the oldest pending request, or the longest
- * idle) instead of leaving it in the backlog. MHD applies the per-address limit. */
+static unsigned int addr_conns(const struct http_srv *srv, const unsigned char *addr)
+{
+	unsigned int n = 0;
+
+	for (const struct http_conn *c = srv->head; c; c = c->next)
+		n += !memcmp(c->addr, addr, sizeof(c->addr));
+	return n;
+}
+
+/*
+ * The connection a newcomer closes on a full server: one of the address holding the most
+ * connections, answers being sent and the newcomer aside (an address with fewer is never touched while another has more, so flooding
+ * from many connections per address cannot push out a scraper's single one), of those an
+ * idle kept-alive one before one reading a request, then the one accepted first. Answers
+ * being sent and the newcomer itself are never chosen.
+ */
+static bool candidate(const struct http_conn *c, const struct http_conn *newcomer)
+{
+	return c != newcomer && c->state != HTTP_CONN_SENDING;
+}
+
+static struct http_conn *victim(const struct http_srv *srv, const struct http_conn *newcomer)
+{
+	struct http_conn *best = NULL;
+	unsigned int best_n = 0;
+
+	for (struct http_conn *c = srv->head; c; c = c->next) {
+		unsigned int n = 0;
+
+		if (!candidate(c, newcomer))
+			continue;
+		for (const struct http_conn *o = srv->head; o; o = o->next)
+			n += candidate(o, newcomer) && !memcmp(o->addr, c->addr, sizeof(c->addr));
+		/* the list is in accept order: on a tie the earlier one stays chosen */
+		if (!best || n > best_n || (n == best_n && c->state < best->state)) {
+			best = c;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* Accepted here rather than by MHD, so that the address limit is applied before anyone is
+ * closed, and a full server makes room for the newcomer (victim()) instead of leaving it in
+ * the backlog. */
 static void accept_new(struct http_srv *srv)
 {
 	for (int i = 0; i < HTTP_ACCEPT_BATCH; i++) {
 		struct sockaddr_storage a;
 		socklen_t alen = sizeof(a);
+		unsigned char key[16];
+		struct http_conn *v;
 		int fd = accept4(srv->listen_fd, (struct sockaddr *)&a, &alen,
 				 SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0)
 			return;
-		if (srv->live >= HTTP_CONN_MAX && srv->head)
-			conn_close(srv, srv->head);
-		/* On failure (per-address limit) MHD closes the socket itself. */
-		MHD_add_connection(srv->d, fd, (struct sockaddr *)&a, alen);
+		addr_key((struct sockaddr *)&a, key);
+		if (addr_conns(srv, key) >= HTTP_CONN_PER_ADDR) {
+			close(fd);
+			continue;
+		}
+		/* On failure MHD closes the socket itself, and nobody was closed for it. */
+		if (MHD_add_connection(srv->d, fd, (struct sockaddr *)&a, alen) != MHD_YES)
+			continue;
+		if (srv->live > HTTP_CONN_MAX && (v = victim(srv, srv->tail)))
+			conn_close(srv, v);
 	}
 }
 
@@ -437,8 +530,11 @@ static void expire(struct http_srv *srv)
 {
 	uint64_t now = now_ms();
 
-	while (srv->head && srv->head->deadline <= now)
-		conn_close(srv, srv->head);
+	for (struct http_conn *c = srv->head, *next; c; c = next) {
+		next = c->next;
+		if (c->state != HTTP_CONN_SENDING && c->deadline <= now)
+			conn_close(srv, c);
+	}
 }
 
 /* Milliseconds poll may sleep: until MHD has work or the earliest deadline. */
@@ -449,8 +545,9 @@ static int next_wakeup(const struct http_srv *srv)
 
 	if (MHD_get_timeout(srv->d, &mhd) == MHD_YES && mhd < t)
 		t = mhd;
-	if (srv->head)
-		t = srv->head->deadline <= now ? 0 : MIN(t, srv->head->deadline - now);
+	for (const struct http_conn *c = srv->head; c; c = c->next)
+		if (c->state != HTTP_CONN_SENDING)
+			t = c->deadline <= now ? 0 : MIN(t, c->deadline - now);
 	return (int)t;
 }
 
@@ -530,7 +627,6 @@ static unsigned int daemon_options(struct http_srv *srv, struct MHD_OptionItem *
 #define OPT(opt, val, ptr) (o[n++] = (struct MHD_OptionItem){ (opt), (intptr_t)(val), (ptr) })
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, http_log, srv); /* first, or MHD logs to stderr itself */
 	OPT(MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_CONN_MAX, NULL);
-	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_CONN_PER_ADDR, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, HTTP_REQUEST_SECONDS, NULL);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv);

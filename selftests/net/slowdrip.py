@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """A slow-drip HTTP client (the attack of issue 17): hold CONNS connections to ADDR:PORT,
 each sending a request line and then one header line every INTERVAL seconds, never ending
-the headers; a connection the server closes is opened again half a second later. Source addresses are
-taken in turn from --from (default: the kernel's choice).
+the headers; a connection the server closes is opened again --reopen seconds later (default
+half a second). With --idle a connection sends nothing at all (not even a TLS ClientHello).
+Source addresses are taken in turn from --from (default: the kernel's choice).
 
 Runs until the file --stop exists (or --seconds pass), then prints one JSON document:
   opened          connections opened
@@ -22,7 +23,7 @@ import time
 
 
 class Conn:
-    def __init__(self, addr, port, src):
+    def __init__(self, addr, port, src, idle):
         fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         if src:
@@ -30,7 +31,8 @@ class Conn:
         self.sock.settimeout(2)
         self.sock.connect((addr, port))
         self.sock.setblocking(False)
-        self.sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: tlsfw\r\n")
+        if not idle:
+            self.sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: tlsfw\r\n")
         self.opened = self.last = time.monotonic()
         self.n = 0
 
@@ -42,6 +44,8 @@ def main():
     ap.add_argument("--conns", type=int, default=40)
     ap.add_argument("--interval", type=float, default=2.0)
     ap.add_argument("--from", dest="src", default="")
+    ap.add_argument("--idle", action="store_true")
+    ap.add_argument("--reopen", type=float, default=0.5)
     ap.add_argument("--stop", required=True)
     ap.add_argument("--ready", required=True)
     ap.add_argument("--seconds", type=float, default=120)
@@ -54,7 +58,7 @@ def main():
 
     def open_one(i):
         try:
-            c = Conn(a.addr, a.port, srcs[i % len(srcs)])
+            c = Conn(a.addr, a.port, srcs[i % len(srcs)], a.idle)
         except OSError:
             st["refused"] += 1
             reopen[i] = time.monotonic() + 0.5
@@ -64,7 +68,7 @@ def main():
         st["opened"] += 1
 
     def lost(i):
-        reopen[i] = time.monotonic() + 0.5
+        reopen[i] = time.monotonic() + a.reopen
         c = conns.pop(i)
         sel.unregister(c.sock)
         c.sock.close()
@@ -89,7 +93,7 @@ def main():
             if c is None:
                 if now >= reopen.get(i, 0):
                     open_one(i)
-            elif now - c.last >= a.interval:
+            elif not a.idle and now - c.last >= a.interval:
                 c.last = now
                 c.n += 1
                 try:

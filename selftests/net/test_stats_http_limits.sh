@@ -5,7 +5,9 @@
 # one address, then spread over ten. While it runs, every scrape from another address (curl,
 # its output checked by promtool) succeeds within 2 s. The server keeps at most 4 connections
 # per address and 32 in all (a newcomer closes the connection nearest its deadline), and
-# closes every dripping connection within 5 s of its start however often it sends.
+# closes every dripping connection within 5 s of its start however often it sends. Then over
+# TLS: 36 idle connections from nine loopback addresses, reopened as soon as closed, while
+# ten scrapes from 127.0.0.1 must all succeed.
 . "$(dirname "$0")/lib.sh"
 
 command -v promtool >/dev/null ||
@@ -98,3 +100,40 @@ gw curl -sf -m 2 -o /dev/null "$URL" || fail "scrape after the drips"
 kill -TERM $LPID
 wait $LPID || fail "--listen after SIGTERM: exit $?"
 ok "still serving after the drips; SIGTERM exit 0"
+
+# Over TLS, with the server full of idle connections (no byte sent, not even a ClientHello)
+# from nine loopback addresses, 4 each and 36 in all, opened again as soon as they are
+# closed: every connection the churn closes must be an attacker's, never the scraper's in
+# its handshake, and a refused fifth connection of an address closes nobody.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=tlsfw -days 2 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls.key" -out "$TMP/tls.pem" \
+	2>/dev/null || fail "openssl req"
+printf 'tls_server_config:\n  cert_file: tls.pem\n  key_file: tls.key\n' >"$TMP/web.yml"
+bg ip netns exec "$GW" "$TLSFW" stats --listen 127.0.0.1:9443 --web-config "$TMP/web.yml" \
+	2>"$TMP/tls.err"
+LPID=$BG_PID
+TURL=https://127.0.0.1:9443/metrics
+for i in $(seq 50); do
+	gw curl -sf --cacert "$TMP/tls.pem" -o /dev/null "$TURL" && break
+	kill -0 $LPID 2>/dev/null || fail "--listen over TLS exited: $(cat "$TMP/tls.err")"
+	sleep 0.1
+done
+bg ip netns exec "$GW" $PY "$ROOT/selftests/net/slowdrip.py" 127.0.0.1 9443 --conns 36 --idle \
+	--reopen 0 --from "$(seq -s, -f '127.0.0.%g' 2 10)" --stop "$TMP/idle.stop" \
+	--ready "$TMP/idle.ready" >"$TMP/idle.json"
+DPID=$BG_PID
+wait_file "$TMP/idle.ready"
+sleep 1
+for i in $(seq 10); do
+	gw curl -sf -m 3 --cacert "$TMP/tls.pem" -o "$TMP/t.prom" "$TURL" ||
+		fail "TLS scrape $i failed (curl exit $?) while 36 idle connections churn"
+	grep -q '^tlsfw_enforced 1$' "$TMP/t.prom" || fail "TLS scrape $i is not the metrics"
+	sleep 0.2
+done
+touch "$TMP/idle.stop"
+wait $DPID || fail "slowdrip.py --idle failed"
+closed=$(jget "$TMP/idle.json" "d['closed']")
+[ "$closed" -ge 8 ] || fail "only $closed idle connections were closed: the server was never full"
+kill -TERM $LPID
+wait $LPID || fail "--listen over TLS after SIGTERM: exit $?"
+ok "10 TLS scrapes among 36 churning idle connections from 9 addresses: $(cat "$TMP/idle.json")"
