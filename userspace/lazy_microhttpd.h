@@ -20,6 +20,8 @@
 	X(MHD_destroy_response)                 \
 	X(MHD_basic_auth_get_username_password) \
 	X(MHD_queue_basic_auth_fail_response)   \
+	X(MHD_suspend_connection)               \
+	X(MHD_resume_connection)                \
 	X(MHD_free)
 
 struct lazy_microhttpd {
@@ -44,6 +46,8 @@ const struct lazy_microhttpd *lazy_microhttpd(void);
 #define MHD_basic_auth_get_username_password \
 	(lazy_microhttpd()->MHD_basic_auth_get_username_password)
 #define MHD_queue_basic_auth_fail_response (lazy_microhttpd()->MHD_queue_basic_auth_fail_response)
+#define MHD_suspend_connection (lazy_microhttpd()->MHD_suspend_connection)
+#define MHD_resume_connection (lazy_microhttpd()->MHD_resume_connection)
 #define MHD_free (lazy_microhttpd()->MHD_free)
 #endif
 

@@ -30,6 +30,7 @@
 
 #include "lock.h"
 #include "stats.h"
+#include "stats_auth.h"
 #include "webcfg.h"
 
 #define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -52,8 +53,12 @@
 enum http_conn_state {
 	HTTP_CONN_IDLE,	   /* kept alive after an answer, its next request not yet in */
 	HTTP_CONN_READING, /* new (TLS handshake, request) or reading a request */
-	HTTP_CONN_SENDING, /* answer queued: neither expired nor evicted */
+	HTTP_CONN_WAITING, /* suspended while the bcrypt worker checks its password */
+	HTTP_CONN_SENDING, /* answer queued */
 };
+
+/* Waiting and sending connections are ours to finish: neither expired nor evicted. */
+#define HTTP_CONN_BUSY(c) ((c)->state >= HTTP_CONN_WAITING)
 
 struct http_conn {
 	struct http_conn *prev, *next; /* live connections, in accept order */
@@ -68,8 +73,9 @@ struct http_srv {
 	struct MHD_Daemon *d;
 	int listen_fd, sig_fd;
 	struct http_conn *head, *tail;
-	unsigned int live;  /* linked connections */
-	struct webcfg *web; /* --web-config, or NULL */
+	unsigned int live;	  /* linked connections */
+	struct webcfg *web;	  /* --web-config, or NULL */
+	struct auth_worker *auth; /* with basic_auth_users */
 	stats_collect_fn collect;
 	uint64_t last_log; /* when MHD's last message was let through */
 };
@@ -273,16 +279,55 @@ static bool client_cert_ok(const struct webcfg *web, struct MHD_Connection *conn
 	return !gnutls_certificate_verify_peers(ci->tls_session, &purpose, 1, &status) && !status;
 }
 
-static bool password_ok(struct webcfg *web, struct MHD_Connection *conn)
-{
-	char *pass = NULL, *user = MHD_basic_auth_get_username_password(conn, &pass);
-	bool ok = user && pass && webcfg_password_ok(web, user, pass);
+static struct http_conn *conn_of(struct MHD_Connection *conn);
 
+/* Hand a password that is not remembered to the bcrypt worker, the connection suspended
+ * until it is done (handle runs again then); 0 when it cannot. */
+static int password_submit(struct http_srv *srv, struct MHD_Connection *conn, void **con_cls,
+			   const struct webcfg_attempt *a, const char *user, const char *pass)
+{
+	struct auth_job *j = calloc(1, sizeof(*j));
+	struct http_conn *c = conn_of(conn);
+
+	if (!j || !c || !(j->user = strdup(user)) || !(j->pass = strdup(pass))) {
+		auth_job_free(j);
+		return 0;
+	}
+	j->conn = conn;
+	j->a = *a;
+	memcpy(j->addr, c->addr, sizeof(j->addr));
+	c->state = HTTP_CONN_WAITING;
+	MHD_suspend_connection(conn);
+	*con_cls = j;
+	auth_worker_submit(srv->auth, j);
+	return -EINPROGRESS;
+}
+
+/* basic_auth_users: 1 when the password is right, 0 when not, -EINPROGRESS while the worker
+ * checks it. */
+static int password_check(struct http_srv *srv, struct MHD_Connection *conn, void **con_cls)
+{
+	struct auth_job *j = *con_cls != srv ? *con_cls : NULL;
+	char *pass = NULL, *user;
+	struct webcfg_attempt a;
+	int r = 0;
+
+	if (j) { /* back from the worker */
+		r = j->ok;
+		auth_job_free(j);
+		*con_cls = srv;
+		return r;
+	}
+	user = MHD_basic_auth_get_username_password(conn, &pass);
+	if (user && pass)
+		r = webcfg_auth_cached(srv->web, user, pass, &a);
+	if (r == -EAGAIN)
+		r = password_submit(srv, conn, con_cls, &a, user, pass);
 	if (pass)
 		OPENSSL_cleanse(pass, strlen(pass));
 	MHD_free(pass);
 	MHD_free(user);
-	return ok;
+	return r;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -290,6 +335,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_data_size, void **con_cls)
 {
 	struct http_srv *srv = cls;
+	int r;
 
 	/* Answer once the whole request is in: a response queued at the first call (headers
 	 * only) makes MHD close the connection, and scrapers keep theirs alive. A body (never
@@ -302,9 +348,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (srv->web && !client_cert_ok(srv->web, conn))
 		return respond_text(srv, conn, MHD_HTTP_FORBIDDEN,
 				    "tlsfw: a valid client certificate is required\n");
-	if (srv->web && srv->web->n_users && !password_ok(srv->web, conn))
-		return respond_text(srv, conn, MHD_HTTP_UNAUTHORIZED,
-				    "tlsfw: authentication required\n");
+	if (srv->web && srv->web->n_users) {
+		r = password_check(srv, conn, con_cls);
+		if (r == -EINPROGRESS)
+			return MHD_YES;
+		if (!r)
+			return respond_text(srv, conn, MHD_HTTP_UNAUTHORIZED,
+					    "tlsfw: authentication required\n");
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return respond_text(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				    "tlsfw: only GET and HEAD are served\n");
@@ -450,6 +501,10 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 {
 	struct http_conn *c = conn_of(conn);
 
+	if (*con_cls && *con_cls != cls) { /* closed before handle took the worker's answer */
+		auth_job_free(*con_cls);
+		*con_cls = NULL;
+	}
 	if (c && c->linked) {
 		c->deadline = now_ms() + HTTP_REQUEST_SECONDS * 1000;
 		c->state = HTTP_CONN_IDLE;
@@ -474,7 +529,7 @@ static unsigned int addr_conns(const struct http_srv *srv, const unsigned char *
  */
 static bool candidate(const struct http_conn *c, const struct http_conn *newcomer)
 {
-	return c != newcomer && c->state != HTTP_CONN_SENDING;
+	return c != newcomer && !HTTP_CONN_BUSY(c);
 }
 
 static struct http_conn *victim(const struct http_srv *srv, const struct http_conn *newcomer)
@@ -532,7 +587,7 @@ static void expire(struct http_srv *srv)
 
 	for (struct http_conn *c = srv->head, *next; c; c = next) {
 		next = c->next;
-		if (c->state != HTTP_CONN_SENDING && c->deadline <= now)
+		if (!HTTP_CONN_BUSY(c) && c->deadline <= now)
 			conn_close(srv, c);
 	}
 }
@@ -546,7 +601,7 @@ static int next_wakeup(const struct http_srv *srv)
 	if (MHD_get_timeout(srv->d, &mhd) == MHD_YES && mhd < t)
 		t = mhd;
 	for (const struct http_conn *c = srv->head; c; c = c->next)
-		if (c->state != HTTP_CONN_SENDING)
+		if (!HTTP_CONN_BUSY(c))
 			t = c->deadline <= now ? 0 : MIN(t, c->deadline - now);
 	return (int)t;
 }
@@ -565,20 +620,36 @@ static void http_log(void *cls, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 }
 
+/* The worker's answers: remembered (unless cancelled at the end), connections resumed. */
+static void auth_done(struct http_srv *srv, bool remember)
+{
+	struct auth_job *j = srv->auth ? auth_worker_done(srv->auth) : NULL, *next;
+
+	for (; j; j = next) {
+		next = j->next;
+		if (remember)
+			webcfg_auth_remember(srv->web, j->user, &j->a, j->ok);
+		MHD_resume_connection(j->conn);
+	}
+}
+
 static int serve_loop(struct http_srv *srv)
 {
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD);
-	struct pollfd p[3] = {
+	struct pollfd p[4] = {
 		{ .fd = srv->listen_fd, .events = POLLIN },
 		{ .fd = di ? di->epoll_fd : -1, .events = POLLIN },
 		{ .fd = srv->sig_fd, .events = POLLIN },
+		{ .fd = srv->auth ? auth_worker_fd(srv->auth) : -1, .events = POLLIN },
 	};
 
 	for (;;) {
-		if (poll(p, 3, next_wakeup(srv)) < 0 && errno != EINTR)
+		if (poll(p, 4, next_wakeup(srv)) < 0 && errno != EINTR)
 			return -errno;
 		if (p[2].revents)
 			return 0;
+		if (p[3].revents)
+			auth_done(srv, true);
 		if (p[0].revents)
 			accept_new(srv);
 		MHD_run(srv->d);
@@ -664,9 +735,16 @@ int stats_http_serve(const struct stats_listen *l, struct webcfg *web, stats_col
 		close(srv.sig_fd);
 		return srv.listen_fd;
 	}
+	if (web && web->n_users) {
+		err = auth_worker_new(&srv.auth);
+		if (err) {
+			diag_sys_error(d, err, "cannot start the password checker");
+			goto out;
+		}
+	}
 	daemon_options(&srv, opts);
 	srv.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
-					 (tls ? MHD_USE_TLS : 0),
+					 MHD_ALLOW_SUSPEND_RESUME | (tls ? MHD_USE_TLS : 0),
 				 0, NULL, NULL, handle, &srv, MHD_OPTION_ARRAY, opts,
 				 MHD_OPTION_END);
 	if (!srv.d) {
@@ -680,8 +758,13 @@ int stats_http_serve(const struct stats_listen *l, struct webcfg *web, stats_col
 	err = serve_loop(&srv);
 	if (err)
 		diag_sys_error(d, err, "serving %s", l->text);
+	/* MHD stops only without suspended connections: the worker gives them all back. */
+	auth_worker_stop(srv.auth);
+	auth_done(&srv, false);
+	MHD_run(srv.d);
 	MHD_stop_daemon(srv.d);
 out:
+	auth_worker_free(srv.auth);
 	close(srv.listen_fd);
 	close(srv.sig_fd);
 	return err;

@@ -642,7 +642,11 @@ void webcfg_free(struct webcfg *c)
 
 /* ---- basic authentication ----------------------------------------------------------------- */
 
-static bool bcrypt_ok(const char *pass, const char *hash)
+/* What an unknown user's password is checked against (htpasswd -nbBC 10 of a password nobody
+ * sends), as exporter-toolkit does: its cost does not depend on the users configured. */
+static const char dummy_hash[] = "$2y$10$.CWtMtnnRUr60Noatr1.FuemCi3r50/ALXSxdXL00oPpZBZF.JPnW";
+
+bool webcfg_bcrypt(const char *pass, const char *hash)
 {
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
 	const char *out;
@@ -657,26 +661,62 @@ static bool bcrypt_ok(const char *pass, const char *hash)
 	return ok;
 }
 
+static struct webcfg_user *find_user(struct webcfg *c, const char *user)
+{
+	for (size_t i = 0; i < c->n_users; i++)
+		if (!strcmp(c->users[i].name, user))
+			return &c->users[i];
+	return NULL;
+}
+
+int webcfg_auth_cached(struct webcfg *c, const char *user, const char *pass,
+		       struct webcfg_attempt *a)
+{
+	struct webcfg_user *u = find_user(c, user);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+		  EVP_DigestUpdate(md, user, strlen(user) + 1) &&
+		  EVP_DigestUpdate(md, pass, strlen(pass)) && EVP_DigestFinal_ex(md, a->key, NULL);
+
+	EVP_MD_CTX_free(md);
+	if (!ok || !c->n_users)
+		return 0;
+	a->hash = u ? u->hash : dummy_hash;
+	a->known = u != NULL;
+	if (u && u->have_ok && !CRYPTO_memcmp(a->key, u->ok, sizeof(a->key)))
+		return 1;
+	for (size_t i = 0; i < WEBCFG_FAILED_MAX; i++)
+		if (c->failed_n > i && !CRYPTO_memcmp(a->key, c->failed[i], sizeof(a->key)))
+			return 0;
+	return -EAGAIN;
+}
+
+void webcfg_auth_remember(struct webcfg *c, const char *user, const struct webcfg_attempt *a,
+			  bool ok)
+{
+	struct webcfg_user *u = find_user(c, user);
+
+	if (ok && u && a->known) {
+		memcpy(u->ok, a->key, sizeof(u->ok));
+		u->have_ok = true;
+	} else if (!ok) {
+		/* a ring: the newest failures are the ones an attacker repeats */
+		memcpy(c->failed[c->failed_next], a->key, sizeof(a->key));
+		c->failed_next = (c->failed_next + 1) % WEBCFG_FAILED_MAX;
+		if (c->failed_n < WEBCFG_FAILED_MAX)
+			c->failed_n++;
+	}
+}
+
 bool webcfg_password_ok(struct webcfg *c, const char *user, const char *pass)
 {
-	unsigned char digest[32];
-	struct webcfg_user *u = NULL;
+	struct webcfg_attempt a;
+	int r = webcfg_auth_cached(c, user, pass, &a);
 	bool ok;
 
-	if (!c->n_users)
-		return false;
-	for (size_t i = 0; i < c->n_users && !u; i++)
-		if (!strcmp(c->users[i].name, user))
-			u = &c->users[i];
-	if (!EVP_Digest(pass, strlen(pass), digest, NULL, EVP_sha256(), NULL))
-		return false;
-	if (u && u->have_ok && !CRYPTO_memcmp(digest, u->ok, sizeof(digest)))
-		return true;
-	/* An unknown user costs what a known one does: bcrypt against someone's hash. */
-	ok = bcrypt_ok(pass, u ? u->hash : c->users[0].hash) && u;
-	if (ok) {
-		memcpy(u->ok, digest, sizeof(digest));
-		u->have_ok = true;
-	}
+	if (r != -EAGAIN)
+		return r == 1;
+	ok = webcfg_bcrypt(pass, a.hash) && a.known;
+	webcfg_auth_remember(c, user, &a, ok);
 	return ok;
 }

@@ -23,7 +23,7 @@ enum webcfg_client_auth {
 struct webcfg_user {
 	char *name;
 	char *hash;	      /* bcrypt: $2a$, $2b$ or $2y$ */
-	unsigned char ok[32]; /* SHA-256 of the last password that matched (see below) */
+	unsigned char ok[32]; /* key of the last password that matched (see below) */
 	bool have_ok;
 };
 
@@ -41,6 +41,8 @@ struct webcfg {
 	size_t n_users;
 	struct webcfg_header *headers; /* http_server_config.headers, added to every answer */
 	size_t n_headers;
+	unsigned char failed[64][32]; /* the last WEBCFG_FAILED_MAX failed attempts (below) */
+	unsigned int failed_n, failed_next;
 };
 
 /*
@@ -52,10 +54,28 @@ int webcfg_read(struct webcfg *out, const char *path, struct diag *d);
 void webcfg_free(struct webcfg *c);
 
 /*
- * Whether user and password match basic_auth_users (bcrypt through libxcrypt). A password
- * that matched once is remembered by its SHA-256, so a scraper pays bcrypt's cost once, not
- * per scrape; an unknown user costs a bcrypt run too, so timing does not tell users apart.
+ * Basic authentication in two halves, so that bcrypt can run off the serving thread.
+ * webcfg_auth_cached: 1 or 0 when the answer is known without bcrypt (a password that
+ * matched before, remembered by the SHA-256 of user and password; one of the last
+ * WEBCFG_FAILED_MAX failures, so that repeating a wrong password costs nothing), -EAGAIN
+ * when a must be checked: webcfg_bcrypt(pass, a->hash) (thread-safe, touches no webcfg), its
+ * result (false for an unknown user) then given to webcfg_auth_remember. An unknown user is
+ * checked against a fixed hash of cost 10, whatever the users' costs.
  */
+#define WEBCFG_FAILED_MAX 64
+
+struct webcfg_attempt {
+	unsigned char key[32]; /* SHA-256 of user, NUL, password */
+	const char *hash;      /* to check the password against */
+	bool known;	       /* the user exists */
+};
+
+int webcfg_auth_cached(struct webcfg *c, const char *user, const char *pass,
+		       struct webcfg_attempt *a);
+bool webcfg_bcrypt(const char *pass, const char *hash);
+void webcfg_auth_remember(struct webcfg *c, const char *user, const struct webcfg_attempt *a,
+			  bool ok);
+/* All three in one, on the caller's thread. */
 bool webcfg_password_ok(struct webcfg *c, const char *user, const char *pass);
 
 #endif

@@ -114,6 +114,12 @@ bg() {
 	_pids+=("$BG_PID")
 }
 
+# bg_stop FILE PID WHAT: stop a helper that ends when FILE exists, and wait for its success.
+bg_stop() {
+	touch "$1"
+	wait "$2" || fail "$3 failed"
+}
+
 # wait_file FILE: wait up to 5 s for FILE to exist (a helper saying it is ready).
 wait_file() {
 	local i

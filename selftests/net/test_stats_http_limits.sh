@@ -130,8 +130,7 @@ for i in $(seq 10); do
 	grep -q '^tlsfw_enforced 1$' "$TMP/t.prom" || fail "TLS scrape $i is not the metrics"
 	sleep 0.2
 done
-touch "$TMP/idle.stop"
-wait $DPID || fail "slowdrip.py --idle failed"
+bg_stop "$TMP/idle.stop" $DPID "slowdrip.py --idle"
 closed=$(jget "$TMP/idle.json" "d['closed']")
 [ "$closed" -ge 8 ] || fail "only $closed idle connections were closed: the server was never full"
 kill -TERM $LPID

@@ -137,6 +137,7 @@ static void test_tls_without_cert(void)
 
 static void test_password(void)
 {
+	struct webcfg_attempt a;
 	struct webcfg w;
 	char *out = NULL;
 
@@ -148,6 +149,17 @@ static void test_password(void)
 	CHECK(!webcfg_password_ok(&w, "prom", "s3cret "), "a wrong password");
 	CHECK(!webcfg_password_ok(&w, "prom", ""), "an empty password");
 	CHECK(!webcfg_password_ok(&w, "mallory", "s3cret"), "an unknown user with the password");
+	/* failures are remembered too; an unknown user is checked against a fixed cost-10 hash */
+	CHECK(webcfg_auth_cached(&w, "prom", "s3cret ", &a) == 0, "a failure remembered");
+	CHECK(webcfg_auth_cached(&w, "prom", "other", &a) == -EAGAIN && a.known &&
+		      !strcmp(a.hash, HASH),
+	      "a new password needs bcrypt against the user's hash");
+	CHECK(webcfg_auth_cached(&w, "eve", "x", &a) == -EAGAIN && !a.known &&
+		      !strncmp(a.hash, "$2y$10$", 7),
+	      "an unknown user: the dummy hash of cost 10");
+	webcfg_auth_remember(&w, "eve", &a, false);
+	CHECK(webcfg_auth_cached(&w, "eve", "x", &a) == 0, "an unknown user's failure remembered");
+	CHECK(webcfg_auth_cached(&w, "prom", "s3cret", &a) == 1, "the success still remembered");
 	webcfg_free(&w);
 }
 
