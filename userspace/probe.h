@@ -128,6 +128,7 @@ struct probe_check {
 };
 
 #define PROBE_NAME_MAX 256
+#define PROBE_DANE_REFS 2 /* reference identifiers of DANE-TA besides the target's name */
 
 struct dns_tlsa; /* probe_dns.h */
 
@@ -153,6 +154,9 @@ struct probe_target {
 	char label[PROBE_NAME_MAX];  /* policy probe name, or "" */
 	const struct dns_tlsa *tlsa; /* DANE: usable TLSA records of name (the base domain), */
 	size_t n_tlsa;		     /* checked on a connection of their own; 0: no DANE */
+	/* DANE-TA: reference identifiers besides name (NULL: none), such as the next-hop
+	 * domain of a secure MX look-up (RFC 7672 3.2.2) */
+	const char *dane_refs[PROBE_DANE_REFS];
 };
 
 struct probe_opts {

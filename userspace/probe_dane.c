@@ -4,8 +4,9 @@
  * into each SSL (SSL_dane_tlsa_add) and OpenSSL verifies the presented chain against them,
  * with the rules of each usage: DANE-EE(3) matches the server's certificate or key with no
  * name or time checks; DANE-TA(2) makes the matched certificate a trust anchor, and the
- * chain below it is verified as usual, host name (the TLSA base domain) and validity
- * periods included. PKIX usages 0 and 1 are unusable for SMTP (RFC 7672 3.1.3) and never
+ * chain below it is verified as usual, host name and validity periods included; the names
+ * are the TLSA base domain and, after a secure MX look-up, the next-hop domain (RFC 7672
+ * 3.2.2). PKIX usages 0 and 1 are unusable for SMTP (RFC 7672 3.1.3) and never
  * reach OpenSSL. The handshake is never aborted: the verdict is read afterwards.
  */
 #include <errno.h>
@@ -31,6 +32,10 @@ static int add_records(struct pio *c, const void *arg)
 
 	if (SSL_dane_enable(c->ssl, t->name) <= 0)
 		return pio_fail(c, -EINVAL, "cannot enable DANE for %s", t->name);
+	for (size_t i = 0; i < PROBE_DANE_REFS && t->dane_refs[i]; i++)
+		if (!SSL_add1_host(c->ssl, t->dane_refs[i]))
+			return pio_fail(c, -ENOMEM, "cannot add %s as a DANE reference identifier",
+					t->dane_refs[i]);
 	for (size_t i = 0; i < t->n_tlsa; i++) {
 		const struct dns_tlsa *r = &t->tlsa[i];
 

@@ -169,6 +169,9 @@ static int add_target(struct domain_result *r, const struct domain_opts *o, stru
 	if (dane_applies(h)) {
 		t->tlsa = h->rr;
 		t->n_tlsa = h->n_rr;
+		/* the MX answer is secure here: the next-hop domain is a name too (7672 3.2.2) */
+		if (!h->implicit)
+			t->dane_refs[0] = r->domain;
 	}
 	r->n_t++;
 	return 0;

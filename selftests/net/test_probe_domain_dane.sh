@@ -12,7 +12,7 @@ source "$ROOT/selftests/probe/dns.sh"
 probe_up
 mkca
 MX4=10.203.0.4
-mkcert mx "DNS:mx1.dane.example,DNS:mx2.dane.example,DNS:mx3.dane.example,DNS:mx4.dane.example,DNS:mx5.dane.example,DNS:nomx.example" 60
+mkcert mx "DNS:mx1.dane.example,DNS:mx2.dane.example,DNS:mx3.dane.example,DNS:mx4.dane.example,DNS:mx5.dane.example,DNS:nomx.example,DNS:hop.example" 60
 cat "$TMP/ca/ca.pem" >>"$TMP/ca/mx.pem"
 mkcert other "DNS:other.example" 60
 C=$TMP/ca/mx.pem
@@ -47,6 +47,9 @@ _25._tcp.mx7.dane TLSA 3 1 1 $(spki_hash "$C" sha256)
 nomx A $S4
 _25._tcp.nomx TLSA 3 1 1 $(spki_hash "$C" sha256)
 nullmx MX 0 .
+hop MX 10 mx8.dane
+mx8.dane A $S4
+_25._tcp.mx8.dane TLSA 2 0 1 $(cert_hash "$TMP/ca/ca.pem" sha256)
 EOZ
 dns_child plain <<EOZ
 @ MX 10 mx.plain.example.
@@ -129,6 +132,13 @@ done
 [ "$(dget 'hosts["mx3.dane.example"]["dane_evidence"]')" = "TLSA 2 0 1 matched the certificate at depth 1 (/CN=tlsfw-probe-test-ca)" ] ||
 	fail "mx3 evidence: $(dget 'hosts["mx3.dane.example"]["dane_evidence"]')"
 ok "usages 2 and 3, selectors 0 and 1, matching types 0, 1, 2: dane-valid (ldns-dane agrees)"
+
+# DANE-TA: the certificate names the next-hop domain, not the MX host (RFC 7672 3.2.2)
+dprobe hop.example
+expect "hop.example (DANE-TA, the domain's name)" 0 dane
+[ "$(dget 'hosts["mx8.dane.example"]["dane_evidence"]')" = "TLSA 2 0 1 matched the certificate at depth 1 (/CN=tlsfw-probe-test-ca)" ] ||
+	fail "mx8 evidence: $(dget 'hosts["mx8.dane.example"]["dane_evidence"]')"
+ok "DANE-TA: a certificate for the next-hop domain of a secure MX answer is dane-valid"
 
 dprobe pkix.example
 expect "pkix.example (PKIX-EE only)" 0 opportunistic
