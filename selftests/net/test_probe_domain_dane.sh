@@ -12,7 +12,7 @@ source "$ROOT/selftests/probe/dns.sh"
 probe_up
 mkca
 MX4=10.203.0.4
-mkcert mx "DNS:mx1.dane.example,DNS:mx2.dane.example,DNS:mx3.dane.example,DNS:mx4.dane.example,DNS:mx5.dane.example,DNS:nomx.example,DNS:hop.example" 60
+mkcert mx "DNS:mx1.dane.example,DNS:mx2.dane.example,DNS:mx3.dane.example,DNS:mx4.dane.example,DNS:mx5.dane.example,DNS:nomx.example,DNS:hop.example,DNS:mx*.wc.example" 60
 cat "$TMP/ca/ca.pem" >>"$TMP/ca/mx.pem"
 mkcert other "DNS:other.example" 60
 C=$TMP/ca/mx.pem
@@ -50,6 +50,9 @@ nullmx MX 0 .
 hop MX 10 mx8.dane
 mx8.dane A $S4
 _25._tcp.mx8.dane TLSA 2 0 1 $(cert_hash "$TMP/ca/ca.pem" sha256)
+wc MX 10 mx1.wc
+mx1.wc A $S4
+_25._tcp.mx1.wc TLSA 2 0 1 $(cert_hash "$TMP/ca/ca.pem" sha256)
 EOZ
 dns_child plain <<EOZ
 @ MX 10 mx.plain.example.
@@ -139,6 +142,14 @@ expect "hop.example (DANE-TA, the domain's name)" 0 dane
 [ "$(dget 'hosts["mx8.dane.example"]["dane_evidence"]')" = "TLSA 2 0 1 matched the certificate at depth 1 (/CN=tlsfw-probe-test-ca)" ] ||
 	fail "mx8 evidence: $(dget 'hosts["mx8.dane.example"]["dane_evidence"]')"
 ok "DANE-TA: a certificate for the next-hop domain of a secure MX answer is dane-valid"
+
+# DANE-TA: "mx*.wc.example" in the certificate does not name mx1.wc.example (RFC 7672 3.2.3)
+dprobe wc.example
+expect "wc.example (DANE-TA, a partial wildcard)" 3 opportunistic
+[ "$(dget 'fails')" = "[('dane', 'mx1.wc.example $S4:25')]" ] || fail "failures: $(dget 'd["failures"]')"
+[ "$(dget 'hosts["mx1.wc.example"]["dane_evidence"]')" = "no TLSA record authenticates the server: hostname mismatch" ] ||
+	fail "mx1.wc evidence: $(dget 'hosts["mx1.wc.example"]["dane_evidence"]')"
+ok "DANE-TA: a partial wildcard (mx*.wc.example) does not match: dane-invalid, exit 3"
 
 dprobe pkix.example
 expect "pkix.example (PKIX-EE only)" 0 opportunistic
