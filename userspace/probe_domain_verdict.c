@@ -71,6 +71,12 @@ static bool lookup_failed(struct domain_result *r, const struct dns_answer *a, i
 	return false;
 }
 
+/* Both address answers signed: only then does TLSA count (RFC 7672 2.2.2). */
+static bool addrs_secure(const struct mx_host *h)
+{
+	return h->a.sec == DNS_SECURE && h->aaaa.sec == DNS_SECURE;
+}
+
 static void dns_findings(struct domain_result *r)
 {
 	bool mx_failed = lookup_failed(r, &r->mx, -1);
@@ -87,7 +93,9 @@ static void dns_findings(struct domain_result *r)
 		bool failed = lookup_failed(r, &h->a, i);
 
 		failed |= lookup_failed(r, &h->aaaa, i);
-		if (h->tlsa_asked)
+		/* with unsigned addresses a sender does not look for TLSA (RFC 7672 2.2.2):
+		 * a provider's server failing _tcp queries stops no delivery */
+		if (h->tlsa_asked && addrs_secure(h))
 			lookup_failed(r, &h->tlsa, i);
 		if (!failed && !h->n)
 			add(r, false, "mx", h->name, "no address (A or AAAA) to deliver to")->mx =
@@ -130,10 +138,10 @@ static const char *dane_not_applicable(const struct mx_host *h)
 {
 	if (!h->tlsa_asked)
 		return "the MX answer is not signed: DANE does not apply";
-	if (h->a.sec != DNS_SECURE || h->aaaa.sec != DNS_SECURE)
+	if (!addrs_secure(h))
 		return "the address records are not signed: DANE does not apply";
-	if (h->tlsa.rcode < 0 || (h->tlsa.rcode && h->tlsa.rcode != 3))
-		return NULL; /* failed look-up: a DANE sender defers */
+	if (h->tlsa.sec == DNS_BOGUS || h->tlsa.rcode < 0 || (h->tlsa.rcode && h->tlsa.rcode != 3))
+		return NULL; /* bogus or failed look-up: a DANE sender defers */
 	if (h->tlsa.sec != DNS_SECURE)
 		return "the TLSA answer is not signed: DANE does not apply";
 	if (!h->tlsa.havedata)
@@ -143,7 +151,7 @@ static const char *dane_not_applicable(const struct mx_host *h)
 
 static void dane_of(struct domain_result *r, struct mx_host *h)
 {
-	const char *na = h->tlsa.sec == DNS_BOGUS ? NULL : dane_not_applicable(h);
+	const char *na = dane_not_applicable(h);
 	size_t valid = 0, bad = h->n;
 
 	if (na) {

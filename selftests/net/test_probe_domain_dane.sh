@@ -51,6 +51,7 @@ hop MX 10 mx8.dane
 mx8.dane A $S4
 _25._tcp.mx8.dane TLSA 2 0 1 $(cert_hash "$TMP/ca/ca.pem" sha256)
 wc MX 10 mx1.wc
+provmx MX 10 mx.prov
 mx1.wc A $S4
 _25._tcp.mx1.wc TLSA 2 0 1 $(cert_hash "$TMP/ca/ca.pem" sha256)
 EOZ
@@ -59,6 +60,10 @@ dns_child plain <<EOZ
 mx A $S4
 _25._tcp.mx TLSA 3 1 1 $(spki_hash "$TMP/ca/other.pem" sha256)
 EOZ
+dns_child prov <<EOZ
+mx A $S4
+EOZ
+dns_refuse _tcp.mx.prov.example
 dns_tamper bogus.example MX "10 mx2.dane.example."
 dns_tamper _25._tcp.mx7.dane.example TLSA "3 1 1 $(spki_hash "$TMP/ca/other.pem" sha256)"
 dns_up
@@ -94,6 +99,8 @@ expect() {
 [ "$(dig_status plain.example MX)" = insecure ] || fail "witness: plain.example MX not insecure"
 [ "$(dig_status bogus.example MX)" = SERVFAIL ] || fail "witness: bogus.example MX not bogus"
 [ "$(dig_status _25._tcp.mx7.dane.example TLSA)" = SERVFAIL ] || fail "witness: mx7 TLSA not bogus"
+[ "$(dig_status mx.prov.example A)" = insecure ] || fail "witness: mx.prov.example A not insecure"
+[ "$(dig_status _25._tcp.mx.prov.example TLSA)" = SERVFAIL ] || fail "witness: mx.prov TLSA answered"
 ok "witness (dig +dnssec via a validating resolver): secure, insecure, bogus as built"
 cli openssl s_client -starttls smtp -connect $S4:25 -showcerts </dev/null 2>/dev/null |
 	sed -n '/BEGIN CERT/,/END CERT/p' >"$TMP/chain.pem"
@@ -181,6 +188,15 @@ expect "plain.example (unsigned)" 0 opportunistic
 [ "$(dget 'd["mx"]["status"]')" = insecure ] || fail "MX status $(dget 'd["mx"]["status"]')"
 [ "$(dget 'hosts["mx.plain.example"]["dane"]')" = no-dane ] || fail "an insecure TLSA was used"
 ok "unsigned delegation: insecure, DANE does not apply, exit 0"
+
+# a signed domain, its MX in an unsigned zone whose server fails _tcp queries: insecure
+# addresses, so no TLSA look-up counts (RFC 7672 2.2.2)
+dprobe provmx.example
+expect "provmx.example (TLSA SERVFAIL, insecure A)" 0 opportunistic
+[ "$(dget 'fails')" = "[]" ] || fail "failures: $(dget 'd["failures"]')"
+[ "$(dget 'hosts["mx.prov.example"]["dane_evidence"]')" = "the address records are not signed: DANE does not apply" ] ||
+	fail "mx.prov: $(dget 'hosts["mx.prov.example"]')"
+ok "a failed TLSA look-up of an MX host with unsigned addresses: no-dane, exit 0"
 
 dprobe nomx.example
 expect "nomx.example (no MX)" 0 dane

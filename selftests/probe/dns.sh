@@ -9,6 +9,8 @@
 #   dns_child NAME <<EOF     an unsigned zone NAME.example., delegated without DS: insecure
 #   dns_tamper OWNER TYPE RDATA   after signing, change the RDATA of OWNER's TYPE records:
 #                            their signatures no longer match, the answer is bogus
+#   dns_refuse NAME          the server answers REFUSED at and below NAME (a provider's
+#                            server that fails some queries)
 #   dns_up                   sign, start both servers; $TA is the trust anchor file (DS)
 #   dig_status NAME TYPE     secure | insecure | SERVFAIL ... as the validating witness says
 #   spki_hash CERT ALG       the SubjectPublicKeyInfo digest (sha256, sha512) in hex; ALG
@@ -25,6 +27,7 @@ DNSD=$TMP/dns
 mkdir -p "$DNSD"
 _dns_children=()
 _dns_tamper=()
+_dns_refuse=()
 
 dns_zone() {
 	cat >"$DNSD/body"
@@ -42,6 +45,10 @@ dns_child() {
 
 dns_tamper() {
 	_dns_tamper+=("$1|$2|$3")
+}
+
+dns_refuse() {
+	_dns_refuse+=("$1")
 }
 
 _unbound_conf() { # NAME ADDR MODULES [SERVER-LINE]
@@ -91,7 +98,8 @@ dns_up() {
 			fail "dns_tamper: no $type record at $owner"
 	done
 	{
-		_unbound_conf auth "$DNS4" iterator
+		_unbound_conf auth "$DNS4" iterator \
+			"$(for c in "${_dns_refuse[@]}"; do printf 'local-zone: "%s." refuse\n' "$c"; done)"
 		printf 'auth-zone:\n  name: "example."\n  zonefile: "%s"\n' "$DNSD/example.zone.signed"
 		for c in "${_dns_children[@]}"; do
 			printf 'auth-zone:\n  name: "%s.example."\n  zonefile: "%s"\n' "$c" "$DNSD/$c.zone"
