@@ -6,7 +6,8 @@
  *   3. the SMTP probes of every MX address on port 25, each with its DANE handshake when
  *      the host has usable TLSA records, while another thread fetches the MTA-STS policy.
  * The certificate checks of the SMTP probes count (verify) when the domain publishes an
- * MTA-STS record: only MTA-STS makes a sender insist on a certificate valid for the MX name.
+ * MTA-STS policy of mode enforce or testing: only MTA-STS makes a sender insist on a
+ * certificate valid for the MX name.
  * What it all means is decided in probe_domain_verdict.c.
  */
 #include <ctype.h>
@@ -307,6 +308,26 @@ static void *fetch_policy(void *arg)
 	return NULL;
 }
 
+/*
+ * Round 3 done. The probes verified certificates for the MX names while the record claimed
+ * MTA-STS; with mode none, or no policy to be had, senders act as if there were no MTA-STS
+ * (RFC 8461 5), and so does the verdict: the chain and name checks are not applicable.
+ */
+static void sts_unclaimed(struct domain_result *r)
+{
+	if (!r->sts_record || (r->policy_ok && r->policy.mode != STS_MODE_NONE))
+		return;
+	for (size_t i = 0; i < r->n_t; i++) {
+		struct probe_check *k = r->r[i].checks;
+
+		r->t[i].verify = false;
+		if (k[PC_CHAIN].st == PS_FAIL)
+			k[PC_CHAIN].st = PS_NA;
+		if (k[PC_NAME].st == PS_FAIL)
+			k[PC_NAME].st = PS_NA;
+	}
+}
+
 /* Round 3: the SMTP probes, and the MTA-STS policy alongside. */
 static int round3(struct domain_result *r, const struct domain_opts *o)
 {
@@ -347,6 +368,8 @@ static int rounds(struct dns_ctx *dc, const struct domain_opts *o, struct domain
 		ret = targets(r, o);
 	if (!ret)
 		ret = round3(r, o);
+	if (!ret)
+		sts_unclaimed(r);
 	return ret;
 }
 

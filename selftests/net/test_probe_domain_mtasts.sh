@@ -12,7 +12,7 @@ source "$ROOT/selftests/probe/dns.sh"
 source "$ROOT/selftests/probe/mtasts.sh"
 
 WEB4=10.203.0.8
-DOMAINS="sts wild mismatch testing badcert malformed missing redirect certname badtxt"
+DOMAINS="sts wild mismatch testing badcert malformed missing redirect certname badtxt none gone"
 probe_up
 mkca
 mkcert mx "DNS:mx1.sts.example,DNS:mx1.wild.example" 60
@@ -36,6 +36,7 @@ sts_policy badcert 'version: STSv1\nmode: enforce\nmx: mx1.sts.example\nmax_age:
 sts_policy malformed 'version: STSv1\nmode: enforced\nmx: mx1.sts.example\nmax_age: 604800\n'
 sts_policy certname 'version: STSv1\nmode: enforce\nmx: mx.certname.example\nmax_age: 604800\n'
 sts_policy badtxt 'version: STSv1\nmode: enforce\nmx: mx1.sts.example\nmax_age: 604800\n'
+sts_policy none 'version: STSv1\nmode: none\nmx: mx.certname.example\nmax_age: 86400\n'
 caddy_up $WEB4
 
 {
@@ -45,7 +46,7 @@ caddy_up $WEB4
 	for d in $DOMAINS; do
 		case $d in
 		wild) echo "$d MX 10 mx1.wild" ;;
-		certname) echo "$d MX 10 mx.certname" ;;
+		certname | none | gone) echo "$d MX 10 mx.certname" ;;
 		*) echo "$d MX 10 mx1.sts" ;;
 		esac
 		[ $d = badtxt ] && echo "_mta-sts.$d TXT \"v=STSv1; id=not-alnum\"" ||
@@ -124,6 +125,14 @@ expect redirect 3 opportunistic mta-sts "HTTP 302 redirect to https://mta-sts.st
 expect certname 3 opportunistic smtp "name: certificate is for DNS:mx1.sts.example, DNS:mx1.wild.example, not mx.certname.example"
 expect badtxt 3 opportunistic mta-sts "id 'not-alnum' holds a character other than a letter or digit"
 ok "mismatch, testing, invalid certificate, malformed, missing, redirect, wrong MX name, bad TXT"
+
+# RFC 8461 5: mode none, or no policy to be had, is as if there were no MTA-STS: an MX
+# certificate for another name is no failing check
+expect none 0 opportunistic
+[ "$(dget 'd["mx"]["hosts"][0]["targets"][0]["checks"][9]')" = "{'name': 'name', 'status': 'n/a', 'evidence': 'certificate is for DNS:mx1.sts.example, DNS:mx1.wild.example, not mx.certname.example'}" ] ||
+	fail "none: $(dget 'd["mx"]["hosts"][0]["targets"][0]["checks"]')"
+expect gone 3 opportunistic mta-sts "HTTP 404, expected 200"
+ok "mode none, a policy that cannot be fetched: the MX certificate's name does not count"
 
 # --ca is the trust store of the policy fetch too: without it the test CA is unknown
 dprobe sts.example
