@@ -154,8 +154,9 @@ struct probe_target {
 	char label[PROBE_NAME_MAX];  /* policy probe name, or "" */
 	const struct dns_tlsa *tlsa; /* DANE: usable TLSA records of name (the base domain), */
 	size_t n_tlsa;		     /* checked on a connection of their own; 0: no DANE */
-	/* DANE-TA: reference identifiers besides name (NULL: none), such as the next-hop
-	 * domain of a secure MX look-up (RFC 7672 3.2.2) */
+	const char *dane_base;	     /* the TLSA base domain, when not name (a CNAME expansion) */
+	/* DANE-TA: reference identifiers besides the base domain (NULL: none), such as the
+	 * next-hop domain of a secure MX look-up and the MX name (RFC 7672 3.2.2) */
 	const char *dane_refs[PROBE_DANE_REFS];
 };
 

@@ -28,14 +28,15 @@ const char *const probe_dane_names[DANE_NOT_USABLE + 1] = {
 static int add_records(struct pio *c, const void *arg)
 {
 	const struct probe_target *t = arg;
+	const char *base = t->dane_base ? t->dane_base : t->name;
 	int usable = 0;
 
-	if (SSL_dane_enable(c->ssl, t->name) <= 0)
-		return pio_fail(c, -EINVAL, "cannot enable DANE for %s", t->name);
+	if (SSL_dane_enable(c->ssl, base) <= 0)
+		return pio_fail(c, -EINVAL, "cannot enable DANE for %s", base);
 	/* RFC 7672 3.2.3: a wildcard is the whole left-most label or nothing */
 	SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	for (size_t i = 0; i < PROBE_DANE_REFS && t->dane_refs[i]; i++)
-		if (!SSL_add1_host(c->ssl, t->dane_refs[i]))
+	for (size_t i = 0; i < PROBE_DANE_REFS; i++)
+		if (t->dane_refs[i] && !SSL_add1_host(c->ssl, t->dane_refs[i]))
 			return pio_fail(c, -ENOMEM, "cannot add %s as a DANE reference identifier",
 					t->dane_refs[i]);
 	for (size_t i = 0; i < t->n_tlsa; i++) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <unbound.h>
@@ -186,6 +187,19 @@ int dns_wait(struct dns_ctx *c, uint64_t deadline)
 	return 0;
 }
 
+const char *dns_canonical(const struct dns_answer *a, char *out, size_t len)
+{
+	const char *c = dns_has_data(a) ? a->res->canonname : NULL;
+	size_t n = c ? strlen(c) : 0;
+
+	if (n && c[n - 1] == '.')
+		n--;
+	if (!c || (strlen(a->name) == n && !strncasecmp(c, a->name, n)))
+		n = 0;
+	snprintf(out, len, "%.*s", (int)n, c ? c : "");
+	return out;
+}
+
 void dns_answer_free(struct dns_answer *a)
 {
 	ub_resolve_free(a->res);
@@ -219,6 +233,8 @@ const char *dns_type_name(uint16_t type)
 	switch (type) {
 	case DNS_T_A:
 		return "A";
+	case DNS_T_CNAME:
+		return "CNAME";
 	case DNS_T_MX:
 		return "MX";
 	case DNS_T_TXT:

@@ -15,6 +15,7 @@
 #include "probe.h"
 
 #define DNS_T_A 1
+#define DNS_T_CNAME 5
 #define DNS_T_MX 15
 #define DNS_T_TXT 16
 #define DNS_T_AAAA 28
@@ -53,6 +54,9 @@ int dns_new(struct dns_ctx **out, const struct dns_opts *o, const struct probe_d
 void dns_free(struct dns_ctx *c);
 /* Start a query; a is filled when dns_wait() sees its answer. a must stay put until then. */
 int dns_submit(struct dns_ctx *c, struct dns_answer *a, const char *name, uint16_t type);
+/* The name a CNAME chain led the answer to, without the final dot, into out ("" when the
+ * answer came without CNAME); returns out. */
+const char *dns_canonical(const struct dns_answer *a, char *out, size_t len);
 /*
  * Process answers until every submitted query is done or the deadline (pio_now_ms() clock)
  * passes; queries still open then are cancelled and marked "no answer within ... ms".

@@ -2,7 +2,8 @@
 /*
  * Probing a mail domain. Three rounds, each as parallel as it can be:
  *   1. MX, _mta-sts TXT and _smtp._tls TXT of the domain;
- *   2. A, AAAA and (when the MX answer was secure, RFC 7672 2.2) TLSA of every MX host;
+ *   2. A, AAAA and (when the MX answer was secure, RFC 7672 2.2) TLSA and CNAME of every MX
+ *      host, then TLSA at the expansion of a secure CNAME chain;
  *   3. the SMTP probes of every MX address on port 25, each with its DANE handshake when
  *      the host has usable TLSA records, while another thread fetches the MTA-STS policy.
  * The certificate checks of the SMTP probes count (verify) when the domain publishes an
@@ -110,10 +111,59 @@ static int round2(struct dns_ctx *dc, struct domain_result *r, uint64_t deadline
 		 * with the addresses, used only if they are signed too (verdict) */
 		h->tlsa_asked = r->mx.sec == DNS_SECURE;
 		snprintf(q, sizeof(q), "_25._tcp.%s", h->name);
-		if (h->tlsa_asked)
+		if (h->tlsa_asked) {
 			dns_submit(dc, &h->tlsa, q, DNS_T_TLSA);
+			dns_submit(dc, &h->cname, h->name, DNS_T_CNAME);
+		}
 	}
 	return dns_wait(dc, deadline);
+}
+
+/* No TLSA records at that name (as opposed to a failed look-up, where senders defer). */
+static bool tlsa_none(const struct dns_answer *a)
+{
+	return a->sec != DNS_BOGUS && (a->rcode == 3 || (a->rcode == 0 && !a->havedata));
+}
+
+/*
+ * RFC 7672 2.2.2 and 3.2.2: addresses reached through a secure CNAME chain have their TLSA
+ * records at the expanded name, else (none there) at the MX name; a chain that leads into
+ * an unsigned zone still lets DANE apply, TLSA at the MX name, when its first CNAME is
+ * secure. h->tlsa ends up the answer that counts, h->base its base domain.
+ */
+static int tlsa_base(struct dns_ctx *dc, struct domain_result *r, uint64_t deadline)
+{
+	char q[PROBE_NAME_MAX + 16];
+	int ret = 0;
+
+	for (size_t i = 0; i < r->n_mx; i++) {
+		struct mx_host *h = &r->mx_hosts[i];
+		bool secure = h->a.sec == DNS_SECURE && h->aaaa.sec == DNS_SECURE;
+
+		dns_canonical(h->a.havedata ? &h->a : &h->aaaa, h->base, sizeof(h->base));
+		if (!h->tlsa_asked || !secure || !h->base[0]) {
+			snprintf(h->base, sizeof(h->base), "%s", h->name);
+			continue;
+		}
+		snprintf(q, sizeof(q), "_25._tcp.%s", h->base);
+		dns_submit(dc, &h->tlsa_other, q, DNS_T_TLSA);
+	}
+	ret = dns_wait(dc, deadline);
+	for (size_t i = 0; i < r->n_mx; i++) {
+		struct mx_host *h = &r->mx_hosts[i];
+		struct dns_answer tmp;
+
+		if (!strcmp(h->base, h->name))
+			continue;
+		if (tlsa_none(&h->tlsa_other)) {
+			snprintf(h->base, sizeof(h->base), "%s", h->name);
+			continue;
+		}
+		tmp = h->tlsa;
+		h->tlsa = h->tlsa_other;
+		h->tlsa_other = tmp;
+	}
+	return ret;
 }
 
 /* RFC 7672 3.1.3: DANE-TA(2) and DANE-EE(3), selectors 0 and 1, matching types 0, 1, 2. */
@@ -141,11 +191,12 @@ static void tlsa_records(struct mx_host *h)
 	}
 }
 
-/* DANE applies when MX, addresses and TLSA are all signed and TLSA has usable records. */
+/* DANE applies when MX, addresses (or their first CNAME) and TLSA are all signed and TLSA
+ * has usable records. */
 static bool dane_applies(const struct mx_host *h)
 {
-	return h->tlsa_asked && h->tlsa.sec == DNS_SECURE && h->n_rr && h->a.sec == DNS_SECURE &&
-	       h->aaaa.sec == DNS_SECURE && h->a.rcode >= 0 && h->aaaa.rcode >= 0;
+	return h->tlsa_asked && h->tlsa.sec == DNS_SECURE && h->n_rr && mx_addrs_secure(h) &&
+	       h->a.rcode >= 0 && h->aaaa.rcode >= 0;
 }
 
 static int add_target(struct domain_result *r, const struct domain_opts *o, struct mx_host *h,
@@ -173,6 +224,10 @@ static int add_target(struct domain_result *r, const struct domain_opts *o, stru
 		/* the MX answer is secure here: the next-hop domain is a name too (7672 3.2.2) */
 		if (!h->implicit)
 			t->dane_refs[0] = r->domain;
+		if (strcmp(h->base, h->name)) {
+			t->dane_base = h->base;
+			t->dane_refs[1] = h->name;
+		}
 	}
 	r->n_t++;
 	return 0;
@@ -365,6 +420,8 @@ static int rounds(struct dns_ctx *dc, const struct domain_opts *o, struct domain
 		return 0;
 	ret = round2(dc, r, pio_now_ms() + o->probe.timeout_ms);
 	if (!ret)
+		ret = tlsa_base(dc, r, pio_now_ms() + o->probe.timeout_ms);
+	if (!ret)
 		ret = targets(r, o);
 	if (!ret)
 		ret = round3(r, o);
@@ -412,6 +469,8 @@ void domain_result_free(struct domain_result *r)
 		dns_answer_free(&r->mx_hosts[i].a);
 		dns_answer_free(&r->mx_hosts[i].aaaa);
 		dns_answer_free(&r->mx_hosts[i].tlsa);
+		dns_answer_free(&r->mx_hosts[i].tlsa_other);
+		dns_answer_free(&r->mx_hosts[i].cname);
 	}
 	free(r->mx_hosts);
 	free(r->t);

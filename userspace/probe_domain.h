@@ -44,7 +44,11 @@ struct mx_host {
 	uint16_t pref;
 	bool implicit; /* no MX records: the domain itself (RFC 5321 5.1) */
 	struct dns_answer a, aaaa, tlsa;
-	bool tlsa_asked;		     /* the MX answer was secure */
+	bool tlsa_asked; /* the MX answer was secure */
+	/* RFC 7672 2.2.2: the CNAME answer of name (a secure one lets DANE apply to an
+	 * insecure chain, TLSA at name), and the TLSA answer at the other base domain */
+	struct dns_answer cname, tlsa_other;
+	char base[PROBE_NAME_MAX];	     /* the TLSA base domain: name or its expansion */
 	struct dns_tlsa rr[DOMAIN_TLSA_MAX]; /* the usable TLSA records (into tlsa) */
 	size_t n_rr, n_tlsa_all;
 	enum probe_dane dane; /* over all its addresses; DANE_NA: DANE does not apply */
@@ -101,6 +105,9 @@ int domain_probe(const struct domain_opts *o, const char *domain, struct domain_
 		 const struct probe_diag *pd);
 void domain_result_free(struct domain_result *r);
 
+/* Are h's address answers, or the first CNAME on their way, signed? Only then does TLSA
+ * count (RFC 7672 2.2.2). */
+bool mx_addrs_secure(const struct mx_host *h);
 /* Findings and protection of a probed domain (probe_domain_verdict.c). */
 void domain_verdict(struct domain_result *r);
 /* 0 protected as claimed, 3 reachable with failing checks, 2 unreachable (EXIT_*). */

@@ -71,10 +71,10 @@ static bool lookup_failed(struct domain_result *r, const struct dns_answer *a, i
 	return false;
 }
 
-/* Both address answers signed: only then does TLSA count (RFC 7672 2.2.2). */
-static bool addrs_secure(const struct mx_host *h)
+bool mx_addrs_secure(const struct mx_host *h)
 {
-	return h->a.sec == DNS_SECURE && h->aaaa.sec == DNS_SECURE;
+	return (h->a.sec == DNS_SECURE && h->aaaa.sec == DNS_SECURE) ||
+	       (h->cname.sec == DNS_SECURE && h->cname.rcode == 0 && h->cname.havedata);
 }
 
 static void dns_findings(struct domain_result *r)
@@ -95,7 +95,7 @@ static void dns_findings(struct domain_result *r)
 		failed |= lookup_failed(r, &h->aaaa, i);
 		/* with unsigned addresses a sender does not look for TLSA (RFC 7672 2.2.2):
 		 * a provider's server failing _tcp queries stops no delivery */
-		if (h->tlsa_asked && addrs_secure(h))
+		if (h->tlsa_asked && mx_addrs_secure(h))
 			lookup_failed(r, &h->tlsa, i);
 		if (!failed && !h->n)
 			add(r, false, "mx", h->name, "no address (A or AAAA) to deliver to")->mx =
@@ -138,7 +138,7 @@ static const char *dane_not_applicable(const struct mx_host *h)
 {
 	if (!h->tlsa_asked)
 		return "the MX answer is not signed: DANE does not apply";
-	if (!addrs_secure(h))
+	if (!mx_addrs_secure(h))
 		return "the address records are not signed: DANE does not apply";
 	if (h->tlsa.sec == DNS_BOGUS || h->tlsa.rcode < 0 || (h->tlsa.rcode && h->tlsa.rcode != 3))
 		return NULL; /* bogus or failed look-up: a DANE sender defers */

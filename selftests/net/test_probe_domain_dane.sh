@@ -52,6 +52,18 @@ mx8.dane A $S4
 _25._tcp.mx8.dane TLSA 2 0 1 $(cert_hash "$TMP/ca/ca.pem" sha256)
 wc MX 10 mx1.wc
 provmx MX 10 mx.prov
+cn MX 10 mxalias.dane
+mxalias.dane CNAME mx9.dane
+mx9.dane A $S4
+_25._tcp.mx9.dane TLSA 3 1 1 $(spki_hash "$C" sha256)
+_25._tcp.mxalias.dane TLSA 3 1 1 $(spki_hash "$TMP/ca/other.pem" sha256)
+cnf MX 10 mxalias2.dane
+mxalias2.dane CNAME mx10.dane
+mx10.dane A $S4
+_25._tcp.mxalias2.dane TLSA 3 1 1 $(spki_hash "$C" sha256)
+cnu MX 10 mxu.dane
+mxu.dane CNAME mx.plain.example.
+_25._tcp.mxu.dane TLSA 3 1 1 $(spki_hash "$C" sha256)
 mx1.wc A $S4
 _25._tcp.mx1.wc TLSA 2 0 1 $(cert_hash "$TMP/ca/ca.pem" sha256)
 EOZ
@@ -197,6 +209,17 @@ expect "provmx.example (TLSA SERVFAIL, insecure A)" 0 opportunistic
 [ "$(dget 'hosts["mx.prov.example"]["dane_evidence"]')" = "the address records are not signed: DANE does not apply" ] ||
 	fail "mx.prov: $(dget 'hosts["mx.prov.example"]')"
 ok "a failed TLSA look-up of an MX host with unsigned addresses: no-dane, exit 0"
+
+# CNAME (RFC 7672 2.2.2): a secure chain has TLSA at its expansion first (mx9: right, the
+# alias: wrong), else at the MX name; an insecure chain whose first CNAME is secure: TLSA at
+# the MX name
+for d in cn cnf cnu; do
+	dprobe $d.example
+	expect "$d.example (CNAME)" 0 dane
+done
+[ "$(dig_status mxu.dane.example CNAME)" = secure ] && [ "$(dig_status mxu.dane.example A)" = insecure ] ||
+	fail "witness: mxu.dane.example's CNAME not secure, or its A not insecure"
+ok "CNAME: TLSA at the expanded name, the fall-back to the MX name, a secure first CNAME"
 
 dprobe nomx.example
 expect "nomx.example (no MX)" 0 dane
