@@ -522,10 +522,10 @@ static unsigned int addr_conns(const struct http_srv *srv, const unsigned char *
 
 /*
  * The connection a newcomer closes on a full server: one of the address holding the most
- * connections, answers being sent and the newcomer aside (an address with fewer is never touched while another has more, so flooding
- * from many connections per address cannot push out a scraper's single one), of those an
- * idle kept-alive one before one reading a request, then the one accepted first. Answers
- * being sent and the newcomer itself are never chosen.
+ * connections, answers being sent and the newcomer aside (an address with fewer is never
+ * touched while another has more, so flooding from many connections per address cannot push
+ * out a scraper's single one); of those, an idle kept-alive one before one reading a
+ * request, then the one accepted first.
  */
 static bool candidate(const struct http_conn *c, const struct http_conn *newcomer)
 {
