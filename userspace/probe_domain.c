@@ -138,10 +138,9 @@ static int tlsa_base(struct dns_ctx *dc, struct domain_result *r, uint64_t deadl
 
 	for (size_t i = 0; i < r->n_mx; i++) {
 		struct mx_host *h = &r->mx_hosts[i];
-		bool secure = h->a.sec == DNS_SECURE && h->aaaa.sec == DNS_SECURE;
 
 		dns_canonical(h->a.havedata ? &h->a : &h->aaaa, h->base, sizeof(h->base));
-		if (!h->tlsa_asked || !secure || !h->base[0]) {
+		if (!h->tlsa_asked || !mx_addrs_signed(h) || !h->base[0]) {
 			snprintf(h->base, sizeof(h->base), "%s", h->name);
 			continue;
 		}

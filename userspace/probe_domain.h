@@ -105,9 +105,16 @@ int domain_probe(const struct domain_opts *o, const char *domain, struct domain_
 		 const struct probe_diag *pd);
 void domain_result_free(struct domain_result *r);
 
+/* Are both of h's address answers signed? (A secure CNAME chain ends in them.) */
+static inline bool mx_addrs_signed(const struct mx_host *h)
+{
+	return h->a.sec == DNS_SECURE && h->aaaa.sec == DNS_SECURE;
+}
+
 /* Are h's address answers, or the first CNAME on their way, signed? Only then does TLSA
  * count (RFC 7672 2.2.2). */
 bool mx_addrs_secure(const struct mx_host *h);
+
 /* Findings and protection of a probed domain (probe_domain_verdict.c). */
 void domain_verdict(struct domain_result *r);
 /* 0 protected as claimed, 3 reachable with failing checks, 2 unreachable (EXIT_*). */

@@ -73,7 +73,7 @@ static bool lookup_failed(struct domain_result *r, const struct dns_answer *a, i
 
 bool mx_addrs_secure(const struct mx_host *h)
 {
-	return (h->a.sec == DNS_SECURE && h->aaaa.sec == DNS_SECURE) ||
+	return mx_addrs_signed(h) ||
 	       (h->cname.sec == DNS_SECURE && h->cname.rcode == 0 && h->cname.havedata);
 }
 
