@@ -151,6 +151,7 @@ struct probe_target {
 	int min_tls;		     /* TLS1_VERSION .. TLS1_3_VERSION */
 	bool verify;		     /* chain and name failures count */
 	bool require_tls;	     /* a plaintext transaction accepted is a failure */
+	bool san_only;		     /* name: dNSName SANs, whole-label wildcards only */
 	char label[PROBE_NAME_MAX];  /* policy probe name, or "" */
 	const struct dns_tlsa *tlsa; /* DANE: usable TLSA records of name (the base domain), */
 	size_t n_tlsa;		     /* checked on a connection of their own; 0: no DANE */

@@ -179,8 +179,15 @@ void probe_cert_checks(struct probe_ctx *p, SSL *ssl)
 
 	san_list(cert, sans, sizeof(sans));
 	if (t->name[0]) {
-		if (X509_check_host(cert, t->name, 0, 0, NULL) == 1)
+		unsigned int strict =
+			X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+
+		if (X509_check_host(cert, t->name, 0, t->san_only ? strict : 0, NULL) == 1)
 			probe_set(r, PC_NAME, PS_PASS, "matches %s (%s)", t->name, sans);
+		else if (t->san_only && !strncmp(sans, "no SAN;", 7))
+			probe_set(r, PC_NAME, bad,
+				  "%s: a subject CN does not name %s (RFC 8461 4.2)", sans,
+				  t->name);
 		else
 			probe_set(r, PC_NAME, bad, "certificate is for %s, not %s", sans, t->name);
 	} else {

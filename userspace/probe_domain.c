@@ -217,6 +217,9 @@ static int add_target(struct domain_result *r, const struct domain_opts *o, stru
 	snprintf(t->name, sizeof(t->name), "%s", h->name);
 	t->min_tls = o->min_tls;
 	t->verify = r->sts_record;
+	/* RFC 8461 4.2 names the certificate's dNSName SANs (RFC 9525: never the CN, a
+	 * wildcard only as a whole leftmost label), as senders that enforce it check them */
+	t->san_only = true;
 	if (dane_applies(h)) {
 		t->tlsa = h->rr;
 		t->n_tlsa = h->n_rr;

@@ -6,20 +6,29 @@
 # dns.sh holds the MX, _mta-sts, mta-sts and _smtp._tls records. Enforce with matching
 # (also wildcard) and non-matching mx patterns, testing mode, a policy behind a certificate
 # for another name, a malformed policy, a missing one, a redirect, a bad TXT record, an MX
-# whose certificate is not for its name; curl is the witness for the policy hosts.
+# whose certificate is not for its name, or names it only in its CN or by a partial wildcard
+# (Postfix serves those by SNI); curl is the witness for the policy hosts.
 source "$(dirname "$0")/../probe/lib.sh"
 source "$ROOT/selftests/probe/dns.sh"
 source "$ROOT/selftests/probe/mtasts.sh"
 
 WEB4=10.203.0.8
-DOMAINS="sts wild mismatch testing badcert malformed missing redirect certname badtxt none gone"
+DOMAINS="sts wild mismatch testing badcert malformed missing redirect certname badtxt none gone
+	cnonly pwild"
 probe_up
 mkca
 mkcert mx "DNS:mx1.sts.example,DNS:mx1.wild.example" 60
 mkcert web "$(for d in $DOMAINS; do printf 'DNS:mta-sts.%s.example,' $d; done)DNS:x.example" 60
 mkcert wrongname "DNS:wrong.example" 60
+mkcert mx.cnonly.example - 60
+mkcert pw "DNS:mx*.pwild.example" 60
+for n in mx.cnonly.example:mx.cnonly.example mx1.pwild.example:pw; do
+	echo "${n%%:*} $TMP/ca/${n#*:}.key $TMP/ca/${n#*:}.pem"
+done >"$TMP/sni"
+mkdir "$TMP/pmap" && echo "compatibility_level = 3.6" >"$TMP/pmap/main.cf" &&
+	postmap -c "$TMP/pmap" -F "hash:$TMP/sni" || fail "postmap -F of the SNI map"
 srv ip addr add $WEB4/32 dev ps
-PF_CERT=mx postfix_start "smtpd_peername_lookup = no"
+PF_CERT=mx postfix_start "smtpd_peername_lookup = no" "tls_server_sni_maps = hash:$TMP/sni"
 
 for d in $DOMAINS; do
 	case $d in
@@ -37,16 +46,22 @@ sts_policy malformed 'version: STSv1\nmode: enforced\nmx: mx1.sts.example\nmax_a
 sts_policy certname 'version: STSv1\nmode: enforce\nmx: mx.certname.example\nmax_age: 604800\n'
 sts_policy badtxt 'version: STSv1\nmode: enforce\nmx: mx1.sts.example\nmax_age: 604800\n'
 sts_policy none 'version: STSv1\nmode: none\nmx: mx.certname.example\nmax_age: 86400\n'
+sts_policy cnonly 'version: STSv1\nmode: enforce\nmx: mx.cnonly.example\nmax_age: 604800\n'
+sts_policy pwild 'version: STSv1\nmode: enforce\nmx: mx1.pwild.example\nmax_age: 604800\n'
 caddy_up $WEB4
 
 {
 	echo "mx1.sts A $S4"
 	echo "mx1.wild A $S4"
 	echo "mx.certname A $S4"
+	echo "mx.cnonly A $S4"
+	echo "mx1.pwild A $S4"
 	for d in $DOMAINS; do
 		case $d in
 		wild) echo "$d MX 10 mx1.wild" ;;
 		certname | none | gone) echo "$d MX 10 mx.certname" ;;
+		cnonly) echo "$d MX 10 mx.cnonly" ;;
+		pwild) echo "$d MX 10 mx1.pwild" ;;
 		*) echo "$d MX 10 mx1.sts" ;;
 		esac
 		[ $d = badtxt ] && echo "_mta-sts.$d TXT \"v=STSv1; id=not-alnum\"" ||
@@ -133,6 +148,12 @@ expect none 0 opportunistic
 	fail "none: $(dget 'd["mx"]["hosts"][0]["targets"][0]["checks"]')"
 expect gone 3 opportunistic mta-sts "HTTP 404, expected 200"
 ok "mode none, a policy that cannot be fetched: the MX certificate's name does not count"
+
+# RFC 8461 4.2: the MX name must be a dNSName SAN (RFC 9525 6.3: a wildcard only as the
+# whole leftmost label); Postfix serves these certificates by SNI, the MX name
+expect cnonly 3 opportunistic smtp "name: no SAN; CN=mx.cnonly.example: a subject CN does not name mx.cnonly.example (RFC 8461 4.2)"
+expect pwild 3 opportunistic smtp "name: certificate is for DNS:mx\*.pwild.example, not mx1.pwild.example"
+ok "enforce: an MX certificate naming the MX only in its CN, or by mx*.pwild.example, fails"
 
 # --ca is the trust store of the policy fetch too: without it the test CA is unknown
 dprobe sts.example

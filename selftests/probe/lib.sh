@@ -117,11 +117,14 @@ mkca() {
 		-subj /CN=tlsfw-probe-test-ca >/dev/null 2>&1 || fail "cannot make the test CA"
 }
 
-# mkcert NAME SAN DAYS [self]: SAN as "DNS:mail.test,IP:10.203.0.1"
+# mkcert NAME SAN DAYS [self]: SAN as "DNS:mail.test,IP:10.203.0.1"; "-": none, the subject's
+# CN (NAME) alone (not with self)
 mkcert() {
 	local n=$1 san=$2 days=$3 d=$TMP/ca
-	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-		"$san" >"$d/$n.ext"
+	{
+		[ "$san" = - ] || printf 'subjectAltName=%s\n' "$san"
+		printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n'
+	} >"$d/$n.ext"
 	if [ "${4:-}" = self ]; then
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 			-keyout "$d/$n.key" -out "$d/$n.pem" -days "$days" -subj "/CN=$n" \
