@@ -33,6 +33,9 @@ static int add_records(struct pio *c, const void *arg)
 
 	if (SSL_dane_enable(c->ssl, base) <= 0)
 		return pio_fail(c, -EINVAL, "cannot enable DANE for %s", base);
+	/* RFC 7672 8.1: the SNI names the TLSA base domain, after a CNAME expansion too */
+	if (t->dane_base && !SSL_set_tlsext_host_name(c->ssl, base))
+		return pio_fail(c, -EINVAL, "cannot send %s as the server name", base);
 	/* RFC 7672 3.2.3: a wildcard is the whole left-most label or nothing */
 	SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	for (size_t i = 0; i < PROBE_DANE_REFS; i++)

@@ -15,9 +15,15 @@ MX4=10.203.0.4
 mkcert mx "DNS:mx1.dane.example,DNS:mx2.dane.example,DNS:mx3.dane.example,DNS:mx4.dane.example,DNS:mx5.dane.example,DNS:nomx.example,DNS:hop.example,DNS:mx*.wc.example" 60
 cat "$TMP/ca/ca.pem" >>"$TMP/ca/mx.pem"
 mkcert other "DNS:other.example" 60
+# the certificate Postfix sends for the server name mx9.dane.example (SNI), where TLSA is
+mkcert mx9 "DNS:mx9.dane.example" 60
+echo "mx9.dane.example $TMP/ca/mx9.key $TMP/ca/mx9.pem" >"$TMP/sni"
+mkdir "$TMP/pmap" && echo "compatibility_level = 3.6" >"$TMP/pmap/main.cf" &&
+	postmap -c "$TMP/pmap" -F "hash:$TMP/sni" || fail "postmap -F of the SNI map"
 C=$TMP/ca/mx.pem
 srv ip addr add $MX4/32 dev ps
-PF_CERT=mx postfix_start "inet_interfaces = $S4, $MX4" "smtpd_peername_lookup = no"
+PF_CERT=mx postfix_start "inet_interfaces = $S4, $MX4" "smtpd_peername_lookup = no" \
+	"tls_server_sni_maps = hash:$TMP/sni"
 
 dns_zone <<EOZ
 dane MX 10 mx1.dane
@@ -55,7 +61,7 @@ provmx MX 10 mx.prov
 cn MX 10 mxalias.dane
 mxalias.dane CNAME mx9.dane
 mx9.dane A $S4
-_25._tcp.mx9.dane TLSA 3 1 1 $(spki_hash "$C" sha256)
+_25._tcp.mx9.dane TLSA 3 1 1 $(spki_hash "$TMP/ca/mx9.pem" sha256)
 _25._tcp.mxalias.dane TLSA 3 1 1 $(spki_hash "$TMP/ca/other.pem" sha256)
 cnf MX 10 mxalias2.dane
 mxalias2.dane CNAME mx10.dane
@@ -212,7 +218,8 @@ ok "a failed TLSA look-up of an MX host with unsigned addresses: no-dane, exit 0
 
 # CNAME (RFC 7672 2.2.2): a secure chain has TLSA at its expansion first (mx9: right, the
 # alias: wrong), else at the MX name; an insecure chain whose first CNAME is secure: TLSA at
-# the MX name
+# the MX name. The server name sent is the TLSA base domain (8.1): mx9's TLSA matches only the
+# certificate Postfix sends for mx9.dane.example.
 for d in cn cnf cnu; do
 	dprobe $d.example
 	expect "$d.example (CNAME)" 0 dane
