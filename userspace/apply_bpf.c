@@ -520,6 +520,23 @@ static int flip(struct apply_ctx *c)
 	return apply_undo_push(c, (struct undo){ .kind = U_FLIP });
 }
 
+/* New maps under programs that read others (flows: resized, progs_fit_flows): no packet reads
+ * them until a program is swapped, so their generation switches now, not at the flip; each
+ * interface then goes from the old policy to the new one as its program is replaced, never
+ * through the empty generation of maps that were just made. */
+static int flip_new_maps(struct apply_ctx *c)
+{
+	int err;
+
+	if (c->st.have_maps || !c->st.n_ifaces)
+		return 0;
+	err = bpf_set_gen(&c->maps, c->new_gen);
+	if (err)
+		return apply_fail(c, err, "cannot switch the new maps to generation %u: %s",
+				  c->new_gen, strerror(-err));
+	return apply_undo_push(c, (struct undo){ .kind = U_FLIP });
+}
+
 static int write_meta(struct apply_ctx *c)
 {
 	struct tlsfw_meta m = {};
@@ -761,7 +778,7 @@ static int run(struct apply_ctx *c)
 		return err;
 	if (c->o->dry_run)
 		return 0;
-	if ((err = step(c, "replace")) || (err = hooks_replace(c)))
+	if ((err = step(c, "replace")) || (err = flip_new_maps(c)) || (err = hooks_replace(c)))
 		return err;
 	if ((err = step(c, "attach-new")) || (err = hooks_attach_new(c)))
 		return err;

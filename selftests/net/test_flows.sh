@@ -4,7 +4,8 @@
 # read with bpftool as a witness. Changing the size is a cold apply: new maps (another map
 # id) and new programs; the same size again reuses both. tlsfw status shows the size in text
 # and JSON, and a TCP handshake crosses the gateway after each apply (the require: tls rule
-# lets a TLS client through; a plain one is cut).
+# lets a TLS client through; a plain one is cut). A UDP stream to a port every policy drops
+# runs through the applies: not one datagram may cross while new maps replace the old ones.
 . "$(dirname "$0")/lib.sh"
 
 topo_up
@@ -15,6 +16,7 @@ policy() { # policy FILE [FLOWS]
 		[ -n "$2" ] && printf 'flows: %s\n' "$2"
 		printf 'rules:\n  - name: tls-only\n    proto: tcp\n    dport: 443\n'
 		printf '    require: tls\n    action: reject\n'
+		printf '  - name: block-6001\n    proto: udp\n    dport: 6001\n    action: drop\n'
 	} >"$1"
 }
 
@@ -27,13 +29,19 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 
-prev_map= last_size_map=
+sink_start f 6001
+prev_map= last_size_map= STREAM=
 for flows in 128 70000 70000 ""; do
 	want=${flows:-65536}
 	policy "$TMP/p.conf" "$flows"
 	"$TLSFW" check "$TMP/p.conf" >"$TMP/check.out" 2>&1 || { cat "$TMP/check.out"; fail "check flows: $want"; }
 	grep -q warning "$TMP/check.out" && { cat "$TMP/check.out"; fail "check warns about flows: $want"; }
 	tlsfw apply "$TMP/p.conf" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply flows: $want"; }
+	if [ -z "$STREAM" ]; then # from the first policy on, through the resizing applies
+		bg cli $PY "$NETTOOL" udp-stream --to "$S4" --ports 6001 --count 1000000 --rate 2000 \
+			--stop "$TMP/stop-stream" >"$TMP/stream"
+		STREAM=$BG_PID
+	fi
 	read -r map size < <(map_of tlsfw_flows)
 	[ -n "$map" ] || fail "no tlsfw_flows behind lan0's ingress program"
 	[ "$size" = "$want" ] || fail "flows: $want: bpftool shows $size entries"
@@ -55,4 +63,11 @@ for flows in 128 70000 70000 ""; do
 	cli curl -s --max-time 5 -o /dev/null "http://$S4:443/" && fail "flows: $want: a plain HTTP client passed"
 	ok "flows: $want: status shows the size; TLS passes, plain HTTP is cut"
 done
+touch "$TMP/stop-stream"
+wait $STREAM || fail "UDP stream failed"
+sink_stop f
+[ "$(jget "$TMP/stream" "d['sent']")" -gt 500 ] || fail "the UDP stream sent too little: $(cat "$TMP/stream")"
+leaked=$(sink_count f 4 6001)
+[ "$leaked" = 0 ] || fail "$leaked datagrams to the blocked port crossed while the flow table was resized"
+ok "no blocked datagram crossed during the applies that resized the flow table"
 tlsfw detach >/dev/null || fail "detach"
