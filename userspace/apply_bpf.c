@@ -710,6 +710,10 @@ static void report(const struct apply_ctx *c)
 		if (!plan_iface(c, c->st.ifaces[i].name))
 			fprintf(out, "%s: detached (no longer in the policy)\n",
 				c->st.ifaces[i].name);
+	if (c->blocks_full)
+		fprintf(out,
+			"counters: restarted: the new interfaces need more counter blocks than the policy in force leaves free (%d in all); new maps loaded\n",
+			TLSFW_MAX_CTX);
 	/* which programs the kernel had to verify, for users timing an apply, and tests */
 	fprintf(out, "programs:");
 	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
@@ -758,7 +762,15 @@ static int run(struct apply_ctx *c)
 				"the enforced policy was installed by a tlsfw with map layout %u (this one: %u); run `tlsfw detach` first",
 				c->old.meta.abi_version, TLSFW_ABI_VERSION);
 		c->old_gen = c->old.gen;
-	} else {
+	}
+	/* Interfaces so many new that their counter blocks and the policy's in force exceed
+	 * TLSFW_MAX_CTX: new maps, whose blocks are all free (the cold path, counters restart). */
+	if (c->st.have_maps && !slots_ctx_fit(c->pl, &c->old, c->old_gen)) {
+		state_meta_free(&c->old);
+		progs_let_go(&c->st);
+		c->blocks_full = true;
+	}
+	if (!c->st.have_maps) {
 		if (state_meta_alloc(&c->old))
 			return apply_fail(c, -ENOMEM, "out of memory");
 		c->old_gen = 0; /* fresh maps start at generation 0, empty */

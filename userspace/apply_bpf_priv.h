@@ -57,6 +57,7 @@ struct apply_ctx {
 	struct diag *d;
 	bool rollback_failed; /* an undo failed too: d says what is left */
 	bool flip_counted;    /* grace_flip_begin made the counter odd: grace_flip_end at the end */
+	bool blocks_full;     /* counter blocks would not fit next to the old ones: new maps */
 	const char *step;
 
 	struct state st;       /* what was enforced before */

@@ -76,10 +76,15 @@ int progs_fit_flows(struct state *st, uint32_t flows)
 		return -errno;
 	if (info.max_entries == flows)
 		return 0;
+	progs_let_go(st);
+	return 1;
+}
+
+void progs_let_go(struct state *st)
+{
 	bpf_maps_close(&st->maps);
 	memset(&st->maps, 0xff, sizeof(st->maps));
 	st->have_maps = false;
-	return 1;
 }
 
 /* One attached program: of this build (its role's tag as recorded) or not. */

@@ -44,6 +44,9 @@ void progs_free(struct progs *p);
  */
 int progs_fit_flows(struct state *st, uint32_t flows);
 
+/* Let the maps in use go (closed, st->have_maps false): the apply takes the cold path. */
+void progs_let_go(struct state *st);
+
 /* Kernel program name (at most 15 characters) of a role. */
 const char *progs_kernel_name(unsigned int role);
 

@@ -88,6 +88,32 @@ static int assign_rule_slots(struct slot_ctx *c, bool *taken)
 	return 0;
 }
 
+/* Whether the old generation's block ci is the one context pc keeps. */
+static bool ctx_kept(const struct tlsfw_ctx_info *ci, uint8_t old_bit, const struct plan_ctx *pc,
+		     unsigned int ifindex)
+{
+	return (ci->in_use & old_bit) && ci->dir == pc->dir && ci->ifindex == ifindex &&
+	       !strncmp(ci->ifname, pc->ifname, sizeof(ci->ifname));
+}
+
+bool slots_ctx_fit(const struct plan *pl, const struct state_meta *old, unsigned int old_gen)
+{
+	uint8_t old_bit = 1u << old_gen;
+	size_t used = 0, fresh = 0;
+
+	for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++)
+		used += !!(old->ctxs[s].in_use & old_bit);
+	for (size_t i = 0; i < pl->n_ctx; i++) {
+		unsigned int ifindex = if_nametoindex(pl->ctx[i].ifname);
+		uint32_t s = 0;
+
+		while (s < TLSFW_MAX_CTX && !ctx_kept(&old->ctxs[s], old_bit, &pl->ctx[i], ifindex))
+			s++;
+		fresh += s == TLSFW_MAX_CTX;
+	}
+	return used + fresh <= TLSFW_MAX_CTX;
+}
+
 /* Counter blocks per (interface, direction), kept like rule slots. */
 static int assign_ctx_slots(struct slot_ctx *c)
 {
@@ -110,9 +136,7 @@ static int assign_ctx_slots(struct slot_ctx *c)
 		for (uint32_t s = 0; s < TLSFW_MAX_CTX; s++) {
 			const struct tlsfw_ctx_info *ci = &c->old->ctxs[s];
 
-			if ((ci->in_use & old_bit) && !taken[s] && ci->dir == pc->dir &&
-			    ci->ifindex == ifindex &&
-			    !strncmp(ci->ifname, pc->ifname, sizeof(ci->ifname))) {
+			if (!taken[s] && ctx_kept(ci, old_bit, pc, ifindex)) {
 				c->s->ctx_slot[i] = s;
 				c->s->ctx_new[i] = false;
 				taken[s] = true;

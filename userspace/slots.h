@@ -23,6 +23,9 @@ struct slots {
 	bool *ctx_new;			  /* per plan ctx: block newly taken */
 };
 
+/* Whether the plan's contexts find counter blocks while the old generation's are in use: each
+ * new (interface, direction) takes a block of its own until the flip. */
+bool slots_ctx_fit(const struct plan *pl, const struct state_meta *old, unsigned int old_gen);
 /* Slots for pl next to the generation old_gen that old describes (zeroed arrays when nothing
  * is enforced). Returns 0 or -errno (d says why: no free slot, an interface gone). */
 int slots_assign(struct slots *s, const struct plan *pl, const struct state_meta *old,
