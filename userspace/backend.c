@@ -8,6 +8,7 @@
 #include <net/if.h>
 
 #include "backend.h"
+#include "linkinfo.h"
 #include "lock.h"
 
 /* In the order commands look for state: one namespace holds one backend's at most. */
@@ -60,6 +61,36 @@ static int ifaces_exist(const struct compiled *c, struct diag *d)
 	return err;
 }
 
+/* Does the policy list a port of bridge `br` as well? */
+static bool port_listed(const struct compiled *c, const char *br)
+{
+	char master[IFNAMSIZ];
+
+	for (size_t i = 0; i < c->plan.n_ifaces; i++)
+		if (link_bridge_master(c->plan.ifaces[i].name, master) == 1 && !strcmp(master, br))
+			return true;
+	return false;
+}
+
+/* A bridge's own hooks (XDP, tc, nftables ingress) see only what the bridge passes up to this
+ * host, never the frames it forwards between its ports: measured on both backends, a policy
+ * naming br0 alone drops nothing that crosses the bridge while apply says it enforces. A
+ * warning, not an error: on a router whose LAN is a bridge, br0 is where routed traffic
+ * arrives. Nothing to say when the policy lists a port of the bridge as well. */
+static void bridges_warn(const struct compiled *c, struct diag *d)
+{
+	for (size_t i = 0; i < c->plan.n_ifaces; i++) {
+		const char *name = c->plan.ifaces[i].name;
+
+		if (link_is_bridge(name) != 1 || port_listed(c, name))
+			continue;
+		diag_warning(
+			d, backend_iface_loc(c, i),
+			"interface '%s' is a bridge: tlsfw sees there only the packets the bridge passes up to this host (routed, or addressed to it), not the frames it forwards between its ports; list the ports to filter bridged traffic",
+			name);
+	}
+}
+
 /* Both backends at once would decide every packet twice, with two sets of counters and a
  * status that shows one of them. The other backend's policy stays in force (r->had_policy,
  * for the summary under the error). */
@@ -98,6 +129,8 @@ int backend_apply_locked(const struct backend_apply *a, struct backend_result *r
 		err = ifaces_exist(a->c, d);
 	if (!err)
 		err = others_absent(b, r, d);
+	if (!err)
+		bridges_warn(a->c, d);
 	if (!err)
 		err = b->apply(a, r, d);
 	return err;

@@ -137,3 +137,16 @@ int link_bridge_master(const char *name, char master[IFNAMSIZ])
 	snprintf(master, IFNAMSIZ, "%s", m.name);
 	return 1;
 }
+
+int link_is_bridge(const char *name)
+{
+	struct mnl_socket *nl = rtnl_open();
+	struct link l;
+	int err;
+
+	if (!nl)
+		return -errno;
+	err = get_link(nl, name, 0, &l);
+	mnl_socket_close(nl);
+	return err ?: l.bridge;
+}

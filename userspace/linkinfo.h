@@ -13,6 +13,9 @@
  */
 int link_bridge_master(const char *name, char master[IFNAMSIZ]);
 
+/* Is link `name` a bridge (IFLA_INFO_KIND "bridge")? 1, 0 or -errno. */
+int link_is_bridge(const char *name);
+
 /* The link type of ifindex (ARPHRD_*, linux/if_arp.h), or -errno. */
 int link_type(uint32_t ifindex);
 

@@ -9,6 +9,10 @@
 # line (exit 2, as for a missing interface) and change nothing: inet `reject` routes its answer and the gateway has no route, and
 # prerouting `ct state` did not see the bridged flows (measured with test_reject.sh and
 # test_state.sh on this topology).
+# A policy that names the bridge itself (br0), under both backends: apply warns at br0's line
+# that the bridge's hooks see only what it passes up to this host; a datagram to the
+# gateway's address on br0 is dropped, one crossing the bridge is not (the gap the warning
+# names). With a port of br0 listed as well, no warning.
 . "$(dirname "$0")/lib.sh"
 export TOPO_BRIDGE=1
 
@@ -66,3 +70,22 @@ EOF2
 done
 ok "nft: reject and state: on a bridge port are refused at the interface's line; the drop policy stays"
 tlsfw detach >/dev/null || fail "detach"
+
+gw ip addr add 10.10.0.1/16 dev br0 || fail "address on br0"
+sink_start gws 5004 "$GW"
+for B in bpf nft; do
+	P=$TMP/br0-$B.conf # the drop-5004 policy above, on br0
+	sed "s/^backend: nft$/backend: $B/; s/^  - name: lan0$/  - name: br0/" "$D" >"$P"
+	tlsfw apply "$P" >"$TMP/br0.$B" 2>&1 || { cat "$TMP/br0.$B"; fail "$B: apply on br0"; }
+	grep -q "br0-$B.conf:4:11: warning: interface 'br0' is a bridge: .*not the frames it forwards between its ports; list the ports" "$TMP/br0.$B" ||
+		{ cat "$TMP/br0.$B"; fail "$B: apply on the bridge br0 did not warn at its line"; }
+	[ "$(udp_probe "$CLI" 10.10.0.1 5004)" = timeout ] ||
+		fail "$B: UDP 5004 to the gateway's address on br0 was not dropped"
+	[ "$(udp_probe "$CLI" "$S4" 5004)" = reply ] ||
+		fail "$B: UDP 5004 across the bridge was dropped by br0's hooks: the warning is wrong"
+	sed -i 's/^  - name: br0$/  - name: br0\n  - name: lan0/' "$P"
+	tlsfw apply --dry-run "$P" >"$TMP/br0p.$B" 2>&1 || { cat "$TMP/br0p.$B"; fail "$B: dry run with a port"; }
+	grep -q "is a bridge" "$TMP/br0p.$B" && { cat "$TMP/br0p.$B"; fail "$B: warned although a port of br0 is listed"; }
+	tlsfw detach >/dev/null || fail "$B: detach"
+done
+ok "bpf, nft: a policy naming the bridge br0 warns at its line; it filters what reaches the host, not what crosses"
