@@ -49,6 +49,7 @@ int apply_nft(const struct plan *pl, const struct nft_apply_opts *o, struct diag
 /* What table inet tlsfw says about itself. */
 struct nft_status {
 	bool present;
+	bool foreign; /* table inet tlsfw exists without chain tlsfw_policy: not made by tlsfw */
 	char policy_file[256]; /* as recorded (a long path keeps its tail, "...") */
 	uint8_t sha256[32];
 	uint64_t applied_at; /* seconds since the epoch */

@@ -12,6 +12,7 @@
 #include "apply_nft.h"
 #include "backend.h"
 #include "linkinfo.h"
+#include "nft_priv.h"
 
 static int nft_in_force(bool *yes, struct diag *d)
 {
@@ -21,6 +22,23 @@ static int nft_in_force(bool *yes, struct diag *d)
 	*yes = !err && st.present;
 	nft_status_free(&st);
 	return err;
+}
+
+/* apply replaces table inet tlsfw whole: one that tlsfw did not make (nft_status.foreign)
+ * would lose its chains and rules without a word. Refused before anything changes. */
+static int nft_name_free(struct diag *d)
+{
+	struct nft_status st;
+	int err = nft_status_read(&st, d);
+
+	nft_status_free(&st);
+	if (err || !st.foreign)
+		return err;
+	diag_error(
+		d, NULL,
+		"table inet %s exists but tlsfw did not make it (it has no chain %s); tlsfw owns that name and would replace the table: rename your table, or delete it (`nft delete table inet %s`), then apply again",
+		NFT_TLSFW_TABLE, NFT_POLICY_CHAIN, NFT_TLSFW_TABLE);
+	return -EEXIST;
 }
 
 /* What of c backend nft cannot do on a bridge port: nftables' inet `reject` routes its
@@ -75,8 +93,10 @@ static int nft_apply(const struct backend_apply *a, struct backend_result *r, st
 		.dry_run = a->dry_run,
 		.out = a->out,
 	};
-	int err = nft_bridge_ports(c, d);
+	int err = nft_name_free(d);
 
+	if (!err)
+		err = nft_bridge_ports(c, d);
 	return err ?: apply_nft(&c->plan, &o, d);
 }
 

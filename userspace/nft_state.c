@@ -129,6 +129,7 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 struct chain_list {
 	struct nft_status *st;
 	int err;
+	bool ours; /* chain NFT_POLICY_CHAIN seen: tlsfw made the table */
 };
 
 static struct nft_status_hook *hook_of(struct nft_status *st, const char *ifname)
@@ -169,6 +170,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 		uint32_t ulen = 0;
 		const void *ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &ulen);
 
+		cl->ours = true;
 		if (ud && ulen)
 			nftnl_udata_parse(ud, ulen, udata_cb, cl->st);
 		goto out;
@@ -262,6 +264,13 @@ int nft_status_read(struct nft_status *st, struct diag *d)
 		err = cl.err;
 	if (err)
 		diag_sys_error(d, err, "cannot list the chains of table inet %s", NFT_TLSFW_TABLE);
+	/* Every apply makes the table and its policy chain in one transaction: a table of that
+	 * name without the chain is someone else's, never enforced, detached or replaced. */
+	if (!err && st->present && !cl.ours) {
+		nft_status_free(st);
+		st->present = false;
+		st->foreign = true;
+	}
 out:
 	nftnl_table_free(t);
 	nftnl_chain_free(c);
