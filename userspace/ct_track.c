@@ -167,9 +167,22 @@ out:
 	return err;
 }
 
+/* The table tlsfw makes holds chain CT_CHAIN alone: a table of that name with other chains,
+ * or without it, is someone else's, which on would take over and off would delete. */
+static bool foreign(void)
+{
+	return nft_table_only_chain(CT_TABLE, CT_CHAIN) == 2;
+}
+
 int ct_track_on(struct diag *d)
 {
-	int err = talk(true);
+	int err = foreign() ? -EEXIST : talk(true);
+
+	if (err == -EEXIST)
+		return diag_sys_error(
+			d, err,
+			"state: table inet %s exists but tlsfw did not make it (tlsfw's holds chain %s alone); rename or delete that table, then apply again",
+			CT_TABLE, CT_CHAIN);
 
 	if (err == -EOPNOTSUPP || err == -ENOENT || err == -EAFNOSUPPORT)
 		return diag_sys_error(
@@ -188,8 +201,8 @@ int ct_track_off(void)
 	/* Every apply without state: asked first, so that the usual case sends no transaction. */
 	int err = nft_table_present(CT_TABLE);
 
-	if (err <= 0)
-		return err;
+	if (err <= 0 || foreign())
+		return err < 0 ? err : 0;
 	err = talk(false);
 
 	return err == -ENOENT ? 0 : err;

@@ -67,5 +67,8 @@ void nft_socket_close(struct mnl_socket *nl);
  * not a transaction: deleting an absent table costs an aborted transaction, whose
  * synchronize_rcu() took 10 ms here. */
 int nft_table_present(const char *name);
+/* Does table inet TABLE hold chain CHAIN and no other? 1 yes, 2 no (another chain, or none),
+ * 0 no such table, or -errno. */
+int nft_table_only_chain(const char *table, const char *chain);
 
 #endif

@@ -235,6 +235,44 @@ int nft_table_present(const char *name)
 	return err ? err : present;
 }
 
+struct only_chain {
+	const char *name;
+	bool seen, other;
+};
+
+static int only_chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct only_chain *oc = data;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	const char *name;
+
+	if (!c)
+		return MNL_CB_ERROR;
+	if (nftnl_chain_nlmsg_parse(nlh, c) == 0 &&
+	    (name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME)))
+		*(strcmp(name, oc->name) ? &oc->other : &oc->seen) = true;
+	nftnl_chain_free(c);
+	return MNL_CB_OK;
+}
+
+int nft_table_only_chain(const char *table, const char *chain)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct only_chain oc = { .name = chain };
+	int err = nft_table_present(table);
+
+	if (err <= 0 || !c) {
+		nftnl_chain_free(c);
+		return c ? err : -ENOMEM;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	err = request(NFT_MSG_GETCHAIN, NLM_F_DUMP, build_chain_dump, c, only_chain_cb, &oc);
+	nftnl_chain_free(c);
+	if (err == -ENOENT || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT)
+		return 0;
+	return err ? err : oc.seen && !oc.other ? 1 : 2;
+}
+
 int nft_status_read(struct nft_status *st, struct diag *d)
 {
 	struct nftnl_table *t = nftnl_table_alloc();

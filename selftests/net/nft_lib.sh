@@ -7,6 +7,8 @@
 #   nft_counter NAME      packets of named counter NAME in table inet tlsfw (read by `nft`,
 #                         an independent witness)
 #   nft_reads_back        the listing of table inet tlsfw is valid `nft -f` input
+#   foreign_table NAME PORT, foreign_same NAME WHEN   a table inet NAME that tlsfw did not
+#                         make, and the check that WHEN left it byte-identical
 
 command -v nft >/dev/null || fail "nft (the witness) is not installed"
 
@@ -157,4 +159,24 @@ for m in bad:
     print("%s: %s" % (b, m))
 sys.exit(1 if bad else 0)
 PYEOF
+}
+
+# foreign_table NAME PORT: a table inet NAME that tlsfw did not make (a forward chain that
+# drops UDP to PORT), its listing kept for foreign_same NAME WHEN, which fails if WHEN
+# changed it
+foreign_table() {
+	gw nft -f - <<EOF2 || fail "cannot create a foreign table inet $1"
+table inet $1 {
+	chain mine {
+		type filter hook forward priority filter; policy accept;
+		udp dport $2 drop
+	}
+}
+EOF2
+	gw nft list table inet "$1" >"$TMP/$1.0"
+}
+
+foreign_same() {
+	gw nft list table inet "$1" | cmp -s "$TMP/$1.0" - ||
+		fail "$2 changed the foreign table inet $1: $(gw nft list table inet "$1" 2>&1)"
 }

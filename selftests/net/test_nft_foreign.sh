@@ -103,32 +103,20 @@ grep -q "removed" "$TMP/d3.out" && fail "a second detach claimed to remove somet
 same "second detach"
 ok "detach removed table inet tlsfw and only it"
 
-gw nft -f - <<'EOF2' || fail "cannot create a foreign table inet tlsfw"
-table inet tlsfw {
-	chain mine {
-		type filter hook forward priority filter; policy accept;
-		udp dport 5003 drop
-	}
-}
-EOF2
-gw nft list table inet tlsfw >"$TMP/mine.0"
-mine_same() { # WHEN
-	gw nft list table inet tlsfw | cmp -s "$TMP/mine.0" - ||
-		fail "$1 changed the foreign table inet tlsfw: $(gw nft list table inet tlsfw 2>&1)"
-}
+foreign_table tlsfw 5003
 nftfw apply "$two" >"$TMP/m1.out" 2>&1
 rc=$?
 [ $rc = 2 ] || { cat "$TMP/m1.out"; fail "apply over a foreign table inet tlsfw: exit $rc, expected 2"; }
 grep -q "error: table inet tlsfw exists but tlsfw did not make it (it has no chain tlsfw_policy)" "$TMP/m1.out" ||
 	{ cat "$TMP/m1.out"; fail "the refusal does not say why"; }
-mine_same "a refused apply"
+foreign_same tlsfw "a refused apply"
 nftfw status | grep -q "nothing enforced" || fail "status takes the foreign table for tlsfw's"
 nftfw detach >"$TMP/m2.out" 2>&1 || { cat "$TMP/m2.out"; fail "detach next to a foreign table inet tlsfw"; }
-mine_same detach
+foreign_same tlsfw detach
 bpf=$(sed '/^backend: nft$/d' "$two")
 nftfw apply "$(echo "$bpf" | policy two-bpf)" >"$TMP/m3.out" 2>&1 ||
 	{ cat "$TMP/m3.out"; fail "backend bpf refused next to a foreign table inet tlsfw"; }
 nftfw detach >/dev/null 2>&1 || fail "detach (bpf)"
-mine_same "apply and detach of backend bpf"
+foreign_same tlsfw "apply and detach of backend bpf"
 [ "$(udp_probe "$CLI" "$S4" 5003)" = timeout ] || fail "the foreign table's drop rule no longer drops"
 ok "a foreign table inet tlsfw: nft apply refused (exit 2), status, detach and backend bpf leave it as it was"

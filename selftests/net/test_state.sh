@@ -7,7 +7,8 @@
 #  - a connection the server starts towards the client is dropped (it connects without tlsfw);
 #  - the ICMP errors of those flows pass (related): port unreachable, ICMP and ICMPv6;
 #  - an ICMP error about no known flow is dropped (invalid), counted on the default line;
-#  - the return rule and the default line moved (counters of real traffic, so at least).
+#  - the return rule and the default line moved (counters of real traffic, so at least);
+#  - bpf: a table inet tlsfw_conntrack that tlsfw did not make is refused, never taken over.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
@@ -101,5 +102,18 @@ for B in $BACKENDS; do
 		gw nft list tables | grep -q tlsfw_conntrack &&
 			fail "bpf: table inet tlsfw_conntrack is left after detach"
 		ok "bpf: detach removes table inet tlsfw_conntrack"
+		# a table of that name that tlsfw did not make: state: refuses to take it over, and
+		# an apply without state: and detach leave it as it is
+		foreign_table tlsfw_conntrack 9999
+		tlsfw apply "$(backend_policy "$pol" bpf)" >"$TMP/ct.out" 2>&1
+		rc=$?
+		[ $rc = 2 ] || { cat "$TMP/ct.out"; fail "bpf: state: next to a foreign table inet tlsfw_conntrack: exit $rc, expected 2"; }
+		grep -q "error: state: table inet tlsfw_conntrack exists but tlsfw did not make it" "$TMP/ct.out" ||
+			{ cat "$TMP/ct.out"; fail "bpf: the refusal does not name the foreign table"; }
+		printf 'version: 1\ninterfaces:\n  - name: lan0\n' >"$TMP/nostate.conf"
+		tlsfw apply "$TMP/nostate.conf" >/dev/null 2>&1 || fail "bpf: apply without state:"
+		tlsfw detach >/dev/null || fail "bpf: detach"
+		foreign_same tlsfw_conntrack "bpf: apply and detach"
+		ok "bpf: a foreign table inet tlsfw_conntrack: state: refused (exit 2), apply and detach leave it"
 	fi
 done
