@@ -183,8 +183,10 @@ bpffs:
 
 # The public targets install dependencies first, then re-enter make so that pkg-config sees
 # freshly installed libraries.
+# The build before the tests uses every CPU (JOBS); the tests themselves run one at a time.
+JOBS ?= $(shell nproc)
 test: deps bpffs
-	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory -j$(JOBS) test-run
 
 test-run: format-check all tests
 	selftests/run.sh
