@@ -26,8 +26,9 @@ void probe_tls_info(struct probe_result *r, SSL *ssl)
 		snprintf(r->alpn, sizeof(r->alpn), "none");
 }
 
-/* Subject alternative names for evidence: "DNS:a, IP:b". */
-static void san_list(X509 *cert, char *out, size_t len)
+/* Subject alternative names for evidence: "DNS:a, IP:b", or "no SAN; CN=...". Returns whether
+ * there was a DNS or IP SAN. */
+static bool san_list(X509 *cert, char *out, size_t len)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	size_t off = 0;
@@ -68,6 +69,7 @@ static void san_list(X509 *cert, char *out, size_t len)
 		snprintf(out, len, "no SAN; CN=");
 		X509_NAME_get_text_by_NID(s, NID_commonName, out + strlen(out), len - strlen(out));
 	}
+	return off != 0;
 }
 
 struct period {
@@ -156,6 +158,7 @@ void probe_cert_checks(struct probe_ctx *p, SSL *ssl)
 	enum probe_status bad = t->verify ? PS_FAIL : PS_NA;
 	long vr = SSL_get_verify_result(ssl);
 	char sans[200];
+	bool has_san;
 
 	if (!cert) {
 		probe_set(r, PC_CHAIN, bad, "no certificate (anonymous suite)");
@@ -177,14 +180,14 @@ void probe_cert_checks(struct probe_ctx *p, SSL *ssl)
 			  p->o->ca_file ? p->o->ca_file : "the system store",
 			  X509_verify_cert_error_string(vr));
 
-	san_list(cert, sans, sizeof(sans));
+	has_san = san_list(cert, sans, sizeof(sans));
 	if (t->name[0]) {
 		unsigned int strict =
 			X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
 
 		if (X509_check_host(cert, t->name, 0, t->san_only ? strict : 0, NULL) == 1)
 			probe_set(r, PC_NAME, PS_PASS, "matches %s (%s)", t->name, sans);
-		else if (t->san_only && !strncmp(sans, "no SAN;", 7))
+		else if (t->san_only && !has_san)
 			probe_set(r, PC_NAME, bad,
 				  "%s: a subject CN does not name %s (RFC 8461 4.2)", sans,
 				  t->name);

@@ -17,13 +17,10 @@ cat "$TMP/ca/ca.pem" >>"$TMP/ca/mx.pem"
 mkcert other "DNS:other.example" 60
 # the certificate Postfix sends for the server name mx9.dane.example (SNI), where TLSA is
 mkcert mx9 "DNS:mx9.dane.example" 60
-echo "mx9.dane.example $TMP/ca/mx9.key $TMP/ca/mx9.pem" >"$TMP/sni"
-mkdir "$TMP/pmap" && echo "compatibility_level = 3.6" >"$TMP/pmap/main.cf" &&
-	postmap -c "$TMP/pmap" -F "hash:$TMP/sni" || fail "postmap -F of the SNI map"
+sni_map mx9.dane.example=mx9
 C=$TMP/ca/mx.pem
 srv ip addr add $MX4/32 dev ps
-PF_CERT=mx postfix_start "inet_interfaces = $S4, $MX4" "smtpd_peername_lookup = no" \
-	"tls_server_sni_maps = hash:$TMP/sni"
+PF_CERT=mx postfix_start "inet_interfaces = $S4, $MX4" "smtpd_peername_lookup = no" "$SNI_MAP"
 
 dns_zone <<EOZ
 dane MX 10 mx1.dane

@@ -22,13 +22,9 @@ mkcert web "$(for d in $DOMAINS; do printf 'DNS:mta-sts.%s.example,' $d; done)DN
 mkcert wrongname "DNS:wrong.example" 60
 mkcert mx.cnonly.example - 60
 mkcert pw "DNS:mx*.pwild.example" 60
-for n in mx.cnonly.example:mx.cnonly.example mx1.pwild.example:pw; do
-	echo "${n%%:*} $TMP/ca/${n#*:}.key $TMP/ca/${n#*:}.pem"
-done >"$TMP/sni"
-mkdir "$TMP/pmap" && echo "compatibility_level = 3.6" >"$TMP/pmap/main.cf" &&
-	postmap -c "$TMP/pmap" -F "hash:$TMP/sni" || fail "postmap -F of the SNI map"
+sni_map mx.cnonly.example=mx.cnonly.example mx1.pwild.example=pw
 srv ip addr add $WEB4/32 dev ps
-PF_CERT=mx postfix_start "smtpd_peername_lookup = no" "tls_server_sni_maps = hash:$TMP/sni"
+PF_CERT=mx postfix_start "smtpd_peername_lookup = no" "$SNI_MAP"
 
 for d in $DOMAINS; do
 	case $d in

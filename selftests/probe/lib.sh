@@ -259,6 +259,18 @@ print(" ".join(c["name"] for c in t["checks"] if c["status"] == "fail"))')
 	ok "$what: compliant"
 }
 
+# sni_map NAME=CERT...: a Postfix SNI table that serves certificate CERT (of mkcert) for the
+# server name NAME; postfix_start "$SNI_MAP" uses it
+sni_map() {
+	local e
+	for e in "$@"; do
+		echo "${e%%=*} $TMP/ca/${e#*=}.key $TMP/ca/${e#*=}.pem"
+	done >"$TMP/sni"
+	mkdir -p "$TMP/pmap" && echo "compatibility_level = 3.6" >"$TMP/pmap/main.cf" &&
+		postmap -c "$TMP/pmap" -F "hash:$TMP/sni" || fail "postmap -F of the SNI map"
+	SNI_MAP="tls_server_sni_maps = hash:$TMP/sni"
+}
+
 # postfix_start [main.cf lines...]: Postfix on $S4 ports 25 (STARTTLS may), 587 (STARTTLS
 # required) and 465 (implicit TLS), compliant unless extra main.cf lines say otherwise.
 # Certificate $TMP/ca/${PF_CERT:-mail.test}.pem.
