@@ -30,6 +30,9 @@
  * BPF_PROG_TEST_RUN) is looked up as at XDP.
  * The kfunc that reaches the skb (bpf_cast_to_kern_ctx, Linux 6.3) is weak: without it the
  * lookup is all there is.
+ *
+ * The content code asks one more thing, once per flow: where the server's stream begins
+ * (tlsfw_ct_acked_*, at the end; flow.h, flow_at_server).
  */
 #ifndef TLSFW_CT_H
 #define TLSFW_CT_H
@@ -55,11 +58,32 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 #define TLSFW_IPS_SEEN_REPLY (1u << 1)
 #define TLSFW_CT_DIR_REPLY 1
 
-/* The one field read, relocated against the running kernel's struct nf_conn (CO-RE: the
- * kfuncs make libbpf read the kernel's BTF anyway). */
+/* The fields read, relocated against the running kernel's struct nf_conn (CO-RE: the
+ * kfuncs make libbpf read the kernel's BTF anyway): its status, and for TCP what one
+ * direction has acknowledged of the other (nf_conntrack_proto_tcp.c, tcp_in_window). */
+struct ip_ct_tcp_state___tlsfw {
+	__u32 td_maxack;
+	__u8 flags;
+} __attribute__((preserve_access_index));
+
+struct ip_ct_tcp___tlsfw {
+	struct ip_ct_tcp_state___tlsfw seen[2];
+	__u8 state;
+} __attribute__((preserve_access_index));
+
+union nf_conntrack_proto___tlsfw {
+	struct ip_ct_tcp___tlsfw tcp;
+} __attribute__((preserve_access_index));
+
 struct nf_conn___tlsfw {
 	unsigned long status;
+	union nf_conntrack_proto___tlsfw proto;
 } __attribute__((preserve_access_index));
+
+#define TLSFW_CT_TCP_FLAG_MAXACK_SET 0x20 /* IP_CT_TCP_FLAG_MAXACK_SET: td_maxack is valid */
+#define TLSFW_CT_TCP_SYN_RECV 2		  /* enum tcp_conntrack, SYN_RECV .. LAST_ACK: a */
+#define TLSFW_CT_TCP_LAST_ACK 6		  /* connection that ignores another SYN */
+#define TLSFW_CT_ACKED (1ull << 32)	  /* tlsfw_ct_acked_*: the low half is known */
 
 /* skb->_nfct: the entry's address, ctinfo in the low bits (nf_conntrack_common.h) */
 struct sk_buff___tlsfw {
@@ -229,6 +253,88 @@ __noinline __u32 tlsfw_ct_tc(struct __sk_buff *skb, const struct parsed *p)
 	if (st != TLSFW_CT_UNKNOWN)
 		return st;
 	return ct_state(skb, 0, p);
+}
+
+/*
+ * What conntrack's entry says the server has acknowledged of the client's stream, for TCP
+ * packet p sent by the client: TLSFW_CT_ACKED | seq, or 0 when it cannot tell (no entry, or
+ * one in a state where a SYN opens a new connection or none was answered yet: SYN_SENT,
+ * TIME_WAIT, CLOSE). seq is the highest acknowledgment the server sent (td_maxack of the
+ * server's direction): on a connection conntrack follows, the client's stream begins there
+ * until a payload byte passes. A SYN with another ISN on such a connection is ignored by
+ * conntrack unless the server's SYN-ACK acknowledges it (nf_conntrack_proto_tcp.c,
+ * TCP_CONNTRACK_IGNORE), exactly as the server ignores it (RFC 5961 challenge ACK).
+ * dir: the client's direction in the entry (0 original, 1 reply).
+ */
+static __always_inline __u64 ct_acked_val(__u8 state, __u8 srv_flags, __u32 srv_maxack)
+{
+	if (state < TLSFW_CT_TCP_SYN_RECV || state > TLSFW_CT_TCP_LAST_ACK ||
+	    !(srv_flags & TLSFW_CT_TCP_FLAG_MAXACK_SET))
+		return 0;
+	return TLSFW_CT_ACKED | srv_maxack;
+}
+
+static __always_inline __u64 ct_acked_of(struct nf_conn___tlsfw *ct, int dir)
+{
+	struct ip_ct_tcp_state___tlsfw *srv = dir ? &ct->proto.tcp.seen[0] : &ct->proto.tcp.seen[1];
+
+	return ct_acked_val(ct->proto.tcp.state, srv->flags, srv->td_maxack);
+}
+
+static __always_inline __u64 ct_acked_lookup(void *ctx, int xdp, const struct parsed *p)
+{
+	struct bpf_ct_opts opts = { .netns_id = TLSFW_CT_NETNS_CURRENT, .l4proto = p->proto };
+	struct ct_key k = {};
+	struct nf_conn *ct;
+	__u32 len;
+	__u64 r;
+
+	ct_key_of(&k, p->src, p->dst, bpf_htons(p->sport), bpf_htons(p->dport), p->family,
+		  p->proto);
+	len = k.len == sizeof(k.t.ipv4) ? sizeof(k.t.ipv4) : sizeof(k.t.ipv6);
+	if (xdp)
+		ct = bpf_xdp_ct_lookup(ctx, &k.t, len, &opts, TLSFW_CT_OPTS_SZ);
+	else
+		ct = bpf_skb_ct_lookup(ctx, &k.t, len, &opts, TLSFW_CT_OPTS_SZ);
+	if (!ct)
+		return 0;
+	r = ct_acked_of((struct nf_conn___tlsfw *)ct, opts.dir == TLSFW_CT_DIR_REPLY);
+	bpf_ct_release(ct);
+	return r;
+}
+
+__noinline __u64 tlsfw_ct_acked_xdp(struct xdp_md *ctx, const struct parsed *p)
+{
+	if (!p || p->proto != TLSFW_IPPROTO_TCP)
+		return 0;
+	return ct_acked_lookup(ctx, 1, p);
+}
+
+/* On tc, the entry netfilter attached (after NAT a lookup finds none), read by address: the
+ * skb holds a reference to it. Otherwise a lookup, as at XDP. */
+__noinline __u64 tlsfw_ct_acked_tc(struct __sk_buff *skb, const struct parsed *p)
+{
+	struct ip_ct_tcp_state___tlsfw *srv;
+	struct nf_conn___tlsfw *ct;
+	unsigned long nfct = 0;
+	__u32 ack = 0;
+	__u8 state = 0, flags = 0;
+	int dir;
+
+	if (!p || p->proto != TLSFW_IPPROTO_TCP)
+		return 0;
+	if (bpf_cast_to_kern_ctx && bpf_core_field_exists(struct sk_buff___tlsfw, _nfct))
+		nfct = ((struct sk_buff___tlsfw *)bpf_cast_to_kern_ctx(skb))->_nfct;
+	if (!(nfct & ~TLSFW_NFCT_INFOMASK))
+		return ct_acked_lookup(skb, 0, p);
+	ct = (struct nf_conn___tlsfw *)(nfct & ~TLSFW_NFCT_INFOMASK);
+	dir = (nfct & TLSFW_NFCT_INFOMASK) >= TLSFW_IP_CT_IS_REPLY;
+	srv = dir ? &ct->proto.tcp.seen[0] : &ct->proto.tcp.seen[1];
+	if (bpf_core_read(&state, sizeof(state), &ct->proto.tcp.state) ||
+	    bpf_core_read(&flags, sizeof(flags), &srv->flags) ||
+	    bpf_core_read(&ack, sizeof(ack), &srv->td_maxack))
+		return 0;
+	return ct_acked_val(state, flags, ack);
 }
 
 #endif /* TLSFW_CT_H */

@@ -4,7 +4,8 @@
  * calls (Documentation/architecture.md, "Content inspection").
  *
  * A flow is created by the client's SYN (no ACK), keyed by the 5-tuple as the client sends
- * it; a SYN with another ISN on the same 5-tuple is a new connection and restarts the state.
+ * it; a SYN with another ISN on the same 5-tuple is a new connection and restarts the state,
+ * whose first payload must then begin where the server's stream does (flow_at_server).
  * A segment's bytes are placed in the client's stream by their sequence number (offset from
  * ISN + 1; data in a SYN, TCP Fast Open, is at offset 0). The stream is followed in order
  * only while a fact is undecided:
@@ -26,11 +27,7 @@
 #include "parse.h"
 #include "tls.h"
 #include "names.h"
-
-#define TLSFW_TCP_FIN 0x01
-#define TLSFW_TCP_SYN 0x02
-#define TLSFW_TCP_RST 0x04
-#define TLSFW_TCP_ACK 0x10
+#include "ct.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -185,6 +182,23 @@ static __always_inline int flow_segment(void *ctx, int xdp, struct tlsfw_flow *f
 	return 0;
 }
 
+/*
+ * May the first payload of flow f (stream offset 0, nothing placed yet) decide it? Only where
+ * the server's stream begins: a SYN with another ISN restarts the flow here while the server
+ * may keep its connection (a challenge ACK, RFC 5961), and then takes no byte at the new ISN.
+ * Conntrack, which sees both directions, tells: the server's highest acknowledgment must be
+ * the flow's ISN + 1 (ct.h, tlsfw_ct_acked_*). Without an entry (bridged frames, conntrack
+ * not tracking, TCP Fast Open's SYN) the flow's own ISN is all there is. Otherwise the
+ * segment is like one beyond a gap: dropped under a content rule, the flow left undecided.
+ */
+static __always_inline int flow_at_server(void *ctx, int xdp, const struct parsed *p,
+					  const struct tlsfw_flow *f)
+{
+	__u64 acked = xdp ? tlsfw_ct_acked_xdp(ctx, p) : tlsfw_ct_acked_tc(ctx, p);
+
+	return !(acked & TLSFW_CT_ACKED) || (__u32)acked == f->isn + 1;
+}
+
 /* Payload bytes of a TCP segment that the receiver will take as stream data: none for a RST,
  * a fragment, or a header length the receiver refuses. */
 static __always_inline __u32 tcp_payload(const struct parsed *p)
@@ -286,7 +300,9 @@ static __always_inline void flow_facts(void *ctx, int xdp, const struct parsed *
 	tls0 = f->tls;
 	hello0 = flow_hello_fact(f);
 	plen = tcp_payload(p);
-	if (plen)
+	if (plen && !seg_off && !f->next && !flow_at_server(ctx, xdp, p, f))
+		gap = 1;
+	else if (plen)
 		gap = flow_segment(ctx, xdp, f, p->payload_off, seg_off, plen, want);
 	else if (p->frag == FRAG_FIRST && !(p->tcp_flags & TLSFW_TCP_RST))
 		gap = flow_open(f); /* its payload cannot be placed: like a gap (a RST has none) */

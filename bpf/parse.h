@@ -31,6 +31,11 @@
 
 #define TLSFW_ETH_HLEN 14
 #define TLSFW_TCP_HLEN 20 /* a first fragment must hold this much TCP header (RFC 1858) */
+/* TCP flags (parsed.tcp_flags) */
+#define TLSFW_TCP_FIN 0x01
+#define TLSFW_TCP_SYN 0x02
+#define TLSFW_TCP_RST 0x04
+#define TLSFW_TCP_ACK 0x10
 #define TLSFW_UDP_HLEN 8
 /*
  * Offsets beyond this are malformed for us: it bounds every offset the verifier has to

@@ -18,10 +18,6 @@
 #define TLSFW_REPLY_TTL 64
 #define TLSFW_ICMP6_QUOTE_MAX (1280 - 40 - 8)
 #define TLSFW_ICMP4_QUOTE_MAX (60 + 8)
-#define TLSFW_TCP_FIN 0x01
-#define TLSFW_TCP_SYN 0x02
-#define TLSFW_TCP_RST 0x04
-#define TLSFW_TCP_ACK 0x10
 #define TLSFW_CSUM_CHUNK 64 /* bytes per bpf_csum_diff call over the quote (63 below) */
 
 /*

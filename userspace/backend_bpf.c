@@ -31,9 +31,28 @@ static int bpf_in_force(bool *yes, struct diag *d)
 	return err;
 }
 
+/*
+ * The key of the first rule that reads conntrack (NULL: none): state rules (ct.h), and the
+ * TCP content rules, whose flows decide only where conntrack says the server's stream
+ * begins (flow.h, flow_at_server).
+ */
+static const char *ct_reader(const struct plan *pl)
+{
+	if (pl->has_state)
+		return "state";
+	for (size_t i = 0; i < pl->n_rules; i++) {
+		if (pl->rules[i].require_tls)
+			return "require";
+		if (pl->rules[i].names)
+			return pl->rules[i].sni || pl->rules[i].sni_none ? "sni" : "ech";
+	}
+	return NULL;
+}
+
 static int bpf_apply(const struct backend_apply *a, struct backend_result *r, struct diag *d)
 {
 	const struct compiled *c = a->c;
+	const char *ct_key = ct_reader(&c->plan);
 	struct loc *locs = calloc(c->plan.n_ifaces + 1, sizeof(*locs));
 	struct apply_opts o = {
 		.policy_file = a->policy_file,
@@ -54,12 +73,12 @@ static int bpf_apply(const struct backend_apply *a, struct backend_result *r, st
 		if (l)
 			locs[i] = *l;
 	}
-	/* state: conntrack must track the namespace before a state rule is in force; refused,
-	 * nothing else changes. Without state rules it is let go once the policy is. */
-	err = c->plan.has_state && !a->dry_run ? ct_track_on(d) : 0;
+	/* conntrack must track the namespace before a rule that reads it is in force; refused,
+	 * nothing else changes. Without such rules it is let go once the policy is. */
+	err = ct_key && !a->dry_run ? ct_track_on(ct_key, d) : 0;
 	if (!err)
 		err = apply_bpf(&c->plan, &o, &r->rollback_failed, d);
-	if (!err && !c->plan.has_state && !a->dry_run)
+	if (!err && !ct_key && !a->dry_run)
 		ct_track_off();
 	free(locs);
 	return err;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Connection tracking for the BPF backend's `state:` (ct_track.h). The conntrack lookup
- * kfuncs only read the table: conntrack fills it for a network namespace only while some user
+ * Connection tracking for the BPF backend's `state:` and TCP content rules (ct_track.h). The
+ * conntrack lookup kfuncs only read the table: conntrack fills it for a network namespace only while some user
  * has asked for it there (nf_ct_netns_get), which an nftables rule with a `ct` expression
  * does when it is created, even in a chain that no hook reaches. So tlsfw keeps table inet
  * tlsfw_conntrack, one regular chain and one rule `ct state 0` that no packet ever runs:
@@ -174,25 +174,26 @@ static bool foreign(void)
 	return nft_table_only_chain(CT_TABLE, CT_CHAIN) == 2;
 }
 
-int ct_track_on(struct diag *d)
+int ct_track_on(const char *key, struct diag *d)
 {
 	int err = foreign() ? -EEXIST : talk(true);
 
 	if (err == -EEXIST)
 		return diag_sys_error(
 			d, err,
-			"state: table inet %s exists but tlsfw did not make it (tlsfw's holds chain %s alone); rename or delete that table, then apply again",
-			CT_TABLE, CT_CHAIN);
+			"%s: table inet %s exists but tlsfw did not make it (tlsfw's holds chain %s alone); rename or delete that table, then apply again",
+			key, CT_TABLE, CT_CHAIN);
 
 	if (err == -EOPNOTSUPP || err == -ENOENT || err == -EAFNOSUPPORT)
 		return diag_sys_error(
 			d, err,
-			"state: needs the kernel's connection tracking (nf_conntrack and nftables' ct expression, CONFIG_NF_CONNTRACK and CONFIG_NFT_CT), which this kernel does not offer");
+			"%s: needs the kernel's connection tracking (nf_conntrack and nftables' ct expression, CONFIG_NF_CONNTRACK and CONFIG_NFT_CT), which this kernel does not offer",
+			key);
 	if (err)
 		return diag_sys_error(
 			d, err,
-			"state: cannot make conntrack track this network namespace (table inet %s)",
-			CT_TABLE);
+			"%s: cannot make conntrack track this network namespace (table inet %s)",
+			key, CT_TABLE);
 	return 0;
 }
 
