@@ -5,6 +5,8 @@
 # request and an SSH client are cut: with reject the client sees a RST and the server never
 # sees a payload byte. The rule counts flows passed and cut exactly. A flow established before
 # the apply keeps working under midstream: allow and is cut under midstream: drop.
+# A client that restarts its flow with a second SYN (raw segments, synrestart.py) and shows a
+# ClientHello the server drops cannot pass plain HTTP after it.
 # Decided by XDP on lan0's ingress (the resets built by tlsfw_tc_reply); with REQ_EGRESS=1
 # (test_require_tls_egress.sh) by tc on wan0's egress.
 . "$(dirname "$0")/lib.sh"
@@ -200,3 +202,42 @@ for order in "${orders[@]}"; do
 	[ "$got" = 2 ] || fail "$order: $name counted '$got' flows matched, expected 2"
 	ok "$order: the require rule counted '$want' flows passed and cut, the name rule 2 matched"
 done
+
+# A SYN restart: a second SYN with another ISN on an open 5-tuple restarts the gateway's flow
+# state, while the server keeps its connection (a challenge ACK). A ClientHello at the new
+# ISN (old data to the server, which drops it) must not decide the flow: the plain HTTP that
+# follows at the server's next byte must not reach it. synrestart.py sends raw segments; the
+# client's kernel, which knows no such connection, would reset it: its RSTs are dropped.
+SR="$PY $ROOT/selftests/net/synrestart.py"
+synrestart() { # MODE: run synrestart.py MODE to 8443; sets SR_BYTES (the server's count)
+	local n0 n
+	n0=$(jget "$TMP/rec.json" "len(d)")
+	cli $SR "$1" --to "$S4" --port 8443 >"$TMP/sr-$1.json" ||
+		fail "synrestart.py $1: $(cat "$TMP/sr-$1.json")"
+	n=$(jget "$TMP/rec.json" "len(d)")
+	[ "$n" = $((n0 + 1)) ] || fail "synrestart.py $1: the server accepted $((n - n0)) connections, expected 1"
+	SR_BYTES=$(jget "$TMP/rec.json" "d[-1]['bytes']")
+}
+tlsfw apply "$(pol allow req-restart)" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply req-restart"; }
+cli nft -f - <<'EOF2' || fail "nft: the table dropping the client's RSTs"
+table ip synrestart_rst {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		tcp dport 8443 tcp flags rst drop
+	}
+}
+EOF2
+synrestart hello
+want=$(jget "$TMP/sr-hello.json" "d['hello_bytes']")
+[ "$SR_BYTES" = "$want" ] || fail "a ClientHello of raw segments: the server received $SR_BYTES bytes, expected $want"
+got=$(rule_flows req-restart flows_passed flows_cut)
+[ "$got" = "1 0" ] || fail "a ClientHello of raw segments: req-restart counted '$got' flows passed and cut, expected '1 0'"
+synrestart restart
+cli nft delete table ip synrestart_rst || fail "nft: delete table synrestart_rst"
+[ "$SR_BYTES" = 0 ] || {
+	cat "$TMP/sr-restart.json"
+	fail "SYN restart: the server received $SR_BYTES bytes of plain HTTP (a ClientHello at the second SYN's ISN passed the flow)"
+}
+got=$(rule_flows req-restart flows_passed flows_cut)
+[ "$got" = "1 0" ] || fail "SYN restart: req-restart counted '$got' flows passed and cut, expected '1 0' (the control's)"
+ok "SYN restart: plain HTTP after a ClientHello at the second SYN's ISN does not reach the server; req-restart counted '1 0'"
