@@ -562,7 +562,8 @@ static int other_proto(const struct plan_rule *r, unsigned int keep)
 }
 
 /* require: tls where a flow begins in plaintext (a STARTTLS protocol): every such flow would
- * be cut. By service, else by a TCP port the rule names. */
+ * be cut. By service, else by a TCP port the rule names; a rule of every port is warned,
+ * as it may mean it (TLS only, whatever the port). */
 static void check_starttls(struct checker *c, const struct pol_rule *pr, const struct plan_rule *r)
 {
 	for (size_t j = 0; j < pr->services.n; j++) {
@@ -576,8 +577,15 @@ static void check_starttls(struct checker *c, const struct pol_rule *pr, const s
 			return;
 		}
 	}
-	if (pr->services.n || !pr->has_dport)
+	if (pr->services.n)
 		return;
+	if (!pr->has_dport) {
+		diag_warning(
+			c->d, &pr->require_loc,
+			"require: tls on every TCP port (rule '%s' names no dport or service) cuts flows that begin in plaintext too, such as smtp, submission and imap with STARTTLS (hint: name the implicit-TLS ports; see `tlsfw services`)",
+			pr->name ? pr->name : "?");
+		return;
+	}
 	for (size_t i = 0; i < catalog_len; i++) {
 		const struct service *s = &catalog[i];
 
