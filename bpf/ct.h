@@ -119,17 +119,30 @@ static __always_inline void ct_key_of(struct ct_key *k, const __u8 *src, const _
 	k->len = sizeof(k->t.ipv6);
 }
 
+/* The entry of k (release it), NULL when conntrack has none; opts->dir: k's direction in it. */
+static __always_inline struct nf_conn *ct_find(void *ctx, int xdp, struct ct_key *k,
+					       struct bpf_ct_opts *opts)
+{
+	__u32 len = k->len == sizeof(k->t.ipv4) ? sizeof(k->t.ipv4) : sizeof(k->t.ipv6);
+
+	if (xdp)
+		return bpf_xdp_ct_lookup(ctx, &k->t, len, opts, TLSFW_CT_OPTS_SZ);
+	return bpf_skb_ct_lookup(ctx, &k->t, len, opts, TLSFW_CT_OPTS_SZ);
+}
+
+/* The key of packet p's own flow (it has ports). */
+static __always_inline void ct_key_of_packet(struct ct_key *k, const struct parsed *p)
+{
+	ct_key_of(k, p->src, p->dst, bpf_htons(p->sport), bpf_htons(p->dport), p->family, p->proto);
+}
+
 /* TLSFW_CT_* of the entry of k, TLSFW_CT_UNKNOWN when conntrack has none. */
 static __always_inline __u32 ct_lookup(void *ctx, int xdp, struct ct_key *k)
 {
 	struct bpf_ct_opts opts = { .netns_id = TLSFW_CT_NETNS_CURRENT, .l4proto = k->proto };
-	struct nf_conn *ct;
-	__u32 status, len = k->len == sizeof(k->t.ipv4) ? sizeof(k->t.ipv4) : sizeof(k->t.ipv6);
+	struct nf_conn *ct = ct_find(ctx, xdp, k, &opts);
+	__u32 status;
 
-	if (xdp)
-		ct = bpf_xdp_ct_lookup(ctx, &k->t, len, &opts, TLSFW_CT_OPTS_SZ);
-	else
-		ct = bpf_skb_ct_lookup(ctx, &k->t, len, &opts, TLSFW_CT_OPTS_SZ);
 	if (!ct)
 		return TLSFW_CT_UNKNOWN;
 	status = ((struct nf_conn___tlsfw *)ct)->status;
@@ -204,8 +217,7 @@ static __always_inline __u32 ct_state(void *ctx, int xdp, const struct parsed *p
 		return ct_icmp_error(ctx, xdp, p);
 	if ((p->proto != TLSFW_IPPROTO_TCP && p->proto != TLSFW_IPPROTO_UDP) || !p->has_ports)
 		return TLSFW_CT_NEW;
-	ct_key_of(&k, p->src, p->dst, bpf_htons(p->sport), bpf_htons(p->dport), p->family,
-		  p->proto);
+	ct_key_of_packet(&k, p);
 	st = ct_lookup(ctx, xdp, &k);
 	if (st != TLSFW_CT_UNKNOWN)
 		return st;
@@ -220,18 +232,24 @@ __noinline __u32 tlsfw_ct_xdp(struct xdp_md *ctx, const struct parsed *p)
 	return ct_state(ctx, 1, p);
 }
 
-/* The state netfilter gave the skb (see the top), TLSFW_CT_UNKNOWN when it carries no entry. */
-static __always_inline __u32 ct_attached(struct __sk_buff *skb)
+/* The entry netfilter attached to the skb and its ctinfo (skb->_nfct), 0 when it carries
+ * none (IP_CT_UNTRACKED, 7, has none either) or the kernel cannot tell. */
+static __always_inline unsigned long ct_nfct(struct __sk_buff *skb)
 {
-	struct sk_buff___tlsfw *k;
 	unsigned long nfct;
 
 	if (!bpf_cast_to_kern_ctx || !bpf_core_field_exists(struct sk_buff___tlsfw, _nfct))
-		return TLSFW_CT_UNKNOWN;
-	k = bpf_cast_to_kern_ctx(skb);
-	nfct = k->_nfct;
-	/* no entry; IP_CT_UNTRACKED (7) has none either */
-	if (!(nfct & ~TLSFW_NFCT_INFOMASK))
+		return 0;
+	nfct = ((struct sk_buff___tlsfw *)bpf_cast_to_kern_ctx(skb))->_nfct;
+	return nfct & ~TLSFW_NFCT_INFOMASK ? nfct : 0;
+}
+
+/* The state netfilter gave the skb (see the top), TLSFW_CT_UNKNOWN when it carries no entry. */
+static __always_inline __u32 ct_attached(struct __sk_buff *skb)
+{
+	unsigned long nfct = ct_nfct(skb);
+
+	if (!nfct)
 		return TLSFW_CT_UNKNOWN;
 	switch ((nfct & TLSFW_NFCT_INFOMASK) % TLSFW_IP_CT_IS_REPLY) {
 	case 0:
@@ -286,16 +304,10 @@ static __always_inline __u64 ct_acked_lookup(void *ctx, int xdp, const struct pa
 	struct bpf_ct_opts opts = { .netns_id = TLSFW_CT_NETNS_CURRENT, .l4proto = p->proto };
 	struct ct_key k = {};
 	struct nf_conn *ct;
-	__u32 len;
 	__u64 r;
 
-	ct_key_of(&k, p->src, p->dst, bpf_htons(p->sport), bpf_htons(p->dport), p->family,
-		  p->proto);
-	len = k.len == sizeof(k.t.ipv4) ? sizeof(k.t.ipv4) : sizeof(k.t.ipv6);
-	if (xdp)
-		ct = bpf_xdp_ct_lookup(ctx, &k.t, len, &opts, TLSFW_CT_OPTS_SZ);
-	else
-		ct = bpf_skb_ct_lookup(ctx, &k.t, len, &opts, TLSFW_CT_OPTS_SZ);
+	ct_key_of_packet(&k, p);
+	ct = ct_find(ctx, xdp, &k, &opts);
 	if (!ct)
 		return 0;
 	r = ct_acked_of((struct nf_conn___tlsfw *)ct, opts.dir == TLSFW_CT_DIR_REPLY);
@@ -316,16 +328,15 @@ __noinline __u64 tlsfw_ct_acked_tc(struct __sk_buff *skb, const struct parsed *p
 {
 	struct ip_ct_tcp_state___tlsfw *srv;
 	struct nf_conn___tlsfw *ct;
-	unsigned long nfct = 0;
+	unsigned long nfct;
 	__u32 ack = 0;
 	__u8 state = 0, flags = 0;
 	int dir;
 
 	if (!p || p->proto != TLSFW_IPPROTO_TCP)
 		return 0;
-	if (bpf_cast_to_kern_ctx && bpf_core_field_exists(struct sk_buff___tlsfw, _nfct))
-		nfct = ((struct sk_buff___tlsfw *)bpf_cast_to_kern_ctx(skb))->_nfct;
-	if (!(nfct & ~TLSFW_NFCT_INFOMASK))
+	nfct = ct_nfct(skb);
+	if (!nfct)
 		return ct_acked_lookup(skb, 0, p);
 	ct = (struct nf_conn___tlsfw *)(nfct & ~TLSFW_NFCT_INFOMASK);
 	dir = (nfct & TLSFW_NFCT_INFOMASK) >= TLSFW_IP_CT_IS_REPLY;
