@@ -10,6 +10,12 @@ One JSON line on stdout.
            it for a new connection restarts its flow state; the server keeps its connection
            and answers with a challenge ACK), a ClientHello at B+1 (out of the server's
            window: dropped), 50 ms later "GET / HTTP/1.0\\n" at A+1 (the server's next byte)
+  resync   --to A --port P --ready F --go F [--wait S]
+           handshake with ISN A, ACK, touch --ready, wait for file --go (meanwhile the
+           caller makes the server forget the connection without a word), then a new
+           handshake on the same 5-tuple with ISN B = A+5000 and a ClientHello at B+1: the
+           server answers the SYN with a SYN-ACK of B+1, which conntrack, holding the old
+           connection, resynchronises on
 
 The segments go out of a raw IPPROTO_TCP socket: the kernel builds the IPv4 header and
 routes it, the TCP checksum is computed here. The source port is random, below the ephemeral
@@ -23,6 +29,7 @@ Prints {"result": "done" | "no SYN-ACK", "hello_bytes": N, "data": N, "text": ".
 """
 import argparse
 import json
+import os
 import random
 import socket
 import struct
@@ -101,7 +108,7 @@ class Conn:
 def run(a):
     # the modes' port ranges do not meet: a restart run never lands on the 5-tuple of a
     # control run's connection, which the server still holds open
-    c = Conn(a.to, a.port, (20000, 25999) if a.cmd == "hello" else (26000, 31999))
+    c = Conn(a.to, a.port, (20000, 25999) if a.cmd != "restart" else (26000, 31999))
     isn = random.randint(1 << 20, (1 << 32) - (1 << 20))
     hello = client_hello()
     c.send(isn, 0, SYN)
@@ -112,6 +119,20 @@ def run(a):
     c.seen.clear()
     c.send(isn + 1, srv, ACK)
     if a.cmd == "hello":
+        c.send(isn + 1, srv, PSH | ACK, hello)
+    elif a.cmd == "resync":
+        open(a.ready, "w").close()
+        while not os.path.exists(a.go):
+            time.sleep(0.02)
+        isn += 5000
+        c.send(isn, 0, SYN)
+        synack = c.collect(1.0, lambda s: s[0] & (SYN | ACK) == SYN | ACK and
+                           s[2] == (isn + 1) & 0xFFFFFFFF)
+        if not synack:
+            return {"result": "no SYN-ACK of the new ISN", "hello_bytes": len(hello)}
+        srv = synack[1] + 1
+        c.seen.clear()
+        c.send(isn + 1, srv, ACK)
         c.send(isn + 1, srv, PSH | ACK, hello)
     else:
         b = isn - 1000
@@ -129,11 +150,14 @@ def run(a):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("hello", "restart"):
+    for name in ("hello", "restart", "resync"):
         p = sub.add_parser(name)
         p.add_argument("--to", required=True)
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--wait", type=float, default=0.5)
+        if name == "resync":
+            p.add_argument("--ready", required=True)
+            p.add_argument("--go", required=True)
     a = ap.parse_args()
     r = run(a)
     print(json.dumps(r))

@@ -6,7 +6,8 @@
 # sees a payload byte. The rule counts flows passed and cut exactly. A flow established before
 # the apply keeps working under midstream: allow and is cut under midstream: drop.
 # A client that restarts its flow with a second SYN (raw segments, synrestart.py) and shows a
-# ClientHello the server drops cannot pass plain HTTP after it.
+# ClientHello the server drops cannot pass plain HTTP after it; a new connection on the
+# 5-tuple of one the server forgot, which conntrack resynchronises on, passes.
 # Decided by XDP on lan0's ingress (the resets built by tlsfw_tc_reply); with REQ_EGRESS=1
 # (test_require_tls_egress.sh) by tc on wan0's egress.
 . "$(dirname "$0")/lib.sh"
@@ -223,7 +224,7 @@ cli nft -f - <<'EOF2' || fail "nft: the table dropping the client's RSTs"
 table ip synrestart_rst {
 	chain out {
 		type filter hook output priority 0; policy accept;
-		tcp dport 8443 tcp flags rst drop
+		tcp dport { 443, 8443 } tcp flags rst drop
 	}
 }
 EOF2
@@ -233,7 +234,6 @@ want=$(jget "$TMP/sr-hello.json" "d['hello_bytes']")
 got=$(rule_flows req-restart flows_passed flows_cut)
 [ "$got" = "1 0" ] || fail "a ClientHello of raw segments: req-restart counted '$got' flows passed and cut, expected '1 0'"
 synrestart restart
-cli nft delete table ip synrestart_rst || fail "nft: delete table synrestart_rst"
 [ "$SR_BYTES" = 0 ] || {
 	cat "$TMP/sr-restart.json"
 	fail "SYN restart: the server received $SR_BYTES bytes of plain HTTP (a ClientHello at the second SYN's ISN passed the flow)"
@@ -241,3 +241,30 @@ cli nft delete table ip synrestart_rst || fail "nft: delete table synrestart_rst
 got=$(rule_flows req-restart flows_passed flows_cut)
 [ "$got" = "1 0" ] || fail "SYN restart: req-restart counted '$got' flows passed and cut, expected '1 0' (the control's)"
 ok "SYN restart: plain HTTP after a ClientHello at the second SYN's ISN does not reach the server; req-restart counted '1 0'"
+
+# The other side of it: a server that forgot a connection (ss -K, its RST dropped, so
+# conntrack still holds the connection) answers a new SYN on the same 5-tuple with a SYN-ACK
+# of the new ISN; conntrack resynchronises on it, and a ClientHello at the new ISN passes.
+srv nft -f - <<'EOF2' || fail "nft: the table dropping the server's RSTs"
+table ip synrestart_rst {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		tcp sport 443 tcp flags rst drop
+	}
+}
+EOF2
+rm -f "$TMP/rs-ready" "$TMP/rs-go"
+bg ip netns exec "$CLI" $SR resync --to "$S4" --port 443 --ready "$TMP/rs-ready" \
+	--go "$TMP/rs-go" >"$TMP/sr-resync.json"
+RS=$BG_PID
+wait_file "$TMP/rs-ready"
+srv ss -K -tn state established "( sport = :443 )" >/dev/null || fail "ss -K: the server's end"
+touch "$TMP/rs-go"
+wait $RS || fail "synrestart.py resync: $(cat "$TMP/sr-resync.json")"
+srv nft delete table ip synrestart_rst || fail "nft: delete the server's synrestart_rst"
+cli nft delete table ip synrestart_rst || fail "nft: delete the client's synrestart_rst"
+n=$(jget "$TMP/sr-resync.json" "d['data']")
+[ "$n" -gt 0 ] || fail "a new connection after the server forgot the old one: the ClientHello got no answer ($(cat "$TMP/sr-resync.json"))"
+got=$(rule_flows req-restart flows_passed flows_cut)
+[ "$got" = "2 0" ] || fail "a new connection after the server forgot the old one: req-restart counted '$got', expected '2 0'"
+ok "a new connection that the server and conntrack resynchronise on passes: the server answered the ClientHello with $n bytes"
