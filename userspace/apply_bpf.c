@@ -581,9 +581,9 @@ static int undo_one(struct apply_ctx *c, const struct undo *u)
 			tc_hook_destroy(u->ifindex);
 		return err;
 	case U_TC_REPLACED:
-		return tc_put(u->ifindex, u->egress, u->old_fd, true);
+		return tc_put(u->ifindex, u->egress, u->old_fd, true, NULL, 0);
 	case U_TC_REMOVED:
-		return tc_put(u->ifindex, u->egress, u->old_fd, false);
+		return tc_put(u->ifindex, u->egress, u->old_fd, false, NULL, 0);
 	case U_NAMES:
 		return records_write(c, c->old.rules, c->old.ctxs, c->rules, c->ctxs);
 	case U_FLIP:

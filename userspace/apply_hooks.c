@@ -63,8 +63,15 @@ static uint32_t hook_xdp_flags(uint8_t hook)
 	return hook == TLSFW_HOOK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
+/* ": " and the kernel's reason, or nothing when it gave none */
+static const char *why_sep(const char *why)
+{
+	return *why ? ": " : "";
+}
+
 static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd)
 {
+	char why[256];
 	bool created;
 	int err;
 
@@ -72,7 +79,7 @@ static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress
 	if (err)
 		return apply_fail_at(c, ai, err, "%s: cannot create the clsact qdisc: %s",
 				     ai->pi->name, strerror(-err));
-	err = tc_put(ai->ifindex, egress, fd, false);
+	err = tc_put(ai->ifindex, egress, fd, false, why, sizeof(why));
 	if (err) {
 		if (created)
 			tc_hook_destroy(ai->ifindex);
@@ -81,8 +88,9 @@ static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress
 				c, ai, err,
 				"%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
 				ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
-		return apply_fail_at(c, ai, err, "%s: cannot attach the tc %s program: %s",
-				     ai->pi->name, egress ? "egress" : "ingress", strerror(-err));
+		return apply_fail_at(c, ai, err, "%s: cannot attach the tc %s program: %s%s%s",
+				     ai->pi->name, egress ? "egress" : "ingress", strerror(-err),
+				     why_sep(why), why);
 	}
 	return apply_undo_push(c, (struct undo){ .kind = U_TC_NEW,
 						 .ifname = ai->pi->name,
@@ -169,11 +177,12 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 static int tc_swap(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd, int old_fd,
 		   const char *what)
 {
-	int err = tc_put(ai->ifindex, egress, fd, true);
+	char why[256];
+	int err = tc_put(ai->ifindex, egress, fd, true, why, sizeof(why));
 
 	if (err)
-		return apply_fail_at(c, ai, err, "%s: cannot replace the %s program: %s",
-				     ai->pi->name, what, strerror(-err));
+		return apply_fail_at(c, ai, err, "%s: cannot replace the %s program: %s%s%s",
+				     ai->pi->name, what, strerror(-err), why_sep(why), why);
 	return apply_undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
 						 .ifname = ai->pi->name,
 						 .ifindex = ai->ifindex,

@@ -52,23 +52,33 @@ static int libbpf_why(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
+/* With why, libbpf's messages until why_end: the kernel's extended ack into why, nothing on
+ * stderr. Returns the print function to restore (NULL: none was replaced). */
+static libbpf_print_fn_t why_begin(char *why, size_t len)
+{
+	if (!why || !len)
+		return NULL;
+	*why = 0;
+	why_buf = why;
+	why_len = len;
+	return libbpf_set_print(libbpf_why);
+}
+
+static void why_end(char *why, libbpf_print_fn_t prev)
+{
+	if (!why || !why_buf)
+		return;
+	libbpf_set_print(prev);
+	why_buf = NULL;
+}
+
 int xdp_add(unsigned int ifindex, uint32_t mode, int fd, char *why, size_t len)
 {
-	libbpf_print_fn_t prev = NULL;
-	int err;
-
-	if (why && len) {
-		*why = 0;
-		why_buf = why;
-		why_len = len;
-		prev = libbpf_set_print(libbpf_why);
-	}
+	libbpf_print_fn_t prev = why_begin(why, len);
 	/* UPDATE_IF_NOEXIST: never replace a program tlsfw did not install. */
-	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
-	if (why && len) {
-		libbpf_set_print(prev);
-		why_buf = NULL;
-	}
+	int err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
+
+	why_end(why, prev);
 	return err;
 }
 
@@ -77,14 +87,17 @@ int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd)
 	return xdp_swap(ifindex, xdp_mode_flags(attached), fd, -1);
 }
 
-int tc_put(unsigned int ifindex, bool egress, int fd, bool replace)
+int tc_put(unsigned int ifindex, bool egress, int fd, bool replace, char *why, size_t len)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .handle = TLSFW_TC_HANDLE,
 		    .priority = TLSFW_TC_PRIO, .flags = replace ? BPF_TC_F_REPLACE : 0);
+	libbpf_print_fn_t prev = why_begin(why, len);
+	int err = bpf_tc_attach(&hook, &opts);
 
-	return bpf_tc_attach(&hook, &opts);
+	why_end(why, prev);
+	return err;
 }
 
 int hook_tc_detach(unsigned int ifindex, bool egress)

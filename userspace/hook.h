@@ -23,8 +23,9 @@ int xdp_add(unsigned int ifindex, uint32_t mode, int fd, char *why, size_t len);
 /* Remove tlsfw's XDP program fd (attached as XDP_ATTACHED_DRV/SKB), only if still attached. */
 int hook_xdp_detach(unsigned int ifindex, unsigned int attached, int fd);
 
-/* Put fd at tlsfw's handle and priority on ingress or egress (replace: over ours). */
-int tc_put(unsigned int ifindex, bool egress, int fd, bool replace);
+/* Put fd at tlsfw's handle and priority on ingress or egress (replace: over ours). why as
+ * for xdp_add. */
+int tc_put(unsigned int ifindex, bool egress, int fd, bool replace, char *why, size_t len);
 /* Remove tlsfw's tc filter (our handle and priority) from ingress or egress. */
 int hook_tc_detach(unsigned int ifindex, bool egress);
 /* Create the clsact qdisc if needed; *created says whether this call did (only then may an

@@ -154,6 +154,22 @@ for B in $BACKENDS; do
 		foreign_intact "refused apply"
 		ok "$B: apply refuses to replace a foreign XDP program"
 
+		# a foreign filter at tlsfw's own handle and priority (0x7f5) on wan0's egress
+		gw tc filter add dev wan0 egress prio 2037 handle 0x7f5 bpf da obj "$TMP/foreign.o" \
+			sec tc || fail "$B: a foreign filter at tlsfw's handle and priority"
+		tlsfw apply "$POL" >"$TMP/out" 2>&1
+		rc=$?
+		[ $rc = 2 ] || { cat "$TMP/out"; fail "$B: apply over a foreign filter at tlsfw's place: exit $rc, expected 2"; }
+		grep -q "wan0: a tc filter already sits at tlsfw's handle and priority (0x7f5) on egress; remove it first" \
+			"$TMP/out" || { cat "$TMP/out"; fail "$B: the refusal does not name the taken place"; }
+		grep -qi 'libbpf\|Filter already exists' "$TMP/out" &&
+			{ cat "$TMP/out"; fail "$B: libbpf's own message next to tlsfw's"; }
+		no_tlsfw_bpf "refused apply (tc)" lan0 wan0
+		gw tc filter del dev wan0 egress prio 2037 handle 0x7f5 bpf ||
+			fail "$B: cannot remove the foreign filter at tlsfw's place"
+		foreign_intact "refused apply (tc)"
+		ok "$B: apply refuses a foreign filter at tlsfw's tc place, in its own words only"
+
 		tlsfw apply "$POL" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "$B: apply next to foreign programs"; }
 		foreign_intact "apply"
 		gw tc filter show dev lan0 egress | grep -q tlsfw_tc_egress || fail "$B: tlsfw's filter is not on lan0 egress"
