@@ -5,7 +5,7 @@
  *
  * A flow is created by the client's SYN (no ACK), keyed by the 5-tuple as the client sends
  * it; a SYN with another ISN on the same 5-tuple is a new connection and restarts the state,
- * whose first payload must then begin where the server's stream does (flow_at_server).
+ * unless conntrack says the server's stream began elsewhere (flow_at_server).
  * A segment's bytes are placed in the client's stream by their sequence number (offset from
  * ISN + 1; data in a SYN, TCP Fast Open, is at offset 0). The stream is followed in order
  * only while a fact is undecided:
@@ -183,20 +183,27 @@ static __always_inline int flow_segment(void *ctx, int xdp, struct tlsfw_flow *f
 }
 
 /*
- * May the first payload of flow f (stream offset 0, nothing placed yet) decide it? Only where
- * the server's stream begins: a SYN with another ISN restarts the flow here while the server
- * may keep its connection (a challenge ACK, RFC 5961), and then takes no byte at the new ISN.
- * Conntrack, which sees both directions, tells: the server's highest acknowledgment must be
- * the flow's ISN + 1 (ct.h, tlsfw_ct_acked_*). Without an entry (bridged frames, conntrack
- * not tracking, TCP Fast Open's SYN) the flow's own ISN is all there is. Otherwise the
- * segment is like one beyond a gap: dropped under a content rule, the flow left undecided.
+ * A payload segment of flow f before any byte is placed (at stream offset seg_off): where
+ * does the server's stream begin? A SYN with another ISN restarts the flow here while the
+ * server may keep its connection (a challenge ACK, RFC 5961) and take no byte at the new ISN.
+ * Conntrack, which sees both directions, tells: the server's highest acknowledgment (ct.h,
+ * tlsfw_ct_acked_*). When it is not the flow's ISN + 1, the flow follows the server's stream
+ * from there (f->isn moves) and the segment's offset is taken anew: the bytes the server
+ * will take are the ones judged, and the ones it drops as old are a gap. Without an entry
+ * (bridged frames, conntrack not tracking, TCP Fast Open's SYN) the flow's own ISN stays.
+ * Returns the segment's stream offset.
  */
-static __always_inline int flow_at_server(void *ctx, int xdp, const struct parsed *p,
-					  const struct tlsfw_flow *f)
+static __always_inline __u32 flow_at_server(void *ctx, int xdp, const struct parsed *p,
+					    struct tlsfw_flow *f, __u32 seg_off)
 {
 	__u64 acked = xdp ? tlsfw_ct_acked_xdp(ctx, p) : tlsfw_ct_acked_tc(ctx, p);
+	__u32 start = (__u32)acked, data = f->isn + 1 + seg_off;
 
-	return !(acked & TLSFW_CT_ACKED) || (__u32)acked == f->isn + 1;
+	if (!(acked & TLSFW_CT_ACKED) || start == f->isn + 1)
+		return seg_off;
+	f->isn = start - 1;
+	cstat(TLSFW_CSTAT_FLOW_RESET);
+	return data - start;
 }
 
 /* Payload bytes of a TCP segment that the receiver will take as stream data: none for a RST,
@@ -300,9 +307,9 @@ static __always_inline void flow_facts(void *ctx, int xdp, const struct parsed *
 	tls0 = f->tls;
 	hello0 = flow_hello_fact(f);
 	plen = tcp_payload(p);
-	if (plen && !seg_off && !f->next && !flow_at_server(ctx, xdp, p, f))
-		gap = 1;
-	else if (plen)
+	if (plen && !f->next && f->tls == TLSFW_TLS_UNDECIDED)
+		seg_off = flow_at_server(ctx, xdp, p, f, seg_off);
+	if (plen)
 		gap = flow_segment(ctx, xdp, f, p->payload_off, seg_off, plen, want);
 	else if (p->frag == FRAG_FIRST && !(p->tcp_flags & TLSFW_TCP_RST))
 		gap = flow_open(f); /* its payload cannot be placed: like a gap (a RST has none) */

@@ -237,7 +237,7 @@ struct tlsfw_content_cfg {
 /* tlsfw_content_stats (PERCPU_ARRAY of __u64, TLSFW_CSTAT_MAX entries). */
 enum tlsfw_cstat {
 	TLSFW_CSTAT_FLOW_NEW = 0, /* flows created (a SYN for a 5-tuple without state) */
-	TLSFW_CSTAT_FLOW_RESET,	  /* a SYN with a new ISN restarted a flow's state */
+	TLSFW_CSTAT_FLOW_RESET,	  /* a flow restarted: a SYN's new ISN, or conntrack's view */
 	TLSFW_CSTAT_FLOW_FAILED,  /* the flow could not be stored (treated as mid-stream) */
 	TLSFW_CSTAT_MIDSTREAM,	  /* TCP packets without flow state */
 	TLSFW_CSTAT_UNORDERED,	  /* segments beyond a gap before a decision */

@@ -9,7 +9,8 @@ One JSON line on stdout.
            handshake with ISN A, ACK, a second SYN with ISN B = A-1000 (a gateway that takes
            it for a new connection restarts its flow state; the server keeps its connection
            and answers with a challenge ACK), a ClientHello at B+1 (out of the server's
-           window: dropped), 50 ms later "GET / HTTP/1.0\\n" at A+1 (the server's next byte)
+           window: dropped), 50 ms later "GET / HTTP/1.0\\n" at A+1 (the server's next byte);
+           with --then-sni NAME, a ClientHello for NAME at A+1 instead
   resync   --to A --port P --ready F --go F [--wait S]
            handshake with ISN A, ACK, touch --ready, wait for file --go (meanwhile the
            caller makes the server forget the connection without a word), then a new
@@ -139,7 +140,8 @@ def run(a):
         c.send(b, 0, SYN)
         c.send(b + 1, srv, PSH | ACK, hello)
         time.sleep(0.05)
-        c.send(isn + 1, srv, PSH | ACK, b"GET / HTTP/1.0\n")
+        second = client_hello(a.then_sni) if a.then_sni else b"GET / HTTP/1.0\n"
+        c.send(isn + 1, srv, PSH | ACK, second)
     c.collect(a.wait)
     # a segment the server sent again (nobody acknowledges its data) counts once
     data = b"".join(d for _, d in sorted({s[1]: s[3] for s in c.seen if s[3]}.items()))
@@ -155,6 +157,8 @@ def main():
         p.add_argument("--to", required=True)
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--wait", type=float, default=0.5)
+        if name == "restart":
+            p.add_argument("--then-sni")
         if name == "resync":
             p.add_argument("--ready", required=True)
             p.add_argument("--go", required=True)

@@ -206,9 +206,11 @@ done
 
 # A SYN restart: a second SYN with another ISN on an open 5-tuple restarts the gateway's flow
 # state, while the server keeps its connection (a challenge ACK). A ClientHello at the new
-# ISN (old data to the server, which drops it) must not decide the flow: the plain HTTP that
-# follows at the server's next byte must not reach it. synrestart.py sends raw segments; the
-# client's kernel, which knows no such connection, would reset it: its RSTs are dropped.
+# ISN (old data to the server, which drops it) must not decide the flow: the gateway follows
+# the server's stream (conntrack's view of it), so the plain HTTP that follows at the
+# server's next byte is the flow's first bytes, and the flow is cut (both ends reset).
+# synrestart.py sends raw segments; the client's kernel, which knows no such connection,
+# would reset it: its RSTs are dropped.
 SR="$PY $ROOT/selftests/net/synrestart.py"
 synrestart() { # MODE: run synrestart.py MODE to 8443; sets SR_BYTES (the server's count)
 	local n0 n
@@ -238,9 +240,11 @@ synrestart restart
 	cat "$TMP/sr-restart.json"
 	fail "SYN restart: the server received $SR_BYTES bytes of plain HTTP (a ClientHello at the second SYN's ISN passed the flow)"
 }
+[ "$(jget "$TMP/sr-restart.json" "d['rst']")" = True ] ||
+	fail "SYN restart: the client saw no reset: $(cat "$TMP/sr-restart.json")"
 got=$(rule_flows req-restart flows_passed flows_cut)
-[ "$got" = "1 0" ] || fail "SYN restart: req-restart counted '$got' flows passed and cut, expected '1 0' (the control's)"
-ok "SYN restart: plain HTTP after a ClientHello at the second SYN's ISN does not reach the server; req-restart counted '1 0'"
+[ "$got" = "1 1" ] || fail "SYN restart: req-restart counted '$got' flows passed and cut, expected '1 1' (the control passed, the restarted flow cut)"
+ok "SYN restart: plain HTTP after a ClientHello at the second SYN's ISN is cut, as the server's stream; req-restart counted '1 1'"
 
 # The other side of it: a server that forgot a connection (ss -K, its RST dropped, so
 # conntrack still holds the connection) answers a new SYN on the same 5-tuple with a SYN-ACK
@@ -262,9 +266,35 @@ srv ss -K -tn state established "( sport = :443 )" >/dev/null || fail "ss -K: th
 touch "$TMP/rs-go"
 wait $RS || fail "synrestart.py resync: $(cat "$TMP/sr-resync.json")"
 srv nft delete table ip synrestart_rst || fail "nft: delete the server's synrestart_rst"
-cli nft delete table ip synrestart_rst || fail "nft: delete the client's synrestart_rst"
 n=$(jget "$TMP/sr-resync.json" "d['data']")
 [ "$n" -gt 0 ] || fail "a new connection after the server forgot the old one: the ClientHello got no answer ($(cat "$TMP/sr-resync.json"))"
 got=$(rule_flows req-restart flows_passed flows_cut)
-[ "$got" = "2 0" ] || fail "a new connection after the server forgot the old one: req-restart counted '$got', expected '2 0'"
+[ "$got" = "2 1" ] || fail "a new connection after the server forgot the old one: req-restart counted '$got', expected '2 1'"
 ok "a new connection that the server and conntrack resynchronise on passes: the server answered the ClientHello with $n bytes"
+
+# The same restart against a name rule: a ClientHello for an allowed name at the new ISN, then
+# one for the blocked name at the server's next byte. Segments beyond a gap pass name rules by
+# default (sni_unordered: allow), so the gateway must judge the server's stream, not skip it.
+f=$(policy sni-restart <<EOF2
+version: 1
+interfaces:
+$IFACE
+rules:
+  - name: sni-restart
+    proto: tcp
+    dport: 443
+    sni: [blocked.test]
+    action: reject
+EOF2
+)
+# s_server serves one connection at a time: let the resync's half-done handshake go
+srv ss -K -tn state established "( sport = :443 )" >/dev/null || fail "ss -K: the resync's connection"
+tlsfw apply "$f" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply sni-restart"; }
+cli $SR restart --to "$S4" --port 443 --then-sni blocked.test >"$TMP/sr-sni.json" ||
+	fail "synrestart.py restart --then-sni: $(cat "$TMP/sr-sni.json")"
+cli nft delete table ip synrestart_rst || fail "nft: delete the client's synrestart_rst"
+[ "$(jget "$TMP/sr-sni.json" "d['data']") $(jget "$TMP/sr-sni.json" "d['rst']")" = "0 True" ] ||
+	fail "SYN restart: a ClientHello for blocked.test was answered or not reset: $(cat "$TMP/sr-sni.json")"
+got=$(rule_flows sni-restart flows_matched)
+[ "$got" = 1 ] || fail "SYN restart: sni-restart counted '$got' flows matched, expected 1"
+ok "SYN restart: a ClientHello for blocked.test after one for server.test at the second SYN's ISN is cut"
