@@ -63,12 +63,6 @@ static uint32_t hook_xdp_flags(uint8_t hook)
 	return hook == TLSFW_HOOK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
-/* ": " and the kernel's reason, or nothing when it gave none */
-static const char *why_sep(const char *why)
-{
-	return *why ? ": " : "";
-}
-
 static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress, int fd)
 {
 	char why[256];
@@ -88,9 +82,9 @@ static int attach_tc_fd(struct apply_ctx *c, struct apply_iface *ai, bool egress
 				c, ai, err,
 				"%s: a tc filter already sits at tlsfw's handle and priority (0x%x) on %s; remove it first",
 				ai->pi->name, TLSFW_TC_PRIO, egress ? "egress" : "ingress");
-		return apply_fail_at(c, ai, err, "%s: cannot attach the tc %s program: %s%s%s",
-				     ai->pi->name, egress ? "egress" : "ingress", strerror(-err),
-				     why_sep(why), why);
+		return apply_fail_at(c, ai, err, "%s: cannot attach the tc %s program: %s%s%s%s",
+				     ai->pi->name, egress ? "egress" : "ingress", why,
+				     *why ? " (" : "", strerror(-err), *why ? ")" : "");
 	}
 	return apply_undo_push(c, (struct undo){ .kind = U_TC_NEW,
 						 .ifname = ai->pi->name,
@@ -181,8 +175,9 @@ static int tc_swap(struct apply_ctx *c, struct apply_iface *ai, bool egress, int
 	int err = tc_put(ai->ifindex, egress, fd, true, why, sizeof(why));
 
 	if (err)
-		return apply_fail_at(c, ai, err, "%s: cannot replace the %s program: %s%s%s",
-				     ai->pi->name, what, strerror(-err), why_sep(why), why);
+		return apply_fail_at(c, ai, err, "%s: cannot replace the %s program: %s%s%s%s",
+				     ai->pi->name, what, why, *why ? " (" : "", strerror(-err),
+				     *why ? ")" : "");
 	return apply_undo_push(c, (struct undo){ .kind = U_TC_REPLACED,
 						 .ifname = ai->pi->name,
 						 .ifindex = ai->ifindex,
