@@ -5,7 +5,9 @@
  *
  * A flow is created by the client's SYN (no ACK), keyed by the 5-tuple as the client sends
  * it; a SYN with another ISN on the same 5-tuple is a new connection and restarts the state,
- * unless conntrack says the server's stream began elsewhere (flow_at_server).
+ * unless conntrack holds that connection open: then the next payload tells which connection
+ * the server kept (flow_syn, flow_at_server), and a flow that has placed no byte follows
+ * the server's stream where conntrack says it begins.
  * A segment's bytes are placed in the client's stream by their sequence number (offset from
  * ISN + 1; data in a SYN, TCP Fast Open, is at offset 0). The stream is followed in order
  * only while a fact is undecided:
@@ -74,20 +76,51 @@ static __always_inline void flow_init(struct tlsfw_flow *f, __u32 isn)
 	f->hello = TLSFW_FH_IDLE;
 	f->why = 0;
 	f->ech = 0;
+	f->syn_wait = 0;
 	__builtin_memset(f->first, 0, sizeof(f->first));
 	__builtin_memset(&f->hp, 0, sizeof(f->hp));
 }
 
-/* The client's SYN: the flow's state, new or restarted for a new ISN; NULL if not stored. */
-static __always_inline struct tlsfw_flow *flow_syn(const struct tlsfw_flow_key *k, __u32 isn)
+/* Payload bytes of a TCP segment that the receiver will take as stream data: none for a RST,
+ * a fragment, or a header length the receiver refuses. */
+static __always_inline __u32 tcp_payload(const struct parsed *p)
+{
+	if (p->frag != FRAG_NONE || (p->tcp_flags & TLSFW_TCP_RST) || p->tcp_doff < 20 ||
+	    p->payload_off > p->ip_end)
+		return 0;
+	return p->ip_end - p->payload_off;
+}
+
+/* Conntrack's view of the server's stream (ct.h): TLSFW_CT_ACKED | its highest ack, or 0. */
+static __always_inline __u64 flow_server_acked(void *ctx, int xdp, const struct parsed *p)
+{
+	return xdp ? tlsfw_ct_acked_xdp(ctx, p) : tlsfw_ct_acked_tc(ctx, p);
+}
+
+/*
+ * The client's SYN: the flow's state, new or restarted for a new ISN; NULL if not stored.
+ * A SYN with another ISN on a connection conntrack holds open (SYN_RECV..LAST_ACK) may be a
+ * new connection (the server forgot the old one and answers with a SYN-ACK, conntrack
+ * resynchronises) or not (the server keeps its connection and sends a challenge ACK, RFC
+ * 5961: a spoofed SYN, or a client that wants its stream judged anew). The flow keeps its
+ * state and the SYN waits (syn_wait): the next payload asks conntrack which (flow_at_server).
+ * Without such an entry, or with data in the SYN (TCP Fast Open), the flow restarts here.
+ */
+static __always_inline struct tlsfw_flow *flow_syn(void *ctx, int xdp, const struct parsed *p,
+						   const struct tlsfw_flow_key *k, __u32 isn)
 {
 	struct tlsfw_flow *f = bpf_map_lookup_elem(&tlsfw_flows, k);
 
 	if (f) {
-		if (f->isn != isn) { /* a new connection on the same 5-tuple */
-			flow_init(f, isn);
-			cstat(TLSFW_CSTAT_FLOW_RESET);
+		if (f->isn == isn)
+			return f;
+		if (!tcp_payload(p) && (flow_server_acked(ctx, xdp, p) & TLSFW_CT_ACKED)) {
+			f->syn_isn = isn;
+			f->syn_wait = 1;
+			return f;
 		}
+		flow_init(f, isn); /* a new connection on the same 5-tuple */
+		cstat(TLSFW_CSTAT_FLOW_RESET);
 		return f;
 	}
 	if (bpf_map_update_elem(&tlsfw_flows, k, &tlsfw_flow_zero, BPF_NOEXIST) == 0)
@@ -183,37 +216,42 @@ static __always_inline int flow_segment(void *ctx, int xdp, struct tlsfw_flow *f
 }
 
 /*
- * A payload segment of flow f before any byte is placed (at stream offset seg_off): where
- * does the server's stream begin? A SYN with another ISN restarts the flow here while the
- * server may keep its connection (a challenge ACK, RFC 5961) and take no byte at the new ISN.
- * Conntrack, which sees both directions, tells: the server's highest acknowledgment (ct.h,
- * tlsfw_ct_acked_*). When it is not the flow's ISN + 1, the flow follows the server's stream
- * from there (f->isn moves) and the segment's offset is taken anew: the bytes the server
- * will take are the ones judged, and the ones it drops as old are a gap. Without an entry
- * (bridged frames, conntrack not tracking, TCP Fast Open's SYN) the flow's own ISN stays.
- * Returns the segment's stream offset.
+ * Where does the server's stream begin? Asked by a payload segment of flow f at stream offset
+ * seg_off when a SYN waits (flow_syn), or before the flow has placed any byte: a SYN with
+ * another ISN may have restarted the flow while the server kept its connection and takes no
+ * byte at the new ISN. Conntrack, which sees both directions, tells: the server's highest
+ * acknowledgment (ct.h, tlsfw_ct_acked_*).
+ * - A waiting SYN: if that acknowledgment is the SYN's ISN + 1 (the server took the new
+ *   connection), or conntrack has no entry any more, the flow restarts at the SYN's ISN;
+ *   otherwise the server kept its connection, and so does the flow: its state, its decision,
+ *   the bytes it has placed (and so the place of the next one).
+ * - A flow that has placed no byte: when the acknowledgment is not the flow's ISN + 1, the
+ *   flow follows the server's stream from there (f->isn moves).
+ * In both cases the bytes the server will take are the ones judged, and those it drops as
+ * old are a gap. Without an entry (bridged frames, conntrack not tracking, TCP Fast Open's
+ * SYN) the flow's own ISN stays. Returns the segment's stream offset.
  */
 static __always_inline __u32 flow_at_server(void *ctx, int xdp, const struct parsed *p,
 					    struct tlsfw_flow *f, __u32 seg_off)
 {
-	__u64 acked = xdp ? tlsfw_ct_acked_xdp(ctx, p) : tlsfw_ct_acked_tc(ctx, p);
+	__u64 acked = flow_server_acked(ctx, xdp, p);
 	__u32 start = (__u32)acked, data = f->isn + 1 + seg_off;
 
+	if (f->syn_wait) {
+		f->syn_wait = 0;
+		if (!(acked & TLSFW_CT_ACKED) || start == f->syn_isn + 1) {
+			flow_init(f, f->syn_isn);
+			cstat(TLSFW_CSTAT_FLOW_RESET);
+			return data - f->isn - 1;
+		}
+		if (f->next || f->tls != TLSFW_TLS_UNDECIDED)
+			return seg_off;
+	}
 	if (!(acked & TLSFW_CT_ACKED) || start == f->isn + 1)
 		return seg_off;
 	f->isn = start - 1;
 	cstat(TLSFW_CSTAT_FLOW_RESET);
 	return data - start;
-}
-
-/* Payload bytes of a TCP segment that the receiver will take as stream data: none for a RST,
- * a fragment, or a header length the receiver refuses. */
-static __always_inline __u32 tcp_payload(const struct parsed *p)
-{
-	if (p->frag != FRAG_NONE || (p->tcp_flags & TLSFW_TCP_RST) || p->tcp_doff < 20 ||
-	    p->payload_off > p->ip_end)
-		return 0;
-	return p->ip_end - p->payload_off;
 }
 
 static __always_inline void facts_of(struct tlsfw_flow *f, __u32 gen, struct tlsfw_facts *out)
@@ -249,8 +287,8 @@ static __always_inline void facts_of(struct tlsfw_flow *f, __u32 gen, struct tls
  * SYN. want: TLSFW_WANT_NO_FLOW, the caller found none already. The caller has checked that p
  * is TCP with ports.
  */
-static __always_inline struct tlsfw_flow *flow_find(const struct parsed *p, __u32 want,
-						    __u32 *seg_off)
+static __always_inline struct tlsfw_flow *flow_find(void *ctx, int xdp, const struct parsed *p,
+						    __u32 want, __u32 *seg_off)
 {
 	struct content_work *w = content_work();
 	__u32 seq = bpf_ntohl(p->tcp_seq);
@@ -261,7 +299,7 @@ static __always_inline struct tlsfw_flow *flow_find(const struct parsed *p, __u3
 		return NULL;
 	flow_key(&w->key, p);
 	if ((p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_ACK | TLSFW_TCP_RST)) == TLSFW_TCP_SYN)
-		return flow_syn(&w->key, seq);
+		return flow_syn(ctx, xdp, p, &w->key, seq);
 	if (want & TLSFW_WANT_NO_FLOW)
 		return NULL;
 	f = bpf_map_lookup_elem(&tlsfw_flows, &w->key);
@@ -273,13 +311,14 @@ static __always_inline struct tlsfw_flow *flow_find(const struct parsed *p, __u3
 /*
  * A segment that cannot change the facts of its flow: no fact is open, and the segment
  * carries no bytes among the first TLSFW_TLS_START (a changed copy would be a CONFLICT), is
- * no SYN (a restart), no RST (classed apart, decide.h) and no fragment. Every such segment
- * of the flow has the same facts, so under one generation and context the same rule.
+ * no SYN (a restart), no RST (classed apart, decide.h) and no fragment, and no SYN waits
+ * (which connection the server keeps is open). Every such segment of the flow has the same
+ * facts, so under one generation and context the same rule.
  */
 static __always_inline int flow_settled(const struct tlsfw_flow *f, const struct parsed *p,
 					__u32 seg_off)
 {
-	return f->next == TLSFW_NEXT_DONE && p->frag == FRAG_NONE &&
+	return f->next == TLSFW_NEXT_DONE && !f->syn_wait && p->frag == FRAG_NONE &&
 	       !(p->tcp_flags & (TLSFW_TCP_SYN | TLSFW_TCP_RST)) &&
 	       (seg_off >= TLSFW_TLS_START || !tcp_payload(p));
 }
@@ -307,7 +346,13 @@ static __always_inline void flow_facts(void *ctx, int xdp, const struct parsed *
 	tls0 = f->tls;
 	hello0 = flow_hello_fact(f);
 	plen = tcp_payload(p);
-	if (plen && !f->next && f->tls == TLSFW_TLS_UNDECIDED)
+	if (f->syn_wait && !plen && p->frag == FRAG_NONE) {
+		/* until a payload says which connection the server keeps: a new flow's handshake */
+		out->tls = TLSFW_TLS_UNDECIDED;
+		out->hello = TLSFW_HELLO_UNDECIDED;
+		return;
+	}
+	if (plen && (f->syn_wait || (!f->next && f->tls == TLSFW_TLS_UNDECIDED)))
 		seg_off = flow_at_server(ctx, xdp, p, f, seg_off);
 	if (plen)
 		gap = flow_segment(ctx, xdp, f, p->payload_off, seg_off, plen, want);
@@ -343,7 +388,7 @@ static __always_inline void content_tcp(void *ctx, int xdp, const struct parsed 
 		__builtin_memset(out, 0, sizeof(*out));
 		return;
 	}
-	f = flow_find(p, want, &seg_off);
+	f = flow_find(ctx, xdp, p, want, &seg_off);
 	flow_facts(ctx, xdp, p, f, seg_off, gen, want, out);
 }
 

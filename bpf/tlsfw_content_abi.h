@@ -165,10 +165,13 @@ struct tlsfw_flow {
 	__u8 why;   /* enum tlsfw_why */
 	__u8 ech;
 	__u8 first[TLSFW_TLS_START]; /* the client's first bytes */
-	__u16 pad;
+	/* 1 while a SYN with another ISN (syn_isn) waits for the flow's next payload to say
+	 * whether the server took it for a new connection (flow.h, flow_syn); 0 otherwise.
+	 * Padding before ABI 11's end, zero in every entry an older build wrote. */
+	__u16 syn_wait;
 	struct tlsfw_hello_parse hp;
 	__u8 name[TLSFW_NAME_BUF]; /* the host_name, lower case, zero after it */
-	__u32 pad2;
+	__u32 syn_isn;
 };
 
 /* tlsfw_flow.hello: the parse's state (reported as enum tlsfw_hello). */

@@ -11,6 +11,16 @@ One JSON line on stdout.
            and answers with a challenge ACK), a ClientHello at B+1 (out of the server's
            window: dropped), 50 ms later "GET / HTTP/1.0\\n" at A+1 (the server's next byte);
            with --then-sni NAME, a ClientHello for NAME at A+1 instead
+  keep     --to A --port P [--wait S]
+           handshake with ISN A, ACK, a ClientHello at A+1 (the flow passes as TLS), a second
+           SYN with ISN B = A-1000 (spoofed on an open connection: the server keeps it), then
+           21 bytes of a TLS application data record at the server's next byte
+  residual --to A --port P [--wait S]
+           handshake with ISN A, ACK, the first 5 bytes of a ClientHello record at A+1 (too
+           few to decide: they pass), a second SYN with ISN B = A-1000 and a ClientHello at B+1
+           (dropped by the server), then a whole ClientHello record at A+6, after those 5:
+           the server's stream reads 16 03 01 LL LL 16 ..., a record whose handshake type is
+           22, not a ClientHello
   resync   --to A --port P --ready F --go F [--wait S]
            handshake with ISN A, ACK, touch --ready, wait for file --go (meanwhile the
            caller makes the server forget the connection without a word), then a new
@@ -20,7 +30,8 @@ One JSON line on stdout.
 
 The segments go out of a raw IPPROTO_TCP socket: the kernel builds the IPv4 header and
 routes it, the TCP checksum is computed here. The source port is random, below the ephemeral
-range (20000-25999 for hello, 26000-31999 for restart). The client's own kernel answers the
+range (20000-25999 for hello and resync, 26000-27999 for restart, 28000-29999 for keep,
+30000-31999 for residual). The client's own kernel answers the
 server's segments with RSTs (it knows no such connection): the caller drops them (nft, output
 hook) for the time of the run. After the last segment the server's segments are collected for
 --wait seconds (default 0.5).
@@ -109,7 +120,8 @@ class Conn:
 def run(a):
     # the modes' port ranges do not meet: a restart run never lands on the 5-tuple of a
     # control run's connection, which the server still holds open
-    c = Conn(a.to, a.port, (20000, 25999) if a.cmd != "restart" else (26000, 31999))
+    ports = {"restart": (26000, 27999), "keep": (28000, 29999), "residual": (30000, 31999)}
+    c = Conn(a.to, a.port, ports.get(a.cmd, (20000, 25999)))
     isn = random.randint(1 << 20, (1 << 32) - (1 << 20))
     hello = client_hello()
     c.send(isn, 0, SYN)
@@ -121,6 +133,20 @@ def run(a):
     c.send(isn + 1, srv, ACK)
     if a.cmd == "hello":
         c.send(isn + 1, srv, PSH | ACK, hello)
+    elif a.cmd == "keep":
+        c.send(isn + 1, srv, PSH | ACK, hello)
+        time.sleep(0.05)
+        c.send(isn - 1000, 0, SYN)
+        time.sleep(0.05)
+        c.send(isn + 1 + len(hello), srv, PSH | ACK, b"\x17\x03\x03\x00\x10" + b"\x99" * 16)
+    elif a.cmd == "residual":
+        c.send(isn + 1, srv, PSH | ACK, hello[:5])
+        time.sleep(0.05)
+        b = isn - 1000
+        c.send(b, 0, SYN)
+        c.send(b + 1, srv, PSH | ACK, hello)
+        time.sleep(0.05)
+        c.send(isn + 6, srv, PSH | ACK, hello)
     elif a.cmd == "resync":
         open(a.ready, "w").close()
         while not os.path.exists(a.go):
@@ -152,7 +178,7 @@ def run(a):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("hello", "restart", "resync"):
+    for name in ("hello", "restart", "keep", "residual", "resync"):
         p = sub.add_parser(name)
         p.add_argument("--to", required=True)
         p.add_argument("--port", type=int, required=True)

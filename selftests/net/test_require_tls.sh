@@ -6,8 +6,9 @@
 # sees a payload byte. The rule counts flows passed and cut exactly. A flow established before
 # the apply keeps working under midstream: allow and is cut under midstream: drop.
 # A client that restarts its flow with a second SYN (raw segments, synrestart.py) and shows a
-# ClientHello the server drops cannot pass plain HTTP after it; a new connection on the
-# 5-tuple of one the server forgot, which conntrack resynchronises on, passes.
+# ClientHello the server drops cannot pass plain HTTP after it, nor a ClientHello after 5
+# bytes the server took; a SYN on a flow passed as TLS does not cut it; a new connection on
+# the 5-tuple of one the server forgot, which conntrack resynchronises on, passes.
 # Decided by XDP on lan0's ingress (the resets built by tlsfw_tc_reply); with REQ_EGRESS=1
 # (test_require_tls_egress.sh) by tc on wan0's egress.
 . "$(dirname "$0")/lib.sh"
@@ -204,11 +205,11 @@ for order in "${orders[@]}"; do
 	ok "$order: the require rule counted '$want' flows passed and cut, the name rule 2 matched"
 done
 
-# A SYN restart: a second SYN with another ISN on an open 5-tuple restarts the gateway's flow
-# state, while the server keeps its connection (a challenge ACK). A ClientHello at the new
-# ISN (old data to the server, which drops it) must not decide the flow: the gateway follows
-# the server's stream (conntrack's view of it), so the plain HTTP that follows at the
-# server's next byte is the flow's first bytes, and the flow is cut (both ends reset).
+# A SYN restart: a second SYN with another ISN on an open 5-tuple, while the server keeps its
+# connection (a challenge ACK). A ClientHello at the new ISN (old data to the server, which
+# drops it) must not decide the flow: the gateway asks conntrack which connection the server
+# kept and follows its stream, so the plain HTTP that follows at the server's next byte is
+# the flow's first bytes, and the flow is cut (both ends reset).
 # synrestart.py sends raw segments; the client's kernel, which knows no such connection,
 # would reset it: its RSTs are dropped.
 SR="$PY $ROOT/selftests/net/synrestart.py"
@@ -230,21 +231,41 @@ table ip synrestart_rst {
 	}
 }
 EOF2
-synrestart hello
-want=$(jget "$TMP/sr-hello.json" "d['hello_bytes']")
-[ "$SR_BYTES" = "$want" ] || fail "a ClientHello of raw segments: the server received $SR_BYTES bytes, expected $want"
-got=$(rule_flows req-restart flows_passed flows_cut)
-[ "$got" = "1 0" ] || fail "a ClientHello of raw segments: req-restart counted '$got' flows passed and cut, expected '1 0'"
-synrestart restart
-[ "$SR_BYTES" = 0 ] || {
-	cat "$TMP/sr-restart.json"
-	fail "SYN restart: the server received $SR_BYTES bytes of plain HTTP (a ClientHello at the second SYN's ISN passed the flow)"
+# sr_expect MODE BYTES RESET COUNTS WHAT: after `synrestart MODE`, the server received BYTES,
+# the client saw a reset (RESET: True) or either (-), and req-restart counts COUNTS flows
+# passed and cut
+sr_expect() {
+	local out=$TMP/sr-$1.json got
+	[ "$SR_BYTES" = "$2" ] ||
+		fail "$5: the server received $SR_BYTES bytes, expected $2: $(cat "$out")"
+	[ "$3" = - ] || [ "$(jget "$out" "d['rst']")" = "$3" ] ||
+		fail "$5: the client's reset was not '$3': $(cat "$out")"
+	got=$(rule_flows req-restart flows_passed flows_cut)
+	[ "$got" = "$4" ] || fail "$5: req-restart counted '$got' flows passed and cut, expected '$4'"
+	ok "$5: the server received $2 bytes, req-restart counted '$4'"
 }
-[ "$(jget "$TMP/sr-restart.json" "d['rst']")" = True ] ||
-	fail "SYN restart: the client saw no reset: $(cat "$TMP/sr-restart.json")"
-got=$(rule_flows req-restart flows_passed flows_cut)
-[ "$got" = "1 1" ] || fail "SYN restart: req-restart counted '$got' flows passed and cut, expected '1 1' (the control passed, the restarted flow cut)"
-ok "SYN restart: plain HTTP after a ClientHello at the second SYN's ISN is cut, as the server's stream; req-restart counted '1 1'"
+synrestart hello
+sr_expect hello "$(jget "$TMP/sr-hello.json" "d['hello_bytes']")" - "1 0" \
+	"a ClientHello of raw segments"
+# the control passed; plain HTTP after a ClientHello at the second SYN's ISN, cut
+synrestart restart
+sr_expect restart 0 True "1 1" "SYN restart: plain HTTP at the server's next byte"
+
+# A SYN with another ISN on a flow that passed as TLS (spoofed from the client's side, or the
+# client's own) does not cut it: the server keeps its connection (a challenge ACK), and so
+# does the gateway, asked at the next payload. When the flow restarted on the SYN, the TLS
+# application data that followed (21 bytes) was judged as the flow's first bytes and cut.
+synrestart keep
+sr_expect keep $(($(jget "$TMP/sr-keep.json" "d['hello_bytes']") + 21)) - "2 1" \
+	"a SYN on a flow passed as TLS, then application data"
+
+# The first 5 bytes of a TLS record header pass (too few to decide) and the server takes
+# them; then a restart. The flow goes on from those 5 bytes, as the server's stream does: a
+# ClientHello record after them makes the stream 16 03 01 LL LL 16 ..., not a ClientHello.
+# When the restarted flow was judged from the server's acknowledged point, that ClientHello
+# passed as the flow's first bytes.
+synrestart residual
+sr_expect residual 5 True "2 2" "SYN restart after 5 bytes the server took, then a ClientHello"
 
 # The other side of it: a server that forgot a connection (ss -K, its RST dropped, so
 # conntrack still holds the connection) answers a new SYN on the same 5-tuple with a SYN-ACK
@@ -269,7 +290,7 @@ srv nft delete table ip synrestart_rst || fail "nft: delete the server's synrest
 n=$(jget "$TMP/sr-resync.json" "d['data']")
 [ "$n" -gt 0 ] || fail "a new connection after the server forgot the old one: the ClientHello got no answer ($(cat "$TMP/sr-resync.json"))"
 got=$(rule_flows req-restart flows_passed flows_cut)
-[ "$got" = "2 1" ] || fail "a new connection after the server forgot the old one: req-restart counted '$got', expected '2 1'"
+[ "$got" = "3 2" ] || fail "a new connection after the server forgot the old one: req-restart counted '$got', expected '3 2'"
 ok "a new connection that the server and conntrack resynchronise on passes: the server answered the ClientHello with $n bytes"
 
 # The same restart against a name rule: a ClientHello for an allowed name at the new ISN, then
