@@ -35,21 +35,43 @@ run() { # name command...
 	fi
 }
 
-for t in "$BUILD"/asan/tests/unit/test_*; do
-	[ -x "$t" ] && run "unit/${t##*/}" "$t"
-done
-[ -x selftests/policy/run.sh ] && run "policy/golden" selftests/policy/run.sh
-for t in "$BUILD"/asan/tests/bpf/test_*; do
-	[ -x "$t" ] && run "bpf/${t##*/}" "$t"
-done
-# The network tests TEST_JOBS at a time (default 2): each builds its own namespaces (names
-# carry its PID) and locks, and most of a test's time is spent waiting for peers and
-# timeouts, so two lanes take about half the time on two cores.
-for t in selftests/net/test_*.sh; do
-	[ -x "$t" ] || continue
-	while [ "$(jobs -rp | wc -l)" -ge "${TEST_JOBS:-2}" ]; do
+declare -A started # net tests started, by path
+# lane N: wait until fewer than N tests run in the background
+lane() {
+	while [ "$(jobs -rp | wc -l)" -ge "$1" ]; do
 		wait -n
 	done
+}
+
+# The unit, golden and BPF tests UNIT_JOBS at a time (default 2): each is one process bound by
+# its own CPU (ASan), with its own namespaces where it has any (test_nft_vs_bpf,
+# test_packets_forms: names carry the PID), so two lanes take about half the time on two
+# cores. The longest go first (test_nft_vs_bpf and test_differential among the BPF tests,
+# then test_shadow and the golden tests), so that no lane is left with one at the end.
+early() { # NAME COMMAND...: in a lane
+	lane "${UNIT_JOBS:-2}"
+	run "$@" &
+}
+for t in "$BUILD"/asan/tests/bpf/test_*; do
+	[ -x "$t" ] && early "bpf/${t##*/}" "$t"
+done
+t=$BUILD/asan/tests/unit/test_shadow
+[ -x "$t" ] && early "unit/${t##*/}" "$t"
+[ -x selftests/policy/run.sh ] && early "policy/golden" selftests/policy/run.sh
+for t in "$BUILD"/asan/tests/unit/test_*; do
+	[ -x "$t" ] && [ "${t##*/}" != test_shadow ] && early "unit/${t##*/}" "$t"
+done
+wait
+# The network tests TEST_JOBS at a time (default 2): each builds its own namespaces (names
+# carry its PID) and locks, and most of a test's time is spent waiting for peers and
+# timeouts, so two lanes take about half the time on two cores. The longest (over a minute
+# each in CI) go first, so that neither lane runs one alone at the end.
+LONG="test_apply_tc_fallback.sh test_apply_confirm.sh test_tc_ingress.sh test_rollback.sh
+test_bridge.sh test_reject.sh"
+for t in $(printf 'selftests/net/%s\n' $LONG) selftests/net/test_*.sh; do
+	[ -x "$t" ] && [ -z "${started[$t]:-}" ] || continue
+	started[$t]=1
+	lane "${TEST_JOBS:-2}"
 	run "net/${t##*/}" "$t" &
 done
 wait
