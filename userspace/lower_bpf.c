@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lower.h"
 #include "lower_bpf_priv.h"
@@ -313,7 +314,7 @@ static int lower_proto(struct lower *l)
 {
 	/* every slot is written below; on the heap, not in the plan, so that a plan (and the
 	 * struct compiled around it) is not 800 KB to zero in every process */
-	uint32_t *cls = malloc(TLSFW_PROTO_SLOTS * sizeof(*cls));
+	uint32_t *cls = cls_table_alloc(TLSFW_PROTO_SLOTS);
 	/* Name classes (8..63) only when some rule has a name; content classes are below 8. */
 	unsigned int n_pl = !l->pl->has_content ? 1 : l->pl->has_names ? TLSFW_PL_VALUES : 8;
 	unsigned int n_ct = l->pl->has_state ? TLSFW_CT_VALUES : 1;
@@ -826,12 +827,26 @@ int lower_bpf(struct plan *pl, struct diag *d)
 	return -E2BIG;
 }
 
+uint32_t *cls_table_alloc(size_t n)
+{
+	void *t = mmap(NULL, n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return t == MAP_FAILED ? NULL : t;
+}
+
+void cls_table_free(uint32_t *t, size_t n)
+{
+	if (t)
+		munmap(t, n * sizeof(*t));
+}
+
 void plan_bpf_free(struct plan *pl)
 {
 	if (!pl)
 		return;
-	free(pl->sport_cls);
-	free(pl->dport_cls);
+	cls_table_free(pl->sport_cls, TLSFW_PORT_SLOTS);
+	cls_table_free(pl->dport_cls, TLSFW_PORT_SLOTS);
 	free(pl->src);
 	free(pl->dst);
 	free(pl->ctx);
@@ -843,7 +858,7 @@ void plan_bpf_free(struct plan *pl)
 	pl->ctx = NULL;
 	pl->comb1 = pl->comb2 = pl->comb3 = NULL;
 	pl->n_src = pl->n_dst = pl->n_ctx = pl->n_comb1 = pl->n_comb2 = pl->n_comb3 = 0;
-	free(pl->proto_cls);
+	cls_table_free(pl->proto_cls, TLSFW_PROTO_SLOTS);
 	pl->proto_cls = NULL;
 	pl->fields = 0;
 	pl->n_proto_cls = pl->n_sport_cls = pl->n_dport_cls = pl->n_src_cls = 0;

@@ -145,7 +145,7 @@ static int sweep_build(struct lower *l, bool dport, size_t n_ev, struct sweep *s
 int lower_ports(struct lower *l, bool dport)
 {
 	struct bsset *cls = dport ? &l->dport : &l->sport;
-	uint32_t *tab = malloc(TLSFW_PORT_SLOTS * sizeof(*tab)); /* every slot written below */
+	uint32_t *tab = cls_table_alloc(TLSFW_PORT_SLOTS); /* every slot written below */
 	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt));
 	struct sweep sw = { 0 };
 	uint64_t *cur = l->tmp;
@@ -206,7 +206,7 @@ int lower_ports(struct lower *l, bool dport)
 		l->pl->sport_cls = tab;
 	tab = NULL;
 out:
-	free(tab);
+	cls_table_free(tab, TLSFW_PORT_SLOTS);
 	free(cnt);
 	sweep_free(&sw);
 	return err;
