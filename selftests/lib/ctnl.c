@@ -8,6 +8,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
@@ -97,8 +98,14 @@ static void put_tuple(struct nlmsghdr *nlh, uint16_t type, const struct ctnl_tup
 	mnl_attr_nest_end(nlh, tuple);
 }
 
-int ctnl_create(struct ctnl *c, const struct ctnl_tuple *t, bool seen_reply,
-		const struct ctnl_tuple *master)
+/* A TCP entry's protocol state (enum tcp_conntrack) and the flags of its reply
+ * direction (IP_CT_TCP_FLAG_*). */
+struct tcp_info {
+	uint8_t state, reply_flags;
+};
+
+static int create(struct ctnl *c, const struct ctnl_tuple *t, bool seen_reply,
+		  const struct ctnl_tuple *master, const struct tcp_info *tcp)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = msg_start(c, buf, IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL,
@@ -112,7 +119,30 @@ int ctnl_create(struct ctnl *c, const struct ctnl_tuple *t, bool seen_reply,
 	/* the status as a whole: ctnetlink has set CONFIRMED already and refuses to clear it */
 	if (seen_reply)
 		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_CONFIRMED | IPS_SEEN_REPLY));
+	if (tcp) {
+		struct nf_ct_tcp_flags fl = { .flags = tcp->reply_flags, .mask = tcp->reply_flags };
+		struct nlattr *pi = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+		struct nlattr *ti = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, tcp->state);
+		mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_REPLY, sizeof(fl), &fl);
+		mnl_attr_nest_end(nlh, ti);
+		mnl_attr_nest_end(nlh, pi);
+	}
 	return talk(c, nlh);
+}
+
+int ctnl_create(struct ctnl *c, const struct ctnl_tuple *t, bool seen_reply,
+		const struct ctnl_tuple *master)
+{
+	return create(c, t, seen_reply, master, NULL);
+}
+
+int ctnl_create_tcp(struct ctnl *c, const struct ctnl_tuple *t, uint8_t state, uint8_t reply_flags)
+{
+	struct tcp_info tcp = { state, reply_flags };
+
+	return create(c, t, true, NULL, &tcp);
 }
 
 int ctnl_flush(struct ctnl *c)

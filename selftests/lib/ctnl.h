@@ -32,6 +32,10 @@ void ctnl_close(struct ctnl *c);
  * or -errno (-EEXIST: t or its reverse has an entry). */
 int ctnl_create(struct ctnl *c, const struct ctnl_tuple *t, bool seen_reply,
 		const struct ctnl_tuple *master);
+/* A TCP entry for t that has seen a reply, in conntrack state `state` (enum tcp_conntrack),
+ * its reply direction's flags set to reply_flags (IP_CT_TCP_FLAG_*). Its window tracking is
+ * zero: td_maxack, what the reply direction acknowledged, is 0. Returns 0 or -errno. */
+int ctnl_create_tcp(struct ctnl *c, const struct ctnl_tuple *t, uint8_t state, uint8_t reply_flags);
 /* Deletes every entry of the namespace. */
 int ctnl_flush(struct ctnl *c);
 
