@@ -644,7 +644,14 @@ void fragments(struct env *e, uint32_t id_base)
 void tcp_segment(struct env *e, int hook, const char *what, uint16_t sport, uint32_t seq,
 		 uint8_t flags, const uint8_t *data, size_t len, int want, const long *stats)
 {
-	struct frame_opts o = { .family = 4,
+	tcp_segment_of(e, hook, what, 4, sport, seq, flags, data, len, want, stats);
+}
+
+void tcp_segment_of(struct env *e, int hook, const char *what, int family, uint16_t sport,
+		    uint32_t seq, uint8_t flags, const uint8_t *data, size_t len, int want,
+		    const long *stats)
+{
+	struct frame_opts o = { .family = family,
 				.proto = 6,
 				.sport = sport,
 				.dport = 443,

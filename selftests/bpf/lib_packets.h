@@ -84,6 +84,10 @@ void build(struct env *e, struct pkt *p, const struct pkt_opts *o, const char *w
  * checks it; exits when the frame cannot be built. */
 void tcp_segment(struct env *e, int hook, const char *what, uint16_t sport, uint32_t seq,
 		 uint8_t flags, const uint8_t *data, size_t len, int want, const long *stats);
+/* The same, of family 4 or 6 (frame_build's addresses: 10.0.0.1, fd00::1 to .2, ::2). */
+void tcp_segment_of(struct env *e, int hook, const char *what, int family, uint16_t sport,
+		    uint32_t seq, uint8_t flags, const uint8_t *data, size_t len, int want,
+		    const long *stats);
 /* The same case on every hook (fragment ids kept apart per hook by the caller). */
 void all_hooks(struct env *e, const char *what, const struct pkt_opts *o, int want,
 	       const long *stats);

@@ -16,7 +16,9 @@
  *     with ISN 0xffffffff, then plain HTTP at the new ISN + 1: the server acknowledged it
  *     (0), so the flow restarted there, and the plain bytes are cut.
  *   - a waiting SYN's handshake: on a flow cut for plain HTTP, a SYN with another ISN and an
- *     ACK without data pass (a new flow's facts until a payload tells).
+ *     ACK without data pass (a new flow's facts until a payload tells); plain bytes at the old
+ *     ISN after them are still cut.
+ *   - keep over IPv6 (the entry found by the IPv6 tuple).
  * Every case checks the verdict and that exactly the expected counters moved. Needs root.
  */
 #include <errno.h>
@@ -45,13 +47,13 @@ static const char policy[] = "version: 1\ninterfaces:\n  - name: lan0\n"
 static struct ctnl nl;
 
 /* The conntrack entry of the flow from sport (frame_build's addresses, to port 443). */
-static void entry(uint16_t sport)
+static void entry(uint16_t sport, int family)
 {
-	struct ctnl_tuple t = { .family = 4, .proto = 6, .sport = sport, .dport = 443 };
+	struct ctnl_tuple t = { .family = family, .proto = 6, .sport = sport, .dport = 443 };
 	int err;
 
-	pkt_addr("10.0.0.1", t.src);
-	pkt_addr("10.0.0.2", t.dst);
+	pkt_addr(family == 6 ? "fd00::1" : "10.0.0.1", t.src);
+	pkt_addr(family == 6 ? "fd00::2" : "10.0.0.2", t.dst);
 	err = ctnl_create_tcp(&nl, &t, TCP_CONNTRACK_ESTABLISHED, IP_CT_TCP_FLAG_MAXACK_SET);
 	if (err) {
 		fprintf(stderr, "cannot make the conntrack entry of port %u: %s\n", sport,
@@ -72,7 +74,7 @@ static void cases(struct env *e, const uint8_t *hello, size_t hlen)
 		uint32_t a = 0xffffffffu;
 
 		/* keep */
-		entry(sport);
+		entry(sport, 4);
 		tcp_segment(e, hook, "keep: SYN", sport, a, 0x02, NULL, 0, V_PASS, PASS);
 		tcp_segment(e, hook, "keep: ClientHello", sport, a + 1, 0x18, hello, hlen, V_PASS,
 			    PASS);
@@ -85,7 +87,7 @@ static void cases(struct env *e, const uint8_t *hello, size_t hlen)
 		tcp_segment(e, hook, "restart: SYN", sport + 1, 7000, 0x02, NULL, 0, V_PASS, PASS);
 		tcp_segment(e, hook, "restart: ClientHello", sport + 1, 7001, 0x18, hello, hlen,
 			    V_PASS, PASS);
-		entry(sport + 1);
+		entry(sport + 1, 4);
 		tcp_segment(e, hook, "restart: SYN with ISN 0xffffffff (waits)", sport + 1, a, 0x02,
 			    NULL, 0, V_PASS, PASS);
 		tcp_segment(e, hook, "restart: plain HTTP at the new ISN (the server took it)",
@@ -95,7 +97,7 @@ static void cases(struct env *e, const uint8_t *hello, size_t hlen)
 		tcp_segment(e, hook, "cut: SYN", sport + 2, 9000, 0x02, NULL, 0, V_PASS, PASS);
 		tcp_segment(e, hook, "cut: plain HTTP", sport + 2, 9001, 0x18, http,
 			    sizeof(http) - 1, V_DROP, cut);
-		entry(sport + 2);
+		entry(sport + 2, 4);
 		tcp_segment(e, hook, "cut: SYN with ISN 20000 (waits)", sport + 2, 20000, 0x02,
 			    NULL, 0, V_PASS, PASS);
 		tcp_segment(e, hook, "cut: ACK without data while the SYN waits", sport + 2, 20001,
@@ -103,6 +105,17 @@ static void cases(struct env *e, const uint8_t *hello, size_t hlen)
 		tcp_segment(e, hook, "cut: plain HTTP at the old ISN (the server kept it)",
 			    sport + 2, 9001 + sizeof(http) - 1, 0x18, http, sizeof(http) - 1,
 			    V_DROP, cut);
+
+		/* keep over IPv6: the entry is looked up by the IPv6 tuple */
+		entry(sport + 3, 6);
+		tcp_segment_of(e, hook, "keep, IPv6: SYN", 6, sport + 3, a, 0x02, NULL, 0, V_PASS,
+			       PASS);
+		tcp_segment_of(e, hook, "keep, IPv6: ClientHello", 6, sport + 3, a + 1, 0x18, hello,
+			       hlen, V_PASS, PASS);
+		tcp_segment_of(e, hook, "keep, IPv6: SYN with ISN 5000 (waits)", 6, sport + 3, 5000,
+			       0x02, NULL, 0, V_PASS, PASS);
+		tcp_segment_of(e, hook, "keep, IPv6: application data", 6, sport + 3, a + 1 + hlen,
+			       0x18, appdata, sizeof(appdata) - 1, V_PASS, PASS);
 	}
 }
 
