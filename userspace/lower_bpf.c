@@ -312,7 +312,7 @@ static void proto_terms(struct lower *l, unsigned int i, uint64_t *b)
  * same, and is copied. */
 static int lower_proto(struct lower *l)
 {
-	/* every slot is written below; on the heap, not in the plan, so that a plan (and the
+	/* every slot is written below; mapped apart, not in the plan, so that a plan (and the
 	 * struct compiled around it) is not 800 KB to zero in every process */
 	uint32_t *cls = cls_table_alloc(TLSFW_PROTO_SLOTS);
 	/* Name classes (8..63) only when some rule has a name; content classes are below 8. */

@@ -27,8 +27,8 @@ struct lower {
 
 /* A class table of n words (the plan's proto_cls, sport_cls, dport_cls), every word written
  * by the lowering: its pages mapped and populated in one call, not faulted in one at a time
- * (a first touch costs 15-22 us a page on the VMs measured, performance.md; the three tables
- * are 320 pages). NULL when out of memory. */
+ * (a first touch cost 6 to 22 us a page on the VMs measured, performance.md; the three
+ * tables are 320 pages). NULL when out of memory. */
 uint32_t *cls_table_alloc(size_t n);
 void cls_table_free(uint32_t *t, size_t n);
 
