@@ -31,10 +31,10 @@ One JSON line on stdout.
 The segments go out of a raw IPPROTO_TCP socket: the kernel builds the IPv4 header and
 routes it, the TCP checksum is computed here. The source port is random, below the ephemeral
 range (20000-25999 for hello and resync, 26000-27999 for restart, 28000-29999 for keep,
-30000-31999 for residual). The client's own kernel answers the
-server's segments with RSTs (it knows no such connection): the caller drops them (nft, output
-hook) for the time of the run. After the last segment the server's segments are collected for
---wait seconds (default 0.5).
+30000-31999 for residual). The client's own kernel answers the server's segments with RSTs
+(it knows no such connection): the caller drops them (nft, output hook) for the time of the
+run. After the last segment the server's segments are collected for --wait seconds (default
+0.5).
 Prints {"result": "done" | "no SYN-ACK", "hello_bytes": N, "data": N, "text": "...",
 "rst": bool}: "data" counts the payload bytes the server sent (each sequence number once),
 "text" shows the first 100 of them, "rst" says whether the server reset.
@@ -118,8 +118,8 @@ class Conn:
 
 
 def run(a):
-    # the modes' port ranges do not meet: a restart run never lands on the 5-tuple of a
-    # control run's connection, which the server still holds open
+    # the modes' port ranges do not meet: a run never lands on the 5-tuple of another mode's
+    # connection, which the server may still hold open
     ports = {"restart": (26000, 27999), "keep": (28000, 29999), "residual": (30000, 31999)}
     c = Conn(a.to, a.port, ports.get(a.cmd, (20000, 25999)))
     isn = random.randint(1 << 20, (1 << 32) - (1 << 20))
