@@ -282,7 +282,6 @@ __noinline __u32 tlsfw_ct_tc(struct __sk_buff *skb, const struct parsed *p)
  * until a payload byte passes. A SYN with another ISN on such a connection is ignored by
  * conntrack unless the server's SYN-ACK acknowledges it (nf_conntrack_proto_tcp.c,
  * TCP_CONNTRACK_IGNORE), exactly as the server ignores it (RFC 5961 challenge ACK).
- * dir: the client's direction in the entry (0 original, 1 reply).
  */
 static __always_inline __u64 ct_acked_val(__u8 state, __u8 srv_flags, __u32 srv_maxack)
 {
@@ -292,6 +291,9 @@ static __always_inline __u64 ct_acked_val(__u8 state, __u8 srv_flags, __u32 srv_
 	return TLSFW_CT_ACKED | srv_maxack;
 }
 
+/* dir: the client's direction in the entry (0 original, 1 reply). The server's side is chosen
+ * by constant indexes: the local struct is smaller than the kernel's, so a variable index
+ * would use the wrong stride. */
 static __always_inline __u64 ct_acked_of(struct nf_conn___tlsfw *ct, int dir)
 {
 	struct ip_ct_tcp_state___tlsfw *srv = dir ? &ct->proto.tcp.seen[0] : &ct->proto.tcp.seen[1];
