@@ -10,18 +10,22 @@ BPFTOOL ?= bpftool
 BUILD := build
 FUZZ_SECONDS ?= 300
 
-PKGS := libbpf yaml-0.1 libnftnl libmnl json-c libssl libcrypto libxcrypt
+PKGS := libbpf yaml-0.1 libnftnl libmnl json-c nettle libxcrypt
 # Opened with dlopen() on first use, not linked (userspace/lazylib.h says why): their headers
 # are used, and their SONAMEs are compiled in.
-LAZY_PKGS := libcurl libunbound libmicrohttpd gnutls
+LAZY_PKGS := libcurl libunbound libmicrohttpd gnutls libssl libcrypto
 # Recursive (=) so that a sub-make run after install-deps sees the new packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null) $(SONAMES)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+# Tests and benches also call OpenSSL themselves (ClientHellos, HMACs, test certificates).
+TEST_LIBS = $(PKG_LIBS) $(shell pkg-config --libs libssl libcrypto 2>/dev/null)
 soname = $(shell objdump -p $$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2).so 2>/dev/null | awk '/SONAME/ { print $$2 }')
 SONAMES = -DTLSFW_SONAME_CURL='"$(call soname,libcurl,libcurl)"' \
 	-DTLSFW_SONAME_UNBOUND='"$(call soname,libunbound,libunbound)"' \
 	-DTLSFW_SONAME_MICROHTTPD='"$(call soname,libmicrohttpd,libmicrohttpd)"' \
-	-DTLSFW_SONAME_GNUTLS='"$(call soname,gnutls,libgnutls)"'
+	-DTLSFW_SONAME_GNUTLS='"$(call soname,gnutls,libgnutls)"' \
+	-DTLSFW_SONAME_SSL='"$(call soname,libssl,libssl)"' \
+	-DTLSFW_SONAME_CRYPTO='"$(call soname,libcrypto,libcrypto)"'
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 COMMON_CFLAGS = -std=gnu11 -g $(WARN) -D_GNU_SOURCE -I$(BUILD) -Iuserspace -Ibpf $(PKG_CFLAGS)
@@ -142,15 +146,15 @@ $(ASAN)/libtest.a: $(ASAN_TEST_LIB_OBJS)
 
 $(ASAN)/tests/unit/%: selftests/unit/%.c $(wildcard selftests/unit/lib_*.c) $(ASAN)/libtest.a $(ASAN)/libtlsfw.a $(wildcard selftests/*/*.h)
 	@mkdir -p $(@D)
-	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/unit/lib_*.c) $(ASAN)/libtest.a $(ASAN)/libtlsfw.a $(PKG_LIBS) -lm
+	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/unit/lib_*.c) $(ASAN)/libtest.a $(ASAN)/libtlsfw.a $(TEST_LIBS) -lm
 
 $(ASAN)/tests/bpf/%: selftests/bpf/%.c $(wildcard selftests/bpf/lib_*.c) $(ASAN)/libtest.a $(ASAN)/libtlsfw.a $(wildcard selftests/*/*.h) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/bpf/lib_*.c) $(ASAN)/libtest.a $(ASAN)/libtlsfw.a $(PKG_LIBS) -lm
+	$(CC) -O1 $(SAN_FLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/bpf/lib_*.c) $(ASAN)/libtest.a $(ASAN)/libtlsfw.a $(TEST_LIBS) -lm
 
 $(BUILD)/bench/%: selftests/bench/%.c $(wildcard selftests/bench/lib_*.c) $(TEST_LIB_SRCS) $(BUILD)/libtlsfw.a $(wildcard selftests/*/*.h) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/bench/lib_*.c) $(TEST_LIB_SRCS) $(BUILD)/libtlsfw.a $(PKG_LIBS) -lm
+	$(CC) $(CFLAGS) $(COMMON_CFLAGS) -Iselftests/lib -o $@ $< $(wildcard selftests/bench/lib_*.c) $(TEST_LIB_SRCS) $(BUILD)/libtlsfw.a $(TEST_LIBS) -lm
 
 # libFuzzer build (clang): the library again, with coverage instrumentation.
 $(FUZZ)/obj/%.o: userspace/%.c $(US_HDRS) | $(SKELS)

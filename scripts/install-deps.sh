@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="make gcc clang llvm clang-format pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libnftnl-dev libmnl-dev libjson-c-dev libssl-dev libmicrohttpd-dev
+libyaml-dev libnftnl-dev libmnl-dev libjson-c-dev nettle-dev libssl-dev libmicrohttpd-dev
 iproute2 nftables openssl socat scdoc ethtool tcpdump curl python3 prometheus strace
 postfix dovecot-imapd dovecot-pop3d slapd ldap-utils testssl.sh
 libunbound-dev libcurl4-openssl-dev libcrypt-dev libgnutls28-dev unbound ldnsutils bind9-dnsutils

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/ssl.h>
+#include "lazy_openssl.h"
 
 #include "cli.h"
 #include "names.h"

@@ -17,6 +17,7 @@
 #include "lazy_curl.h"
 #include "lazy_gnutls.h"
 #include "lazy_microhttpd.h"
+#include "lazy_openssl.h"
 #include "lazy_unbound.h"
 
 void lazylib_open(struct lazylib *l)
@@ -67,3 +68,6 @@ LAZYLIB_TABLE(microhttpd, LAZY_MICROHTTPD_FNS, TLSFW_SONAME_MICROHTTPD,
 	      "the metrics endpoint (stats --listen)")
 LAZYLIB_TABLE(gnutls, LAZY_GNUTLS_FNS, TLSFW_SONAME_GNUTLS,
 	      "the metrics endpoint's TLS (--web-config)")
+LAZYLIB_TABLE(ssl, LAZY_SSL_FNS, TLSFW_SONAME_SSL, "a TLS probe")
+LAZYLIB_TABLE(crypto, LAZY_CRYPTO_FNS, TLSFW_SONAME_CRYPTO,
+	      "a TLS probe or the metrics endpoint's password check")

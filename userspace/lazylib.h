@@ -2,11 +2,12 @@
 /*
  * Libraries that only some commands use, opened on first use instead of at process start:
  * libcurl (MTA-STS policy fetches), libunbound (the DNS of probes), libmicrohttpd and GnuTLS
- * (the metrics endpoint). Linked as usual, they and the 27 libraries they pull in cost every
- * tlsfw process about 10 M instructions in the dynamic loader before main() (callgrind: a
- * 1-rule `tlsfw apply` took 22 M instructions, `nft -f` of the same ruleset 3.3 M), which
- * made the nftables backend slower than `nft -f` for small policies (issue 14;
- * Documentation/performance.md, "Process start").
+ * (the metrics endpoint), OpenSSL (probes' TLS, the endpoint's password cache). Linked as
+ * usual, the first four and the 27 libraries they pull in cost every tlsfw process about
+ * 10 M instructions in the dynamic loader before main() (callgrind: a 1-rule `tlsfw apply`
+ * took 22 M instructions, `nft -f` of the same ruleset 3.3 M), which made the nftables
+ * backend slower than `nft -f` for small policies; OpenSSL cost 3.5 ms more (lazy_openssl.h;
+ * issue 14; Documentation/performance.md, "Process start").
  *
  * A file that calls such a library includes the library's header, then lazy_<lib>.h: that
  * header turns each function the file calls into a call through the table lazylib.c fills

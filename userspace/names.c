@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <openssl/ssl.h>
+#include "lazy_openssl.h"
 
 #include "../bpf/tlsfw_abi.h"
 #include "names.h"

@@ -1,23 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * OpenSSL's low-level SHA-256 rather than EVP: the first EVP digest of a process (and, in
- * OpenSSL 3, the one-shot SHA256(), which goes through EVP) sets up OpenSSL's providers and
- * name maps, about 4 ms and 70 page faults, a tenth of a 1-rule `tlsfw apply`
- * (Documentation/performance.md, "Apply: where a 1-rule replacement spends its time").
- * SHA256_Init/Update/Final compute the same digest with no provider. OpenSSL 3.0 deprecates
- * them but keeps them; the deprecation is silenced for this file only.
+ * SHA-256 from Nettle, not OpenSSL: every tlsfw process that hashes a policy (apply, check,
+ * diff, confirm) would otherwise map libcrypto and libssl at start, 3.5 ms of each process
+ * on the AMD VM of 2026-12-07 (Documentation/performance.md, "Process start"). Nettle is
+ * GnuTLS's crypto library, small enough to cost well under a millisecond; OpenSSL is now
+ * opened only by the commands that speak TLS (lazy_openssl.h).
  */
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/sha.h>
+#include <nettle/sha2.h>
 
 #include "policy_hash.h"
 
+_Static_assert(SHA256_DIGEST_SIZE == 32, "the policy hash is 32 bytes");
+
 void policy_hash(const void *buf, size_t len, uint8_t out[32])
 {
-	SHA256_CTX c;
+	struct sha256_ctx c;
 
-	_Static_assert(SHA256_DIGEST_LENGTH == 32, "the policy hash is 32 bytes");
-	SHA256_Init(&c);
-	SHA256_Update(&c, buf, len);
-	SHA256_Final(out, &c);
+	sha256_init(&c);
+	sha256_update(&c, len, buf);
+	sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+}
+
+void policy_hash_parts(const struct hash_part *parts, size_t n, uint8_t out[32])
+{
+	struct sha256_ctx c;
+
+	sha256_init(&c);
+	for (size_t i = 0; i < n; i++)
+		sha256_update(&c, parts[i].len, parts[i].buf);
+	sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 }

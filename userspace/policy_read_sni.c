@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "policy_hash.h"
 #include "policy_read.h"
 
 /* FILE relative to the policy file's directory (an absolute FILE as it is). */
@@ -28,15 +27,11 @@ static char *sni_path(const char *policy, const char *file)
 /* The policy hash covers the file: sha256(previous hash, file name, file bytes). */
 static void hash_in(struct policy *p, const char *name, const char *buf, size_t len)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	const struct hash_part parts[] = { { p->sha256, sizeof(p->sha256) },
+					   { name, strlen(name) + 1 },
+					   { buf, len } };
 
-	if (!c)
-		return;
-	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(c, p->sha256, sizeof(p->sha256)) == 1 &&
-	    EVP_DigestUpdate(c, name, strlen(name) + 1) == 1 && EVP_DigestUpdate(c, buf, len) == 1)
-		EVP_DigestFinal_ex(c, p->sha256, NULL);
-	EVP_MD_CTX_free(c);
+	policy_hash_parts(parts, 3, p->sha256);
 }
 
 /* One line: the name without blanks and comment, added with its location in the file. */

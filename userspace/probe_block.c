@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <openssl/ssl.h>
+#include "lazy_openssl.h"
 
 #include "names.h"
 #include "policy.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/x509v3.h>
+#include "lazy_openssl.h"
 
 #include "names.h"
 #include "probe_engine.h"

@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include <openssl/x509v3.h>
+#include "lazy_openssl.h"
 
 #include "probe_dns.h"
 #include "probe_engine.h"

@@ -20,8 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
+#include "lazy_openssl.h"
 
 #include "probe_engine.h"
 #include "names.h"

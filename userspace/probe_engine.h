@@ -5,7 +5,7 @@
 
 #include <sys/socket.h>
 
-#include <openssl/ssl.h>
+#include "lazy_openssl.h"
 
 #include "probe.h"
 

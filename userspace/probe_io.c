@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
+#include "lazy_openssl.h"
 
 #include "probe_io.h"
 

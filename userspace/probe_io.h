@@ -4,7 +4,7 @@
 #define TLSFW_PROBE_IO_H
 
 #include <netdb.h>
-#include <openssl/ssl.h>
+#include "lazy_openssl.h"
 
 #include "probe.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/ssl.h>
+#include "lazy_openssl.h"
 
 #include "catalog.h"
 #include "probe.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
+#include "lazy_openssl.h"
 
 #include "stats_auth.h"
 

@@ -26,7 +26,7 @@
 #include <microhttpd.h>
 #include "lazy_gnutls.h"
 #include "lazy_microhttpd.h"
-#include <openssl/crypto.h>
+#include "lazy_openssl.h"
 
 #include "lock.h"
 #include "stats.h"

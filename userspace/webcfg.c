@@ -14,8 +14,7 @@
 #include <string.h>
 #include <gnutls/gnutls.h>
 #include "lazy_gnutls.h"
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include "lazy_openssl.h"
 
 #include "webcfg.h"
 #include "webcfg_raw.h"
