@@ -416,7 +416,28 @@ static void choose_direct(struct fill_job *j)
 	}
 }
 
-/* Phase-0 tables: arrays and tries. */
+/*
+ * The protocol slots the data plane can read in a generation of pl: all of them, or only the
+ * first block of 512 (state and content class UNKNOWN) when no rule has a state or content
+ * condition. decide_rule() looks a packet up in that block first and again under its facts
+ * only when the rule word found has TLSFW_DW_STATE or TLSFW_DW_INSPECT, which rule_word_of()
+ * sets for such rules alone; `tlsfw explain` reads the maps the same way (explain_maps.c).
+ */
+static size_t proto_slots_read(const struct plan *pl)
+{
+	for (size_t r = 0; r < pl->n_rules; r++)
+		if (rule_is_content(&pl->rules[r]) || rule_is_state(&pl->rules[r]))
+			return TLSFW_PROTO_SLOTS;
+	return 512;
+}
+
+/*
+ * Phase-0 tables: arrays and tries. Only what the generation's packets can read is written
+ * (and read, to store only the words that differ: 8 bytes an element, 2.5 MB for the three
+ * arrays): the protocol slots above, a port array only when some rule has that field
+ * (cfg.fields gates the data plane's lookup). Words left out keep what an older policy wrote
+ * there, unread; a later fill that needs them compares and rewrites every one of them.
+ */
 static int fill_phase0(const struct fill_job *j)
 {
 	const struct bpf_maps *m = j->m;
@@ -425,17 +446,19 @@ static int fill_phase0(const struct fill_job *j)
 	struct diag *d = j->d;
 	int err;
 
-	err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, pl->proto_cls, TLSFW_PROTO_SLOTS);
+	err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, pl->proto_cls, proto_slots_read(pl));
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_proto", "update failed", err);
 		return err;
 	}
-	err = fill_array(m->sport, gen * TLSFW_PORT_SLOTS, pl->sport_cls, TLSFW_PORT_SLOTS);
+	if (pl->fields & TLSFW_F_SPORT)
+		err = fill_array(m->sport, gen * TLSFW_PORT_SLOTS, pl->sport_cls, TLSFW_PORT_SLOTS);
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_sport", "update failed", err);
 		return err;
 	}
-	err = fill_array(m->dport, gen * TLSFW_PORT_SLOTS, pl->dport_cls, TLSFW_PORT_SLOTS);
+	if (pl->fields & TLSFW_F_DPORT)
+		err = fill_array(m->dport, gen * TLSFW_PORT_SLOTS, pl->dport_cls, TLSFW_PORT_SLOTS);
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_dport", "update failed", err);
 		return err;

@@ -66,9 +66,10 @@ static int classify_addrs(const struct bpf_maps *m, uint32_t gen, uint32_t field
 	return err ?: gen_lookup(m->comb2, gen, &k, b);
 }
 
-/* Phase 0 and comb1: A (or, fused, the rule word in *rule with *fused set). */
+/* Phase 0 and comb1: A (or, fused, the rule word in *rule with *fused set). unknown: the
+ * packet's state and content class not known yet, the data plane's first lookup. */
 static int classify_a(const struct explain_live *l, const struct explain_pkt *p, uint32_t ctx_cls,
-		      uint32_t *a, uint32_t *rule, bool *fused)
+		      bool unknown, uint32_t *a, uint32_t *rule, bool *fused)
 {
 	const struct tlsfw_cfg *cfg = &l->cfg;
 	struct tlsfw_comb_key k = { 0 };
@@ -79,10 +80,10 @@ static int classify_a(const struct explain_live *l, const struct explain_pkt *p,
 	 * explain_plan, state rules then do not match. */
 	ct = p->ct_state ? p->ct_state : TLSFW_CT_NONE;
 	/* The content class as given (--payload), else PLAIN, which no content rule admits:
-	 * content rules then do not match, as in explain_plan. The data plane reaches the
-	 * same words in two steps (UNKNOWN, then the facts' class) when the first finds a
-	 * content rule; a packet of class PLAIN or QUIC ends where this one lookup does. */
+	 * content rules then do not match, as in explain_plan. */
 	pl = p->pl ? p->pl : TLSFW_PL_PLAIN;
+	if (unknown)
+		ct = TLSFW_CT_UNKNOWN, pl = TLSFW_PL_UNKNOWN;
 	err = array_word(l->m->proto,
 			 l->gen * TLSFW_PROTO_SLOTS + (ct * TLSFW_PL_VALUES + pl) * 512 +
 				 fam * 256 + p->proto,
@@ -114,9 +115,9 @@ static int classify_a(const struct explain_live *l, const struct explain_pkt *p,
 	return 0;
 }
 
-/* classify(): the rule word, 0 when no rule matches. */
+/* classify(): the rule word, 0 when no rule matches (unknown: as for classify_a). */
 static int classify(const struct explain_live *l, const struct explain_pkt *p, uint32_t ctx_cls,
-		    uint32_t *rule)
+		    bool unknown, uint32_t *rule)
 {
 	const struct tlsfw_cfg *cfg = &l->cfg;
 	struct tlsfw_comb_key k = { .a = ctx_cls };
@@ -129,7 +130,7 @@ static int classify(const struct explain_live *l, const struct explain_pkt *p, u
 	if ((cfg->flags & (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH)) ==
 	    (TLSFW_CFG_B_CONST | TLSFW_CFG_NO_MATCH))
 		return 0;
-	err = classify_a(l, p, ctx_cls, &a, rule, &fused);
+	err = classify_a(l, p, ctx_cls, unknown, &a, rule, &fused);
 	if (err || fused)
 		return err == -ENOENT ? 0 : err;
 	if (cfg->flags & TLSFW_CFG_B_CONST)
@@ -147,7 +148,13 @@ static int classify(const struct explain_live *l, const struct explain_pkt *p, u
 	err = gen_lookup(l->m->comb3, l->gen, &k, &rv);
 	if (err)
 		return err == -ENOENT ? 0 : err;
+	/* as the data plane's rule_word() builds it (bpf/decide.h) */
 	*rule = TLSFW_DW_VALID | (rv.monitor ? TLSFW_DW_MONITOR : 0) |
+		(rv.content & TLSFW_RV_INSPECT ? TLSFW_DW_INSPECT : 0) |
+		(rv.content & TLSFW_RV_REQUIRE ? TLSFW_DW_REQUIRE : 0) |
+		(rv.content & TLSFW_RV_NAME ? TLSFW_DW_NAME : 0) |
+		(rv.content & TLSFW_RV_STATE ? TLSFW_DW_STATE : 0) |
+		(rv.content & TLSFW_RV_LOG ? TLSFW_DW_LOG : 0) |
 		(uint32_t)(rv.action & 3) << TLSFW_DW_ACTION_SHIFT | (rv.rule_slot & TLSFW_DW_LOW);
 	return 0;
 }
@@ -225,7 +232,17 @@ int explain_live_decide(const struct explain_live *l, uint32_t ifindex,
 		return 0;
 	v->hooked = true;
 	err = q.hello ? live_hello_pl(l, &q, &q.pl) : 0;
-	err = err ?: classify(l, p, cw & TLSFW_DW_LOW, &v->rule_word);
+	/*
+	 * Two lookups, as the data plane's decide_rule(): state and content UNKNOWN first, and
+	 * under the packet's facts only when that finds a rule with a state or content
+	 * condition. The result is the one lookup under the facts would give (every rule admits
+	 * UNKNOWN: a rule found first without such a condition is the first that matches under
+	 * any facts), and reads only the protocol slots a policy without such rules has written
+	 * (bpf_fill.c, proto_slots_read).
+	 */
+	err = err ?: classify(l, p, cw & TLSFW_DW_LOW, true, &v->rule_word);
+	if (!err && (v->rule_word & (TLSFW_DW_INSPECT | TLSFW_DW_STATE)))
+		err = classify(l, p, cw & TLSFW_DW_LOW, false, &v->rule_word);
 	if (err)
 		return err;
 	v->matched = v->rule_word != 0;
