@@ -417,26 +417,12 @@ static void choose_direct(struct fill_job *j)
 }
 
 /*
- * The protocol slots the data plane can read in a generation of pl: all of them, or only the
- * first block of 512 (state and content class UNKNOWN) when no rule has a state or content
- * condition. decide_rule() looks a packet up in that block first and again under its facts
- * only when the rule word found has TLSFW_DW_STATE or TLSFW_DW_INSPECT, which rule_word_of()
- * sets for such rules alone; `tlsfw explain` reads the maps the same way (explain_maps.c).
- */
-static size_t proto_slots_read(const struct plan *pl)
-{
-	for (size_t r = 0; r < pl->n_rules; r++)
-		if (rule_is_content(&pl->rules[r]) || rule_is_state(&pl->rules[r]))
-			return TLSFW_PROTO_SLOTS;
-	return 512;
-}
-
-/*
  * Phase-0 tables: arrays and tries. Only what the generation's packets can read is written
  * (and read, to store only the words that differ: 8 bytes an element, 2.5 MB for the three
- * arrays): the protocol slots above, a port array only when some rule has that field
- * (cfg.fields gates the data plane's lookup). Words left out keep what an older policy wrote
- * there, unread; a later fill that needs them compares and rewrites every one of them.
+ * arrays): the protocol slots in use (plan_proto_slots), a port array only when some rule
+ * has that field (cfg.fields gates the data plane's lookup). Words left out keep what an
+ * older policy wrote there, unread; a later fill that needs them compares and rewrites
+ * every one of them. `tlsfw explain` reads the maps as the data plane does (explain_maps.c).
  */
 static int fill_phase0(const struct fill_job *j)
 {
@@ -446,7 +432,7 @@ static int fill_phase0(const struct fill_job *j)
 	struct diag *d = j->d;
 	int err;
 
-	err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, pl->proto_cls, proto_slots_read(pl));
+	err = fill_array(m->proto, gen * TLSFW_PROTO_SLOTS, pl->proto_cls, plan_proto_slots(pl));
 	if (err) {
 		fill_error(d, 0, "map %s: %s: %s", "tlsfw_proto", "update failed", err);
 		return err;

@@ -312,9 +312,9 @@ static void proto_terms(struct lower *l, unsigned int i, uint64_t *b)
  * same, and is copied. */
 static int lower_proto(struct lower *l)
 {
-	/* every slot is written below; mapped apart, not in the plan, so that a plan (and the
-	 * struct compiled around it) is not 800 KB to zero in every process */
-	uint32_t *cls = cls_table_alloc(TLSFW_PROTO_SLOTS);
+	/* every slot in use is written below; mapped apart, not in the plan, so that a plan
+	 * (and the struct compiled around it) is not 800 KB to zero in every process */
+	uint32_t *cls = cls_table_alloc(TLSFW_PROTO_SLOTS, plan_proto_slots(l->pl));
 	/* Name classes (8..63) only when some rule has a name; content classes are below 8. */
 	unsigned int n_pl = !l->pl->has_content ? 1 : l->pl->has_names ? TLSFW_PL_VALUES : 8;
 	unsigned int n_ct = l->pl->has_state ? TLSFW_CT_VALUES : 1;
@@ -344,8 +344,9 @@ static int lower_proto(struct lower *l)
 			}
 		}
 	}
-	/* the others are copies of a block in use, one memcpy each */
-	for (unsigned int ct = 0; ct < TLSFW_CT_VALUES; ct++)
+	/* the others are copies of a block in use, one memcpy each; none without state and
+	 * content rules (plan_proto_slots) */
+	for (unsigned int ct = 0; plan_proto_slots(l->pl) > 512 && ct < TLSFW_CT_VALUES; ct++)
 		for (unsigned int pc = 0; pc < TLSFW_PL_VALUES; pc++)
 			if (ct >= n_ct || pc >= n_pl)
 				memcpy(cls + (ct * TLSFW_PL_VALUES + pc) * 512,
@@ -555,6 +556,9 @@ static int cut_fields(struct lower *l, struct cut_field *f, int nf)
 	for (int k = 0; k < nf; k++)
 		bss_all(f[k].set, all + k * w);
 	for (int k = 0; k < nf; k++) {
+		uint32_t n = f[k].set->n;
+		bool same = true;
+
 		for (size_t i = 0; i < w; i++) {
 			stop[i] = ~0ull;
 			for (int j = 0; j < nf; j++)
@@ -564,7 +568,10 @@ static int cut_fields(struct lower *l, struct cut_field *f, int nf)
 		err = bss_cut(f[k].set, stop, map);
 		if (err)
 			goto out;
-		for (size_t i = 0; i < f[k].ref.n; i++) {
+		for (uint32_t c = 0; c < n && same; c++)
+			same = map[c] == c;
+		/* ids kept: the stored ones stand (a port table of one class is never touched) */
+		for (size_t i = 0; !same && i < f[k].ref.n; i++) {
 			uint32_t *v = (uint32_t *)((char *)f[k].ref.first + i * f[k].ref.stride);
 
 			*v = map[*v];
@@ -583,7 +590,7 @@ static int cut_phase0(struct lower *l)
 {
 	struct plan *pl = l->pl;
 	struct cut_field f[] = {
-		{ &l->proto, CLS_ARRAY(pl->proto_cls, TLSFW_PROTO_SLOTS) },
+		{ &l->proto, CLS_ARRAY(pl->proto_cls, plan_proto_slots(pl)) },
 		{ &l->sport, CLS_ARRAY(pl->sport_cls, TLSFW_PORT_SLOTS) },
 		{ &l->dport, CLS_ARRAY(pl->dport_cls, TLSFW_PORT_SLOTS) },
 		{ &l->src, CLS_FIELD(pl->src, pl->n_src, cls) },
@@ -827,10 +834,10 @@ int lower_bpf(struct plan *pl, struct diag *d)
 	return -E2BIG;
 }
 
-uint32_t *cls_table_alloc(size_t n)
+uint32_t *cls_table_alloc(size_t n, size_t used)
 {
 	void *t = mmap(NULL, n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | (used == n ? MAP_POPULATE : 0), -1, 0);
 
 	return t == MAP_FAILED ? NULL : t;
 }

@@ -25,11 +25,12 @@ struct lower {
 	const char *overflow;	    /* which table went over its map, for the message */
 };
 
-/* A class table of n words (the plan's proto_cls, sport_cls, dport_cls), every word written
- * by the lowering: its pages mapped and populated in one call, not faulted in one at a time
- * (a first touch cost 6 to 22 us a page on the VMs measured, performance.md; the three
- * tables are 320 pages). NULL when out of memory. */
-uint32_t *cls_table_alloc(size_t n);
+/* A class table of n words (the plan's proto_cls, sport_cls, dport_cls), of which the
+ * lowering writes the first used: when that is all of them, its pages mapped and populated in
+ * one call, not faulted in one at a time (a first touch cost 6 to 22 us a page on the VMs
+ * measured, performance.md; the three tables are 320 pages); else only the pages touched
+ * are. NULL when out of memory. */
+uint32_t *cls_table_alloc(size_t n, size_t used);
 void cls_table_free(uint32_t *t, size_t n);
 
 /* Phase 0 for a port field (sport, or dport with ICMP types): pl->sport_cls or dport_cls. */

@@ -145,14 +145,13 @@ static int sweep_build(struct lower *l, bool dport, size_t n_ev, struct sweep *s
 int lower_ports(struct lower *l, bool dport)
 {
 	struct bsset *cls = dport ? &l->dport : &l->sport;
-	uint32_t *tab = cls_table_alloc(TLSFW_PORT_SLOTS); /* every slot written below */
-	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt));
+	uint32_t *cnt = calloc(l->n_terms ? l->n_terms : 1, sizeof(*cnt)), *tab = NULL, id0;
 	struct sweep sw = { 0 };
 	uint64_t *cur = l->tmp;
 	size_t n_ev = 0;
 	int err = -ENOMEM;
 
-	if (!tab || !cnt)
+	if (!cnt)
 		goto out;
 	memset(cur, 0, l->w * sizeof(*cur));
 	for (size_t t = 0; t < l->n_terms; t++) {
@@ -165,6 +164,18 @@ int lower_ports(struct lower *l, bool dport)
 		for (int h = 0; h < 2; h++)
 			n_ev += pab[h] ? 2 * pab[h]->n : 0;
 	}
+	/* No term has the field: one class, every slot's. As the field's first class it is 0,
+	 * which is what a fresh mapping reads: no slot written, no page touched (the data
+	 * plane and the fill do not read the field then; cut_fields leaves it as it is). */
+	if (!n_ev && !cls->n) {
+		err = bss_intern(cls, cur, &id0);
+		tab = err || id0 ? NULL : cls_table_alloc(TLSFW_PORT_SLOTS, 0);
+		err = err ?: tab ? 0 : -ENOMEM;
+		goto done;
+	}
+	tab = cls_table_alloc(TLSFW_PORT_SLOTS, TLSFW_PORT_SLOTS); /* every slot written below */
+	if (!tab)
+		goto out;
 	err = sweep_build(l, dport, n_ev, &sw);
 	/* at most one class per elementary interval, and the one of no ports */
 	if (!err)
@@ -198,6 +209,7 @@ int lower_ports(struct lower *l, bool dport)
 			tab[p] = id;
 		pos = next;
 	}
+done:
 	if (err)
 		goto out;
 	if (dport)

@@ -77,6 +77,9 @@ static int classify(const struct plan *pl, const struct ref_pkt *pkt, unsigned i
 	}
 	if (!found)
 		return -ENOENT;
+	/* without state and content rules only the first block is in use (plan_proto_slots) */
+	if (plan_proto_slots(pl) == 512)
+		ct = pc = 0;
 	p = pl->proto_cls[(ct * TLSFW_PL_VALUES + pc) * 512 + fam * 256 + pkt->proto];
 	if (pl->fields & TLSFW_F_SPORT)
 		s = pl->sport_cls[pkt->has_ports ? pkt->sport : TLSFW_PORT_NONE];
