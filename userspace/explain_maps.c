@@ -238,7 +238,7 @@ int explain_live_decide(const struct explain_live *l, uint32_t ifindex,
 	 * condition. The result is the one lookup under the facts would give (every rule admits
 	 * UNKNOWN: a rule found first without such a condition is the first that matches under
 	 * any facts), and reads only the protocol slots a policy without such rules has written
-	 * (bpf_fill.c, proto_slots_read).
+	 * (plan_proto_slots in plan.h).
 	 */
 	err = err ?: classify(l, p, cw & TLSFW_DW_LOW, true, &v->rule_word);
 	if (!err && (v->rule_word & (TLSFW_DW_INSPECT | TLSFW_DW_STATE)))

@@ -168,8 +168,8 @@ int lower_ports(struct lower *l, bool dport)
 	 * which is what a fresh mapping reads: no slot written, no page touched (the data
 	 * plane and the fill do not read the field then; cut_fields leaves it as it is). */
 	if (!n_ev && !cls->n) {
-		err = bss_intern(cls, cur, &id0);
-		tab = err || id0 ? NULL : cls_table_alloc(TLSFW_PORT_SLOTS, 0);
+		err = bss_intern(cls, cur, &id0); /* the set's first class: id 0 */
+		tab = err ? NULL : cls_table_alloc(TLSFW_PORT_SLOTS, 0);
 		err = err ?: tab ? 0 : -ENOMEM;
 		goto done;
 	}

@@ -96,7 +96,8 @@ struct plan {
  * content condition. The data plane then never looks a packet up under its facts:
  * decide_rule() does so only after a first lookup found a rule word with TLSFW_DW_STATE or
  * TLSFW_DW_INSPECT (architecture.md, "Generations and filling"). The other slots are not
- * written: 384 blocks copied and filled cost 3 ms of a 1-rule apply (performance.md).
+ * written: the 383 copies of the first block and their fill cost 3 ms of a 1-rule apply
+ * (performance.md, "Eighth round").
  */
 static inline size_t plan_proto_slots(const struct plan *pl)
 {
