@@ -735,7 +735,8 @@ int bpf_clear_gen(const struct bpf_maps *m, unsigned int gen)
 	}
 	if (!err)
 		err = set_cfg(m, gen, &(struct tlsfw_cfg){ 0 });
-	/* proto and port arrays are not cleared: every fill writes them whole */
+	/* proto and port arrays are not cleared: a fill writes every word its generation can
+	 * read (fill_phase0) before any packet reads it, and the other words are never read */
 	if (!err)
 		err = clear_hash(m->ctx, sizeof(struct tlsfw_ctx_key), sizeof(struct tlsfw_ctx_val),
 				 offsetof(struct tlsfw_ctx_key, gen), gen);
