@@ -4,9 +4,10 @@
  * conntrack lookup kfuncs only read the table: conntrack fills it for a network namespace
  * only while some user has asked for it there (nf_ct_netns_get), which an nftables rule
  * with a `ct` expression does when it is created, even in a chain that no hook reaches. So
- * tlsfw keeps table inet tlsfw_conntrack, one regular chain and one rule `ct state 0` that no packet ever runs:
- * measured, without it the kfuncs find no entry; with it every forwarded flow has one. A
- * kernel without nf_conntrack refuses the rule, which names the missing feature.
+ * tlsfw keeps table inet tlsfw_conntrack, one regular chain and one rule `ct state 0` that
+ * no packet ever runs: measured, without it the kfuncs find no entry; with it every
+ * forwarded flow has one. A kernel without nf_conntrack refuses the rule, which names the
+ * missing feature.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -14,11 +14,7 @@ _Static_assert(SHA256_DIGEST_SIZE == 32, "the policy hash is 32 bytes");
 
 void policy_hash(const void *buf, size_t len, uint8_t out[32])
 {
-	struct sha256_ctx c;
-
-	sha256_init(&c);
-	sha256_update(&c, len, buf);
-	sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+	policy_hash_parts(&(struct hash_part){ buf, len }, 1, out);
 }
 
 void policy_hash_parts(const struct hash_part *parts, size_t n, uint8_t out[32])

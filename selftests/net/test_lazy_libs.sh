@@ -21,8 +21,8 @@ done
 
 # loaded: the libraries the dynamic loader opened for: $OPT ARGS...
 loaded() {
-	LD_DEBUG=files "$OPT" "$@" 2>&1 >/dev/null | grep -Eo 'file=[^ ]+ \[0\]; +(needed|dynamically loaded)' |
-		awk '{ print $1 }' | sort -u
+	LD_DEBUG=files "$OPT" "$@" 2>&1 >/dev/null |
+		grep -Eo 'file=[^ ]+ \[0\]; +(needed|dynamically loaded)' | awk '{ print $1 }' | sort -u
 }
 
 loaded check "$ROOT/policies/block-quic.conf" >"$TMP/check"

@@ -290,7 +290,8 @@ srv nft delete table ip synrestart_rst || fail "nft: delete the server's synrest
 n=$(jget "$TMP/sr-resync.json" "d['data']")
 [ "$n" -gt 0 ] || fail "a new connection after the server forgot the old one: the ClientHello got no answer ($(cat "$TMP/sr-resync.json"))"
 got=$(rule_flows req-restart flows_passed flows_cut)
-[ "$got" = "3 2" ] || fail "a new connection after the server forgot the old one: req-restart counted '$got', expected '3 2'"
+[ "$got" = "3 2" ] ||
+	fail "a new connection after the server forgot the old one: req-restart counted '$got', expected '3 2'"
 ok "a new connection that the server and conntrack resynchronise on passes: the server answered the ClientHello with $n bytes"
 
 # The same restart against a name rule: a ClientHello for an allowed name at the new ISN, then
