@@ -17,6 +17,18 @@ LAZY_PKGS := libcurl libunbound libmicrohttpd gnutls libssl libcrypto
 # Recursive (=) so that a sub-make run after install-deps sees the new packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null) $(SONAMES)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+# build/tlsfw takes these from their static archives (STATIC_LIBS=1, the default): mapping
+# eight shared libraries cost every command about 1.5 ms of its start on a VM (performance.md,
+# "Ninth round"). STATIC_LIBS=0 links them as shared libraries, as a distribution package
+# would. libmnl (no archive in Debian) and libc stay shared, the lazy libraries dlopen()ed.
+STATIC_LIBS ?= 1
+STATIC_PKGS := libbpf yaml-0.1 libnftnl json-c nettle libxcrypt
+ifeq ($(STATIC_LIBS),1)
+PROG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs $(STATIC_PKGS) 2>/dev/null) -lelf -lz \
+	-Wl,-Bdynamic -lmnl
+else
+PROG_LIBS = $(PKG_LIBS)
+endif
 # Tests and benches also call OpenSSL themselves (ClientHellos, HMACs, test certificates).
 TEST_LIBS = $(PKG_LIBS) $(shell pkg-config --libs libssl libcrypto 2>/dev/null)
 soname = $(shell objdump -p $$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2).so 2>/dev/null | awk '/SONAME/ { print $$2 }')
@@ -122,7 +134,7 @@ $(BUILD)/libtlsfw.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tlsfw: $(OBJ)/main.o $(BUILD)/libtlsfw.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PROG_LIBS)
 
 # Sanitized build: every userspace test runs under ASan and UBSan.
 $(ASAN)/obj/%.o: userspace/%.c $(US_HDRS) | $(SKELS)

@@ -5,7 +5,9 @@
 # performance.md "Process start"). Both binaries under test (the ASan one and the optimized
 # one) name none of them as a dependency; `tlsfw check` loads none of them (the dynamic
 # loader's own account, LD_DEBUG=files); a TLS probe does open libssl and libcrypto, so the
-# check of `check` can fail.
+# check of `check` can fail. The optimized binary takes libbpf, libyaml, libnftnl, json-c,
+# Nettle, libxcrypt, libelf and zlib from their archives (the Makefile's STATIC_LIBS, default
+# 1): none of them is a dependency either.
 . "$(dirname "$0")/lib.sh"
 
 LAZY='libssl|libcrypto|libcurl|libunbound|libmicrohttpd|libgnutls'
@@ -14,10 +16,17 @@ OPT=$ROOT/${BUILD:-build}/tlsfw
 
 for bin in "$TLSFW" "$OPT"; do
 	objdump -p "$bin" >"$TMP/deps" || fail "objdump -p $bin"
-	grep -q 'NEEDED.*libbpf' "$TMP/deps" || fail "objdump -p $bin lists no libbpf: not read"
+	grep -q 'NEEDED.*libc\.so' "$TMP/deps" || fail "objdump -p $bin lists no libc: not read"
 	grep -E "NEEDED.*($LAZY)" "$TMP/deps" && fail "$bin links a library it should open on use"
 	ok "$(basename "$(dirname "$bin")")/tlsfw: none of $LAZY is a dependency"
 done
+
+STATIC='libbpf|libyaml|libnftnl|libjson-c|libnettle|libcrypt|libelf|libz\.'
+if [ "${STATIC_LIBS:-1}" = 1 ]; then
+	objdump -p "$OPT" | grep -E "NEEDED.*($STATIC)" &&
+		fail "$OPT links a library it should take from its archive"
+	ok "$(basename "$(dirname "$OPT")")/tlsfw: none of $STATIC is a shared dependency"
+fi
 
 # loaded: the libraries the dynamic loader opened for: $OPT ARGS...
 loaded() {
@@ -26,7 +35,7 @@ loaded() {
 }
 
 loaded check "$ROOT/policies/block-quic.conf" >"$TMP/check"
-grep -q 'file=libbpf' "$TMP/check" || fail "LD_DEBUG=files shows no libbpf for check: not read"
+grep -q 'file=libc\.so' "$TMP/check" || fail "LD_DEBUG=files shows no libc for check: not read"
 grep -E "$LAZY" "$TMP/check" && fail "tlsfw check opened a library it does not use"
 ok "tlsfw check opens $(wc -l <"$TMP/check") libraries, none of $LAZY"
 
