@@ -27,14 +27,22 @@ static struct {
 	void *stack;
 } early;
 
+/* The lock file's path, once the detached waiter is about to start: it then opens the file by
+ * this path alone (it shares this process's memory, grace_detach). */
+static char detached_path[LOCK_PATH_LEN];
+
 /* The lock file, opened with FLAGS: a descriptor or -errno. */
 static int counter_open(int flags)
 {
-	char path[LOCK_PATH_LEN];
+	char buf[LOCK_PATH_LEN];
+	const char *path = detached_path;
 	int fd;
 
-	if (ns_lock_path(path, sizeof(path)))
-		return -errno;
+	if (!path[0]) {
+		if (ns_lock_path(buf, sizeof(buf)))
+			return -errno;
+		path = buf;
+	}
 	fd = open(path, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -207,21 +215,43 @@ void grace_flip_end(bool committed)
 		detach_pending = true;
 }
 
-void grace_detach(void)
+/* The detached waiter. Nothing of the parent's: no terminal's signals, no pipe a caller reads
+ * to its end, no lock or map kept (its descriptors are copies: CLONE_FILES is not given).
+ * Only system calls, on a stack of its own: it shares the memory, and glibc's state, of a
+ * parent that is exiting meanwhile. */
+static int detached_wait(void *arg)
 {
-	pid_t pid;
-
-	if (!detach_pending)
-		return;
-	detach_pending = false;
-	pid = fork();
-	if (pid)
-		return; /* the parent; or no waiter (-1): the next apply waits itself */
-	/* Nothing of the parent's: no terminal's signals, no pipe a caller reads to its end,
-	 * no lock or map kept. */
 	setsid();
 	close_range(0, ~0U, 0);
 	grace_period();
 	counter_step(QUIET);
-	_exit(0);
+	return 0;
+}
+
+/*
+ * clone(CLONE_VM) rather than fork(): a fork copied the page tables of the whole process (the
+ * compiler's heap, the mapped maps) and the parent then tore its own down at exit, both
+ * while the caller waited (performance.md, "Tenth round"). This child takes the address
+ * space over instead: the parent's exit leaves it to the child, which frees it after its
+ * wait, when nobody waits for it.
+ */
+void grace_detach(void)
+{
+	void *stack;
+
+	if (!detach_pending)
+		return;
+	detach_pending = false;
+	if (ns_lock_path(detached_path, sizeof(detached_path))) {
+		detached_path[0] = '\0';
+		return; /* no waiter: the next apply waits itself */
+	}
+	stack = mmap(NULL, EARLY_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return;
+	/* SIGCHLD as fork's: the parent exits without waiting, and init collects it. The stack
+	 * is never unmapped: it goes with the address space. */
+	if (clone(detached_wait, (char *)stack + EARLY_STACK, CLONE_VM | SIGCHLD, NULL) < 0)
+		munmap(stack, EARLY_STACK);
 }

@@ -39,8 +39,9 @@ int grace_flip_begin(void);
 /* Under the lock: the apply that called grace_flip_begin is over. Committed: FLIPPED, and
  * grace_detach will leave a waiter behind. */
 void grace_flip_end(bool committed);
-/* At the end of the command, every lock and descriptor released: fork the waiter that marks
- * QUIET after a grace period (it closes every descriptor it inherited). */
+/* At the end of the command, every lock and descriptor released: start the waiter that marks
+ * QUIET after a grace period (it closes every descriptor it inherited, and takes the address
+ * space over when this process exits). */
 void grace_detach(void);
 
 /* The wait itself, synchronously. */
