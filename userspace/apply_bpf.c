@@ -520,7 +520,7 @@ static int flip(struct apply_ctx *c)
 	return apply_undo_push(c, (struct undo){ .kind = U_FLIP });
 }
 
-/* New maps under programs that read others (flows: resized, progs_fit_flows): no packet reads
+/* New maps under programs that read others (tables resized, progs_fit_tables): no packet reads
  * them until a program is swapped, so their generation switches now, not at the flip; each
  * interface then goes from the old policy to the new one as its program is replaced, never
  * through the empty generation of maps that were just made. */
@@ -747,9 +747,14 @@ static int run(struct apply_ctx *c)
 	if ((err = step(c, "find")))
 		return err;
 	c->progs.flows = c->pl->flows;
-	err = progs_fit_flows(&c->st, c->pl->flows); /* another size: the cold path */
+	/* A new name table is whole for a policy with names or a flow table (flows: set, or a
+	 * rule keeping flows): only a policy that keeps no flow at all makes both small. */
+	c->progs.names = c->pl->has_names || c->pl->flows;
+	/* tables too small or of another size: the cold path */
+	err = progs_fit_tables(&c->st, c->pl->flows, c->pl->has_names);
 	if (err < 0)
-		return apply_fail(c, err, "cannot read the flow table in use: %s", strerror(-err));
+		return apply_fail(c, err, "cannot read the flow and name tables in use: %s",
+				  strerror(-err));
 	if (c->st.have_maps) {
 		err = state_meta_read(&c->st.maps, &c->old);
 		if (err)

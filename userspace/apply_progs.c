@@ -65,16 +65,31 @@ static int prog_role(int fd, uint8_t tag[8], uint32_t *id)
 	return -ENOENT;
 }
 
-int progs_fit_flows(struct state *st, uint32_t flows)
+/* The name table's entries for a policy without names: the map is a hash without
+ * preallocation, but its buckets are allocated (4 MiB, 7 ms at its full size) and every
+ * replacement scans them (bpf_clear_gen). */
+#define NAMES_NONE 64
+
+/* Entries of map fd (0: unreadable, errno set). */
+static uint32_t map_entries(int fd)
 {
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
 
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+int progs_fit_tables(struct state *st, uint32_t flows, bool names)
+{
+	uint32_t have_flows, have_names;
+
 	if (!st->have_maps)
 		return 0;
-	if (bpf_obj_get_info_by_fd(st->maps.flows, &info, &len))
-		return -errno;
-	if (info.max_entries == flows)
+	have_flows = map_entries(st->maps.flows);
+	have_names = have_flows ? map_entries(st->maps.names) : 0;
+	if (!have_names)
+		return errno ? -errno : -EIO;
+	if ((!flows || have_flows == flows) && (!names || have_names >= 2 * TLSFW_NAMES_MAX))
 		return 0;
 	progs_let_go(st);
 	return 1;
@@ -209,6 +224,7 @@ int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share
 {
 	unsigned int want = 0;
 	struct tlsfw *skel, **grown;
+	uint32_t flows, names;
 	int err;
 
 	for (unsigned int r = 0; r < TLSFW_ROLES; r++)
@@ -226,9 +242,19 @@ int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share
 	if (!skel)
 		return -ENOMEM;
 	p->skels[p->n_skels++] = skel;
-	/* before reuse_maps, which compares sizes: the flow table is the policy's size */
-	if (p->flows && (err = bpf_map__set_max_entries(skel->maps.tlsfw_flows, p->flows))) {
-		diag_error(d, NULL, "cannot size the flow table: %s", strerror(-err));
+	/* Before reuse_maps, which compares sizes: the tables sized by need are the policy's
+	 * size when new, the size in force when shared (progs_fit_tables said they fit). */
+	flows = p->flows ? p->flows : TLSFW_FLOWS_MIN;
+	names = p->names ? 2 * TLSFW_NAMES_MAX : NAMES_NONE;
+	if (share &&
+	    (!(flows = map_entries(share->flows)) || !(names = map_entries(share->names)))) {
+		err = errno ? -errno : -EIO;
+		diag_error(d, NULL, "cannot read the tables in use: %s", strerror(-err));
+		return err;
+	}
+	if ((err = bpf_map__set_max_entries(skel->maps.tlsfw_flows, flows)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.tlsfw_names, names))) {
+		diag_error(d, NULL, "cannot size the flow and name tables: %s", strerror(-err));
 		return err;
 	}
 	if (share && (err = reuse_maps(skel, share, d)))

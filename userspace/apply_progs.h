@@ -29,7 +29,10 @@ struct progs {
 	uint8_t build[32];	     /* this binary's build */
 	struct tlsfw **skels;	     /* loaded objects (their programs and maps) */
 	size_t n_skels;
-	uint32_t flows; /* tlsfw_flows entries of every load (0: the object's default) */
+	/* The tables a policy may not need, sized by need (progs_fit_tables): tlsfw_flows entries
+	 * of a new map (0: TLSFW_FLOWS_MIN), and whether a new tlsfw_names is whole */
+	uint32_t flows;
+	bool names;
 };
 
 void progs_init(struct progs *p);
@@ -37,12 +40,15 @@ void progs_init(struct progs *p);
 void progs_free(struct progs *p);
 
 /*
- * Whether the maps in use (st) hold a flow table of `flows` entries. A map's size is fixed
- * when it is made, so when they do not, they are let go (closed, st->have_maps false): the
- * apply takes the cold path, new maps and programs loaded for every hook. Returns 1 when they
- * were let go, 0 when they fit (or there are none), -errno when the kernel could not be asked.
+ * Whether the maps in use (st) fit a policy: a flow table of `flows` entries (0: any), and a
+ * name table of TLSFW_NAMES_MAX per generation when it has names. A policy without such
+ * rules makes them small (progs_load) and takes whatever is in force. A map's size is fixed
+ * when it is made, so when they do not fit, they are let go (closed, st->have_maps false):
+ * the apply takes the cold path, new maps and programs loaded for every hook. Returns 1 when
+ * they were let go, 0 when they fit (or there are none), -errno when the kernel could not be
+ * asked.
  */
-int progs_fit_flows(struct state *st, uint32_t flows);
+int progs_fit_tables(struct state *st, uint32_t flows, bool names);
 
 /* Let the maps in use go (closed, st->have_maps false): the apply takes the cold path. */
 void progs_let_go(struct state *st);

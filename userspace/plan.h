@@ -53,12 +53,15 @@ struct plan {
 	uint8_t malformed_action;
 	uint8_t frag_mode;
 	uint8_t midstream_action; /* enum tlsfw_action: require: tls on flows without state */
-	uint32_t flows;		  /* flow table entries (the policy's flows:, or the default) */
-	bool has_content;	  /* some rule is a content rule */
-	bool has_names;		  /* some rule is a name rule (sni:, ech:): TLSFW_CFG_NAMES */
-	uint8_t sni_unordered;	  /* enum tlsfw_action: segments beyond a gap before a name */
-	struct name_table names;  /* the name rules' lists (keys for generation 0) */
-	bool has_state;		  /* some rule has state: */
+	/* flow table entries: the policy's flows:, else the default when a rule follows TCP flows
+	 * (plan_follows_flows); 0: none, any table in force will do (a new one is
+	 * TLSFW_FLOWS_MIN: preallocated, the default's costs 45 ms and 28 MiB, performance.md) */
+	uint32_t flows;
+	bool has_content;	 /* some rule is a content rule */
+	bool has_names;		 /* some rule is a name rule (sni:, ech:): TLSFW_CFG_NAMES */
+	uint8_t sni_unordered;	 /* enum tlsfw_action: segments beyond a gap before a name */
+	struct name_table names; /* the name rules' lists (keys for generation 0) */
+	bool has_state;		 /* some rule has state: */
 
 	/* the rule list, in order: failing probes' drop rules first, then the policy's */
 	struct plan_rule *rules;
@@ -102,6 +105,16 @@ struct plan {
 static inline size_t plan_proto_slots(const struct plan *pl)
 {
 	return pl->has_content || pl->has_state ? TLSFW_PROTO_SLOTS : 512;
+}
+
+/* Does a rule of pl keep state in the flow table (require: tls, sni:, ech:)? payload: quic
+ * does not: a datagram is judged alone. */
+static inline bool plan_follows_flows(const struct plan *pl)
+{
+	for (size_t i = 0; i < pl->n_rules; i++)
+		if (pl->rules[i].require_tls || pl->rules[i].names)
+			return true;
+	return false;
 }
 
 /* What the lowering is given besides the checked policy. */

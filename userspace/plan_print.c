@@ -151,8 +151,11 @@ static void print_bpf_proto(const struct plan *pl, FILE *out)
 		print_runs(cls + 256, 256, pre, out);
 	}
 	if (pl->has_content)
-		fprintf(out, "midstream: %s\nflows: %u\n",
-			name_of(pol_action_names, 3, pl->midstream_action), pl->flows);
+		fprintf(out, "midstream: %s\n", name_of(pol_action_names, 3, pl->midstream_action));
+	if (pl->has_content && pl->flows)
+		fprintf(out, "flows: %u\n", pl->flows);
+	else if (pl->has_content) /* the table in force, or a new one of TLSFW_FLOWS_MIN */
+		fprintf(out, "flows: none (no rule keeps a flow)\n");
 }
 
 static void print_bpf(const struct plan *pl, FILE *out)

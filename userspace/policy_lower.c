@@ -82,11 +82,14 @@ int policy_lower(const struct policy *p, const struct lower_opts *o, struct plan
 	out->malformed_action = p->malformed;
 	out->frag_mode = p->fragments;
 	out->midstream_action = p->midstream;
-	out->flows = p->flows ? p->flows : TLSFW_FLOWS_DEFAULT;
 	out->sni_unordered = p->sni_unordered;
 	err = lower_ifaces(p, out);
 	if (!err)
 		err = lower_rule_list(p, o, out);
+	if (!err)
+		out->flows = p->flows		     ? p->flows :
+			     plan_follows_flows(out) ? TLSFW_FLOWS_DEFAULT :
+						       0;
 	if (!err)
 		err = lower_names(out, d);
 	if (!err && (o->bpf || (!o->nft && p->backend == POL_BACKEND_BPF)))

@@ -75,7 +75,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 cold() {
 	local i t
 	for i in $(seq "$RUNS"); do
-		gw_timed "$TLSFW" detach || fail "detach"
+		# its time on stdout would join the applies' in the median
+		gw_timed "$TLSFW" detach >/dev/null || fail "detach"
 		t=$(gw_timed "$TLSFW" apply "$TMP/p$1a.conf") || fail "cold apply of $1 rules"
 		echo "$t"
 	done >"$TMP/t"

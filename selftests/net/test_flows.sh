@@ -6,6 +6,11 @@
 # and JSON, and a TCP handshake crosses the gateway after each apply (the require: tls rule
 # lets a TLS client through; a plain one is cut). A UDP stream to a port every policy drops
 # runs through the applies: not one datagram may cross while new maps replace the old ones.
+# Then sized by need: a policy whose rules keep no flow makes a flow table of 64 entries and a
+# name table of 64; an sni: policy after it loads new maps (65,536 flows, the whole name table
+# of 2 x 131,072); the first policy again keeps them (programs reused), and so does a
+# require: tls policy after that. After a detach: the small tables again, and a require: tls
+# policy after them loads new maps. Each time a TLS client passes and a plain one is cut.
 . "$(dirname "$0")/lib.sh"
 
 topo_up
@@ -70,4 +75,60 @@ sink_stop f
 leaked=$(sink_count f 4 6001)
 [ "$leaked" = 0 ] || fail "$leaked datagrams to the blocked port crossed while the flow table was resized"
 ok "no blocked datagram crossed during the applies that resized the flow table"
+tlsfw detach >/dev/null || fail "detach"
+
+# ---- sized by need ---------------------------------------------------------------------
+{
+	printf 'version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress]\nrules:\n'
+	printf '  - name: block-6001\n    proto: udp\n    dport: 6001\n    action: drop\n'
+} >"$TMP/ports.conf"
+policy "$TMP/req.conf" ""
+{
+	printf 'version: 1\ninterfaces:\n  - name: lan0\n    hooks: [ingress]\nrules:\n'
+	printf '  - name: no-blocked\n    proto: tcp\n    dport: 443\n    sni: [blocked.test]\n'
+	printf '    action: reject\n'
+} >"$TMP/sni.conf"
+# apply_sized FILE LOADED FLOWS NAMES: apply FILE; LOADED: yes (new programs, and so new
+# maps) or no (the programs in use reused, a role new to the policy aside); the tables behind
+# lan0 then have these sizes (bpftool; status too)
+apply_sized() {
+	local names size
+	tlsfw apply "$1" >"$TMP/apply.out" 2>&1 || { cat "$TMP/apply.out"; fail "apply $1"; }
+	if [ "$2" = yes ]; then
+		grep '^programs: ' "$TMP/apply.out" | grep -q -v reused
+	else
+		grep -Eq '^programs: (reused, none loaded|.* loaded, the others reused)$' "$TMP/apply.out"
+	fi || { cat "$TMP/apply.out"; fail "apply $(basename "$1"): programs loaded is not '$2'"; }
+	read -r FLOW_MAP size < <(map_of tlsfw_flows)
+	read -r _ names < <(map_of tlsfw_names)
+	[ "$size $names" = "$3 $4" ] ||
+		fail "$(basename "$1"): flow and name tables of $size and $names entries, want $3 and $4"
+	tlsfw status >"$TMP/status.out" || fail "status"
+	grep -q "^flows    $3 entries" "$TMP/status.out" ||
+		{ cat "$TMP/status.out"; fail "$1: status does not show $3 flows"; }
+	cli curl -sk --max-time 5 -o /dev/null "https://$S4/" ||
+		fail "$(basename "$1"): a TLS client did not pass"
+}
+plain_cut() {
+	cli curl -s --max-time 5 -o /dev/null "http://$S4:443/" && fail "$1: a plain HTTP client passed"
+	return 0
+}
+apply_sized "$TMP/ports.conf" yes 64 64
+ok "a policy whose rules keep no flow: flow and name tables of 64 entries (status: 64)"
+small=$FLOW_MAP
+apply_sized "$TMP/sni.conf" yes 65536 262144
+[ "$FLOW_MAP" != "$small" ] || fail "sni: the flow table (id $FLOW_MAP) was not replaced"
+big=$FLOW_MAP
+ok "sni: after it: new maps, 65,536 flows (id $big) and 262,144 names; TLS passes"
+apply_sized "$TMP/ports.conf" no 65536 262144
+apply_sized "$TMP/req.conf" no 65536 262144
+plain_cut "require: tls on the kept tables"
+[ "$FLOW_MAP" = "$big" ] || fail "the flow table was replaced (id $FLOW_MAP, was $big)"
+ok "the first policy, then require: tls, keep the tables in force (id $big) and the programs"
+tlsfw detach >/dev/null || fail "detach"
+apply_sized "$TMP/ports.conf" yes 64 64
+apply_sized "$TMP/req.conf" yes 65536 262144
+plain_cut "require: tls after the small tables"
+ok "after a detach: the small tables again; require: tls after them loads new maps," \
+	"TLS passes, plain HTTP is cut"
 tlsfw detach >/dev/null || fail "detach"
