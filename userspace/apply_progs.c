@@ -69,6 +69,7 @@ static int prog_role(int fd, uint8_t tag[8], uint32_t *id)
  * preallocation, but its buckets are allocated (4 MiB, 7 ms at its full size) and every
  * replacement scans them (bpf_clear_gen). */
 #define NAMES_NONE 64
+#define NAMES_WHOLE (2 * TLSFW_NAMES_MAX) /* both generations' */
 
 /* Entries of map fd (0: unreadable, errno set). */
 static uint32_t map_entries(int fd)
@@ -89,7 +90,7 @@ int progs_fit_tables(struct state *st, uint32_t flows, bool names)
 	have_names = have_flows ? map_entries(st->maps.names) : 0;
 	if (!have_names)
 		return errno ? -errno : -EIO;
-	if ((!flows || have_flows == flows) && (!names || have_names >= 2 * TLSFW_NAMES_MAX))
+	if ((!flows || have_flows == flows) && (!names || have_names >= NAMES_WHOLE))
 		return 0;
 	progs_let_go(st);
 	return 1;
@@ -245,7 +246,7 @@ int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share
 	/* Before reuse_maps, which compares sizes: the tables sized by need are the policy's
 	 * size when new, the size in force when shared (progs_fit_tables said they fit). */
 	flows = p->flows ? p->flows : TLSFW_FLOWS_MIN;
-	names = p->names ? 2 * TLSFW_NAMES_MAX : NAMES_NONE;
+	names = p->names ? NAMES_WHOLE : NAMES_NONE;
 	if (share &&
 	    (!(flows = map_entries(share->flows)) || !(names = map_entries(share->names)))) {
 		err = errno ? -errno : -EIO;

@@ -16,10 +16,10 @@
 
 #define LOCK_PATH_LEN 64
 
-/* The process grace_start began (clone(CLONE_VM), not a thread: a second thread turns
- * glibc's malloc to its locked path for good, which cost the compiler of a 4,096-rule policy
- * 10 ms of CPU, measured). It runs one system call on a stack of its own and exits. */
-#define EARLY_STACK (64 * 1024)
+/* The waiters are clone(CLONE_VM) processes, not threads (a second thread turns glibc's
+ * malloc to its locked path for good, which cost the compiler of a 4,096-rule policy 10 ms
+ * of CPU, measured), each making system calls on a stack of its own. */
+#define WAITER_STACK (64 * 1024)
 
 static struct {
 	pid_t pid;	/* 0: none running */
@@ -122,6 +122,27 @@ static int early_wait(void *arg)
 	return 0;
 }
 
+/* Start fn in a clone(CLONE_VM | flags) child on a stack of its own, which *stack receives
+ * (to unmap once the child has ended). Returns its pid, or 0 (and *stack NULL) when none
+ * started. */
+static pid_t waiter_start(int (*fn)(void *), int flags, void **stack)
+{
+	pid_t pid;
+
+	*stack = mmap(NULL, WAITER_STACK, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (*stack == MAP_FAILED) {
+		*stack = NULL;
+		return 0;
+	}
+	pid = clone(fn, (char *)*stack + WAITER_STACK, CLONE_VM | flags, NULL);
+	if (pid > 0)
+		return pid;
+	munmap(*stack, WAITER_STACK);
+	*stack = NULL;
+	return 0;
+}
+
 void grace_start(void)
 {
 	long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
@@ -132,20 +153,9 @@ void grace_start(void)
 	 * covered by the wait that follows. */
 	if (flips_read(&early.flips))
 		return;
-	early.stack = mmap(NULL, EARLY_STACK, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (early.stack == MAP_FAILED) {
-		early.stack = NULL;
-		return;
-	}
 	/* No exit signal: collected with __WCLONE. A stopping signal sent to the process group
 	 * may end it early, which grace_since_flip sees in its status. */
-	early.pid = clone(early_wait, (char *)early.stack + EARLY_STACK, CLONE_VM, NULL);
-	if (early.pid < 0) {
-		early.pid = 0;
-		munmap(early.stack, EARLY_STACK);
-		early.stack = NULL;
-	}
+	early.pid = waiter_start(early_wait, 0, &early.stack);
 }
 
 /* Whether the early waiter has ended with its wait complete; once it has ended (either
@@ -160,7 +170,7 @@ static bool early_reap(void)
 	if (r == 0)
 		return false;
 	early.pid = 0;
-	munmap(early.stack, EARLY_STACK);
+	munmap(early.stack, WAITER_STACK);
 	early.stack = NULL;
 	return r > 0 && WIFEXITED(status) && !WEXITSTATUS(status);
 }
@@ -246,12 +256,7 @@ void grace_detach(void)
 		detached_path[0] = '\0';
 		return; /* no waiter: the next apply waits itself */
 	}
-	stack = mmap(NULL, EARLY_STACK, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return;
 	/* SIGCHLD as fork's: the parent exits without waiting, and init collects it. The stack
 	 * is never unmapped: it goes with the address space. */
-	if (clone(detached_wait, (char *)stack + EARLY_STACK, CLONE_VM | SIGCHLD, NULL) < 0)
-		munmap(stack, EARLY_STACK);
+	waiter_start(detached_wait, SIGCHLD, &stack);
 }

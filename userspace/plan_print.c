@@ -150,11 +150,12 @@ static void print_bpf_proto(const struct plan *pl, FILE *out)
 		snprintf(pre, sizeof(pre), "  state %s ipv6 ", pol_state_names[c - 1]);
 		print_runs(cls + 256, 256, pre, out);
 	}
-	if (pl->has_content)
-		fprintf(out, "midstream: %s\n", name_of(pol_action_names, 3, pl->midstream_action));
-	if (pl->has_content && pl->flows)
+	if (!pl->has_content)
+		return;
+	fprintf(out, "midstream: %s\n", name_of(pol_action_names, 3, pl->midstream_action));
+	if (pl->flows)
 		fprintf(out, "flows: %u\n", pl->flows);
-	else if (pl->has_content) /* the table in force, or a new one of TLSFW_FLOWS_MIN */
+	else /* the table in force, or a new one of TLSFW_FLOWS_MIN */
 		fprintf(out, "flows: none (no rule keeps a flow)\n");
 }
 
