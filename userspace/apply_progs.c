@@ -2,16 +2,20 @@
 /* The programs an apply attaches: reused when they are this build's, else loaded. See
  * apply_progs.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "apply_progs.h"
 #include "tlsfw.build.h"
 #include "tlsfw.skel.h"
+
+#define TLSFW_PREMADE_MAX 64 /* more maps than the object has: premake_maps gives up */
 
 static const char *const kernel_names[TLSFW_ROLES] = {
 	[TLSFW_ROLE_XDP] = "tlsfw_xdp",
@@ -194,6 +198,111 @@ static int reuse_maps(struct tlsfw *skel, const struct bpf_maps *share, struct d
 	return 0;
 }
 
+/* One map made ahead of the load (premake_maps), with the object's BTF types. */
+struct premade {
+	struct bpf_map *map;
+	int btf_fd;
+	int fd; /* or -errno */
+};
+
+static void premake_one(struct premade *m)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .btf_fd = m->btf_fd,
+		    .btf_key_type_id = bpf_map__btf_key_type_id(m->map),
+		    .btf_value_type_id = bpf_map__btf_value_type_id(m->map),
+		    .map_flags = bpf_map__map_flags(m->map),
+		    .map_extra = bpf_map__map_extra(m->map));
+
+	m->fd = bpf_map_create(bpf_map__type(m->map), bpf_map__name(m->map),
+			       bpf_map__key_size(m->map), bpf_map__value_size(m->map),
+			       bpf_map__max_entries(m->map), &o);
+	if (m->fd < 0)
+		m->fd = -errno;
+}
+
+static void *premake_thread(void *arg)
+{
+	premake_one(arg);
+	return NULL;
+}
+
+/* What making a map costs, roughly: the kernel fills a preallocated hash table's every
+ * entry into its free lists, which is what takes time; other maps are a zeroed area. */
+static uint64_t prealloc_bytes(const struct bpf_map *map)
+{
+	switch (bpf_map__type(map)) {
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+		if (bpf_map__map_flags(map) & BPF_F_NO_PREALLOC)
+			return 0;
+		return (uint64_t)bpf_map__max_entries(map) *
+		       (bpf_map__key_size(map) + bpf_map__value_size(map));
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The kernel makes the maps one after the other, and two of them take most of that time on
+ * a cold apply: the flow table (65,536 preallocated LRU entries: 42 ms when a policy keeps
+ * flows) and the fragment table (11 ms) (performance.md, "Twelfth round"). Make the
+ * costliest map on a thread of its own while this one makes the others, then hand
+ * them to the load (bpf_map__reuse_fd) as the shared maps of a replacement are. They carry a
+ * copy of the object's BTF, typed as libbpf would have made them. libbpf still makes its own
+ * data sections and the maps of maps (their inner map first). Any failure here leaves all of
+ * the making to the load, which reports it.
+ */
+static void premake_maps(struct tlsfw *skel)
+{
+	const struct btf *obj_btf = bpf_object__btf(skel->obj);
+	struct premade m[TLSFW_PREMADE_MAX];
+	size_t n = 0, big = 0; /* the costliest map, made on the thread */
+	const void *raw;
+	struct bpf_map *map;
+	struct btf *btf;
+	bool threaded;
+	uint32_t size;
+	pthread_t t;
+
+	raw = obj_btf ? btf__raw_data(obj_btf, &size) : NULL;
+	btf = raw ? btf__new(raw, size) : NULL;
+	if (!btf || btf__load_into_kernel(btf))
+		goto out;
+	bpf_object__for_each_map (map, skel->obj) {
+		enum bpf_map_type type = bpf_map__type(map);
+
+		if (bpf_map__is_internal(map) || type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+		    type == BPF_MAP_TYPE_HASH_OF_MAPS || type == BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		if (n == TLSFW_PREMADE_MAX)
+			goto out;
+		if (n && prealloc_bytes(map) > prealloc_bytes(m[big].map))
+			big = n;
+		m[n++] = (struct premade){ .map = map, .btf_fd = btf__fd(btf), .fd = -1 };
+	}
+	if (!n)
+		goto out;
+	threaded = !pthread_create(&t, NULL, premake_thread, &m[big]);
+	for (size_t i = 0; i < n; i++)
+		if (i != big || !threaded)
+			premake_one(&m[i]);
+	if (threaded)
+		pthread_join(t, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].fd < 0)
+			goto close;
+	for (size_t i = 0; i < n; i++)
+		bpf_map__reuse_fd(m[i].map, m[i].fd); /* on failure the load makes that map */
+close:
+	for (size_t i = 0; i < n; i++)
+		if (m[i].fd >= 0)
+			close(m[i].fd);
+out:
+	btf__free(btf);
+}
+
 static struct bpf_program *skel_prog(struct tlsfw *skel, unsigned int role)
 {
 	struct bpf_program *progs[TLSFW_ROLES] = {
@@ -260,6 +369,8 @@ int progs_load(struct progs *p, unsigned int roles, const struct bpf_maps *share
 	}
 	if (share && (err = reuse_maps(skel, share, d)))
 		return err;
+	if (!share)
+		premake_maps(skel);
 	err = tlsfw__load(skel);
 	if (err) {
 		diag_error(d, NULL,
