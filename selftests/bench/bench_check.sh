@@ -28,23 +28,7 @@ trap 'rm -rf "$TMP"' EXIT
 [ -x "$TLSFW" ] || { echo "bench_check: no $TLSFW (make)" >&2; exit 1; }
 
 genpol() { # KIND N FILE
-	python3 - "$1" "$2" >"$3" <<'PYEOF'
-import random, sys
-kind, n = sys.argv[1], int(sys.argv[2])
-r = random.Random(14)
-print("version: 1\ninterfaces:\n  - name: lan0\ndefault: allow\nrules:")
-for i in range(n):
-    print("  - name: r%d" % i)
-    if kind == "port":
-        print("    proto: udp\n    dport: %d" % (10000 + i))
-    elif kind == "pfx":
-        print("    proto: tcp\n    dport: 443\n    dst: [%s]" % ", ".join(
-            "10.%d.%d.0/24" % (x >> 8, x & 255) for x in r.sample(range(65536), 50)))
-    elif kind == "ports":
-        print("    proto: tcp\n    dport: [%s]" % ", ".join(
-            str(p) for p in r.sample(range(1, 65536), 200)))
-    print("    action: drop")
-PYEOF
+	python3 "$(dirname "$0")/bigpol.py" "$1" "$2" >"$3"
 }
 
 # timed FILE: "WALL CPU" in microseconds, one run of tlsfw check (warnings are fine)
