@@ -245,6 +245,25 @@ static uint64_t prealloc_bytes(const struct bpf_map *map)
 }
 
 /*
+ * A copy of the object's BTF, type by type (same ids). Not from btf__raw_data(): that caches
+ * the raw bytes in the object's BTF, and libbpf's load edits types in place afterwards (the
+ * linkage of hidden subprograms) and would then hand the kernel the stale cache.
+ */
+static struct btf *btf_copy(const struct btf *src)
+{
+	struct btf *b = btf__new_empty();
+	uint32_t n = btf__type_cnt(src);
+
+	for (uint32_t id = 1; b && id < n; id++) {
+		if (btf__add_type(b, src, btf__type_by_id(src, id)) != (int)id) {
+			btf__free(b);
+			b = NULL;
+		}
+	}
+	return b;
+}
+
+/*
  * The kernel makes the maps one after the other, and two of them take most of that time on
  * a cold apply: the flow table (65,536 preallocated LRU entries: 42 ms when a policy keeps
  * flows) and the fragment table (11 ms) (performance.md, "Twelfth round"). Make the
@@ -257,17 +276,13 @@ static uint64_t prealloc_bytes(const struct bpf_map *map)
 static void premake_maps(struct tlsfw *skel)
 {
 	const struct btf *obj_btf = bpf_object__btf(skel->obj);
+	struct btf *btf = obj_btf ? btf_copy(obj_btf) : NULL;
 	struct premade m[TLSFW_PREMADE_MAX];
 	size_t n = 0, big = 0; /* the costliest map, made on the thread */
-	const void *raw;
 	struct bpf_map *map;
-	struct btf *btf;
 	bool threaded;
-	uint32_t size;
 	pthread_t t;
 
-	raw = obj_btf ? btf__raw_data(obj_btf, &size) : NULL;
-	btf = raw ? btf__new(raw, size) : NULL;
 	if (!btf || btf__load_into_kernel(btf))
 		goto out;
 	bpf_object__for_each_map (map, skel->obj) {
