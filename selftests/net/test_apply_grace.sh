@@ -99,9 +99,21 @@ locked, began = False, []  # membarriers begun: whether under the lock
 writes = []  # (line, state, whether a membarrier that began after the first flip had ended)
 flip_line, mb_after_flip_ended = None, False
 pending = {}  # pid -> membarrier began after the first flip
+# strace splits a call another process interrupts into "CALL(args <unfinished ...>" and
+# "<... CALL resumed>REST" (seen under load: the waiter's QUIET write as its parent exited).
+# A line is read where it begins, as if whole; the calls whose result matters (a descriptor,
+# the lock, a write) are read again, whole, where they end, which is when they took effect.
+unfinished = {}  # pid -> the beginning of its interrupted call
 for n, line in enumerate(open(trace), 1):
     m = re.match(r"(\d+) +(.*)", line)
     pid, line = m.group(1), m.group(2)
+    if line.endswith("<unfinished ...>"):
+        unfinished[pid] = line[: -len("<unfinished ...>")].rstrip()
+    m = re.match(r"<\.\.\. (\w+) resumed>\s*(.*)", line)
+    if m and m.group(1) in ("bpf", "flock", "pwrite64") and pid in unfinished:
+        line = re.sub(r"\)\s+= ", ") = ", unfinished.pop(pid) + m.group(2))
+        if not re.match(r"bpf\(BPF_MAP_GET_FD_BY_ID|flock|pwrite64", line):
+            continue  # read where it began
     m = re.match(r"bpf\(BPF_MAP_GET_FD_BY_ID, \{map_id=(\d+).*\) = (\d+)", line)
     if m:
         fds[(pid, m.group(2))] = m.group(1)
