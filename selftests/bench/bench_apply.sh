@@ -42,20 +42,6 @@ PORT=9000 # allowed by every generated policy
 source "$ROOT/selftests/net/lib.sh"
 source "$ROOT/selftests/bench/timing.sh"
 
-# genpol FILE N VARIANT: N rules, one UDP dport each; variants a and b differ in every rule
-# name and port, so a replacement takes new counter slots and rewrites every map entry.
-genpol() {
-	local file=$1 n=$2 v=$3 base=10000 i
-	[ "$v" = b ] && base=20000
-	{
-		printf 'version: 1\ninterfaces:\n  - name: lan0\ndefault: allow\nrules:\n'
-		for ((i = 0; i < n; i++)); do
-			printf '  - name: %s%d\n    proto: udp\n    dport: %d\n    action: drop\n' \
-				"$v" "$i" $((base + i))
-		done
-	} >"$file"
-}
-
 # median [COLUMN]: of the numbers in COLUMN (default 1) of stdin
 median() {
 	awk -v c="${1:-1}" '{ print $c }' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
@@ -98,7 +84,8 @@ replacement() {
 }
 
 # peerfile FILE N VARIANT: the nft peer: table inet tlsfw_peer, replaced whole in one
-# transaction, its ingress chain on lan0 dropping the N ports of genpol's policy as one set
+# transaction, its ingress chain on lan0 dropping the N ports of bigpol.py's port policy as
+# one set
 peerfile() {
 	local file=$1 n=$2 v=$3 base=10000 i
 	[ "$v" = b ] && base=20000
@@ -195,8 +182,12 @@ row() { # LABEL NAME
 command -v chrt >/dev/null || fail "chrt (util-linux) is needed for the paced sender"
 topo_up
 for n in "${SIZES[@]}"; do
-	genpol "$TMP/p${n}a.conf" "$n" a
-	genpol "$TMP/p${n}b.conf" "$n" b
+	# N rules, one UDP dport each; variants a and b differ in every rule name and port, so a
+	# replacement takes new counter slots and rewrites every map entry
+	for v in a b; do
+		python3 "$ROOT/selftests/bench/bigpol.py" port "$n" $v >"$TMP/p$n$v.conf" ||
+			fail "bigpol.py port $n"
+	done
 	peerfile "$TMP/n${n}a.nft" "$n" a
 	peerfile "$TMP/n${n}b.nft" "$n" b
 done
