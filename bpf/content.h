@@ -33,20 +33,28 @@ __noinline int tlsfw_quic_copy_tc(struct __sk_buff *skb, const struct parsed *p)
 	return p ? content_quic_copy(skb, 0, p) : TLSFW_QUIC_NONE;
 }
 
-/* enum tlsfw_quic of a UDP datagram: a function of its own, so that the decision's UDP path
- * does not pay for the facts struct and shares no registers with the TCP code. */
+/* enum tlsfw_quic of a UDP datagram from the frame's linear part, or QUIC_SLOW: a function of
+ * its own, so that the decision's UDP path does not pay for the facts struct and shares no
+ * registers with the TCP code. The caller goes on to the copy (quic_fact): ctx and p need
+ * not live through the check. */
 __noinline int tlsfw_quic_xdp(struct xdp_md *ctx, const struct parsed *p)
 {
-	int r = p ? content_quic(ctx, 1, p) : TLSFW_QUIC_NONE;
-
-	return r == QUIC_SLOW ? tlsfw_quic_copy_xdp(ctx, p) : r;
+	return p ? content_quic(ctx, 1, p) : TLSFW_QUIC_NONE;
 }
 
 __noinline int tlsfw_quic_tc(struct __sk_buff *skb, const struct parsed *p)
 {
-	int r = p ? content_quic(skb, 0, p) : TLSFW_QUIC_NONE;
+	return p ? content_quic(skb, 0, p) : TLSFW_QUIC_NONE;
+}
 
-	return r == QUIC_SLOW ? tlsfw_quic_copy_tc(skb, p) : r;
+/* enum tlsfw_quic of the UDP datagram of p. */
+static __always_inline int quic_fact(void *ctx, int xdp, const struct parsed *p)
+{
+	int r = xdp ? tlsfw_quic_xdp(ctx, p) : tlsfw_quic_tc(ctx, p);
+
+	if (r != QUIC_SLOW)
+		return r;
+	return xdp ? tlsfw_quic_copy_xdp(ctx, p) : tlsfw_quic_copy_tc(ctx, p);
 }
 
 static __always_inline int content_facts(void *ctx, int xdp, const struct parsed *p, __u32 gen,
@@ -56,7 +64,7 @@ static __always_inline int content_facts(void *ctx, int xdp, const struct parsed
 		return -1;
 	if (p->proto == TLSFW_IPPROTO_UDP) {
 		__builtin_memset(out, 0, sizeof(*out));
-		out->quic = xdp ? tlsfw_quic_xdp(ctx, p) : tlsfw_quic_tc(ctx, p);
+		out->quic = quic_fact(ctx, xdp, p);
 		return 0;
 	}
 	content_tcp(ctx, xdp, p, gen, want, out);

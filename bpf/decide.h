@@ -623,7 +623,7 @@ static __always_inline __u32 inspect(const struct hook *h, const struct parsed *
 	__u32 quic;
 
 	if (p->proto == TLSFW_IPPROTO_UDP) {
-		quic = h->xdp ? tlsfw_quic_xdp(h->ctx, p) : tlsfw_quic_tc(h->ctx, p);
+		quic = quic_fact(h->ctx, h->xdp, p);
 		in->pl = cfg->fact_pl[fact_index(quic, 0, 0, 0)];
 		in->hello = 0;
 		/* A payload: quic rule (INSPECT without REQUIRE or NAME: rules.h) was found
@@ -776,9 +776,14 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 		rule = with_state(h, p, cfg, dw, &in);
 	if (rule & TLSFW_DW_INSPECT) {
 		in.rule = rule;
-		rule = inspect_flow(h, p, cfg, dw, &in);
+		/* UDP has a QUIC fact alone (inspect): no flow, no TLS start, no ClientHello,
+		 * no gap and no RST below */
+		rule = p->proto == TLSFW_IPPROTO_UDP ? inspect(h, p, cfg, dw, &in, 0) :
+						       inspect_flow(h, p, cfg, dw, &in);
 		if ((rule & TLSFW_DW_STATE) && in.ct == TLSFW_CT_UNKNOWN)
 			rule = with_state(h, p, cfg, dw, &in);
+		if (p->proto == TLSFW_IPPROTO_UDP)
+			return rule;
 	}
 	if (in.tls)
 		count_tls(h, p, cfg, dw, &in, rule);

@@ -22,13 +22,6 @@
 #include "parse.h"
 #include "content_util.h"
 
-enum quic_layout {
-	QUIC_LAYOUT_NONE = 0,  /* not a version we recognise */
-	QUIC_LAYOUT_INVARIANT, /* greasing, early drafts: only RFC 8999 holds */
-	QUIC_LAYOUT_V1,	       /* RFC 9000 (and drafts 22 to 34) */
-	QUIC_LAYOUT_V2,	       /* RFC 9369: the same fields, other type numbers */
-};
-
 /* Long packet types in v1 numbering. */
 enum quic_type {
 	QUIC_T_INITIAL = 0,
@@ -42,20 +35,24 @@ enum quic_type {
  * copy without a bound the verifier cannot see. */
 #define QUIC_BUF sizeof(((struct content_work *)0)->quic)
 
-static __always_inline int quic_layout(__u32 v)
+/* The version v as the amount added to the first byte's type bits for v1 numbering (v1 and
+ * drafts from 22 on 0, v2 3), QUIC_ADJ_INVARIANT for greasing and early drafts, or
+ * QUIC_ADJ_NONE. */
+#define QUIC_ADJ_INVARIANT 4
+#define QUIC_ADJ_NONE 8
+
+static __always_inline __u32 quic_adj(__u32 v)
 {
 	if (v == TLSFW_QUIC_V1)
-		return QUIC_LAYOUT_V1;
+		return 0;
 	if (v == TLSFW_QUIC_V2)
-		return QUIC_LAYOUT_V2;
+		return 3;
 	/* Not 0xff000000: an iterative DNS query (flags 0) whose ID ends in 0xff reads so */
-	if ((v & 0xffffff00u) == TLSFW_QUIC_DRAFT && (v & 0xff) >= 1 &&
-	    (v & 0xff) <= TLSFW_QUIC_DRAFT_MAX)
-		return (v & 0xff) >= TLSFW_QUIC_DRAFT_V1_LAYOUT ? QUIC_LAYOUT_V1 :
-								  QUIC_LAYOUT_INVARIANT;
+	if ((v & 0xffffff00u) == TLSFW_QUIC_DRAFT && (v & 0xff) - 1 < TLSFW_QUIC_DRAFT_MAX)
+		return (v & 0xff) >= TLSFW_QUIC_DRAFT_V1_LAYOUT ? 0 : QUIC_ADJ_INVARIANT;
 	if ((v & 0x0f0f0f0fu) == 0x0a0a0a0au)
-		return QUIC_LAYOUT_INVARIANT;
-	return QUIC_LAYOUT_NONE;
+		return QUIC_ADJ_INVARIANT;
+	return QUIC_ADJ_NONE;
 }
 
 /* The 8 bytes at b in one load, first byte in the low bits (packet order in memory). An asm
@@ -109,54 +106,41 @@ static __always_inline __u64 quic_field(void *ctx, int xdp, const __u8 *buf, __u
 	return v;
 }
 
-/* Long packet type in v1 numbering, from the first byte. */
-static __always_inline int quic_type(__u8 first, int layout)
+/*
+ * What every reading of the header checks first: the form bits, the UDP length (into *dlen,
+ * the datagram's payload), the version and the destination connection ID's length (at most
+ * 20, and the IP packet, avail bytes from the UDP header on, holds the byte after it: the
+ * source connection ID's length). udp and w: the UDP header and the datagram's first 8
+ * bytes, as quic_load8() reads them. Returns quic_adj() of the version, QUIC_ADJ_NONE when
+ * the datagram is not QUIC.
+ */
+static __always_inline __u32 quic_start(const struct parsed *p, __u64 udp, __u64 w, int avail,
+					__u64 *dlen)
 {
-	int type = (first >> 4) & 3;
-
-	return layout == QUIC_LAYOUT_V2 ? (type + 3) & 3 : type;
-}
-
-/* What every reading of the header checks first: the form bits, the UDP length (into *dlen,
- * the datagram's payload) and the version. udp and w: the UDP header and the datagram's first
- * 8 bytes, as quic_load8() reads them. Returns the layout, QUIC_LAYOUT_NONE when the datagram
- * is not QUIC. */
-static __always_inline int quic_start(const struct parsed *p, __u64 udp, __u64 w, __u32 avail,
-				      __u32 *dlen)
-{
-	__u32 n;
-
-	if ((w & 0xc0) != 0xc0)
-		return QUIC_LAYOUT_NONE;
-	n = __builtin_bswap16(udp >> 32);
-	if (n < TLSFW_UDP_HLEN || (p->frag == FRAG_NONE && n > avail))
-		return QUIC_LAYOUT_NONE;
-	*dlen = n - TLSFW_UDP_HLEN;
-	return quic_layout(__builtin_bswap32(w >> 8));
-}
-
-/* The destination connection ID's length, from w as for quic_start(), or ~0 when it is above
- * 20 or the IP packet (avail bytes from the UDP header on) ends before the byte after it,
- * the source connection ID's length. */
-static __always_inline __u32 quic_dcil(__u64 w, __u32 avail)
-{
+	__u64 n = __builtin_bswap16(udp >> 32);
 	__u32 dcil = (w >> 40) & 0xff;
 
-	return dcil > TLSFW_QUIC_MAX_CID || TLSFW_UDP_HLEN + 7 + dcil > avail ? ~0u : dcil;
+	if ((w & 0xc0) != 0xc0 || n < TLSFW_UDP_HLEN || (p->frag == FRAG_NONE && n > (__u64)avail))
+		return QUIC_ADJ_NONE;
+	if (dcil > TLSFW_QUIC_MAX_CID || TLSFW_UDP_HLEN + 7 + dcil > (__u32)avail)
+		return QUIC_ADJ_NONE;
+	*dlen = n - TLSFW_UDP_HLEN;
+	return quic_adj(__builtin_bswap32(w >> 8));
 }
 
 /* What the source connection ID's length (scil) and end (pos) decide: TLSFW_QUIC_NONE or
- * _LONG, or QUIC_FIELDS when the fields of the packet's type (*type) must be read. */
+ * _LONG, or QUIC_FIELDS when the fields of the packet's type (*type, in v1 numbering from
+ * w's first byte) must be read. */
 #define QUIC_FIELDS (-2)
 
-static __always_inline int quic_cids(int layout, __u8 first, __u32 scil, __u32 pos, __u32 dlen,
-				     int *type)
+static __always_inline int quic_cids(__u32 adj, __u64 w, __u32 scil, __u64 pos, __u64 dlen,
+				     __u32 *type)
 {
 	if (scil > TLSFW_QUIC_MAX_CID || pos > dlen)
 		return TLSFW_QUIC_NONE;
-	if (layout == QUIC_LAYOUT_INVARIANT)
+	if (adj == QUIC_ADJ_INVARIANT)
 		return TLSFW_QUIC_LONG;
-	*type = quic_type(first, layout);
+	*type = ((w >> 4) + adj) & 3;
 	if (*type == QUIC_T_RETRY) /* a token of at least one byte */
 		return dlen >= pos + TLSFW_QUIC_RETRY_TAG + 1 ? TLSFW_QUIC_LONG : TLSFW_QUIC_NONE;
 	return QUIC_FIELDS;
@@ -165,7 +149,7 @@ static __always_inline int quic_cids(int layout, __u8 first, __u32 scil, __u32 p
 /* The class once the fields are known: type, the Length field's offset (at), value (len, below
  * 2^62) and size (n), and dlen. One signed compare says both that the field fits the
  * datagram and that the packet it announces does. */
-static __always_inline int quic_class(int type, __u64 at, __u64 len, __u32 n, __u32 dlen)
+static __always_inline int quic_class(int type, __u64 at, __u64 len, __u32 n, __u64 dlen)
 {
 	if (len < TLSFW_QUIC_MIN_PAYLOAD || (__s64)len > (__s64)(dlen - at - n))
 		return TLSFW_QUIC_NONE;
@@ -180,27 +164,25 @@ static __always_inline int quic_header(void *ctx, int xdp, const struct parsed *
 				       __u32 got, __u32 avail)
 {
 	const __u8 *q = h + TLSFW_UDP_HLEN;
-	__u32 dlen = 0, dcil, scil, pos, n, base = p->l4_off + TLSFW_UDP_HLEN;
-	int layout, type = 0, r;
-	__u64 v, w = quic_load8(q);
+	__u32 dcil, scil, n, adj, type = 0, base = p->l4_off + TLSFW_UDP_HLEN;
+	__u64 v, dlen = 0, pos, w = quic_load8(q);
+	int r;
 
-	layout = quic_start(p, quic_load8(h), w, avail, &dlen);
-	if (layout == QUIC_LAYOUT_NONE)
+	adj = quic_start(p, quic_load8(h), w, avail, &dlen);
+	if (adj == QUIC_ADJ_NONE)
 		return TLSFW_QUIC_NONE;
 	got -= TLSFW_UDP_HLEN;
-	dcil = quic_dcil(w, avail);
-	if (dcil == ~0u)
-		return TLSFW_QUIC_NONE;
+	dcil = (w >> 40) & 0xff;
 	scil = q[(6 + dcil) & (TLSFW_QUIC_READ - 1)];
 	pos = 7 + dcil + scil;
-	r = quic_cids(layout, (__u8)w, scil, pos, dlen, &type);
+	r = quic_cids(adj, w, scil, pos, dlen, &type);
 	if (r != QUIC_FIELDS)
 		return r;
 	if (type == QUIC_T_INITIAL) {
 		v = quic_field(ctx, xdp, q, got, base, pos, dlen, &n); /* token length */
 		if (v == ~0ull || v > dlen)
 			return TLSFW_QUIC_NONE;
-		pos += n + (__u32)v;
+		pos += n + v;
 	}
 	v = quic_field(ctx, xdp, q, got, base, pos, dlen, &n); /* Length */
 	if (v == ~0ull)
@@ -214,68 +196,76 @@ static __always_inline int quic_header(void *ctx, int xdp, const struct parsed *
  * a packet pointer's range when a variable is added to it, so each field at a variable
  * offset is checked against end on its own. QUIC_SLOW when a field is not all in the linear
  * part (tc, or a token reaching beyond QUIC_INPLACE_MAX): quic_header() decides then.
+ * Written for few live values (performance.md, "A checked QUIC Initial in place"): the
+ * version becomes quic_adj(), and no value is kept that a later step does not need.
  */
 #define QUIC_SLOW (-1)
 #define QUIC_INPLACE_MAX 2047 /* a mask: the highest offset of a field read in place */
 
-/* The Length field at datagram offset at (any value: the token's length was not bounded), and
- * the class (quic_class) of a packet of this type; QUIC_SLOW when its 8 bytes are not in the
- * linear part. */
-static __always_inline int quic_length_inplace(const __u8 *q, const void *end, __u64 at, __u32 dlen,
-					       int type)
+/* enum tlsfw_quic of the UDP datagram of p (any port), from the frame's linear part
+ * [data, end); QUIC_SLOW when the fields are not all there: content_quic_copy() decides
+ * then. Most UDP is not a long header of a version we know, which its first bytes say. */
+static __always_inline int quic_inplace(const struct parsed *p, const void *data, const void *end)
 {
-	const __u8 *b;
-	__u64 off = at, len;
-	__u32 n;
+	__u64 off = p->l4_off, w, x, pos, dlen = 0, v;
+	__u32 scil, adj, type = 0, n;
+	int avail = (int)p->ip_end - (int)p->l4_off, r;
+	const __u8 *q, *b;
 
-	if (at >= dlen)
+	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER ||
+	    avail < TLSFW_UDP_HLEN + 7)
 		return TLSFW_QUIC_NONE;
-	if (at > QUIC_INPLACE_MAX)
+	if (off > TLSFW_MAX_OFF)
 		return QUIC_SLOW;
-	asm volatile("%0 &= %1" : "+r"(off) : "i"(QUIC_INPLACE_MAX));
-	b = q + off;
-	if ((const void *)(b + 8) > end)
+	asm volatile("%0 &= %1" : "+r"(off) : "i"(TLSFW_MAX_OFF));
+	q = data + off + TLSFW_UDP_HLEN;
+	if ((const void *)(q + 8) > end)
 		return QUIC_SLOW;
-	len = quic_varint(quic_load8(b), &n);
-	return quic_class(type, at, len, n, dlen);
-}
-
-/* h: the UDP header in the linear part, TLSFW_UDP_HLEN + 8 bytes checked; end: the linear
- * part's end; avail as for quic_span(). */
-static __always_inline int quic_inplace(const struct parsed *p, const __u8 *h, const void *end,
-					__u32 avail)
-{
-	const __u8 *q = h + TLSFW_UDP_HLEN, *b;
-	__u32 dlen = 0, dcil, scil, n;
-	__u64 w = quic_load8(q), pos, v;
-	int layout, type = 0, r;
-
-	layout = quic_start(p, quic_load8(h), w, avail, &dlen);
-	if (layout == QUIC_LAYOUT_NONE)
+	w = quic_load8(q);
+	adj = quic_start(p, quic_load8(q - TLSFW_UDP_HLEN), w, avail, &dlen);
+	if (adj == QUIC_ADJ_NONE)
 		return TLSFW_QUIC_NONE;
-	dcil = quic_dcil(w, avail);
-	if (dcil == ~0u)
-		return TLSFW_QUIC_NONE;
-	b = q + 6 + dcil;
+	b = q + 6 + ((w >> 40) & 0xff); /* quic_start(): at most 20 */
 	if ((const void *)(b + 1) > end)
 		return QUIC_SLOW;
 	scil = *b;
-	pos = 7 + dcil + scil;
-	r = quic_cids(layout, (__u8)w, scil, pos, dlen, &type);
+	pos = 7 + ((w >> 40) & 0xff) + scil;
+	r = quic_cids(adj, w, scil, pos, dlen, &type);
 	if (r != QUIC_FIELDS)
 		return r;
 	if (type == QUIC_T_INITIAL) {
 		/* the token's length: at most 47 (both IDs at most 20); a token or a field
 		 * that does not fit the datagram puts the Length field past its end */
-		v = pos;
-		asm volatile("%0 &= 63" : "+r"(v));
-		b = q + v;
+		off = pos;
+		asm volatile("%0 &= 63" : "+r"(off));
+		b = q + off;
 		if ((const void *)(b + 8) > end)
 			return QUIC_SLOW;
-		v = quic_varint(quic_load8(b), &n);
+		x = quic_load8(b);
+		/* No token (a client's first Initial): the Length field is in the same 8 bytes,
+		 * unless it is an 8-byte varint; one load less on the path that waits for each.
+		 * Bytes past the datagram cannot make it QUIC: quic_class() wants the field and
+		 * the packet it announces inside. */
+		if ((__u8)x == 0) {
+			v = quic_varint(x >> 8, &n);
+			if (n < 8)
+				return quic_class(type, pos + 1, v, n, dlen);
+		}
+		v = quic_varint(x, &n);
 		pos += n + v;
 	}
-	return quic_length_inplace(q, end, pos, dlen, type);
+	/* the Length field */
+	if (pos >= dlen)
+		return TLSFW_QUIC_NONE;
+	if (pos > QUIC_INPLACE_MAX)
+		return QUIC_SLOW;
+	off = pos;
+	asm volatile("%0 &= %1" : "+r"(off) : "i"(QUIC_INPLACE_MAX));
+	b = q + off;
+	if ((const void *)(b + 8) > end)
+		return QUIC_SLOW;
+	v = quic_varint(quic_load8(b), &n);
+	return quic_class(type, pos, v, n, dlen);
 }
 
 /* Whether p is a UDP datagram to check: 0 with *avail, its bytes in the IP packet from the
@@ -291,20 +281,14 @@ static __always_inline int quic_span(const struct parsed *p, __u32 *avail)
 	return 0;
 }
 
-/* enum tlsfw_quic of the UDP datagram of p (any port), from the frame's linear part;
- * QUIC_SLOW when the fields are not all there: content_quic_copy() decides then. Most UDP
- * is not a long header of a version we know, which its first bytes say. */
+/* enum tlsfw_quic of the UDP datagram of p, from the frame's linear part (quic_inplace). */
 static __always_inline int content_quic(void *ctx, int xdp, const struct parsed *p)
 {
-	const __u8 *h;
-	__u32 avail;
-
-	if (quic_span(p, &avail))
-		return TLSFW_QUIC_NONE;
-	h = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 8);
-	if (!h)
-		return QUIC_SLOW;
-	return quic_inplace(p, h, payload_end(ctx, xdp), avail);
+	if (xdp)
+		return quic_inplace(p, (void *)(long)((struct xdp_md *)ctx)->data,
+				    (void *)(long)((struct xdp_md *)ctx)->data_end);
+	return quic_inplace(p, (void *)(long)((struct __sk_buff *)ctx)->data,
+			    (void *)(long)((struct __sk_buff *)ctx)->data_end);
 }
 
 /* The same answer from a copy of the header in the per-CPU scratch, read with the helper

@@ -250,6 +250,50 @@ static void test_cut_and_changed(void)
 	}
 }
 
+/* v as an n-byte varint (RFC 9000 16: any size that holds the value) at b. */
+static void put_varint_n(uint8_t *b, uint64_t v, size_t n)
+{
+	for (size_t i = n; i--; v >>= 8)
+		b[i] = v & 0xff;
+	b[0] |= (uint8_t)((n == 8 ? 3 : n / 2) << 6);
+}
+
+/*
+ * An Initial's token length and Length field in every varint size, the Length around the end
+ * of the datagram (the packet it announces fits, or does not by 1 to 65,541 bytes). The
+ * in-place reading takes the Length from the token length's 8 bytes when the token is empty
+ * and the Length shorter than 8 bytes: an 8-byte Length there must be read whole.
+ */
+static void test_varint_sizes(void)
+{
+	static const size_t sizes[] = { 1200, 90 }, ns[] = { 1, 2, 4, 8 };
+	static const int64_t deltas[] = { -1000, -1, 0, 1, 5, 0x105, 0x10005 };
+	static const uint64_t max[] = { 0, 63, 16383, 0, (1u << 30) - 1, 0, 0, 0, 1ull << 62 };
+	uint8_t d[DGRAM_MAX + 64];
+	char what[96];
+
+	for (size_t s = 0; s < 2; s++)
+		for (size_t t = 0; t < 4; t++)
+			for (size_t l = 0; l < 4; l++)
+				for (size_t k = 0; k < sizeof(deltas) / sizeof(deltas[0]); k++) {
+					size_t at = 1 + 4 + 1 + 8 + 1 + 8 + ns[t];
+					int64_t v = (int64_t)(sizes[s] - at - ns[l]) + deltas[k];
+
+					if (v < 0 || (uint64_t)v > max[ns[l]])
+						continue;
+					memset(d, 0x33, sizes[s]);
+					memcpy(d, "\xc3\x00\x00\x00\x01\x08", 6); /* v1 Initial */
+					d[14] = 8;
+					put_varint_n(d + 23, 0, ns[t]);
+					put_varint_n(d + at, (uint64_t)v, ns[l]);
+					snprintf(
+						what, sizeof(what),
+						"%zu bytes, token length in %zu, Length %lld in %zu",
+						sizes[s], ns[t], (long long)v, ns[l]);
+					quic_check(what, d, sizes[s], -1, 0);
+				}
+}
+
 /* An Initial's first IP fragment holds its header: judged by the UDP length, like the whole
  * datagram; a later fragment has no header to judge. */
 static void test_fragments(void)
@@ -449,6 +493,7 @@ int main(void)
 	test_real_initials();
 	test_built();
 	test_cut_and_changed();
+	test_varint_sizes();
 	test_fragments();
 	test_lookalikes();
 	printf("%lu datagrams\n", n_datagrams);
