@@ -253,6 +253,27 @@ static void content_row(struct bench *b, const char *what, const char *yaml, con
 	policy_free(&pol);
 }
 
+/* A UDP 443 frame carrying a QUIC v1 client Initial of 1,200 bytes with a token of token_len. */
+static void quic_initial_pkt(struct pkt *p, size_t token_len, uint64_t *rng)
+{
+	uint8_t q[1400];
+	int n;
+
+	pkt_build(p, &(struct pkt_opts){ .payload = 1200 });
+	n = quic_build(q, sizeof(q),
+		       &(struct quic_opts){ .version = TLSFW_QUIC_V1,
+					    .dcid_len = 8,
+					    .scid_len = 8,
+					    .token_len = token_len,
+					    .size = 1200 },
+		       rng);
+	if (n != 1200) {
+		fprintf(stderr, "quic_build: %d\n", n);
+		exit(1);
+	}
+	memcpy(p->buf + p->l4_off + 8, q, n);
+}
+
 /*
  * Content inspection in the decision (issue 12): a packet no content rule can inspect, a
  * UDP datagram checked for QUIC (an Initial, dropped; other UDP, passed), a TCP segment of a
@@ -275,23 +296,12 @@ static void content_paths(struct bench *b)
 		"  - name: tls-only\n    proto: tcp\n    dport: 443\n    require: tls\n"
 		"    action: reject\n";
 	static const uint8_t hello[6] = { 0x16, 0x03, 0x01, 0x00, 0xc8, 0x01 };
-	struct pkt initial, udp, flow[2], seg;
-	uint8_t q[1400];
+	struct pkt initial, token, udp, flow[2], seg;
 	uint64_t rng = 1;
 	char y[2048];
-	int n;
 
-	pkt_build(&initial, &(struct pkt_opts){ .payload = 1200 });
-	n = quic_build(
-		q, sizeof(q),
-		&(struct quic_opts){
-			.version = TLSFW_QUIC_V1, .dcid_len = 8, .scid_len = 8, .size = 1200 },
-		&rng);
-	if (n != 1200) {
-		fprintf(stderr, "quic_build: %d\n", n);
-		exit(1);
-	}
-	memcpy(initial.buf + initial.l4_off + 8, q, n);
+	quic_initial_pkt(&initial, 0, &rng);
+	quic_initial_pkt(&token, 32, &rng);
 	pkt_build(&udp, &(struct pkt_opts){ .payload = 64 });
 	pkt_build(&flow[0], &(struct pkt_opts){ .proto = 6, .sport = 40001, .seq = 1000 });
 	pkt_build(&flow[1], &(struct pkt_opts){ .proto = 6,
@@ -317,6 +327,8 @@ static void content_paths(struct bench *b)
 	snprintf(y, sizeof(y), "%s%s%s", head, quic_any, port_rules);
 	content_row(b, "payload: quic: the same Initial, checked and dropped", y, NULL, 0,
 		    &initial);
+	content_row(b, "payload: quic: an Initial with a 32-byte token, checked and dropped", y,
+		    NULL, 0, &token);
 	content_row(b, "payload: quic: 64-byte UDP 443, checked, not QUIC, dropped by port", y,
 		    NULL, 0, &udp);
 	snprintf(y, sizeof(y), "%s%s", head, port_rules);
