@@ -268,6 +268,15 @@ static __always_inline int quic_inplace(const struct parsed *p, const void *data
 	return quic_class(type, pos, v, n, dlen);
 }
 
+/* 0 when the UDP datagram of p is surely not QUIC: its first byte, in the linear part, lacks
+ * the form or the fixed bit (every reading of the header says TLSFW_QUIC_NONE then). */
+static __always_inline int quic_maybe(void *ctx, int xdp, const struct parsed *p)
+{
+	const __u8 *b = payload_peek(ctx, xdp, p->l4_off + TLSFW_UDP_HLEN, 1);
+
+	return !b || (*b & 0xc0) == 0xc0;
+}
+
 /* Whether p is a UDP datagram to check: 0 with *avail, its bytes in the IP packet from the
  * UDP header on. A first fragment is judged by its UDP length; later fragments are not (the
  * decision gives them their first fragment's verdict). */
