@@ -39,12 +39,12 @@ __noinline int tlsfw_quic_copy_tc(struct __sk_buff *skb, const struct parsed *p)
  * not live through the check. */
 __noinline int tlsfw_quic_xdp(struct xdp_md *ctx, const struct parsed *p)
 {
-	return p ? content_quic(ctx, 1, p) : TLSFW_QUIC_NONE;
+	return p ? quic_inplace(ctx, 1, p) : TLSFW_QUIC_NONE;
 }
 
 __noinline int tlsfw_quic_tc(struct __sk_buff *skb, const struct parsed *p)
 {
-	return p ? content_quic(skb, 0, p) : TLSFW_QUIC_NONE;
+	return p ? quic_inplace(skb, 0, p) : TLSFW_QUIC_NONE;
 }
 
 /* enum tlsfw_quic of the UDP datagram of p. */

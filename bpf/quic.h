@@ -41,6 +41,8 @@ enum quic_type {
 #define QUIC_ADJ_INVARIANT 4
 #define QUIC_ADJ_NONE 8
 
+#define QUIC_FORM 0xc0 /* the first byte's form and fixed bits: a long header */
+
 static __always_inline __u32 quic_adj(__u32 v)
 {
 	if (v == TLSFW_QUIC_V1)
@@ -120,7 +122,8 @@ static __always_inline __u32 quic_start(const struct parsed *p, __u64 udp, __u64
 	__u64 n = __builtin_bswap16(udp >> 32);
 	__u32 dcil = (w >> 40) & 0xff;
 
-	if ((w & 0xc0) != 0xc0 || n < TLSFW_UDP_HLEN || (p->frag == FRAG_NONE && n > (__u64)avail))
+	if ((w & QUIC_FORM) != QUIC_FORM || n < TLSFW_UDP_HLEN ||
+	    (p->frag == FRAG_NONE && n > (__u64)avail))
 		return QUIC_ADJ_NONE;
 	if (dcil > TLSFW_QUIC_MAX_CID || TLSFW_UDP_HLEN + 7 + dcil > (__u32)avail)
 		return QUIC_ADJ_NONE;
@@ -196,40 +199,53 @@ static __always_inline int quic_header(void *ctx, int xdp, const struct parsed *
  * a packet pointer's range when a variable is added to it, so each field at a variable
  * offset is checked against end on its own. QUIC_SLOW when a field is not all in the linear
  * part (tc, or a token reaching beyond QUIC_INPLACE_MAX): quic_header() decides then.
- * Written for few live values (performance.md, "A checked QUIC Initial in place"): the
+ * Written for few live values (performance.md, "The QUIC check with fewer live values"): the
  * version becomes quic_adj(), and no value is kept that a later step does not need.
  */
 #define QUIC_SLOW (-1)
 #define QUIC_INPLACE_MAX 2047 /* a mask: the highest offset of a field read in place */
 
-/* enum tlsfw_quic of the UDP datagram of p (any port), from the frame's linear part
- * [data, end); QUIC_SLOW when the fields are not all there: content_quic_copy() decides
- * then. Most UDP is not a long header of a version we know, which its first bytes say. */
-static __always_inline int quic_inplace(const struct parsed *p, const void *data, const void *end)
+/* Whether p is a UDP datagram to check: its bytes in the IP packet from the UDP header on,
+ * or -1. A first fragment is judged by its UDP length; later fragments are not (the decision
+ * gives them their first fragment's verdict). */
+static __always_inline int quic_span(const struct parsed *p)
 {
-	__u64 off = p->l4_off, w, x, pos, dlen = 0, v;
-	__u32 scil, adj, type = 0, n;
-	int avail = (int)p->ip_end - (int)p->l4_off, r;
-	const __u8 *q, *b;
+	int avail = (int)p->ip_end - (int)p->l4_off;
 
 	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER ||
 	    avail < TLSFW_UDP_HLEN + 7)
+		return -1;
+	return avail;
+}
+
+/* enum tlsfw_quic of the UDP datagram of p (any port), from the frame's linear part;
+ * QUIC_SLOW when the fields are not all there: content_quic_copy() decides
+ * then. Most UDP is not a long header of a version we know, which its first bytes say. */
+static __always_inline int quic_inplace(void *ctx, int xdp, const struct parsed *p)
+{
+	__u64 off, w, x, pos, dlen = 0, v;
+	__u32 dcil, scil, adj, type = 0, n;
+	int avail = quic_span(p), r;
+	const __u8 *q, *b;
+	const void *end;
+
+	if (avail < 0)
 		return TLSFW_QUIC_NONE;
-	if (off > TLSFW_MAX_OFF)
+	q = payload_peek(ctx, xdp, p->l4_off, TLSFW_UDP_HLEN + 8);
+	if (!q)
 		return QUIC_SLOW;
-	asm volatile("%0 &= %1" : "+r"(off) : "i"(TLSFW_MAX_OFF));
-	q = data + off + TLSFW_UDP_HLEN;
-	if ((const void *)(q + 8) > end)
-		return QUIC_SLOW;
+	q += TLSFW_UDP_HLEN;
+	end = payload_end(ctx, xdp);
 	w = quic_load8(q);
 	adj = quic_start(p, quic_load8(q - TLSFW_UDP_HLEN), w, avail, &dlen);
 	if (adj == QUIC_ADJ_NONE)
 		return TLSFW_QUIC_NONE;
-	b = q + 6 + ((w >> 40) & 0xff); /* quic_start(): at most 20 */
+	dcil = (w >> 40) & 0xff; /* quic_start(): at most 20 */
+	b = q + 6 + dcil;
 	if ((const void *)(b + 1) > end)
 		return QUIC_SLOW;
 	scil = *b;
-	pos = 7 + ((w >> 40) & 0xff) + scil;
+	pos = 7 + dcil + scil;
 	r = quic_cids(adj, w, scil, pos, dlen, &type);
 	if (r != QUIC_FIELDS)
 		return r;
@@ -274,30 +290,7 @@ static __always_inline int quic_maybe(void *ctx, int xdp, const struct parsed *p
 {
 	const __u8 *b = payload_peek(ctx, xdp, p->l4_off + TLSFW_UDP_HLEN, 1);
 
-	return !b || (*b & 0xc0) == 0xc0;
-}
-
-/* Whether p is a UDP datagram to check: 0 with *avail, its bytes in the IP packet from the
- * UDP header on. A first fragment is judged by its UDP length; later fragments are not (the
- * decision gives them their first fragment's verdict). */
-static __always_inline int quic_span(const struct parsed *p, __u32 *avail)
-{
-	if (p->proto != TLSFW_IPPROTO_UDP || !p->has_ports || p->frag == FRAG_LATER)
-		return -1;
-	*avail = p->ip_end - p->l4_off;
-	if (*avail < TLSFW_UDP_HLEN + 7 || p->ip_end < p->l4_off)
-		return -1;
-	return 0;
-}
-
-/* enum tlsfw_quic of the UDP datagram of p, from the frame's linear part (quic_inplace). */
-static __always_inline int content_quic(void *ctx, int xdp, const struct parsed *p)
-{
-	if (xdp)
-		return quic_inplace(p, (void *)(long)((struct xdp_md *)ctx)->data,
-				    (void *)(long)((struct xdp_md *)ctx)->data_end);
-	return quic_inplace(p, (void *)(long)((struct __sk_buff *)ctx)->data,
-			    (void *)(long)((struct __sk_buff *)ctx)->data_end);
+	return !b || (*b & QUIC_FORM) == QUIC_FORM;
 }
 
 /* The same answer from a copy of the header in the per-CPU scratch, read with the helper
@@ -307,12 +300,13 @@ static __always_inline int content_quic(void *ctx, int xdp, const struct parsed 
 static __always_inline int content_quic_copy(void *ctx, int xdp, const struct parsed *p)
 {
 	struct content_work *w;
-	__u32 avail, got;
+	int avail = quic_span(p);
 	const __u8 *h;
+	__u32 got;
 	__u8 *buf;
 	__u64 len;
 
-	if (quic_span(p, &avail))
+	if (avail < 0)
 		return TLSFW_QUIC_NONE;
 	got = avail < TLSFW_QUIC_READ ? avail : TLSFW_QUIC_READ;
 	w = content_work();

@@ -250,14 +250,6 @@ static void test_cut_and_changed(void)
 	}
 }
 
-/* v as an n-byte varint (RFC 9000 16: any size that holds the value) at b. */
-static void put_varint_n(uint8_t *b, uint64_t v, size_t n)
-{
-	for (size_t i = n; i--; v >>= 8)
-		b[i] = v & 0xff;
-	b[0] |= (uint8_t)((n == 8 ? 3 : n / 2) << 6);
-}
-
 /*
  * An Initial's token length and Length field in every varint size, the Length around the end
  * of the datagram (the packet it announces fits, or does not by 1 to 65,541 bytes). The
@@ -284,8 +276,8 @@ static void test_varint_sizes(void)
 					memset(d, 0x33, sizes[s]);
 					memcpy(d, "\xc3\x00\x00\x00\x01\x08", 6); /* v1 Initial */
 					d[14] = 8;
-					put_varint_n(d + 23, 0, ns[t]);
-					put_varint_n(d + at, (uint64_t)v, ns[l]);
+					quic_put_varint(d + 23, 0, ns[t]);
+					quic_put_varint(d + at, (uint64_t)v, ns[l]);
 					snprintf(
 						what, sizeof(what),
 						"%zu bytes, token length in %zu, Length %lld in %zu",

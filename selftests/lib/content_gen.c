@@ -496,14 +496,17 @@ static int protect(uint8_t *pkt, size_t pn_at, size_t len, const uint8_t key[16]
 	return 0;
 }
 
+size_t quic_put_varint(uint8_t *b, uint64_t v, size_t n)
+{
+	for (size_t i = n; i--; v >>= 8)
+		b[i] = v & 0xff;
+	b[0] |= (uint8_t)((n == 8 ? 3 : n / 2) << 6);
+	return n;
+}
+
 static size_t put_varint(uint8_t *b, uint64_t v)
 {
-	if (v < 64) {
-		b[0] = v;
-		return 1;
-	}
-	be16(b, 0x4000 | v);
-	return 2;
+	return quic_put_varint(b, v, v < 64 ? 1 : 2);
 }
 
 int quic_build(uint8_t *out, size_t cap, const struct quic_opts *o, uint64_t *rng)
@@ -546,7 +549,7 @@ int quic_build(uint8_t *out, size_t cap, const struct quic_opts *o, uint64_t *rn
 		body += o->size - need;
 	if (pn_at + body > cap || body >= 16384)
 		return -1;
-	be16(out + len_at, 0x4000 | body);
+	quic_put_varint(out + len_at, body, 2);
 	be32(out + pn_at, o->pn);
 	memset(out + pn_at + 4, 0, body - 4); /* PADDING frames after the payload */
 	if (o->payload)

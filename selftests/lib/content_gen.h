@@ -82,6 +82,10 @@ struct quic_opts {
  * their version (greased versions: with v1's). Returns the length or -1. */
 int quic_build(uint8_t *out, size_t cap, const struct quic_opts *o, uint64_t *rng);
 
+/* v as an n-byte (1, 2, 4 or 8) variable-length integer at b (RFC 9000 16: any size that
+ * holds the value). Returns n. */
+size_t quic_put_varint(uint8_t *b, uint64_t v, size_t n);
+
 /* RFC 9001 A.1 / RFC 9369 A.1: the client Initial key, IV and header protection key for
  * connection ID dcid (for the test of this builder against the RFCs' vectors). */
 int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, uint8_t key[16],
