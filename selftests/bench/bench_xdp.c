@@ -292,6 +292,9 @@ static void content_paths(struct bench *b)
 		"    require: tls\n    action: reject\n";
 	static const char *const quic_any =
 		"  - name: quic-anywhere\n    proto: udp\n    payload: quic\n    action: drop\n";
+	static const char *const quic_443 =
+		"  - name: quic-443\n    proto: udp\n    dport: 443\n    payload: quic\n"
+		"    action: drop\n";
 	static const char *const tls_only =
 		"  - name: tls-only\n    proto: tcp\n    dport: 443\n    require: tls\n"
 		"    action: reject\n";
@@ -331,6 +334,12 @@ static void content_paths(struct bench *b)
 		    NULL, 0, &token);
 	content_row(b, "payload: quic: 64-byte UDP 443, checked, not QUIC, dropped by port", y,
 		    NULL, 0, &udp);
+	snprintf(y, sizeof(y), "%s%s%s", head, quic_443, port_rules);
+	content_row(b, "payload: quic on UDP 443: the Initial, checked and dropped", y, NULL, 0,
+		    &initial);
+	content_row(b,
+		    "payload: quic on UDP 443: 64-byte UDP 443, checked, not QUIC, dropped by port",
+		    y, NULL, 0, &udp);
 	snprintf(y, sizeof(y), "%s%s", head, port_rules);
 	content_row(b, "port-only policy: TCP 443 segment, allowed by port", y, NULL, 0, &seg);
 	snprintf(y, sizeof(y), "%s%s%s", head, tls_only, port_rules);
