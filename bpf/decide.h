@@ -770,11 +770,11 @@ static __always_inline __u32 decide_rule(const struct hook *h, const struct pars
 	struct class_in in = { .gen = h->gen, .ctx_cls = h->ctx_cls };
 	__u32 rule, unordered;
 
-	/* Under payload: quic, a UDP datagram that cannot be QUIC gets its class before the
-	 * first classification, which then finds its rule: a content rule found first would
-	 * cost the check and a second classification (about 7 ns, performance.md). */
-	if ((cfg->flags & TLSFW_CFG_QUIC) && p->proto == TLSFW_IPPROTO_UDP &&
-	    !quic_maybe(h->ctx, h->xdp, p))
+	/* Under payload: quic, a UDP datagram that cannot be QUIC (its first byte, read by the
+	 * parser) gets its class before the first classification, which then finds its rule:
+	 * a content rule found first would cost the check and a second classification (about
+	 * 7 ns, performance.md). */
+	if ((cfg->flags & TLSFW_CFG_QUIC) && p->not_quic)
 		in.pl = cfg->fact_pl[fact_index(TLSFW_QUIC_NONE, 0, 0, 0)];
 	rule = tlsfw_classify(p, cfg, dw, &in);
 

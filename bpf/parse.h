@@ -79,6 +79,9 @@ struct parsed {
 	__u8 tcp_doff;	/* TCP header length in bytes */
 	__u8 has_dkey;	/* dport holds a value to classify: a port, or the ICMP type key */
 	__u8 hop_limit; /* IPv6 */
+	/* UDP: the payload's first byte is in the linear part and lacks a long header's form or
+	 * fixed bit, so the datagram is not QUIC (quic.h); 0 when unknown */
+	__u8 not_quic;
 	__be32 tcp_seq; /* as on the wire, for the reset (reject.h) */
 	__be32 tcp_ack;
 };
@@ -381,6 +384,9 @@ static __always_inline int parse_l4(void *ctx, int xdp, void *data, void *end, s
 			th = data + (l4 & 0xff);
 			if ((void *)(th + TLSFW_UDP_HLEN) > end)
 				return parse_malformed(p, TLSFW_STAT_MALFORMED_TRUNCATED);
+			/* here the byte is a compare and a load; later, a peek of its own */
+			if ((void *)(th + TLSFW_UDP_HLEN + 1) <= end)
+				p->not_quic = (th[TLSFW_UDP_HLEN] & 0xc0) != 0xc0;
 		}
 		p->sport = ((__u16)th[0] << 8) | th[1];
 		p->dport = ((__u16)th[2] << 8) | th[3];

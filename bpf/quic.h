@@ -80,6 +80,24 @@ static __always_inline __u64 quic_varint(__u64 raw, __u32 *len)
 	return (be << 2 >> 2) >> (64 - (8u << t));
 }
 
+/* quic_varint() with the two sizes a header's token length and Length field mostly have
+ * (below 64 and below 16,384) first: a mask, or a mask and a byte, where the general form
+ * swaps and shifts by a variable amount. */
+static __always_inline __u64 quic_varint_fast(__u64 raw, __u32 *len)
+{
+	__u32 t = raw & 0xc0;
+
+	if (t == 0) {
+		*len = 1;
+		return raw & 0x3f;
+	}
+	if (t == 0x40) {
+		*len = 2;
+		return (raw & 0x3f) << 8 | ((raw >> 8) & 0xff);
+	}
+	return quic_varint(raw, len);
+}
+
 /* Reads the varint at datagram offset `at` (from the buffer when it holds 8 bytes from there,
  * else from the packet) and checks that it fits the datagram: ~0 when it does not. */
 static __always_inline __u64 quic_field(void *ctx, int xdp, const __u8 *buf, __u32 got, __u32 base,
@@ -263,11 +281,11 @@ static __always_inline int quic_inplace(void *ctx, int xdp, const struct parsed 
 		 * Bytes past the datagram cannot make it QUIC: quic_class() wants the field and
 		 * the packet it announces inside. */
 		if ((__u8)x == 0) {
-			v = quic_varint(x >> 8, &n);
+			v = quic_varint_fast(x >> 8, &n);
 			if (n < 8)
 				return quic_class(type, pos + 1, v, n, dlen);
 		}
-		v = quic_varint(x, &n);
+		v = quic_varint_fast(x, &n);
 		pos += n + v;
 	}
 	/* the Length field */
@@ -280,17 +298,8 @@ static __always_inline int quic_inplace(void *ctx, int xdp, const struct parsed 
 	b = q + off;
 	if ((const void *)(b + 8) > end)
 		return QUIC_SLOW;
-	v = quic_varint(quic_load8(b), &n);
+	v = quic_varint_fast(quic_load8(b), &n);
 	return quic_class(type, pos, v, n, dlen);
-}
-
-/* 0 when the UDP datagram of p is surely not QUIC: its first byte, in the linear part, lacks
- * the form or the fixed bit (every reading of the header says TLSFW_QUIC_NONE then). */
-static __always_inline int quic_maybe(void *ctx, int xdp, const struct parsed *p)
-{
-	const __u8 *b = payload_peek(ctx, xdp, p->l4_off + TLSFW_UDP_HLEN, 1);
-
-	return !b || (*b & QUIC_FORM) == QUIC_FORM;
 }
 
 /* The same answer from a copy of the header in the per-CPU scratch, read with the helper

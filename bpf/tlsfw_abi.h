@@ -220,8 +220,8 @@ struct tlsfw_state {
 #define TLSFW_CFG_FUSED (1u << 4)
 /* Some rule matches the server name or ECH: content rules ask for the ClientHello */
 #define TLSFW_CFG_NAMES (1u << 5)
-/* A payload: quic rule matches every UDP port: a UDP datagram whose first byte cannot start a
- * long header is classified as not QUIC from the start (decide.h, decide_rule) */
+/* A rule has payload: quic: a UDP datagram whose first byte cannot start a long header is
+ * classified as not QUIC from the start (decide.h, decide_rule) */
 #define TLSFW_CFG_QUIC (1u << 6)
 
 /* tlsfw_cfg (ARRAY, 2 entries, index = generation). */

@@ -604,10 +604,10 @@ int bpf_fill_gen(const struct bpf_maps *m, const struct plan *pl, unsigned int g
 	j.words = mem; /* all 0: bpf_clear_gen */
 	if (pl->has_names)
 		j.cfg.flags |= TLSFW_CFG_NAMES;
-	/* A payload: quic rule on every UDP port is found first for every datagram it can
-	 * see, most of which are not QUIC: tell them apart before the classification. */
+	/* A payload: quic rule is found first for every datagram its other fields match, and
+	 * most UDP is not QUIC: tell such datagrams apart before the classification. */
 	for (size_t i = 0; i < pl->n_rules; i++)
-		if (pl->rules[i].payload_quic && !pl->rules[i].any_sport && !pl->rules[i].any_dport)
+		if (pl->rules[i].payload_quic)
 			j.cfg.flags |= TLSFW_CFG_QUIC;
 	/* Before any word: a configuration that decides nothing but bounds the words this fill
 	 * writes, for a clear after a fill cut short (see bpf_clear_gen). */
