@@ -286,6 +286,40 @@ static void test_varint_sizes(void)
 				}
 }
 
+/*
+ * A header whose Length field lies beyond QUIC_INPLACE_MAX (2,047 bytes into the datagram):
+ * the in-place reading gives up there, and the copy path (tlsfw_quic_copy_xdp/tc: the
+ * header copied, the Length read with the load helper) decides, on both hooks and in every
+ * framing. Tokens of 2,000 to 2,100 bytes put the Length field on both sides of that offset;
+ * the packet it announces fits the datagram exactly, leaves a byte, or misses it by one.
+ */
+static void test_copy_path(void)
+{
+	static const int deltas[] = { -1, 0, 1 };
+	static const int want[] = { TLSFW_QUIC_INITIAL, TLSFW_QUIC_INITIAL, TLSFW_QUIC_NONE };
+	const size_t size = 2400;
+	unsigned long before = n_datagrams;
+	uint8_t d[2400];
+	char what[96];
+
+	for (size_t tok = 2000; tok <= 2100; tok += 20)
+		for (size_t k = 0; k < 3; k++) {
+			size_t at = 1 + 4 + 1 + 8 + 1 + 8 + 2 + tok;
+			uint64_t v = size - at - 2 + deltas[k];
+
+			memset(d, 0x44, size);
+			memcpy(d, "\xc3\x00\x00\x00\x01\x08", 6); /* v1 Initial */
+			d[14] = 8;
+			quic_put_varint(d + 23, tok, 2);
+			quic_put_varint(d + at, v, 2);
+			snprintf(what, sizeof(what), "token of %zu, Length at %zu, %+d", tok, at,
+				 deltas[k]);
+			quic_check(what, d, size, want[k], 0);
+		}
+	CHECK(n_datagrams - before == 6 * 3 * CR_HOOKS * 4, "%lu datagrams through the hooks",
+	      n_datagrams - before);
+}
+
 /* An Initial's first IP fragment holds its header: judged by the UDP length, like the whole
  * datagram; a later fragment has no header to judge. */
 static void test_fragments(void)
@@ -486,6 +520,7 @@ int main(void)
 	test_built();
 	test_cut_and_changed();
 	test_varint_sizes();
+	test_copy_path();
 	test_fragments();
 	test_lookalikes();
 	printf("%lu datagrams\n", n_datagrams);
