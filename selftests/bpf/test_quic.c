@@ -297,9 +297,9 @@ static void test_copy_path(void)
 {
 	static const int deltas[] = { -1, 0, 1 };
 	static const int want[] = { TLSFW_QUIC_INITIAL, TLSFW_QUIC_INITIAL, TLSFW_QUIC_NONE };
-	const size_t size = 2400;
+	enum { size = 2400 };
 	unsigned long before = n_datagrams;
-	uint8_t d[2400];
+	uint8_t d[size];
 	char what[96];
 
 	for (size_t tok = 2000; tok <= 2100; tok += 20)

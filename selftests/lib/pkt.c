@@ -164,7 +164,8 @@ int pkt_build(struct pkt *p, const struct pkt_opts *o)
 				   "fd00::2",
 		     dst) < 0)
 		return -EINVAL;
-	if (o->payload > PKT_MAX || o->ip4_opts > 40 || (o->ip4_opts & 3) || o->n_vlan > 3 ||
+	/* the transport header (at most TCP's 20 bytes) and the payload are built in l4buf */
+	if (o->payload > PKT_MAX - 20 || o->ip4_opts > 40 || (o->ip4_opts & 3) || o->n_vlan > 3 ||
 	    o->n_ext > 12)
 		return -EINVAL;
 
