@@ -56,6 +56,8 @@ enum parse_frag {
 	FRAG_LATER, /* offset > 0: no transport header here */
 };
 
+#define QUIC_FORM 0xc0 /* a UDP payload's first byte: the form and fixed bits of a long header */
+
 struct parsed {
 	__u8 src[16];
 	__u8 dst[16];
@@ -386,7 +388,7 @@ static __always_inline int parse_l4(void *ctx, int xdp, void *data, void *end, s
 				return parse_malformed(p, TLSFW_STAT_MALFORMED_TRUNCATED);
 			/* here the byte is a compare and a load; later, a peek of its own */
 			if ((void *)(th + TLSFW_UDP_HLEN + 1) <= end)
-				p->not_quic = (th[TLSFW_UDP_HLEN] & 0xc0) != 0xc0;
+				p->not_quic = (th[TLSFW_UDP_HLEN] & QUIC_FORM) != QUIC_FORM;
 		}
 		p->sport = ((__u16)th[0] << 8) | th[1];
 		p->dport = ((__u16)th[2] << 8) | th[3];

@@ -41,8 +41,6 @@ enum quic_type {
 #define QUIC_ADJ_INVARIANT 4
 #define QUIC_ADJ_NONE 8
 
-#define QUIC_FORM 0xc0 /* the first byte's form and fixed bits: a long header */
-
 static __always_inline __u32 quic_adj(__u32 v)
 {
 	if (v == TLSFW_QUIC_V1)
@@ -69,23 +67,13 @@ static __always_inline __u64 quic_load8(const void *b)
 }
 
 /* RFC 9000 16: the variable-length integer whose 8 bytes (as quic_load8() reads them) are
- * raw; its length in *len. Branch-free: the prefix gives the length, the value is the top
- * 8 x len bits less the prefix. */
+ * raw; its length in *len. The two sizes a header's token length and Length field mostly
+ * have (below 64 and below 16,384) take a mask, or a mask and a byte; the others the general
+ * form: the prefix gives the length, the value is the top 8 x len bits less the prefix. */
 static __always_inline __u64 quic_varint(__u64 raw, __u32 *len)
 {
-	__u64 be = __builtin_bswap64(raw);
-	__u32 t = be >> 62;
-
-	*len = 1u << t;
-	return (be << 2 >> 2) >> (64 - (8u << t));
-}
-
-/* quic_varint() with the two sizes a header's token length and Length field mostly have
- * (below 64 and below 16,384) first: a mask, or a mask and a byte, where the general form
- * swaps and shifts by a variable amount. */
-static __always_inline __u64 quic_varint_fast(__u64 raw, __u32 *len)
-{
 	__u32 t = raw & 0xc0;
+	__u64 be;
 
 	if (t == 0) {
 		*len = 1;
@@ -95,7 +83,10 @@ static __always_inline __u64 quic_varint_fast(__u64 raw, __u32 *len)
 		*len = 2;
 		return (raw & 0x3f) << 8 | ((raw >> 8) & 0xff);
 	}
-	return quic_varint(raw, len);
+	be = __builtin_bswap64(raw);
+	t = be >> 62;
+	*len = 1u << t;
+	return (be << 2 >> 2) >> (64 - (8u << t));
 }
 
 /* Reads the varint at datagram offset `at` (from the buffer when it holds 8 bytes from there,
@@ -281,11 +272,11 @@ static __always_inline int quic_inplace(void *ctx, int xdp, const struct parsed 
 		 * Bytes past the datagram cannot make it QUIC: quic_class() wants the field and
 		 * the packet it announces inside. */
 		if ((__u8)x == 0) {
-			v = quic_varint_fast(x >> 8, &n);
+			v = quic_varint(x >> 8, &n);
 			if (n < 8)
 				return quic_class(type, pos + 1, v, n, dlen);
 		}
-		v = quic_varint_fast(x, &n);
+		v = quic_varint(x, &n);
 		pos += n + v;
 	}
 	/* the Length field */
@@ -298,7 +289,7 @@ static __always_inline int quic_inplace(void *ctx, int xdp, const struct parsed 
 	b = q + off;
 	if ((const void *)(b + 8) > end)
 		return QUIC_SLOW;
-	v = quic_varint_fast(quic_load8(b), &n);
+	v = quic_varint(quic_load8(b), &n);
 	return quic_class(type, pos, v, n, dlen);
 }
 
