@@ -61,6 +61,14 @@ __noinline int tlsfw_reset_dest_tc(struct __sk_buff *skb, const struct parsed *p
 }
 
 /*
+ * Whether this kernel's XDP may call bpf_xdp_adjust_meta (set by the loader, bpf_open, from a
+ * probe; read-only data is frozen before the verifier runs). Some kernels refuse the helper to
+ * XDP programs ("program of this type cannot use helper"); the verifier then never sees the
+ * call below, and apply chooses the hooks so that no handoff is needed (apply_reply.h).
+ */
+const volatile __u32 tlsfw_xdp_meta = 0;
+
+/*
  * Hand a rejected frame to tlsfw_tc_reply (tlsfw_abi.h, tlsfw_xdp_meta): the record goes in
  * front of the frame as XDP metadata and the frame is passed up. Returns 0, or -1 when the
  * driver keeps no metadata (the caller answers with XDP_TX then).
@@ -127,7 +135,7 @@ int tlsfw_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	case VERDICT_REJECT:
 		/* tc builds and counts the reply (see handoff) */
-		if ((d.ctx & TLSFW_DW_HANDOFF) && handoff(ctx, &d) == 0)
+		if (tlsfw_xdp_meta && (d.ctx & TLSFW_DW_HANDOFF) && handoff(ctx, &d) == 0)
 			return XDP_PASS;
 		if (tlsfw_reject_xdp(ctx, &p) == 0) {
 			count_stat(&d, TLSFW_STAT_REJECT_SENT);

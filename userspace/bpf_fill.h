@@ -30,6 +30,11 @@ struct bpf_maps {
 /* The object (bpf/tlsfw.bpf.c) opened with the map sizes that depend on the machine (the
  * counters: one copy per possible CPU); load it with tlsfw__load(). NULL with errno set. */
 struct tlsfw *bpf_open(void);
+/*
+ * Whether this kernel lets XDP programs call bpf_xdp_adjust_meta, which the XDP -> tc handoff
+ * of a reject needs (apply_reply.h). Probed once per process (a program load).
+ */
+bool bpf_xdp_meta_supported(void);
 
 /* The skeleton keeps ownership of the descriptors: do not bpf_maps_close() them. */
 int bpf_maps_from_skel(struct bpf_maps *m, const struct tlsfw *skel);

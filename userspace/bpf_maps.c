@@ -180,6 +180,32 @@ void bpf_maps_close(struct bpf_maps *m)
 	}
 }
 
+/*
+ * A program that calls the helper, loaded for real: libbpf 1.1's libbpf_probe_bpf_helper
+ * only knows the verifier's older wording of a refusal ("unknown func") and answers
+ * "supported" to today's ("program of this type cannot use helper").
+ */
+bool bpf_xdp_meta_supported(void)
+{
+	static int known = -1;
+	const struct bpf_insn probe[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_adjust_meta },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd;
+
+	if (known < 0) {
+		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", probe,
+				   sizeof(probe) / sizeof(probe[0]), NULL);
+		known = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	return known;
+}
+
 struct tlsfw *bpf_open(void)
 {
 	struct tlsfw *skel = tlsfw__open();
@@ -187,6 +213,7 @@ struct tlsfw *bpf_open(void)
 
 	if (!skel)
 		return NULL;
+	skel->rodata->tlsfw_xdp_meta = bpf_xdp_meta_supported();
 	if (ncpus <= 0 ||
 	    bpf_map__set_max_entries(skel->maps.tlsfw_counters, (uint32_t)ncpus * TLSFW_COUNTERS)) {
 		tlsfw__destroy(skel);
