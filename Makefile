@@ -181,14 +181,7 @@ $(FUZZ)/%: selftests/fuzz/%.c $(FUZZ_LIB_OBJS)
 $(BPF_TESTS) $(BENCH_PROGS): $(CONTENT_SKEL)
 $(BENCH_PROGS): $(BENCH_WRAP_SKEL)
 
-# The net tests' witness of XDP metadata on this kernel (selftests/net/lib.sh, xdp_meta).
-XDP_META_PROBE := $(BUILD)/selftests/xdp_meta_probe.bpf.o
-
-$(XDP_META_PROBE): selftests/net/xdp_meta_probe.bpf.c $(BUILD)/vmlinux.h
-	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-tests: $(ASAN)/tlsfw $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_TARGETS) $(XDP_META_PROBE)
+tests: $(ASAN)/tlsfw $(UNIT_TESTS) $(BPF_TESTS) $(FUZZ_TARGETS)
 
 # ---- documentation ---------------------------------------------------------------------------
 $(BUILD)/man/%: Documentation/%.scd

@@ -63,21 +63,55 @@ __noinline int tlsfw_reset_dest_tc(struct __sk_buff *skb, const struct parsed *p
 /*
  * Whether this kernel's XDP may call bpf_xdp_adjust_meta (set by the loader, bpf_open, from a
  * probe; read-only data is frozen before the verifier runs). Some kernels refuse the helper to
- * XDP programs ("program of this type cannot use helper"); the verifier then never sees the
- * call below, and apply chooses the hooks so that no handoff is needed (apply_reply.h).
+ * XDP programs ("program of this type cannot use helper"); the verifier then never sees that
+ * call, and the record travels in the frame instead (tlsfw_abi.h, tlsfw_xdp_shim).
  */
 const volatile __u32 tlsfw_xdp_meta = 0;
 
+static __always_inline __u8 reply_kind(const struct decision *d)
+{
+	return (d->rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)) ? TLSFW_REPLY_RESET_BOTH :
+								TLSFW_REPLY_SENDER;
+}
+
+/* The record pushed in front of the frame, where XDP has no metadata. 0 or -1. */
+static __always_inline int handoff_shim(struct xdp_md *ctx, const struct decision *d,
+					const struct parsed *p)
+{
+	struct tlsfw_xdp_shim *s;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(*s)))
+		return -1;
+	s = (void *)(long)ctx->data;
+	if ((void *)(s + 1) > (void *)(long)ctx->data_end) {
+		bpf_xdp_adjust_head(ctx, sizeof(*s));
+		return -1;
+	}
+	s->dst[0] = TLSFW_SHIM_DST0;
+	*(__u32 *)&s->dst[1] = bpf_htonl(TLSFW_SHIM_DST1);
+	s->dst[5] = 0x57;
+	s->reply = reply_kind(d);
+	s->pad = 0;
+	s->ctx_slot = d->slot;
+	s->pad2 = 0;
+	s->proto = bpf_htons(p->family ? TLSFW_ETH_P_IPV6 : TLSFW_ETH_P_IP);
+	return 0;
+}
+
 /*
  * Hand a rejected frame to tlsfw_tc_reply (tlsfw_abi.h, tlsfw_xdp_meta): the record goes in
- * front of the frame as XDP metadata and the frame is passed up. Returns 0, or -1 when the
- * driver keeps no metadata (the caller answers with XDP_TX then).
+ * front of the frame as XDP metadata, or where XDP has none in a header pushed in front of
+ * the frame (tlsfw_xdp_shim), and the frame is passed up. Returns 0, or -1 when the driver
+ * keeps no metadata or has no headroom (the caller answers with XDP_TX then).
  */
-static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d)
+static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d,
+				   const struct parsed *p)
 {
 	struct tlsfw_xdp_meta *m;
 	void *data;
 
+	if (!tlsfw_xdp_meta)
+		return handoff_shim(ctx, d, p);
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
 		return -1;
 	m = (void *)(long)ctx->data_meta;
@@ -85,8 +119,7 @@ static __always_inline int handoff(struct xdp_md *ctx, const struct decision *d)
 	if ((void *)(m + 1) > data)
 		return -1;
 	m->magic = TLSFW_META_MAGIC;
-	m->reply = (d->rule & (TLSFW_DW_REQUIRE | TLSFW_DW_NAME)) ? TLSFW_REPLY_RESET_BOTH :
-								    TLSFW_REPLY_SENDER;
+	m->reply = reply_kind(d);
 	m->pad = 0;
 	m->ctx_slot = d->slot;
 	m->rule_slot = d->rule ? (d->rule & TLSFW_DW_LOW) : ~0u;
@@ -135,7 +168,7 @@ int tlsfw_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	case VERDICT_REJECT:
 		/* tc builds and counts the reply (see handoff) */
-		if (tlsfw_xdp_meta && (d.ctx & TLSFW_DW_HANDOFF) && handoff(ctx, &d) == 0)
+		if ((d.ctx & TLSFW_DW_HANDOFF) && handoff(ctx, &d, &p) == 0)
 			return XDP_PASS;
 		if (tlsfw_reject_xdp(ctx, &p) == 0) {
 			count_stat(&d, TLSFW_STAT_REJECT_SENT);
@@ -218,6 +251,32 @@ int tlsfw_tc_egress(struct __sk_buff *skb)
  * devices whose XDP_TX does not reach the sender. XDP already decided and counted the
  * verdict; here the reply is built and counted.
  */
+/*
+ * The record in the frame (tlsfw_abi.h, tlsfw_xdp_shim), where XDP has no metadata: 1 and
+ * the frame as it arrived when there is one (its own Ethernet header written over the
+ * record, the second copy removed), 0 when there is none, -1 when it cannot be removed.
+ */
+static __always_inline int shim_take(struct __sk_buff *skb, __u32 *slot, __u32 *reply)
+{
+	struct tlsfw_xdp_shim *s = (void *)(long)skb->data;
+	__u8 eth[14];
+
+	if ((void *)(s + 1) > (void *)(long)skb->data_end || s->dst[0] != TLSFW_SHIM_DST0 ||
+	    *(__u32 *)&s->dst[1] != bpf_htonl(TLSFW_SHIM_DST1) || s->dst[5] != 0x57)
+		return 0;
+	*slot = s->ctx_slot;
+	*reply = s->reply;
+	/* The record's address made the skb PACKET_OTHERHOST, which stays with it where it is
+	 * sent next unless that device resets it (a veth does, lo does not: the answer would
+	 * be dropped by IP there), so PACKET_HOST again. */
+	if (bpf_skb_load_bytes(skb, sizeof(*s), eth, sizeof(eth)) ||
+	    bpf_skb_store_bytes(skb, 0, eth, sizeof(eth), 0) ||
+	    bpf_skb_adjust_room(skb, -(int)sizeof(eth), BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_change_type(skb, 0 /* PACKET_HOST */))
+		return -1;
+	return 1;
+}
+
 SEC("tc")
 int tlsfw_tc_reply(struct __sk_buff *skb)
 {
@@ -226,17 +285,25 @@ int tlsfw_tc_reply(struct __sk_buff *skb)
 	struct decision d = { .bytes = skb->len };
 	struct parsed p;
 	__u32 slot, reply;
+	int shim = 0;
 
 	touch_all_maps();
-	if ((void *)(m + 1) > data || m->magic != TLSFW_META_MAGIC)
-		return TC_ACT_UNSPEC;
-	m->magic = 0;
-	slot = m->ctx_slot;
+	if (!tlsfw_xdp_meta) {
+		shim = shim_take(skb, &slot, &reply);
+		if (!shim)
+			return TC_ACT_UNSPEC;
+	} else {
+		if ((void *)(m + 1) > data || m->magic != TLSFW_META_MAGIC)
+			return TC_ACT_UNSPEC;
+		m->magic = 0;
+		slot = m->ctx_slot;
+		reply = m->reply;
+	}
 	if (slot >= TLSFW_MAX_CTX)
 		return TC_ACT_SHOT;
 	d.base = bpf_get_smp_processor_id() * TLSFW_COUNTERS + slot * TLSFW_SLOTS_PER_CTX;
-	reply = m->reply;
-	if (tc_parse(skb, &p) != PARSE_OK)
+	d.bytes = skb->len; /* without the record */
+	if (shim < 0 || tc_parse(skb, &p) != PARSE_OK)
 		goto failed;
 	if (reply == TLSFW_REPLY_RESET_BOTH && tlsfw_reset_dest_tc(skb, &p, skb->ifindex, 1))
 		count_stat(&d, TLSFW_STAT_REJECT_FAILED);

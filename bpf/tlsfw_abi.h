@@ -45,8 +45,9 @@
  * TLSFW_DW_LOG, tlsfw_log_ring, tlsfw_log_rules; 7: name classes (TLSFW_PL_VALUES 64,
  * TLSFW_PL_NAME0, rule word NAME, TLSFW_CFG_NAMES, tlsfw_rule_flows.matched), TLSFW_CT_VALUES 6;
  * 8: tlsfw_flow.decided, epochs in steps of TLSFW_EPOCH_STEP, TLSFW_MAX_RULES 8,320;
- * 9: tlsfw_meta.rule_end; 10: tlsfw_meta.netns_cookie; 11: tlsfw_rule_order */
-#define TLSFW_ABI_VERSION 11
+ * 9: tlsfw_meta.rule_end; 10: tlsfw_meta.netns_cookie; 11: tlsfw_rule_order;
+ * 12: tlsfw_xdp_shim (the handoff without XDP metadata) */
+#define TLSFW_ABI_VERSION 12
 
 /* Limits. */
 #define TLSFW_POLICY_RULES 4096 /* rules one policy may list */
@@ -330,6 +331,35 @@ struct tlsfw_xdp_meta { /* 4-byte multiple, at most 32 bytes (XDP metadata limit
 	__u16 ctx_slot;	 /* counter block of the interface and direction that decided */
 	__u32 rule_slot; /* the rule that rejected (for logging; ~0u: none) */
 };
+
+/*
+ * The same handoff where the kernel's XDP may not use metadata (some kernels refuse
+ * bpf_xdp_adjust_meta to XDP programs: architecture.md, "Kernels without XDP metadata"). The
+ * record then travels in the frame: tlsfw_xdp pushes this 14-byte header in front of it
+ * (bpf_xdp_adjust_head) and passes. To the stack it is an Ethernet header: its destination
+ * TLSFW_SHIM_DST is a locally administered unicast address that is no host's, so that IP
+ * drops the frame as PACKET_OTHERHOST should no tc program take it; proto is the frame's IP
+ * version (ETH_P_IP or ETH_P_IPV6), so that GRO finds no IP header to merge there (the frame's
+ * own Ethernet header follows) and tc may remove bytes with bpf_skb_adjust_room, which wants
+ * an IP skb. tlsfw_tc_reply recognises the header, writes the frame's own Ethernet header over
+ * it, removes the second copy and goes on as with metadata.
+ *
+ * Unlike metadata, this header can come from the wire. A sender that forges it gets its own
+ * frame answered (RST or ICMP, out of the device the frame came in by, to the addresses it
+ * wrote in it: nothing it could not send itself) and counted in the block it names (bounded
+ * by TLSFW_MAX_CTX); the frame is never delivered.
+ */
+#define TLSFW_SHIM_DST0 0x06 /* 06:54:4c:53:46:57, "TLSFW" behind a local unicast first byte */
+#define TLSFW_SHIM_DST1 0x544c5346u
+
+struct tlsfw_xdp_shim {
+	__u8 dst[6]; /* TLSFW_SHIM_DST0, then TLSFW_SHIM_DST1 big-endian, then 0x57 */
+	__u8 reply;  /* enum tlsfw_reply */
+	__u8 pad;
+	__u16 ctx_slot; /* as in tlsfw_xdp_meta */
+	__u16 pad2;
+	__be16 proto; /* ETH_P_IP or ETH_P_IPV6 */
+} __attribute__((packed));
 
 /*
  * tlsfw_proto (ARRAY, 2 * TLSFW_PROTO_SLOTS): index gen * 512 + family * 256 + protocol.

@@ -113,21 +113,9 @@ static int decide_handoff(struct apply_ctx *c)
 
 		if (pc->dir != TLSFW_DIR_INGRESS || pc->cls >= pl->n_ctx_cls || !rejecting[pc->cls])
 			continue;
-		for (size_t k = 0; k < pl->n_ifaces; k++) {
-			struct apply_iface *ai = &c->ifs[k];
-
-			if (strcmp(ai->pi->name, pc->ifname) || reply_xdp_tx_reaches(pc->ifname))
-				continue;
-			ai->handoff = bpf_xdp_meta_supported();
-			/* auto took tc ingress for it (resolve_ifaces); in native mode the answer
-			 * leaves with XDP_TX, which such a device drops unless its peer runs XDP */
-			if (!ai->handoff && (ai->pi->xdp_mode == POL_XDP_NATIVE ||
-					     ai->hook == TLSFW_HOOK_XDP_NATIVE))
-				diag_warning(
-					c->d, NULL,
-					"%s: a reject's answer leaves native XDP with XDP_TX, which %s delivers only while its peer runs XDP, and this kernel's XDP cannot hand it to tc (bpf_xdp_adjust_meta refused): use xdp_mode auto (tc ingress) or generic there",
-					ai->pi->name, ai->pi->name);
-		}
+		for (size_t k = 0; k < pl->n_ifaces; k++)
+			if (!strcmp(c->ifs[k].pi->name, pc->ifname))
+				c->ifs[k].handoff = !reply_xdp_tx_reaches(pc->ifname);
 	}
 	free(rejecting);
 	return 0;
@@ -246,14 +234,6 @@ static int resolve_ifaces(struct apply_ctx *c)
 					c, ai, -EBUSY,
 					"%s: another XDP program (id %u) is attached; tlsfw does not replace programs it did not install: remove it first, or use hooks: [egress] on %s",
 					ai->pi->name, q.prog_id, ai->pi->name);
-			/* auto where XDP could not answer a reject (apply_reply.h): tc ingress,
-			 * whatever this policy's rules, so that a later policy with a reject
-			 * rule finds the right hook in place */
-			if (ai->pi->xdp_mode == POL_XDP_AUTO &&
-			    !reply_xdp_tx_reaches(ai->pi->name) && !bpf_xdp_meta_supported()) {
-				ai->hook = TLSFW_HOOK_TC;
-				ai->xdp_no_reply = true;
-			}
 		}
 	}
 	return decide_handoff(c);
@@ -721,9 +701,6 @@ static void report(const struct apply_ctx *c)
 		if (wants_reply(ai))
 			fprintf(out, " (reject answers built in tc)");
 		fputc('\n', out);
-		if (ai->xdp_no_reply)
-			fprintf(out,
-				"  XDP not used: its XDP_TX does not reach the sender here and this kernel's XDP cannot hand a reject's answer to tc (bpf_xdp_adjust_meta refused)\n");
 		if (*ai->native_why)
 			fprintf(out, "  native XDP refused by the kernel: %s\n", ai->native_why);
 		if (*ai->generic_why && ai->hook == TLSFW_HOOK_TC)

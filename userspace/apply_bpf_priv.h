@@ -47,7 +47,6 @@ struct apply_iface {
 	uint8_t hook;		 /* enum tlsfw_hook chosen for ingress (NONE: no ingress) */
 	bool mode_change;	 /* ingress hook kind changes: done after the flip */
 	bool handoff;		 /* XDP hands rejects to tlsfw_tc_reply (apply_reply.h) */
-	bool xdp_no_reply;	 /* xdp_mode auto took tc: XDP's rejects could not be answered */
 	char native_why[128];	 /* xdp_mode auto: why native XDP was refused ("": it was not) */
 	char generic_why[128];	 /* and generic XDP, when tc ingress took its place */
 };

@@ -116,12 +116,9 @@ static bool xdp_refused_for_test(void)
 static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 {
 	static const uint8_t order[] = { TLSFW_HOOK_XDP_NATIVE, TLSFW_HOOK_XDP_GENERIC };
-	int fd, err = -EOPNOTSUPP;
+	int fd = prog_fd(c, TLSFW_HOOK_XDP_NATIVE, false), err = -EOPNOTSUPP;
 	char why[sizeof(ai->native_why)] = "";
 
-	if (ai->xdp_no_reply)
-		goto tc; /* resolve_ifaces chose tc ingress */
-	fd = prog_fd(c, TLSFW_HOOK_XDP_NATIVE, false);
 	if (fd < 0)
 		return fd;
 	for (size_t i = 0; i < 2; i++) {
@@ -161,7 +158,6 @@ static int attach_ingress(struct apply_ctx *c, struct apply_iface *ai)
 				     ai->pi->xdp_mode == POL_XDP_NATIVE	 ? "native" :
 									   "any",
 				     why, *why ? " (" : "", strerror(-err), *why ? ")" : "");
-tc:
 	ai->hook = TLSFW_HOOK_TC;
 	/* only XDP's reply helper on tc ingress (XDP removed by another tool): tc takes its place */
 	if (has_reply(ai))

@@ -78,26 +78,10 @@ gw() { ip netns exec "$GW" "$@"; }
 srv() { ip netns exec "$SRV" "$@"; }
 tlsfw() { ip netns exec "$GW" "$TLSFW" "$@"; }
 
-# xdp_meta: whether this kernel lets XDP programs call bpf_xdp_adjust_meta, asked with the
-# tests' own program (xdp_meta_probe.bpf.c) loaded by bpftool, not with tlsfw's probe
-xdp_meta() {
-	local obj=${XDP_META_PROBE:-$ROOT/build/selftests/xdp_meta_probe.bpf.o}
-	local pin=/sys/fs/bpf/tlsfw-test-meta-$$ rc=1
-	[ -f "$obj" ] || fail "no $obj (make tests builds it)"
-	bpftool prog load "$obj" "$pin" type xdp 2>/dev/null && rc=0
-	rm -f "$pin"
-	return $rc
-}
-
-# The ingress hook xdp_mode auto takes on the topology's veths: native XDP; a tc ingress
-# filter when the test runs with XDP refused (test_tc_ingress.sh), or when this kernel's XDP
-# cannot hand a reject's answer to tc (no XDP metadata: architecture.md, "Reject everywhere").
+# The ingress hook xdp_mode auto takes on the topology's veths: native XDP, or a tc ingress
+# filter when the test runs with XDP refused (test_tc_ingress.sh).
 AUTO_INGRESS="XDP native"
-if [ "${TLSFW_XDP_FAULT:-}" = refuse ]; then
-	AUTO_INGRESS=tc
-elif ! xdp_meta; then
-	AUTO_INGRESS=tc
-fi
+[ "${TLSFW_XDP_FAULT:-}" = refuse ] && AUTO_INGRESS=tc
 
 # map_of NAME [IFACE]: "ID MAX_ENTRIES" of tlsfw's map NAME behind the ingress program of
 # IFACE (default lan0: XDP, else tc ingress); nothing, and the reason on stderr, if none.
