@@ -10,8 +10,9 @@
 # lan0 and its peer at MTU 9000, where veth refuses native XDP: xdp_mode native fails with the
 # kernel's reason and changes nothing, auto falls back to generic and says why. Mode tc: auto
 # where XDP cannot attach at all (TLSFW_XDP_FAULT=refuse stands in for such a device): a tc
-# ingress filter decides and builds the answers itself. Then the same rules on the gateway's
-# lo, probed from the gateway itself, on each backend.
+# ingress filter decides and builds the answers itself. In every BPF mode a datagram behind
+# an 802.1Q tag is answered behind the same tag. Then the same rules on the gateway's lo,
+# probed from the gateway itself, on each backend.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nft_lib.sh"
 
@@ -67,6 +68,54 @@ expect_rejects() {
 	done
 }
 
+# vlan_reject: a UDP datagram to port 6000 behind an 802.1Q tag (VLAN 100), sent by hand
+# from the client's veth0; prints the VLAN of the ICMP "administratively prohibited" that
+# answers it ("untagged"), or "none" within 2 s. Where XDP hands the answer to tc without
+# metadata (architecture.md, "Kernels without XDP metadata"), tc rewrites the headers in
+# front of the tag: the answer must come back tagged.
+vlan_reject() {
+	ip netns exec "$CLI" $PY - "$(gw cat /sys/class/net/lan0/address)" "$S4" <<'EOP' || fail "vlan_reject"
+import socket, struct, sys, time
+dst = bytes.fromhex(sys.argv[1].replace(":", ""))
+src = bytes.fromhex(open("/sys/class/net/veth0/address").read().strip().replace(":", ""))
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+udp = struct.pack("!HHHH", 40000, 6000, 12, 0) + b"vlan"
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                 socket.inet_aton("10.10.1.2"), socket.inet_aton(sys.argv[2]))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind(("veth0", 0))
+s.setsockopt(263, 8, 1)  # SOL_PACKET, PACKET_AUXDATA: a tag the kernel took off the frame
+s.send(dst + src + struct.pack("!HH", 0x8100, 100) + b"\x08\x00" + ip + udp)
+end = time.time() + 2
+while time.time() < end:
+    s.settimeout(max(0.01, end - time.time()))
+    try:
+        data, anc, _, addr = s.recvmsg(4096, socket.CMSG_SPACE(20))
+    except socket.timeout:
+        break
+    if addr[2] == socket.PACKET_OUTGOING:
+        continue
+    vid, off = "untagged", 12
+    for lvl, typ, d in anc:
+        if lvl == 263 and typ == 8 and struct.unpack("I", d[:4])[0] & 0x10:  # TP_STATUS_VLAN_VALID
+            vid = struct.unpack("H", d[16:18])[0] & 0xfff
+    if data[12:14] == b"\x81\x00":
+        vid, off = struct.unpack("!H", data[14:16])[0] & 0xfff, 16
+    if data[off:off + 2] != b"\x08\x00":
+        continue
+    q = data[off + 2:]
+    # ICMP 3/13 quoting our datagram (its destination port 6000)
+    if q[9] == 1 and q[20:22] == b"\x03\x0d" and q[28 + 22:28 + 24] == struct.pack("!H", 6000):
+        print(vid)
+        sys.exit(0)
+print("none")
+EOP
+}
+
 # expect_jumbo: lan0 and its peer at MTU 9000; xdp_mode native is refused with the kernel's
 # reason at lan0's line, exit 2, nothing attached
 expect_jumbo() {
@@ -82,7 +131,7 @@ expect_jumbo() {
 
 # run B MODE: one backend (and xdp_mode) on a fresh topology
 run() {
-	local B=$1 mode=$2 name="$1-$2" sent failed fault=
+	local B=$1 mode=$2 name="$1-$2" sent failed fault= r
 	topo_up "$name"
 	# Eight rejects in a row: no ICMP rate limit for the answers the gateway's stack sends
 	# (the nft backend's reject; the BPF backend builds its own).
@@ -136,6 +185,12 @@ run() {
 	fi
 	ok "$name: counters: 4 + 4 rejects"
 	counters_save "$TMP/s.$name.json" "$TMP/c.$B"
+	# after the counters the backends compare
+	if [ "$B" = bpf ]; then
+		r=$(vlan_reject)
+		[ "$r" = 100 ] || fail "$name: a datagram behind VLAN 100 was answered '$r', expected a tagged ICMP (VLAN 100)"
+		ok "$name: a datagram behind an 802.1Q tag got its answer behind the same tag"
+	fi
 	tlsfw detach >/dev/null || fail "detach ($name)"
 }
 
