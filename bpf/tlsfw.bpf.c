@@ -247,11 +247,6 @@ int tlsfw_tc_egress(struct __sk_buff *skb)
 }
 
 /*
- * The reply half of the XDP -> tc handoff (tlsfw_abi.h, tlsfw_xdp_meta), on tc ingress of
- * devices whose XDP_TX does not reach the sender. XDP already decided and counted the
- * verdict; here the reply is built and counted.
- */
-/*
  * The record in the frame (tlsfw_abi.h, tlsfw_xdp_shim), where XDP has no metadata: 1 and
  * the frame as it arrived when there is one (its own Ethernet header written over the
  * record, the second copy removed), 0 when there is none, -1 when it cannot be removed.
@@ -277,6 +272,11 @@ static __always_inline int shim_take(struct __sk_buff *skb, __u32 *slot, __u32 *
 	return 1;
 }
 
+/*
+ * The reply half of the XDP -> tc handoff (tlsfw_abi.h, tlsfw_xdp_meta), on tc ingress of
+ * devices whose XDP_TX does not reach the sender. XDP already decided and counted the
+ * verdict; here the reply is built and counted.
+ */
 SEC("tc")
 int tlsfw_tc_reply(struct __sk_buff *skb)
 {
@@ -288,16 +288,16 @@ int tlsfw_tc_reply(struct __sk_buff *skb)
 	int shim = 0;
 
 	touch_all_maps();
-	if (!tlsfw_xdp_meta) {
-		shim = shim_take(skb, &slot, &reply);
-		if (!shim)
-			return TC_ACT_UNSPEC;
-	} else {
-		if ((void *)(m + 1) > data || m->magic != TLSFW_META_MAGIC)
-			return TC_ACT_UNSPEC;
+	/* Either form, whatever this program's tlsfw_xdp_meta says: the XDP program in use may
+	 * come from another load than this one. */
+	if ((void *)(m + 1) <= data && m->magic == TLSFW_META_MAGIC) {
 		m->magic = 0;
 		slot = m->ctx_slot;
 		reply = m->reply;
+	} else {
+		shim = shim_take(skb, &slot, &reply);
+		if (!shim)
+			return TC_ACT_UNSPEC;
 	}
 	if (slot >= TLSFW_MAX_CTX)
 		return TC_ACT_SHOT;
