@@ -163,13 +163,6 @@ static int too_big(struct env *e)
 }
 
 /*
- * The XDP -> tc handoff (tlsfw_abi.h, tlsfw_xdp_meta): with TLSFW_DW_HANDOFF in the ingress
- * context word, XDP counts the reject (rule and verdict total, not REJECT_SENT: tc counts
- * that) and passes the frame unchanged behind the metadata record; the tc hooks build their
- * replies themselves as before. (tlsfw_tc_reply, the other half, needs a real skb with
- * metadata: test_reject.sh covers it end to end.)
- */
-/*
  * Where this kernel refuses bpf_xdp_adjust_meta to XDP (architecture.md, "Kernels without XDP
  * metadata"): the record is a 14-byte header pushed in front of the unchanged frame
  * (tlsfw_abi.h, tlsfw_xdp_shim), no metadata.
@@ -196,6 +189,14 @@ static void handoff_shim(struct env *e, const uint8_t *buf, const struct bpf_tes
 		fail(e, "handoff: the frame behind the record was changed");
 }
 
+/*
+ * The XDP -> tc handoff (tlsfw_abi.h, tlsfw_xdp_meta): with TLSFW_DW_HANDOFF in the ingress
+ * context word, XDP counts the reject (rule and verdict total, not REJECT_SENT: tc counts
+ * that) and passes the frame unchanged behind the record (metadata, or the header of
+ * handoff_shim where the kernel has none); the tc hooks build their replies themselves as
+ * before. (tlsfw_tc_reply, the other half, needs a real skb: test_reject.sh covers it end to
+ * end.)
+ */
 static void handoff(struct env *e, const struct loaded *quic)
 {
 	struct tlsfw_xdp_meta m;
