@@ -89,7 +89,7 @@ static __always_inline int handoff_shim(struct xdp_md *ctx, const struct decisio
 	}
 	s->dst[0] = TLSFW_SHIM_DST0;
 	*(__u32 *)&s->dst[1] = bpf_htonl(TLSFW_SHIM_DST1);
-	s->dst[5] = 0x57;
+	s->dst[5] = TLSFW_SHIM_DST5;
 	s->reply = reply_kind(d);
 	s->pad = 0;
 	s->ctx_slot = d->slot;
@@ -257,7 +257,7 @@ static __always_inline int shim_take(struct __sk_buff *skb, __u32 *slot, __u32 *
 	__u8 eth[14];
 
 	if ((void *)(s + 1) > (void *)(long)skb->data_end || s->dst[0] != TLSFW_SHIM_DST0 ||
-	    *(__u32 *)&s->dst[1] != bpf_htonl(TLSFW_SHIM_DST1) || s->dst[5] != 0x57)
+	    *(__u32 *)&s->dst[1] != bpf_htonl(TLSFW_SHIM_DST1) || s->dst[5] != TLSFW_SHIM_DST5)
 		return 0;
 	*slot = s->ctx_slot;
 	*reply = s->reply;
@@ -282,7 +282,7 @@ int tlsfw_tc_reply(struct __sk_buff *skb)
 {
 	struct tlsfw_xdp_meta *m = (void *)(long)skb->data_meta;
 	void *data = (void *)(long)skb->data;
-	struct decision d = { .bytes = skb->len };
+	struct decision d = {};
 	struct parsed p;
 	__u32 slot, reply;
 	int shim = 0;

@@ -337,7 +337,7 @@ struct tlsfw_xdp_meta { /* 4-byte multiple, at most 32 bytes (XDP metadata limit
  * bpf_xdp_adjust_meta to XDP programs: architecture.md, "Kernels without XDP metadata"). The
  * record then travels in the frame: tlsfw_xdp pushes this 14-byte header in front of it
  * (bpf_xdp_adjust_head) and passes. To the stack it is an Ethernet header: its destination
- * (TLSFW_SHIM_DST0, _DST1) is a locally administered unicast address no host has, so that IP
+ * (TLSFW_SHIM_DST0, _DST1, _DST5) is a locally administered unicast address no host has, so that IP
  * drops the frame as PACKET_OTHERHOST should no tc program take it; proto is the frame's IP
  * version (ETH_P_IP or ETH_P_IPV6), so that GRO finds no IP header to merge there (the frame's
  * own Ethernet header follows) and tc may remove bytes with bpf_skb_adjust_room, which wants
@@ -352,9 +352,10 @@ struct tlsfw_xdp_meta { /* 4-byte multiple, at most 32 bytes (XDP metadata limit
  */
 #define TLSFW_SHIM_DST0 0x06 /* 06:54:4c:53:46:57, "TLSFW" behind a local unicast first byte */
 #define TLSFW_SHIM_DST1 0x544c5346u
+#define TLSFW_SHIM_DST5 0x57
 
 struct tlsfw_xdp_shim {
-	__u8 dst[6]; /* TLSFW_SHIM_DST0, then TLSFW_SHIM_DST1 big-endian, then 0x57 */
+	__u8 dst[6]; /* TLSFW_SHIM_DST0, TLSFW_SHIM_DST1 big-endian, TLSFW_SHIM_DST5 */
 	__u8 reply;  /* enum tlsfw_reply */
 	__u8 pad;
 	__u16 ctx_slot; /* as in tlsfw_xdp_meta */
