@@ -337,13 +337,14 @@ struct tlsfw_xdp_meta { /* 4-byte multiple, at most 32 bytes (XDP metadata limit
  * bpf_xdp_adjust_meta to XDP programs: architecture.md, "Kernels without XDP metadata"). The
  * record then travels in the frame: tlsfw_xdp pushes this 14-byte header in front of it
  * (bpf_xdp_adjust_head) and passes. To the stack it is an Ethernet header: its destination
- * (TLSFW_SHIM_DST0, _DST1, _DST5) is a locally administered unicast address no host has, so that IP
- * drops the frame as PACKET_OTHERHOST should no tc program take it; proto is the frame's IP
- * version (ETH_P_IP or ETH_P_IPV6), so that GRO finds no IP header to merge there (the frame's
- * own Ethernet header follows) and tc may remove bytes with bpf_skb_adjust_room, which wants
- * an IP skb. tlsfw_tc_reply recognises the header, writes the frame's own Ethernet header over
- * it, removes the second copy and goes on as with metadata. It looks for both forms, so that
- * it never depends on which form the XDP program in use was loaded with.
+ * (TLSFW_SHIM_DST0, _DST1, _DST5) is a locally administered unicast address no host has, so
+ * that IP drops the frame as PACKET_OTHERHOST should no tc program take it; proto is the IP
+ * version of the frame (ETH_P_IP or ETH_P_IPV6), so that GRO finds no IP header to merge
+ * there (the frame's own Ethernet header follows) and tc may remove bytes with
+ * bpf_skb_adjust_room, which wants an IP skb. tlsfw_tc_reply recognises the header, writes
+ * the frame's own Ethernet header over it, removes the second copy and goes on as with
+ * metadata. It looks for both forms, so that it never depends on which form the XDP program
+ * in use was loaded with.
  *
  * Unlike metadata, this header can come from the wire. A sender that forges it gets its own
  * frame answered (RST or ICMP, out of the device the frame came in by, to the addresses it
