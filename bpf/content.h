@@ -33,24 +33,14 @@ __noinline int tlsfw_quic_copy_tc(struct __sk_buff *skb, const struct parsed *p)
 	return p ? content_quic_copy(skb, 0, p) : TLSFW_QUIC_NONE;
 }
 
-/* enum tlsfw_quic of a UDP datagram from the frame's linear part, or QUIC_SLOW: a function of
- * its own, so that the decision's UDP path does not pay for the facts struct and shares no
- * registers with the TCP code. The caller goes on to the copy (quic_fact): ctx and p need
- * not live through the check. */
-__noinline int tlsfw_quic_xdp(struct xdp_md *ctx, const struct parsed *p)
-{
-	return p ? quic_inplace(ctx, 1, p) : TLSFW_QUIC_NONE;
-}
-
-__noinline int tlsfw_quic_tc(struct __sk_buff *skb, const struct parsed *p)
-{
-	return p ? quic_inplace(skb, 0, p) : TLSFW_QUIC_NONE;
-}
-
-/* enum tlsfw_quic of the UDP datagram of p. */
+/* enum tlsfw_quic of the UDP datagram of p: read in place (quic.h: quic_inplace), inlined into
+ * the decision, and from the copy when a field is not in the frame's linear part. Inlined, not
+ * a function of its own: on a kernel that returns through a return thunk (x86 with retbleed
+ * or SRSO mitigations) each BPF-to-BPF call and return cost a checked Initial 8 to 10 ns,
+ * more than the check (performance.md, "The QUIC check inlined"). */
 static __always_inline int quic_fact(void *ctx, int xdp, const struct parsed *p)
 {
-	int r = xdp ? tlsfw_quic_xdp(ctx, p) : tlsfw_quic_tc(ctx, p);
+	int r = quic_inplace(ctx, xdp, p);
 
 	if (r != QUIC_SLOW)
 		return r;
