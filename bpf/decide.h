@@ -105,9 +105,11 @@ struct {
 	__array(values, struct tlsfw_rule_map);
 } tlsfw_comb3 SEC(".maps");
 
+/* Mappable, like the records below: an apply zeroes the slots it gives out with stores. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TLSFW_MAX_RULES);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct tlsfw_rule_flows);
 } tlsfw_rule_flows SEC(".maps");
@@ -136,10 +138,15 @@ struct {
 	__type(value, struct tlsfw_counter);
 } tlsfw_counters SEC(".maps");
 
-/* Userspace-only metadata: referenced below so that they belong to the program. */
+/* Userspace-only metadata: referenced below so that they belong to the program. The records
+ * are read and written through a memory mapping (bpf_array_elems): a batch lookup of 8,193
+ * records and two batch updates of 4,097 were 4 ms of a replacement of 4,096 rules, in the
+ * kernel's copies. Maps made by an earlier tlsfw, without the flag, which an apply reuses,
+ * are still read and written with batches. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TLSFW_MAX_RULES);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct tlsfw_rule_info);
 } tlsfw_rules SEC(".maps");
@@ -147,6 +154,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TLSFW_MAX_CTX);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct tlsfw_ctx_info);
 } tlsfw_ifaces SEC(".maps");

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if_arp.h>
@@ -293,22 +294,32 @@ static int map_ctx_counters(struct apply_ctx *c, struct bpf_counters *ctr)
 	return err ? apply_fail(c, err, "cannot reset counters: %s", strerror(-err)) : 0;
 }
 
-/* The flows passed and cut of each new rule slot (tlsfw_rule_flows), in one batch: a
- * replacement by a policy of 4,096 new rule names made 4,096 calls of it. */
+/* The flows passed and cut of each new rule slot (tlsfw_rule_flows), stored as zeros in the
+ * map's memory (bpf_array_elems), else in one batch: a replacement by a policy of 4,096 new
+ * rule names made 4,096 calls of it. */
 static int zero_new_flow_counters(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
 	uint32_t *keys = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*keys));
-	struct tlsfw_rule_flows *none = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*none));
-	size_t n = 0, failed;
+	struct tlsfw_rule_flows *none = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*none)), *mem;
+	size_t n = 0, failed, len;
+	uint32_t end = 0;
 	int err = 0;
 
 	if (!keys || !none)
 		err = apply_fail(c, -ENOMEM, "out of memory");
 	for (size_t r = 0; !err && r < pl->n_rules; r++)
-		if (c->slots.rule_new[r])
+		if (c->slots.rule_new[r]) {
 			keys[n++] = c->slots.rule_slot[r];
-	if (!err) {
+			if (c->slots.rule_slot[r] >= end)
+				end = c->slots.rule_slot[r] + 1;
+		}
+	mem = err || !n ? NULL : bpf_array_elems(c->maps.rule_flows, sizeof(*mem), end, &len);
+	if (mem) {
+		for (size_t i = 0; i < n; i++)
+			memset(&mem[keys[i]], 0, sizeof(*mem));
+		munmap(mem, len);
+	} else if (!err) {
 		err = bpf_update_many(c->maps.rule_flows, keys, sizeof(*keys), none, sizeof(*none),
 				      n, &failed);
 		if (err)

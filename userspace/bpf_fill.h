@@ -60,8 +60,18 @@ void *bpf_map_window(int fd, size_t off, size_t len, size_t *maplen);
  * failure *failed is the index of the entry that failed (or count). Returns 0 or -errno. */
 int bpf_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
 		    size_t count, size_t *failed);
+/* Elements 0..n-1 of the array map fd (vsz bytes each, a multiple of 8: the stride of an
+ * array's elements) through its memory, *len bytes to munmap(). NULL with errno set when the
+ * map is not BPF_F_MMAPABLE (made by a tlsfw before the record maps were) or vsz is not such
+ * a size: the caller then goes through system calls. */
+void *bpf_array_elems(int fd, size_t vsz, uint32_t n, size_t *len);
+/* The n values of array fd (keys 0..n-1, vsz bytes each) into values, in order: copied from
+ * its memory (bpf_array_elems), else a few batch lookups, else one lookup per element (8,320
+ * rule records: a measurable part of every apply, status and stats). 0 or -errno. */
+int bpf_array_read(int fd, uint32_t n, void *values, size_t vsz);
 /* Write the n elements of array fd (keys 0..n-1, vsz bytes each) whose value in vals differs
- * from base, the values the map holds: one batch update. */
+ * from base, the values the map holds: stores into its memory (bpf_array_elems), else one
+ * batch update. */
 int bpf_array_write_changed(int fd, const void *vals, const void *base, size_t vsz, uint32_t n);
 
 /* The counters (tlsfw_abi.h: a copy per CPU), mapped into memory. */

@@ -391,41 +391,6 @@ struct state_iface *state_foreign_find(const struct state *st, const char *name)
 	return find_in(st->foreign, st->n_foreign, name);
 }
 
-/* All n values of an array map, in order: a few batch system calls instead of one lookup per
- * element (8,320 rule records: a measurable part of every apply, status and stats). Kernels
- * or maps without batch lookups fall back to single lookups. */
-static int array_read(int fd, uint32_t n, void *values, size_t value_size)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t *keys, got = 0, out = 0;
-	int err = 0;
-
-	if (!n)
-		return 0;
-	keys = calloc(n, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	while (got < n) {
-		uint32_t count = n - got;
-
-		err = bpf_map_lookup_batch(fd, got ? &out : NULL, &out, keys + got,
-					   (char *)values + (size_t)got * value_size, &count,
-					   &opts);
-		got += count;
-		if (err == -ENOENT) /* the end of the map: every element read */
-			err = 0;
-		if (err || !count)
-			break;
-	}
-	free(keys);
-	if (!err && got == n)
-		return 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (bpf_map_lookup_elem(fd, &i, (char *)values + (size_t)i * value_size))
-			return -errno;
-	return 0;
-}
-
 /* The rule records are indexed by slot up to TLSFW_MAX_RULES (666 KB), though a reader
  * fills rule_end of them. Mapped rather than calloc()ed: after the compiler has freed its
  * large buffers, malloc serves this from the heap and calloc() clears all of it (160 pages,
@@ -461,9 +426,9 @@ int state_meta_read(const struct bpf_maps *m, struct state_meta *sm)
 			sm->meta.rule_end :
 			TLSFW_MAX_RULES;
 	if (!err)
-		err = array_read(m->rules, sm->rule_end, sm->rules, sizeof(*sm->rules));
+		err = bpf_array_read(m->rules, sm->rule_end, sm->rules, sizeof(*sm->rules));
 	if (!err)
-		err = array_read(m->ifaces, TLSFW_MAX_CTX, sm->ctxs, sizeof(*sm->ctxs));
+		err = bpf_array_read(m->ifaces, TLSFW_MAX_CTX, sm->ctxs, sizeof(*sm->ctxs));
 	if (err)
 		state_meta_free(sm);
 	return err;
