@@ -35,9 +35,10 @@ __noinline int tlsfw_quic_copy_tc(struct __sk_buff *skb, const struct parsed *p)
 
 /* enum tlsfw_quic of the UDP datagram of p: read in place (quic.h: quic_inplace), inlined into
  * the decision, and from the copy when a field is not in the frame's linear part. Inlined, not
- * a function of its own: on a kernel that returns through a return thunk (x86 with retbleed
- * or SRSO mitigations) each BPF-to-BPF call and return cost a checked Initial 8 to 10 ns,
- * more than the check (performance.md, "The QUIC check inlined"). */
+ * a function of its own: where the kernel returns through a return thunk (x86's SRSO or
+ * retbleed mitigation; measured on an AMD EPYC with SRSO "Safe RET") the call and return
+ * cost more than the check, +19 ns over the port-only drop against +6 inlined
+ * (performance.md, "The QUIC check inlined"). */
 static __always_inline int quic_fact(void *ctx, int xdp, const struct parsed *p)
 {
 	int r = quic_inplace(ctx, xdp, p);
