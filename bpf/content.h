@@ -10,8 +10,9 @@
  * header in one program object only.
  *
  * p: tlsfw_parse() returned PARSE_OK for it. gen: the generation the decision uses. want:
- * TLSFW_WANT_HELLO to parse ClientHellos of new flows. Fills *out (zeroed first): quic for
- * UDP, tls and hello for TCP. Returns 0, or -1 for missing arguments.
+ * TLSFW_WANT_HELLO to parse ClientHellos of new flows. Fills *out (zeroed first): tls and
+ * hello for TCP; all zero for anything else (a UDP datagram's QUIC fact is quic_fact's).
+ * Returns 0, or -1 for missing arguments.
  */
 #ifndef TLSFW_CONTENT_H
 #define TLSFW_CONTENT_H
@@ -48,16 +49,14 @@ static __always_inline int quic_fact(void *ctx, int xdp, const struct parsed *p)
 	return xdp ? tlsfw_quic_copy_xdp(ctx, p) : tlsfw_quic_copy_tc(ctx, p);
 }
 
+/* UDP takes quic_fact() in the decision itself (decide.h, inspect), so the content functions
+ * read TCP alone: a UDP branch here would be one more inlined copy of the QUIC check that the
+ * verifier walks in every hook and no packet reaches. */
 static __always_inline int content_facts(void *ctx, int xdp, const struct parsed *p, __u32 gen,
 					 __u32 want, struct tlsfw_facts *out)
 {
 	if (!p || !out)
 		return -1;
-	if (p->proto == TLSFW_IPPROTO_UDP) {
-		__builtin_memset(out, 0, sizeof(*out));
-		out->quic = quic_fact(ctx, xdp, p);
-		return 0;
-	}
 	content_tcp(ctx, xdp, p, gen, want, out);
 	return 0;
 }

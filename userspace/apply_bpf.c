@@ -300,28 +300,29 @@ static int map_ctx_counters(struct apply_ctx *c, struct bpf_counters *ctr)
 static int zero_new_flow_counters(struct apply_ctx *c)
 {
 	const struct plan *pl = c->pl;
-	uint32_t *keys = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*keys));
-	struct tlsfw_rule_flows *none = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*none)), *mem;
+	uint32_t *keys = calloc(pl->n_rules ? pl->n_rules : 1, sizeof(*keys)), end = 0;
+	struct tlsfw_rule_flows *mem, *none = NULL;
 	size_t n = 0, failed, len;
-	uint32_t end = 0;
 	int err = 0;
 
-	if (!keys || !none)
-		err = apply_fail(c, -ENOMEM, "out of memory");
-	for (size_t r = 0; !err && r < pl->n_rules; r++)
+	if (!keys)
+		return apply_fail(c, -ENOMEM, "out of memory");
+	for (size_t r = 0; r < pl->n_rules; r++)
 		if (c->slots.rule_new[r]) {
 			keys[n++] = c->slots.rule_slot[r];
 			if (c->slots.rule_slot[r] >= end)
 				end = c->slots.rule_slot[r] + 1;
 		}
-	mem = err || !n ? NULL : bpf_array_elems(c->maps.rule_flows, sizeof(*mem), end, &len);
+	mem = n ? bpf_array_elems(c->maps.rule_flows, sizeof(*mem), end, &len) : NULL;
 	if (mem) {
 		for (size_t i = 0; i < n; i++)
 			memset(&mem[keys[i]], 0, sizeof(*mem));
 		munmap(mem, len);
-	} else if (!err) {
-		err = bpf_update_many(c->maps.rule_flows, keys, sizeof(*keys), none, sizeof(*none),
-				      n, &failed);
+	} else if (n) {
+		none = calloc(n, sizeof(*none));
+		err = none ? bpf_update_many(c->maps.rule_flows, keys, sizeof(*keys), none,
+					     sizeof(*none), n, &failed) :
+			     -ENOMEM;
 		if (err)
 			apply_fail(c, err, "cannot reset flow counters: %s", strerror(-err));
 	}

@@ -60,10 +60,14 @@ static __always_inline void run(void *ctx, int xdp, void *data, void *end, __u32
 		result.name_rc = f ? names_classify(f, gen) : -2;
 		return;
 	}
-	if (xdp)
+	if (p.proto == TLSFW_IPPROTO_UDP) { /* the decision's own route (decide.h, inspect) */
+		__builtin_memset(&result.facts, 0, sizeof(result.facts));
+		result.facts.quic = quic_fact(ctx, xdp, &p);
+	} else if (xdp) {
 		tlsfw_content_xdp(ctx, &p, gen, want, &result.facts);
-	else
+	} else {
 		tlsfw_content_tc(ctx, &p, gen, want, &result.facts);
+	}
 }
 
 SEC("xdp")
