@@ -49,7 +49,7 @@ traced() {
 	shift 2
 	# LeakSanitizer cannot run under ptrace; the other tests check leaks.
 	gw env TLSFW_FAULT="$FAULT" ASAN_OPTIONS=detect_leaks=0 strace -f -xx -o "$out" \
-		-e trace=bpf,membarrier,close,flock,pwrite64 "$TLSFW" "$@" >"$TMP/out" 2>&1
+		-e trace=bpf,membarrier,clone,wait4,close,flock,pwrite64 "$TLSFW" "$@" >"$TMP/out" 2>&1
 	rc=$?
 	[ $rc = "$want" ] || { cat "$TMP/out"; fail "tlsfw $* exited $rc, expected $want"; }
 }
@@ -81,11 +81,15 @@ wait_quiet() {
 # ordered TRACE WHAT FLIPS CLEARS FIRST: the trace has FLIPS updates of tlsfw_state and
 # CLEARS clears (a first update of tlsfw_cfg: in the fill, and after a rollback's flip back).
 # The clear after a flip back comes after a membarrier that ended after it. The first clear,
-# FIRST: "quiet" (the counter said a grace period had passed: no wait under the lock), "early"
-# (after a membarrier that ended, and began before the lock was taken: the wait begun while
-# compiling) or "locked" (after one that began under the lock). When the trace flips forward
-# and commits, the counter goes FLIPPING before the flip, FLIPPED after it, and a process of
-# the trace waits for a membarrier that begins after the flip, then writes QUIET.
+# FIRST: "quiet" (the counter said a grace period had passed: the apply waited not at all),
+# "early" (with no wait of its own, after the apply collected the waiter it started while
+# compiling, a child it cloned before taking the lock, whose membarrier ended) or "locked"
+# (after a membarrier the apply made itself, under the lock). When the early waiter enters its
+# membarrier does not matter: it read the counter before it was started, so its wait began
+# after any flip it covers; under load it may be scheduled only after its parent took the
+# lock (seen in CI). When the trace flips forward and commits, the counter goes FLIPPING
+# before the flip, FLIPPED after it, and a process of the trace waits for a membarrier that
+# begins after the flip, then writes QUIET.
 ordered() {
 	$PY - "$@" "$STATE_ID" "$CFG_ID" <<'PYEOF' || fail "$2: a generation was cleared without waiting for programs using it"
 import re, struct, sys
@@ -94,8 +98,11 @@ flips, clears = int(flips), int(clears)
 fds = {}  # (pid, descriptor) -> map id, as the trace opens and closes them
 seen, cleared, bad = 0, 0, []
 need_clear = True  # the fill's, or after a flip back
-ended_since_flip = False
-locked, began = False, []  # membarriers begun: whether under the lock
+ended = set()  # the processes whose membarrier ended since the last flip
+main = None  # the apply's own process: the trace's first
+locked, began = False, []  # membarriers begun: (process, whether under the lock)
+early_waiters = set()  # the children the apply cloned before it took the lock
+reaped = set()  # the children the apply collected, ended with status 0
 writes = []  # (line, state, whether a membarrier that began after the first flip had ended)
 flip_line, mb_after_flip_ended = None, False
 pending = {}  # pid -> membarrier began after the first flip
@@ -107,12 +114,13 @@ unfinished = {}  # pid -> the beginning of its interrupted call
 for n, line in enumerate(open(trace), 1):
     m = re.match(r"(\d+) +(.*)", line)
     pid, line = m.group(1), m.group(2)
+    main = main or pid
     if line.endswith("<unfinished ...>"):
         unfinished[pid] = line[: -len("<unfinished ...>")].rstrip()
     m = re.match(r"<\.\.\. (\w+) resumed>\s*(.*)", line)
-    if m and m.group(1) in ("bpf", "flock", "pwrite64") and pid in unfinished:
+    if m and m.group(1) in ("bpf", "clone", "flock", "pwrite64", "wait4") and pid in unfinished:
         line = re.sub(r"\)\s+= ", ") = ", unfinished.pop(pid) + m.group(2))
-        if not re.match(r"bpf\(BPF_MAP_GET_FD_BY_ID|flock|pwrite64", line):
+        if not re.match(r"bpf\(BPF_MAP_GET_FD_BY_ID|clone|flock|pwrite64|wait4", line):
             continue  # read where it began
     m = re.match(r"bpf\(BPF_MAP_GET_FD_BY_ID, \{map_id=(\d+).*\) = (\d+)", line)
     if m:
@@ -121,6 +129,16 @@ for n, line in enumerate(open(trace), 1):
     m = re.match(r"close\((\d+)\)", line)
     if m:
         fds.pop((pid, m.group(1)), None)
+        continue
+    m = re.match(r"clone\(.*\) = (\d+)", line)
+    if m:
+        if pid == main and not locked:
+            early_waiters.add(m.group(1))
+        continue
+    m = re.match(r"wait4\(\d+, \[\{WIFEXITED\(s\) && WEXITSTATUS\(s\) == 0\}\].* = (\d+)", line)
+    if m:
+        if pid == main:
+            reaped.add(m.group(1))
         continue
     if re.match(r"flock\(\d+, LOCK_EX.*= 0", line):
         locked = True
@@ -131,10 +149,10 @@ for n, line in enumerate(open(trace), 1):
         writes.append((n, v & 3, mb_after_flip_ended, flip_line is not None))
         continue
     if line.startswith("membarrier(MEMBARRIER_CMD_GLOBAL"):
-        began.append(locked)
+        began.append((pid, locked))
         pending[pid] = flip_line is not None
     if re.match(r"(membarrier\(MEMBARRIER_CMD_GLOBAL|<\.\.\. membarrier resumed>).* = 0", line):
-        ended_since_flip = True
+        ended.add(pid)
         if pending.pop(pid, False):
             mb_after_flip_ended = True
         continue
@@ -145,21 +163,23 @@ for n, line in enumerate(open(trace), 1):
         seen += 1
         if flip_line is None:
             flip_line = n
-        ended_since_flip = False
+        ended = set()
         need_clear = seen > 1  # the flip back of a rollback clears the new generation
     elif fds.get((pid, m.group(1))) == cfg_id and need_clear:
         need_clear = False
         cleared += 1
         if cleared > 1 or first != "quiet":
-            if not ended_since_flip:
+            if not ended:
                 bad.append("line %d zeroes a configuration without a grace period since the last flip" % n)
         if cleared == 1:
-            if first == "quiet" and any(began):
+            own = [under for p, under in began if p == main]
+            if first == "quiet" and own:
                 bad.append("waited under the lock although the counter said a grace period had passed")
-            if first == "early" and (not began or began[-1]):
-                bad.append("the wait before the first clear did not begin before the lock was taken")
-            if first == "locked" and (not began or not began[-1]):
-                bad.append("the wait before the first clear did not begin under the lock")
+            if first == "early" and (own or not ended & early_waiters & reaped):
+                bad.append("the first clear came before the apply collected the waiter it "
+                           "started before taking the lock, or after a wait of its own")
+            if first == "locked" and (not own or not all(own) or main not in ended):
+                bad.append("the first clear followed no wait of the apply's own under the lock")
 if seen != flips or cleared != clears:
     bad.append("%d flips and %d clears traced (expected %d and %d)" % (seen, cleared, flips, clears))
 if flips == 1:  # a committed apply: FLIPPING before the flip, FLIPPED, then QUIET after a wait
