@@ -466,7 +466,7 @@ static int combine_xy(struct lower *l, const struct comb_step *st, uint32_t x, u
 		const uint64_t *set = xy;
 
 		if (st->f3) {
-			if (!bs_and(l->tmp3, xy, bss_get(st->f3, c.c), w))
+			if (!bss_and(st->f3, c.c, xy, l->tmp3))
 				continue;
 			set = l->tmp3;
 		}
@@ -488,9 +488,11 @@ static int combine_xy(struct lower *l, const struct comb_step *st, uint32_t x, u
 static int combine(struct lower *l, const struct comb_step *st)
 {
 	struct enum_buf e2 = { 0 }, e3 = { 0 };
-	int err;
+	uint64_t *bx = malloc(l->w * sizeof(*bx));
+	int err = bx ? 0 : -ENOMEM;
 
-	err = bss_index(st->f2, l->n_terms);
+	if (!err)
+		err = bss_index(st->f2, l->n_terms);
 	if (!err && st->f3)
 		err = bss_index(st->f3, l->n_terms);
 	if (!err)
@@ -498,10 +500,9 @@ static int combine(struct lower *l, const struct comb_step *st)
 	if (!err)
 		err = enum_buf_init(&e3, st->f3 ? st->f3->n : 1);
 	for (uint32_t x = 0; !err && x < st->f1->n; x++) {
-		const uint64_t *bx = bss_get(st->f1, x);
-
-		if (bs_empty(bx, l->w))
+		if (bss_empty(st->f1, x))
 			continue;
+		bss_load(st->f1, x, bx);
 		enumerate(st->f2, bx, &e2);
 		for (size_t i = 0; !err && i < e2.n; i++) {
 			uint32_t y = e2.out[i];
@@ -509,10 +510,11 @@ static int combine(struct lower *l, const struct comb_step *st)
 			/* A packet's addresses are of one family: no v4 src with a v6 dst. */
 			if (st->f1 == &l->src && !(l->src_fam[x] & l->dst_fam[y]))
 				continue;
-			if (bs_and(l->tmp2, bx, bss_get(st->f2, y), l->w))
+			if (bss_and(st->f2, y, bx, l->tmp2))
 				err = combine_xy(l, st, x, y, l->tmp2, &e3);
 		}
 	}
+	free(bx);
 	enum_buf_free(&e2);
 	enum_buf_free(&e3);
 	if (!err && !comb_sorted(st->cv))

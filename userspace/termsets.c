@@ -13,25 +13,22 @@ static inline uint64_t bs_mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 32);
 }
 
-/* Four independent lanes, joined at the end: one lane is a chain of dependent multiplies,
- * and hashing 512-byte classes was 90% of bss_intern (perf annotate), the compiler's
- * largest function for 4,096 rules. Only equal sets must hash equal: ids follow the order
- * of interning, so the plan does not depend on the hash. */
-static uint64_t bs_hash(const uint64_t *b, size_t w)
+/* The hash of b from its non-zero words (what is stored of it), and how many there are. Only
+ * equal sets must hash equal: ids follow the order of interning, so the plan does not depend
+ * on the hash. */
+static uint64_t bs_hash(const uint64_t *b, size_t w, uint32_t *nnz)
 {
-	uint64_t h0 = 0x9e3779b97f4a7c15ull, h1 = 0xc2b2ae3d27d4eb4full, h2 = 0x165667b19e3779f9ull,
-		 h3 = 0x27d4eb2f165667c5ull;
-	size_t i = 0;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	uint32_t n = 0;
 
-	for (; i + 4 <= w; i += 4) {
-		h0 = bs_mix(h0, b[i]);
-		h1 = bs_mix(h1, b[i + 1]);
-		h2 = bs_mix(h2, b[i + 2]);
-		h3 = bs_mix(h3, b[i + 3]);
+	for (size_t i = 0; i < w; i++) {
+		if (!b[i])
+			continue;
+		h = bs_mix(h + i, b[i]);
+		n++;
 	}
-	for (; i < w; i++)
-		h0 = bs_mix(h0, b[i]);
-	return bs_mix(bs_mix(bs_mix(h0, h1), h2), h3);
+	*nnz = n;
+	return bs_mix(h, n);
 }
 
 void bss_init(struct bsset *s, size_t w)
@@ -42,13 +39,45 @@ void bss_init(struct bsset *s, size_t w)
 
 void bss_free(struct bsset *s)
 {
-	free(s->bits);
-	free(s->hash);
+	free(s->cls);
+	free(s->word);
 	free(s->slots);
 	free(s->all);
 	free(s->inv_start);
 	free(s->inv);
 	memset(s, 0, sizeof(*s));
+}
+
+void bss_load(const struct bsset *s, uint32_t id, uint64_t *b)
+{
+	memset(b, 0, s->w * sizeof(*b));
+	for (uint32_t k = s->cls[id].off; k < s->cls[id].off + s->cls[id].len; k++)
+		b[s->word[k].idx] = s->word[k].val;
+}
+
+bool bss_and(const struct bsset *s, uint32_t id, const uint64_t *a, uint64_t *dst)
+{
+	uint64_t any = 0;
+
+	memset(dst, 0, s->w * sizeof(*dst));
+	for (uint32_t k = s->cls[id].off; k < s->cls[id].off + s->cls[id].len; k++) {
+		uint32_t i = s->word[k].idx;
+
+		dst[i] = a[i] & s->word[k].val;
+		any |= dst[i];
+	}
+	return any != 0;
+}
+
+/* Whether class id of s is b, which has nnz non-zero words. */
+static bool bss_equal(const struct bsset *s, uint32_t id, const uint64_t *b, uint32_t nnz)
+{
+	if (s->cls[id].len != nnz)
+		return false;
+	for (uint32_t k = s->cls[id].off; k < s->cls[id].off + nnz; k++)
+		if (b[s->word[k].idx] != s->word[k].val)
+			return false;
+	return true;
 }
 
 /* A hash table of hcap slots (a power of two) for the classes of s. */
@@ -59,7 +88,7 @@ static int bss_rehash(struct bsset *s, size_t hcap)
 	if (!slots)
 		return -ENOMEM;
 	for (size_t id = 0; id < s->n; id++) {
-		size_t h = s->hash[id] & (hcap - 1);
+		size_t h = s->cls[id].hash & (hcap - 1);
 
 		while (slots[h])
 			h = (h + 1) & (hcap - 1);
@@ -71,25 +100,37 @@ static int bss_rehash(struct bsset *s, size_t hcap)
 	return 0;
 }
 
-/* Room for cap classes in bits and hash. */
+/* Room for cap classes. */
 static int bss_grow(struct bsset *s, size_t cap)
 {
-	uint64_t *bits = realloc(s->bits, cap * s->w * sizeof(*bits)), *hash;
+	struct bss_class *cls = realloc(s->cls, cap * sizeof(*cls));
 
-	if (!bits)
+	if (!cls)
 		return -ENOMEM;
-	s->bits = bits;
-	hash = realloc(s->hash, cap * sizeof(*hash));
-	if (!hash)
-		return -ENOMEM;
-	s->hash = hash;
+	s->cls = cls;
 	s->cap = cap;
+	return 0;
+}
+
+/* Room for wcap words of all classes. */
+static int bss_grow_words(struct bsset *s, size_t wcap)
+{
+	struct bss_word *word;
+
+	if (wcap > UINT32_MAX)
+		return -E2BIG;
+	word = realloc(s->word, wcap * sizeof(*word));
+	if (!word)
+		return -ENOMEM;
+	s->word = word;
+	s->wcap = wcap;
 	return 0;
 }
 
 int bss_intern(struct bsset *s, const uint64_t *b, uint32_t *id)
 {
 	size_t h, w = s->w;
+	uint32_t nnz;
 	uint64_t hh;
 	int err;
 
@@ -98,12 +139,12 @@ int bss_intern(struct bsset *s, const uint64_t *b, uint32_t *id)
 		if (err)
 			return err;
 	}
-	hh = bs_hash(b, w);
+	hh = bs_hash(b, w, &nnz);
 	h = hh & (s->hcap - 1);
 	while (s->slots[h]) {
 		uint32_t cand = s->slots[h] - 1;
 
-		if (s->hash[cand] == hh && !memcmp(bss_get(s, cand), b, w * sizeof(*b))) {
+		if (s->cls[cand].hash == hh && bss_equal(s, cand, b, nnz)) {
 			*id = cand;
 			return 0;
 		}
@@ -114,8 +155,24 @@ int bss_intern(struct bsset *s, const uint64_t *b, uint32_t *id)
 		if (err)
 			return err;
 	}
-	memcpy(s->bits + s->n * w, b, w * sizeof(*b));
-	s->hash[s->n] = hh;
+	if (s->nw + nnz > s->wcap) {
+		size_t wcap = s->wcap ? s->wcap * 2 : 64;
+
+		while (s->nw + nnz > wcap)
+			wcap *= 2;
+		err = bss_grow_words(s, wcap);
+		if (err)
+			return err;
+	}
+	s->cls[s->n].off = s->nw;
+	s->cls[s->n].len = nnz;
+	for (size_t i = 0; i < w; i++) {
+		if (b[i]) {
+			s->word[s->nw].idx = i;
+			s->word[s->nw++].val = b[i];
+		}
+	}
+	s->cls[s->n].hash = hh;
 	s->slots[h] = s->n + 1;
 	*id = s->n++;
 	return 0;
@@ -123,21 +180,42 @@ int bss_intern(struct bsset *s, const uint64_t *b, uint32_t *id)
 
 /*
  * The terms in every non-empty class of s (mostly terms that do not constrain the field). An
- * empty class never takes part in a non-empty intersection, so it does not count.
+ * empty class never takes part in a non-empty intersection, so it does not count. A word a
+ * class does not store is 0 in it.
  */
 void bss_all(const struct bsset *s, uint64_t *all)
 {
+	size_t left = s->w; /* words of all not yet 0 */
+
 	for (size_t i = 0; i < s->w; i++)
 		all[i] = ~0ull;
-	for (size_t c = 0; c < s->n; c++) {
-		const uint64_t *b = bss_get(s, c);
+	for (size_t c = 0; c < s->n && left; c++) {
+		uint32_t k = s->cls[c].off, end = k + s->cls[c].len;
 
-		if (bs_empty(b, s->w))
+		if (k == end)
 			continue;
-		for (size_t i = 0; i < s->w; i++)
-			all[i] &= b[i];
+		for (size_t i = 0; i < s->w; i++) {
+			uint64_t v = k < end && s->word[k].idx == i ? s->word[k++].val : 0;
+
+			if (all[i] && !(all[i] &= v))
+				left--;
+		}
 	}
 }
+
+/* body, with t each term of class c of s that is not in s->all. */
+#define FOR_EACH_TERM(s, c, t, body)                                                        \
+	for (uint32_t k_ = (s)->cls[c].off; k_ < (s)->cls[c].off + (s)->cls[c].len; k_++) { \
+		uint32_t i_ = (s)->word[k_].idx;                                            \
+		uint64_t m_ = (s)->word[k_].val & ~(s)->all[i_];                            \
+                                                                                            \
+		while (m_) {                                                                \
+			size_t t = (size_t)i_ * 64 + __builtin_ctzll(m_);                   \
+                                                                                            \
+			m_ &= m_ - 1;                                                       \
+			body;                                                               \
+		}                                                                           \
+	}
 
 /*
  * Prepare enumerate(): which classes can meet a given set of terms. A term in every class
@@ -146,55 +224,31 @@ void bss_all(const struct bsset *s, uint64_t *all)
  */
 int bss_index(struct bsset *s, size_t n_terms)
 {
-	size_t w = s->w, total = 0;
+	size_t total = 0;
+	uint32_t *fill;
 
 	if (s->all)
 		return 0; /* already indexed */
-	s->all = malloc(w * sizeof(*s->all));
+	s->all = malloc(s->w * sizeof(*s->all));
 	s->inv_start = calloc(n_terms + 1, sizeof(*s->inv_start));
 	if (!s->all || !s->inv_start)
 		return -ENOMEM;
 	bss_all(s, s->all);
-	for (size_t c = 0; c < s->n; c++) {
-		const uint64_t *b = bss_get(s, c);
-
-		for (size_t i = 0; i < w; i++) {
-			uint64_t m = b[i] & ~s->all[i];
-
-			while (m) {
-				s->inv_start[i * 64 + __builtin_ctzll(m) + 1]++;
-				m &= m - 1;
-			}
-		}
-	}
+	for (size_t c = 0; c < s->n; c++)
+		FOR_EACH_TERM(s, c, t, s->inv_start[t + 1]++);
 	for (size_t t = 0; t < n_terms; t++) {
 		total += s->inv_start[t + 1];
 		s->inv_start[t + 1] = total;
 	}
 	s->inv = malloc((total ? total : 1) * sizeof(*s->inv));
-	if (!s->inv)
-		return -ENOMEM;
-	{
-		uint32_t *fill = calloc(n_terms + 1, sizeof(*fill));
-
-		if (!fill)
-			return -ENOMEM;
-		for (size_t c = 0; c < s->n; c++) {
-			const uint64_t *b = bss_get(s, c);
-
-			for (size_t i = 0; i < w; i++) {
-				uint64_t m = b[i] & ~s->all[i];
-
-				while (m) {
-					size_t t = i * 64 + __builtin_ctzll(m);
-
-					m &= m - 1;
-					s->inv[s->inv_start[t] + fill[t]++] = c;
-				}
-			}
-		}
+	fill = calloc(n_terms + 1, sizeof(*fill));
+	if (!s->inv || !fill) {
 		free(fill);
+		return -ENOMEM;
 	}
+	for (size_t c = 0; c < s->n; c++)
+		FOR_EACH_TERM(s, c, t, s->inv[s->inv_start[t] + fill[t]++] = c);
+	free(fill);
 	return 0;
 }
 
@@ -280,45 +334,40 @@ void enum_buf_free(struct enum_buf *e)
 int bss_cut(struct bsset *s, const uint64_t *stop, uint32_t *map)
 {
 	uint64_t *b = malloc(s->w * sizeof(*b));
-	size_t n = s->n;
+	struct bsset cut;
 	int err = 0;
 
 	if (!b)
 		return -ENOMEM;
-	/* In place: class c is cut into id map[c] <= c, so the classes after c are still
-	 * intact when c is rewritten, and the set needs no second copy of its bits (megabytes
-	 * at 4,096 rules: fresh pages and realloc copies took a fifth of `tlsfw check`). */
-	free(s->all);
-	free(s->inv_start);
-	free(s->inv);
-	s->all = NULL;
-	s->inv_start = s->inv = NULL;
-	s->n = 0;
-	if (s->slots)
-		memset(s->slots, 0, s->hcap * sizeof(*s->slots));
-	for (size_t c = 0; !err && c < n; c++) {
-		const uint64_t *old = bss_get(s, c);
-		bool cut = false;
+	/* Into a set of its own (the stored words are a small part of the whole bitsets) */
+	bss_init(&cut, s->w);
+	for (size_t c = 0; !err && c < s->n; c++) {
+		bool done = false;
 
+		bss_load(s, c, b);
 		for (size_t i = 0; i < s->w; i++) {
-			uint64_t hit = old[i] & stop[i];
+			uint64_t hit = b[i] & stop[i];
 
-			if (cut) {
+			if (done) {
 				b[i] = 0;
 			} else if (hit) {
 				/* keep bits up to and including the lowest hit */
 				uint64_t low = hit & -hit;
 
-				b[i] = old[i] & (low | (low - 1));
-				cut = true;
-			} else {
-				b[i] = old[i];
+				b[i] &= low | (low - 1);
+				done = true;
 			}
 		}
-		err = bss_intern(s, b, &map[c]);
+		err = bss_intern(&cut, b, &map[c]);
 	}
 	free(b);
-	return err;
+	if (err) {
+		bss_free(&cut);
+		return err;
+	}
+	bss_free(s);
+	*s = cut;
+	return 0;
 }
 
 int bss_reserve(struct bsset *s, size_t n)

@@ -11,12 +11,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Interned sets of terms: bitset -> dense class id, in order of first appearance. */
+/*
+ * Interned sets of terms: bitset -> dense class id, in order of first appearance. A class is
+ * stored as its non-zero 64-bit words only (index and value, ascending): most classes hold a
+ * few terms, and a 4,096-rule policy's classes as whole bitsets of 65 words were 6.45 MB of
+ * the compiler's 17.4 MB heap (performance.md, "The compiler's heap"). Callers pass and get
+ * whole bitsets of w words.
+ */
 struct bsset {
-	size_t w;	/* 64-bit words per bitset */
-	uint64_t *bits; /* n * w words */
-	uint64_t *hash; /* n hashes of them: a rehash reads no bitset */
+	size_t w; /* 64-bit words per bitset */
+	struct bss_class {
+		uint32_t off, len; /* its words: word[off] to word[off + len - 1] */
+		uint64_t hash;	   /* a rehash reads no words */
+	} * cls;
 	size_t n, cap;
+	struct bss_word { /* the non-zero words of every class, by index within a class */
+		uint64_t val;
+		uint32_t idx;
+	} * word;
+	size_t nw, wcap;
 	uint32_t *slots; /* open addressing, id + 1, 0 = empty */
 	size_t hcap;	 /* power of two */
 	/* for enumerate(): terms present in every class, and term -> classes for the rest */
@@ -73,10 +86,15 @@ static inline size_t bs_first(const uint64_t *b, size_t w)
 	return SIZE_MAX;
 }
 
-static inline const uint64_t *bss_get(const struct bsset *s, uint32_t id)
+static inline bool bss_empty(const struct bsset *s, uint32_t id)
 {
-	return s->bits + (size_t)id * s->w;
+	return !s->cls[id].len;
 }
+
+/* b = class id of s, as a whole bitset. */
+void bss_load(const struct bsset *s, uint32_t id, uint64_t *b);
+/* dst = a & class id of s; returns whether the result is non-empty. */
+bool bss_and(const struct bsset *s, uint32_t id, const uint64_t *a, uint64_t *dst);
 
 void bss_init(struct bsset *s, size_t w);
 void bss_free(struct bsset *s);
