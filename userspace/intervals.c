@@ -13,7 +13,7 @@
 int ivls_add(struct ivls *s, ivl_key lo, ivl_key hi)
 {
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4;
+		size_t cap = s->cap ? s->cap * 2 : 1; /* most rules: one port, one prefix */
 		struct ivl *v = realloc(s->v, cap * sizeof(*v));
 
 		if (!v)

@@ -289,9 +289,17 @@ static int addrs_of(struct rule_addrs *out, const struct pol_prefixes *pp, unsig
 {
 	size_t n = 0;
 
-	out->v = calloc(pp->n ? pp->n : 1, sizeof(*out->v));
+	/* Room for this family's prefixes alone: none for most rules, which name no address
+	 * (four empty arrays a rule were 0.8 MB of a 4,096-rule policy's heap). */
+	for (size_t i = 0; i < pp->n; i++)
+		n += pp->p[i].family == fam;
+	out->n = 0;
+	if (!n)
+		return 0;
+	out->v = calloc(n, sizeof(*out->v));
 	if (!out->v)
 		return -ENOMEM;
+	n = 0;
 	for (size_t i = 0; i < pp->n; i++) {
 		if (pp->p[i].family != fam)
 			continue;
