@@ -45,26 +45,6 @@ struct enum_buf {
 	size_t n;
 };
 
-static inline bool bs_empty(const uint64_t *b, size_t w)
-{
-	for (size_t i = 0; i < w; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
-/* dst = a & b; returns whether the result is non-empty. */
-static inline bool bs_and(uint64_t *dst, const uint64_t *a, const uint64_t *b, size_t w)
-{
-	uint64_t any = 0;
-
-	for (size_t i = 0; i < w; i++) {
-		dst[i] = a[i] & b[i];
-		any |= dst[i];
-	}
-	return any != 0;
-}
-
 static inline bool bs_meets(const uint64_t *a, const uint64_t *b, size_t w)
 {
 	for (size_t i = 0; i < w; i++)
