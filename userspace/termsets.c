@@ -339,7 +339,8 @@ int bss_cut(struct bsset *s, const uint64_t *stop, uint32_t *map)
 
 	if (!b)
 		return -ENOMEM;
-	/* Into a set of its own (the stored words are a small part of the whole bitsets) */
+	/* Cut into a new set that then takes s's place: its stored words are small enough for
+	 * two copies (the whole bitsets were rewritten in place). */
 	bss_init(&cut, s->w);
 	for (size_t c = 0; !err && c < s->n; c++) {
 		bool done = false;

@@ -25,7 +25,7 @@ struct bsset {
 		uint64_t hash;	   /* a rehash reads no words */
 	} * cls;
 	size_t n, cap;
-	struct bss_word { /* the non-zero words of every class, by index within a class */
+	struct bss_word { /* the non-zero words of every class, ascending within a class */
 		uint64_t val;
 		uint32_t idx;
 	} * word;

@@ -34,7 +34,7 @@ static void random_set(struct rp_rng *r, uint64_t *b, size_t w, size_t n_terms)
 		if (on)
 			bs_set(b, t);
 	}
-	/* few distinct sets when there are few terms: repeats must find their first id */
+	/* kind 1: term 0 and one more, so that the same sets recur and must find their id */
 	if (kind == 1 && n_terms > 1)
 		bs_set(b, rp_below(r, n_terms));
 }
