@@ -56,8 +56,7 @@ static void row(struct bench *b, const char *what, const struct pkt *p, int mode
 		}
 	for (int k = 0; k < 3; k++)
 		for (int h = 0; h < CR_HOOKS; h++) {
-			qsort(v[k][h], runs, sizeof(uint32_t), bench_cmp_u32);
-			m[k][h] = v[k][h][runs / 2];
+			m[k][h] = bench_median_u32(v[k][h], runs);
 		}
 	printf("| %s | %u | %u | %+d | %u | %u | %u | %+d | %u |\n", what, m[1][0], m[0][0],
 	       (int)m[1][0] - (int)m[0][0], m[2][0], m[1][1], m[0][1], (int)m[1][1] - (int)m[0][1],
@@ -220,8 +219,7 @@ static void name_rows(struct bench *b)
 				}
 		for (int gen = 0; gen < 2; gen++)
 			for (int hk = 0; hk < CR_HOOKS; hk++) {
-				qsort(v[gen][hk], runs, sizeof(uint32_t), bench_cmp_u32);
-				med[gen][hk] = v[gen][hk][runs / 2];
+				med[gen][hk] = bench_median_u32(v[gen][hk], runs);
 			}
 		*b->r.mode = CONTENT_PARSE;
 		base = bench_ns(b->r.prog[CR_XDP], &s1, b->repeat, b->runs);

@@ -150,12 +150,6 @@ static uint32_t run_arm(struct bench *b, const struct arm *a, unsigned int gen, 
 	return bench_ns(b->fd_wrap, a->p, b->repeat, 1);
 }
 
-static uint32_t med(uint32_t *v, unsigned int n)
-{
-	qsort(v, n, sizeof(v[0]), bench_cmp_u32);
-	return v[n / 2];
-}
-
 /*
  * One row: arm a under the name policy and under the port-only one, the wrapper's baseline
  * and the bare program, all in each run, in turn. Per run: the name policy's ns (wrapped:
@@ -185,7 +179,8 @@ static void row(struct bench *b, const char *names, const char *depths, const st
 	}
 	bpf_set_gen(&b->m, GEN_NAMES);
 	{
-		uint32_t mx = med(x, n), my = med(y, n), md = med(dxy, n), mb = med(bare, n);
+		uint32_t mx = bench_median_u32(x, n), my = bench_median_u32(y, n),
+			 md = bench_median_u32(dxy, n), mb = bench_median_u32(bare, n);
 
 		printf("| %s | %s | %s | %u | %u-%u | %u | %+d | %u | %.2f |\n", names, depths,
 		       a->what, mx, lo, hi, my, (int)md - 1000, mb, mb ? (double)mx / mb : 0);
@@ -216,7 +211,7 @@ static void lookup_row(struct bench *b, const struct pkt *p)
 	}
 	printf("| | | one flow-table lookup of the decided flow (the target's unit) | - | %d-%d | - | "
 	       "%+d | %u | - |\n",
-	       (int)lo, (int)hi, (int)med(d, n) - 1000, med(bare, n));
+	       (int)lo, (int)hi, (int)bench_median_u32(d, n) - 1000, bench_median_u32(bare, n));
 	fflush(stdout);
 }
 

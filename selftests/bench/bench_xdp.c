@@ -71,8 +71,7 @@ static uint32_t ns_single(int prog_fd, const struct pkt *p, unsigned int n)
 		}
 		v[i] = o.duration;
 	}
-	qsort(v, n, sizeof(v[0]), bench_cmp_u32);
-	r = v[n / 2];
+	r = bench_median_u32(v, n);
 	free(v);
 	return r;
 }
@@ -258,17 +257,17 @@ static void content_row(struct bench *b, const char *what, const char *yaml, con
 
 #define PAIR_ROUNDS_MAX 64
 
+/* The rounds of content_pair(): 3 x BENCH_RUNS, at most PAIR_ROUNDS_MAX. */
+static unsigned int pair_rounds(const struct bench *b)
+{
+	return b->runs * 3 > PAIR_ROUNDS_MAX ? PAIR_ROUNDS_MAX : b->runs * 3;
+}
+
 static int cmp_i32(const void *a, const void *b)
 {
 	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
 
 	return (x > y) - (x < y);
-}
-
-static uint32_t median_u32(uint32_t *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), bench_cmp_u32);
-	return v[n / 2];
 }
 
 /*
@@ -288,7 +287,7 @@ static void content_pair(struct bench *b, const char *what, const char *yaml, co
 {
 	int fd_x = bpf_program__fd(b->skel->progs.tlsfw_xdp);
 	int fd_b = bpf_program__fd(b->base->progs.xdp_pass);
-	unsigned int rounds = b->runs * 3 > PAIR_ROUNDS_MAX ? PAIR_ROUNDS_MAX : b->runs * 3, r = 0;
+	unsigned int rounds = pair_rounds(b), r = 0;
 	uint32_t x[PAIR_ROUNDS_MAX], base[PAIR_ROUNDS_MAX], bare[PAIR_ROUNDS_MAX];
 	int32_t diff[PAIR_ROUNDS_MAX];
 	double fill_ms;
@@ -319,8 +318,8 @@ static void content_pair(struct bench *b, const char *what, const char *yaml, co
 		}
 	}
 	qsort(diff, rounds, sizeof(*diff), cmp_i32);
-	printf("| %s | %u | %u | %+d | %u |\n", what, median_u32(x, rounds),
-	       median_u32(base, rounds), diff[rounds / 2], median_u32(bare, rounds));
+	printf("| %s | %u | %u | %+d | %u |\n", what, bench_median_u32(x, rounds),
+	       bench_median_u32(base, rounds), diff[rounds / 2], bench_median_u32(bare, rounds));
 }
 
 /* A UDP 443 frame carrying a QUIC v1 client Initial of 1,200 bytes with a token of token_len. */
@@ -394,7 +393,7 @@ static void content_paths(struct bench *b)
 	       "packet, the two filled into the two generations and measured in alternating "
 	       "runs (%u rounds of %u repeats); over port-only: the median of the rounds' "
 	       "differences, issue 12's figure:\n\n",
-	       b->runs * 3 > PAIR_ROUNDS_MAX ? PAIR_ROUNDS_MAX : b->runs * 3, b->repeat);
+	       pair_rounds(b), b->repeat);
 	printf("| path | XDP ns | port-only ns | over port-only | bare XDP ns |\n"
 	       "|---|---|---|---|---|\n");
 	snprintf(base, sizeof(base), "%s%s", head, port_rules);
@@ -453,8 +452,7 @@ static uint32_t log_written_ns(struct bench *b, int fd, const struct pkt *p)
 	}
 	ring_buffer__consume(rb);
 	ring_buffer__free(rb);
-	qsort(v, n, sizeof(v[0]), bench_cmp_u32);
-	r = v[n / 2];
+	r = bench_median_u32(v, n);
 	free(v);
 	return r;
 }

@@ -10,11 +10,17 @@
 
 #include "lib_bench.h"
 
-int bench_cmp_u32(const void *a, const void *b)
+static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+uint32_t bench_median_u32(uint32_t *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return v[n / 2];
 }
 
 uint32_t bench_ns(int prog_fd, const struct pkt *p, unsigned int repeat, unsigned int runs)
@@ -32,8 +38,7 @@ uint32_t bench_ns(int prog_fd, const struct pkt *p, unsigned int repeat, unsigne
 		}
 		v[i] = o.duration;
 	}
-	qsort(v, n, sizeof(v[0]), bench_cmp_u32);
-	return v[n / 2];
+	return bench_median_u32(v, n);
 }
 
 void bench_env(unsigned int *repeat, unsigned int *runs)

@@ -17,7 +17,7 @@ void bench_env(unsigned int *repeat, unsigned int *runs);
 /* CLOCK_MONOTONIC in milliseconds. */
 double bench_now_ms(void);
 
-/* For qsort: ascending 32-bit values. */
-int bench_cmp_u32(const void *a, const void *b);
+/* The median of v[0..n-1] (n > 0), which it sorts. */
+uint32_t bench_median_u32(uint32_t *v, unsigned int n);
 
 #endif
