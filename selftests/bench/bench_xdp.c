@@ -255,12 +255,17 @@ static void content_row(struct bench *b, const char *what, const char *yaml, con
 	policy_free(&pol);
 }
 
-#define PAIR_ROUNDS_MAX 64
+#define PAIR_ROUNDS_MAX 63
 
-/* The rounds of content_pair(): 3 x BENCH_RUNS, at most PAIR_ROUNDS_MAX. */
+/*
+ * The rounds of content_pair(): 12 x BENCH_RUNS + 1 (an odd count: the median is a round's),
+ * at most PAIR_ROUNDS_MAX; 61 by default. With 15 rounds, the median difference of one row
+ * moved from +1 to +12 ns between runs minutes apart (2026-12-07): more than the effects
+ * issue 12's targets are about. A round of 1,000,000 repeats takes about 0.1 s.
+ */
 static unsigned int pair_rounds(const struct bench *b)
 {
-	return b->runs * 3 > PAIR_ROUNDS_MAX ? PAIR_ROUNDS_MAX : b->runs * 3;
+	return b->runs * 12 + 1 > PAIR_ROUNDS_MAX ? PAIR_ROUNDS_MAX : b->runs * 12 + 1;
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -272,8 +277,9 @@ static int cmp_i32(const void *a, const void *b)
 
 /*
  * One packet under a content policy and under the port-only policy, filled into the two
- * generations and measured in alternating runs of b->repeat, 3 x b->runs rounds: the
- * medians of each, of the rounds' differences and of the bare program. The two are measured
+ * generations and measured in alternating runs of b->repeat, pair_rounds() rounds: the
+ * medians of each and of the bare program, and the median and quartiles of the rounds'
+ * differences. The two are measured
  * within a millisecond of each other, so the machine's changes of speed between rows (tens
  * of ns on a shared virtual machine: performance.md) do not enter the difference, the figure
  * issue 12's targets are about. Half the rounds have the content policy in generation 1, the
@@ -318,8 +324,9 @@ static void content_pair(struct bench *b, const char *what, const char *yaml, co
 		}
 	}
 	qsort(diff, rounds, sizeof(*diff), cmp_i32);
-	printf("| %s | %u | %u | %+d | %u |\n", what, bench_median_u32(x, rounds),
-	       bench_median_u32(base, rounds), diff[rounds / 2], bench_median_u32(bare, rounds));
+	printf("| %s | %u | %u | %+d | %+d to %+d | %u |\n", what, bench_median_u32(x, rounds),
+	       bench_median_u32(base, rounds), diff[rounds / 2], diff[rounds / 4],
+	       diff[3 * rounds / 4], bench_median_u32(bare, rounds));
 }
 
 /* A UDP 443 frame carrying a QUIC v1 client Initial of 1,200 bytes with a token of token_len. */
@@ -392,10 +399,11 @@ static void content_paths(struct bench *b)
 	       "row against the port-only policy (block UDP 443, allow TCP 443) on the same "
 	       "packet, the two filled into the two generations and measured in alternating "
 	       "runs (%u rounds of %u repeats); over port-only: the median of the rounds' "
-	       "differences, issue 12's figure:\n\n",
+	       "differences, issue 12's figure, and their quartiles (half the rounds lie "
+	       "between):\n\n",
 	       pair_rounds(b), b->repeat);
-	printf("| path | XDP ns | port-only ns | over port-only | bare XDP ns |\n"
-	       "|---|---|---|---|---|\n");
+	printf("| path | XDP ns | port-only ns | over port-only | quartiles | bare XDP ns |\n"
+	       "|---|---|---|---|---|---|\n");
 	snprintf(base, sizeof(base), "%s%s", head, port_rules);
 	snprintf(y, sizeof(y), "%s%s%s", head, port_rules, other_content);
 	content_pair(b, "content rules on other ports: a QUIC Initial to UDP 443, not inspected", y,
