@@ -38,20 +38,29 @@ struct sbuf {
 
 #define ELLIPSIS "\u2026"
 
+/* Append fmt with its one "%s" (if any) replaced by word: the table's text is only words and
+ * separators, and snprintf was a fifth of `tlsfw check` of 4,096 rules (callgrind). */
 static void sb_add(struct sbuf *s, const char *fmt, const char *word)
 {
-	int r;
+	const char *pct = strstr(fmt, "%s");
+	size_t lead = pct ? (size_t)(pct - fmt) : strlen(fmt), wl = pct ? strlen(word) : 0;
+	size_t tail = pct ? strlen(pct + 2) : 0, need = lead + wl + tail;
 
 	if (s->cut)
 		return;
-	r = snprintf(s->buf + s->n, sizeof(s->buf) - s->n, fmt, word);
-	if (r < 0)
-		return;
-	if ((size_t)r < sizeof(s->buf) - s->n) {
-		s->n += r;
+	if (need < sizeof(s->buf) - s->n) {
+		memcpy(s->buf + s->n, fmt, lead);
+		memcpy(s->buf + s->n + lead, word, wl);
+		memcpy(s->buf + s->n + lead + wl, pct ? pct + 2 : "", tail);
+		s->n += need;
+		s->buf[s->n] = '\0';
 		return;
 	}
-	/* room for the ellipsis, without cutting a UTF-8 character in two */
+	/* What fits, then room for the ellipsis without cutting a UTF-8 character in two. */
+	for (size_t i = 0; i < need && s->n < sizeof(s->buf) - 1; i++)
+		s->buf[s->n++] = i < lead      ? fmt[i] :
+				 i < lead + wl ? word[i - lead] :
+						 pct[2 + i - lead - wl];
 	s->n = sizeof(s->buf) - sizeof(ELLIPSIS);
 	while (s->n && ((unsigned char)s->buf[s->n] & 0xc0) == 0x80)
 		s->n--;
@@ -60,17 +69,26 @@ static void sb_add(struct sbuf *s, const char *fmt, const char *word)
 	s->cut = true;
 }
 
+/* n in decimal ending just before end, NUL-terminated there (room for any 64-bit number: 21
+ * bytes): its first digit. */
+static char *utoa_end(unsigned long long n, char *end)
+{
+	*--end = '\0';
+	do
+		*--end = (char)('0' + n % 10);
+	while (n /= 10);
+	return end;
+}
+
 static void sb_ports(struct sbuf *s, const char *what, const struct pol_ports *pp)
 {
-	char one[24];
+	char lo[24], hi[24];
 
 	sb_add(s, " %s ", what);
 	for (size_t i = 0; i < pp->n; i++) {
-		if (pp->r[i].lo == pp->r[i].hi)
-			snprintf(one, sizeof(one), "%u", pp->r[i].lo);
-		else
-			snprintf(one, sizeof(one), "%u-%u", pp->r[i].lo, pp->r[i].hi);
-		sb_add(s, i ? ",%s" : "%s", one);
+		sb_add(s, i ? ",%s" : "%s", utoa_end(pp->r[i].lo, lo + sizeof(lo)));
+		if (pp->r[i].lo != pp->r[i].hi)
+			sb_add(s, "-%s", utoa_end(pp->r[i].hi, hi + sizeof(hi)));
 	}
 }
 
@@ -169,6 +187,47 @@ static void rule_matches(const struct pol_rule *r, struct sbuf *s)
 		sb_add(s, "%s", " any");
 }
 
+/* s left-aligned in a field of width characters (bytes: the table's words are ASCII). The
+ * caller holds out's lock. */
+static void put_left(FILE *out, const char *s, size_t width)
+{
+	size_t n = strlen(s);
+
+	fwrite_unlocked(s, 1, n, out);
+	for (; n < width; n++)
+		putc_unlocked(' ', out);
+}
+
+/* v right-aligned in a field of width characters. */
+static void put_right(FILE *out, unsigned long long v, size_t width)
+{
+	char num[24];
+	const char *d = utoa_end(v, num + sizeof(num));
+
+	for (size_t n = strlen(d); n < width; n++)
+		putc_unlocked(' ', out);
+	fputs_unlocked(d, out);
+}
+
+/* One row, as "%4zu  %-*s  %-6s  %-7s  %5u  %s\n" would print it: without printf, whose rows
+ * were a twentieth of `tlsfw check` of 4,096 rules (callgrind). The caller holds out's lock. */
+static void print_row(FILE *out, size_t num, size_t width, const char *name, const char *action,
+		      const char *mode, unsigned int line, const char *match)
+{
+	put_right(out, num, 4);
+	fputs_unlocked("  ", out);
+	put_left(out, name, width);
+	fputs_unlocked("  ", out);
+	put_left(out, action, 6);
+	fputs_unlocked("  ", out);
+	put_left(out, mode, 7);
+	fputs_unlocked("  ", out);
+	put_right(out, line, 5);
+	fputs_unlocked("  ", out);
+	fputs_unlocked(match, out);
+	putc_unlocked('\n', out);
+}
+
 void policy_print_table(const struct policy *p, FILE *out)
 {
 	size_t width = p->essentials == POL_ALLOW ? strlen("(essentials)") : 4;
@@ -201,17 +260,18 @@ void policy_print_table(const struct policy *p, FILE *out)
 		fprintf(out, "%4s  %-*s  %-6s  %-7s  %5s  %s\n", "-", (int)width, "(essentials)",
 			"allow", "enforce", "-",
 			"icmpv6 133-137 hoplimit 255, 130-132,143 hoplimit 1; udp dport 67-68 (ipv4), 546-547 (ipv6)");
+	flockfile(out);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct pol_rule *r = &p->rules[i];
 		struct sbuf s = { .n = 0 };
 
 		s.buf[0] = '\0';
 		rule_matches(r, &s);
-		fprintf(out, "%4zu  %-*s  %-6s  %-7s  %5u  %s\n", i + 1, (int)width,
-			r->name ? r->name : "?", pol_action_names[r->action],
-			pol_mode_names[r->mode], r->name_loc.line ? r->name_loc.line : r->loc.line,
-			s.buf + 1);
+		print_row(out, i + 1, width, r->name ? r->name : "?", pol_action_names[r->action],
+			  pol_mode_names[r->mode],
+			  r->name_loc.line ? r->name_loc.line : r->loc.line, s.buf + 1);
 	}
+	funlockfile(out);
 	if (!p->n_rules)
 		fprintf(out, "(no rules: every packet gets the default verdict)\n");
 	for (size_t i = 0; i < p->n_probes; i++) {
