@@ -279,14 +279,13 @@ static int cmp_i32(const void *a, const void *b)
  * One packet under a content policy and under the port-only policy, filled into the two
  * generations and measured in alternating runs of b->repeat, pair_rounds() rounds: the
  * medians of each and of the bare program, and the median and quartiles of the rounds'
- * differences. The two are measured
- * within a millisecond of each other, so the machine's changes of speed between rows (tens
- * of ns on a shared virtual machine: performance.md) do not enter the difference, the figure
- * issue 12's targets are about. Half the rounds have the content policy in generation 1, the
- * other half in generation 0 (the generations' tables lie apart in memory, and which one a
- * policy has moved single rows by a few ns). warm: packets run once under the content policy
- * before the first half (a flow's SYN and first bytes: its state; the second half finds the
- * flow and decides it again under its new generation).
+ * differences. The two are measured within a millisecond of each other, so the machine's
+ * changes of speed between rows (tens of ns on a shared virtual machine: performance.md) do
+ * not enter the difference, the figure issue 12's targets are about. Half the rounds have the
+ * content policy in generation 1, the other half in generation 0 (the generations' tables lie
+ * apart in memory, and which one a policy has moved single rows by a few ns). warm: packets
+ * run once under the content policy before the first half (a flow's SYN and first bytes: its
+ * state; the second half finds the flow and decides it again under its new generation).
  */
 static void content_pair(struct bench *b, const char *what, const char *yaml, const char *base_yaml,
 			 const struct pkt *warm, size_t n_warm, const struct pkt *p)
