@@ -20,12 +20,24 @@ static uint64_t bs_hash(const uint64_t *b, size_t w, uint32_t *nnz)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull;
 	uint32_t n = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < w; i++) {
-		if (!b[i])
+	/* Most classes hold a few words of dozens: skip zeros four at a time. */
+	for (; i + 4 <= w; i += 4) {
+		if (!(b[i] | b[i + 1] | b[i + 2] | b[i + 3]))
 			continue;
-		h = bs_mix(h + i, b[i]);
-		n++;
+		for (size_t j = i; j < i + 4; j++) {
+			if (b[j]) {
+				h = bs_mix(h + j, b[j]);
+				n++;
+			}
+		}
+	}
+	for (; i < w; i++) {
+		if (b[i]) {
+			h = bs_mix(h + i, b[i]);
+			n++;
+		}
 	}
 	*nnz = n;
 	return bs_mix(h, n);
@@ -166,10 +178,11 @@ int bss_intern(struct bsset *s, const uint64_t *b, uint32_t *id)
 	}
 	s->cls[s->n].off = s->nw;
 	s->cls[s->n].len = nnz;
-	for (size_t i = 0; i < w; i++) {
+	for (size_t i = 0, left = nnz; left; i++) { /* up to the last non-zero word */
 		if (b[i]) {
 			s->word[s->nw].idx = i;
 			s->word[s->nw++].val = b[i];
+			left--;
 		}
 	}
 	s->cls[s->n].hash = hh;
