@@ -335,16 +335,33 @@ static void test_files(void)
 	      "stdin from /dev/zero: larger than the 256 MiB limit");
 }
 
-/* The MATCH column of `tlsfw check` is cut at its width, visibly. */
-static void test_table_cut(void)
+/* The table `tlsfw check` prints for the policy text (len bytes), in a malloc'd string of *n
+ * bytes. */
+static char *table_of(const char *name, const char *text, size_t len, size_t *n)
 {
-	char *text = NULL, *out = NULL;
-	size_t len = 0, n = 0;
+	char *out = NULL;
 	struct policy p;
 	struct diag d;
 	FILE *f;
 
+	*n = 0;
 	diag_init(&d);
+	CHECK(!policy_read_mem(&p, name, text, len, &d) && !d.errors, "%s reads", name);
+	f = open_memstream(&out, n);
+	policy_print_table(&p, f);
+	fclose(f);
+	policy_free(&p);
+	diag_free(&d);
+	return out;
+}
+
+/* The MATCH column of `tlsfw check` is cut at its width, visibly. */
+static void test_table_cut(void)
+{
+	char *text = NULL, *out;
+	size_t len = 0, n;
+	FILE *f;
+
 	f = open_memstream(&text, &len);
 	fprintf(f, "version: 1\ninterfaces:\n  - name: lan0\nrules:\n  - name: many\n"
 		   "    proto: tcp\n    dport: [");
@@ -352,16 +369,52 @@ static void test_table_cut(void)
 		fprintf(f, "%s%d", i ? ", " : "", 1000 + i);
 	fprintf(f, "]\n    action: drop\n");
 	fclose(f);
-	CHECK(!policy_read_mem(&p, "cut.conf", text, len, &d) && !d.errors, "reads");
-	f = open_memstream(&out, &n);
-	policy_print_table(&p, f);
-	fclose(f);
+	out = table_of("cut.conf", text, len, &n);
 	CHECK(n > 4 && !strcmp(out + n - 4, "\xe2\x80\xa6\n"), "the cut row ends with an ellipsis");
 	CHECK(strstr(out, "1000,1001,1002"), "and starts with the first ports");
 	free(out);
 	free(text);
-	policy_free(&p);
-	diag_free(&d);
+}
+
+/*
+ * The rows, byte for byte as "%4zu  %-*s  %-6s  %-7s  %5u  %s\n" prints them (the table is
+ * written without printf, policy_print.c): names of several widths, port ranges, both modes,
+ * and a match column cut where the printf version cut it (at 508 bytes, then the ellipsis).
+ */
+static void test_table_rows(void)
+{
+	char *text = NULL, *out, want[1024], full[4096];
+	size_t len = 0, n, fl = 0;
+	FILE *f;
+
+	f = open_memstream(&text, &len);
+	fprintf(f, "version: 1\ninterfaces:\n  - name: lan0\nrules:\n"
+		   "  - name: a\n    proto: udp\n    dport: [53, 1000-1003, 65535]\n"
+		   "    action: drop\n"
+		   "  - name: a-rather-long-rule-name\n    proto: tcp\n    sport: 1-1023\n"
+		   "    mode: monitor\n    action: reject\n"
+		   "  - name: cut\n    proto: tcp\n    dport: [");
+	for (int i = 0; i < 120; i++)
+		fprintf(f, "%s%d-%d", i ? ", " : "", 10000 + 10 * i, 10003 + 10 * i);
+	fprintf(f, "]\n    action: drop\n");
+	fclose(f);
+	out = table_of("rows.conf", text, len, &n);
+	snprintf(want, sizeof(want), "%4zu  %-*s  %-6s  %-7s  %5u  %s\n", (size_t)1, 23, "a",
+		 "drop", "enforce", 5u, "proto udp dport 53,1000-1003,65535");
+	CHECK(strstr(out, want), "row 1 as printf prints it: '%s'", want);
+	snprintf(want, sizeof(want), "%4zu  %-*s  %-6s  %-7s  %5u  %s\n", (size_t)2, 23,
+		 "a-rather-long-rule-name", "reject", "monitor", 9u, "proto tcp sport 1-1023");
+	CHECK(strstr(out, want), "row 2 as printf prints it: '%s'", want);
+	fl = (size_t)snprintf(full, sizeof(full), "proto tcp dport ");
+	for (int i = 0; i < 120; i++)
+		fl += (size_t)snprintf(full + fl, sizeof(full) - fl, "%s%d-%d", i ? "," : "",
+				       10000 + 10 * i, 10003 + 10 * i);
+	/* the column with its leading space was cut at 508 bytes: 507 of them after it */
+	snprintf(want, sizeof(want), "%4zu  %-*s  %-6s  %-7s  %5u  %.507s\xe2\x80\xa6\n", (size_t)3,
+		 23, "cut", "drop", "enforce", 14u, full);
+	CHECK(fl > 507 && strstr(out, want), "row 3 cut as printf cut it: '%s'", want);
+	free(out);
+	free(text);
 }
 
 /* The MATCH column shows the name keys (sni:, sni_match:, ech:) after the others. */
@@ -403,6 +456,7 @@ int main(void)
 	test_entry_points();
 	test_files();
 	test_table_cut();
+	test_table_rows();
 	test_table_names();
 	if (failures) {
 		fprintf(stderr, "test_read: %d failures\n", failures);
