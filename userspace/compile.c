@@ -9,17 +9,23 @@
 #include "compile.h"
 #include "probe_block.h"
 
-/* heap the stages get in huge pages: 4,096 rules of 200 ports each (5.8 MB) peak at 300 MB */
-#define HUGE_HEAP (480u << 20)
+/*
+ * heap the stages get in huge pages: 4,096 one-port rules peak at 11.3 MB. Bounded because a
+ * huge page the hypervisor must back again costs far more than its faults save (below).
+ */
+#define HUGE_HEAP (32u << 20)
 #define HUGE_PAGE (2u << 20)
 
 /*
- * The stages' memory in transparent huge pages. Compiling 4,096 rules touches about 16 MB
- * of fresh heap, and on a virtual machine each 4 KiB page fault costs microseconds: they
- * were half of `tlsfw check` (performance.md); at 200 ports a rule, 28,000 faults were a
- * third of it. Grow the heap once by HUGE_HEAP (address space only: a page is allocated
- * when first touched) and ask for huge pages over it; what outgrows it gets ordinary pages.
- * Without THP (or with THP off) nothing changes.
+ * The first HUGE_HEAP of the stages' memory in transparent huge pages. Compiling 4,096 rules
+ * touches about 12 MB of fresh heap, and on a virtual machine each 4 KiB page fault costs
+ * microseconds: they were half of `tlsfw check` (performance.md). Grow the heap once by
+ * HUGE_HEAP (address space only: a page is allocated when first touched) and ask for huge
+ * pages over it; what outgrows it gets ordinary pages. Not more: on a guest that gives freed
+ * memory back to its host, a huge page taken after an idle moment is backed again 4 KiB at a
+ * time, and the first `check` of a 200-port policy (300 MB of heap) took 1.1 s with all of it
+ * in huge pages against 0.8 s with 4 KiB pages (performance.md, "Huge pages for the first
+ * 32 MB"). Without THP (or with THP off) nothing changes.
  */
 static void heap_huge_pages(void)
 {
@@ -56,7 +62,7 @@ int compile(const struct compile_opts *o, struct compiled *out, struct diag *d)
 	/* A big policy makes the stages allocate and free tables of megabytes, which glibc maps
 	 * and unmaps each time: the page faults of fresh mappings took a third of `tlsfw
 	 * check` (measured, performance.md). Keep freed memory in the heap for the next table. */
-	mallopt(M_MMAP_THRESHOLD, 512 << 20); /* above HUGE_HEAP: it comes from the heap */
+	mallopt(M_MMAP_THRESHOLD, 512 << 20);
 	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	heap_huge_pages();
 	err = policy_read_file(&out->pol, o->path, d);
