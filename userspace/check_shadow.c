@@ -230,22 +230,16 @@ static int index_field(struct walk *w, int k)
 {
 	struct field_index *x = &w->fx[k];
 	const struct ivls *last = NULL;
-	struct ivl_item *items;
-	size_t m = 0;
+	struct ivl_src *src = malloc((w->n + 1) * sizeof(*src));
 	int err;
 
-	for (size_t v = 0; v < w->n; v++)
-		if (!(w->sum[v].univ >> k & 1))
-			m += w->views[v].field[k]->n;
-	items = malloc((m + 1) * sizeof(*items));
 	x->view = malloc((w->n + 1) * sizeof(*x->view));
 	for (int f = 0; f < 2; f++)
 		w->fam[f].univ[k] = malloc((w->n + 1) * sizeof(*w->fam[f].univ[k]));
-	if (!items || !x->view || !w->fam[0].univ[k] || !w->fam[1].univ[k]) {
-		free(items);
+	if (!src || !x->view || !w->fam[0].univ[k] || !w->fam[1].univ[k]) {
+		free(src);
 		return -ENOMEM;
 	}
-	m = 0;
 	for (uint32_t v = 0; v < w->n; v++) {
 		const struct ivls *iv = w->views[v].field[k];
 		int f = w->views[v].fam == POL_FAM_V6;
@@ -258,16 +252,14 @@ static int index_field(struct walk *w, int k)
 		 * share this list */
 		if (iv != last || x->view[x->n_src - 1][f] != NO_VIEW) {
 			x->view[x->n_src][0] = x->view[x->n_src][1] = NO_VIEW;
-			for (uint32_t j = 0; j < iv->n; j++)
-				items[m++] =
-					(struct ivl_item){ iv->v[j].lo, iv->v[j].hi, x->n_src };
+			src[x->n_src] = (struct ivl_src){ iv->v, iv->n, x->n_src };
 			x->n_src++;
 			last = iv;
 		}
 		x->view[x->n_src - 1][f] = v;
 	}
-	err = ivl_index_build(&x->ix, items, m);
-	free(items);
+	err = ivl_index_build(&x->ix, src, x->n_src);
+	free(src);
 	return err;
 }
 

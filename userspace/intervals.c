@@ -430,11 +430,11 @@ static int sort_points(struct point *p, size_t n)
 #define DENSE_MIN 4096 /* fewer single values: the tables of the dense form cost more */
 
 /*
- * The m single values among items[0, n), all ports, as a counting sort straight into the
+ * The m single values among src's intervals, all ports, as a counting sort straight into the
  * index (no copy of the values to sort: at 4,096 rules of 200 ports, 800,000 of them, the
- * copies' fresh pages cost more than the sort). Equal values keep the order of items.
+ * copies' fresh pages cost more than the sort). Equal values keep the order of src.
  */
-static int build_dense(struct ivl_index *x, const struct ivl_item *items, size_t n, size_t m)
+static int build_dense(struct ivl_index *x, const struct ivl_src *src, size_t n_src, size_t m)
 {
 	uint32_t *next = malloc(DENSE_SLOTS * sizeof(*next));
 	uint32_t *d = calloc(DENSE_SLOTS, sizeof(*d));
@@ -445,15 +445,17 @@ static int build_dense(struct ivl_index *x, const struct ivl_item *items, size_t
 		return -ENOMEM;
 	}
 	x->pdense = d;
-	for (size_t i = 0; i < n; i++)
-		if (items[i].lo == items[i].hi)
-			d[(uint32_t)items[i].lo + 1]++;
+	for (size_t s = 0; s < n_src; s++)
+		for (size_t j = 0; j < src[s].n; j++)
+			if (src[s].v[j].lo == src[s].v[j].hi)
+				d[(uint32_t)src[s].v[j].lo + 1]++;
 	for (size_t v = 1; v < DENSE_SLOTS; v++)
 		d[v] += d[v - 1];
 	memcpy(next, d, DENSE_SLOTS * sizeof(*next));
-	for (size_t i = 0; i < n; i++)
-		if (items[i].lo == items[i].hi)
-			x->pid[next[(uint32_t)items[i].lo]++] = items[i].id;
+	for (size_t s = 0; s < n_src; s++)
+		for (size_t j = 0; j < src[s].n; j++)
+			if (src[s].v[j].lo == src[s].v[j].hi)
+				x->pid[next[(uint32_t)src[s].v[j].lo]++] = src[s].id;
 	for (size_t v = 0; v + 1 < DENSE_SLOTS; v++) {
 		if (d[v] == d[v + 1])
 			continue;
@@ -468,17 +470,21 @@ static int build_dense(struct ivl_index *x, const struct ivl_item *items, size_t
 	return 0;
 }
 
-/* The single values among items[0, n), in their order. */
-static int build_points(struct ivl_index *x, const struct ivl_item *items, size_t n)
+/* The single values among src's intervals, in their order. */
+static int build_points(struct ivl_index *x, const struct ivl_src *src, size_t n_src)
 {
 	struct point *p = NULL;
 	size_t m = 0;
 	bool ports = true;
 	int err = -ENOMEM;
 
-	for (size_t i = 0; i < n; i++) {
-		m += items[i].lo == items[i].hi;
-		ports &= items[i].lo != items[i].hi || items[i].lo <= IVL_PORT_NONE;
+	for (size_t s = 0; s < n_src; s++) {
+		for (size_t j = 0; j < src[s].n; j++) {
+			const struct ivl *i = &src[s].v[j];
+
+			m += i->lo == i->hi;
+			ports &= i->lo != i->hi || i->lo <= IVL_PORT_NONE;
+		}
 	}
 	x->pkeys = malloc((m + 1) * sizeof(*x->pkeys));
 	x->pstart = malloc((m + 2) * sizeof(*x->pstart));
@@ -487,14 +493,15 @@ static int build_points(struct ivl_index *x, const struct ivl_item *items, size_
 	if (!x->pkeys || !x->pstart || !x->pid || !x->pvalue)
 		goto out;
 	if (ports && m >= DENSE_MIN)
-		return build_dense(x, items, n, m);
+		return build_dense(x, src, n_src, m);
 	p = malloc((m + 1) * sizeof(*p));
 	if (!p)
 		goto out;
 	m = 0;
-	for (size_t i = 0; i < n; i++)
-		if (items[i].lo == items[i].hi)
-			p[m++] = (struct point){ items[i].lo, items[i].id };
+	for (size_t s = 0; s < n_src; s++)
+		for (size_t j = 0; j < src[s].n; j++)
+			if (src[s].v[j].lo == src[s].v[j].hi)
+				p[m++] = (struct point){ src[s].v[j].lo, src[s].id };
 	err = sort_points(p, m);
 	if (err)
 		goto out;
@@ -514,21 +521,22 @@ out:
 }
 
 /*
- * The ranges among items[0, n). Both ends of every range are sorted together (the radix sort
+ * The ranges among src's intervals. Both ends of every range are sorted together (the radix sort
  * of the points, tagged 2 j and 2 j + 1 for range j), which gives the distinct ends and each
  * end's rank in one walk; the entries are then sorted by (lo rank, id) the same way. Before,
  * qsort() of the ends, two binary searches per range and qsort() of the entries were a
  * quarter of `tlsfw check` at 4,096 rules of 50 prefixes (performance.md).
  */
-static int build_ranges(struct ivl_index *x, const struct ivl_item *items, size_t n)
+static int build_ranges(struct ivl_index *x, const struct ivl_src *src, size_t n_src)
 {
 	size_t k = 0, m = 0;
 	struct ivl_entry *e;
 	struct point *p;
 	int err = -ENOMEM;
 
-	for (size_t i = 0; i < n; i++)
-		m += items[i].lo != items[i].hi;
+	for (size_t s = 0; s < n_src; s++)
+		for (size_t j = 0; j < src[s].n; j++)
+			m += src[s].v[j].lo != src[s].v[j].hi;
 	x->keys = malloc((2 * m + 1) * sizeof(*x->keys));
 	x->e = malloc((m + 1) * sizeof(*x->e));
 	for (x->leaves = 1; x->leaves < m; x->leaves *= 2)
@@ -538,13 +546,17 @@ static int build_ranges(struct ivl_index *x, const struct ivl_item *items, size_
 	e = malloc((m + 1) * sizeof(*e));
 	if (!x->keys || !x->e || !x->max || !p || !e)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (items[i].lo == items[i].hi)
-			continue;
-		e[k / 2].id = items[i].id;
-		p[k] = (struct point){ items[i].lo, k };
-		p[k + 1] = (struct point){ items[i].hi, k + 1 };
-		k += 2;
+	for (size_t s = 0; s < n_src; s++) {
+		for (size_t j = 0; j < src[s].n; j++) {
+			const struct ivl *i = &src[s].v[j];
+
+			if (i->lo == i->hi)
+				continue;
+			e[k / 2].id = src[s].id;
+			p[k] = (struct point){ i->lo, k };
+			p[k + 1] = (struct point){ i->hi, k + 1 };
+			k += 2;
+		}
 	}
 	err = sort_points(p, k);
 	if (err)
@@ -577,14 +589,14 @@ out:
 	return err;
 }
 
-int ivl_index_build(struct ivl_index *x, const struct ivl_item *items, size_t n)
+int ivl_index_build(struct ivl_index *x, const struct ivl_src *src, size_t n_src)
 {
 	int err;
 
 	memset(x, 0, sizeof(*x));
-	err = build_points(x, items, n);
+	err = build_points(x, src, n_src);
 	if (!err)
-		err = build_ranges(x, items, n);
+		err = build_ranges(x, src, n_src);
 	if (err)
 		ivl_index_free(x);
 	return err;

@@ -114,8 +114,9 @@ extern const struct ivl ivl_v4_all, ivl_v6_all;
  * sorted by lo, and a tree of the largest hi below each node finds the matches in
  * O((m + 1) log n).
  */
-struct ivl_item {
-	ivl_key lo, hi;
+struct ivl_src { /* n intervals, every one tagged id */
+	const struct ivl *v;
+	size_t n;
 	uint32_t id;
 };
 
@@ -140,8 +141,9 @@ struct ivl_index {
 	uint32_t *pdense;
 };
 
-/* items in order of id (equal values keep it). 0 or -ENOMEM. */
-int ivl_index_build(struct ivl_index *x, const struct ivl_item *items, size_t n);
+/* The intervals of src[0, n_src), in order of id (equal values keep it); read in place, not
+ * copied (at 4,096 rules of 200 ports a copy was 39 MB of fresh pages). 0 or -ENOMEM. */
+int ivl_index_build(struct ivl_index *x, const struct ivl_src *src, size_t n_src);
 void ivl_index_free(struct ivl_index *x);
 /*
  * The entries with lo <= lo_max and hi >= hi_min, as positions (for the two functions below).
