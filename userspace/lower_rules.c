@@ -352,9 +352,12 @@ static uint32_t rule_ctx(const struct policy *p, const struct pol_rule *r)
 	return mask;
 }
 
-/* Merged sets over all terms, for the backends that match a rule as a whole. */
+/* Merged sets over all terms, for the backends that match a rule as a whole. A rule of one
+ * term (most rules) has its term's sets, normalized already: the unions borrow them rather
+ * than copy them (by_borrowed: rule_free() leaves them to the term). */
 static int rule_unions(struct plan_rule *out)
 {
+	out->by_borrowed = out->n_terms == 1;
 	for (size_t i = 0; i < out->n_terms; i++) {
 		const struct rule_term *t = &out->terms[i];
 
@@ -364,6 +367,13 @@ static int rule_unions(struct plan_rule *out)
 		for (int k = 0; k < 2; k++) {
 			if (!proto_has(&t->protos, ported[k]))
 				continue;
+			if (out->by_borrowed) {
+				if (t->has_sport)
+					out->sport_by[k] = t->sport;
+				if (t->has_dport)
+					out->dport_by[k] = t->dport;
+				continue;
+			}
 			for (size_t j = 0; t->has_sport && j < t->sport.n; j++)
 				if (ivls_add(&out->sport_by[k], t->sport.v[j].lo, t->sport.v[j].hi))
 					return -ENOMEM;
@@ -372,7 +382,7 @@ static int rule_unions(struct plan_rule *out)
 					return -ENOMEM;
 		}
 	}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2 && !out->by_borrowed; k++) {
 		ivls_normalize(&out->sport_by[k]);
 		ivls_normalize(&out->dport_by[k]);
 	}
@@ -468,8 +478,10 @@ void rule_free(struct plan_rule *r)
 	}
 	free(r->terms);
 	for (int k = 0; k < 2; k++) {
-		ivls_free(&r->sport_by[k]);
-		ivls_free(&r->dport_by[k]);
+		if (!r->by_borrowed) {
+			ivls_free(&r->sport_by[k]);
+			ivls_free(&r->dport_by[k]);
+		}
 		free(r->src[k].v);
 		free(r->dst[k].v);
 		ivls_free(&r->src[k].merged);

@@ -62,6 +62,7 @@ struct plan_rule {
 	struct protoset protos;		      /* union of the terms' protocols */
 	bool any_sport, any_dport;	      /* some term has ports */
 	struct ivls sport_by[2], dport_by[2]; /* [0] tcp, [1] udp: the terms' ports, merged */
+	bool by_borrowed;		      /* they are terms[0]'s sets (one term): not freed */
 	unsigned int fams;		      /* POL_FAM_* its packets can have */
 	unsigned int family;		      /* as written, 0: any */
 	bool has_src, has_dst;		      /* false: any address */
