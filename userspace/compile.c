@@ -34,7 +34,7 @@ static void heap_huge_pages(void)
 
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan's allocator maps a block this big apart (mallopt does not reach it) and poisons
-	 * its shadow when it is freed: 60 MB written for nothing in every test run of tlsfw */
+	 * its shadow when it is freed: 4 MB written for nothing in every test run of tlsfw */
 	return;
 #endif
 	p = malloc(HUGE_HEAP);
