@@ -399,13 +399,17 @@ static bool covers_except(const struct walk *w, uint32_t ti, uint32_t u, int k)
 {
 	const struct vsum *a = &w->sum[ti], *b = &w->sum[u];
 
+	unsigned int check = 0xfu & ~(1u << k) & ~b->univ; /* the fields u constrains, but k */
+
 	if (!protoset_subset(&a->protos, &b->protos) || (a->ctx & ~b->ctx))
 		return false;
-	for (int i = 0; i < 4; i++) {
-		if (i == k || b->univ >> i & 1)
-			continue;
-		/* a view that constrains a field covers no view that does not */
-		if (a->univ >> i & 1 || !ivls_subset(w->views[ti].field[i], w->views[u].field[i]))
+	/* a view that constrains a field covers no view that does not */
+	if (a->univ & check)
+		return false;
+	for (; check; check &= check - 1) {
+		int i = __builtin_ctz(check);
+
+		if (!ivls_subset(w->views[ti].field[i], w->views[u].field[i]))
 			return false;
 	}
 	return true;

@@ -263,22 +263,6 @@ bool protoset_empty(const struct protoset *s)
 	return !(s->w[0] | s->w[1] | s->w[2] | s->w[3]);
 }
 
-bool protoset_subset(const struct protoset *a, const struct protoset *b)
-{
-	for (int i = 0; i < 4; i++)
-		if (a->w[i] & ~b->w[i])
-			return false;
-	return true;
-}
-
-bool protoset_meet(const struct protoset *a, const struct protoset *b)
-{
-	for (int i = 0; i < 4; i++)
-		if (a->w[i] & b->w[i])
-			return true;
-	return false;
-}
-
 unsigned int protoset_count(const struct protoset *s)
 {
 	unsigned int n = 0;
@@ -520,6 +504,60 @@ out:
 	return err;
 }
 
+#define RPORT_WORDS (DENSE_SLOTS / 64 + 1)
+#define RPORT_MIN 64	/* fewer ranges: the tree's walk is short enough */
+#define RPORT_SPAN 4096 /* wider look-ups go to the tree (the bits would take as long) */
+
+static void bits_set(uint64_t *b, size_t lo, size_t hi)
+{
+	for (; lo <= hi && lo % 64; lo++)
+		b[lo / 64] |= 1ull << lo % 64;
+	for (; lo + 63 <= hi; lo += 64)
+		b[lo / 64] = ~0ull;
+	for (; lo <= hi; lo++)
+		b[lo / 64] |= 1ull << lo % 64;
+}
+
+static bool bits_any(const uint64_t *b, size_t lo, size_t hi)
+{
+	uint64_t first = ~0ull << lo % 64, last = ~0ull >> (63 - hi % 64);
+
+	if (lo / 64 == hi / 64)
+		return b[lo / 64] & first & last;
+	if (b[lo / 64] & first || b[hi / 64] & last)
+		return true;
+	for (size_t w = lo / 64 + 1; w < hi / 64; w++)
+		if (b[w])
+			return true;
+	return false;
+}
+
+/*
+ * When every range is of ports, the ports some range holds, as bits: most look-ups of a port
+ * meet no range (200 random ports a rule make short ranges where two are adjacent), and the
+ * bits say so in a load instead of the tree's walk from the root (at 4,096 rules of 200 ports
+ * that walk was 93 of the shadowing analysis's 2,190 million instructions, with cache misses).
+ */
+static int build_rports(struct ivl_index *x)
+{
+	size_t done = 0; /* ports below it are set, or lie below every range to come */
+
+	if (x->n < RPORT_MIN || x->keys[x->n_keys - 1] > IVL_PORT_NONE)
+		return 0;
+	x->rports = calloc(RPORT_WORDS, sizeof(*x->rports));
+	if (!x->rports)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n; i++) { /* by lo */
+		size_t lo = x->keys[x->e[i].lo], hi = x->keys[x->e[i].hi];
+
+		if (hi < done)
+			continue;
+		bits_set(x->rports, lo > done ? lo : done, hi);
+		done = hi + 1;
+	}
+	return 0;
+}
+
 /*
  * The ranges among src's intervals. Both ends of every range are sorted together (the radix sort
  * of the points, tagged 2 j and 2 j + 1 for range j), which gives the distinct ends and each
@@ -583,6 +621,7 @@ static int build_ranges(struct ivl_index *x, const struct ivl_src *src, size_t n
 		x->max[x->leaves + i] = x->e[i].hi + 1;
 	for (size_t i = x->leaves; i-- > 1;)
 		x->max[i] = x->max[2 * i] > x->max[2 * i + 1] ? x->max[2 * i] : x->max[2 * i + 1];
+	err = build_rports(x);
 out:
 	free(p);
 	free(e);
@@ -614,6 +653,7 @@ void ivl_index_free(struct ivl_index *x)
 	free(x->pid);
 	free(x->pvalue);
 	free(x->pdense);
+	free(x->rports);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -687,5 +727,18 @@ size_t ivl_index_query(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min
 			out[n++] = x->n + i;
 		}
 	}
-	return x->n ? query_ranges(x, lo_max, hi_min, out, n, cap) : n;
+	if (!x->n)
+		return n;
+	if (x->rports) {
+		/* a match holds a value between the two bounds (lo_max < hi_min: a "contains"
+		 * look-up of [lo_max, hi_min]) */
+		ivl_key a = lo_max < hi_min ? lo_max : hi_min, b = lo_max ^ hi_min ^ a;
+
+		if (a > IVL_PORT_NONE)
+			return n;
+		if (b - a < RPORT_SPAN &&
+		    !bits_any(x->rports, a, b < IVL_PORT_NONE ? b : IVL_PORT_NONE))
+			return n;
+	}
+	return query_ranges(x, lo_max, hi_min, out, n, cap);
 }

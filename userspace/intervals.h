@@ -78,8 +78,18 @@ static inline void proto_del(struct protoset *s, unsigned int p)
 }
 
 bool protoset_empty(const struct protoset *s);
-bool protoset_subset(const struct protoset *a, const struct protoset *b);
-bool protoset_meet(const struct protoset *a, const struct protoset *b);
+/* inline, without branches: the shadowing analysis asks millions of times */
+static inline bool protoset_subset(const struct protoset *a, const struct protoset *b)
+{
+	return !((a->w[0] & ~b->w[0]) | (a->w[1] & ~b->w[1]) | (a->w[2] & ~b->w[2]) |
+		 (a->w[3] & ~b->w[3]));
+}
+
+static inline bool protoset_meet(const struct protoset *a, const struct protoset *b)
+{
+	return (a->w[0] & b->w[0]) | (a->w[1] & b->w[1]) | (a->w[2] & b->w[2]) |
+	       (a->w[3] & b->w[3]);
+}
 unsigned int protoset_count(const struct protoset *s);
 void protoset_union(struct protoset *dst, const struct protoset *src);
 void protoset_all(struct protoset *s);
@@ -139,6 +149,8 @@ struct ivl_index {
 	/* many ports (every single value at most IVL_PORT_NONE): pdense[v] is how many of
 	 * them are below v, v in [0, IVL_PORT_NONE + 1], so a look-up is two loads */
 	uint32_t *pdense;
+	/* every range of ports: bit v set when a range holds port v (see build_rports) */
+	uint64_t *rports;
 };
 
 /* The intervals of src[0, n_src), in order of id (equal values keep it); read in place, not

@@ -171,6 +171,9 @@ static void test_index(void)
 	/* many single ports (the dense form), up to IVL_PORT_NONE, and a few ranges */
 	for (int round = 0; round < 4; round++)
 		index_round(&r, 12000 + rp_below(&r, 3000), IVL_PORT_NONE + 1, 50);
+	/* every range of ports too: the ports ranges hold, as bits, answer most look-ups */
+	for (int round = 0; round < 4; round++)
+		index_round(&r, 12000 + rp_below(&r, 3000), IVL_PORT_NONE - 50, 50);
 }
 
 /* ivl_sort orders by (lo, hi): equal lo come out with hi 0, 1, 2, ... (their input order). */
