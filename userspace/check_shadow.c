@@ -80,8 +80,8 @@ int shadow_views(const struct shadow_in *in, struct shadow_view **views, size_t 
 
 /* ---- one view against another ------------------------------------------------------------- */
 
-/* Cheap tests first: a view that shares no packet with t can neither cover it nor add to a
- * union that does. */
+/* A view that shares no packet with t can neither cover it nor add to a union that does, and
+ * is not named among the rules that match first. The cheap tests come first. */
 bool shadow_disjoint(const struct shadow_view *t, const struct shadow_view *u)
 {
 	if (t->fam != u->fam || !(t->ctx & u->ctx))
@@ -93,7 +93,12 @@ bool shadow_disjoint(const struct shadow_view *t, const struct shadow_view *u)
 		    b->v[0].lo > a->v[a->n - 1].hi)
 			return true;
 	}
-	return !protoset_meet(&t->protos, &u->protos);
+	if (!protoset_meet(&t->protos, &u->protos))
+		return true;
+	for (int i = 0; i < 4; i++)
+		if (!ivls_meet(t->field[i], u->field[i]))
+			return true;
+	return false;
 }
 
 bool shadow_view_empty(const struct shadow_view *v)
@@ -175,6 +180,7 @@ bool shadow_union_covers(const struct shadow_view *t, const struct shadow_view *
 struct field_index {
 	struct ivl_index ix; /* id: source */
 	uint32_t (*view)[2]; /* per source: its view of IPv4, of IPv6, or NO_VIEW */
+	uint32_t *rule;	     /* per source: the rule of its views */
 	size_t n_src;
 };
 
@@ -196,6 +202,7 @@ struct vsum {
 struct walk {
 	const struct shadow_in *in;
 	const struct shadow_view *views;
+	uint32_t *rule; /* per view, its rule: apart from the views (80 B), it stays in cache */
 	struct vsum *sum;
 	size_t n;
 	struct field_index fx[4];
@@ -234,9 +241,10 @@ static int index_field(struct walk *w, int k)
 	int err;
 
 	x->view = malloc((w->n + 1) * sizeof(*x->view));
+	x->rule = malloc((w->n + 1) * sizeof(*x->rule));
 	for (int f = 0; f < 2; f++)
 		w->fam[f].univ[k] = malloc((w->n + 1) * sizeof(*w->fam[f].univ[k]));
-	if (!src || !x->view || !w->fam[0].univ[k] || !w->fam[1].univ[k]) {
+	if (!src || !x->view || !x->rule || !w->fam[0].univ[k] || !w->fam[1].univ[k]) {
 		free(src);
 		return -ENOMEM;
 	}
@@ -252,6 +260,7 @@ static int index_field(struct walk *w, int k)
 		 * share this list */
 		if (iv != last || x->view[x->n_src - 1][f] != NO_VIEW) {
 			x->view[x->n_src][0] = x->view[x->n_src][1] = NO_VIEW;
+			x->rule[x->n_src] = w->rule[v];
 			src[x->n_src] = (struct ivl_src){ iv->v, iv->n, x->n_src };
 			x->n_src++;
 			last = iv;
@@ -277,7 +286,7 @@ static uint8_t miss_of(struct walk *w, uint32_t ti, size_t first, uint32_t u)
 		return w->miss[u];
 	w->stamp[u] = w->now;
 	w->miss[u] = NO_MISS;
-	if (u >= first || w->in->bad[w->views[u].rule] || !w->budget)
+	if (u >= first || w->in->bad[w->rule[u]] || !w->budget)
 		return NO_MISS;
 	w->budget--;
 	if (!shadow_disjoint(&w->views[ti], &w->views[u]))
@@ -357,10 +366,9 @@ static size_t containing(struct walk *w, uint32_t ti, size_t first, int k, uint3
 	return n;
 }
 
-/* t's most selective interval field (fewest views to look at), but not `not`; its earlier
- * views containing t's value into out. -1 when every field is taken. */
-static int most_selective(struct walk *w, uint32_t ti, size_t first, int not, uint32_t *out,
-			  size_t *n_out)
+/* t's most selective interval field (fewest views to look at); its earlier views containing
+ * t's value into out. */
+static int most_selective(struct walk *w, uint32_t ti, size_t first, uint32_t *out, size_t *n_out)
 {
 	static const int order[4] = { 3, 2, 1, 0 }; /* dst, src, dport, sport: likely first */
 	size_t best = w->n_buf;
@@ -368,18 +376,14 @@ static int most_selective(struct walk *w, uint32_t ti, size_t first, int not, ui
 
 	for (int i = 0; i < 4; i++) {
 		int k = order[i];
-		size_t n;
+		size_t n = count_containing(w, ti, first, k, best);
 
-		if (k == not )
-			continue;
-		n = count_containing(w, ti, first, k, best);
 		if (pick >= 0 && n >= best)
 			continue;
 		pick = k;
 		best = n;
 	}
-	if (pick >= 0)
-		*n_out = containing(w, ti, first, pick, out);
+	*n_out = containing(w, ti, first, pick, out);
 	return pick;
 }
 
@@ -419,7 +423,8 @@ static bool covers_except(const struct walk *w, uint32_t ti, uint32_t u, int k)
  * Is u one of the views whose union over interval field k may cover t: earlier, of a sound
  * rule, sharing packets with t, covering it in every other field, and not in k? k is t's most
  * selective field, so a view that was not t's candidate does not contain t's k: the costly
- * test of k (one list of ports against another) is left out for most views.
+ * test of k (one list of ports against another) is left out for most views. The callers
+ * found u in the index of k, so it shares some of t's k.
  */
 static bool in_group(struct walk *w, uint32_t ti, size_t first, uint32_t u, int k)
 {
@@ -427,7 +432,7 @@ static bool in_group(struct walk *w, uint32_t ti, size_t first, uint32_t u, int 
 		return w->gval[u];
 	w->gstamp[u] = w->now;
 	w->gval[u] = false;
-	if (u >= first || w->in->bad[w->views[u].rule] || !w->budget)
+	if (u >= first || w->in->bad[w->rule[u]] || !w->budget)
 		return false;
 	w->budget--;
 	if (w->cstamp[u] == w->now)
@@ -501,19 +506,43 @@ static void mark(struct marks *m, uint32_t r)
 	}
 }
 
-/* The rules of the views that cover t in every field but interval field k, on m. */
+/*
+ * The rules of the views that cover t in every field but interval field k, on m. They share
+ * packets with t, so their k overlaps t's: the index of k lists them, interval by interval of
+ * t's k. (Not t's candidates in another field: when every rule leaves the other fields open,
+ * those are all the earlier views.)
+ */
 static void mark_group_of(struct walk *w, uint32_t ti, size_t first, int k, struct marks *m)
 {
-	size_t n = 0;
+	const struct field_index *x = &w->fx[k];
+	const struct ivls *want = w->views[ti].field[k];
+	int f = w->views[ti].fam == POL_FAM_V6;
+	uint32_t rt = w->rule[ti];
 
-	if (most_selective(w, ti, first, k, w->cand, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t r = w->views[w->cand[i]].rule;
+	for (size_t i = 0; i < want->n; i++) {
+		size_t got =
+			ivl_index_query(&x->ix, want->v[i].hi, want->v[i].lo, w->buf, w->n_buf);
 
-		/* a rule already named (through its other view, say) needs no second look */
-		if (!m->by[r] && in_group(w, ti, first, w->cand[i], k))
-			mark(m, r);
+		for (size_t e = 0; e < got; e++) {
+			uint32_t id = ivl_index_id(&x->ix, w->buf[e]), r = x->rule[id], v;
+
+			/* a later rule (most are, early in the walk), or one already named
+			 * (through another view), needs no look: the rule is read first, from
+			 * the source, and the view only after (these loads are the cost) */
+			if (r >= rt) {
+				/* the holders of one value come by source, so by rule: the rest
+				 * are later too (the ranges, after them, are not in order) */
+				if (w->buf[e] >= x->ix.n && want->v[i].lo == want->v[i].hi)
+					while (e + 1 < got && w->buf[e + 1] >= x->ix.n)
+						e++;
+				continue;
+			}
+			if (m->by[r])
+				continue;
+			v = x->view[id][f];
+			if (v != NO_VIEW && in_group(w, ti, first, v, k))
+				mark(m, r);
+		}
 	}
 }
 
@@ -530,7 +559,7 @@ static bool view_covered(struct walk *w, uint32_t ti, size_t first, struct marks
 
 	w->now++;
 	memset(w->n_group, 0, sizeof(w->n_group));
-	sel = most_selective(w, ti, first, -1, w->cand, &n);
+	sel = most_selective(w, ti, first, w->cand, &n);
 	for (size_t i = 0; i < n; i++)
 		w->cstamp[w->cand[i]] = w->now;
 	for (size_t i = 0; i < n && w->budget; i++) {
@@ -571,6 +600,7 @@ static void summarize(struct walk *w)
 		const struct shadow_view *x = &w->views[v];
 		struct vsum *s = &w->sum[v];
 
+		w->rule[v] = x->rule;
 		s->protos = x->protos;
 		s->ctx = x->ctx;
 		s->fam = x->fam;
@@ -590,6 +620,7 @@ static void walk_free(struct walk *w)
 	for (int k = 0; k < 4; k++) {
 		ivl_index_free(&w->fx[k].ix);
 		free(w->fx[k].view);
+		free(w->fx[k].rule);
 		for (int f = 0; f < 2; f++)
 			free(w->fam[f].univ[k]);
 	}
@@ -597,6 +628,7 @@ static void walk_free(struct walk *w)
 		free(w->group[f]);
 	free((void *)w->views);
 	free(w->sum);
+	free(w->rule);
 	free(w->stamp);
 	free(w->miss);
 	free(w->cstamp);
@@ -618,13 +650,15 @@ static int walk_init(struct walk *w, const struct shadow_in *in)
 	if (err)
 		return err;
 	w->sum = calloc(w->n + 1, sizeof(*w->sum));
+	w->rule = calloc(w->n + 1, sizeof(*w->rule));
 	w->stamp = calloc(w->n + 1, sizeof(*w->stamp));
 	w->miss = calloc(w->n + 1, 1);
 	w->cstamp = calloc(w->n + 1, sizeof(*w->cstamp));
 	w->gstamp = calloc(w->n + 1, sizeof(*w->gstamp));
 	w->gval = calloc(w->n + 1, 1);
 	w->cand = calloc(w->n + 1, sizeof(*w->cand));
-	if (!w->sum || !w->stamp || !w->miss || !w->cstamp || !w->gstamp || !w->gval || !w->cand)
+	if (!w->sum || !w->rule || !w->stamp || !w->miss || !w->cstamp || !w->gstamp || !w->gval ||
+	    !w->cand)
 		return -ENOMEM;
 	for (int f = 0; f < SH_FIELDS; f++) {
 		w->group[f] = calloc(w->n + 1, sizeof(*w->group[f]));

@@ -48,7 +48,8 @@ int shadow_analyse(const struct shadow_in *in, shadow_report report, void *arg);
 
 /* One view against another, as the analysis judges them (the pairwise reference in
  * selftests/lib/shadow_ref.c walks with the same judgement). */
-/* No packet in common (cheap tests: family, contexts, port bounds, protocols). */
+/* No packet in common: family, contexts, protocols, and each interval field (the port
+ * bounds first). A view that shares none is never named as matching first. */
 bool shadow_disjoint(const struct shadow_view *t, const struct shadow_view *u);
 /* Holds no packet at all. */
 bool shadow_view_empty(const struct shadow_view *v);

@@ -229,6 +229,20 @@ static void test_shadowing(void)
 			"  - name: high\n    proto: tcp\n    dport: 1024-65535\n    action: drop\n"
 			"  - name: some\n    proto: tcp\n    dport: [80, 8080]\n    action: drop\n",
 			1, "rules 'low' (line 5) and 'high' (line 9) match first");
+	/* c covers x but in dport, and its ports lie around x's without one in common: it takes
+	 * none of x's packets, so moving x above it would not help; it is not named */
+	expect_warnings("union of ports names only rules sharing packets",
+			HDR "  - name: a\n    proto: tcp\n    dport: 80\n    action: allow\n"
+			    "  - name: b\n    proto: tcp\n    dport: 81\n    action: allow\n"
+			    "  - name: c\n    proto: tcp\n    dport: [79, 82]\n    action: allow\n"
+			    "  - name: x\n    proto: tcp\n    dport: [80, 81]\n    action: drop\n",
+			1, "rules 'a' (line 5) and 'b' (line 9) match first");
+	expect_warnings("union of prefixes names only rules sharing packets",
+			HDR "  - name: a\n    src: 10.0.0.0/9\n    action: allow\n"
+			    "  - name: b\n    src: 10.128.0.0/9\n    action: allow\n"
+			    "  - name: c\n    src: [9.0.0.0/8, 11.0.0.0/8]\n    action: allow\n"
+			    "  - name: x\n    src: 10.0.0.0/8\n    action: drop\n",
+			1, "rules 'a' (line 5) and 'b' (line 8) match first");
 	expect_warnings("union of prefixes",
 			HDR "  - name: a\n    src: 10.0.0.0/9\n    action: allow\n"
 			    "  - name: b\n    src: 10.128.0.0/9\n    action: allow\n"
