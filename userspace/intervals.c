@@ -92,8 +92,16 @@ int ivl_sort(struct ivl *v, size_t n)
 void port_keys_sort(uint64_t *k, uint64_t *tmp, size_t n)
 {
 	uint64_t *a = k, *b = tmp;
+	unsigned int shift = 48;
 
-	for (unsigned int shift = 32; shift < 64 && n > 1; shift += 8) {
+	/* lists of single ports (lo == hi) are ordered by lo alone: two passes, not four */
+	for (size_t i = 0; i < n; i++) {
+		if (k[i] >> 48 != (k[i] >> 32 & 0xffff)) {
+			shift = 32;
+			break;
+		}
+	}
+	for (; shift < 64 && n > 1; shift += 8) {
 		size_t count[256] = { 0 }, at = 0;
 
 		for (size_t i = 0; i < n; i++)
