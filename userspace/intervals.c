@@ -515,6 +515,9 @@ out:
 #define RPORT_WORDS (DENSE_SLOTS / 64 + 1)
 #define RPORT_MIN 64	/* fewer ranges: the tree's walk is short enough */
 #define RPORT_SPAN 4096 /* wider look-ups go to the tree (the bits would take as long) */
+#define RPORT_STAB \
+	8 /* the holders of each port listed while that is at most this many
+			 * entries a range (beyond 65,536): short ranges */
 
 static void bits_set(uint64_t *b, size_t lo, size_t hi)
 {
@@ -546,6 +549,53 @@ static bool bits_any(const uint64_t *b, size_t lo, size_t hi)
  * bits say so in a load instead of the tree's walk from the root (at 4,096 rules of 200 ports
  * that walk was 93 of the shadowing analysis's 2,190 million instructions, with cache misses).
  */
+/* Among the ports some range holds, the rank of port v (one of them). */
+static size_t rport_rank(const struct ivl_index *x, size_t v)
+{
+	return x->rrank[v / 64] + __builtin_popcountll(x->rports[v / 64] & ~(~0ull << v % 64));
+}
+
+/*
+ * For short ranges, each port's holders as a list (positions, ascending), so that a port a
+ * range holds is looked up without the tree either. -ENOMEM, or 0 (also when the ranges are
+ * too long for it: the tree then answers).
+ */
+static int build_rstab(struct ivl_index *x)
+{
+	size_t total = 0, held = 0;
+	uint32_t *at;
+
+	for (size_t i = 0; i < x->n; i++)
+		total += x->keys[x->e[i].hi] - x->keys[x->e[i].lo] + 1;
+	if (total > RPORT_STAB * x->n + IVL_PORT_NONE)
+		return 0;
+	x->rrank = malloc(RPORT_WORDS * sizeof(*x->rrank));
+	if (!x->rrank)
+		return -ENOMEM;
+	for (size_t w = 0; w < RPORT_WORDS; w++) {
+		x->rrank[w] = held;
+		held += __builtin_popcountll(x->rports[w]);
+	}
+	x->rstart = calloc(held + 1, sizeof(*x->rstart));
+	x->rstab = malloc((total + 1) * sizeof(*x->rstab));
+	at = malloc((held + 1) * sizeof(*at));
+	if (!x->rstart || !x->rstab || !at) {
+		free(at);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		for (size_t v = x->keys[x->e[i].lo]; v <= x->keys[x->e[i].hi]; v++)
+			x->rstart[rport_rank(x, v) + 1]++;
+	for (size_t r = 0; r < held; r++)
+		x->rstart[r + 1] += x->rstart[r];
+	memcpy(at, x->rstart, held * sizeof(*at));
+	for (size_t i = 0; i < x->n; i++) /* by position: each list ascends */
+		for (size_t v = x->keys[x->e[i].lo]; v <= x->keys[x->e[i].hi]; v++)
+			x->rstab[at[rport_rank(x, v)]++] = i;
+	free(at);
+	return 0;
+}
+
 static int build_rports(struct ivl_index *x)
 {
 	size_t done = 0; /* ports below it are set, or lie below every range to come */
@@ -563,7 +613,7 @@ static int build_rports(struct ivl_index *x)
 		bits_set(x->rports, lo > done ? lo : done, hi);
 		done = hi + 1;
 	}
-	return 0;
+	return build_rstab(x);
 }
 
 /*
@@ -662,6 +712,9 @@ void ivl_index_free(struct ivl_index *x)
 	free(x->pvalue);
 	free(x->pdense);
 	free(x->rports);
+	free(x->rrank);
+	free(x->rstart);
+	free(x->rstab);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -707,34 +760,28 @@ static size_t query_ranges(const struct ivl_index *x, ivl_key lo_max, ivl_key hi
 	return n;
 }
 
-size_t ivl_index_query(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
-		       size_t cap)
+void ivl_index_points(const struct ivl_index *x, ivl_key lo, ivl_key hi, size_t *a, size_t *b)
 {
-	size_t n = 0;
+	*a = *b = 0;
+	if (lo > hi || !x->n_pkeys)
+		return;
+	if (x->pdense) {
+		*a = x->pdense[lo < DENSE_SLOTS ? (size_t)lo : DENSE_SLOTS - 1];
+		*b = x->pdense[hi < IVL_PORT_NONE ? (size_t)hi + 1 : DENSE_SLOTS - 1];
+	} else if (lo == hi) { /* one value: one search */
+		size_t i = key_ge(x->pkeys, x->n_pkeys, lo);
 
-	/* single values v with hi_min <= v <= lo_max: one run of the sorted values */
-	if (hi_min <= lo_max && x->n_pkeys) {
-		size_t a, b;
-
-		if (x->pdense) {
-			a = x->pdense[hi_min < DENSE_SLOTS ? (size_t)hi_min : DENSE_SLOTS - 1];
-			b = x->pdense[lo_max < IVL_PORT_NONE ? (size_t)lo_max + 1 : DENSE_SLOTS - 1];
-		} else if (hi_min == lo_max) { /* one value: one search */
-			size_t i = key_ge(x->pkeys, x->n_pkeys, hi_min);
-
-			a = x->pstart[i];
-			b = i < x->n_pkeys && x->pkeys[i] == hi_min ? x->pstart[i + 1] : a;
-		} else {
-			a = x->pstart[key_ge(x->pkeys, x->n_pkeys, hi_min)];
-			b = x->pstart[key_gt(x->pkeys, x->n_pkeys, lo_max)];
-		}
-
-		for (size_t i = a; i < b; i++) {
-			if (n == cap)
-				return cap + 1;
-			out[n++] = x->n + i;
-		}
+		*a = x->pstart[i];
+		*b = i < x->n_pkeys && x->pkeys[i] == lo ? x->pstart[i + 1] : *a;
+	} else {
+		*a = x->pstart[key_ge(x->pkeys, x->n_pkeys, lo)];
+		*b = x->pstart[key_gt(x->pkeys, x->n_pkeys, hi)];
 	}
+}
+
+size_t ivl_index_ranges(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
+			size_t n, size_t cap)
+{
 	if (!x->n)
 		return n;
 	if (x->rports) {
@@ -747,6 +794,31 @@ size_t ivl_index_query(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min
 		if (b - a < RPORT_SPAN &&
 		    !bits_any(x->rports, a, b < IVL_PORT_NONE ? b : IVL_PORT_NONE))
 			return n;
+		if (a == b && x->rstab) { /* one port a range holds: its list */
+			size_t r = rport_rank(x, a);
+
+			for (size_t j = x->rstart[r]; j < x->rstart[r + 1]; j++) {
+				if (n == cap)
+					return cap + 1;
+				out[n++] = x->rstab[j];
+			}
+			return n;
+		}
 	}
 	return query_ranges(x, lo_max, hi_min, out, n, cap);
+}
+
+size_t ivl_index_query(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
+		       size_t cap)
+{
+	size_t n = 0, a, b;
+
+	/* single values v with hi_min <= v <= lo_max: one run of the sorted values */
+	ivl_index_points(x, hi_min, lo_max, &a, &b);
+	for (size_t i = a; i < b; i++) {
+		if (n == cap)
+			return cap + 1;
+		out[n++] = x->n + i;
+	}
+	return ivl_index_ranges(x, lo_max, hi_min, out, n, cap);
 }

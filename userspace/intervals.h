@@ -151,6 +151,10 @@ struct ivl_index {
 	uint32_t *pdense;
 	/* every range of ports: bit v set when a range holds port v (see build_rports) */
 	uint64_t *rports;
+	/* and when they are short, the ranges holding each such port: rrank[w], how many of
+	 * them lie below word w of rports; the positions of the r-th one's holders are
+	 * rstab[rstart[r] .. rstart[r + 1]) */
+	uint32_t *rrank, *rstart, *rstab;
 };
 
 /* The intervals of src[0, n_src), in order of id (equal values keep it); read in place, not
@@ -164,6 +168,12 @@ void ivl_index_free(struct ivl_index *x);
  */
 size_t ivl_index_query(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
 		       size_t cap);
+/* Its two halves. The single values in [lo, hi] are at positions x->n + [*a, *b): value by
+ * value, each value's ids ascending (x->pid[i] is the id of position x->n + i). */
+void ivl_index_points(const struct ivl_index *x, ivl_key lo, ivl_key hi, size_t *a, size_t *b);
+/* The ranges of the query appended to out[n, ...): the new n, or cap + 1. */
+size_t ivl_index_ranges(const struct ivl_index *x, ivl_key lo_max, ivl_key hi_min, uint32_t *out,
+			size_t n, size_t cap);
 
 /* The id and the interval of the entry at position pos. */
 static inline uint32_t ivl_index_id(const struct ivl_index *x, uint32_t pos)
