@@ -512,37 +512,42 @@ static void mark(struct marks *m, uint32_t r)
  * t's k. (Not t's candidates in another field: when every rule leaves the other fields open,
  * those are all the earlier views.)
  */
+/* Marks rule r on m when source id of index k stands for a group member of t: not for a later
+ * rule, nor for one already named (through another view). The rule is read first, from the
+ * source, and the view only after: these loads are most of the walk's cost. */
+static void mark_member(struct walk *w, uint32_t ti, size_t first, int k, uint32_t id,
+			struct marks *m)
+{
+	const struct field_index *x = &w->fx[k];
+	uint32_t r = x->rule[id], v;
+
+	if (r >= w->rule[ti] || m->by[r])
+		return;
+	v = x->view[id][w->views[ti].fam == POL_FAM_V6];
+	if (v != NO_VIEW && in_group(w, ti, first, v, k))
+		mark(m, r);
+}
+
 static void mark_group_of(struct walk *w, uint32_t ti, size_t first, int k, struct marks *m)
 {
 	const struct field_index *x = &w->fx[k];
 	const struct ivls *want = w->views[ti].field[k];
-	int f = w->views[ti].fam == POL_FAM_V6;
-	uint32_t rt = w->rule[ti];
 
 	for (size_t i = 0; i < want->n; i++) {
-		size_t got =
-			ivl_index_query(&x->ix, want->v[i].hi, want->v[i].lo, w->buf, w->n_buf);
+		ivl_key lo = want->v[i].lo, hi = want->v[i].hi;
+		size_t a, b, got;
 
-		for (size_t e = 0; e < got; e++) {
-			uint32_t id = ivl_index_id(&x->ix, w->buf[e]), r = x->rule[id], v;
-
-			/* a later rule (most are, early in the walk), or one already named
-			 * (through another view), needs no look: the rule is read first, from
-			 * the source, and the view only after (these loads are the cost) */
-			if (r >= rt) {
-				/* the holders of one value come by source, so by rule: the rest
-				 * are later too (the ranges, after them, are not in order) */
-				if (w->buf[e] >= x->ix.n && want->v[i].lo == want->v[i].hi)
-					while (e + 1 < got && w->buf[e + 1] >= x->ix.n)
-						e++;
-				continue;
-			}
-			if (m->by[r])
-				continue;
-			v = x->view[id][f];
-			if (v != NO_VIEW && in_group(w, ti, first, v, k))
-				mark(m, r);
+		/* the single values in t's interval, read in place: for one value its holders
+		 * come by source, so by rule, and the first later rule ends them */
+		ivl_index_points(&x->ix, lo, hi, &a, &b);
+		for (size_t p = a; p < b; p++) {
+			if (lo == hi && x->rule[x->ix.pid[p]] >= w->rule[ti])
+				break;
+			mark_member(w, ti, first, k, x->ix.pid[p], m);
 		}
+		got = ivl_index_ranges(&x->ix, hi, lo, w->buf, 0, w->n_buf);
+		for (size_t e = 0; e < got; e++)
+			mark_member(w, ti, first, k, ivl_index_id(&x->ix, w->buf[e]), m);
 	}
 }
 
