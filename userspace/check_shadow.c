@@ -402,7 +402,6 @@ static bool sum_disjoint(const struct vsum *t, const struct vsum *u)
 static bool covers_except(const struct walk *w, uint32_t ti, uint32_t u, int k)
 {
 	const struct vsum *a = &w->sum[ti], *b = &w->sum[u];
-
 	unsigned int check = 0xfu & ~(1u << k) & ~b->univ; /* the fields u constrains, but k */
 
 	if (!protoset_subset(&a->protos, &b->protos) || (a->ctx & ~b->ctx))
@@ -506,15 +505,10 @@ static void mark(struct marks *m, uint32_t r)
 	}
 }
 
-/*
- * The rules of the views that cover t in every field but interval field k, on m. They share
- * packets with t, so their k overlaps t's: the index of k lists them, interval by interval of
- * t's k. (Not t's candidates in another field: when every rule leaves the other fields open,
- * those are all the earlier views.)
- */
-/* Marks rule r on m when source id of index k stands for a group member of t: not for a later
- * rule, nor for one already named (through another view). The rule is read first, from the
- * source, and the view only after: these loads are most of the walk's cost. */
+/* Marks the rule of source id of index k on m when its view of t's family is a member of t's
+ * group over k; not for a later rule, nor for one already named (through another view). The
+ * rule is read first, from the source, and the view only after: these loads are most of the
+ * walk's cost. */
 static void mark_member(struct walk *w, uint32_t ti, size_t first, int k, uint32_t id,
 			struct marks *m)
 {
@@ -528,6 +522,12 @@ static void mark_member(struct walk *w, uint32_t ti, size_t first, int k, uint32
 		mark(m, r);
 }
 
+/*
+ * The rules of the views that cover t in every field but interval field k, on m. They share
+ * packets with t, so their k overlaps t's: the index of k lists them, interval by interval of
+ * t's k. (Not t's candidates in another field: when every rule leaves the other fields open,
+ * those are all the earlier views.)
+ */
 static void mark_group_of(struct walk *w, uint32_t ti, size_t first, int k, struct marks *m)
 {
 	const struct field_index *x = &w->fx[k];
