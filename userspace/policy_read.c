@@ -65,11 +65,15 @@ int rd_enum(struct reader *rd, const char *what, const struct ynode *v, const ch
 	const char *hint, *colon = strchr(what, ':');
 	char list[256], key[32];
 
-	snprintf(key, sizeof(key), "%.*s", colon ? (int)(colon - what) : (int)strlen(what), what);
+	/* the key only for the message (a snprintf a rule's value cost 600 instructions) */
+	if (v->type != Y_SCALAR) {
+		snprintf(key, sizeof(key), "%.*s", colon ? (int)(colon - what) : (int)strlen(what),
+			 what);
+		rd_want_scalar(rd, key, v); /* says what it is instead */
+		return -1;
+	}
 	if (colon)
 		what = colon + 1;
-	if (!rd_want_scalar(rd, key, v))
-		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(v->val, names[i]))
 			return i;

@@ -491,7 +491,9 @@ int ytree_load(struct ytree *t, const char *file, const char *buf, size_t len, s
 
 int ynode_is_null(const struct ynode *n)
 {
+	/* by length first: every value of a policy is asked */
 	return n->type == Y_SCALAR && n->plain &&
-	       (!n->len || !strcmp(n->val, "~") || !strcmp(n->val, "null") ||
-		!strcmp(n->val, "Null") || !strcmp(n->val, "NULL"));
+	       (!n->len || (n->len == 1 && n->val[0] == '~') ||
+		(n->len == 4 &&
+		 (!strcmp(n->val, "null") || !strcmp(n->val, "Null") || !strcmp(n->val, "NULL"))));
 }
