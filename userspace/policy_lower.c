@@ -29,41 +29,43 @@ static int lower_ifaces(const struct policy *p, struct plan *pl)
 
 /* The extra rules first (failing probes' drop rules), then the implicit essentials rule
  * (unless `essentials: drop`), then the policy's, in order: taken over from the checker's
- * list when it comes with one. */
+ * list when it comes with one, in its own array, moved up for the rules in front (a second
+ * array and a copy were 2.5 MB of fresh memory each at 4,096 rules). */
 static int lower_rule_list(const struct policy *p, const struct lower_opts *o, struct plan *pl)
 {
-	size_t ess = p->essentials == POL_ALLOW, n = o->n_extra + ess + p->n_rules;
+	size_t ess = p->essentials == POL_ALLOW, front = o->n_extra + ess, n = front + p->n_rules;
 	struct rule_list *given = o->rules && o->rules->n == p->n_rules ? o->rules : NULL;
 	int err = 0;
 
-	pl->rules = calloc(n ? n : 1, sizeof(*pl->rules));
-	if (!pl->rules)
-		return -ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
-		size_t own = i - o->n_extra - ess; /* when a rule of the policy */
+	if (given) {
+		struct plan_rule *v = realloc(given->v, (n ? n : 1) * sizeof(*v));
 
+		if (!v)
+			return -ENOMEM;
+		memmove(v + front, v, p->n_rules * sizeof(*v));
+		memset(v, 0, front * sizeof(*v)); /* safe to free until built */
+		given->v = NULL;
+		given->n = 0;
+		pl->rules = v;
+		pl->n_rules = n;
+	} else {
+		pl->rules = calloc(n ? n : 1, sizeof(*pl->rules));
+		if (!pl->rules)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
 		if (i < o->n_extra)
 			err = rule_build(p, &o->extra[i], &pl->rules[i], NULL, NULL);
 		else if (ess && i == o->n_extra)
 			err = rule_essentials(p, &pl->rules[i]);
-		else if (given)
-			pl->rules[i] = given->v[own];
-		else
-			err = rule_build(p, &p->rules[own], &pl->rules[i], NULL, NULL);
-		pl->n_rules = i + 1;
+		else if (!given)
+			err = rule_build(p, &p->rules[i - front], &pl->rules[i], NULL, NULL);
+		if (!given)
+			pl->n_rules = i + 1;
 		/* both backends shape their tables by it (lower_proto, lower_nft_ct.c) */
 		pl->has_state |= !err && rule_is_state(&pl->rules[i]);
 	}
 	pl->n_probe_rules = o->n_extra;
-	if (given) { /* the entries not moved (an earlier rule failed) go with their list */
-		size_t moved = pl->n_rules > o->n_extra + ess ? pl->n_rules - o->n_extra - ess : 0;
-
-		for (size_t j = moved; j < given->n; j++)
-			rule_free(&given->v[j]);
-		free(given->v);
-		given->v = NULL;
-		given->n = 0;
-	}
 	return err;
 }
 

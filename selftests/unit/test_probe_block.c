@@ -34,6 +34,48 @@ static int load(struct policy *p, struct diag *d, const char *text)
 	return policy_check(p, d);
 }
 
+/* The plan's text, as `check --print-plan` writes it; free() it. */
+static char *plan_text(const struct plan *pl)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	plan_print(pl, f);
+	fclose(f);
+	return buf;
+}
+
+static void same_with_given_rules(const struct policy *p, struct pol_rule *extra,
+				  const struct plan *want)
+{
+	struct rule_list given = { 0 };
+	struct plan pl = { 0 };
+	char *a = NULL, *b = NULL;
+	struct diag d;
+	int err;
+
+	diag_init(&d);
+	err = policy_check_rules(p, &d, &given);
+	CHECK(!err && given.n == p->n_rules, "the checker's list: %d, %zu rules", err, given.n);
+	if (!err)
+		err = policy_lower(
+			p, &(struct lower_opts){ .extra = extra, .n_extra = 2, .rules = &given },
+			&pl, &d);
+	CHECK(!err && !given.v && !given.n, "lowered, the list taken over: %d", err);
+	a = plan_text(want);
+	b = plan_text(&pl);
+	CHECK(pl.n_rules == want->n_rules && pl.n_probe_rules == 2 && a && b && !strcmp(a, b),
+	      "the same plan with the checker's rules (%zu rules)", pl.n_rules);
+	free(a);
+	free(b);
+	plan_free(&pl);
+	rule_list_free(&given);
+	diag_free(&d);
+}
+
 static void v4(struct pol_prefix *x, const char *a)
 {
 	memset(x, 0, sizeof(*x));
@@ -193,6 +235,10 @@ static void test_add_blocks(void)
 	CHECK(proto_has(&pl.rules[0].terms[0].protos, IPPROTO_TCP) &&
 		      protoset_count(&pl.rules[0].terms[0].protos) == 1,
 	      "term tcp only");
+
+	/* the same lowering taking over the checker's rules, as compile() does: the list is
+	 * moved up in place for the rules in front; the plan prints the same */
+	same_with_given_rules(&p, rules, &pl);
 
 	/* messages: the first check's warnings once; the shadowing that is new */
 	policy_check_probe_rules(&p, pl.rules, pl.n_rules, pl.n_probe_rules, &d);
