@@ -187,7 +187,7 @@ struct field_index {
 struct fam_index {	   /* the views of one family */
 	uint32_t *univ[4]; /* that do not constrain the field, ascending */
 	size_t n_univ[4];
-	size_t memo_first[4], memo_n[4]; /* univ_before's last answer, per field (first + 1) */
+	size_t last_first[4], last_n[4]; /* univ_before's last answer, per field */
 };
 
 /* What the cheap tests read of a view, in one place (a view's fields are pointers). */
@@ -302,25 +302,17 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* How many views of t's family before first do not constrain field k: a prefix of the list.
- * The look-ups of one view ask it several times with the same first: the last answer is kept. */
+ * The walk asks with first never smaller than the last time, so the answer moves on from the
+ * last one (a binary search each time was 1% of `check` at 4,096 rules). */
 static size_t univ_before(struct fam_index *x, int k, size_t first)
 {
-	size_t lo = 0, hi = x->n_univ[k];
+	size_t n = first >= x->last_first[k] ? x->last_n[k] : 0;
 
-	if (x->memo_first[k] == first + 1)
-		return x->memo_n[k];
-	x->memo_first[k] = first + 1;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (x->univ[k][mid] < first)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	x->memo_n[k] = lo;
-	return lo;
+	while (n < x->n_univ[k] && x->univ[k][n] < first)
+		n++;
+	x->last_first[k] = first;
+	x->last_n[k] = n;
+	return n;
 }
 
 /* How many views the look-up of t's field k yields (the earlier that do not constrain k, and
