@@ -346,7 +346,7 @@ void enum_buf_free(struct enum_buf *e)
  */
 int bss_cut(struct bsset *s, const uint64_t *stop, uint32_t *map)
 {
-	uint64_t *b = malloc(s->w * sizeof(*b));
+	uint64_t *b = calloc(s->w ? s->w : 1, sizeof(*b)); /* all zero between classes */
 	struct bsset cut;
 	int err = 0;
 
@@ -356,23 +356,25 @@ int bss_cut(struct bsset *s, const uint64_t *stop, uint32_t *map)
 	 * two copies (the whole bitsets were rewritten in place). */
 	bss_init(&cut, s->w);
 	for (size_t c = 0; !err && c < s->n; c++) {
-		bool done = false;
+		uint32_t k = s->cls[c].off, end = k + s->cls[c].len;
 
-		bss_load(s, c, b);
-		for (size_t i = 0; i < s->w; i++) {
-			uint64_t hit = b[i] & stop[i];
+		/* the class's stored words up to the first that holds a term of stop, that one
+		 * up to and including its lowest such term: written into b (not the whole bitset
+		 * loaded and walked: most classes hold a word or two of dozens) */
+		for (; k < end; k++) {
+			uint64_t v = s->word[k].val, hit = v & stop[s->word[k].idx];
 
-			if (done) {
-				b[i] = 0;
-			} else if (hit) {
-				/* keep bits up to and including the lowest hit */
+			if (hit) {
 				uint64_t low = hit & -hit;
 
-				b[i] &= low | (low - 1);
-				done = true;
+				b[s->word[k++].idx] = v & (low | (low - 1));
+				break;
 			}
+			b[s->word[k].idx] = v;
 		}
 		err = bss_intern(&cut, b, &map[c]);
+		while (k-- > s->cls[c].off)
+			b[s->word[k].idx] = 0;
 	}
 	free(b);
 	if (err) {
