@@ -515,9 +515,9 @@ out:
 #define RPORT_WORDS (DENSE_SLOTS / 64 + 1)
 #define RPORT_MIN 64	/* fewer ranges: the tree's walk is short enough */
 #define RPORT_SPAN 4096 /* wider look-ups go to the tree (the bits would take as long) */
-#define RPORT_STAB \
-	8 /* the holders of each port listed while that is at most this many
-			 * entries a range (beyond 65,536): short ranges */
+/* the holders of each port are listed while that takes at most this many entries a range
+ * (beyond 65,536): short ranges */
+#define RPORT_STAB 8
 
 static void bits_set(uint64_t *b, size_t lo, size_t hi)
 {
@@ -543,12 +543,6 @@ static bool bits_any(const uint64_t *b, size_t lo, size_t hi)
 	return false;
 }
 
-/*
- * When every range is of ports, the ports some range holds, as bits: most look-ups of a port
- * meet no range (200 random ports a rule make short ranges where two are adjacent), and the
- * bits say so in a load instead of the tree's walk from the root (at 4,096 rules of 200 ports
- * that walk was 93 of the shadowing analysis's 2,190 million instructions, with cache misses).
- */
 /* Among the ports some range holds, the rank of port v (one of them). */
 static size_t rport_rank(const struct ivl_index *x, size_t v)
 {
@@ -596,6 +590,12 @@ static int build_rstab(struct ivl_index *x)
 	return 0;
 }
 
+/*
+ * When every range is of ports, the ports some range holds, as bits: most look-ups of a port
+ * meet no range (200 random ports a rule make short ranges where two are adjacent), and the
+ * bits say so in a load instead of the tree's walk from the root (at 4,096 rules of 200 ports
+ * that walk was 93 of the shadowing analysis's 2,190 million instructions, with cache misses).
+ */
 static int build_rports(struct ivl_index *x)
 {
 	size_t done = 0; /* ports below it are set, or lie below every range to come */

@@ -90,6 +90,7 @@ static inline bool protoset_meet(const struct protoset *a, const struct protoset
 	return (a->w[0] & b->w[0]) | (a->w[1] & b->w[1]) | (a->w[2] & b->w[2]) |
 	       (a->w[3] & b->w[3]);
 }
+
 unsigned int protoset_count(const struct protoset *s);
 void protoset_union(struct protoset *dst, const struct protoset *src);
 void protoset_all(struct protoset *s);

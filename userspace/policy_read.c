@@ -65,7 +65,7 @@ int rd_enum(struct reader *rd, const char *what, const struct ynode *v, const ch
 	const char *hint, *colon = strchr(what, ':');
 	char list[256], key[32];
 
-	/* the key only for the message (a snprintf a rule's value cost 600 instructions) */
+	/* the key only for the message (formatted for every value, it cost 600 instructions a rule) */
 	if (v->type != Y_SCALAR) {
 		snprintf(key, sizeof(key), "%.*s", colon ? (int)(colon - what) : (int)strlen(what),
 			 what);
