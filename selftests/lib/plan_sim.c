@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Plan look-ups in C; see plan_sim.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -168,4 +169,17 @@ int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref
 	if (pc == TLSFW_PL_UNORDERED && pl->rules[r].require_tls)
 		v->action = TLSFW_ACT_DROP;
 	return 0;
+}
+
+char *plan_text(const struct plan *pl)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	plan_print(pl, f);
+	fclose(f);
+	return buf;
 }

@@ -17,5 +17,7 @@ long plan_sim_comb(const struct plan_comb *v, size_t n, uint32_t a, uint32_t b, 
 /* The verdict the plan gives pkt. Returns 0, or -ENOENT when the plan has no context for
  * pkt's (interface, direction) or a prefix table misses (both are plan bugs). */
 int plan_sim_decide(const struct plan *pl, const struct ref_pkt *pkt, struct ref_verdict *v);
+/* The plan as `tlsfw check --print-plan` shows it, in a string to free(); NULL on failure. */
+char *plan_text(const struct plan *pl);
 
 #endif

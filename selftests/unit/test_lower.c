@@ -157,17 +157,6 @@ static void expect(const struct fx *f, const char *desc, const char *want)
 	      ref_name, want ? want : "(default)");
 }
 
-static char *print_plan(const struct plan *pl)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	plan_print(pl, m);
-	fclose(m);
-	return buf;
-}
-
 /* The whole plan of the simplest useful policy, as `tlsfw check --print-plan` shows it. */
 static void test_block_quic(void)
 {
@@ -234,7 +223,7 @@ static void test_block_quic(void)
 			"    dport: 443\n"
 			"    action: reject\n"))
 		goto out;
-	got = print_plan(&f.plan);
+	got = plan_text(&f.plan);
 	CHECK(!strcmp(got, want), "plan differs:\n--- got\n%s--- want\n%s", got, want);
 	free(got);
 	CHECK(f.plan.n_rules == 1 && f.plan.rules[0].action == TLSFW_ACT_REJECT &&

@@ -34,20 +34,6 @@ static int load(struct policy *p, struct diag *d, const char *text)
 	return policy_check(p, d);
 }
 
-/* The plan's text, as `check --print-plan` writes it; free() it. */
-static char *plan_text(const struct plan *pl)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	plan_print(pl, f);
-	fclose(f);
-	return buf;
-}
-
 static void same_with_given_rules(const struct policy *p, struct pol_rule *extra,
 				  const struct plan *want)
 {
